@@ -1,0 +1,273 @@
+"""Ingest a partner file: contract → forbidden fields → parse → validate → geomask → store.
+
+    python -m data.ingest FILE --feed {nrm,rosewood,mandevilla} [--store URL] [--accept-valid]
+        [--drop-unknown] [--columns mapping.yaml] [--replace] [--geomask-m 100]
+
+All or nothing by default: any invalid row refuses the whole file and the report lists every
+problem (row as the user sees it, column, value, reason). With ``--accept-valid`` the valid rows
+are stored and the others are written to a quarantine CSV beside the store, with a ``reason``
+column (locations in it are withheld: raw coordinates are never written anywhere). Exit status:
+0 stored, 2 refused.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import datetime as dt
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+import pandera.errors
+from tqdm import tqdm
+
+from data.columns import load_column_mapping, resolve_columns
+from data.errors import DashboardError, DuplicateRecordError, Problem, SchemaError
+from data.location import LOCATION_OUTPUT, resolve_locations
+from data.parse import parse_field
+from data.readers import ROW_COLUMN, read_partner_file
+from data.schema import EVENT_DATE_FIELD, feed_fields, feed_schema
+from data.store import RecordConflict, Store, open_store
+from geo.geomask import geomask_cell_m
+
+QUARANTINE_DIR = "quarantine"
+LOCATION_COLUMNS = {"longitude", "latitude", "easting", "northing", "location",
+                    "longitude/latitude", "easting/northing"}
+
+
+@dataclass
+class IngestReport:
+    """What one ingest did. ``added + unchanged + replaced + quarantined == rows_read``."""
+
+    name: str
+    feed: str
+    rows_read: int = 0
+    added: int = 0
+    unchanged: int = 0
+    replaced: int = 0
+    quarantined: int = 0
+    quarantine_path: str | None = None
+    dropped_columns: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def summary(self) -> str:
+        parts = [f"{self.name}: stored {self.added:,} new {self.feed} records"]
+        if self.unchanged:
+            parts.append(f"{self.unchanged:,} already stored")
+        if self.replaced:
+            parts.append(f"{self.replaced:,} replaced")
+        if self.quarantined:
+            parts.append(f"{self.quarantined:,} quarantined to {self.quarantine_path}")
+        if self.dropped_columns:
+            parts.append(f"dropped columns {', '.join(self.dropped_columns)}")
+        return ", ".join(parts) + f" ({self.rows_read:,} rows read in {self.seconds:.1f} s)"
+
+
+def ingest_file(path: str | Path, feed: str, *, store: Store | str | None = None,
+                accept_valid: bool = False, drop_unknown: bool = False,
+                columns: str | Path | dict | None = None, replace: bool = False,
+                geomask_m: int | None = None, progress: bool = False) -> IngestReport:
+    """Validate a partner file and store it. Raises an ``InputFileError`` subclass if refused."""
+    started = time.perf_counter()
+    with _Progress(progress, Path(path).name) as bar:
+        headers, frame = read_partner_file(path)
+        bar.step("read")
+        mapping = load_column_mapping(columns) if isinstance(columns, (str, Path)) else columns
+        rename, dropped = resolve_columns(path, headers, feed, mapping=mapping,
+                                          drop_unknown=drop_unknown)
+        frame = frame[[*rename, ROW_COLUMN]].rename(columns=rename)
+        report = _ingest(frame, feed, str(path), store=store, accept_valid=accept_valid,
+                         replace=replace, geomask_m=geomask_m, source="real", bar=bar)
+    report.dropped_columns = dropped
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def ingest_frame(frame: pd.DataFrame, feed: str, *, name: str, store: Store | str | None = None,
+                 source: str = "synthetic", replace: bool = False, geomask_m: int | None = None,
+                 progress: bool = False) -> IngestReport:
+    """Ingest an in-memory frame of contract columns through exactly the same checks as a file.
+
+    Used by the synthetic generator, so the demo store goes through validation and geomasking.
+    Rows are numbered from 2, as if the frame had been a CSV file with a header.
+    """
+    started = time.perf_counter()
+    resolve_columns(name, list(frame.columns), feed)
+    frame = frame.astype("string").fillna("").reset_index(drop=True)
+    frame[ROW_COLUMN] = range(2, len(frame) + 2)
+    with _Progress(progress, name) as bar:
+        report = _ingest(frame, feed, name, store=store, accept_valid=False, replace=replace,
+                         geomask_m=geomask_m, source=source, bar=bar)
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _ingest(frame, feed, name, *, store, accept_valid, replace, geomask_m, source, bar):
+    store = store if isinstance(store, Store) else open_store(store)
+    cell_m = geomask_cell_m(geomask_m)
+    report = IngestReport(name=Path(name).name, feed=feed, rows_read=len(frame))
+    if frame.empty:
+        raise SchemaError(name, [Problem(None, None, None, "the file has a header but no data rows")])
+    typed, problems = _parse(frame, feed)
+    bar.step("parse")
+    problems += _validate(typed, frame, feed)
+    bar.step("validate")
+    location, location_problems = resolve_locations(frame, cell_m)
+    problems += location_problems
+    bar.step("geomask")
+    records = pd.concat([typed, location], axis=1)
+    records["event_date"] = records[EVENT_DATE_FIELD[feed]].dt.floor("D")
+    bad_rows = {p.row for p in problems}
+    if problems and not (accept_valid and len(bad_rows) < len(frame)):
+        raise SchemaError(name, sorted(problems, key=_order))
+    if problems:
+        keep = ~frame[ROW_COLUMN].isin(bad_rows)
+        report.quarantine_path = _quarantine(store, name, frame[~keep], problems)
+        report.quarantined = int((~keep).sum())
+        records = records[keep]
+    rows_of = dict(zip(records["record_id"], records[ROW_COLUMN]))
+    records = records.drop(columns=[ROW_COLUMN])
+    records["content_hash"] = content_hash(records)
+    try:
+        result = store.append(feed, records, source=source, file_name=report.name, replace=replace)
+    except RecordConflict as exc:
+        raise DuplicateRecordError(name, [
+            Problem(int(rows_of[r]), "record_id", r, "already stored with different content")
+            for r in exc.record_ids]) from None
+    bar.step("store")
+    report.added, report.unchanged, report.replaced = result.added, result.unchanged, result.replaced
+    return report
+
+
+def _parse(frame: pd.DataFrame, feed: str) -> tuple[pd.DataFrame, list[Problem]]:
+    typed = pd.DataFrame({ROW_COLUMN: frame[ROW_COLUMN]}, index=frame.index)
+    problems: list[Problem] = []
+    for spec in feed_fields(feed):
+        typed[spec.name], found = parse_field(frame, spec)
+        problems += found
+    return typed, problems
+
+
+def _validate(typed: pd.DataFrame, raw: pd.DataFrame, feed: str) -> list[Problem]:
+    try:
+        feed_schema(feed).validate(typed, lazy=True)
+    except pandera.errors.SchemaErrors as exc:
+        return _pandera_problems(exc.failure_cases, raw)
+    return []
+
+
+def _pandera_problems(cases: pd.DataFrame, raw: pd.DataFrame) -> list[Problem]:
+    """Turn pandera's failure cases into Problems that quote the file's own text."""
+    problems = []
+    for case in cases.itertuples(index=False):
+        if pd.isna(case.index):
+            continue  # a whole-column failure is also reported row by row
+        index = int(case.index)
+        reason = _reason(str(case.check))
+        column = case.column if case.column in raw.columns else None
+        if column is None and "found_at" in reason:
+            column = "found_at"  # the one cross-field rule names its column in the reason
+        value = None if column is None else str(raw.at[index, column]).strip()
+        problems.append(Problem(int(raw.at[index, ROW_COLUMN]), column, value, reason))
+    return list(dict.fromkeys(problems))
+
+
+def _reason(check: str) -> str:
+    if check == "not_nullable":
+        return "is empty"
+    if check == "field_uniqueness":
+        return "record_id appears more than once in the file"
+    return check
+
+
+def content_hash(records: pd.DataFrame) -> pd.Series:
+    """A stable 64-bit fingerprint of each record's stored content, as hex text.
+
+    Computed on stored (geomasked) values only, so it reveals nothing the store does not already
+    hold. Re-ingesting an unchanged record gives the same hash.
+    """
+    columns = sorted(c for c in records.columns if c != "content_hash")
+    canonical = records[columns].astype("string").fillna("\x00")
+    hashed = pd.util.hash_pandas_object(canonical, index=False)
+    return hashed.map("{:016x}".format).astype("string")
+
+
+def _quarantine(store, name, rejected: pd.DataFrame, problems: list[Problem]) -> str:
+    reasons: dict[int, list[str]] = {}
+    for p in problems:
+        reasons.setdefault(p.row, []).append(str(p))
+    out = rejected.copy()
+    for column in out.columns:
+        if column in LOCATION_COLUMNS:
+            out[column] = "[withheld]"
+    out["reason"] = out[ROW_COLUMN].map(lambda r: "; ".join(reasons.get(r, [])))
+    out = out.rename(columns={ROW_COLUMN: "source_row"})
+    folder = Path(store.url) / QUARANTINE_DIR
+    folder.mkdir(parents=True, exist_ok=True)
+    stamp = dt.datetime.now().strftime("%Y%m%dT%H%M%S")
+    target = folder / f"{Path(name).stem}-{stamp}.csv"
+    tmp = target.with_name("." + target.name)
+    out.to_csv(tmp, index=False, quoting=csv.QUOTE_NONNUMERIC)
+    tmp.replace(target)
+    return str(target)
+
+
+def _order(problem: Problem):
+    return (problem.row or 0, problem.column or "")
+
+
+class _Progress:
+    """A progress bar over the ingest stages; silent unless asked for and on a terminal."""
+
+    STAGES = ("read", "parse", "validate", "geomask", "store")
+
+    def __init__(self, enabled: bool, name: str):
+        self.bar = tqdm(total=len(self.STAGES), desc=name, unit="stage",
+                        disable=not enabled or None, leave=False) if enabled else None
+
+    def step(self, stage: str) -> None:
+        if self.bar:
+            self.bar.set_postfix_str(stage)
+            self.bar.update(1)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        if self.bar:
+            self.bar.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m data.ingest", description=__doc__.split("\n")[0])
+    parser.add_argument("file")
+    parser.add_argument("--feed", required=True, choices=["nrm", "rosewood", "mandevilla"])
+    parser.add_argument("--store", help="store URL or folder (default: $STORE_URL or ./store)")
+    parser.add_argument("--accept-valid", action="store_true",
+                        help="store the valid rows and quarantine the rest")
+    parser.add_argument("--drop-unknown", action="store_true",
+                        help="drop columns not in the contract instead of refusing the file")
+    parser.add_argument("--columns", help="YAML mapping of source headers to contract fields")
+    parser.add_argument("--replace", action="store_true",
+                        help="replace stored records whose record_id is in the file")
+    parser.add_argument("--geomask-m", type=int, help="geomask grid cell in metres (>= 50)")
+    args = parser.parse_args(argv)
+    try:
+        report = ingest_file(args.file, args.feed, store=args.store, accept_valid=args.accept_valid,
+                             drop_unknown=args.drop_unknown, columns=args.columns,
+                             replace=args.replace, geomask_m=args.geomask_m,
+                             progress=sys.stderr.isatty())
+    except DashboardError as exc:
+        print(exc, file=sys.stderr)
+        count = len(getattr(exc, "problems", [])) or 1
+        print(f"{Path(args.file).name}: refused ({count:,} problem{'s' * (count != 1)}); "
+              "the store is unchanged")
+        return 2
+    print(report.summary())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,132 @@
+"""Resolve each row's location to geomasked coordinates and area codes, or say why not.
+
+A row gives longitude/latitude (WGS84), easting/northing (BNG) or only an LSOA code. Raw
+coordinates live only in memory here: they are used to find the LSOA and are then replaced by
+the geomasked cell centre, which is all that leaves this module.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from data.errors import Problem
+from data.parse import clean_text
+from data.readers import ROW_COLUMN
+from geo.areas import areas_of_lsoas, lsoa_of_points, normalise_lsoa_codes
+from geo.geomask import bng_to_lonlat, lonlat_to_bng, snap_to_grid
+
+LOCATION_OUTPUT = ["lsoa_code", "ward_code", "district_code", "has_point", "easting", "northing",
+                   "longitude", "latitude", "geomask_m"]
+# Rough boxes around West Yorkshire, only for hints about columns that were mixed up.
+_LON, _LAT = (-2.3, -1.1), (53.4, 54.1)
+_EAST, _NORTH = (380_000, 480_000), (395_000, 470_000)
+
+
+def resolve_locations(frame: pd.DataFrame, cell_m: int) -> tuple[pd.DataFrame, list[Problem]]:
+    """Return the stored location columns for every row of ``frame`` and the problems found."""
+    rows = frame[ROW_COLUMN].to_numpy()
+    problems: list[Problem] = []
+    numbers = {c: _number(frame, c, rows, problems) for c in ("longitude", "latitude", "easting",
+                                                              "northing")}
+    lsoa_text = clean_text(frame["lsoa_code"]) if "lsoa_code" in frame else \
+        pd.Series("", index=frame.index, dtype="string")
+    lon, lat, east, north = (numbers[c] for c in ("longitude", "latitude", "easting", "northing"))
+    has_ll = _pair(lon, lat, ("longitude", "latitude"), rows, problems)
+    misplaced = _hint_lonlat(lon, lat, has_ll, rows, problems)
+    has_ll &= ~misplaced
+    has_en = _pair(east, north, ("easting", "northing"), rows, problems) & ~has_ll & ~misplaced
+    degrees = _hint_bng(east, north, has_en, rows, problems)
+    has_en &= ~degrees
+    misplaced |= degrees
+    e = np.full(len(frame), np.nan)
+    n = np.full(len(frame), np.nan)
+    if has_ll.any():
+        e[has_ll], n[has_ll] = lonlat_to_bng(lon[has_ll], lat[has_ll])
+    if has_en.any():
+        e[has_en], n[has_en] = east[has_en], north[has_en]
+    has_point = has_ll | has_en
+    out = pd.DataFrame(index=frame.index, columns=LOCATION_OUTPUT)
+    out["lsoa_code"] = pd.Series(pd.NA, index=frame.index, dtype="string")
+    if has_point.any():
+        codes, distance = lsoa_of_points(e[has_point], n[has_point])
+        out.loc[has_point, "lsoa_code"] = codes.to_numpy()
+        outside = codes.isna().to_numpy()
+        for row, km in zip(rows[has_point][outside], distance[outside] / 1000):
+            problems.append(Problem(int(row), "location", None,
+                                    f"is outside West Yorkshire ({km:,.1f} km beyond its boundary)"))
+    only_lsoa = ~has_point & (lsoa_text != "").to_numpy()
+    if only_lsoa.any():
+        mapped, known = normalise_lsoa_codes(lsoa_text[only_lsoa])
+        out.loc[only_lsoa, "lsoa_code"] = mapped.to_numpy()
+        for row, value in zip(rows[only_lsoa][~known.to_numpy()], lsoa_text[only_lsoa][~known]):
+            problems.append(Problem(int(row), "lsoa_code", str(value),
+                                    "is not a West Yorkshire LSOA code (2021 or 2011)"))
+    nothing = ~has_point & ~only_lsoa & ~misplaced & ~_partial(lon, lat, east, north)
+    for row in rows[nothing]:
+        problems.append(Problem(int(row), "location", None,
+                                "no location: give longitude and latitude, easting and northing, "
+                                "or lsoa_code"))
+    areas = areas_of_lsoas(out["lsoa_code"])
+    out["ward_code"], out["district_code"] = areas["ward_code"], areas["district_code"]
+    masked_e, masked_n = snap_to_grid(np.nan_to_num(e), np.nan_to_num(n), cell_m)
+    m_lon, m_lat = bng_to_lonlat(masked_e, masked_n)
+    out["has_point"] = has_point
+    out["easting"] = pd.array(np.where(has_point, masked_e, 0), dtype="Int32")
+    out["northing"] = pd.array(np.where(has_point, masked_n, 0), dtype="Int32")
+    out.loc[~has_point, ["easting", "northing"]] = pd.NA
+    out["longitude"] = np.where(has_point, np.round(m_lon, 6), np.nan)
+    out["latitude"] = np.where(has_point, np.round(m_lat, 6), np.nan)
+    out["geomask_m"] = np.int16(cell_m)
+    return out, problems
+
+
+def _number(frame, column, rows, problems) -> np.ndarray:
+    if column not in frame:
+        return np.full(len(frame), np.nan)
+    text = clean_text(frame[column])
+    values = pd.to_numeric(text.replace("", pd.NA), errors="coerce")
+    bad = (text != "") & values.isna()
+    for row, value in zip(rows[bad.to_numpy()], text[bad]):
+        problems.append(Problem(int(row), column, str(value), "is not a number"))
+    return values.to_numpy(dtype=float, na_value=np.nan)
+
+
+def _pair(a, b, names, rows, problems) -> np.ndarray:
+    has_a, has_b = ~np.isnan(a), ~np.isnan(b)
+    for row in rows[has_a ^ has_b]:
+        problems.append(Problem(int(row), "/".join(names), None,
+                                f"give both {names[0]} and {names[1]}, or neither"))
+    return has_a & has_b
+
+
+def _partial(lon, lat, east, north) -> np.ndarray:
+    return (~np.isnan(lon) ^ ~np.isnan(lat)) | (~np.isnan(east) ^ ~np.isnan(north))
+
+
+def _between(values, bounds) -> np.ndarray:
+    return (values >= bounds[0]) & (values <= bounds[1])
+
+
+def _hint_lonlat(lon, lat, given, rows, problems) -> np.ndarray:
+    """Report lon/lat pairs that are really swapped, grid metres or impossible; return their mask."""
+    swapped = given & _between(lon, _LAT) & _between(lat, _LON)
+    grid = given & _between(lon, _EAST) & _between(lat, _NORTH)
+    impossible = given & ~swapped & ~grid & ((np.abs(lon) > 180) | (np.abs(lat) > 90))
+    for mask, reason in (
+        (swapped, "longitude and latitude look swapped (longitude ~53.8 is a latitude in West "
+                  "Yorkshire)"),
+        (grid, "these look like British National Grid metres: put them in the easting and "
+               "northing columns"),
+        (impossible, "are not valid WGS84 degrees"),
+    ):
+        problems.extend(Problem(int(r), "longitude/latitude", None, reason) for r in rows[mask])
+    return swapped | grid | impossible
+
+
+def _hint_bng(east, north, given, rows, problems) -> np.ndarray:
+    """Report easting/northing pairs that are really degrees; return their mask."""
+    degrees = given & (np.abs(east) <= 180) & (np.abs(north) <= 90)
+    problems.extend(Problem(int(r), "easting/northing", None,
+                            "these look like longitude/latitude degrees, not metres: put them in "
+                            "the longitude and latitude columns") for r in rows[degrees])
+    return degrees

@@ -1,0 +1,132 @@
+"""Turn text cells into typed values, collecting a Problem for every cell that cannot be parsed.
+
+Vectorised over whole columns so a million-row file parses in seconds. Domain rules (categories,
+future dates, found-before-missing) are the pandera schema's job (``data.schema``); this module
+only decides what a cell *says*.
+"""
+from __future__ import annotations
+
+import pandas as pd
+
+from data.errors import Problem
+from data.readers import ROW_COLUMN
+from data.schema import MULTI_SEPARATOR, Field
+
+_ISO = (r"^(?P<y>\d{4})-(?P<m>\d{2})-(?P<d>\d{2})"
+        r"(?:[T ](?P<H>\d{2}):(?P<M>\d{2})(?::(?P<S>\d{2})(?:\.\d+)?)?(?P<tz>Z|[+-]\d{2}:?\d{2})?)?$")
+_UK = (r"^(?P<d>\d{1,2})/(?P<m>\d{1,2})/(?P<y>\d{4})"
+       r"(?:[ T](?P<H>\d{1,2}):(?P<M>\d{2})(?::(?P<S>\d{2}))?)?$")
+_EXCEL_SERIAL = r"^\d{5}(?:\.\d+)?$"
+_TWO_DIGIT_YEAR = r"^\d{1,2}[/.-]\d{1,2}[/.-]\d{2}$"
+_TRUE = {"yes", "y", "true", "1"}
+_FALSE = {"no", "n", "false", "0"}
+
+
+def clean_text(series: pd.Series) -> pd.Series:
+    """Strip surrounding white space (including non-breaking spaces) from every cell."""
+    return series.astype("string").fillna("").str.strip().str.strip("\u00a0")
+
+
+def parse_field(frame: pd.DataFrame, field: Field) -> tuple[pd.Series, list[Problem]]:
+    """Parse one contract column; return the typed column and the problems found."""
+    text = clean_text(frame[field.name])
+    if field.kind in ("date", "datetime"):
+        return parse_dates(text, frame[ROW_COLUMN], field)
+    if field.kind == "bool":
+        return _parse_bool(text, frame[ROW_COLUMN], field)
+    if field.kind == "category":
+        return _category(text).replace("", pd.NA), []
+    if field.kind == "multi":
+        return _multi(text), []
+    return text.replace("", pd.NA), _empty_problems(text, frame[ROW_COLUMN], field)
+
+
+def _category(text: pd.Series) -> pd.Series:
+    return text.str.lower().str.replace(r"[\s\-]+", "_", regex=True)
+
+
+def _multi(text: pd.Series) -> pd.Series:
+    tokens = _category(text.str.replace(r"\s*[;,|]\s*", MULTI_SEPARATOR, regex=True))
+    split = tokens.str.split(MULTI_SEPARATOR).explode()
+    split = split[split.fillna("") != ""]
+    joined = (split.groupby(level=0).agg(lambda t: MULTI_SEPARATOR.join(sorted(set(t)))))
+    return joined.reindex(text.index).astype("string")
+
+
+def _empty_problems(text, rows, field) -> list[Problem]:
+    if field.nullable:
+        return []
+    return [Problem(int(r), field.name, "", "is empty") for r in rows[text == ""]]
+
+
+def _parse_bool(text, rows, field):
+    lower = text.str.lower()
+    value = pd.Series(pd.NA, index=text.index, dtype="boolean")
+    value[lower.isin(_TRUE)] = True
+    value[lower.isin(_FALSE)] = False
+    bad = value.isna()
+    problems = [Problem(int(r), field.name, str(v), "must be yes or no")
+                for r, v in zip(rows[bad], text[bad])]
+    return value, problems
+
+
+def parse_dates(text: pd.Series, rows: pd.Series, field: Field) -> tuple[pd.Series, list[Problem]]:
+    """Parse ISO (``2024-03-31``, ``2024-03-31T14:05``) and UK (``31/03/2024 14:05``) dates.
+
+    Naive times are UK local time; times with an offset are converted to UK local time. A
+    ``date`` field keeps the date only. Excel serial numbers, two-digit years, US-style dates
+    (month > 12) and dates that do not exist are reported, never guessed.
+    """
+    parts = text.str.extract(_ISO)
+    uk = text.str.extract(_UK)
+    use_uk = parts["y"].isna() & uk["y"].notna()
+    parts.loc[use_uk, ["y", "m", "d", "H", "M", "S"]] = uk.loc[use_uk, ["y", "m", "d", "H", "M", "S"]]
+    matched = parts["y"].notna()
+    numbers = parts[["y", "m", "d", "H", "M", "S"]].apply(pd.to_numeric, errors="coerce")
+    numbers[["H", "M", "S"]] = numbers[["H", "M", "S"]].fillna(0)
+    stamps = pd.to_datetime(
+        numbers.rename(columns={"y": "year", "m": "month", "d": "day", "H": "hour", "M": "minute",
+                                "S": "second"}).where(matched), errors="coerce")
+    stamps = _apply_offsets(stamps, parts["tz"])
+    if field.kind == "date":
+        stamps = stamps.dt.normalize()
+    problems = []
+    failed = (text != "") & stamps.isna()
+    for row, value, month, is_uk in zip(rows[failed], text[failed], numbers["m"][failed],
+                                        use_uk[failed]):
+        problems.append(Problem(int(row), field.name, str(value),
+                                _date_reason(str(value), month, is_uk)))
+    if not field.nullable:
+        problems += _empty_problems(text, rows, field)
+    return stamps, problems
+
+
+def _apply_offsets(stamps: pd.Series, offsets: pd.Series) -> pd.Series:
+    has_tz = offsets.notna() & stamps.notna()
+    if not has_tz.any():
+        return stamps
+    stamps = stamps.copy()
+    tz = offsets[has_tz].str.replace("Z", "+00:00").str.replace(r"^([+-]\d{2})(\d{2})$", r"\1:\2",
+                                                                regex=True)
+    sign = tz.str[0].map({"+": 1, "-": -1})
+    minutes = sign * (tz.str[1:3].astype(int) * 60 + tz.str[-2:].astype(int))
+    utc = (stamps[has_tz] - pd.to_timedelta(minutes, unit="min")).dt.tz_localize("UTC")
+    stamps[has_tz] = utc.dt.tz_convert("Europe/London").dt.tz_localize(None)
+    return stamps
+
+
+def _date_reason(value: str, month, is_uk: bool) -> str:
+    import re
+
+    if re.match(_EXCEL_SERIAL, value):
+        day = pd.Timestamp("1899-12-30") + pd.Timedelta(days=float(value))
+        return (f"looks like an Excel serial date (= {day:%d/%m/%Y}); format the column as a date "
+                "(dd/mm/yyyy) before exporting")
+    if re.match(_TWO_DIGIT_YEAR, value):
+        return "two-digit year is ambiguous; use dd/mm/yyyy or yyyy-mm-dd"
+    if is_uk and month == month and month > 12:
+        return (f"month {int(month)} does not exist: this looks like a US mm/dd/yyyy date; the "
+                "contract uses dd/mm/yyyy")
+    if re.match(_ISO, value) or re.match(_UK, value):
+        return "is not a real date or time"
+    return "unrecognised date; use yyyy-mm-dd or dd/mm/yyyy (optionally with hh:mm)"

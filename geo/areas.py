@@ -1,0 +1,60 @@
+"""Attach official area codes (LSOA 2021, ward, district) to points and LSOA codes."""
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from geo.boundaries import load_boundaries, lsoa_2011_to_2021
+from geo.crs import BNG
+
+# The shipped boundaries are generalised to 20 m; a real West Yorkshire point may fall just
+# outside them. Within this distance of an LSOA it takes the nearest; beyond, it is outside.
+EDGE_TOLERANCE_M = 100
+
+
+def lsoa_of_points(easting, northing) -> tuple[pd.Series, np.ndarray]:
+    """The 2021 LSOA containing each BNG point, and its distance outside West Yorkshire (m).
+
+    Points further than ``EDGE_TOLERANCE_M`` outside every LSOA get ``<NA>`` and their distance
+    to the nearest LSOA, so the caller can say how far outside they are.
+    """
+    points = gpd.GeoDataFrame(geometry=gpd.points_from_xy(easting, northing), crs=BNG)
+    lsoas = _lsoas_bng()
+    hit = gpd.sjoin(points, lsoas, how="left", predicate="within")
+    hit = hit[~hit.index.duplicated(keep="first")]
+    codes = hit["code"].astype("string")
+    distance = np.zeros(len(points))
+    missing = codes.isna().to_numpy()
+    if missing.any():
+        near = gpd.sjoin_nearest(points[missing], lsoas, how="left", distance_col="distance")
+        near = near[~near.index.duplicated(keep="first")]
+        close = near["distance"] <= EDGE_TOLERANCE_M
+        codes.loc[near.index[close]] = near.loc[close, "code"]
+        distance[missing] = near["distance"].to_numpy()
+    return codes.reset_index(drop=True), distance
+
+
+def areas_of_lsoas(lsoa_codes: pd.Series) -> pd.DataFrame:
+    """Ward (best fit) and district of each 2021 LSOA code; unknown codes give <NA>."""
+    table = load_boundaries("lsoa")[["code", "ward_code", "district_code"]]
+    merged = pd.DataFrame({"code": lsoa_codes.astype("string")}).merge(
+        table.astype("string"), on="code", how="left")
+    return merged[["ward_code", "district_code"]].set_index(lsoa_codes.index)
+
+
+def normalise_lsoa_codes(codes: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Map codes to 2021 LSOAs (2011 codes via best overlap); return codes and a known mask."""
+    codes = codes.astype("string").str.upper().str.strip()
+    current = set(load_boundaries("lsoa")["code"])
+    mapped = codes.where(codes.isin(current), codes.map(lsoa_2011_to_2021()))
+    return mapped, mapped.notna() & mapped.isin(current)
+
+
+_CACHE: dict[str, gpd.GeoDataFrame] = {}
+
+
+def _lsoas_bng() -> gpd.GeoDataFrame:
+    if "lsoa" not in _CACHE:
+        _CACHE["lsoa"] = load_boundaries("lsoa")[["code", "geometry"]].to_crs(BNG)
+    return _CACHE["lsoa"]

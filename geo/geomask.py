@@ -1,0 +1,50 @@
+"""Geomasking: coarsen points to the centre of a British National Grid cell.
+
+Precise locations of victims, accommodation and clinics must never be stored. Every point is
+snapped to the centre of the square BNG cell that contains it, so all points in one cell become the
+same point and the stored coordinate reveals only the cell.
+"""
+from __future__ import annotations
+
+import os
+
+import numpy as np
+from pyproj import Transformer
+
+from data.errors import ConfigError
+from geo.crs import BNG, WGS84
+
+DEFAULT_CELL_M = 100
+MIN_CELL_M = 50  # below this a masked point could single out one building
+
+_TO_BNG = Transformer.from_crs(WGS84, BNG, always_xy=True)
+_TO_WGS84 = Transformer.from_crs(BNG, WGS84, always_xy=True)
+
+
+def geomask_cell_m(value: int | str | None = None) -> int:
+    """The grid cell size in metres: ``value``, else ``GEOMASK_M``, else 100; never below 50."""
+    raw = value if value is not None else os.environ.get("GEOMASK_M", DEFAULT_CELL_M)
+    try:
+        cell = int(raw)
+    except (TypeError, ValueError):
+        raise ConfigError(f"geomask cell size {raw!r} is not a whole number of metres") from None
+    if cell < MIN_CELL_M:
+        raise ConfigError(f"geomask cell size {cell} m is below the minimum of {MIN_CELL_M} m: "
+                          "finer cells could identify a single address")
+    return cell
+
+
+def lonlat_to_bng(longitude, latitude) -> tuple[np.ndarray, np.ndarray]:
+    return _TO_BNG.transform(np.asarray(longitude, float), np.asarray(latitude, float))
+
+
+def bng_to_lonlat(easting, northing) -> tuple[np.ndarray, np.ndarray]:
+    return _TO_WGS84.transform(np.asarray(easting, float), np.asarray(northing, float))
+
+
+def snap_to_grid(easting, northing, cell_m: int) -> tuple[np.ndarray, np.ndarray]:
+    """Return the centre of the ``cell_m`` BNG cell holding each point (whole metres)."""
+    cell_m = geomask_cell_m(cell_m)
+    e = np.floor(np.asarray(easting, float) / cell_m) * cell_m + cell_m // 2
+    n = np.floor(np.asarray(northing, float) / cell_m) * cell_m + cell_m // 2
+    return e.astype(np.int32), n.astype(np.int32)
