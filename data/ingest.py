@@ -167,8 +167,9 @@ def _pandera_problems(cases: pd.DataFrame, raw: pd.DataFrame) -> list[Problem]:
         index = int(case.index)
         reason = _reason(str(case.check))
         column = case.column if case.column in raw.columns else None
-        if column is None and "found_at" in reason:
-            column = "found_at"  # the one cross-field rule names its column in the reason
+        if case.schema_context == "DataFrameSchema":
+            # A cross-field rule fails for every column of the row; it names its column itself.
+            column = "found_at" if "found_at" in reason else None
         value = None if column is None else str(raw.at[index, column]).strip()
         problems.append(Problem(int(raw.at[index, ROW_COLUMN]), column, value, reason))
     return list(dict.fromkeys(problems))

@@ -82,7 +82,7 @@ def parse_dates(text: pd.Series, rows: pd.Series, field: Field) -> tuple[pd.Seri
     use_uk = parts["y"].isna() & uk["y"].notna()
     parts.loc[use_uk, ["y", "m", "d", "H", "M", "S"]] = uk.loc[use_uk, ["y", "m", "d", "H", "M", "S"]]
     matched = parts["y"].notna()
-    numbers = parts[["y", "m", "d", "H", "M", "S"]].apply(pd.to_numeric, errors="coerce")
+    numbers = parts[["y", "m", "d", "H", "M", "S"]].apply(pd.to_numeric, errors="coerce").astype(float)
     numbers[["H", "M", "S"]] = numbers[["H", "M", "S"]].fillna(0)
     stamps = pd.to_datetime(
         numbers.rename(columns={"y": "year", "m": "month", "d": "day", "H": "hour", "M": "minute",

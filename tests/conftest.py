@@ -1,0 +1,68 @@
+"""Shared fixtures: an empty store per test, and small valid partner files per feed."""
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pytest
+
+from data.store import ParquetStore
+
+VALID_ROWS = {
+    "nrm": [
+        {"record_id": "NRM-1", "referral_date": "2024-03-01", "exploitation_type": "labour",
+         "age_group": "adult", "gender": "male", "first_responder": "police",
+         "longitude": "-1.5491", "latitude": "53.8008"},  # Leeds city centre
+        {"record_id": "NRM-2", "referral_date": "15/06/2024", "exploitation_type": "sexual;criminal",
+         "age_group": "child", "gender": "female", "first_responder": "ngo",
+         "longitude": "-1.7594", "latitude": "53.7960"},  # Bradford
+        {"record_id": "NRM-3", "referral_date": "2024-07-01", "exploitation_type": "criminal",
+         "age_group": "child", "gender": "male", "first_responder": "local_authority",
+         "longitude": "", "latitude": "", "lsoa_code": "E01011000"},  # LSOA only
+    ],
+    "rosewood": [
+        {"record_id": "RW-1", "person_ref": "P-001", "reported_missing_at": "2024-05-01T22:10",
+         "found_at": "2024-05-03T09:00", "age_group": "adult", "risk_level": "medium",
+         "easting": "416500", "northing": "432900"},  # Bradford, in BNG
+        {"record_id": "RW-2", "person_ref": "P-001", "reported_missing_at": "2024-06-11T08:00",
+         "found_at": "", "age_group": "adult", "risk_level": "high",
+         "easting": "416520", "northing": "432950"},
+    ],
+    "mandevilla": [
+        {"record_id": "MV-1", "flag_date": "2024-02-14", "age_group": "child",
+         "indicators": "under_18;accompanied_by_controlling_person", "referred_to_police": "yes",
+         "longitude": "-1.4977", "latitude": "53.6833"},  # Wakefield
+        {"record_id": "MV-2", "flag_date": "2024-04-02", "age_group": "adult",
+         "indicators": "unable_to_speak_freely", "referred_to_police": "No",
+         "longitude": "-1.7850", "latitude": "53.6458"},  # Huddersfield
+    ],
+}
+
+
+def write_csv(path: Path, rows: list[dict], encoding: str = "utf-8") -> Path:
+    """Write ``rows`` as a CSV with the union of their keys as the header."""
+    header = list(dict.fromkeys(k for row in rows for k in row))
+    with open(path, "w", newline="", encoding=encoding) as handle:
+        writer = csv.DictWriter(handle, fieldnames=header, restval="")
+        writer.writeheader()
+        writer.writerows(rows)
+    return path
+
+
+@pytest.fixture
+def store(tmp_path) -> ParquetStore:
+    return ParquetStore(tmp_path / "store")
+
+
+@pytest.fixture
+def valid_file(tmp_path):
+    """Factory: a valid CSV for ``feed`` (optionally with rows changed or added)."""
+    def make(feed: str, rows: list[dict] | None = None, name: str | None = None) -> Path:
+        return write_csv(tmp_path / (name or f"{feed}.csv"), rows or VALID_ROWS[feed])
+    return make
+
+
+def store_snapshot(root: Path) -> dict[str, bytes]:
+    """Every file under a store folder and its bytes (the lock file excluded)."""
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(Path(root).rglob("*"))
+            if p.is_file() and p.name != "_lock"}

@@ -1,0 +1,188 @@
+"""Ingestion: formats, geomasking, area codes, idempotency, replace, quarantine, CLI."""
+import subprocess
+import sys
+
+import geopandas as gpd
+import pandas as pd
+import pytest
+from shapely.geometry import Point
+
+from data.errors import ConfigError, DuplicateRecordError, SchemaError
+from data.ingest import ingest_file
+from geo.geomask import lonlat_to_bng
+from tests.conftest import VALID_ROWS, store_snapshot, write_csv
+
+
+@pytest.mark.parametrize("feed", ["nrm", "rosewood", "mandevilla"])
+def test_a_valid_file_of_each_feed_is_stored(store, valid_file, feed):
+    report = ingest_file(valid_file(feed), feed, store=store)
+    assert report.added == len(VALID_ROWS[feed]) and report.rows_read == report.added
+    stored = store.query(feed)
+    assert sorted(stored["record_id"]) == sorted(r["record_id"] for r in VALID_ROWS[feed])
+    assert stored["district_code"].notna().all() and stored["ward_code"].notna().all()
+    assert store.batches()[0]["source"] == "real"
+
+
+def test_values_are_parsed_into_canonical_form(store, valid_file):
+    ingest_file(valid_file("nrm"), "nrm", store=store)
+    rows = store.query("nrm").set_index("record_id")
+    assert rows.loc["NRM-2", "referral_date"] == pd.Timestamp("2024-06-15")
+    assert rows.loc["NRM-2", "exploitation_type"] == "criminal;sexual"
+    assert rows.loc["NRM-2", "district_code"] == "E08000032"  # Bradford
+    assert rows.loc["NRM-1", "district_code"] == "E08000035"  # Leeds
+
+
+def test_points_are_snapped_to_cell_centres_and_raw_coordinates_never_stored(store, valid_file):
+    ingest_file(valid_file("nrm"), "nrm", store=store)
+    rows = store.query("nrm").set_index("record_id")
+    raw_e, raw_n = lonlat_to_bng([-1.5491], [53.8008])
+    e, n = rows.loc["NRM-1", ["easting", "northing"]]
+    assert e % 100 == 50 and n % 100 == 50
+    assert abs(e - raw_e[0]) <= 50 and abs(n - raw_n[0]) <= 50
+    stored_bytes = b"".join(store_snapshot(store.root).values())
+    for raw in (b"-1.5491", b"53.8008", b"-1.7594", b"53.796"):
+        assert raw not in stored_bytes
+
+
+def test_a_larger_geomask_cell_coarsens_further(store, valid_file):
+    ingest_file(valid_file("nrm"), "nrm", store=store, geomask_m=500)
+    rows = store.query("nrm").dropna(subset=["easting"])
+    assert ((rows["easting"] % 500) == 250).all() and (rows["geomask_m"] == 500).all()
+
+
+def test_a_geomask_below_50_m_is_refused(store, valid_file):
+    with pytest.raises(ConfigError, match="below the minimum of 50 m"):
+        ingest_file(valid_file("nrm"), "nrm", store=store, geomask_m=20)
+
+
+def test_an_lsoa_only_record_counts_for_its_areas_but_is_never_a_point(store, valid_file):
+    ingest_file(valid_file("nrm"), "nrm", store=store)
+    row = store.query("nrm").set_index("record_id").loc["NRM-3"]
+    assert row["lsoa_code"] == "E01011000" and not row["has_point"]
+    assert pd.isna(row["easting"]) and pd.isna(row["longitude"])
+
+
+def test_a_2011_lsoa_code_is_mapped_to_2021(store, valid_file):
+    rows = [dict(VALID_ROWS["nrm"][2], lsoa_code="E01011330")]
+    ingest_file(valid_file("nrm", rows), "nrm", store=store)
+    from geo.boundaries import lsoa_2011_to_2021
+    assert store.query("nrm")["lsoa_code"].iloc[0] == lsoa_2011_to_2021()["E01011330"]
+
+
+def test_reingesting_the_same_file_adds_nothing(store, valid_file):
+    path = valid_file("rosewood")
+    ingest_file(path, "rosewood", store=store)
+    before = store_snapshot(store.root)
+    again = ingest_file(path, "rosewood", store=store)
+    assert (again.added, again.unchanged) == (0, 2)
+    assert store_snapshot(store.root) == before
+
+
+def test_same_record_id_with_other_content_is_refused_naming_the_row(store, valid_file):
+    ingest_file(valid_file("nrm"), "nrm", store=store)
+    changed = [dict(r) for r in VALID_ROWS["nrm"]]
+    changed[1]["age_group"] = "adult"
+    before = store_snapshot(store.root)
+    with pytest.raises(DuplicateRecordError) as caught:
+        ingest_file(valid_file("nrm", changed, "v2.csv"), "nrm", store=store)
+    problem = caught.value.problems[0]
+    assert (problem.row, problem.column, problem.value) == (3, "record_id", "NRM-2")
+    assert "--replace" in str(caught.value)
+    assert store_snapshot(store.root) == before
+
+
+def test_replace_overwrites_the_changed_records_only(store, valid_file):
+    ingest_file(valid_file("nrm"), "nrm", store=store)
+    changed = [dict(r) for r in VALID_ROWS["nrm"]]
+    changed[1]["age_group"] = "adult"
+    report = ingest_file(valid_file("nrm", changed, "v2.csv"), "nrm", store=store, replace=True)
+    assert (report.added, report.unchanged, report.replaced) == (0, 2, 1)
+    rows = store.query("nrm").set_index("record_id")
+    assert len(rows) == 3 and rows.loc["NRM-2", "age_group"] == "adult"
+
+
+def test_accept_valid_stores_good_rows_and_quarantines_the_rest(store, valid_file):
+    rows = [dict(r) for r in VALID_ROWS["mandevilla"]]
+    rows.append(dict(rows[0], record_id="MV-3", referred_to_police="maybe", longitude="-1.49123"))
+    path = valid_file("mandevilla", rows)
+    with pytest.raises(SchemaError, match="must be yes or no"):
+        ingest_file(path, "mandevilla", store=store)
+    report = ingest_file(path, "mandevilla", store=store, accept_valid=True)
+    assert (report.added, report.quarantined) == (2, 1)
+    quarantine = pd.read_csv(report.quarantine_path)
+    assert quarantine["record_id"].tolist() == ["MV-3"]
+    assert "row 4" in quarantine["reason"][0] and "must be yes or no" in quarantine["reason"][0]
+    assert "-1.49123" not in open(report.quarantine_path).read()  # raw location withheld
+
+
+def test_drop_unknown_drops_and_reports(store, valid_file):
+    rows = [dict(r, region="North") for r in VALID_ROWS["mandevilla"]]
+    report = ingest_file(valid_file("mandevilla", rows), "mandevilla", store=store,
+                         drop_unknown=True)
+    assert report.added == 2 and report.dropped_columns == ["region"]
+    assert "dropped columns region" in report.summary()
+
+
+def test_windows_1252_and_bom_csvs_are_read(store, tmp_path):
+    rows = [dict(r) for r in VALID_ROWS["nrm"]]
+    rows[0]["record_id"] = "NRM-1"
+    cp = write_csv(tmp_path / "cp.csv", rows, encoding="cp1252")
+    cp.write_bytes(cp.read_bytes().replace(b"NRM-1,", b"NRM-1,", 1))
+    bom = write_csv(tmp_path / "bom.csv", VALID_ROWS["mandevilla"], encoding="utf-8-sig")
+    assert ingest_file(cp, "nrm", store=store).added == 3
+    assert ingest_file(bom, "mandevilla", store=store).added == 2
+
+
+def test_xlsx_with_real_date_cells_is_read(store, tmp_path):
+    frame = pd.DataFrame(VALID_ROWS["mandevilla"])
+    frame["flag_date"] = pd.to_datetime(["2024-02-14", "2024-04-02"])
+    path = tmp_path / "flags.xlsx"
+    frame.to_excel(path, index=False)
+    ingest_file(path, "mandevilla", store=store)
+    assert sorted(store.query("mandevilla")["flag_date"].dt.strftime("%Y-%m-%d")) == [
+        "2024-02-14", "2024-04-02"]
+
+
+@pytest.mark.parametrize("crs", [4326, 27700])
+def test_geoparquet_points_are_read_in_either_crs(store, tmp_path, crs):
+    frame = pd.DataFrame(VALID_ROWS["mandevilla"]).drop(columns=["longitude", "latitude"])
+    points = gpd.GeoSeries([Point(-1.4977, 53.6833), Point(-1.7850, 53.6458)], crs=4326).to_crs(crs)
+    path = tmp_path / "flags.parquet"
+    gpd.GeoDataFrame(frame, geometry=points).to_parquet(path)
+    ingest_file(path, "mandevilla", store=store)
+    assert set(store.query("mandevilla")["district_code"]) == {"E08000036", "E08000034"}
+
+
+def test_a_column_mapping_file_is_applied(store, tmp_path):
+    rows = [{"Case ID": r["record_id"], "Flag Date": r["flag_date"], "Age": r["age_group"],
+             "Indicators": r["indicators"], "Police?": r["referred_to_police"],
+             "Lon": r["longitude"], "Lat": r["latitude"]} for r in VALID_ROWS["mandevilla"]]
+    mapping = tmp_path / "map.yaml"
+    mapping.write_text("Case ID: record_id\nFlag Date: flag_date\nAge: age_group\n"
+                       "Police?: referred_to_police\nLon: longitude\nLat: latitude\n")
+    report = ingest_file(write_csv(tmp_path / "p.csv", rows), "mandevilla", store=store,
+                         columns=mapping)
+    assert report.added == 2
+
+
+def test_rosewood_found_before_missing_is_refused(store, valid_file):
+    rows = [dict(VALID_ROWS["rosewood"][0], found_at="2024-04-30T10:00")]
+    with pytest.raises(SchemaError) as caught:
+        ingest_file(valid_file("rosewood", rows), "rosewood", store=store)
+    problem = caught.value.problems[0]
+    assert (problem.row, problem.column) == (2, "found_at")
+    assert "found before going missing" in problem.reason
+
+
+def test_cli_exit_codes_and_one_line_summary(tmp_path, valid_file):
+    store_dir = tmp_path / "cli-store"
+    ok = subprocess.run([sys.executable, "-m", "data.ingest", str(valid_file("nrm")), "--feed",
+                         "nrm", "--store", str(store_dir)], capture_output=True, text=True)
+    assert ok.returncode == 0, ok.stderr
+    assert ok.stdout.strip().startswith("nrm.csv: stored 3 new nrm records")
+    bad = write_csv(tmp_path / "bad.csv", [dict(VALID_ROWS["nrm"][0], gender="robot")])
+    refused = subprocess.run([sys.executable, "-m", "data.ingest", str(bad), "--feed", "nrm",
+                              "--store", str(store_dir)], capture_output=True, text=True)
+    assert refused.returncode == 2
+    assert "row 2, column 'gender' (value 'robot')" in refused.stderr
+    assert refused.stdout.strip() == "bad.csv: refused (1 problem); the store is unchanged"
