@@ -6,6 +6,8 @@ only decides what a cell *says*.
 """
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 
 from data.errors import Problem
@@ -35,22 +37,31 @@ def parse_field(frame: pd.DataFrame, field: Field) -> tuple[pd.Series, list[Prob
     if field.kind == "bool":
         return _parse_bool(text, frame[ROW_COLUMN], field)
     if field.kind == "category":
-        return _category(text).replace("", pd.NA), []
+        return _per_distinct(text, _canonical_category).astype("string"), []
     if field.kind == "multi":
         return _multi(text), []
     return text.replace("", pd.NA), _empty_problems(text, frame[ROW_COLUMN], field)
 
 
-def _category(text: pd.Series) -> pd.Series:
-    return text.str.lower().str.replace(r"[\s\-]+", "_", regex=True)
+def _canonical_category(value: str):
+    return re.sub(r"[\s\-]+", "_", value.lower()) if value else pd.NA
 
 
 def _multi(text: pd.Series) -> pd.Series:
-    tokens = _category(text.str.replace(r"\s*[;,|]\s*", MULTI_SEPARATOR, regex=True))
-    split = tokens.str.split(MULTI_SEPARATOR).explode()
-    split = split[split.fillna("") != ""]
-    joined = (split.groupby(level=0).agg(lambda t: MULTI_SEPARATOR.join(sorted(set(t)))))
-    return joined.reindex(text.index).astype("string")
+    return _per_distinct(text, _canonical_multi).astype("string")
+
+
+def _canonical_multi(value: str):
+    tokens = {_canonical_category(t.strip()) for t in re.split(r"[;,|]", value)}
+    tokens.discard(pd.NA)
+    return MULTI_SEPARATOR.join(sorted(tokens)) if tokens else pd.NA
+
+
+def _per_distinct(text: pd.Series, function) -> pd.Series:
+    """Apply ``function`` once per distinct value (columns repeat a few values many times)."""
+    codes, uniques = pd.factorize(text)
+    results = pd.Series([function(u) for u in uniques], dtype=object)
+    return pd.Series(results.to_numpy()[codes], index=text.index)
 
 
 def _empty_problems(text, rows, field) -> list[Problem]:
@@ -77,6 +88,20 @@ def parse_dates(text: pd.Series, rows: pd.Series, field: Field) -> tuple[pd.Seri
     ``date`` field keeps the date only. Excel serial numbers, two-digit years, US-style dates
     (month > 12) and dates that do not exist are reported, never guessed.
     """
+    codes, uniques = pd.factorize(text)
+    stamps, use_uk, months = _parse_distinct_dates(pd.Series(uniques, dtype="string"), field)
+    stamps = pd.Series(stamps.to_numpy()[codes], index=text.index)
+    failed = ((text != "") & stamps.isna()).to_numpy()
+    problems = []
+    for row, code in zip(rows[failed], codes[failed]):
+        problems.append(Problem(int(row), field.name, str(uniques[code]),
+                                _date_reason(str(uniques[code]), months[code], use_uk[code])))
+    if not field.nullable:
+        problems += _empty_problems(text, rows, field)
+    return stamps, problems
+
+
+def _parse_distinct_dates(text: pd.Series, field: Field):
     parts = text.str.extract(_ISO)
     uk = text.str.extract(_UK)
     use_uk = parts["y"].isna() & uk["y"].notna()
@@ -90,15 +115,7 @@ def parse_dates(text: pd.Series, rows: pd.Series, field: Field) -> tuple[pd.Seri
     stamps = _apply_offsets(stamps, parts["tz"])
     if field.kind == "date":
         stamps = stamps.dt.normalize()
-    problems = []
-    failed = (text != "") & stamps.isna()
-    for row, value, month, is_uk in zip(rows[failed], text[failed], numbers["m"][failed],
-                                        use_uk[failed]):
-        problems.append(Problem(int(row), field.name, str(value),
-                                _date_reason(str(value), month, is_uk)))
-    if not field.nullable:
-        problems += _empty_problems(text, rows, field)
-    return stamps, problems
+    return stamps, use_uk.to_numpy(), numbers["m"].to_numpy()
 
 
 def _apply_offsets(stamps: pd.Series, offsets: pd.Series) -> pd.Series:
@@ -116,8 +133,6 @@ def _apply_offsets(stamps: pd.Series, offsets: pd.Series) -> pd.Series:
 
 
 def _date_reason(value: str, month, is_uk: bool) -> str:
-    import re
-
     if re.match(_EXCEL_SERIAL, value):
         day = pd.Timestamp("1899-12-30") + pd.Timedelta(days=float(value))
         return (f"looks like an Excel serial date (= {day:%d/%m/%Y}); format the column as a date "
