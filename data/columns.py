@@ -61,6 +61,10 @@ def resolve_columns(path, headers: list[str], feed: str, *, mapping: dict[str, s
             problems.append(Problem(None, header, None, f"is a second column for field {field!r}"))
         else:
             rename[header] = field
+    if not rename:
+        problems.append(Problem(None, None, None, "no column name is a contract field: the header "
+                                "must be the first row (delete any title rows above it), or this "
+                                f"is not a file for the {feed} feed"))
     if unknown and not drop_unknown:
         problems.append(Problem(None, ", ".join(repr(u) for u in unknown), None,
                                 "not in the data contract, so refused (data minimisation). Allowed "

@@ -112,7 +112,9 @@ def _ingest(frame, feed, name, *, store, accept_valid, replace, geomask_m, sourc
         raise SchemaError(name, [Problem(None, None, None, "the file has a header but no data rows")])
     typed, problems = _parse(frame, feed)
     bar.step("parse")
-    problems += _validate(typed, frame, feed)
+    parsed = {(p.row, p.column) for p in problems}
+    # A cell the parser could not read is reported once, not again by the schema.
+    problems += [p for p in _validate(typed, frame, feed) if (p.row, p.column) not in parsed]
     bar.step("validate")
     location, location_problems = resolve_locations(frame, cell_m)
     problems += location_problems
@@ -122,11 +124,8 @@ def _ingest(frame, feed, name, *, store, accept_valid, replace, geomask_m, sourc
     bad_rows = {p.row for p in problems}
     if problems and not (accept_valid and len(bad_rows) < len(frame)):
         raise SchemaError(name, sorted(problems, key=_order))
-    if problems:
-        keep = ~frame[ROW_COLUMN].isin(bad_rows)
-        report.quarantine_path = _quarantine(store, name, frame[~keep], problems)
-        report.quarantined = int((~keep).sum())
-        records = records[keep]
+    keep = ~frame[ROW_COLUMN].isin(bad_rows)
+    records = records[keep]
     rows_of = dict(zip(records["record_id"], records[ROW_COLUMN]))
     records = records.drop(columns=[ROW_COLUMN])
     records["content_hash"] = content_hash(records)
@@ -137,6 +136,9 @@ def _ingest(frame, feed, name, *, store, accept_valid, replace, geomask_m, sourc
             Problem(int(rows_of[r]), "record_id", r, "already stored with different content")
             for r in exc.record_ids]) from None
     bar.step("store")
+    if problems:  # only once the valid rows are safely stored
+        report.quarantine_path = _quarantine(store, name, frame[~keep], problems)
+        report.quarantined = int((~keep).sum())
     report.added, report.unchanged, report.replaced = result.added, result.unchanged, result.replaced
     return report
 
@@ -207,7 +209,7 @@ def _quarantine(store, name, rejected: pd.DataFrame, problems: list[Problem]) ->
     out = out.rename(columns={ROW_COLUMN: "source_row"})
     folder = Path(store.url) / QUARANTINE_DIR
     folder.mkdir(parents=True, exist_ok=True)
-    stamp = dt.datetime.now().strftime("%Y%m%dT%H%M%S")
+    stamp = dt.datetime.now().strftime("%Y%m%dT%H%M%S-%f")  # two runs never share a name
     target = folder / f"{Path(name).stem}-{stamp}.csv"
     tmp = target.with_name("." + target.name)
     out.to_csv(tmp, index=False, quoting=csv.QUOTE_NONNUMERIC)

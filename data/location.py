@@ -26,15 +26,18 @@ def resolve_locations(frame: pd.DataFrame, cell_m: int) -> tuple[pd.DataFrame, l
     """Return the stored location columns for every row of ``frame`` and the problems found."""
     rows = frame[ROW_COLUMN].to_numpy()
     problems: list[Problem] = []
-    numbers = {c: _number(frame, c, rows, problems) for c in ("longitude", "latitude", "easting",
-                                                              "northing")}
+    numbers, unreadable = {}, np.zeros(len(frame), dtype=bool)
+    for column in ("longitude", "latitude", "easting", "northing"):
+        numbers[column], bad = _number(frame, column, rows, problems)
+        unreadable |= bad
     lsoa_text = clean_text(frame["lsoa_code"]) if "lsoa_code" in frame else \
         pd.Series("", index=frame.index, dtype="string")
     lon, lat, east, north = (numbers[c] for c in ("longitude", "latitude", "easting", "northing"))
-    has_ll = _pair(lon, lat, ("longitude", "latitude"), rows, problems)
+    has_ll = _pair(lon, lat, ("longitude", "latitude"), rows, problems, unreadable)
     misplaced = _hint_lonlat(lon, lat, has_ll, rows, problems)
     has_ll &= ~misplaced
-    has_en = _pair(east, north, ("easting", "northing"), rows, problems) & ~has_ll & ~misplaced
+    has_en = _pair(east, north, ("easting", "northing"), rows, problems, unreadable) & ~has_ll \
+        & ~misplaced
     degrees = _hint_bng(east, north, has_en, rows, problems)
     has_en &= ~degrees
     misplaced |= degrees
@@ -61,7 +64,7 @@ def resolve_locations(frame: pd.DataFrame, cell_m: int) -> tuple[pd.DataFrame, l
         for row, value in zip(rows[only_lsoa][~known.to_numpy()], lsoa_text[only_lsoa][~known]):
             problems.append(Problem(int(row), "lsoa_code", str(value),
                                     "is not a West Yorkshire LSOA code (2021 or 2011)"))
-    nothing = ~has_point & ~only_lsoa & ~misplaced & ~_partial(lon, lat, east, north)
+    nothing = ~has_point & ~only_lsoa & ~misplaced & ~unreadable & ~_partial(lon, lat, east, north)
     for row in rows[nothing]:
         problems.append(Problem(int(row), "location", None,
                                 "no location: give longitude and latitude, easting and northing, "
@@ -80,20 +83,27 @@ def resolve_locations(frame: pd.DataFrame, cell_m: int) -> tuple[pd.DataFrame, l
     return out, problems
 
 
-def _number(frame, column, rows, problems) -> np.ndarray:
+def _number(frame, column, rows, problems) -> tuple[np.ndarray, np.ndarray]:
+    """The column as floats, and a mask of the cells that are not numbers (reported).
+
+    The cell's text is not quoted in the problem: it is a raw location, and problems end up in
+    messages and quarantine files.
+    """
     if column not in frame:
-        return np.full(len(frame), np.nan)
+        return np.full(len(frame), np.nan), np.zeros(len(frame), dtype=bool)
     text = clean_text(frame[column])
     values = pd.to_numeric(text.replace("", pd.NA), errors="coerce")
-    bad = (text != "") & values.isna()
-    for row, value in zip(rows[bad.to_numpy()], text[bad]):
-        problems.append(Problem(int(row), column, str(value), "is not a number"))
-    return values.to_numpy(dtype=float, na_value=np.nan)
+    bad = ((text != "") & values.isna()).to_numpy()
+    for row in rows[bad]:
+        problems.append(Problem(int(row), column, None, "is not a number (give decimal degrees or "
+                                "metres, without N/S/E/W, degree signs or spaces)"))
+    return values.to_numpy(dtype=float, na_value=np.nan), bad
 
 
-def _pair(a, b, names, rows, problems) -> np.ndarray:
+def _pair(a, b, names, rows, problems, unreadable) -> np.ndarray:
+    """Mask of rows with both values; reports rows with one (unless the other was unreadable)."""
     has_a, has_b = ~np.isnan(a), ~np.isnan(b)
-    for row in rows[has_a ^ has_b]:
+    for row in rows[(has_a ^ has_b) & ~unreadable]:
         problems.append(Problem(int(row), "/".join(names), None,
                                 f"give both {names[0]} and {names[1]}, or neither"))
     return has_a & has_b

@@ -22,6 +22,8 @@ MAX_FILE_BYTES = 512 * 1024 * 1024
 ROW_COLUMN = "_row"
 _UTF8_MULTIBYTE = re.compile(rb"[\xc2-\xf4][\x80-\xbf]+")
 _XLSX_MAGIC = b"PK\x03\x04"
+_OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # password-protected workbooks and old .xls
+_HTML_START = re.compile(r"\s*<(?:!doctype\s+html|html|table)\b", re.IGNORECASE)
 _PARQUET_MAGIC = b"PAR1"
 
 
@@ -39,12 +41,16 @@ def read_partner_file(path: str | Path) -> tuple[list[str], pd.DataFrame]:
                               f"the file is {size / 2**20:,.0f} MiB; the limit is "
                               f"{MAX_FILE_BYTES / 2**20:,.0f} MiB: split it")])
     with open(path, "rb") as handle:
-        head = handle.read(4)
+        head = handle.read(8)
     suffix = path.suffix.lower()
-    if head == _XLSX_MAGIC:
+    if head[:4] == _XLSX_MAGIC:
         return _read_xlsx(path)
-    if head == _PARQUET_MAGIC:
+    if head[:4] == _PARQUET_MAGIC:
         return _read_parquet(path)
+    if head == _OLE2_MAGIC:
+        raise FileFormatError(path, [Problem(None, None, None,
+                              "a password-protected (encrypted) workbook or an old-style .xls "
+                              "file: remove the password and save it as .xlsx or 'CSV UTF-8'")])
     if suffix in (".xlsx", ".parquet", ".geoparquet"):
         raise FileFormatError(path, [Problem(None, None, None,
                               f"the name ends {suffix} but the content is not a valid {suffix[1:]} "
@@ -57,6 +63,11 @@ def _read_csv(path: Path) -> tuple[list[str], pd.DataFrame]:
     raw = path.read_bytes()
     _refuse_binary(path, raw)
     text = _decode(path, raw)
+    if _HTML_START.match(text[:1024]):
+        raise FileFormatError(path, [Problem(None, None, None,
+                              "the file is a web page (HTML), not CSV: a page saved from a "
+                              "browser, or a system's 'Excel' export that is really HTML. Open it "
+                              "in Excel and save it as 'CSV UTF-8'")])
     rows = csv.reader(io.StringIO(text, newline=""))
     csv.field_size_limit(1_000_000)
     try:
@@ -66,7 +77,19 @@ def _read_csv(path: Path) -> tuple[list[str], pd.DataFrame]:
     except csv.Error as exc:
         raise FileFormatError(path, [Problem(1, None, None, f"the header cannot be parsed: {exc}")])
     _check_delimiter(path, headers)
-    return headers, _csv_body(path, rows, headers)
+    return _drop_blank_columns(headers, _csv_body(path, rows, headers))
+
+
+def _drop_blank_columns(headers: list[str], frame: pd.DataFrame):
+    """Drop columns with no header and no values (trailing commas from spreadsheet exports).
+
+    A column with no header but with values is kept, so the contract check refuses it.
+    """
+    keep = [i for i, h in enumerate(headers)
+            if h.strip() or (frame.iloc[:, i].astype(str).str.strip() != "").any()]
+    if len(keep) == len(headers):
+        return headers, frame
+    return [headers[i] for i in keep], frame.iloc[:, keep + [len(headers)]]
 
 
 def _refuse_binary(path: Path, raw: bytes) -> None:
@@ -121,9 +144,11 @@ def _csv_body(path: Path, rows, headers: list[str]) -> pd.DataFrame:
             if not record or (len(record) == 1 and not record[0].strip()):
                 continue  # blank line
             if len(record) != width:
-                problems.append(Problem(start, None, None, (
-                    f"has {len(record)} fields but the header has {width}"
-                    + (" (truncated row?)" if len(record) < width else " (an unquoted comma?)"))))
+                hint = (" (a quote that is never closed?)" if any("\n" in f for f in record)
+                        else " (truncated row?)" if len(record) < width
+                        else " (an unquoted comma?)")
+                problems.append(Problem(start, None, None, f"has {len(record)} fields but the "
+                                                           f"header has {width}{hint}"))
                 continue
             records.append(record)
             numbers.append(start)
@@ -143,9 +168,11 @@ def _csv_body(path: Path, rows, headers: list[str]) -> pd.DataFrame:
 def _read_xlsx(path: Path) -> tuple[list[str], pd.DataFrame]:
     import openpyxl  # only needed for spreadsheets
 
+    handle = open(path, "rb")  # a file object: openpyxl would refuse a workbook named .csv
     try:
-        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+        book = openpyxl.load_workbook(handle, read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many types for a damaged file
+        handle.close()
         raise FileFormatError(path, [Problem(None, None, None, f"not a readable XLSX workbook: {exc}")])
     try:
         sheet = book.worksheets[0]
@@ -165,6 +192,7 @@ def _read_xlsx(path: Path) -> tuple[list[str], pd.DataFrame]:
                 numbers.append(number)
     finally:
         book.close()
+        handle.close()
     frame = pd.DataFrame(records, columns=headers, dtype=object) if records else \
         pd.DataFrame(columns=headers, dtype=object)
     frame[ROW_COLUMN] = numbers

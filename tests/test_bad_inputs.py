@@ -1,0 +1,150 @@
+"""The bad-input corpus: every real-world mistake in tests/bad_inputs/ is refused, clearly, and
+leaves a store that already holds records exactly as it was.
+
+The cases are listed in tests/bad_inputs/cases.yaml (what each file is, and the exception, message,
+row and column it must be refused with).
+"""
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+import data.errors
+from data.errors import InputFileError
+from data.ingest import ingest_file
+from data.store import ParquetStore
+
+PROJECT = Path(__file__).resolve().parent.parent
+CORPUS = Path(__file__).resolve().parent / "bad_inputs"
+FEEDS = ("nrm", "rosewood", "mandevilla")
+NOT_CASES = {"cases.yaml", "make_corpus.py", *(f"valid_seed_{feed}.csv" for feed in FEEDS)}
+MIN_CASES = 25
+CASES = yaml.safe_load((CORPUS / "cases.yaml").read_text(encoding="utf-8"))["cases"]
+
+
+def _make_corpus():
+    spec = importlib.util.spec_from_file_location("make_corpus", CORPUS / "make_corpus.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def fingerprint(root: Path) -> dict[str, str]:
+    """Every file under ``root`` and the SHA-256 of its bytes (the ``_lock`` file excluded)."""
+    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(root.rglob("*")) if p.is_file() and p.name != "_lock"}
+
+
+@pytest.fixture(scope="module")
+def seeded_template(tmp_path_factory) -> Path:
+    """A store holding the valid seed records of every feed, built once and copied per test."""
+    root = tmp_path_factory.mktemp("seeded") / "store"
+    for feed in FEEDS:
+        report = ingest_file(CORPUS / f"valid_seed_{feed}.csv", feed, store=str(root))
+        assert report.added == 3, report.summary()
+    return root
+
+
+@pytest.fixture
+def seeded_store(seeded_template, tmp_path) -> Path:
+    root = tmp_path / "store"
+    shutil.copytree(seeded_template, root)
+    return root
+
+
+def _case_file(case: dict, folder: Path) -> Path:
+    if "generate" in case:
+        return getattr(_make_corpus(), case["generate"])(folder / case["file"])
+    return CORPUS / case["file"]
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c["file"] for c in CASES])
+def test_bad_file_is_refused_and_the_store_is_unchanged(case, seeded_store, tmp_path):
+    path = _case_file(case, tmp_path)
+    before = fingerprint(seeded_store)
+    assert before, "the seeded store should hold files"
+
+    started = time.perf_counter()
+    with pytest.raises(InputFileError) as caught:
+        ingest_file(path, case["feed"], store=str(seeded_store))
+    elapsed = time.perf_counter() - started
+
+    exc = caught.value
+    message = str(exc)
+    assert type(exc) is getattr(data.errors, case["error"]), message
+    assert case["message"] in message
+    assert exc.path == str(path)
+    assert message.startswith(f"{path}: "), "the message must name the file"
+    assert exc.problems, "a refusal must say what is wrong"
+    if "row" in case or "column" in case:
+        where = (case.get("row"), case.get("column"))
+        found = [p for p in exc.problems if (p.row, p.column) == where]
+        got = [(p.row, p.column) for p in exc.problems]
+        assert found, f"no problem at row/column {where}; got {got}"
+        assert any(case["message"] in str(p) for p in found), [str(p) for p in found]
+    if "max_seconds" in case:
+        assert elapsed < case["max_seconds"], f"refused in {elapsed:.2f} s"
+    assert fingerprint(seeded_store) == before, "a refused file changed the store"
+
+
+def test_corpus_is_complete_and_big_enough():
+    names = [c["file"] for c in CASES]
+    assert len(names) == len(set(names)), "a file is listed twice"
+    assert len(CASES) >= MIN_CASES
+    on_disk = {p.name for p in CORPUS.iterdir() if p.is_file()} - NOT_CASES
+    committed = {c["file"] for c in CASES if "generate" not in c}
+    assert on_disk == committed, (f"not in cases.yaml: {sorted(on_disk - committed)}; "
+                                  f"listed but missing: {sorted(committed - on_disk)}")
+    assert set(_make_corpus().OUTPUTS) <= on_disk, "run tests/bad_inputs/make_corpus.py"
+    for case in CASES:
+        assert case["feed"] in FEEDS, case
+        assert isinstance(getattr(data.errors, case["error"], None), type), case
+        assert {"file", "feed", "mistake", "error", "message"} <= set(case), case
+
+
+def test_cli_prints_the_problem_to_stderr_and_exits_2(seeded_store):
+    path = CORPUS / "impossible_date.csv"
+    before = fingerprint(seeded_store)
+    result = subprocess.run(
+        [sys.executable, "-m", "data.ingest", str(path), "--feed", "nrm",
+         "--store", str(seeded_store)],
+        cwd=PROJECT, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2, result.stderr
+    assert str(path) in result.stderr
+    assert "row 3, column 'referral_date' (value '31/02/2024'): is not a real date" in result.stderr
+    assert "refused (1 problem); the store is unchanged" in result.stdout
+    assert fingerprint(seeded_store) == before
+
+
+def test_accept_valid_stores_good_rows_and_quarantines_bad_ones_without_coordinates(seeded_store):
+    path = CORPUS / "mixed_for_accept_valid.csv"
+    report = ingest_file(path, "nrm", store=str(seeded_store), accept_valid=True)
+
+    assert (report.rows_read, report.added, report.quarantined) == (6, 2, 4)
+    stored = set(ParquetStore(seeded_store).query("nrm", columns=["record_id"])["record_id"])
+    assert {"WY-NRM-24-0391", "WY-NRM-24-0393"} <= stored
+    assert not stored & {"WY-NRM-24-0392", "WY-NRM-24-0394", "WY-NRM-24-0395", "WY-NRM-24-0396"}
+
+    quarantine = Path(report.quarantine_path)
+    assert quarantine.parent == seeded_store / "quarantine"
+    rows = pd.read_csv(quarantine, dtype=str, keep_default_na=False)
+    assert "reason" in rows.columns
+    assert rows["source_row"].tolist() == ["3", "5", "6", "7"]
+    reasons = dict(zip(rows["record_id"], rows["reason"]))
+    assert "outside West Yorkshire" in reasons["WY-NRM-24-0392"]
+    assert "look swapped" in reasons["WY-NRM-24-0394"]
+    assert "is not a real date" in reasons["WY-NRM-24-0395"]
+    assert "column 'longitude': is not a number" in reasons["WY-NRM-24-0396"]
+    assert (rows[["longitude", "latitude"]] == "[withheld]").all().all()
+    text = quarantine.read_text(encoding="utf-8")
+    for raw in ("2.2426", "53.4808", "53.7248", "1.8636", "1.7850", "53.6458", "1.7594", "53.7960"):
+        assert raw not in text, f"raw coordinate {raw} written to the quarantine file"
