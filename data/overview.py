@@ -1,0 +1,224 @@
+"""What the landing page shows about a store: its period, its size, and what kind of data it holds.
+
+``store_overview(store)`` gathers everything the landing page needs in one ``Overview`` object, so
+the page itself only lays it out. ``store_fingerprint(store)`` is a cheap key that changes whenever
+the store's content changes, for caching the overview between page views.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import pandas as pd
+
+from data.schema import FEED_TITLES, FEEDS
+from data.store import Store
+
+# Column headings of the district table: the full feed titles are too long for a table header.
+FEED_SHORT_TITLES = {
+    "nrm": "NRM referrals",
+    "rosewood": "Rosewood episodes",
+    "mandevilla": "Mandevilla flags",
+}
+TOTAL_LABEL = "Total"
+UNKNOWN_AREA_LABEL = "Area not known"
+DISTRICT_LABEL = "District"
+
+# What a store holds, from its batches' sources.
+EMPTY, SYNTHETIC, REAL, MIXED = "empty", "synthetic", "real", "mixed"
+
+
+@dataclass(frozen=True)
+class FeedCount:
+    """The number of stored records of one feed."""
+
+    feed: str
+    title: str
+    short_title: str
+    count: int
+
+
+@dataclass(frozen=True)
+class Overview:
+    """A summary of one store, ready to display.
+
+    Attributes
+    ----------
+    store_url : str
+        Where the store lives (a folder path).
+    data_kind : {"empty", "synthetic", "real", "mixed"}
+        What the store holds: nothing, only synthetic records, only real records, or both.
+    period : tuple of (date, date) or None
+        First and last event date across all feeds; None when the store is empty.
+    feeds : tuple of FeedCount
+        One entry per feed of the contract, in contract order, zero for a feed with no records.
+    district_table : DataFrame
+        One row per West Yorkshire district (by name, alphabetical), then a row for records
+        whose district is not known (only if there are any), then a ``Total`` row. One column per
+        feed (short titles) and a ``Total`` column. Integer counts.
+    n_batches : int
+        The number of committed batches (ingested files or frames).
+    last_ingested_at : datetime or None
+        When the most recent batch was committed (UTC), None for an empty store.
+    """
+
+    store_url: str
+    data_kind: str
+    period: tuple[dt.date, dt.date] | None
+    feeds: tuple[FeedCount, ...]
+    district_table: pd.DataFrame
+    n_batches: int
+    last_ingested_at: dt.datetime | None
+
+    @property
+    def is_empty(self) -> bool:
+        """True when the store holds no record at all."""
+        return self.data_kind == EMPTY
+
+    @property
+    def is_synthetic(self) -> bool:
+        """True when every stored record is synthetic (and there is at least one)."""
+        return self.data_kind == SYNTHETIC
+
+    @property
+    def n_records(self) -> int:
+        """The number of records across all feeds."""
+        return sum(feed.count for feed in self.feeds)
+
+    @property
+    def period_label(self) -> str:
+        """The period as text, e.g. ``"1 Jan 2021 – 31 Dec 2025"``; empty for an empty store."""
+        if self.period is None:
+            return ""
+        first, last = self.period
+        return f"{_day(first)} – {_day(last)}"
+
+    @property
+    def last_ingested_label(self) -> str:
+        """The last ingest time as text in UTC, e.g. ``"25 Nov 2026 09:37 UTC"``."""
+        if self.last_ingested_at is None:
+            return ""
+        return f"{_day(self.last_ingested_at)} {self.last_ingested_at:%H:%M} UTC"
+
+
+def store_overview(store: Store, district_names: Mapping[str, str] | None = None) -> Overview:
+    """Summarise a store for the landing page.
+
+    Parameters
+    ----------
+    store : Store
+        The store to describe. A store folder that does not exist yet counts as empty.
+    district_names : mapping of str to str, optional
+        District code → district name. Default: the West Yorkshire districts from the shipped
+        boundaries (``geo.boundaries.load_boundaries("district")``).
+
+    Returns
+    -------
+    Overview
+
+    Raises
+    ------
+    StoreError
+        If the store's manifest cannot be read.
+
+    Examples
+    --------
+    >>> from data.store import open_store
+    >>> overview = store_overview(open_store("store"))  # doctest: +SKIP
+    >>> overview.period_label  # doctest: +SKIP
+    '1 Jan 2021 – 31 Dec 2025'
+    """
+    names = dict(_district_names() if district_names is None else district_names)
+    batches = store.batches()
+    summary = store.summary() if batches else _empty_summary()
+    return Overview(
+        store_url=store.url,
+        data_kind=_data_kind({b["source"] for b in batches}),
+        period=store.period() if batches else None,
+        feeds=_feed_counts(summary),
+        district_table=_district_table(summary, names),
+        n_batches=len(batches),
+        last_ingested_at=_last_ingested(batches),
+    )
+
+
+def store_fingerprint(store: Store) -> str:
+    """A short key that changes whenever the store's content changes.
+
+    Every committed write adds a batch with a new id (a replacement rewrites batches under new
+    ids too), so the sorted batch ids identify the content. Reading them costs one small file.
+
+    Parameters
+    ----------
+    store : Store
+
+    Returns
+    -------
+    str
+        A hex digest of the store URL and its batch ids.
+    """
+    ids = sorted(b["id"] for b in store.batches())
+    return hashlib.sha256("\n".join([store.url, *ids]).encode()).hexdigest()[:16]
+
+
+def _district_names() -> dict[str, str]:
+    """District code → name, from the shipped boundaries."""
+    # Imported here so that tests passing their own names do not load geometries.
+    from geo.boundaries import load_boundaries
+
+    districts = load_boundaries("district")
+    return dict(zip(districts["code"], districts["name"]))
+
+
+def _empty_summary() -> pd.DataFrame:
+    return pd.DataFrame({"feed": pd.Series(dtype="string"),
+                         "district_code": pd.Series(dtype="string"),
+                         "count": pd.Series(dtype="int64")})
+
+
+def _data_kind(sources: set[str]) -> str:
+    if not sources:
+        return EMPTY
+    if sources == {"synthetic"}:
+        return SYNTHETIC
+    if sources == {"real"}:
+        return REAL
+    return MIXED
+
+
+def _feed_counts(summary: pd.DataFrame) -> tuple[FeedCount, ...]:
+    totals = summary.groupby("feed")["count"].sum()
+    return tuple(FeedCount(feed, FEED_TITLES[feed], FEED_SHORT_TITLES[feed],
+                           int(totals.get(feed, 0)))
+                 for feed in FEEDS)
+
+
+def _district_table(summary: pd.DataFrame, names: Mapping[str, str]) -> pd.DataFrame:
+    """Districts × feeds with totals; every known district appears, even with no records."""
+    labelled = summary.assign(
+        district=summary["district_code"].map(names).fillna(UNKNOWN_AREA_LABEL),
+        feed=summary["feed"].map(FEED_SHORT_TITLES))
+    table = labelled.pivot_table(index="district", columns="feed", values="count",
+                                 aggfunc="sum", fill_value=0)
+    rows = sorted(names.values())
+    if UNKNOWN_AREA_LABEL in table.index:
+        rows.append(UNKNOWN_AREA_LABEL)
+    table = table.reindex(index=rows, columns=list(FEED_SHORT_TITLES.values()), fill_value=0)
+    table = table.astype("int64")
+    table[TOTAL_LABEL] = table.sum(axis=1)
+    table.loc[TOTAL_LABEL] = table.sum(axis=0)
+    table.index.name = DISTRICT_LABEL
+    table.columns.name = None
+    return table
+
+
+def _last_ingested(batches: list[dict]) -> dt.datetime | None:
+    times = [dt.datetime.fromisoformat(b["ingested_at"]) for b in batches if b.get("ingested_at")]
+    return max(times) if times else None
+
+
+def _day(value: dt.date) -> str:
+    # "%-d" is not portable (Windows), so strip the leading zero by hand.
+    return f"{value.day} {value:%b %Y}"

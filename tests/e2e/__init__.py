@@ -1,0 +1,1 @@
+"""Browser tests: the dashboard in Chromium, with every request to another origin blocked."""

@@ -1,0 +1,68 @@
+"""The app through AppTest: the entry point renders the landing page from the store in STORE_URL.
+
+AppTest renders the entry point's default page (the landing page), in-process, without a browser.
+"""
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from data.overview import FEED_SHORT_TITLES
+from tests.sample_store import build_store
+
+DASHBOARD = str(Path(__file__).resolve().parent.parent / "dashboard.py")
+N_ROWS = {"nrm": 10, "rosewood": 6, "mandevilla": 4}
+ATTRIBUTION = "Contains OS data © Crown copyright and database right 2014–2022."
+
+
+def run_dashboard(monkeypatch, store_url) -> AppTest:
+    monkeypatch.setenv("STORE_URL", str(store_url))
+    at = AppTest.from_file(DASHBOARD, default_timeout=60).run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+@pytest.fixture(scope="module")
+def synthetic_store(tmp_path_factory):
+    return build_store(tmp_path_factory.mktemp("app") / "store", N_ROWS)
+
+
+def texts(elements) -> str:
+    return "\n".join(str(e.value) for e in elements)
+
+
+def test_synthetic_store_shows_banner_period_and_counts(monkeypatch, synthetic_store):
+    at = run_dashboard(monkeypatch, synthetic_store.root)
+    assert "SYNTHETIC DATA — not real cases" in texts(at.error)
+    assert not at.info and not at.warning
+    assert "Period: 2 Jan 2023 – 6 Mar 2023" in texts(at.subheader)
+    shown = {m.label: m.value for m in at.metric}
+    assert shown == {FEED_SHORT_TITLES[f]: str(n) for f, n in N_ROWS.items()}
+    table = at.dataframe[0].value
+    assert table.loc["Total", "Total"] == sum(N_ROWS.values())
+    assert "Leeds" in table.index
+    assert ATTRIBUTION in texts(at.caption)
+
+
+def test_real_store_shows_a_different_notice(monkeypatch, tmp_path):
+    store = build_store(tmp_path / "store", {"nrm": 2}, source="real")
+    at = run_dashboard(monkeypatch, store.root)
+    assert "SYNTHETIC" not in texts(at.error) + texts(at.info) + texts(at.warning)
+    assert "Real partner data" in texts(at.info)
+
+
+def test_empty_store_says_how_to_build_or_load_data(monkeypatch, tmp_path):
+    at = run_dashboard(monkeypatch, tmp_path / "no-store-here")
+    assert "holds no records" in texts(at.info)
+    commands = texts(at.code)
+    assert "python -m data.synthetic --store store --years 5 --seed 1" in commands
+    assert "python -m data.ingest FILE --feed nrm" in commands
+    assert "make run" in texts(at.markdown)
+    assert not at.metric and not at.dataframe and not at.error
+    assert ATTRIBUTION in texts(at.caption)
+
+
+def test_unreadable_store_is_reported_not_raised(monkeypatch, tmp_path):
+    (tmp_path / "_manifest.json").write_text("{not json", encoding="utf-8")
+    at = run_dashboard(monkeypatch, tmp_path)
+    assert "cannot read _manifest.json" in texts(at.error)
