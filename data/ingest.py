@@ -94,7 +94,8 @@ def ingest_frame(frame: pd.DataFrame, feed: str, *, name: str, store: Store | st
     Rows are numbered from 2, as if the frame had been a CSV file with a header.
     """
     started = time.perf_counter()
-    resolve_columns(name, list(frame.columns), feed)
+    rename, _ = resolve_columns(name, list(frame.columns), feed)
+    frame = frame[list(rename)].rename(columns=rename)
     frame = frame.astype("string").fillna("").reset_index(drop=True)
     frame[ROW_COLUMN] = range(2, len(frame) + 2)
     with _Progress(progress, name) as bar:

@@ -186,3 +186,12 @@ def test_cli_exit_codes_and_one_line_summary(tmp_path, valid_file):
     assert refused.returncode == 2
     assert "row 2, column 'gender' (value 'robot')" in refused.stderr
     assert refused.stdout.strip() == "bad.csv: refused (1 problem); the store is unchanged"
+
+
+def test_ingest_frame_matches_headers_like_a_file(store):
+    from data.ingest import ingest_frame
+
+    frame = pd.DataFrame(VALID_ROWS["mandevilla"]).rename(
+        columns={"record_id": "Record ID", "flag_date": "Flag Date"})
+    assert ingest_frame(frame, "mandevilla", name="frame", store=store).added == 2
+    assert sorted(store.query("mandevilla")["record_id"]) == ["MV-1", "MV-2"]

@@ -1,0 +1,504 @@
+"""Synthetic demo data for the three feeds, written through the real ingestion path.
+
+    python -m data.synthetic --store URL [--years 5] [--seed 1] [--events N] [--end YYYY-MM-DD]
+
+Every record is made up, but its shape follows public statistics for West Yorkshire (volumes,
+age, gender and exploitation-type mixes, seasonality, a rising trend; ``docs/synthetic-data.md``
+gives the figures and their sources). Points fall inside real LSOAs, weighted by Census 2021
+population; Rosewood episodes come from a few hundred accommodation sites in dense urban LSOAs.
+A few hotspots per feed are planted with a known centre, radius, start month and intensity, and
+written to ``<store>/_synthetic_truth.json`` so that hotspot models can be tested against them.
+
+The frames go through ``data.ingest.ingest_frame`` like a partner file, so the demo exercises
+validation and geomasking, and every batch is labelled ``source == "synthetic"``. The same
+arguments give the same stored content.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import shapely
+from tqdm import tqdm
+
+from data.errors import DashboardError, StoreError
+from data.ingest import ingest_frame
+from data.schema import EARLIEST_DATE, FEEDS
+from data.store import open_store
+from geo.boundaries import DISTRICT_CODES, load_boundaries, west_yorkshire_bng
+from geo.crs import BNG
+from geo.geomask import bng_to_lonlat, geomask_cell_m
+
+TRUTH_FILE = "_synthetic_truth.json"  # a leading "_": the store ignores the file
+TRUTH_FORMAT = 1
+CHUNK_ROWS = 200_000  # rows per ingest_frame call (one stored batch): bounds memory at 1M rows
+
+# Records in the last 12 months of the span at the default scale (hotspots come on top), and the
+# range any full calendar year must fall in. Approximations: see docs/synthetic-data.md.
+YEARLY_VOLUME = {"nrm": 700, "rosewood": 420, "mandevilla": 150}
+YEARLY_RANGE = {"nrm": (350, 1100), "rosewood": (200, 800), "mandevilla": (70, 300)}
+TREND_PER_YEAR = {"nrm": 0.08, "rosewood": 0.10, "mandevilla": 0.05}
+SEASONAL_AMPLITUDE = {"nrm": 0.15, "rosewood": 0.20, "mandevilla": 0.10}  # +- share of the mean
+PEAK_MONTH = 7  # July: referrals and missing episodes peak in summer
+# How partners send locations: mostly WGS84, some BNG, some only an LSOA code (never a point).
+LOCATION_FORM_SHARES = {"lonlat": 0.80, "bng": 0.12, "lsoa": 0.08}
+
+
+@dataclass(frozen=True)
+class HotspotSpec:
+    """Extra events uniform in a disc of ``radius_m``: ``per_month`` (at the default scale) from
+    the month ``start_fraction`` of the way through the span, so every span has months before."""
+
+    radius_m: int
+    start_fraction: float
+    per_month: float
+
+
+HOTSPOTS = {  # each in a different district, drawn by the seed
+    "nrm": (HotspotSpec(700, 0.40, 3.0), HotspotSpec(900, 0.55, 2.5), HotspotSpec(600, 0.70, 2.0)),
+    "rosewood": (HotspotSpec(500, .35, 3.0), HotspotSpec(700, .5, 2.5), HotspotSpec(600, .75, 2.0)),
+    "mandevilla": (HotspotSpec(800, .3, 1.2), HotspotSpec(1000, .5, 1.0), HotspotSpec(700, .65, 1)),
+}
+
+NRM_AGE = {"adult": 0.55, "child": 0.41, "unknown": 0.04}
+NRM_TYPES = {  # criminal exploitation dominates for children, labour for adults
+    "child": {"criminal": 0.58, "sexual": 0.13, "criminal;sexual": 0.06, "labour": 0.06,
+              "domestic_servitude": 0.02, "unknown": 0.15},
+    "adult": {"labour": 0.42, "sexual": 0.17, "criminal": 0.16, "domestic_servitude": 0.07,
+              "criminal;labour": 0.04, "unknown": 0.139, "organ_harvesting": 0.001},
+}
+NRM_FEMALE_SHARE = {"sexual": 0.78, "domestic_servitude": 0.55, "other": 0.08}
+NRM_FIRST_RESPONDER = {"child": {"local_authority": 0.55, "police": 0.30, "home_office": 0.08,
+                                  "ngo": 0.03, "health": 0.02, "other": 0.02},
+                       "adult": {"home_office": 0.42, "police": 0.22, "ngo": 0.20,
+                                 "local_authority": 0.09, "health": 0.02, "other": 0.05}}
+
+ROSEWOOD_SITES = 300  # accommodation sites, chosen once per build
+ROSEWOOD_HOTSPOT_SITES = 3  # a hotspot is new accommodation: a few sites inside its disc
+ROSEWOOD_SITE_URBAN_POWER = 1.5  # site LSOAs weighted by density**power: dense urban areas
+ROSEWOOD_AGE = {"adult": 0.86, "child": 0.11, "unknown": 0.03}
+ROSEWOOD_RISK = {"child": {"low": 0.10, "medium": 0.45, "high": 0.45},
+                 "adult": {"low": 0.40, "medium": 0.45, "high": 0.15}}
+ROSEWOOD_EPISODES_PER_PERSON = {1: 0.72, 2: 0.12, 3: 0.07, 4: 0.04, 5: 0.03, 6: 0.02}
+ROSEWOOD_FOUND_MEDIAN_H = 20  # found delay ~ lognormal: most within a day or two
+ROSEWOOD_FOUND_SIGMA = 1.4
+ROSEWOOD_NEVER_FOUND = 0.04  # still missing however long ago
+ROSEWOOD_HOUR_WEIGHTS = np.repeat([1.2, 0.6, 1.0, 1.8], 6)  # more reports in the evening and night
+
+MANDEVILLA_AGE = {"adult": 0.79, "child": 0.18, "unknown": 0.03}
+MANDEVILLA_INDICATORS = {"accompanied_by_controlling_person": 0.45, "unable_to_speak_freely": 0.35,
+                         "repeat_procedure": 0.20, "other": 0.12}  # under_18 iff child
+MANDEVILLA_POLICE = {"child": 0.75, "adult": 0.30, "controlling_person_bonus": 0.20}
+
+ID_PREFIX = {"nrm": "SYN-NRM", "rosewood": "SYN-RW", "mandevilla": "SYN-MV"}
+_TEXT = pd.StringDtype("pyarrow", na_value=np.nan)  # pandas' default text dtype
+
+
+@dataclass
+class _World:
+    """What every feed draws from: LSOAs in BNG and the calendar of the span."""
+
+    lsoas: pd.DataFrame  # code, district_code, population, density (aligned with geoms)
+    geoms: np.ndarray  # prepared BNG polygons
+    bounds: np.ndarray
+    month_first: np.ndarray  # first covered day of each month (datetime64[D])
+    month_days: np.ndarray  # covered days of each month
+    coverage: np.ndarray  # covered share of each month (the first and last may be partial)
+    end: pd.Timestamp
+
+
+def generate(years: int = 5, seed: int = 1, end=None, events: int | None = None
+             ) -> dict[str, pd.DataFrame]:
+    """Generate the three feeds as frames of contract columns (pure: touches no store).
+
+    Parameters
+    ----------
+    years : int
+        Length of the span, ending at ``end``.
+    seed : int
+        Seed of ``numpy.random.default_rng``; the same arguments give the same frames.
+    end : date-like, optional
+        Last day of the span; default the last day of the previous full month. Must be in the past.
+    events : int, optional
+        Total records over the three feeds; default the realistic volumes of ``YEARLY_VOLUME``.
+
+    Returns
+    -------
+    dict of str to DataFrame
+        One frame per feed: the feed's contract fields plus the location columns, as text.
+    """
+    return dict(_simulate(years, seed, end, events)[1])
+
+
+def build_store(store_url, years: int = 5, seed: int = 1, end=None, events: int | None = None,
+                progress: bool = False) -> dict:
+    """Generate the feeds, ingest them with ``ingest_frame`` and write the ground-truth file.
+
+    Parameters are those of ``generate``, plus ``store_url`` (a store folder) and ``progress``
+    (show a tqdm bar). A store holding other data is refused; one built with the same arguments
+    is resumed (rows already stored are skipped).
+
+    Returns
+    -------
+    dict
+        ``store`` (URL), ``truth`` (path), ``records`` and ``added`` per feed, ``seconds``.
+    """
+    started = time.perf_counter()
+    store = open_store(store_url)
+    truth, frames = _simulate(years, seed, end, events)
+    truth_path = Path(store.url) / TRUTH_FILE
+    _check_target(store, truth_path, truth)
+    truth["geomask_m"] = geomask_cell_m()  # stored points are cell centres, up to 0.71 cell off
+    truth_path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = truth_path.with_name("." + TRUTH_FILE + ".tmp")
+    tmp.write_text(json.dumps(truth, indent=1), encoding="utf-8")
+    os.replace(tmp, truth_path)  # written first, so an interrupted build can be resumed
+    added = dict.fromkeys(truth["records"], 0)
+    with tqdm(total=sum(truth["records"].values()), unit="rows", desc="synthetic",
+              disable=not progress) as bar:
+        for feed, frame in frames:
+            for part, lo in enumerate(range(0, len(frame), CHUNK_ROWS), start=1):
+                bar.set_postfix_str(f"{feed} part {part}")
+                # One batch per chunk; record_ids are numbered over the whole feed.
+                added[feed] += ingest_frame(frame.iloc[lo:lo + CHUNK_ROWS], feed, store=store,
+                                            name=f"synthetic-{feed}-{part:03d}",
+                                            source="synthetic").added
+                bar.update(min(CHUNK_ROWS, len(frame) - lo))
+            del frame  # before the generator builds the next feed
+    return {"store": store.url, "truth": str(truth_path), "records": truth["records"],
+            "added": added, "seconds": time.perf_counter() - started}
+
+
+def default_end(today=None) -> pd.Timestamp:
+    """The last day of the month before ``today`` (default: now)."""
+    first_of_month = pd.Timestamp(today or pd.Timestamp.now()).normalize().replace(day=1)
+    return first_of_month - pd.Timedelta(1, "D")
+
+
+def _simulate(years, seed, end, events):
+    """The ground truth, and a generator of (feed, frame) that builds one feed at a time."""
+    if int(years) != years or years < 1:
+        raise ValueError(f"years was {years!r}; expected a whole number >= 1")
+    if events is not None and events < 1:
+        raise ValueError(f"events was {events!r}; expected a positive number of records")
+    end = default_end() if end is None else pd.Timestamp(end).normalize()
+    if end >= pd.Timestamp.now().normalize():
+        raise ValueError(f"end {end.date()} is not in the past: synthetic dates must not be in "
+                         "the future")
+    start = end - pd.DateOffset(years=int(years)) + pd.Timedelta(1, "D")
+    if start < EARLIEST_DATE:
+        raise ValueError(f"the span would start on {start.date()}, before 2000")
+    world = _world(start, end)
+    rng = np.random.default_rng(seed)
+    hotspots = {feed: _place_hotspots(rng, world, feed) for feed in FEEDS}
+    rates = {feed: _monthly_rates(world, feed, hotspots[feed]) for feed in FEEDS}
+    flat = np.concatenate([r.ravel() for r in rates.values()])
+    scale = 1.0 if events is None else events / flat.sum()
+    # Poisson noise at the natural scale; an exact total when a number of events is asked for.
+    counts = rng.poisson(flat) if events is None else rng.multinomial(events, flat / flat.sum())
+    cells = dict(zip(rates, np.split(counts, np.cumsum([r.size for r in rates.values()])[:-1])))
+    for feed, spots in hotspots.items():
+        cells[feed] = cells[feed].reshape(rates[feed].shape)
+        for k, spot in enumerate(spots, start=1):
+            spot["intensity_per_month"] = round(spot["intensity_per_month"] * scale, 6)
+            spot["events"] = int(cells[feed][k].sum())
+    truth = {"format": TRUTH_FORMAT, "generator": "data.synthetic", "seed": seed,
+             "years": int(years), "start": str(start.date()), "end": str(end.date()),
+             "events_requested": events, "scale": round(scale, 6),
+             "records": {f: int(c.sum()) for f, c in cells.items()},
+             "hotspots": {feed: [{k: v for k, v in spot.items() if not k.startswith("_")}
+                                 for spot in spots] for feed, spots in hotspots.items()}}
+
+    def frames():
+        for feed, cell in cells.items():
+            month = np.repeat(np.tile(np.arange(cell.shape[1]), cell.shape[0]), cell.ravel())
+            kind = np.repeat(np.arange(cell.shape[0]), cell.sum(axis=1))  # 0 background, k spot k
+            yield feed, _BUILDERS[feed](rng, world, month, kind, hotspots[feed])
+    return truth, frames()
+
+
+def _world(start: pd.Timestamp, end: pd.Timestamp) -> _World:
+    gdf = load_boundaries("lsoa").to_crs(BNG)
+    lsoas = pd.DataFrame({"code": gdf["code"], "district_code": gdf["district_code"],
+                          "population": gdf["population"].astype(float),
+                          "density": gdf["population"] / gdf["area_km2"]}).reset_index(drop=True)
+    geoms = np.asarray(gdf.geometry.array, dtype=object)
+    shapely.prepare(geoms)  # contains_xy on prepared polygons: ~1M points a second
+    months = pd.period_range(start, end, freq="M")
+    first = months.start_time.to_numpy().astype("datetime64[D]")
+    last = months.end_time.to_numpy().astype("datetime64[D]")
+    lo = np.maximum(first, start.to_datetime64().astype("datetime64[D]"))
+    days = (np.minimum(last, end.to_datetime64().astype("datetime64[D]")) - lo).astype(int) + 1
+    coverage = days / ((last - first).astype(int) + 1)
+    return _World(lsoas, geoms, shapely.bounds(geoms), lo, days, coverage, end)
+
+
+def _monthly_rates(world: _World, feed: str, hotspots: list[dict]) -> np.ndarray:
+    """Expected counts per month: row 0 background (trend x season), row k hotspot k."""
+    mid = world.month_first + world.month_days // 2
+    years_back = (world.end.to_datetime64().astype("datetime64[D]") - mid).astype(float) / 365.25
+    month_of_year = mid.astype("datetime64[M]").astype(int) % 12 + 1
+    season = 1 + SEASONAL_AMPLITUDE[feed] * np.cos(2 * np.pi * (month_of_year - PEAK_MONTH) / 12)
+    trend = (1 + TREND_PER_YEAR[feed]) ** -(years_back - 0.5)  # last 12 months ~ YEARLY_VOLUME
+    after = np.arange(len(mid))[None, :] >= np.array([[s["_start_index"]] for s in hotspots])
+    spots = np.array([[s["intensity_per_month"]] for s in hotspots]) * world.coverage * after
+    return np.vstack([YEARLY_VOLUME[feed] / 12 * trend * season * world.coverage, spots])
+
+
+def _place_hotspots(rng, world: _World, feed: str) -> list[dict]:
+    """One hotspot per spec, in distinct districts, centred in an urban (dense) LSOA."""
+    districts = rng.choice(sorted(DISTRICT_CODES), size=len(HOTSPOTS[feed]), replace=False)
+    edge, n_months, spots = west_yorkshire_bng().boundary, len(world.month_days), []
+    for number, (spec, district) in enumerate(zip(HOTSPOTS[feed], districts), start=1):
+        pool = np.flatnonzero(world.lsoas["district_code"].to_numpy() == district)
+        weight = world.lsoas["density"].to_numpy()[pool]
+        while True:  # the whole disc must lie inside West Yorkshire
+            i = rng.choice(pool, p=weight / weight.sum())
+            e, n = _points_in_lsoas(rng, world, np.array([i]))
+            if edge.distance(shapely.Point(e[0], n[0])) > spec.radius_m:
+                break
+        start = int(np.clip(round(spec.start_fraction * n_months), 1, n_months - 1))
+        lon, lat = bng_to_lonlat(e, n)
+        spots.append({
+            "id": f"{feed}-{number}", "district_code": str(district),
+            "district_name": DISTRICT_CODES[district], "lsoa_code": world.lsoas["code"][i],
+            "longitude": round(float(lon[0]), 6), "latitude": round(float(lat[0]), 6),
+            "easting": round(float(e[0]), 1), "northing": round(float(n[0]), 1),
+            "radius_m": spec.radius_m, "start_month": str(world.month_first[start])[:7],
+            "start_date": str(world.month_first[start]), "intensity_per_month": spec.per_month,
+            "_start_index": start})
+    return spots
+
+
+def _points_in_lsoas(rng, world: _World, index: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A uniform BNG point inside each LSOA ``index[i]``: rejection sampling in batches."""
+    x, y, todo = np.empty(len(index)), np.empty(len(index)), np.arange(len(index))
+    while todo.size:
+        b = world.bounds[index[todo]]
+        cx = b[:, 0] + rng.random(todo.size) * (b[:, 2] - b[:, 0])
+        cy = b[:, 1] + rng.random(todo.size) * (b[:, 3] - b[:, 1])
+        inside = shapely.contains_xy(world.geoms[index[todo]], cx, cy)
+        x[todo[inside]], y[todo[inside]] = cx[inside], cy[inside]
+        todo = todo[~inside]
+    return x, y
+
+
+def _points_in_discs(rng, spots: list[dict], which: np.ndarray, shrink: float = 1.0):
+    """A uniform point in the disc of hotspot ``which[i]`` (0-based) for each i."""
+    e, n, radius = (np.array([s[k] for s in spots], float)[which] for k in
+                    ("easting", "northing", "radius_m"))
+    r, angle = radius * shrink * np.sqrt(rng.random(len(which))), 2 * np.pi * rng.random(len(which))
+    return e + r * np.cos(angle), n + r * np.sin(angle)
+
+
+def _dates(rng, world: _World, month: np.ndarray) -> np.ndarray:
+    return world.month_first[month] + (rng.random(len(month)) * world.month_days[month]).astype(int)
+
+
+def _pick(rng, shares: dict, n: int) -> np.ndarray:
+    p = np.array(list(shares.values()), float)
+    return np.array(list(shares), dtype=object)[rng.choice(len(p), size=n, p=p / p.sum())]
+
+
+def _by_age(rng, age: np.ndarray, tables: dict) -> np.ndarray:
+    """Draw from the child table for children, else from the adult table (unknown age too)."""
+    return np.where(age == "child", _pick(rng, tables["child"], len(age)),
+                    _pick(rng, tables["adult"], len(age)))
+
+
+def _locations(rng, e, n, lsoa, point_only: np.ndarray) -> dict:
+    """Spread rows over the three location forms; hotspot rows always keep their point."""
+    form = rng.choice(3, size=len(e), p=list(LOCATION_FORM_SHARES.values()))
+    form[point_only & (form == 2)] = 0
+    lon, lat = bng_to_lonlat(e, n)
+    return {"longitude": np.where(form == 0, np.round(lon, 6), np.nan),
+            "latitude": np.where(form == 0, np.round(lat, 6), np.nan),
+            "easting": np.where(form == 1, np.round(e), np.nan),
+            "northing": np.where(form == 1, np.round(n), np.nan),
+            "lsoa_code": np.where(form == 2, lsoa, None)}
+
+
+def _frame(feed: str, when: np.ndarray, columns: dict) -> pd.DataFrame:
+    """The feed's frame in time order, record ids numbered in that order (as partners do)."""
+    order = np.argsort(when, kind="stable")
+    out = {"record_id": _numbered(ID_PREFIX[feed] + "-", np.arange(1, len(when) + 1), 7)}
+    for name, values in columns.items():
+        if isinstance(values, pa.Array):
+            out[name] = values.take(order)
+        else:
+            out[name] = pa.array(values[order]) if values.dtype.kind in "OU" else values[order]
+    # Text via Arrow, never millions of Python str objects: keeps a 1M-row build's memory low.
+    return pd.DataFrame({k: pd.array(v, dtype=_TEXT) if isinstance(v, pa.Array) else v
+                         for k, v in out.items()})
+
+
+def _numbered(prefix: str, numbers: np.ndarray, width: int) -> pa.Array:
+    """``prefix`` + zero-padded numbers, e.g. RW-000123, built in Arrow (fast at 1M rows)."""
+    text = pc.utf8_lpad(pa.array(numbers).cast(pa.string()), width=width, padding="0")
+    return pc.binary_join_element_wise(prefix, text, "")
+
+
+def _nrm(rng, world, month, kind, spots) -> pd.DataFrame:
+    n = len(month)
+    age = _pick(rng, NRM_AGE, n)
+    types = _by_age(rng, age, NRM_TYPES)
+    text = pd.Series(types, dtype=str).str
+    female = np.select([text.contains("sexual").to_numpy(), text.contains("domestic").to_numpy()],
+                       [NRM_FEMALE_SHARE["sexual"], NRM_FEMALE_SHARE["domestic_servitude"]],
+                       NRM_FEMALE_SHARE["other"])
+    u = rng.random(n)
+    gender = np.select([u < female, u < female + 0.004, u < female + 0.012],
+                       ["female", "other", "unknown"], "male")
+    date = _dates(rng, world, month)
+    columns = {"referral_date": date.astype(str), "exploitation_type": types, "age_group": age,
+               "gender": gender, "first_responder": _by_age(rng, age, NRM_FIRST_RESPONDER)}
+    return _frame("nrm", date, {**columns, **_disc_or_population(rng, world, kind, spots)})
+
+
+def _mandevilla(rng, world, month, kind, spots) -> pd.DataFrame:
+    n = len(month)
+    age = _pick(rng, MANDEVILLA_AGE, n)
+    names = [*MANDEVILLA_INDICATORS, "under_18"]
+    seen = np.column_stack([rng.random(n) < p for p in MANDEVILLA_INDICATORS.values()]
+                           + [age == "child"])
+    seen[:, names.index("other")] |= ~seen.any(axis=1)  # every flag gives at least one reason
+    table = np.array([";".join(t for k, t in enumerate(names) if b >> k & 1)
+                      for b in range(1 << len(names))], dtype=object)  # bit pattern -> text
+    police = np.where(age == "child", MANDEVILLA_POLICE["child"], MANDEVILLA_POLICE["adult"]
+                      + MANDEVILLA_POLICE["controlling_person_bonus"] * seen[:, 0])
+    date = _dates(rng, world, month)
+    columns = {"flag_date": date.astype(str), "age_group": age,
+               "indicators": table[seen.astype(int) @ (1 << np.arange(len(names)))],
+               "referred_to_police": np.where(rng.random(n) < police, "yes", "no")}
+    return _frame("mandevilla", date, {**columns, **_disc_or_population(rng, world, kind, spots)})
+
+
+def _disc_or_population(rng, world: _World, kind: np.ndarray, spots: list[dict]) -> dict:
+    """Background rows in LSOAs drawn by population; hotspot rows uniform in their disc."""
+    weight = world.lsoas["population"].to_numpy()
+    index = rng.choice(len(weight), size=len(kind), p=weight / weight.sum())
+    e, n = _points_in_lsoas(rng, world, index)
+    hot = kind > 0
+    e[hot], n[hot] = _points_in_discs(rng, spots, kind[hot] - 1)
+    return _locations(rng, e, n, world.lsoas["code"].to_numpy()[index], hot)
+
+
+def _rosewood(rng, world, month, kind, spots) -> pd.DataFrame:
+    n = len(month)
+    site_e, site_n, site_lsoa, size = _accommodation_sites(rng, world, spots)
+    site = rng.choice(len(size), size=n, p=size / size.sum())
+    hot = kind > 0  # hotspot episodes come from the new sites inside their disc
+    site[hot] = (ROSEWOOD_SITES + (kind[hot] - 1) * ROSEWOOD_HOTSPOT_SITES
+                 + rng.integers(0, ROSEWOOD_HOTSPOT_SITES, hot.sum()))
+    minute = (_dates(rng, world, month).astype("datetime64[m]").astype(np.int64)
+              + rng.choice(24, size=n, p=ROSEWOOD_HOUR_WEIGHTS / ROSEWOOD_HOUR_WEIGHTS.sum()) * 60
+              + rng.integers(0, 60, n))
+    # A person is a run of consecutive episodes at one site, so repeats share place and period.
+    order = np.lexsort((minute, site))
+    ends = np.cumsum(_pick(rng, ROSEWOOD_EPISODES_PER_PERSON, n).astype(int))
+    starts = np.zeros(n, bool)
+    starts[ends[ends < n]] = True
+    starts[1:] |= site[order][1:] != site[order][:-1]  # a run never spans two sites
+    person = np.empty(n, int)
+    person[order] = np.cumsum(starts)
+    age = _pick(rng, ROSEWOOD_AGE, person.max(initial=-1) + 1)[person]
+    found = _found_minutes(rng, world, minute, person, order)
+    first = pd.Series(minute).groupby(person).min().to_numpy()  # persons are 0..P-1
+    number = np.argsort(np.argsort(first, kind="stable")) + 1  # in order of first episode
+    columns = {"person_ref": _numbered("RW-", number, 6).take(person),
+               "reported_missing_at": minute.astype("datetime64[m]").astype(str),
+               "found_at": np.where(found < 0, "", found.astype("datetime64[m]").astype(str)),
+               "age_group": age, "risk_level": _by_age(rng, age, ROSEWOOD_RISK)}
+    location = _locations(rng, site_e[site], site_n[site], site_lsoa[site], hot)
+    return _frame("rosewood", minute, {**columns, **location})
+
+
+def _accommodation_sites(rng, world: _World, spots: list[dict]):
+    """Ordinary sites in dense LSOAs (none in a hotspot disc) with a size, then hotspot sites."""
+    weight = world.lsoas["density"].to_numpy() ** ROSEWOOD_SITE_URBAN_POWER
+    centres = np.array([[s["easting"], s["northing"], s["radius_m"]] for s in spots])
+    e, n, lsoa = np.empty(0), np.empty(0), np.empty(0, dtype=object)
+    while len(e) < ROSEWOOD_SITES:
+        index = rng.choice(len(weight), size=ROSEWOOD_SITES, p=weight / weight.sum())
+        ce, cn = _points_in_lsoas(rng, world, index)
+        distance = np.hypot(ce[:, None] - centres[:, 0], cn[:, None] - centres[:, 1])
+        clear = (distance > centres[:, 2] + 200).all(axis=1)
+        e, n = np.r_[e, ce[clear]], np.r_[n, cn[clear]]
+        lsoa = np.r_[lsoa, world.lsoas["code"].to_numpy()[index][clear]]
+    size = rng.lognormal(0.0, 1.0, ROSEWOOD_SITES)  # a few large hotels, many small houses
+    which = np.repeat(np.arange(len(spots)), ROSEWOOD_HOTSPOT_SITES)
+    he, hn = _points_in_discs(rng, spots, which, shrink=0.6)  # well inside the disc
+    return (np.r_[e[:ROSEWOOD_SITES], he], np.r_[n[:ROSEWOOD_SITES], hn],
+            np.r_[lsoa[:ROSEWOOD_SITES], [None] * len(he)], size)
+
+
+def _found_minutes(rng, world: _World, minute, person, order) -> np.ndarray:
+    """When each episode ended (minutes since 1970), or -1 while still missing.
+
+    ``order`` sorts episodes so that each person's are consecutive and in time order.
+    """
+    found = minute + np.ceil(rng.lognormal(np.log(ROSEWOOD_FOUND_MEDIAN_H * 60),
+                                           ROSEWOOD_FOUND_SIGMA, len(minute))).astype(np.int64)
+    as_of = (world.end + pd.Timedelta(hours=23, minutes=59)).to_datetime64().astype(
+        "datetime64[m]").astype(np.int64)  # recent episodes are more often still open
+    found[(rng.random(len(minute)) < ROSEWOOD_NEVER_FOUND) | (found > as_of)] = -1
+    # Someone reported missing again was found before: end the earlier episode part-way.
+    repeat = np.zeros(len(minute), bool)  # the next episode in ``order`` is the same person's
+    repeat[:-1] = person[order][1:] == person[order][:-1]
+    nxt = np.full(len(minute), -1, np.int64)
+    nxt[order[repeat]] = minute[order][1:][repeat[:-1]]
+    fix = (nxt >= minute) & ((found < 0) | (found > nxt))
+    share = rng.uniform(0.2, 0.8, len(minute))
+    found[fix] = minute[fix] + np.floor((nxt[fix] - minute[fix]) * share[fix]).astype(np.int64)
+    return found
+
+
+def _check_target(store, truth_path: Path, truth: dict) -> None:
+    """Refuse a store with other data; accept one this build (same arguments) started."""
+    if not store.batches():
+        return
+    try:
+        previous = json.loads(truth_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        previous = {}
+    same = all(previous.get(k) == truth[k] for k in ("seed", "years", "end", "events_requested"))
+    if store.sources() != {"synthetic"} or not same:
+        raise StoreError(f"store {store.url} already holds other data (real, or synthetic built "
+                         "with other arguments): build the synthetic store in an empty folder")
+
+
+_BUILDERS = {"nrm": _nrm, "rosewood": _rosewood, "mandevilla": _mandevilla}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m data.synthetic",
+                                     description=__doc__.split("\n")[0])
+    parser.add_argument("--store", help="store URL or folder (default: $STORE_URL or ./store)")
+    parser.add_argument("--years", type=int, default=5, help="years of data, ending at --end")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--events", type=int, help="total records over the three feeds")
+    parser.add_argument("--end", help="last day (yyyy-mm-dd); default: end of the previous month")
+    args = parser.parse_args(argv)
+    try:
+        result = build_store(args.store, years=args.years, seed=args.seed, end=args.end,
+                             events=args.events, progress=True)
+    except (DashboardError, ValueError) as exc:
+        print(f"python -m data.synthetic: {exc}", file=sys.stderr)
+        return 2
+    counts = ", ".join(f"{feed} {n:,}" for feed, n in result["records"].items())
+    print(f"synthetic store {result['store']}: {counts} records in {result['seconds']:.1f} s; "
+          f"ground truth in {result['truth']}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
