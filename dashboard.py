@@ -1,10 +1,18 @@
-"""Entry point: ``streamlit run dashboard.py``. A router only: who may see which pages.
+"""Entry point: ``streamlit run dashboard.py``. A router only: who is signed in, what they see.
 
-Sign-in and roles arrive in a later issue. Then ``current_role()`` reads the signed-in user
-(``st.user``), ``pages_for(role)`` adds the pages of that role, and a signed-out visitor gets only
-the sign-in page. Every page still checks the role itself: hiding a page is not a guard.
+How people sign in is decided in ``data.auth`` (identity provider, local users file, or the demo
+role picker for a synthetic-only store; real data without sign-in refuses to start) and kept by
+``app_pages._session``. A signed-out visitor gets only the sign-in page; a signed-in user gets
+the pages of their role from ``app_pages.registry``. Every page still checks the role itself:
+hiding a page is not a guard.
 """
 import streamlit as st
+
+from app_pages import _session as session
+from app_pages import registry
+from app_pages._loaders import stop_on_user_error
+from data import auth
+from data.roles import ROLE_TITLES, ROLES
 
 st.set_page_config(
     page_title="West Yorkshire exploitation dashboard",
@@ -13,19 +21,45 @@ st.set_page_config(
     layout="wide",
 )
 
-OVERVIEW = st.Page("app_pages/home.py", title="Overview", icon=":material/home:", default=True)
+SIGN_IN_PAGES = {
+    auth.LOCAL: "app_pages/sign_in.py",
+    auth.OIDC: "app_pages/sso_sign_in.py",
+}
 
 
-def current_role() -> str | None:
-    """The signed-in user's role; None until sign-in exists."""
-    return None
-
-
-def pages_for(role: str | None) -> dict[str, list[st.Page]]:
-    """The pages a user with ``role`` may open, by sidebar section."""
-    pages = {"Dashboard": [OVERVIEW]}
-    # Role-specific sections (analyst, meeting chair, executive office) are added here.
+def pages_for(role: str) -> dict[str, list[st.Page]]:
+    """The pages ``role`` may open, by sidebar section."""
+    pages: dict[str, list[st.Page]] = {}
+    for spec in registry.pages_for(role):
+        default = spec.key == registry.DEFAULT_PAGE
+        page = st.Page(spec.path, title=spec.title, icon=spec.icon, default=default,
+                       url_path=None if default else spec.key)
+        pages.setdefault(spec.section, []).append(page)
     return pages
 
 
-st.navigation(pages_for(current_role())).run()
+def sidebar(principal, mode: str) -> None:
+    """Who is signed in and the way out; in the demo, the role picker."""
+    with st.sidebar:
+        if mode == auth.DEMO:
+            st.radio(session.DEMO_LABEL, ROLES, format_func=ROLE_TITLES.get, key=session.DEMO_ROLE)
+            st.caption("No sign-in is configured, so anyone may pick any role. Configure sign-in "
+                       "before loading real data (docs/sign-in.md).")
+            return
+        st.caption(f"Signed in as **{principal.user}** · {ROLE_TITLES[principal.role]}")
+        if st.button("Sign out", icon=":material/logout:"):
+            session.sign_out(mode)
+
+
+with stop_on_user_error():
+    mode = session.sign_in_mode()
+    principal = session.signed_in_principal(mode)
+
+if principal is None:
+    st.navigation([st.Page(SIGN_IN_PAGES[mode], title="Sign in", icon=":material/login:")],
+                  position="hidden").run()
+else:
+    sidebar(principal, mode)
+    page = st.navigation(pages_for(principal.role))
+    session.record_page_view(principal, page.url_path or registry.DEFAULT_PAGE)
+    page.run()

@@ -2,6 +2,7 @@
 import streamlit as st
 
 from app_pages._loaders import load_overview, stop_on_user_error
+from app_pages._session import require_page_role
 
 ATTRIBUTION = (
     "Contains public sector information licensed under the Open Government Licence v3.0. "
@@ -10,6 +11,8 @@ ATTRIBUTION = (
 )
 BUILD_DEMO = "python -m data.synthetic --store store --years 5 --seed 1"
 LOAD_REAL = "python -m data.ingest FILE --feed nrm"
+
+require_page_role("overview")
 
 st.title("West Yorkshire exploitation dashboard")
 st.caption("Modern slavery referrals, Operation Rosewood and Operation Mandevilla, by district.")

@@ -2,22 +2,28 @@
 
 AppTest renders the entry point's default page (the landing page), in-process, without a browser.
 """
+import time
 from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from data.auth import LocalSession
 from data.overview import FEED_SHORT_TITLES
 from tests.sample_store import build_store
+from tests.signin_helpers import write_users
 
 DASHBOARD = str(Path(__file__).resolve().parent.parent / "dashboard.py")
 N_ROWS = {"nrm": 10, "rosewood": 6, "mandevilla": 4}
 ATTRIBUTION = "Contains OS data © Crown copyright and database right 2014–2022."
 
 
-def run_dashboard(monkeypatch, store_url) -> AppTest:
+def run_dashboard(monkeypatch, store_url, **session_state) -> AppTest:
     monkeypatch.setenv("STORE_URL", str(store_url))
-    at = AppTest.from_file(DASHBOARD, default_timeout=60).run()
+    at = AppTest.from_file(DASHBOARD, default_timeout=60)
+    for key, value in session_state.items():
+        at.session_state[key] = value
+    at.run()
     assert not at.exception, [e.value for e in at.exception]
     return at
 
@@ -46,7 +52,10 @@ def test_synthetic_store_shows_banner_period_and_counts(monkeypatch, synthetic_s
 
 def test_real_store_shows_a_different_notice(monkeypatch, tmp_path):
     store = build_store(tmp_path / "store", {"nrm": 2}, source="real")
-    at = run_dashboard(monkeypatch, store.root)
+    # Real data needs sign-in (tests/test_router.py): an analyst signed in with a local account.
+    monkeypatch.setenv("USERS_FILE", str(write_users(tmp_path / "users.json").path))
+    at = run_dashboard(monkeypatch, store.root,
+                       auth_local=LocalSession("ana", time.time(), time.time()))
     assert "SYNTHETIC" not in texts(at.error) + texts(at.info) + texts(at.warning)
     assert "Real partner data" in texts(at.info)
 

@@ -7,18 +7,24 @@ that a request to any origin other than the dashboard's own is aborted and recor
 with ``dashboard.assert_clean()``; the fixture checks again at teardown, so a page that
 tried to reach the internet or logged a console error can never pass.
 
+Tests that need another server (sign-in configured, other secrets) start one with
+``serve_dashboard(...)`` and open pages on it with the ``browse`` factory.
+
 Chromium comes from the system (``apt-get install chromium``), never from ``playwright
 install``, which downloads a browser and fails offline. Without it these tests fail on CI
 (``CI=true``) and are skipped locally, with the reason.
 """
 from __future__ import annotations
 
+import contextlib
 import os
+import re
 import socket
 import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -56,32 +62,62 @@ def e2e_store(tmp_path_factory) -> Path:
     return root
 
 
-@pytest.fixture(scope="session")
-def base_url(e2e_store, tmp_path_factory) -> str:
-    """URL of a Streamlit server running ``dashboard.py`` on ``e2e_store``; stopped at the end."""
-    port = _free_port()
-    log_path = tmp_path_factory.mktemp("streamlit") / "server.log"
+@dataclass
+class DashboardServer:
+    """A running ``streamlit run dashboard.py``: its URL, environment, secrets and log."""
+
+    url: str
+    port: int
+    process: subprocess.Popen
+    log_path: Path
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+
+@contextlib.contextmanager
+def serve_dashboard(workdir: Path, *, env: dict[str, str], secrets: str = "",
+                    port: int | None = None) -> Iterator[DashboardServer]:
+    """Run the dashboard on a free loopback port with ``env`` and a ``secrets.toml`` of ``secrets``.
+
+    The secrets file is passed with ``--secrets.files``, so the server never reads a developer's
+    own ``.streamlit/secrets.toml``. ``env`` is added to the environment, after settings that keep
+    sign-in off unless the test turns it on: ``USERS_FILE`` and ``ROLES_FILE`` name files that do
+    not exist. ``port``: for secrets that must name the port (an OIDC ``redirect_uri``).
+    """
+    port = port or free_port()
+    workdir.mkdir(parents=True, exist_ok=True)
+    secrets_file = workdir / "secrets.toml"
+    secrets_file.write_text(secrets, encoding="utf-8")
+    log_path = workdir / "server.log"
     command = [sys.executable, "-m", "streamlit", "run", "dashboard.py",
                "--server.headless", "true", "--server.address", "127.0.0.1",
                "--server.port", str(port), "--browser.gatherUsageStats", "false",
-               "--server.fileWatcherType", "none"]
-    env = {**os.environ, "STORE_URL": str(e2e_store)}
+               "--server.fileWatcherType", "none", "--secrets.files", str(secrets_file)]
+    full_env = {**os.environ, "USERS_FILE": str(workdir / "no-users.json"),
+                "ROLES_FILE": str(workdir / "no-roles.yaml"), **env}
     # The log goes to a file, not a pipe: nobody reads a pipe while tests run, and a full pipe
     # would block the server.
     with open(log_path, "wb") as log:
-        server = subprocess.Popen(command, cwd=REPO_ROOT, env=env, stdout=log,
-                                  stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
+        process = subprocess.Popen(command, cwd=REPO_ROOT, env=full_env, stdout=log,
+                                   stderr=subprocess.STDOUT)
+    server = DashboardServer(f"http://127.0.0.1:{port}", port, process, log_path)
     try:
-        _wait_until_healthy(url, server, log_path)
-        yield url
+        wait_until_healthy(f"{server.url}/_stcore/health", process, log_path)
+        yield server
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait(timeout=10)
+        stop(process)
+
+
+@pytest.fixture(scope="session")
+def base_url(e2e_store, tmp_path_factory) -> str:
+    """URL of a Streamlit server running ``dashboard.py`` on ``e2e_store``; stopped at the end.
+
+    No sign-in is configured and the store is synthetic, so the dashboard runs as the demo.
+    """
+    with serve_dashboard(tmp_path_factory.mktemp("streamlit"),
+                         env={"STORE_URL": str(e2e_store)}) as server:
+        yield server.url
 
 
 @pytest.fixture(scope="session")
@@ -156,6 +192,15 @@ class DashboardPage:
         """Texts of the Streamlit exception boxes on the page."""
         return self.page.locator('[data-testid="stException"]').all_inner_texts()
 
+    def take_console_errors(self, pattern: str) -> list[str]:
+        """Remove and return the console errors matching ``pattern`` (a regular expression).
+
+        For errors a test provokes on purpose, such as asking for a page that does not exist.
+        """
+        taken = [e for e in self.console_errors if re.search(pattern, e)]
+        self.console_errors[:] = [e for e in self.console_errors if e not in taken]
+        return taken
+
     def assert_clean(self) -> None:
         """Fail if the page tried to reach another origin, logged an error or shows an exception."""
         assert not self.foreign_requests, (
@@ -165,34 +210,69 @@ class DashboardPage:
 
 
 @pytest.fixture
-def dashboard(browser, base_url):
-    """A ``DashboardPage`` in a fresh context (no shared cookies or storage between tests)."""
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    watch = DashboardPage(page=None, base_url=base_url)
-    own_origin = _origin(base_url)
+def browse(browser):
+    """Factory: a ``DashboardPage`` on ``url`` in a fresh context, closed (and checked) at teardown.
 
-    def route(route):
-        url = route.request.url
-        if _origin(url) == own_origin:
-            return route.continue_()
-        watch.foreign_requests.append(url)
-        return route.abort()
+    ``idp_origins``: origins of an identity provider the sign-in flow visits. Requests to them
+    go through; requests *their* pages make to other origins (a CDN stylesheet) are answered
+    with an empty body and not counted, nor are console errors from their pages: they are the
+    provider's, not the dashboard's. Everything else is held to ``assert_clean``.
+    """
+    opened = []
 
-    # On the context, so requests from iframes and workers are routed as well.
-    context.route("**/*", route)
-    page = context.new_page()
-    page.on("console", lambda message: message.type == "error"
-            and watch.console_errors.append(f"{message.text} ({message.location.get('url', '')})"))
-    page.on("pageerror", lambda error: watch.console_errors.append(f"uncaught: {error}"))
-    # WebSockets are not routed; record any that leave the dashboard's origin.
-    page.on("websocket", lambda socket: _origin(socket.url) != own_origin
-            and watch.foreign_requests.append(socket.url))
-    watch.page = page
+    def open_page(url: str, *, idp_origins: tuple[str, ...] = ()) -> DashboardPage:
+        context = browser.new_context(viewport={"width": 1280, "height": 900})
+        watch = DashboardPage(page=None, base_url=url)
+        own_origin = _origin(url)
+        idps = {_origin(origin) for origin in idp_origins}
+
+        def route(route):
+            request_url = route.request.url
+            if _origin(request_url) in {own_origin, *idps}:
+                return route.continue_()
+            if idps and _from_origins(route.request, idps):
+                return route.fulfill(status=200, body="", content_type="text/css")
+            watch.foreign_requests.append(request_url)
+            return route.abort()
+
+        def console(message):
+            where = message.location.get("url", "")
+            if message.type == "error" and _origin(where) not in idps:
+                watch.console_errors.append(f"{message.text} ({where})")
+
+        # On the context, so requests from iframes and workers are routed as well.
+        context.route("**/*", route)
+        page = context.new_page()
+        page.on("console", console)
+        page.on("pageerror", lambda error: watch.console_errors.append(f"uncaught: {error}"))
+        # WebSockets are not routed; record any that leave the dashboard's origin.
+        page.on("websocket", lambda socket: _origin(socket.url) != own_origin
+                and watch.foreign_requests.append(socket.url))
+        watch.page = page
+        opened.append((watch, context))
+        return watch
+
+    yield open_page
     try:
-        yield watch
-        watch.assert_clean()
+        for watch, _ in opened:
+            watch.assert_clean()
     finally:
-        context.close()
+        for _, context in opened:
+            context.close()
+
+
+@pytest.fixture
+def dashboard(browse, base_url):
+    """A ``DashboardPage`` in a fresh context (no shared cookies or storage between tests)."""
+    return browse(base_url)
+
+
+def _from_origins(request, origins) -> bool:
+    """Whether ``request`` was made by a page (frame) on one of ``origins``."""
+    try:
+        return _origin(request.frame.url) in origins
+    except Exception:  # a service worker's request has no frame
+        return False
 
 
 def _origin(url: str) -> tuple[str, str]:
@@ -202,23 +282,35 @@ def _origin(url: str) -> tuple[str, str]:
     return scheme, parts.netloc
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
 
 
-def _wait_until_healthy(url: str, server: subprocess.Popen, log_path: Path) -> None:
+def wait_until_healthy(health_url: str, process: subprocess.Popen, log_path: Path,
+                       ok: bytes = b"ok") -> None:
+    """Wait until ``health_url`` answers ``ok``; fail with the server's log if it never does."""
     deadline = time.monotonic() + SERVER_START_TIMEOUT_S
     while time.monotonic() < deadline:
-        if server.poll() is not None:
-            pytest.fail(f"streamlit exited with status {server.returncode} before serving:\n"
+        if process.poll() is not None:
+            pytest.fail(f"server exited with status {process.returncode} before serving:\n"
                         f"{log_path.read_text(errors='replace')}", pytrace=False)
         try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=1) as response:
-                if response.read() == b"ok":
+            with urllib.request.urlopen(health_url, timeout=1) as response:
+                if ok in response.read():
                     return
         except OSError:
             time.sleep(0.1)
-    pytest.fail(f"streamlit not healthy after {SERVER_START_TIMEOUT_S} s:\n"
+    pytest.fail(f"server not healthy after {SERVER_START_TIMEOUT_S} s:\n"
                 f"{log_path.read_text(errors='replace')}", pytrace=False)
+
+
+def stop(process: subprocess.Popen) -> None:
+    """Terminate a server started by a fixture, killing it if it does not stop in 10 s."""
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=10)
