@@ -10,13 +10,17 @@ from contextlib import contextmanager
 
 import streamlit as st
 
+from data.access import Principal, RoleScopedQuery
 from data.errors import DashboardError
 from data.overview import Overview, store_fingerprint, store_overview
 from data.store import open_store
 
 
-def load_overview() -> Overview:
-    """The overview of the store named by ``STORE_URL`` (or ``./store``), cached.
+def load_overview(principal: Principal) -> Overview:
+    """The overview of the store named by ``STORE_URL`` (or ``./store``) for ``principal``, cached.
+
+    The cache is keyed on the role, so one role's figures (unsuppressed for analysts) are never
+    served to another role from the cache.
 
     Returns
     -------
@@ -29,12 +33,13 @@ def load_overview() -> Overview:
     """
     store = open_store()
     # Keyed on the batch ids, so a new ingest shows at the next page view, not after the TTL.
-    return _cached_overview(store.url, store_fingerprint(store))
+    return _cached_overview(store.url, store_fingerprint(store), principal.role)
 
 
-@st.cache_data(ttl="10m", max_entries=8, show_spinner=False)
-def _cached_overview(store_url: str, fingerprint: str) -> Overview:
-    return store_overview(open_store(store_url))
+@st.cache_data(ttl="10m", max_entries=16, show_spinner=False)
+def _cached_overview(store_url: str, fingerprint: str, role: str) -> Overview:
+    # The overview holds only aggregates, so one cached copy per role serves every user.
+    return store_overview(RoleScopedQuery(open_store(store_url), Principal("overview", role)))
 
 
 @contextmanager

@@ -3,6 +3,7 @@ import streamlit as st
 
 from app_pages._loaders import load_overview, stop_on_user_error
 from app_pages._session import require_page_role
+from data.disclosure import legend as disclosure_note
 
 ATTRIBUTION = (
     "Contains public sector information licensed under the Open Government Licence v3.0. "
@@ -12,13 +13,13 @@ ATTRIBUTION = (
 BUILD_DEMO = "python -m data.synthetic --store store --years 5 --seed 1"
 LOAD_REAL = "python -m data.ingest FILE --feed nrm"
 
-require_page_role("overview")
+principal = require_page_role("overview")
 
 st.title("West Yorkshire exploitation dashboard")
 st.caption("Modern slavery referrals, Operation Rosewood and Operation Mandevilla, by district.")
 
 with stop_on_user_error():
-    overview = load_overview()
+    overview = load_overview(principal)
 
 if overview.is_empty:
     st.info("The store holds no records yet, so there is nothing to show.",
@@ -44,15 +45,17 @@ else:
 
 if not overview.is_empty:
     st.subheader(f"Period: {overview.period_label}")
-    st.caption(f"{overview.n_records:,} records from {overview.n_batches:,} ingested batches; "
+    st.caption(f"{overview.records_label} records from {overview.n_batches:,} ingested batches; "
                f"last ingest {overview.last_ingested_label}.")
 
     # Metric labels are cut to one line, so the tile shows the short title; hover for the full one.
     for column, feed in zip(st.columns(len(overview.feeds)), overview.feeds):
-        column.metric(feed.short_title, f"{feed.count:,}", help=feed.title, border=True)
+        column.metric(feed.short_title, feed.display, help=feed.title, border=True)
 
     st.subheader("Records by district")
     st.dataframe(overview.district_table)
+    if overview.suppressed:
+        st.caption(disclosure_note(overview.threshold))
 
 st.divider()
 st.caption(ATTRIBUTION)

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from data.access import RoleScopedQuery
+from data.disclosure import TOTAL, SuppressedTable
 from data.schema import FEED_TITLES, FEEDS
 from data.store import Store
 
@@ -22,8 +24,7 @@ FEED_SHORT_TITLES = {
     "rosewood": "Rosewood episodes",
     "mandevilla": "Mandevilla flags",
 }
-TOTAL_LABEL = "Total"
-UNKNOWN_AREA_LABEL = "Area not known"
+TOTAL_LABEL = TOTAL
 DISTRICT_LABEL = "District"
 
 # What a store holds, from its batches' sources.
@@ -32,12 +33,17 @@ EMPTY, SYNTHETIC, REAL, MIXED = "empty", "synthetic", "real", "mixed"
 
 @dataclass(frozen=True)
 class FeedCount:
-    """The number of stored records of one feed."""
+    """The number of stored records of one feed, as the viewer's role may see it.
+
+    ``count`` is None where small-number suppression hides it; ``display`` is what to show
+    ("1,234", "<5" or "[c]").
+    """
 
     feed: str
     title: str
     short_title: str
-    count: int
+    count: int | None
+    display: str
 
 
 @dataclass(frozen=True)
@@ -55,9 +61,13 @@ class Overview:
     feeds : tuple of FeedCount
         One entry per feed of the contract, in contract order, zero for a feed with no records.
     district_table : DataFrame
-        One row per West Yorkshire district (by name, alphabetical), then a row for records
-        whose district is not known (only if there are any), then a ``Total`` row. One column per
-        feed (short titles) and a ``Total`` column. Integer counts.
+        One row per West Yorkshire district (by name, alphabetical), then a ``Total`` row. One
+        column per feed (short titles) and a ``Total`` column. Text: the counts as the viewer's
+        role may see them, small numbers shown as "<k" for roles under disclosure control.
+    suppressed : bool
+        True when any count in the table is hidden (the page then explains "<k").
+    threshold : int
+        k of the suppression applied (1 when nothing is suppressed for this role).
     n_batches : int
         The number of committed batches (ingested files or frames).
     last_ingested_at : datetime or None
@@ -69,6 +79,8 @@ class Overview:
     period: tuple[dt.date, dt.date] | None
     feeds: tuple[FeedCount, ...]
     district_table: pd.DataFrame
+    suppressed: bool
+    threshold: int
     n_batches: int
     last_ingested_at: dt.datetime | None
 
@@ -83,9 +95,9 @@ class Overview:
         return self.data_kind == SYNTHETIC
 
     @property
-    def n_records(self) -> int:
-        """The number of records across all feeds."""
-        return sum(feed.count for feed in self.feeds)
+    def records_label(self) -> str:
+        """The number of records across all feeds, as the role may see it."""
+        return self.district_table.loc[TOTAL_LABEL, TOTAL_LABEL]
 
     @property
     def period_label(self) -> str:
@@ -103,13 +115,15 @@ class Overview:
         return f"{_day(self.last_ingested_at)} {self.last_ingested_at:%H:%M} UTC"
 
 
-def store_overview(store: Store, district_names: Mapping[str, str] | None = None) -> Overview:
-    """Summarise a store for the landing page.
+def store_overview(query: RoleScopedQuery,
+                   district_names: Mapping[str, str] | None = None) -> Overview:
+    """Summarise a store for the landing page, as the viewer's role may see it.
 
     Parameters
     ----------
-    store : Store
-        The store to describe. A store folder that does not exist yet counts as empty.
+    query : RoleScopedQuery
+        The store and the viewer. Counts come from ``query.district_feed_table()``, so a chair,
+        executive or admin sees them after small-number suppression.
     district_names : mapping of str to str, optional
         District code → district name. Default: the West Yorkshire districts from the shipped
         boundaries (``geo.boundaries.load_boundaries("district")``).
@@ -122,23 +136,19 @@ def store_overview(store: Store, district_names: Mapping[str, str] | None = None
     ------
     StoreError
         If the store's manifest cannot be read.
-
-    Examples
-    --------
-    >>> from data.store import open_store
-    >>> overview = store_overview(open_store("store"))  # doctest: +SKIP
-    >>> overview.period_label  # doctest: +SKIP
-    '1 Jan 2021 – 31 Dec 2025'
     """
+    store = query.store
     names = dict(_district_names() if district_names is None else district_names)
     batches = store.batches()
-    summary = store.summary() if batches else _empty_summary()
+    table = query.district_feed_table()
     return Overview(
         store_url=store.url,
         data_kind=_data_kind({b["source"] for b in batches}),
         period=store.period() if batches else None,
-        feeds=_feed_counts(summary),
-        district_table=_district_table(summary, names),
+        feeds=_feed_counts(table),
+        district_table=_district_table(table, names),
+        suppressed=bool(table.suppressed.to_numpy().any()),
+        threshold=table.threshold,
         n_batches=len(batches),
         last_ingested_at=_last_ingested(batches),
     )
@@ -172,12 +182,6 @@ def _district_names() -> dict[str, str]:
     return dict(zip(districts["code"], districts["name"]))
 
 
-def _empty_summary() -> pd.DataFrame:
-    return pd.DataFrame({"feed": pd.Series(dtype="string"),
-                         "district_code": pd.Series(dtype="string"),
-                         "count": pd.Series(dtype="int64")})
-
-
 def _data_kind(sources: set[str]) -> str:
     if not sources:
         return EMPTY
@@ -188,30 +192,28 @@ def _data_kind(sources: set[str]) -> str:
     return MIXED
 
 
-def _feed_counts(summary: pd.DataFrame) -> tuple[FeedCount, ...]:
-    totals = summary.groupby("feed")["count"].sum()
+def _feed_counts(table: SuppressedTable) -> tuple[FeedCount, ...]:
+    totals, shown = table.counts.loc[TOTAL_LABEL], table.display.loc[TOTAL_LABEL]
     return tuple(FeedCount(feed, FEED_TITLES[feed], FEED_SHORT_TITLES[feed],
-                           int(totals.get(feed, 0)))
+                           None if pd.isna(totals[feed]) else int(totals[feed]),
+                           _thousands(shown[feed]))
                  for feed in FEEDS)
 
 
-def _district_table(summary: pd.DataFrame, names: Mapping[str, str]) -> pd.DataFrame:
-    """Districts × feeds with totals; every known district appears, even with no records."""
-    labelled = summary.assign(
-        district=summary["district_code"].map(names).fillna(UNKNOWN_AREA_LABEL),
-        feed=summary["feed"].map(FEED_SHORT_TITLES))
-    table = labelled.pivot_table(index="district", columns="feed", values="count",
-                                 aggfunc="sum", fill_value=0)
+def _district_table(table: SuppressedTable, names: Mapping[str, str]) -> pd.DataFrame:
+    """Districts × feeds with totals, as text; districts by name, alphabetical."""
+    shown = table.display.map(_thousands)
+    shown = shown.rename(index=lambda code: names.get(code, code),
+                         columns=lambda feed: FEED_SHORT_TITLES.get(feed, feed))
     rows = sorted(names.values())
-    if UNKNOWN_AREA_LABEL in table.index:
-        rows.append(UNKNOWN_AREA_LABEL)
-    table = table.reindex(index=rows, columns=list(FEED_SHORT_TITLES.values()), fill_value=0)
-    table = table.astype("int64")
-    table[TOTAL_LABEL] = table.sum(axis=1)
-    table.loc[TOTAL_LABEL] = table.sum(axis=0)
-    table.index.name = DISTRICT_LABEL
-    table.columns.name = None
-    return table
+    shown = shown.reindex(index=[*rows, TOTAL_LABEL])
+    shown.index.name = DISTRICT_LABEL
+    shown.columns.name = None
+    return shown
+
+
+def _thousands(label: str) -> str:
+    return f"{int(label):,}" if str(label).isdigit() else str(label)
 
 
 def _last_ingested(batches: list[dict]) -> dt.datetime | None:

@@ -45,7 +45,7 @@ def test_synthetic_store_shows_banner_period_and_counts(monkeypatch, synthetic_s
     shown = {m.label: m.value for m in at.metric}
     assert shown == {FEED_SHORT_TITLES[f]: str(n) for f, n in N_ROWS.items()}
     table = at.dataframe[0].value
-    assert table.loc["Total", "Total"] == sum(N_ROWS.values())
+    assert table.loc["Total", "Total"] == str(sum(N_ROWS.values()))
     assert "Leeds" in table.index
     assert ATTRIBUTION in texts(at.caption)
 
@@ -75,3 +75,14 @@ def test_unreadable_store_is_reported_not_raised(monkeypatch, tmp_path):
     (tmp_path / "_manifest.json").write_text("{not json", encoding="utf-8")
     at = run_dashboard(monkeypatch, tmp_path)
     assert "cannot read _manifest.json" in texts(at.error)
+
+
+@pytest.mark.parametrize("role", ["chair", "executive"])
+def test_demo_roles_under_disclosure_control_see_suppressed_counts(monkeypatch, synthetic_store,
+                                                                   role):
+    at = run_dashboard(monkeypatch, synthetic_store.root, auth_demo_role=role)
+    table = at.dataframe[0].value
+    cells = set(table.drop(index="Total", columns="Total").to_numpy().ravel())
+    assert "<10" in cells
+    assert not {str(n) for n in range(1, 10)} & cells
+    assert "hidden to protect the people counted" in texts(at.caption)

@@ -3,8 +3,9 @@ import datetime as dt
 
 import pytest
 
-from data.overview import (FEED_SHORT_TITLES, TOTAL_LABEL, UNKNOWN_AREA_LABEL, store_fingerprint,
-                           store_overview)
+from data.access import Principal, RoleScopedQuery
+from data.overview import FEED_SHORT_TITLES, TOTAL_LABEL, store_fingerprint
+from data.overview import store_overview as _store_overview
 from data.ingest import ingest_frame
 from data.schema import FEED_TITLES, FEEDS
 from data.store import ParquetStore
@@ -12,6 +13,14 @@ from geo.boundaries import DISTRICT_CODES
 from tests.sample_store import FIRST_DAY, build_store, district_counts, feed_rows, last_day
 
 N_ROWS = {"nrm": 12, "rosewood": 7, "mandevilla": 5}
+
+
+def store_overview(store, role="analyst", **kwargs):
+    return _store_overview(RoleScopedQuery(store, Principal("tester", role)), **kwargs)
+
+
+def as_int(label: str) -> int:
+    return int(label.replace(",", ""))
 
 
 @pytest.fixture(scope="module")
@@ -28,7 +37,8 @@ def test_feed_totals_match_what_was_ingested_in_contract_order(overview):
     assert [f.feed for f in overview.feeds] == list(FEEDS)
     assert {f.feed: f.count for f in overview.feeds} == N_ROWS
     assert [f.title for f in overview.feeds] == [FEED_TITLES[f] for f in FEEDS]
-    assert overview.n_records == sum(N_ROWS.values())
+    assert overview.records_label == str(sum(N_ROWS.values()))
+    assert not overview.suppressed
 
 
 def test_district_table_has_names_feed_columns_and_totals(overview):
@@ -38,11 +48,23 @@ def test_district_table_has_names_feed_columns_and_totals(overview):
     for feed, n in N_ROWS.items():
         expected = {DISTRICT_CODES[code]: count for code, count in district_counts(n).items()}
         column = table[FEED_SHORT_TITLES[feed]]
-        assert column.drop(TOTAL_LABEL).to_dict() == expected, feed
-        assert column[TOTAL_LABEL] == n
-    assert (table[TOTAL_LABEL] == table.drop(columns=TOTAL_LABEL).sum(axis=1)).all()
-    assert table.loc[TOTAL_LABEL, TOTAL_LABEL] == sum(N_ROWS.values())
-    assert UNKNOWN_AREA_LABEL not in table.index
+        assert column.drop(TOTAL_LABEL).map(as_int).to_dict() == expected, feed
+        assert as_int(column[TOTAL_LABEL]) == n
+    numbers = table.map(as_int)
+    assert (numbers[TOTAL_LABEL] == numbers.drop(columns=TOTAL_LABEL).sum(axis=1)).all()
+    assert numbers.loc[TOTAL_LABEL, TOTAL_LABEL] == sum(N_ROWS.values())
+
+
+@pytest.mark.parametrize("role", ["chair", "executive", "admin"])
+def test_roles_under_disclosure_control_see_small_counts_hidden(sample_store, role):
+    overview = store_overview(sample_store, role)
+    assert overview.suppressed and overview.threshold == 10
+    cells = overview.district_table.drop(index=TOTAL_LABEL, columns=TOTAL_LABEL)
+    shown = cells[~cells.isin(["<10", "[c]"])].stack().dropna().map(as_int)
+    assert not shown.between(1, 9).any()
+    assert "<10" in set(cells.to_numpy().ravel())
+    hidden_feeds = [f for f in overview.feeds if f.count is None]
+    assert all(f.display in ("<10", "[c]") for f in hidden_feeds)
 
 
 def test_period_is_first_to_last_event_date(overview):
@@ -76,21 +98,12 @@ def test_missing_or_empty_store_gives_an_empty_overview(tmp_path, make_store):
     overview = store_overview(make_store(tmp_path))
     assert overview.is_empty and not overview.is_synthetic and overview.data_kind == "empty"
     assert overview.period is None and overview.period_label == ""
-    assert overview.n_records == 0 and overview.n_batches == 0
+    assert overview.records_label == "0" and overview.n_batches == 0
     assert overview.last_ingested_at is None
     assert {f.feed: f.count for f in overview.feeds} == dict.fromkeys(FEEDS, 0)
     # Every district still has its row, with zeros: the table's shape never depends on the data.
     assert list(overview.district_table.index) == [*sorted(DISTRICT_CODES.values()), TOTAL_LABEL]
-    assert int(overview.district_table.to_numpy().sum()) == 0
-
-
-def test_unknown_district_codes_get_their_own_row(sample_store):
-    names = {code: name for code, name in DISTRICT_CODES.items() if name != "Leeds"}
-    table = store_overview(sample_store, district_names=names).district_table
-    leeds = {f: district_counts(n)["E08000035"] for f, n in N_ROWS.items()}
-    assert list(table.index)[-2:] == [UNKNOWN_AREA_LABEL, TOTAL_LABEL]
-    assert table.loc[UNKNOWN_AREA_LABEL, FEED_SHORT_TITLES["nrm"]] == leeds["nrm"]
-    assert table.loc[TOTAL_LABEL, TOTAL_LABEL] == sum(N_ROWS.values())
+    assert set(overview.district_table.to_numpy().ravel()) == {"0"}
 
 
 def test_fingerprint_changes_when_the_store_changes(tmp_path):
