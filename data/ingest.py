@@ -14,8 +14,11 @@ from __future__ import annotations
 import argparse
 import csv
 import datetime as dt
+import getpass
+import os
 import sys
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,6 +26,7 @@ import pandas as pd
 import pandera.errors
 from tqdm import tqdm
 
+from data import audit
 from data.columns import load_column_mapping, resolve_columns
 from data.errors import DashboardError, DuplicateRecordError, Problem, SchemaError
 from data.location import LOCATION_OUTPUT, resolve_locations
@@ -69,9 +73,14 @@ def ingest_file(path: str | Path, feed: str, *, store: Store | str | None = None
                 accept_valid: bool = False, drop_unknown: bool = False,
                 columns: str | Path | dict | None = None, replace: bool = False,
                 geomask_m: int | None = None, progress: bool = False) -> IngestReport:
-    """Validate a partner file and store it. Raises an ``InputFileError`` subclass if refused."""
+    """Validate a partner file and store it. Raises an ``InputFileError`` subclass if refused.
+
+    Stored and refused files alike are recorded in the audit trail.
+    """
+    store = store if isinstance(store, Store) else open_store(store)
     started = time.perf_counter()
-    with _Progress(progress, Path(path).name) as bar:
+    with _audited(store, feed, Path(path).name) as outcome, \
+            _Progress(progress, Path(path).name) as bar:
         headers, frame = read_partner_file(path)
         bar.step("read")
         mapping = load_column_mapping(columns) if isinstance(columns, (str, Path)) else columns
@@ -80,8 +89,9 @@ def ingest_file(path: str | Path, feed: str, *, store: Store | str | None = None
         frame = frame[[*rename, ROW_COLUMN]].rename(columns=rename)
         report = _ingest(frame, feed, str(path), store=store, accept_valid=accept_valid,
                          replace=replace, geomask_m=geomask_m, source="real", bar=bar)
-    report.dropped_columns = dropped
-    report.seconds = time.perf_counter() - started
+        report.dropped_columns = dropped
+        report.seconds = time.perf_counter() - started
+        outcome["records"] = report.added
     return report
 
 
@@ -93,16 +103,46 @@ def ingest_frame(frame: pd.DataFrame, feed: str, *, name: str, store: Store | st
     Used by the synthetic generator, so the demo store goes through validation and geomasking.
     Rows are numbered from 2, as if the frame had been a CSV file with a header.
     """
+    store = store if isinstance(store, Store) else open_store(store)
     started = time.perf_counter()
-    rename, _ = resolve_columns(name, list(frame.columns), feed)
-    frame = frame[list(rename)].rename(columns=rename)
-    frame = frame.astype("string").fillna("").reset_index(drop=True)
-    frame[ROW_COLUMN] = range(2, len(frame) + 2)
-    with _Progress(progress, name) as bar:
+    with _audited(store, feed, name) as outcome, _Progress(progress, name) as bar:
+        rename, _ = resolve_columns(name, list(frame.columns), feed)
+        frame = frame[list(rename)].rename(columns=rename)
+        frame = frame.astype("string").fillna("").reset_index(drop=True)
+        frame[ROW_COLUMN] = range(2, len(frame) + 2)
         report = _ingest(frame, feed, name, store=store, accept_valid=False, replace=replace,
                          geomask_m=geomask_m, source=source, bar=bar)
-    report.seconds = time.perf_counter() - started
+        report.seconds = time.perf_counter() - started
+        outcome["records"] = report.added
     return report
+
+
+@contextmanager
+def _audited(store: Store, feed: str, name: str):
+    """Record an ingest in the audit trail, whether the file was stored or refused.
+
+    The body sets ``outcome["records"]`` to the number of records stored.
+    """
+    outcome: dict = {"records": None}
+    try:
+        yield outcome
+    except DashboardError as exc:
+        _record_ingest(store, feed, name, None, f"refused: {type(exc).__name__}")
+        raise
+    _record_ingest(store, feed, name, outcome["records"], "stored")
+
+
+def _record_ingest(store, feed, name, records, detail) -> None:
+    audit.record(store, audit.AuditEvent(
+        action="ingest", actor=os.environ.get("INGEST_ACTOR") or _os_user(), page="data.ingest",
+        filters={"feed": feed, "file": name}, records=records, detail=detail))
+
+
+def _os_user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no user name in a minimal container
+        return "unknown"
 
 
 def _ingest(frame, feed, name, *, store, accept_valid, replace, geomask_m, source, bar):

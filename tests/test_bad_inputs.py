@@ -19,6 +19,7 @@ import pytest
 import yaml
 
 import data.errors
+from data.audit import read_audit
 from data.errors import InputFileError
 from data.ingest import ingest_file
 from data.store import ParquetStore
@@ -39,9 +40,13 @@ def _make_corpus():
 
 
 def fingerprint(root: Path) -> dict[str, str]:
-    """Every file under ``root`` and the SHA-256 of its bytes (the ``_lock`` file excluded)."""
+    """Every data file under ``root`` and the SHA-256 of its bytes.
+
+    The lock file and the audit trail are left out: a refusal is audited by design.
+    """
     return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(root.rglob("*")) if p.is_file() and p.name != "_lock"}
+            for p in sorted(root.rglob("*"))
+            if p.is_file() and p.name != "_lock" and "_audit" not in p.relative_to(root).parts}
 
 
 @pytest.fixture(scope="module")
@@ -94,6 +99,8 @@ def test_bad_file_is_refused_and_the_store_is_unchanged(case, seeded_store, tmp_
     if "max_seconds" in case:
         assert elapsed < case["max_seconds"], f"refused in {elapsed:.2f} s"
     assert fingerprint(seeded_store) == before, "a refused file changed the store"
+    last = read_audit(seeded_store, action="ingest", limit=1).iloc[0]
+    assert last["detail"] == f"refused: {case['error']}" and path.name in last["filters"]
 
 
 def test_corpus_is_complete_and_big_enough():

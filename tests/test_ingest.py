@@ -195,3 +195,19 @@ def test_ingest_frame_matches_headers_like_a_file(store):
         columns={"record_id": "Record ID", "flag_date": "Flag Date"})
     assert ingest_frame(frame, "mandevilla", name="frame", store=store).added == 2
     assert sorted(store.query("mandevilla")["record_id"]) == ["MV-1", "MV-2"]
+
+
+def test_every_ingest_is_audited_with_who_what_and_how_many(store, valid_file, monkeypatch):
+    from data.audit import read_audit, verify
+
+    monkeypatch.setenv("INGEST_ACTOR", "ops@wypartnership.example")
+    ingest_file(valid_file("nrm"), "nrm", store=store)
+    with pytest.raises(SchemaError):
+        ingest_file(write_csv(store.root.parent / "bad.csv",
+                              [dict(VALID_ROWS["nrm"][0], gender="robot")]), "nrm", store=store)
+    entries = read_audit(store, action="ingest")
+    assert entries["detail"].tolist() == ["refused: SchemaError", "stored"]
+    assert entries["records"].tolist()[1] == 3
+    assert set(entries["actor"]) == {"ops@wypartnership.example"}
+    assert '"file": "nrm.csv"' in entries["filters"].iloc[1].replace('":"', '": "')
+    assert verify(store).ok
