@@ -86,3 +86,18 @@ def test_demo_roles_under_disclosure_control_see_suppressed_counts(monkeypatch, 
     assert "<10" in cells
     assert not {str(n) for n in range(1, 10)} & cells
     assert "hidden to protect the people counted" in texts(at.caption)
+
+
+@pytest.mark.parametrize("params", [{"role": "analyst"}, {"auth_demo_role": "analyst"},
+                                    {"level": "point"}, {"threshold": "1"}])
+def test_crafted_query_parameters_change_neither_role_nor_suppression(monkeypatch,
+                                                                      synthetic_store, params):
+    monkeypatch.setenv("STORE_URL", str(synthetic_store.root))
+    at = AppTest.from_file(DASHBOARD, default_timeout=60)
+    at.session_state["auth_demo_role"] = "executive"
+    for key, value in params.items():
+        at.query_params[key] = value
+    at.run()
+    assert not at.exception
+    cells = set(at.dataframe[0].value.drop(index="Total", columns="Total").to_numpy().ravel())
+    assert "<10" in cells and not {str(n) for n in range(1, 10)} & cells
