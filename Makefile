@@ -1,5 +1,5 @@
 # Two commands set everything up on a fresh machine:
-#   make run    venv + install + synthetic demo store (if none) + start the dashboard
+#   make run    venv + install + map assets + synthetic demo store (if none) + start the dashboard
 #   make test   venv + install test tools + run the whole suite (fails if no test ran)
 PYTHON ?= python3
 VENV := .venv
@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 STORE ?= store
 PORT ?= 8501
 
-.PHONY: run test store bench clean-store
+.PHONY: run test store bench clean-store assets
 
 $(VENV)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -19,6 +19,14 @@ $(VENV)/.installed-test: requirements-test.txt $(VENV)/.installed
 	$(PY) -m pip install --quiet -r requirements-test.txt
 	touch $@
 
+# Map front-end files (Leaflet and plugins), served by the app itself from static/vendor/:
+# exact versions from package-lock.json, never fetched at run time (docs/offline-maps.md).
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --ignore-scripts --no-audit --no-fund
+
+assets: node_modules/.package-lock.json $(VENV)/.installed
+	$(PY) tools/vendor_assets.py
+
 store: $(VENV)/.installed
 	@if [ -f "$(STORE)/_manifest.json" ]; then \
 		echo "Using the existing store in $(STORE)/"; \
@@ -27,11 +35,11 @@ store: $(VENV)/.installed
 		$(PY) -m data.synthetic --store "$(STORE)" --years 5 --seed 1; \
 	fi
 
-run: store
+run: store assets
 	STORE_URL="$(STORE)" $(PY) -m streamlit run dashboard.py --server.port $(PORT)
 
 # pytest exits 5 when it collected no test: treat that as a failure, never as green.
-test: $(VENV)/.installed-test
+test: $(VENV)/.installed-test assets
 	$(PY) -m pytest; status=$$?; \
 	if [ $$status -eq 5 ]; then echo "make test: pytest ran no test: failing"; exit 1; fi; \
 	exit $$status
