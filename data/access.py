@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from data import roles
@@ -21,6 +22,7 @@ from data.schema import FEEDS, check_feed, feed_fields
 from data.disclosure import (TOTAL, SuppressedTable, must_suppress, suppress_counts, suppress_table,
                              threshold_for)
 from data.store import Store
+from geo.geomask import bng_to_lonlat
 
 # Point rows carry category fields and the geomasked location only: never the partner's
 # record_id or Rosewood's person_ref, which a map or export does not need.
@@ -88,6 +90,30 @@ class RoleScopedQuery:
         rows = rows[rows["longitude"].notna()].reset_index(drop=True)
         self._audit("view-points", feed=feed, filters=filters, records=len(rows))
         return rows
+
+    def cell_counts(self, feed: str, filters: EventFilter | None = None,
+                    cell_m: int = 100) -> pd.DataFrame:
+        """Events per square BNG cell of ``cell_m`` metres (a multiple of the geomask), analysts only.
+
+        Aggregated on the server so that what a map sends grows with occupied cells, not with
+        events. Columns: ``easting``, ``northing`` (cell centre, metres), ``longitude``,
+        ``latitude`` (the centre in WGS84) and ``count``. Records without a point are left out.
+        """
+        check_feed(feed)
+        self.require_level("point")
+        if cell_m < 100 or cell_m % 100:
+            raise ValueError(f"cell_m was {cell_m}; use a multiple of the 100 m geomask")
+        rows = self.store.query(feed, filters, columns=["easting", "northing"]).dropna()
+        e = (rows["easting"].to_numpy(int) // cell_m) * cell_m + cell_m // 2
+        n = (rows["northing"].to_numpy(int) // cell_m) * cell_m + cell_m // 2
+        keys, counts = np.unique(np.stack([e, n], axis=1), axis=0, return_counts=True) \
+            if len(e) else (np.empty((0, 2), int), np.empty(0, int))
+        lon, lat = bng_to_lonlat(keys[:, 0], keys[:, 1])
+        self._audit("view-points", feed=feed, filters=filters, records=int(counts.sum()),
+                    detail=f"cells of {cell_m} m")
+        return pd.DataFrame({"easting": keys[:, 0], "northing": keys[:, 1],
+                             "longitude": np.round(lon, 6), "latitude": np.round(lat, 6),
+                             "count": counts})
 
     def area_counts(self, feed: str, level: str, filters: EventFilter | None = None,
                     freq: str | None = None) -> pd.DataFrame:

@@ -119,3 +119,14 @@ def test_every_area_is_listed_so_absence_reveals_nothing(filled):
     counts = ask(filled, "executive").area_counts("rosewood", "district", EventFilter(
         districts=("E08000032",)))
     assert len(counts) == 5
+
+
+def test_cell_counts_aggregate_points_for_analysts_only(filled):
+    cells = ask(filled, "analyst").cell_counts("rosewood", cell_m=500)
+    assert cells["count"].sum() == 2 and len(cells) == 1  # two episodes in one 500 m cell
+    assert (cells["easting"] % 500 == 250).all()
+    for role in ("chair", "executive", "admin"):
+        with pytest.raises(AccessDenied):
+            ask(filled, role).cell_counts("rosewood")
+    with pytest.raises(ValueError, match="multiple of the 100 m geomask"):
+        ask(filled, "analyst").cell_counts("nrm", cell_m=50)
