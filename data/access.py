@@ -9,6 +9,7 @@ and are audited.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -115,21 +116,32 @@ class RoleScopedQuery:
                              "longitude": np.round(lon, 6), "latitude": np.round(lat, 6),
                              "count": counts})
 
-    def area_counts(self, feed: str, level: str, filters: EventFilter | None = None,
-                    freq: str | None = None) -> pd.DataFrame:
+    def area_counts(self, feeds: str | Sequence[str], level: str,
+                    filters: EventFilter | None = None, freq: str | None = None) -> pd.DataFrame:
         """Counts by area (and period with ``freq`` "M"/"Q"), long format.
+
+        ``feeds`` is one feed or several; several are summed *before* suppression and protected
+        as one table with the strictest of their thresholds (summing separately suppressed
+        counts would be both wrong and disclosive).
 
         Columns: ``code``, [``period``], ``count`` (Int64, <NA> where suppressed), ``display``
         (text: the count, or "<k" where suppressed) and ``suppressed`` (bool). Every area of
         the level appears, with 0 where nothing happened, so a missing row reveals nothing.
         """
-        check_feed(feed)
+        feeds = [feeds] if isinstance(feeds, str) else list(dict.fromkeys(feeds))
+        if not feeds:
+            raise ValueError("choose at least one feed")
+        for feed in feeds:
+            check_feed(feed)
         if level not in AREA_COLUMN:
             raise ValueError(f"level was {level!r}; expected one of {tuple(AREA_COLUMN)}")
         self.require_level(level)
-        raw = self.store.counts(feed, [AREA_COLUMN[level]], filters, freq=freq)
-        table = _complete_grid(raw.rename(columns={AREA_COLUMN[level]: "code"}), level, freq)
-        return self._protect(table, feed, freq)
+        keys = ["code", "period"] if freq else ["code"]
+        raw = pd.concat([self.store.counts(feed, [AREA_COLUMN[level]], filters, freq=freq)
+                         .rename(columns={AREA_COLUMN[level]: "code"}) for feed in feeds])
+        raw = raw.groupby(keys, as_index=False)["count"].sum() if len(raw) else raw
+        table = _complete_grid(raw, level, freq)
+        return self._protect(table, max(feeds, key=threshold_for), freq)
 
     # -- helpers -----------------------------------------------------------------------------
     def _protect(self, table: pd.DataFrame, feed: str, freq: str | None) -> pd.DataFrame:

@@ -130,3 +130,13 @@ def test_cell_counts_aggregate_points_for_analysts_only(filled):
             ask(filled, role).cell_counts("rosewood")
     with pytest.raises(ValueError, match="multiple of the 100 m geomask"):
         ask(filled, "analyst").cell_counts("nrm", cell_m=50)
+
+
+def test_several_feeds_are_summed_then_protected_with_the_strictest_threshold(filled):
+    combined = ask(filled, "chair").area_counts(["nrm", "mandevilla"], "district")
+    assert set(combined.loc[combined["suppressed"], "display"]) <= {"<10", "[c]"}
+    assert not combined.loc[~combined["suppressed"], "count"].between(1, 9).any()
+    analyst = ask(filled, "analyst").area_counts(["nrm", "mandevilla"], "district")
+    assert analyst["count"].sum() == 5
+    with pytest.raises(ValueError, match="at least one feed"):
+        ask(filled, "analyst").area_counts([], "district")
