@@ -1,0 +1,185 @@
+"""The analysis grid shared by every hotspot method: BNG cells over West Yorkshire.
+
+Cells are squares of ``cell_m`` metres aligned to the BNG origin, so with ``cell_m`` a multiple
+of the geomask cell (100 m) every stored, geomasked point falls in exactly one cell. Each LSOA's
+resident population is spread over the cells it overlaps in proportion to the overlap area (people
+spread evenly within an LSOA): the expected count of a set of cells is ``overall rate x the
+population of the LSOA parts it covers``. Land cells are the cells that touch an LSOA.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from geo.boundaries import load_boundaries, west_yorkshire_bng
+from geo.crs import BNG, WGS84
+
+SUB_CELL_M = 100  # the geomask cell: analysis cells are whole multiples of it
+_CACHE: dict[tuple, "Grid"] = {}
+_CACHE_SIZE = 8
+
+
+@dataclass(frozen=True, eq=False)
+class Grid:
+    """A regular BNG grid: ``ny`` rows by ``nx`` columns from ``(x0, y0)``; flat index row-major."""
+
+    cell_m: int
+    x0: float
+    y0: float
+    nx: int
+    ny: int
+    population: np.ndarray  # (ny, nx) residents allocated to each cell
+    area_km2: float  # West Yorkshire's land area: the denominator of every area share
+    _names: dict = field(default_factory=dict, repr=False)
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return self.ny, self.nx
+
+    @property
+    def land(self) -> np.ndarray:
+        return self.population > 0
+
+    @property
+    def cell_km2(self) -> float:
+        return (self.cell_m / 1000) ** 2
+
+    def cell_index(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """Flat index of the cell holding each point; -1 outside the grid or off land."""
+        col = np.floor((np.asarray(x, float) - self.x0) / self.cell_m)
+        row = np.floor((np.asarray(y, float) - self.y0) / self.cell_m)
+        inside = (col >= 0) & (col < self.nx) & (row >= 0) & (row < self.ny)
+        index = np.where(inside, row * self.nx + col, -1).astype(np.int64)
+        index[inside] = np.where(self.land.ravel()[index[inside]], index[inside], -1)
+        return index
+
+    def centres(self, index: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        row, col = np.divmod(np.asarray(index), self.nx)
+        return self.x0 + (col + 0.5) * self.cell_m, self.y0 + (row + 0.5) * self.cell_m
+
+    def counts(self, index: np.ndarray, weights=None) -> np.ndarray:
+        """Events per cell, shape ``(ny, nx)``, from flat indices (-1 ignored)."""
+        keep = index >= 0
+        w = None if weights is None else np.asarray(weights, float)[keep]
+        return np.bincount(index[keep], weights=w, minlength=self.nx * self.ny).reshape(
+            self.shape).astype(float)
+
+    def polygon(self, index: np.ndarray, crs: str = WGS84):
+        """The union of cells ``index`` as one (multi)polygon in ``crs``."""
+        x, y = self.centres(index)
+        half = self.cell_m / 2
+        shape = shapely.union_all(shapely.box(x - half, y - half, x + half, y + half))
+        if crs == BNG:
+            return shape
+        return gpd.GeoSeries([shape], crs=BNG).to_crs(crs).iloc[0]
+
+    def areas_touched(self, shapes_bng, level: str) -> list[list[str]]:
+        """Names of the wards or districts each BNG shape overlaps (by more than an edge)."""
+        areas = self._areas(level)
+        shapes = np.asarray(shapes_bng, dtype=object)
+        shape_i, area_i = areas.sindex.query(shapes, predicate="intersects")
+        geoms = areas.geometry.to_numpy()
+        real = shapely.area(shapely.intersection(shapes[shape_i], geoms[area_i])) > 1.0
+        names = areas["name"].to_numpy()
+        out = [set() for _ in range(len(shapes))]
+        for s, a in zip(shape_i[real], area_i[real]):
+            out[s].add(names[a])
+        return [sorted(found) for found in out]
+
+    def _areas(self, level: str) -> gpd.GeoDataFrame:
+        if level not in self._names:
+            self._names[level] = load_boundaries(level)[["name", "geometry"]].to_crs(BNG)
+        return self._names[level]
+
+
+def analysis_grid(cell_m: int, population=None) -> Grid:
+    """The grid of ``cell_m`` metres with ``population`` allocated (cached per input).
+
+    Parameters
+    ----------
+    cell_m : int
+        Cell size in metres; a multiple of 100 keeps geomasked points inside one cell.
+    population : GeoDataFrame, Series or None
+        LSOA populations: a GeoDataFrame with ``population`` and polygons, or a Series of
+        populations indexed by 2021 LSOA code (polygons from the shipped boundaries). ``None``
+        uses the shipped Census 2021 populations.
+    """
+    areas = _population_areas(population)
+    key = (int(cell_m), "default" if population is None else _fingerprint(areas))
+    if key not in _CACHE:
+        if len(_CACHE) >= _CACHE_SIZE:
+            _CACHE.pop(next(iter(_CACHE)))
+        _CACHE[key] = _build(int(cell_m), areas)
+    return _CACHE[key]
+
+
+def _population_areas(population) -> gpd.GeoDataFrame:
+    if population is None:
+        return _default_areas()
+    lsoas = load_boundaries("lsoa")
+    if isinstance(population, gpd.GeoDataFrame):
+        if "population" not in population.columns or population.crs is None:
+            raise ValueError("population must have a 'population' column and a CRS")
+        areas = population[["population", "geometry"]]
+    elif isinstance(population, pd.Series):
+        joined = lsoas[["code", "geometry"]].merge(population.rename("population"),
+                                                   left_on="code", right_index=True, how="inner")
+        if joined.empty:
+            raise ValueError("population is a Series but none of its index values is a 2021 "
+                             "LSOA code of West Yorkshire")
+        areas = joined[["population", "geometry"]]
+    else:
+        raise TypeError(f"population was a {type(population).__name__}; expected None, a "
+                        "GeoDataFrame with a 'population' column, or a Series by LSOA code")
+    values = pd.to_numeric(areas["population"], errors="coerce")
+    if values.isna().any() or (values < 0).any():
+        raise ValueError("population has missing or negative values")
+    return gpd.GeoDataFrame({"population": values.to_numpy(float)},
+                            geometry=areas.geometry.to_crs(BNG).to_numpy(), crs=BNG)
+
+
+@lru_cache(maxsize=1)
+def _default_areas() -> gpd.GeoDataFrame:
+    """The shipped Census 2021 LSOA populations in BNG (built once per process)."""
+    lsoas = load_boundaries("lsoa")
+    return gpd.GeoDataFrame({"population": lsoas["population"].to_numpy(float)},
+                            geometry=lsoas.geometry.to_crs(BNG).to_numpy(), crs=BNG)
+
+
+def _fingerprint(areas: gpd.GeoDataFrame) -> int:
+    return hash((len(areas), float(areas["population"].sum()),
+                 tuple(np.round(areas.total_bounds, 1)),
+                 int(pd.util.hash_pandas_object(areas["population"], index=False).sum())))
+
+
+@lru_cache(maxsize=1)
+def _land_km2() -> float:
+    return float(west_yorkshire_bng().area / 1e6)
+
+
+def _build(cell_m: int, areas: gpd.GeoDataFrame) -> Grid:
+    if cell_m <= 0 or cell_m % SUB_CELL_M:
+        raise ValueError(f"cell_size_m was {cell_m!r}; expected a positive multiple of "
+                         f"{SUB_CELL_M} m (the geomask cell)")
+    xmin, ymin, xmax, ymax = areas.total_bounds
+    x0, y0 = np.floor(xmin / cell_m) * cell_m, np.floor(ymin / cell_m) * cell_m
+    nx, ny = int(np.ceil((xmax - x0) / cell_m)), int(np.ceil((ymax - y0) / cell_m))
+    # Each LSOA's population goes to the cells it overlaps, in proportion to the overlap area.
+    col, row = np.meshgrid(np.arange(nx), np.arange(ny))
+    left, bottom = x0 + col.ravel() * cell_m, y0 + row.ravel() * cell_m
+    boxes = shapely.box(left, bottom, left + cell_m, bottom + cell_m)
+    polygons = areas.geometry.to_numpy()
+    cell_i, area_i = shapely.STRtree(polygons).query(boxes, predicate="intersects")
+    overlap = shapely.area(shapely.intersection(boxes[cell_i], polygons[area_i]))
+    share = overlap / shapely.area(polygons)[area_i]
+    weights = share * areas["population"].to_numpy(float)[area_i]
+    cells = np.bincount(cell_i, weights=weights, minlength=nx * ny).reshape(ny, nx)
+    # A sliver of a populated LSOA still makes its cell land (events there are in the county).
+    touched = np.bincount(cell_i, weights=(overlap > 0) * 1.0, minlength=nx * ny) > 0
+    cells = np.where(touched.reshape(ny, nx) & (cells <= 0), 1e-9, cells)
+    return Grid(cell_m, float(x0), float(y0), nx, ny, cells, _land_km2())

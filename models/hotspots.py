@@ -1,0 +1,340 @@
+"""Hotspots of exploitation events: a scikit-learn estimator over BNG grid cells.
+
+``HotspotModel(method="scan")`` (the default) is Kulldorff's Poisson scan statistic against the
+resident population (``models.scan``): a hotspot is a disc of cells holding significantly more
+events than its population predicts, with a Monte-Carlo p-value. The other methods are there to
+compare (``models.evaluate``): ``"kde"`` (kernel density, top ``coverage`` of the area),
+``"gistar"`` (Getis-Ord Gi* with a false-discovery-rate cut), ``"dbscan"`` and ``"hdbscan"``
+(density clustering of the occupied cells). ``docs/hotspots.md`` says why the scan is the default.
+
+Labels are hotspot ids (0, 1, ...) with -1 for "in no hotspot", as in scikit-learn's clusterers.
+"""
+from __future__ import annotations
+
+import warnings
+from numbers import Integral, Real
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, ClusterMixin, _fit_context
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted
+
+from geo.crs import BNG, WGS84
+from models import _baselines, trends
+from models._events import Events, event_arrays
+from models._grid import Grid, analysis_grid
+from models.metrics import pai
+from models.scan import poisson_scan
+
+METHODS = ("scan", "kde", "gistar", "dbscan", "hdbscan")
+COLUMNS = ["hotspot_id", "events", "expected", "relative_risk", "p_value", "feed_mix", "feeds",
+           "cross_feed", "districts", "wards", "area_km2", "trend", "trend_p", "first_month",
+           "last_month", "geometry"]
+
+
+class OutsideAreaWarning(UserWarning):
+    """Some events fall outside West Yorkshire's populated cells and were left out."""
+
+
+class HotspotModel(ClusterMixin, BaseEstimator):
+    """Find hotspots of events against the resident population.
+
+    Parameters
+    ----------
+    method : {"scan", "kde", "gistar", "dbscan", "hdbscan"}, default="scan"
+        How hotspots are found (see the module docstring).
+    min_events : int, default=10
+        Fewest events a hotspot may hold (DBSCAN's ``min_samples``, HDBSCAN's
+        ``min_cluster_size``).
+    alpha : float, default=0.05
+        Significance level (scan, Gi*, monthly trend tests).
+    population : GeoDataFrame or Series, default=None
+        LSOA populations (GeoDataFrame with ``population`` and polygons, or a Series by 2021
+        LSOA code); ``None`` uses the shipped Census 2021 populations.
+    cell_size_m : int, default=300
+        Analysis cell size in metres (a multiple of the 100 m geomask cell).
+    max_radius_m : float, default=1500
+        Largest scan window radius; radii go from one cell (a cell and its 4 neighbours) up
+        in steps of one cell.
+    bandwidth_m : float, default=500
+        KDE Gaussian bandwidth, Gi* distance band, DBSCAN ``eps``.
+    coverage : float, default=0.05
+        Share of the area KDE hotspots cover.
+    n_simulations : int, default=99
+        Monte-Carlo data sets (scan) or permutations (Gi*). The smallest p-value is
+        ``1 / (n_simulations + 1)``.
+    cross_feed : bool, default=True
+        With two or more feeds in ``X``, also fit each feed alone and flag hotspots that
+        overlap the hotspots of two or more feeds.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the simulations; the same value gives the same hotspots.
+
+    Attributes
+    ----------
+    hotspots_ : GeoDataFrame
+        One row per hotspot (EPSG:4326 polygons): ``hotspot_id``, ``events``, ``expected``
+        (overall rate x resident population of the cells covered), ``relative_risk``
+        (SaTScan's: inside rate / outside rate), ``p_value`` (NaN for untested methods),
+        ``feed_mix`` (events per feed), ``feeds`` (feeds with a hotspot of their own here),
+        ``cross_feed``, ``districts``, ``wards``, ``area_km2``, ``trend`` (``models.trends``),
+        ``trend_p``, ``first_month``, ``last_month``; the scan adds ``radius_m`` and ``llr``.
+    labels_ : ndarray of shape (n_events,)
+        Hotspot id of each training event, -1 for none.
+    monthly_counts_ : DataFrame
+        Events per month (rows) and hotspot (columns) in the training data.
+    feed_hotspots_ : dict of str to GeoDataFrame
+        Each feed's own hotspots (when ``cross_feed`` applied).
+    cell_scores_ : ndarray
+        Score of each grid cell by which the method ranks places (higher = more events
+        expected there); the scan's is the fitted intensity per cell, an empirical Bayes blend
+        of the cell's count with the hotspot rate (inside) or the population rate (outside).
+    grid_ : Grid
+        The analysis grid.
+    n_events_ : int
+        Training events inside the grid.
+
+    Examples
+    --------
+    >>> model = HotspotModel(random_state=0).fit(events)  # doctest: +SKIP
+    >>> model.hotspots_[["events", "expected", "p_value"]]  # doctest: +SKIP
+    """
+
+    _parameter_constraints = {
+        "method": [StrOptions(set(METHODS))],
+        "min_events": [Interval(Integral, 1, None, closed="left")],
+        "alpha": [Interval(Real, 0, 1, closed="neither")],
+        "population": "no_validation",
+        "cell_size_m": [Interval(Integral, 100, None, closed="left")],
+        "max_radius_m": [Interval(Real, 0, None, closed="neither")],
+        "bandwidth_m": [Interval(Real, 0, None, closed="neither")],
+        "coverage": [Interval(Real, 0, 1, closed="right")],
+        "n_simulations": [Interval(Integral, 19, None, closed="left")],
+        "cross_feed": ["boolean"],
+        "random_state": ["random_state"],
+    }
+
+    def __init__(self, method="scan", *, min_events=10, alpha=0.05, population=None,
+                 cell_size_m=300, max_radius_m=1500, bandwidth_m=500, coverage=0.05,
+                 n_simulations=99, cross_feed=True, random_state=None):
+        self.method = method
+        self.min_events = min_events
+        self.alpha = alpha
+        self.population = population
+        self.cell_size_m = cell_size_m
+        self.max_radius_m = max_radius_m
+        self.bandwidth_m = bandwidth_m
+        self.coverage = coverage
+        self.n_simulations = n_simulations
+        self.cross_feed = cross_feed
+        self.random_state = random_state
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Find the hotspots of the events ``X``.
+
+        Parameters
+        ----------
+        X : GeoDataFrame
+            Events: point geometry with a CRS, a ``date`` column, optionally ``feed``.
+        y : Ignored
+            Not used, present for API consistency by convention.
+
+        Returns
+        -------
+        self : HotspotModel
+        """
+        events = event_arrays(X)
+        grid = analysis_grid(self.cell_size_m, self.population)
+        cell = grid.cell_index(events.x, events.y)
+        if (cell < 0).any():
+            warnings.warn(f"{int((cell < 0).sum())} of {len(cell)} events fall outside West "
+                          "Yorkshire's populated cells and were left out", OutsideAreaWarning,
+                          stacklevel=2)
+        rng = check_random_state(self.random_state)
+        counts = grid.counts(cell)
+        found = self._find(counts, grid, _seed(rng))
+        self.grid_ = grid
+        self.cell_labels_ = found.labels
+        self.cell_scores_ = found.scores
+        self.labels_ = np.where(cell >= 0, found.labels[np.maximum(cell, 0)], -1)
+        self.n_events_ = int(counts.sum())
+        per_feed = self._per_feed(events, cell, grid, rng)
+        self.feed_hotspots_ = {feed: frame for feed, (frame, _) in per_feed.items()}
+        feeds = {feed: labels for feed, (_, labels) in per_feed.items()}
+        self.hotspots_, self.monthly_counts_ = _describe(found, counts, grid, events, cell,
+                                                          feeds, self.alpha)
+        return self
+
+    def predict(self, X):
+        """Hotspot id of each event in ``X`` (-1 when in no hotspot).
+
+        Parameters
+        ----------
+        X : GeoDataFrame
+            Event points with a CRS (``date`` not needed).
+
+        Returns
+        -------
+        ndarray of shape (n_events,)
+        """
+        check_is_fitted(self)
+        events = event_arrays(X, require_date=False)
+        cell = self.grid_.cell_index(events.x, events.y)
+        return np.where(cell >= 0, self.cell_labels_[np.maximum(cell, 0)], -1)
+
+    def score(self, X, y=None):
+        """Predictive Accuracy Index of the fitted hotspots on the events ``X``.
+
+        Hit rate (share of ``X``'s events inside a hotspot) divided by the hotspots' share of
+        West Yorkshire's land area; 0.0 when there is no hotspot.
+
+        Parameters
+        ----------
+        X : GeoDataFrame
+            Later events, point geometry with a CRS.
+        y : Ignored
+
+        Returns
+        -------
+        float
+        """
+        check_is_fitted(self)
+        labels = self.predict(X)
+        area = (self.cell_labels_ >= 0).sum() * self.grid_.cell_km2
+        return pai((labels >= 0).sum(), len(labels), area, self.grid_.area_km2)
+
+    def _find(self, counts: np.ndarray, grid: Grid, seed: int) -> _baselines.CellHotspots:
+        """Run the chosen method on the counts per cell."""
+        if self.method == "scan":
+            return _scan(counts, grid, self, np.random.default_rng(seed))
+        if self.method == "kde":
+            return _baselines.kde(counts, grid, bandwidth_m=self.bandwidth_m,
+                                  coverage=self.coverage, min_events=self.min_events)
+        if self.method == "gistar":
+            return _baselines.gistar(counts, grid, bandwidth_m=self.bandwidth_m,
+                                     alpha=self.alpha, permutations=self.n_simulations,
+                                     min_events=self.min_events, seed=seed)
+        if self.method == "dbscan":
+            return _baselines.dbscan(counts, grid, eps_m=self.bandwidth_m,
+                                     min_events=self.min_events)
+        return _baselines.hdbscan(counts, grid, min_events=self.min_events)
+
+    def _per_feed(self, events: Events, cell: np.ndarray, grid: Grid, rng) -> dict:
+        """Each feed's own hotspots (frame, cell labels), when cross-feed flags are wanted."""
+        names = sorted(set(events.feed))
+        if not self.cross_feed or len(names) < 2:
+            return {}
+        out = {}
+        for feed in names:
+            mine = events.feed == feed
+            counts = grid.counts(cell[mine])
+            found = self._find(counts, grid, _seed(rng))
+            frame, _ = _describe(found, counts, grid, events.subset(mine), cell[mine], {},
+                                 self.alpha)
+            out[feed] = (frame, found.labels)
+        return out
+
+
+def _seed(rng) -> int:
+    return int(rng.randint(0, 2**31 - 1))
+
+
+def _scan(counts, grid: Grid, model: HotspotModel, rng) -> _baselines.CellHotspots:
+    """The Poisson scan as a ``CellHotspots``, scored by fitted intensity per cell."""
+    radii = np.arange(grid.cell_m, max(model.max_radius_m, grid.cell_m) + 1e-6, grid.cell_m)
+    result = poisson_scan(counts, grid.population, grid.cell_m, radii,
+                          min_events=model.min_events, n_simulations=model.n_simulations,
+                          alpha=model.alpha, rng=rng)
+    labels = np.full(grid.nx * grid.ny, -1)
+    for k, cells in enumerate(result.cells):
+        labels[cells] = k
+    scores = _intensity(counts.ravel(), grid, labels, result.events)
+    extra = pd.DataFrame({"radius_m": result.radius_m, "llr": result.llr})
+    return _baselines.CellHotspots(labels, result.p_value, scores, extra)
+
+
+def _intensity(counts, grid: Grid, labels, hotspot_events) -> np.ndarray:
+    """Expected events per cell: a Gamma-Poisson (empirical Bayes) blend of the cell's own count
+    and the fitted prior mean, which is the hotspot's rate (events spread evenly over its cells)
+    inside a hotspot and the outside rate per resident x the cell's population elsewhere.
+
+    The posterior mean is ``m (c + a) / (m + a)``; the prior shape ``a`` is the method-of-moments
+    estimate of the extra-Poisson variation, ``1/a = sum((c - m)^2 - c) / sum(m^2)``, from the
+    training data itself.
+    """
+    population, inside = grid.population.ravel(), labels >= 0
+    outside_rate = (counts.sum() - counts[inside].sum()) / max(population[~inside].sum(), 1e-9)
+    prior = population * outside_rate
+    for k, events in enumerate(hotspot_events):
+        cells = labels == k
+        prior[cells] = events / cells.sum()
+    land = population > 0
+    m, c = prior[land], counts[land]
+    inverse_shape = ((c - m) ** 2 - c).sum() / max((m ** 2).sum(), 1e-12)
+    shape = 1 / min(max(inverse_shape, 1e-3), 1e3)
+    return np.where(land, prior * (counts + shape) / np.maximum(prior + shape, 1e-12), 0.0)
+
+
+def _describe(found, counts, grid: Grid, events: Events, cell, feed_labels: dict, alpha: float):
+    """The ``hotspots_`` frame and the monthly counts per hotspot."""
+    labels, n = found.labels, len(found.p_values)
+    total, population = counts.sum(), grid.population.ravel()
+    event_label = np.where(cell >= 0, labels[np.maximum(cell, 0)], -1)
+    months = pd.PeriodIndex(events.date, freq="M")
+    monthly = _monthly(event_label, months, n)
+    month_totals = (pd.Series(months[cell >= 0]).value_counts()
+                    .reindex(monthly.index, fill_value=0).to_numpy())
+    cells = [np.flatnonzero(labels == k) for k in range(n)]
+    shapes = [grid.polygon(c, crs=BNG) for c in cells]
+    districts, wards = grid.areas_touched(shapes, "district"), grid.areas_touched(shapes, "ward")
+    feed_names, feed_code = np.unique(events.feed.astype(str), return_inverse=True)
+    mix = np.zeros((n, len(feed_names)), int)
+    inside = event_label >= 0
+    np.add.at(mix, (event_label[inside], feed_code[inside]), 1)
+    rows = []
+    for k in range(n):
+        events_k = float(counts.ravel()[cells[k]].sum())
+        share = population[cells[k]].sum() / population.sum()
+        expected = total * share
+        feeds = sorted(f for f, lab in feed_labels.items() if (lab[cells[k]] >= 0).any())
+        series = monthly[k].to_numpy()
+        emerging = trends.classify(series, month_totals * share, alpha=alpha)
+        active = monthly.index[series > 0]
+        rows.append({
+            "hotspot_id": k, "events": int(events_k), "expected": expected,
+            "relative_risk": _relative_risk(events_k, expected, total),
+            "p_value": float(found.p_values[k]),
+            "feed_mix": {str(f): int(v) for f, v in zip(feed_names, mix[k]) if v},
+            "feeds": feeds, "cross_feed": len(feeds) >= 2, "districts": districts[k],
+            "wards": wards[k], "area_km2": len(cells[k]) * grid.cell_km2,
+            "trend": emerging.category, "trend_p": emerging.mann_kendall.p_value,
+            "first_month": str(active.min()) if len(active) else None,
+            "last_month": str(active.max()) if len(active) else None, "geometry": shapes[k]})
+    frame = gpd.GeoDataFrame(pd.DataFrame(rows, columns=COLUMNS), geometry="geometry", crs=BNG)
+    if isinstance(found.statistic, pd.DataFrame):
+        for column in found.statistic.columns:
+            frame[column] = found.statistic[column].to_numpy()[:n]
+    return frame.to_crs(WGS84), monthly
+
+
+def _relative_risk(c: float, e: float, total: float) -> float:
+    """SaTScan's relative risk: (c / e) / ((C - c) / (C - e))."""
+    if e <= 0:
+        return float("inf")
+    outside = (total - c) / (total - e) if total > e else float("nan")
+    return (c / e) / outside if outside else float("inf")
+
+
+def _monthly(event_label, months, n) -> pd.DataFrame:
+    """Events per month (every month from the first to the last event) and hotspot."""
+    if len(months) == 0:
+        return pd.DataFrame(columns=range(n), dtype=int)
+    span = pd.period_range(months.min(), months.max(), freq="M")
+    frame = pd.DataFrame({"month": months, "label": event_label})
+    table = (frame[frame["label"] >= 0].groupby(["month", "label"]).size()
+             .unstack(fill_value=0).reindex(index=span, columns=range(n), fill_value=0))
+    table.index.name, table.columns.name = "month", "hotspot_id"
+    return table.astype(int)

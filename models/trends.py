@@ -1,0 +1,155 @@
+"""Emerging-trend classification of a hotspot from its monthly counts.
+
+Adapted from ArcGIS Pro's *Emerging Hot Spot Analysis*, which labels each location from a
+Mann-Kendall trend test and from which time steps it was a significant hot spot in. Here the
+location is one hotspot and the time steps are months:
+
+- a month is **hot** when its count is significantly above what the resident population
+  predicts for that month (one-sided Poisson test at ``alpha``: ``P(X >= count | expected)``);
+- the trend is the Mann-Kendall test of the monthly **excess** (count - expected), so a rise of
+  every feed everywhere, or the summer peak, is not read as an intensifying hotspot.
+
+Categories, first match wins (``docs/hotspots.md`` explains the adaptation):
+
+1. ``"no pattern"``: never hot in a single month (significant only in aggregate);
+2. ``"new"``: hot in one of the last ``recent_months`` and never before the last ``new_months``;
+3. ``"diminishing"``: the excess decreases significantly;
+4. ``"intensifying"``: hot recently and the excess increases significantly;
+5. ``"persistent"``: hot recently, in at least ``persistent_share`` of the months, no trend;
+6. ``"sporadic"``: hot recently, on and off (fewer than ``persistent_share`` of months);
+7. ``"historical"``: hot before, not in the last ``recent_months``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import stats
+
+CATEGORIES = ("new", "intensifying", "persistent", "diminishing", "sporadic", "historical",
+              "no pattern")
+
+
+@dataclass(frozen=True)
+class MannKendall:
+    """Result of the Mann-Kendall test: S, its variance, z, two-sided p, Kendall's tau,
+    Sen's slope (per step) and ``trend`` ("increasing", "decreasing" or "no trend")."""
+
+    s: float
+    var_s: float
+    z: float
+    p_value: float
+    tau: float
+    slope: float
+    trend: str
+
+
+@dataclass(frozen=True)
+class Emerging:
+    """A hotspot's emerging-trend category with the evidence behind it."""
+
+    category: str
+    hot: np.ndarray
+    hot_share: float
+    mann_kendall: MannKendall
+
+
+def mann_kendall(series, alpha: float = 0.05) -> MannKendall:
+    """Mann-Kendall trend test with the tie correction and the continuity correction.
+
+    Parameters
+    ----------
+    series : array-like
+        Values in time order (NaN not allowed).
+    alpha : float
+        Two-sided significance level for ``trend``.
+
+    Returns
+    -------
+    MannKendall
+
+    Examples
+    --------
+    >>> mann_kendall([1, 2, 3, 4, 5, 6, 7, 8]).trend
+    'increasing'
+    """
+    x = np.asarray(series, float)
+    if np.isnan(x).any():
+        raise ValueError("series has NaN values")
+    n = len(x)
+    if n < 3:
+        return MannKendall(0.0, 0.0, 0.0, 1.0, 0.0, 0.0, "no trend")
+    i, j = np.triu_indices(n, k=1)
+    diff = x[j] - x[i]
+    s = float(np.sign(diff).sum())
+    _, ties = np.unique(x, return_counts=True)
+    var_s = (n * (n - 1) * (2 * n + 5) - np.sum(ties * (ties - 1) * (2 * ties + 5))) / 18.0
+    if var_s <= 0:
+        z = 0.0
+    else:
+        z = (s - np.sign(s)) / np.sqrt(var_s)
+    p = float(2 * stats.norm.sf(abs(z)))
+    slope = float(np.median(diff / (j - i)))
+    trend = "no trend" if p > alpha else ("increasing" if s > 0 else "decreasing")
+    return MannKendall(s, float(var_s), float(z), p, s / (n * (n - 1) / 2), slope, trend)
+
+
+def hot_months(counts, expected, alpha: float = 0.05) -> np.ndarray:
+    """Months whose count is significantly above expected (one-sided Poisson test)."""
+    c, e = np.asarray(counts, float), np.asarray(expected, float)
+    p = stats.poisson.sf(c - 1, np.maximum(e, 1e-12))
+    return (c > e) & (p <= alpha)
+
+
+def classify(counts, expected=None, *, alpha: float = 0.05, recent_months: int = 3,
+             new_months: int = 6, persistent_share: float = 0.5) -> Emerging:
+    """Classify a hotspot's monthly series into one of ``CATEGORIES``.
+
+    Parameters
+    ----------
+    counts : array-like
+        Events per month, oldest first.
+    expected : array-like, optional
+        Events expected per month from the population baseline; default the series mean
+        (then "hot" means significantly above the hotspot's own average).
+    alpha : float
+        Significance level of the monthly hot test and of the trend test.
+    recent_months, new_months : int
+        The recent period (hot "now") and the period a new hotspot must be confined to.
+    persistent_share : float
+        Share of months a persistent hotspot is hot in (ArcGIS uses 90% of time steps; months
+        of a few events each rarely all pass a test, hence a lower default).
+
+    Returns
+    -------
+    Emerging
+
+    Examples
+    --------
+    >>> classify([0, 0, 0, 0, 0, 0, 0, 0, 0, 5, 6, 7], [0.2] * 12).category
+    'new'
+    """
+    c = np.asarray(counts, float)
+    e = np.full(len(c), c.mean()) if expected is None else np.asarray(expected, float)
+    if c.shape != e.shape:
+        raise ValueError(f"counts has {len(c)} months but expected has {len(e)}")
+    hot = hot_months(c, e, alpha)
+    trend = mann_kendall(c - e, alpha)
+    share = float(hot.mean()) if len(hot) else 0.0
+    recent = bool(hot[-recent_months:].any()) if len(hot) else False
+    before_new = hot[:max(len(hot) - new_months, 0)]
+    if not hot.any():
+        category = "no pattern"
+    elif recent and not before_new.any():
+        category = "new"
+    elif trend.trend == "decreasing":
+        category = "diminishing"
+    elif recent and trend.trend == "increasing":
+        category = "intensifying"
+    elif recent and share >= persistent_share:
+        category = "persistent"
+    elif recent:
+        category = "sporadic"
+    else:
+        category = "historical"
+    return Emerging(category, hot, share, trend)
