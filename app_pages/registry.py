@@ -29,6 +29,7 @@ class PageSpec:
 
 PAGES = {spec.key: spec for spec in (
     PageSpec("overview", "app_pages/home.py", "Overview", ":material/home:", "Dashboard"),
+    PageSpec("explore", "app_pages/explore.py", "Explore", ":material/map:", "Analysis"),
     PageSpec("audit_log", "app_pages/audit_log.py", "Audit log", ":material/policy:",
              "Administration", action="view_audit"),
     PageSpec("users", "app_pages/users.py", "Users", ":material/group:", "Administration",
@@ -36,11 +37,11 @@ PAGES = {spec.key: spec for spec in (
 )}
 DEFAULT_PAGE = "overview"
 
-# Sidebar order per role. Coming: the analyst's "explore" and "hotspots", the chair's
-# "meeting", the executive's "trends".
+# Sidebar order per role. Coming: the analyst's "hotspots", the chair's "meeting", the
+# executive's "trends".
 ROLE_PAGES = {
-    "analyst": ("overview",),
-    "chair": ("overview",),
+    "analyst": ("overview", "explore"),
+    "chair": ("overview", "explore"),
     "executive": ("overview",),
     "admin": ("overview", "audit_log", "users"),
 }

@@ -1,0 +1,1 @@
+"""Printable outputs (PDF): the briefing pack and tasking sheets. No streamlit here."""

@@ -1,0 +1,227 @@
+"""The map explorer in a real browser: map, filters, link, panel, and a hostile category value.
+
+The store is the harness's small synthetic one (``E2E_ROWS``) plus one NRM referral whose
+exploitation type is an HTML payload. Ingestion refuses such a value, so it is appended to the
+store directly, as a compromised or buggy writer might: the page must still show it as text.
+It lies in Todmorden, away from the other points; the test zooms until its marker is drawn on
+its own, out of any cluster, and hovers it.
+
+Each test ends with ``assert_clean``: no request to another origin, no console error (other than
+Streamlit's own probes for a page URL, taken explicitly), no Streamlit exception.
+"""
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+from data.ingest import ingest_frame
+from data.store import ParquetStore
+from tests.e2e.conftest import APP_RUN_TIMEOUT_MS, E2E_ROWS, serve_dashboard
+from tests.sample_store import build_store, feed_rows
+
+pytestmark = pytest.mark.e2e
+
+MAP_IFRAME = 'iframe[title="streamlit_folium.st_folium"]'
+PAYLOAD = "<img src=x onerror=window.pwned=1>"
+TODMORDEN = ("-2.0970", "53.7130")
+# Everything is inside the default period (the last 12 months of data, clipped to its start).
+N_NRM = E2E_ROWS["nrm"] + 1                                  # and the crafted referral (adult)
+CHILDREN = {"NRM referrals": str(sum(i % 2 for i in range(E2E_ROWS["nrm"]))),    # odd rows
+            "Rosewood episodes": "0",                        # all adults in the sample
+            "Mandevilla flags": str(sum(i % 2 for i in range(E2E_ROWS["mandevilla"])))}
+
+
+def append_crafted_referral(store: ParquetStore, scratch: Path) -> None:
+    """Store one valid NRM row, then a copy of it whose exploitation type is ``PAYLOAD``."""
+    row = feed_rows("nrm", E2E_ROWS["nrm"]).tail(1).assign(
+        record_id="NRM-CRAFTED", age_group="adult", longitude=TODMORDEN[0],
+        latitude=TODMORDEN[1])
+    donor = ParquetStore(scratch)
+    ingest_frame(row, "nrm", name="donor.csv", store=donor, source="synthetic")
+    stored = donor.query("nrm")
+    crafted = stored.assign(exploitation_type=PAYLOAD, content_hash="crafted-" + "0" * 56)
+    store.append("nrm", crafted, source="synthetic", file_name="crafted.parquet")
+
+
+@pytest.fixture(scope="module")
+def explore_url(tmp_path_factory) -> str:
+    """A dashboard on the harness's sample store plus the crafted referral."""
+    root = tmp_path_factory.mktemp("explore_e2e")
+    store = build_store(root / "store", E2E_ROWS, source="synthetic")
+    append_crafted_referral(store, root / "donor")
+    with serve_dashboard(root / "server", env={"STORE_URL": str(store.root)}) as server:
+        yield server.url
+
+
+def open_explore(dashboard, query: str = "") -> object:
+    """Open the explorer by URL and wait for its map; Streamlit's probes are expected."""
+    path = "/explore" + (f"?{query}" if query else "")
+    dashboard.open(path)
+    probes = rf"{re.escape(dashboard.base_url)}/explore/_stcore/(health|host-config)\)$"
+    dashboard.take_console_errors(probes)
+    return map_frame(dashboard.page)
+
+
+def map_frame(page):
+    iframe = page.locator(MAP_IFRAME)
+    iframe.wait_for(state="visible", timeout=APP_RUN_TIMEOUT_MS)
+    frame = iframe.element_handle().content_frame()
+    frame.locator(".leaflet-container").wait_for(state="visible", timeout=APP_RUN_TIMEOUT_MS)
+    frame.locator("path.wy-district").first.wait_for(state="attached",
+                                                     timeout=APP_RUN_TIMEOUT_MS)
+    return frame
+
+
+def headline(page) -> dict[str, str]:
+    tiles = page.locator('[data-testid="stMetric"]')
+    out = {}
+    for i in range(tiles.count()):
+        label = tiles.nth(i).locator('[data-testid="stMetricLabel"]').inner_text().strip()
+        out[label] = tiles.nth(i).locator('[data-testid="stMetricValue"]').inner_text().strip()
+    return out
+
+
+def legend_text(page) -> str:
+    return page.locator(".wy-legend").inner_text()
+
+
+def wait_for_rerun(dashboard, condition, timeout_s: float = 20, what=None) -> None:
+    """Wait until ``condition()`` holds and the app has finished running."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            dashboard.wait_for_app()
+            if condition():
+                return
+        except Exception:  # an element replaced mid-read: try again
+            pass
+        time.sleep(0.2)
+    raise AssertionError(f"the page did not update in time: {what() if what else ''}")
+
+
+def test_map_filters_link_and_panel(dashboard, explore_url, browse):
+    dashboard = browse(explore_url)
+    frame = open_explore(dashboard)
+    page = dashboard.page
+
+    assert "SYNTHETIC DATA" in page.locator('[data-testid="stAlert"]').first.inner_text()
+    assert frame.locator("path.wy-district").count() == 5
+    labels = sorted(t.strip().upper() for t in frame.locator(".wy-label-district span")
+                    .all_inner_texts())
+    assert labels == ["BRADFORD", "CALDERDALE", "KIRKLEES", "LEEDS", "WAKEFIELD"]
+    overlays = frame.locator(".leaflet-control-layers-overlays label").all_inner_texts()
+    assert [o.strip() for o in overlays] == ["Areas", "Hexagons", "Heat map", "Points"]
+    assert headline(page) == {"NRM referrals": str(N_NRM),
+                              "Rosewood episodes": str(E2E_ROWS["rosewood"]),
+                              "Mandevilla flags": str(E2E_ROWS["mandevilla"])}
+    before = legend_text(page)
+    assert before.startswith("Records by ward")
+    dashboard.screenshot("explore")
+
+    # A filter change: children only. The numbers, the legend and the link follow.
+    page.locator('[data-testid="stSidebar"]').get_by_role("button", name="Child").click()
+    # The metrics and the legend are separate elements, redrawn one after the other: wait for both.
+    wait_for_rerun(dashboard,
+                   lambda: headline(page) == CHILDREN and "age: child" in legend_text(page),
+                   what=lambda: (headline(page), legend_text(page)))
+    assert legend_text(page) != before
+    link = page.url
+    assert parse_qs(urlsplit(link).query)["age"] == ["child"]
+    map_frame(page)
+
+    # A click on an area opens its panel, and the panel goes into the link too.
+    iframe = page.locator(MAP_IFRAME)
+    iframe.scroll_into_view_if_needed()  # a click on a half-hidden frame scrolls it mid-click
+    box = iframe.bounding_box()
+    page.mouse.click(box["x"] + box["width"] * 0.62, box["y"] + box["height"] * 0.45)
+    page.get_by_text("Rank:").wait_for(timeout=APP_RUN_TIMEOUT_MS)
+    dashboard.wait_for_app()
+    assert "area" in parse_qs(urlsplit(page.url).query)
+    main = page.locator('[data-testid="stMain"]').inner_text()
+    assert re.search(r"Ward in \w+ · [\d,]+ residents \(estimate\)", main), main[-800:]
+    assert "highest rate of 124 wards" in main
+    page.locator('[data-testid="stVegaLiteChart"]').first.wait_for(timeout=APP_RUN_TIMEOUT_MS)
+    dashboard.screenshot("explore-panel")
+    dashboard.assert_clean()
+
+    # The copied link (before the click) opens the same view in a new browser session.
+    again = browse(explore_url)
+    open_explore(again, urlsplit(link).query)
+    assert headline(again.page) == CHILDREN
+    assert legend_text(again.page) == legend_text(page) or "age: child" in legend_text(
+        again.page)
+    pills = again.page.locator('[data-testid="stSidebar"]')
+    assert pills.get_by_role("button", name="Child").get_attribute("aria-pressed") == "true"
+    assert pills.get_by_role("button", name="Adult").get_attribute("aria-pressed") == "false"
+    again.assert_clean()
+
+
+def test_a_payload_in_the_data_shows_as_text_in_the_tooltip(browse, explore_url):
+    dashboard = browse(explore_url)
+    frame = open_explore(dashboard, "layer=points&feed=nrm")
+    page = dashboard.page
+    frame.locator(".leaflet-marker-pane, .leaflet-overlay-pane").first.wait_for(
+        state="attached")
+    # The crafted point: find it among the cluster's markers and zoom until it is drawn on
+    # its own (Leaflet.markercluster's zoomToShowLayer).
+    where = None
+    for _ in range(50):
+        where = frame.evaluate("""() => new Promise(resolve => {
+            for (const id in window.map._layers) {
+                const group = window.map._layers[id];
+                if (!(group instanceof L.MarkerClusterGroup)) continue;
+                for (const marker of group.getLayers()) {
+                    const tip = marker.getTooltip && marker.getTooltip();
+                    if (tip && String(tip.getContent()).includes('onerror')) {
+                        group.zoomToShowLayer(marker, () => {
+                            const p = window.map.latLngToContainerPoint(marker.getLatLng());
+                            resolve({x: p.x, y: p.y});
+                        });
+                        return;
+                    }
+                }
+            }
+            resolve(null);
+        })""")
+        if where:
+            break
+        time.sleep(0.2)
+    assert where, "the crafted point is not on the map"
+    time.sleep(0.5)  # the zoom animation's last frame
+    iframe = page.locator(MAP_IFRAME)
+    iframe.scroll_into_view_if_needed()
+    box = iframe.bounding_box()
+    page.mouse.move(box["x"] + where["x"], box["y"] + where["y"])
+    tooltip = frame.locator(".leaflet-tooltip")
+    tooltip.wait_for(state="visible", timeout=10_000)
+    text = tooltip.inner_text()
+    assert PAYLOAD in text                                     # shown as text ...
+    assert tooltip.locator("img").count() == 0                 # ... not as markup
+    assert text.startswith("NRM")
+    assert frame.evaluate("() => window.pwned === undefined")
+    assert frame.locator("img[src='x']").count() == 0
+    dashboard.screenshot("explore-tooltip")
+    dashboard.assert_clean()
+
+
+def test_a_chair_gets_areas_only(browse, explore_url):
+    dashboard = browse(explore_url)
+    frame = open_explore(dashboard)
+    page = dashboard.page
+    page.locator('[data-testid="stSidebar"]').get_by_text("Partnership chair").click()
+    wait_for_rerun(dashboard, lambda: page.get_by_text("Map opens on").count() == 0)
+    frame = map_frame(page)
+    overlays = frame.locator(".leaflet-control-layers-overlays label").all_inner_texts()
+    assert [o.strip() for o in overlays] == ["Areas"]
+    assert frame.locator("canvas.leaflet-heatmap-layer").count() == 0
+    assert "Grey: fewer than 10" in legend_text(page)
+    page.get_by_role("combobox", name=re.compile("Areas")).click()
+    options = [o.strip() for o in page.get_by_role("option").all_inner_texts()]
+    assert options == ["District", "Ward"]
+    page.keyboard.press("Escape")
+    dashboard.screenshot("explore-chair")
+    dashboard.assert_clean()

@@ -1,0 +1,376 @@
+"""The map explorer: headline numbers, the area panel, the legend, and the page through AppTest.
+
+The store (``tests.sample_store``): one record a week from Mon 2 Jan 2023, districts taken in
+turn (Bradford, Calderdale, Kirklees, Leeds, Wakefield), so record ``i`` is dated
+2 Jan 2023 + 7i days and lies in district ``i % 5``. NRM record ``i`` is a child when ``i`` is
+odd, and of type labour / sexual;criminal / criminal for ``i % 3`` = 0 / 1 / 2. Rosewood
+episodes are all adults, still missing when ``i % 4 == 0``.
+
+With 24 NRM referrals (i = 0..23, to 12 Jun 2023) and 12 Rosewood episodes (to 20 Mar 2023),
+the view 13 Mar – 12 Jun 2023 (92 days) holds NRM i = 10..23 (14) and Rosewood i = 10, 11 (2);
+the previous 92 days (11 Dec 2022 – 12 Mar 2023) hold NRM and Rosewood i = 0..9 (10 each).
+Leeds (district 3) now: NRM i = 13, 18, 23 (3: children 13 and 23, an adult 18; types
+sexual;criminal, labour, criminal; dated 3 Apr, 8 May, 12 Jun); before: NRM 3, 8 and
+Rosewood 3, 8 (4).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+from pathlib import Path
+from types import SimpleNamespace
+from unittest import mock
+
+import pandas as pd
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from data.access import Principal, RoleScopedQuery
+from data.audit import read_audit
+from data.explore import (PARTITION_NOTE, _breakdown, area_details, build_map, change_text,
+                          clicked_area, describe, headline, legend_html)
+from data.viewstate import ExplorerState
+from geo.boundaries import load_boundaries
+from tests.sample_store import build_store
+
+ROOT = Path(__file__).resolve().parent.parent
+DASHBOARD = str(ROOT / "dashboard.py")
+EXPLORE = str(ROOT / "app_pages/explore.py")
+ROWS = {"nrm": 24, "rosewood": 12}
+LEEDS, BRADFORD = "E08000035", "E08000032"
+VIEW = ExplorerState(start=dt.date(2023, 3, 13), end=dt.date(2023, 6, 12),
+                     feeds=("nrm", "rosewood"), level="district")
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory):
+    return build_store(tmp_path_factory.mktemp("explore") / "store", ROWS)
+
+
+def query(store, role="analyst") -> RoleScopedQuery:
+    return RoleScopedQuery(store, Principal("tester", role))
+
+
+# -- headline ------------------------------------------------------------------------------
+def test_headline_counts_each_feed_and_compares_with_the_previous_period(store):
+    head = headline(query(store), VIEW)
+    assert [(f.feed, f.count, f.previous, f.change) for f in head.feeds] == [
+        ("nrm", 14, 10, "+4 (+40%)"), ("rosewood", 2, 10, "-8 (-80%)")]
+    assert [f.display for f in head.feeds] == ["14", "2"]
+    assert head.period_label == "13 Mar 2023 – 12 Jun 2023"
+    assert head.previous_label == "11 Dec 2022 – 12 Mar 2023"
+    assert not head.suppressed
+
+
+def test_headline_for_a_chair_hides_small_numbers(store):
+    head = headline(query(store, "chair"), VIEW)
+    nrm, rosewood = head.feeds
+    assert (nrm.display, nrm.change) == ("14", "+4 (+40%)")     # 14 and 10 are at least k = 10
+    assert (rosewood.count, rosewood.display, rosewood.change) == (None, "<10", None)
+    assert head.suppressed and head.threshold == 10
+
+
+def test_change_text():
+    assert change_text(46, 40) == "+6 (+15%)"
+    assert change_text(30, 40) == "-10 (-25%)"
+    assert change_text(3, 0) == "+3"
+    assert change_text(0, 0) == "+0"
+    assert change_text(None, 3) is None and change_text(3, None) is None
+
+
+# -- the area panel ------------------------------------------------------------------------
+def test_area_details_of_leeds_hand_checked(store):
+    details = area_details(query(store), VIEW, LEEDS)
+    population = int(load_boundaries("district").set_index("code").loc[LEEDS, "population"])
+    assert (details.name, details.district, details.level) == ("Leeds", "Leeds", "district")
+    assert (details.count, details.display) == (3, "3")
+    assert details.rate_display == f"{3 / population * 100_000:,.1f}"
+    # Rates now: Bradford 4, Calderdale 4, Kirklees 3, Leeds 3, Wakefield 2 records; Leeds has
+    # by far the most residents, so the lowest rate.
+    assert details.rank_display == "5th highest rate of 5 districts"
+    assert (details.previous_display, details.change) == ("4", "-1 (-25%)")
+    nrm = details.monthly[details.monthly["feed"] == "NRM referrals"]
+    assert nrm["month"].dt.strftime("%Y-%m").tolist() == ["2023-03", "2023-04", "2023-05",
+                                                          "2023-06"]
+    assert nrm["count"].tolist() == [0, 1, 1, 1]
+    rosewood = details.monthly[details.monthly["feed"] == "Rosewood episodes"]
+    assert rosewood["count"].tolist() == [0, 0, 0, 0]
+    shown = {b.title: dict(b.rows) for b in details.breakdowns}
+    assert shown["Feed"] == {"NRM referrals": "3", "Rosewood episodes": "0"}
+    assert shown["Age group"] == {"Adult": "1", "Child": "2", "Unknown": "0"}
+    assert shown["NRM exploitation type"] == {"Labour": "1", "Sexual": "1", "Criminal": "2",
+                                              "Domestic servitude": "0",
+                                              "Organ harvesting": "0", "Unknown": "0"}
+    assert shown["Rosewood status"] == {"Found": "0", "Still missing": "0"}
+    assert "Mandevilla indicator" not in shown  # not a chosen feed
+
+
+def test_area_details_follow_the_filters(store):
+    children = ExplorerState(**{**vars(VIEW), "age_groups": ("child",), "feeds": ("nrm",),
+                                "warnings": ()})
+    details = area_details(query(store), children, LEEDS)
+    assert details.count == 2
+    assert {b.title: dict(b.rows) for b in details.breakdowns}["Age group"] == {"Child": "2"}
+
+
+def test_area_details_for_a_chair_hide_small_numbers_and_their_breakdowns(store):
+    details = area_details(query(store, "chair"), VIEW, LEEDS)
+    assert (details.count, details.display, details.rate_display) == (None, "<5", "hidden")
+    assert details.rank_display.startswith("not ranked")
+    assert details.change == ""
+    assert details.suppressed and details.threshold == 5
+    hidden = [b.title for b in details.breakdowns if b.rows is None]
+    assert hidden == ["Feed", "Age group", "NRM exploitation type"]
+    assert all(b.note == PARTITION_NOTE for b in details.breakdowns if b.rows is None)
+    # Nothing in the panel shows a count from 1 to 4.
+    text = json.dumps([details.display, details.previous_display,
+                       [b.rows for b in details.breakdowns]])
+    assert not any(f'"{n}"' in text for n in range(1, 5))
+    assert details.monthly["count"].dropna().isin([0]).all()
+
+
+def test_breakdown_is_hidden_for_a_suppressed_role_when_a_part_or_the_total_is():
+    parts = [("adult", 12, "12"), ("child", None, "<10"), ("unknown", 0, "0")]
+    assert _breakdown("Age group", parts, 20, True).rows is None        # 20 - 12 - 0 = child
+    assert _breakdown("Age group", parts, 20, False).rows is not None   # analysts see all
+    whole = [("adult", 12, "12"), ("child", 10, "10")]
+    assert _breakdown("Age group", whole, None, True).rows is None      # total 22 would show
+    assert _breakdown("Age group", whole, 22, True).rows == (("Adult", "12"), ("Child", "10"))
+
+
+def test_area_details_refuse_an_area_of_another_level(store):
+    with pytest.raises(KeyError, match="not a district code"):
+        area_details(query(store), VIEW, "E05001100")
+
+
+def test_ranks_for_a_chair_count_only_shown_figures(store):
+    wide = ExplorerState(start=dt.date(2023, 1, 2), end=dt.date(2023, 6, 12),
+                         feeds=("nrm", "rosewood"), level="district")
+    # 36 records: Bradford 5 + 3 = 8, Calderdale 5 + 3 = 8, Kirklees 5 + 2 = 7, Leeds 5 + 2 = 7,
+    # Wakefield 4 + 2 = 6: all at least k = 5, all shown.
+    details = area_details(query(store, "chair"), wide, BRADFORD)
+    assert details.display == "8"
+    assert details.rank_display.endswith("of 5 districts with figures shown")
+
+
+# -- map, click and legend -----------------------------------------------------------------
+def test_clicked_area_from_the_drawing_or_the_point():
+    leeds_ward = load_boundaries("ward").query("district_code == @LEEDS").iloc[0]
+    drawing = {"last_active_drawing": {"properties": {"code": leeds_ward["code"]}}}
+    assert clicked_area(drawing, "ward") == leeds_ward["code"]
+    inside = leeds_ward.geometry.representative_point()
+    point = {"last_active_drawing": {"properties": {"count": "12"}},  # a hexagon: no code
+             "last_object_clicked": {"lat": inside.y, "lng": inside.x}}
+    assert clicked_area(point, "ward") == leeds_ward["code"]
+    assert clicked_area(point, "district") == LEEDS
+    assert clicked_area({"last_object_clicked": {"lat": 51.5, "lng": -0.1}}, "ward") is None
+    assert clicked_area({"last_active_drawing": {"properties": {"code": "<x>"}}}, "ward") is None
+    assert clicked_area(None, "ward") is None
+
+
+def test_build_map_gives_a_chair_areas_only_and_opens_on_the_chosen_layer(store):
+    analyst, chair = query(store), query(store, "chair")
+    counts = analyst.area_counts(VIEW.feeds, "ward", None)
+    cells = analyst.cell_counts("nrm")
+    points = analyst.points("nrm").assign(feed="nrm")
+    state = ExplorerState(**{**vars(VIEW), "level": "ward", "layer": "hex", "warnings": ()})
+    view = build_map(state, counts=counts, cells=cells, points=points)
+    page = view.map.get_root().render()
+    assert view.legend.title.startswith("Records per hexagon")
+    assert "HeatMap" in page or "heatLayer" in page
+    chair_view = build_map(state, counts=chair.area_counts(VIEW.feeds, "ward", None))
+    chair_page = chair_view.map.get_root().render()
+    assert chair_view.legend.title == "Records by ward"       # no hexagons: opens on areas
+    for detail in ("heatLayer", "circleMarker", "Hexagons"):
+        assert detail not in chair_page
+    export = build_map(state, counts=counts, cells=cells, points=points, export=True)
+    export_page = export.map.get_root().render()
+    assert "heatLayer" not in export_page and "circleMarker" not in export_page
+
+
+def test_legend_html_escapes_every_text_and_checks_colours():
+    legend = SimpleNamespace(
+        title="Records <script>alert(1)</script>",
+        classes=(SimpleNamespace(colour="#fee8c8", label="1 – 5"),
+                 SimpleNamespace(colour="red;background:url(//x)", label="<img src=x>")),
+        hidden="Grey: fewer than 5 (hidden)", note="note & <b>")
+    out = legend_html(legend, "1 Jan 2025 – 31 Dec 2025 · <i>", threshold=5)
+    assert "<script>" not in out and "<img" not in out and "<b>" not in out and "<i>" not in out
+    assert "&lt;script&gt;" in out and "&lt;img src=x&gt;" in out and "note &amp; &lt;b&gt;" in out
+    assert "url(//x)" not in out and "background:#cccccc" in out
+    assert "background:#fee8c8" in out
+    assert "&lt;5: fewer than 5" in out
+
+
+def test_describe_says_period_feeds_and_filters():
+    state = ExplorerState(start=dt.date(2025, 1, 1), end=dt.date(2025, 3, 31), feeds=("nrm",),
+                          age_groups=("child",), exploitation_types=("labour",),
+                          rosewood_status="missing", districts=(LEEDS,))
+    assert describe(state, {LEEDS: "Leeds"}) == (
+        "1 Jan 2025 – 31 Mar 2025 · NRM referrals · age: child · NRM type: labour · "
+        "Rosewood: still missing · districts: Leeds")
+
+
+# -- the page (AppTest) --------------------------------------------------------------------
+@pytest.fixture
+def env(monkeypatch, store, tmp_path):
+    monkeypatch.setenv("STORE_URL", str(store.root))
+    monkeypatch.setenv("USERS_FILE", str(tmp_path / "no-users.json"))
+    monkeypatch.setenv("ROLES_FILE", str(tmp_path / "no-roles.yaml"))
+    return store
+
+
+def explore(role="analyst", **params) -> AppTest:
+    """The dashboard as the demo ``role``, switched to the explorer with ``params`` in the URL."""
+    at = AppTest.from_file(DASHBOARD, default_timeout=60)
+    at.secrets["test"] = "no sign-in secrets"
+    at.session_state["auth_demo_role"] = role
+    at.run()
+    for key, value in params.items():
+        at.query_params[key] = value
+    at.switch_page(EXPLORE).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.title[0].value == "Explore"
+    return at
+
+
+def texts(elements) -> str:
+    return "\n".join(str(e.value) for e in elements)
+
+
+def panel_title(at) -> str:
+    """The subheader of the area panel (the sidebar has its own)."""
+    return texts(at.main.get("subheader"))
+
+
+def metrics(at) -> dict[str, str]:
+    return {m.label: m.value for m in at.metric}
+
+
+def link(at, key) -> list[str]:
+    """The values of ``key`` in the page's query parameters (a list, even for one value)."""
+    if key not in at.query_params:
+        return []
+    value = at.query_params[key]
+    return list(value) if isinstance(value, (list, tuple)) else [value]
+
+
+def map_script(at) -> str:
+    component = at.main.get("component_instance")[0]
+    assert component.proto.component_name == "streamlit_folium.st_folium"
+    return json.loads(component.proto.json_args)["script"]
+
+
+def test_page_runs_for_an_analyst_and_writes_the_view_to_the_link(env):
+    at = explore()
+    assert "SYNTHETIC DATA" in texts(at.error)
+    # Default: the last 12 months of data (13 Jun 2022 – 12 Jun 2023, the data start on
+    # 2 Jan 2023): every record.
+    assert metrics(at) == {"NRM referrals": "24", "Rosewood episodes": "12",
+                           "Mandevilla flags": "0"}
+    assert link(at, "from") == ["2023-01-02"] and link(at, "to") == ["2023-06-12"]
+    assert [s.label for s in at.selectbox] == ["Map opens on", "Areas", "Measure",
+                                               "Class breaks"]
+    assert at.selectbox(key="explore_level").options == ["District", "Ward", "LSOA"]
+    script = map_script(at)
+    assert "Hexagons" in script and "Points" in script
+    assert "Quick picks count back from the last date in the data (12 Jun 2023)" in texts(
+        at.sidebar.caption)
+
+
+def test_page_runs_for_a_chair_with_districts_and_wards_only(env):
+    at = explore("chair")
+    assert at.selectbox(key="explore_level").options == ["District", "Ward"]
+    assert not any(s.key == "explore_layer" for s in at.selectbox)
+    shown = metrics(at)
+    assert shown["NRM referrals"] == "24" and shown["Rosewood episodes"] == "12"
+    script = map_script(at)
+    for detail in ("heatLayer", "circleMarker", "Hexagons", "Points"):
+        assert detail not in script
+    legend = texts(at.main.get("html"))
+    # All three feeds are counted together, so the strictest k applies: Mandevilla's 10.
+    assert "Grey: fewer than 10 (hidden)" in legend
+    assert "&lt;10: fewer than 10" in legend
+    assert "<10: fewer than 10 (hidden to protect" in texts(at.caption)
+
+
+def test_a_link_restores_the_view(env):
+    at = explore(**{"from": "2023-03-13", "to": "2023-06-12", "feed": ["nrm", "rosewood"],
+                    "level": "district", "measure": "rate", "scheme": "quantiles",
+                    "age": "child", "district": LEEDS, "area": LEEDS})
+    assert at.date_input(key="explore_dates").value == (dt.date(2023, 3, 13),
+                                                         dt.date(2023, 6, 12))
+    assert at.multiselect(key="explore_feeds").value == ["nrm", "rosewood"]
+    assert at.multiselect(key="explore_districts").value == [LEEDS]
+    assert at.selectbox(key="explore_level").value == "district"
+    assert at.selectbox(key="explore_measure").value == "rate"
+    assert at.selectbox(key="explore_scheme").value == "quantiles"
+    assert not at.warning
+    # Children in Leeds from 13 Mar: NRM 13 and 23.
+    assert metrics(at)["NRM referrals"] == "2"
+    assert panel_title(at) == "Leeds"                              # the panel is open
+    assert link(at, "area") == [LEEDS] and link(at, "age") == ["child"]
+
+
+def test_a_chair_link_asking_for_lsoas_or_points_falls_back(env):
+    at = explore("chair", level="lsoa", layer="points", area="E01010000")
+    assert at.selectbox(key="explore_level").value == "ward"
+    warnings = texts(at.warning)
+    assert "may not see LSOA level: showing wards instead" in warnings
+    assert "may not see the points (clustered) layer" in warnings
+    assert "level" not in at.query_params and "area" not in at.query_params
+
+
+def test_a_crafted_link_changes_nothing_it_should_not(env):
+    at = explore(level='"><script>alert(1)</script>', role="analyst", feed="nrm,<img>")
+    assert at.selectbox(key="explore_level").value == "ward"
+    assert "<script>" not in texts(at.warning) and "<img>" not in texts(at.warning)
+    assert metrics(at) == {"NRM referrals": "24"}
+
+
+def test_a_click_opens_the_panel_and_goes_into_the_link(env):
+    at = explore(**{"from": "2023-03-13", "to": "2023-06-12", "level": "district"})
+    assert not panel_title(at)
+    click = {"last_object_clicked": {"lat": 53.8, "lng": -1.55},
+             "last_active_drawing": {"type": "Feature", "properties": {"code": LEEDS}}}
+    with mock.patch("streamlit_folium.st_folium", return_value=click):
+        at.run()
+        assert not at.exception
+        assert panel_title(at) == "Leeds"
+        assert link(at, "area") == [LEEDS]
+        assert "Rank:** 5th highest rate of 5 districts" in texts(at.markdown)
+        # The same click returned again is not a new one: closing the panel sticks.
+        at.button(key=[b.key for b in at.button if b.label == "Close"][0]).click().run()
+        assert not panel_title(at) and "area" not in at.query_params
+
+
+def test_filter_changes_are_audited_once_each_not_on_every_rerun(env):
+    before = len(read_audit(os.environ["STORE_URL"], action="filter-change"))
+    at = explore(**{"from": "2023-03-13", "to": "2023-06-12"})
+    at.run()
+    at.selectbox(key="explore_measure").set_value("rate").run()      # not a filter
+    at.multiselect(key="explore_feeds").set_value(["nrm"]).run()
+    entries = read_audit(os.environ["STORE_URL"], action="filter-change")
+    assert len(entries) - before == 2                                # opened, then changed
+    latest = entries.iloc[0]
+    assert (latest["actor"], latest["role"], latest["page"]) == ("demo", "analyst", "explore")
+    filters = json.loads(latest["filters"])                          # JSON text in the log
+    assert filters["feeds"] == ["nrm"] and filters["start"] == "2023-03-13"
+    assert metrics(at) == {"NRM referrals": "14"}
+    assert link(at, "feed") == ["nrm"] and link(at, "measure") == ["rate"]
+
+
+def test_quick_picks_count_back_from_the_last_date_in_the_store(env):
+    at = explore()
+    at.button(key="explore_quick_3m").click().run()
+    assert at.date_input(key="explore_dates").value == (dt.date(2023, 3, 13),
+                                                        dt.date(2023, 6, 12))
+    assert link(at, "from") == ["2023-03-13"]
+    assert metrics(at)["NRM referrals"] == "14"
+
+
+def test_the_table_download_is_safe_csv(env):
+    at = explore(level="district")
+    buttons = [e for e in at.main.get("download_button")]
+    assert len(buttons) == 2
