@@ -30,6 +30,10 @@ assets: node_modules/.package-lock.json $(VENV)/.installed
 store: $(VENV)/.installed
 	@if [ -f "$(STORE)/_manifest.json" ]; then \
 		echo "Using the existing store in $(STORE)/"; \
+	elif case "$(STORE)" in postgres*://*) true;; *) false;; esac && $(PY) -c \
+		'import sys; from data.store import open_store; sys.exit(not open_store(sys.argv[1]).batches())' \
+		"$(STORE)"; then \
+		echo "Using the existing PostGIS store"; \
 	else \
 		echo "No store in $(STORE)/: building the synthetic demo store (5 years, seed 1)"; \
 		$(PY) -m data.synthetic --store "$(STORE)" --years 5 --seed 1; \
@@ -40,6 +44,7 @@ run: store assets
 
 # pytest exits 5 when it collected no test: treat that as a failure, never as green.
 test: $(VENV)/.installed-test assets
+	@$(PY) -m tests.pgcluster check || true  # says whether the PostGIS store tests run, and why not
 	$(PY) -m pytest; status=$$?; \
 	if [ $$status -eq 5 ]; then echo "make test: pytest ran no test: failing"; exit 1; fi; \
 	exit $$status

@@ -79,37 +79,48 @@ st.caption(f"{headline.period_label}; changes against {headline.previous_label},
            "number of days just before. "
            + (disclosure_note(headline.threshold) if headline.suppressed else ""))
 
-controls = st.columns(4)
-if len(vs.allowed_layers(principal.role)) > 1:
-    controls[0].selectbox("Map opens on", vs.allowed_layers(principal.role), key=vs.W_LAYER,
-                          format_func=vs.LAYER_TITLES.get)
-controls[1].selectbox("Areas", vs.allowed_levels(principal.role), key=vs.W_LEVEL,
-                      format_func=vs.LEVEL_TITLES.get)
-controls[2].selectbox("Measure", vs.MEASURES, key=vs.W_MEASURE,
-                      format_func=vs.MEASURE_TITLES.get)
-controls[3].selectbox("Class breaks", vs.SCHEMES, key=vs.W_SCHEME,
-                      format_func=vs.SCHEME_TITLES.get)
+layer_choice = len(vs.allowed_layers(principal.role)) > 1
+controls = iter(st.columns(4 if layer_choice else 3))
+if layer_choice:
+    next(controls).selectbox("Map opens on", vs.allowed_layers(principal.role), key=vs.W_LAYER,
+                             format_func=vs.LAYER_TITLES.get)
+next(controls).selectbox("Areas", vs.allowed_levels(principal.role), key=vs.W_LEVEL,
+                         format_func=vs.LEVEL_TITLES.get)
+next(controls).selectbox("Measure", vs.MEASURES, key=vs.W_MEASURE,
+                         format_func=vs.MEASURE_TITLES.get)
+next(controls).selectbox("Class breaks", vs.SCHEMES, key=vs.W_SCHEME,
+                         format_func=vs.SCHEME_TITLES.get)
+if vs.may_see_hotspots(principal.role):
+    st.toggle("Show hotspots", key=vs.W_HOTSPOTS,
+              help="Outline the hotspot model's hotspots for these filters. The model takes a "
+                   "few seconds the first time for each set of filters.")
 
 with load.stop_on_user_error():
     counts = load.load_area_counts(principal, state)
     cells = load.load_cells(principal, state)
-    points = load.load_points(principal, state)
-view = build_map(state, counts=counts, cells=cells, points=points, note=note)
+    points = load.load_points(principal, state, cells)
+    hotspots = load.load_hotspots(principal, state).hotspots if state.hotspots else None
+view = build_map(state, counts=counts, cells=cells, points=points, hotspots=hotspots, note=note)
 threshold = threshold_of(principal.role, state.feeds)
 
 map_column, side = st.columns([3, 1])
 with map_column:
+    # render=False: st_folium renders the map itself; its extra full-page render doubled the
+    # time (bench/bench_map.py).
     clicked = st_folium(view.map, key="explore_map", height=560, use_container_width=True,
-                        returned_objects=["last_object_clicked", "last_active_drawing"])
+                        returned_objects=["last_object_clicked", "last_active_drawing"],
+                        render=False)
 state = load.keep_in_link(state, clicked)
 
 with side:
     if view.legend is not None:
         st.html(legend_html(view.legend, threshold=threshold))
     else:
-        st.caption(f"Heat map of records in 100 m cells. {note}")
+        st.caption(view.caption)
     if view.message:
         st.info(view.message, icon=":material/scatter_plot:")
+    if view.hotspot_note:
+        st.caption(view.hotspot_note)
     st.download_button(
         "Table (CSV)", safe_csv(area_table(counts, state.level)), icon=":material/download:",
         file_name=f"explore-{state.level}-{state.start}-{state.end}.csv", mime="text/csv",

@@ -3,7 +3,6 @@ import streamlit as st
 
 from app_pages._loaders import load_overview, stop_on_user_error
 from app_pages._session import require_page_role
-from data.disclosure import legend as disclosure_note
 
 ATTRIBUTION = (
     "Contains public sector information licensed under the Open Government Licence v3.0. "
@@ -55,7 +54,7 @@ if not overview.is_empty:
     st.subheader("Records by district")
     st.dataframe(overview.district_table)
     if overview.suppressed:
-        st.caption(disclosure_note(overview.threshold))
+        st.caption(overview.suppression_note)
 
 st.divider()
 st.caption(ATTRIBUTION)

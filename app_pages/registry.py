@@ -30,6 +30,11 @@ class PageSpec:
 PAGES = {spec.key: spec for spec in (
     PageSpec("overview", "app_pages/home.py", "Overview", ":material/home:", "Dashboard"),
     PageSpec("explore", "app_pages/explore.py", "Explore", ":material/map:", "Analysis"),
+    PageSpec("hotspots", "app_pages/hotspots.py", "Hotspots", ":material/crisis_alert:",
+             "Analysis", action="view_hotspots"),
+    PageSpec("meeting", "app_pages/meeting.py", "Meeting", ":material/co_present:",
+             "Meetings"),
+    PageSpec("trends", "app_pages/trends.py", "Trends", ":material/trending_up:", "Analysis"),
     PageSpec("audit_log", "app_pages/audit_log.py", "Audit log", ":material/policy:",
              "Administration", action="view_audit"),
     PageSpec("users", "app_pages/users.py", "Users", ":material/group:", "Administration",
@@ -37,12 +42,11 @@ PAGES = {spec.key: spec for spec in (
 )}
 DEFAULT_PAGE = "overview"
 
-# Sidebar order per role. Coming: the analyst's "hotspots", the chair's "meeting", the
-# executive's "trends".
+# Sidebar order per role.
 ROLE_PAGES = {
-    "analyst": ("overview", "explore"),
-    "chair": ("overview", "explore"),
-    "executive": ("overview",),
+    "analyst": ("overview", "explore", "hotspots", "trends", "meeting"),
+    "chair": ("overview", "explore", "hotspots", "trends", "meeting"),
+    "executive": ("overview", "trends", "meeting"),
     "admin": ("overview", "audit_log", "users"),
 }
 

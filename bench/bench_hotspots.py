@@ -1,20 +1,40 @@
 """Benchmark: the default hotspot model's fit time, null false-positive rate, planted recovery.
 
-    .venv/bin/python bench/bench_hotspots.py [--sizes 10000 100000 1000000] [--null-seeds 100]
-                                             [--planted-seeds 5] [--skip-null] [--skip-planted]
+    .venv/bin/python bench/bench_hotspots.py [--sizes 10000 100000 1000000] [--repeats 3]
+                                             [--null-seeds 100] [--null-events 1500 6000]
+                                             [--null-first-seed 0]
+                                             [--calibration-seeds 300]
+                                             [--calibration-events 6000 20000] [--jobs 2]
+                                             [--planted-seeds 20] [--stores /tmp/bench-stores]
+                                             [--skip-fit] [--skip-null] [--skip-planted]
+                                             [--skip-calibration]
 
-- Fit time of ``HotspotModel()`` (the scan) on the realistic five-year volume and on
-  ``data.synthetic.generate(events=N)`` for each size, all three feeds pooled (``cross_feed``
-  fits each feed too) and NRM alone. Points are geomasked to 100 m cells as the store does;
-  records sent with only an LSOA code have no point and are left out. "cold" includes building
-  the population grid (once per process); "warm" is a second fit.
-- False-positive rate on null data (events spread by LSOA population, ``tests.test_hotspots.
-  null_events``): share of seeds with at least one significant hotspot, with a 95% interval.
-- Recovery of the planted hotspots of five-year synthetic stores fitted feed by feed, and the
-  hotspots away from every planted disc (false ones for NRM and Mandevilla; Rosewood's are its
-  accommodation sites).
+- **Fit time** of ``HotspotModel()`` (the scan, its defaults) on stored, geomasked points read
+  from synthetic stores: the realistic five-year volume (``python -m data.synthetic --years 5
+  --seed 1``, ~6k records) and ``--events N --seed 1`` for each size, built once under
+  ``--stores`` as ``hotspots-demo`` and ``hotspots-N`` (reused when present; records sent with
+  only an LSOA code have no point and are left out). Median of ``--repeats`` fits each: all
+  feeds pooled as the hotspots page fits them (``cross_feed`` fits each feed too), pooled
+  without cross-feed, and NRM alone. Building the population grid is a one-off per process and
+  is timed apart.
+- **False positives on null data** (events spread by LSOA population, no hotspot planted:
+  ``tests.test_hotspots.null_events``): the share of seeds in which the default model reports at
+  least one significant hotspot (``p < alpha``: at most 4% by construction), with an exact 95%
+  interval, at each ``--null-events`` volume.
+- **Calibration of the scan's test** on the same null data (``--calibration-*``; the scan alone,
+  ``models.scan.poisson_scan`` on the binned counts, skipping the model's description of its
+  hotspots): whether the Monte-Carlo null matches the data's null. Per seed, the p-value of the
+  most likely cluster (reported or not); under an exact test it is uniform on
+  ``1/100, ..., 100/100``. Printed: the rejection rate under ``p <= alpha`` and ``p < alpha``,
+  a chi-square test of the p-values' uniformity (ten bins), a two-sample Kolmogorov-Smirnov test
+  of the observed maxima against all the simulated ones (the null distribution of the maximum
+  is the same for every seed at a fixed total), and a chi-square test of the generator's cell
+  counts, summed over the seeds, against the grid's population shares.
+- **Recovery of planted hotspots** in five-year synthetic stores (seeds 1..``--planted-seeds``),
+  fitted feed by feed, and the hotspots away from every planted disc (false ones for NRM and
+  Mandevilla; Rosewood's other hotspots are its accommodation sites, real concentrations).
 
-Prints figures (not a timed test); docs/hotspots.md records them.
+Prints Markdown tables (not a timed test); docs/benchmarks.md and docs/hotspots.md record them.
 """
 from __future__ import annotations
 
@@ -23,6 +43,7 @@ import json
 import os
 import platform
 import resource
+import statistics
 import sys
 import tempfile
 import time
@@ -37,119 +58,244 @@ import pandas as pd  # noqa: E402
 import shapely  # noqa: E402
 from scipy import stats  # noqa: E402
 
+from data.schema import FEEDS  # noqa: E402
 from data.store import open_store  # noqa: E402
-from data.synthetic import TRUTH_FILE, build_store, generate  # noqa: E402
+from data.synthetic import TRUTH_FILE, build_store  # noqa: E402
 from geo.crs import BNG  # noqa: E402
-from geo.geomask import lonlat_to_bng, snap_to_grid  # noqa: E402
 from models._events import events_frame  # noqa: E402
+from models._grid import analysis_grid  # noqa: E402
 from models.hotspots import HotspotModel, OutsideAreaWarning  # noqa: E402
 from tests.test_hotspots import null_events, recovered  # noqa: E402
 
-DATE = {"nrm": "referral_date", "rosewood": "reported_missing_at", "mandevilla": "flag_date"}
-END = "2025-12-31"
+END = "2025-12-31"  # planted-recovery stores: a fixed span, so runs compare
 
 
-def generated_events(events: int | None, seed: int = 1) -> gpd.GeoDataFrame:
-    """Synthetic records as geomasked points with ``date`` and ``feed`` (as the store has them)."""
-    parts = []
-    for feed, frame in generate(years=5, seed=seed, end=END, events=events).items():
-        lon = pd.to_numeric(frame["longitude"], errors="coerce").to_numpy(float)
-        lat = pd.to_numeric(frame["latitude"], errors="coerce").to_numpy(float)
-        e = pd.to_numeric(frame["easting"], errors="coerce").to_numpy(float, copy=True)
-        n = pd.to_numeric(frame["northing"], errors="coerce").to_numpy(float, copy=True)
-        has_lonlat = ~np.isnan(lon)
-        x, y = lonlat_to_bng(lon[has_lonlat], lat[has_lonlat])
-        e[has_lonlat], n[has_lonlat] = x, y
-        point = ~np.isnan(e)
-        e, n = snap_to_grid(e[point], n[point], 100)
-        dates = pd.to_datetime(frame[DATE[feed]].to_numpy()[point].astype(str).astype("U10"))
-        parts.append(gpd.GeoDataFrame({"date": dates, "feed": feed},
-                                      geometry=gpd.points_from_xy(e, n), crs=BNG))
-    return gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), geometry="geometry", crs=BNG)
+def bench_store(root: Path, events: int | None) -> Path:
+    """The synthetic store for ``events`` records (None: the realistic five years), built once."""
+    path = root / (f"hotspots-{events}" if events else "hotspots-demo")
+    if not (path / TRUTH_FILE).exists() or not _complete(path):
+        print(f"building {path} ...", file=sys.stderr, flush=True)
+        build_store(path, years=5, seed=1, events=events)
+    return path
 
 
-def timed_fit(X, **params) -> tuple[float, HotspotModel]:
-    started = time.perf_counter()
+def _complete(path: Path) -> bool:
+    truth = json.loads((path / TRUTH_FILE).read_text(encoding="utf-8"))
+    stored = {b["feed"]: 0 for b in open_store(path).batches()}
+    for batch in open_store(path).batches():
+        stored[batch["feed"]] += batch["rows"]
+    return all(stored.get(feed, 0) >= n for feed, n in truth["records"].items())
+
+
+def store_events(path: Path) -> gpd.GeoDataFrame:
+    """Every feed's stored points (geomasked cell centres) with ``date`` and ``feed``."""
+    store = open_store(path)
+    columns = ["event_date", "easting", "northing"]
+    frames = [events_frame(store.query(feed, columns=columns), feed) for feed in FEEDS]
+    return gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), geometry="geometry", crs=BNG)
+
+
+def fit(X, random_state: int = 0, **params) -> tuple[float, HotspotModel]:
+    seconds, _, model = timed_fit(X, random_state, **params)
+    return seconds, model
+
+
+def timed_fit(X, random_state: int = 0, **params) -> tuple[float, float, HotspotModel]:
+    """Wall-clock and CPU seconds of one fit, and the model."""
+    started, cpu = time.perf_counter(), time.process_time()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", OutsideAreaWarning)
-        model = HotspotModel(random_state=0, **params).fit(X)
-    return time.perf_counter() - started, model
+        model = HotspotModel(random_state=random_state, **params).fit(X)
+    return time.perf_counter() - started, time.process_time() - cpu, model
 
 
-def bench_fit(sizes) -> None:
-    print("\n## Fit time of HotspotModel() (scan, 300 m cells, 99 simulations)")
-    print("| events | pooled, cold | pooled, warm | pooled, cross_feed=False | NRM only | "
-          "hotspots (pooled) | peak RSS |")
-    print("| --- | --- | --- | --- | --- | --- | --- |")
-    for size in [None, *sizes]:
-        X = generated_events(size)
-        cold, _ = timed_fit(X)
-        warm, model = timed_fit(X)
-        single, _ = timed_fit(X, cross_feed=False)
-        nrm, _ = timed_fit(X[X["feed"] == "nrm"])
-        label = f"{len(X):,}" + (" (realistic 5 years)" if size is None else "")
-        print(f"| {label} | {cold:.2f} s | {warm:.2f} s | {single:.2f} s | {nrm:.2f} s | "
-              f"{len(model.hotspots_)} | {_rss_gb():.2f} GB |", flush=True)
+def median_fit(X, repeats: int, **params) -> tuple[float, float, float, float, HotspotModel]:
+    """Median, min and max wall-clock seconds over ``repeats`` fits, median CPU seconds, and
+    the last model. On a shared machine the CPU time is the steadier figure (the scan runs in
+    one thread, so wall-clock above CPU time is time spent waiting for a core)."""
+    wall, cpu = [], []
+    for _ in range(repeats):
+        seconds, cpu_seconds, model = timed_fit(X, **params)
+        wall.append(seconds)
+        cpu.append(cpu_seconds)
+    return statistics.median(wall), min(wall), max(wall), statistics.median(cpu), model
 
 
-def bench_null(seeds: int, n_events: int = 1500) -> None:
-    print(f"\n## Null data: {n_events:,} events spread by population, {seeds} seeds")
-    hits = []
+def bench_fit(sizes, repeats: int, root: Path) -> None:
     started = time.perf_counter()
-    for seed in range(seeds):
-        _, model = timed_fit(null_events(n_events, seed), cross_feed=False)
-        if len(model.hotspots_):
-            hits.append(seed)
-    low, high = stats.binomtest(len(hits), seeds).proportion_ci(0.95, method="exact")
-    print(f"seeds with a significant hotspot: {len(hits)} of {seeds} ({len(hits) / seeds:.0%}; "
-          f"95% interval {low:.1%} to {high:.1%}); seeds {hits}; "
-          f"{(time.perf_counter() - started) / seeds:.2f} s per fit")
+    analysis_grid(300)
+    print(f"\nPopulation grid (300 m cells), built once per process: "
+          f"{time.perf_counter() - started:.2f} s")
+    print(f"\n## Fit time of HotspotModel() (scan, 300 m cells, radii 300-1500 m, 99 simulations);"
+          f" wall-clock median (min-max) of {repeats}, and median CPU time")
+    print("| events with a point | pooled, default (cross-feed) | pooled, cross_feed=False | "
+          "NRM only | hotspots (pooled) | read from store | peak RSS |")
+    print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for size in [None, *sizes]:
+        path = bench_store(root, size)
+        started = time.perf_counter()
+        X = store_events(path)
+        read = time.perf_counter() - started
+        pooled = median_fit(X, repeats)
+        single = median_fit(X, repeats, cross_feed=False)
+        nrm = median_fit(X[X["feed"] == "nrm"], repeats)
+        label = f"{len(X):,}" + (" (realistic 5 years)" if size is None else f" (of {size:,})")
+        print(f"| {label} | {_t(pooled)} | {_t(single)} | {_t(nrm)} | "
+              f"{len(pooled[-1].hotspots_)} | {read:.2f} s | {_rss_gb():.2f} GB |", flush=True)
+
+
+def _t(result) -> str:
+    median, low, high, cpu, _ = result
+    return f"{median:.2f} s ({low:.2f}-{high:.2f}; CPU {cpu:.2f} s)"
+
+
+def bench_null(seeds: int, volumes, first: int = 0) -> None:
+    print(f"\n## Null data: events spread by population, no hotspot planted, {seeds} seeds "
+          f"({first}-{first + seeds - 1})")
+    print("| events | seeds with >= 1 significant hotspot | rate (exact 95% interval) | "
+          "which seeds | s per fit |")
+    print("| ---: | ---: | --- | --- | ---: |")
+    for n_events in volumes:
+        hits, seconds = [], []
+        for seed in range(first, first + seeds):
+            X = null_events(n_events, seed)
+            took, model = fit(X, random_state=seed)
+            seconds.append(took)
+            if len(model.hotspots_):
+                hits.append(seed)
+        low, high = stats.binomtest(len(hits), seeds).proportion_ci(0.95, method="exact")
+        print(f"| {n_events:,} | {len(hits)} of {seeds} | {len(hits) / seeds:.0%} ({low:.1%} to "
+              f"{high:.1%}) | {hits} | {statistics.median(seconds):.2f} |", flush=True)
+
+
+def _calibration_run(task) -> tuple:
+    """One null data set scanned: (p of the most likely cluster, its LLR, simulated maxima,
+    counts per land cell). Top-level so worker processes can run it."""
+    from models.scan import poisson_scan
+    n_events, seed = task
+    grid = analysis_grid(300)
+    land = np.flatnonzero(grid.land.ravel())
+    X = null_events(n_events, seed)
+    cell = grid.cell_index(X.geometry.x.to_numpy(), X.geometry.y.to_numpy())
+    counts = grid.counts(cell)
+    radii = np.arange(300, 1500 + 1e-6, 300)
+    result = poisson_scan(counts, grid.population, 300, radii, min_events=10, n_simulations=99,
+                          alpha=0.05, rng=np.random.default_rng([seed, 20261125]))
+    return (result.most_likely_p_value, result.max_llr, result.null_max,
+            counts.ravel()[land].astype(np.int32), int((cell < 0).sum()))
+
+
+def bench_calibration(seeds: int, volumes, first: int, jobs: int) -> None:
+    from concurrent.futures import ProcessPoolExecutor
+    print(f"\n## Calibration of the scan's Monte-Carlo test on null data, {seeds} seeds "
+          f"({first}-{first + seeds - 1}), 99 simulations, alpha = 0.05, {jobs} processes")
+    print("| events | p <= 0.05 (old rule) | p < 0.05 (new rule) | p-values uniform? "
+          "chi-square, 10 bins | observed vs simulated maxima, KS | generator vs population "
+          "shares, chi-square | s per scan (wall x jobs / seeds) |")
+    print("| ---: | --- | --- | --- | --- | --- | ---: |")
+    grid = analysis_grid(300)
+    share = grid.population.ravel()[grid.land.ravel()]
+    share = share / share.sum()
+    for n_events in volumes:
+        started = time.perf_counter()
+        tasks = [(n_events, seed) for seed in range(first, first + seeds)]
+        with ProcessPoolExecutor(max_workers=jobs) as pool:
+            runs = list(pool.map(_calibration_run, tasks, chunksize=4))
+        took = (time.perf_counter() - started) * jobs / seeds
+        p = np.array([r[0] for r in runs])
+        observed = np.array([r[1] for r in runs])
+        simulated = np.concatenate([r[2] for r in runs])
+        summed = np.sum([r[3] for r in runs], axis=0)
+        outside = sum(r[4] for r in runs)
+        cells = []
+        for rule, hits in (("<=", p <= 0.05 + 1e-12), ("<", p < 0.05 - 1e-12)):
+            k = int(hits.sum())
+            low, high = stats.binomtest(k, seeds).proportion_ci(0.95, method="exact")
+            cells.append(f"{k} of {seeds}: {k / seeds:.1%} ({low:.1%}-{high:.1%})")
+        rank = np.rint(p * 100).astype(int)  # 1..100
+        bins = np.bincount((rank - 1) // 10, minlength=10)
+        uniform = stats.chisquare(bins)
+        ks = stats.ks_2samp(observed, simulated)
+        expected = share * summed.sum()
+        big = expected >= 5
+        fit = stats.chisquare(np.append(summed[big], summed[~big].sum()),
+                              np.append(expected[big], expected[~big].sum()))
+        print(f"| {n_events:,} | {cells[0]} | {cells[1]} | bins {bins.tolist()}, "
+              f"p = {uniform.pvalue:.2f} | D = {ks.statistic:.3f}, p = {ks.pvalue:.2f} "
+              f"(medians {np.median(observed):.2f} vs {np.median(simulated):.2f}) | "
+              f"{int(big.sum()) + 1} groups, chi2/df = {fit.statistic / big.sum():.3f}, "
+              f"p = {fit.pvalue:.2f}; {outside} events off land | {took:.2f} |", flush=True)
 
 
 def bench_planted(seeds: int) -> None:
-    print(f"\n## Planted hotspots: five-year stores, seeds 1..{seeds}, fitted feed by feed")
-    found, other = {}, {}
+    print(f"\n## Planted hotspots: five-year stores (seeds 1..{seeds}, ending {END}), "
+          "fitted feed by feed")
+    found, other, stores = {}, {}, 0
     with tempfile.TemporaryDirectory() as tmp:
         for seed in range(1, seeds + 1):
             root = Path(tmp) / f"s{seed}"
             build_store(root, years=5, seed=seed, end=END)
             truth = json.loads((root / TRUTH_FILE).read_text(encoding="utf-8"))
             store = open_store(root)
+            stores += 1
             for feed, spots in truth["hotspots"].items():
-                _, model = timed_fit(events_frame(store.query(feed), feed), cross_feed=False)
+                _, model = fit(events_frame(store.query(feed), feed))
                 found.setdefault(feed, []).extend(recovered(model.hotspots_, s) for s in spots)
                 discs = [shapely.Point(s["easting"], s["northing"]).buffer(s["radius_m"] + 71)
                          for s in spots]
                 shapes = model.hotspots_.to_crs(BNG).geometry
                 other.setdefault(feed, []).append(
                     sum(not any(shape.intersects(d) for d in discs) for shape in shapes))
-    print("| feed | recovered | hotspots away from every planted disc, per store |")
-    print("| --- | --- | --- |")
+    print("| feed | planted recovered | hotspots away from every planted disc: total "
+          "(stores with none) |")
+    print("| --- | ---: | --- |")
     for feed in found:
-        print(f"| {feed} | {sum(found[feed])} of {len(found[feed])} | {other[feed]} |")
+        hits, n = sum(found[feed]), len(found[feed])
+        away = other[feed]
+        print(f"| {feed} | {hits} of {n} ({hits / n:.0%}) | {sum(away)} in {stores} stores "
+              f"({away.count(0)} with none; most in one store {max(away)}) |")
     every = [ok for values in found.values() for ok in values]
-    print(f"all feeds: {sum(every)} of {len(every)} recovered ({np.mean(every):.0%})")
+    print(f"all feeds: {sum(every)} of {len(every)} planted hotspots recovered "
+          f"({np.mean(every):.0%})")
 
 
 def _rss_gb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6  # kB on Linux
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sizes", type=int, nargs="*", default=[10_000, 100_000, 1_000_000])
+    parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--null-seeds", type=int, default=100)
-    parser.add_argument("--planted-seeds", type=int, default=5)
+    parser.add_argument("--null-events", type=int, nargs="+", default=[1500, 6000])
+    parser.add_argument("--null-first-seed", type=int, default=0)
+    parser.add_argument("--calibration-seeds", type=int, default=300)
+    parser.add_argument("--calibration-events", type=int, nargs="+", default=[6000, 20000])
+    parser.add_argument("--calibration-first-seed", type=int, default=0)
+    parser.add_argument("--jobs", type=int, default=2, help="processes for the calibration")
+    parser.add_argument("--planted-seeds", type=int, default=20)
+    parser.add_argument("--stores", default="/tmp/bench-stores",
+                        help="folder for the synthetic stores of the fit-time runs (reused)")
+    parser.add_argument("--skip-fit", action="store_true")
     parser.add_argument("--skip-null", action="store_true")
     parser.add_argument("--skip-planted", action="store_true")
+    parser.add_argument("--skip-calibration", action="store_true")
     args = parser.parse_args()
+    load = os.getloadavg()[0]
     print(f"# bench_hotspots: {platform.platform()}, Python {platform.python_version()}, "
-          f"{os.cpu_count()} CPUs, {pd.Timestamp.now():%Y-%m-%d %H:%M}")
-    bench_fit(args.sizes)
+          f"{os.cpu_count()} CPUs, load average {load:.1f} at start, "
+          f"{pd.Timestamp.now():%Y-%m-%d %H:%M}")
+    if not args.skip_fit:
+        bench_fit(args.sizes, args.repeats, Path(args.stores))
     if not args.skip_null:
-        bench_null(args.null_seeds)
+        bench_null(args.null_seeds, args.null_events, args.null_first_seed)
+    if not args.skip_calibration:
+        bench_calibration(args.calibration_seeds, args.calibration_events,
+                          args.calibration_first_seed, args.jobs)
     if not args.skip_planted:
         bench_planted(args.planted_seeds)
+    print(f"\nload average at the end: {os.getloadavg()[0]:.1f}")
 
 
 if __name__ == "__main__":

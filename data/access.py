@@ -23,6 +23,7 @@ from data.schema import FEEDS, check_feed, feed_fields
 from data.disclosure import (TOTAL, SuppressedTable, must_suppress, suppress_counts, suppress_table,
                              threshold_for)
 from data.store import Store
+from data import periods as _periods
 from geo.geomask import bng_to_lonlat
 
 # Point rows carry category fields and the geomasked location only: never the partner's
@@ -104,15 +105,14 @@ class RoleScopedQuery:
         self.require_level("point")
         if cell_m < 100 or cell_m % 100:
             raise ValueError(f"cell_m was {cell_m}; use a multiple of the 100 m geomask")
-        rows = self.store.query(feed, filters, columns=["easting", "northing"]).dropna()
-        e = (rows["easting"].to_numpy(int) // cell_m) * cell_m + cell_m // 2
-        n = (rows["northing"].to_numpy(int) // cell_m) * cell_m + cell_m // 2
-        keys, counts = np.unique(np.stack([e, n], axis=1), axis=0, return_counts=True) \
-            if len(e) else (np.empty((0, 2), int), np.empty(0, int))
-        lon, lat = bng_to_lonlat(keys[:, 0], keys[:, 1])
+        # The store groups where the data live (PostGIS: in SQL; Parquet: Store.cell_counts).
+        cells = self.store.cell_counts(feed, filters, cell_m)
+        e, n = cells["easting"].to_numpy(np.int64), cells["northing"].to_numpy(np.int64)
+        counts = cells["count"].to_numpy(np.int64)
+        lon, lat = bng_to_lonlat(e, n)
         self._audit("view-points", feed=feed, filters=filters, records=int(counts.sum()),
                     detail=f"cells of {cell_m} m")
-        return pd.DataFrame({"easting": keys[:, 0], "northing": keys[:, 1],
+        return pd.DataFrame({"easting": e, "northing": n,
                              "longitude": np.round(lon, 6), "latitude": np.round(lat, 6),
                              "count": counts})
 
@@ -174,6 +174,125 @@ class RoleScopedQuery:
             return unsuppressed_table(table)
         return suppress_table(table, threshold=max(threshold_for(feed) for feed in FEEDS))
 
+    # -- whole calendar periods (data.kpis, the Trends page) ------------------------------------
+    def period_counts(self, feed: str, by: str, periods,
+                      filters: EventFilter | None = None) -> SuppressedTable:
+        """Records of ``feed`` per row of ``by`` (rows) and whole period (columns), protected.
+
+        ``by`` is an area level ("district", "ward": rows are its area codes) or a partition of
+        ``data.periods.PARTITIONS`` ("age_group", "exploitation_type", "status", "repeat",
+        "referred_to_police": rows are its categories, over West Yorkshire, which needs
+        district-level access). ``periods`` are whole consecutive months or quarters
+        (``data.periods.whole_periods``): never arbitrary dates, so ``filters`` may not set
+        ``start``/``end``. The total per period is shown (a ``Total`` row); totals over periods
+        are not. Suppressed roles get ``suppress_table`` with the feed's threshold.
+        """
+        check_feed(feed)
+        periods = _periods.whole_periods(periods)
+        table = self._period_table(feed, by, periods, filters)
+        if not self.suppressed:
+            return open_table(table)
+        return suppress_table(table, feed=feed, row_totals=False, column_totals=True)
+
+    def period_tables(self, feed: str, level: str, quarters, data_months):
+        """Every whole-period table of ``feed`` protected together (``data.period_tables``).
+
+        ``level`` ("district", "ward") × months, × quarters and over the whole span, and each
+        partition of the feed × months and × quarters, over every month of the consecutive
+        whole ``quarters``; ``data_months`` are the months holding data (the others are not
+        shown). Suppressed roles get one protection of all of them with the feed's threshold,
+        so a month, its quarter, the span and West Yorkshire cannot be differenced: the tables
+        every page showing (feed, period, area) counts must read. Returns a
+        ``data.period_tables.FeedPeriodTables``.
+        """
+        from data import period_tables as _tables
+
+        check_feed(feed)
+        if level not in AREA_COLUMN or level == "lsoa":
+            raise ValueError(f"level was {level!r}; expected 'district' or 'ward'")
+        quarters = _periods.whole_periods(quarters)
+        months = _tables.quarter_months(quarters)
+        area = self._period_table(feed, level, months)
+        parts = {by: self._period_table(feed, by, months) for by in _periods.partitions_of(feed)}
+        if not self.suppressed:
+            return _tables.FeedPeriodTables(
+                feed=feed, threshold=1,
+                area=_tables.open_period_tables(area, data_months, row_totals=True),
+                parts={by: _tables.open_period_tables(t, data_months, row_totals=False)
+                       for by, t in parts.items()})
+        protected = _tables.protect_feed(area, parts, data_months, threshold_for(feed))
+        return _tables.FeedPeriodTables(feed=feed, threshold=protected.threshold,
+                                        area=protected.area, parts=protected.parts)
+
+    def _period_table(self, feed: str, by: str, periods,
+                      filters: EventFilter | None = None) -> pd.DataFrame:
+        """True counts per row of ``by`` and whole period: never returned to a page."""
+        if by in AREA_COLUMN:
+            self.require_level(by)
+            rows = self.store.query(feed, _whole(filters, periods),
+                                    columns=[AREA_COLUMN[by], "event_date"])
+            keys, labels = rows[AREA_COLUMN[by]], _codes(by)
+        else:
+            partition = _periods.check_partition(feed, by)
+            self.require_level("district")
+            rows = self.store.query(feed, _whole(filters, periods),
+                                    columns=[*partition.columns, "record_id", "event_date"])
+            keys = (self._repeat_labels(rows, periods) if by == "repeat"
+                    else _periods.partition_labels(rows, by))
+            labels = partition.categories
+        return _periods.tabulate(keys, rows["event_date"], labels, periods)
+
+    def _repeat_labels(self, rows: pd.DataFrame, periods) -> pd.Series:
+        """"first"/"repeat" per episode; person_ref is read and dropped here, never returned."""
+        history = self.store.query("rosewood", EventFilter(end=periods[-1].end_time.date()),
+                                   columns=["record_id", "person_ref", "event_date"])
+        repeat = _periods.repeat_flags(history)
+        flags = rows["record_id"].map(repeat).fillna(False).astype(bool)
+        return pd.Series(np.where(flags, "repeat", "first"), index=rows.index, dtype=object)
+
+    def median_hours_to_found(self, periods, filters: EventFilter | None = None) -> pd.DataFrame:
+        """Median hours from reported missing to found, per whole period of the report.
+
+        Columns ``period``, ``n`` (found episodes; <NA> for suppressed roles, whose counts come
+        from ``period_counts(..., "status", ...)``), ``median_hours`` (NaN where hidden or none
+        found) and ``suppressed`` (True where a median over 1 to k-1 episodes is hidden).
+        """
+        periods = _periods.whole_periods(periods)
+        self.require_level("district")
+        rows = self.store.query("rosewood", _whole(filters, periods),
+                                columns=["event_date", "reported_missing_at", "found_at"])
+        out = _periods.median_hours(rows, periods)
+        out["suppressed"] = False
+        if self.suppressed:
+            out["suppressed"] = (out["n"] > 0) & (out["n"] < threshold_for("rosewood"))
+            out["median_hours"] = out["median_hours"].mask(out["suppressed"])
+            out["n"] = pd.array([pd.NA] * len(out), dtype="Int64")
+        return out
+
+    def period_trends(self, feed: str, level: str, periods, filters: EventFilter | None = None,
+                      alpha: float = 0.05) -> pd.DataFrame:
+        """Mann-Kendall trend of each area's counts over ``periods`` (``data.periods.trend_table``).
+
+        Computed on the true counts, which never leave this method. For suppressed roles an
+        area with fewer than k records over the window is not tested ("too few records"), and
+        the slope is rounded to 0.1 record per period.
+        """
+        check_feed(feed)
+        periods = _periods.whole_periods(periods)
+        if level not in AREA_COLUMN:
+            raise ValueError(f"level was {level!r}; expected one of {tuple(AREA_COLUMN)}")
+        self.require_level(level)
+        rows = self.store.query(feed, _whole(filters, periods),
+                                columns=[AREA_COLUMN[level], "event_date"])
+        table = _periods.tabulate(rows[AREA_COLUMN[level]], rows["event_date"], _codes(level),
+                                  periods)
+        table.loc[TOTAL] = table.sum(axis=0)
+        minimum = threshold_for(feed) if self.suppressed else 0
+        out = _periods.trend_table(table, alpha=alpha, min_total=minimum)
+        if self.suppressed:
+            out["slope"] = out["slope"].round(1)
+        return out.rename(columns={"row": "code"})
+
     def _audit(self, action: str, *, feed=None, filters=None, records=None, detail=None) -> None:
         record(self.store, AuditEvent(action=action, actor=self.principal.user, role=self.role,
                                       page=None, filters=_filters_dict(feed, filters),
@@ -217,3 +336,25 @@ def _filters_dict(feed, filters: EventFilter | None) -> dict:
         out.update({k: (v.isoformat() if hasattr(v, "isoformat") else v)
                     for k, v in vars(filters).items() if v not in (None, ())})
     return out
+
+
+def open_table(table: pd.DataFrame) -> SuppressedTable:
+    """A rows × periods table with its ``Total`` row, nothing hidden (for analysts): the shape
+    ``suppress_table(table, row_totals=False)`` gives."""
+    counts = table.copy()
+    if len(counts) > 1:
+        counts.loc[TOTAL] = counts.sum(axis=0)
+    counts = counts.astype("Int64")
+    hidden = pd.DataFrame(False, index=counts.index, columns=counts.columns)
+    return SuppressedTable(counts=counts, display=counts.astype(str), suppressed=hidden,
+                           primary=hidden, cells=table.astype("Int64"), threshold=1)
+
+
+def _whole(filters: EventFilter | None, periods) -> EventFilter:
+    """``filters`` restricted to the whole ``periods``; dates in ``filters`` are refused."""
+    from dataclasses import replace
+
+    filters = filters or EventFilter()
+    if filters.start or filters.end:
+        raise ValueError("give whole periods, not dates: the filters must not set start or end")
+    return replace(filters, start=periods[0].start_time.date(), end=periods[-1].end_time.date())

@@ -57,6 +57,7 @@ ACTIONS = (
     "sign-in", "sign-in-failed", "sign-out",
     "page-view", "filter-change", "view-points",
     "export", "ingest", "access-denied", "user-change",
+    "view-hotspots", "tasking",
 )
 
 # Limits that keep entries short and free of data: detail is a code-chosen label, not data.

@@ -352,6 +352,27 @@ def legend(threshold: int) -> str:
             f"totals.")
 
 
+def legend_for(thresholds: Mapping[str, int]) -> str:
+    """The note under a view whose columns are hidden at different thresholds.
+
+    ``thresholds`` maps what is counted (e.g. "NRM referrals") to its k; a view that shows a
+    sum of several of them only where every part is shown marks the others "hidden".
+
+    Examples
+    --------
+    >>> legend_for({"NRM referrals": 5, "Mandevilla flags": 10})  # doctest: +ELLIPSIS
+    '<5: fewer than 5 (NRM referrals); <10: fewer than 10 (Mandevilla flags), hidden to ...'
+    """
+    by_k: dict[int, list[str]] = {}
+    for title, k in thresholds.items():
+        by_k.setdefault(k, []).append(title)
+    small = "; ".join(f"<{k}: fewer than {k} ({', '.join(titles)})"
+                      for k, titles in sorted(by_k.items()))
+    return (f"{small}, hidden to protect the people counted. {CONFIDENTIAL}: hidden so that a "
+            f"small number cannot be worked out from the totals. hidden: a sum or rate of "
+            f"figures one of which is hidden.")
+
+
 # --- internals ------------------------------------------------------------------------------
 
 
@@ -425,6 +446,7 @@ class _Network:
         self.free[n_cells + n_rows:n_cells + n_rows + n_cols] = not show_cols
         self.free[-1] = not (show_rows and show_cols)
         self.primary = ~self.free & (self.flow >= 1) & (self.flow < k)
+        self.forced = np.zeros(self.n_arcs, dtype=bool)
         # Which ways each arc could move if hidden: "<k" arcs within 0..k-1, "[c]" arcs k and
         # up, free arcs anything >= 0. The same for shown arcs (as candidates) and hidden ones.
         small = self.flow < k
@@ -495,7 +517,7 @@ class _Network:
         it. Hiding more never pins anything down, so one cycle per exposed arc suffices; the
         final audit checks it.
         """
-        hidden = self.primary.copy()
+        hidden = self.primary | self.forced
         exposed = self.exposed(hidden)
         if not exposed.any():
             return hidden
@@ -545,6 +567,79 @@ class _Network:
         start, stop = self.graph.indptr[src], self.graph.indptr[src + 1]
         position = start + int(np.searchsorted(self.graph.indices[start:stop], dst))
         return int(self.edge_arc[position])
+
+
+class _ArcNetwork(_Network):
+    """Any circulation: arcs given directly (see :func:`protect_arcs`), not a two-way table."""
+
+    def __init__(self, tail, head, flow, k: int, *, free=None, fixed=None, forced=None,
+                 cells=None):
+        self.tail = np.asarray(tail, dtype=np.int64)
+        self.head = np.asarray(head, dtype=np.int64)
+        self.flow = np.asarray(flow, dtype=np.int64)
+        self.n_arcs = len(self.flow)
+        self.n_nodes = int(max(self.tail.max(initial=0), self.head.max(initial=0))) + 1
+        self.k = k
+
+        def mask(values):
+            return (np.zeros(self.n_arcs, dtype=bool) if values is None
+                    else np.asarray(values, dtype=bool))
+
+        self.free, fixed = mask(free), mask(fixed)
+        self.is_cell = mask(cells) if cells is not None else np.ones(self.n_arcs, dtype=bool)
+        self.primary = ~self.free & ~fixed & (self.flow >= 1) & (self.flow < k)
+        self.forced = mask(forced) & ~self.free & ~fixed
+        small = self.flow < k
+        self.can_up = (self.free | ~small | (self.flow < k - 1)) & ~fixed
+        self.can_down = np.where(self.free | small, self.flow > 0, self.flow > k) & ~fixed
+        self._edges()
+
+
+def protect_arcs(tail, head, flow, *, threshold: int, free=None, fixed=None, forced=None,
+                 cells=None) -> np.ndarray:
+    """Which arcs of a circulation to hide: the same rules as :func:`suppress_table`.
+
+    For tables whose sums form a network but not a plain two-way table: subtotals nested on
+    one side (months within quarters within the whole span, areas within West Yorkshire) are
+    one circulation, so one call protects every level of the hierarchy together and no level
+    can be differenced against another. Every node must balance: what flows in (the parts of
+    a total) equals what flows out (the total).
+
+    Parameters
+    ----------
+    tail, head : sequences of int
+        Node numbers of each arc (nodes 0 .. n-1).
+    flow : sequence of int
+        The true count on each arc (>= 0), balanced at every node.
+    threshold : int
+        k: arcs with 1 to k-1 are hidden, then complements.
+    free : bool mask, optional
+        Arcs that are not shown at all (any value >= 0 to a reader; never labelled).
+    fixed : bool mask, optional
+        Arcs a reader knows anyway (e.g. zeros outside the data): never hidden, never a
+        complement.
+    forced : bool mask, optional
+        Arcs to hide whatever their value (hidden in another table that shares them).
+    cells : bool mask, optional
+        Arcs that are cells (a zero cell is an expensive complement); default all.
+
+    Returns
+    -------
+    ndarray of bool
+        True where hidden. ``"<k"`` labels arcs below k, ``"[c]"`` the others.
+    """
+    k = _checked_threshold(threshold, "threshold")
+    network = _ArcNetwork(tail, head, flow, k, free=free, fixed=fixed, forced=forced,
+                          cells=cells)
+    if (network.flow < 0).any():
+        raise ValueError("counts must be whole numbers >= 0")
+    balance = (np.bincount(network.head, network.flow, network.n_nodes)
+               - np.bincount(network.tail, network.flow, network.n_nodes))
+    if np.abs(balance).max(initial=0) > 0:
+        raise ValueError("the arcs do not balance: a total differs from the sum of its parts")
+    if not network.n_arcs:
+        return np.zeros(0, dtype=bool)
+    return network.protect()
 
 
 def _bridges(n_nodes: int, ends_a: np.ndarray, ends_b: np.ndarray) -> np.ndarray:

@@ -115,3 +115,20 @@ class StoreError(DashboardError):
 
 class AccessDenied(DashboardError):
     """The signed-in role may not see what was asked for."""
+
+
+class PeriodError(DashboardError, ValueError):
+    """A reporting period is not a whole calendar month ("2026-10") or quarter ("2026-Q3"), or
+    is outside the data."""
+
+
+class TaskingError(DashboardError):
+    """A tasking record cannot be created or changed as asked (nothing was written).
+
+    ``field`` names the input at fault (``lead_agency``, ``action``, ``due``, ``status``,
+    ``task_id``, ``hotspot``), for a form to point at.
+    """
+
+    def __init__(self, message: str, field: str | None = None):
+        self.field = field
+        super().__init__(message)

@@ -47,7 +47,8 @@ CATEGORY_TITLES = {
     "under_18": "Under 18", "repeat_procedure": "Repeat procedure",
     "unable_to_speak_freely": "Unable to speak freely", "other": "Other",
 }
-LAYER_NAMES = {"areas": "Areas", "hex": "Hexagons", "heat": "Heat map", "points": "Points"}
+LAYER_NAMES = {"areas": "Areas", "hex": "Hexagons", "heat": "Heat map", "points": "Points",
+               "hotspots": "Hotspots"}
 PARTITION_NOTE = ("Hidden: a number in it is small, and with the total shown the others "
                   "would give it away.")
 _COLOUR = re.compile(r"^#[0-9a-fA-F]{3,8}$")
@@ -248,9 +249,14 @@ def monthly_chart(details: AreaDetails) -> alt.Chart:
     """A small line chart of the area's records per month, one line per feed (gaps: hidden)."""
     data = pd.DataFrame({"Feed": details.monthly["feed"], "Month": details.monthly["month"],
                          "Records": details.monthly["count"].astype("float")})
+    # Ticks on whole months only (Vega's own picks put two "Jan 23" ticks on a short period),
+    # every month up to 8 months, then every 2nd, 3rd, ... month.
+    months = max(details.monthly["month"].nunique(), 1)
+    ticks = {"interval": "month", "step": -(-months // 8)}
     return (alt.Chart(data)
             .mark_line(point=alt.OverlayMarkDef(size=14))
-            .encode(x=alt.X("Month:T", title=None, axis=alt.Axis(format="%b %y")),
+            .encode(x=alt.X("Month:T", title=None,
+                            axis=alt.Axis(format="%b %y", tickCount=ticks)),
                     y=alt.Y("Records:Q", title="Records",
                             axis=alt.Axis(tickMinStep=1, format="d")),
                     color=alt.Color("Feed:N", title=None, legend=alt.Legend(orient="top")),
@@ -267,16 +273,20 @@ def breakdown_frame(breakdown: Breakdown) -> pd.DataFrame:
 # -- the map -------------------------------------------------------------------------------
 @dataclass
 class MapView:
-    """A built explorer map, the legend of the layer it opens on, and a note (or None)."""
+    """A built explorer map, the legend of the layer it opens on (or, for a layer without
+    one, ``caption`` saying what it shows), a note on the points (or None) and one on the
+    hotspots (None when they were not asked for)."""
 
     map: object
     legend: object | None
     message: str | None
+    hotspot_note: str | None = None
+    caption: str = ""
 
 
 def build_map(state: ExplorerState, *, counts: pd.DataFrame, cells: pd.DataFrame | None = None,
-              points: pd.DataFrame | None = None, note: str = "", export: bool = False
-              ) -> MapView:
+              points: pd.DataFrame | int | None = None, hotspots=None, note: str = "",
+              export: bool = False) -> MapView:
     """The explorer's folium map from data already read for the viewer's role.
 
     Parameters
@@ -287,12 +297,17 @@ def build_map(state: ExplorerState, *, counts: pd.DataFrame, cells: pd.DataFrame
         ``area_counts`` of the state's feeds, level and filters.
     cells, points : DataFrame, optional
         ``cell_counts`` summed over feeds (hexagons, heat map) and ``points`` of the feeds with
-        a ``feed`` column; None leaves those layers out (a chair; an export).
+        a ``feed`` column; None leaves those layers out (a chair; an export). ``points`` may
+        also be the number of points in view, when more than ``geo.layers.MAX_POINTS`` were
+        not read (:func:`points_to_read`): the map then says so instead of drawing them.
+    hotspots : GeoDataFrame, optional
+        ``data.hotspot_view.HotspotView.hotspots`` of the same feeds and filters, for the role
+        (None: not asked for). Drawn on top, switched on, as the "Hotspots" overlay.
     note : str
         What the map counts (:func:`describe`), for the legends.
     export : bool
         For a download: areas and hexagons only. The heat map and the points show 100 m
-        geomasked locations, which stay in the dashboard.
+        geomasked locations, which stay in the dashboard; hotspots are left out too.
 
     Returns
     -------
@@ -313,16 +328,49 @@ def build_map(state: ExplorerState, *, counts: pd.DataFrame, cells: pd.DataFrame
         built.append(("hex", group))
         if not export:
             built.append(("heat", layers.heat_layer(cells, name=LAYER_NAMES["heat"])))
-    if points is not None and not export:
+    if isinstance(points, int) and not export:
+        message = layers.too_many_points(points)
+    elif points is not None and not export:
         group, message = layers.points_layer(points, name=LAYER_NAMES["points"])
         if group is not None:
             built.append(("points", group))
+    hotspot_note = None
+    if hotspots is not None and not export:
+        from geo.hotspot_layer import hotspot_layer
+
+        built.append(("hotspots", hotspot_layer(hotspots, name=LAYER_NAMES["hotspots"])))
+        n = len(hotspots)
+        hotspot_note = (f"{n:,} hotspot{'s' if n != 1 else ''} for these filters, outlined on "
+                        "the map; the Hotspots page ranks and explains them." if n else
+                        "The hotspot model finds no hotspot for these filters.")
     present = {key for key, _ in built}
     opened = state.layer if state.layer in present else "areas"
+    shown = {LAYER_NAMES[opened]} | ({LAYER_NAMES["hotspots"]} if "hotspots" in present
+                                     else set())
     # Quarter zoom steps, so that fitting West Yorkshire fills the frame.
-    m = layers.explorer_map([group for _, group in built], show={LAYER_NAMES[opened]},
-                            zoom_snap=0.25)
-    return MapView(map=m, legend=legends.get(opened), message=message)
+    m = layers.explorer_map([group for _, group in built], show=shown, zoom_snap=0.25)
+    captions = {"heat": "Heat map of records in 100 m cells",
+                "points": "Records at their geomasked 100 m locations, clustered; point at one "
+                          "for its categories"}
+    return MapView(map=m, legend=legends.get(opened), message=message,
+                   hotspot_note=hotspot_note,
+                   caption=". ".join(t for t in (captions.get(opened, ""), note) if t))
+
+
+def points_to_read(cells: pd.DataFrame | None) -> int | None:
+    """Whether the points in view are worth reading: None if they are (at most
+    ``geo.layers.MAX_POINTS``, or no cells to tell), else their number.
+
+    ``cells`` is ``cell_counts`` of the same view, whose counts add up to the records with a
+    point: at 1,000,000 records, reading the points only to refuse them took longer than all
+    the rest of the map.
+    """
+    from geo.layers import MAX_POINTS
+
+    if cells is None:
+        return None
+    in_view = int(cells["count"].sum())
+    return in_view if in_view > MAX_POINTS else None
 
 
 def clicked_area(result: dict | None, level: str) -> str | None:
@@ -451,8 +499,15 @@ def _ordinal(n: int) -> str:
 def _rank(counts, areas, code, state, suppressed) -> str:
     """Rank by rate among the areas of the level (in the chosen districts), 1 = highest.
 
+    Ties are said: areas with the same rate share the best rank among them ("joint 3rd"), and
+    an area with no records is not given a rank at all ("no records, like 118 of the 124
+    wards"): with most areas at zero, "6th highest" would be true of the ranking rule only.
     For a suppressed role only shown figures are ranked, so a rank reveals nothing about a
     hidden count.
+
+    Examples (from the tests): ``"3rd highest rate of 5 districts"``,
+    ``"joint 2nd highest rate of 5 districts (2 share it)"``,
+    ``"no records, like 119 of the 124 wards"``.
     """
     table = counts.set_index("code").join(areas[["population", "district_code"]])
     if state.districts:
@@ -461,10 +516,22 @@ def _rank(counts, areas, code, state, suppressed) -> str:
     plural = f"{LEVEL_TITLES[state.level].lower()}s" if state.level != "lsoa" else "LSOAs"
     if code not in table.index:
         return "not ranked (figure hidden or no residents)"
-    rates = table["count"].astype(float) / table["population"] * PER
-    rank = int((rates > rates[code]).sum()) + 1
     shown = " with figures shown" if suppressed else ""
-    return f"{_ordinal(rank)} highest rate of {len(table)} {plural}{shown}"
+    counted = table["count"].astype(int)
+    if counted[code] == 0:
+        none = int((counted == 0).sum())
+        if none == 1:
+            return f"no records: the only one of the {len(table):,} {plural}{shown} with none"
+        return f"no records, like {none:,} of the {len(table):,} {plural}{shown}"
+    # Rates compared as fractions (count * population of the other), so equal rates tie
+    # exactly rather than by floating-point luck.
+    population = table["population"].astype(int)
+    higher = counted * population[code] > counted[code] * population
+    equal = counted * population[code] == counted[code] * population
+    rank, ties = int(higher.sum()) + 1, int(equal.sum())
+    joint = f"joint {_ordinal(rank)}" if ties > 1 else _ordinal(rank)
+    tied = f" ({ties:,} share it)" if ties > 1 else ""
+    return f"{joint} highest rate of {len(table):,} {plural}{shown}{tied}"
 
 
 def _threshold(feeds, query: RoleScopedQuery) -> int:

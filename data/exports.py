@@ -168,7 +168,8 @@ def standalone_map_html(page_html: str, *, overlay_html: str = "", title: str = 
     head = f"<title>{html_lib.escape(title)}</title>"
     page = page.replace("<head>", "<head>" + head, 1)
     if overlay_html:
-        box = ('<div style="position:fixed;left:12px;bottom:24px;z-index:1000;max-width:340px;'
+        # Bottom left, above Leaflet's scale bar.
+        box = ('<div style="position:fixed;left:12px;bottom:52px;z-index:1000;max-width:340px;'
                'background:rgba(255,255,255,0.95);padding:8px 10px;border-radius:6px;'
                'box-shadow:0 1px 4px rgba(0,0,0,0.3);font-family:Arial,Helvetica,sans-serif">'
                f"{overlay_html}</div>")

@@ -248,7 +248,7 @@ def _quarantine(store, name, rejected: pd.DataFrame, problems: list[Problem]) ->
             out[column] = "[withheld]"
     out["reason"] = out[ROW_COLUMN].map(lambda r: "; ".join(reasons.get(r, [])))
     out = out.rename(columns={ROW_COLUMN: "source_row"})
-    folder = Path(store.url) / QUARANTINE_DIR
+    folder = store.quarantine_dir()  # <store>/quarantine for a store folder
     folder.mkdir(parents=True, exist_ok=True)
     stamp = dt.datetime.now().strftime("%Y%m%dT%H%M%S-%f")  # two runs never share a name
     target = folder / f"{Path(name).stem}-{stamp}.csv"

@@ -9,12 +9,13 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pandas as pd
 
 from data.access import RoleScopedQuery
-from data.disclosure import TOTAL, SuppressedTable
+from data.disclosure import TOTAL, SuppressedTable, legend, legend_for
+from data.disclosure import threshold_for
 from data.schema import FEED_TITLES, FEEDS
 from data.store import Store
 
@@ -25,6 +26,8 @@ FEED_SHORT_TITLES = {
     "mandevilla": "Mandevilla flags",
 }
 TOTAL_LABEL = TOTAL
+#: Shown for an all-feed sum where one of its parts is hidden.
+HIDDEN_SUM = "hidden"
 DISTRICT_LABEL = "District"
 
 # What a store holds, from its batches' sources.
@@ -67,7 +70,9 @@ class Overview:
     suppressed : bool
         True when any count in the table is hidden (the page then explains "<k").
     threshold : int
-        k of the suppression applied (1 when nothing is suppressed for this role).
+        k of the suppression applied (the strictest feed's; 1 when nothing is suppressed).
+    thresholds : dict
+        Feed short title → k, where each feed is hidden at its own threshold.
     n_batches : int
         The number of committed batches (ingested files or frames).
     last_ingested_at : datetime or None
@@ -83,6 +88,12 @@ class Overview:
     threshold: int
     n_batches: int
     last_ingested_at: dt.datetime | None
+    thresholds: Mapping[str, int] = field(default_factory=dict)
+
+    @property
+    def suppression_note(self) -> str:
+        """The note under the table explaining what is hidden (each feed's threshold)."""
+        return legend_for(self.thresholds) if self.thresholds else legend(self.threshold)
 
     @property
     def is_empty(self) -> bool:
@@ -122,8 +133,12 @@ def store_overview(query: RoleScopedQuery,
     Parameters
     ----------
     query : RoleScopedQuery
-        The store and the viewer. Counts come from ``query.district_feed_table()``, so a chair,
-        executive or admin sees them after small-number suppression.
+        The store and the viewer. For a chair, executive or admin, each feed's district counts
+        over the whole store are those of the feed's one protected set of period tables
+        (``data.kpis.period_tables``: the Trends page, meeting mode and the briefing pack read
+        the same), so this page cannot be subtracted from theirs; the all-feed ``Total`` column
+        is a sum of shown figures only ("hidden" where a part is hidden). Analysts get
+        ``query.district_feed_table()``.
     district_names : mapping of str to str, optional
         District code → district name. Default: the West Yorkshire districts from the shipped
         boundaries (``geo.boundaries.load_boundaries("district")``).
@@ -140,7 +155,8 @@ def store_overview(query: RoleScopedQuery,
     store = query.store
     names = dict(_district_names() if district_names is None else district_names)
     batches = store.batches()
-    table = query.district_feed_table()
+    per_feed = query.suppressed and bool(batches)
+    table = _whole_span_table(query) if per_feed else query.district_feed_table()
     return Overview(
         store_url=store.url,
         data_kind=_data_kind({b["source"] for b in batches}),
@@ -151,7 +167,29 @@ def store_overview(query: RoleScopedQuery,
         threshold=table.threshold,
         n_batches=len(batches),
         last_ingested_at=_last_ingested(batches),
+        thresholds=({FEED_SHORT_TITLES[f]: threshold_for(f) for f in FEEDS} if per_feed
+                    else {}),
     )
+
+
+def _whole_span_table(query: RoleScopedQuery) -> SuppressedTable:
+    """Districts × feeds over the whole store, from each feed's protected period tables."""
+    from data.kpis import period_tables
+
+    whole = {feed: period_tables(query, feed, "district").area.whole for feed in FEEDS}
+    counts = pd.DataFrame({feed: t.counts.iloc[:, 0] for feed, t in whole.items()})
+    display = pd.DataFrame({feed: t.display.iloc[:, 0] for feed, t in whole.items()})
+    suppressed = pd.DataFrame({feed: t.suppressed.iloc[:, 0] for feed, t in whole.items()})
+    primary = pd.DataFrame({feed: t.primary.iloc[:, 0] for feed, t in whole.items()})
+    complete = counts.notna().all(axis=1)
+    counts[TOTAL] = counts.sum(axis=1).where(complete).astype("Int64")
+    display[TOTAL] = [str(int(c)) if ok else HIDDEN_SUM
+                      for c, ok in zip(counts[TOTAL], complete)]
+    suppressed[TOTAL], primary[TOTAL] = ~complete, False
+    cells = counts.drop(index=TOTAL, columns=TOTAL)
+    return SuppressedTable(counts=counts, display=display, suppressed=suppressed,
+                           primary=primary, cells=cells,
+                           threshold=max(t.threshold for t in whole.values()))
 
 
 def store_fingerprint(store: Store) -> str:

@@ -12,18 +12,30 @@ when a new manifest is renamed over the old one. A writer killed at any point th
 store holding exactly the batches that completed; stray files from a killed writer are removed by
 the next writer, under the lock. Readers never take the lock: they read the manifest once and
 open only the files it names, with filters pushed down to the Parquet row groups.
+
+``STORE_URL=postgresql://user@host/db`` selects the shared PostgreSQL + PostGIS store instead
+(``data.store_pg``): the same interface and behaviour, for multi-user deployments.
+
+    python -m data.store copy --from URL --to URL   move a store between backends (checked)
+    python -m data.store migrate [--store URL]      create or upgrade a PostGIS store's schema
+    python -m data.store checksum [--store URL]     records per feed and a content checksum
 """
 from __future__ import annotations
 
+import argparse
 import datetime as dt
+import hashlib
 import json
 import os
+import sys
 import uuid
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import filelock
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -118,6 +130,24 @@ class Store(ABC):
             return pd.DataFrame(columns=[*keys, "count"])
         return frame.groupby(keys, observed=True).size().rename("count").reset_index()
 
+    def cell_counts(self, feed: str, filters: EventFilter | None = None,
+                    cell_m: int = 100) -> pd.DataFrame:
+        """Records with a point per square BNG cell of ``cell_m`` metres, sorted by cell.
+
+        Columns ``easting``, ``northing`` (the cell centre, int64) and ``count`` (int64). This is
+        the generic version (grouped here, in NumPy); a backend that can group where the data
+        live overrides it with the same result (``PostgisStore.cell_counts``, in SQL).
+        """
+        rows = self.query(feed, filters, columns=["easting", "northing"]).dropna()
+        e = rows["easting"].to_numpy(np.int64) // cell_m
+        n = rows["northing"].to_numpy(np.int64) // cell_m
+        # One int64 key per cell (BNG cell indices are below 10^6): a 1-D unique is ~5x faster
+        # than np.unique(axis=0) on pairs, and sorts the cells by easting, then northing.
+        keys, counts = np.unique(e * 1_000_000 + n, return_counts=True)
+        return pd.DataFrame({"easting": (keys // 1_000_000) * cell_m + cell_m // 2,
+                             "northing": (keys % 1_000_000) * cell_m + cell_m // 2,
+                             "count": counts.astype(np.int64)})
+
     def sources(self) -> set[str]:
         """Kinds of data held: {"synthetic"}, {"real"}, both, or empty."""
         return {b["source"] for b in self.batches()}
@@ -139,13 +169,65 @@ class Store(ABC):
                 bounds += [dates.min(), dates.max()]
         return (min(bounds).date(), max(bounds).date()) if bounds else None
 
+    # -- side documents, quarantine, whole batches ------------------------------------------
+    @abstractmethod
+    def read_document(self, name: str) -> str | None:
+        """A small text document kept with the store (e.g. the synthetic ground truth), or None."""
+
+    @abstractmethod
+    def write_document(self, name: str, text: str) -> None:
+        """Write (or overwrite) a small text document kept with the store, atomically."""
+
+    @abstractmethod
+    def update_document(self, name: str, change: Callable[[str | None], str | None]
+                        ) -> str | None:
+        """Read-modify-write a side document atomically; return the text now stored.
+
+        ``change`` gets the current text (None if there is none) and returns the new text, or
+        None to leave the document as it is. No other ``update_document`` of the same document,
+        from any process, runs in between (Parquet: the store's writer lock; PostGIS: a
+        transaction holding an advisory lock on the name), so concurrent writers never lose each
+        other's changes. If ``change`` raises, nothing is written and the error propagates; a
+        writer killed at any point leaves the old text or the new one, never part of one.
+        """
+
+    @abstractmethod
+    def quarantine_dir(self) -> Path:
+        """The folder where ``--accept-valid`` writes the rows it set aside."""
+
+    @abstractmethod
+    def batch_frame(self, batch: dict) -> pd.DataFrame:
+        """Every stored record of one committed ``batch`` (an entry of ``batches()``)."""
+
+    @abstractmethod
+    def import_batch(self, batch: dict, frame: pd.DataFrame) -> None:
+        """Store ``frame`` as ``batch``, keeping its id, source, file name and time (for copy)."""
+
+    def checksum(self, feed: str) -> tuple[int, str]:
+        """(records, sha256) of every stored value of ``feed``, independent of row order."""
+        frame = self.query(feed).sort_values("record_id", ignore_index=True)
+        digest = hashlib.sha256()
+        for column in frame.columns:  # schema order; text form of each value, nulls marked
+            digest.update(column.encode())
+            values = frame[column].astype("string").fillna("\x00")
+            digest.update(pd.util.hash_pandas_object(values, index=False).to_numpy().tobytes())
+        return len(frame), digest.hexdigest()
+
 
 def open_store(url: str | os.PathLike | None = None) -> Store:
-    """Open the store named by ``url``, else by ``STORE_URL``, else ``./store``."""
+    """Open the store named by ``url``, else by ``STORE_URL``, else ``./store``.
+
+    A folder (or ``file://`` URL) is the embedded Parquet store; ``postgresql://`` is the PostGIS
+    store (its schema is created or migrated on first use).
+    """
     url = str(url or os.environ.get("STORE_URL") or DEFAULT_STORE)
     if "://" in url and not url.startswith("file://"):
-        raise ConfigError(f"STORE_URL {url!r}: only a directory path is supported by this version "
-                          "(the PostgreSQL backend is planned); set STORE_URL to a folder")
+        from data import store_pg  # noqa: PLC0415 (SQLAlchemy only when it is used)
+
+        if store_pg.is_postgres_url(url):
+            return store_pg.PostgisStore(url)
+        raise ConfigError(f"STORE_URL {url.split('://')[0]}://...: unsupported kind of store; "
+                          "use a folder path (embedded store) or postgresql://user@host/db")
     return ParquetStore(Path(url.removeprefix("file://")))
 
 
@@ -193,6 +275,54 @@ class ParquetStore(Store):
     def record_keys(self, feed: str) -> pd.DataFrame:
         return self.query(feed, columns=["record_id", "content_hash"])
 
+    def batch_frame(self, batch: dict) -> pd.DataFrame:
+        return pq.read_table(self.root / batch["file"], schema=stored_schema(batch["feed"])
+                             ).to_pandas()
+
+    def import_batch(self, batch: dict, frame: pd.DataFrame) -> None:
+        with self.lock():
+            self._remove_strays()
+            manifest = self._manifest()
+            if any(b["id"] == batch["id"] for b in manifest["batches"]):
+                raise StoreError(f"store {self.root}: batch {batch['id']} is already stored")
+            entry = self._write_batch(batch["feed"], frame, batch["id"], batch["source"],
+                                      batch["file_name"])
+            entry["ingested_at"] = batch["ingested_at"]
+            self._commit({**manifest, "batches": [*manifest["batches"], entry]})
+
+    def read_document(self, name: str) -> str | None:
+        try:
+            return (self.root / name).read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return None
+
+    def write_document(self, name: str, text: str) -> None:
+        target = self.root / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_name(f".{target.name}.tmp")
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, target)
+
+    def update_document(self, name, change):
+        """Under the writer lock: read, ``change``, write a temporary file, fsync, rename."""
+        target = self.root / name
+        with self.lock():
+            current = self.read_document(name)
+            text = change(current)
+            if text is None:
+                return current
+            target.parent.mkdir(parents=True, exist_ok=True)
+            tmp = target.with_name(f".{target.name}.tmp")
+            with open(tmp, "w", encoding="utf-8") as handle:
+                handle.write(text)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(tmp, target)
+            return text
+
+    def quarantine_dir(self) -> Path:
+        return self.root / "quarantine"
+
     # -- writing -------------------------------------------------------------------------
     def lock(self) -> filelock.FileLock:
         self.root.mkdir(parents=True, exist_ok=True)
@@ -201,6 +331,7 @@ class ParquetStore(Store):
     def append(self, feed, frame, *, source, file_name, replace=False):
         if source not in ("synthetic", "real"):
             raise ValueError(f"source was {source!r}; expected 'synthetic' or 'real'")
+        check_unique(feed, frame)
         with self.lock():
             self._remove_strays()
             manifest = self._manifest()
@@ -273,6 +404,14 @@ class ParquetStore(Store):
         (self.root / f".{MANIFEST}.tmp").unlink(missing_ok=True)
 
 
+def check_unique(feed: str, frame: pd.DataFrame) -> None:
+    """Refuse a batch that holds a record_id twice (ingestion refuses such files earlier)."""
+    twice = frame["record_id"][frame["record_id"].duplicated()]
+    if len(twice):
+        raise StoreError(f"{feed}: {twice.nunique()} record_id(s) appear more than once in one "
+                         f"batch, e.g. {sorted(set(twice))[:5]}; nothing was stored")
+
+
 def _diff(frame: pd.DataFrame, stored: pd.DataFrame):
     """Split incoming rows into new, unchanged (same id and hash) and conflicting ones."""
     known = dict(zip(stored["record_id"], stored["content_hash"]))
@@ -316,3 +455,133 @@ def _new_batch_id() -> str:
 def _fsync(path: Path) -> None:
     with open(path, "rb") as handle:
         os.fsync(handle.fileno())
+
+
+# -- command line: copy between backends, migrate, checksum ------------------------------------
+# Side documents that travel with a store: the synthetic ground truth and the tasking
+# records (data.tasking.TASKS_DOCUMENT; not imported here: data.tasking imports this module).
+DOCUMENTS = ("_synthetic_truth.json", "_tasking/tasks.json")
+
+
+@dataclass(frozen=True)
+class CopyReport:
+    batches: int
+    records: dict[str, int]
+    checksums: dict[str, str]
+    audit_entries: int
+    documents: list[str]
+
+    def __str__(self) -> str:
+        lines = [f"copied {self.batches} batch(es), {self.audit_entries} audit entries, "
+                 f"documents: {', '.join(self.documents) or 'none'}"]
+        lines += [f"  {feed:<10} {n:>10,} records  sha256 {self.checksums[feed][:16]}…  identical"
+                  for feed, n in self.records.items()]
+        return "\n".join(lines)
+
+
+def copy_store(source: str | Store, target: str | Store) -> CopyReport:
+    """Copy every batch, side document and the audit log from ``source`` into an empty ``target``.
+
+    Batches keep their ids, sources, file names and times; audit entries are copied as stored, so
+    the hash chain (and any head kept outside) still verifies. Afterwards the record counts and
+    checksums of every feed, the batch lists and the audit chains of both stores are compared;
+    ``StoreError`` if anything differs.
+    """
+    from data import audit  # noqa: PLC0415 (audit imports this module)
+
+    src = source if isinstance(source, Store) else open_store(source)
+    dst = target if isinstance(target, Store) else open_store(target)
+    src_sink, dst_sink = audit.audit_sink(src), audit.audit_sink(dst)
+    if dst.batches() or dst_sink.last() is not None:
+        raise StoreError(f"target store {dst.url} is not empty: copy only into a new store "
+                         "(a new folder, or a new empty database)")
+    for batch in src.batches():
+        dst.import_batch(batch, src.batch_frame(batch))
+    documents = []
+    for name in DOCUMENTS:
+        text = src.read_document(name)
+        if text is not None:
+            dst.write_document(name, text)
+            documents.append(name)
+    lines, head = list(src_sink.read()), src_sink.head()
+    _import_audit(dst_sink, lines, head)
+
+    records, checksums = {}, {}
+    for feed in FEEDS:
+        before, after = src.checksum(feed), dst.checksum(feed)
+        if before != after:
+            raise StoreError(f"copy check failed for {feed}: source {before[0]} records "
+                             f"({before[1][:12]}), target {after[0]} ({after[1][:12]})")
+        records[feed], checksums[feed] = before
+    keys = ("id", "feed", "rows", "source", "file_name", "ingested_at")
+    if [{k: b[k] for k in keys} for b in src.batches()] != \
+            [{k: b[k] for k in keys} for b in dst.batches()]:
+        raise StoreError("copy check failed: the batch lists differ")
+    ends = [(h or {}).get("seq") and (h["seq"], h["hash"]) for h in (head, dst_sink.head())]
+    if list(dst_sink.read()) != lines or ends[0] != ends[1]:
+        raise StoreError("copy check failed: the audit logs differ")
+    for name in documents:
+        if dst.read_document(name) != src.read_document(name):
+            raise StoreError(f"copy check failed: document {name} differs")
+    return CopyReport(len(src.batches()), records, checksums, len(lines), documents)
+
+
+def _import_audit(sink, lines: list[str], head: dict | None) -> None:
+    if not lines and head is None:
+        return
+    if hasattr(sink, "import_entries"):
+        sink.import_entries(lines, head)
+        return
+    from data import audit  # noqa: PLC0415
+
+    if not isinstance(sink, audit.FileAuditSink):
+        raise StoreError(f"cannot copy an audit log into {sink!r}")
+    with sink.writing():
+        sink.root.mkdir(parents=True, exist_ok=True)
+        tmp = sink.root / f".{audit.LOG_FILE}.tmp"
+        tmp.write_bytes("".join(line + "\n" for line in lines).encode("utf-8"))
+        _fsync(tmp)
+        os.replace(tmp, sink.log_path)
+        if head is not None:
+            sink.head_path.write_text(json.dumps(head), encoding="utf-8")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m data.store",
+                                     description="Store maintenance: copy, migrate, checksum.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    copy = commands.add_parser("copy", help="copy a whole store into a new, empty one")
+    copy.add_argument("--from", dest="source", required=True, help="source folder or URL")
+    copy.add_argument("--to", dest="target", required=True, help="target folder or URL (empty)")
+    for name, text in (("migrate", "create or upgrade the schema of a postgresql:// store"),
+                       ("checksum", "records per feed and a content checksum")):
+        sub = commands.add_parser(name, help=text)
+        sub.add_argument("--store", help="store URL or folder (default: STORE_URL, else ./store)")
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "copy":
+            print(copy_store(args.source, args.target))
+        elif args.command == "migrate":
+            store = open_store(args.store)
+            if not hasattr(store, "engine"):
+                print(f"{store.url}: an embedded store has no schema to migrate")
+                return 0
+            from data.store_pg import current_revision  # noqa: PLC0415
+
+            print(f"{store.url}: schema at revision {current_revision(store.url)}")
+        else:
+            store = open_store(args.store)
+            for feed in FEEDS:
+                n, digest = store.checksum(feed)
+                print(f"{feed:<10} {n:>10,} records  sha256 {digest}")
+    except (ConfigError, StoreError) as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    # Run through the package module, so that classes are the ones data.store_pg subclasses.
+    from data.store import main as _main
+
+    sys.exit(_main())

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import time
 from dataclasses import dataclass
@@ -155,13 +154,13 @@ def build_store(store_url, years: int = 5, seed: int = 1, end=None, events: int 
     started = time.perf_counter()
     store = open_store(store_url)
     truth, frames = _simulate(years, seed, end, events)
-    truth_path = Path(store.url) / TRUTH_FILE
-    _check_target(store, truth_path, truth)
+    # A file in a store folder; a row of the documents table in a PostGIS store.
+    truth_path = (f"{store.url}/{TRUTH_FILE}" if "://" in store.url
+                  else Path(store.url) / TRUTH_FILE)
+    _check_target(store, truth)
     truth["geomask_m"] = geomask_cell_m()  # stored points are cell centres, up to 0.71 cell off
-    truth_path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = truth_path.with_name("." + TRUTH_FILE + ".tmp")
-    tmp.write_text(json.dumps(truth, indent=1), encoding="utf-8")
-    os.replace(tmp, truth_path)  # written first, so an interrupted build can be resumed
+    # Written first (atomically), so an interrupted build can be resumed.
+    store.write_document(TRUTH_FILE, json.dumps(truth, indent=1))
     added = dict.fromkeys(truth["records"], 0)
     with tqdm(total=sum(truth["records"].values()), unit="rows", desc="synthetic",
               disable=not progress) as bar:
@@ -462,12 +461,12 @@ def _found_minutes(rng, world: _World, minute, person, order) -> np.ndarray:
     return found
 
 
-def _check_target(store, truth_path: Path, truth: dict) -> None:
+def _check_target(store, truth: dict) -> None:
     """Refuse a store with other data; accept one this build (same arguments) started."""
     if not store.batches():
         return
     try:
-        previous = json.loads(truth_path.read_text(encoding="utf-8"))
+        previous = json.loads(store.read_document(TRUTH_FILE) or "{}")
     except (OSError, ValueError):
         previous = {}
     same = all(previous.get(k) == truth[k] for k in ("seed", "years", "end", "events_requested"))

@@ -14,6 +14,7 @@ link opens the same view. The link format (every key optional)::
     &district=E08000035                     district codes
     &layer=areas&level=ward&measure=rate&scheme=quantiles
     &area=E05011373                         the area whose panel is open (a code of ``level``)
+    &hotspots=1                             draw the hotspot model's hotspots (roles allowed to)
 
 A list is written as the key repeated; a comma-separated value is read as a list too. Values
 equal to the default are left out, except the dates, which are always written: the default
@@ -22,8 +23,9 @@ period is relative to the store's last date, so a link without dates would drift
 A link is untrusted input. :func:`from_query_params` never raises on it: each value is checked
 against a fixed set of choices (or parsed as a date or looked up as an area code), anything
 else is dropped and a warning says what was ignored, without repeating the value (it could be
-markup). A role is held to what it may see: a chair's ``level=lsoa`` becomes ``ward`` and a
-chair's ``layer=points`` becomes ``areas``.
+markup). A role is held to what it may see: a chair's ``level=lsoa`` becomes ``ward``, a
+chair's ``layer=points`` becomes ``areas``, and ``hotspots=1`` is dropped for a role that may not
+see hotspots (``data.roles``' ``view_hotspots``).
 
 No Streamlit here; ``app_pages/explore.py`` reads and writes ``st.query_params`` with these
 functions.
@@ -36,7 +38,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 
 from data.filters import ROSEWOOD_STATUSES, EventFilter
-from data.roles import may_see_level
+from data.roles import may, may_see_level
 from data.schema import AGE_GROUPS, FEEDS
 from geo.boundaries import DISTRICT_CODES as _DISTRICT_NAMES
 
@@ -64,8 +66,11 @@ DEFAULT_RANGE = "12m"
 P_FROM, P_TO, P_FEED, P_AGE, P_TYPE, P_STATUS, P_INDICATOR, P_DISTRICT = (
     "from", "to", "feed", "age", "type", "status", "indicator", "district")
 P_LAYER, P_LEVEL, P_MEASURE, P_SCHEME, P_AREA = "layer", "level", "measure", "scheme", "area"
+P_HOTSPOTS = "hotspots"
 PARAMS = (P_FROM, P_TO, P_FEED, P_AGE, P_TYPE, P_STATUS, P_INDICATOR, P_DISTRICT, P_LAYER,
-          P_LEVEL, P_MEASURE, P_SCHEME, P_AREA)
+          P_LEVEL, P_MEASURE, P_SCHEME, P_AREA, P_HOTSPOTS)
+#: ``hotspots=`` values that switch the hotspots overlay on.
+_ON = ("1", "true", "yes", "on")
 
 MAX_VALUE_CHARS = 64   # longer values are not any of ours
 MAX_VALUES = 32        # per key
@@ -95,6 +100,9 @@ class ExplorerState:
     scheme : {"natural_breaks", "quantiles"}
     area : str or None
         Code of the area (of ``level``) whose panel is open.
+    hotspots : bool
+        Draw the hotspot model's hotspots of the same feeds and filters as an overlay. Off
+        unless asked for: a fit takes seconds, too long for every filter change.
     warnings : tuple of str
         What :func:`from_query_params` ignored or changed, for the page to show. Not part of the
         view: not compared, not written to the link.
@@ -113,6 +121,7 @@ class ExplorerState:
     measure: str = "count"
     scheme: str = "natural_breaks"
     area: str | None = None
+    hotspots: bool = False
     warnings: tuple[str, ...] = field(default=(), compare=False)
 
 
@@ -185,6 +194,8 @@ def to_query_params(state: ExplorerState) -> dict[str, str | list[str]]:
             params[key] = value
     if state.area:
         params[P_AREA] = state.area
+    if state.hotspots:
+        params[P_HOTSPOTS] = "1"
     return params
 
 
@@ -234,7 +245,8 @@ def from_query_params(params: Mapping[str, str | Iterable[str]], *, role: str,
         scheme=_one(values, P_SCHEME, SCHEMES, "class breaks", notes) or "natural_breaks",
     )
     area = _area(values, level, area_codes or _boundary_codes, notes)
-    return replace(state, area=area, warnings=tuple(notes))
+    return replace(state, area=area, hotspots=_hotspots(values, role, notes),
+                   warnings=tuple(notes))
 
 
 def normalise(state: ExplorerState, *, role: str,
@@ -271,6 +283,11 @@ def audit_filters(state: ExplorerState) -> dict:
             "districts": list(state.districts), "level": state.level, "layer": state.layer}
 
 
+def may_see_hotspots(role: str) -> bool:
+    """Whether ``role`` may switch on the hotspots overlay (``data.roles``' view_hotspots)."""
+    return may(role, "view_hotspots")
+
+
 def allowed_levels(role: str) -> tuple[str, ...]:
     """The choropleth levels ``role`` may choose, coarse to fine."""
     return tuple(level for level in AREA_LEVELS if may_see_level(role, level))
@@ -291,6 +308,7 @@ W_DATES, W_FEEDS, W_AGES, W_TYPES, W_STATUS, W_INDICATORS, W_DISTRICTS = (
     "explore_indicators", "explore_districts")
 W_LAYER, W_LEVEL, W_MEASURE, W_SCHEME = ("explore_layer", "explore_level", "explore_measure",
                                          "explore_scheme")
+W_HOTSPOTS = "explore_hotspots"
 ANY_STATUS = "any"
 STATUS_CHOICES = (ANY_STATUS, *ROSEWOOD_STATUSES)
 
@@ -301,7 +319,7 @@ def widget_values(state: ExplorerState) -> dict[str, object]:
             W_AGES: list(state.age_groups), W_TYPES: list(state.exploitation_types),
             W_STATUS: state.rosewood_status or ANY_STATUS, W_INDICATORS: list(state.indicators),
             W_DISTRICTS: list(state.districts), W_LAYER: state.layer, W_LEVEL: state.level,
-            W_MEASURE: state.measure, W_SCHEME: state.scheme}
+            W_MEASURE: state.measure, W_SCHEME: state.scheme, W_HOTSPOTS: state.hotspots}
 
 
 def state_from_widgets(values: Mapping[str, object], *, previous: ExplorerState, role: str,
@@ -330,7 +348,7 @@ def state_from_widgets(values: Mapping[str, object], *, previous: ExplorerState,
         districts=tuple(get(W_DISTRICTS, previous.districts)),
         layer=get(W_LAYER, previous.layer), level=get(W_LEVEL, previous.level),
         measure=get(W_MEASURE, previous.measure), scheme=get(W_SCHEME, previous.scheme),
-        area=previous.area)
+        area=previous.area, hotspots=bool(get(W_HOTSPOTS, previous.hotspots)))
     state = normalise(raw, role=role, store_period=store_period, area_codes=area_codes)
     return replace(state, warnings=())
 
@@ -394,6 +412,21 @@ def _layer(layer: str | None, role: str, notes) -> str:
     notes.append(f"your role may not see the {LAYER_TITLES[layer].lower()} layer: showing "
                  "areas instead")
     return "areas"
+
+
+def _hotspots(values, role: str, notes) -> bool:
+    given = values.get(P_HOTSPOTS, [])
+    if not given:
+        return False
+    if len(given) > 1 or given[-1].lower() not in (*_ON, "0", "false", "no", "off"):
+        notes.append("ignored an invalid hotspots setting in the link")
+        return False
+    if given[-1].lower() not in _ON:
+        return False
+    if not may_see_hotspots(role):
+        notes.append("your role may not see hotspots: the map shows none")
+        return False
+    return True
 
 
 def _parse_date(value: str) -> dt.date | None:

@@ -14,7 +14,10 @@ bounded number of grid cells, and the points layer refuses more than ``max_point
 Text safety: every string that reaches the map's HTML (area names, category values, counts)
 is HTML-escaped here, and ``{``/``}`` are written as entities too, because folium renders its
 output through Jinja a second time (a name containing ``{{ 7*7 }}`` would otherwise be
-*evaluated* on the server). Tooltips use ``innerHTML``, so escaped text shows as text.
+*evaluated* on the server). The data-heavy elements (GeoJSON, heat rows, point clusters) are
+rendered without that second pass (``geo.maps.VerbatimRender``: it took most of a map's render
+time), but their tooltips and controls still get it, so the escaping stays. Tooltips use
+``innerHTML``, so escaped text shows as text.
 
 Suppression: :func:`area_layer` takes ``area_counts`` output as is. A suppressed area (``<5`` or
 ``[c]``) is grey, its count shows as its label and its rate as "hidden"; its count never enters
@@ -45,7 +48,7 @@ from data.disclosure import suppress_rates
 from geo import hexgrid
 from geo.boundaries import DISTRICT_CODES, LEVELS, load_boundaries
 from geo.geomask import bng_to_lonlat
-from geo.maps import base_map, boundary_geojson
+from geo.maps import VerbatimGeoJson, VerbatimRender, base_map, boundary_geojson
 
 # --------------------------------------------------------------------------------------------
 # Colours and classes
@@ -90,6 +93,28 @@ FEED_SHORT = {"nrm": "NRM", "rosewood": "Rosewood", "mandevilla": "Mandevilla"}
 MAX_POINTS = 10_000
 #: The heat map ships at most this many grid cells (coarsening the grid until it fits).
 MAX_HEAT_CELLS = 15_000
+
+
+def _row_bounds(rows) -> list[list[float | None]]:
+    """Bounds of ``[lat, lon, ...]`` rows, by NumPy (folium's loop is slow for 10^4 rows)."""
+    if not len(rows):
+        return [[None, None], [None, None]]
+    latlon = np.asarray(rows, dtype=float)[:, :2]
+    return [latlon.min(axis=0).tolist(), latlon.max(axis=0).tolist()]
+
+
+class _HeatMap(folium.plugins.HeatMap, VerbatimRender):
+    """``HeatMap`` rendered without a second template pass (``geo.maps.VerbatimRender``)."""
+
+    def _get_self_bounds(self):
+        return _row_bounds(self.data)
+
+
+class _FastMarkerCluster(folium.plugins.FastMarkerCluster, VerbatimRender):
+    """``FastMarkerCluster`` rendered without a second template pass."""
+
+    def _get_self_bounds(self):
+        return _row_bounds(self.data)
 
 
 @dataclass(frozen=True)
@@ -412,7 +437,7 @@ def area_layer(counts: pd.DataFrame, level: str, *, measure: str = "count",
         fields.insert(1, "district")
         aliases.insert(1, "District")
     group = folium.FeatureGroup(name=text(name))
-    folium.GeoJson(
+    VerbatimGeoJson(
         {"type": "FeatureCollection", "features": features}, name=text(name), control=False,
         style_function=lambda feature: styles[feature["id"]],
         highlight_function=lambda _feature: HIGHLIGHT,
@@ -516,8 +541,9 @@ def hex_layer(cells: pd.DataFrame, *, size_m: int = 500, name: str = "Hexagons",
     Returns
     -------
     layer : folium.FeatureGroup
-        One ``GeoJson`` of the occupied hexagons only (id = running number, property
-        ``count`` as text), corners in WGS84 rounded to 5 decimals.
+        One ``GeoJson`` per class of the occupied hexagons only (id = running number,
+        property ``count`` as text), corners in WGS84 rounded to 5 decimals; all of them
+        through :func:`layer_geojson`.
     legend : MapLegend
     """
     hexes = hex_cells(cells, size_m)
@@ -530,16 +556,19 @@ def hex_layer(cells: pd.DataFrame, *, size_m: int = 500, name: str = "Hexagons",
     totals = hexes["count"].to_numpy()
     index, _ = classify(totals, scheme=scheme, n_classes=n_classes)
     classes = legend_classes(totals, index)
-    styles = [{**HEX_STYLE, "fillColor": c.colour} for c in classes]
-    style_of = [styles[i] for i in index]
     features = [{"type": "Feature", "id": i, "properties": {"count": f"{int(c):,}"},
                  "geometry": {"type": "Polygon", "coordinates": [ring_i]}}
                 for i, (c, ring_i) in enumerate(zip(totals, closed))]
     group = folium.FeatureGroup(name=text(name))
-    if features:
-        folium.GeoJson(
-            {"type": "FeatureCollection", "features": features}, name=text(name), control=False,
-            style_function=lambda feature: style_of[feature["id"]],
+    # One GeoJson per class, each of one style: folium writes a per-feature style as a
+    # `case id:` line of JavaScript, rendered through a template per hexagon (a third of the
+    # map's render time with thousands of hexagons); a single style needs none.
+    for k, legend_class in enumerate(classes):
+        members = [f for f, i in zip(features, index) if i == k]
+        style = {**HEX_STYLE, "fillColor": legend_class.colour}
+        VerbatimGeoJson(
+            {"type": "FeatureCollection", "features": members}, name=text(name), control=False,
+            style_function=lambda _feature, style=style: style,
             tooltip=folium.GeoJsonTooltip(fields=["count"], aliases=[text(subject)],
                                           sticky=True),
         ).add_to(group)
@@ -587,7 +616,7 @@ def heat_layer(cells: pd.DataFrame, *, name: str = "Heat map", max_cells: int = 
         Leaflet.heat's, in screen pixels.
     """
     used, _ = heat_cells(cells, max_cells=max_cells)
-    heat = folium.plugins.HeatMap([], name=text(name), control=False, radius=radius, blur=blur,
+    heat = _HeatMap([], name=text(name), control=False, radius=radius, blur=blur,
                                   min_opacity=0.35)
     # Set the rows directly: HeatMap's own check is a Python loop (1.3 s per 100k rows);
     # these are finite numbers by construction.
@@ -610,24 +639,45 @@ def _month(values: pd.Series) -> pd.Series:
 
 
 def point_labels(points: pd.DataFrame, feed: str | None = None) -> pd.Series:
-    """The tooltip of each point: feed, month and category fields, escaped, as HTML."""
+    """The tooltip of each point: feed, month and category fields, escaped, as HTML.
+
+    Worked out once per distinct combination (a few hundred among 10,000 points), then
+    spread back to the rows.
+    """
     feeds = (points["feed"].astype(str) if "feed" in points.columns
              else pd.Series(feed or "", index=points.index))
-    head = feeds.map(lambda f: text(FEED_SHORT.get(f, f)))
-    when = (_month(points["event_date"]) if "event_date" in points.columns
-            else pd.Series("", index=points.index)).map(text)
-    parts = []
+    keys = pd.DataFrame({"feed": feeds, "month": _month(points["event_date"])
+                         if "event_date" in points.columns else ""}, index=points.index)
     for field in POINT_FIELDS:
         if field in points.columns:
-            values = points[field].astype("string").fillna("")
+            keys[field] = points[field].astype("string").fillna("")
+    group = keys.groupby(list(keys.columns), sort=False, dropna=False).ngroup().to_numpy()
+    distinct = keys.drop_duplicates()
+    labels = _point_labels(distinct).to_numpy(dtype=object)
+    return pd.Series(labels[group] if len(group) else [], index=points.index, dtype=object)
+
+
+def _point_labels(keys: pd.DataFrame) -> pd.Series:
+    head = keys["feed"].map(lambda f: text(FEED_SHORT.get(f, f)))
+    when = keys["month"].map(text)
+    parts = []
+    for field in POINT_FIELDS:
+        if field in keys.columns:
+            values = keys[field]
             shown = values.str.replace(";", ", ", regex=False).str.replace("_", " ", regex=False)
             if field == "risk_level":
                 shown = shown.where(shown == "", "risk " + shown)
             parts.append(shown.map(text))
-    body = pd.Series("", index=points.index, dtype=object)
+    body = pd.Series("", index=keys.index, dtype=object)
     for part in parts:
         body = body + np.where((body != "") & (part != ""), " · ", "") + part.astype(object)
     return "<b>" + head.astype(object) + "</b> · " + when.astype(object) + "<br>" + body
+
+
+def too_many_points(n: int, max_points: int = MAX_POINTS) -> str:
+    """What the page says instead of drawing ``n`` points (more than ``max_points``)."""
+    return (f"{n:,} points is more than {max_points:,}: narrow the filters to see them; the "
+            "heat map and hexagons show all")
 
 
 def points_layer(points: pd.DataFrame, *, max_points: int = MAX_POINTS, name: str = "Points",
@@ -651,8 +701,7 @@ def points_layer(points: pd.DataFrame, *, max_points: int = MAX_POINTS, name: st
     """
     n = len(points)
     if n > max_points:
-        return None, (f"{n:,} points is more than {max_points:,}: narrow the filters to see "
-                      "them; the heat map and hexagons show all")
+        return None, too_many_points(n, max_points)
     missing = {"latitude", "longitude"} - set(points.columns)
     if missing:
         raise ValueError(f"points lacks {sorted(missing)}: pass RoleScopedQuery.points(...)")
@@ -664,7 +713,7 @@ def points_layer(points: pd.DataFrame, *, max_points: int = MAX_POINTS, name: st
                 "weight: 1, color: '#7f2704', fillColor: '#f16913', fillOpacity: 0.85});\n"
                 "    marker.bindTooltip(labels[row[2]]);\n"
                 "    return marker;\n  };\n})()")
-    cluster = folium.plugins.FastMarkerCluster([], callback=callback, name=text(name),
+    cluster = _FastMarkerCluster([], callback=callback, name=text(name),
                                                control=False)
     # Rows set directly (FastMarkerCluster checks each row in a Python loop).
     cluster.data = [[round(float(a), DECIMALS), round(float(b), DECIMALS), int(c)] for a, b, c in
@@ -717,12 +766,11 @@ def explorer_map(layers: Sequence[folium.FeatureGroup | None], *, show: set[str]
 
 
 def layer_geojson(layer: folium.FeatureGroup) -> dict:
-    """The GeoJSON a layer from :func:`area_layer` or :func:`hex_layer` sends (for tests and
-    for checking what reaches the browser)."""
-    for child in layer._children.values():
-        if isinstance(child, folium.GeoJson):
-            return child.data
-    return {"type": "FeatureCollection", "features": []}
+    """The GeoJSON a layer from :func:`area_layer` or :func:`hex_layer` sends, as one
+    FeatureCollection (for tests and for checking what reaches the browser)."""
+    features = [feature for child in layer._children.values()
+                if isinstance(child, folium.GeoJson) for feature in child.data["features"]]
+    return {"type": "FeatureCollection", "features": features}
 
 
 def filter_note(feeds: Sequence[str], filters=None, *, period: tuple[dt.date, dt.date] | None = None

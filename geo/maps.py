@@ -31,8 +31,9 @@ from urllib.parse import urlsplit
 import branca.colormap
 import folium
 import geopandas as gpd
+import numpy as np
 import shapely
-from branca.element import CssLink, Figure, JavascriptLink, MacroElement
+from branca.element import CssLink, Element, Figure, JavascriptLink, MacroElement
 from folium.elements import JSCSSMixin
 from folium.template import Template
 from shapely.ops import polylabel
@@ -71,6 +72,11 @@ PRECISION = 1e-5
 #: Short form of data/boundaries/SOURCES.md's attribution (the landing page shows it in full).
 BOUNDARY_ATTRIBUTION = ("Source: ONS (OGL v3.0). Contains OS data © Crown copyright and "
                         "database right 2014–2022")
+#: Leaflet's own type size (leaflet.css: 12px, 0.75rem). folium's map template overrides it
+#: with ``.leaflet-container { font-size: 1rem }`` (its ``font_size`` default), which drew the
+#: attribution, the layer control and tooltips at 16px: the credit wrapped over the map's
+#: bottom edge.
+LEAFLET_FONT_SIZE = "0.75rem"
 
 
 class MapAssetError(RuntimeError):
@@ -270,6 +276,85 @@ def _check_page_links(figure: Figure, prefix: str) -> None:
                 f"while rendering): remove that element, or vendor the file and {MAKE_HINT}")
 
 
+class _Verbatim(Element):
+    """Text put on the page as it is, made by ``make()`` when the page is rendered."""
+
+    def __init__(self, make):
+        super().__init__()
+        self.make = make
+
+    def render(self, **kwargs) -> str:
+        return self.make()
+
+
+class VerbatimRender(MacroElement):
+    """Mixin for data-heavy layers: their rendered output is not parsed as a template again.
+
+    branca's ``MacroElement.render`` wraps each element's rendered header, html and script in a
+    new ``Element(template=...)``, which *compiles the text as a Jinja template*: for a layer
+    carrying its data (a GeoJSON of thousands of hexagons, a heat map's rows) that lexing took
+    most of a map's render time, and it happens on every render (``st_folium`` renders twice).
+    It is also why text in a layer had to be kept free of ``{{``. Mixed in after the folium
+    class (``class Fast(folium.GeoJson, VerbatimRender)``), this takes the place of
+    ``MacroElement.render`` in the chain, so the folium class's own ``render`` (style maps,
+    ``addTo``, script links) runs unchanged and only the second pass is left out.
+
+    The script (which holds the data) is made only when the page's script is rendered:
+    ``st_folium`` never renders it (it asks each element for its script itself), so the data
+    are serialised once, not twice.
+    """
+
+    def render(self, **kwargs):
+        figure = self.get_root()
+        if not isinstance(figure, Figure):
+            raise TypeError("render this element on a map in a Figure")
+        module = self._template.module
+        for part in ("header", "html", "script"):
+            macro = module.__dict__.get(part)
+            if macro is None:
+                continue
+            if part == "script":
+                make = (lambda macro=macro: macro(self, kwargs))
+            else:
+                text = macro(self, kwargs)
+                make = (lambda text=text: text)
+            getattr(figure, part).add_child(_Verbatim(make), name=self.get_name())
+        for element in self._children.values():
+            element.render(**kwargs)
+
+
+class VerbatimGeoJson(folium.GeoJson, VerbatimRender):
+    """``folium.GeoJson`` rendered once (see :class:`VerbatimRender`), with bounds computed
+    by NumPy instead of a Python loop over every vertex (``st_folium`` asks for them)."""
+
+    def _get_self_bounds(self):
+        coords = [np.asarray(c, dtype=float).reshape(-1, 2)
+                  for c in _coordinates(self.data)]
+        if not coords:
+            return [[None, None], [None, None]]
+        xy = np.concatenate(coords)
+        (lon0, lat0), (lon1, lat1) = xy.min(axis=0), xy.max(axis=0)
+        return [[float(lat0), float(lon0)], [float(lat1), float(lon1)]]
+
+
+def _coordinates(data: dict):
+    """Every polygon ring / line / point coordinate array of a FeatureCollection."""
+    for feature in data.get("features", ()):
+        geometry = feature.get("geometry") or {}
+        kind, coords = geometry.get("type"), geometry.get("coordinates")
+        if kind == "Polygon":
+            yield from coords
+        elif kind == "MultiPolygon":
+            for polygon in coords:
+                yield from polygon
+        elif kind in ("LineString", "MultiPoint"):
+            yield coords
+        elif kind == "MultiLineString":
+            yield from coords
+        elif kind == "Point":
+            yield [coords]
+
+
 class _LocalMapDefaults(MacroElement):
     """Two Leaflet settings every local map needs.
 
@@ -301,7 +386,8 @@ class LocalAssetMap(folium.Map):
 
     Takes every ``folium.Map`` argument plus ``asset_prefix`` and ``vendor_dir`` (see
     :func:`resolve_asset_prefix`, :func:`load_catalogue`); ``min_zoom``/``max_zoom`` limit the
-    map itself, not only its tile layer. Each render (``m.get_root().render()``,
+    map itself, not only its tile layer; ``font_size`` defaults to Leaflet's own
+    (:data:`LEAFLET_FONT_SIZE`), not folium's 1rem. Each render (``m.get_root().render()``,
     ``st_folium(m)``) first rewrites the links of the map and of every element then on it, and
     then checks that the page links nothing else, so plugins added after construction are
     covered too. Missing files fail at construction already.
@@ -311,6 +397,7 @@ class LocalAssetMap(folium.Map):
                  vendor_dir: Path | str | None = None, **kwargs):
         self.asset_prefix = resolve_asset_prefix(asset_prefix)
         self.vendor_dir = vendor_dir
+        kwargs.setdefault("font_size", LEAFLET_FONT_SIZE)
         super().__init__(*args, **kwargs)
         # folium gives min_zoom/max_zoom to its tile layer only; a map without tiles would have
         # no zoom limits (and MarkerCluster throws "Map has no maxZoom specified").
@@ -415,6 +502,8 @@ class BaseMapStyle(MacroElement):
         .wy-label-district span { font-size: 13px; font-weight: 700; letter-spacing: .08em;
           text-transform: uppercase; color: #2c3946; }
         .wy-label-ward span { font-size: 11px; color: #56626e; }
+        /* On a narrow map the credits wrap beside the scale bar rather than over it. */
+        .leaflet-container .leaflet-control-attribution { max-width: calc(100% - 130px); }
         </style>
         {% endmacro %}
         {% macro script(this, kwargs) %}
@@ -518,7 +607,7 @@ def boundary_geojson(areas: gpd.GeoDataFrame, properties=("code", "name")) -> di
 
 
 def _boundary_layer(areas, *, name, style, class_name) -> folium.GeoJson:
-    return folium.GeoJson(
+    return VerbatimGeoJson(
         boundary_geojson(areas, properties=("code",)), name=name,
         style_function=lambda _feature: style, control=False, interactive=False,
         pane=BOUNDARY_PANE, class_name=class_name, attribution=html.escape(BOUNDARY_ATTRIBUTION))

@@ -258,9 +258,8 @@ def _store_notes(store_url) -> list[str]:
 
     from data.synthetic import TRUTH_FILE
 
-    path = Path(open_store(store_url).url) / TRUTH_FILE
     try:
-        truth = json.loads(path.read_text(encoding="utf-8"))
+        truth = json.loads(open_store(store_url).read_document(TRUTH_FILE) or "")
     except (OSError, ValueError):
         return []
     planted = sum(len(spots) for spots in truth.get("hotspots", {}).values())

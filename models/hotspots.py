@@ -50,7 +50,9 @@ class HotspotModel(ClusterMixin, BaseEstimator):
         Fewest events a hotspot may hold (DBSCAN's ``min_samples``, HDBSCAN's
         ``min_cluster_size``).
     alpha : float, default=0.05
-        Significance level (scan, Gi*, monthly trend tests).
+        Significance level (scan, Gi*, monthly trend tests). The scan reports windows with
+        Monte-Carlo ``p < alpha`` (strictly), so on data with no hotspot it reports one with
+        probability at most ``alpha - 1 / (n_simulations + 1)``: 4% by default.
     population : GeoDataFrame or Series, default=None
         LSOA populations (GeoDataFrame with ``population`` and polygons, or a Series by 2021
         LSOA code); ``None`` uses the shipped Census 2021 populations.

@@ -6,8 +6,13 @@ location is one hotspot and the time steps are months:
 
 - a month is **hot** when its count is significantly above what the resident population
   predicts for that month (one-sided Poisson test at ``alpha``: ``P(X >= count | expected)``);
+  the hotspot is hot **recently** when one of the last ``recent_months`` is hot or their sum is
+  (the same test on the sum: single months of a few events have little power);
 - the trend is the Mann-Kendall test of the monthly **excess** (count - expected), so a rise of
-  every feed everywhere, or the summer peak, is not read as an intensifying hotspot.
+  every feed everywhere, or the summer peak, is not read as an intensifying hotspot. The excess
+  is rounded to whole events: the expected count drifts by fractions of an event from month to
+  month, and unrounded it would break the ties between months of equal count (a run of quiet
+  months under a slowly rising baseline would read as a significant decrease).
 
 Categories, first match wins (``docs/hotspots.md`` explains the adaptation):
 
@@ -24,7 +29,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
+from scipy import special
 
 CATEGORIES = ("new", "intensifying", "persistent", "diminishing", "sporadic", "historical",
               "no pattern")
@@ -88,7 +93,7 @@ def mann_kendall(series, alpha: float = 0.05) -> MannKendall:
         z = 0.0
     else:
         z = (s - np.sign(s)) / np.sqrt(var_s)
-    p = float(2 * stats.norm.sf(abs(z)))
+    p = float(2 * special.ndtr(-abs(z)))  # two-sided normal tail (stats.norm.sf, faster)
     slope = float(np.median(diff / (j - i)))
     trend = "no trend" if p > alpha else ("increasing" if s > 0 else "decreasing")
     return MannKendall(s, float(var_s), float(z), p, s / (n * (n - 1) / 2), slope, trend)
@@ -97,7 +102,8 @@ def mann_kendall(series, alpha: float = 0.05) -> MannKendall:
 def hot_months(counts, expected, alpha: float = 0.05) -> np.ndarray:
     """Months whose count is significantly above expected (one-sided Poisson test)."""
     c, e = np.asarray(counts, float), np.asarray(expected, float)
-    p = stats.poisson.sf(c - 1, np.maximum(e, 1e-12))
+    # P(X >= c) = P(X > c - 1) (stats.poisson.sf, faster); 1 for c = 0.
+    p = np.where(c > 0, special.pdtrc(np.maximum(c - 1, 0), np.maximum(e, 1e-12)), 1.0)
     return (c > e) & (p <= alpha)
 
 
@@ -134,9 +140,12 @@ def classify(counts, expected=None, *, alpha: float = 0.05, recent_months: int =
     if c.shape != e.shape:
         raise ValueError(f"counts has {len(c)} months but expected has {len(e)}")
     hot = hot_months(c, e, alpha)
-    trend = mann_kendall(c - e, alpha)
+    trend = mann_kendall(np.round(c - e) + 0.0, alpha)  # whole events; + 0.0 turns -0.0 to 0.0
     share = float(hot.mean()) if len(hot) else 0.0
-    recent = bool(hot[-recent_months:].any()) if len(hot) else False
+    # Hot now: a recent month is hot, or the recent months together are (one event a month
+    # where 0.1 is expected passes no single month's test, but three in a row do).
+    recent = bool(len(hot) and (hot[-recent_months:].any() or hot_months(
+        [c[-recent_months:].sum()], [e[-recent_months:].sum()], alpha)[0]))
     before_new = hot[:max(len(hot) - new_months, 0)]
     if not hot.any():
         category = "no pattern"

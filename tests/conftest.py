@@ -7,6 +7,10 @@ from pathlib import Path
 import pytest
 
 from data.store import ParquetStore
+# PostGIS store fixtures (throwaway cluster per session, database per test): pg_cluster, pg_url,
+# pg_store. Skipped with the reason where PostgreSQL/PostGIS are missing; must run when CI=true.
+from tests.pg_fixtures import (_pg_working, pg_cluster, pg_new_database, pg_store,  # noqa: F401
+                               pg_url)
 
 VALID_ROWS = {
     "nrm": [

@@ -1,4 +1,8 @@
 """Forecast metrics by hand, and the rolling-origin evaluation and its CLI on a small store."""
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -6,6 +10,8 @@ import pytest
 from data.synthetic import build_store
 from models import evaluate
 from models.metrics import cells_for_coverage, hit_rate, pai, rri, top_cells
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 # -- metrics by hand -------------------------------------------------------------------------
@@ -70,21 +76,24 @@ def test_quarters_as_test_periods(small_store):
         evaluate.evaluate(events, test_period="week")
 
 
-def test_cli_writes_the_report(small_store, tmp_path, capsys):
+def test_python_m_models_evaluate_writes_the_report(small_store, tmp_path):
+    """The command as documented, in a fresh interpreter, on a store built by data.synthetic."""
     out = tmp_path / "report.md"
-    status = evaluate.main(["--store", str(small_store), "--train-months", "12",
-                            "--feed", "mandevilla",
-                            "--methods", "scan", "kde", "--coverage", "0.01", "0.05",
-                            "--out", str(out)])
-    assert status == 0
+    result = subprocess.run(
+        [sys.executable, "-m", "models.evaluate", "--store", str(small_store),
+         "--train-months", "18", "--feed", "mandevilla", "--methods", "scan", "kde",
+         "--coverage", "0.01", "0.05", "--out", str(out)],
+        cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert f"report written to {out}" in result.stdout
     text = out.read_text(encoding="utf-8")
     for heading in ("## At 1% of the area", "## At 5% of the area",
                     "## Each method's own hotspots, and fit time", "## Paired"):
         assert heading in text
     rows = [line for line in text.splitlines() if line.startswith("| scan |")]
     assert len(rows) == 3 and "± " in rows[0]
-    assert "12 test periods (2025-01 to 2025-12)" in text and "(mandevilla)" in text
-    assert "report written" in capsys.readouterr().out
+    assert "6 test periods (2025-07 to 2025-12)" in text and "(mandevilla)" in text
+    assert "Synthetic store: `python -m data.synthetic --years 2 --seed 3`" in text
 
 
 def test_cli_refuses_an_empty_store_and_bad_arguments(tmp_path, capsys):

@@ -28,10 +28,11 @@ from streamlit.testing.v1 import AppTest
 
 from data.access import Principal, RoleScopedQuery
 from data.audit import read_audit
-from data.explore import (PARTITION_NOTE, _breakdown, area_details, build_map, change_text,
-                          clicked_area, describe, headline, legend_html)
-from data.viewstate import ExplorerState
-from geo.boundaries import load_boundaries
+from data.explore import (PARTITION_NOTE, _breakdown, _rank, area_details, build_map,
+                          change_text, clicked_area, describe, headline, legend_html)
+from data.viewstate import ExplorerState, to_filter
+from geo.boundaries import DISTRICT_CODES, load_boundaries
+from geo.layers import layer_geojson
 from tests.sample_store import build_store
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -154,6 +155,41 @@ def test_ranks_for_a_chair_count_only_shown_figures(store):
     assert details.rank_display.endswith("of 5 districts with figures shown")
 
 
+def test_an_area_with_no_records_is_not_ranked_among_the_zeros(store):
+    wards = ExplorerState(**{**vars(VIEW), "level": "ward", "warnings": ()})
+    counts = query(store).area_counts(wards.feeds, "ward", to_filter(wards))
+    with_records = set(counts.loc[counts["count"] > 0, "code"])
+    # The sample's records lie near the five town centres: a handful of wards, all others none.
+    assert 5 <= len(with_records) <= 15
+    empty = counts.loc[counts["count"] == 0, "code"].iloc[0]
+    details = area_details(query(store), wards, empty, counts=counts)
+    assert details.rank_display == f"no records, like {124 - len(with_records)} of the 124 wards"
+    # An area with records still gets a plain rank among all 124.
+    busiest = counts.sort_values("count").iloc[-1]["code"]
+    assert area_details(query(store), wards, busiest, counts=counts).rank_display.endswith(
+        "highest rate of 124 wards")
+
+
+def test_ranks_say_when_areas_share_a_rate():
+    codes = list(DISTRICT_CODES)
+    areas = pd.DataFrame({"population": [1000, 2000, 1000, 500, 3000],
+                          "district_code": codes}, index=codes)
+    # Rates per 100,000: 200, 200, 100, 0, 100.
+    counts = pd.DataFrame({"code": codes, "count": pd.array([2, 4, 1, 0, 3], dtype="Int64")})
+    state = ExplorerState(start=VIEW.start, end=VIEW.end, feeds=("nrm",), level="district")
+
+    def rank(code, suppressed=False, table=counts):
+        return _rank(table, areas, code, state, suppressed)
+
+    assert rank(codes[0]) == "joint 1st highest rate of 5 districts (2 share it)"
+    assert rank(codes[1]) == "joint 1st highest rate of 5 districts (2 share it)"
+    assert rank(codes[2]) == "joint 3rd highest rate of 5 districts (2 share it)"
+    assert rank(codes[3]) == "no records: the only one of the 5 districts with none"
+    hidden = counts.assign(count=pd.array([2, pd.NA, 1, 0, 3], dtype="Int64"))
+    assert rank(codes[0], True, hidden) == "1st highest rate of 4 districts with figures shown"
+    assert rank(codes[1], True, hidden).startswith("not ranked")
+
+
 # -- map, click and legend -----------------------------------------------------------------
 def test_clicked_area_from_the_drawing_or_the_point():
     leeds_ward = load_boundaries("ward").query("district_code == @LEEDS").iloc[0]
@@ -184,9 +220,41 @@ def test_build_map_gives_a_chair_areas_only_and_opens_on_the_chosen_layer(store)
     assert chair_view.legend.title == "Records by ward"       # no hexagons: opens on areas
     for detail in ("heatLayer", "circleMarker", "Hexagons"):
         assert detail not in chair_page
+    on_points = ExplorerState(**{**vars(state), "layer": "points", "warnings": ()})
+    points_view = build_map(on_points, counts=counts, cells=cells, points=points, note="N")
+    assert points_view.legend is None
+    assert points_view.caption == ("Records at their geomasked 100 m locations, clustered; "
+                                   "point at one for its categories. N")
     export = build_map(state, counts=counts, cells=cells, points=points, export=True)
     export_page = export.map.get_root().render()
     assert "heatLayer" not in export_page and "circleMarker" not in export_page
+
+
+def test_build_map_adds_the_hotspots_overlay_switched_on_and_says_too_many_points(store):
+    import geopandas as gpd
+    from shapely.geometry import box
+
+    counts = query(store).area_counts(VIEW.feeds, "ward", None)
+    hotspots = gpd.GeoDataFrame({
+        "hotspot_id": [7], "rank": [1], "place": ["Zedtown <b>x</b>, Leeds"],
+        "events_display": ["23"], "relative_risk": [4.2], "p_value": [0.01],
+        "trend": ["new"], "cross_feed": [False]},
+        geometry=[box(-1.56, 53.78, -1.54, 53.79)], crs="EPSG:4326")
+    state = ExplorerState(**{**vars(VIEW), "level": "ward", "hotspots": True, "warnings": ()})
+    view = build_map(state, counts=counts, points=12_345, hotspots=hotspots)
+    page = view.map.get_root().render()
+    layers = {child.layer_name: child for child in view.map._children.values()
+              if getattr(child, "layer_name", None) in ("Areas", "Hotspots", "Points")}
+    assert set(layers) == {"Areas", "Hotspots"}                 # too many points: no layer
+    assert layers["Hotspots"].show and layers["Areas"].show
+    assert view.message.startswith("12,345 points is more than 10,000")
+    assert view.hotspot_note.startswith("1 hotspot for these filters")
+    places = [f["properties"]["place"] for f in layer_geojson(layers["Hotspots"])["features"]]
+    assert places == ["Zedtown &lt;b&gt;x&lt;/b&gt;, Leeds"] and "<b>x</b>" not in page
+    none = build_map(state, counts=counts, hotspots=hotspots.iloc[:0])
+    assert none.hotspot_note == "The hotspot model finds no hotspot for these filters."
+    export = build_map(state, counts=counts, hotspots=hotspots, export=True)
+    assert export.hotspot_note is None and "Zedtown" not in export.map.get_root().render()
 
 
 def test_legend_html_escapes_every_text_and_checks_colours():

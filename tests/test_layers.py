@@ -93,9 +93,9 @@ def ward_of(store, lon: float, lat: float) -> str:
 
 
 def styles_of(layer: folium.FeatureGroup) -> dict:
-    """id -> style dict, from the GeoJson's own style function."""
-    geojson = next(c for c in layer._children.values() if isinstance(c, folium.GeoJson))
-    return {f["id"]: geojson.style_function(f) for f in geojson.data["features"]}
+    """id -> style dict, from the GeoJsons' own style functions."""
+    return {f["id"]: geojson.style_function(f) for geojson in layer._children.values()
+            if isinstance(geojson, folium.GeoJson) for f in geojson.data["features"]}
 
 
 def features_by_code(layer) -> dict[str, dict]:
@@ -337,6 +337,13 @@ def test_hex_layer_conserves_the_count_and_draws_only_occupied_equal_hexagons(ye
             hexgrid.hex_area_m2(500), rel=1e-3)
     check_classes(hexes["count"].to_numpy(float), legend, decimals=0)
     assert "0.65 km²" in legend.title and legend.hidden is None
+    # Each hexagon has its class's colour: more records, a darker class, every class used.
+    ramp = [c.colour for c in legend.classes]
+    styles = styles_of(layer)
+    ranked = sorted((int(f["properties"]["count"].replace(",", "")),
+                     ramp.index(styles[f["id"]]["fillColor"])) for f in feats)
+    assert [k for _, k in ranked] == sorted(k for _, k in ranked)
+    assert {k for _, k in ranked} == set(range(len(ramp)))
 
 
 def test_heat_weights_sum_to_the_events_even_when_the_grid_is_coarsened(year_store):
@@ -442,6 +449,13 @@ def test_explorer_map_checks_its_layer_names():
     assert isinstance(m, maps.LocalAssetMap)
 
 
+def test_the_map_keeps_leaflets_small_type_for_its_controls():
+    # folium's own default (1rem = 16px) drew the attribution as a two-line banner under the map.
+    page = explorer_map([folium.FeatureGroup(name="A")]).get_root().render()
+    sizes = re.findall(r"\.leaflet-container \{ font-size: ([^;]+); \}", page)
+    assert sizes == ["0.75rem"]
+
+
 def test_filter_note_names_period_feeds_and_filters():
     f = EventFilter(start=dt.date(2025, 11, 1), end=dt.date(2026, 10, 31), age_groups=("child",),
                     districts=("E08000035",))
@@ -472,3 +486,26 @@ def test_every_area_hidden_gives_no_classes_only_the_grey_note():
     assert legend.hidden == ("Grey: fewer than 5, or hidden so that a small number cannot be "
                              "worked out ([c])")
     assert {s["fillColor"] for s in styles_of(layer).values()} == {HIDDEN_COLOUR}
+
+
+def test_verbatim_layers_render_what_folium_renders_without_a_second_template_pass(year_store):
+    analyst = ask(year_store, "analyst")
+    cells = combine_cells(analyst.cell_counts(feed) for feed in FEEDS)
+    data = layer_geojson(hex_layer(cells)[0])
+    data["features"][0]["properties"]["count"] = "{{ 7*7 }}"   # as a careless writer might
+
+    def script(cls):
+        m = maps.local_map()
+        layer = cls(data, name="h", style_function=lambda f: {"color": "#123456"}).add_to(m)
+        page = m.get_root().render()
+        return page.replace(layer.get_name(), "LAYER").replace(m.get_name(), "MAP"), layer
+
+    plain, plain_layer = script(folium.GeoJson)
+    verbatim, verbatim_layer = script(maps.VerbatimGeoJson)
+    assert "{{ 7*7 }}" in verbatim
+    assert "\"count\": \"49\"" in plain          # what folium's second pass does with it
+    assert verbatim.replace("{{ 7*7 }}", "49").split() == plain.split()
+    assert verbatim_layer.get_bounds() == plain_layer.get_bounds()
+    heat = heat_layer(cells)
+    rows = next(iter(heat._children.values()))
+    assert rows._get_self_bounds() == folium.plugins.HeatMap(rows.data)._get_self_bounds()

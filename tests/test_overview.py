@@ -4,6 +4,7 @@ import datetime as dt
 import pytest
 
 from data.access import Principal, RoleScopedQuery
+from data.disclosure import threshold_for
 from data.overview import FEED_SHORT_TITLES, TOTAL_LABEL, store_fingerprint
 from data.overview import store_overview as _store_overview
 from data.ingest import ingest_frame
@@ -59,12 +60,25 @@ def test_district_table_has_names_feed_columns_and_totals(overview):
 def test_roles_under_disclosure_control_see_small_counts_hidden(sample_store, role):
     overview = store_overview(sample_store, role)
     assert overview.suppressed and overview.threshold == 10
+    # Each feed at its own threshold: the same cells the Trends page and meeting mode hide.
+    assert overview.thresholds == {FEED_SHORT_TITLES[f]: threshold_for(f) for f in FEEDS}
+    assert "<5: fewer than 5 (NRM referrals" in overview.suppression_note
+    for feed in FEEDS:
+        k = threshold_for(feed)
+        column = overview.district_table[FEED_SHORT_TITLES[feed]].drop(TOTAL_LABEL)
+        shown = column[~column.isin([f"<{k}", "[c]"])].map(as_int)
+        assert not shown.between(1, k - 1).any(), feed
     cells = overview.district_table.drop(index=TOTAL_LABEL, columns=TOTAL_LABEL)
-    shown = cells[~cells.isin(["<10", "[c]"])].stack().dropna().map(as_int)
-    assert not shown.between(1, 9).any()
     assert "<10" in set(cells.to_numpy().ravel())
+    # The all-feed total is a sum of shown figures, else "hidden".
+    for name, row in overview.district_table.iterrows():
+        parts = row.drop(TOTAL_LABEL)
+        if parts.str.contains("<|\\[c\\]").any():
+            assert row[TOTAL_LABEL] == "hidden"
+        else:
+            assert as_int(row[TOTAL_LABEL]) == parts.map(as_int).sum()
     hidden_feeds = [f for f in overview.feeds if f.count is None]
-    assert all(f.display in ("<10", "[c]") for f in hidden_feeds)
+    assert all(f.display in (f"<{threshold_for(f.feed)}", "[c]") for f in hidden_feeds)
 
 
 def test_period_is_first_to_last_event_date(overview):

@@ -78,3 +78,28 @@ def test_default_expected_is_the_series_mean_and_lengths_must_match():
     assert classify([1] * 12).category == "no pattern"
     with pytest.raises(ValueError, match="12 months"):
         classify([1] * 12, [0.2] * 11)
+
+
+def test_months_of_equal_count_tie_under_a_drifting_baseline():
+    """A site with an event most months and no trend, under a baseline that rises by fractions
+    of an event (the county grows): no trend. Unrounded, every quiet month would rank below
+    the quiet months before it and the series would read as a significant decrease."""
+    counts = [0, 0, 0, 0, 2, 0, 1, 0, 1, 0, 0, 0, 0, 0, 1, 1, 1, 1, 0, 0, 1, 1, 0, 0, 0, 1, 0,
+              0, 1, 0, 0, 1, 0, 1, 1, 0, 1, 1, 0, 1, 0, 1, 0, 1, 0, 0, 1, 1, 1, 0, 0, 1, 1, 1,
+              1, 0, 1, 0, 1, 1]
+    expected = np.linspace(0.012, 0.024, len(counts))
+    assert mann_kendall(np.array(counts) - expected).trend == "decreasing"  # the artefact
+    result = classify(counts, expected)
+    assert result.mann_kendall.trend == mann_kendall(counts).trend == "no trend"
+    assert result.category == "sporadic"  # hot in 27 of 60 months, one of them recent
+
+
+def test_recent_months_count_together():
+    """One event a month where 0.08 is expected passes no single month's test (p = 0.08), but
+    three such months together do (p = 0.002): the hotspot is active, not historical."""
+    expected = [0.08] * 12
+    active = [0, 0, 4, 3, 5, 2, 2, 3, 2, 1, 1, 1]
+    assert not hot_months(active, expected)[-3:].any()
+    assert classify(active, expected).category != "historical"
+    quiet = [0, 0, 4, 3, 5, 2, 2, 3, 2, 0, 0, 1]
+    assert classify(quiet, expected).category == "historical"

@@ -53,7 +53,7 @@ def states(draw, role="analyst"):
         indicators=draw(subset(INDICATORS)), districts=draw(subset(DISTRICT_CODES)),
         layer=draw(st.sampled_from(allowed_layers(role))), level=level,
         measure=draw(st.sampled_from(MEASURES)), scheme=draw(st.sampled_from(SCHEMES)),
-        area=draw(st.sampled_from([None, *CODES[level]])))
+        area=draw(st.sampled_from([None, *CODES[level]])), hotspots=draw(st.booleans()))
 
 
 @pytest.mark.parametrize("role", ["analyst", "chair"])
@@ -178,6 +178,19 @@ def test_chair_gets_areas_for_point_layers(layer):
 def test_chair_area_link_at_lsoa_level_is_dropped():
     state = parse({"level": "lsoa", "area": "E01010000"}, role="chair")
     assert (state.level, state.area) == ("ward", None)
+
+
+def test_hotspots_overlay_is_in_the_link_for_the_roles_that_may_see_hotspots():
+    for role in ("analyst", "chair"):
+        state = parse({"hotspots": "1"}, role=role)
+        assert state.hotspots and state.warnings == ()
+        assert to_query_params(state)["hotspots"] == "1"
+    assert "hotspots" not in to_query_params(parse({"hotspots": "0"}))
+    executive = parse({"hotspots": "1"}, role="executive")
+    assert not executive.hotspots
+    assert executive.warnings == ("your role may not see hotspots: the map shows none",)
+    crafted = parse({"hotspots": "<script>"})
+    assert not crafted.hotspots and "script" not in " ".join(crafted.warnings)
 
 
 def test_levels_and_layers_per_role():

@@ -11,6 +11,8 @@ Streamlit's own probes for a page URL, taken explicitly), no Streamlit exception
 """
 from __future__ import annotations
 
+import csv
+import io
 import re
 import time
 from pathlib import Path
@@ -20,7 +22,7 @@ import pytest
 
 from data.ingest import ingest_frame
 from data.store import ParquetStore
-from tests.e2e.conftest import APP_RUN_TIMEOUT_MS, E2E_ROWS, serve_dashboard
+from tests.e2e.conftest import APP_RUN_TIMEOUT_MS, E2E_ROWS, SCREENSHOT_DIR, serve_dashboard
 from tests.sample_store import build_store, feed_rows
 
 pytestmark = pytest.mark.e2e
@@ -89,6 +91,25 @@ def legend_text(page) -> str:
     return page.locator(".wy-legend").inner_text()
 
 
+def assert_small_attribution(frame) -> None:
+    """The credits sit in the map's bottom-right corner in Leaflet's small type, beside the
+    scale bar (folium's 1rem default drew them in 16px type, a banner across the map's foot)."""
+    box = frame.evaluate("""() => {
+        const a = document.querySelector('.leaflet-control-attribution');
+        const m = document.querySelector('.leaflet-container').getBoundingClientRect();
+        const r = a.getBoundingClientRect();
+        const s = document.querySelector('.leaflet-control-scale').getBoundingClientRect();
+        return {size: getComputedStyle(a).fontSize, text: a.innerText, height: r.height,
+                right: m.right - r.right, bottom: m.bottom - r.bottom,
+                clear: r.left >= s.right || r.bottom <= s.top};
+    }""")
+    assert box["text"].startswith("Leaflet | Source: ONS (OGL v3.0)"), box
+    assert box["size"] == "12px", box
+    assert box["height"] < 40, box                                          # two lines at most
+    assert abs(box["right"]) < 1 and abs(box["bottom"]) < 1, box             # in the corner
+    assert box["clear"], box                                   # not over the scale bar
+
+
 def wait_for_rerun(dashboard, condition, timeout_s: float = 20, what=None) -> None:
     """Wait until ``condition()`` holds and the app has finished running."""
     deadline = time.monotonic() + timeout_s
@@ -120,6 +141,7 @@ def test_map_filters_link_and_panel(dashboard, explore_url, browse):
                               "Mandevilla flags": str(E2E_ROWS["mandevilla"])}
     before = legend_text(page)
     assert before.startswith("Records by ward")
+    assert_small_attribution(frame)
     dashboard.screenshot("explore")
 
     # A filter change: children only. The numbers, the legend and the link follow.
@@ -143,7 +165,12 @@ def test_map_filters_link_and_panel(dashboard, explore_url, browse):
     assert "area" in parse_qs(urlsplit(page.url).query)
     main = page.locator('[data-testid="stMain"]').inner_text()
     assert re.search(r"Ward in \w+ · [\d,]+ residents \(estimate\)", main), main[-800:]
-    assert "highest rate of 124 wards" in main
+    # Ranks are honest: an area with no records is not "6th highest" among 119 tied at zero.
+    records = re.search(r"Records\s+([\d,]+)\s", main).group(1)
+    if records == "0":
+        assert re.search(r"Rank: no records, like \d+ of the 124 wards", main), main[-800:]
+    else:
+        assert re.search(r"Rank: (joint )?\d+(st|nd|rd|th) highest rate of 124 wards", main)
     page.locator('[data-testid="stVegaLiteChart"]').first.wait_for(timeout=APP_RUN_TIMEOUT_MS)
     dashboard.screenshot("explore-panel")
     dashboard.assert_clean()
@@ -204,6 +231,9 @@ def test_a_payload_in_the_data_shows_as_text_in_the_tooltip(browse, explore_url)
     assert text.startswith("NRM")
     assert frame.evaluate("() => window.pwned === undefined")
     assert frame.locator("img[src='x']").count() == 0
+    # The map with the tooltip open (a whole-page shot resizes the window, which closes it).
+    page.locator(MAP_IFRAME).screenshot(path=str(SCREENSHOT_DIR / "explore-tooltip-map.png"))
+    assert "geomasked 100 m locations" in page.locator('[data-testid="stMain"]').inner_text()
     dashboard.screenshot("explore-tooltip")
     dashboard.assert_clean()
 
@@ -224,4 +254,71 @@ def test_a_chair_gets_areas_only(browse, explore_url):
     assert options == ["District", "Ward"]
     page.keyboard.press("Escape")
     dashboard.screenshot("explore-chair")
+    dashboard.assert_clean()
+
+
+def test_the_hotspots_overlay_is_listed_when_switched_on(browse, explore_url):
+    dashboard = browse(explore_url)
+    open_explore(dashboard)
+    page = dashboard.page
+    page.get_by_text("Show hotspots").click()
+    wait_for_rerun(dashboard, lambda: "hotspots" in parse_qs(urlsplit(page.url).query)
+                   and page.get_by_text(re.compile("hotspot for these filters|hotspots for "
+                                                   "these filters|finds no hotspot")).count(),
+                   timeout_s=60, what=lambda: page.url)
+    frame = map_frame(page)
+    overlays = [o.strip() for o in
+                frame.locator(".leaflet-control-layers-overlays label").all_inner_texts()]
+    assert overlays == ["Areas", "Hexagons", "Heat map", "Points", "Hotspots"]
+    hotspots = frame.locator(".leaflet-control-layers-overlays label", has_text="Hotspots")
+    assert hotspots.locator("input").is_checked()          # asked for, so drawn
+    assert parse_qs(urlsplit(page.url).query)["hotspots"] == ["1"]
+    dashboard.screenshot("explore-hotspots")
+    dashboard.assert_clean()
+
+
+def test_both_downloads_work_from_the_page(browse, browser, explore_url, tmp_path):
+    dashboard = browse(explore_url)
+    open_explore(dashboard)
+    page = dashboard.page
+    totals = headline(page)
+
+    with page.expect_download(timeout=APP_RUN_TIMEOUT_MS) as table_download:
+        page.get_by_role("button", name=re.compile(r"Table \(CSV\)")).click()
+    table = table_download.value
+    raw = Path(table.path()).read_bytes()
+    assert table.suggested_filename.startswith("explore-ward-")
+    assert raw.startswith(b"\xef\xbb\xbf") and b"\r\n" in raw     # as data.exports.safe_csv writes
+    rows = list(csv.DictReader(io.StringIO(raw.decode("utf-8-sig"))))
+    assert len(rows) == 124 and list(rows[0])[:3] == ["Ward code", "Ward", "District"]
+    # Analysts see every count: the wards add up to the headline's records.
+    assert sum(int(r["Records"]) for r in rows) == sum(int(v) for v in totals.values())
+    formula = [c for r in rows for c in r.values() if c[:1] in ("=", "+", "-", "@")]
+    assert formula == [], formula
+
+    with page.expect_download(timeout=APP_RUN_TIMEOUT_MS) as map_download:
+        page.get_by_role("button", name=re.compile(r"Map \(HTML\)")).click()
+    saved = tmp_path / map_download.value.suggested_filename
+    map_download.value.save_as(saved)
+    assert saved.suffix == ".html"
+
+    # The file opens from disk with the network refused, and draws the map and its legend.
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    refused, errors = [], []
+    context.route("**/*", lambda route: route.continue_()
+                  if route.request.url.startswith(("file:", "data:"))
+                  else (refused.append(route.request.url), route.abort()))
+    try:
+        offline = context.new_page()
+        offline.on("console", lambda m: m.type == "error" and errors.append(m.text))
+        offline.on("pageerror", lambda e: errors.append(str(e)))
+        offline.goto(saved.as_uri())
+        offline.locator("path.wy-district").first.wait_for(state="attached", timeout=10_000)
+        assert offline.locator("path.wy-district").count() == 5
+        assert "Records by ward" in offline.locator("body").inner_text()
+        assert "SYNTHETIC DATA" in offline.locator("body").inner_text()
+        offline.screenshot(path=str(SCREENSHOT_DIR / "explore-download.png"))
+    finally:
+        context.close()
+    assert refused == [] and errors == [], (refused, errors)
     dashboard.assert_clean()

@@ -1,0 +1,20 @@
+# The dashboard image (compose.yaml). Map assets are copied from pinned npm packages at build
+# time (make assets); nothing is fetched at run time.
+FROM node:22-bookworm-slim AS assets
+WORKDIR /src
+COPY package.json package-lock.json ./
+RUN npm ci --ignore-scripts --no-audit --no-fund
+
+FROM python:3.11-slim-bookworm
+WORKDIR /app
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
+COPY requirements.txt ./
+RUN pip install --no-cache-dir -r requirements.txt
+COPY . .
+COPY --from=assets /src/node_modules ./node_modules
+RUN python tools/vendor_assets.py && rm -rf node_modules \
+    && useradd --system --home /app dashboard && mkdir -p /app/instance \
+    && chown dashboard /app/instance
+USER dashboard
+EXPOSE 8501
+CMD ["python", "-m", "streamlit", "run", "dashboard.py", "--server.address", "0.0.0.0"]

@@ -1,0 +1,147 @@
+"""Benchmark: the map's cell counts (``RoleScopedQuery.cell_counts``) on both store backends.
+
+    .venv/bin/python bench/bench_cells.py [--events 1000000] [--repeat 5] [--source DIR]
+        [--database-url postgresql://...]
+
+The query layer asks the store for its own aggregation (``Store.cell_counts``): the Parquet store
+reads the easting/northing columns and groups them in NumPy; the PostGIS store groups in SQL
+and sends back one row per occupied cell. For comparison, the old path on
+PostGIS (read every point, group in NumPy: the generic ``Store.cell_counts``) is timed too.
+
+Source: a synthetic store of ``--events`` events (``/tmp/bench-stores/store_N`` reused if present,
+else built with ``python -m data.synthetic --events N``), copied into an empty PostGIS database
+(``--database-url``, else a throwaway cluster from tests/pgcluster.py with ``fsync=off``).
+Figures: median of ``--repeat`` runs after one warm-up, every feed, analyst role (each call is
+audited, as in the app).
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from data.access import Principal, RoleScopedQuery  # noqa: E402
+from data.filters import EventFilter  # noqa: E402
+from data.schema import FEEDS  # noqa: E402
+from data.store import ParquetStore, Store, open_store  # noqa: E402
+
+BENCH_STORES = Path("/tmp/bench-stores")
+
+
+def source_store(events: int, given: str | None) -> ParquetStore:
+    candidates = [Path(given)] if given else [BENCH_STORES / f"store_{events}",
+                                              BENCH_STORES / f"store-{events}"]
+    for path in candidates:
+        if (path / "_manifest.json").exists():
+            return ParquetStore(path)
+    target = candidates[0]
+    print(f"building {target} (python -m data.synthetic --events {events}) ...", flush=True)
+    subprocess.run([sys.executable, "-m", "data.synthetic", "--events", str(events), "--store",
+                    str(target)], check=True, cwd=Path(__file__).resolve().parent.parent)
+    return ParquetStore(target)
+
+
+class ViaPoints:
+    """A PostGIS store whose cell counts read every point and group them in NumPy (the old
+    query-layer path), for comparison."""
+
+    def __init__(self, store):
+        self._store = store
+
+    def __getattr__(self, name):
+        return getattr(self._store, name)
+
+    def cell_counts(self, feed, filters=None, cell_m=100):
+        return Store.cell_counts(self._store, feed, filters, cell_m)
+
+
+def median_ms(call, repeat: int) -> float:
+    call()  # warm-up: caches, pooled connections
+    times = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        call()
+        times.append(time.perf_counter() - started)
+    return statistics.median(times) * 1000
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--events", type=int, default=1_000_000)
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--source", help="an existing Parquet store to copy records from")
+    parser.add_argument("--database-url", help="an empty PostGIS database (default: throwaway)")
+    args = parser.parse_args()
+
+    cluster = None
+    url = args.database_url
+    if url is None:
+        from tests.pgcluster import Cluster
+
+        cluster = Cluster().start()
+        url = cluster.create_database("bench_cells")
+    try:
+        source = source_store(args.events, args.source)
+        postgis = open_store(url)
+        if not postgis.batches():
+            started = time.perf_counter()
+            for batch in source.batches():
+                postgis.import_batch(batch, source.batch_frame(batch))
+            print(f"copied into PostGIS in {time.perf_counter() - started:.0f} s")
+        load = os.getloadavg()
+        print(f"machine: {platform.machine()}, {os.cpu_count()} cores, load {load[0]:.1f}; "
+              f"python {platform.python_version()}; {dt.date.today()}; source {source.url} "
+              f"({sum(b['rows'] for b in source.batches()):,} records)")
+        print(f"postgis: {postgis.url}" + (" (throwaway cluster, fsync=off)" if cluster else ""))
+        analyst = Principal("bench", "analyst")
+        # Every cell_counts call is audited: query a copy, not the shared source store.
+        scratch = Path(tempfile.mkdtemp(prefix="bench-cells-"))
+        shutil.copytree(source.root, scratch / "parquet", ignore=shutil.ignore_patterns("_audit"))
+        parquet = ParquetStore(scratch / "parquet")
+        backends = {"parquet": RoleScopedQuery(parquet, analyst),
+                    "postgis (SQL)": RoleScopedQuery(postgis, analyst),
+                    "postgis (points)": RoleScopedQuery(ViaPoints(postgis), analyst)}
+        last = source.period()[1]
+        cases = {"no filter": EventFilter(),
+                 "last year": EventFilter(start=last - dt.timedelta(days=365), end=last),
+                 "Leeds, last year": EventFilter(districts=("E08000035",),
+                                                 start=last - dt.timedelta(days=365), end=last)}
+        print(f"\nRoleScopedQuery.cell_counts over all feeds, median of {args.repeat} (ms)")
+        print(f"  {'filters':<18} {'cell':>6} " + " ".join(f"{n:>17}" for n in backends)
+              + "  cells")
+        for label, filters in cases.items():
+            for cell_m in (100, 1000):
+                results = {}
+                for name, query in backends.items():
+                    def run(query=query):
+                        return [query.cell_counts(feed, filters, cell_m=cell_m)
+                                for feed in FEEDS]
+                    results[name] = (median_ms(run, args.repeat), run())
+                cells = sum(len(frame) for frame in results["parquet"][1])
+                same = all(all(a.equals(b) for a, b in zip(results["parquet"][1], r[1]))
+                           for r in results.values())
+                print(f"  {label:<18} {cell_m:>5}m "
+                      + " ".join(f"{results[n][0]:>17.0f}" for n in backends)
+                      + f"  {cells:,}" + ("" if same else "  RESULTS DIFFER"))
+        shutil.rmtree(scratch)
+    finally:
+        if cluster is not None:
+            from data.store_pg import dispose_engines
+
+            dispose_engines()
+            cluster.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,72 @@
+"""Benchmark of the Trends figures (data.kpis) on synthetic stores: not a test, prints figures.
+
+    .venv/bin/python bench/bench_trends.py [--events 6000 100000] [--runs 3]
+
+For each size a synthetic store (5 years ending October 2026) is built in a temporary folder,
+then, for an analyst and an executive, the page's reads are timed cold (module cache cleared:
+the first view after an ingest) and warm (cached tables): the KPI table of a month, the measure
+series, the district series of the three feeds and the trend flags. Median of ``--runs``.
+"""
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from data import kpis  # noqa: E402
+from data.access import Principal, RoleScopedQuery  # noqa: E402
+from data.store import ParquetStore  # noqa: E402
+from data.synthetic import build_store  # noqa: E402
+
+
+def page_reads(query: RoleScopedQuery) -> None:
+    kpis.kpi_table(query, "2026-10")
+    kpis.measures_table(query, "2026-10")
+    for feed in kpis.FEEDS:
+        kpis.monthly_series(query, feed)
+    kpis.breakdown_series(query, "nrm", "exploitation_type")
+    kpis.trend_flags(query, end="2026-10")
+
+
+def timed(fn, runs: int) -> float:
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--events", type=int, nargs="+", default=[6000, 100_000])
+    parser.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args(argv)
+    print("| events | role | cold s | warm s |")
+    print("| ---: | --- | ---: | ---: |")
+    for events in args.events:
+        with tempfile.TemporaryDirectory() as tmp:
+            root = Path(tmp) / "store"
+            build_store(str(root), years=5, seed=1, end="2026-10-31", events=events)
+            store = ParquetStore(root)
+            for role in ("analyst", "executive"):
+                query = RoleScopedQuery(store, Principal("bench", role))
+
+                def cold():
+                    kpis._CACHE.clear()
+                    page_reads(query)
+
+                cold_s = timed(cold, args.runs)
+                page_reads(query)
+                warm_s = timed(lambda: page_reads(query), args.runs)
+                print(f"| {events:,} | {role} | {cold_s:.2f} | {warm_s:.2f} |", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

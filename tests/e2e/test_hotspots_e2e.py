@@ -1,0 +1,101 @@
+"""The hotspots page in a real browser: ranked table, polygons on the map, and the tasking loop.
+
+The store is the harness's sample one (``E2E_ROWS``: records around the five town centres, so
+five hotspots), built for this module because the test writes tasks to it. The demo starts as
+an analyst, who sees the table and the map; a partnership chair creates a task and sees it in
+the list. Each check ends with ``assert_clean``: no request to another origin, no console
+error, no Streamlit exception.
+"""
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests.e2e.conftest import APP_RUN_TIMEOUT_MS, E2E_ROWS, serve_dashboard
+from tests.e2e.test_explore_e2e import MAP_IFRAME, wait_for_rerun
+from tests.sample_store import build_store
+
+pytestmark = pytest.mark.e2e
+
+FIT_TIMEOUT_MS = 120_000  # the first fit runs the Monte-Carlo scan on a loaded machine
+
+
+@pytest.fixture(scope="module")
+def hotspots_url(tmp_path_factory) -> str:
+    root = tmp_path_factory.mktemp("hotspots_e2e")
+    store = build_store(root / "store", E2E_ROWS, source="synthetic")
+    with serve_dashboard(root / "server", env={"STORE_URL": str(store.root)}) as server:
+        yield server.url
+
+
+def open_hotspots(dashboard):
+    dashboard.page.goto(dashboard.base_url + "/hotspots", wait_until="domcontentloaded")
+    dashboard.page.get_by_text("Ranked hotspots").wait_for(timeout=FIT_TIMEOUT_MS)
+    dashboard.wait_for_app()
+    probes = rf"{re.escape(dashboard.base_url)}/hotspots/_stcore/(health|host-config)\)$"
+    dashboard.take_console_errors(probes)
+    return hotspot_frame(dashboard.page)
+
+
+def hotspot_frame(page):
+    iframe = page.locator(MAP_IFRAME)
+    iframe.wait_for(state="visible", timeout=APP_RUN_TIMEOUT_MS)
+    frame = iframe.element_handle().content_frame()
+    frame.locator(".leaflet-container").wait_for(state="visible", timeout=APP_RUN_TIMEOUT_MS)
+    frame.locator("path.wy-district").first.wait_for(state="attached",
+                                                     timeout=APP_RUN_TIMEOUT_MS)
+    return frame
+
+
+def grid_text(page, index: int) -> str:
+    """The cell texts of the ``index``-th dataframe (glide-data-grid keeps an accessible table
+    of the visible cells next to its canvas)."""
+    grid = page.locator('[data-testid="stDataFrame"]').nth(index)
+    grid.wait_for(timeout=APP_RUN_TIMEOUT_MS)
+    return " ".join(grid.locator("td, th").all_inner_texts())
+
+
+def test_table_polygons_and_a_new_task_in_the_list(browse, hotspots_url):
+    dashboard = browse(hotspots_url)
+    frame = open_hotspots(dashboard)
+    page = dashboard.page
+
+    assert "SYNTHETIC DATA" in page.locator('[data-testid="stAlert"]').first.inner_text()
+    # Boundaries are drawn non-interactive: the interactive paths are the hotspots.
+    assert frame.locator("path.wy-district").count() == 5
+    frame.locator("path.leaflet-interactive").first.wait_for(state="attached")
+    assert frame.locator("path.leaflet-interactive").count() == 5
+    table = grid_text(page, 0)
+    for district in ("Bradford", "Calderdale", "Kirklees", "Leeds", "Wakefield"):
+        assert f"({district})" in table, table
+    assert "5 hotspots" in page.locator('[data-testid="stMain"]').inner_text()
+    # Hovering a hotspot shows its figures as text.
+    first = frame.locator("path.leaflet-interactive").first
+    first.hover(force=True)
+    tooltip = frame.locator(".leaflet-tooltip")
+    tooltip.wait_for(state="visible", timeout=10_000)
+    assert "Relative risk" in tooltip.inner_text()
+    dashboard.screenshot("hotspots")
+    dashboard.assert_clean()
+
+    # A partnership chair (the demo's role picker) creates a task from the first hotspot.
+    page.locator('[data-testid="stSidebar"]').get_by_text("Partnership chair").click()
+    create = page.get_by_role("button", name=re.compile("Create task"))
+    create.wait_for(timeout=FIT_TIMEOUT_MS)
+    dashboard.wait_for_app()
+    hotspot_frame(page)
+    assert "<10" in grid_text(page, 0)                       # feed counts hidden for a chair
+    page.get_by_label("Action").fill("Joint visit with licensing <b>officers</b>")
+    create.click()
+    page.get_by_text("Task T-0001 created").wait_for(timeout=APP_RUN_TIMEOUT_MS)
+    dashboard.wait_for_app()
+    wait_for_rerun(dashboard, lambda: "T-0001" in grid_text(page, -1),
+                   what=lambda: grid_text(page, -1))
+    listing = grid_text(page, -1)
+    assert "West Yorkshire Police" in listing and "Open" in listing
+    assert page.get_by_role("button", name=re.compile("Tasking sheet")).count() == 1
+    main = page.locator('[data-testid="stMain"]')
+    main.evaluate("e => e.scrollTo(0, e.scrollHeight)")
+    dashboard.screenshot("hotspots-task")
+    dashboard.assert_clean()

@@ -1,0 +1,129 @@
+"""The Trends page in a real browser, as the Deputy Mayor's office (executive) would use it.
+
+The store is the project's synthetic generator over three years ending in October 2026, so the
+monthly figures are large enough for most to show after suppression (the harness's tiny sample
+store would hide nearly everything from an executive). The test checks that the page loads clean
+(no foreign request, console error or exception), that the KPI tiles and an Altair chart show,
+that the period is in the link, and that the KPI CSV download holds what the tiles show and no
+small number.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import re
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+from data.access import Principal, RoleScopedQuery
+from data.kpis import kpi_table
+from data.store import ParquetStore
+from data.synthetic import build_store
+from tests.e2e.conftest import APP_RUN_TIMEOUT_MS, serve_dashboard
+from tests.e2e.test_explore_e2e import wait_for_rerun
+
+pytestmark = pytest.mark.e2e
+
+FEED_TITLES = ("NRM referrals", "Rosewood episodes", "Mandevilla flags")
+
+
+@pytest.fixture(scope="module")
+def trends_store(tmp_path_factory):
+    root = tmp_path_factory.mktemp("trends_e2e") / "store"
+    build_store(str(root), years=3, seed=3, end="2026-10-31")
+    return root
+
+
+@pytest.fixture(scope="module")
+def trends_url(trends_store, tmp_path_factory):
+    with serve_dashboard(tmp_path_factory.mktemp("trends_server"),
+                         env={"STORE_URL": str(trends_store)}) as server:
+        yield server.url
+
+
+def tiles(page) -> dict[str, str]:
+    out = {}
+    metrics = page.locator('[data-testid="stMetric"]')
+    for i in range(metrics.count()):
+        label = metrics.nth(i).locator('[data-testid="stMetricLabel"]').inner_text().strip()
+        out[label] = metrics.nth(i).locator('[data-testid="stMetricValue"]').inner_text().strip()
+    return out
+
+
+def open_trends_as_executive(dashboard):
+    dashboard.open("/")
+    page = dashboard.page
+    page.locator('[data-testid="stSidebar"]').get_by_text("Deputy Mayor's office").click()
+    nav = page.locator('[data-testid="stSidebarNav"]')
+    # An executive has no map explorer: its link going is the sign that the role changed.
+    wait_for_rerun(dashboard, lambda: nav.get_by_text("Explore").count() == 0
+                   and nav.get_by_text("Trends").count() == 1, what=lambda: nav.inner_text())
+    nav.get_by_text("Trends").click()
+    page.get_by_role("heading", name="Trends").wait_for(timeout=APP_RUN_TIMEOUT_MS)
+    wait_for_rerun(dashboard, lambda: "period=" in page.url
+                   and page.locator('[data-testid="stVegaLiteChart"]').count() >= 1,
+                   timeout_s=60, what=lambda: page.url)
+    # Streamlit probes the page's own URL path when it changes; those are expected.
+    dashboard.take_console_errors(
+        rf"{re.escape(dashboard.base_url)}/trends/_stcore/(health|host-config)\)$")
+    return page
+
+
+def test_executive_sees_tiles_charts_and_downloads_the_kpi_table(browse, trends_url,
+                                                                 trends_store):
+    dashboard = browse(trends_url)
+    page = open_trends_as_executive(dashboard)
+
+    assert "SYNTHETIC DATA" in page.locator('[data-testid="stAlert"]').first.inner_text()
+    assert parse_qs(urlsplit(page.url).query)["period"] == ["2026-10"]
+    expected = kpi_table(RoleScopedQuery(ParquetStore(trends_store),
+                                         Principal("test", "executive")), "2026-10")
+    shown = tiles(page)
+    for row in expected.itertuples():
+        assert shown[row.title] == row.display
+    assert page.get_by_role("heading", name="October 2026: records per feed").is_visible()
+    chart = page.locator('[data-testid="stVegaLiteChart"]').first
+    chart.locator("canvas, svg").first.wait_for(timeout=APP_RUN_TIMEOUT_MS)
+    assert chart.bounding_box()["height"] > 200
+    assert page.locator('[data-testid="stDataFrame"]').count() == 1  # the trend flags
+
+    with page.expect_download(timeout=APP_RUN_TIMEOUT_MS) as info:
+        page.get_by_role("button", name=re.compile("KPI table")).click()
+    download = info.value
+    assert download.suggested_filename == "trends-kpis-2026-10.csv"
+    rows = list(csv.DictReader(io.StringIO(download.path().read_text(encoding="utf-8-sig"))))
+    assert [r["Feed"] for r in rows] == list(FEED_TITLES)
+    for row, kpi in zip(rows, expected.itertuples()):
+        assert row["Records"] == kpi.display
+        assert row["Period"] == "October 2026"
+    # Every figure in the file is a shown count: none is a small number for an executive.
+    for row in rows:
+        for column in ("Records", "Records (previous)", "Records (last year)"):
+            value = row[column].replace(",", "")
+            assert not value.isdigit() or int(value) == 0 or int(value) >= 5, (column, row)
+
+    # The CSV click reran the app (its audit callback): a deferred download's id is issued
+    # anew by each run, so wait for that run to end before asking for the PNG.
+    wait_for_rerun(dashboard, lambda: True)
+    with page.expect_download(timeout=APP_RUN_TIMEOUT_MS) as info:
+        page.get_by_role("button", name=re.compile("Chart \\(PNG\\)")).first.click()
+    assert info.value.suggested_filename == "trends-nrm-count-M.png"
+    assert info.value.path().read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+    wait_for_rerun(dashboard, lambda: True)
+    dashboard.screenshot("trends-executive")
+    dashboard.assert_clean()
+
+
+def test_quarter_choice_goes_to_the_link(browse, trends_url):
+    dashboard = browse(trends_url)
+    page = open_trends_as_executive(dashboard)
+    page.get_by_text("Quarters", exact=True).click()
+    wait_for_rerun(dashboard, lambda: "period=2026-Q3" in page.url, what=lambda: page.url)
+    page.get_by_role("heading", name="Q3 2026 (Jul–Sep): records per feed").wait_for(
+        timeout=APP_RUN_TIMEOUT_MS)
+    dashboard.take_console_errors(
+        rf"{re.escape(dashboard.base_url)}/trends/_stcore/(health|host-config)\)$")
+    dashboard.screenshot("trends-executive-quarter")
+    dashboard.assert_clean()

@@ -1,0 +1,230 @@
+"""The briefing pack PDF, opened with pypdf: marking, period, suppression, no point-level detail,
+and the command line's exit codes."""
+from __future__ import annotations
+
+import datetime as dt
+import io
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from pypdf import PdfReader
+
+from data.access import Principal, RoleScopedQuery
+from data.audit import read_audit
+from data.disclosure import TOTAL, threshold_for
+from data.hotspot_view import fit_hotspots
+from data.meeting import Period
+from data.overview import FEED_SHORT_TITLES
+from data.schema import FEEDS
+from data.store import ParquetStore
+from data.synthetic import build_store as build_synthetic
+from data.tasking import DEFAULT_AGENCIES, TaskBook
+from geo.boundaries import DISTRICT_CODES
+from reports.briefing import MARKING, build_briefing, main
+
+ROOT = Path(__file__).resolve().parent.parent
+CHAIR = Principal("chair@example.org", "chair")
+ACTION = "Joint visit <b>& patrols</b>"
+WAKEFIELD = "E08000036"
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory) -> ParquetStore:
+    root = tmp_path_factory.mktemp("briefing") / "store"
+    build_synthetic(root, years=2, seed=3, end="2026-09-30")
+    store = ParquetStore(root)
+    view = fit_hotspots(RoleScopedQuery(store, CHAIR), list(FEEDS), Period("2026-Q3").filter())
+    TaskBook(store, CHAIR).create(view.hotspots.iloc[0], lead_agency=DEFAULT_AGENCIES[0],
+                                  action=ACTION, due=dt.date(2027, 1, 31), feeds=list(FEEDS))
+    return store
+
+
+def pages_of(pdf: bytes) -> list[str]:
+    return [page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages]
+
+
+@pytest.fixture(scope="module")
+def packs(store) -> dict:
+    """Packs of a quarter, a month and a quarter with a district focus (built once)."""
+    now = dt.datetime(2026, 11, 25, 9, 30, tzinfo=dt.timezone.utc)
+    return {key: build_briefing(store, CHAIR, period, district, now=now)
+            for key, (period, district) in {"quarter": ("2026-Q3", None),
+                                            "month": ("2026-09", None),
+                                            "wakefield": ("2026-Q3", WAKEFIELD)}.items()}
+
+
+def lines(text: str) -> list[str]:
+    return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+def district_cells(text: str) -> dict[tuple[str, str], str]:
+    """The district table's cells as printed: (district or Total, column) -> text.
+
+    pypdf gives one table cell per line: the district name, then its six figures.
+    """
+    all_lines = lines(text)
+    start = all_lines.index("Per 100,000", all_lines.index("District comparison"))
+    header = ["NRM referrals", "Rosewood episodes", "Mandevilla flags", "Total", "Per 100,000"]
+    cells = {}
+    for name in [*sorted(DISTRICT_CODES.values()), TOTAL]:
+        at = all_lines.index(name, start)
+        for column, value in zip(header, all_lines[at + 1:at + 6]):
+            cells[(name, column)] = value
+    return cells
+
+
+# -- the document ------------------------------------------------------------------------------
+@pytest.mark.parametrize("key", ["quarter", "month", "wakefield"])
+def test_every_page_is_marked_and_the_period_and_sources_are_stated(packs, key):
+    pages = pages_of(packs[key])
+    assert len(pages) >= 2
+    for text in pages:
+        assert text.count(MARKING) >= 2, "marking at the top and bottom of every page"
+        assert "SYNTHETIC DATA" in text
+    first = pages[0]
+    period = {"quarter": "Jul–Sep 2026 (2026-Q3)", "month": "September 2026 (2026-09)",
+              "wakefield": "Jul–Sep 2026 (2026-Q3)"}[key]
+    assert f"Period: {period}" in first
+    assert "Generated: 25 Nov 2026 09:30 UTC" in first
+    assert "SYNTHETIC DATA — not real cases" in first
+    assert "Modern slavery referrals (NRM): 1 batch (synthetic)" in first
+    assert "Office for National Statistics" in first
+    metadata = PdfReader(io.BytesIO(packs[key])).metadata
+    assert metadata.subject == MARKING
+
+
+def test_the_kpis_and_district_table_match_the_store_where_shown(store, packs):
+    truth = RoleScopedQuery(store, Principal("a", "analyst")).district_feed_table(
+        Period("2026-Q3").filter()).counts
+    text = "\n".join(pages_of(packs["quarter"]))
+    cells = district_cells(text)
+    names = {v: k for k, v in DISTRICT_CODES.items()}
+    for (name, column), shown in cells.items():
+        if column == "Per 100,000":
+            continue
+        feed = next((f for f in FEEDS if FEED_SHORT_TITLES[f] == column), None)
+        value = int(truth.loc[names.get(name, name), "Total" if feed is None else feed])
+        if feed is None:  # the all-feed total: a sum of shown figures, or "hidden"
+            if shown != "hidden":
+                assert shown.replace(",", "") == str(value), (name, column)
+            continue
+        k = threshold_for(feed)  # each feed at its own threshold, as on the Trends page
+        if 1 <= value < k:
+            assert shown == f"<{k}", (name, column, value, shown)
+        elif shown not in (f"<{k}", "[c]"):
+            assert shown.replace(",", "") == str(value), (name, column)
+    assert "Tasking" in text and "Hotspots: West Yorkshire" in text
+
+
+@pytest.mark.parametrize("key", ["quarter", "month", "wakefield"])
+def test_no_suppressed_number_appears_in_a_table(store, packs, key):
+    """Every district count 1 to k-1 is "<k"; no table cell is a small number but a rank."""
+    period, district = {"quarter": ("2026-Q3", None), "month": ("2026-09", None),
+                        "wakefield": ("2026-Q3", WAKEFIELD)}[key]
+    truth = RoleScopedQuery(store, Principal("a", "analyst")).district_feed_table(
+        Period(period).filter()).counts
+    text = "\n".join(pages_of(packs[key]))
+    cells = district_cells(text)
+    hidden = 0
+    for code, name in DISTRICT_CODES.items():
+        for feed in FEEDS:
+            value, k = int(truth.loc[code, feed]), threshold_for(feed)
+            if 1 <= value < k:  # each feed at its own threshold, as on the Trends page
+                assert cells[(name, FEED_SHORT_TITLES[feed])] == f"<{k}"
+                hidden += 1
+    if key == "month":
+        assert hidden > 0, "the September pack should hide small district counts"
+    # A cell that is a bare whole number below the smallest threshold is a hotspot's rank.
+    small = min(threshold_for(feed) for feed in FEEDS)
+    bare = [line for line in lines(text) if re.fullmatch(r"\d+", line)
+            and 1 <= int(line) < small]
+    section = lines(text.split("Hotspots:")[1].split("Trends:")[0])
+    ranks = [line for line in section if re.fullmatch(r"\d+", line) and int(line) < small]
+    assert bare == ranks == [str(i) for i in range(1, len(bare) + 1)]
+
+
+@pytest.mark.parametrize("key", ["quarter", "month", "wakefield"])
+def test_no_point_level_detail_appears(store, packs, key):
+    text = "\n".join(pages_of(packs[key]))
+    for feed in FEEDS:
+        ids = store.query(feed, columns=["record_id"])["record_id"]
+        assert not [i for i in ids if i in text], f"{feed} record ids in the pack"
+    refs = store.query("rosewood", columns=["person_ref"])["person_ref"].dropna().unique()
+    assert not [r for r in refs if re.search(rf"\b{re.escape(r)}\b", text)]
+    assert not re.search(r"-?\b\d{1,3}\.\d{4,}\b", text), "a coordinate-like number"
+    assert not re.search(r"\b[3-5]\d{5}\b", text), "an easting or northing"
+    assert "SYN-" not in text and "RW-" not in text
+
+
+def test_tasking_list_is_in_the_pack_escaped(packs):
+    text = "\n".join(pages_of(packs["quarter"]))
+    assert ACTION in text  # shown as written, not taken as markup
+    assert "New" in text and DEFAULT_AGENCIES[0] in text
+    assert "31 Jan 2027" in text
+
+
+def test_each_pack_is_audited_as_an_export(store, packs):
+    exports = read_audit(store, action="export")
+    ours = exports[exports["detail"] == "pdf: briefing pack"]
+    assert len(ours) >= 3
+    assert set(ours["actor"]) == {CHAIR.user} and set(ours["role"]) == {"chair"}
+    assert '{"district":null,"period":"2026-09"}' in set(ours["filters"])
+
+
+def test_an_executive_pack_has_no_ward_level_pages(store):
+    pdf = build_briefing(store, Principal("e", "executive"), "2026-Q3")
+    text = "\n".join(pages_of(pdf))
+    assert "District comparison" in text
+    assert "Hotspots:" not in text and "Tasking" not in text and ACTION not in text
+
+
+# -- the command line --------------------------------------------------------------------------
+def test_cli_writes_the_pack(store, tmp_path, capsys):
+    out = tmp_path / "packs" / "pack.pdf"
+    assert main(["--period", "2026-Q3", "--out", str(out), "--store", str(store.root),
+                 "--quiet"]) == 0
+    assert "wrote" in capsys.readouterr().out
+    pages = pages_of(out.read_bytes())
+    assert all(MARKING in page for page in pages)
+    exports = read_audit(store, action="export")
+    assert exports.iloc[0]["actor"].startswith("cli:") and exports.iloc[0]["role"] == "chair"
+
+
+@pytest.mark.parametrize("argv, code, message", [
+    (["--period", "2026-Q5"], 2, "not a quarter"),
+    (["--period", "2019-Q1"], 2, "has no data"),
+    (["--period", "2026-Q3", "--district", "E99999999"], 2, "not a West Yorkshire district"),
+])
+def test_cli_refuses_bad_arguments(store, tmp_path, capsys, argv, code, message):
+    out = tmp_path / "pack.pdf"
+    assert main([*argv, "--out", str(out), "--store", str(store.root), "--quiet"]) == code
+    assert message in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_cli_empty_store_and_unwritable_output(store, tmp_path, capsys):
+    assert main(["--period", "2026-Q3", "--out", str(tmp_path / "p.pdf"), "--store",
+                 str(tmp_path / "empty"), "--quiet"]) == 1
+    assert "holds no records" in capsys.readouterr().err
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    assert main(["--period", "2026-Q3", "--out", str(blocker / "p.pdf"), "--store",
+                 str(store.root), "--quiet"]) == 1
+    assert "cannot write" in capsys.readouterr().err
+
+
+def test_cli_as_a_process_with_missing_arguments_and_a_progress_bar(store, tmp_path):
+    missing = subprocess.run([sys.executable, "-m", "reports.briefing", "--period", "2026-Q3"],
+                             cwd=ROOT, capture_output=True, text=True)
+    assert missing.returncode == 2 and "--out" in missing.stderr
+    out = tmp_path / "pack.pdf"
+    done = subprocess.run([sys.executable, "-m", "reports.briefing", "--period", "2026-09",
+                           "--out", str(out), "--store", str(store.root)],
+                          cwd=ROOT, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert "briefing pack" in done.stderr and "4/4" in done.stderr  # tqdm's bar
+    assert out.read_bytes().startswith(b"%PDF")

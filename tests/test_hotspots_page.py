@@ -1,0 +1,173 @@
+"""The hotspots page through AppTest: table, map, selection, tasking, roles, caching.
+
+The store is ``tests.sample_store``'s (36 NRM, 30 Rosewood, 24 Mandevilla rows around the five
+town centres): five hotspots, one per district (``tests/test_hotspot_view.py``).
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from unittest import mock
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from data.audit import read_audit
+from data.tasking import TaskBook
+from data.access import Principal
+from tests.sample_store import build_store
+
+ROOT = Path(__file__).resolve().parent.parent
+DASHBOARD = str(ROOT / "dashboard.py")
+HOTSPOTS = str(ROOT / "app_pages/hotspots.py")
+ROWS = {"nrm": 36, "rosewood": 30, "mandevilla": 24}
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    return build_store(tmp_path_factory.mktemp("hotspots_page") / "store", ROWS)
+
+
+@pytest.fixture
+def env(monkeypatch, built, tmp_path):
+    """A copy of the store per test (tasks are written to it)."""
+    import shutil
+
+    from data.store import ParquetStore
+
+    shutil.copytree(built.root, tmp_path / "store")
+    monkeypatch.setenv("STORE_URL", str(tmp_path / "store"))
+    monkeypatch.setenv("USERS_FILE", str(tmp_path / "no-users.json"))
+    monkeypatch.setenv("ROLES_FILE", str(tmp_path / "no-roles.yaml"))
+    return ParquetStore(tmp_path / "store")
+
+
+def hotspots_page(role="analyst", **params) -> AppTest:
+    at = AppTest.from_file(DASHBOARD, default_timeout=120)
+    at.secrets["test"] = "no sign-in secrets"
+    at.session_state["auth_demo_role"] = role
+    at.run()
+    for key, value in params.items():
+        at.query_params[key] = value
+    at.switch_page(HOTSPOTS).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.title[0].value == "Hotspots"
+    return at
+
+
+def texts(elements) -> str:
+    return "\n".join(str(e.value) for e in elements)
+
+
+def map_script(at) -> str:
+    component = at.main.get("component_instance")[0]
+    assert component.proto.component_name == "streamlit_folium.st_folium"
+    return json.loads(component.proto.json_args)["script"]
+
+
+def test_an_analyst_sees_the_ranked_table_and_the_polygons(env):
+    at = hotspots_page()
+    table = at.dataframe[0].value
+    assert table.columns.tolist() == ["Rank", "Place", "Events", "NRM", "Rosewood",
+                                      "Mandevilla", "Relative risk", "p-value", "Trend",
+                                      "Cross-feed"]
+    assert table["Rank"].tolist() == [1, 2, 3, 4, 5]
+    assert sorted(p.rsplit("(", 1)[1].rstrip(")") for p in table["Place"]) == [
+        "Bradford", "Calderdale", "Kirklees", "Leeds", "Wakefield"]
+    assert table["NRM"].str.isdigit().all()                   # analysts: nothing hidden
+    script = map_script(at)
+    assert script.count('"hotspot_id"') == 5 and "wy-district" in script
+    assert "5 hotspots" in texts(at.caption)
+    # Analysts see tasks but do not create them.
+    assert "Partnership chairs create and update tasks" in texts(at.caption)
+    assert not at.get("form_submit_button")
+    # The filters went into the link.
+    assert at.query_params["from"] and at.query_params["to"]
+
+
+def test_selecting_a_row_zooms_to_it_and_explains_it_without_refitting(env):
+    at = hotspots_page()
+    second = at.dataframe[0].value["Place"][1]
+    with mock.patch("app_pages._loaders.fit_hotspots",
+                    side_effect=AssertionError("refitted")) as fit:
+        at.session_state["hotspots_table"] = {"selection": {"rows": [1], "columns": []}}
+        at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert fit.call_count == 0
+    assert f"2. {second}" in texts(at.main.get("subheader"))
+    assert "would be expected from the" in texts(at.markdown)
+    assert at.get("vega_lite_chart")
+    assert "fitBounds" in map_script(at)
+    breakdown = at.dataframe[1].value
+    assert breakdown["Feed"].tolist() == ["NRM", "Rosewood", "Mandevilla"]
+
+
+def test_a_chair_sees_small_counts_hidden_and_creates_a_task(env):
+    at = hotspots_page("chair")
+    table = at.dataframe[0].value
+    assert (table["NRM"] == "<10").all() and (table["Mandevilla"] == "<10").all()
+    assert "<10: fewer than 10" in texts(at.caption)
+    form_place = table["Place"][0]
+    agency = next(s for s in at.selectbox if s.label == "Lead agency")
+    agency.select("Hope for Justice")
+    at.text_area[0].input("Joint visit with licensing <b>now</b>")
+    next(b for b in at.get("form_submit_button") if b.label == "Create task").click()
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert "Task T-0001 created" in texts(at.success)
+    tasks = at.dataframe[-1].value
+    assert tasks["Task"].tolist() == ["T-0001"]
+    assert tasks["Place"].tolist() == [form_place]
+    assert tasks["Lead agency"].tolist() == ["Hope for Justice"]
+    assert tasks["Action"].tolist() == ["Joint visit with licensing <b>now</b>"]
+    assert [b.label for b in at.get("download_button")] == ["Tasks (CSV)",
+                                                           "Tasking sheet (PDF)"]
+    created = read_audit(env, action="tasking")
+    assert created["detail"].str.startswith("create T-0001").tolist() == [True]
+
+
+def test_a_chair_updates_a_task_and_sees_its_outcome(env):
+    at = hotspots_page("chair")
+    view_place = at.dataframe[0].value["Place"][0]
+    at.text_area[0].input("Visit")
+    next(b for b in at.get("form_submit_button") if b.label == "Create task").click()
+    at.run()
+    status = next(s for s in at.selectbox if s.label == "Status")
+    status.select("done")
+    next(b for b in at.get("form_submit_button") if b.label == "Save").click()
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    tasks = at.dataframe[-1].value
+    assert tasks["Status"].tolist() == ["Done"] and tasks["Place"].tolist() == [view_place]
+    # Done today, long after the sample data end: nothing to compare yet, and it says so.
+    assert "No data yet after the task was done" in texts(at.caption)
+    assert TaskBook(env, Principal("x", "chair")).get("T-0001").done_at is not None
+
+
+def test_an_empty_action_is_refused_with_a_message(env):
+    at = hotspots_page("chair")
+    next(b for b in at.get("form_submit_button") if b.label == "Create task").click()
+    at.run()
+    assert "the action is empty" in texts(at.error)
+    assert TaskBook(env, Principal("x", "chair")).tasks() == []
+
+
+@pytest.mark.parametrize("role", ["executive", "admin"])
+def test_other_roles_cannot_open_the_page(env, role):
+    at = AppTest.from_file(DASHBOARD, default_timeout=120)
+    at.secrets["test"] = "no sign-in secrets"
+    at.session_state["auth_demo_role"] = role
+    at.run()
+    # Not in the role's navigation (the page's own guard is tested in test_router.py).
+    with pytest.raises(ValueError, match="Could not find a navigation page"):
+        at.switch_page(HOTSPOTS)
+    assert read_audit(env, action="view-hotspots").empty
+
+
+def test_filters_from_the_link_reach_the_fit(env):
+    at = hotspots_page(district="E08000035")
+    table = at.dataframe[0].value
+    assert table["Place"].str.endswith("(Leeds)").tolist() == [True]
+    fit = read_audit(env, action="view-hotspots").sort_values("seq").iloc[-1]
+    assert json.loads(fit["filters"])["districts"] == ["E08000035"]
+    assert at.query_params["district"] == "E08000035"

@@ -1,0 +1,385 @@
+"""Trends figures (data.kpis, data.periods, RoleScopedQuery's period methods) and the Trends page.
+
+Hand-checked figures use ``tests.sample_store``: one record a week from Monday 2 Jan 2023,
+districts in turn, so the counts per month are known by construction (NRM, 36 rows: Jan 5,
+Feb 4, Mar 4, Apr 4, May 5, Jun 4, Jul 5, Aug 4, Sep 1). Suppression checks also use a store
+from the project's synthetic generator, where most figures are large enough to show.
+"""
+from __future__ import annotations
+
+import math
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from data import kpis
+from data.access import Principal, RoleScopedQuery
+from data.disclosure import TOTAL, threshold_for
+from data.errors import AccessDenied, PeriodError
+from data.exports import safe_csv
+from data.filters import EventFilter
+from data.periods import (complete_periods, last_year, parse_period, period_label, period_text,
+                          trend_table, whole_periods)
+from data.synthetic import build_store as build_synthetic
+from data.trend_charts import area_chart, chart_png
+from tests.sample_store import build_store
+
+ROOT = Path(__file__).resolve().parent.parent
+DASHBOARD = str(ROOT / "dashboard.py")
+TRENDS = str(ROOT / "app_pages" / "trends.py")
+N_ROWS = {"nrm": 36, "rosewood": 30, "mandevilla": 24}
+NRM_PER_MONTH = {"2023-01": 5, "2023-02": 4, "2023-03": 4, "2023-04": 4, "2023-05": 5,
+                 "2023-06": 4, "2023-07": 5, "2023-08": 4, "2023-09": 1}
+
+
+@pytest.fixture(scope="module")
+def sample(tmp_path_factory):
+    return build_store(tmp_path_factory.mktemp("kpis") / "store", N_ROWS)
+
+
+@pytest.fixture(scope="module")
+def synthetic(tmp_path_factory):
+    root = tmp_path_factory.mktemp("kpis_synthetic") / "store"
+    build_synthetic(str(root), years=2, seed=5, end="2026-10-31")
+    from data.store import ParquetStore
+    return ParquetStore(root)
+
+
+def query(store, role="analyst") -> RoleScopedQuery:
+    return RoleScopedQuery(store, Principal("tester", role))
+
+
+# -- periods ----------------------------------------------------------------------------------
+def test_periods_are_whole_months_or_quarters():
+    assert period_text(parse_period("2026-10")) == "2026-10"
+    assert period_text(parse_period(" 2026-Q3 ")) == "2026-Q3"
+    assert period_label(parse_period("2026-Q3")) == "Q3 2026 (Jul–Sep)"
+    assert period_label(parse_period("2026-02")) == "February 2026"
+    assert period_text(last_year(parse_period("2026-Q1"))) == "2025-Q1"
+    assert period_text(parse_period("2026-01") - 1) == "2025-12"
+    for bad in ("2026-13", "2026-Q5", "2026-10-01", "2026-10..2026-11", "Oct 2026", ""):
+        with pytest.raises(PeriodError, match="YYYY-MM"):
+            parse_period(bad)
+    with pytest.raises(PeriodError, match="consecutive"):
+        whole_periods(["2026-01", "2026-03"])
+    with pytest.raises(PeriodError, match="mixed"):
+        whole_periods(["2026-Q1", "2026-04"])
+    # The month still being recorded is not offered.
+    months = complete_periods(pd.Timestamp("2023-01-02"), pd.Timestamp("2023-09-04"), "M")
+    assert period_text(months[-1]) == "2023-08" and period_text(months[0]) == "2023-01"
+    assert kpis.last_month("2026-Q3") == "2026-09" and kpis.last_month("2026-10") == "2026-10"
+
+
+def test_period_reads_take_whole_periods_only(sample):
+    q = query(sample, "executive")
+    months = whole_periods(["2023-01", "2023-02"])
+    with pytest.raises(ValueError, match="whole periods, not dates"):
+        q.period_counts("nrm", "district", months, EventFilter(start=pd.Timestamp("2023-01-05")
+                                                               .date()))
+    with pytest.raises(AccessDenied):
+        q.period_counts("nrm", "ward", months)
+    with pytest.raises(AccessDenied):
+        query(sample, "executive").period_trends("nrm", "ward", months)
+    with pytest.raises(ValueError, match="does not split"):
+        q.period_counts("nrm", "repeat", months)
+
+
+# -- KPIs, hand-checked -----------------------------------------------------------------------
+def test_kpi_table_for_an_analyst_month(sample):
+    table = kpis.kpi_table(query(sample), "2023-06").set_index("feed")
+    nrm = table.loc["nrm"]
+    assert (nrm["count"], nrm["previous_count"]) == (4, 5)
+    assert nrm["display"] == "4" and nrm["previous_display"] == "5"
+    assert nrm["change_previous"] == "-1 (-20%)" and nrm["direction_previous"] == "down"
+    # Exact conditional test: 4 of 9 records in June (30 days) against May (31 days).
+    share = 30 / 61
+    expected = sum(math.comb(9, x) * share ** x * (1 - share) ** (9 - x) for x in range(10)
+                   if math.comb(9, x) * share ** x * (1 - share) ** (9 - x)
+                   <= math.comb(9, 4) * share ** 4 * (1 - share) ** 5 * (1 + 1e-7))
+    assert nrm["p_previous"] == pytest.approx(expected)
+    assert nrm["beyond_previous"] is False
+    # June 2022 is before the data: no data, no change, no test.
+    assert nrm["last_year_display"] == "no data" and pd.isna(nrm["last_year_count"])
+    assert nrm["change_last_year"] is None and nrm["beyond_last_year"] is None
+    assert not nrm["suppressed"] and nrm["threshold"] == 1
+
+
+def test_kpi_table_for_a_quarter(sample):
+    nrm = kpis.kpi_table(query(sample), "2023-Q2").set_index("feed").loc["nrm"]
+    assert nrm["count"] == 4 + 5 + 4 and nrm["previous_count"] == 5 + 4 + 4
+    assert nrm["change_previous"] == "+0 (+0%)" and nrm["direction_previous"] == "same"
+    assert nrm["period_label"] == "Q2 2023 (Apr–Jun)"
+    assert nrm["previous_period_label"] == "Q1 2023 (Jan–Mar)"
+
+
+def test_kpi_table_for_an_executive_hides_small_counts_and_their_changes(sample):
+    table = kpis.kpi_table(query(sample, "executive"), "2023-06").set_index("feed")
+    nrm = table.loc["nrm"]
+    assert nrm["display"] == "<5" and pd.isna(nrm["count"])
+    # May (5) is hidden too: with Q2 (13) shown, April and June (both <5) would add up to 8,
+    # so each would be 4. Months and quarters are protected together (data.period_tables).
+    assert nrm["previous_display"] == "[c]"
+    assert nrm["change_previous"] is None and nrm["direction_previous"] is None
+    assert np.isnan(nrm["p_previous"]) and nrm["beyond_previous"] is None
+    assert nrm["suppressed"] and nrm["threshold"] == 5
+    mandevilla = table.loc["mandevilla"]
+    assert mandevilla["display"] == "<10" and mandevilla["threshold"] == 10
+    assert "nan" not in " ".join(kpis.kpi_notes(table.reset_index()))
+    assert [t["delta"] for t in kpis.kpi_tiles(table.reset_index())] == [None, None, None]
+
+
+def test_kpi_table_refuses_a_period_outside_the_data(sample):
+    with pytest.raises(PeriodError, match="no data for March 2021"):
+        kpis.kpi_table(query(sample), "2021-03")
+    with pytest.raises(PeriodError, match="not understood"):
+        kpis.kpi_table(query(sample), "2023-06-01")
+
+
+def test_change_p_value_is_the_exact_conditional_test():
+    tail = sum(math.comb(40, x) for x in range(30, 41)) / 2 ** 40
+    assert kpis.change_p_value(30, 10) == pytest.approx(2 * tail)
+    assert kpis.change_p_value(10, 30) == pytest.approx(2 * tail)
+    assert kpis.change_p_value(20, 20) == pytest.approx(1.0)
+    assert np.isnan(kpis.change_p_value(0, 0)) and np.isnan(kpis.change_p_value(None, 3))
+    assert kpis.change_text(46, 40) == "+6 (+15%)" and kpis.direction(3, 3) == "same"
+
+
+# -- the other measures, hand-checked ---------------------------------------------------------
+def measure(series, name, feed, period, category=""):
+    row = series[(series["measure"] == name) & (series["feed"] == feed)
+                 & (series["period"] == period) & (series["category"] == category)]
+    assert len(row) == 1, (name, feed, period)
+    return row.iloc[0]
+
+
+def test_measures_for_an_analyst(sample):
+    series = kpis.measure_series(query(sample), "M")
+    # January 2023: NRM rows 0-4; children are the odd rows; types cycle labour,
+    # sexual;criminal (several), criminal.
+    assert measure(series, "count", "nrm", "2023-01")["value"] == 5
+    assert measure(series, "child_share", "nrm", "2023-01")["display"] == "40%"
+    assert measure(series, "type_share", "nrm", "2023-01", "several")["value"] == 2 / 5
+    assert measure(series, "type_share", "nrm", "2023-01", "criminal")["value"] == 1 / 5
+    # Rosewood: persons P-000..P-006 in turn, so episodes 0-6 are first episodes; every fourth
+    # is still missing; the others were found 30 hours after being reported.
+    assert measure(series, "repeat_share", "rosewood", "2023-01")["value"] == 0
+    assert measure(series, "repeat_share", "rosewood", "2023-02")["display"] == "50%"
+    assert measure(series, "still_missing", "rosewood", "2023-01")["value"] == 2
+    assert measure(series, "median_hours", "rosewood", "2023-01")["display"] == "30 h"
+    # Mandevilla: even rows referred to police (January: rows 0, 2, 4).
+    assert measure(series, "referred", "mandevilla", "2023-01")["value"] == 3
+    assert measure(series, "referred_share", "mandevilla", "2023-01")["display"] == "60%"
+    rate = measure(series, "rate", "nrm", "2023-01")["value"]
+    population = kpis._population("district").sum()
+    assert rate == pytest.approx(5 / population * 100_000)
+    table = kpis.measures_table(query(sample), "2023-02")
+    row = table[table["measure"] == "repeat_share"].iloc[0]
+    assert (row["display"], row["previous_display"], row["last_year_display"]) == \
+        ("50%", "0%", "no data")
+
+
+def test_measures_for_an_executive_hide_medians_rates_and_shares_of_small_counts(sample):
+    series = kpis.measure_series(query(sample, "executive"), "M")
+    assert measure(series, "median_hours", "rosewood", "2023-01")["display"] == \
+        "hidden (fewer than 5 found)"
+    assert measure(series, "still_missing", "rosewood", "2023-01")["display"] == "<5"
+    for name in ("rate", "child_share"):
+        row = measure(series, name, "nrm", "2023-06")  # June: 4 referrals, hidden
+        assert np.isnan(row["value"]) and row["display"] == "hidden"
+
+
+def test_repeat_episodes_never_show_the_person_reference(sample):
+    q = query(sample)
+    months = whole_periods(["2023-01", "2023-02", "2023-03"])
+    table = q.period_counts("rosewood", "repeat", months)
+    assert list(table.cells.index) == ["first", "repeat"]
+    assert table.cells.loc["first"].tolist() == [5, 2, 0]
+    frames = [kpis.measure_series(q, "M"), kpis.breakdown_series(q, "rosewood", "repeat"),
+              kpis.monthly_series(q, "rosewood"), kpis.trend_flags(q, ["rosewood"])]
+    for frame in frames:
+        assert "person_ref" not in frame.columns and "record_id" not in frame.columns
+        assert "P-00" not in safe_csv(frame).decode("utf-8-sig")
+
+
+# -- suppression on the synthetic store -------------------------------------------------------
+def small(label: str, k: int) -> bool:
+    value = label.replace(",", "")
+    return value.isdigit() and 0 < int(value) < k
+
+
+def test_no_small_number_is_visible_to_an_executive(synthetic):
+    q = query(synthetic, "executive")
+    k = {feed: threshold_for(feed) for feed in kpis.FEEDS}
+    table = kpis.kpi_table(q, "2026-10")
+    for row in table.to_dict("records"):
+        for column in ("display", "previous_display", "last_year_display"):
+            assert not small(row[column], k[row["feed"]]), row
+    hidden = 0
+    for feed in kpis.FEEDS:
+        series = kpis.monthly_series(q, feed)
+        assert not any(small(label, k[feed]) for label in series["display"])
+        # A rate is shown exactly where its count is.
+        assert (series["rate"].isna() == series["suppressed"]).all()
+        assert series["count"].isna().equals(series["suppressed"])
+        hidden += int(series["suppressed"].sum())
+        tables = kpis.feed_tables(q, feed, "M")
+        for name, part in tables.parts.items():
+            assert not any(small(label, k[feed]) for label in part.display.to_numpy().ravel())
+            series = kpis.breakdown_series(q, feed, name)
+            assert series.loc[series["count"].isna(), "share"].isna().all()
+    assert hidden > 0  # the check above saw suppressed cells, not an all-large store
+    measures = kpis.measure_series(q, "M")
+    counts = measures[measures["unit"] == "records"]
+    assert not any(small(label, 5) for label in counts["display"])
+    with pytest.raises(AccessDenied):
+        kpis.monthly_series(q, "nrm", level="ward")
+
+
+def test_period_totals_are_hidden_alike_in_every_table_of_a_feed(synthetic):
+    for role in ("executive", "chair"):
+        for freq in ("M", "Q"):
+            tables = kpis.feed_tables(query(synthetic, role), "mandevilla", freq)
+            hidden = tables.area.suppressed.loc[TOTAL]
+            for part in tables.parts.values():
+                assert part.suppressed.loc[TOTAL].equals(hidden)
+                # A breakdown column whose total is hidden is hidden whole.
+                assert part.suppressed.loc[:, hidden[hidden].index].all().all()
+            shown = ~hidden
+            totals = tables.area.counts.loc[TOTAL, shown[shown].index]
+            for part in tables.parts.values():
+                assert part.counts.loc[TOTAL, shown[shown].index].equals(totals)
+
+
+def test_analyst_sees_every_count_and_the_tables_agree(synthetic):
+    q = query(synthetic)
+    series = kpis.monthly_series(q, "nrm")
+    assert not series["suppressed"].any()
+    october = series[series["period"] == "2026-10"].set_index("code")["count"]
+    assert october.drop(TOTAL).sum() == october[TOTAL]
+    kpi = kpis.kpi_table(q, "2026-10").set_index("feed")
+    assert kpi.loc["nrm", "count"] == october[TOTAL]
+
+
+# -- trend flags ------------------------------------------------------------------------------
+def test_mann_kendall_flags_on_constructed_series():
+    months = pd.period_range("2025-01", periods=12, freq="M")
+    table = pd.DataFrame([np.arange(1, 13), np.arange(12, 0, -1),
+                          [5, 4, 6, 5, 4, 6, 5, 4, 6, 5, 4, 6], [0] * 11 + [2]],
+                         index=["up", "down", "flat", "tiny"], columns=months)
+    flags = trend_table(table, min_total=5).set_index("row")
+    assert flags.loc["up", "trend"] == "increasing" and flags.loc["up", "slope"] == 1
+    assert flags.loc["down", "trend"] == "decreasing" and flags.loc["down", "slope"] == -1
+    assert flags.loc["up", "p_value"] < 0.001
+    assert flags.loc["flat", "trend"] == "no trend"
+    assert flags.loc["tiny", "trend"] == "too few records"
+    assert np.isnan(flags.loc["tiny", "p_value"])
+    assert trend_table(table.loc[["tiny"]]).iloc[0]["trend"] == "no trend"
+
+
+def test_trend_flags_per_district_and_window(sample):
+    flags = kpis.trend_flags(query(sample, "executive"), windows=(6, 12), end="2023-08")
+    assert set(flags["window"]) == {6, 12}
+    six = flags[flags["window"] == 6]
+    assert len(six) == 3 * 6  # three feeds, five districts and West Yorkshire
+    assert set(six["name"]) >= {"Leeds", "West Yorkshire"}
+    assert (flags.loc[flags["window"] == 12, "trend"] == "not enough data").all()
+    assert six["first"].iloc[0] == "2023-03" and six["last"].iloc[0] == "2023-08"
+    # Mandevilla districts have fewer than k = 10 flags in six months: not tested.
+    mv = six[(six["feed"] == "mandevilla") & (six["name"] != "West Yorkshire")]
+    assert (mv["trend"] == "too few records").all()
+    wide = kpis.trend_flags_wide(flags)
+    assert list(wide.columns) == ["Feed", "Area", "Last 6 months", "Last 12 months"]
+
+
+# -- the link and the charts ------------------------------------------------------------------
+def test_trends_view_reads_and_repairs_the_link():
+    choices = {"M": ["2026-10", "2026-09"], "Q": ["2026-Q3"]}
+    assert kpis.trends_view({}, choices) == kpis.TrendsView("2026-10")
+    view = kpis.trends_view({"period": ["2026-Q3"], "measure": ["rate"]}, choices)
+    assert (view.period, view.freq, view.measure, view.warnings) == ("2026-Q3", "Q", "rate", ())
+    assert kpis.trends_params(view) == {"period": "2026-Q3", "measure": "rate"}
+    view = kpis.trends_view({"period": "2019-01", "measure": "<b>"}, choices)
+    assert view.period == "2026-10" and view.measure == "count"
+    assert any("do not cover 2019-01" in w for w in view.warnings)
+    assert any("measure" in w for w in view.warnings)
+    view = kpis.trends_view({"period": "2026-10-01"}, choices)
+    assert view.period == "2026-10" and "not a month" in view.warnings[0]
+    assert kpis.trends_view({}, {"M": [], "Q": []}) is None
+
+
+def test_a_chart_downloads_as_png(sample):
+    series = kpis.monthly_series(query(sample, "executive"), "nrm")
+    chart = area_chart(series, title="NRM", synthetic=True)
+    spec = chart.to_dict()
+    assert "SYNTHETIC DATA — not real cases" in str(spec["title"])
+    # Tooltips carry the shown text, never a hidden value.
+    assert {"field": "Shown", "type": "nominal", "title": "Records"} in spec["encoding"]["tooltip"]
+    png = chart_png(chart, width=300, height=150, scale=1)
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 2000
+
+
+# -- the page (AppTest) -----------------------------------------------------------------------
+@pytest.fixture
+def env(monkeypatch, sample, tmp_path):
+    monkeypatch.setenv("STORE_URL", str(sample.root))
+    monkeypatch.setenv("USERS_FILE", str(tmp_path / "no-users.json"))
+    monkeypatch.setenv("ROLES_FILE", str(tmp_path / "no-roles.yaml"))
+    return sample
+
+
+def trends_page(role: str, **params) -> AppTest:
+    at = AppTest.from_file(DASHBOARD, default_timeout=90)
+    at.secrets["test"] = "no sign-in secrets"
+    at.session_state["auth_demo_role"] = role
+    at.run()
+    for key, value in params.items():
+        at.query_params[key] = value
+    at.switch_page(TRENDS).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.title[0].value == "Trends"
+    return at
+
+
+def texts(elements) -> str:
+    return "\n".join(str(e.value) for e in elements)
+
+
+def test_page_for_an_executive_shows_suppressed_tiles_and_keeps_the_period(env):
+    at = trends_page("executive")
+    assert "SYNTHETIC DATA" in texts(at.error)
+    assert at.query_params["period"] == "2023-08"
+    tiles = {m.label: m.value for m in at.metric}
+    # August 2023: 4 NRM referrals, hidden for an executive; the 24 Mandevilla flags ended in
+    # June, and a zero is shown.
+    assert tiles["NRM referrals"] == "<5" and tiles["Mandevilla flags"] == "0"
+    for label, value in tiles.items():
+        assert not re.fullmatch(r"[1-4]", value), (label, value)
+    assert "<5: fewer than 5" in texts(at.caption) or "<10: fewer than 10" in texts(at.caption)
+    assert len(at.get("vega_lite_chart")) == 3 + len(kpis.MEASURE_GROUPS) + 1
+    assert "August 2023: records per feed" in texts(at.subheader)
+
+
+def test_page_for_an_analyst_follows_a_quarter_link(env):
+    at = trends_page("analyst", period="2023-Q2")
+    tiles = {m.label: m.value for m in at.metric}
+    assert tiles["NRM referrals"] == "13"
+    assert at.radio(key="trends_freq").value == "Q"
+    assert "Q2 2023 (Apr–Jun): records per feed" in texts(at.subheader)
+
+
+def test_page_says_when_the_link_cannot_be_used(env):
+    at = trends_page("chair", period="2019-13")
+    assert "Part of the link was not used" in texts(at.warning)
+    assert at.query_params["period"] == "2023-08"
+
+
+def test_a_type_outside_the_contract_counts_as_unknown_and_is_never_shown():
+    """A damaged or tampered store (a writer that bypassed ingestion) must not break the tables."""
+    from data.periods import partition_labels
+    frame = pd.DataFrame({"exploitation_type": ["labour", "sexual;labour", "<img src=x>", None]})
+    assert list(partition_labels(frame, "exploitation_type")) == [
+        "labour", "several", "unknown", "unknown"]

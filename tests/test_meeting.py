@@ -1,0 +1,352 @@
+"""Meeting mode: periods, the link, the figures (suppressed as for a chair), tasking changes, and
+the page through AppTest."""
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from app_pages.registry import check_page_access
+from data.access import Principal, RoleScopedQuery
+from data.audit import read_audit
+from data.disclosure import TOTAL, threshold_for
+from data.overview import FEED_SHORT_TITLES
+from data.errors import AccessDenied, PeriodError
+from data.meeting import (ALL_DISTRICTS, STEPS, MeetingState, Period, available_periods,
+                          default_period, from_query_params, markdown_text, meeting_data, meeting_query, move,
+                          steps_for, tasks_since, to_query_params)
+from data.schema import FEEDS
+from geo.boundaries import DISTRICT_CODES
+from data.hotspot_view import fit_hotspots
+from data.synthetic import build_store as build_synthetic
+from data.tasking import DEFAULT_AGENCIES, TaskBook
+from tests.sample_store import build_store
+from data.store import ParquetStore
+
+ROOT = Path(__file__).resolve().parent.parent
+DASHBOARD = str(ROOT / "dashboard.py")
+MEETING = str(ROOT / "app_pages" / "meeting.py")
+LEEDS = "E08000035"
+SYNTHETIC_END = "2026-09-30"
+
+
+@pytest.fixture(scope="module")
+def synthetic(tmp_path_factory) -> ParquetStore:
+    """Two years of synthetic data to 30 Sep 2026: some district counts small, most not."""
+    root = tmp_path_factory.mktemp("meeting") / "store"
+    build_synthetic(root, years=2, seed=3, end=SYNTHETIC_END)
+    store = ParquetStore(root)
+    add_task(store)
+    return store
+
+
+TASK_ACTION = "Joint visit <b>& patrols</b>"
+
+
+def add_task(store) -> None:
+    """One task, made by a chair from the strongest hotspot of 2026-Q3 (data.tasking)."""
+    chair = Principal("chair@example.org", "chair")
+    view = fit_hotspots(RoleScopedQuery(store, chair), list(FEEDS), Period("2026-Q3").filter())
+    TaskBook(store, chair).create(view.hotspots.iloc[0], lead_agency=DEFAULT_AGENCIES[0],
+                                  action=TASK_ACTION, due=dt.date(2027, 1, 31),
+                                  feeds=list(FEEDS))
+
+
+# -- periods -----------------------------------------------------------------------------------
+def test_periods_quarters_and_months():
+    q3 = Period("2026-Q3")
+    assert (q3.freq, q3.start, q3.end, q3.label) == ("Q", dt.date(2026, 7, 1),
+                                                      dt.date(2026, 9, 30), "Jul–Sep 2026")
+    assert (q3.previous.key, q3.last_year.key) == ("2026-Q2", "2025-Q3")
+    jan = Period("2026-01")
+    assert (jan.freq, jan.end, jan.label) == ("M", dt.date(2026, 1, 31), "January 2026")
+    assert (jan.previous.key, jan.last_year.key) == ("2025-12", "2025-01")
+    for bad in ("2026-Q5", "2026-13", "2026", "Q3 2026", "<b>x</b>"):
+        with pytest.raises(PeriodError, match="not a quarter"):
+            Period(bad)
+
+
+def test_available_periods_latest_first_quarters_then_months():
+    periods = available_periods((dt.date(2026, 5, 3), dt.date(2026, 8, 1)))
+    assert periods == ["2026-Q3", "2026-Q2", "2026-08", "2026-07", "2026-06", "2026-05"]
+    assert default_period((dt.date(2026, 5, 3), dt.date(2026, 8, 1))) == "2026-Q3"
+    assert available_periods(None) == [] and default_period(None) is None
+
+
+# -- the link ----------------------------------------------------------------------------------
+PERIODS = ["2026-Q3", "2026-Q2", "2026-09", "2026-08"]
+
+
+@pytest.mark.parametrize("state", [MeetingState("2026-Q3"),
+                                   MeetingState("2026-Q2", LEEDS, "hotspots"),
+                                   MeetingState("2026-08", None, "trends")])
+def test_link_round_trip(state):
+    params = to_query_params(state)
+    assert from_query_params(params, role="chair", periods=PERIODS) == state
+    # As st.query_params.get_all gives them: lists.
+    as_lists = {k: [v] for k, v in params.items()}
+    assert from_query_params(as_lists, role="chair", periods=PERIODS) == state
+
+
+def test_link_defaults_and_numbered_steps():
+    assert from_query_params({}, role="chair", periods=PERIODS) == MeetingState("2026-Q3")
+    state = from_query_params({"step": "3", "district": ALL_DISTRICTS}, role="chair",
+                              periods=PERIODS)
+    assert (state.step, state.district) == ("hotspots", None)
+
+
+def test_a_crafted_link_falls_back_and_says_so_without_repeating_it():
+    payload = "<script>alert(1)</script>"
+    state = from_query_params({"period": payload, "district": payload, "step": payload},
+                              role="chair", periods=PERIODS)
+    assert state == MeetingState("2026-Q3")
+    assert len(state.warnings) == 3
+    assert not any("script" in w for w in state.warnings)
+
+
+def test_steps_follow_the_role():
+    assert steps_for("chair") == STEPS
+    # Hotspots need view_hotspots and ward level; tasking needs the tasking action.
+    assert steps_for("executive") == ("headline", "districts", "trends")
+    assert steps_for("analyst") == STEPS  # analysts read the tasking list, chairs write it
+    exec_link = from_query_params({"step": "hotspots"}, role="executive", periods=PERIODS)
+    assert exec_link.step == "headline" and exec_link.warnings
+
+
+def test_move_stops_at_both_ends():
+    first = MeetingState("2026-Q3", LEEDS, "headline")
+    assert move(first, "chair", -1).step == "headline"
+    assert move(first, "chair", 1) == MeetingState("2026-Q3", LEEDS, "districts")
+    assert move(MeetingState("2026-Q3", None, "trends"), "chair", 1).step == "trends"
+    assert move(MeetingState("2026-Q3", None, "districts"), "executive", 1).step == "trends"
+
+
+# -- the figures -------------------------------------------------------------------------------
+def truth(store, period: Period, district=None) -> pd.DataFrame:
+    """Unsuppressed district × feed counts (an analyst's table, with totals)."""
+    return RoleScopedQuery(store, Principal("t", "analyst")).district_feed_table(
+        period.filter()).counts if district is None else None
+
+
+@pytest.mark.parametrize("role", ["chair", "analyst", "executive"])
+def test_figures_are_suppressed_as_for_a_chair_whatever_the_role(synthetic, role):
+    data = meeting_data(meeting_query(synthetic, Principal("t", role)),
+                        MeetingState("2026-09"))
+    true = truth(synthetic, Period("2026-09"))
+    shown = data.districts.drop(columns="Per 100,000")
+    # Each feed at its own threshold (the Trends page's tables); the strictest is Mandevilla's.
+    k = {FEED_SHORT_TITLES[f]: threshold_for(f) for f in FEEDS}
+    assert data.threshold == 10 and data.thresholds == k
+    hidden = 0
+    for (name, column), label in shown.stack().items():
+        value = true.iloc[list(shown.index).index(name), list(shown.columns).index(column)]
+        if column == TOTAL:  # a sum of shown figures, or "hidden" where a part is hidden
+            row = shown.loc[name].drop(TOTAL)
+            assert (label == "hidden") == row.str.contains("<|\\[c\\]").any(), (name, label)
+            if label != "hidden":
+                assert label.replace(",", "") == str(value)
+        elif 1 <= value < k[column]:
+            assert label == f"<{k[column]}", (name, column, value, label)
+            hidden += 1
+        elif label not in (f"<{k[column]}", "[c]"):
+            assert label.replace(",", "") == str(value)
+    assert hidden > 0, "the test store should have small district counts this month"
+
+
+def test_headline_and_trend_agree_with_the_district_table(synthetic):
+    data = meeting_data(meeting_query(synthetic, Principal("t", "chair")),
+                        MeetingState("2026-Q3"))
+    total_row = data.districts.loc[TOTAL]
+    trend_now = data.trend[data.trend["period"] == "2026-Q3"].set_index("feed")["display"]
+    for kpi in data.kpis:
+        assert kpi.display == total_row[kpi.title] == trend_now[kpi.title]
+    # Previous and last year come from the trend, computed from the store.
+    nrm = next(k for k in data.kpis if k.feed == "nrm")
+    before = len(synthetic.query("nrm", Period("2026-Q2").filter(), columns=["event_date"]))
+    assert nrm.previous_display == f"{before:,}"
+    assert nrm.change_previous.startswith(f"{int(total_row['NRM referrals'].replace(',', '')) - before:+,}")
+    # Eight quarters per feed; before the first record: "no data", not zero.
+    assert len(data.trend) == 8 * len(FEEDS)
+    assert data.trend["period"].iloc[0] == "2024-Q4"
+    # Before the first record (1 Oct 2024): "no data", not zero.
+    earlier = meeting_data(meeting_query(synthetic, Principal("t", "chair")),
+                           MeetingState("2025-Q2"))
+    early = earlier.trend[earlier.trend["period"] == "2024-Q3"]
+    assert set(early["display"]) == {"no data"} and early["count"].isna().all()
+    assert {k.last_year_display for k in earlier.kpis} == {"no data"}
+    assert {k.change_year for k in earlier.kpis} == {None}
+
+
+def test_no_trend_flag_on_fewer_than_k_records(tmp_path):
+    store = build_store(tmp_path / "store", {"nrm": 3, "mandevilla": 12})
+    data = meeting_data(meeting_query(store, Principal("t", "chair")), MeetingState("2023-Q1"))
+    flags = {k.feed: k.trend for k in data.kpis}
+    assert flags == {"nrm": "Too few records", "rosewood": "Too few records",
+                     "mandevilla": "No clear trend"}
+
+
+def test_district_focus_and_the_hotspots(synthetic):
+    data = meeting_data(meeting_query(synthetic, Principal("t", "chair")),
+                        MeetingState("2026-Q3", LEEDS))
+    assert data.area_label == "Leeds"
+    leeds = data.districts.loc["Leeds"]
+    for kpi in data.kpis:
+        assert kpi.display == leeds[kpi.title]
+    assert data.hotspots is not None
+    assert all("Leeds" in districts for districts in data.hotspots["districts"])
+    events = pd.to_numeric(data.hotspots["events"], errors="coerce")
+    assert ((events >= 10) | events.isna()).all()
+
+
+def test_executive_gets_no_ward_level_step_and_admin_no_page(synthetic):
+    data = meeting_data(meeting_query(synthetic, Principal("e", "executive")),
+                        MeetingState("2026-Q3"))
+    assert data.hotspots is None and data.tasks is None
+    # Tasking and hotspots are refused in the data layer too (audited), not only hidden.
+    with pytest.raises(AccessDenied):
+        fit_hotspots(meeting_query(synthetic, Principal("e", "executive")), "nrm")
+    assert "e" in set(read_audit(synthetic, action="access-denied")["actor"])
+    with pytest.raises(AccessDenied, match="may not open the Meeting page"):
+        check_page_access("admin", "meeting")
+
+
+# -- tasking changes ---------------------------------------------------------------------------
+def test_the_tasking_list_comes_from_the_task_book(synthetic):
+    data = meeting_data(meeting_query(synthetic, Principal("t", "chair")),
+                        MeetingState("2026-Q3"))
+    [task] = data.tasks
+    assert (task.title, task.change, task.status, task.lead_agency) == (
+        TASK_ACTION, "New", "open", DEFAULT_AGENCIES[0])
+    assert task.due == dt.date(2027, 1, 31) and not task.overdue
+    # A focus on a district the hotspot is not in leaves it out.
+    other = next(code for code, name in DISTRICT_CODES.items() if name not in task.area)
+    focused = meeting_data(meeting_query(synthetic, Principal("t", "chair")),
+                           MeetingState("2026-Q3", other))
+    assert focused.tasks == ()
+
+
+def test_tasks_since_the_last_meeting():
+    q3 = Period("2026-Q3")
+    records = [
+        {"task_id": "T1", "title": "Patrols", "area_code": "E05001341", "lead_agency": "Police",
+         "status": "open", "due": "2026-08-01", "created_at": "2026-05-01T10:00",
+         "updated_at": "2026-05-01T10:00"},                        # old, overdue
+        {"task_id": "T2", "title": "Visits", "area_code": LEEDS, "lead_agency": "Council",
+         "status": "open", "due": "2026-12-01", "created_at": "2026-07-15T09:00",
+         "updated_at": "2026-07-15T09:00"},                        # new
+        {"task_id": "T3", "title": "Review", "area_code": "E08000032", "lead_agency": "NHS",
+         "status": "done", "due": "2026-08-01", "created_at": "2026-04-01T09:00",
+         "updated_at": "2026-08-02T09:00"},                        # closed since
+        {"task_id": "T4", "action": "Later", "place": "Hunslet & Riverside (Leeds)",
+         "districts": ["Leeds"], "lead_agency": "Council", "status": "in progress",
+         "due": "2027-01-10", "created_at": "2026-05-01T09:00",
+         "updated_at": "2026-11-01T09:00"},                        # updated since
+    ]
+    tasks = tasks_since(records, q3, today=dt.date(2026, 11, 25))
+    assert [(t.task_id, t.change, t.overdue) for t in tasks] == [
+        ("T3", "Done", False), ("T2", "New", False), ("T4", "Updated", False),
+        ("T1", "", True)]
+    assert tasks[2].area == "Hunslet & Riverside (Leeds)"
+    assert (tasks[1].area, tasks[3].area) == ("Leeds", "Baildon")
+    leeds_only = tasks_since(records, q3, district=LEEDS)
+    assert [t.task_id for t in leeds_only] == ["T2", "T4"]
+
+
+def test_free_text_is_escaped_for_markdown_tables():
+    payload = ("![x](http://example.com/x.png) <b>bold</b> [link](https://example.com) *a* "
+               "www.example.com me@example.com")
+    escaped = markdown_text(payload)
+    assert "![" not in escaped and "](" not in escaped and "<b>" not in escaped
+    for autolink in ("http://", "https://", "www.", "me@"):
+        assert autolink not in escaped.replace("\\", "")
+    # Escapes are backslashes and invisible word joiners: the text reads the same.
+    assert escaped.replace("\\", "").replace("\u2060", "") == payload
+
+
+# -- the page (AppTest) ------------------------------------------------------------------------
+@pytest.fixture
+def env(monkeypatch, synthetic, tmp_path):
+    monkeypatch.setenv("STORE_URL", str(synthetic.root))
+    monkeypatch.setenv("USERS_FILE", str(tmp_path / "no-users.json"))
+    monkeypatch.setenv("ROLES_FILE", str(tmp_path / "no-roles.yaml"))
+    return synthetic
+
+
+def meeting(role="chair", **params) -> AppTest:
+    at = AppTest.from_file(DASHBOARD, default_timeout=120)
+    at.secrets["test"] = "no sign-in secrets"
+    at.session_state["auth_demo_role"] = role
+    at.run()
+    for key, value in params.items():
+        at.query_params[key] = value
+    at.switch_page(MEETING).run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def link(at) -> dict:
+    return {k: (v[-1] if isinstance(v, (list, tuple)) else v) for k, v in at.query_params.items()}
+
+
+def step_title(at) -> str:
+    return next(m.value for m in at.markdown if "meeting-step" in str(m.value))
+
+
+def button(at, label):
+    return next(b for b in at.button if b.label == label)
+
+
+def test_page_steps_through_everything_and_keeps_the_link(env):
+    at = meeting()
+    assert at.title[0].value == "Partnership meeting · Jul–Sep 2026 · West Yorkshire"
+    assert "SYNTHETIC DATA" in at.error[0].value
+    assert link(at) == {"period": "2026-Q3", "step": "headline"}
+    assert [m.label for m in at.metric] == ["NRM referrals", "Rosewood episodes",
+                                            "Mandevilla flags"]
+    assert button(at, "Previous").disabled
+    seen = [step_title(at)]
+    for step in STEPS[1:]:
+        button(at, "Next").click().run()
+        assert not at.exception, [e.value for e in at.exception]
+        assert link(at)["step"] == step
+        seen.append(step_title(at))
+        if step == "tasking":
+            assert at.table[0].value["Task"].tolist() == [markdown_text(TASK_ACTION)]
+            assert "**1 task: 1 new, 0 done, 0 updated since the last meeting**" in [
+                m.value for m in at.markdown]
+        if step == "hotspots":
+            assert at.table[0].value.index.name == "Rank"
+    assert button(at, "Next").disabled
+    assert [s.split(">", 1)[1].split("<")[0] for s in seen] == [
+        "1. Headline numbers", "2. District comparison", "3. Hotspots", "4. Tasking",
+        "5. Trends"]
+    button(at, "Previous").click().run()
+    assert link(at)["step"] == "tasking"
+
+
+def test_a_prepared_link_opens_the_same_view(env):
+    at = meeting(period="2026-08", district=LEEDS, step="districts")
+    assert at.title[0].value == "Partnership meeting · August 2026 · Leeds"
+    assert link(at) == {"period": "2026-08", "district": LEEDS, "step": "districts"}
+    assert at.selectbox(key="meeting_period").value == "2026-08"
+    assert at.selectbox(key="meeting_district").value == LEEDS
+    table = at.table[0].value
+    assert "Leeds" in table.index and "<10" in table.to_numpy()
+
+
+def test_choosing_a_period_keeps_the_step(env):
+    at = meeting(step="trends")
+    at.selectbox(key="meeting_period").select("2026-Q2").run()
+    assert link(at) == {"period": "2026-Q2", "step": "trends"}
+    assert "Apr–Jun 2026" in at.title[0].value
+
+
+def test_executive_steps_and_a_crafted_link(env):
+    at = meeting("executive", step="hotspots", period="<b>x</b>")
+    assert link(at) == {"period": "2026-Q3", "step": "headline"}
+    warnings = " ".join(w.value for w in at.warning)
+    assert "period is not one with data" in warnings and "<b>" not in warnings
+    assert at.markdown[0].value != "" and "**1 / 3**" in [m.value for m in at.markdown]
