@@ -15,6 +15,9 @@ COPY --from=assets /src/node_modules ./node_modules
 RUN python tools/vendor_assets.py && rm -rf node_modules \
     && useradd --system --home /app dashboard && mkdir -p /app/instance \
     && chown dashboard /app/instance
+# Not root. compose.yaml runs the container as the host user who owns ./instance instead
+# (`user:`), because a bind-mounted ./instance keeps the host's owner; with plain `docker run -v`,
+# pass `--user "$(id -u):$(id -g)"` likewise. The app needs write access to /app/instance only.
 USER dashboard
 EXPOSE 8501
 CMD ["python", "-m", "streamlit", "run", "dashboard.py", "--server.address", "0.0.0.0"]

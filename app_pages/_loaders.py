@@ -63,6 +63,15 @@ def stop_on_user_error() -> Iterator[None]:
         st.stop()
 
 
+SYNTHETIC_BANNER = "**SYNTHETIC DATA — not real cases.** Do not use these figures for decisions."
+
+
+def synthetic_banner(synthetic: bool) -> None:
+    """The banner every page shows over synthetic figures, so no one mistakes them for cases."""
+    if synthetic:
+        st.error(SYNTHETIC_BANNER, icon=":material/science:")
+
+
 # -- the map explorer --------------------------------------------------------------------------
 # Every explorer loader is keyed on the store's content, the whole Principal (user and role:
 # never one role's figures for another, and point reads audited under the right name) and the
@@ -171,10 +180,29 @@ def _cached_points(store_url, fingerprint, principal, key, _state):
 
 def audit_explorer(principal: Principal, action: str, state: ExplorerState, *,
                    records: int | None = None, detail: str | None = None) -> None:
-    """Record a filter change or an export of the explorer, with its filters."""
+    """Record a filter change or an export of the explorer, with its filters and how many
+    records it covers (``headline_records``, ``table_records``)."""
     record(open_store(), AuditEvent(action=action, actor=principal.user, role=principal.role,
                                     page="explore", filters=audit_filters(state),
                                     records=records, detail=detail))
+
+
+def headline_records(head: Headline) -> int:
+    """Records the headline numbers show: the sum of the feeds' shown counts (hidden ones
+    count nothing), for the audit."""
+    return sum(feed.count for feed in head.feeds if feed.count is not None)
+
+
+def table_records(counts: pd.DataFrame) -> int:
+    """Records an area table (``load_area_counts``) shows: the sum of its shown counts."""
+    return int(counts["count"].sum(skipna=True)) if len(counts) else 0
+
+
+def audit_explorer_filters(principal: Principal, state: ExplorerState, head: Headline) -> None:
+    """Audit a change of the explorer's filters (not a rerun) with the records it shows."""
+    if st.session_state.get(_AUDITED) != filter_key(state):
+        st.session_state[_AUDITED] = filter_key(state)
+        audit_explorer(principal, "filter-change", state, records=headline_records(head))
 
 
 # The explorer's link (data.viewstate): the query parameters are the source of truth.
@@ -195,13 +223,10 @@ def open_explorer_link(principal: Principal, period: tuple[dt.date, dt.date]) ->
 
 def explorer_state(principal: Principal, period: tuple[dt.date, dt.date],
                    link: ExplorerState) -> ExplorerState:
-    """The view the widgets show; a change of filters (not a rerun) is audited."""
-    state = state_from_widgets(st.session_state, previous=link, role=principal.role,
-                               store_period=period)
-    if st.session_state.get(_AUDITED) != filter_key(state):
-        st.session_state[_AUDITED] = filter_key(state)
-        audit_explorer(principal, "filter-change", state)
-    return state
+    """The view the widgets show. A change of filters is audited by ``audit_explorer_filters``
+    once the headline says how many records it shows."""
+    return state_from_widgets(st.session_state, previous=link, role=principal.role,
+                              store_period=period)
 
 
 def keep_in_link(state: ExplorerState, clicked: dict | None) -> ExplorerState:
@@ -340,8 +365,7 @@ def open_hotspots_link(principal: Principal, period: tuple[dt.date, dt.date]) ->
 
 def hotspots_state(principal: Principal, period: tuple[dt.date, dt.date],
                    link: ExplorerState) -> ExplorerState:
-    """The filters the widgets show, checked like a link, written to the link; a change of
-    filters (not a rerun) is audited."""
+    """The filters the widgets show, checked like a link, written to the link."""
     dates = tuple(st.session_state.get(H_DATES) or ())
     start, end = (dates + (link.start, link.end))[:2] if len(dates) != 1 else (dates[0],) * 2
     state = normalise(ExplorerState(start=start, end=end,
@@ -353,10 +377,14 @@ def hotspots_state(principal: Principal, period: tuple[dt.date, dt.date],
     if params != {key: st.query_params.get_all(key) for key in st.query_params}:
         st.query_params.from_dict(params)
     st.session_state[_H_SYNCED] = params
+    return state
+
+
+def audit_hotspots_filters(principal: Principal, state: ExplorerState, view: HotspotView) -> None:
+    """Audit a change of the hotspots page's filters (not a rerun) with the records fitted."""
     if st.session_state.get(_H_AUDITED) != filter_key(state):
         st.session_state[_H_AUDITED] = filter_key(state)
-        audit_hotspots(principal, "filter-change", state)
-    return state
+        audit_hotspots(principal, "filter-change", state, records=view.n_events)
 
 
 def audit_hotspots(principal: Principal, action: str, state: ExplorerState, *,
@@ -473,10 +501,20 @@ def _cached_trend_flags(store_url, fingerprint, role, end):
     return _kpis.trend_flags(_trends_query(store_url, role), end=end)
 
 
-def audit_trends(principal: Principal, detail: str, period: str) -> None:
-    """Record a download from the Trends page (what, for which period)."""
+def trend_records(principal: Principal, period: str) -> int:
+    """Records the Trends page shows for ``period``: the sum of the KPI tiles' shown counts
+    (hidden ones count nothing)."""
+    return int(load_kpis(principal, period)["count"].sum(skipna=True))
+
+
+def audit_trends(principal: Principal, detail: str, period: str, *,
+                 records: int | None = None) -> None:
+    """Record a download from the Trends page: what, for which period, and how many records
+    (default: those of the period, ``trend_records``)."""
+    if records is None:
+        records = trend_records(principal, period)
     record(open_store(), AuditEvent(action="export", actor=principal.user, role=principal.role,
-                                    page="trends", filters={"period": period}, records=None,
+                                    page="trends", filters={"period": period}, records=records,
                                     detail=detail))
 
 

@@ -27,9 +27,7 @@ st.caption("Records by area for the filters in the sidebar. The link in the addr
 with load.stop_on_user_error():
     period = load.load_period(principal)
     synthetic = load.load_overview(principal).is_synthetic
-if synthetic:
-    st.error("**SYNTHETIC DATA — not real cases.** Do not use these figures for decisions.",
-             icon=":material/science:")
+load.synthetic_banner(synthetic)
 if period is None:
     st.info("The store holds no records yet: see the Overview page.", icon=":material/inventory_2:")
     st.stop()
@@ -72,6 +70,7 @@ note = describe(state, DISTRICT_CODES)
 
 with load.stop_on_user_error():
     headline = load.load_headline(principal, state)
+load.audit_explorer_filters(principal, state, headline)
 for column, feed in zip(st.columns(len(headline.feeds)), headline.feeds):
     column.metric(feed.title, feed.display, delta=feed.change, delta_color="off", border=True,
                   help=f"Previous period ({headline.previous_label}): {feed.previous_display}")
@@ -102,6 +101,7 @@ with load.stop_on_user_error():
     hotspots = load.load_hotspots(principal, state).hotspots if state.hotspots else None
 view = build_map(state, counts=counts, cells=cells, points=points, hotspots=hotspots, note=note)
 threshold = threshold_of(principal.role, state.feeds)
+shown = load.table_records(counts)  # the records the downloads hold, for their audit entries
 
 map_column, side = st.columns([3, 1])
 with map_column:
@@ -125,13 +125,15 @@ with side:
         "Table (CSV)", safe_csv(area_table(counts, state.level)), icon=":material/download:",
         file_name=f"explore-{state.level}-{state.start}-{state.end}.csv", mime="text/csv",
         on_click=load.audit_explorer, args=(principal, "export", state),
-        kwargs={"detail": f"csv: {state.level} table"}, use_container_width=True)
+        kwargs={"detail": f"csv: {state.level} table", "records": shown},
+        use_container_width=True)
     st.download_button(
         "Map (HTML)", lambda: explorer_map_file(state, counts=counts, cells=cells, note=note,
                                                 synthetic=synthetic, threshold=threshold),
         file_name=f"explore-map-{state.start}-{state.end}.html", mime="text/html",
         on_click=load.audit_explorer, args=(principal, "export", state),
-        kwargs={"detail": "map: html, areas and hexagons"}, icon=":material/map:",
+        kwargs={"detail": "map: html, areas and hexagons", "records": shown},
+        icon=":material/map:",
         use_container_width=True)
     st.caption("The map file works offline. It holds the areas"
                + (" and hexagons; never the heat map or points." if cells is not None else "."))

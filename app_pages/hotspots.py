@@ -35,9 +35,7 @@ st.caption("Places with significantly more records than their resident populatio
 with load.stop_on_user_error():
     period = load.load_period(principal)
     synthetic = load.load_overview(principal).is_synthetic
-if synthetic:
-    st.error("**SYNTHETIC DATA — not real cases.** Do not use these figures for decisions.",
-             icon=":material/science:")
+load.synthetic_banner(synthetic)
 if period is None:
     st.info("The store holds no records yet: see the Overview page.", icon=":material/inventory_2:")
     st.stop()
@@ -58,6 +56,7 @@ note = describe(state, DISTRICT_CODES)
 
 with load.stop_on_user_error():
     view = load.load_hotspots(principal, state)
+load.audit_hotspots_filters(principal, state, view)
 table = ranked_table(view)
 
 if view.hotspots.empty:
@@ -188,9 +187,12 @@ else:
                                   key=f"hotspots_agency_{task_id}")
             due = st.date_input("Due", value=current.due, format="DD/MM/YYYY",
                                 key=f"hotspots_due_{task_id}")
+            edited_action = st.text_area("Action", value=current.action, max_chars=500,
+                                         key=f"hotspots_action_{task_id}")
             if st.form_submit_button("Save", icon=":material/save:"):
                 try:
-                    book.update(task_id, status=status, due=due, lead_agency=agency)
+                    book.update(task_id, status=status, due=due, lead_agency=agency,
+                                action=edited_action)
                     st.rerun()
                 except TaskingError as exc:
                     st.error(str(exc), icon=":material/error:")

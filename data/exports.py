@@ -36,6 +36,12 @@ PER = 100_000
 _FONT_TYPES = {".woff2": "font/woff2", ".woff": "font/woff", ".ttf": "font/ttf"}
 _SOURCE_MAP = re.compile(r"^\s*//# sourceMappingURL=\S+\s*$", re.MULTILINE)
 _CSS_URL = re.compile(r"""url\(\s*(['"]?)([^'")]+)\1\s*\)""")
+#: Column titles of :func:`area_table`: official Census 2021 populations (districts, LSOAs)...
+RESIDENTS_COLUMN = "Residents (2021)"
+RATE_COLUMN = "Rate per 100,000"
+#: ... and best-fit estimates (wards: see ``geo.boundaries``).
+ESTIMATED_RESIDENTS_COLUMN = "Residents (2021, estimate)"
+ESTIMATED_RATE_COLUMN = "Rate per 100,000 (estimated residents)"
 
 
 # -- CSV -----------------------------------------------------------------------------------
@@ -74,6 +80,17 @@ def safe_csv(frame: pd.DataFrame) -> bytes:
     return out.to_csv(index=False, lineterminator="\r\n").encode(CSV_ENCODING)
 
 
+def population_is_estimate(level: str, areas: pd.DataFrame | None = None) -> bool:
+    """Whether the populations of ``level`` are estimates: wards always (``geo.boundaries``
+    sums LSOA populations to the best-fitting ward), any level whose ``areas`` frame flags
+    one (``population_estimate``); districts and LSOAs otherwise not (official figures)."""
+    if level == "ward":
+        return True
+    if areas is not None and "population_estimate" in areas.columns:
+        return bool(areas["population_estimate"].fillna(False).astype(bool).any())
+    return False
+
+
 def area_table(counts: pd.DataFrame, level: str, areas: pd.DataFrame | None = None
                ) -> pd.DataFrame:
     """The map's figures as a table for download: one row per area, by name.
@@ -92,6 +109,11 @@ def area_table(counts: pd.DataFrame, level: str, areas: pd.DataFrame | None = No
     DataFrame
         ``<Level> code``, ``<Level>``, ``District``, ``Residents (2021)``, ``Records`` (text,
         as shown: "<10" where hidden), ``Rate per 100,000`` (empty where the count is hidden).
+        Ward populations are estimates (each LSOA's Census 2021 population summed to the ward
+        it overlaps most), so at ward level (or wherever ``areas`` has a true
+        ``population_estimate``) the two columns say so: ``Residents (2021, estimate)`` and
+        ``Rate per 100,000 (estimated residents)``. District and LSOA populations are the
+        official Census figures and carry no such label.
     """
     title = {"lsoa": "LSOA", "ward": "Ward", "district": "District"}[level]
     if areas is None:
@@ -105,9 +127,12 @@ def area_table(counts: pd.DataFrame, level: str, areas: pd.DataFrame | None = No
     columns = {f"{title} code": table["code"], title: table["name"]}
     if level != "district":
         columns["District"] = table["district_name"]
-    out = pd.DataFrame({**columns, "Residents (2021)": table["population"].astype("Int64"),
+    estimate = population_is_estimate(level, areas)
+    residents, per = ((ESTIMATED_RESIDENTS_COLUMN, ESTIMATED_RATE_COLUMN) if estimate
+                      else (RESIDENTS_COLUMN, RATE_COLUMN))
+    out = pd.DataFrame({**columns, residents: table["population"].astype("Int64"),
                         "Records": table["display"].astype(str),
-                        "Rate per 100,000": rate.astype("Float64")})
+                        per: rate.astype("Float64")})
     return out.sort_values([c for c in ("District", title) if c in out]).reset_index(drop=True)
 
 

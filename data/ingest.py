@@ -8,6 +8,15 @@ problem (row as the user sees it, column, value, reason). With ``--accept-valid`
 are stored and the others are written to a quarantine CSV beside the store, with a ``reason``
 column (locations in it are withheld: raw coordinates are never written anywhere). Exit status:
 0 stored, 2 refused.
+
+Every ingest, stored or refused, is one ``ingest`` entry in the audit trail, with the operator
+as ``actor`` (``$INGEST_ACTOR``, else the OS user) and ``role`` ``"admin"``: ingestion is the
+administrator role's action (``data.roles``), and whoever runs this command acts as one.
+
+Progress: on large files (``PROGRESS_MIN_ROWS`` rows or ``PROGRESS_MIN_BYTES`` bytes and more)
+a bar on stderr follows reading (bytes), then parsing and geomasking row by row (in chunks of
+``CHUNK_ROWS``), validation and storing; only when stderr is a terminal, unless forced with
+``--progress always`` (or ``INGEST_PROGRESS=always``). ``--progress never`` turns it off.
 """
 from __future__ import annotations
 
@@ -26,9 +35,10 @@ import pandas as pd
 import pandera.errors
 from tqdm import tqdm
 
-from data import audit
+from data import audit, roles
 from data.columns import load_column_mapping, resolve_columns
-from data.errors import DashboardError, DuplicateRecordError, Problem, SchemaError
+from data.errors import (AccessDenied, ConfigError, DashboardError, DuplicateRecordError, Problem,
+                         SchemaError)
 from data.location import LOCATION_OUTPUT, resolve_locations
 from data.parse import parse_field
 from data.readers import ROW_COLUMN, read_partner_file
@@ -39,6 +49,21 @@ from geo.geomask import geomask_cell_m
 QUARANTINE_DIR = "quarantine"
 LOCATION_COLUMNS = {"longitude", "latitude", "easting", "northing", "location",
                     "longitude/latitude", "easting/northing"}
+#: The role every ingest is recorded under: the administrator role owns ingestion
+#: (``data.roles.ACTIONS["admin"]``), and the operator running the command acts as one.
+INGEST_ROLE = "admin"
+
+#: Parsing and geomasking work through the rows in chunks of this many (the progress bar
+#: advances per chunk); results do not depend on it. Validation (which checks record_id is
+#: unique across the file) and storing see the whole file at once.
+CHUNK_ROWS = 25_000
+#: The progress bar is shown (on a terminal) for files of at least this many rows or bytes.
+PROGRESS_MIN_ROWS = 50_000
+PROGRESS_MIN_BYTES = 5 * 2**20
+#: ``auto``: on a terminal, large files only; ``always``: forced (any file, any stream);
+#: ``never``. The command line reads its default from ``$INGEST_PROGRESS``.
+PROGRESS_MODES = ("auto", "always", "never")
+PROGRESS_ENV = "INGEST_PROGRESS"
 
 
 @dataclass
@@ -72,17 +97,27 @@ class IngestReport:
 def ingest_file(path: str | Path, feed: str, *, store: Store | str | None = None,
                 accept_valid: bool = False, drop_unknown: bool = False,
                 columns: str | Path | dict | None = None, replace: bool = False,
-                geomask_m: int | None = None, progress: bool = False) -> IngestReport:
+                geomask_m: int | None = None, progress: bool | str = False,
+                role: str = INGEST_ROLE) -> IngestReport:
     """Validate a partner file and store it. Raises an ``InputFileError`` subclass if refused.
 
-    Stored and refused files alike are recorded in the audit trail.
+    Stored and refused files alike are recorded in the audit trail, under ``role`` (which must
+    be a role that may ingest: ``AccessDenied`` otherwise, before anything is read).
+
+    ``progress``: ``False``/``"never"`` (default), ``True``/``"auto"`` (a bar on stderr when it
+    is a terminal and the file is large) or ``"always"`` (forced, whatever the size and stream).
     """
+    progress = progress_mode(progress)
     store = store if isinstance(store, Store) else open_store(store)
+    name = Path(path).name
+    _require_ingest_role(store, role, feed, name)
     started = time.perf_counter()
-    with _audited(store, feed, Path(path).name) as outcome, \
-            _Progress(progress, Path(path).name) as bar:
-        headers, frame = read_partner_file(path)
-        bar.step("read")
+    with _audited(store, feed, name, role) as outcome, \
+            _Progress(progress, name, size_bytes=_file_size(path)) as bar:
+        with bar.stage("read", bar.size_bytes, unit="B") as advance:
+            headers, frame = read_partner_file(path)
+            advance(bar.size_bytes)
+        bar.consider_rows(len(frame))
         mapping = load_column_mapping(columns) if isinstance(columns, (str, Path)) else columns
         rename, dropped = resolve_columns(path, headers, feed, mapping=mapping,
                                           drop_unknown=drop_unknown)
@@ -97,15 +132,19 @@ def ingest_file(path: str | Path, feed: str, *, store: Store | str | None = None
 
 def ingest_frame(frame: pd.DataFrame, feed: str, *, name: str, store: Store | str | None = None,
                  source: str = "synthetic", replace: bool = False, geomask_m: int | None = None,
-                 progress: bool = False) -> IngestReport:
+                 progress: bool | str = False, role: str = INGEST_ROLE) -> IngestReport:
     """Ingest an in-memory frame of contract columns through exactly the same checks as a file.
 
     Used by the synthetic generator, so the demo store goes through validation and geomasking.
-    Rows are numbered from 2, as if the frame had been a CSV file with a header.
+    Rows are numbered from 2, as if the frame had been a CSV file with a header. ``progress``
+    and ``role`` as for :func:`ingest_file`.
     """
+    progress = progress_mode(progress)
     store = store if isinstance(store, Store) else open_store(store)
+    _require_ingest_role(store, role, feed, name)
     started = time.perf_counter()
-    with _audited(store, feed, name) as outcome, _Progress(progress, name) as bar:
+    with _audited(store, feed, name, role) as outcome, _Progress(progress, name) as bar:
+        bar.consider_rows(len(frame))
         rename, _ = resolve_columns(name, list(frame.columns), feed)
         frame = frame[list(rename)].rename(columns=rename)
         frame = frame.astype("string").fillna("").reset_index(drop=True)
@@ -117,8 +156,30 @@ def ingest_frame(frame: pd.DataFrame, feed: str, *, name: str, store: Store | st
     return report
 
 
+def _file_size(path) -> int:
+    try:
+        return Path(path).stat().st_size
+    except OSError:  # the reader says why
+        return 0
+
+
+def _actor() -> str:
+    return os.environ.get("INGEST_ACTOR") or _os_user()
+
+
+def _require_ingest_role(store: Store, role: str, feed: str, name: str) -> None:
+    """Refuse (and audit) an ingest under a role that may not ingest (``data.roles``)."""
+    try:
+        roles.require(roles.check_role(role), "ingest")
+    except AccessDenied as exc:
+        audit.record(store, audit.AuditEvent(
+            action="access-denied", actor=_actor(), role=role if role in roles.ROLES else None,
+            page="data.ingest", filters={"feed": feed, "file": name}, detail=str(exc)))
+        raise
+
+
 @contextmanager
-def _audited(store: Store, feed: str, name: str):
+def _audited(store: Store, feed: str, name: str, role: str = INGEST_ROLE):
     """Record an ingest in the audit trail, whether the file was stored or refused.
 
     The body sets ``outcome["records"]`` to the number of records stored.
@@ -127,14 +188,14 @@ def _audited(store: Store, feed: str, name: str):
     try:
         yield outcome
     except DashboardError as exc:
-        _record_ingest(store, feed, name, None, f"refused: {type(exc).__name__}")
+        _record_ingest(store, feed, name, None, f"refused: {type(exc).__name__}", role)
         raise
-    _record_ingest(store, feed, name, outcome["records"], "stored")
+    _record_ingest(store, feed, name, outcome["records"], "stored", role)
 
 
-def _record_ingest(store, feed, name, records, detail) -> None:
+def _record_ingest(store, feed, name, records, detail, role=INGEST_ROLE) -> None:
     audit.record(store, audit.AuditEvent(
-        action="ingest", actor=os.environ.get("INGEST_ACTOR") or _os_user(), page="data.ingest",
+        action="ingest", actor=_actor(), role=role, page="data.ingest",
         filters={"feed": feed, "file": name}, records=records, detail=detail))
 
 
@@ -151,15 +212,17 @@ def _ingest(frame, feed, name, *, store, accept_valid, replace, geomask_m, sourc
     report = IngestReport(name=Path(name).name, feed=feed, rows_read=len(frame))
     if frame.empty:
         raise SchemaError(name, [Problem(None, None, None, "the file has a header but no data rows")])
-    typed, problems = _parse(frame, feed)
-    bar.step("parse")
+    with bar.stage("parse", len(frame)) as advance:
+        typed, problems = _by_chunk(frame, lambda chunk: _parse(chunk, feed), advance)
     parsed = {(p.row, p.column) for p in problems}
     # A cell the parser could not read is reported once, not again by the schema.
-    problems += [p for p in _validate(typed, frame, feed) if (p.row, p.column) not in parsed]
-    bar.step("validate")
-    location, location_problems = resolve_locations(frame, cell_m)
+    with bar.stage("validate", len(frame)) as advance:
+        problems += [p for p in _validate(typed, frame, feed) if (p.row, p.column) not in parsed]
+        advance(len(frame))
+    with bar.stage("geomask", len(frame)) as advance:
+        location, location_problems = _by_chunk(
+            frame, lambda chunk: resolve_locations(chunk, cell_m), advance)
     problems += location_problems
-    bar.step("geomask")
     records = pd.concat([typed, location], axis=1)
     records["event_date"] = records[EVENT_DATE_FIELD[feed]].dt.floor("D")
     bad_rows = {p.row for p in problems}
@@ -171,17 +234,33 @@ def _ingest(frame, feed, name, *, store, accept_valid, replace, geomask_m, sourc
     records = records.drop(columns=[ROW_COLUMN])
     records["content_hash"] = content_hash(records)
     try:
-        result = store.append(feed, records, source=source, file_name=report.name, replace=replace)
+        with bar.stage("store", len(records)) as advance:
+            result = store.append(feed, records, source=source, file_name=report.name,
+                                  replace=replace)
+            advance(len(records))
     except RecordConflict as exc:
         raise DuplicateRecordError(name, [
             Problem(int(rows_of[r]), "record_id", r, "already stored with different content")
             for r in exc.record_ids]) from None
-    bar.step("store")
     if problems:  # only once the valid rows are safely stored
         report.quarantine_path = _quarantine(store, name, frame[~keep], problems)
         report.quarantined = int((~keep).sum())
     report.added, report.unchanged, report.replaced = result.added, result.unchanged, result.replaced
     return report
+
+
+def _by_chunk(frame: pd.DataFrame, work, advance) -> tuple[pd.DataFrame, list[Problem]]:
+    """``work(chunk) -> (frame, problems)`` over ``frame`` in chunks of ``CHUNK_ROWS`` rows,
+    joined back (same index; each row's problems in the order ``work`` gives them), calling
+    ``advance(rows)`` after each chunk. ``work`` must treat every row on its own."""
+    parts, problems = [], []
+    for start in range(0, max(len(frame), 1), CHUNK_ROWS):
+        chunk = frame.iloc[start:start + CHUNK_ROWS]
+        part, found = work(chunk)
+        parts.append(part)
+        problems += found
+        advance(len(chunk))
+    return (parts[0] if len(parts) == 1 else pd.concat(parts)), problems
 
 
 def _parse(frame: pd.DataFrame, feed: str) -> tuple[pd.DataFrame, list[Problem]]:
@@ -262,26 +341,69 @@ def _order(problem: Problem):
     return (problem.row or 0, problem.column or "")
 
 
+def progress_mode(progress: bool | str | None) -> str:
+    """``progress`` as one of ``PROGRESS_MODES`` (``True`` is ``"auto"``; ``False``/``None``
+    ``"never"``)."""
+    if progress is True:
+        return "auto"
+    if progress is False or progress is None:
+        return "never"
+    mode = str(progress).strip().lower()
+    if mode not in PROGRESS_MODES:
+        raise ConfigError(f"progress was {progress!r}; expected one of {', '.join(PROGRESS_MODES)}")
+    return mode
+
+
 class _Progress:
-    """A progress bar over the ingest stages; silent unless asked for and on a terminal."""
+    """Progress on stderr through the ingest stages, one bar per stage.
 
-    STAGES = ("read", "parse", "validate", "geomask", "store")
+    Reading counts bytes (the file is read in one go, so it completes at once); parsing and
+    geomasking count rows, chunk by chunk; validation and storing count the whole file when
+    they finish. Shown in mode ``"auto"`` only for a file of ``PROGRESS_MIN_BYTES`` bytes or
+    ``PROGRESS_MIN_ROWS`` rows and more, and only on a terminal (tqdm's check); in mode
+    ``"always"`` for every file, whatever stderr is.
+    """
 
-    def __init__(self, enabled: bool, name: str):
-        self.bar = tqdm(total=len(self.STAGES), desc=name, unit="stage",
-                        disable=not enabled or None, leave=False) if enabled else None
+    def __init__(self, progress: bool | str | None, name: str, *, size_bytes: int = 0):
+        self.mode = progress_mode(progress)
+        self.name = name
+        self.size_bytes = size_bytes
+        self.shown = self.mode == "always" or (
+            self.mode == "auto" and size_bytes >= PROGRESS_MIN_BYTES)
 
-    def step(self, stage: str) -> None:
-        if self.bar:
-            self.bar.set_postfix_str(stage)
-            self.bar.update(1)
+    def consider_rows(self, rows: int) -> None:
+        """Once the rows are known: a file with many short rows gets the bar too."""
+        if self.mode == "auto" and rows >= PROGRESS_MIN_ROWS:
+            self.shown = True
+
+    @contextmanager
+    def stage(self, stage: str, total: int, unit: str = "rows"):
+        """A bar for one stage; yields ``advance(n)``."""
+        if not self.shown:
+            yield lambda _n: None
+            return
+        if unit == "B":
+            options = {"unit": "B", "unit_scale": True, "unit_divisor": 1024,
+                       "bar_format": "{desc}: {percentage:3.0f}%|{bar}| {n_fmt}B/{total_fmt}B "
+                                     "[{elapsed}, {rate_fmt}]"}
+        else:
+            options = {"unit": f" {unit}",
+                       "bar_format": "{desc}: {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} "
+                                     f"{unit} [{{elapsed}}<{{remaining}}, {{rate_fmt}}]"}
+        # Updates come once per chunk (a few dozen per stage), so each one is drawn.
+        bar = tqdm(total=total, desc=f"{self.name}: {stage}", leave=False, mininterval=0,
+                   file=sys.stderr, disable=None if self.mode == "auto" else False, **options)
+        try:
+            yield bar.update
+            bar.refresh()
+        finally:
+            bar.close()
 
     def __enter__(self):
         return self
 
     def __exit__(self, *exc):
-        if self.bar:
-            self.bar.close()
+        return False
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -297,12 +419,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--replace", action="store_true",
                         help="replace stored records whose record_id is in the file")
     parser.add_argument("--geomask-m", type=int, help="geomask grid cell in metres (>= 50)")
+    default_progress = os.environ.get(PROGRESS_ENV, "auto").strip().lower() or "auto"
+    parser.add_argument("--progress", choices=PROGRESS_MODES,
+                        default=default_progress if default_progress in PROGRESS_MODES else "auto",
+                        help="progress bar on stderr: auto (terminal, files of "
+                             f"{PROGRESS_MIN_ROWS:,} rows or {PROGRESS_MIN_BYTES // 2**20} MiB and "
+                             f"more), always, never (default: ${PROGRESS_ENV} or auto)")
     args = parser.parse_args(argv)
     try:
         report = ingest_file(args.file, args.feed, store=args.store, accept_valid=args.accept_valid,
                              drop_unknown=args.drop_unknown, columns=args.columns,
                              replace=args.replace, geomask_m=args.geomask_m,
-                             progress=sys.stderr.isatty())
+                             progress=args.progress, role=INGEST_ROLE)
     except DashboardError as exc:
         print(exc, file=sys.stderr)
         count = len(getattr(exc, "problems", [])) or 1

@@ -485,7 +485,8 @@ def copy_store(source: str | Store, target: str | Store) -> CopyReport:
     Batches keep their ids, sources, file names and times; audit entries are copied as stored, so
     the hash chain (and any head kept outside) still verifies. Afterwards the record counts and
     checksums of every feed, the batch lists and the audit chains of both stores are compared;
-    ``StoreError`` if anything differs.
+    ``StoreError`` if anything differs. Into a database (a target with ``import_store``) the
+    whole copy is one transaction, so a copy that fails part way leaves the target empty.
     """
     from data import audit  # noqa: PLC0415 (audit imports this module)
 
@@ -495,16 +496,21 @@ def copy_store(source: str | Store, target: str | Store) -> CopyReport:
     if dst.batches() or dst_sink.last() is not None:
         raise StoreError(f"target store {dst.url} is not empty: copy only into a new store "
                          "(a new folder, or a new empty database)")
-    for batch in src.batches():
-        dst.import_batch(batch, src.batch_frame(batch))
-    documents = []
-    for name in DOCUMENTS:
-        text = src.read_document(name)
-        if text is not None:
-            dst.write_document(name, text)
-            documents.append(name)
+    texts = {name: text for name in DOCUMENTS
+             if (text := src.read_document(name)) is not None}
+    documents = list(texts)
     lines, head = list(src_sink.read()), src_sink.head()
-    _import_audit(dst_sink, lines, head)
+    batches = ((batch, src.batch_frame(batch)) for batch in src.batches())
+    if hasattr(dst, "import_store"):
+        # A database target takes the whole copy in one transaction: a failure part way leaves
+        # it empty, and the copy can simply be run again.
+        dst.import_store(batches, texts, lines, head)
+    else:
+        for batch, frame in batches:
+            dst.import_batch(batch, frame)
+        for name, text in texts.items():
+            dst.write_document(name, text)
+        _import_audit(dst_sink, lines, head)
 
     records, checksums = {}, {}
     for feed in FEEDS:
@@ -560,7 +566,13 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         if args.command == "copy":
-            print(copy_store(args.source, args.target))
+            try:
+                print(copy_store(args.source, args.target))
+            except StoreError as exc:
+                if str(exc).startswith("copy check failed"):
+                    raise StoreError(f"{exc}. The target holds a copy that differs from the "
+                                     "source: do not use it; empty it and copy again") from exc
+                raise
         elif args.command == "migrate":
             store = open_store(args.store)
             if not hasattr(store, "engine"):

@@ -32,6 +32,7 @@ import io
 import json
 import os
 import threading
+from collections.abc import Iterable
 from pathlib import Path
 
 import pandas as pd
@@ -402,16 +403,41 @@ class PostgisStore(Store):
         return self._copy_out(select, schema).to_pandas()
 
     def import_batch(self, batch: dict, frame: pd.DataFrame) -> None:
+        with self._connection() as conn:
+            self._import_batch(conn, batch, frame)
+
+    def _import_batch(self, conn, batch: dict, frame: pd.DataFrame) -> None:
         table = pa.Table.from_pandas(frame, schema=stored_schema(batch["feed"]),
                                      preserve_index=False)
+        result = self._append(conn, batch["feed"], table, source=batch["source"],
+                              file_name=batch["file_name"], replace=False, batch_id=batch["id"],
+                              ingested_at=dt.datetime.fromisoformat(batch["ingested_at"]))
+        if result.added != len(frame):
+            raise StoreError(f"batch {batch['id']}: {result.added} of {len(frame)} rows "
+                             "added (records already in the target store)")
+
+    def import_store(self, batches: Iterable[tuple[dict, pd.DataFrame]],
+                     documents: dict[str, str], lines: list[str], head: dict | None) -> None:
+        """Fill this empty store with a whole store's batches, side documents and audit log in
+        ONE transaction (``python -m data.store copy``): a failure at any point, or a killed
+        copy, leaves the store as empty as it was, so the copy can simply be run again.
+
+        ``batches`` is read one batch at a time, so a large store is never held in memory.
+        """
         with self._connection() as conn:
-            result = self._append(conn, batch["feed"], table, source=batch["source"],
-                                  file_name=batch["file_name"], replace=False,
-                                  batch_id=batch["id"],
-                                  ingested_at=dt.datetime.fromisoformat(batch["ingested_at"]))
-            if result.added != len(frame):
-                raise StoreError(f"batch {batch['id']}: {result.added} of {len(frame)} rows "
-                                 "added (records already in the target store)")
+            conn.execute("SELECT pg_advisory_xact_lock(%s)", [_LOCK_AUDIT])
+            held = conn.execute("SELECT (SELECT count(*) FROM batches) + "
+                                "(SELECT count(*) FROM audit_log)").fetchone()[0]
+            if held:
+                raise StoreError(f"target store {self.url} is not empty: copy only into a new "
+                                 "store (a new folder, or a new empty database)")
+            for batch, frame in batches:
+                self._import_batch(conn, batch, frame)
+            for name, text in documents.items():
+                conn.execute("INSERT INTO documents (name, body) VALUES (%s, %s) ON CONFLICT "
+                             "(name) DO UPDATE SET body = excluded.body, updated_at = now()",
+                             [name, text])
+            _import_audit_entries(conn, self.url, lines, head)
 
     # -- documents and quarantine ----------------------------------------------------------------
     def read_document(self, name: str) -> str | None:
@@ -515,20 +541,26 @@ class PgAuditSink:
         """Copy a whole log (entries as stored, and its head) into an empty one."""
         with self.store._connection() as conn:
             conn.execute("SELECT pg_advisory_xact_lock(%s)", [_LOCK_AUDIT])
-            if conn.execute("SELECT count(*) FROM audit_log").fetchone()[0]:
-                raise StoreError(f"store {self.store.url}: the audit log is not empty")
-            with conn.cursor() as cursor, cursor.copy(
-                    "COPY audit_log (seq, entry) FROM STDIN") as copy:
-                for position, text in enumerate(lines, 1):
-                    try:
-                        seq = int(json.loads(text).get("seq"))
-                    except (ValueError, TypeError, AttributeError):
-                        seq = -position  # unreadable lines are kept as they are, for verify
-                    copy.write_row((seq, text))
-            if head is not None:
-                conn.execute("INSERT INTO audit_head (id, seq, hash, created) VALUES "
-                             "(1, %s, %s, %s)", [head["seq"], head["hash"],
-                                                 head.get("created") or ""])
+            _import_audit_entries(conn, self.store.url, lines, head)
+
+
+def _import_audit_entries(conn, url: str, lines: list[str], head: dict | None) -> None:
+    """Copy a whole log into the empty ``audit_log`` on ``conn`` (the caller's transaction,
+    holding the audit lock)."""
+    if not lines and head is None:
+        return
+    if conn.execute("SELECT count(*) FROM audit_log").fetchone()[0]:
+        raise StoreError(f"store {url}: the audit log is not empty")
+    with conn.cursor() as cursor, cursor.copy("COPY audit_log (seq, entry) FROM STDIN") as copy:
+        for position, text in enumerate(lines, 1):
+            try:
+                seq = int(json.loads(text).get("seq"))
+            except (ValueError, TypeError, AttributeError):
+                seq = -position  # unreadable lines are kept as they are, for verify
+            copy.write_row((seq, text))
+    if head is not None:
+        conn.execute("INSERT INTO audit_head (id, seq, hash, created) VALUES (1, %s, %s, %s)",
+                     [head["seq"], head["hash"], head.get("created") or ""])
 
 
 def _copy_in(conn, table: str, columns: list[str], data: pa.Table) -> None:

@@ -7,6 +7,11 @@
     python -m data.users unlock NAME
     python -m data.users remove NAME
 
+Every change made from the command line (add, set-role, set-password, unlock, remove) is written
+to the store's audit log (``--store``, else ``STORE_URL``, else ``./store``) as ``user-change``:
+the operating-system user who ran it, and what changed, never the password. The store is checked
+before anything is changed, so a store that cannot be reached changes nothing.
+
 The file (``USERS_FILE``, default ``instance/users.json``, git-ignored) is JSON, readable by its
 owner only, and always replaced whole (temporary file, then rename) under a file lock, so a
 crash or two sign-ins at once never leave it half written. It holds each user's role, password
@@ -345,10 +350,47 @@ def _describe(info: UserInfo) -> str:
     return f"{info.name:<24} {info.role:<10} {state:<40} {last}"
 
 
+# Commands that change an account: each is audited as ``user-change``.
+CHANGES = ("add", "set-role", "set-password", "unlock", "remove")
+
+
+def os_user() -> str:
+    """Who ran the command: the operating-system user (``uid N`` where it has no name, as in a
+    container run with a numeric ``user:``)."""
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return f"uid {os.getuid()}" if hasattr(os, "getuid") else "unknown"
+
+
+class _Audit:
+    """The audit log that command-line changes go to, reached before anything is changed."""
+
+    def __init__(self, url: str | None):
+        from data.audit import audit_sink  # noqa: PLC0415 (the store only for the CLI)
+        from data.store import open_store  # noqa: PLC0415
+
+        self.store = open_store(url)
+        audit_sink(self.store).head()  # raises now, before any change, if the log is out of reach
+        self.actor = os_user()
+
+    def record(self, detail: str) -> None:
+        from data.audit import AuditEvent, record  # noqa: PLC0415
+
+        try:
+            record(self.store, AuditEvent(action="user-change", actor=self.actor, role=None,
+                                          page=None, filters=None, detail=f"cli: {detail}"))
+        except DashboardError as exc:
+            raise UsersFileError(f"the change was made ({detail}) but could not be written to "
+                                 f"the audit log of {self.store.url}: {exc}") from exc
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m data.users",
                                      description="Manage the dashboard's local accounts.")
     parser.add_argument("--file", help="users file (default: $USERS_FILE or instance/users.json)")
+    parser.add_argument("--store", help="store whose audit log records the changes (default: "
+                                        "$STORE_URL, else ./store)")
     commands = parser.add_subparsers(dest="command", required=True)
     add = commands.add_parser("add", help="add a user (asks for the password twice)")
     add.add_argument("name")
@@ -362,18 +404,20 @@ def main(argv: list[str] | None = None) -> int:
         commands.add_parser(command, help=text).add_argument("name")
     args = parser.parse_args(argv)
     try:
-        return _run(args, UsersFile(args.file))
+        audit = _Audit(args.store) if args.command in CHANGES else None
+        return _run(args, UsersFile(args.file), audit)
     except DashboardError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
 
 
-def _run(args, users: UsersFile) -> int:
+def _run(args, users: UsersFile, audit: _Audit | None) -> int:
     if args.command == "add":
         check_name(args.name)
         if users.get(args.name):
             raise UsersFileError(f"user {normalise_name(args.name)!r} already exists")
         info = users.add(args.name, args.role, _ask_password())
+        audit.record(f"added {info.name} as {info.role}")
         print(f"added {info.name} as {ROLE_TITLES[info.role]} ({info.role}) to {users.path}")
     elif args.command == "list":
         for info in users.list_users():
@@ -381,18 +425,25 @@ def _run(args, users: UsersFile) -> int:
         if not users.exists():
             print(f"no users file at {users.path}", file=sys.stderr)
     elif args.command == "set-role":
+        before = users.get(args.name)
         users.set_role(args.name, args.role)
-        print(f"{normalise_name(args.name)} is now {ROLE_TITLES[args.role]} ({args.role})")
+        name = normalise_name(args.name)
+        audit.record(f"role of {name} changed from {before.role} to {args.role}")
+        print(f"{name} is now {ROLE_TITLES[args.role]} ({args.role})")
     elif args.command == "set-password":
         if not users.get(args.name):
             raise UsersFileError(f"no user {args.name!r} in {users.path}")
         users.set_password(args.name, _ask_password())
+        audit.record(f"password of {normalise_name(args.name)} replaced")
         print(f"password of {normalise_name(args.name)} replaced")
     elif args.command == "unlock":
         users.unlock(args.name)
+        audit.record(f"unlocked {normalise_name(args.name)}")
         print(f"{normalise_name(args.name)} unlocked")
     elif args.command == "remove":
+        before = users.get(args.name)
         users.remove(args.name)
+        audit.record(f"removed {normalise_name(args.name)} ({before.role})")
         print(f"{normalise_name(args.name)} removed")
     return 0
 

@@ -81,6 +81,10 @@ LEVEL_TITLES = {"district": "District", "ward": "Ward", "lsoa": "LSOA"}
 WARD_POPULATION_NOTE = ("Ward populations are estimates (Census 2021 LSOA populations summed "
                         "to the best-fitting ward)")
 
+#: The rate's name in an area tooltip, on official populations and on estimated ones (wards).
+RATE_ALIAS = "Per 100,000"
+RATE_ALIAS_ESTIMATE = "Per 100,000 (estimated population)"
+
 AREA_STYLE = {"color": "#5b5b5b", "weight": 0.6, "opacity": 0.9, "fillOpacity": 0.78}
 HIGHLIGHT = {"color": "#111111", "weight": 2.5, "opacity": 1, "fillOpacity": 0.9}
 HEX_STYLE = {"color": "#7a3a1a", "weight": 0.3, "opacity": 0.6, "fillOpacity": 0.75}
@@ -334,6 +338,16 @@ def _join_note(*parts: str) -> str:
     return " · ".join(p for p in parts if p)
 
 
+def _population_is_estimate(level: str, areas: pd.DataFrame) -> bool:
+    """Wards' populations are best-fit estimates (``geo.boundaries``); any other level's only
+    where its boundaries flag one (``population_estimate``)."""
+    if level == "ward":
+        return True
+    if "population_estimate" in areas.columns:
+        return bool(areas["population_estimate"].fillna(False).astype(bool).any())
+    return False
+
+
 def area_layer(counts: pd.DataFrame, level: str, *, measure: str = "count",
                scheme: str = "natural_breaks", n_classes: int = 5, note: str = "",
                name: str = "Areas", subject: str = "Records",
@@ -348,8 +362,11 @@ def area_layer(counts: pd.DataFrame, level: str, *, measure: str = "count",
         ``count`` (Int64, <NA> where suppressed), ``display`` and ``suppressed``.
     level : {"district", "ward", "lsoa"}
     measure : {"count", "rate"}
-        ``"rate"``: count per 100,000 residents (Census 2021; ward populations are estimates,
-        and the legend note says so). A suppressed count hides its rate.
+        ``"rate"``: count per 100,000 residents (Census 2021). A suppressed count hides its
+        rate. The tooltip shows the rate in both measures; ward populations are estimates, so
+        at ward level the tooltip calls it "Per 100,000 (estimated population)" and the
+        legend note carries :data:`WARD_POPULATION_NOTE`, for counts too. District and LSOA
+        populations are official and are not labelled.
     scheme : {"natural_breaks", "quantiles"}
         See :func:`classify`; breaks are computed on the shown values only.
     n_classes : int
@@ -432,7 +449,11 @@ def area_layer(counts: pd.DataFrame, level: str, *, measure: str = "count",
               for code, colour, empty in zip(codes, fill, no_fill)}
 
     label = LEVEL_LABELS[level]
-    fields, aliases = ["name", "count", "rate"], [LEVEL_TITLES[level], "Count", "Per 100,000"]
+    # The tooltip shows the rate in both measures, so an estimated population is named there
+    # and in the legend whatever the measure (districts and LSOAs: official Census figures).
+    estimate = _population_is_estimate(level, areas)
+    rate_alias = RATE_ALIAS_ESTIMATE if estimate else RATE_ALIAS
+    fields, aliases = ["name", "count", "rate"], [LEVEL_TITLES[level], "Count", rate_alias]
     if level != "district":
         fields.insert(1, "district")
         aliases.insert(1, "District")
@@ -447,7 +468,7 @@ def area_layer(counts: pd.DataFrame, level: str, *, measure: str = "count",
     title = (f"{subject} per 100,000 residents, by {label}" if measure == "rate"
              else f"{subject} by {label}")
     notes = [note]
-    if measure == "rate" and level == "ward":
+    if estimate:
         notes.append(WARD_POPULATION_NOTE)
     if (~has_data).any():
         notes.append(f"White: no data for {int((~has_data).sum())} areas")

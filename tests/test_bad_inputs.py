@@ -3,11 +3,24 @@ leaves a store that already holds records exactly as it was.
 
 The cases are listed in tests/bad_inputs/cases.yaml (what each file is, and the exception, message,
 row and column it must be refused with).
+
+"Unchanged" means: every data file (each batch), the manifest and the quarantine folder are
+byte-for-byte what they were. Two things are deliberately left out of that comparison, and each
+is checked on its own instead:
+
+- ``_audit/``: every refusal is audited by design, so the audit log grows by exactly **one**
+  entry per refused file (an ``ingest`` entry, ``detail`` "refused: <error>", role ``admin``).
+  The test checks that the log before the refusal is a byte-for-byte prefix of the log after
+  it, that exactly one line was appended and what it says, that the head marker points at it,
+  that ``_audit/`` holds no new file, and that the hash chain still verifies. So leaving
+  ``_audit/`` out of the fingerprint hides nothing else.
+- the store's lock file (``_lock``), which a writer may create; it holds no data.
 """
 from __future__ import annotations
 
 import hashlib
 import importlib.util
+import json
 import shutil
 import subprocess
 import sys
@@ -19,7 +32,7 @@ import pytest
 import yaml
 
 import data.errors
-from data.audit import read_audit
+from data.audit import AUDIT_DIR, HEAD_FILE, LOG_FILE, read_audit, verify
 from data.errors import InputFileError
 from data.ingest import ingest_file
 from data.store import ParquetStore
@@ -40,13 +53,43 @@ def _make_corpus():
 
 
 def fingerprint(root: Path) -> dict[str, str]:
-    """Every data file under ``root`` and the SHA-256 of its bytes.
+    """Every data file under ``root`` (batches, manifest, quarantine) and the SHA-256 of its
+    bytes.
 
-    The lock file and the audit trail are left out: a refusal is audited by design.
+    The lock file and the audit trail are left out: a refusal is audited by design, and
+    :func:`assert_one_refusal_audited` checks the audit trail separately (exactly one entry
+    appended per refused file, nothing else changed).
     """
     return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
             for p in sorted(root.rglob("*"))
             if p.is_file() and p.name != "_lock" and "_audit" not in p.relative_to(root).parts}
+
+
+def audit_state(root: Path) -> tuple[bytes, set[str]]:
+    """The audit log's bytes and the names of the files in ``_audit/``."""
+    folder = root / AUDIT_DIR
+    return (folder / LOG_FILE).read_bytes(), {p.name for p in folder.iterdir()}
+
+
+def assert_one_refusal_audited(root: Path, before: tuple[bytes, set[str]], path: Path,
+                               error: str) -> None:
+    """Exactly one audit entry, the refusal of ``path`` with ``error``, was appended to the
+    log; every earlier entry is byte-for-byte as it was; ``_audit/`` holds the same files;
+    the head marker names the new entry and the chain verifies."""
+    log_before, files_before = before
+    log_after, files_after = audit_state(root)
+    assert log_after.startswith(log_before), "a refusal changed an earlier audit entry"
+    added = log_after[len(log_before):].decode("utf-8").splitlines()
+    assert len(added) == 1, f"{len(added)} audit entries appended for one refused file"
+    entry = json.loads(added[0])
+    assert entry["action"] == "ingest" and entry["detail"] == f"refused: {error}", entry
+    assert entry["filters"]["file"] == path.name and entry["records"] is None, entry
+    assert entry["role"] == "admin", entry
+    assert entry["seq"] == log_before.count(b"\n") + 1
+    assert files_after == files_before, "a refusal added or removed a file in _audit/"
+    head = json.loads((root / AUDIT_DIR / HEAD_FILE).read_text(encoding="utf-8"))
+    assert (head["seq"], head["hash"]) == (entry["seq"], entry["hash"])
+    assert verify(root).ok
 
 
 @pytest.fixture(scope="module")
@@ -74,9 +117,13 @@ def _case_file(case: dict, folder: Path) -> Path:
 
 @pytest.mark.parametrize("case", CASES, ids=[c["file"] for c in CASES])
 def test_bad_file_is_refused_and_the_store_is_unchanged(case, seeded_store, tmp_path):
+    """Refused with the listed error; every data file, the manifest and quarantine are
+    byte-for-byte unchanged, and the audit log grew by exactly this one refusal."""
     path = _case_file(case, tmp_path)
     before = fingerprint(seeded_store)
     assert before, "the seeded store should hold files"
+    assert "_manifest.json" in before
+    audit_before = audit_state(seeded_store)
 
     started = time.perf_counter()
     with pytest.raises(InputFileError) as caught:
@@ -99,6 +146,7 @@ def test_bad_file_is_refused_and_the_store_is_unchanged(case, seeded_store, tmp_
     if "max_seconds" in case:
         assert elapsed < case["max_seconds"], f"refused in {elapsed:.2f} s"
     assert fingerprint(seeded_store) == before, "a refused file changed the store"
+    assert_one_refusal_audited(seeded_store, audit_before, path, case["error"])
     last = read_audit(seeded_store, action="ingest", limit=1).iloc[0]
     assert last["detail"] == f"refused: {case['error']}" and path.name in last["filters"]
 
@@ -121,6 +169,7 @@ def test_corpus_is_complete_and_big_enough():
 def test_cli_prints_the_problem_to_stderr_and_exits_2(seeded_store):
     path = CORPUS / "impossible_date.csv"
     before = fingerprint(seeded_store)
+    audit_before = audit_state(seeded_store)
     result = subprocess.run(
         [sys.executable, "-m", "data.ingest", str(path), "--feed", "nrm",
          "--store", str(seeded_store)],
@@ -130,6 +179,7 @@ def test_cli_prints_the_problem_to_stderr_and_exits_2(seeded_store):
     assert "row 3, column 'referral_date' (value '31/02/2024'): is not a real date" in result.stderr
     assert "refused (1 problem); the store is unchanged" in result.stdout
     assert fingerprint(seeded_store) == before
+    assert_one_refusal_audited(seeded_store, audit_before, path, "SchemaError")
 
 
 def test_accept_valid_stores_good_rows_and_quarantines_bad_ones_without_coordinates(seeded_store):

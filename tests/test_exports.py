@@ -17,6 +17,7 @@ import pandas as pd
 import pytest
 
 from data.exports import area_table, safe_cell, safe_csv, standalone_map_html
+from geo.boundaries import load_boundaries
 from geo.maps import base_map
 
 
@@ -80,6 +81,27 @@ def test_area_table_names_areas_and_keeps_hidden_counts_hidden():
     assert pd.isna(table.loc[0, "Rate per 100,000"])           # hidden count, hidden rate
     assert table.loc[2, "Rate per 100,000"] == 15.0            # 120 / 800,000 * 100,000
     assert rows(safe_csv(table))[1] == ["E08000032", "Bradford", "546400", "<10", ""]
+
+
+def test_ward_residents_and_rates_are_labelled_estimates_in_the_download():
+    """Ward populations are best-fit estimates (geo.boundaries); district and LSOA
+    populations are official Census 2021 figures and keep the plain titles."""
+    wards = load_boundaries("ward").head(3)
+    counts = pd.DataFrame({"code": wards["code"], "count": pd.array([12, 0, 30], dtype="Int64"),
+                           "display": ["12", "0", "30"], "suppressed": [False] * 3})
+    table = area_table(counts, "ward")
+    assert list(table.columns) == ["Ward code", "Ward", "District",
+                                   "Residents (2021, estimate)", "Records",
+                                   "Rate per 100,000 (estimated residents)"]
+    header = rows(safe_csv(table))[0]
+    assert "Residents (2021, estimate)" in header and "Residents (2021)" not in header
+    for level in ("district", "lsoa"):
+        areas = load_boundaries(level).head(2)
+        counts = pd.DataFrame({"code": areas["code"], "count": pd.array([5, 6], dtype="Int64"),
+                               "display": ["5", "6"], "suppressed": [False, False]})
+        columns = list(area_table(counts, level).columns)
+        assert "Residents (2021)" in columns and "Rate per 100,000" in columns
+        assert not any("estimate" in c for c in columns), columns
 
 
 @pytest.fixture(scope="module")

@@ -224,6 +224,9 @@ def test_scan_finds_exactly_the_window_around_the_planted_cell():
     assert spot["p_value"] == pytest.approx(0.01)  # the smallest with 99 simulations
     assert spot["area_km2"] == pytest.approx(0.45)
     assert spot["wards"] and spot["districts"] == ["Leeds"]
+    # Polygons in WGS84 whatever the input CRS, and the area computed in metres (BNG).
+    assert model.hotspots_.crs.to_epsg() == 4326
+    assert model.hotspots_.to_crs(27700).geometry.iloc[0].area / 1e6 == pytest.approx(0.45)
     col = ((events.geometry.x - TOY_ORIGIN[0]) // 300).astype(int)
     row = ((events.geometry.y - TOY_ORIGIN[1]) // 300).astype(int)
     in_window = (col - 4).abs() + (row - 4).abs() <= 1

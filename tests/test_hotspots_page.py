@@ -144,6 +144,34 @@ def test_a_chair_updates_a_task_and_sees_its_outcome(env):
     assert TaskBook(env, Principal("x", "chair")).get("T-0001").done_at is not None
 
 
+def test_a_chair_edits_a_tasks_action_on_the_page(env):
+    at = hotspots_page("chair")
+    at.text_area[0].input("Visit")
+    next(b for b in at.get("form_submit_button") if b.label == "Create task").click()
+    at.run()
+    edit = next(t for t in at.text_area if t.key == "hotspots_action_T-0001")
+    assert edit.value == "Visit"
+    edit.input("Joint visit with licensing, then report back")
+    next(b for b in at.get("form_submit_button") if b.label == "Save").click()
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    task = TaskBook(env, Principal("x", "chair")).get("T-0001")
+    assert task.action == "Joint visit with licensing, then report back"
+    assert at.dataframe[-1].value["Action"].tolist() == [task.action]
+    # An action emptied on the page is refused, and the stored one is kept.
+    next(t for t in at.text_area if t.key == "hotspots_action_T-0001").input("   ")
+    next(b for b in at.get("form_submit_button") if b.label == "Save").click()
+    at.run()
+    assert "the action is empty" in texts(at.error)
+    assert TaskBook(env, Principal("x", "chair")).get("T-0001").action == task.action
+
+
+def test_the_map_never_reruns_the_page_on_pan_zoom_or_click(env):
+    at = hotspots_page()
+    component = at.main.get("component_instance")[0]
+    assert json.loads(component.proto.json_args)["returned_objects"] == []
+
+
 def test_an_empty_action_is_refused_with_a_message(env):
     at = hotspots_page("chair")
     next(b for b in at.get("form_submit_button") if b.label == "Create task").click()

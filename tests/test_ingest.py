@@ -1,4 +1,6 @@
 """Ingestion: formats, geomasking, area codes, idempotency, replace, quarantine, CLI."""
+import io
+import re
 import subprocess
 import sys
 
@@ -8,6 +10,7 @@ import pytest
 from shapely.geometry import Point
 
 from data.errors import ConfigError, DuplicateRecordError, SchemaError
+import data.ingest as ingest_module
 from data.ingest import ingest_file
 from geo.geomask import lonlat_to_bng
 from tests.conftest import VALID_ROWS, store_snapshot, write_csv
@@ -186,6 +189,13 @@ def test_cli_exit_codes_and_one_line_summary(tmp_path, valid_file):
     assert refused.returncode == 2
     assert "row 2, column 'gender' (value 'robot')" in refused.stderr
     assert refused.stdout.strip() == "bad.csv: refused (1 problem); the store is unchanged"
+    # The command line is run by an operator acting in the role that owns ingestion.
+    from data.audit import read_audit, verify
+
+    entries = read_audit(store_dir, action="ingest")
+    assert entries["detail"].tolist() == ["refused: SchemaError", "stored"]
+    assert entries["role"].tolist() == ["admin", "admin"]
+    assert verify(store_dir).ok
 
 
 def test_ingest_frame_matches_headers_like_a_file(store):
@@ -211,3 +221,128 @@ def test_every_ingest_is_audited_with_who_what_and_how_many(store, valid_file, m
     assert set(entries["actor"]) == {"ops@wypartnership.example"}
     assert '"file": "nrm.csv"' in entries["filters"].iloc[1].replace('":"', '": "')
     assert verify(store).ok
+    assert entries["role"].tolist() == ["admin", "admin"]  # the role that owns ingestion
+
+
+def test_an_ingest_under_a_role_that_may_not_ingest_is_refused_and_audited(store, valid_file):
+    from data.audit import read_audit, verify
+    from data.errors import AccessDenied
+
+    with pytest.raises(AccessDenied, match="may not ingest"):
+        ingest_file(valid_file("nrm"), "nrm", store=store, role="analyst")
+    assert store_snapshot(store.root) == {}                      # nothing read, nothing stored
+    denied = read_audit(store, action="access-denied")
+    assert denied["role"].tolist() == ["analyst"] and denied["page"].tolist() == ["data.ingest"]
+    assert read_audit(store, action="ingest").empty
+    assert verify(store).ok
+
+
+# -- the refusal report --------------------------------------------------------------------
+def test_a_refusal_lists_the_first_50_problems_then_a_count(store, valid_file):
+    """data.errors.InputFileError: 60 bad rows, one problem each: rows 2-51 are listed, in
+    order, then "… and 10 more problems"; every problem stays on the exception."""
+    rows = [dict(VALID_ROWS["nrm"][0], record_id=f"NRM-{i}", gender="robot") for i in range(60)]
+    with pytest.raises(SchemaError) as caught:
+        ingest_file(valid_file("nrm", rows), "nrm", store=store)
+    exc = caught.value
+    assert len(exc.problems) == 60
+    lines = str(exc).splitlines()
+    listed = [line for line in lines if line.startswith("  - ")]
+    assert len(listed) == 50 == exc.MAX_LISTED
+    assert listed == [f"  - row {r}, column 'gender' (value 'robot'): is not one of: female, "
+                      "male, other, unknown" for r in range(2, 52)]
+    assert lines[-1] == "  … and 10 more problems"
+    assert len(lines) == 1 + 50 + 1                                # headline, 50, the count
+    # Exactly 50 is listed whole, with no count line.
+    fifty = SchemaError("f.csv", exc.problems[:50])
+    assert str(fifty).splitlines()[-1].startswith("  - row 51,")
+
+
+# -- progress --------------------------------------------------------------------------------
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def many_rows(n: int) -> list[dict]:
+    return [dict(VALID_ROWS["nrm"][i % 3], record_id=f"NRM-{i}") for i in range(n)]
+
+
+def test_a_forced_progress_bar_counts_rows_through_parse_and_geomask(store, valid_file,
+                                                                     monkeypatch, capsys):
+    monkeypatch.setattr(ingest_module, "CHUNK_ROWS", 50)
+    report = ingest_file(valid_file("nrm", many_rows(120)), "nrm", store=store,
+                         progress="always")
+    assert report.added == 120
+    err = capsys.readouterr().err
+    assert "nrm.csv: read:" in err and "B/" in err                     # bytes read
+    for stage in ("parse", "geomask"):                                  # row by row, per chunk
+        for done in (50, 100, 120):
+            assert re.search(rf"nrm\.csv: {stage}: +\d+%\|[^|]*\| {done}/120 rows", err), \
+                (stage, done, err[-2000:])
+    for stage in ("validate", "store"):
+        assert re.search(rf"nrm\.csv: {stage}: 100%\|[^|]*\| 120/120 rows", err), stage
+
+
+def test_progress_shows_on_a_terminal_only_for_large_files(store, valid_file, monkeypatch):
+    terminal = _Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    ingest_file(valid_file("nrm", many_rows(120)), "nrm", store=store, progress=True)
+    assert terminal.getvalue() == ""                                    # small: no bar
+    monkeypatch.setattr(ingest_module, "PROGRESS_MIN_ROWS", 100)
+    ingest_file(valid_file("nrm", many_rows(120), name="b.csv"), "nrm", store=store,
+                progress="auto")
+    assert "b.csv: parse" in terminal.getvalue() and "120/120 rows" in terminal.getvalue()
+    out = terminal.getvalue()
+    ingest_file(valid_file("nrm", many_rows(130), name="c.csv"), "nrm", store=store,
+                progress="never")
+    assert terminal.getvalue() == out                                   # never: nothing
+    monkeypatch.setattr(sys, "stderr", io.StringIO())                   # not a terminal
+    ingest_file(valid_file("nrm", many_rows(140), name="d.csv"), "nrm", store=store,
+                progress="auto")
+    assert sys.stderr.getvalue() == ""
+    with pytest.raises(ConfigError, match="progress"):
+        ingest_file(valid_file("nrm"), "nrm", store=store, progress="sometimes")
+
+
+def test_the_progress_bar_is_silent_in_tests_unless_forced(store, valid_file, capsys):
+    ingest_file(valid_file("nrm", many_rows(120)), "nrm", store=store, progress=True)
+    assert capsys.readouterr().err == ""
+
+
+def test_cli_progress_forced_by_environment_shows_rows_on_stderr(tmp_path, valid_file):
+    import os
+
+    env = {**os.environ, "INGEST_PROGRESS": "always"}
+    result = subprocess.run([sys.executable, "-m", "data.ingest",
+                             str(valid_file("nrm", many_rows(40))), "--feed", "nrm",
+                             "--store", str(tmp_path / "s")],
+                            capture_output=True, text=True, env=env, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "nrm.csv: parse: 100%" in result.stderr and "40/40 rows" in result.stderr
+    assert "stored 40 new nrm records" in result.stdout
+
+
+def test_chunked_parsing_and_geomasking_give_the_same_records_and_problems(tmp_path,
+                                                                           monkeypatch):
+    """Row chunks (for the progress bar) change nothing: records, problems and their order."""
+    from data.store import ParquetStore
+
+    rows = many_rows(30)
+    rows[4]["gender"] = "robot"
+    rows[11]["referral_date"] = "31/02/2024"
+    rows[11]["longitude"] = "-2.2426"                               # Manchester, same row
+    rows[25]["record_id"] = rows[3]["record_id"]                    # duplicate across chunks
+    path = write_csv(tmp_path / "f.csv", rows)
+    refusals, stored = [], []
+    for chunk in (7, 1_000):
+        monkeypatch.setattr(ingest_module, "CHUNK_ROWS", chunk)
+        with pytest.raises(SchemaError) as caught:
+            ingest_file(path, "nrm", store=ParquetStore(tmp_path / f"r{chunk}"))
+        refusals.append(caught.value.problems)
+        store = ParquetStore(tmp_path / f"s{chunk}")
+        ingest_file(path, "nrm", store=store, accept_valid=True)
+        stored.append(store.query("nrm").sort_values("record_id").reset_index(drop=True))
+    assert refusals[0] == refusals[1]
+    assert {p.row for p in refusals[0]} == {6, 13, 5, 27}
+    pd.testing.assert_frame_equal(stored[0], stored[1])

@@ -212,10 +212,38 @@ def test_rate_is_count_per_100000_residents_on_a_hand_checked_ward(hand_store):
     assert legend.title == "Records per 100,000 residents, by ward"
     assert legend.note.startswith("2024 · NRM · ") and WARD_POPULATION_NOTE in legend.note
     _, by_count = area_layer(counts, "ward", note="2024 · NRM")
-    assert by_count.note == "2024 · NRM" and by_count.title == "Records by ward"
+    assert by_count.title == "Records by ward"
+    # The tooltip shows a rate in count mode too, so the note is there as well.
+    assert by_count.note == f"2024 · NRM · {WARD_POPULATION_NOTE}"
     _, districts = area_layer(ask(hand_store, "analyst").area_counts("nrm", "district"),
                               "district", measure="rate")
     assert "estimate" not in districts.note
+
+
+def tooltip_aliases(layer: folium.FeatureGroup) -> list[str]:
+    (geojson,) = [c for c in layer._children.values() if isinstance(c, folium.GeoJson)]
+    tooltip = next(c for c in geojson._children.values()
+                   if isinstance(c, folium.GeoJsonTooltip))
+    return list(tooltip.aliases)
+
+
+@pytest.mark.parametrize("measure", ["count", "rate"])
+def test_ward_rates_are_labelled_estimates_and_official_populations_are_not(hand_store,
+                                                                            measure):
+    """Ward populations are best-fit estimates: the tooltip's rate and the legend say so in
+    both measures; district and LSOA populations are Census figures and are not labelled."""
+    query = ask(hand_store, "analyst")
+    layer, legend = area_layer(query.area_counts("nrm", "ward"), "ward", measure=measure)
+    assert tooltip_aliases(layer) == ["Ward", "District", "Count",
+                                      "Per 100,000 (estimated population)"]
+    assert WARD_POPULATION_NOTE in legend.note
+    page = explorer_map([layer]).get_root().render()
+    assert "Per 100,000 (estimated population)" in page
+    for level in ("district", "lsoa"):
+        layer, legend = area_layer(query.area_counts("nrm", level), level, measure=measure)
+        assert tooltip_aliases(layer)[-1] == "Per 100,000"
+        assert "estimate" not in legend.note.lower()
+        assert "estimate" not in explorer_map([layer]).get_root().render().lower()
 
 
 @pytest.mark.parametrize("measure", ["count", "rate"])

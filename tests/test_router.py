@@ -5,7 +5,8 @@ Spec:
   each role gets exactly its pages from ``app_pages.registry``.
 - A store with real data and no sign-in shows only an error saying how to configure one.
 - With a users file, a signed-out visitor gets only the sign-in form; a right password signs in,
-  a wrong one or an unknown name gives one generic error; all of it is audited.
+  a wrong one or an unknown name gives one generic error, after a wait that doubles with each
+  failure for that name (1, 2, 4, 8 s); all of it is audited.
 - A session idle for longer than SESSION_TIMEOUT_MIN is signed out at its next interaction.
 - With an identity provider (``[auth]`` secrets), the roles file gives the identity its role; an
   identity with no role is refused with a clear message, and audited.
@@ -16,11 +17,12 @@ from __future__ import annotations
 import os
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from app_pages import registry
+from app_pages import _session, registry
 from data.access import Principal
 from data.audit import read_audit
 from data.auth import LocalSession
@@ -206,6 +208,26 @@ def test_locked_account_gets_the_same_message_as_a_wrong_password(users, monkeyp
     assert texts(again.error) == texts(first.error)
     assert list(events("sign-in-failed")["detail"]) == [
         "local: locked", "local: wrong-password; account now locked"]
+
+
+def test_failed_sign_ins_wait_longer_each_time_for_the_same_name(users, monkeypatch):
+    waits = []
+    # Only the sign-in's clock is replaced: its sleeps are recorded, not slept.
+    monkeypatch.setattr(_session, "time", SimpleNamespace(time=time.time, sleep=waits.append))
+    _session._failure_counter.clear()  # the counter lives in the server: start from nothing
+    at = run(dashboard())
+    for _ in range(4):
+        sign_in(at, "ana", "not the password")
+    assert waits == [1, 2, 4, 8]
+    sign_in(at, "Nobody", "not the password")   # another name has its own count, and an
+    assert waits[4:] == [1]                      # unknown name waits like a real one
+    sign_in(at, "nobody", "not the password")   # names are counted ignoring case
+    assert waits[5:] == [2]
+    at = sign_in(at, "ana", PASSWORD)            # a success clears the count...
+    assert texts(at.title) == "West Yorkshire exploitation dashboard" and len(waits) == 6
+    sign_in(run(dashboard()), "ana", "not the password")
+    assert waits[6:] == [1]                      # ...so the next failure waits 1 s again
+    assert len(events("sign-in-failed")) == 7
 
 
 def test_idle_session_is_signed_out_at_the_next_interaction(users, monkeypatch):

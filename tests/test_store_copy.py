@@ -16,6 +16,7 @@ from data.audit import AuditEvent, chain_head, read_audit, record, verify
 from data.errors import StoreError
 from data.schema import FEEDS
 from data.store import ParquetStore, copy_store, open_store
+from data.store import main as store_main
 from tests.sample_store import build_store
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -91,3 +92,52 @@ def test_copy_between_folders_needs_no_database(source, tmp_path):
     report = copy_store(source, tmp_path / "copy")
     assert report.records == ROWS
     _assert_identical(_contents(source), _contents(ParquetStore(tmp_path / "copy")))
+
+
+# -- a copy that does not match is reported; a failed one leaves the database empty ------------
+def test_a_checksum_mismatch_after_copying_is_reported_with_a_non_zero_exit(
+        source, tmp_path, monkeypatch, capsys):
+    target = tmp_path / "copy"
+    real_query = ParquetStore.query
+
+    def altered(self, feed, filters=None, columns=None):
+        """The target reads one stored value differently: what a lossy copy would give."""
+        frame = real_query(self, feed, filters, columns)
+        if self.root == target and feed == "rosewood" and len(frame):
+            frame.loc[frame.index[0], "risk_level"] = "not what was copied"
+        return frame
+
+    monkeypatch.setattr(ParquetStore, "query", altered)
+    assert store_main(["copy", "--from", str(source.root), "--to", str(target)]) == 1
+    err = capsys.readouterr().err
+    assert "copy check failed for rosewood: source 25 records" in err
+    assert "do not use it" in err
+    # Same counts, different content: the checksum is what caught it.
+    assert source.checksum("rosewood")[0] == ParquetStore(target).checksum("rosewood")[0]
+
+
+def test_a_postgis_copy_that_fails_part_way_leaves_the_target_empty(source, pg_url, monkeypatch):
+    from data import store_pg
+
+    real_copy_in, calls = store_pg._copy_in, []
+
+    def fail_on_the_second_batch(conn, table, columns, data):
+        calls.append(table)
+        if len(calls) == 2:
+            raise StoreError("connection lost (simulated)")
+        return real_copy_in(conn, table, columns, data)
+
+    monkeypatch.setattr(store_pg, "_copy_in", fail_on_the_second_batch)
+    with pytest.raises(StoreError, match="simulated"):
+        copy_store(source, pg_url)
+    assert len(calls) == 2                       # the first batch had been written
+    target = open_store(pg_url)
+    assert target.batches() == []
+    assert all(target.checksum(feed)[0] == 0 for feed in FEEDS)
+    assert target.read_document("_synthetic_truth.json") is None
+    assert read_audit(target).empty and chain_head(target) is None
+
+    monkeypatch.setattr(store_pg, "_copy_in", real_copy_in)
+    report = copy_store(source, pg_url)          # the next copy succeeds, as if the first
+    assert report.records == ROWS                # had never run
+    _assert_identical(_contents(source), _contents(open_store(pg_url)))

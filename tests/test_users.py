@@ -12,6 +12,7 @@ from argon2 import PasswordHasher
 
 from data import users as users_module
 from data.auth import LockoutPolicy
+from data.audit import read_audit, verify
 from data.errors import ConfigError
 from data.users import (LOCKED, OK, UNKNOWN_USER, WRONG_PASSWORD, UsersFile, UsersFileError,
                         has_users, main)
@@ -195,6 +196,14 @@ def test_a_weaker_hash_is_upgraded_at_sign_in(users):
 
 
 # -- command line ------------------------------------------------------------------------------
+@pytest.fixture(autouse=True)
+def audit_store(tmp_path, monkeypatch):
+    """The store whose audit log the command line writes to: this test's own, never ./store."""
+    path = tmp_path / "store"
+    monkeypatch.setenv("STORE_URL", str(path))
+    return path
+
+
 @pytest.fixture
 def typed(monkeypatch):
     """Answers for getpass, in order; records prompts. getpass never echoes, so neither do we."""
@@ -270,3 +279,59 @@ def test_cli_set_password_asks_twice(users, typed):
     assert main(["--file", str(users.path), "set-password", "ana"]) == 0
     assert UsersFile(users.path, hasher=FAST_HASHER).authenticate(
         "ana", "another long passphrase").reason == OK
+
+
+# -- the command line's changes are audited ----------------------------------------------------
+def test_cli_changes_are_audited_as_the_os_user_and_never_hold_the_password(
+        users, typed, audit_store, monkeypatch):
+    monkeypatch.setattr(users_module.getpass, "getuser", lambda: "opsadmin")
+    path = str(users.path)
+    typed.extend([PASSWORD, PASSWORD, "another long passphrase", "another long passphrase"])
+    fail(users, 3, name="ada")
+    assert main(["--file", path, "add", "Chris", "--role", "chair"]) == 0
+    assert main(["--file", path, "set-role", "chris", "executive"]) == 0
+    assert main(["--file", path, "set-password", "chris"]) == 0
+    assert main(["--file", path, "unlock", "ada"]) == 0
+    assert main(["--file", path, "remove", "ana"]) == 0
+    assert main(["--file", path, "list"]) == 0  # a listing changes nothing: not audited
+
+    changes = read_audit(audit_store)
+    assert list(changes["action"]) == ["user-change"] * 5
+    assert set(changes["actor"]) == {"opsadmin"}
+    assert changes["role"].isna().all() and changes["page"].isna().all()
+    assert list(changes["detail"])[::-1] == [
+        "cli: added chris as chair", "cli: role of chris changed from chair to executive",
+        "cli: password of chris replaced", "cli: unlocked ada", "cli: removed ana (analyst)"]
+    log = (audit_store / "_audit" / "audit.jsonl").read_text()
+    assert PASSWORD not in log and "another long passphrase" not in log and "argon2" not in log
+    assert verify(audit_store).ok
+
+
+def test_cli_store_option_names_the_audit_log(users, typed, tmp_path, audit_store):
+    elsewhere = tmp_path / "other-store"
+    assert main(["--file", str(users.path), "--store", str(elsewhere), "unlock", "ana"]) == 0
+    assert list(read_audit(elsewhere)["detail"]) == ["cli: unlocked ana"]
+    assert read_audit(audit_store).empty
+
+
+def test_cli_failed_change_is_not_audited(users, typed, audit_store):
+    assert main(["--file", str(users.path), "remove", "nobody"]) == 2
+    typed.extend([PASSWORD, PASSWORD + "x"])
+    assert main(["--file", str(users.path), "add", "zoe", "--role", "chair"]) == 2
+    assert read_audit(audit_store).empty
+
+
+def test_cli_changes_nothing_when_the_audit_log_cannot_be_reached(users, typed, capsys):
+    before = users.path.read_bytes()
+    assert main(["--file", str(users.path), "--store", "mysql://db/wy", "remove", "ana"]) == 2
+    assert "unsupported kind of store" in capsys.readouterr().err
+    assert users.path.read_bytes() == before and users.get("ana") is not None
+
+
+def test_cli_audits_a_numeric_user_without_a_name(users, typed, audit_store, monkeypatch):
+    def no_name():
+        raise OSError("No username set in the environment")  # a container's bare UID
+
+    monkeypatch.setattr(users_module.getpass, "getuser", no_name)
+    assert main(["--file", str(users.path), "unlock", "ana"]) == 0
+    assert read_audit(audit_store).iloc[0]["actor"] == f"uid {os.getuid()}"

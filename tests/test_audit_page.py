@@ -1,0 +1,112 @@
+"""The admin's Audit log page (``app_pages/audit_log.py``) through AppTest: its filters (who,
+action, dates, how many) choose the rows shown, newest first, and the chain state is shown."""
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from data.audit import AuditEvent, record
+from tests.sample_store import build_store
+
+ROOT = Path(__file__).resolve().parent.parent
+DASHBOARD = str(ROOT / "dashboard.py")
+AUDIT_PAGE = str(ROOT / "app_pages/audit_log.py")
+
+
+def at_day(day: int, month: int) -> dt.datetime:
+    return dt.datetime(2025, month, day, 9, 0, tzinfo=dt.timezone.utc)
+
+
+# (actor, action, detail, created): recorded in this order, before the page opens.
+EVENTS = [
+    ("ana", "sign-in", "local", at_day(1, 1)),
+    ("chris", "sign-in", "local", at_day(2, 1)),
+    ("ana", "export", "csv: ward table", at_day(1, 2)),
+    ("Ana", "sign-in-failed", "local: wrong-password", at_day(1, 3)),
+    ("ana", "sign-in", "local", at_day(2, 3)),
+]
+
+
+@pytest.fixture
+def store(monkeypatch, tmp_path):
+    store = build_store(tmp_path / "store", {"nrm": 3})
+    for actor, action, detail, created in EVENTS:
+        record(store, AuditEvent(action=action, actor=actor, role="analyst", detail=detail,
+                                 created=created))
+    monkeypatch.setenv("STORE_URL", str(store.root))
+    monkeypatch.setenv("USERS_FILE", str(tmp_path / "no-users.json"))
+    monkeypatch.setenv("ROLES_FILE", str(tmp_path / "no-roles.yaml"))
+    return store
+
+
+def audit_page() -> AppTest:
+    at = AppTest.from_file(DASHBOARD, default_timeout=60)
+    at.secrets["test"] = "no sign-in secrets"
+    at.session_state["auth_demo_role"] = "admin"
+    run(at)
+    return run(at.switch_page(AUDIT_PAGE))
+
+
+def run(target) -> AppTest:
+    at = target.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def shown(at: AppTest) -> list[tuple[str, str, str]]:
+    table = at.dataframe[0].value
+    return list(zip(table["actor"], table["action"], table["detail"].fillna("")))
+
+
+def caption_count(at: AppTest) -> str:
+    return next(c.value for c in at.caption if c.value.endswith("entries shown."))
+
+
+def test_unfiltered_page_shows_every_entry_newest_first(store):
+    at = audit_page()
+    assert at.title[0].value == "Audit log"
+    assert "Chain intact" in at.success[0].value
+    rows = shown(at)
+    # Newest first: the demo admin's page views (this page, then Overview), the events above,
+    # and the ingestion that built the store.
+    assert rows[:2] == [("demo", "page-view", ""), ("demo", "page-view", "")]
+    assert rows[2:-1] == [(a, x, d) for a, x, d, _ in reversed(EVENTS)]
+    assert rows[-1][1] == "ingest"
+    assert list(at.dataframe[0].value["page"][:2]) == ["audit_log", "overview"]
+    assert caption_count(at) == f"{len(EVENTS) + 3} entries shown."
+
+
+def test_actor_filter_matches_the_whole_name_ignoring_case(store):
+    at = audit_page()
+    run(at.text_input(key="audit_actor").input("ANA"))
+    assert shown(at) == [("ana", "sign-in", "local"), ("Ana", "sign-in-failed",
+                                                        "local: wrong-password"),
+                         ("ana", "export", "csv: ward table"), ("ana", "sign-in", "local")]
+    run(at.text_input(key="audit_actor").input("an"))  # not a substring search
+    assert at.dataframe[0].value.empty
+    assert caption_count(at) == "0 entries shown."
+
+
+def test_action_filter_and_both_filters_together(store):
+    at = audit_page()
+    run(at.selectbox(key="audit_action").set_value("sign-in"))
+    assert shown(at) == [("ana", "sign-in", "local"), ("chris", "sign-in", "local"),
+                         ("ana", "sign-in", "local")]
+    run(at.text_input(key="audit_actor").input("chris"))
+    assert shown(at) == [("chris", "sign-in", "local")]
+    run(at.selectbox(key="audit_action").set_value("All actions"))
+    assert shown(at) == [("chris", "sign-in", "local")]
+
+
+def test_date_filters_include_the_last_day_and_limit_keeps_the_newest(store):
+    at = audit_page()
+    at.date_input(key="audit_since").set_value(dt.date(2025, 1, 2))
+    run(at.date_input(key="audit_until").set_value(dt.date(2025, 3, 1)))
+    assert shown(at) == [("Ana", "sign-in-failed", "local: wrong-password"),
+                         ("ana", "export", "csv: ward table"), ("chris", "sign-in", "local")]
+    run(at.number_input(key="audit_limit").set_value(2))
+    assert shown(at) == [("Ana", "sign-in-failed", "local: wrong-password"),
+                         ("ana", "export", "csv: ward table")]
