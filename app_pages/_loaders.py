@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 
@@ -70,6 +70,24 @@ def synthetic_banner(synthetic: bool) -> None:
     """The banner every page shows over synthetic figures, so no one mistakes them for cases."""
     if synthetic:
         st.error(SYNTHETIC_BANNER, icon=":material/science:")
+
+
+def audited_download(make: Callable[[], bytes | str],
+                     audit: Callable[[], None]) -> Callable[[], bytes | str]:
+    """The data of a deferred download (made on the click) that audits the export as it is made.
+
+    Use it with ``on_click="ignore"``. A click with an ``on_click`` callback also reruns the
+    page, and every run issues its deferred downloads new ids and drops the old ones: a file
+    asked for under an id that a rerun has just dropped never arrives (a second download
+    clicked while the first one's rerun is going, seen in the browser tests). Auditing here,
+    when the file is made, needs no rerun. ``audit`` must not call Streamlit: the file is made
+    outside the page's run.
+    """
+    def data() -> bytes | str:
+        content = make()
+        audit()
+        return content
+    return data
 
 
 # -- the map explorer --------------------------------------------------------------------------

@@ -5,6 +5,8 @@ every change is written back to it, so a copied URL opens the same view. A click
 opens its panel (``data.explore.area_details``). Everything is read through the role-scoped
 query layer: a chair gets district and ward areas only, with small numbers hidden.
 """
+from functools import partial
+
 import streamlit as st
 from streamlit_folium import st_folium
 
@@ -128,12 +130,14 @@ with side:
         kwargs={"detail": f"csv: {state.level} table", "records": shown},
         use_container_width=True)
     st.download_button(
-        "Map (HTML)", lambda: explorer_map_file(state, counts=counts, cells=cells, note=note,
-                                                synthetic=synthetic, threshold=threshold),
+        "Map (HTML)",
+        load.audited_download(
+            lambda: explorer_map_file(state, counts=counts, cells=cells, note=note,
+                                      synthetic=synthetic, threshold=threshold),
+            partial(load.audit_explorer, principal, "export", state,
+                    detail="map: html, areas and hexagons", records=shown)),
         file_name=f"explore-map-{state.start}-{state.end}.html", mime="text/html",
-        on_click=load.audit_explorer, args=(principal, "export", state),
-        kwargs={"detail": "map: html, areas and hexagons", "records": shown},
-        icon=":material/map:",
+        on_click="ignore", icon=":material/map:",
         use_container_width=True)
     st.caption("The map file works offline. It holds the areas"
                + (" and hexagons; never the heat map or points." if cells is not None else "."))

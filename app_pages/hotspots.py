@@ -7,6 +7,7 @@ panning the map, selecting a row or saving a task never refits. Tasks (``data.ta
 kept in the store with their hotspot's polygon and place names.
 """
 import datetime as dt
+from functools import partial
 
 import streamlit as st
 from streamlit_folium import st_folium
@@ -147,12 +148,13 @@ else:
                                                    "records": len(tasks)})
     downloads[1].download_button(
         "Tasking sheet (PDF)",
-        lambda: tasking_sheet(tasks, outcomes=outcomes, synthetic=synthetic,
-                              generated_by=principal.user),
+        load.audited_download(
+            lambda: tasking_sheet(tasks, outcomes=outcomes, synthetic=synthetic,
+                                  generated_by=principal.user),
+            partial(load.audit_hotspots, principal, "export", state,
+                    detail="pdf: tasking sheet", records=len(tasks))),
         file_name=f"tasking-sheet-{dt.date.today()}.pdf", mime="application/pdf",
-        icon=":material/picture_as_pdf:", on_click=load.audit_hotspots,
-        args=(principal, "export", state), kwargs={"detail": "pdf: tasking sheet",
-                                                   "records": len(tasks)})
+        icon=":material/picture_as_pdf:", on_click="ignore")
     done = [t for t in tasks if t.status == "done"]
     if done:
         st.markdown("**Done tasks: events in the hotspot before and after**")

@@ -10,6 +10,7 @@ from streamlit_folium import st_folium
 from app_pages import _loaders as load
 from app_pages._session import require_page_role
 from data import meeting as mt
+from data.kpis import TEST_NOTE
 from geo.boundaries import DISTRICT_CODES
 
 # Large type and strong contrast for a projector; the sidebar starts collapsed.
@@ -33,7 +34,8 @@ with load.stop_on_user_error():
     periods = load.load_meeting_periods(principal)
 if not periods:
     st.title("Meeting")
-    st.info("The store holds no records yet: see the Overview page.", icon=":material/inventory_2:")
+    st.info("The store holds no records yet, or they do not cover a whole calendar month: see "
+            "the Overview page.", icon=":material/inventory_2:")
     st.stop()
 
 state = load.open_meeting_link(principal, periods)
@@ -44,13 +46,11 @@ with load.stop_on_user_error():
     data = load.load_meeting(principal, state)
 
 st.title(f"Partnership meeting · {data.period.label} · {data.area_label}")
-if data.data_kind != "real":
-    st.error("**SYNTHETIC DATA — not real cases.** Do not use these figures for decisions.",
-             icon=":material/science:")
+load.synthetic_banner(data.data_kind != "real")
 
 controls = st.columns([2, 2, 1.4, 0.6, 1.4, 2], vertical_alignment="bottom")
 controls[0].selectbox("Period", periods, key=load.W_MEETING_PERIOD, on_change=load.meeting_choice,
-                      args=(principal, periods))
+                      args=(principal, periods), format_func=mt.period_title)
 controls[1].selectbox("District focus", [mt.ALL_DISTRICTS, *DISTRICT_CODES],
                       key=load.W_MEETING_DISTRICT, on_change=load.meeting_choice,
                       args=(principal, periods),
@@ -74,8 +74,10 @@ st.markdown(f'<div class="meeting-step">{position + 1}. {mt.STEP_TITLES[state.st
 if state.step == "headline":
     for column, kpi in zip(st.columns(len(data.kpis)), data.kpis):
         column.metric(kpi.title, kpi.display, delta=kpi.change_previous, delta_color="off",
-                      border=True, help=f"Previous period: {kpi.previous_display}")
+                      border=True, help=f"Previous period: {kpi.previous_display}. Beyond "
+                      f"normal variation: {mt.variation_text(kpi.beyond_previous)}")
     st.table(mt.kpi_frame(data))
+    st.caption(f"{TEST_NOTE} Not tested (—) where a count is hidden or missing.")
 elif state.step == "districts":
     st.table(data.districts)
     st.caption("Records in the period by district and feed; rate per 100,000 residents of all "

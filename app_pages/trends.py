@@ -5,6 +5,8 @@ chosen in the link (``?period=2026-10`` or ``?period=2026-Q3``). The figures com
 ``data.kpis`` through the role-scoped query layer, so a chair or executive sees them after
 small-number suppression; charts download as PNG and tables as CSV, as shown.
 """
+from functools import partial
+
 import streamlit as st
 
 from app_pages import _loaders as load
@@ -26,9 +28,7 @@ st.caption("Whole calendar months or quarters, each against the one before and t
 with load.stop_on_user_error():
     synthetic = load.load_overview(principal).is_synthetic
     choices = load.load_trend_periods(principal)
-if synthetic:
-    st.error("**SYNTHETIC DATA — not real cases.** Do not use these figures for decisions.",
-             icon=":material/science:")
+load.synthetic_banner(synthetic)
 
 link = load.open_trends_link(choices)
 if link is None:
@@ -52,6 +52,14 @@ def exported(what: str) -> None:
     load.audit_trends(principal, what, view.period)
 
 
+def png_of(chart, what: str):
+    """A chart's PNG, made on the click and audited then (``load.audited_download``)."""
+    records = load.trend_records(principal, view.period)
+    return load.audited_download(lambda: chart_png(chart),
+                                 partial(load.audit_trends, principal, what, view.period,
+                                         records=records))
+
+
 # -- KPI tiles --------------------------------------------------------------------------------
 with load.stop_on_user_error():
     table = load.load_kpis(principal, view.period)
@@ -64,8 +72,10 @@ st.download_button("KPI table (CSV)", safe_csv(kpis.kpi_export(table)),
                    file_name=f"trends-kpis-{view.period}.csv", mime="text/csv",
                    icon=":material/download:", on_click=exported, args=("csv: kpi table",))
 threshold = int(table["threshold"].max())
+st.caption(kpis.TEST_NOTE)
 if threshold > 1:
-    st.caption(disclosure_note(threshold) + " A change is shown only where both counts are.")
+    st.caption(disclosure_note(threshold) + " A change is shown and tested only where both "
+               "counts are.")
 
 # -- series by district -----------------------------------------------------------------------
 st.subheader(f"{MEASURE_TITLES[view.measure]} by district, per {kpis.FREQ_TITLES[freq]}")
@@ -80,10 +90,10 @@ for tab, feed in zip(st.tabs([kpis.FEED_SHORT_TITLES[f] for f in FEEDS]), FEEDS)
                            freq=freq)
         st.altair_chart(chart, width="stretch")
         left, right = st.columns(2)
-        left.download_button("Chart (PNG)", lambda chart=chart: chart_png(chart),
+        left.download_button("Chart (PNG)", png_of(chart, f"png: {feed} series"),
                              file_name=f"trends-{feed}-{view.measure}-{freq}.png",
                              mime="image/png", icon=":material/image:", key=f"png_{feed}",
-                             on_click=exported, args=(f"png: {feed} series",))
+                             on_click="ignore")
         right.download_button("Table (CSV)", safe_csv(kpis.series_export(series)),
                               file_name=f"trends-{feed}-{freq}.csv", mime="text/csv",
                               icon=":material/download:", key=f"csv_{feed}",
@@ -111,14 +121,20 @@ for tab, (key, title, _, unit) in zip(st.tabs([g[1] for g in groups]), groups):
         if key == "types":
             chart = mix_chart(type_mix, title=title, synthetic=synthetic, freq=freq,
                               note="Referrals with more than one type count as 'several types'.")
+            export = kpis.breakdown_export(type_mix)
         else:
-            chart = measure_chart(kpis.measure_group(measure_series, key), title=title, unit=unit,
-                                  synthetic=synthetic, freq=freq)
+            group = kpis.measure_group(measure_series, key)
+            chart = measure_chart(group, title=title, unit=unit, synthetic=synthetic, freq=freq)
+            export = kpis.measure_series_export(group)
         st.altair_chart(chart, width="stretch")
-        st.download_button("Chart (PNG)", lambda chart=chart: chart_png(chart),
-                           file_name=f"trends-{key}-{freq}.png", mime="image/png",
-                           icon=":material/image:", key=f"png_{key}",
-                           on_click=exported, args=(f"png: {key}",))
+        left, right = st.columns(2)
+        left.download_button("Chart (PNG)", png_of(chart, f"png: {key}"),
+                             file_name=f"trends-{key}-{freq}.png", mime="image/png",
+                             icon=":material/image:", key=f"png_{key}", on_click="ignore")
+        right.download_button("Table (CSV)", safe_csv(export),
+                              file_name=f"trends-{key}-{freq}.csv", mime="text/csv",
+                              icon=":material/download:", key=f"csv_{key}",
+                              on_click=exported, args=(f"csv: {key} series",))
 
 # -- trend flags ------------------------------------------------------------------------------
 st.subheader("Trend flags by district")
@@ -128,4 +144,4 @@ st.dataframe(kpis.trend_flags_wide(flags), hide_index=True)
 st.download_button("Trend flags (CSV)", safe_csv(kpis.trends_export(flags)),
                    file_name="trends-flags.csv", mime="text/csv", icon=":material/download:",
                    on_click=exported, args=("csv: trend flags",))
-st.caption(f"{kpis.TREND_NOTE} Windows end with {label}. {kpis.TEST_NOTE}")
+st.caption(f"{kpis.TREND_NOTE} Windows end with {label}.")

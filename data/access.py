@@ -275,7 +275,9 @@ class RoleScopedQuery:
 
         Computed on the true counts, which never leave this method. For suppressed roles an
         area with fewer than k records over the window is not tested ("too few records"), and
-        the slope is rounded to 0.1 record per period.
+        only the flag (``trend``) is returned: ``p_value`` and ``slope`` are NaN, since a
+        precise p-value and Sen's slope of counts that include hidden cells say something of
+        those cells. Other roles get both.
         """
         check_feed(feed)
         periods = _periods.whole_periods(periods)
@@ -290,7 +292,8 @@ class RoleScopedQuery:
         minimum = threshold_for(feed) if self.suppressed else 0
         out = _periods.trend_table(table, alpha=alpha, min_total=minimum)
         if self.suppressed:
-            out["slope"] = out["slope"].round(1)
+            out["p_value"] = np.nan
+            out["slope"] = np.nan
         return out.rename(columns={"row": "code"})
 
     def _audit(self, action: str, *, feed=None, filters=None, records=None, detail=None) -> None:

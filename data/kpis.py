@@ -25,17 +25,31 @@ suppressed role.)
 (``"2026-Q3"``); no function here takes a date range, so two overlapping ranges cannot be
 differenced to reveal a small count.
 
+**Whole periods only, and only complete ones.** Series, KPIs, trend windows and the periods
+offered are the calendar periods the data cover from their first to their last day
+(``data.periods.complete_periods``): a store ending on 30 November has no fourth quarter yet, and
+one starting on 1 December no first quarter, since two months against three would read as a
+fall. (They are still part of the one protection, so nothing changes in what is hidden.)
+
 **Beyond normal variation.** A change between two periods is tested with the exact conditional
 test of two Poisson counts: given ``n1 + n2`` records in the two periods, ``n1`` is
 ``Binomial(n1 + n2, d1 / (d1 + d2))`` if the daily rate did not change (``d`` the days in each
-period). The change is "beyond normal variation" when the two-sided p-value is below ``alpha``
-(0.05). It assumes records arrive independently at a steady rate within each period; seasonal
-swings and clusters make real counts vary more than that, so read a flag as "worth a look", not
-as proof. Suppressed roles get no test where either count is hidden.
+period). Real counts vary more than Poisson counts (repeat episodes, operations, seasons), so the
+test is widened by a **dispersion factor** φ (:func:`dispersion`): the Pearson chi-square of the
+same feed and area's previous :data:`DISPERSION_PERIODS` periods around a straight-line daily rate,
+divided by its degrees of freedom, floored at 1 (1 with fewer than :data:`MIN_HISTORY` periods of
+history). The test is then run on the counts divided by φ (quasi-Poisson scaling, rounded to
+whole records). The change is "beyond normal variation" when the two-sided p-value is below
+``alpha`` (0.05). Read a flag as "worth a look", not as proof. Suppressed roles get no test where
+either count is hidden, and their φ is estimated from the counts they may see (hidden periods
+are left out), so the verdict reveals nothing a hidden cell holds. Meeting mode and the briefing
+pack use the same test (:func:`change_test`).
 
 **Trend flags.** The Mann-Kendall test (``models.trends.mann_kendall``) of each district's
 monthly counts over the last 12 and 24 whole months, run in the query layer on the true counts;
-an area with fewer than k records in the window is not tested for suppressed roles.
+an area with fewer than k records in the window is not tested for suppressed roles, and
+suppressed roles get the flag only (increasing, decreasing, no significant trend): the p-value
+and Sen's slope of true counts that include hidden cells are not shown to them.
 """
 from __future__ import annotations
 
@@ -50,15 +64,21 @@ from scipy import stats
 from data.access import RoleScopedQuery
 from data.disclosure import TOTAL, SuppressedTable, threshold_for
 from data.errors import PeriodError
-from data.periods import (FREQ_TITLES, PARTITIONS, PER_YEAR, complete_periods, days, freq_of, last_year,
-                          parse_period, period_label, period_text, span)
+from data.periods import (FREQ_TITLES, PARTITIONS, PER_YEAR, check_covered, complete_periods,
+                          covered, days, freq_of, last_year, parse_period, period_label,
+                          period_text, span)
 from data.schema import FEED_TITLES, FEEDS
 
 WEST_YORKSHIRE = "West Yorkshire"
 PER = 100_000
 ALPHA = 0.05
 NO_DATA = "no data"
+#: Shown for a period the data cover only in part (not compared, not charted).
+INCOMPLETE = "incomplete"
 HIDDEN = "hidden"
+#: Periods of history the dispersion factor is estimated from, and the fewest it needs.
+DISPERSION_PERIODS = 24
+MIN_HISTORY = 8
 MEASURES = ("count", "rate")
 TREND_WINDOWS = (12, 24)
 FEED_SHORT_TITLES = {"nrm": "NRM referrals", "rosewood": "Rosewood episodes",
@@ -75,9 +95,11 @@ TREND_SYMBOLS = {"increasing": "▲ increasing", "decreasing": "▼ decreasing",
                  "no trend": "no significant trend", "too few records": "too few records to test",
                  "not enough data": "not enough months of data"}
 TEST_NOTE = ("Beyond normal variation: exact test of two Poisson counts (conditional binomial, "
-             "adjusted for the days in each period), two-sided p < 0.05.")
+             "adjusted for the days in each period), widened by the over-dispersion of the "
+             "previous 24 periods (Pearson chi-square / df around a trend line, at least 1), "
+             "two-sided p < 0.05. Only whole periods covered by the data are compared.")
 TREND_NOTE = ("Mann-Kendall trend test of the monthly counts (two-sided p < 0.05); slope: "
-              "Sen's estimate, records per year.")
+              "Sen's estimate, records per year (not shown where small numbers are hidden).")
 
 
 # -- the protected tables of one feed -------------------------------------------------------------
@@ -97,6 +119,10 @@ class FeedTables:
     parts: dict[str, SuppressedTable] = field(default_factory=dict)
     threshold: int = 1
     suppressed: bool = False
+    #: Every period holding data, complete or not (``periods`` are the complete ones).
+    span: pd.PeriodIndex | None = None
+    #: First and last day of the data.
+    bounds: tuple | None = None
 
 
 _CACHE: OrderedDict = OrderedDict()
@@ -107,20 +133,25 @@ def feed_tables(query: RoleScopedQuery, feed: str, freq: str = "M",
                 level: str = "district") -> FeedTables | None:
     """The protected tables of ``feed`` (see the module docstring), or None for an empty store.
 
+    ``periods`` are the whole periods the data cover completely (possibly none): the only ones
+    shown. The tables themselves hold every period of the span (one protection).
+
     Memoised per store content, role, feed, frequency, level and threshold: the figures depend
     on nothing else (the query layer protects by role, never by person).
     """
     if freq not in PER_YEAR:
         raise PeriodError(f"frequency was {freq!r}; expected 'M' (months) or 'Q' (quarters)")
-    periods = _span(query, freq)
-    if periods is None:
+    every = _span(query, freq)
+    if every is None:
         return None
     protected = period_tables(query, feed, level)
     pick = "month" if freq == "M" else "quarter"
     area = getattr(protected.area, pick)
     parts = {by: getattr(t, pick) for by, t in protected.parts.items()}
-    return FeedTables(feed, freq, level, periods, area, parts,
-                      threshold=area.threshold, suppressed=query.suppressed)
+    bounds = _bounds(query)
+    return FeedTables(feed, freq, level, complete_periods(*bounds, freq), area, parts,
+                      threshold=area.threshold, suppressed=query.suppressed, span=every,
+                      bounds=tuple(bounds))
 
 
 def period_tables(query: RoleScopedQuery, feed: str, level: str = "district"):
@@ -153,12 +184,9 @@ def data_periods(query: RoleScopedQuery, freq: str = "M") -> list[str]:
 
 
 def default_period(query: RoleScopedQuery, freq: str = "M") -> str | None:
-    """The latest period the data cover completely (else the latest with any data), or None."""
+    """The latest period the data cover completely, or None (none is complete yet)."""
     choices = data_periods(query, freq)
-    if choices:
-        return choices[0]
-    periods = _span(query, freq)
-    return None if periods is None else period_text(periods[-1])
+    return choices[0] if choices else None
 
 
 # -- KPIs -------------------------------------------------------------------------------------
@@ -180,17 +208,18 @@ def kpi_table(query: RoleScopedQuery, period: str, *, alpha: float = ALPHA,
     DataFrame
         One row per feed. ``feed``, ``title``, ``period`` (text), ``period_label``; then for
         ``""`` (this period), ``previous_`` and ``last_year_``: ``{p}count`` (Int64, <NA> where
-        hidden or no data), ``{p}display`` ("1,234", "<5", "[c]", "no data"); for
-        ``previous``/``last_year``: ``{p}period``, ``{p}period_label``, ``change_{p}`` ("+6
-        (+15%)", None where a count is hidden or missing), ``direction_{p}`` ("up", "down",
-        "same", None), ``p_{p}`` (p-value, NaN where not tested) and ``beyond_{p}``
-        (True/False, None where not tested); ``threshold`` (k; 1 when nothing is suppressed)
-        and ``suppressed`` (whether any of the three counts is hidden).
+        hidden, no data or incomplete), ``{p}display`` ("1,234", "<5", "[c]", "no data",
+        "incomplete": a period the data cover only in part); for ``previous``/``last_year``:
+        ``{p}period``, ``{p}period_label``, ``change_{p}`` ("+6 (+15%)", None where a count is
+        hidden or missing), ``direction_{p}`` ("up", "down", "same", None), ``p_{p}`` (p-value,
+        NaN where not tested) and ``beyond_{p}`` (True/False, None where not tested);
+        ``dispersion`` (φ of the test, module docstring); ``threshold`` (k; 1 when nothing is
+        suppressed) and ``suppressed`` (whether any of the three counts is hidden).
 
     Raises
     ------
     PeriodError
-        ``period`` is not a month or quarter, or the store holds no data for it.
+        ``period`` is not a month or quarter, or the data do not cover it completely.
     """
     target = parse_period(period)
     freq = freq_of(target)
@@ -202,19 +231,19 @@ def kpi_table(query: RoleScopedQuery, period: str, *, alpha: float = ALPHA,
                "period_label": period_label(target)}
         now, now_display = _total(tables, target)
         row.update(count=now, display=now_display)
+        counts = tables.area.counts.loc[TOTAL]
         for prefix, other in (("previous", target - 1), ("last_year", last_year(target))):
             before, before_display = _total(tables, other)
-            p_value = change_p_value(now, before, days(target), days(other))
+            p_value, beyond, phi = change_test(counts, tables.periods, target, other, alpha)
             row.update({f"{prefix}_period": period_text(other),
                         f"{prefix}_period_label": period_label(other),
                         f"{prefix}_count": before, f"{prefix}_display": before_display,
                         f"change_{prefix}": change_text(now, before),
                         f"direction_{prefix}": direction(now, before),
-                        f"p_{prefix}": p_value,
-                        f"beyond_{prefix}": None if np.isnan(p_value) else bool(p_value < alpha)})
+                        f"p_{prefix}": p_value, f"beyond_{prefix}": beyond})
         hidden = [row[c] is None for c in ("count", "previous_count", "last_year_count")
-                  if row[c.replace("count", "display")] != NO_DATA]
-        row.update(threshold=tables.threshold, suppressed=any(hidden))
+                  if row[c.replace("count", "display")] not in (NO_DATA, INCOMPLETE)]
+        row.update(dispersion=phi, threshold=tables.threshold, suppressed=any(hidden))
         rows.append(row)
     frame = pd.DataFrame(rows)
     for column in ("count", "previous_count", "last_year_count"):
@@ -266,19 +295,90 @@ def direction(now: int | None, before: int | None) -> str | None:
 
 
 def change_p_value(now: int | None, before: int | None, days_now: int = 1,
-                   days_before: int = 1) -> float:
+                   days_before: int = 1, dispersion: float = 1.0) -> float:
     """Two-sided p-value of the exact conditional test that two Poisson counts share a daily
     rate (NaN when a count is missing or both are 0).
+
+    With ``dispersion`` φ > 1 (counts varying φ times more than Poisson counts), the test is run
+    on the counts divided by φ, rounded (quasi-Poisson scaling): wider, as it should be.
 
     Examples
     --------
     >>> round(change_p_value(30, 10), 4)  # Binomial(40, 0.5): P(|X - 20| >= 10)
     0.0022
+    >>> round(change_p_value(30, 10, dispersion=2.0), 4)  # as 15 against 5
+    0.0414
     """
     if now is None or before is None or now + before == 0:
         return float("nan")
     share = days_now / (days_now + days_before)
-    return float(stats.binomtest(int(now), int(now + before), share).pvalue)
+    phi = max(1.0, float(dispersion)) if np.isfinite(dispersion) else 1.0
+    n = int(round((now + before) / phi))
+    if n == 0:
+        return 1.0
+    k = min(int(round(now / phi)), n)
+    return float(stats.binomtest(k, n, share).pvalue)
+
+
+def dispersion(counts: Sequence[float], period_days: Sequence[int] | None = None) -> float:
+    """How much more than Poisson counts ``counts`` vary: φ ≥ 1.
+
+    The Pearson chi-square of the counts around a straight-line daily rate (least squares,
+    so a steady rise or fall is not taken for noise), divided by its degrees of freedom
+    (periods - 2), and floored at 1. Missing counts (NaN, <NA>: hidden) are left out, keeping
+    the others' places in time. 1 with fewer than :data:`MIN_HISTORY` counts, or none above 0.
+
+    Examples
+    --------
+    >>> dispersion([100] * 12)
+    1.0
+    >>> round(dispersion([60, 140] * 6), 1)  # swings of ±40 around 100: about 16 × Poisson
+    18.9
+    """
+    values = pd.to_numeric(pd.Series(list(counts), dtype=object), errors="coerce") \
+        .to_numpy(float)
+    lengths = (np.ones(len(values)) if period_days is None
+               else np.asarray(list(period_days), dtype=float))
+    places = np.arange(len(values), dtype=float)
+    keep = ~np.isnan(values)
+    values, lengths, places = values[keep], lengths[keep], places[keep]
+    if len(values) < MIN_HISTORY or values.sum() <= 0:
+        return 1.0
+    slope, intercept = np.polyfit(places, values / lengths, 1)
+    expected = np.maximum((intercept + slope * places) * lengths, 0.5)
+    chi_square = float(((values - expected) ** 2 / expected).sum())
+    return max(1.0, chi_square / (len(values) - 2))
+
+
+def change_test(counts: pd.Series, periods: pd.PeriodIndex, now: pd.Period, before: pd.Period,
+                alpha: float = ALPHA) -> tuple[float, bool | None, float]:
+    """The test of a change (module docstring) from ``before`` to ``now`` in one row of
+    protected counts.
+
+    Parameters
+    ----------
+    counts : Series
+        One area's (or West Yorkshire's) counts per period as the role may see them (<NA> or
+        NaN where hidden), indexed by period.
+    periods : PeriodIndex
+        The periods the data cover completely: only these are tested or used as history.
+    now, before : Period
+    alpha : float
+
+    Returns
+    -------
+    tuple
+        ``(p_value, beyond, dispersion)``: NaN and None where either count is hidden, outside
+        ``periods`` or both are 0; ``dispersion`` from the :data:`DISPERSION_PERIODS` periods
+        before ``now``.
+    """
+    shown = counts.reindex(periods)
+    history = shown[shown.index < now].iloc[-DISPERSION_PERIODS:]
+    phi = dispersion(history.tolist(), [days(p) for p in history.index])
+    a, b = (None if p not in shown.index or pd.isna(shown[p]) else int(shown[p])
+            for p in (now, before))
+    p_value = change_p_value(a, b, days(now), days(before), dispersion=phi)
+    return p_value, (None if np.isnan(p_value) else bool(p_value < alpha)), phi
 
 
 # -- the other measures -----------------------------------------------------------------------
@@ -299,13 +399,14 @@ def measure_series(query: RoleScopedQuery, freq: str = "M") -> pd.DataFrame:
     DataFrame
         ``measure``, ``feed``, ``category``, ``title``, ``unit`` ("records", "per 100,000",
         "share", "hours"), ``period`` (text), ``date`` (first day), ``value`` (float, NaN where
-        hidden) and ``display`` (text). Empty for an empty store.
+        hidden) and ``display`` (text), for the periods the data cover completely. Empty for
+        an empty store or one that covers no whole period.
     """
     parts = []
     population = _population("district").sum()
     for feed in FEEDS:
         tables = feed_tables(query, feed, freq)
-        if tables is None:
+        if tables is None or not len(tables.periods):
             continue
         count, shown = _total_row(tables.area)
         short = FEED_SHORT_TITLES[feed]
@@ -359,12 +460,22 @@ def measures_table(query: RoleScopedQuery, period: str) -> pd.DataFrame:
     DataFrame
         One row per measure: ``measure``, ``feed``, ``category``, ``title``, ``unit``, then
         ``value``/``display``, ``previous_value``/``previous_display``,
-        ``last_year_value``/``last_year_display`` ("no data" outside the store's periods).
+        ``last_year_value``/``last_year_display`` ("no data" outside the store's periods,
+        "incomplete" for one the data cover in part).
+
+    Raises
+    ------
+    PeriodError
+        ``period`` is malformed or not covered completely by the data.
     """
     target = parse_period(period)
     series = measure_series(query, freq_of(target))
-    if series.empty:
+    bounds = _bounds(query)
+    if bounds is None:
         raise PeriodError("the store holds no records yet")
+    if series.empty or period_text(target) not in set(series["period"]):
+        check_covered(target, *bounds)
+        raise PeriodError(f"no data for {period_label(target)}")
     keys = ["measure", "feed", "category", "title", "unit"]
     out = series[keys].drop_duplicates().reset_index(drop=True)
     for prefix, when in (("", target), ("previous_", target - 1),
@@ -372,7 +483,8 @@ def measures_table(query: RoleScopedQuery, period: str) -> pd.DataFrame:
         chosen = series[series["period"] == period_text(when)].set_index(keys)
         indexed = out.set_index(keys).index
         out[f"{prefix}value"] = chosen["value"].reindex(indexed).to_numpy()
-        out[f"{prefix}display"] = chosen["display"].reindex(indexed).fillna(NO_DATA).to_numpy()
+        missing = INCOMPLETE if covered(when, *bounds) == "partial" else NO_DATA
+        out[f"{prefix}display"] = chosen["display"].reindex(indexed).fillna(missing).to_numpy()
     return out
 
 
@@ -385,10 +497,10 @@ def breakdown_series(query: RoleScopedQuery, feed: str, by: str,
     DataFrame
         ``category``, ``label``, ``period``, ``date``, ``count`` (Int64, <NA> where hidden),
         ``display``, ``suppressed``, ``share`` (of the period's total; NaN where the count or
-        the total is hidden) and ``share_display``.
+        the total is hidden) and ``share_display``; the periods the data cover completely.
     """
     tables = feed_tables(query, feed, freq)
-    if tables is None:
+    if tables is None or not len(tables.periods):
         return pd.DataFrame(columns=["category", "label", "period", "date", "count", "display",
                                      "suppressed", "share", "share_display"])
     if by not in tables.parts:
@@ -429,9 +541,10 @@ def monthly_series(query: RoleScopedQuery, feeds: Sequence[str] | str = tuple(FE
         ``value`` holds the count or the rate per 100,000 residents (Census 2021; ward
         populations are estimates).
     last : int, optional
-        Only the last ``last`` periods up to ``end`` (default: every period in the store).
+        Only the last ``last`` periods up to ``end`` (default: every period the data cover
+        completely; a part-recorded first or last period is never in a series).
     end : str, optional
-        The last period (default: the last period in the store).
+        The last period (default: the last complete period).
     include_total : bool
         Add West Yorkshire (``code`` "Total") per feed and period.
 
@@ -450,7 +563,7 @@ def monthly_series(query: RoleScopedQuery, feeds: Sequence[str] | str = tuple(FE
     frames = []
     for feed in feeds:
         tables = feed_tables(query, feed, freq, level)
-        if tables is None:
+        if tables is None or not len(tables.periods):
             continue
         periods = _window(tables.periods, last, end, freq)
         table = tables.area
@@ -513,13 +626,15 @@ def trend_flags(query: RoleScopedQuery, feeds: Sequence[str] = tuple(FEEDS),
     DataFrame
         ``feed``, ``feed_title``, ``code``, ``name``, ``window`` (months), ``first``, ``last``
         (months, text), ``trend`` ("increasing", "decreasing", "no trend", "too few records"
-        or "not enough data": the store has fewer months), ``p_value``, ``slope_per_year``
-        (Sen's slope × 12) and ``flag`` (text).
+        or "not enough data": the data cover fewer whole months), ``p_value``,
+        ``slope_per_year`` (Sen's slope × 12) and ``flag`` (text). For suppressed roles
+        ``p_value`` and ``slope_per_year`` are NaN (the flag only: module docstring).
     """
-    months = _span(query, "M")
+    bounds = _bounds(query)
+    months = None if bounds is None else complete_periods(*bounds, "M")
     columns = ["feed", "feed_title", "code", "name", "window", "first", "last", "trend",
                "p_value", "slope_per_year", "flag"]
-    if months is None:
+    if months is None or not len(months):
         return pd.DataFrame(columns=columns)
     last = parse_period(end or default_period(query, "M"))
     if freq_of(last) != "M":
@@ -591,15 +706,15 @@ def _check_in_data(target: pd.Period, tables: FeedTables | None) -> None:
     if tables is None:
         raise PeriodError("the store holds no records yet")
     if target not in tables.periods:
-        raise PeriodError(f"no data for {period_label(target)}: the data cover "
-                          f"{period_label(tables.periods[0])} to "
-                          f"{period_label(tables.periods[-1])}")
+        check_covered(target, *tables.bounds)
+        raise PeriodError(f"no data for {period_label(target)}")  # not reached
 
 
 def _total(tables: FeedTables, period: pd.Period) -> tuple[int | None, str]:
-    """The feed's West Yorkshire total in ``period`` and its display ("no data" outside)."""
+    """The feed's West Yorkshire total in ``period`` and its display ("no data" outside the
+    data, "incomplete" for a period they cover in part)."""
     if period not in tables.periods:
-        return None, NO_DATA
+        return None, (INCOMPLETE if covered(period, *tables.bounds) == "partial" else NO_DATA)
     value = tables.area.counts.loc[TOTAL, period]
     return (None if pd.isna(value) else int(value),
             _thousands(tables.area.display.loc[TOTAL, period]))
@@ -685,8 +800,9 @@ def _yes_no(value) -> str:
 
 
 def _flag_text(trend: str, p_value: float, slope: float) -> str:
+    """The flag as shown; the p-value and slope only where the role may see them."""
     text = TREND_SYMBOLS.get(trend, trend)
-    if trend in ("increasing", "decreasing"):
+    if trend in ("increasing", "decreasing") and not (np.isnan(p_value) or np.isnan(slope)):
         text += f" (p = {p_value:.3f}, {slope:+.1f} a year)"
     return text
 
@@ -804,14 +920,18 @@ def kpi_notes(kpis: pd.DataFrame) -> list[str]:
         parts = []
         for prefix, name in (("previous", "previous"), ("last_year", "last year")):
             change = row[f"change_{prefix}"]
-            if row[f"{prefix}_display"] == NO_DATA:
-                parts.append(f"{name} ({row[f'{prefix}_period_label']}): no data")
+            if row[f"{prefix}_display"] in (NO_DATA, INCOMPLETE):
+                what = ("no data" if row[f"{prefix}_display"] == NO_DATA
+                        else "not complete in the data, not compared")
+                parts.append(f"{name} ({row[f'{prefix}_period_label']}): {what}")
                 continue
             text = f"{name} ({row[f'{prefix}_period_label']}): {row[f'{prefix}_display']}"
             if change is not None and not pd.isna(change):
                 text += f", {change}"
-                text += (", beyond normal variation" if row[f"beyond_{prefix}"]
-                         else ", within normal variation")
+                beyond = row[f"beyond_{prefix}"]
+                if beyond is not None and not pd.isna(beyond):
+                    text += (", beyond normal variation" if beyond
+                             else ", within normal variation")
             parts.append(text)
         text = "; ".join(parts)
         notes.append(text[:1].upper() + text[1:])
@@ -847,6 +967,22 @@ def measures_export(measures: pd.DataFrame, period: str) -> pd.DataFrame:
         period_label(target): measures["display"],
         period_label(target - 1): measures["previous_display"],
         period_label(last_year(target)): measures["last_year_display"]})
+
+
+def measure_series_export(series: pd.DataFrame) -> pd.DataFrame:
+    """Rows of :func:`measure_series` (e.g. one :func:`measure_group`) as people read them
+    (for CSV): each figure as shown, "hidden" where it is."""
+    return pd.DataFrame({"Measure": series["title"].to_numpy(),
+                         "Period": series["period"].to_numpy(),
+                         "Value": series["display"].to_numpy()})
+
+
+def breakdown_export(breakdown: pd.DataFrame) -> pd.DataFrame:
+    """:func:`breakdown_series` as people read it (for CSV): records and share as shown."""
+    return pd.DataFrame({"Category": breakdown["label"].to_numpy(),
+                         "Period": breakdown["period"].to_numpy(),
+                         "Records": breakdown["display"].to_numpy(),
+                         "Share of the period's records": breakdown["share_display"].to_numpy()})
 
 
 def trend_flags_wide(flags: pd.DataFrame) -> pd.DataFrame:

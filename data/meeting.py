@@ -4,7 +4,8 @@ A meeting looks at one **period** (a quarter, ``2026-Q3``, or a month, ``2026-09
 Yorkshire or one **district**, and steps through:
 
 1. ``headline``: records per feed this period, against the previous period and the same period
-   last year, with a Mann-Kendall trend flag over the trend window;
+   last year, whether each change is beyond normal variation (``data.kpis.change_test``, the
+   Trends page's test) and a Mann-Kendall trend flag over the trend window;
 2. ``districts``: records per district and feed, with the rate per 100,000 residents;
 3. ``hotspots``: the hotspot model's top hotspots (areas, never points) on a map;
 4. ``tasking``: the tasking list and what changed since the last meeting (the previous period);
@@ -24,6 +25,10 @@ one can be subtracted from another to work a hidden count out:
   tables; the trend flag is ``RoleScopedQuery.period_trends`` (true counts in the query layer,
   no flag on fewer than k records);
 - hotspots come from ``data.hotspot_view.fit_hotspots``, which protects them itself.
+
+Only whole periods the data cover completely are offered (:func:`available_periods`,
+``data.periods.complete_periods``): a store ending on 30 November offers no fourth quarter, whose
+two months would be compared against three.
 
 The meeting state is in the link (:func:`to_query_params`, :func:`from_query_params`), so a chair
 can prepare a link and open it in the room. A link is untrusted: anything unknown is dropped with
@@ -48,6 +53,7 @@ from data.errors import PeriodError
 from data.explore import change_text
 from data.filters import EventFilter
 from data.overview import FEED_SHORT_TITLES
+from data.periods import check_covered, complete_periods, covered
 from data.roles import may, may_see_level
 from data.schema import FEED_TITLES, FEEDS
 from data.store import Store
@@ -72,6 +78,8 @@ PER = 100_000
 TREND_PERIODS = {"Q": 8, "M": 24}
 YEAR = {"Q": 4, "M": 12}
 NO_DATA = "no data"
+#: A period the data cover only in part: not compared, a gap in the trend.
+INCOMPLETE = "incomplete"
 TOO_FEW = "Too few records"
 #: Shown for an all-feed sum (or its rate) where one of its parts is hidden.
 HIDDEN_SUM = "hidden"
@@ -144,21 +152,35 @@ def _key(p: pd.Period) -> str:
 
 
 def available_periods(store_period: tuple[dt.date, dt.date] | None) -> list[str]:
-    """Quarters, then months, with data, latest first (empty for an empty store)."""
+    """Quarters, then months, that the data cover completely, latest first (empty for an empty
+    store or one that covers no whole month): ``store_period`` is the first and last day."""
     if store_period is None:
         return []
-    first, last = (pd.Timestamp(d) for d in store_period)
     out = []
     for freq in ("Q", "M"):
-        periods = pd.period_range(first.to_period(freq), last.to_period(freq), freq=freq)
-        out += [_key(p) for p in reversed(periods)]
+        out += [_key(p) for p in reversed(complete_periods(*store_period, freq))]
     return out
 
 
 def default_period(store_period: tuple[dt.date, dt.date] | None) -> str | None:
-    """The quarter of the last date in the store (meetings look at quarters by default)."""
+    """The latest quarter the data cover completely (meetings look at quarters by default),
+    else the latest such month, else None."""
     periods = available_periods(store_period)
     return periods[0] if periods else None
+
+
+def period_title(key: str) -> str:
+    """A period key as the period picker shows it: ``"2026-Q3"`` → ``"Jul–Sep 2026"``."""
+    return Period(key).label
+
+
+def check_period(key: str, store_period: tuple[dt.date, dt.date] | None) -> None:
+    """PeriodError unless ``key`` is a period the data cover completely (malformed, without
+    data or recorded in part: each says so)."""
+    period = Period(key)
+    if store_period is None:
+        raise PeriodError("the store holds no records yet")
+    check_covered(period.pandas, *store_period)
 
 
 # -- the link ----------------------------------------------------------------------------------
@@ -256,7 +278,12 @@ def meeting_query(store: Store, principal: Principal) -> PresentationQuery:
 
 @dataclass(frozen=True)
 class KpiRow:
-    """One feed's headline: this period, previous period, same period last year (as shown)."""
+    """One feed's headline: this period, previous period, same period last year (as shown).
+
+    ``beyond_previous`` and ``beyond_year``: whether the change is beyond normal variation
+    (``data.kpis.change_test``); None where it is not tested (a count hidden, no data or an
+    incomplete period), exactly where the change itself is not shown.
+    """
 
     feed: str
     title: str
@@ -266,6 +293,8 @@ class KpiRow:
     change_previous: str | None
     change_year: str | None
     trend: str
+    beyond_previous: bool | None = None
+    beyond_year: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -355,8 +384,10 @@ def meeting_data(query: RoleScopedQuery, state: MeetingState) -> MeetingData:
     tables = {feed: feed_tables(query, feed, period.freq) for feed in FEEDS}
     if any(t is None for t in tables.values()):
         raise PeriodError("the store holds no records yet")
-    if period.pandas not in next(iter(tables.values())).periods:
-        raise PeriodError(f"period {period.key} has no data in the store")
+    first = next(iter(tables.values()))
+    if period.pandas not in first.periods:
+        check_covered(period.pandas, *first.bounds)
+        raise PeriodError(f"period {period.key} has no data in the store")  # not reached
     trend, flags = _trend(query, tables, period, state.district)
     role = query.role
     show_areas = "hotspots" in steps_for(role)
@@ -367,7 +398,7 @@ def meeting_data(query: RoleScopedQuery, state: MeetingState) -> MeetingData:
         period=period, previous=period.previous, last_year=period.last_year,
         district=state.district,
         area_label=names.get(state.district, WEST_YORKSHIRE),
-        kpis=_kpis(period, trend, flags),
+        kpis=_kpis(period, trend, flags, tables, state.district or TOTAL),
         districts=_district_table(tables, period, names),
         hotspots=_hotspots(query, period, state.district)[0] if show_areas else None,
         trend=trend, tasks=tasks, tasking_note=tasking_note,
@@ -381,8 +412,9 @@ def _trend(query: RoleScopedQuery, tables: Mapping, period: Period,
     """Records per feed over the trend window ending at ``period``, and a trend flag per feed.
 
     The counts are West Yorkshire's (or ``district``'s) row of the feed's protected tables,
-    the very cells the Trends page shows; periods before the data are "no data", not zeros.
-    The flag is the query layer's Mann-Kendall test over the window's periods with data.
+    the very cells the Trends page shows; periods before the data are "no data", not zeros, and
+    a period the data cover in part is "incomplete" (a gap, not a fall). The flag is the query
+    layer's Mann-Kendall test over the window's periods the data cover completely.
     """
     n = TREND_PERIODS[period.freq]
     window = pd.period_range(period.shifted(-(n - 1)).pandas, period.pandas, freq=period.freq)
@@ -398,26 +430,41 @@ def _trend(query: RoleScopedQuery, tables: Mapping, period: Period,
             if p in table.periods:
                 value, label = table.area.counts.loc[row, p], table.area.display.loc[row, p]
             else:
-                value, label = pd.NA, NO_DATA
+                value = pd.NA
+                label = INCOMPLETE if covered(p, *table.bounds) == "partial" else NO_DATA
             rows.append({"feed": FEED_SHORT_TITLES[feed], "period": _key(p),
                          "start": p.start_time, "count": float("nan") if pd.isna(value)
                          else float(value), "display": _thousands(label)})
     return pd.DataFrame(rows), flags
 
 
-def _kpis(period: Period, trend: pd.DataFrame, flags: dict) -> tuple[KpiRow, ...]:
+def _kpis(period: Period, trend: pd.DataFrame, flags: dict, tables: Mapping,
+          row: str) -> tuple[KpiRow, ...]:
+    """The headline per feed; each change tested as on the Trends page (``change_test`` of the
+    same protected row, so hidden counts are never tested and history uses shown counts)."""
+    from data.kpis import change_test
+
     out = []
     for feed in FEEDS:
         series = trend[trend["feed"] == FEED_SHORT_TITLES[feed]].set_index("period")
         now, before, year = (series.loc[p.key] for p in
                              (period, period.previous, period.last_year))
+        counts, periods = tables[feed].area.counts.loc[row], tables[feed].periods
+        beyond = {other.key: change_test(counts, periods, period.pandas, other.pandas)[1]
+                  for other in (period.previous, period.last_year)}
         out.append(KpiRow(
             feed=feed, title=FEED_SHORT_TITLES[feed], display=now["display"],
             previous_display=before["display"], last_year_display=year["display"],
             change_previous=change_text(_int(now["count"]), _int(before["count"])),
             change_year=change_text(_int(now["count"]), _int(year["count"])),
-            trend=flags[feed]))
+            trend=flags[feed], beyond_previous=beyond[period.previous.key],
+            beyond_year=beyond[period.last_year.key]))
     return tuple(out)
+
+
+def variation_text(beyond: bool | None) -> str:
+    """A change's verdict as a table shows it: "yes", "no" or "—" (not tested)."""
+    return "—" if beyond is None else ("yes" if beyond else "no")
 
 
 def _district_table(tables: Mapping, period: Period, names: Mapping[str, str]) -> pd.DataFrame:
@@ -591,13 +638,21 @@ def _thousands(label) -> str:
 
 
 # -- what the steps show -----------------------------------------------------------------------
+#: Column titles of the verdicts in :func:`kpi_frame` (the second has a trailing space: column
+#: names must differ).
+BEYOND, BEYOND_YEAR = "Beyond normal variation", "Beyond normal variation "
+
+
 def kpi_frame(data: MeetingData) -> pd.DataFrame:
-    """The headline figures as a table: one row per feed."""
+    """The headline figures as a table: one row per feed; each change with whether it is
+    beyond normal variation ("—" where not tested: a count hidden or missing)."""
     return pd.DataFrame(
         [[k.title, k.display, k.previous_display, k.change_previous or "—",
-          k.last_year_display, k.change_year or "—", k.trend] for k in data.kpis],
+          variation_text(k.beyond_previous), k.last_year_display, k.change_year or "—",
+          variation_text(k.beyond_year), k.trend] for k in data.kpis],
         columns=["Feed", data.period.label, f"Previous ({data.previous.label})", "Change",
-                 f"Last year ({data.last_year.label})", "Change ", "Trend"]).set_index("Feed")
+                 BEYOND, f"Last year ({data.last_year.label})", "Change ", BEYOND_YEAR,
+                 "Trend"]).set_index("Feed")
 
 
 def markdown_text(text: str) -> str:

@@ -5,6 +5,8 @@ reader of the store); nothing here reads the store, protects a table or imports 
 
 - Periods are whole calendar months (``"2026-10"``) or quarters (``"2026-Q3"``):
   :func:`parse_period`, :func:`period_text`, :func:`period_label`, :func:`whole_periods`.
+  Only periods the data cover from their first to their last day are shown
+  (:func:`complete_periods`): a part-recorded month or quarter would read as a fall.
   Views for roles under disclosure control take whole periods only, never arbitrary date
   ranges: two overlapping ranges would let a small count be worked out by difference.
 - **Partitions** (:data:`PARTITIONS`) split a feed's records into categories that do not
@@ -193,12 +195,64 @@ def span(first: "pd.Timestamp | object", last: "pd.Timestamp | object",
 
 
 def complete_periods(first, last, freq: str) -> pd.PeriodIndex:
-    """The periods of :func:`span` that the data cover to their last day: the last one is
-    dropped when the data end before it does (a month still being recorded)."""
+    """The periods of :func:`span` that the data cover from their first to their last day.
+
+    The last one is dropped when the data end before it does (a month or quarter still being
+    recorded: a store ending on 30 November has no complete fourth quarter), and the first one
+    when the data start after its first day (a quarter of which only the last month was
+    loaded). Compared or charted, a part-recorded period would look like a fall. Empty when the
+    data cover no whole period.
+
+    Examples
+    --------
+    >>> quarters = complete_periods("2024-12-01", "2026-11-30", "Q")
+    >>> str(quarters[0]), str(quarters[-1])
+    ('2025Q1', '2026Q3')
+    """
     periods = span(first, last, freq)
     if len(periods) and pd.Timestamp(last).normalize() < periods[-1].end_time.normalize():
         periods = periods[:-1]
+    if len(periods) and pd.Timestamp(first).normalize() > periods[0].start_time.normalize():
+        periods = periods[1:]
     return periods
+
+
+def covered(period: pd.Period, first, last) -> str:
+    """Whether the data (``first`` to ``last`` day) cover ``period``: ``"complete"``,
+    ``"partial"`` (part of it) or ``"none"``."""
+    start, end = pd.Timestamp(first).normalize(), pd.Timestamp(last).normalize()
+    if period.end_time.normalize() < start or period.start_time.normalize() > end:
+        return "none"
+    if period.start_time.normalize() >= start and period.end_time.normalize() <= end:
+        return "complete"
+    return "partial"
+
+
+def coverage_text(first, last) -> str:
+    """``"1 Dec 2024 to 30 Nov 2026"``: the days the data cover, for a message."""
+    return f"{pd.Timestamp(first):%-d %b %Y} to {pd.Timestamp(last):%-d %b %Y}"
+
+
+def check_covered(period: pd.Period, first, last) -> None:
+    """PeriodError unless the data (``first`` to ``last`` day) cover ``period`` completely:
+    a period without data, or one recorded in part (its figures would read as a fall), is
+    refused with what the data do cover.
+
+    Examples
+    --------
+    >>> check_covered(pd.Period("2026Q4", "Q"), "2024-12-01", "2026-11-30")
+    Traceback (most recent call last):
+    ...
+    data.errors.PeriodError: Q4 2026 (Oct–Dec) is not complete: the data cover 1 Dec 2024 to 30 Nov 2026, and only whole periods they cover are shown
+    """
+    state = covered(period, first, last)
+    if state == "none":
+        raise PeriodError(f"no data for {period_label(period)}: the data cover "
+                          f"{coverage_text(first, last)}")
+    if state == "partial":
+        raise PeriodError(f"{period_label(period)} is not complete: the data cover "
+                          f"{coverage_text(first, last)}, and only whole periods they cover "
+                          "are shown")
 
 
 def days(period: pd.Period) -> int:

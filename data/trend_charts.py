@@ -13,7 +13,17 @@ import pandas as pd
 from data.kpis import WEST_YORKSHIRE
 
 SYNTHETIC_NOTE = "SYNTHETIC DATA — not real cases"
-_TIME_AXIS = {"M": "%b %Y", "Q": "%Y"}
+#: Quarters are labelled "Q3 2026" (Vega's quarter() is 1 to 4), with a tick at each quarter's
+#: first day, where its point is drawn; months "Oct 2026".
+QUARTER_LABEL = "'Q' + quarter(datum.value) + ' ' + year(datum.value)"
+
+
+def time_axis(freq: str = "M") -> alt.Axis:
+    """The time axis of a series of months or quarters (``freq`` "M" or "Q")."""
+    if freq == "Q":
+        return alt.Axis(labelExpr=QUARTER_LABEL, tickCount={"interval": "month", "step": 3},
+                        labelOverlap=True)
+    return alt.Axis(format="%b %Y", labelOverlap=True)
 
 
 def _subtitle(note: str, synthetic: bool) -> list[str]:
@@ -39,7 +49,7 @@ def area_chart(series: pd.DataFrame, *, measure: str = "count", title: str = "",
     if (data["Area"] == WEST_YORKSHIRE).any():
         order.append(WEST_YORKSHIRE)
     base = alt.Chart(data).encode(
-        x=alt.X("Date:T", title=None, axis=alt.Axis(format=_TIME_AXIS.get(freq, "%b %Y"))),
+        x=alt.X("Date:T", title=None, axis=time_axis(freq)),
         y=alt.Y("Value:Q", title=label),
         color=alt.Color("Area:N", title=None, sort=order,
                         legend=alt.Legend(orient="top", columns=6)),
@@ -69,7 +79,7 @@ def measure_chart(measures: pd.DataFrame, *, title: str, unit: str, note: str = 
     return (alt.Chart(data)
             .mark_line(point=alt.OverlayMarkDef(size=18))
             .encode(x=alt.X("Date:T", title=None,
-                            axis=alt.Axis(format=_TIME_AXIS.get(freq, "%b %Y"))),
+                            axis=time_axis(freq)),
                     y=alt.Y("Value:Q", title=_UNIT_TITLES.get(unit, unit), axis=axis),
                     color=alt.Color("Measure:N", title=None,
                                     legend=alt.Legend(orient="top", columns=2, labelLimit=320)),
@@ -92,7 +102,7 @@ def mix_chart(breakdown: pd.DataFrame, *, title: str, note: str = "",
     return (alt.Chart(data)
             .mark_line(point=alt.OverlayMarkDef(size=18))
             .encode(x=alt.X("Date:T", title=None,
-                            axis=alt.Axis(format=_TIME_AXIS.get(freq, "%b %Y"))),
+                            axis=time_axis(freq)),
                     y=alt.Y("Share:Q", title="Share of records", axis=alt.Axis(format="%")),
                     color=alt.Color("Category:N", title=None,
                                     legend=alt.Legend(orient="top", columns=4)),

@@ -11,8 +11,9 @@ role-scoped query layer with chair-level suppression; the command line builds it
 points, coordinates, record ids or person references appear in it (the map is a picture with no
 axes).
 
-Exit status: 0 written; 2 wrong arguments (a period that is not a quarter or month with data);
-1 the store cannot be read or the file cannot be written. No Streamlit here, and no browser.
+Exit status: 0 written; 2 wrong arguments (a period that is not a quarter or month the data
+cover completely: malformed, without data, or recorded in part, e.g. a fourth quarter of a store
+ending on 30 November); 1 the store cannot be read or the file cannot be written. No Streamlit here, and no browser.
 """
 from __future__ import annotations
 
@@ -41,8 +42,10 @@ from data.access import Principal  # noqa: E402
 from data.audit import AuditEvent, record  # noqa: E402
 from data.errors import DashboardError  # noqa: E402
 from data.errors import PeriodError  # noqa: E402
-from data.meeting import (FEED_COLOURS, MeetingData, MeetingState, Period,  # noqa: E402
-                          available_periods, hotspot_rows, meeting_data, meeting_query)
+from data.kpis import TEST_NOTE  # noqa: E402
+from data.meeting import (FEED_COLOURS, MeetingData, MeetingState,  # noqa: E402
+                          check_period, hotspot_rows, meeting_data, meeting_query,
+                          variation_text)
 from data.store import Store, open_store  # noqa: E402
 from geo.boundaries import DISTRICT_CODES, load_boundaries  # noqa: E402
 
@@ -67,7 +70,7 @@ def build_briefing(store: Store, principal: Principal, period: str, district: st
         Who asks: figures are read as this user and role (their levels and actions apply, so an
         executive's pack has no ward-level pages) and always suppressed as for a chair.
     period : str
-        "2026-Q3" or "2026-09": must be a period with data.
+        "2026-Q3" or "2026-09": must be a period the data cover completely.
     district : str, optional
         A district code to focus on.
     now : datetime, optional
@@ -78,17 +81,12 @@ def build_briefing(store: Store, principal: Principal, period: str, district: st
     Raises
     ------
     PeriodError
-        The period is malformed or has no data.
+        The period is malformed, has no data or is not complete in the data.
     AccessDenied
         The role may not see district figures (audited).
     """
     done = progress or (lambda _stage: None)
-    periods = available_periods(store.period())
-    if period not in periods:
-        Period(period)  # a malformed period says so
-        raise PeriodError(f"period {period} has no data in the store (first: "
-                          f"{periods[-1] if periods else 'none'}, latest: "
-                          f"{periods[0] if periods else 'none'})")
+    check_period(period, store.period())
     if district is not None and district not in DISTRICT_CODES:
         raise PeriodError(f"district {district[:20]!r} is not a West Yorkshire district code")
     data = meeting_data(meeting_query(store, principal), MeetingState(period, district))
@@ -164,8 +162,9 @@ def _styles() -> dict[str, ParagraphStyle]:
     base = getSampleStyleSheet()
     return {
         "title": ParagraphStyle("title", parent=base["Title"], fontSize=20, spaceAfter=4),
+        # keepWithNext: a heading never ends a page without what it heads.
         "h2": ParagraphStyle("h2", parent=base["Heading2"], fontSize=13, spaceBefore=8,
-                             spaceAfter=4),
+                             spaceAfter=4, keepWithNext=1),
         "body": ParagraphStyle("body", parent=base["BodyText"], fontSize=9.5, leading=12),
         "small": ParagraphStyle("small", parent=base["BodyText"], fontSize=8, leading=10,
                                 textColor=colors.HexColor("#424949")),
@@ -173,6 +172,8 @@ def _styles() -> dict[str, ParagraphStyle]:
                                   textColor=colors.white, backColor=colors.HexColor("#922b21"),
                                   borderPadding=5, spaceBefore=4, spaceAfter=8),
         "cell": ParagraphStyle("cell", parent=base["BodyText"], fontSize=8.5, leading=10),
+        "head": ParagraphStyle("head", parent=base["BodyText"], fontName="Helvetica-Bold",
+                               fontSize=8.5, leading=10, textColor=colors.white),
     }
 
 
@@ -214,12 +215,15 @@ def _layout(data: MeetingData, principal: Principal, now: dt.datetime, map_png: 
               Paragraph(f"Small numbers are hidden (disclosure control): {esc(data.note)}",
                         s["small"])]
 
+    kpi_rows = _kpi_rows(data)
+    kpi_rows[0] = [Paragraph(esc(text), s["head"]) for text in kpi_rows[0]]
     story += [Paragraph("Headline figures", s["h2"]),
-              _table(_kpi_rows(data), widths=[34 * mm, 20 * mm, 22 * mm, 24 * mm, 24 * mm,
-                                              24 * mm, 24 * mm]),
+              _table(kpi_rows, widths=[31 * mm, 14 * mm, 17 * mm, 21 * mm, 17 * mm, 14 * mm,
+                                       21 * mm, 17 * mm, 25 * mm]),
               Paragraph(f"Previous period: {esc(data.previous.label)}. Same period last year: "
-                        f"{esc(data.last_year.label)}. Trend: Mann-Kendall test over the "
-                        "periods charted below, 5% level.", s["small"])]
+                        f"{esc(data.last_year.label)}. {esc(TEST_NOTE)} Not tested (—) where a "
+                        "count is hidden or missing. Trend: Mann-Kendall test over the periods "
+                        "charted below, 5% level.", s["small"])]
 
     district_rows = [["District", *data.districts.columns]]
     district_rows += [[name, *row] for name, row in zip(data.districts.index,
@@ -244,20 +248,26 @@ def _layout(data: MeetingData, principal: Principal, now: dt.datetime, map_png: 
                   Paragraph("No hotspot was found in the period.", s["body"])]
     story += [KeepTogether([Paragraph(f"Trends: {esc(data.area_label)}", s["h2"]),
                             Image(io.BytesIO(trend_png), width=180 * mm, height=61.6 * mm),
-                            Paragraph("Records per period; a gap is a hidden (small) count or "
-                                      "a period before the data start.", s["small"])])]
+                            Paragraph("Records per period; a gap is a hidden (small) count, "
+                                      "a period before the data start or one they cover only "
+                                      "in part.", s["small"])])]
     if data.tasks is not None:
-        story.append(Paragraph("Tasking", s["h2"]))
+        # One block: the heading, the list and its note start on the same page (a list longer
+        # than a page then runs on, its header row repeated).
+        section = [Paragraph("Tasking", s["h2"])]
         if data.tasks:
             rows = [["Change", "Task", "Area", "Lead agency", "Status", "Due"]]
             # Plain strings in a cell are drawn as they are (no markup); a Paragraph is escaped.
-            rows += [[t.change or "—", Paragraph(esc(t.title), s["cell"]), t.area,
-                      t.lead_agency, t.status + (" (overdue)" if t.overdue else ""),
+            # Long text wraps in its cell (a Paragraph), never runs into the next one.
+            rows += [[t.change or "—", Paragraph(esc(t.title), s["cell"]),
+                      Paragraph(esc(t.area), s["cell"]), Paragraph(esc(t.lead_agency), s["cell"]),
+                      t.status + (" (overdue)" if t.overdue else ""),
                       t.due.strftime("%d %b %Y") if t.due else ""] for t in data.tasks]
-            story.append(_table(rows, widths=[18 * mm, 60 * mm, 30 * mm, 28 * mm, 24 * mm,
-                                              22 * mm], right_from=5))
-        story.append(Paragraph(esc(data.tasking_note) + f" Changes are since the last meeting "
-                               f"(the start of {esc(data.period.label)}).", s["small"]))
+            section.append(_table(rows, widths=[15 * mm, 48 * mm, 45 * mm, 34 * mm, 18 * mm,
+                                                20 * mm], right_from=5))
+        section.append(Paragraph(esc(data.tasking_note) + f" Changes are since the last meeting "
+                                 f"(the start of {esc(data.period.label)}).", s["small"]))
+        story.append(KeepTogether(section))
 
     buffer = io.BytesIO()
     document = SimpleDocTemplate(
@@ -293,11 +303,14 @@ class _Marks:
 
 
 def _kpi_rows(data: MeetingData) -> list[list[str]]:
-    rows = [["Feed", "This period", "Previous", "Change", "Last year", "Change",
-             "Trend"]]
+    """The headline table: each change with whether it is beyond normal variation ("—" where
+    not tested, as where the change is not shown: a count hidden or missing)."""
+    rows = [["Feed", "This period", "Previous", "Change", "Beyond normal variation",
+             "Last year", "Change", "Beyond normal variation", "Trend"]]
     for k in data.kpis:
         rows.append([k.title, k.display, k.previous_display, k.change_previous or "—",
-                     k.last_year_display, k.change_year or "—", k.trend])
+                     variation_text(k.beyond_previous), k.last_year_display,
+                     k.change_year or "—", variation_text(k.beyond_year), k.trend])
     return rows
 
 
@@ -308,7 +321,7 @@ def main(argv: list[str] | None = None) -> int:
         description="Write the partnership briefing pack (PDF, OFFICIAL-SENSITIVE) of a period, "
                     "suppressed as for a partnership chair.")
     parser.add_argument("--period", required=True,
-                        help="a quarter (2026-Q3) or a month (2026-09) with data")
+                        help="a quarter (2026-Q3) or a month (2026-09) the data cover completely")
     parser.add_argument("--out", required=True, type=Path, help="the PDF file to write")
     parser.add_argument("--store", help="store folder (default: STORE_URL, else ./store)")
     parser.add_argument("--district", help="focus on one district (its ONS code, e.g. "

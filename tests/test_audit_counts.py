@@ -80,8 +80,7 @@ def test_explore_filter_changes_record_the_records_shown(store):
     assert json.loads(changed["filters"])["feeds"] == ["nrm"]
 
 
-@pytest.mark.parametrize("label, detail", [("Table (CSV)", "csv: ward table"),
-                                           ("Map (HTML)", "map: html, areas and hexagons")])
+@pytest.mark.parametrize("label, detail", [("Table (CSV)", "csv: ward table")])
 def test_explore_exports_record_the_records_exported(store, label, detail):
     at = page("app_pages/explore.py", **{"from": "2023-03-13", "to": "2023-06-12",
                                          "feed": "nrm"})
@@ -103,6 +102,37 @@ def test_explore_export_for_a_chair_counts_only_what_the_table_shows(store):
               **{"from": "2023-03-13", "to": "2023-06-12"})
     ran(download(at, "Table (CSV)").click())
     assert entries(store, "export", "explore").iloc[0]["records"] == 0
+
+
+def test_a_deferred_download_is_audited_when_it_is_made_and_only_then(store):
+    """Files made on the click (map HTML, chart PNG, tasking PDF) are audited by
+    ``load.audited_download`` as they are made; the browser tests download them for real."""
+    from functools import partial
+
+    from app_pages import _loaders as load
+    from data.viewstate import ExplorerState
+
+    state = ExplorerState(start=dt.date(2023, 3, 13), end=dt.date(2023, 6, 12), feeds=("nrm",))
+    analyst = Principal("ana", "analyst")
+    data = load.audited_download(lambda: "<html>map</html>",
+                                 partial(load.audit_explorer, analyst, "export", state,
+                                         detail="map: html, areas and hexagons", records=14))
+    assert entries(store, "export", "explore").empty           # nothing made, nothing audited
+    assert data() == "<html>map</html>"
+    export = entries(store, "export", "explore")
+    assert len(export) == 1
+    assert (export.iloc[0]["detail"], export.iloc[0]["records"]) == (
+        "map: html, areas and hexagons", 14)
+    assert (export.iloc[0]["actor"], export.iloc[0]["role"]) == ("ana", "analyst")
+
+    def broken() -> bytes:
+        raise RuntimeError("renderer failed")
+
+    failing = load.audited_download(broken, partial(load.audit_explorer, analyst, "export",
+                                                    state, detail="map", records=14))
+    with pytest.raises(RuntimeError):
+        failing()
+    assert len(entries(store, "export", "explore")) == 1        # a file never made: no entry
 
 
 # -- Trends ------------------------------------------------------------------------------------

@@ -2,8 +2,10 @@
 
 Hand-checked figures use ``tests.sample_store``: one record a week from Monday 2 Jan 2023,
 districts in turn, so the counts per month are known by construction (NRM, 36 rows: Jan 5,
-Feb 4, Mar 4, Apr 4, May 5, Jun 4, Jul 5, Aug 4, Sep 1). Suppression checks also use a store
-from the project's synthetic generator, where most figures are large enough to show.
+Feb 4, Mar 4, Apr 4, May 5, Jun 4, Jul 5, Aug 4, Sep 1). The data run from 2 Jan to 4 Sep 2023,
+so only February to August and the second quarter are whole periods they cover: January
+(from the 2nd) and September are part-recorded and never shown. Suppression checks also use a
+store from the project's synthetic generator, where most figures are large enough to show.
 """
 from __future__ import annotations
 
@@ -68,9 +70,16 @@ def test_periods_are_whole_months_or_quarters():
         whole_periods(["2026-01", "2026-03"])
     with pytest.raises(PeriodError, match="mixed"):
         whole_periods(["2026-Q1", "2026-04"])
-    # The month still being recorded is not offered.
+    # The month still being recorded is not offered, nor one the data start after the 1st of.
     months = complete_periods(pd.Timestamp("2023-01-02"), pd.Timestamp("2023-09-04"), "M")
-    assert period_text(months[-1]) == "2023-08" and period_text(months[0]) == "2023-01"
+    assert period_text(months[-1]) == "2023-08" and period_text(months[0]) == "2023-02"
+    months = complete_periods(pd.Timestamp("2023-01-01"), pd.Timestamp("2023-08-31"), "M")
+    assert (period_text(months[0]), period_text(months[-1])) == ("2023-01", "2023-08")
+    # A store from 1 Dec 2024 to 30 Nov 2026: neither the fourth quarter of 2024 (December
+    # only) nor that of 2026 (October and November) is a whole quarter.
+    quarters = complete_periods("2024-12-01", "2026-11-30", "Q")
+    assert [period_text(quarters[0]), period_text(quarters[-1])] == ["2025-Q1", "2026-Q3"]
+    assert len(complete_periods("2026-11-03", "2026-11-29", "M")) == 0
     assert kpis.last_month("2026-Q3") == "2026-09" and kpis.last_month("2026-10") == "2026-10"
 
 
@@ -108,12 +117,54 @@ def test_kpi_table_for_an_analyst_month(sample):
     assert not nrm["suppressed"] and nrm["threshold"] == 1
 
 
-def test_kpi_table_for_a_quarter(sample):
-    nrm = kpis.kpi_table(query(sample), "2023-Q2").set_index("feed").loc["nrm"]
-    assert nrm["count"] == 4 + 5 + 4 and nrm["previous_count"] == 5 + 4 + 4
+def test_kpi_table_for_a_quarter(tmp_path):
+    # 70 weekly referrals, 2 Jan 2023 to 29 Apr 2024: whole quarters Q2 2023 to Q1 2024.
+    store = build_store(tmp_path / "store", {"nrm": 70})
+    assert kpis.data_periods(query(store), "Q") == ["2024-Q1", "2023-Q4", "2023-Q3", "2023-Q2"]
+    nrm = kpis.kpi_table(query(store), "2023-Q3").set_index("feed").loc["nrm"]
+    assert nrm["count"] == 5 + 4 + 4 and nrm["previous_count"] == 4 + 5 + 4
     assert nrm["change_previous"] == "+0 (+0%)" and nrm["direction_previous"] == "same"
-    assert nrm["period_label"] == "Q2 2023 (Apr–Jun)"
-    assert nrm["previous_period_label"] == "Q1 2023 (Jan–Mar)"
+    assert nrm["period_label"] == "Q3 2023 (Jul–Sep)"
+    assert nrm["previous_period_label"] == "Q2 2023 (Apr–Jun)"
+    # The first quarter of 2023 is recorded from the 2nd of January only: not compared.
+    q2 = kpis.kpi_table(query(store), "2023-Q2").set_index("feed").loc["nrm"]
+    assert q2["previous_display"] == "incomplete" and pd.isna(q2["previous_count"])
+    assert q2["change_previous"] is None and q2["beyond_previous"] is None
+    assert "not complete in the data" in kpis.kpi_notes(q2.to_frame().T)[0]
+
+
+def test_part_recorded_periods_are_neither_offered_nor_charted(tmp_path):
+    """A store ending on 30 November: its fourth quarter holds two months, and would read as
+    a fall of a third against the third quarter's three."""
+    root = tmp_path / "store"
+    build_synthetic(str(root), years=1, seed=2, end="2026-11-30", events=1500)
+    from data.store import ParquetStore
+    store = ParquetStore(root)
+    first, last = store.period()
+    assert (str(first), str(last)) == ("2025-12-01", "2026-11-30")
+    q = query(store, "executive")
+    assert kpis.data_periods(q, "Q") == ["2026-Q3", "2026-Q2", "2026-Q1"]
+    assert kpis.data_periods(q, "M")[0] == "2026-11" and kpis.data_periods(q, "M")[-1] == \
+        "2025-12"
+    with pytest.raises(PeriodError, match="Q4 2026 .* is not complete: the data cover 1 Dec "
+                                          "2025 to 30 Nov 2026"):
+        kpis.kpi_table(q, "2026-Q4")
+    with pytest.raises(PeriodError, match="not complete"):
+        kpis.measures_table(q, "2026-Q4")
+    # Every quarterly series holds whole quarters only: no partial 2025-Q4 (December) at the
+    # start, no 2026-Q4 (October and November) at the end.
+    whole = {"2026-Q1", "2026-Q2", "2026-Q3"}
+    assert set(kpis.monthly_series(q, "nrm", freq="Q")["period"]) == whole
+    assert set(kpis.measure_series(q, "Q")["period"]) == whole
+    assert set(kpis.breakdown_series(q, "nrm", "exploitation_type", "Q")["period"]) == whole
+    assert list(kpis.feed_tables(q, "nrm", "Q").periods.astype(str)) == [
+        "2026Q1", "2026Q2", "2026Q3"]
+    # The first quarter's previous one is part-recorded: shown as such, not compared.
+    q1 = kpis.kpi_table(q, "2026-Q1").set_index("feed").loc["nrm"]
+    assert q1["previous_display"] == "incomplete" and q1["change_previous"] is None
+    # The trend window ends at the last whole month.
+    flags = kpis.trend_flags(q, ["nrm"], windows=(12,))
+    assert set(flags["last"]) == {"2026-11"} and set(flags["first"]) == {"2025-12"}
 
 
 def test_kpi_table_for_an_executive_hides_small_counts_and_their_changes(sample):
@@ -135,8 +186,42 @@ def test_kpi_table_for_an_executive_hides_small_counts_and_their_changes(sample)
 def test_kpi_table_refuses_a_period_outside_the_data(sample):
     with pytest.raises(PeriodError, match="no data for March 2021"):
         kpis.kpi_table(query(sample), "2021-03")
+    # January (from the 2nd) and September (to the 4th) are recorded in part.
+    for part in ("2023-01", "2023-09", "2023-Q1", "2023-Q3"):
+        with pytest.raises(PeriodError, match="is not complete: the data cover 2 Jan 2023 to "
+                                              "4 Sep 2023"):
+            kpis.kpi_table(query(sample), part)
     with pytest.raises(PeriodError, match="not understood"):
         kpis.kpi_table(query(sample), "2023-06-01")
+
+
+def test_over_dispersed_history_widens_the_test():
+    """Poisson counts vary by about their square root; real counts (repeat episodes, operations)
+    vary more. The same change is beyond normal variation after a steady history, not after a
+    history that swings by ±40 around 100."""
+    steady = [100, 104, 95, 101, 98, 107, 93, 100, 102, 97, 99, 105, 96, 103, 100, 94]
+    swinging = [60, 140] * 8
+    assert kpis.dispersion(steady) == 1.0  # floored: no wider than Poisson
+    assert kpis.dispersion(swinging) > 10
+    # A steady rise is a trend, not noise.
+    assert kpis.dispersion([50 + 5 * i for i in range(16)]) == 1.0
+    assert kpis.dispersion(swinging[:kpis.MIN_HISTORY - 1]) == 1.0  # too little history
+    months = pd.period_range("2024-01", periods=18, freq="M")
+    for history, beyond in ((steady, True), (swinging, False)):
+        counts = pd.Series([*history, 100, 140], index=months, dtype="Int64")
+        p_value, verdict, phi = kpis.change_test(counts, months, months[-1], months[-2])
+        assert verdict is beyond, (history, p_value, phi)
+    # Poisson alone: 140 against 100 is beyond (p about 0.01); a hidden count is not tested.
+    assert kpis.change_p_value(140, 100, 30, 31) < 0.02
+    hidden = pd.Series([*swinging, pd.NA, 140], index=months, dtype="Int64")
+    p_value, verdict, _ = kpis.change_test(hidden, months, months[-1], months[-2])
+    assert np.isnan(p_value) and verdict is None
+    # The history is the role's shown counts: a hidden month is left out, not read.
+    gaps = pd.Series([*swinging[:-1], pd.NA, 100, 140], index=months, dtype="Int64")
+    assert kpis.change_test(gaps, months, months[-1], months[-2])[2] == pytest.approx(
+        kpis.dispersion([*swinging[:-1], float("nan"), 100],
+                        [kpis.days(p) for p in months[:-1]]))
+    assert "over-dispersion" in kpis.TEST_NOTE
 
 
 def test_change_p_value_is_the_exact_conditional_test():
@@ -146,6 +231,10 @@ def test_change_p_value_is_the_exact_conditional_test():
     assert kpis.change_p_value(20, 20) == pytest.approx(1.0)
     assert np.isnan(kpis.change_p_value(0, 0)) and np.isnan(kpis.change_p_value(None, 3))
     assert kpis.change_text(46, 40) == "+6 (+15%)" and kpis.direction(3, 3) == "same"
+    # Widened by a dispersion factor: the exact test of the counts divided by it.
+    assert kpis.change_p_value(30, 10, dispersion=2.0) == pytest.approx(
+        kpis.change_p_value(15, 5))
+    assert kpis.change_p_value(30, 10, dispersion=0.5) == kpis.change_p_value(30, 10)
 
 
 # -- the other measures, hand-checked ---------------------------------------------------------
@@ -158,35 +247,40 @@ def measure(series, name, feed, period, category=""):
 
 def test_measures_for_an_analyst(sample):
     series = kpis.measure_series(query(sample), "M")
-    # January 2023: NRM rows 0-4; children are the odd rows; types cycle labour,
-    # sexual;criminal (several), criminal.
-    assert measure(series, "count", "nrm", "2023-01")["value"] == 5
-    assert measure(series, "child_share", "nrm", "2023-01")["display"] == "40%"
-    assert measure(series, "type_share", "nrm", "2023-01", "several")["value"] == 2 / 5
-    assert measure(series, "type_share", "nrm", "2023-01", "criminal")["value"] == 1 / 5
-    # Rosewood: persons P-000..P-006 in turn, so episodes 0-6 are first episodes; every fourth
-    # is still missing; the others were found 30 hours after being reported.
-    assert measure(series, "repeat_share", "rosewood", "2023-01")["value"] == 0
+    # Whole months only: January (from the 2nd) and September (to the 4th) are not shown.
+    assert sorted(set(series["period"])) == [f"2023-{m:02d}" for m in range(2, 9)]
+    # February 2023: NRM rows 5-8; children are the odd rows; types cycle labour,
+    # sexual;criminal (several), criminal: rows 5 and 8 criminal, 6 labour, 7 several.
+    assert measure(series, "count", "nrm", "2023-02")["value"] == 4
+    assert measure(series, "child_share", "nrm", "2023-02")["display"] == "50%"
+    assert measure(series, "type_share", "nrm", "2023-02", "several")["value"] == 1 / 4
+    assert measure(series, "type_share", "nrm", "2023-02", "criminal")["value"] == 2 / 4
+    # Rosewood: persons P-000..P-006 in turn, so episodes 0-6 are first episodes (February:
+    # rows 5-8, of which 7 and 8 are repeats); every fourth is still missing (row 8); the
+    # others were found 30 hours after being reported.
     assert measure(series, "repeat_share", "rosewood", "2023-02")["display"] == "50%"
-    assert measure(series, "still_missing", "rosewood", "2023-01")["value"] == 2
-    assert measure(series, "median_hours", "rosewood", "2023-01")["display"] == "30 h"
-    # Mandevilla: even rows referred to police (January: rows 0, 2, 4).
-    assert measure(series, "referred", "mandevilla", "2023-01")["value"] == 3
-    assert measure(series, "referred_share", "mandevilla", "2023-01")["display"] == "60%"
-    rate = measure(series, "rate", "nrm", "2023-01")["value"]
+    assert measure(series, "repeat_share", "rosewood", "2023-03")["value"] == 1
+    assert measure(series, "still_missing", "rosewood", "2023-02")["value"] == 1
+    assert measure(series, "median_hours", "rosewood", "2023-02")["display"] == "30 h"
+    # Mandevilla: even rows referred to police (February: rows 6 and 8 of 5-8).
+    assert measure(series, "referred", "mandevilla", "2023-02")["value"] == 2
+    assert measure(series, "referred_share", "mandevilla", "2023-02")["display"] == "50%"
+    rate = measure(series, "rate", "nrm", "2023-02")["value"]
     population = kpis._population("district").sum()
-    assert rate == pytest.approx(5 / population * 100_000)
-    table = kpis.measures_table(query(sample), "2023-02")
+    assert rate == pytest.approx(4 / population * 100_000)
+    table = kpis.measures_table(query(sample), "2023-03")
     row = table[table["measure"] == "repeat_share"].iloc[0]
     assert (row["display"], row["previous_display"], row["last_year_display"]) == \
-        ("50%", "0%", "no data")
+        ("100%", "50%", "no data")
+    table = kpis.measures_table(query(sample), "2023-02")
+    assert set(table["previous_display"]) == {"incomplete"}  # January: from the 2nd only
 
 
 def test_measures_for_an_executive_hide_medians_rates_and_shares_of_small_counts(sample):
     series = kpis.measure_series(query(sample, "executive"), "M")
-    assert measure(series, "median_hours", "rosewood", "2023-01")["display"] == \
+    assert measure(series, "median_hours", "rosewood", "2023-02")["display"] == \
         "hidden (fewer than 5 found)"
-    assert measure(series, "still_missing", "rosewood", "2023-01")["display"] == "<5"
+    assert measure(series, "still_missing", "rosewood", "2023-02")["display"] == "<5"
     for name in ("rate", "child_share"):
         row = measure(series, name, "nrm", "2023-06")  # June: 4 referrals, hidden
         assert np.isnan(row["value"]) and row["display"] == "hidden"
@@ -295,6 +389,32 @@ def test_trend_flags_per_district_and_window(sample):
     assert list(wide.columns) == ["Feed", "Area", "Last 6 months", "Last 12 months"]
 
 
+def test_suppressed_roles_get_the_trend_flag_without_p_value_or_slope(synthetic):
+    """The Mann-Kendall test runs on the true counts, hidden cells included: a chair or
+    executive sees the flag, never the precise p-value or Sen's slope it came with."""
+    analyst = kpis.trend_flags(query(synthetic), windows=(24,))
+    flagged = analyst[analyst["trend"].isin(["increasing", "decreasing"])]
+    assert len(flagged) and flagged["p_value"].notna().all()
+    assert flagged["slope_per_year"].notna().all()
+    assert flagged["flag"].str.contains(r"\(p = 0\.\d{3}, [+-]\d", regex=True).all()
+    for role in ("executive", "chair"):
+        flags = kpis.trend_flags(query(synthetic, role), windows=(24,))
+        assert flags["p_value"].isna().all() and flags["slope_per_year"].isna().all()
+        assert set(flags["flag"]) <= {"▲ increasing", "▼ decreasing", "no significant trend",
+                                      "too few records to test"}
+        exported = kpis.trends_export(flags)
+        assert set(exported["p-value"]) == {""} and set(exported["Change per year (Sen)"]) == {""}
+        raw = RoleScopedQuery(synthetic, Principal("t", role)).period_trends(
+            "nrm", "district", pd.period_range("2025-01", "2026-10", freq="M"))
+        assert raw["p_value"].isna().all() and raw["slope"].isna().all()
+        assert set(raw["trend"]) <= {"increasing", "decreasing", "no trend", "too few records"}
+    # The flags themselves are the analyst's where both are tested.
+    executive = kpis.trend_flags(query(synthetic, "executive"), windows=(24,))
+    both = executive.merge(analyst, on=["feed", "code", "window"], suffixes=("", "_a"))
+    tested = both[both["trend"] != "too few records"]
+    assert (tested["trend"] == tested["trend_a"]).all()
+
+
 # -- the link and the charts ------------------------------------------------------------------
 def test_trends_view_reads_and_repairs_the_link():
     choices = {"M": ["2026-10", "2026-09"], "Q": ["2026-Q3"]}
@@ -320,6 +440,53 @@ def test_a_chart_downloads_as_png(sample):
     assert {"field": "Shown", "type": "nominal", "title": "Records"} in spec["encoding"]["tooltip"]
     png = chart_png(chart, width=300, height=150, scale=1)
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 2000
+
+
+def test_quarterly_charts_label_each_quarter(synthetic):
+    """The x axis of a quarterly series reads "Q1 2025, Q2 2025, ...", not the year over and
+    over, with a tick at each quarter's first day (where its point is)."""
+    from data.trend_charts import QUARTER_LABEL, measure_chart, mix_chart
+    import vl_convert
+
+    q = query(synthetic, "executive")
+    series = kpis.monthly_series(q, "nrm", freq="Q")
+    charts = [area_chart(series, freq="Q"),
+              measure_chart(kpis.measure_group(kpis.measure_series(q, "Q"), "rates"),
+                            title="Rates", unit="per 100,000", freq="Q"),
+              mix_chart(kpis.breakdown_series(q, "nrm", "exploitation_type", "Q"),
+                        title="Mix", freq="Q")]
+    for chart in charts:
+        axis = chart.to_dict()["encoding"]["x"]["axis"]
+        assert "quarter(datum.value)" in axis["labelExpr"]
+        assert "year(datum.value)" in axis["labelExpr"]
+        assert axis["tickCount"] == {"interval": "month", "step": 3}
+        assert "format" not in axis
+    spec = charts[0].properties(width=900, height=300).to_dict()
+    labels = re.findall(r">(Q[1-4] \d{4})<", vl_convert.vegalite_to_svg(spec))
+    # Whole quarters only: the data run from 1 Nov 2024 to 31 Oct 2026.
+    assert labels == ["Q1 2025", "Q2 2025", "Q3 2025", "Q4 2025", "Q1 2026", "Q2 2026",
+                      "Q3 2026"]
+    assert QUARTER_LABEL.startswith("'Q' + quarter(")
+    months = area_chart(kpis.monthly_series(q, "nrm"), freq="M").to_dict()
+    assert months["encoding"]["x"]["axis"]["format"] == "%b %Y"
+
+
+def test_measure_and_type_mix_series_export_as_shown(synthetic):
+    q = query(synthetic, "executive")
+    group = kpis.measure_group(kpis.measure_series(q, "M"), "police")
+    export = kpis.measure_series_export(group)
+    assert list(export.columns) == ["Measure", "Period", "Value"]
+    assert list(export["Value"]) == list(group["display"])
+    mix = kpis.breakdown_series(q, "nrm", "exploitation_type", "M")
+    export = kpis.breakdown_export(mix)
+    assert list(export.columns) == ["Category", "Period", "Records",
+                                    "Share of the period's records"]
+    k = threshold_for("nrm")
+    assert not any(small(label, k) for label in export["Records"])
+    assert (export.loc[mix["count"].isna().to_numpy(), "Share of the period's records"]
+            == "hidden").all()
+    text = safe_csv(export).decode("utf-8-sig")
+    assert "Several types" in text and "nan" not in text
 
 
 # -- the page (AppTest) -----------------------------------------------------------------------
@@ -361,6 +528,15 @@ def test_page_for_an_executive_shows_suppressed_tiles_and_keeps_the_period(env):
     assert "<5: fewer than 5" in texts(at.caption) or "<10: fewer than 10" in texts(at.caption)
     assert len(at.get("vega_lite_chart")) == 3 + len(kpis.MEASURE_GROUPS) + 1
     assert "August 2023: records per feed" in texts(at.subheader)
+    # Every chart has its table as CSV: the series by district, the other measures and the
+    # type mix, besides the KPI, measures and trend-flag tables.
+    downloads = [d.proto.label for d in at.get("download_button")]
+    assert downloads.count("Table (CSV)") == 3 + len(kpis.MEASURE_GROUPS) + 1
+    assert downloads.count("Chart (PNG)") == 3 + len(kpis.MEASURE_GROUPS) + 1
+    assert "over-dispersion" in texts(at.caption)
+    # The trend flags of an executive carry no p-value or slope.
+    flags = at.dataframe[0].value
+    assert not flags.astype(str).apply(lambda c: c.str.contains("p = ")).any().any()
 
 
 def test_page_for_an_analyst_follows_a_quarter_link(env):

@@ -15,9 +15,11 @@ from data.audit import read_audit
 from data.disclosure import TOTAL, threshold_for
 from data.overview import FEED_SHORT_TITLES
 from data.errors import AccessDenied, PeriodError
-from data.meeting import (ALL_DISTRICTS, STEPS, MeetingState, Period, available_periods,
-                          default_period, from_query_params, markdown_text, meeting_data, meeting_query, move,
-                          steps_for, tasks_since, to_query_params)
+from data import kpis
+from data.meeting import (ALL_DISTRICTS, BEYOND, BEYOND_YEAR, STEPS, MeetingState, Period,
+                          available_periods, check_period, default_period, from_query_params,
+                          kpi_frame, markdown_text, meeting_data, meeting_query, move,
+                          period_title, steps_for, tasks_since, to_query_params)
 from data.schema import FEEDS
 from geo.boundaries import DISTRICT_CODES
 from data.hotspot_view import fit_hotspots
@@ -70,10 +72,57 @@ def test_periods_quarters_and_months():
 
 
 def test_available_periods_latest_first_quarters_then_months():
-    periods = available_periods((dt.date(2026, 5, 3), dt.date(2026, 8, 1)))
-    assert periods == ["2026-Q3", "2026-Q2", "2026-08", "2026-07", "2026-06", "2026-05"]
-    assert default_period((dt.date(2026, 5, 3), dt.date(2026, 8, 1))) == "2026-Q3"
+    # Whole periods the data cover only: 1 Oct 2025 to 30 Sep 2026.
+    periods = available_periods((dt.date(2025, 10, 1), dt.date(2026, 9, 30)))
+    assert periods[:5] == ["2026-Q3", "2026-Q2", "2026-Q1", "2025-Q4", "2026-09"]
+    assert periods[-1] == "2025-10" and len(periods) == 4 + 12
+    assert default_period((dt.date(2025, 10, 1), dt.date(2026, 9, 30))) == "2026-Q3"
     assert available_periods(None) == [] and default_period(None) is None
+
+
+def test_a_part_recorded_period_is_neither_offered_nor_opened():
+    """A store ending on 30 November: its fourth quarter has two months, which against the
+    third quarter's three would read as a fall of a third (the "-46%" of a partial quarter)."""
+    store_period = (dt.date(2024, 12, 1), dt.date(2026, 11, 30))
+    periods = available_periods(store_period)
+    assert "2026-Q4" not in periods and "2024-Q4" not in periods  # Oct-Nov; December only
+    assert periods[0] == "2026-Q3" and default_period(store_period) == "2026-Q3"
+    assert "2026-11" in periods and "2024-12" in periods
+    # From 3 May to 1 Aug: no whole quarter, June and July only; the latest month opens.
+    short = (dt.date(2026, 5, 3), dt.date(2026, 8, 1))
+    assert available_periods(short) == ["2026-07", "2026-06"]
+    assert default_period(short) == "2026-07"
+    # A link to the partial quarter falls back to the latest whole one.
+    state = from_query_params({"period": "2026-Q4"}, role="chair", periods=periods)
+    assert state.period == "2026-Q3" and state.warnings
+    with pytest.raises(PeriodError, match="is not complete: the data cover 1 Dec 2024 to 30 "
+                                          "Nov 2026"):
+        check_period("2026-Q4", store_period)
+    with pytest.raises(PeriodError, match="no data for"):
+        check_period("2019-Q1", store_period)
+    check_period("2026-Q3", store_period)
+    assert period_title("2026-Q3") == "Jul–Sep 2026" and period_title("2026-09") == \
+        "September 2026"
+
+
+def test_meeting_figures_of_a_store_ending_mid_quarter(tmp_path):
+    root = tmp_path / "store"
+    build_synthetic(root, years=1, seed=2, end="2026-11-30", events=1500)
+    store = ParquetStore(root)
+    query = meeting_query(store, Principal("t", "chair"))
+    with pytest.raises(PeriodError, match="Q4 2026 .*is not complete"):
+        meeting_data(query, MeetingState("2026-Q4"))
+    data = meeting_data(query, MeetingState("2026-Q1"))
+    # The first quarter (December 2025 only) is a gap marked incomplete, not compared.
+    assert {k.previous_display for k in data.kpis} == {"incomplete"}
+    assert {k.change_previous for k in data.kpis} == {None}
+    assert {k.beyond_previous for k in data.kpis} == {None}
+    early = data.trend[data.trend["period"] == "2025-Q4"]
+    assert set(early["display"]) == {"incomplete"} and early["count"].isna().all()
+    # The trend of the latest whole quarter has no partial quarter at either end.
+    latest = meeting_data(query, MeetingState("2026-Q3")).trend
+    shown = latest[latest["count"].notna()]
+    assert set(shown["period"]) == {"2026-Q1", "2026-Q2", "2026-Q3"}
 
 
 # -- the link ----------------------------------------------------------------------------------
@@ -180,9 +229,46 @@ def test_headline_and_trend_agree_with_the_district_table(synthetic):
     assert {k.change_year for k in earlier.kpis} == {None}
 
 
+def shown(label: str) -> bool:
+    return label.replace(",", "").isdigit()
+
+
+def test_headline_says_whether_a_change_is_beyond_normal_variation(synthetic):
+    """The Trends tiles' verdict, in the headline table too: the same test of the same protected
+    counts, and no verdict where a count is hidden."""
+    chair = Principal("t", "chair")
+    for key in ("2026-Q3", "2026-09"):
+        data = meeting_data(meeting_query(synthetic, chair), MeetingState(key))
+        trends = kpis.kpi_table(RoleScopedQuery(synthetic, chair), key).set_index("feed")
+        for k in data.kpis:
+            assert k.beyond_previous == trends.loc[k.feed, "beyond_previous"]
+            assert k.beyond_year == trends.loc[k.feed, "beyond_last_year"]
+        assert any(k.beyond_previous is not None for k in data.kpis)
+        frame = kpi_frame(data)
+        assert set(frame[BEYOND]) | set(frame[BEYOND_YEAR]) <= {"yes", "no", "—"}
+    # A district focus: small counts hidden, and never a verdict on a hidden count.
+    untested = tested = 0
+    for code in DISTRICT_CODES:
+        data = meeting_data(meeting_query(synthetic, chair), MeetingState("2026-09", code))
+        for k in data.kpis:
+            for other, beyond in ((k.previous_display, k.beyond_previous),
+                                  (k.last_year_display, k.beyond_year)):
+                if not (shown(k.display) and shown(other)):
+                    assert beyond is None, (code, k)
+                    untested += 1
+                elif beyond is not None:
+                    tested += 1
+        frame = kpi_frame(data)
+        for k in data.kpis:
+            if not shown(k.display):
+                assert frame.loc[k.title, BEYOND] == frame.loc[k.title, BEYOND_YEAR] == "—"
+    assert untested and tested
+
+
 def test_no_trend_flag_on_fewer_than_k_records(tmp_path):
-    store = build_store(tmp_path / "store", {"nrm": 3, "mandevilla": 12})
-    data = meeting_data(meeting_query(store, Principal("t", "chair")), MeetingState("2023-Q1"))
+    # Weekly from 2 Jan to 24 Jul 2023: the second quarter is the one whole quarter.
+    store = build_store(tmp_path / "store", {"nrm": 3, "mandevilla": 30})
+    data = meeting_data(meeting_query(store, Principal("t", "chair")), MeetingState("2023-Q2"))
     flags = {k.feed: k.trend for k in data.kpis}
     assert flags == {"nrm": "Too few records", "rosewood": "Too few records",
                      "mandevilla": "No clear trend"}
@@ -306,6 +392,9 @@ def test_page_steps_through_everything_and_keeps_the_link(env):
     assert link(at) == {"period": "2026-Q3", "step": "headline"}
     assert [m.label for m in at.metric] == ["NRM referrals", "Rosewood episodes",
                                             "Mandevilla flags"]
+    headline = at.table[0].value
+    assert BEYOND in headline.columns and BEYOND_YEAR in headline.columns
+    assert "over-dispersion" in " ".join(c.value for c in at.caption)
     assert button(at, "Previous").disabled
     seen = [step_title(at)]
     for step in STEPS[1:]:
@@ -339,7 +428,11 @@ def test_a_prepared_link_opens_the_same_view(env):
 
 def test_choosing_a_period_keeps_the_step(env):
     at = meeting(step="trends")
-    at.selectbox(key="meeting_period").select("2026-Q2").run()
+    picker = at.selectbox(key="meeting_period")
+    # The picker names periods as people read them; the link keeps the key.
+    assert picker.options[:2] == ["Jul–Sep 2026", "Apr–Jun 2026"]
+    assert "2026-Q3" not in picker.options
+    picker.select("2026-Q2").run()
     assert link(at) == {"period": "2026-Q2", "step": "trends"}
     assert "Apr–Jun 2026" in at.title[0].value
 

@@ -20,6 +20,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from data.audit import read_audit
 from data.ingest import ingest_frame
 from data.store import ParquetStore
 from tests.e2e.conftest import APP_RUN_TIMEOUT_MS, E2E_ROWS, SCREENSHOT_DIR, serve_dashboard
@@ -50,12 +51,19 @@ def append_crafted_referral(store: ParquetStore, scratch: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def explore_url(tmp_path_factory) -> str:
-    """A dashboard on the harness's sample store plus the crafted referral."""
+def explore_store(tmp_path_factory) -> Path:
+    """The harness's sample store plus the crafted referral."""
     root = tmp_path_factory.mktemp("explore_e2e")
     store = build_store(root / "store", E2E_ROWS, source="synthetic")
     append_crafted_referral(store, root / "donor")
-    with serve_dashboard(root / "server", env={"STORE_URL": str(store.root)}) as server:
+    return store.root
+
+
+@pytest.fixture(scope="module")
+def explore_url(explore_store, tmp_path_factory) -> str:
+    """A dashboard on ``explore_store``."""
+    with serve_dashboard(tmp_path_factory.mktemp("explore_server"),
+                         env={"STORE_URL": str(explore_store)}) as server:
         yield server.url
 
 
@@ -277,8 +285,20 @@ def test_the_hotspots_overlay_is_listed_when_switched_on(browse, explore_url):
     dashboard.assert_clean()
 
 
-def test_both_downloads_work_from_the_page(browse, browser, explore_url, tmp_path):
+def exports_of(store_root, detail: str) -> int:
+    exports = read_audit(ParquetStore(store_root), action="export")
+    return int((exports["detail"] == detail).sum())
+
+
+def map_exports(store_root) -> int:
+    return exports_of(store_root, "map: html, areas and hexagons")
+
+
+def test_both_downloads_work_from_the_page(browse, browser, explore_url, explore_store,
+                                          tmp_path):
     dashboard = browse(explore_url)
+    map_exports_before = map_exports(explore_store)
+    csv_before = exports_of(explore_store, "csv: ward table")
     open_explore(dashboard)
     page = dashboard.page
     totals = headline(page)
@@ -296,11 +316,17 @@ def test_both_downloads_work_from_the_page(browse, browser, explore_url, tmp_pat
     formula = [c for r in rows for c in r.values() if c[:1] in ("=", "+", "-", "@")]
     assert formula == [], formula
 
+    # The CSV's audit callback reran the page, and a run issues deferred downloads new ids:
+    # ask for the map once that run has ended (its callback, first, has written the entry).
+    wait_for_rerun(dashboard,
+                   lambda: exports_of(explore_store, "csv: ward table") == csv_before + 1)
     with page.expect_download(timeout=APP_RUN_TIMEOUT_MS) as map_download:
         page.get_by_role("button", name=re.compile(r"Map \(HTML\)")).click()
     saved = tmp_path / map_download.value.suggested_filename
     map_download.value.save_as(saved)
     assert saved.suffix == ".html"
+    # Made on the click, with no rerun, and audited as it was made (load.audited_download).
+    assert map_exports(explore_store) == map_exports_before + 1
 
     # The file opens from disk with the network refused, and draws the map and its legend.
     context = browser.new_context(viewport={"width": 1280, "height": 900})

@@ -11,7 +11,10 @@ from __future__ import annotations
 import re
 
 import pytest
+from pypdf import PdfReader
 
+from data.audit import read_audit
+from data.store import ParquetStore
 from tests.e2e.conftest import APP_RUN_TIMEOUT_MS, E2E_ROWS, serve_dashboard
 from tests.e2e.test_explore_e2e import MAP_IFRAME, wait_for_rerun
 from tests.sample_store import build_store
@@ -22,10 +25,15 @@ FIT_TIMEOUT_MS = 120_000  # the first fit runs the Monte-Carlo scan on a loaded 
 
 
 @pytest.fixture(scope="module")
-def hotspots_url(tmp_path_factory) -> str:
-    root = tmp_path_factory.mktemp("hotspots_e2e")
-    store = build_store(root / "store", E2E_ROWS, source="synthetic")
-    with serve_dashboard(root / "server", env={"STORE_URL": str(store.root)}) as server:
+def hotspots_store(tmp_path_factory):
+    return build_store(tmp_path_factory.mktemp("hotspots_e2e") / "store", E2E_ROWS,
+                       source="synthetic").root
+
+
+@pytest.fixture(scope="module")
+def hotspots_url(hotspots_store, tmp_path_factory) -> str:
+    with serve_dashboard(tmp_path_factory.mktemp("hotspots_server"),
+                         env={"STORE_URL": str(hotspots_store)}) as server:
         yield server.url
 
 
@@ -56,7 +64,7 @@ def grid_text(page, index: int) -> str:
     return " ".join(grid.locator("td, th").all_inner_texts())
 
 
-def test_table_polygons_and_a_new_task_in_the_list(browse, hotspots_url):
+def test_table_polygons_and_a_new_task_in_the_list(browse, hotspots_url, hotspots_store):
     dashboard = browse(hotspots_url)
     frame = open_hotspots(dashboard)
     page = dashboard.page
@@ -94,7 +102,15 @@ def test_table_polygons_and_a_new_task_in_the_list(browse, hotspots_url):
                    what=lambda: grid_text(page, -1))
     listing = grid_text(page, -1)
     assert "West Yorkshire Police" in listing and "Open" in listing
-    assert page.get_by_role("button", name=re.compile("Tasking sheet")).count() == 1
+    # The one-page tasking sheet downloads as a PDF, made on the click and audited then.
+    with page.expect_download(timeout=APP_RUN_TIMEOUT_MS) as sheet:
+        page.get_by_role("button", name=re.compile("Tasking sheet")).click()
+    pdf = PdfReader(sheet.value.path())
+    assert len(pdf.pages) == 1
+    assert "T-0001" in pdf.pages[0].extract_text()
+    exports = read_audit(ParquetStore(hotspots_store), action="export")
+    assert exports["detail"].tolist() == ["pdf: tasking sheet"]
+    assert (exports.iloc[0]["role"], exports.iloc[0]["records"]) == ("chair", 1)
     main = page.locator('[data-testid="stMain"]')
     main.evaluate("e => e.scrollTo(0, e.scrollHeight)")
     dashboard.screenshot("hotspots-task")

@@ -77,6 +77,11 @@ def test_a_chair_steps_through_the_meeting_and_downloads_the_pack(browse, meetin
     assert page.locator('[data-testid="stSidebar"][data-collapsed="true"]').count() == 1
     values = page.locator('[data-testid="stMetricValue"]').all_inner_texts()
     assert len(values) == 3 and all(re.fullmatch(r"[\d,]+", v) for v in values)
+    # Each change says whether it is beyond normal variation (the Trends page's test).
+    headline = page.locator('[data-testid="stMain"] [data-testid="stTable"]').first.inner_text()
+    assert "Beyond normal variation" in headline
+    # The period picker names the period as people read it; the link keeps its key.
+    assert page.get_by_role("combobox", name="Period").input_value() == "Jul–Sep 2026"
     dashboard.screenshot("meeting-1-headline")
 
     for number, title in enumerate(STEP_TITLES[1:], start=2):

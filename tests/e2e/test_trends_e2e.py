@@ -17,6 +17,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from data.access import Principal, RoleScopedQuery
+from data.audit import read_audit
 from data.kpis import kpi_table
 from data.store import ParquetStore
 from data.synthetic import build_store
@@ -87,6 +88,8 @@ def test_executive_sees_tiles_charts_and_downloads_the_kpi_table(browse, trends_
     chart.locator("canvas, svg").first.wait_for(timeout=APP_RUN_TIMEOUT_MS)
     assert chart.bounding_box()["height"] > 200
     assert page.locator('[data-testid="stDataFrame"]').count() == 1  # the trend flags
+    # The test of a change allows for over-dispersed counts, and says so.
+    assert page.get_by_text(re.compile("widened by the over-dispersion")).count() >= 1
 
     with page.expect_download(timeout=APP_RUN_TIMEOUT_MS) as info:
         page.get_by_role("button", name=re.compile("KPI table")).click()
@@ -103,13 +106,23 @@ def test_executive_sees_tiles_charts_and_downloads_the_kpi_table(browse, trends_
             value = row[column].replace(",", "")
             assert not value.isdigit() or int(value) == 0 or int(value) >= 5, (column, row)
 
-    # The CSV click reran the app (its audit callback): a deferred download's id is issued
-    # anew by each run, so wait for that run to end before asking for the PNG.
-    wait_for_rerun(dashboard, lambda: True)
+    # The CSV click reran the app (its audit callback, which runs first, wrote the entry): a
+    # deferred download's id is issued anew by each run, so wait for that run to end before
+    # asking for the PNG.
+    def kpi_csv_audited() -> bool:
+        exports = read_audit(ParquetStore(trends_store), action="export")
+        return bool((exports["detail"] == "csv: kpi table").any())
+
+    wait_for_rerun(dashboard, kpi_csv_audited)
     with page.expect_download(timeout=APP_RUN_TIMEOUT_MS) as info:
         page.get_by_role("button", name=re.compile("Chart \\(PNG\\)")).first.click()
     assert info.value.suggested_filename == "trends-nrm-count-M.png"
     assert info.value.path().read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    # Made on the click and audited as it was made, with the records of the period.
+    exports = read_audit(ParquetStore(trends_store), action="export")
+    png = exports[exports["detail"] == "png: nrm series"]
+    assert len(png) == 1 and png.iloc[0]["role"] == "executive"
+    assert png.iloc[0]["records"] == int(expected["count"].sum(skipna=True))
 
     wait_for_rerun(dashboard, lambda: True)
     dashboard.screenshot("trends-executive")
