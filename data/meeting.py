@@ -295,6 +295,7 @@ class KpiRow:
     trend: str
     beyond_previous: bool | None = None
     beyond_year: bool | None = None
+    count: int | None = None          # this period's count as shown; None where it is hidden
 
 
 @dataclass(frozen=True)
@@ -458,8 +459,13 @@ def _kpis(period: Period, trend: pd.DataFrame, flags: dict, tables: Mapping,
             change_previous=change_text(_int(now["count"]), _int(before["count"])),
             change_year=change_text(_int(now["count"]), _int(year["count"])),
             trend=flags[feed], beyond_previous=beyond[period.previous.key],
-            beyond_year=beyond[period.last_year.key]))
+            beyond_year=beyond[period.last_year.key], count=_int(now["count"])))
     return tuple(out)
+
+
+def shown_records(data: "MeetingData") -> int:
+    """Records the period's headline shows (hidden counts add nothing), for the audit."""
+    return sum(row.count for row in data.kpis if row.count is not None)
 
 
 def variation_text(beyond: bool | None) -> str:

@@ -45,7 +45,7 @@ from data.errors import PeriodError  # noqa: E402
 from data.kpis import TEST_NOTE  # noqa: E402
 from data.meeting import (FEED_COLOURS, MeetingData, MeetingState,  # noqa: E402
                           check_period, hotspot_rows, meeting_data, meeting_query,
-                          variation_text)
+                          shown_records, variation_text)
 from data.store import Store, open_store  # noqa: E402
 from geo.boundaries import DISTRICT_CODES, load_boundaries  # noqa: E402
 
@@ -99,7 +99,7 @@ def build_briefing(store: Store, principal: Principal, period: str, district: st
     pdf = _layout(data, principal, now, map_png, trend_png)
     record(store, AuditEvent(action="export", actor=principal.user, role=principal.role,
                              page="meeting", filters={"period": period, "district": district},
-                             detail="pdf: briefing pack"))
+                             records=shown_records(data), detail="pdf: briefing pack"))
     done(STAGES[3])
     return pdf
 

@@ -19,7 +19,7 @@ from data.audit import read_audit
 from data.disclosure import TOTAL, threshold_for
 from data.hotspot_view import TREND_TITLES as HOTSPOT_TRENDS
 from data.hotspot_view import fit_hotspots
-from data.meeting import Period
+from data.meeting import MeetingState, Period, meeting_data, meeting_query
 from data.overview import FEED_SHORT_TITLES
 from data.schema import FEEDS
 from data.store import ParquetStore
@@ -249,6 +249,11 @@ def test_each_pack_is_audited_as_an_export(store, packs):
     assert len(ours) >= 3
     assert set(ours["actor"]) == {CHAIR.user} and set(ours["role"]) == {"chair"}
     assert '{"district":null,"period":"2026-09"}' in set(ours["filters"])
+    # How many records each pack holds: the period's shown counts, as the chair sees them.
+    quarter = ours[ours["filters"] == '{"district":null,"period":"2026-Q3"}'].iloc[-1]
+    data = meeting_data(meeting_query(store, CHAIR), MeetingState("2026-Q3", None))
+    expected = sum(row.count for row in data.kpis if row.count is not None)
+    assert expected > 0 and quarter["records"] == expected
 
 
 def test_an_executive_pack_has_no_ward_level_pages(store):
