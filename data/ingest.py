@@ -39,7 +39,7 @@ from data import audit, roles
 from data.columns import load_column_mapping, resolve_columns
 from data.errors import (AccessDenied, ConfigError, DashboardError, DuplicateRecordError, Problem,
                          SchemaError)
-from data.location import LOCATION_OUTPUT, resolve_locations
+from data.location import resolve_locations
 from data.parse import parse_field
 from data.readers import ROW_COLUMN, read_partner_file
 from data.schema import EVENT_DATE_FIELD, feed_fields, feed_schema

@@ -67,7 +67,7 @@ from data.errors import PeriodError
 from data.periods import (FREQ_TITLES, PARTITIONS, PER_YEAR, check_covered, complete_periods,
                           covered, days, freq_of, last_year, parse_period, period_label,
                           period_text, span)
-from data.schema import FEED_TITLES, FEEDS
+from data.schema import FEEDS
 
 WEST_YORKSHIRE = "West Yorkshire"
 PER = 100_000

@@ -35,7 +35,7 @@ from reportlab.lib.pagesizes import A4  # noqa: E402
 from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet  # noqa: E402
 from reportlab.lib.units import mm  # noqa: E402
 from reportlab.platypus import (Image, KeepTogether, PageBreak, Paragraph,  # noqa: E402
-                                SimpleDocTemplate, Spacer, Table, TableStyle)
+                                SimpleDocTemplate, Table, TableStyle)
 from tqdm import tqdm  # noqa: E402
 
 from data.access import Principal  # noqa: E402

@@ -41,7 +41,7 @@ BYPASS_ATTEMPTS = [
                          ids=[f"{r}-{m}-{'-'.join(str(a) for a in args[:2])}"
                               for r, m, args in BYPASS_ATTEMPTS])
 def test_finer_data_than_the_role_allows_is_refused_and_audited(filled, role, method, args):
-    with pytest.raises(AccessDenied, match=f"role may not see"):
+    with pytest.raises(AccessDenied, match="role may not see"):
         getattr(ask(filled, role), method)(*args)
     denied = read_audit(filled, action="access-denied")
     assert denied.iloc[0]["role"] == role and denied.iloc[0]["actor"] == "someone@example.org"

@@ -19,10 +19,10 @@ from data import kpis
 from data.access import Principal, RoleScopedQuery
 from data.audit import read_audit
 from data.store import ParquetStore
+from tests.apptest import open_page
 from tests.sample_store import build_store
 
 ROOT = Path(__file__).resolve().parent.parent
-DASHBOARD = str(ROOT / "dashboard.py")
 ROWS = {"nrm": 24, "rosewood": 24, "mandevilla": 24}
 
 
@@ -43,13 +43,7 @@ def store(monkeypatch, built, tmp_path) -> ParquetStore:
 
 def page(path: str, role: str = "analyst", **params) -> AppTest:
     """The dashboard as the demo ``role``, switched to the page at ``path``."""
-    at = AppTest.from_file(DASHBOARD, default_timeout=120)
-    at.secrets["test"] = "no sign-in secrets"
-    at.session_state["auth_demo_role"] = role
-    at.run()
-    for key, value in params.items():
-        at.query_params[key] = value
-    return ran(at.switch_page(str(ROOT / path)))
+    return open_page(path, role, **params)
 
 
 def ran(target) -> AppTest:

@@ -33,6 +33,7 @@ from data.explore import (PARTITION_NOTE, _breakdown, _rank, area_details, build
 from data.viewstate import ExplorerState, to_filter
 from geo.boundaries import DISTRICT_CODES, load_boundaries
 from geo.layers import layer_geojson
+from tests.apptest import open_page
 from tests.sample_store import build_store
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -291,14 +292,7 @@ def env(monkeypatch, store, tmp_path):
 
 def explore(role="analyst", **params) -> AppTest:
     """The dashboard as the demo ``role``, switched to the explorer with ``params`` in the URL."""
-    at = AppTest.from_file(DASHBOARD, default_timeout=60)
-    at.secrets["test"] = "no sign-in secrets"
-    at.session_state["auth_demo_role"] = role
-    at.run()
-    for key, value in params.items():
-        at.query_params[key] = value
-    at.switch_page(EXPLORE).run()
-    assert not at.exception, [e.value for e in at.exception]
+    at = open_page(EXPLORE, role, timeout=60, **params)
     assert at.title[0].value == "Explore"
     return at
 

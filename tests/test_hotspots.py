@@ -7,7 +7,6 @@ pickling, determinism under ``random_state`` and input not modified.
 """
 import json
 import pickle
-import warnings
 
 import geopandas as gpd
 import numpy as np

@@ -15,6 +15,7 @@ from streamlit.testing.v1 import AppTest
 from data.audit import read_audit
 from data.tasking import TaskBook
 from data.access import Principal
+from tests.apptest import open_page
 from tests.sample_store import build_store
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -43,14 +44,7 @@ def env(monkeypatch, built, tmp_path):
 
 
 def hotspots_page(role="analyst", **params) -> AppTest:
-    at = AppTest.from_file(DASHBOARD, default_timeout=120)
-    at.secrets["test"] = "no sign-in secrets"
-    at.session_state["auth_demo_role"] = role
-    at.run()
-    for key, value in params.items():
-        at.query_params[key] = value
-    at.switch_page(HOTSPOTS).run()
-    assert not at.exception, [e.value for e in at.exception]
+    at = open_page(HOTSPOTS, role, **params)
     assert at.title[0].value == "Hotspots"
     return at
 

@@ -28,6 +28,7 @@ from data.periods import (complete_periods, last_year, parse_period, period_labe
                           trend_table, whole_periods)
 from data.synthetic import build_store as build_synthetic
 from data.trend_charts import area_chart, chart_png
+from tests.apptest import open_page
 from tests.sample_store import build_store
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -499,14 +500,7 @@ def env(monkeypatch, sample, tmp_path):
 
 
 def trends_page(role: str, **params) -> AppTest:
-    at = AppTest.from_file(DASHBOARD, default_timeout=90)
-    at.secrets["test"] = "no sign-in secrets"
-    at.session_state["auth_demo_role"] = role
-    at.run()
-    for key, value in params.items():
-        at.query_params[key] = value
-    at.switch_page(TRENDS).run()
-    assert not at.exception, [e.value for e in at.exception]
+    at = open_page(TRENDS, role, timeout=90, **params)
     assert at.title[0].value == "Trends"
     return at
 

@@ -25,6 +25,7 @@ from geo.boundaries import DISTRICT_CODES
 from data.hotspot_view import fit_hotspots
 from data.synthetic import build_store as build_synthetic
 from data.tasking import DEFAULT_AGENCIES, TaskBook
+from tests.apptest import open_page
 from tests.sample_store import build_store
 from data.store import ParquetStore
 
@@ -362,15 +363,7 @@ def env(monkeypatch, synthetic, tmp_path):
 
 
 def meeting(role="chair", **params) -> AppTest:
-    at = AppTest.from_file(DASHBOARD, default_timeout=120)
-    at.secrets["test"] = "no sign-in secrets"
-    at.session_state["auth_demo_role"] = role
-    at.run()
-    for key, value in params.items():
-        at.query_params[key] = value
-    at.switch_page(MEETING).run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
+    return open_page(MEETING, role, **params)
 
 
 def link(at) -> dict:
