@@ -76,12 +76,12 @@ def audited_download(make: Callable[[], bytes | str],
                      audit: Callable[[], None]) -> Callable[[], bytes | str]:
     """The data of a deferred download (made on the click) that audits the export as it is made.
 
-    Use it with ``on_click="ignore"``. A click with an ``on_click`` callback also reruns the
-    page, and every run issues its deferred downloads new ids and drops the old ones: a file
-    asked for under an id that a rerun has just dropped never arrives (a second download
-    clicked while the first one's rerun is going, seen in the browser tests). Auditing here,
-    when the file is made, needs no rerun. ``audit`` must not call Streamlit: the file is made
-    outside the page's run.
+    Every download of the dashboard uses it, with ``on_click="ignore"``. A click with an
+    ``on_click`` callback also reruns the page, and every run issues its deferred downloads new
+    ids and drops the old ones: a file asked for under an id that a rerun has just dropped never
+    arrives (a download clicked while another's rerun was going, seen in the browser tests).
+    Auditing here needs no rerun, and records an export only once the file was really made.
+    ``audit`` must not call Streamlit: the file is made outside the page's run.
     """
     def data() -> bytes | str:
         content = make()

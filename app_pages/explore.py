@@ -124,11 +124,12 @@ with side:
     if view.hotspot_note:
         st.caption(view.hotspot_note)
     st.download_button(
-        "Table (CSV)", safe_csv(area_table(counts, state.level)), icon=":material/download:",
+        "Table (CSV)",
+        load.audited_download(lambda: safe_csv(area_table(counts, state.level)),
+                              partial(load.audit_explorer, principal, "export", state,
+                                      detail=f"csv: {state.level} table", records=shown)),
         file_name=f"explore-{state.level}-{state.start}-{state.end}.csv", mime="text/csv",
-        on_click=load.audit_explorer, args=(principal, "export", state),
-        kwargs={"detail": f"csv: {state.level} table", "records": shown},
-        use_container_width=True)
+        on_click="ignore", icon=":material/download:", use_container_width=True)
     st.download_button(
         "Map (HTML)",
         load.audited_download(

@@ -142,10 +142,12 @@ else:
     st.dataframe(listing, key="hotspots_tasks", hide_index=True, width="stretch")
     downloads = st.columns(2)
     downloads[0].download_button(
-        "Tasks (CSV)", safe_csv(listing), file_name=f"tasking-{dt.date.today()}.csv",
-        mime="text/csv", icon=":material/download:", on_click=load.audit_hotspots,
-        args=(principal, "export", state), kwargs={"detail": "csv: tasking list",
-                                                   "records": len(tasks)})
+        "Tasks (CSV)",
+        load.audited_download(lambda: safe_csv(listing),
+                              partial(load.audit_hotspots, principal, "export", state,
+                                      detail="csv: tasking list", records=len(tasks))),
+        file_name=f"tasking-{dt.date.today()}.csv", mime="text/csv",
+        icon=":material/download:", on_click="ignore")
     downloads[1].download_button(
         "Tasking sheet (PDF)",
         load.audited_download(

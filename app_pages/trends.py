@@ -48,16 +48,11 @@ view = load.keep_trends_in_link(choices)
 label = kpis.period_title(view.period)
 
 
-def exported(what: str) -> None:
-    load.audit_trends(principal, what, view.period)
-
-
-def png_of(chart, what: str):
-    """A chart's PNG, made on the click and audited then (``load.audited_download``)."""
-    records = load.trend_records(principal, view.period)
-    return load.audited_download(lambda: chart_png(chart),
-                                 partial(load.audit_trends, principal, what, view.period,
-                                         records=records))
+def made_on_click(make, what: str):
+    """A download's data, made when it is clicked and audited then with the period's records
+    (``load.audited_download``): no download reruns the page."""
+    return load.audited_download(make, partial(load.audit_trends, principal, what, view.period,
+                                               records=load.trend_records(principal, view.period)))
 
 
 # -- KPI tiles --------------------------------------------------------------------------------
@@ -68,9 +63,10 @@ for column, tile in zip(st.columns(len(table)), kpis.kpi_tiles(table)):
     column.metric(tile["title"], tile["value"], delta=tile["delta"], delta_color="off",
                   border=True, help=tile["help"])
     column.caption(tile["note"])
-st.download_button("KPI table (CSV)", safe_csv(kpis.kpi_export(table)),
+st.download_button("KPI table (CSV)",
+                   made_on_click(lambda: safe_csv(kpis.kpi_export(table)), "csv: kpi table"),
                    file_name=f"trends-kpis-{view.period}.csv", mime="text/csv",
-                   icon=":material/download:", on_click=exported, args=("csv: kpi table",))
+                   icon=":material/download:", on_click="ignore")
 threshold = int(table["threshold"].max())
 st.caption(kpis.TEST_NOTE)
 if threshold > 1:
@@ -90,14 +86,18 @@ for tab, feed in zip(st.tabs([kpis.FEED_SHORT_TITLES[f] for f in FEEDS]), FEEDS)
                            freq=freq)
         st.altair_chart(chart, width="stretch")
         left, right = st.columns(2)
-        left.download_button("Chart (PNG)", png_of(chart, f"png: {feed} series"),
+        left.download_button("Chart (PNG)",
+                             made_on_click(lambda chart=chart: chart_png(chart),
+                                           f"png: {feed} series"),
                              file_name=f"trends-{feed}-{view.measure}-{freq}.png",
                              mime="image/png", icon=":material/image:", key=f"png_{feed}",
                              on_click="ignore")
-        right.download_button("Table (CSV)", safe_csv(kpis.series_export(series)),
+        right.download_button("Table (CSV)",
+                              made_on_click(lambda series=series:
+                                            safe_csv(kpis.series_export(series)),
+                                            f"csv: {feed} series"),
                               file_name=f"trends-{feed}-{freq}.csv", mime="text/csv",
-                              icon=":material/download:", key=f"csv_{feed}",
-                              on_click=exported, args=(f"csv: {feed} series",))
+                              icon=":material/download:", key=f"csv_{feed}", on_click="ignore")
 
 # -- the other measures -----------------------------------------------------------------------
 st.subheader(f"{label}: other measures")
@@ -111,9 +111,11 @@ for column, (feed, tiles) in zip(st.columns(3), kpis.tiles_by_feed(measures)):
         column.metric(tile["tile_title"], tile["display"], border=True,
                       help=f"Previous: {tile['previous_display']}; "
                            f"last year: {tile['last_year_display']}")
-st.download_button("Measures (CSV)", safe_csv(kpis.measures_export(measures, view.period)),
+st.download_button("Measures (CSV)",
+                   made_on_click(lambda: safe_csv(kpis.measures_export(measures, view.period)),
+                                 "csv: measures"),
                    file_name=f"trends-measures-{view.period}.csv", mime="text/csv",
-                   icon=":material/download:", on_click=exported, args=("csv: measures",))
+                   icon=":material/download:", on_click="ignore")
 
 groups = [*kpis.MEASURE_GROUPS, ("types", "NRM referrals: exploitation type mix", (), "share")]
 for tab, (key, title, _, unit) in zip(st.tabs([g[1] for g in groups]), groups):
@@ -128,20 +130,23 @@ for tab, (key, title, _, unit) in zip(st.tabs([g[1] for g in groups]), groups):
             export = kpis.measure_series_export(group)
         st.altair_chart(chart, width="stretch")
         left, right = st.columns(2)
-        left.download_button("Chart (PNG)", png_of(chart, f"png: {key}"),
+        left.download_button("Chart (PNG)",
+                             made_on_click(lambda chart=chart: chart_png(chart), f"png: {key}"),
                              file_name=f"trends-{key}-{freq}.png", mime="image/png",
                              icon=":material/image:", key=f"png_{key}", on_click="ignore")
-        right.download_button("Table (CSV)", safe_csv(export),
+        right.download_button("Table (CSV)",
+                              made_on_click(lambda export=export: safe_csv(export),
+                                            f"csv: {key} series"),
                               file_name=f"trends-{key}-{freq}.csv", mime="text/csv",
-                              icon=":material/download:", key=f"csv_{key}",
-                              on_click=exported, args=(f"csv: {key} series",))
+                              icon=":material/download:", key=f"csv_{key}", on_click="ignore")
 
 # -- trend flags ------------------------------------------------------------------------------
 st.subheader("Trend flags by district")
 with load.stop_on_user_error():
     flags = load.load_trend_flags(principal, kpis.last_month(view.period))
 st.dataframe(kpis.trend_flags_wide(flags), hide_index=True)
-st.download_button("Trend flags (CSV)", safe_csv(kpis.trends_export(flags)),
+st.download_button("Trend flags (CSV)",
+                   made_on_click(lambda: safe_csv(kpis.trends_export(flags)), "csv: trend flags"),
                    file_name="trends-flags.csv", mime="text/csv", icon=":material/download:",
-                   on_click=exported, args=("csv: trend flags",))
+                   on_click="ignore")
 st.caption(f"{kpis.TREND_NOTE} Windows end with {label}.")

@@ -74,3 +74,11 @@ def store_snapshot(root: Path) -> dict[str, bytes]:
     """
     return {str(p.relative_to(root)): p.read_bytes() for p in sorted(Path(root).rglob("*"))
             if p.is_file() and p.name != "_lock" and "_audit" not in p.relative_to(root).parts}
+
+
+@pytest.fixture
+def deferred_files(monkeypatch):
+    """Make the files of deferred download buttons in AppTest (``tests.apptest.DeferredFiles``)."""
+    from tests.apptest import DeferredFiles
+
+    return DeferredFiles(monkeypatch)

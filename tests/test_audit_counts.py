@@ -75,26 +75,26 @@ def test_explore_filter_changes_record_the_records_shown(store):
 
 
 @pytest.mark.parametrize("label, detail", [("Table (CSV)", "csv: ward table")])
-def test_explore_exports_record_the_records_exported(store, label, detail):
+def test_explore_exports_record_the_records_exported(store, deferred_files, label, detail):
     at = page("app_pages/explore.py", **{"from": "2023-03-13", "to": "2023-06-12",
                                          "feed": "nrm"})
     assert entries(store, "export", "explore").empty
-    ran(download(at, label).click())
+    deferred_files.make(download(at, label))            # what the browser's click does
     export = entries(store, "export", "explore")
     assert len(export) == 1
     assert (export.iloc[0]["detail"], export.iloc[0]["records"]) == (detail, 14)
     assert (export.iloc[0]["actor"], export.iloc[0]["role"]) == ("demo", "analyst")
 
 
-def test_explore_export_for_a_chair_counts_only_what_the_table_shows(store):
+def test_explore_export_for_a_chair_counts_only_what_the_table_shows(store, deferred_files):
     # Districts, all three feeds: each district holds 14-15 records (k = 10), nothing hidden.
     at = page("app_pages/explore.py", role="chair", level="district")
-    ran(download(at, "Table (CSV)").click())
+    deferred_files.make(download(at, "Table (CSV)"))
     assert entries(store, "export", "explore").iloc[0]["records"] == 72
     # NRM only, 13 Mar – 12 Jun: 2-3 records a district, all hidden for a chair (k = 5).
     at = page("app_pages/explore.py", role="chair", level="district", feed="nrm",
               **{"from": "2023-03-13", "to": "2023-06-12"})
-    ran(download(at, "Table (CSV)").click())
+    deferred_files.make(download(at, "Table (CSV)"))
     assert entries(store, "export", "explore").iloc[0]["records"] == 0
 
 
@@ -130,9 +130,10 @@ def test_a_deferred_download_is_audited_when_it_is_made_and_only_then(store):
 
 
 # -- Trends ------------------------------------------------------------------------------------
-def test_trends_exports_record_the_records_of_the_period(store):
+def test_trends_exports_record_the_records_of_the_period(store, deferred_files):
     at = page("app_pages/trends.py", period="2023-04")
-    ran(download(at, "KPI table (CSV)").click())
+    assert entries(store, "export", "trends").empty       # shown, not yet made: no entry
+    deferred_files.make(download(at, "KPI table (CSV)"))
     table = kpis.kpi_table(RoleScopedQuery(store, Principal("t", "analyst")), "2023-04")
     expected = int(table["count"].sum())
     assert expected == 12                                   # 4 Mondays of April, three feeds

@@ -15,7 +15,9 @@ Rosewood 3, 8 (4).
 """
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
 import json
 import os
 from pathlib import Path
@@ -432,7 +434,12 @@ def test_quick_picks_count_back_from_the_last_date_in_the_store(env):
     assert metrics(at)["NRM referrals"] == "14"
 
 
-def test_the_table_download_is_safe_csv(env):
+def test_the_table_download_is_safe_csv(env, deferred_files):
     at = explore(level="district")
     buttons = [e for e in at.main.get("download_button")]
-    assert len(buttons) == 2
+    assert [b.label for b in buttons] == ["Table (CSV)", "Map (HTML)"]
+    raw = deferred_files.make(buttons[0])
+    assert raw.startswith(b"\xef\xbb\xbf") and b"\r\n" in raw     # data.exports.safe_csv
+    rows = list(csv.DictReader(io.StringIO(raw.decode("utf-8-sig"))))
+    assert sorted(r["District"] for r in rows) == sorted(DISTRICT_CODES.values())
+    assert b"<html" in deferred_files.make(buttons[1]).lower()[:2000]
