@@ -131,6 +131,7 @@ def test_quarter_choice_goes_to_the_link(browse, trends_url):
     wait_for_rerun(dashboard, lambda: "period=2026-Q3" in page.url, what=lambda: page.url)
     page.get_by_role("heading", name="Q3 2026 (Jul–Sep): records per feed").wait_for(
         timeout=APP_RUN_TIMEOUT_MS)
+    dashboard.wait_for_app()           # the whole page redrawn, not only its top, for the picture
     dashboard.take_console_errors(
         rf"{re.escape(dashboard.base_url)}/trends/_stcore/(health|host-config)\)$")
     dashboard.screenshot("trends-executive-quarter")
