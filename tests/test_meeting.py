@@ -21,7 +21,7 @@ from data.meeting import (ALL_DISTRICTS, BEYOND, BEYOND_YEAR, STEPS, MeetingStat
                           kpi_frame, markdown_text, meeting_data, meeting_query, move,
                           period_title, steps_for, tasks_since, to_query_params)
 from data.schema import FEEDS
-from geo.boundaries import DISTRICT_CODES
+from geo.boundaries import DISTRICT_CODES, load_boundaries
 from data.hotspot_view import fit_hotspots
 from data.synthetic import build_store as build_synthetic
 from data.tasking import DEFAULT_AGENCIES, TaskBook
@@ -286,6 +286,25 @@ def test_district_focus_and_the_hotspots(synthetic):
     assert all("Leeds" in districts for districts in data.hotspots["districts"])
     events = pd.to_numeric(data.hotspots["events"], errors="coerce")
     assert ((events >= 10) | events.isna()).all()
+
+
+def test_meeting_hotspots_are_drawn_as_whole_wards(synthetic):
+    """Ward and district granularity only: each hotspot's shape is the union of whole wards
+    that cover the model's cells, never the 300 m cells themselves."""
+    chair = Principal("t", "chair")
+    data = meeting_data(meeting_query(synthetic, chair), MeetingState("2026-Q3", None))
+    view = fit_hotspots(RoleScopedQuery(synthetic, chair), list(FEEDS), Period("2026-Q3").filter())
+    cells = view.hotspots.set_index("hotspot_id").to_crs(27700).geometry
+    wards = load_boundaries("ward").to_crs(27700)
+    assert data.hotspots is not None and len(data.hotspots)
+    for hotspot_id, shape in zip(data.hotspots["hotspot_id"], data.hotspots.to_crs(27700).geometry):
+        inside = wards[wards.representative_point().within(shape)]
+        assert len(inside) >= 1
+        whole = inside.union_all()
+        assert shape.symmetric_difference(whole).area < 1e-6 * whole.area  # whole wards only
+        cell = cells.loc[hotspot_id]
+        assert shape.area > 5 * cell.area                  # a ward is far larger than the cells
+        assert cell.difference(shape).area < 0.05 * cell.area  # and covers where the cells are
 
 
 def test_executive_gets_no_ward_level_step_and_admin_no_page(synthetic):
