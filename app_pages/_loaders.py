@@ -114,6 +114,20 @@ def load_period(principal: Principal) -> tuple[dt.date, dt.date] | None:
     return _cached_period(store.url, store_fingerprint(store))
 
 
+def open_store_page(principal: Principal) -> tuple[tuple[dt.date, dt.date], bool]:
+    """The store's period and whether its data are synthetic, for a page that shows records:
+    the synthetic banner is shown, and an empty store stops the page with a note."""
+    with stop_on_user_error():
+        period = load_period(principal)
+        synthetic = load_overview(principal).is_synthetic
+    synthetic_banner(synthetic)
+    if period is None:
+        st.info("The store holds no records yet: see the Overview page.",
+                icon=":material/inventory_2:")
+        st.stop()
+    return period, synthetic
+
+
 @st.cache_data(ttl="10m", max_entries=16, show_spinner=False)
 def _cached_period(store_url: str, fingerprint: str):
     store = open_store(store_url)

@@ -26,13 +26,7 @@ st.title("Explore")
 st.caption("Records by area for the filters in the sidebar. The link in the address bar keeps "
            "the view: copy it to share exactly this map.")
 
-with load.stop_on_user_error():
-    period = load.load_period(principal)
-    synthetic = load.load_overview(principal).is_synthetic
-load.synthetic_banner(synthetic)
-if period is None:
-    st.info("The store holds no records yet: see the Overview page.", icon=":material/inventory_2:")
-    st.stop()
+period, synthetic = load.open_store_page(principal)
 
 link = load.open_explorer_link(principal, period)
 

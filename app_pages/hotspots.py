@@ -33,13 +33,7 @@ st.caption("Places with significantly more records than their resident populatio
            "(Poisson scan statistic, Monte-Carlo p-values). Select a row to zoom to it and see "
            "why it is a hotspot.")
 
-with load.stop_on_user_error():
-    period = load.load_period(principal)
-    synthetic = load.load_overview(principal).is_synthetic
-load.synthetic_banner(synthetic)
-if period is None:
-    st.info("The store holds no records yet: see the Overview page.", icon=":material/inventory_2:")
-    st.stop()
+period, synthetic = load.open_store_page(principal)
 
 link = load.open_hotspots_link(principal, period)
 with st.sidebar:

@@ -22,7 +22,6 @@ import os
 import platform
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -30,26 +29,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench._stores import source_store  # noqa: E402
 from data.access import Principal, RoleScopedQuery  # noqa: E402
 from data.filters import EventFilter  # noqa: E402
 from data.schema import FEEDS  # noqa: E402
 from data.store import ParquetStore, Store, open_store  # noqa: E402
-
-BENCH_STORES = Path("/tmp/bench-stores")
-
-
-def source_store(events: int, given: str | None) -> ParquetStore:
-    candidates = [Path(given)] if given else [BENCH_STORES / f"store_{events}",
-                                              BENCH_STORES / f"store-{events}"]
-    for path in candidates:
-        if (path / "_manifest.json").exists():
-            return ParquetStore(path)
-    target = candidates[0]
-    print(f"building {target} (python -m data.synthetic --events {events}) ...", flush=True)
-    subprocess.run([sys.executable, "-m", "data.synthetic", "--events", str(events), "--store",
-                    str(target)], check=True, cwd=Path(__file__).resolve().parent.parent)
-    return ParquetStore(target)
-
 
 class ViaPoints:
     """A PostGIS store whose cell counts read every point and group them in NumPy (the old

@@ -24,7 +24,6 @@ import datetime as dt
 import os
 import platform
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -32,28 +31,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench._stores import source_store  # noqa: E402
 from data.access import Principal, RoleScopedQuery  # noqa: E402
 from data.filters import EventFilter  # noqa: E402
 from data.ingest import ingest_frame  # noqa: E402
 from data.schema import FEEDS  # noqa: E402
 from data.store import ParquetStore, open_store  # noqa: E402
 from data.synthetic import generate  # noqa: E402
-
-BENCH_STORES = Path("/tmp/bench-stores")
-
-
-def source_store(events: int, given: str | None) -> ParquetStore:
-    candidates = [Path(given)] if given else [BENCH_STORES / f"store-{events}",
-                                              BENCH_STORES / f"store_{events}"]
-    for path in candidates:
-        if (path / "_manifest.json").exists():
-            return ParquetStore(path)
-    target = candidates[0]
-    print(f"building {target} (python -m data.synthetic --events {events}) ...", flush=True)
-    subprocess.run([sys.executable, "-m", "data.synthetic", "--events", str(events), "--store",
-                    str(target)], check=True, cwd=Path(__file__).resolve().parent.parent)
-    return ParquetStore(target)
-
 
 def write_rate(source, target) -> tuple[float, int]:
     rows = 0

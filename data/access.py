@@ -20,8 +20,8 @@ from data.audit import AuditEvent, record
 from data.errors import AccessDenied
 from data.filters import EventFilter
 from data.schema import FEEDS, check_feed, feed_fields
-from data.disclosure import (TOTAL, SuppressedTable, must_suppress, suppress_counts, suppress_table,
-                             threshold_for)
+from data.disclosure import (TOTAL, SuppressedTable, must_suppress, open_table, suppress_counts,
+                             suppress_table, threshold_for)
 from data.store import Store
 from data import periods as _periods
 from geo.geomask import bng_to_lonlat
@@ -339,18 +339,6 @@ def _filters_dict(feed, filters: EventFilter | None) -> dict:
         out.update({k: (v.isoformat() if hasattr(v, "isoformat") else v)
                     for k, v in vars(filters).items() if v not in (None, ())})
     return out
-
-
-def open_table(table: pd.DataFrame) -> SuppressedTable:
-    """A rows × periods table with its ``Total`` row, nothing hidden (for analysts): the shape
-    ``suppress_table(table, row_totals=False)`` gives."""
-    counts = table.copy()
-    if len(counts) > 1:
-        counts.loc[TOTAL] = counts.sum(axis=0)
-    counts = counts.astype("Int64")
-    hidden = pd.DataFrame(False, index=counts.index, columns=counts.columns)
-    return SuppressedTable(counts=counts, display=counts.astype(str), suppressed=hidden,
-                           primary=hidden, cells=table.astype("Int64"), threshold=1)
 
 
 def _whole(filters: EventFilter | None, periods) -> EventFilter:

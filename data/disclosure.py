@@ -722,3 +722,15 @@ def _with_total(labels: pd.Index, add: bool) -> pd.Index:
     if labels.nlevels > 1:
         return labels.append(pd.MultiIndex.from_tuples([total], names=labels.names))
     return labels.append(pd.Index([total], name=labels.name))
+
+
+def open_table(table: pd.DataFrame) -> SuppressedTable:
+    """A rows × periods table with its ``Total`` row, nothing hidden (for analysts): the shape
+    ``suppress_table(table, row_totals=False)`` gives."""
+    counts = table.copy()
+    if len(counts) > 1:
+        counts.loc[TOTAL] = counts.sum(axis=0)
+    counts = counts.astype("Int64")
+    hidden = pd.DataFrame(False, index=counts.index, columns=counts.columns)
+    return SuppressedTable(counts=counts, display=counts.astype(str), suppressed=hidden,
+                           primary=hidden, cells=table.astype("Int64"), threshold=1)

@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from data.disclosure import CONFIDENTIAL, TOTAL, SuppressedTable, protect_arcs
+from data.disclosure import CONFIDENTIAL, TOTAL, SuppressedTable, open_table, protect_arcs
 
 #: Column label of the whole-span table (one column: each row's records over the span).
 WHOLE = "whole span"
@@ -225,8 +225,8 @@ def open_period_tables(table: pd.DataFrame, data_months, *, row_totals: bool) ->
     by_quarter = table.T.groupby(np.asarray([m.asfreq("Q") for m in months])).sum().T
     by_quarter.columns = quarters
     whole = table.sum(axis=1).to_frame(WHOLE) if row_totals else None
-    return PeriodTables(month=_open(table.loc[:, shown]), quarter=_open(by_quarter),
-                        whole=None if whole is None else _open(whole),
+    return PeriodTables(month=open_table(table.loc[:, shown]), quarter=open_table(by_quarter),
+                        whole=None if whole is None else open_table(whole),
                         shared=_no_shared(months))
 
 
@@ -266,13 +266,3 @@ def _table(cells: dict, totals: dict, index, columns, k: int, keep=None) -> Supp
         suppressed=pd.DataFrame(hidden, index=rows, columns=columns),
         primary=pd.DataFrame(primary, index=rows, columns=columns), cells=cell_frame,
         threshold=k)
-
-
-def _open(table: pd.DataFrame) -> SuppressedTable:
-    counts = table.copy()
-    if len(counts) > 1:
-        counts.loc[TOTAL] = counts.sum(axis=0)
-    counts = counts.astype("Int64")
-    hidden = pd.DataFrame(False, index=counts.index, columns=counts.columns)
-    return SuppressedTable(counts=counts, display=counts.astype(str), suppressed=hidden,
-                           primary=hidden, cells=table.astype("Int64"), threshold=1)

@@ -47,9 +47,9 @@ from data.meeting import (FEED_COLOURS, MeetingData, MeetingState,  # noqa: E402
                           check_period, hotspot_rows, meeting_data, meeting_query,
                           shown_records, variation_text)
 from data.store import Store, open_store  # noqa: E402
+from reports.marking import MARKING, draw_marking  # noqa: E402
 from geo.boundaries import DISTRICT_CODES, load_boundaries  # noqa: E402
 
-MARKING = "OFFICIAL-SENSITIVE"
 HANDLING = "Handle under your information-sharing agreement. Do not forward outside the partnership."
 SYNTHETIC_NOTE = "SYNTHETIC DATA — not real cases. Do not use these figures for decisions."
 ATTRIBUTION = ("Boundaries and populations: Office for National Statistics, Open Government "
@@ -287,14 +287,9 @@ class _Marks:
         self.data = data
 
     def __call__(self, canvas, document) -> None:
-        width, height = A4
         canvas.saveState()
-        canvas.setFont("Helvetica-Bold", 11)
-        canvas.drawCentredString(width / 2, height - 11 * mm, MARKING)
-        canvas.drawCentredString(width / 2, 9 * mm, MARKING)
-        canvas.setFont("Helvetica", 7.5)
-        canvas.drawString(15 * mm, 14 * mm, HANDLING)
-        canvas.drawRightString(width - 15 * mm, 9 * mm, f"Page {document.page}")
+        draw_marking(canvas, HANDLING)
+        canvas.drawRightString(A4[0] - 15 * mm, 9 * mm, f"Page {document.page}")
         left = f"Briefing pack {self.data.period.key}"
         if self.data.data_kind != "real":
             left += " · SYNTHETIC DATA"

@@ -29,8 +29,8 @@ from reportlab.platypus import (Image, KeepInFrame, Paragraph,  # noqa: E402
                                 SimpleDocTemplate, Spacer, Table, TableStyle)
 
 from data.tasking import STATUS_TITLES, Outcome, Task  # noqa: E402
+from reports.marking import MARKING, draw_marking  # noqa: E402
 
-MARKING = "OFFICIAL-SENSITIVE"
 HANDLING = ("Partnership tasking. Share only with the named lead agencies; do not copy into "
             "case records. Small numbers are hidden as \"<k\".")
 #: Rows that fit under the map on one page (actions are cut to ``ACTION_CHARS``).
@@ -171,11 +171,6 @@ def _styles() -> dict[str, ParagraphStyle]:
 
 
 def _marking(canvas, document) -> None:
-    width, height = A4
     canvas.saveState()
-    canvas.setFont("Helvetica-Bold", 11)
-    canvas.drawCentredString(width / 2, height - 11 * mm, MARKING)
-    canvas.drawCentredString(width / 2, 9 * mm, MARKING)
-    canvas.setFont("Helvetica", 7)
-    canvas.drawString(12 * mm, 15 * mm, HANDLING)
+    draw_marking(canvas, HANDLING, handling_at=(12 * mm, 15 * mm), handling_size=7)
     canvas.restoreState()

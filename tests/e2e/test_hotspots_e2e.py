@@ -16,7 +16,7 @@ from pypdf import PdfReader
 from data.audit import read_audit
 from data.store import ParquetStore
 from tests.e2e.conftest import APP_RUN_TIMEOUT_MS, E2E_ROWS, serve_dashboard
-from tests.e2e.test_explore_e2e import MAP_IFRAME, wait_for_rerun
+from tests.e2e.test_explore_e2e import map_frame, wait_for_rerun
 from tests.sample_store import build_store
 
 pytestmark = pytest.mark.e2e
@@ -43,17 +43,7 @@ def open_hotspots(dashboard):
     dashboard.wait_for_app()
     probes = rf"{re.escape(dashboard.base_url)}/hotspots/_stcore/(health|host-config)\)$"
     dashboard.take_console_errors(probes)
-    return hotspot_frame(dashboard.page)
-
-
-def hotspot_frame(page):
-    iframe = page.locator(MAP_IFRAME)
-    iframe.wait_for(state="visible", timeout=APP_RUN_TIMEOUT_MS)
-    frame = iframe.element_handle().content_frame()
-    frame.locator(".leaflet-container").wait_for(state="visible", timeout=APP_RUN_TIMEOUT_MS)
-    frame.locator("path.wy-district").first.wait_for(state="attached",
-                                                     timeout=APP_RUN_TIMEOUT_MS)
-    return frame
+    return map_frame(dashboard.page)
 
 
 def grid_text(page, index: int) -> str:
@@ -92,7 +82,7 @@ def test_table_polygons_and_a_new_task_in_the_list(browse, hotspots_url, hotspot
     create = page.get_by_role("button", name=re.compile("Create task"))
     create.wait_for(timeout=FIT_TIMEOUT_MS)
     dashboard.wait_for_app()
-    hotspot_frame(page)
+    map_frame(page)
     assert "<10" in grid_text(page, 0)                       # feed counts hidden for a chair
     page.get_by_label("Action").fill("Joint visit with licensing <b>officers</b>")
     create.click()

@@ -22,7 +22,7 @@ from data.kpis import kpi_table
 from data.store import ParquetStore
 from data.synthetic import build_store
 from tests.e2e.conftest import APP_RUN_TIMEOUT_MS, serve_dashboard
-from tests.e2e.test_explore_e2e import wait_for_rerun
+from tests.e2e.test_explore_e2e import headline, wait_for_rerun
 
 pytestmark = pytest.mark.e2e
 
@@ -41,15 +41,6 @@ def trends_url(trends_store, tmp_path_factory):
     with serve_dashboard(tmp_path_factory.mktemp("trends_server"),
                          env={"STORE_URL": str(trends_store)}) as server:
         yield server.url
-
-
-def tiles(page) -> dict[str, str]:
-    out = {}
-    metrics = page.locator('[data-testid="stMetric"]')
-    for i in range(metrics.count()):
-        label = metrics.nth(i).locator('[data-testid="stMetricLabel"]').inner_text().strip()
-        out[label] = metrics.nth(i).locator('[data-testid="stMetricValue"]').inner_text().strip()
-    return out
 
 
 def open_trends_as_executive(dashboard):
@@ -80,7 +71,7 @@ def test_executive_sees_tiles_charts_and_downloads_the_kpi_table(browse, trends_
     assert parse_qs(urlsplit(page.url).query)["period"] == ["2026-10"]
     expected = kpi_table(RoleScopedQuery(ParquetStore(trends_store),
                                          Principal("test", "executive")), "2026-10")
-    shown = tiles(page)
+    shown = headline(page)            # the metric tiles: label -> value
     for row in expected.itertuples():
         assert shown[row.title] == row.display
     assert page.get_by_role("heading", name="October 2026: records per feed").is_visible()
