@@ -1,19 +1,22 @@
 """Entry point: ``streamlit run dashboard.py``. A router only: who is signed in, what they see.
 
-How people sign in is decided in ``data.auth`` (identity provider, local users file, or the demo
+How people sign in is decided in ``safeguards.auth`` (identity provider, local users file, or the demo
 role picker for a synthetic-only store; real data without sign-in refuses to start) and kept by
-``app_pages._session``. A signed-out visitor gets only the sign-in page; a signed-in user gets
-the pages of their role from ``app_pages.registry``. Every page still checks the role itself:
+``ui.session``. A signed-out visitor gets only the sign-in page; a signed-in user gets
+the pages of their role from ``ui.registry``. Every page still checks the role itself:
 hiding a page is not a guard.
 """
 import streamlit as st
 
-from app_pages import _session as session
-from app_pages import registry
-from app_pages._loaders import stop_on_user_error
-from data import auth
-from data.roles import ROLE_TITLES, ROLES
+from ui.router_mode import use_router
 
+from ui import session
+from ui import registry
+from ui.loaders import stop_on_user_error
+from safeguards import auth
+from core.roles import ROLE_TITLES, ROLES
+
+use_router()  # before anything is drawn: see ui/router_mode.py
 st.set_page_config(
     page_title="West Yorkshire exploitation dashboard",
     # An emoji, not ":material/...:": Streamlit fetches a Material favicon from fonts.gstatic.com.
@@ -22,8 +25,8 @@ st.set_page_config(
 )
 
 SIGN_IN_PAGES = {
-    auth.LOCAL: "app_pages/sign_in.py",
-    auth.OIDC: "app_pages/sso_sign_in.py",
+    auth.LOCAL: "pages/sign_in.py",
+    auth.OIDC: "pages/sso_sign_in.py",
 }
 
 

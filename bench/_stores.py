@@ -5,7 +5,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from data.store import ParquetStore
+from storage.base import ParquetStore
 
 BENCH_STORES = Path("/tmp/bench-stores")
 ROOT = Path(__file__).resolve().parent.parent

@@ -30,10 +30,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench._stores import source_store  # noqa: E402
-from data.access import Principal, RoleScopedQuery  # noqa: E402
-from data.filters import EventFilter  # noqa: E402
-from data.schema import FEEDS  # noqa: E402
-from data.store import ParquetStore, Store, open_store  # noqa: E402
+from safeguards.access import Principal, RoleScopedQuery  # noqa: E402
+from core.filters import EventFilter  # noqa: E402
+from core.schema import FEEDS  # noqa: E402
+from storage.base import ParquetStore, Store, open_store  # noqa: E402
 
 class ViaPoints:
     """A PostGIS store whose cell counts read every point and group them in NumPy (the old
@@ -120,7 +120,7 @@ def main() -> int:
         shutil.rmtree(scratch)
     finally:
         if cluster is not None:
-            from data.store_pg import dispose_engines
+            from storage.postgis import dispose_engines
 
             dispose_engines()
             cluster.stop()

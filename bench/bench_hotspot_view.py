@@ -8,7 +8,7 @@ Builds (or reuses) the synthetic demo store (``data.synthetic``, 5 years, seed 1
 - ``fit_hotspots`` (read the points inside the data layer, fit the default scan on all feeds
   with cross-feed fits, suppress for the role, audit) for an analyst and a chair: the page's
   first view for a filter set, before ``st.cache_data`` keeps it;
-- the hotspot map (``geo.hotspot_layer.hotspot_map``) rendered to HTML;
+- the hotspot map (``maps.hotspot_layer.hotspot_map``) rendered to HTML;
 - the one-page tasking sheet PDF of 10 tasks (``reports.tasking_sheet``).
 
 The population grid is built once per process before timing (the model caches it). Prints a
@@ -26,13 +26,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from data.access import Principal, RoleScopedQuery  # noqa: E402
-from data.hotspot_view import fit_hotspots  # noqa: E402
-from data.schema import FEEDS  # noqa: E402
-from data.store import ParquetStore  # noqa: E402
+from safeguards.access import Principal, RoleScopedQuery  # noqa: E402
+from views.hotspots import fit_hotspots  # noqa: E402
+from core.schema import FEEDS  # noqa: E402
+from storage.base import ParquetStore  # noqa: E402
 from data.synthetic import build_store  # noqa: E402
-from data.tasking import TaskBook  # noqa: E402
-from geo.hotspot_layer import hotspot_map  # noqa: E402
+from views.tasking import TaskBook  # noqa: E402
+from maps.hotspot_layer import hotspot_map  # noqa: E402
 from reports.tasking_sheet import tasking_sheet  # noqa: E402
 
 

@@ -58,8 +58,8 @@ import pandas as pd  # noqa: E402
 import shapely  # noqa: E402
 from scipy import stats  # noqa: E402
 
-from data.schema import FEEDS  # noqa: E402
-from data.store import open_store  # noqa: E402
+from core.schema import FEEDS  # noqa: E402
+from storage.base import open_store  # noqa: E402
 from data.synthetic import TRUTH_FILE, build_store  # noqa: E402
 from geo.crs import BNG  # noqa: E402
 from models._events import events_frame  # noqa: E402

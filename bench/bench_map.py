@@ -7,11 +7,11 @@ For each size a synthetic store is built once, by the same command as the demo s
 ``python -m data.synthetic --store DIR --years 5 --seed 1 --events N``, and kept in
 ``--stores`` (default ``/tmp/bench-stores/store_N``) so later runs reuse it. Then, as an analyst:
 
-- **explorer**: what ``app_pages/explore.py`` does on the server after a filter change, through
-  the page's own cached loaders (``app_pages._loaders``: headline, area counts, 100 m cells,
+- **explorer**: what ``pages/explore.py`` does on the server after a filter change, through
+  the page's own cached loaders (``ui.loaders``: headline, area counts, 100 m cells,
   points) with a filter that is new each run, so every ``st.cache_data`` lookup misses; then
-  ``data.explore.build_map`` (areas, hexagons, heat map, and the points when there are at most
-  ``geo.layers.MAX_POINTS``) and ``st_folium`` building what it sends to the browser. The
+  ``views.explore.build_map`` (areas, hexagons, heat map, and the points when there are at most
+  ``maps.layers.MAX_POINTS``) and ``st_folium`` building what it sends to the browser. The
   payload is the JSON of the arguments ``st_folium`` hands to its component (script, header,
   html, links): what goes over the WebSocket for the map. "cache hit" is the same view again
   (a rerun after a click, say), where the loaders answer from the cache.
@@ -50,17 +50,17 @@ sys.path.insert(0, str(ROOT))
 import folium  # noqa: E402
 import streamlit_folium  # noqa: E402
 
-from data.access import Principal, RoleScopedQuery  # noqa: E402
-from data.schema import FEEDS  # noqa: E402
-from data.store import open_store  # noqa: E402
-from data.viewstate import ExplorerState, to_filter  # noqa: E402
+from safeguards.access import Principal, RoleScopedQuery  # noqa: E402
+from core.schema import FEEDS  # noqa: E402
+from storage.base import open_store  # noqa: E402
+from views.viewstate import ExplorerState, to_filter  # noqa: E402
 from geo.boundaries import DISTRICT_CODES, load_boundaries  # noqa: E402
-from geo.maps import base_map  # noqa: E402
+from maps.basemap import base_map  # noqa: E402
 
 PAYLOAD_TARGET = 2_000_000
 TIME_TARGET_S = 1.0
 DEFAULT_STORES = Path("/tmp/bench-stores")
-RETURNED = ["last_object_clicked", "last_active_drawing"]  # as app_pages/explore.py asks
+RETURNED = ["last_object_clicked", "last_active_drawing"]  # as pages/explore.py asks
 
 
 # -- stores ------------------------------------------------------------------------------------
@@ -81,7 +81,7 @@ def ensure_store(stores: Path, events: int) -> Path:
 # -- what st_folium sends ----------------------------------------------------------------------
 def folium_payload(m: folium.Map, render: bool = False) -> int:
     """Bytes of the component arguments ``st_folium`` sends for ``m`` (as JSON), called as
-    ``app_pages/explore.py`` calls it (``render=False``; the naive map keeps the default)."""
+    ``pages/explore.py`` calls it (``render=False``; the naive map keeps the default)."""
     sent = {}
 
     def capture(**kwargs):
@@ -109,8 +109,8 @@ def views(period: tuple[dt.date, dt.date], n: int) -> list[ExplorerState]:
 
 def explorer_once(principal: Principal, state: ExplorerState) -> dict:
     """The page's server work for one view, timed in three parts."""
-    from app_pages import _loaders as load
-    from data.explore import build_map, describe
+    from ui import loaders as load
+    from views.explore import build_map, describe
 
     started, cpu = time.perf_counter(), time.process_time()
     headline = load.load_headline(principal, state)

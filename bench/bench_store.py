@@ -32,11 +32,11 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench._stores import source_store  # noqa: E402
-from data.access import Principal, RoleScopedQuery  # noqa: E402
-from data.filters import EventFilter  # noqa: E402
+from safeguards.access import Principal, RoleScopedQuery  # noqa: E402
+from core.filters import EventFilter  # noqa: E402
 from data.ingest import ingest_frame  # noqa: E402
-from data.schema import FEEDS  # noqa: E402
-from data.store import ParquetStore, open_store  # noqa: E402
+from core.schema import FEEDS  # noqa: E402
+from storage.base import ParquetStore, open_store  # noqa: E402
 from data.synthetic import generate  # noqa: E402
 
 def write_rate(source, target) -> tuple[float, int]:
@@ -151,7 +151,7 @@ def main() -> int:
                   " (with indexes and the geometry column)")
     finally:
         if cluster is not None:
-            from data.store_pg import dispose_engines
+            from storage.postgis import dispose_engines
 
             dispose_engines()
             cluster.stop()

@@ -18,9 +18,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from data import kpis  # noqa: E402
-from data.access import Principal, RoleScopedQuery  # noqa: E402
-from data.store import ParquetStore  # noqa: E402
+from views import kpis  # noqa: E402
+from safeguards.access import Principal, RoleScopedQuery  # noqa: E402
+from storage.base import ParquetStore  # noqa: E402
 from data.synthetic import build_store  # noqa: E402
 
 

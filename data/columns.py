@@ -9,9 +9,9 @@ from pathlib import Path
 
 import yaml
 
-from data.errors import ConfigError, ForbiddenFieldError, Problem, SchemaError
+from core.errors import ConfigError, ForbiddenFieldError, Problem, SchemaError
 from data.forbidden import forbidden_category, normalise_column_name
-from data.schema import LOCATION_FORMS, allowed_columns, feed_fields
+from core.schema import LOCATION_FORMS, allowed_columns, feed_fields
 
 
 def load_column_mapping(path: str | Path) -> dict[str, str]:

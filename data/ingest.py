@@ -11,7 +11,7 @@ column (locations in it are withheld: raw coordinates are never written anywhere
 
 Every ingest, stored or refused, is one ``ingest`` entry in the audit trail, with the operator
 as ``actor`` (``$INGEST_ACTOR``, else the OS user) and ``role`` ``"admin"``: ingestion is the
-administrator role's action (``data.roles``), and whoever runs this command acts as one.
+administrator role's action (``core.roles``), and whoever runs this command acts as one.
 
 Progress: on large files (``PROGRESS_MIN_ROWS`` rows or ``PROGRESS_MIN_BYTES`` bytes and more)
 a bar on stderr follows reading (bytes), then parsing and geomasking row by row (in chunks of
@@ -35,22 +35,23 @@ import pandas as pd
 import pandera.errors
 from tqdm import tqdm
 
-from data import audit, roles
+from safeguards import audit
+from core import roles
 from data.columns import load_column_mapping, resolve_columns
-from data.errors import (AccessDenied, ConfigError, DashboardError, DuplicateRecordError, Problem,
+from core.errors import (AccessDenied, ConfigError, DashboardError, DuplicateRecordError, Problem,
                          SchemaError)
 from data.location import resolve_locations
 from data.parse import parse_field
 from data.readers import ROW_COLUMN, read_partner_file
-from data.schema import EVENT_DATE_FIELD, feed_fields, feed_schema
-from data.store import RecordConflict, Store, open_store
+from core.schema import EVENT_DATE_FIELD, feed_fields, feed_schema
+from storage.base import RecordConflict, Store, open_store
 from geo.geomask import geomask_cell_m
 
 QUARANTINE_DIR = "quarantine"
 LOCATION_COLUMNS = {"longitude", "latitude", "easting", "northing", "location",
                     "longitude/latitude", "easting/northing"}
 #: The role every ingest is recorded under: the administrator role owns ingestion
-#: (``data.roles.ACTIONS["admin"]``), and the operator running the command acts as one.
+#: (``core.roles.ACTIONS["admin"]``), and the operator running the command acts as one.
 INGEST_ROLE = "admin"
 
 #: Parsing and geomasking work through the rows in chunks of this many (the progress bar
@@ -168,7 +169,7 @@ def _actor() -> str:
 
 
 def _require_ingest_role(store: Store, role: str, feed: str, name: str) -> None:
-    """Refuse (and audit) an ingest under a role that may not ingest (``data.roles``)."""
+    """Refuse (and audit) an ingest under a role that may not ingest (``core.roles``)."""
     try:
         roles.require(roles.check_role(role), "ingest")
     except AccessDenied as exc:

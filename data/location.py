@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from data.errors import Problem
+from core.errors import Problem
 from data.parse import clean_text
 from data.readers import ROW_COLUMN
 from geo.areas import areas_of_lsoas, lsoa_of_points, normalise_lsoa_codes

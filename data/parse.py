@@ -1,7 +1,7 @@
 """Turn text cells into typed values, collecting a Problem for every cell that cannot be parsed.
 
 Vectorised over whole columns so a million-row file parses in seconds. Domain rules (categories,
-future dates, found-before-missing) are the pandera schema's job (``data.schema``); this module
+future dates, found-before-missing) are the pandera schema's job (``core.schema``); this module
 only decides what a cell *says*.
 """
 from __future__ import annotations
@@ -10,9 +10,9 @@ import re
 
 import pandas as pd
 
-from data.errors import Problem
+from core.errors import Problem
 from data.readers import ROW_COLUMN
-from data.schema import MULTI_SEPARATOR, Field
+from core.schema import MULTI_SEPARATOR, Field
 
 _ISO = (r"^(?P<y>\d{4})-(?P<m>\d{2})-(?P<d>\d{2})"
         r"(?:[T ](?P<H>\d{2}):(?P<M>\d{2})(?::(?P<S>\d{2})(?:\.\d+)?)?(?P<tz>Z|[+-]\d{2}:?\d{2})?)?$")

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from data.errors import FileFormatError, Problem
+from core.errors import FileFormatError, Problem
 
 MAX_FILE_BYTES = 512 * 1024 * 1024
 ROW_COLUMN = "_row"

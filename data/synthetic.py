@@ -29,10 +29,10 @@ import pyarrow.compute as pc
 import shapely
 from tqdm import tqdm
 
-from data.errors import DashboardError, StoreError
+from core.errors import DashboardError, StoreError
 from data.ingest import ingest_frame
-from data.schema import EARLIEST_DATE, FEEDS
-from data.store import open_store
+from core.schema import EARLIEST_DATE, FEEDS
+from storage.base import open_store
 from geo.boundaries import DISTRICT_CODES, load_boundaries, west_yorkshire_bng
 from geo.crs import BNG
 from geo.geomask import bng_to_lonlat, geomask_cell_m

@@ -11,7 +11,7 @@ import os
 import numpy as np
 from pyproj import Transformer
 
-from data.errors import ConfigError
+from core.errors import ConfigError
 from geo.crs import BNG, WGS84
 
 DEFAULT_CELL_M = 100

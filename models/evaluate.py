@@ -28,9 +28,9 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from data.errors import DashboardError
-from data.schema import FEEDS
-from data.store import open_store
+from core.errors import DashboardError
+from core.schema import FEEDS
+from storage.base import open_store
 from models._events import events_frame
 from models.hotspots import METHODS, HotspotModel, OutsideAreaWarning
 from models.metrics import cells_for_coverage, hit_rate, pai, rri, top_cells

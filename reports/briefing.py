@@ -5,7 +5,7 @@
 The pack holds, on pages marked "OFFICIAL-SENSITIVE" at the top and bottom: the period, when it
 was generated, the data sources (and "SYNTHETIC" when the store is synthetic), the headline KPI
 table, the district comparison, a static map of the top areas over the districts, trend charts
-and the tasking list. Its figures are those of meeting mode (``data.meeting``), read through the
+and the tasking list. Its figures are those of meeting mode (``views.meeting``), read through the
 role-scoped query layer with chair-level suppression; the command line builds it as a chair
 (``cli:<login name>``). Every pack is audited as an export. Ward and district level only: no
 points, coordinates, record ids or person references appear in it (the map is a picture with no
@@ -38,15 +38,15 @@ from reportlab.platypus import (Image, KeepTogether, PageBreak, Paragraph,  # no
                                 SimpleDocTemplate, Table, TableStyle)
 from tqdm import tqdm  # noqa: E402
 
-from data.access import Principal  # noqa: E402
-from data.audit import AuditEvent, record  # noqa: E402
-from data.errors import DashboardError  # noqa: E402
-from data.errors import PeriodError  # noqa: E402
-from data.kpis import TEST_NOTE  # noqa: E402
-from data.meeting import (FEED_COLOURS, MeetingData, MeetingState,  # noqa: E402
+from safeguards.access import Principal  # noqa: E402
+from safeguards.audit import AuditEvent, record  # noqa: E402
+from core.errors import DashboardError  # noqa: E402
+from core.errors import PeriodError  # noqa: E402
+from views.kpis import TEST_NOTE  # noqa: E402
+from views.meeting import (FEED_COLOURS, MeetingData, MeetingState,  # noqa: E402
                           check_period, hotspot_rows, meeting_data, meeting_query,
                           shown_records, variation_text)
-from data.store import Store, open_store  # noqa: E402
+from storage.base import Store, open_store  # noqa: E402
 from reports.marking import MARKING, draw_marking  # noqa: E402
 from geo.boundaries import DISTRICT_CODES, load_boundaries  # noqa: E402
 

@@ -6,11 +6,29 @@ from pathlib import Path
 
 import pytest
 
-from data.store import ParquetStore
+from storage.base import ParquetStore
 # PostGIS store fixtures (throwaway cluster per session, database per test): pg_cluster, pg_url,
 # pg_store. Skipped with the reason where PostgreSQL/PostGIS are missing; must run when CI=true.
 from tests.pg_fixtures import (_pg_working, pg_cluster, pg_new_database, pg_store,  # noqa: F401
                                pg_url)
+
+
+@pytest.fixture(autouse=True)
+def apptest_runs_like_a_served_app(monkeypatch):
+    """AppTest asks afresh on every run whether the app is a legacy ``pages/`` app (it is, with
+    ``pages/`` beside ``dashboard.py``); a served app asks once per process, and the router's
+    first run switches the legacy mode off for good (``ui/router_mode.py``). Make each AppTest
+    run start as every run after a server's first does. The first run itself is tested without
+    this in ``tests/test_router_mode.py`` and by every browser test (a fresh server each)."""
+    from streamlit.runtime.pages_manager import PagesManager
+    from streamlit.testing.v1 import app_test
+
+    class ServedPagesManager(PagesManager):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            PagesManager.uses_pages_directory = False
+
+    monkeypatch.setattr(app_test, "PagesManager", ServedPagesManager)
 
 VALID_ROWS = {
     "nrm": [

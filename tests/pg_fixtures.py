@@ -32,7 +32,7 @@ def pg_cluster():
     if reason:
         _unavailable(reason)
     try:
-        from data.store_pg import dispose_engines
+        from storage.postgis import dispose_engines
     except ImportError as exc:  # requirements not installed
         _unavailable(f"{exc.name} is not installed (pip install -r requirements.txt)")
     cluster = Cluster()
@@ -60,7 +60,7 @@ def _pg_working(pg_cluster):
     """One database the tests share, emptied before each test (faster than one per test)."""
     url = pg_cluster.create_database(WORKING, template=TEMPLATE)
     yield url
-    from data.store_pg import dispose_engines
+    from storage.postgis import dispose_engines
 
     dispose_engines()
     pg_cluster.drop_database(WORKING)
@@ -86,7 +86,7 @@ def pg_url(_pg_working):
 @pytest.fixture
 def pg_new_database(pg_cluster):
     """Factory: the URL of a new database with PostGIS and the schema (dropped after the test)."""
-    from data.store_pg import dispose_engines
+    from storage.postgis import dispose_engines
 
     names = []
 
@@ -110,7 +110,7 @@ def pg_new_database(pg_cluster):
 
 @pytest.fixture
 def pg_store(pg_url):
-    from data.store import open_store
+    from storage.base import open_store
 
     return open_store(pg_url)
 

@@ -156,10 +156,10 @@ class Cluster:
         """A database with PostGIS and the store schema migrated, to copy per test (fast)."""
         self.drop_database(name)
         url = self.create_database(name)
-        from data.store_pg import migrate
+        from storage.postgis import migrate
 
         migrate(url)
-        from data.store_pg import dispose_engines
+        from storage.postgis import dispose_engines
 
         dispose_engines()
         return url

@@ -6,8 +6,8 @@ from pathlib import Path
 import yaml
 from argon2 import PasswordHasher
 
-from data.auth import LockoutPolicy
-from data.users import UsersFile
+from safeguards.auth import LockoutPolicy
+from safeguards.users import UsersFile
 
 # Cheap argon2 parameters, so a test can hash dozens of passwords in milliseconds. A hash
 # records its parameters, so the dashboard's default hasher still verifies these.

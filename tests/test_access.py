@@ -7,12 +7,12 @@ import dataclasses
 import pandas as pd
 import pytest
 
-from data.access import Principal, RoleScopedQuery, point_columns
-from data.audit import read_audit
-from data.errors import AccessDenied
-from data.filters import EventFilter
+from safeguards.access import Principal, RoleScopedQuery, point_columns
+from safeguards.audit import read_audit
+from core.errors import AccessDenied
+from core.filters import EventFilter
 from data.ingest import ingest_frame
-from data.schema import FEEDS
+from core.schema import FEEDS
 from tests.conftest import VALID_ROWS
 
 

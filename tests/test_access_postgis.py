@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from data.ingest import ingest_frame
-from data.schema import FEEDS
+from core.schema import FEEDS
 from tests.conftest import VALID_ROWS
 from tests.pg_fixtures import restore_snapshot, save_snapshot
 from tests.test_access import *  # noqa: F401,F403 - collected again here, on PostGIS
@@ -23,7 +23,7 @@ def store(pg_store):
 @pytest.fixture(scope="module")
 def _filled_once(_pg_working):
     from tests.pg_fixtures import empty_database
-    from data.store import open_store
+    from storage.base import open_store
 
     empty_database(_pg_working)
     for feed in FEEDS:

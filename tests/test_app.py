@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from data.auth import LocalSession
-from data.overview import FEED_SHORT_TITLES
+from safeguards.auth import LocalSession
+from views.overview import FEED_SHORT_TITLES
 from tests.sample_store import build_store
 from tests.signin_helpers import write_users
 

@@ -12,9 +12,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from data.audit import (ACTIONS, GENESIS, REDACTED, AuditEvent, AuditSink, FileAuditSink,
+from safeguards.audit import (ACTIONS, GENESIS, REDACTED, AuditEvent, AuditSink, FileAuditSink,
                         audit_sink, chain_head, entry_hash, main, read_audit, record, verify)
-from data.store import ParquetStore
+from storage.base import ParquetStore
 
 ROOT = Path(__file__).resolve().parent.parent
 UTC = dt.timezone.utc
@@ -223,8 +223,8 @@ def test_a_writer_stopped_before_the_head_update_is_not_tampering(store):
 WRITER = """
 import os, sys, time
 from pathlib import Path
-from data.audit import AuditEvent, record
-from data.store import ParquetStore
+from safeguards.audit import AuditEvent, record
+from storage.base import ParquetStore
 store, name, flags = ParquetStore(Path(sys.argv[1])), sys.argv[2], Path(sys.argv[3])
 (flags / f"ready-{name}").touch()
 while not (flags / "go").exists():
@@ -362,7 +362,7 @@ def test_any_event_round_trips_and_verifies(tmp_path, filters, actor, detail):
 
 # -- command line ----------------------------------------------------------------------------
 def _cli(*args):
-    return subprocess.run([sys.executable, "-m", "data.audit", *args], cwd=ROOT,
+    return subprocess.run([sys.executable, "-m", "safeguards.audit", *args], cwd=ROOT,
                           capture_output=True, text=True, timeout=60)
 
 

@@ -15,10 +15,10 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from data import kpis
-from data.access import Principal, RoleScopedQuery
-from data.audit import read_audit
-from data.store import ParquetStore
+from views import kpis
+from safeguards.access import Principal, RoleScopedQuery
+from safeguards.audit import read_audit
+from storage.base import ParquetStore
 from tests.apptest import open_page
 from tests.sample_store import build_store
 
@@ -64,7 +64,7 @@ def entries(store, action: str, page_key: str):
 
 # -- Explore -----------------------------------------------------------------------------------
 def test_explore_filter_changes_record_the_records_shown(store):
-    at = page("app_pages/explore.py")
+    at = page("pages/explore.py")
     opened = entries(store, "filter-change", "explore")
     assert list(opened["records"]) == [72]                 # every record of the three feeds
     at.date_input(key="explore_dates").set_value((dt.date(2023, 3, 13), dt.date(2023, 6, 12)))
@@ -76,7 +76,7 @@ def test_explore_filter_changes_record_the_records_shown(store):
 
 @pytest.mark.parametrize("label, detail", [("Table (CSV)", "csv: ward table")])
 def test_explore_exports_record_the_records_exported(store, deferred_files, label, detail):
-    at = page("app_pages/explore.py", **{"from": "2023-03-13", "to": "2023-06-12",
+    at = page("pages/explore.py", **{"from": "2023-03-13", "to": "2023-06-12",
                                          "feed": "nrm"})
     assert entries(store, "export", "explore").empty
     deferred_files.make(download(at, label))            # what the browser's click does
@@ -88,11 +88,11 @@ def test_explore_exports_record_the_records_exported(store, deferred_files, labe
 
 def test_explore_export_for_a_chair_counts_only_what_the_table_shows(store, deferred_files):
     # Districts, all three feeds: each district holds 14-15 records (k = 10), nothing hidden.
-    at = page("app_pages/explore.py", role="chair", level="district")
+    at = page("pages/explore.py", role="chair", level="district")
     deferred_files.make(download(at, "Table (CSV)"))
     assert entries(store, "export", "explore").iloc[0]["records"] == 72
     # NRM only, 13 Mar – 12 Jun: 2-3 records a district, all hidden for a chair (k = 5).
-    at = page("app_pages/explore.py", role="chair", level="district", feed="nrm",
+    at = page("pages/explore.py", role="chair", level="district", feed="nrm",
               **{"from": "2023-03-13", "to": "2023-06-12"})
     deferred_files.make(download(at, "Table (CSV)"))
     assert entries(store, "export", "explore").iloc[0]["records"] == 0
@@ -103,8 +103,8 @@ def test_a_deferred_download_is_audited_when_it_is_made_and_only_then(store):
     ``load.audited_download`` as they are made; the browser tests download them for real."""
     from functools import partial
 
-    from app_pages import _loaders as load
-    from data.viewstate import ExplorerState
+    from ui import loaders as load
+    from views.viewstate import ExplorerState
 
     state = ExplorerState(start=dt.date(2023, 3, 13), end=dt.date(2023, 6, 12), feeds=("nrm",))
     analyst = Principal("ana", "analyst")
@@ -131,7 +131,7 @@ def test_a_deferred_download_is_audited_when_it_is_made_and_only_then(store):
 
 # -- Trends ------------------------------------------------------------------------------------
 def test_trends_exports_record_the_records_of_the_period(store, deferred_files):
-    at = page("app_pages/trends.py", period="2023-04")
+    at = page("pages/trends.py", period="2023-04")
     assert entries(store, "export", "trends").empty       # shown, not yet made: no entry
     deferred_files.make(download(at, "KPI table (CSV)"))
     table = kpis.kpi_table(RoleScopedQuery(store, Principal("t", "analyst")), "2023-04")
@@ -144,7 +144,7 @@ def test_trends_exports_record_the_records_of_the_period(store, deferred_files):
 
 # -- Hotspots ----------------------------------------------------------------------------------
 def test_hotspots_filter_changes_are_audited_once_each(store):
-    at = page("app_pages/hotspots.py")
+    at = page("pages/hotspots.py")
     assert at.title[0].value == "Hotspots"
     assert len(entries(store, "filter-change", "hotspots")) == 1      # the page opened
     ran(at)                                                          # a rerun is not a change

@@ -1,4 +1,4 @@
-"""The admin's Audit log page (``app_pages/audit_log.py``) through AppTest: its filters (who,
+"""The admin's Audit log page (``pages/audit_log.py``) through AppTest: its filters (who,
 action, dates, how many) choose the rows shown, newest first, and the chain state is shown."""
 from __future__ import annotations
 
@@ -8,12 +8,12 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from data.audit import AuditEvent, record
+from safeguards.audit import AuditEvent, record
 from tests.sample_store import build_store
 
 ROOT = Path(__file__).resolve().parent.parent
 DASHBOARD = str(ROOT / "dashboard.py")
-AUDIT_PAGE = str(ROOT / "app_pages/audit_log.py")
+AUDIT_PAGE = str(ROOT / "pages/audit_log.py")
 
 
 def at_day(day: int, month: int) -> dt.datetime:

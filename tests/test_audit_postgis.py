@@ -2,7 +2,7 @@
 
 The chain logic (data/audit.py) is the same for both backends; these tests check the table sink:
 entries identical to the file log's, concurrent writers from several processes, an append-only
-table, tampering found by ``verify`` and by ``python -m data.audit verify --store postgresql://``.
+table, tampering found by ``verify`` and by ``python -m safeguards.audit verify --store postgresql://``.
 """
 import datetime as dt
 import json
@@ -14,8 +14,8 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from data.audit import AuditEvent, chain_head, read_audit, record, verify
-from data.store import ParquetStore, open_store
+from safeguards.audit import AuditEvent, chain_head, read_audit, record, verify
+from storage.base import ParquetStore, open_store
 from tests.test_audit import _fill
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -31,7 +31,7 @@ def _sql(url: str, *statements: str) -> None:
 
 
 def _cli(*args):
-    return subprocess.run([sys.executable, "-m", "data.audit", *args], cwd=ROOT,
+    return subprocess.run([sys.executable, "-m", "safeguards.audit", *args], cwd=ROOT,
                           capture_output=True, text=True, timeout=60)
 
 

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from data import auth
-from data.auth import (DEMO, LOCAL, OIDC, ActivityTracker, FailureCounter, LockoutPolicy, NoRole,
+from safeguards import auth
+from safeguards.auth import (DEMO, LOCAL, OIDC, ActivityTracker, FailureCounter, LockoutPolicy, NoRole,
                        RoleMap, SignInNotConfigured, failure_delay, is_expired, load_role_map,
                        oidc_last_activity, role_for_identity, sign_in_mode)
-from data.errors import AccessDenied, ConfigError
+from core.errors import AccessDenied, ConfigError
 from tests.signin_helpers import write_roles
 
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "sign-in.md"
@@ -82,7 +82,7 @@ def test_real_data_without_sign_in_refuses_and_says_how_to_configure(tmp_path):
                      users_file=tmp_path / "users.json")
     message = str(refused.value)
     assert "will not start" in message
-    assert "python -m data.users add NAME --role admin" in message
+    assert "python -m safeguards.users add NAME --role admin" in message
     assert str(tmp_path / "users.json") in message
     assert "[auth]" in message and ".streamlit/secrets.toml" in message
     assert isinstance(refused.value, ConfigError)

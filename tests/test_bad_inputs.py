@@ -31,11 +31,11 @@ import pandas as pd
 import pytest
 import yaml
 
-import data.errors
-from data.audit import AUDIT_DIR, HEAD_FILE, LOG_FILE, read_audit, verify
-from data.errors import InputFileError
+import core.errors
+from safeguards.audit import AUDIT_DIR, HEAD_FILE, LOG_FILE, read_audit, verify
+from core.errors import InputFileError
 from data.ingest import ingest_file
-from data.store import ParquetStore
+from storage.base import ParquetStore
 
 PROJECT = Path(__file__).resolve().parent.parent
 CORPUS = Path(__file__).resolve().parent / "bad_inputs"
@@ -132,7 +132,7 @@ def test_bad_file_is_refused_and_the_store_is_unchanged(case, seeded_store, tmp_
 
     exc = caught.value
     message = str(exc)
-    assert type(exc) is getattr(data.errors, case["error"]), message
+    assert type(exc) is getattr(core.errors, case["error"]), message
     assert case["message"] in message
     assert exc.path == str(path)
     assert message.startswith(f"{path}: "), "the message must name the file"
@@ -162,7 +162,7 @@ def test_corpus_is_complete_and_big_enough():
     assert set(_make_corpus().OUTPUTS) <= on_disk, "run tests/bad_inputs/make_corpus.py"
     for case in CASES:
         assert case["feed"] in FEEDS, case
-        assert isinstance(getattr(data.errors, case["error"], None), type), case
+        assert isinstance(getattr(core.errors, case["error"], None), type), case
         assert {"file", "feed", "mistake", "error", "message"} <= set(case), case
 
 

@@ -12,20 +12,20 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader
 
-from data import kpis
-from data.access import Principal, RoleScopedQuery
-from data.audit import read_audit
-from data.disclosure import TOTAL, threshold_for
-from data.hotspot_view import TREND_TITLES as HOTSPOT_TRENDS
-from data.hotspot_view import fit_hotspots
-from data.meeting import MeetingState, Period, meeting_data, meeting_query
-from data.overview import FEED_SHORT_TITLES
-from data.schema import FEEDS
-from data.store import ParquetStore
+from views import kpis
+from safeguards.access import Principal, RoleScopedQuery
+from safeguards.audit import read_audit
+from safeguards.disclosure import TOTAL, threshold_for
+from views.hotspots import TREND_TITLES as HOTSPOT_TRENDS
+from views.hotspots import fit_hotspots
+from views.meeting import MeetingState, Period, meeting_data, meeting_query
+from views.overview import FEED_SHORT_TITLES
+from core.schema import FEEDS
+from storage.base import ParquetStore
 from data.synthetic import build_store as build_synthetic
-from data.tasking import DEFAULT_AGENCIES, TaskBook
+from views.tasking import DEFAULT_AGENCIES, TaskBook
 from geo.boundaries import DISTRICT_CODES
-from data.errors import PeriodError
+from core.errors import PeriodError
 from reports.briefing import HANDLING, MARKING, build_briefing, main
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -2,9 +2,9 @@
 import pytest
 
 from data.columns import load_column_mapping, resolve_columns
-from data.errors import ConfigError, ForbiddenFieldError, SchemaError
+from core.errors import ConfigError, ForbiddenFieldError, SchemaError
 from data.forbidden import FORBIDDEN_FIELDS, forbidden_category, normalise_column_name
-from data.schema import FEEDS, LOCATION_FIELDS, allowed_columns
+from core.schema import FEEDS, LOCATION_FIELDS, allowed_columns
 
 
 @pytest.mark.parametrize("column,category", [

@@ -1,5 +1,5 @@
 """Disclosure control: hand-made tables with exact expected results, then random tables checked
-against properties, including an LP audit written here independently of ``data.disclosure``.
+against properties, including an LP audit written here independently of ``safeguards.disclosure``.
 """
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from scipy import sparse
 from scipy.optimize import linprog
 
-from data.disclosure import (
+from safeguards.disclosure import (
     CONFIDENTIAL,
     DEFAULT_THRESHOLDS,
     TOTAL,
@@ -22,8 +22,8 @@ from data.disclosure import (
     suppress_table,
     threshold_for,
 )
-from data.errors import ConfigError
-from data.schema import FEEDS
+from core.errors import ConfigError
+from core.schema import FEEDS
 
 C = CONFIDENTIAL
 

@@ -28,19 +28,19 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from data.access import Principal, RoleScopedQuery
-from data.audit import read_audit
-from data.explore import (PARTITION_NOTE, _breakdown, _rank, area_details, build_map,
+from safeguards.access import Principal, RoleScopedQuery
+from safeguards.audit import read_audit
+from views.explore import (PARTITION_NOTE, _breakdown, _rank, area_details, build_map,
                           change_text, clicked_area, describe, headline, legend_html)
-from data.viewstate import ExplorerState, to_filter
+from views.viewstate import ExplorerState, to_filter
 from geo.boundaries import DISTRICT_CODES, load_boundaries
-from geo.layers import layer_geojson
+from maps.layers import layer_geojson
 from tests.apptest import open_page
 from tests.sample_store import build_store
 
 ROOT = Path(__file__).resolve().parent.parent
 DASHBOARD = str(ROOT / "dashboard.py")
-EXPLORE = str(ROOT / "app_pages/explore.py")
+EXPLORE = str(ROOT / "pages/explore.py")
 ROWS = {"nrm": 24, "rosewood": 12}
 LEEDS, BRADFORD = "E08000035", "E08000032"
 VIEW = ExplorerState(start=dt.date(2023, 3, 13), end=dt.date(2023, 6, 12),
@@ -439,7 +439,7 @@ def test_the_table_download_is_safe_csv(env, deferred_files):
     buttons = [e for e in at.main.get("download_button")]
     assert [b.label for b in buttons] == ["Table (CSV)", "Map (HTML)"]
     raw = deferred_files.make(buttons[0])
-    assert raw.startswith(b"\xef\xbb\xbf") and b"\r\n" in raw     # data.exports.safe_csv
+    assert raw.startswith(b"\xef\xbb\xbf") and b"\r\n" in raw     # views.exports.safe_csv
     rows = list(csv.DictReader(io.StringIO(raw.decode("utf-8-sig"))))
     assert sorted(r["District"] for r in rows) == sorted(DISTRICT_CODES.values())
     assert b"<html" in deferred_files.make(buttons[1]).lower()[:2000]

@@ -1,4 +1,4 @@
-"""Hotspots for a role (data.hotspot_view) and their map layer (geo.hotspot_layer).
+"""Hotspots for a role (views.hotspots) and their map layer (maps.hotspot_layer).
 
 The store (``tests.sample_store``, 36 NRM, 30 Rosewood, 24 Mandevilla rows) puts every record
 within ~150 m of one of the five district town centres, a handful of 100 m cells each: five
@@ -16,15 +16,15 @@ import pandas as pd
 import pytest
 import shapely
 
-from data.access import Principal, RoleScopedQuery
-from data.audit import read_audit
-from data.errors import AccessDenied
-from data.filters import EventFilter
-from data.hotspot_view import (explain, feed_breakdown, fit_hotspots, monthly_chart,
+from safeguards.access import Principal, RoleScopedQuery
+from safeguards.audit import read_audit
+from core.errors import AccessDenied
+from core.filters import EventFilter
+from views.hotspots import (explain, feed_breakdown, fit_hotspots, monthly_chart,
                                monthly_frame, ranked_table)
 from geo.boundaries import DISTRICT_CODES
-from geo.hotspot_layer import hotspot_bounds, hotspot_features, hotspot_layer, hotspot_map
-from geo.layers import layer_geojson
+from maps.hotspot_layer import hotspot_bounds, hotspot_features, hotspot_layer, hotspot_map
+from maps.layers import layer_geojson
 from tests.sample_store import build_store
 
 ROWS = {"nrm": 36, "rosewood": 30, "mandevilla": 24}

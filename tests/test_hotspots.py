@@ -18,7 +18,7 @@ from sklearn.exceptions import NotFittedError
 from sklearn.utils._param_validation import InvalidParameterError
 
 from data.synthetic import TRUTH_FILE, build_store
-from data.store import open_store
+from storage.base import open_store
 from geo.boundaries import load_boundaries
 from geo.crs import BNG, WGS84
 from geo.geomask import snap_to_grid

@@ -12,15 +12,15 @@ from unittest import mock
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from data.audit import read_audit
-from data.tasking import TaskBook
-from data.access import Principal
+from safeguards.audit import read_audit
+from views.tasking import TaskBook
+from safeguards.access import Principal
 from tests.apptest import open_page
 from tests.sample_store import build_store
 
 ROOT = Path(__file__).resolve().parent.parent
 DASHBOARD = str(ROOT / "dashboard.py")
-HOTSPOTS = str(ROOT / "app_pages/hotspots.py")
+HOTSPOTS = str(ROOT / "pages/hotspots.py")
 ROWS = {"nrm": 36, "rosewood": 30, "mandevilla": 24}
 
 
@@ -34,7 +34,7 @@ def env(monkeypatch, built, tmp_path):
     """A copy of the store per test (tasks are written to it)."""
     import shutil
 
-    from data.store import ParquetStore
+    from storage.base import ParquetStore
 
     shutil.copytree(built.root, tmp_path / "store")
     monkeypatch.setenv("STORE_URL", str(tmp_path / "store"))
@@ -82,7 +82,7 @@ def test_an_analyst_sees_the_ranked_table_and_the_polygons(env):
 def test_selecting_a_row_zooms_to_it_and_explains_it_without_refitting(env):
     at = hotspots_page()
     second = at.dataframe[0].value["Place"][1]
-    with mock.patch("app_pages._loaders.fit_hotspots",
+    with mock.patch("ui.loaders.fit_hotspots",
                     side_effect=AssertionError("refitted")) as fit:
         at.session_state["hotspots_table"] = {"selection": {"rows": [1], "columns": []}}
         at.run()

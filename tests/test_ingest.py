@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from shapely.geometry import Point
 
-from data.errors import ConfigError, DuplicateRecordError, SchemaError
+from core.errors import ConfigError, DuplicateRecordError, SchemaError
 import data.ingest as ingest_module
 from data.ingest import ingest_file
 from geo.geomask import lonlat_to_bng
@@ -190,7 +190,7 @@ def test_cli_exit_codes_and_one_line_summary(tmp_path, valid_file):
     assert "row 2, column 'gender' (value 'robot')" in refused.stderr
     assert refused.stdout.strip() == "bad.csv: refused (1 problem); the store is unchanged"
     # The command line is run by an operator acting in the role that owns ingestion.
-    from data.audit import read_audit, verify
+    from safeguards.audit import read_audit, verify
 
     entries = read_audit(store_dir, action="ingest")
     assert entries["detail"].tolist() == ["refused: SchemaError", "stored"]
@@ -208,7 +208,7 @@ def test_ingest_frame_matches_headers_like_a_file(store):
 
 
 def test_every_ingest_is_audited_with_who_what_and_how_many(store, valid_file, monkeypatch):
-    from data.audit import read_audit, verify
+    from safeguards.audit import read_audit, verify
 
     monkeypatch.setenv("INGEST_ACTOR", "ops@wypartnership.example")
     ingest_file(valid_file("nrm"), "nrm", store=store)
@@ -225,8 +225,8 @@ def test_every_ingest_is_audited_with_who_what_and_how_many(store, valid_file, m
 
 
 def test_an_ingest_under_a_role_that_may_not_ingest_is_refused_and_audited(store, valid_file):
-    from data.audit import read_audit, verify
-    from data.errors import AccessDenied
+    from safeguards.audit import read_audit, verify
+    from core.errors import AccessDenied
 
     with pytest.raises(AccessDenied, match="may not ingest"):
         ingest_file(valid_file("nrm"), "nrm", store=store, role="analyst")
@@ -239,7 +239,7 @@ def test_an_ingest_under_a_role_that_may_not_ingest_is_refused_and_audited(store
 
 # -- the refusal report --------------------------------------------------------------------
 def test_a_refusal_lists_the_first_50_problems_then_a_count(store, valid_file):
-    """data.errors.InputFileError: 60 bad rows, one problem each: rows 2-51 are listed, in
+    """core.errors.InputFileError: 60 bad rows, one problem each: rows 2-51 are listed, in
     order, then "… and 10 more problems"; every problem stays on the exception."""
     rows = [dict(VALID_ROWS["nrm"][0], record_id=f"NRM-{i}", gender="robot") for i in range(60)]
     with pytest.raises(SchemaError) as caught:
@@ -326,7 +326,7 @@ def test_cli_progress_forced_by_environment_shows_rows_on_stderr(tmp_path, valid
 def test_chunked_parsing_and_geomasking_give_the_same_records_and_problems(tmp_path,
                                                                            monkeypatch):
     """Row chunks (for the progress bar) change nothing: records, problems and their order."""
-    from data.store import ParquetStore
+    from storage.base import ParquetStore
 
     rows = many_rows(30)
     rows[4]["gender"] = "robot"

@@ -1,4 +1,4 @@
-"""Trends figures (data.kpis, data.periods, RoleScopedQuery's period methods) and the Trends page.
+"""Trends figures (views.kpis, core.periods, RoleScopedQuery's period methods) and the Trends page.
 
 Hand-checked figures use ``tests.sample_store``: one record a week from Monday 2 Jan 2023,
 districts in turn, so the counts per month are known by construction (NRM, 36 rows: Jan 5,
@@ -18,22 +18,22 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from data import kpis
-from data.access import Principal, RoleScopedQuery
-from data.disclosure import TOTAL, threshold_for
-from data.errors import AccessDenied, PeriodError
-from data.exports import safe_csv
-from data.filters import EventFilter
-from data.periods import (complete_periods, last_year, parse_period, period_label, period_text,
+from views import kpis
+from safeguards.access import Principal, RoleScopedQuery
+from safeguards.disclosure import TOTAL, threshold_for
+from core.errors import AccessDenied, PeriodError
+from views.exports import safe_csv
+from core.filters import EventFilter
+from core.periods import (complete_periods, last_year, parse_period, period_label, period_text,
                           trend_table, whole_periods)
 from data.synthetic import build_store as build_synthetic
-from data.trend_charts import area_chart, chart_png
+from views.trend_charts import area_chart, chart_png
 from tests.apptest import open_page
 from tests.sample_store import build_store
 
 ROOT = Path(__file__).resolve().parent.parent
 DASHBOARD = str(ROOT / "dashboard.py")
-TRENDS = str(ROOT / "app_pages" / "trends.py")
+TRENDS = str(ROOT / "pages" / "trends.py")
 N_ROWS = {"nrm": 36, "rosewood": 30, "mandevilla": 24}
 NRM_PER_MONTH = {"2023-01": 5, "2023-02": 4, "2023-03": 4, "2023-04": 4, "2023-05": 5,
                  "2023-06": 4, "2023-07": 5, "2023-08": 4, "2023-09": 1}
@@ -48,7 +48,7 @@ def sample(tmp_path_factory):
 def synthetic(tmp_path_factory):
     root = tmp_path_factory.mktemp("kpis_synthetic") / "store"
     build_synthetic(str(root), years=2, seed=5, end="2026-10-31")
-    from data.store import ParquetStore
+    from storage.base import ParquetStore
     return ParquetStore(root)
 
 
@@ -139,7 +139,7 @@ def test_part_recorded_periods_are_neither_offered_nor_charted(tmp_path):
     a fall of a third against the third quarter's three."""
     root = tmp_path / "store"
     build_synthetic(str(root), years=1, seed=2, end="2026-11-30", events=1500)
-    from data.store import ParquetStore
+    from storage.base import ParquetStore
     store = ParquetStore(root)
     first, last = store.period()
     assert (str(first), str(last)) == ("2025-12-01", "2026-11-30")
@@ -173,7 +173,7 @@ def test_kpi_table_for_an_executive_hides_small_counts_and_their_changes(sample)
     nrm = table.loc["nrm"]
     assert nrm["display"] == "<5" and pd.isna(nrm["count"])
     # May (5) is hidden too: with Q2 (13) shown, April and June (both <5) would add up to 8,
-    # so each would be 4. Months and quarters are protected together (data.period_tables).
+    # so each would be 4. Months and quarters are protected together (safeguards.period_tables).
     assert nrm["previous_display"] == "[c]"
     assert nrm["change_previous"] is None and nrm["direction_previous"] is None
     assert np.isnan(nrm["p_previous"]) and nrm["beyond_previous"] is None
@@ -446,7 +446,7 @@ def test_a_chart_downloads_as_png(sample):
 def test_quarterly_charts_label_each_quarter(synthetic):
     """The x axis of a quarterly series reads "Q1 2025, Q2 2025, ...", not the year over and
     over, with a tick at each quarter's first day (where its point is)."""
-    from data.trend_charts import QUARTER_LABEL, measure_chart, mix_chart
+    from views.trend_charts import QUARTER_LABEL, measure_chart, mix_chart
     import vl_convert
 
     q = query(synthetic, "executive")
@@ -549,7 +549,7 @@ def test_page_says_when_the_link_cannot_be_used(env):
 
 def test_a_type_outside_the_contract_counts_as_unknown_and_is_never_shown():
     """A damaged or tampered store (a writer that bypassed ingestion) must not break the tables."""
-    from data.periods import partition_labels
+    from core.periods import partition_labels
     frame = pd.DataFrame({"exploitation_type": ["labour", "sexual;labour", "<img src=x>", None]})
     assert list(partition_labels(frame, "exploitation_type")) == [
         "labour", "several", "unknown", "unknown"]

@@ -1,4 +1,4 @@
-"""geo.layers and geo.hexgrid: the explorer map's layers, through the real query layer.
+"""maps.layers and geo.hexgrid: the explorer map's layers, through the real query layer.
 
 Small stores are built in tmp_path: hand-made NRM rows at known places (counts known by
 construction) and a one-year synthetic store (module-scoped, ~1 s). The GeoJSON a layer sends
@@ -19,17 +19,18 @@ import pytest
 import shapely
 from shapely.geometry import Polygon
 
-from data.access import Principal, RoleScopedQuery
-from data.errors import AccessDenied
-from data.filters import EventFilter
+from safeguards.access import Principal, RoleScopedQuery
+from core.errors import AccessDenied
+from core.filters import EventFilter
 from data.ingest import ingest_frame
-from data.schema import FEEDS
-from data.store import ParquetStore
+from core.schema import FEEDS
+from storage.base import ParquetStore
 from data.synthetic import build_store
-from geo import hexgrid, maps
+from geo import hexgrid
+from maps import basemap as maps
 from geo.boundaries import load_boundaries
 from geo.geomask import lonlat_to_bng
-from geo.layers import (HIDDEN_COLOUR, RAMPS, WARD_POPULATION_NOTE, LegendClass, MapLegend,
+from maps.layers import (HIDDEN_COLOUR, RAMPS, WARD_POPULATION_NOTE, LegendClass, MapLegend,
                         area_layer, classify, combine_cells, explorer_map, filter_note,
                         heat_cells, heat_layer, hex_cells, hex_layer, jenks_breaks, layer_geojson,
                         points_layer)

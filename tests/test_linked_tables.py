@@ -27,15 +27,15 @@ from pypdf import PdfReader
 from scipy import sparse
 from scipy.optimize import linprog
 
-from data import kpis
-from data.access import Principal, RoleScopedQuery
-from data.disclosure import TOTAL, suppress_table, threshold_for
-from data.meeting import MeetingState, meeting_data, meeting_query
-from data.overview import FEED_SHORT_TITLES, store_overview
-from data.period_tables import quarter_months
-from data.periods import PARTITIONS, partitions_of
-from data.schema import FEEDS
-from data.store import ParquetStore
+from views import kpis
+from safeguards.access import Principal, RoleScopedQuery
+from safeguards.disclosure import TOTAL, suppress_table, threshold_for
+from views.meeting import MeetingState, meeting_data, meeting_query
+from views.overview import FEED_SHORT_TITLES, store_overview
+from safeguards.period_tables import quarter_months
+from core.periods import PARTITIONS, partitions_of
+from core.schema import FEEDS
+from storage.base import ParquetStore
 from data.synthetic import build_store as build_synthetic
 from geo.boundaries import DISTRICT_CODES
 from reports.briefing import build_briefing
@@ -346,7 +346,7 @@ def test_the_audit_catches_tables_protected_one_by_one(store):
 def test_months_quarters_and_span_protected_together_pass_an_lp_audit(seed):
     """Random area × month tables (two quarters, small counts, a known-zero first month):
     every hidden figure of the month, quarter and whole-span tables can take two values."""
-    from data.period_tables import protect_period_table
+    from safeguards.period_tables import protect_period_table
 
     rng = np.random.default_rng(seed)
     months = pd.period_range("2026-01", "2026-06", freq="M")

@@ -1,4 +1,4 @@
-"""geo.maps: maps that load every script, style and font from the dashboard itself.
+"""maps.basemap: maps that load every script, style and font from the dashboard itself.
 
 These read the vendored files in ``static/vendor/`` (``make assets``); without them every test
 here fails with the "run `make assets`" message, which is what a developer would see in the app.
@@ -18,7 +18,7 @@ import folium
 import folium.plugins
 import pytest
 
-from geo import maps
+from maps import basemap as maps
 from geo.boundaries import load_boundaries
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -9,29 +9,29 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from app_pages.registry import check_page_access
-from data.access import Principal, RoleScopedQuery
-from data.audit import read_audit
-from data.disclosure import TOTAL, threshold_for
-from data.overview import FEED_SHORT_TITLES
-from data.errors import AccessDenied, PeriodError
-from data import kpis
-from data.meeting import (ALL_DISTRICTS, BEYOND, BEYOND_YEAR, STEPS, MeetingState, Period,
+from ui.registry import check_page_access
+from safeguards.access import Principal, RoleScopedQuery
+from safeguards.audit import read_audit
+from safeguards.disclosure import TOTAL, threshold_for
+from views.overview import FEED_SHORT_TITLES
+from core.errors import AccessDenied, PeriodError
+from views import kpis
+from views.meeting import (ALL_DISTRICTS, BEYOND, BEYOND_YEAR, STEPS, MeetingState, Period,
                           available_periods, check_period, default_period, from_query_params,
                           kpi_frame, markdown_text, meeting_data, meeting_query, move,
                           period_title, steps_for, tasks_since, to_query_params)
-from data.schema import FEEDS
+from core.schema import FEEDS
 from geo.boundaries import DISTRICT_CODES, load_boundaries
-from data.hotspot_view import fit_hotspots
+from views.hotspots import fit_hotspots
 from data.synthetic import build_store as build_synthetic
-from data.tasking import DEFAULT_AGENCIES, TaskBook
+from views.tasking import DEFAULT_AGENCIES, TaskBook
 from tests.apptest import open_page
 from tests.sample_store import build_store
-from data.store import ParquetStore
+from storage.base import ParquetStore
 
 ROOT = Path(__file__).resolve().parent.parent
 DASHBOARD = str(ROOT / "dashboard.py")
-MEETING = str(ROOT / "app_pages" / "meeting.py")
+MEETING = str(ROOT / "pages" / "meeting.py")
 LEEDS = "E08000035"
 SYNTHETIC_END = "2026-09-30"
 
@@ -50,7 +50,7 @@ TASK_ACTION = "Joint visit <b>& patrols</b>"
 
 
 def add_task(store) -> None:
-    """One task, made by a chair from the strongest hotspot of 2026-Q3 (data.tasking)."""
+    """One task, made by a chair from the strongest hotspot of 2026-Q3 (views.tasking)."""
     chair = Principal("chair@example.org", "chair")
     view = fit_hotspots(RoleScopedQuery(store, chair), list(FEEDS), Period("2026-Q3").filter())
     TaskBook(store, chair).create(view.hotspots.iloc[0], lead_agency=DEFAULT_AGENCIES[0],

@@ -3,13 +3,13 @@ import datetime as dt
 
 import pytest
 
-from data.access import Principal, RoleScopedQuery
-from data.disclosure import threshold_for
-from data.overview import FEED_SHORT_TITLES, TOTAL_LABEL, store_fingerprint
-from data.overview import store_overview as _store_overview
+from safeguards.access import Principal, RoleScopedQuery
+from safeguards.disclosure import threshold_for
+from views.overview import FEED_SHORT_TITLES, TOTAL_LABEL, store_fingerprint
+from views.overview import store_overview as _store_overview
 from data.ingest import ingest_frame
-from data.schema import FEED_TITLES, FEEDS
-from data.store import ParquetStore
+from core.schema import FEED_TITLES, FEEDS
+from storage.base import ParquetStore
 from geo.boundaries import DISTRICT_CODES
 from tests.sample_store import FIRST_DAY, build_store, district_counts, feed_rows, last_day
 

@@ -2,7 +2,7 @@
 
 Spec:
 - A synthetic-only store with no sign-in configured runs as the demo: a labelled role picker, and
-  each role gets exactly its pages from ``app_pages.registry``.
+  each role gets exactly its pages from ``ui.registry``.
 - A store with real data and no sign-in shows only an error saying how to configure one.
 - With a users file, a signed-out visitor gets only the sign-in form; a right password signs in,
   a wrong one or an unknown name gives one generic error, after a wait that doubles with each
@@ -22,11 +22,12 @@ from types import SimpleNamespace
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from app_pages import _session, registry
-from data.access import Principal
-from data.audit import read_audit
-from data.auth import LocalSession
-from data.roles import ROLES
+from ui import session as _session
+from ui import registry
+from safeguards.access import Principal
+from safeguards.audit import read_audit
+from safeguards.auth import LocalSession
+from core.roles import ROLES
 from tests.sample_store import build_store
 from tests.signin_helpers import PASSWORD, ROLE_USERS, write_roles, write_users
 
@@ -136,10 +137,10 @@ def test_demo_starts_as_analyst_and_audits_page_views_once_per_page(env):
 
 def test_admin_pages_open_for_admin(env):
     at = run(dashboard(auth_demo_role="admin"))
-    run(at.switch_page(str(ROOT / "app_pages/audit_log.py")))
+    run(at.switch_page(str(ROOT / "pages/audit_log.py")))
     assert texts(at.title) == "Audit log"
     assert "Chain intact" in texts(at.success)
-    run(at.switch_page(str(ROOT / "app_pages/users.py")))
+    run(at.switch_page(str(ROOT / "pages/users.py")))
     assert texts(at.title) == "Users"
     assert list(events("page-view")["page"])[:2] == ["users", "audit_log"]
 
@@ -150,7 +151,7 @@ def test_real_data_without_sign_in_refuses_to_start(env):
     at = run(dashboard())
     message = texts(at.error)
     assert "holds real partner data and no sign-in is configured" in message
-    assert "python -m data.users add NAME --role admin" in message
+    assert "python -m safeguards.users add NAME --role admin" in message
     assert "[auth]" in message
     assert len(at.main.children) == 1 and not at.sidebar.children  # the error, nothing else
 
@@ -341,7 +342,7 @@ def test_each_page_refuses_roles_it_is_not_for_when_run_directly(env, role, key)
 
 
 def test_a_page_run_without_anyone_signed_in_refuses(env):
-    at = run(AppTest.from_file(str(ROOT / "app_pages/home.py"), default_timeout=60))
+    at = run(AppTest.from_file(str(ROOT / "pages/home.py"), default_timeout=60))
     assert texts(at.error) == "Access denied: sign in to open this page."
     assert not at.metric
 
@@ -351,7 +352,7 @@ def test_users_page_lists_without_hashes_and_unlocks(users):
     for _ in range(users.policy.attempts):
         users.authenticate("eve", "not the password")
     at = run(dashboard(auth_local=local_session("ada")))
-    run(at.switch_page(str(ROOT / "app_pages/users.py")))
+    run(at.switch_page(str(ROOT / "pages/users.py")))
     table = at.dataframe[0].value
     assert list(table["User"]) == ["ada", "ana", "chris", "eve"]
     assert list(table["State"]) == ["Active", "Active", "Active", "Locked"]

@@ -16,10 +16,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from data.errors import ConfigError, DuplicateRecordError, StoreError
-from data.filters import EventFilter
+from core.errors import ConfigError, DuplicateRecordError, StoreError
+from core.filters import EventFilter
 from data.ingest import ingest_file, ingest_frame
-from data.store import ParquetStore, RecordConflict, open_store
+from storage.base import ParquetStore, RecordConflict, open_store
 from tests.conftest import VALID_ROWS, store_snapshot, write_csv
 from tests.sample_store import feed_rows
 
@@ -55,8 +55,8 @@ def _run_ingest(store_url, path, feed, patch="", wait=True):
     """Ingest in a separate process, optionally patching the store first (to kill or slow it)."""
     code = "\n".join([
         "import os, sys, time",
-        "import data.store as store_module",
-        "import data.store_pg as pg_module",
+        "import storage.base as store_module",
+        "import storage.postgis as pg_module",
         textwrap.dedent(patch),
         "from data.ingest import ingest_file",
         f"ingest_file({str(path)!r}, {feed!r}, store={str(store_url)!r})",
@@ -366,7 +366,7 @@ def test_the_query_layer_counts_cells_alike_on_both_backends(both, filters, cell
                                                              monkeypatch):
     """RoleScopedQuery.cell_counts uses the store's own aggregation (SQL on PostGIS, never the
     points) and gives the identical frame on both backends, empty ones included."""
-    from data.access import Principal, RoleScopedQuery
+    from safeguards.access import Principal, RoleScopedQuery
 
     parquet, postgis = both["parquet"], both["postgis"]
 
@@ -388,8 +388,8 @@ def test_the_query_layer_counts_cells_alike_on_both_backends(both, filters, cell
 def test_postgis_schema_matches_the_stored_schema(pg_store):
     """The migrations define every column the store writes, with geometry in EPSG:27700 and a
     GiST index: a change to the contract needs a new migration, and this test says so."""
-    from data.store import stored_schema
-    from data.store_pg import _PG_TYPES, current_revision, head_revision
+    from storage.base import stored_schema
+    from storage.postgis import _PG_TYPES, current_revision, head_revision
 
     assert current_revision(pg_store.url) == head_revision()
     with pg_store._connection() as conn:

@@ -1,4 +1,4 @@
-"""``python -m data.store copy``: a store moves between backends without loss.
+"""``python -m storage.base copy``: a store moves between backends without loss.
 
 Round trip Parquet -> PostGIS -> Parquet on a store built by the project's own sample builder, with
 a side document and an audit log: records, batches, checksums, documents and the audit chain (its
@@ -12,11 +12,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from data.audit import AuditEvent, chain_head, read_audit, record, verify
-from data.errors import StoreError
-from data.schema import FEEDS
-from data.store import ParquetStore, copy_store, open_store
-from data.store import main as store_main
+from safeguards.audit import AuditEvent, chain_head, read_audit, record, verify
+from core.errors import StoreError
+from core.schema import FEEDS
+from storage.base import ParquetStore, copy_store, open_store
+from storage.base import main as store_main
 from tests.sample_store import build_store
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -59,7 +59,7 @@ def test_round_trip_parquet_postgis_parquet(source, pg_url, tmp_path):
     before = _contents(source)
     head = chain_head(source)
     # There: through the command line, as an operator would.
-    done = subprocess.run([sys.executable, "-m", "data.store", "copy", "--from",
+    done = subprocess.run([sys.executable, "-m", "storage.base", "copy", "--from",
                            str(source.root), "--to", pg_url], cwd=ROOT, capture_output=True,
                           text=True, timeout=120)
     assert done.returncode == 0, done.stderr
@@ -117,7 +117,7 @@ def test_a_checksum_mismatch_after_copying_is_reported_with_a_non_zero_exit(
 
 
 def test_a_postgis_copy_that_fails_part_way_leaves_the_target_empty(source, pg_url, monkeypatch):
-    from data import store_pg
+    from storage import postgis as store_pg
 
     real_copy_in, calls = store_pg._copy_in, []
 

@@ -8,9 +8,9 @@ import pandas as pd
 import pytest
 
 from data import synthetic
-from data.errors import StoreError
+from core.errors import StoreError
 from data.ingest import ingest_file
-from data.store import ParquetStore
+from storage.base import ParquetStore
 from geo.areas import lsoa_of_points
 from geo.boundaries import DISTRICT_CODES
 from geo.geomask import lonlat_to_bng

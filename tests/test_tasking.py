@@ -1,4 +1,4 @@
-"""Tasking records (data.tasking): create, list, update, atomic writes, validation, roles,
+"""Tasking records (views.tasking): create, list, update, atomic writes, validation, roles,
 audit, the before/after outcome of a done task, the CSV and the one-page PDF sheet.
 
 Stores are ``tests.sample_store`` ones (one record a week from Mon 2 Jan 2023, districts in
@@ -7,7 +7,7 @@ records in it are known; every test gets its own copy of the store, with no task
 
 One suite, both backends: the ``store`` fixture is parametrised over ``parquet`` (a copy of the
 sample store folder) and ``postgis`` (the same store copied once into the throwaway cluster with
-``data.store.copy_store``, restored before each test; skipped where PostgreSQL/PostGIS are
+``storage.base.copy_store``, restored before each test; skipped where PostgreSQL/PostGIS are
 missing, failing on CI, see tests/pg_fixtures.py).
 """
 from __future__ import annotations
@@ -25,13 +25,13 @@ import pypdf
 import pytest
 import shapely
 
-from data.access import Principal, RoleScopedQuery
-from data.audit import read_audit
-from data.errors import AccessDenied, ConfigError, StoreError, TaskingError
-from data.exports import safe_csv
-from data.hotspot_view import fit_hotspots
-from data.store import DOCUMENTS, ParquetStore, copy_store, open_store
-from data.tasking import (DEFAULT_AGENCIES, TASKING_DIR, TASKS_DOCUMENT, TASKS_FILE, TaskBook,
+from safeguards.access import Principal, RoleScopedQuery
+from safeguards.audit import read_audit
+from core.errors import AccessDenied, ConfigError, StoreError, TaskingError
+from views.exports import safe_csv
+from views.hotspots import fit_hotspots
+from storage.base import DOCUMENTS, ParquetStore, copy_store, open_store
+from views.tasking import (DEFAULT_AGENCIES, TASKING_DIR, TASKS_DOCUMENT, TASKS_FILE, TaskBook,
                           lead_agencies, outcome, tasks_table)
 from reports.tasking_sheet import MARKING, tasking_sheet
 from tests.sample_store import build_store
@@ -184,7 +184,7 @@ def test_a_failed_change_writes_nothing(book, view, store, monkeypatch):
     def broken(self):
         raise RuntimeError("serialising failed")
 
-    monkeypatch.setattr("data.tasking.Task.to_json", broken)
+    monkeypatch.setattr("views.tasking.Task.to_json", broken)
     with pytest.raises(RuntimeError):
         book.update("T-0001", status="done")
     monkeypatch.undo()
@@ -406,7 +406,7 @@ def test_analysts_read_tasks_but_only_chairs_write_them(store, view):
 
 # -- before and after ------------------------------------------------------------------------
 def records_inside(store, polygon, start, end) -> int:
-    from data.filters import EventFilter
+    from core.filters import EventFilter
 
     total = 0
     for feed in ROWS:

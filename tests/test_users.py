@@ -1,4 +1,4 @@
-"""The local users file: hashing, atomic writes, lockout, and ``python -m data.users``."""
+"""The local users file: hashing, atomic writes, lockout, and ``python -m safeguards.users``."""
 from __future__ import annotations
 
 import datetime as dt
@@ -10,11 +10,11 @@ import threading
 import pytest
 from argon2 import PasswordHasher
 
-from data import users as users_module
-from data.auth import LockoutPolicy
-from data.audit import read_audit, verify
-from data.errors import ConfigError
-from data.users import (LOCKED, OK, UNKNOWN_USER, WRONG_PASSWORD, UsersFile, UsersFileError,
+from safeguards import users as users_module
+from safeguards.auth import LockoutPolicy
+from safeguards.audit import read_audit, verify
+from core.errors import ConfigError
+from safeguards.users import (LOCKED, OK, UNKNOWN_USER, WRONG_PASSWORD, UsersFile, UsersFileError,
                         has_users, main)
 from tests.signin_helpers import FAST_HASHER, PASSWORD, write_users
 

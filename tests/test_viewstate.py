@@ -17,9 +17,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from data.filters import EventFilter
-from data.schema import AGE_GROUPS, FEEDS
-from data.viewstate import (AREA_LEVELS, DISTRICT_CODES, EXPLOITATION_TYPES, INDICATORS, LAYERS,
+from core.filters import EventFilter
+from core.schema import AGE_GROUPS, FEEDS
+from views.viewstate import (AREA_LEVELS, DISTRICT_CODES, EXPLOITATION_TYPES, INDICATORS, LAYERS,
                             MEASURES, SCHEMES, ExplorerState, add_months, allowed_layers,
                             allowed_levels, filter_key, from_query_params, normalise,
                             previous_period, quick_range, to_filter, to_query_params)

@@ -12,7 +12,7 @@ patched ``leaflet_heat.min.js`` that folium ships in its package and that ``foli
 loads from GitHub by default.
 
 ``<out>/manifest.json`` lists each package (name, version, source, licence, files) and maps every
-CDN URL that folium would load to its vendored file, or records why it is left out. ``geo.maps``
+CDN URL that folium would load to its vendored file, or records why it is left out. ``maps.basemap``
 reads that mapping at run time: this file is its single source.
 
 The script is idempotent: a file whose bytes are already in place is not rewritten, files and
@@ -137,7 +137,7 @@ SPEC: tuple[Package, ...] = (
     ),
 )
 
-# What folium.Map loads by default but no element we draw needs. geo.maps leaves these out of the
+# What folium.Map loads by default but no element we draw needs. maps.basemap leaves these out of the
 # page; the reasons are written to the manifest (and docs/offline-maps.md).
 DROPPED: dict[str, str] = {
     "https://cdn.jsdelivr.net/npm/bootstrap@5.2.2/dist/js/bootstrap.bundle.min.js":

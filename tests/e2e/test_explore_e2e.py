@@ -20,9 +20,9 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from data.audit import read_audit
+from safeguards.audit import read_audit
 from data.ingest import ingest_frame
-from data.store import ParquetStore
+from storage.base import ParquetStore
 from tests.e2e.conftest import APP_RUN_TIMEOUT_MS, E2E_ROWS, SCREENSHOT_DIR, serve_dashboard
 from tests.sample_store import build_store, feed_rows
 
@@ -308,7 +308,7 @@ def test_both_downloads_work_from_the_page(browse, browser, explore_url, explore
     table = table_download.value
     raw = Path(table.path()).read_bytes()
     assert table.suggested_filename.startswith("explore-ward-")
-    assert raw.startswith(b"\xef\xbb\xbf") and b"\r\n" in raw     # as data.exports.safe_csv writes
+    assert raw.startswith(b"\xef\xbb\xbf") and b"\r\n" in raw     # as views.exports.safe_csv writes
     rows = list(csv.DictReader(io.StringIO(raw.decode("utf-8-sig"))))
     assert len(rows) == 124 and list(rows[0])[:3] == ["Ward code", "Ward", "District"]
     # Analysts see every count: the wards add up to the headline's records.

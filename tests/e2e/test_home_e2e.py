@@ -1,7 +1,7 @@
 """The landing page in a real browser: it renders, says the data are synthetic, shows the counts."""
 import pytest
 
-from data.overview import FEED_SHORT_TITLES
+from views.overview import FEED_SHORT_TITLES
 from tests.e2e.conftest import E2E_ROWS
 
 pytestmark = pytest.mark.e2e

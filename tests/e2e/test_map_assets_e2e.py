@@ -1,7 +1,7 @@
 """The maps in a real browser load every script, style, image and font from the app itself.
 
 A throwaway Streamlit script (written to a temporary folder) shows two maps through
-``streamlit_folium.st_folium``: ``geo.maps.base_map()``, and a map with the plugins the
+``streamlit_folium.st_folium``: ``maps.basemap.base_map()``, and a map with the plugins the
 dashboard uses (marker clusters with Font Awesome icons, a heat map, GeoJSON tooltips, a layer
 control, a popup). Every request to another origin is aborted and fails the test (the ``browse``
 harness), and so does any failed local request, console error or uncaught exception.
@@ -30,7 +30,7 @@ APP = textwrap.dedent('''
     from streamlit_folium import st_folium
 
     from geo.boundaries import load_boundaries
-    from geo.maps import base_map, boundary_geojson, local_map
+    from maps.basemap import base_map, boundary_geojson, local_map
 
     st.set_page_config(page_title="Map assets", layout="wide")
     st.header("Base map")

@@ -15,13 +15,13 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from pypdf import PdfReader
 
-from data.access import Principal, RoleScopedQuery
-from data.hotspot_view import fit_hotspots
-from data.meeting import Period
-from data.schema import FEEDS
-from data.store import ParquetStore
+from safeguards.access import Principal, RoleScopedQuery
+from views.hotspots import fit_hotspots
+from views.meeting import Period
+from core.schema import FEEDS
+from storage.base import ParquetStore
 from data.synthetic import build_store as build_synthetic
-from data.tasking import DEFAULT_AGENCIES, TaskBook
+from views.tasking import DEFAULT_AGENCIES, TaskBook
 from tests.e2e.conftest import APP_RUN_TIMEOUT_MS, serve_dashboard
 
 pytestmark = pytest.mark.e2e

@@ -11,8 +11,8 @@ import uuid
 import pytest
 
 from data.ingest import ingest_frame
-from data.overview import FEED_SHORT_TITLES
-from data.store import open_store
+from views.overview import FEED_SHORT_TITLES
+from storage.base import open_store
 from tests.e2e.conftest import E2E_ROWS, serve_dashboard
 from tests.e2e.test_explore_e2e import headline, open_explore
 from tests.pg_fixtures import TEMPLATE
@@ -32,7 +32,7 @@ def postgis_url(pg_cluster, tmp_path_factory) -> str:
     with serve_dashboard(tmp_path_factory.mktemp("postgis_e2e"),
                          env={"STORE_URL": url}) as server:
         yield server.url
-    from data.store_pg import dispose_engines
+    from storage.postgis import dispose_engines
 
     dispose_engines()
     pg_cluster.drop_database(name)

@@ -13,7 +13,7 @@ import sys
 
 import pytest
 
-from app_pages import registry
+from ui import registry
 from tests.e2e.conftest import (APP_RUN_TIMEOUT_MS, free_port, serve_dashboard, stop,
                                 wait_until_healthy)
 from tests.sample_store import build_store

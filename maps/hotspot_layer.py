@@ -1,0 +1,153 @@
+"""Hotspot polygons on the West Yorkshire base map.
+
+:func:`hotspot_layer` draws the hotspots of a ``views.hotspots.HotspotView`` (areas and
+aggregates only, already suppressed for the viewer's role) as one ``folium.GeoJson`` in a
+``FeatureGroup``, with the map conventions of ``maps.layers``: styles given per feature (no
+branca colormap, which loads d3 from a CDN), every text that reaches the map's HTML escaped by
+``maps.layers.text`` (also against folium's second Jinja pass), coordinates on a ~1 m grid.
+:func:`hotspot_map` puts the layer on ``maps.basemap.base_map`` (district outlines, offline assets)
+and zooms to a chosen hotspot.
+
+This module never imports Streamlit.
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import folium
+import geopandas as gpd
+import pandas as pd
+import shapely
+
+from geo.crs import WGS84
+from maps.layers import text
+from maps.basemap import PRECISION, WEST_YORKSHIRE_BOUNDS, base_map
+
+STYLE = {"color": "#b2182b", "weight": 2, "opacity": 0.95, "fillColor": "#ef8a62",
+         "fillOpacity": 0.35}
+#: Cross-feed hotspots (two or more feeds concentrate together): purple, dashed outline.
+CROSS_FEED_STYLE = {**STYLE, "color": "#5e3c99", "fillColor": "#b2abd2", "dashArray": "6 4"}
+SELECTED_STYLE = {"weight": 4, "opacity": 1, "fillOpacity": 0.55}
+HIGHLIGHT = {"weight": 4, "fillOpacity": 0.6}
+FIELDS = ("rank", "place", "events", "risk", "p", "trend", "cross")
+ALIASES = ("Rank", "Place", "Events", "Relative risk", "p-value", "Trend", "Cross-feed")
+REQUIRED = {"hotspot_id", "rank", "place", "events_display", "relative_risk", "p_value",
+            "trend", "cross_feed", "geometry"}
+#: Margin around a hotspot the map zooms to, in degrees (~300 m).
+ZOOM_MARGIN = 0.003
+
+
+def risk_text(value) -> str:
+    """A relative risk for people: "12.3", "hidden" (suppressed: NaN), "very high" (infinite)."""
+    if value is None or (isinstance(value, float) and math.isnan(value)) or pd.isna(value):
+        return "hidden"
+    if math.isinf(float(value)):
+        return "very high"
+    return f"{float(value):,.1f}"
+
+
+def p_text(value) -> str:
+    """A p-value as shown: "0.010", "< 0.001", "–" (untested method)."""
+    if value is None or pd.isna(value):
+        return "–"
+    return "< 0.001" if float(value) < 0.001 else f"{float(value):.3f}"
+
+
+def hotspot_features(hotspots: gpd.GeoDataFrame, selected: int | None = None) -> list[dict]:
+    """The GeoJSON features of ``hotspots`` (escaped properties), for the layer and for tests."""
+    missing = REQUIRED - set(hotspots.columns)
+    if missing:
+        raise ValueError(f"hotspots lacks {sorted(missing)}: pass HotspotView.hotspots")
+    frame = hotspots if hotspots.crs is None or hotspots.crs.equals(WGS84) \
+        else hotspots.to_crs(WGS84)
+    geometry = shapely.set_precision(frame.geometry.to_numpy(), PRECISION)
+    features = []
+    for row, shape in zip(frame.itertuples(index=False), geometry):
+        hotspot_id = int(row.hotspot_id)
+        features.append({
+            "type": "Feature", "id": str(hotspot_id),
+            "properties": {
+                "hotspot_id": hotspot_id, "rank": int(row.rank), "place": text(row.place),
+                "events": text(row.events_display), "risk": text(risk_text(row.relative_risk)),
+                "p": text(p_text(row.p_value)), "trend": text(str(row.trend).capitalize()),
+                "cross": "yes" if bool(row.cross_feed) else "no",
+                "selected": selected is not None and hotspot_id == int(selected)},
+            "geometry": shapely.geometry.mapping(shape)})
+    return features
+
+
+def _style(feature: dict) -> dict:
+    props = feature["properties"]
+    style = dict(CROSS_FEED_STYLE if props["cross"] == "yes" else STYLE)
+    if props["selected"]:
+        style.update(SELECTED_STYLE)
+    return style
+
+
+def hotspot_layer(hotspots: gpd.GeoDataFrame, *, name: str = "Hotspots",
+                  selected: int | None = None) -> folium.FeatureGroup:
+    """The hotspots as a folium layer of polygons with escaped tooltips.
+
+    Parameters
+    ----------
+    hotspots : GeoDataFrame
+        ``HotspotView.hotspots`` (``hotspot_id``, ``rank``, ``place``, ``events_display``,
+        ``relative_risk``, ``p_value``, ``trend``, ``cross_feed``, polygons).
+    name : str
+        The layer's name in a layer control (escaped).
+    selected : int, optional
+        A hotspot id drawn with a thicker outline.
+
+    Returns
+    -------
+    folium.FeatureGroup
+        One ``folium.GeoJson`` (the first child); each feature has the hotspot id as ``id`` and
+        in ``properties["hotspot_id"]``, so streamlit-folium can report a click on it.
+
+    Raises
+    ------
+    ValueError
+        ``hotspots`` lacks a column the tooltip needs.
+    """
+    features = hotspot_features(hotspots, selected)
+    group = folium.FeatureGroup(name=text(name))
+    folium.GeoJson(
+        {"type": "FeatureCollection", "features": features}, name=text(name), control=False,
+        style_function=_style, highlight_function=lambda _feature: HIGHLIGHT,
+        tooltip=folium.GeoJsonTooltip(fields=list(FIELDS), aliases=list(ALIASES), sticky=True)
+        if features else None,
+    ).add_to(group)
+    return group
+
+
+def hotspot_bounds(hotspots: gpd.GeoDataFrame, hotspot_id: int | None = None,
+                   margin: float = ZOOM_MARGIN) -> list[list[float]]:
+    """``[[south, west], [north, east]]`` of one hotspot (or all of them), with a margin.
+
+    West Yorkshire's bounds when there is nothing to fit.
+    """
+    frame = hotspots if hotspot_id is None else hotspots[hotspots["hotspot_id"] == hotspot_id]
+    if frame.empty:
+        (south, west), (north, east) = WEST_YORKSHIRE_BOUNDS
+        return [[south, west], [north, east]]
+    if frame.crs is not None and not frame.crs.equals(WGS84):
+        frame = frame.to_crs(WGS84)
+    west, south, east, north = frame.total_bounds
+    return [[south - margin, west - margin], [north + margin, east + margin]]
+
+
+def hotspot_map(hotspots: gpd.GeoDataFrame, *, selected: int | None = None,
+                extra_layers: Sequence[folium.FeatureGroup] = (), **base_map_kwargs
+                ) -> folium.Map:
+    """The base map (district outlines, offline assets) with the hotspots on top.
+
+    Zoomed to ``selected`` when given (and in ``hotspots``), otherwise to West Yorkshire.
+    """
+    m = base_map(zoom_snap=0.25, **base_map_kwargs)
+    for layer in extra_layers:
+        layer.add_to(m)
+    hotspot_layer(hotspots, selected=selected).add_to(m)
+    if selected is not None and (hotspots["hotspot_id"] == selected).any():
+        m.fit_bounds(hotspot_bounds(hotspots, selected))
+    return m

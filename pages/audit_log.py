@@ -1,0 +1,44 @@
+"""Administration: the audit log, filtered, and whether its hash chain is intact."""
+import datetime as dt
+
+import streamlit as st
+
+from ui.loaders import stop_on_user_error
+from ui.session import require_page_role
+from safeguards.audit import ACTIONS, read_audit, verify
+from storage.base import open_store
+
+ALL_ACTIONS = "All actions"
+SHOWN = ["seq", "created", "action", "actor", "role", "page", "records", "detail", "filters"]
+
+require_page_role("audit_log")
+
+st.title("Audit log")
+st.caption("Every sign-in, sign-out, failed sign-in, page view, refusal and data access, "
+           "newest first. Entries are hash-chained: editing or deleting one breaks the chain.")
+
+with stop_on_user_error():
+    store = open_store()
+    chain = verify(store)
+if chain.ok:
+    st.success(f"Chain intact: {chain.entries:,} entries.", icon=":material/verified:")
+else:
+    st.error(f"Chain broken: {chain}", icon=":material/gpp_bad:")
+
+since_col, until_col, actor_col, action_col, limit_col = st.columns([2, 2, 3, 2, 2])
+since = since_col.date_input("From", value=None, key="audit_since")
+until = until_col.date_input("To (inclusive)", value=None, key="audit_until")
+actor = actor_col.text_input("Who (user name or email)", key="audit_actor")
+action = action_col.selectbox("Action", [ALL_ACTIONS, *ACTIONS], key="audit_action")
+limit = limit_col.number_input("Show at most", min_value=1, max_value=10_000, value=200,
+                               step=50, key="audit_limit")
+
+with stop_on_user_error():
+    entries = read_audit(store, since=since,
+                         until=until + dt.timedelta(days=1) if until else None,
+                         actor=actor.strip() or None,
+                         action=None if action == ALL_ACTIONS else action, limit=int(limit))
+
+st.caption(f"{len(entries):,} entries shown.")
+WHEN = st.column_config.DatetimeColumn("When (UTC)", format="YYYY-MM-DD HH:mm:ss")
+st.dataframe(entries, hide_index=True, column_order=SHOWN, column_config={"created": WHEN})

@@ -1,0 +1,169 @@
+"""Explore: records by area on a map, with the filters and map choices kept in the link.
+
+The link is the source of truth (``views.viewstate``): a link just opened fills the widgets, and
+every change is written back to it, so a copied URL opens the same view. A click on an area
+opens its panel (``views.explore.area_details``). Everything is read through the role-scoped
+query layer: a chair gets district and ward areas only, with small numbers hidden.
+"""
+from functools import partial
+
+import streamlit as st
+from streamlit_folium import st_folium
+
+from ui import loaders as load
+from ui.session import require_page_role
+from views import viewstate as vs
+from safeguards.disclosure import legend as disclosure_note
+from views.explore import (CATEGORY_TITLES, breakdown_frame, build_map, describe, legend_html,
+                          monthly_chart, threshold_of)
+from views.exports import area_table, explorer_map_file, safe_csv
+from views.overview import FEED_SHORT_TITLES
+from core.schema import AGE_GROUPS, FEEDS
+from geo.boundaries import DISTRICT_CODES
+
+principal = require_page_role("explore")
+st.title("Explore")
+st.caption("Records by area for the filters in the sidebar. The link in the address bar keeps "
+           "the view: copy it to share exactly this map.")
+
+period, synthetic = load.open_store_page(principal)
+
+link = load.open_explorer_link(principal, period)
+
+
+def pick_dates(name: str) -> None:
+    st.session_state[vs.W_DATES] = vs.quick_range(name, period)
+
+
+def close_panel() -> None:
+    st.query_params.pop(vs.P_AREA, None)
+
+
+with st.sidebar:
+    st.subheader("Filters")
+    st.date_input("Period", key=vs.W_DATES, min_value=period[0], max_value=period[1],
+                  format="DD/MM/YYYY")
+    for column, (name, label) in zip(st.columns(2) * 2, vs.QUICK_RANGES.items()):
+        column.button(label, key=f"explore_quick_{name}", on_click=pick_dates, args=(name,),
+                      use_container_width=True)
+    st.caption(f"Quick picks count back from the last date in the data "
+               f"({period[1]:%d %b %Y}), not from today.")
+    title = CATEGORY_TITLES.get
+    st.multiselect("Feeds", list(FEEDS), key=vs.W_FEEDS, format_func=FEED_SHORT_TITLES.get,
+                   placeholder="All feeds")
+    st.pills("Age group", AGE_GROUPS, key=vs.W_AGES, selection_mode="multi", format_func=title)
+    st.multiselect("NRM exploitation type", vs.EXPLOITATION_TYPES, key=vs.W_TYPES,
+                   format_func=title, placeholder="Any type")
+    st.radio("Rosewood status", vs.STATUS_CHOICES, key=vs.W_STATUS, horizontal=True,
+             format_func=lambda s: "Any" if s == vs.ANY_STATUS else title(s))
+    st.multiselect("Mandevilla indicator", vs.INDICATORS, key=vs.W_INDICATORS,
+                   format_func=title, placeholder="Any indicator")
+    st.multiselect("Districts", list(DISTRICT_CODES), key=vs.W_DISTRICTS,
+                   format_func=DISTRICT_CODES.get, placeholder="All of West Yorkshire")
+
+state = load.explorer_state(principal, period, link)
+note = describe(state, DISTRICT_CODES)
+
+with load.stop_on_user_error():
+    headline = load.load_headline(principal, state)
+load.audit_explorer_filters(principal, state, headline)
+for column, feed in zip(st.columns(len(headline.feeds)), headline.feeds):
+    column.metric(feed.title, feed.display, delta=feed.change, delta_color="off", border=True,
+                  help=f"Previous period ({headline.previous_label}): {feed.previous_display}")
+st.caption(f"{headline.period_label}; changes against {headline.previous_label}, the same "
+           "number of days just before. "
+           + (disclosure_note(headline.threshold) if headline.suppressed else ""))
+
+layer_choice = len(vs.allowed_layers(principal.role)) > 1
+controls = iter(st.columns(4 if layer_choice else 3))
+if layer_choice:
+    next(controls).selectbox("Map opens on", vs.allowed_layers(principal.role), key=vs.W_LAYER,
+                             format_func=vs.LAYER_TITLES.get)
+next(controls).selectbox("Areas", vs.allowed_levels(principal.role), key=vs.W_LEVEL,
+                         format_func=vs.LEVEL_TITLES.get)
+next(controls).selectbox("Measure", vs.MEASURES, key=vs.W_MEASURE,
+                         format_func=vs.MEASURE_TITLES.get)
+next(controls).selectbox("Class breaks", vs.SCHEMES, key=vs.W_SCHEME,
+                         format_func=vs.SCHEME_TITLES.get)
+if vs.may_see_hotspots(principal.role):
+    st.toggle("Show hotspots", key=vs.W_HOTSPOTS,
+              help="Outline the hotspot model's hotspots for these filters. The model takes a "
+                   "few seconds the first time for each set of filters.")
+
+with load.stop_on_user_error():
+    counts = load.load_area_counts(principal, state)
+    cells = load.load_cells(principal, state)
+    points = load.load_points(principal, state, cells)
+    hotspots = load.load_hotspots(principal, state).hotspots if state.hotspots else None
+view = build_map(state, counts=counts, cells=cells, points=points, hotspots=hotspots, note=note)
+threshold = threshold_of(principal.role, state.feeds)
+shown = load.table_records(counts)  # the records the downloads hold, for their audit entries
+
+map_column, side = st.columns([3, 1])
+with map_column:
+    # render=False: st_folium renders the map itself; its extra full-page render doubled the
+    # time (bench/bench_map.py).
+    clicked = st_folium(view.map, key="explore_map", height=560, use_container_width=True,
+                        returned_objects=["last_object_clicked", "last_active_drawing"],
+                        render=False)
+state = load.keep_in_link(state, clicked)
+
+with side:
+    if view.legend is not None:
+        st.html(legend_html(view.legend, threshold=threshold))
+    else:
+        st.caption(view.caption)
+    if view.message:
+        st.info(view.message, icon=":material/scatter_plot:")
+    if view.hotspot_note:
+        st.caption(view.hotspot_note)
+    st.download_button(
+        "Table (CSV)",
+        load.audited_download(lambda: safe_csv(area_table(counts, state.level)),
+                              partial(load.audit_explorer, principal, "export", state,
+                                      detail=f"csv: {state.level} table", records=shown)),
+        file_name=f"explore-{state.level}-{state.start}-{state.end}.csv", mime="text/csv",
+        on_click="ignore", icon=":material/download:", use_container_width=True)
+    st.download_button(
+        "Map (HTML)",
+        load.audited_download(
+            lambda: explorer_map_file(state, counts=counts, cells=cells, note=note,
+                                      synthetic=synthetic, threshold=threshold),
+            partial(load.audit_explorer, principal, "export", state,
+                    detail="map: html, areas and hexagons", records=shown)),
+        file_name=f"explore-map-{state.start}-{state.end}.html", mime="text/html",
+        on_click="ignore", icon=":material/map:",
+        use_container_width=True)
+    st.caption("The map file works offline. It holds the areas"
+               + (" and hexagons; never the heat map or points." if cells is not None else "."))
+
+if state.area is None:
+    st.caption("Click an area on the map for its records by month, breakdowns, rate, rank and "
+               "change against the previous period.")
+else:
+    with load.stop_on_user_error():
+        details = load.load_area_details(principal, state)
+    with st.container(border=True):
+        head, close = st.columns([5, 1])
+        head.subheader(details.name)
+        estimate = " (estimate)" if details.population_estimate else ""
+        head.caption(f"{vs.LEVEL_TITLES[details.level]} in {details.district} · "
+                     f"{details.population:,} residents{estimate} · {note}")
+        close.button("Close", icon=":material/close:", on_click=close_panel)
+        figures = st.columns(3)
+        figures[0].metric("Records", details.display, border=True)
+        figures[1].metric("Per 100,000 residents", details.rate_display, border=True,
+                          help=details.rank_display)
+        figures[2].metric("Previous period", details.previous_display, border=True,
+                          delta=details.change or None, delta_color="off")
+        st.markdown(f"**Rank:** {details.rank_display}")
+        st.altair_chart(monthly_chart(details), height=220, width="stretch")
+        for column, breakdown in zip(st.columns(3) * 2, details.breakdowns):
+            if breakdown.rows is None:
+                column.caption(f"**{breakdown.title}**: {breakdown.note}")
+                continue
+            column.dataframe(breakdown_frame(breakdown), hide_index=True)
+            if breakdown.note:
+                column.caption(breakdown.note)
+        if details.suppressed:
+            st.caption(disclosure_note(details.threshold))

@@ -1,0 +1,104 @@
+"""Meeting mode: a projector view for partnership chairs, stepped through with Previous / Next.
+
+The link holds the meeting (``views.meeting``): period, district focus and step, so a chair can
+prepare it and open it in the room. Ward and district figures only, suppressed as for a chair
+whatever the role. The briefing pack (``reports.briefing``) downloads in one click.
+"""
+import streamlit as st
+from streamlit_folium import st_folium
+
+from ui import loaders as load
+from ui.session import require_page_role
+from views import meeting as mt
+from views.kpis import TEST_NOTE
+from geo.boundaries import DISTRICT_CODES
+
+# Large type and strong contrast for a projector; the sidebar starts collapsed.
+PROJECTOR_CSS = """<style>
+[data-testid="stMain"] p, [data-testid="stMain"] li {font-size: 1.3rem;}
+[data-testid="stMetricValue"], [data-testid="stMetricValue"] * {font-size: 3.6rem !important;
+  font-weight: 800; color: #0b0c0c; line-height: 1.2;}
+[data-baseweb="select"] div {font-size: 1.2rem;}
+[data-testid="stMetricLabel"] p {font-size: 1.4rem; font-weight: 700;}
+[data-testid="stMetricDelta"] div {font-size: 1.3rem;}
+[data-testid="stTable"] table {font-size: 1.35rem;}
+[data-testid="stTable"] th {background: #0b0c0c; color: #ffffff;}
+.meeting-step {font-size: 2.4rem; font-weight: 800; border-bottom: 6px solid #0b0c0c;}
+</style>"""
+
+principal = require_page_role("meeting")
+st.set_page_config(initial_sidebar_state="collapsed")
+st.html(PROJECTOR_CSS)
+
+with load.stop_on_user_error():
+    periods = load.load_meeting_periods(principal)
+if not periods:
+    st.title("Meeting")
+    st.info("The store holds no records yet, or they do not cover a whole calendar month: see "
+            "the Overview page.", icon=":material/inventory_2:")
+    st.stop()
+
+state = load.open_meeting_link(principal, periods)
+steps = mt.steps_for(principal.role)
+position = steps.index(state.step)
+
+with load.stop_on_user_error():
+    data = load.load_meeting(principal, state)
+
+st.title(f"Partnership meeting · {data.period.label} · {data.area_label}")
+load.synthetic_banner(data.data_kind != "real")
+
+controls = st.columns([2, 2, 1.4, 0.6, 1.4, 2], vertical_alignment="bottom")
+controls[0].selectbox("Period", periods, key=load.W_MEETING_PERIOD, on_change=load.meeting_choice,
+                      args=(principal, periods), format_func=mt.period_title)
+controls[1].selectbox("District focus", [mt.ALL_DISTRICTS, *DISTRICT_CODES],
+                      key=load.W_MEETING_DISTRICT, on_change=load.meeting_choice,
+                      args=(principal, periods),
+                      format_func=lambda c: DISTRICT_CODES.get(c, mt.WEST_YORKSHIRE))
+controls[2].button("Previous", icon=":material/arrow_back:", on_click=load.meeting_step,
+                   args=(principal, periods, -1), disabled=position == 0,
+                   use_container_width=True)
+controls[3].markdown(f"**{position + 1} / {len(steps)}**")
+controls[4].button("Next", icon=":material/arrow_forward:", on_click=load.meeting_step,
+                   args=(principal, periods, 1), disabled=position == len(steps) - 1,
+                   use_container_width=True)
+controls[5].download_button(
+    "Briefing pack (PDF)", lambda: load.briefing_pdf(principal, state),
+    file_name=f"briefing-{state.period}{'-' + state.district if state.district else ''}.pdf",
+    mime="application/pdf", icon=":material/picture_as_pdf:", use_container_width=True,
+    on_click="ignore")
+
+st.markdown(f'<div class="meeting-step">{position + 1}. {mt.STEP_TITLES[state.step]}</div>',
+            unsafe_allow_html=True)
+
+if state.step == "headline":
+    for column, kpi in zip(st.columns(len(data.kpis)), data.kpis):
+        column.metric(kpi.title, kpi.display, delta=kpi.change_previous, delta_color="off",
+                      border=True, help=f"Previous period: {kpi.previous_display}. Beyond "
+                      f"normal variation: {mt.variation_text(kpi.beyond_previous)}")
+    st.table(mt.kpi_frame(data))
+    st.caption(f"{TEST_NOTE} Not tested (—) where a count is hidden or missing.")
+elif state.step == "districts":
+    st.table(data.districts)
+    st.caption("Records in the period by district and feed; rate per 100,000 residents of all "
+               "feeds.")
+elif state.step == "hotspots":
+    map_column, table_column = st.columns([3, 2])
+    with map_column:
+        st_folium(mt.meeting_map(data), key="meeting_map", height=560, returned_objects=[],
+                  use_container_width=True)
+    if len(data.hotspots):
+        table_column.table(mt.hotspot_rows(data.hotspots).set_index("Rank"))
+    else:
+        table_column.info("No hotspot was found in this period.", icon=":material/map:")
+elif state.step == "tasking":
+    if data.tasks:
+        st.markdown(f"**{mt.task_summary(data.tasks)}**")
+        st.table(mt.task_frame(data.tasks))
+    else:
+        st.info(data.tasking_note, icon=":material/assignment:")
+elif state.step == "trends":
+    st.altair_chart(mt.trend_chart(data), height=460, width="stretch")
+    st.table(mt.kpi_frame(data)[["Trend"]])
+
+st.caption(f"{data.area_label}, {data.period.label}. Small numbers are hidden: {data.note}")

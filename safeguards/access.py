@@ -1,0 +1,351 @@
+"""The role-scoped query layer: the only way pages read the store.
+
+Every read names a ``Principal`` (who, in which role). Rules from ``core.roles`` are enforced
+here, where the data is read, not by hiding widgets: a chair or executive can never receive
+point-level rows through any page, query parameter, download or cached object, because no method
+returns them to those roles. Aggregates for suppressed roles go through ``safeguards.disclosure`` (the one
+suppression function for charts, tables, maps, exports and PDFs). Refusals raise ``AccessDenied``
+and are audited.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from core import roles
+from safeguards.audit import AuditEvent, record
+from core.errors import AccessDenied
+from core.filters import EventFilter
+from core.schema import FEEDS, check_feed, feed_fields
+from safeguards.disclosure import (TOTAL, SuppressedTable, must_suppress, open_table, suppress_counts,
+                             suppress_table, threshold_for)
+from storage.base import Store
+from core import periods as _periods
+from geo.geomask import bng_to_lonlat
+
+# Point rows carry category fields and the geomasked location only: never the partner's
+# record_id or Rosewood's person_ref, which a map or export does not need.
+POINT_LOCATION = ["event_date", "longitude", "latitude", "easting", "northing", "lsoa_code",
+                  "ward_code", "district_code"]
+AREA_COLUMN = {"lsoa": "lsoa_code", "ward": "ward_code", "district": "district_code"}
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is asking: a user id (email or local user name) and a role from ``core.roles.ROLES``."""
+
+    user: str
+    role: str
+
+    def __post_init__(self):
+        roles.check_role(self.role)
+
+
+def point_columns(feed: str) -> list[str]:
+    """Columns a point query returns: category fields and geomasked location, no identifiers."""
+    fields = [f.name for f in feed_fields(feed) if f.kind not in ("id", "ref")]
+    return fields + POINT_LOCATION
+
+
+class RoleScopedQuery:
+    """Reads from ``store`` on behalf of ``principal``, within what the role may see."""
+
+    def __init__(self, store: Store, principal: Principal):
+        self.store = store
+        self.principal = principal
+
+    @property
+    def role(self) -> str:
+        return self.principal.role
+
+    @property
+    def suppressed(self) -> bool:
+        """Whether this role's aggregates go through small-number suppression."""
+        return must_suppress(self.role)
+
+    # -- guards ------------------------------------------------------------------------------
+    def _deny(self, what: str, exc: AccessDenied):
+        self._audit("access-denied", detail=what)
+        raise exc
+
+    def require_level(self, level: str) -> None:
+        try:
+            roles.require_level(self.role, level)
+        except AccessDenied as exc:
+            self._deny(f"{level}-level data", exc)
+
+    def require(self, action: str) -> None:
+        try:
+            roles.require(self.role, action)
+        except AccessDenied as exc:
+            self._deny(action, exc)
+
+    # -- reads -------------------------------------------------------------------------------
+    def points(self, feed: str, filters: EventFilter | None = None) -> pd.DataFrame:
+        """Geomasked point rows (records with a point only). Analysts only."""
+        check_feed(feed)
+        self.require_level("point")
+        rows = self.store.query(feed, filters, columns=point_columns(feed))
+        rows = rows[rows["longitude"].notna()].reset_index(drop=True)
+        self._audit("view-points", feed=feed, filters=filters, records=len(rows))
+        return rows
+
+    def cell_counts(self, feed: str, filters: EventFilter | None = None,
+                    cell_m: int = 100) -> pd.DataFrame:
+        """Events per square BNG cell of ``cell_m`` metres (a multiple of the geomask), analysts only.
+
+        Aggregated on the server so that what a map sends grows with occupied cells, not with
+        events. Columns: ``easting``, ``northing`` (cell centre, metres), ``longitude``,
+        ``latitude`` (the centre in WGS84) and ``count``. Records without a point are left out.
+        """
+        check_feed(feed)
+        self.require_level("point")
+        if cell_m < 100 or cell_m % 100:
+            raise ValueError(f"cell_m was {cell_m}; use a multiple of the 100 m geomask")
+        # The store groups where the data live (PostGIS: in SQL; Parquet: Store.cell_counts).
+        cells = self.store.cell_counts(feed, filters, cell_m)
+        e, n = cells["easting"].to_numpy(np.int64), cells["northing"].to_numpy(np.int64)
+        counts = cells["count"].to_numpy(np.int64)
+        lon, lat = bng_to_lonlat(e, n)
+        self._audit("view-points", feed=feed, filters=filters, records=int(counts.sum()),
+                    detail=f"cells of {cell_m} m")
+        return pd.DataFrame({"easting": e, "northing": n,
+                             "longitude": np.round(lon, 6), "latitude": np.round(lat, 6),
+                             "count": counts})
+
+    def area_counts(self, feeds: str | Sequence[str], level: str,
+                    filters: EventFilter | None = None, freq: str | None = None) -> pd.DataFrame:
+        """Counts by area (and period with ``freq`` "M"/"Q"), long format.
+
+        ``feeds`` is one feed or several; several are summed *before* suppression and protected
+        as one table with the strictest of their thresholds (summing separately suppressed
+        counts would be both wrong and disclosive).
+
+        Columns: ``code``, [``period``], ``count`` (Int64, <NA> where suppressed), ``display``
+        (text: the count, or "<k" where suppressed) and ``suppressed`` (bool). Every area of
+        the level appears, with 0 where nothing happened, so a missing row reveals nothing.
+        """
+        feeds = [feeds] if isinstance(feeds, str) else list(dict.fromkeys(feeds))
+        if not feeds:
+            raise ValueError("choose at least one feed")
+        for feed in feeds:
+            check_feed(feed)
+        if level not in AREA_COLUMN:
+            raise ValueError(f"level was {level!r}; expected one of {tuple(AREA_COLUMN)}")
+        self.require_level(level)
+        keys = ["code", "period"] if freq else ["code"]
+        raw = pd.concat([self.store.counts(feed, [AREA_COLUMN[level]], filters, freq=freq)
+                         .rename(columns={AREA_COLUMN[level]: "code"}) for feed in feeds])
+        raw = raw.groupby(keys, as_index=False)["count"].sum() if len(raw) else raw
+        table = _complete_grid(raw, level, freq)
+        return self._protect(table, max(feeds, key=threshold_for), freq)
+
+    # -- helpers -----------------------------------------------------------------------------
+    def _protect(self, table: pd.DataFrame, feed: str, freq: str | None) -> pd.DataFrame:
+        """Apply small-number suppression for roles that need it (the one shared function)."""
+        if not self.suppressed:
+            table["count"] = table["count"].astype("Int64")
+            table["display"] = table["count"].astype(str)
+            table["suppressed"] = False
+            return table
+        protected = suppress_counts(table, rows="code", columns="period" if freq else None,
+                                    feed=feed)
+        return protected.long()[["code", *(["period"] if freq else []), "count", "display",
+                                 "suppressed"]]
+
+    def district_feed_table(self, filters: EventFilter | None = None) -> SuppressedTable:
+        """Records per district (rows) and feed (columns) with totals, protected for the role.
+
+        One table mixes feeds, so suppressed roles get the strictest feed threshold for all of
+        it: a lower one would let the Mandevilla column's small counts show.
+        """
+        self.require_level("district")
+        parts = [self.store.counts(feed, ["district_code"], filters)
+                 .rename(columns={"district_code": "code"}).assign(feed=feed) for feed in FEEDS]
+        table = (pd.concat(parts, ignore_index=True)
+                 .pivot_table(index="code", columns="feed", values="count", aggfunc="sum")
+                 .reindex(index=_codes("district"), columns=list(FEEDS)).fillna(0)
+                 .astype("int64"))
+        table.index.name, table.columns.name = "district_code", "feed"
+        if not self.suppressed:
+            return unsuppressed_table(table)
+        return suppress_table(table, threshold=max(threshold_for(feed) for feed in FEEDS))
+
+    # -- whole calendar periods (views.kpis, the Trends page) ------------------------------------
+    def period_counts(self, feed: str, by: str, periods,
+                      filters: EventFilter | None = None) -> SuppressedTable:
+        """Records of ``feed`` per row of ``by`` (rows) and whole period (columns), protected.
+
+        ``by`` is an area level ("district", "ward": rows are its area codes) or a partition of
+        ``core.periods.PARTITIONS`` ("age_group", "exploitation_type", "status", "repeat",
+        "referred_to_police": rows are its categories, over West Yorkshire, which needs
+        district-level access). ``periods`` are whole consecutive months or quarters
+        (``core.periods.whole_periods``): never arbitrary dates, so ``filters`` may not set
+        ``start``/``end``. The total per period is shown (a ``Total`` row); totals over periods
+        are not. Suppressed roles get ``suppress_table`` with the feed's threshold.
+        """
+        check_feed(feed)
+        periods = _periods.whole_periods(periods)
+        table = self._period_table(feed, by, periods, filters)
+        if not self.suppressed:
+            return open_table(table)
+        return suppress_table(table, feed=feed, row_totals=False, column_totals=True)
+
+    def period_tables(self, feed: str, level: str, quarters, data_months):
+        """Every whole-period table of ``feed`` protected together (``safeguards.period_tables``).
+
+        ``level`` ("district", "ward") × months, × quarters and over the whole span, and each
+        partition of the feed × months and × quarters, over every month of the consecutive
+        whole ``quarters``; ``data_months`` are the months holding data (the others are not
+        shown). Suppressed roles get one protection of all of them with the feed's threshold,
+        so a month, its quarter, the span and West Yorkshire cannot be differenced: the tables
+        every page showing (feed, period, area) counts must read. Returns a
+        ``safeguards.period_tables.FeedPeriodTables``.
+        """
+        from safeguards import period_tables as _tables
+
+        check_feed(feed)
+        if level not in AREA_COLUMN or level == "lsoa":
+            raise ValueError(f"level was {level!r}; expected 'district' or 'ward'")
+        quarters = _periods.whole_periods(quarters)
+        months = _tables.quarter_months(quarters)
+        area = self._period_table(feed, level, months)
+        parts = {by: self._period_table(feed, by, months) for by in _periods.partitions_of(feed)}
+        if not self.suppressed:
+            return _tables.FeedPeriodTables(
+                feed=feed, threshold=1,
+                area=_tables.open_period_tables(area, data_months, row_totals=True),
+                parts={by: _tables.open_period_tables(t, data_months, row_totals=False)
+                       for by, t in parts.items()})
+        protected = _tables.protect_feed(area, parts, data_months, threshold_for(feed))
+        return _tables.FeedPeriodTables(feed=feed, threshold=protected.threshold,
+                                        area=protected.area, parts=protected.parts)
+
+    def _period_table(self, feed: str, by: str, periods,
+                      filters: EventFilter | None = None) -> pd.DataFrame:
+        """True counts per row of ``by`` and whole period: never returned to a page."""
+        if by in AREA_COLUMN:
+            self.require_level(by)
+            rows = self.store.query(feed, _whole(filters, periods),
+                                    columns=[AREA_COLUMN[by], "event_date"])
+            keys, labels = rows[AREA_COLUMN[by]], _codes(by)
+        else:
+            partition = _periods.check_partition(feed, by)
+            self.require_level("district")
+            rows = self.store.query(feed, _whole(filters, periods),
+                                    columns=[*partition.columns, "record_id", "event_date"])
+            keys = (self._repeat_labels(rows, periods) if by == "repeat"
+                    else _periods.partition_labels(rows, by))
+            labels = partition.categories
+        return _periods.tabulate(keys, rows["event_date"], labels, periods)
+
+    def _repeat_labels(self, rows: pd.DataFrame, periods) -> pd.Series:
+        """"first"/"repeat" per episode; person_ref is read and dropped here, never returned."""
+        history = self.store.query("rosewood", EventFilter(end=periods[-1].end_time.date()),
+                                   columns=["record_id", "person_ref", "event_date"])
+        repeat = _periods.repeat_flags(history)
+        flags = rows["record_id"].map(repeat).fillna(False).astype(bool)
+        return pd.Series(np.where(flags, "repeat", "first"), index=rows.index, dtype=object)
+
+    def median_hours_to_found(self, periods, filters: EventFilter | None = None) -> pd.DataFrame:
+        """Median hours from reported missing to found, per whole period of the report.
+
+        Columns ``period``, ``n`` (found episodes; <NA> for suppressed roles, whose counts come
+        from ``period_counts(..., "status", ...)``), ``median_hours`` (NaN where hidden or none
+        found) and ``suppressed`` (True where a median over 1 to k-1 episodes is hidden).
+        """
+        periods = _periods.whole_periods(periods)
+        self.require_level("district")
+        rows = self.store.query("rosewood", _whole(filters, periods),
+                                columns=["event_date", "reported_missing_at", "found_at"])
+        out = _periods.median_hours(rows, periods)
+        out["suppressed"] = False
+        if self.suppressed:
+            out["suppressed"] = (out["n"] > 0) & (out["n"] < threshold_for("rosewood"))
+            out["median_hours"] = out["median_hours"].mask(out["suppressed"])
+            out["n"] = pd.array([pd.NA] * len(out), dtype="Int64")
+        return out
+
+    def period_trends(self, feed: str, level: str, periods, filters: EventFilter | None = None,
+                      alpha: float = 0.05) -> pd.DataFrame:
+        """Mann-Kendall trend of each area's counts over ``periods`` (``core.periods.trend_table``).
+
+        Computed on the true counts, which never leave this method. For suppressed roles an
+        area with fewer than k records over the window is not tested ("too few records"), and
+        only the flag (``trend``) is returned: ``p_value`` and ``slope`` are NaN, since a
+        precise p-value and Sen's slope of counts that include hidden cells say something of
+        those cells. Other roles get both.
+        """
+        check_feed(feed)
+        periods = _periods.whole_periods(periods)
+        if level not in AREA_COLUMN:
+            raise ValueError(f"level was {level!r}; expected one of {tuple(AREA_COLUMN)}")
+        self.require_level(level)
+        rows = self.store.query(feed, _whole(filters, periods),
+                                columns=[AREA_COLUMN[level], "event_date"])
+        table = _periods.tabulate(rows[AREA_COLUMN[level]], rows["event_date"], _codes(level),
+                                  periods)
+        table.loc[TOTAL] = table.sum(axis=0)
+        minimum = threshold_for(feed) if self.suppressed else 0
+        out = _periods.trend_table(table, alpha=alpha, min_total=minimum)
+        if self.suppressed:
+            out["p_value"] = np.nan
+            out["slope"] = np.nan
+        return out.rename(columns={"row": "code"})
+
+    def _audit(self, action: str, *, feed=None, filters=None, records=None, detail=None) -> None:
+        record(self.store, AuditEvent(action=action, actor=self.principal.user, role=self.role,
+                                      page=None, filters=_filters_dict(feed, filters),
+                                      records=records, detail=detail))
+
+
+def unsuppressed_table(table: pd.DataFrame) -> SuppressedTable:
+    """The same shape as ``suppress_table``'s result, with nothing hidden (for analysts)."""
+    counts = table.copy()
+    counts[TOTAL] = counts.sum(axis=1)
+    counts.loc[TOTAL] = counts.sum(axis=0)
+    counts = counts.astype("Int64")
+    hidden = pd.DataFrame(False, index=counts.index, columns=counts.columns)
+    return SuppressedTable(counts=counts, display=counts.astype(str), suppressed=hidden,
+                           primary=hidden, cells=table.astype("Int64"), threshold=1)
+
+
+def _codes(level: str) -> list[str]:
+    from geo.boundaries import load_boundaries
+
+    return load_boundaries(level)["code"].tolist()
+
+
+def _complete_grid(counts: pd.DataFrame, level: str, freq: str | None) -> pd.DataFrame:
+    codes = _codes(level)
+    if freq and len(counts):
+        periods = pd.period_range(counts["period"].min(), counts["period"].max(), freq=freq)
+        grid = pd.MultiIndex.from_product([codes, periods], names=["code", "period"]).to_frame(
+            index=False)
+        keys = ["code", "period"]
+    else:
+        grid, keys = pd.DataFrame({"code": codes}), ["code"]
+    merged = grid.merge(counts, on=keys, how="left") if len(counts) else grid.assign(count=0)
+    merged["count"] = merged["count"].fillna(0).astype("int64")
+    return merged
+
+
+def _filters_dict(feed, filters: EventFilter | None) -> dict:
+    out = {"feed": feed} if feed else {}
+    if filters is not None:
+        out.update({k: (v.isoformat() if hasattr(v, "isoformat") else v)
+                    for k, v in vars(filters).items() if v not in (None, ())})
+    return out
+
+
+def _whole(filters: EventFilter | None, periods) -> EventFilter:
+    """``filters`` restricted to the whole ``periods``; dates in ``filters`` are refused."""
+    from dataclasses import replace
+
+    filters = filters or EventFilter()
+    if filters.start or filters.end:
+        raise ValueError("give whole periods, not dates: the filters must not set start or end")
+    return replace(filters, start=periods[0].start_time.date(), end=periods[-1].end_time.date())

@@ -1,0 +1,680 @@
+"""The audit trail: an append-only, hash-chained log of who did what.
+
+Every sign-in, sign-out, failed sign-in, page view, filter change on a sensitive page, export,
+ingestion and refusal is recorded as one ``AuditEvent``. ``record()`` gives it the next sequence
+number and chains it to the previous entry::
+
+    hash = sha256(prev_hash + canonical JSON of the entry without "hash")
+
+so that editing, deleting, inserting or reordering an entry breaks the chain, and a separate head
+marker (the seq and hash of the last entry) catches entries deleted at the end. ``verify()`` (and
+``python -m safeguards.audit verify``) walks the chain and names the first bad entry.
+
+The chain logic here does not know how entries are stored: it talks to an ``AuditSink``. The
+embedded store uses ``FileAuditSink``, which keeps, next to the data (the reader ignores ``_``
+folders)::
+
+    <store>/_audit/audit.jsonl   one JSON object per line, in seq order, only ever appended to
+    <store>/_audit/head.json     {"seq", "hash", "created"} of the last entry (atomic rename)
+    <store>/_audit/_lock         file lock held by every writer
+
+A database backend adds a sink (a table plus a one-row head table, written in one transaction
+under an advisory lock) without touching this logic. See docs/audit.md.
+
+    python -m safeguards.audit verify [--store URL] [--expect SEQ:HASH]
+    python -m safeguards.audit list   [--store URL] [--limit 20] [--actor A] [--action X]
+"""
+from __future__ import annotations
+
+import argparse
+import collections
+import contextlib
+import datetime as dt
+import hashlib
+import json
+import os
+import re
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import ContextManager, Iterable, Iterator, Protocol, runtime_checkable
+
+import filelock
+import pandas as pd
+
+from core.errors import ConfigError, StoreError
+
+FORMAT = 1
+GENESIS = "0" * 64            # prev_hash of entry 1
+AUDIT_DIR = "_audit"
+LOG_FILE = "audit.jsonl"
+HEAD_FILE = "head.json"
+LOCK_FILE = "_lock"
+LOCK_TIMEOUT_S = 60
+LOCK_POLL_S = 0.002
+
+ACTIONS = (
+    "sign-in", "sign-in-failed", "sign-out",
+    "page-view", "filter-change", "view-points",
+    "export", "ingest", "access-denied", "user-change",
+    "view-hotspots", "tasking",
+)
+
+# Limits that keep entries short and free of data: detail is a code-chosen label, not data.
+MAX_ACTOR = 254               # the longest email address
+MAX_ROLE = 32
+MAX_PAGE = 120
+MAX_DETAIL = 200
+MAX_ENTRY_BYTES = 64 * 1024
+
+REDACTED = "[redacted]"
+# A filter key whose normalised name (lower case, no "_", "-", ".", " ") contains one of these
+# has its value replaced by REDACTED, however deeply nested.
+SECRET_KEY_PARTS = ("password", "passwd", "passphrase", "pwd", "secret", "token", "apikey",
+                    "authorization", "cookie", "credential", "privatekey", "sessionid")
+SECRET_KEY_NAMES = ("otp", "totp", "pin", "mfa", "mfacode", "auth")  # whole key names only
+# Secret-looking text inside any string value (filters or detail) is redacted too.
+_SECRET_TEXT = [
+    # "password=hunter2", "token: abc"
+    (re.compile(r"(?i)\b(pass(?:word|wd|phrase)?|pwd|secret|token|api[_-]?key|authorization)"
+                r"(\s*[:=]\s*)(?:bearer\s+)?\S+"), r"\1\2" + REDACTED),
+    (re.compile(r"(?i)\bbearer\s+[A-Za-z0-9._~+/=-]{8,}"), "Bearer " + REDACTED),
+    (re.compile(r"\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*"), REDACTED),  # JWT
+    (re.compile(r"\$argon2(?:id|i|d)\$\S+"), REDACTED),                                      # hash
+]
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]+")
+
+
+class AuditError(StoreError):
+    """The audit log cannot be read or written."""
+
+
+# -- events ------------------------------------------------------------------------------------
+def _utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+@dataclass
+class AuditEvent:
+    """One thing that happened: who (``actor``, ``role``), what (``action``), where (``page``),
+    with which ``filters``, over how many ``records``, and a short code-chosen ``detail``.
+
+    Values are checked and normalised on construction: ``action`` must be one of ``ACTIONS``;
+    ``filters`` must be JSON-serialisable (dates become ISO strings, sets sorted lists) and any
+    key that names a secret (password, token, ...) has its value replaced by ``"[redacted]"``, as
+    has secret-looking text in any string; text is made single-line and cut to length.
+    """
+
+    action: str
+    actor: str = "anonymous"
+    role: str | None = None
+    page: str | None = None
+    filters: dict = field(default_factory=dict)
+    records: int | None = None
+    detail: str | None = None
+    created: dt.datetime = field(default_factory=_utc_now)
+
+    def __post_init__(self):
+        if self.action not in ACTIONS:
+            raise ValueError(f"unknown audit action {self.action!r}; expected one of "
+                             f"{', '.join(ACTIONS)}")
+        self.actor = _short_text(self.actor, MAX_ACTOR, "actor") or "anonymous"
+        self.role = _short_text(self.role, MAX_ROLE, "role")
+        self.page = _short_text(self.page, MAX_PAGE, "page")
+        self.detail = _short_text(self.detail, MAX_DETAIL, "detail", scrub=True)
+        self.filters = _clean_filters(self.filters)
+        if self.records is not None:
+            if isinstance(self.records, bool) or not hasattr(self.records, "__index__"):
+                raise TypeError(f"records must be an int or None, not {self.records!r}")
+            self.records = int(self.records)
+            if self.records < 0:
+                raise ValueError(f"records must not be negative (was {self.records})")
+        if not isinstance(self.created, dt.datetime):
+            raise TypeError(f"created must be a datetime, not {self.created!r}")
+        if self.created.tzinfo is None:
+            raise ValueError("created must be timezone-aware (use UTC)")
+        self.created = self.created.astimezone(dt.timezone.utc)
+
+    def to_dict(self) -> dict:
+        """The entry body (no seq or hashes), in the order entries are written."""
+        return {"created": self.created.isoformat(timespec="microseconds"),
+                "action": self.action, "actor": self.actor, "role": self.role,
+                "page": self.page, "filters": self.filters, "records": self.records,
+                "detail": self.detail}
+
+
+def _clean_str(text: str) -> str:
+    """One line of valid UTF-8 (lone surrogates replaced)."""
+    text = text.encode("utf-8", "replace").decode("utf-8")
+    return _CONTROL.sub(" ", text).strip()
+
+
+def _scrub(text: str) -> str:
+    for pattern, replacement in _SECRET_TEXT:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+def _short_text(value, limit: int, name: str, scrub: bool = False) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise TypeError(f"{name} must be text or None, not {type(value).__name__}")
+    text = _clean_str(value)
+    if scrub:
+        text = _scrub(text)
+    if len(text) > limit:
+        text = text[: limit - 1] + "…"
+    return text or None
+
+
+def is_secret_key(key: str) -> bool:
+    """Whether a filter key names a secret (its value is never logged)."""
+    name = re.sub(r"[\s_.\-]", "", str(key).lower())
+    return name in SECRET_KEY_NAMES or any(part in name for part in SECRET_KEY_PARTS)
+
+
+def _json_default(value):
+    if isinstance(value, (dt.datetime, dt.date, dt.time)):
+        return value.isoformat()
+    if isinstance(value, (set, frozenset)):
+        return sorted(value, key=str)
+    if hasattr(value, "item") and callable(value.item):  # numpy scalars
+        return value.item()
+    if hasattr(value, "tolist") and callable(value.tolist):  # numpy arrays, pandas Index
+        return value.tolist()
+    raise TypeError(f"audit filters must be JSON-serialisable; got {type(value).__name__}")
+
+
+def _redact(value):
+    if isinstance(value, dict):
+        return {k: (REDACTED if is_secret_key(k) else _redact(v)) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_redact(v) for v in value]
+    if isinstance(value, str):
+        return _scrub(_clean_str(value))
+    return value
+
+
+def _clean_filters(filters) -> dict:
+    if filters is None:
+        return {}
+    if not isinstance(filters, dict):
+        raise TypeError(f"filters must be a dict, not {type(filters).__name__}")
+    try:  # the round trip makes the value exactly what is written and hashed
+        plain = json.loads(json.dumps(filters, default=_json_default, allow_nan=False))
+    except ValueError as exc:
+        raise ValueError(f"audit filters must be JSON-serialisable: {exc}") from exc
+    return _redact(plain)
+
+
+# -- entries and hashes --------------------------------------------------------------------
+def canonical_json(entry: dict) -> str:
+    """The text that is hashed: sorted keys, no spaces, ASCII (\\u escapes), no NaN."""
+    return json.dumps(entry, sort_keys=True, separators=(",", ":"), ensure_ascii=True,
+                      allow_nan=False)
+
+
+def entry_hash(entry: dict) -> str:
+    """sha256(prev_hash + canonical JSON of the entry without its "hash"), in hex."""
+    body = {k: v for k, v in entry.items() if k != "hash"}
+    return hashlib.sha256((entry["prev_hash"] + canonical_json(body)).encode("utf-8")).hexdigest()
+
+
+ENTRY_FIELDS = ("v", "seq", "created", "action", "actor", "role", "page", "filters", "records",
+                "detail", "prev_hash", "hash")
+_HEX64 = re.compile(r"^[0-9a-f]{64}$")
+
+
+def _parse_entry(text: str) -> tuple[dict | None, str | None]:
+    """(entry, None) for a well-formed entry, else (None, what is wrong)."""
+    try:
+        entry = json.loads(text)
+    except ValueError:
+        return None, "not valid JSON"
+    if not isinstance(entry, dict):
+        return None, "not a JSON object"
+    missing = [f for f in ENTRY_FIELDS if f not in entry]
+    if missing:
+        return None, f"missing field(s) {', '.join(missing)}"
+    extra = sorted(set(entry) - set(ENTRY_FIELDS))
+    if extra:
+        return None, f"unexpected field(s) {', '.join(extra)}"
+    if not isinstance(entry["seq"], int) or isinstance(entry["seq"], bool) or entry["seq"] < 1:
+        return None, f"bad seq {entry['seq']!r}"
+    if not all(isinstance(entry[k], str) and _HEX64.match(entry[k]) for k in ("hash", "prev_hash")):
+        return None, "bad hash or prev_hash"
+    return entry, None
+
+
+def _well_typed(entry: dict) -> bool:
+    """Whether the fields have the types ``record()`` writes (for reading, not for verifying)."""
+    text_or_none = all(entry[k] is None or isinstance(entry[k], str)
+                       for k in ("role", "page", "detail"))
+    records = entry["records"]
+    return (text_or_none and isinstance(entry["created"], str) and isinstance(entry["action"], str)
+            and isinstance(entry["actor"], str) and isinstance(entry["filters"], dict)
+            and (records is None or (isinstance(records, int) and not isinstance(records, bool))))
+
+
+# -- storage ---------------------------------------------------------------------------------
+@runtime_checkable
+class AuditSink(Protocol):
+    """Where entries live. A sink stores; it never computes hashes or sequence numbers.
+
+    - ``writing()``: a context manager giving exclusive write access (across processes);
+      ``record()`` reads the head and appends inside it.
+    - ``append(entry)``: durably store one entry after the others and record it as the head
+      (its seq and hash), both before returning.
+    - ``read()``: every stored entry as its JSON text, in stored order (verify needs them as
+      stored, readable or not).
+    - ``last()``: the JSON text of the last stored entry, or None (cheap: no full scan).
+    - ``head()``: the head marker ``{"seq", "hash", ...}`` written by the last append, or None;
+      raises ``AuditError`` if it exists but cannot be read.
+    """
+
+    def writing(self) -> ContextManager[None]: ...
+
+    def append(self, entry: dict) -> None: ...
+
+    def read(self) -> Iterator[str]: ...
+
+    def last(self) -> str | None: ...
+
+    def head(self) -> dict | None: ...
+
+
+class FileAuditSink:
+    """The audit log of the embedded store: a JSON-lines file plus a head file, in ``root``."""
+
+    def __init__(self, root: str | os.PathLike):
+        self.root = Path(root)
+        self.log_path = self.root / LOG_FILE
+        self.head_path = self.root / HEAD_FILE
+
+    def __repr__(self) -> str:
+        return f"FileAuditSink({str(self.root)!r})"
+
+    @contextlib.contextmanager
+    def writing(self) -> Iterator[None]:
+        self.root.mkdir(parents=True, exist_ok=True)
+        lock = filelock.FileLock(str(self.root / LOCK_FILE), timeout=LOCK_TIMEOUT_S)
+        # Entries are written in a few milliseconds: poll often rather than every 50 ms.
+        with lock.acquire(poll_interval=LOCK_POLL_S):
+            yield
+
+    def append(self, entry: dict) -> None:
+        # ASCII only: no character in an entry can be taken for a line break by any reader.
+        line = (json.dumps(entry, ensure_ascii=True, separators=(",", ":"), allow_nan=False)
+                + "\n").encode("ascii")
+        self.root.mkdir(parents=True, exist_ok=True)
+        with open(self.log_path, "a+b") as handle:  # O_APPEND: every write goes to the end
+            handle.seek(0, os.SEEK_END)
+            if handle.tell():
+                handle.seek(-1, os.SEEK_END)
+                if handle.read(1) != b"\n":
+                    # An interrupted write left a partial line: end it, never delete it
+                    # (verify reports it as unreadable).
+                    line = b"\n" + line
+            handle.write(line)
+            handle.flush()
+            os.fsync(handle.fileno())
+        head = {"seq": entry["seq"], "hash": entry["hash"], "created": entry["created"]}
+        tmp = self.root / f".{HEAD_FILE}.tmp"
+        with open(tmp, "w", encoding="utf-8") as handle:
+            json.dump(head, handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, self.head_path)
+
+    def read(self) -> Iterator[str]:
+        try:
+            handle = open(self.log_path, "rb")
+        except FileNotFoundError:
+            return
+        with handle:
+            for raw in handle:
+                text = raw.decode("utf-8", "replace").rstrip("\r\n")
+                if text.strip():
+                    yield text
+
+    def last(self) -> str | None:
+        try:
+            handle = open(self.log_path, "rb")
+        except FileNotFoundError:
+            return None
+        with handle:
+            pos = handle.seek(0, os.SEEK_END)
+            buffer = b""
+            while pos > 0:
+                step = min(65536, pos)
+                pos -= step
+                handle.seek(pos)
+                buffer = handle.read(step) + buffer
+                body = buffer.rstrip(b"\r\n \t")
+                cut = body.rfind(b"\n")
+                if cut >= 0:
+                    return body[cut + 1:].decode("utf-8", "replace")
+            body = buffer.strip()
+            return body.decode("utf-8", "replace") if body else None
+
+    def head(self) -> dict | None:
+        try:
+            head = json.loads(self.head_path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError) as exc:
+            raise AuditError(f"{self.head_path}: cannot read: {exc}") from exc
+        if not (isinstance(head, dict) and isinstance(head.get("seq"), int)
+                and isinstance(head.get("hash"), str)):
+            raise AuditError(f"{self.head_path}: not a head record")
+        return head
+
+
+def audit_sink(store) -> AuditSink:
+    """The sink of ``store``: a sink as is; a store that provides ``audit_sink()`` (a future
+    database backend); an embedded store (``<root>/_audit``); a store URL or path."""
+    if isinstance(store, AuditSink):
+        return store
+    if hasattr(store, "audit_sink"):
+        return store.audit_sink()
+    if isinstance(store, (str, os.PathLike)) or store is None:
+        from storage.base import open_store  # noqa: PLC0415 (only for URLs)
+
+        store = open_store(store)
+        if hasattr(store, "audit_sink"):
+            return store.audit_sink()
+    if hasattr(store, "root"):
+        return FileAuditSink(Path(store.root) / AUDIT_DIR)
+    raise ConfigError(f"no audit log for {store!r}: the backend has no audit sink")
+
+
+# -- writing -------------------------------------------------------------------------------
+def record(store, event: AuditEvent) -> dict:
+    """Append ``event`` to the audit log of ``store``; return the entry as written.
+
+    Raises ``AuditError`` if the log cannot be written (callers decide whether to go on; an
+    export or ingestion should not).
+    """
+    if not isinstance(event, AuditEvent):
+        raise TypeError(f"record() takes an AuditEvent, not {type(event).__name__}")
+    sink = audit_sink(store)
+    body = event.to_dict()
+    try:
+        with sink.writing():
+            seq, prev_hash = _chain_end(sink)
+            entry = {"v": FORMAT, "seq": seq + 1, **body, "prev_hash": prev_hash}
+            entry["hash"] = entry_hash(entry)
+            if len(canonical_json(entry).encode("utf-8")) > MAX_ENTRY_BYTES:
+                raise ValueError(f"audit entry larger than {MAX_ENTRY_BYTES} bytes "
+                                 "(too many filter values?)")
+            sink.append(entry)
+    except filelock.Timeout as exc:
+        raise AuditError(f"audit log of {sink!r}: lock not acquired in {LOCK_TIMEOUT_S}s") from exc
+    except OSError as exc:
+        raise AuditError(f"audit log of {sink!r}: cannot write: {exc}") from exc
+    return entry
+
+
+def _chain_end(sink: AuditSink) -> tuple[int, str]:
+    """(seq, hash) to chain the next entry to: the later of the head marker and the last entry.
+
+    The head wins when the log ends before it (entries were deleted at the end): the new entry
+    then keeps the gap visible instead of hiding it. The last entry wins when it is one past the
+    head (a writer stopped between writing the entry and the head).
+    """
+    try:
+        head = sink.head()
+    except AuditError:
+        head = None
+    ends = [(head["seq"], head["hash"])] if head else []
+    text = sink.last()
+    if text is not None:
+        last, _ = _parse_entry(text)
+        if last is None:  # the last line is unreadable: use the last readable entry
+            last = None
+            for line in sink.read():
+                parsed, _ = _parse_entry(line)
+                if parsed is not None and (last is None or parsed["seq"] >= last["seq"]):
+                    last = parsed
+        if last is not None:
+            ends.append((last["seq"], last["hash"]))
+    return max(ends, key=lambda end: end[0]) if ends else (0, GENESIS)
+
+
+# -- verifying -------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class VerifyResult:
+    """The outcome of ``verify()``. ``kind`` is None when intact, else one of "edited",
+    "missing", "reordered", "chain-broken", "unreadable", "truncated", "head", "expected"."""
+
+    ok: bool
+    entries: int
+    first_bad_seq: int | None = None
+    reason: str | None = None
+    kind: str | None = None
+    last_hash: str | None = None
+
+    def __str__(self) -> str:
+        if self.ok:
+            last = self.last_hash[:12] if self.last_hash else "(none)"
+            return f"audit chain intact: {self.entries} entries, last {last}"
+        where = f" at seq {self.first_bad_seq}" if self.first_bad_seq is not None else ""
+        return f"audit chain BROKEN{where}: {self.reason} ({self.entries} entries read)"
+
+
+def verify(store, *, expect: tuple[int, str] | None = None) -> VerifyResult:
+    """Walk the whole chain and report the first problem.
+
+    ``expect`` is a (seq, hash or hash prefix) kept outside the store (see docs/audit.md): the
+    entry with that seq must still be there with that hash, which catches a rewritten chain.
+    """
+    sink = audit_sink(store)
+    try:
+        head = sink.head()
+    except AuditError as exc:
+        head, head_error = None, str(exc)
+    else:
+        head_error = None
+    lines = list(sink.read())
+    parsed = [_parse_entry(text) for text in lines]
+    later_seqs = collections.Counter(e["seq"] for e, _ in parsed if e is not None)
+    n = len(lines)
+
+    def bad(seq, kind, reason):
+        return VerifyResult(False, n, seq, reason, kind)
+
+    expected_seq, prev_hash = 1, GENESIS
+    seen_hash: dict[int, str] = {}
+    wanted = {s for s in ((head or {}).get("seq"), expect[0] if expect else None) if s}
+    for position, (entry, problem) in enumerate(parsed, 1):
+        if entry is None:
+            return bad(expected_seq, "unreadable",
+                       f"entry {position} of the log is unreadable ({problem}) where seq "
+                       f"{expected_seq} was expected (edited by hand, or an interrupted write)")
+        seq = entry["seq"]
+        later_seqs[seq] -= 1
+        if entry_hash(entry) != entry["hash"]:
+            return bad(seq, "edited", f"entry seq {seq} was edited: its content does not match "
+                                      "its hash")
+        if seq != expected_seq:
+            if seq < expected_seq:
+                return bad(expected_seq, "reordered",
+                           f"found seq {seq} where seq {expected_seq} was expected "
+                           "(duplicated or reordered entry)")
+            if later_seqs[expected_seq] > 0:
+                return bad(expected_seq, "reordered",
+                           f"found seq {seq} where seq {expected_seq} was expected; seq "
+                           f"{expected_seq} comes later in the log (entries reordered)")
+            gone = (f"seq {expected_seq}" if seq == expected_seq + 1
+                    else f"seq {expected_seq}–{seq - 1}")
+            return bad(expected_seq, "missing",
+                       f"{gone} missing: found seq {seq} next (entries deleted)")
+        if entry["prev_hash"] != prev_hash:
+            return bad(seq, "chain-broken",
+                       f"entry seq {seq} does not chain to the entry before it: its prev_hash "
+                       f"is not the hash of seq {seq - 1} (an entry was edited and re-hashed, "
+                       "replaced, or inserted)")
+        if seq in wanted:
+            seen_hash[seq] = entry["hash"]
+        prev_hash = entry["hash"]
+        expected_seq += 1
+    last_seq = expected_seq - 1
+
+    if head_error:
+        return bad(None, "head", head_error)
+    if head is None and last_seq > 1:
+        return bad(None, "head", f"{HEAD_FILE} is missing: the end of the log cannot be checked "
+                                 "(deleted?)")
+    if head is not None:
+        if head["seq"] > last_seq:
+            lost = last_seq + 1
+            return bad(lost, "truncated",
+                       f"truncated at the end: the head records seq {head['seq']} but the log "
+                       f"ends at seq {last_seq} (seq {lost}–{head['seq']} deleted)"
+                       if head["seq"] > lost else
+                       f"truncated at the end: the head records seq {head['seq']} but the log "
+                       f"ends at seq {last_seq} (the last entry was deleted)")
+        if seen_hash.get(head["seq"]) != head["hash"]:
+            return bad(head["seq"], "head",
+                       f"entry seq {head['seq']} is not the entry the head records (its hash "
+                       "differs): the end of the log was rewritten")
+        if last_seq > head["seq"] + 1:
+            return bad(head["seq"] + 1, "head",
+                       f"the head records seq {head['seq']} but the log goes on to seq "
+                       f"{last_seq}: the head file was replaced by an older copy")
+    if expect:
+        seq, prefix = expect
+        if seq > last_seq:
+            return bad(seq, "expected", f"seq {seq} (kept outside the store) is no longer in "
+                                        f"the log, which ends at seq {last_seq}")
+        if not seen_hash.get(seq, "").startswith(prefix.lower()):
+            return bad(seq, "expected", f"entry seq {seq} does not have the hash kept outside "
+                                        f"the store ({prefix[:12]}…): the chain was rewritten")
+    return VerifyResult(True, n, None, None, None, prev_hash if last_seq else None)
+
+
+def chain_head(store) -> dict | None:
+    """The head marker ``{"seq", "hash", "created"}``: show it, or copy it somewhere else."""
+    return audit_sink(store).head()
+
+
+# -- reading -----------------------------------------------------------------------------------
+COLUMNS = ["seq", "created", "action", "actor", "role", "page", "filters", "records", "detail",
+           "prev_hash", "hash"]
+
+
+def _utc(value, name: str) -> pd.Timestamp | None:
+    if value is None:
+        return None
+    try:
+        stamp = pd.Timestamp(value)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{name}: not a date or time: {value!r}") from exc
+    return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+
+
+def read_audit(store, *, since=None, until=None, actor: str | None = None,
+               action: str | Iterable[str] | None = None, limit: int | None = None
+               ) -> pd.DataFrame:
+    """Entries of the audit log, newest first, as a DataFrame with ``COLUMNS``.
+
+    ``since <= created < until`` (datetimes, dates or ISO strings; naive ones are UTC);
+    ``actor`` matches exactly, ignoring case; ``action`` is one action or several; ``limit``
+    keeps the newest N matches. ``filters`` is given as its JSON text. Unreadable lines are
+    skipped (``verify`` reports them). A missing log gives an empty frame.
+    """
+    start, end = _utc(since, "since"), _utc(until, "until")
+    actions = None
+    if action is not None:
+        actions = {action} if isinstance(action, str) else set(action)
+        unknown = actions - set(ACTIONS)
+        if unknown:
+            raise ValueError(f"unknown audit action(s) {sorted(unknown)}; expected one of "
+                             f"{', '.join(ACTIONS)}")
+    who = actor.casefold() if actor is not None else None
+    if limit is not None and limit < 0:
+        raise ValueError("limit must not be negative")
+    kept: collections.deque = collections.deque(maxlen=limit)
+    for text in audit_sink(store).read():
+        entry, _ = _parse_entry(text)
+        if entry is None or not _well_typed(entry):
+            continue
+        if actions is not None and entry["action"] not in actions:
+            continue
+        if who is not None and str(entry["actor"]).casefold() != who:
+            continue
+        if start is not None or end is not None:
+            try:
+                created = pd.Timestamp(entry["created"]).tz_convert("UTC")
+            except (TypeError, ValueError):
+                continue
+            if (start is not None and created < start) or (end is not None and created >= end):
+                continue
+        kept.append(entry)
+    rows = [{**{k: e[k] for k in COLUMNS}, "filters": canonical_json(e["filters"])}
+            for e in reversed(kept)]
+    frame = pd.DataFrame(rows, columns=COLUMNS)
+    frame["seq"] = frame["seq"].astype("int64")
+    frame["created"] = pd.to_datetime(frame["created"], utc=True, format="ISO8601",
+                                      errors="coerce").astype(
+        "datetime64[us, UTC]")
+    frame["records"] = frame["records"].astype("Int64")
+    for column in ("action", "actor", "role", "page", "filters", "detail", "prev_hash", "hash"):
+        frame[column] = frame[column].astype(object)
+    return frame
+
+
+# -- command line ------------------------------------------------------------------------------
+def _parse_expect(text: str) -> tuple[int, str]:
+    seq, _, prefix = text.partition(":")
+    if not (seq.isdigit() and int(seq) > 0 and re.fullmatch(r"[0-9a-fA-F]{8,64}", prefix)):
+        raise argparse.ArgumentTypeError("expected SEQ:HASH (a hash prefix of 8+ hex digits)")
+    return int(seq), prefix.lower()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m safeguards.audit", description=__doc__.split("\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    check = commands.add_parser("verify", help="check the hash chain; exit 1 if it is broken")
+    check.add_argument("--store", help="store URL or folder (default: STORE_URL, else ./store)")
+    check.add_argument("--expect", type=_parse_expect, metavar="SEQ:HASH",
+                       help="a head recorded earlier outside the store, which must still match")
+    show = commands.add_parser("list", help="print the most recent entries, newest first")
+    show.add_argument("--store", help="store URL or folder (default: STORE_URL, else ./store)")
+    show.add_argument("--limit", type=int, default=20)
+    show.add_argument("--actor")
+    show.add_argument("--action", choices=ACTIONS)
+    args = parser.parse_args(argv)
+
+    from storage.base import open_store  # noqa: PLC0415
+
+    try:
+        store = open_store(args.store)
+        if args.command == "verify":
+            result = verify(store, expect=args.expect)
+            print(result, file=sys.stdout if result.ok else sys.stderr)
+            return 0 if result.ok else 1
+        frame = read_audit(store, actor=args.actor, action=args.action, limit=args.limit)
+    except (ConfigError, StoreError, ValueError, OSError) as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    if frame.empty:
+        print("no audit entries")
+    for row in frame.itertuples(index=False):
+        parts = [f"{row.seq:>6}", row.created.strftime("%Y-%m-%d %H:%M:%S"), f"{row.action:<14}",
+                 f"{row.actor} ({row.role or '-'})"]
+        if row.page:
+            parts.append(f"page={row.page}")
+        if not pd.isna(row.records):
+            parts.append(f"records={row.records}")
+        if row.filters != "{}":
+            parts.append(f"filters={row.filters}")
+        if row.detail:
+            parts.append(f"detail={row.detail!r}")
+        print("  ".join(parts))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

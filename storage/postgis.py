@@ -1,0 +1,616 @@
+"""The PostgreSQL + PostGIS store: ``STORE_URL=postgresql://user@host:5432/db``.
+
+Same ``Store`` interface and behaviour as the embedded Parquet store (``storage.base``), for
+deployments with several analysts, uploading partners and dashboard instances:
+
+- **Schema** created and migrated by the application with Alembic (``storage/migrations/``) when
+  the store is first opened, under an advisory lock; ``python -m storage.base migrate`` does it
+  explicitly. The PostGIS extension must be available on the server (the migration creates it if
+  the user may, else says what to ask the DBA for).
+- **Tables**: ``batches``; one ``events_<feed>`` table per feed with ``record_id`` as primary key
+  and ``geom``, the geomasked cell centre as a ``Point`` in British National Grid (EPSG:27700),
+  generated from easting/northing and GiST-indexed; ``audit_log`` + ``audit_head`` (the same hash
+  chain as the file log, ``safeguards.audit``); ``documents`` (small text files such as the synthetic
+  ground truth).
+- **Ingestion is one transaction per file**: rows are COPYed into a temporary table, compared with
+  what is stored, and inserted under a per-feed advisory lock; a refused or failed file leaves
+  nothing. Concurrent ingests from several processes serialise on the lock, and the primary key
+  guarantees each record lands once.
+- **Reads** push filters into SQL and stream the result with ``COPY ... TO STDOUT`` into Arrow,
+  converted exactly as the Parquet store converts (same dtypes). ``counts`` groups by area and
+  period in SQL.
+
+Passwords: prefer ``PGPASSWORD`` or a ``~/.pgpass`` file to a password in the URL. If the URL
+has one, ``store.url`` shows it masked (``***``), and ``open_store`` accepts the masked URL in
+the same process.
+"""
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import io
+import json
+import os
+import threading
+from collections.abc import Iterable
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
+
+from core.errors import ConfigError, StoreError
+from core.filters import EventFilter
+from core.schema import FEEDS, check_feed
+from storage.base import (PROJECT_ROOT, AppendResult, RecordConflict, Store, _new_batch_id,
+                        check_unique, stored_schema)
+
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+SRID = 27700
+_LOCK_MIGRATE = 7_000_001
+_LOCK_AUDIT = 7_000_002
+_LOCK_DOCUMENT = 7_000_003  # with hashtext(name): one lock per side document
+_LOCK_FEED = {feed: 7_000_100 + i for i, feed in enumerate(FEEDS)}
+_ENGINES: dict[str, object] = {}
+_SECRET_URLS: dict[str, str] = {}   # masked URL -> full URL (this process only)
+_MIGRATED: set[str] = set()
+_GUARD = threading.Lock()
+_PG_TYPES = {pa.string(): "text", pa.timestamp("ms"): "timestamp", pa.bool_(): "boolean",
+             pa.int32(): "integer", pa.int16(): "smallint", pa.float64(): "double precision"}
+
+
+def is_postgres_url(url: str) -> bool:
+    return url.split("://", 1)[0].split("+", 1)[0] in ("postgresql", "postgres")
+
+
+def engine_url(url: str) -> str:
+    """The SQLAlchemy URL (psycopg 3 driver) for a ``postgresql://`` store URL."""
+    url = _SECRET_URLS.get(url, url)
+    scheme, rest = url.split("://", 1)
+    return f"postgresql+psycopg://{rest}" if scheme.split("+")[0] in ("postgresql", "postgres") \
+        else url
+
+
+def masked(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    shown = make_url(engine_url(url)).render_as_string(hide_password=True)
+    return shown.replace("postgresql+psycopg://", "postgresql://", 1)
+
+
+def _engine(url: str):
+    from sqlalchemy import create_engine
+
+    key = engine_url(url)
+    with _GUARD:
+        engine = _ENGINES.get(key)
+        if engine is None:
+            engine = create_engine(key, pool_size=5, max_overflow=10, pool_pre_ping=True,
+                                   connect_args={"application_name": "wy-dashboard"})
+            _ENGINES[key] = engine
+    return engine
+
+
+def dispose_engines() -> None:
+    """Close every pooled connection of this process (tests, forks)."""
+    with _GUARD:
+        for engine in _ENGINES.values():
+            engine.dispose()
+        _ENGINES.clear()
+        _MIGRATED.clear()
+
+
+_INHERITED: list = []  # a forked child's copies of its parent's engines, never used or closed
+
+
+def _after_fork_in_child() -> None:
+    """A forked child opens its own connections. The parent's are kept referenced (closing or
+    garbage-collecting them would end the parent's sessions on the shared sockets)."""
+    _INHERITED.extend(_ENGINES.values())
+    _ENGINES.clear()
+    _MIGRATED.clear()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+def _alembic_config():
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    return config
+
+
+def head_revision() -> str:
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory.from_config(_alembic_config()).get_current_head()
+
+
+def current_revision(url: str) -> str | None:
+    from sqlalchemy import text
+
+    with _engine(url).connect() as conn:
+        if not conn.execute(text("SELECT to_regclass('alembic_version')")).scalar():
+            return None
+        return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+
+
+def migrate(url: str) -> str:
+    """Create or upgrade the schema to the newest revision; return it. Safe to run concurrently."""
+    from alembic import command
+    from sqlalchemy import exc as sa_exc
+    from sqlalchemy import text
+
+    config = _alembic_config()
+    try:
+        with _engine(url).begin() as conn:
+            conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK_MIGRATE})
+            config.attributes["connection"] = conn
+            command.upgrade(config, "head")
+    except sa_exc.OperationalError as exc:
+        raise ConfigError(f"STORE_URL {masked(url)}: cannot connect to PostgreSQL: "
+                          f"{_first_line(exc)}") from exc
+    except sa_exc.DBAPIError as exc:
+        hint = ""
+        if "postgis" in str(exc).lower():
+            hint = (" (the PostGIS extension is missing or this user may not create it: ask the "
+                    "database administrator to run CREATE EXTENSION postgis in this database)")
+        raise ConfigError(f"STORE_URL {masked(url)}: cannot create the store schema: "
+                          f"{_first_line(exc)}{hint}") from exc
+    _MIGRATED.add(engine_url(url))
+    return head_revision()
+
+
+def _first_line(exc: Exception) -> str:
+    text = str(getattr(exc, "orig", None) or exc)
+    return text.strip().splitlines()[0] if text.strip() else type(exc).__name__
+
+
+def _ensure_schema(url: str) -> None:
+    if engine_url(url) in _MIGRATED:
+        return
+    try:
+        up_to_date = current_revision(url) == head_revision()
+    except Exception as exc:  # noqa: BLE001 - any connection failure, reported with the URL
+        from sqlalchemy import exc as sa_exc
+
+        if isinstance(exc, sa_exc.SQLAlchemyError):
+            raise ConfigError(f"STORE_URL {masked(url)}: cannot connect to PostgreSQL: "
+                              f"{_first_line(exc)}") from exc
+        raise
+    if up_to_date:
+        _MIGRATED.add(engine_url(url))
+    else:
+        migrate(url)
+
+
+class PostgisStore(Store):
+    """The shared store in PostgreSQL + PostGIS (see the module docstring)."""
+
+    def __init__(self, url: str, *, migrate_schema: bool = True):
+        full = _SECRET_URLS.get(url, url)
+        self.url = masked(full)
+        if self.url != full:
+            _SECRET_URLS[self.url] = full
+        self._full_url = full
+        self.engine = _engine(full)
+        if migrate_schema:
+            _ensure_schema(full)
+
+    def __repr__(self) -> str:
+        return f"PostgisStore({self.url!r})"
+
+    # -- connections ---------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def _connection(self):
+        """A raw psycopg connection from the pool, in one transaction (committed on success)."""
+        from sqlalchemy import exc as sa_exc
+
+        try:
+            raw = self.engine.raw_connection()
+        except sa_exc.SQLAlchemyError as exc:
+            raise StoreError(f"store {self.url}: cannot connect: {_first_line(exc)}") from exc
+        try:
+            conn = raw.driver_connection
+            with conn.transaction():
+                yield conn
+        finally:
+            raw.close()
+
+    def _scalar_rows(self, statement, params=None) -> list[tuple]:
+        with self._connection() as conn:
+            return conn.execute(statement, params).fetchall()
+
+    # -- reading -------------------------------------------------------------------------------
+    def exists(self) -> bool:
+        return bool(self.batches())
+
+    def batches(self) -> list[dict]:
+        rows = self._scalar_rows("SELECT id, feed, rows, source, file_name, ingested_at "
+                                 "FROM batches ORDER BY pos")
+        return [{"id": r[0], "feed": r[1], "rows": r[2], "source": r[3], "file_name": r[4],
+                 "ingested_at": r[5].astimezone(dt.timezone.utc).isoformat(timespec="seconds")}
+                for r in rows]
+
+    def sources(self) -> set[str]:
+        return {r[0] for r in self._scalar_rows("SELECT DISTINCT source FROM batches")}
+
+    def query(self, feed, filters=None, columns=None):
+        check_feed(feed)
+        schema = stored_schema(feed)
+        wanted = list(columns) if columns is not None else schema.names
+        unknown = [c for c in wanted if c not in schema.names]
+        if unknown:
+            raise StoreError(f"{feed}: no such column(s) {unknown}")
+        from psycopg import sql
+
+        select = sql.SQL("SELECT {} FROM {} WHERE {}").format(
+            sql.SQL(", ").join(map(sql.Identifier, wanted)), sql.Identifier(f"events_{feed}"),
+            _where(feed, filters or EventFilter()))
+        return self._copy_out(select, pa.schema([schema.field(c) for c in wanted])).to_pandas()
+
+    def _copy_out(self, select, schema: pa.Schema) -> pa.Table:
+        """Run ``select`` as COPY ... TO STDOUT (CSV) and parse it with Arrow into ``schema``."""
+        from psycopg import sql
+
+        buffer = io.BytesIO()
+        with self._connection() as conn, conn.cursor() as cursor:
+            with cursor.copy(sql.SQL("COPY ({}) TO STDOUT WITH (FORMAT csv)").format(select)) \
+                    as copy:
+                for block in copy:
+                    buffer.write(block)
+        if not schema.names:
+            return pa.table({})
+        if buffer.tell() == 0:
+            return schema.empty_table()
+        buffer.seek(0)
+        return pacsv.read_csv(
+            buffer,
+            read_options=pacsv.ReadOptions(column_names=schema.names, block_size=1 << 24),
+            convert_options=pacsv.ConvertOptions(
+                column_types=schema, strings_can_be_null=True, quoted_strings_can_be_null=False,
+                null_values=[""], true_values=["t"], false_values=["f"]),
+            parse_options=pacsv.ParseOptions(newlines_in_values=True))
+
+    def record_keys(self, feed: str) -> pd.DataFrame:
+        return self.query(feed, columns=["record_id", "content_hash"])
+
+    def counts(self, feed, by, filters=None, freq=None):
+        """Counts grouped in SQL; same result as ``Store.counts`` (rows with a null key dropped)."""
+        check_feed(feed)
+        from psycopg import sql
+
+        schema = stored_schema(feed)
+        for column in by:
+            if column not in schema.names:
+                raise StoreError(f"{feed}: no such column {column!r}")
+        keys = [sql.Identifier(c) for c in by]
+        if freq:
+            unit = {"M": "month", "Q": "quarter", "Y": "year", "A": "year"}.get(freq)
+            if unit is None:
+                raise ValueError(f"freq was {freq!r}; expected 'M', 'Q' or 'Y'")
+            keys.append(sql.SQL("date_trunc({}, event_date)").format(sql.Literal(unit)))
+        not_null = [sql.SQL("{} IS NOT NULL").format(sql.Identifier(c)) for c in by]
+        where = sql.SQL(" AND ").join([_where(feed, filters or EventFilter()), *not_null])
+        select = sql.SQL("SELECT {keys}, count(*) FROM {table} WHERE {where} GROUP BY {keys}"
+                         ).format(keys=sql.SQL(", ").join(keys),
+                                  table=sql.Identifier(f"events_{feed}"), where=where)
+        out_schema = pa.schema([schema.field(c) for c in by]
+                               + ([pa.field("period", pa.timestamp("ms"))] if freq else [])
+                               + [pa.field("count", pa.int64())])
+        frame = self._copy_out(select, out_schema).to_pandas()
+        names = [*by, "period"] if freq else list(by)
+        if frame.empty:
+            return pd.DataFrame(columns=[*names, "count"])
+        if freq:
+            frame["period"] = frame["period"].dt.to_period(freq)
+        return frame.sort_values(names, ignore_index=True)
+
+    def cell_counts(self, feed: str, filters: EventFilter | None = None,
+                    cell_m: int = 100) -> pd.DataFrame:
+        """Records per square BNG cell of ``cell_m`` metres, grouped in SQL: the same frame as
+        ``Store.cell_counts``. Grouped on the integer easting/northing that ``geom`` is made
+        from (up to 2x faster than ``ST_X(geom)``, same cells: BNG coordinates are never
+        negative, so integer division is the floor division NumPy does; bench/bench_cells.py)."""
+        check_feed(feed)
+        from psycopg import sql
+
+        size = sql.Literal(int(cell_m))
+        select = sql.SQL(
+            "SELECT (easting / {s}) * {s} + {s} / 2, (northing / {s}) * {s} + {s} / 2, "
+            "count(*) FROM {t} WHERE easting IS NOT NULL AND northing IS NOT NULL AND {w} "
+            "GROUP BY 1, 2 ORDER BY 1, 2").format(
+            s=size, t=sql.Identifier(f"events_{feed}"), w=_where(feed, filters or EventFilter()))
+        schema = pa.schema([("easting", pa.int64()), ("northing", pa.int64()),
+                            ("count", pa.int64())])
+        return self._copy_out(select, schema).to_pandas()
+
+    def period(self):
+        parts = " UNION ALL ".join(f"SELECT min(event_date), max(event_date) FROM events_{f}"
+                                   for f in FEEDS)
+        rows = [r for r in self._scalar_rows(parts) if r[0] is not None]
+        if not rows:
+            return None
+        return min(r[0] for r in rows).date(), max(r[1] for r in rows).date()
+
+    # -- writing -------------------------------------------------------------------------------
+    def append(self, feed, frame, *, source, file_name, replace=False):
+        if source not in ("synthetic", "real"):
+            raise ValueError(f"source was {source!r}; expected 'synthetic' or 'real'")
+        check_feed(feed)
+        check_unique(feed, frame)
+        table = pa.Table.from_pandas(frame, schema=stored_schema(feed), preserve_index=False)
+        with self._connection() as conn:
+            return self._append(conn, feed, table, source=source, file_name=str(file_name),
+                                replace=replace)
+
+    def _append(self, conn, feed, table: pa.Table, *, source, file_name, replace,
+                batch_id=None, ingested_at=None) -> AppendResult:
+        from psycopg import sql
+
+        events = sql.Identifier(f"events_{feed}")
+        conn.execute("SELECT pg_advisory_xact_lock(%s)", [_LOCK_FEED[feed]])
+        columns = table.schema.names
+        conn.execute(sql.SQL("CREATE TEMP TABLE incoming ({}) ON COMMIT DROP").format(
+            sql.SQL(", ").join(sql.SQL("{} {}").format(sql.Identifier(f.name),
+                                                       sql.SQL(_PG_TYPES[f.type]))
+                               for f in table.schema)))
+        _copy_in(conn, "incoming", columns, table)
+        new, unchanged, conflicts = conn.execute(sql.SQL(
+            "SELECT count(*) FILTER (WHERE e.record_id IS NULL), "
+            "count(*) FILTER (WHERE e.content_hash = i.content_hash), "
+            "coalesce(array_agg(i.record_id ORDER BY i.record_id) "
+            "FILTER (WHERE e.content_hash <> i.content_hash), '{{}}') "
+            "FROM incoming i LEFT JOIN {} e USING (record_id)").format(events)).fetchone()
+        if conflicts and not replace:
+            raise RecordConflict(feed, list(conflicts))
+        if not new and not conflicts:
+            conn.execute("DROP TABLE incoming")
+            return AppendResult(0, unchanged, 0, None)
+        batch_id = batch_id or _new_batch_id()
+        stamp = ingested_at or dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+        conn.execute("INSERT INTO batches (id, feed, rows, source, file_name, ingested_at) "
+                     "VALUES (%s, %s, %s, %s, %s, %s)",
+                     [batch_id, feed, new + len(conflicts), source, file_name, stamp])
+        if conflicts:
+            conn.execute(sql.SQL(
+                "WITH gone AS (DELETE FROM {} e USING incoming i WHERE e.record_id = i.record_id "
+                "AND e.content_hash <> i.content_hash RETURNING e.batch_id), "
+                "per AS (SELECT batch_id, count(*) AS n FROM gone GROUP BY batch_id) "
+                "UPDATE batches b SET rows = b.rows - per.n FROM per WHERE b.id = per.batch_id"
+            ).format(events))
+            conn.execute("DELETE FROM batches WHERE feed = %s AND rows = 0", [feed])
+        names = sql.SQL(", ").join(map(sql.Identifier, columns))
+        conn.execute(sql.SQL(
+            "INSERT INTO {events} ({names}, batch_id) SELECT {names}, %s FROM incoming i "
+            "WHERE NOT EXISTS (SELECT 1 FROM {events} e WHERE e.record_id = i.record_id)"
+        ).format(events=events, names=names), [batch_id])
+        conn.execute("DROP TABLE incoming")
+        return AppendResult(new, unchanged, len(conflicts), batch_id)
+
+    # -- whole batches (for ``python -m storage.base copy``) --------------------------------------
+    def batch_frame(self, batch: dict) -> pd.DataFrame:
+        from psycopg import sql
+
+        schema = stored_schema(batch["feed"])
+        select = sql.SQL("SELECT {} FROM {} WHERE batch_id = {} ORDER BY event_date, record_id"
+                         ).format(sql.SQL(", ").join(map(sql.Identifier, schema.names)),
+                                  sql.Identifier(f"events_{batch['feed']}"),
+                                  sql.Literal(batch["id"]))
+        return self._copy_out(select, schema).to_pandas()
+
+    def import_batch(self, batch: dict, frame: pd.DataFrame) -> None:
+        with self._connection() as conn:
+            self._import_batch(conn, batch, frame)
+
+    def _import_batch(self, conn, batch: dict, frame: pd.DataFrame) -> None:
+        table = pa.Table.from_pandas(frame, schema=stored_schema(batch["feed"]),
+                                     preserve_index=False)
+        result = self._append(conn, batch["feed"], table, source=batch["source"],
+                              file_name=batch["file_name"], replace=False, batch_id=batch["id"],
+                              ingested_at=dt.datetime.fromisoformat(batch["ingested_at"]))
+        if result.added != len(frame):
+            raise StoreError(f"batch {batch['id']}: {result.added} of {len(frame)} rows "
+                             "added (records already in the target store)")
+
+    def import_store(self, batches: Iterable[tuple[dict, pd.DataFrame]],
+                     documents: dict[str, str], lines: list[str], head: dict | None) -> None:
+        """Fill this empty store with a whole store's batches, side documents and audit log in
+        ONE transaction (``python -m storage.base copy``): a failure at any point, or a killed
+        copy, leaves the store as empty as it was, so the copy can simply be run again.
+
+        ``batches`` is read one batch at a time, so a large store is never held in memory.
+        """
+        with self._connection() as conn:
+            conn.execute("SELECT pg_advisory_xact_lock(%s)", [_LOCK_AUDIT])
+            held = conn.execute("SELECT (SELECT count(*) FROM batches) + "
+                                "(SELECT count(*) FROM audit_log)").fetchone()[0]
+            if held:
+                raise StoreError(f"target store {self.url} is not empty: copy only into a new "
+                                 "store (a new folder, or a new empty database)")
+            for batch, frame in batches:
+                self._import_batch(conn, batch, frame)
+            for name, text in documents.items():
+                conn.execute("INSERT INTO documents (name, body) VALUES (%s, %s) ON CONFLICT "
+                             "(name) DO UPDATE SET body = excluded.body, updated_at = now()",
+                             [name, text])
+            _import_audit_entries(conn, self.url, lines, head)
+
+    # -- documents and quarantine ----------------------------------------------------------------
+    def read_document(self, name: str) -> str | None:
+        rows = self._scalar_rows("SELECT body FROM documents WHERE name = %s", [name])
+        return rows[0][0] if rows else None
+
+    def write_document(self, name: str, text: str) -> None:
+        with self._connection() as conn:
+            conn.execute("INSERT INTO documents (name, body) VALUES (%s, %s) ON CONFLICT (name) "
+                         "DO UPDATE SET body = excluded.body, updated_at = now()", [name, text])
+
+    def update_document(self, name, change):
+        """One transaction holding an advisory lock on the document's name (a row lock would not
+        cover a document not written yet): read, ``change``, upsert, commit."""
+        with self._connection() as conn:
+            conn.execute("SELECT pg_advisory_xact_lock(%s::integer, hashtext(%s))",
+                         [_LOCK_DOCUMENT, name])
+            row = conn.execute("SELECT body FROM documents WHERE name = %s", [name]).fetchone()
+            current = row[0] if row else None
+            text = change(current)
+            if text is None:
+                return current
+            conn.execute("INSERT INTO documents (name, body) VALUES (%s, %s) ON CONFLICT (name) "
+                         "DO UPDATE SET body = excluded.body, updated_at = now()", [name, text])
+            return text
+
+    def quarantine_dir(self) -> Path:
+        """Quarantine CSVs stay on the ingesting machine: ``QUARANTINE_DIR``, else ./quarantine."""
+        return Path(os.environ.get("QUARANTINE_DIR") or PROJECT_ROOT / "quarantine")
+
+    # -- audit ---------------------------------------------------------------------------------
+    def audit_sink(self) -> "PgAuditSink":
+        return PgAuditSink(self)
+
+
+class PgAuditSink:
+    """The audit log in the ``audit_log`` table (entries as JSON text, in insertion order) and the
+    one-row ``audit_head`` table, written in one transaction under an advisory lock."""
+
+    def __init__(self, store: PostgisStore):
+        self.store = store
+        self._conn = None
+
+    def __repr__(self) -> str:
+        return f"PgAuditSink({self.store.url!r})"
+
+    @contextlib.contextmanager
+    def writing(self):
+        with self.store._connection() as conn:
+            conn.execute("SELECT pg_advisory_xact_lock(%s)", [_LOCK_AUDIT])
+            self._conn = conn
+            try:
+                yield
+            finally:
+                self._conn = None
+
+    def _run(self, statement, params=None) -> list[tuple]:
+        if self._conn is not None:
+            return self._conn.execute(statement, params).fetchall()
+        return self.store._scalar_rows(statement, params)
+
+    def append(self, entry: dict) -> None:
+        text = json.dumps(entry, ensure_ascii=True, separators=(",", ":"), allow_nan=False)
+        statements = [
+            ("INSERT INTO audit_log (seq, entry) VALUES (%s, %s)", [entry["seq"], text]),
+            ("INSERT INTO audit_head (id, seq, hash, created) VALUES (1, %s, %s, %s) "
+             "ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash, "
+             "created = excluded.created", [entry["seq"], entry["hash"], entry["created"]]),
+        ]
+        if self._conn is not None:
+            for statement, params in statements:
+                self._conn.execute(statement, params)
+            return
+        with self.store._connection() as conn:
+            conn.execute("SELECT pg_advisory_xact_lock(%s)", [_LOCK_AUDIT])
+            for statement, params in statements:
+                conn.execute(statement, params)
+
+    def read(self):
+        from safeguards.audit import AuditError
+
+        try:
+            with self.store._connection() as conn, conn.cursor(name="audit_read") as cursor:
+                cursor.itersize = 5000
+                cursor.execute("SELECT entry FROM audit_log ORDER BY pos")
+                for (text,) in cursor:
+                    yield text
+        except StoreError as exc:
+            raise AuditError(str(exc)) from exc
+
+    def last(self) -> str | None:
+        rows = self._run("SELECT entry FROM audit_log ORDER BY pos DESC LIMIT 1")
+        return rows[0][0] if rows else None
+
+    def head(self) -> dict | None:
+        rows = self._run("SELECT seq, hash, created FROM audit_head WHERE id = 1")
+        return {"seq": int(rows[0][0]), "hash": rows[0][1], "created": rows[0][2]} if rows \
+            else None
+
+    def import_entries(self, lines: list[str], head: dict | None) -> None:
+        """Copy a whole log (entries as stored, and its head) into an empty one."""
+        with self.store._connection() as conn:
+            conn.execute("SELECT pg_advisory_xact_lock(%s)", [_LOCK_AUDIT])
+            _import_audit_entries(conn, self.store.url, lines, head)
+
+
+def _import_audit_entries(conn, url: str, lines: list[str], head: dict | None) -> None:
+    """Copy a whole log into the empty ``audit_log`` on ``conn`` (the caller's transaction,
+    holding the audit lock)."""
+    if not lines and head is None:
+        return
+    if conn.execute("SELECT count(*) FROM audit_log").fetchone()[0]:
+        raise StoreError(f"store {url}: the audit log is not empty")
+    with conn.cursor() as cursor, cursor.copy("COPY audit_log (seq, entry) FROM STDIN") as copy:
+        for position, text in enumerate(lines, 1):
+            try:
+                seq = int(json.loads(text).get("seq"))
+            except (ValueError, TypeError, AttributeError):
+                seq = -position  # unreadable lines are kept as they are, for verify
+            copy.write_row((seq, text))
+    if head is not None:
+        conn.execute("INSERT INTO audit_head (id, seq, hash, created) VALUES (1, %s, %s, %s)",
+                     [head["seq"], head["hash"], head.get("created") or ""])
+
+
+def _copy_in(conn, table: str, columns: list[str], data: pa.Table) -> None:
+    """COPY an Arrow table into ``table``: CSV with every value quoted, so that an unquoted empty
+    field is NULL and a quoted empty one an empty string."""
+    from psycopg import sql
+
+    buffer = io.BytesIO()
+    pacsv.write_csv(data, buffer, pacsv.WriteOptions(include_header=False,
+                                                     quoting_style="all_valid"))
+    statement = sql.SQL("COPY {} ({}) FROM STDIN WITH (FORMAT csv)").format(
+        sql.Identifier(table), sql.SQL(", ").join(map(sql.Identifier, columns)))
+    view = buffer.getbuffer()
+    with conn.cursor() as cursor, cursor.copy(statement) as copy:
+        for start in range(0, len(view), 1 << 22):
+            copy.write(view[start:start + (1 << 22)])
+    del view
+
+
+def _where(feed: str, f: EventFilter):
+    """The SQL form of ``storage.base._expression``: same filters, same meaning."""
+    from psycopg import sql
+
+    parts = [sql.SQL("TRUE")]
+    if f.start:
+        parts.append(sql.SQL("event_date >= {}").format(
+            sql.Literal(dt.datetime.combine(f.start, dt.time()))))
+    if f.end:  # inclusive end date
+        parts.append(sql.SQL("event_date < {}").format(
+            sql.Literal(dt.datetime.combine(f.end, dt.time()) + dt.timedelta(days=1))))
+    for column, values in (("district_code", f.districts), ("ward_code", f.wards),
+                           ("age_group", f.age_groups)):
+        if values:
+            parts.append(sql.SQL("{} = ANY({})").format(sql.Identifier(column),
+                                                        sql.Literal(list(values))))
+    if feed == "nrm" and f.exploitation_types:
+        parts.append(_any_token("exploitation_type", f.exploitation_types))
+    if feed == "mandevilla" and f.indicators:
+        parts.append(_any_token("indicators", f.indicators))
+    if feed == "rosewood" and f.rosewood_status:
+        parts.append(sql.SQL("found_at IS NOT NULL" if f.rosewood_status == "found"
+                             else "found_at IS NULL"))
+    return sql.SQL(" AND ").join(parts)
+
+
+def _any_token(column: str, tokens):
+    from psycopg import sql
+
+    safe = [t for t in tokens if t.replace("_", "").isalnum()]
+    if not safe:
+        return sql.SQL("FALSE")
+    pattern = "(^|;)(" + "|".join(safe) + ")(;|$)"
+    return sql.SQL("{} ~ {}").format(sql.Identifier(column), sql.Literal(pattern))

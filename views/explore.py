@@ -1,0 +1,617 @@
+"""What the map explorer shows besides the map: headline numbers, the area panel, the legend.
+
+Everything is read through ``safeguards.access.RoleScopedQuery``, so a chair gets suppressed figures
+here exactly as on the map. The query layer protects each call as one table; figures from
+several calls that add up to a shown total (an area's records by age group, by feed, by
+Rosewood status) could give a hidden one away by subtraction, so for a suppressed role such a
+breakdown is shown only when the total and every part of it are shown, and is otherwise
+replaced by a note. Ranks for a suppressed role are among the areas whose figures are shown.
+
+- :func:`headline`: records per feed for the filters, and the change against the previous
+  period of the same length.
+- :func:`area_details`: one area's panel: counts by feed and month, breakdowns, rate, rank
+  among the areas of its level, change against the previous period.
+- :func:`describe`: the period, feeds and filters in words, for the legend and exports.
+- :func:`legend_html`: a map legend (``maps.layers.MapLegend``) as escaped HTML.
+
+No Streamlit here.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import html
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+import altair as alt
+import pandas as pd
+
+from safeguards.access import RoleScopedQuery
+from safeguards.disclosure import TOTAL, legend, must_suppress, threshold_for
+from core.filters import EventFilter
+from views.overview import FEED_SHORT_TITLES
+from core.schema import AGE_GROUPS
+from maps.layers import HIDDEN_COLOUR
+from views.viewstate import (EXPLOITATION_TYPES, INDICATORS, LEVEL_TITLES, ExplorerState,
+                            previous_period, to_filter)
+
+HIDDEN = "hidden"
+PER = 100_000
+CATEGORY_TITLES = {
+    "adult": "Adult", "child": "Child", "unknown": "Unknown",
+    "labour": "Labour", "sexual": "Sexual", "criminal": "Criminal",
+    "domestic_servitude": "Domestic servitude", "organ_harvesting": "Organ harvesting",
+    "found": "Found", "missing": "Still missing",
+    "accompanied_by_controlling_person": "Accompanied by a controlling person",
+    "under_18": "Under 18", "repeat_procedure": "Repeat procedure",
+    "unable_to_speak_freely": "Unable to speak freely", "other": "Other",
+}
+LAYER_NAMES = {"areas": "Areas", "hex": "Hexagons", "heat": "Heat map", "points": "Points",
+               "hotspots": "Hotspots"}
+PARTITION_NOTE = ("Hidden: a number in it is small, and with the total shown the others "
+                  "would give it away.")
+_COLOUR = re.compile(r"^#[0-9a-fA-F]{3,8}$")
+
+
+@dataclass(frozen=True)
+class FeedHeadline:
+    """Records of one feed for the filters, as the role may see them.
+
+    ``count``/``previous`` are None where hidden; ``display`` is what to show ("1,234", "<10");
+    ``change`` is e.g. ``"+12 (+15%)"`` or None when either period's count is hidden.
+    """
+
+    feed: str
+    title: str
+    count: int | None
+    display: str
+    previous: int | None
+    previous_display: str
+    change: str | None
+
+
+@dataclass(frozen=True)
+class Headline:
+    """The numbers above the map: one :class:`FeedHeadline` per chosen feed."""
+
+    feeds: tuple[FeedHeadline, ...]
+    period_label: str
+    previous_label: str
+    suppressed: bool
+    threshold: int
+
+
+@dataclass(frozen=True)
+class Breakdown:
+    """An area's records split one way. ``rows`` (label, display) is None when hidden."""
+
+    title: str
+    rows: tuple[tuple[str, str], ...] | None
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class AreaDetails:
+    """Everything the panel shows about one area.
+
+    Attributes
+    ----------
+    code, name, level : str
+    district : str
+        The district's name (the area's own for a district).
+    count : int or None
+        Records for the filters, all chosen feeds (None where hidden).
+    display : str
+    rate_display : str
+        Per 100,000 residents ("hidden" where the count is).
+    population : int
+    population_estimate : bool
+        True for wards (best-fit sum of LSOAs).
+    rank_display : str
+        E.g. "3rd highest rate of 124 wards".
+    previous_display, change : str
+        The previous period's count and the change ("" when it cannot be shown).
+    monthly : DataFrame
+        ``feed`` (title), ``month`` (Timestamp), ``count`` (Int64, <NA> where hidden).
+    breakdowns : tuple of Breakdown
+        By feed, age group, and each chosen feed's own categories.
+    suppressed : bool
+    threshold : int
+    """
+
+    code: str
+    name: str
+    level: str
+    district: str
+    count: int | None
+    display: str
+    rate_display: str
+    population: int
+    population_estimate: bool
+    rank_display: str
+    previous_display: str
+    change: str
+    monthly: pd.DataFrame
+    breakdowns: tuple[Breakdown, ...]
+    suppressed: bool
+    threshold: int
+
+
+# -- headline ------------------------------------------------------------------------------
+def headline(query: RoleScopedQuery, state: ExplorerState) -> Headline:
+    """Records per chosen feed for the filters, and the change against the previous period.
+
+    Parameters
+    ----------
+    query : RoleScopedQuery
+    state : ExplorerState
+        Its dates must be set (a non-empty store).
+
+    Returns
+    -------
+    Headline
+        Counts from ``query.district_feed_table`` (the feed totals), so a chair sees them
+        suppressed; the previous period is the one of equal length just before.
+    """
+    before = previous_period(state.start, state.end)
+    now_table = query.district_feed_table(to_filter(state))
+    before_table = query.district_feed_table(to_filter(state, before))
+    feeds = []
+    for feed in state.feeds:
+        count = _int(now_table.counts.loc[TOTAL, feed])
+        previous = _int(before_table.counts.loc[TOTAL, feed])
+        feeds.append(FeedHeadline(
+            feed=feed, title=FEED_SHORT_TITLES[feed], count=count,
+            display=_thousands(now_table.display.loc[TOTAL, feed]), previous=previous,
+            previous_display=_thousands(before_table.display.loc[TOTAL, feed]),
+            change=change_text(count, previous)))
+    return Headline(feeds=tuple(feeds), period_label=period_label(state.start, state.end),
+                    previous_label=period_label(*before), suppressed=query.suppressed,
+                    threshold=max(now_table.threshold, before_table.threshold))
+
+
+def threshold_of(role: str, feeds: Sequence[str]) -> int | None:
+    """k of the suppression a ``role``'s area counts of ``feeds`` get; None when unsuppressed."""
+    return max(threshold_for(feed) for feed in feeds) if must_suppress(role) else None
+
+
+def change_text(now: int | None, before: int | None) -> str | None:
+    """``"+12 (+15%)"``, ``"-3 (-20%)"``, ``"+5"`` (nothing before) or None (a count hidden).
+
+    Examples
+    --------
+    >>> change_text(46, 40)
+    '+6 (+15%)'
+    >>> change_text(3, 0), change_text(None, 4)
+    ('+3', None)
+    """
+    if now is None or before is None:
+        return None
+    diff = now - before
+    if before == 0:
+        return f"{diff:+,}"
+    return f"{diff:+,} ({diff / before:+.0%})"
+
+
+# -- the area panel ------------------------------------------------------------------------
+def area_details(query: RoleScopedQuery, state: ExplorerState, code: str,
+                 counts: pd.DataFrame | None = None) -> AreaDetails:
+    """The panel of one area of ``state.level``.
+
+    Parameters
+    ----------
+    query : RoleScopedQuery
+    state : ExplorerState
+    code : str
+        An area code of ``state.level``.
+    counts : DataFrame, optional
+        ``query.area_counts(state.feeds, state.level, to_filter(state))`` if already read
+        (the map's), so that the panel and the map agree by construction.
+
+    Returns
+    -------
+    AreaDetails
+
+    Raises
+    ------
+    KeyError
+        ``code`` is not an area of ``state.level``.
+    AccessDenied
+        The role may not see ``state.level``.
+    """
+    areas = _areas(state.level)
+    if code not in areas.index:
+        raise KeyError(f"{code!r} is not a {state.level} code")
+    area = areas.loc[code]
+    filters = to_filter(state)
+    counts = query.area_counts(state.feeds, state.level, filters) if counts is None else counts
+    count, display = _cell(counts, code)
+    before = query.area_counts(state.feeds, state.level,
+                               to_filter(state, previous_period(state.start, state.end)))
+    previous, previous_display = _cell(before, code)
+    rate = None if count is None or not area["population"] else count / area["population"] * PER
+    return AreaDetails(
+        code=code, name=str(area["name"]), level=state.level,
+        district=str(area["district_name"]), count=count, display=_thousands(display),
+        rate_display=HIDDEN if rate is None and count is None else _rate_text(rate),
+        population=int(area["population"]), population_estimate=bool(area["population_estimate"]),
+        rank_display=_rank(counts, areas, code, state, query.suppressed),
+        previous_display=_thousands(previous_display),
+        change=change_text(count, previous) or "",
+        monthly=_monthly(query, state, code, filters),
+        breakdowns=_breakdowns(query, state, code, filters, count, query.suppressed),
+        suppressed=query.suppressed, threshold=_threshold(state.feeds, query),
+    )
+
+
+def monthly_chart(details: AreaDetails) -> alt.Chart:
+    """A small line chart of the area's records per month, one line per feed (gaps: hidden)."""
+    data = pd.DataFrame({"Feed": details.monthly["feed"], "Month": details.monthly["month"],
+                         "Records": details.monthly["count"].astype("float")})
+    # Ticks on whole months only (Vega's own picks put two "Jan 23" ticks on a short period),
+    # every month up to 8 months, then every 2nd, 3rd, ... month.
+    months = max(details.monthly["month"].nunique(), 1)
+    ticks = {"interval": "month", "step": -(-months // 8)}
+    return (alt.Chart(data)
+            .mark_line(point=alt.OverlayMarkDef(size=14))
+            .encode(x=alt.X("Month:T", title=None,
+                            axis=alt.Axis(format="%b %y", tickCount=ticks)),
+                    y=alt.Y("Records:Q", title="Records",
+                            axis=alt.Axis(tickMinStep=1, format="d")),
+                    color=alt.Color("Feed:N", title=None, legend=alt.Legend(orient="top")),
+                    tooltip=[alt.Tooltip("Feed:N"),
+                             alt.Tooltip("Month:T", format="%B %Y"),
+                             alt.Tooltip("Records:Q")]))
+
+
+def breakdown_frame(breakdown: Breakdown) -> pd.DataFrame:
+    """A breakdown as a two-column table for display."""
+    return pd.DataFrame(list(breakdown.rows or ()), columns=[breakdown.title, "Records"])
+
+
+# -- the map -------------------------------------------------------------------------------
+@dataclass
+class MapView:
+    """A built explorer map, the legend of the layer it opens on (or, for a layer without
+    one, ``caption`` saying what it shows), a note on the points (or None) and one on the
+    hotspots (None when they were not asked for)."""
+
+    map: object
+    legend: object | None
+    message: str | None
+    hotspot_note: str | None = None
+    caption: str = ""
+
+
+def build_map(state: ExplorerState, *, counts: pd.DataFrame, cells: pd.DataFrame | None = None,
+              points: pd.DataFrame | int | None = None, hotspots=None, note: str = "",
+              export: bool = False) -> MapView:
+    """The explorer's folium map from data already read for the viewer's role.
+
+    Parameters
+    ----------
+    state : ExplorerState
+        Level, measure, class breaks and the layer to open on.
+    counts : DataFrame
+        ``area_counts`` of the state's feeds, level and filters.
+    cells, points : DataFrame, optional
+        ``cell_counts`` summed over feeds (hexagons, heat map) and ``points`` of the feeds with
+        a ``feed`` column; None leaves those layers out (a chair; an export). ``points`` may
+        also be the number of points in view, when more than ``maps.layers.MAX_POINTS`` were
+        not read (:func:`points_to_read`): the map then says so instead of drawing them.
+    hotspots : GeoDataFrame, optional
+        ``views.hotspots.HotspotView.hotspots`` of the same feeds and filters, for the role
+        (None: not asked for). Drawn on top, switched on, as the "Hotspots" overlay.
+    note : str
+        What the map counts (:func:`describe`), for the legends.
+    export : bool
+        For a download: areas and hexagons only. The heat map and the points show 100 m
+        geomasked locations, which stay in the dashboard; hotspots are left out too.
+
+    Returns
+    -------
+    MapView
+        The map opens on ``state.layer`` (on the areas when that layer is not on the map); the
+        others are switched on in its layer control.
+    """
+    from maps import layers
+
+    built, legends, message = [], {}, None
+    group, legends["areas"] = layers.area_layer(counts, state.level, measure=state.measure,
+                                                scheme=state.scheme, note=note,
+                                                name=LAYER_NAMES["areas"])
+    built.append(("areas", group))
+    if cells is not None:
+        group, legends["hex"] = layers.hex_layer(cells, scheme=state.scheme, note=note,
+                                                 name=LAYER_NAMES["hex"])
+        built.append(("hex", group))
+        if not export:
+            built.append(("heat", layers.heat_layer(cells, name=LAYER_NAMES["heat"])))
+    if isinstance(points, int) and not export:
+        message = layers.too_many_points(points)
+    elif points is not None and not export:
+        group, message = layers.points_layer(points, name=LAYER_NAMES["points"])
+        if group is not None:
+            built.append(("points", group))
+    hotspot_note = None
+    if hotspots is not None and not export:
+        from maps.hotspot_layer import hotspot_layer
+
+        built.append(("hotspots", hotspot_layer(hotspots, name=LAYER_NAMES["hotspots"])))
+        n = len(hotspots)
+        hotspot_note = (f"{n:,} hotspot{'s' if n != 1 else ''} for these filters, outlined on "
+                        "the map; the Hotspots page ranks and explains them." if n else
+                        "The hotspot model finds no hotspot for these filters.")
+    present = {key for key, _ in built}
+    opened = state.layer if state.layer in present else "areas"
+    shown = {LAYER_NAMES[opened]} | ({LAYER_NAMES["hotspots"]} if "hotspots" in present
+                                     else set())
+    # Quarter zoom steps, so that fitting West Yorkshire fills the frame.
+    m = layers.explorer_map([group for _, group in built], show=shown, zoom_snap=0.25)
+    captions = {"heat": "Heat map of records in 100 m cells",
+                "points": "Records at their geomasked 100 m locations, clustered; point at one "
+                          "for its categories"}
+    return MapView(map=m, legend=legends.get(opened), message=message,
+                   hotspot_note=hotspot_note,
+                   caption=". ".join(t for t in (captions.get(opened, ""), note) if t))
+
+
+def points_to_read(cells: pd.DataFrame | None) -> int | None:
+    """Whether the points in view are worth reading: None if they are (at most
+    ``maps.layers.MAX_POINTS``, or no cells to tell), else their number.
+
+    ``cells`` is ``cell_counts`` of the same view, whose counts add up to the records with a
+    point: at 1,000,000 records, reading the points only to refuse them took longer than all
+    the rest of the map.
+    """
+    from maps.layers import MAX_POINTS
+
+    if cells is None:
+        return None
+    in_view = int(cells["count"].sum())
+    return in_view if in_view > MAX_POINTS else None
+
+
+def clicked_area(result: dict | None, level: str) -> str | None:
+    """The area of ``level`` a map click (``st_folium``'s return value) points at, or None.
+
+    The ``code`` of the clicked area (``last_active_drawing``) when it is one of ``level``;
+    otherwise the area containing the clicked point (``last_object_clicked``, then
+    ``last_clicked``: a click on a hexagon, a point or the heat map).
+    """
+    if not result:
+        return None
+    areas = _areas(level)
+    drawing = result.get("last_active_drawing") or {}
+    code = str((drawing.get("properties") or {}).get("code", ""))
+    if code in areas.index:
+        return code
+    for key in ("last_object_clicked", "last_clicked"):
+        point = result.get(key) or {}
+        try:
+            lat, lng = float(point["lat"]), float(point["lng"])
+        except (KeyError, TypeError, ValueError):
+            continue
+        return _area_at(level, lng, lat)
+    return None
+
+
+# -- words and legend ----------------------------------------------------------------------
+def period_label(start: dt.date, end: dt.date) -> str:
+    """E.g. ``"1 Dec 2024 – 30 Nov 2025"``."""
+    return f"{_day(start)} – {_day(end)}"
+
+
+def describe(state: ExplorerState, district_names: dict[str, str] | None = None) -> str:
+    """The period, feeds and filters of ``state`` in one line of plain text."""
+    parts = [period_label(state.start, state.end) if state.start else "no data",
+             ", ".join(FEED_SHORT_TITLES[f] for f in state.feeds)]
+    names = district_names or {}
+    for title, values in (("age", state.age_groups), ("NRM type", state.exploitation_types),
+                          ("Mandevilla indicator", state.indicators)):
+        if values:
+            parts.append(f"{title}: " + ", ".join(CATEGORY_TITLES.get(v, v).lower()
+                                                   for v in values))
+    if state.rosewood_status:
+        parts.append("Rosewood: " + CATEGORY_TITLES[state.rosewood_status].lower())
+    if state.districts:
+        parts.append("districts: " + ", ".join(names.get(d, d) for d in state.districts))
+    return " · ".join(parts)
+
+
+def legend_html(map_legend, description: str = "", threshold: int | None = None) -> str:
+    """A ``maps.layers.MapLegend`` as HTML for ``st.html``: every text escaped.
+
+    Parameters
+    ----------
+    map_legend : MapLegend
+        ``title``, ``classes`` (``colour``, ``label``), ``hidden`` (label of hidden areas, or
+        None) and ``note``.
+    description : str
+        What the map counts (:func:`describe`), when the legend's note does not say it.
+    threshold : int, optional
+        k of the suppression, to explain "<k" under the legend.
+    """
+    rows = [_swatch(c.colour, c.label) for c in map_legend.classes]
+    if map_legend.hidden:
+        rows.append(_swatch(HIDDEN_COLOUR, map_legend.hidden))
+    notes = [text for text in (map_legend.note, description,
+                               legend(threshold) if threshold else "") if text]
+    return ('<div class="wy-legend" style="font-size:0.85rem;line-height:1.5">'
+            f'<div style="font-weight:600">{html.escape(map_legend.title)}</div>'
+            + "".join(rows)
+            + "".join(f'<div style="color:#555;font-size:0.8rem">{html.escape(n)}</div>'
+                      for n in notes)
+            + "</div>")
+
+
+# -- helpers -------------------------------------------------------------------------------
+def _swatch(colour: str, label: str) -> str:
+    colour = colour if _COLOUR.match(str(colour)) else "#cccccc"
+    return ('<div style="display:flex;align-items:center;gap:0.4rem">'
+            f'<span style="display:inline-block;width:1.1rem;height:0.8rem;background:{colour};'
+            'border:1px solid #888;flex:none"></span>'
+            f'<span>{html.escape(str(label))}</span></div>')
+
+
+def _areas(level: str) -> pd.DataFrame:
+    from geo.boundaries import load_boundaries
+
+    frame = load_boundaries(level)
+    return pd.DataFrame(frame.drop(columns="geometry")).set_index("code")
+
+
+def _area_at(level: str, lng: float, lat: float) -> str | None:
+    import shapely
+
+    from geo.boundaries import load_boundaries
+
+    areas = load_boundaries(level)
+    hit = areas[areas.geometry.contains(shapely.Point(lng, lat))]
+    return str(hit["code"].iloc[0]) if len(hit) else None
+
+
+def _cell(counts: pd.DataFrame, code: str) -> tuple[int | None, str]:
+    row = counts.loc[counts["code"] == code]
+    if row.empty:
+        return 0, "0"
+    return _int(row["count"].iloc[0]), str(row["display"].iloc[0])
+
+
+def _int(value) -> int | None:
+    return None if pd.isna(value) else int(value)
+
+
+def _thousands(label) -> str:
+    return f"{int(label):,}" if str(label).isdigit() else str(label)
+
+
+def _rate_text(rate: float | None) -> str:
+    return "no residents" if rate is None else f"{rate:,.1f}"
+
+
+def _ordinal(n: int) -> str:
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
+def _rank(counts, areas, code, state, suppressed) -> str:
+    """Rank by rate among the areas of the level (in the chosen districts), 1 = highest.
+
+    Ties are said: areas with the same rate share the best rank among them ("joint 3rd"), and
+    an area with no records is not given a rank at all ("no records, like 118 of the 124
+    wards"): with most areas at zero, "6th highest" would be true of the ranking rule only.
+    For a suppressed role only shown figures are ranked, so a rank reveals nothing about a
+    hidden count.
+
+    Examples (from the tests): ``"3rd highest rate of 5 districts"``,
+    ``"joint 2nd highest rate of 5 districts (2 share it)"``,
+    ``"no records, like 119 of the 124 wards"``.
+    """
+    table = counts.set_index("code").join(areas[["population", "district_code"]])
+    if state.districts:
+        table = table[table["district_code"].isin(state.districts)]
+    table = table[table["count"].notna() & (table["population"] > 0)]
+    plural = f"{LEVEL_TITLES[state.level].lower()}s" if state.level != "lsoa" else "LSOAs"
+    if code not in table.index:
+        return "not ranked (figure hidden or no residents)"
+    shown = " with figures shown" if suppressed else ""
+    counted = table["count"].astype(int)
+    if counted[code] == 0:
+        none = int((counted == 0).sum())
+        if none == 1:
+            return f"no records: the only one of the {len(table):,} {plural}{shown} with none"
+        return f"no records, like {none:,} of the {len(table):,} {plural}{shown}"
+    # Rates compared as fractions (count * population of the other), so equal rates tie
+    # exactly rather than by floating-point luck.
+    population = table["population"].astype(int)
+    higher = counted * population[code] > counted[code] * population
+    equal = counted * population[code] == counted[code] * population
+    rank, ties = int(higher.sum()) + 1, int(equal.sum())
+    joint = f"joint {_ordinal(rank)}" if ties > 1 else _ordinal(rank)
+    tied = f" ({ties:,} share it)" if ties > 1 else ""
+    return f"{joint} highest rate of {len(table):,} {plural}{shown}{tied}"
+
+
+def _threshold(feeds, query: RoleScopedQuery) -> int:
+    """k of the suppression applied to a table of ``feeds`` (1 when nothing is suppressed)."""
+    return max(threshold_for(feed) for feed in feeds) if query.suppressed else 1
+
+
+def _months(state: ExplorerState) -> pd.PeriodIndex:
+    return pd.period_range(pd.Period(state.start, "M"), pd.Period(state.end, "M"), freq="M")
+
+
+def _monthly(query, state, code, filters) -> pd.DataFrame:
+    months = _months(state)
+    parts = []
+    for feed in state.feeds:
+        table = query.area_counts(feed, state.level, filters, freq="M")
+        if "period" not in table.columns:  # no record of this feed at all
+            table = pd.DataFrame({"code": [code], "period": [months[0]], "count": [0]})
+        row = table[table["code"] == code].set_index("period")["count"]
+        row = row.reindex(months)
+        # A month absent from the table had no record in any area: a true zero.
+        row = row.where(row.index.isin(table["period"].unique()), 0).astype("Int64")
+        parts.append(pd.DataFrame({"feed": FEED_SHORT_TITLES[feed],
+                                   "month": months.to_timestamp(), "count": row.array}))
+    return pd.concat(parts, ignore_index=True)
+
+
+def _split(query, feeds, level, code, filters, field_name, categories) -> list[tuple]:
+    """(category, count, display) of ``code`` for each category, one call each."""
+    out = []
+    for category in categories:
+        value = category if field_name == "rosewood_status" else (category,)
+        part = replace(filters, **{field_name: value})
+        out.append((category, *_cell(query.area_counts(feeds, level, part), code)))
+    return out
+
+
+def _breakdown(title, parts, total, suppressed, note="") -> Breakdown:
+    """A breakdown, or the note saying it is hidden (suppressed roles; see module docstring)."""
+    if suppressed and (total is None or any(count is None for _, count, _ in parts)):
+        return Breakdown(title, None, PARTITION_NOTE)
+    rows = tuple((CATEGORY_TITLES.get(label, FEED_SHORT_TITLES.get(label, label)),
+                  _thousands(display)) for label, _, display in parts)
+    return Breakdown(title, rows, note)
+
+
+def _breakdowns(query, state, code, filters: EventFilter, total, suppressed) -> tuple:
+    level = state.level
+    by_feed = [(feed, *_cell(query.area_counts(feed, level, filters), code))
+               for feed in state.feeds]
+    feed_total = {feed: count for feed, count, _ in by_feed}
+    out = [_breakdown("Feed", by_feed, total, suppressed)]
+    ages = state.age_groups or AGE_GROUPS
+    out.append(_breakdown("Age group", _split(query, state.feeds, level, code, filters,
+                                              "age_groups", ages), total, suppressed))
+    if "nrm" in state.feeds:
+        types = state.exploitation_types or EXPLOITATION_TYPES
+        out.append(_breakdown("NRM exploitation type",
+                              _split(query, "nrm", level, code, filters, "exploitation_types",
+                                     types), feed_total["nrm"], suppressed,
+                              "A referral may record several types, so these can add up to "
+                              "more than the referrals."))
+    if "rosewood" in state.feeds:
+        statuses = (state.rosewood_status,) if state.rosewood_status else ("found", "missing")
+        out.append(_breakdown("Rosewood status",
+                              _split(query, "rosewood", level, code, filters, "rosewood_status",
+                                     statuses), feed_total["rosewood"], suppressed))
+    if "mandevilla" in state.feeds:
+        indicators = state.indicators or INDICATORS
+        out.append(_breakdown("Mandevilla indicator",
+                              _split(query, "mandevilla", level, code, filters, "indicators",
+                                     indicators), feed_total["mandevilla"], suppressed,
+                              "A flag may record several indicators."))
+    return tuple(out)
+
+
+def _day(value: dt.date) -> str:
+    return f"{value.day} {value:%b %Y}"
+
+
+__all__: Sequence[str] = ("AreaDetails", "Breakdown", "FeedHeadline", "Headline", "area_details",
+                          "breakdown_frame", "change_text", "describe", "headline",
+                          "legend_html", "monthly_chart", "period_label")

@@ -1,0 +1,256 @@
+"""Downloads of the map explorer: the area table as a safe CSV, and the map as one HTML file.
+
+**CSV** (:func:`safe_csv`). A spreadsheet treats a cell that starts with ``=``, ``+``, ``-``
+or ``@`` (or a tab or carriage return, which some programs skip before looking) as a formula,
+so a crafted value could run one when the file is opened ("CSV injection"). Every *text* cell,
+and every column name, that starts with one of those characters gets a ``'`` in front, which
+spreadsheets read as "this is text". The policy for negative numbers: cells of a **numeric
+column** (int, float, nullable Int64) are written as numbers, unchanged, so a change of -3
+stays the number -3 (a number cannot carry a formula); **text** that looks like a negative
+number ("-3") is still prefixed, because text is where untrusted values live and telling a
+harmless "-3" from "-3+HYPERLINK(...)" is not worth the risk. The file is UTF-8 with a byte
+order mark, so Excel reads area names with non-ASCII letters correctly.
+
+**Map** (:func:`standalone_map_html`). The dashboard's maps link their scripts, styles and
+fonts from its own server (``/app/static/vendor``, see ``maps.basemap``), which a downloaded file
+cannot reach. The exported file inlines every vendored file it links (scripts and styles;
+images and fonts the styles use become ``data:`` URIs), so it opens offline, from disk, and
+loads nothing from anywhere. An overlay (title, legend, what the map counts) is added on top.
+
+No Streamlit here.
+"""
+from __future__ import annotations
+
+import base64
+import mimetypes
+import re
+from pathlib import Path
+
+import pandas as pd
+
+from maps.basemap import VENDOR_DIR, resolve_asset_prefix
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+CSV_ENCODING = "utf-8-sig"
+PER = 100_000
+_FONT_TYPES = {".woff2": "font/woff2", ".woff": "font/woff", ".ttf": "font/ttf"}
+_SOURCE_MAP = re.compile(r"^\s*//# sourceMappingURL=\S+\s*$", re.MULTILINE)
+_CSS_URL = re.compile(r"""url\(\s*(['"]?)([^'")]+)\1\s*\)""")
+#: Column titles of :func:`area_table`: official Census 2021 populations (districts, LSOAs)...
+RESIDENTS_COLUMN = "Residents (2021)"
+RATE_COLUMN = "Rate per 100,000"
+#: ... and best-fit estimates (wards: see ``geo.boundaries``).
+ESTIMATED_RESIDENTS_COLUMN = "Residents (2021, estimate)"
+ESTIMATED_RATE_COLUMN = "Rate per 100,000 (estimated residents)"
+
+
+# -- CSV -----------------------------------------------------------------------------------
+def safe_cell(value):
+    """``value`` with a ``'`` in front if it is text that a spreadsheet would run as a formula.
+
+    Examples
+    --------
+    >>> safe_cell("=1+1"), safe_cell("Leeds"), safe_cell(-3)
+    ("'=1+1", 'Leeds', -3)
+    """
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def safe_csv(frame: pd.DataFrame) -> bytes:
+    """``frame`` as CSV bytes that no spreadsheet will run as formulas (see module docstring).
+
+    Parameters
+    ----------
+    frame : DataFrame
+        Written without its index (reset it first to keep it). Not modified.
+
+    Returns
+    -------
+    bytes
+        UTF-8 with a byte order mark; missing values are empty cells.
+    """
+    out = frame.copy()
+    out.columns = [safe_cell(str(column)) for column in out.columns]
+    for column in out.columns:
+        if not pd.api.types.is_numeric_dtype(out[column]) or pd.api.types.is_bool_dtype(
+                out[column]):
+            out[column] = out[column].map(safe_cell, na_action="ignore")
+    return out.to_csv(index=False, lineterminator="\r\n").encode(CSV_ENCODING)
+
+
+def population_is_estimate(level: str, areas: pd.DataFrame | None = None) -> bool:
+    """Whether the populations of ``level`` are estimates: wards always (``geo.boundaries``
+    sums LSOA populations to the best-fitting ward), any level whose ``areas`` frame flags
+    one (``population_estimate``); districts and LSOAs otherwise not (official figures)."""
+    if level == "ward":
+        return True
+    if areas is not None and "population_estimate" in areas.columns:
+        return bool(areas["population_estimate"].fillna(False).astype(bool).any())
+    return False
+
+
+def area_table(counts: pd.DataFrame, level: str, areas: pd.DataFrame | None = None
+               ) -> pd.DataFrame:
+    """The map's figures as a table for download: one row per area, by name.
+
+    Parameters
+    ----------
+    counts : DataFrame
+        ``RoleScopedQuery.area_counts`` (``code``, ``count``, ``display``, ``suppressed``).
+    level : {"district", "ward", "lsoa"}
+    areas : DataFrame, optional
+        ``code``, ``name``, ``district_name``, ``population`` of the level's areas; default
+        the shipped boundaries (``geo.boundaries.load_boundaries``).
+
+    Returns
+    -------
+    DataFrame
+        ``<Level> code``, ``<Level>``, ``District``, ``Residents (2021)``, ``Records`` (text,
+        as shown: "<10" where hidden), ``Rate per 100,000`` (empty where the count is hidden).
+        Ward populations are estimates (each LSOA's Census 2021 population summed to the ward
+        it overlaps most), so at ward level (or wherever ``areas`` has a true
+        ``population_estimate``) the two columns say so: ``Residents (2021, estimate)`` and
+        ``Rate per 100,000 (estimated residents)``. District and LSOA populations are the
+        official Census figures and carry no such label.
+    """
+    title = {"lsoa": "LSOA", "ward": "Ward", "district": "District"}[level]
+    if areas is None:
+        from geo.boundaries import load_boundaries
+
+        areas = load_boundaries(level)
+    table = counts[["code", "count", "display"]].merge(
+        areas[["code", "name", "district_name", "population"]], on="code", how="left")
+    population = table["population"].astype("float")
+    rate = (table["count"].astype("Float64") / population.where(population > 0) * PER).round(1)
+    columns = {f"{title} code": table["code"], title: table["name"]}
+    if level != "district":
+        columns["District"] = table["district_name"]
+    estimate = population_is_estimate(level, areas)
+    residents, per = ((ESTIMATED_RESIDENTS_COLUMN, ESTIMATED_RATE_COLUMN) if estimate
+                      else (RESIDENTS_COLUMN, RATE_COLUMN))
+    out = pd.DataFrame({**columns, residents: table["population"].astype("Int64"),
+                        "Records": table["display"].astype(str),
+                        per: rate.astype("Float64")})
+    return out.sort_values([c for c in ("District", title) if c in out]).reset_index(drop=True)
+
+
+# -- standalone map ------------------------------------------------------------------------
+def standalone_map_html(page_html: str, *, overlay_html: str = "", title: str = "Map",
+                        prefix: str | None = None,
+                        vendor_dir: Path | str | None = None) -> bytes:
+    """A folium page (``m.get_root().render()``) as one self-contained HTML file.
+
+    Parameters
+    ----------
+    page_html : str
+        The rendered page of a ``maps.basemap.LocalAssetMap``: its links point under ``prefix``.
+    overlay_html : str
+        Trusted HTML (already escaped, e.g. ``views.explore.legend_html``) shown in a box on
+        the map.
+    title : str
+        The page title (escaped here).
+    prefix, vendor_dir : optional
+        Where the links point and where the files are (``maps.basemap`` defaults).
+
+    Returns
+    -------
+    bytes
+        UTF-8 HTML with no ``<script src>`` or stylesheet link left: every linked vendored file
+        is inlined, and every image and font its styles use is a ``data:`` URI.
+
+    Raises
+    ------
+    FileNotFoundError
+        A linked vendored file is missing (run ``make assets``).
+    ValueError
+        The page links a file that is not under ``prefix``: it would be fetched from elsewhere.
+    """
+    import html as html_lib
+
+    prefix = resolve_asset_prefix(prefix)
+    root = Path(vendor_dir) if vendor_dir is not None else VENDOR_DIR
+    script = re.compile(r'<script\s+src="([^"]+)"\s*>\s*</script>')
+    link = re.compile(r'<link\s+rel="stylesheet"\s+href="([^"]+)"\s*/?>')
+
+    def local(url: str) -> Path:
+        if not url.startswith(prefix + "/"):
+            raise ValueError(f"the map links {url}, which is not a vendored file")
+        return root / url[len(prefix) + 1:]
+
+    def inline_script(match: re.Match) -> str:
+        code = _SOURCE_MAP.sub("", local(match.group(1)).read_text(encoding="utf-8"))
+        return "<script>" + code.replace("</script", "<\\/script") + "</script>"
+
+    def inline_style(match: re.Match) -> str:
+        path = local(match.group(1))
+        css = _inline_css_urls(path.read_text(encoding="utf-8"), path.parent)
+        return "<style>" + css.replace("</style", "<\\/style") + "</style>"
+
+    page = script.sub(inline_script, page_html)
+    page = link.sub(inline_style, page)
+    head = f"<title>{html_lib.escape(title)}</title>"
+    page = page.replace("<head>", "<head>" + head, 1)
+    if overlay_html:
+        # Bottom left, above Leaflet's scale bar.
+        box = ('<div style="position:fixed;left:12px;bottom:52px;z-index:1000;max-width:340px;'
+               'background:rgba(255,255,255,0.95);padding:8px 10px;border-radius:6px;'
+               'box-shadow:0 1px 4px rgba(0,0,0,0.3);font-family:Arial,Helvetica,sans-serif">'
+               f"{overlay_html}</div>")
+        page = page.replace("</body>", box + "</body>", 1)
+    return page.encode("utf-8")
+
+
+def _inline_css_urls(css: str, base: Path) -> str:
+    """``url(...)`` of local files as ``data:`` URIs; ``.ttf`` fallbacks left out (woff2 is
+    enough for every browser that runs Leaflet 1.9) and anything else that cannot be found
+    replaced by an empty URI, so that the file never asks for anything."""
+
+    def replace(match: re.Match) -> str:
+        target = match.group(2)
+        if target.startswith(("data:", "#")):
+            return match.group(0)
+        path = (base / target.split("?")[0].split("#")[0]).resolve()
+        if path.suffix == ".ttf" or not path.is_file():
+            return 'url("data:,")'
+        kind = _FONT_TYPES.get(path.suffix) or mimetypes.guess_type(path.name)[0] \
+            or "application/octet-stream"
+        encoded = base64.b64encode(path.read_bytes()).decode("ascii")
+        return f'url("data:{kind};base64,{encoded}")'
+
+    return _CSS_URL.sub(replace, css)
+
+
+
+def explorer_map_file(state, *, counts: pd.DataFrame, cells: pd.DataFrame | None = None,
+                      note: str = "", synthetic: bool = False,
+                      threshold: int | None = None) -> bytes:
+    """The explorer's map as a download: areas (and hexagons), legend, no heat map or points.
+
+    Parameters
+    ----------
+    state : views.viewstate.ExplorerState
+    counts, cells : DataFrame
+        As for ``views.explore.build_map``.
+    note : str
+        What the map counts (``views.explore.describe``): the legend and the page title.
+    synthetic : bool
+        Say on the map that the data are synthetic.
+    threshold : int, optional
+        k of the suppression, explained under the legend.
+
+    Returns
+    -------
+    bytes
+        A self-contained HTML file (:func:`standalone_map_html`).
+    """
+    from views.explore import build_map, legend_html
+
+    view = build_map(state, counts=counts, cells=cells, note=note, export=True)
+    banner = ('<div style="color:#b00020;font-weight:700">SYNTHETIC DATA — not real cases'
+              "</div>") if synthetic else ""
+    return standalone_map_html(view.map.get_root().render(),
+                               overlay_html=banner + legend_html(view.legend,
+                                                                 threshold=threshold),
+                               title=f"West Yorkshire map: {note}")

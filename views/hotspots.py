@@ -1,0 +1,381 @@
+"""Hotspots for a role: the model fitted inside the data layer, returned as areas only.
+
+:func:`fit_hotspots` reads the geomasked event points of the chosen feeds *itself* (from the
+store behind a ``RoleScopedQuery``), fits ``models.hotspots.HotspotModel`` on them and returns a
+:class:`HotspotView`: one polygon per hotspot with its figures, and monthly counts per hotspot.
+No point-level row, no per-event label and not the fitted model leave this module, so a chair
+(who may never see points) can be shown hotspots: the polygons are unions of 300 m analysis
+cells holding at least ``min_events`` events each.
+
+Who may see hotspots is ``core.roles``' ``view_hotspots`` action (analysts and chairs). An
+executive or admin gets ``AccessDenied``, audited as ``access-denied``; every fit is audited as
+``view-hotspots`` with its filters and the number of events read.
+
+Disclosure control for suppressed roles (chairs), with ``safeguards.disclosure``:
+
+- events per hotspot (rows) and feed (columns), with the hotspot totals shown, are one table
+  protected by :func:`~safeguards.disclosure.suppress_table` at the strictest threshold of the feeds
+  (one table mixes feeds, as in ``RoleScopedQuery.district_feed_table``); column totals are not
+  shown anywhere;
+- the monthly counts per hotspot are a second table (hotspot x month, hotspot totals shown). Two
+  tables sharing the hotspot totals are safe together only where that total is shown in both,
+  so a hotspot's monthly series is hidden whole where either table hides its total;
+- the relative risk, which with the public expected count gives the count back, is hidden where
+  the count is (:func:`~safeguards.disclosure.suppress_rates`).
+
+No Streamlit here.
+"""
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import altair as alt
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from safeguards.access import RoleScopedQuery
+from safeguards.audit import AuditEvent, record
+from safeguards.disclosure import suppress_rates, suppress_table, threshold_for
+from core.filters import EventFilter
+from core.schema import check_feed
+from geo.crs import WGS84
+
+#: What the model is asked for: the default scan, seeded so the same data give the same hotspots.
+RANDOM_STATE = 0
+FEED_TITLES = {"nrm": "NRM", "rosewood": "Rosewood", "mandevilla": "Mandevilla"}
+TREND_TITLES = {"new": "New", "intensifying": "Intensifying", "persistent": "Persistent",
+                "diminishing": "Diminishing", "sporadic": "Sporadic", "historical": "Historical",
+                "no pattern": "No pattern"}
+#: Columns of ``HotspotView.hotspots`` (besides ``events_<feed>``/``display_<feed>`` per feed).
+COLUMNS = ["hotspot_id", "rank", "place", "districts", "wards", "events", "events_display",
+           "expected", "relative_risk", "p_value", "trend", "trend_p", "cross_feed", "feeds",
+           "area_km2", "first_month", "last_month", "monthly_hidden", "geometry"]
+MAX_PLACE_WARDS = 3
+PLACE_PRECISION = 1e-5  # ~1 m, as the base map's boundaries
+
+
+@dataclass(frozen=True)
+class HotspotView:
+    """What a role may see of the hotspots of some feeds and filters.
+
+    Attributes
+    ----------
+    hotspots : GeoDataFrame
+        One row per hotspot, ranked (``rank`` 1 = strongest: smallest p-value, then largest
+        likelihood ratio), EPSG:4326 polygons. ``events`` (Int64, <NA> where hidden),
+        ``events_display`` ("23", "<10", "[c]"), and per feed ``events_<feed>`` and
+        ``display_<feed>``; ``relative_risk`` (NaN where the count is hidden), ``p_value``,
+        ``trend`` (a ``models.trends`` category), ``cross_feed``, ``place`` (ward names and
+        district), ``districts``, ``wards`` (lists), ``area_km2``, ``first_month``,
+        ``last_month``, ``monthly_hidden`` (the monthly series is hidden, see module docstring).
+    monthly : DataFrame
+        ``hotspot_id``, ``month`` (Timestamp, first day), ``count`` (Int64, <NA> where hidden)
+        and ``display``; every month of the period for every hotspot.
+    feeds : tuple of str
+    filters : EventFilter
+    suppressed : bool
+    threshold : int
+        k of the suppression (1 when nothing is suppressed).
+    n_events : int
+        Events the model saw (inside West Yorkshire's populated cells). An aggregate of the
+        whole filter set; shown only when not suppressed or at least k.
+    n_outside : int
+        Events left out because they fall outside the populated analysis grid.
+    method : str
+    """
+
+    hotspots: gpd.GeoDataFrame
+    monthly: pd.DataFrame
+    feeds: tuple[str, ...]
+    filters: EventFilter
+    suppressed: bool
+    threshold: int
+    n_events: int
+    n_outside: int
+    method: str = "scan"
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def ids(self) -> list[int]:
+        return [int(i) for i in self.hotspots["hotspot_id"]]
+
+    def row(self, hotspot_id: int) -> pd.Series:
+        """The row of one hotspot; ``KeyError`` for an id that is not in the view."""
+        match = self.hotspots[self.hotspots["hotspot_id"] == int(hotspot_id)]
+        if match.empty:
+            raise KeyError(f"no hotspot {hotspot_id} in this view")
+        return match.iloc[0]
+
+
+def fit_hotspots(query: RoleScopedQuery, feeds: str | Sequence[str],
+                 filters: EventFilter | None = None, *, random_state: int = RANDOM_STATE,
+                 **model_params) -> HotspotView:
+    """Fit the hotspot model on the chosen feeds and filters, for ``query``'s role.
+
+    Parameters
+    ----------
+    query : RoleScopedQuery
+        Whose view it is. Needs the ``view_hotspots`` action (analysts and chairs).
+    feeds : str or sequence of str
+        Feeds fitted together (each event keeps its feed, for the feed mix and cross-feed flags).
+    filters : EventFilter, optional
+        Which records (period, districts, age groups, ...).
+    random_state : int
+        Seeds the Monte-Carlo p-values: the same data and filters give the same hotspots.
+    **model_params
+        Other ``HotspotModel`` parameters (``min_events``, ``n_simulations``, ...).
+
+    Returns
+    -------
+    HotspotView
+        Areas and aggregates only, suppressed for the role (module docstring).
+
+    Raises
+    ------
+    AccessDenied
+        The role may not see hotspots (audited).
+    ValueError
+        No feed, or an unknown one.
+    """
+    from models._events import events_frame
+    from models.hotspots import HotspotModel, OutsideAreaWarning
+
+    feeds = [feeds] if isinstance(feeds, str) else list(dict.fromkeys(feeds))
+    if not feeds:
+        raise ValueError("choose at least one feed")
+    for feed in feeds:
+        check_feed(feed)
+    query.require("view_hotspots")
+    filters = filters or EventFilter()
+    # Read here, never returned: the geomasked cell centre and the date of each event.
+    frames = [events_frame(query.store.query(feed, filters,
+                                             columns=["event_date", "easting", "northing"]),
+                           feed) for feed in feeds]
+    events = pd.concat(frames, ignore_index=True) if frames else None
+    events = gpd.GeoDataFrame(events, geometry="geometry", crs=frames[0].crs)
+    model = HotspotModel(random_state=random_state, **model_params)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", OutsideAreaWarning)
+        model.fit(events)
+    n_events = int(model.n_events_)
+    n_outside = len(events) - n_events
+    notes = tuple(str(w.message) for w in caught if issubclass(w.category, OutsideAreaWarning))
+    raw, monthly = model.hotspots_, model.monthly_counts_
+    del model, events, frames  # nothing per event outlives the fit
+    view = _protect(raw, monthly, feeds, filters, query.suppressed, n_events, n_outside, notes)
+    record(query.store, AuditEvent(
+        action="view-hotspots", actor=query.principal.user, role=query.role,
+        filters=_audit_filters(feeds, filters), records=int(view.n_events),
+        detail=f"{len(view.hotspots)} hotspots"))
+    return view
+
+
+# -- disclosure control --------------------------------------------------------------------
+def _protect(raw: gpd.GeoDataFrame, monthly: pd.DataFrame, feeds: list[str],
+             filters: EventFilter, suppressed: bool, n_events: int, n_outside: int,
+             notes: tuple[str, ...]) -> HotspotView:
+    raw = _ranked(raw)
+    ids = raw["hotspot_id"].astype(int).tolist()
+    k = max(threshold_for(feed) for feed in feeds) if suppressed else 1
+    by_feed = pd.DataFrame([[int(mix.get(feed, 0)) for feed in feeds] for mix in raw["feed_mix"]],
+                           index=pd.Index(ids, name="hotspot_id"), columns=feeds, dtype="int64")
+    months = _month_table(monthly, ids, filters)
+    if suppressed and len(ids):
+        feed_table = suppress_table(by_feed, threshold=k, row_totals=True, column_totals=False)
+        month_table = suppress_table(months, threshold=k, row_totals=True, column_totals=False)
+        counts, display = feed_table.counts, feed_table.display
+        total_hidden = feed_table.suppressed.iloc[:, -1] if len(feeds) > 1 \
+            else feed_table.suppressed.iloc[:, 0]
+        month_total_hidden = month_table.suppressed.iloc[:, -1] if months.shape[1] > 1 \
+            else month_table.suppressed.iloc[:, 0]
+        monthly_hidden = (total_hidden | month_total_hidden).reindex(ids).to_numpy(bool)
+        month_counts = month_table.cells.copy()
+        month_display = month_table.display.iloc[:len(ids), :months.shape[1]].copy()
+        month_display.index, month_display.columns = months.index, months.columns
+        month_counts.loc[monthly_hidden] = pd.NA
+        month_display.loc[monthly_hidden] = "hidden"
+    else:
+        counts = by_feed.astype("Int64")
+        counts["Total"] = by_feed.sum(axis=1).astype("Int64")
+        display = counts.astype(str)
+        total_hidden = pd.Series(False, index=by_feed.index)
+        monthly_hidden = np.zeros(len(ids), bool)
+        month_counts, month_display = months.astype("Int64"), months.astype(str)
+    total_col = "Total" if (len(feeds) > 1 or not suppressed) else feeds[0]
+    events = (counts[total_col].reindex(ids) if len(ids)
+              else pd.Series([], dtype="Int64"))
+    out = pd.DataFrame({
+        "hotspot_id": ids, "rank": np.arange(1, len(ids) + 1),
+        "place": [_place(w, d) for w, d in zip(raw["wards"], raw["districts"])],
+        "districts": raw["districts"].tolist(), "wards": raw["wards"].tolist(),
+        "events": events.to_numpy() if len(ids) else pd.array([], dtype="Int64"),
+        "events_display": display[total_col].reindex(ids).astype(str).to_numpy()
+        if len(ids) else np.array([], dtype=object),
+        "expected": raw["expected"].astype(float).to_numpy(),
+        "relative_risk": suppress_rates(pd.Series(raw["relative_risk"].astype(float).to_numpy(),
+                                                  index=ids),
+                                        pd.Series(np.asarray(total_hidden.reindex(ids),
+                                                             dtype=bool), index=ids)).to_numpy()
+        if len(ids) else np.array([], dtype=float),
+        "p_value": raw["p_value"].astype(float).to_numpy(),
+        "trend": raw["trend"].tolist(), "trend_p": raw["trend_p"].astype(float).to_numpy(),
+        "cross_feed": raw["cross_feed"].astype(bool).to_numpy(),
+        "feeds": raw["feeds"].tolist(), "area_km2": raw["area_km2"].astype(float).to_numpy(),
+        "first_month": raw["first_month"].tolist(), "last_month": raw["last_month"].tolist(),
+        "monthly_hidden": monthly_hidden,
+    })
+    # A chair sees the trend category, but not the month it started or ended in when the
+    # monthly series is hidden (it would say when a small number of events happened).
+    for column in ("first_month", "last_month"):
+        out[column] = out[column].where(~out["monthly_hidden"], None)
+    for feed in feeds:
+        out[f"events_{feed}"] = counts[feed].reindex(ids).to_numpy() if len(ids) \
+            else pd.array([], dtype="Int64")
+        out[f"display_{feed}"] = display[feed].reindex(ids).astype(str).to_numpy() \
+            if len(ids) else np.array([], dtype=object)
+    geometry = gpd.GeoSeries(raw.geometry.to_numpy(), crs=raw.crs).to_crs(WGS84)
+    hotspots = gpd.GeoDataFrame(out, geometry=geometry.set_precision(PLACE_PRECISION).to_numpy(),
+                                crs=WGS84)
+    return HotspotView(hotspots=hotspots, monthly=_long_months(month_counts, month_display),
+                       feeds=tuple(feeds), filters=filters, suppressed=suppressed, threshold=k,
+                       n_events=int(n_events), n_outside=int(n_outside), notes=notes)
+
+
+def _ranked(raw: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Strongest first: smallest p-value, then largest likelihood ratio (or relative risk)."""
+    if raw.empty:
+        return raw
+    strength = raw["llr"] if "llr" in raw.columns else raw["relative_risk"]
+    order = np.lexsort((-strength.astype(float).to_numpy(), raw["p_value"].astype(float)
+                        .fillna(1.0).to_numpy()))
+    return raw.iloc[order].reset_index(drop=True)
+
+
+def _month_table(monthly: pd.DataFrame, ids: list[int], filters: EventFilter) -> pd.DataFrame:
+    """Hotspots (rows) x every month of the period (columns), events per cell."""
+    first = monthly.index.min() if len(monthly) else None
+    last = monthly.index.max() if len(monthly) else None
+    if filters.start is not None:
+        first = pd.Period(filters.start, "M")
+    if filters.end is not None:
+        last = pd.Period(filters.end, "M")
+    if first is None or last is None:
+        return pd.DataFrame(index=pd.Index(ids, name="hotspot_id"), dtype="int64")
+    span = pd.period_range(first, last, freq="M")
+    table = monthly.reindex(index=span, columns=ids, fill_value=0).fillna(0).astype("int64").T
+    table.index.name, table.columns.name = "hotspot_id", "month"
+    return table
+
+
+def _long_months(counts: pd.DataFrame, display: pd.DataFrame) -> pd.DataFrame:
+    if counts.empty or counts.shape[1] == 0:
+        return pd.DataFrame({"hotspot_id": pd.Series([], dtype="int64"),
+                             "month": pd.Series([], dtype="datetime64[ns]"),
+                             "count": pd.Series([], dtype="Int64"),
+                             "display": pd.Series([], dtype=object)})
+    c = counts.astype("Int64").stack(future_stack=True).rename("count")
+    d = display.astype(str).stack(future_stack=True).rename("display")
+    frame = pd.concat([c, d], axis=1).reset_index()
+    frame.columns = ["hotspot_id", "month", "count", "display"]
+    frame["month"] = pd.PeriodIndex(frame["month"], freq="M").to_timestamp()
+    frame["hotspot_id"] = frame["hotspot_id"].astype("int64")
+    return frame
+
+
+def _place(wards, districts) -> str:
+    wards, districts = list(wards or []), list(districts or [])
+    shown = ", ".join(wards[:MAX_PLACE_WARDS])
+    more = len(wards) - MAX_PLACE_WARDS
+    if more > 0:
+        shown += f" and {more} more"
+    where = " / ".join(districts)
+    return f"{shown} ({where})" if shown and where else shown or where or "West Yorkshire"
+
+
+def _audit_filters(feeds, filters: EventFilter) -> dict:
+    out = {"feeds": list(feeds)}
+    out.update({k: (v.isoformat() if hasattr(v, "isoformat") else v)
+                for k, v in vars(filters).items() if v not in (None, ())})
+    return out
+
+
+# -- what the page shows -------------------------------------------------------------------
+def ranked_table(view: HotspotView) -> pd.DataFrame:
+    """The ranked hotspots for display: rank, place, events (total and by feed, as shown),
+    relative risk (None where hidden), p-value, trend, cross-feed flag. One row per hotspot,
+    in rank order (the row order of ``view.hotspots``)."""
+    frame = view.hotspots
+    table = {"Rank": frame["rank"].astype(int).to_numpy(), "Place": frame["place"].to_numpy(),
+             "Events": frame["events_display"].map(_thousands).to_numpy()}
+    for feed in view.feeds:
+        table[FEED_TITLES[feed]] = frame[f"display_{feed}"].map(_thousands).to_numpy()
+    risk = frame["relative_risk"].astype(float).replace([np.inf], np.nan)
+    table.update({
+        "Relative risk": risk.round(1).to_numpy(),
+        "p-value": frame["p_value"].astype(float).to_numpy(),
+        "Trend": [TREND_TITLES.get(t, str(t)) for t in frame["trend"]],
+        "Cross-feed": frame["cross_feed"].astype(bool).to_numpy()})
+    return pd.DataFrame(table)
+
+
+def feed_breakdown(view: HotspotView, hotspot_id: int) -> pd.DataFrame:
+    """A hotspot's events by feed, as shown ("<10" where hidden)."""
+    row = view.row(hotspot_id)
+    return pd.DataFrame({"Feed": [FEED_TITLES[f] for f in view.feeds],
+                         "Events": [_thousands(row[f"display_{f}"]) for f in view.feeds]})
+
+
+def monthly_frame(view: HotspotView, hotspot_id: int) -> pd.DataFrame:
+    """``month``, ``count`` (float, NaN where hidden) and ``display`` of one hotspot."""
+    view.row(hotspot_id)
+    part = view.monthly[view.monthly["hotspot_id"] == int(hotspot_id)]
+    return pd.DataFrame({"month": part["month"].to_numpy(),
+                         "count": part["count"].astype("Float64").astype(float).to_numpy(),
+                         "display": part["display"].to_numpy()})
+
+
+def monthly_chart(view: HotspotView, hotspot_id: int) -> alt.Chart:
+    """Events per month in one hotspot (bars; hidden months are left out, with their label in
+    the tooltip of an empty mark)."""
+    data = monthly_frame(view, hotspot_id).rename(
+        columns={"month": "Month", "count": "Events", "display": "Shown"})
+    return (alt.Chart(data)
+            .mark_bar(color="#b2182b")
+            .encode(x=alt.X("Month:T", title=None, axis=alt.Axis(format="%b %y")),
+                    y=alt.Y("Events:Q", title="Events", axis=alt.Axis(tickMinStep=1, format="d")),
+                    tooltip=[alt.Tooltip("Month:T", format="%B %Y"),
+                             alt.Tooltip("Shown:N", title="Events")]))
+
+
+def explain(view: HotspotView, hotspot_id: int) -> str:
+    """One paragraph (plain text) saying why this place is a hotspot, as the role may see it."""
+    row = view.row(hotspot_id)
+    expected = float(row["expected"])
+    events = row["events_display"]
+    risk = row["relative_risk"]
+    parts = [f"{_thousands(events)} events where {expected:,.1f} would be expected from the "
+             f"{row['area_km2']:.2f} km² area's resident population"]
+    if not pd.isna(risk):
+        parts.append("relative risk " + ("very high" if np.isinf(risk) else f"{risk:,.1f}"))
+    p = row["p_value"]
+    if not pd.isna(p):
+        parts.append("p-value " + ("< 0.001" if p < 0.001 else f"{p:.3f}")
+                     + " (Monte-Carlo test of the Poisson scan)")
+    text = "; ".join(parts) + "."
+    trend = TREND_TITLES.get(row["trend"], str(row["trend"]))
+    text += f" Trend: {trend.lower()}."
+    if row["cross_feed"]:
+        text += " Cross-feed: " + ", ".join(FEED_TITLES.get(f, f) for f in row["feeds"]) \
+            + " each have a hotspot here."
+    if row["monthly_hidden"]:
+        text += " Its monthly counts are hidden: with its total they could give a small number" \
+                " away."
+    return text
+
+
+def _thousands(label) -> str:
+    label = str(label)
+    return f"{int(label):,}" if label.isdigit() else label
