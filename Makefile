@@ -31,7 +31,7 @@ store: $(VENV)/.installed
 	@if [ -f "$(STORE)/_manifest.json" ]; then \
 		echo "Using the existing store in $(STORE)/"; \
 	elif case "$(STORE)" in postgres*://*) true;; *) false;; esac && $(PY) -c \
-		'import sys; from data.store import open_store; sys.exit(not open_store(sys.argv[1]).batches())' \
+		'import sys; from storage.open import open_store; sys.exit(not open_store(sys.argv[1]).batches())' \
 		"$(STORE)"; then \
 		echo "Using the existing PostGIS store"; \
 	else \

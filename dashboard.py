@@ -8,13 +8,11 @@ hiding a page is not a guard.
 """
 import streamlit as st
 
-from ui.router_mode import use_router
-
-from ui import session
-from ui import registry
-from ui.loaders import stop_on_user_error
-from safeguards import auth
 from core.roles import ROLE_TITLES, ROLES
+from safeguards import auth
+from ui import registry, session
+from ui.loaders import stop_on_user_error
+from ui.router_mode import use_router
 
 use_router()  # before anything is drawn: see ui/router_mode.py
 st.set_page_config(

@@ -5,7 +5,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from storage.base import ParquetStore
+from storage.parquet import ParquetStore
 
 BENCH_STORES = Path("/tmp/bench-stores")
 ROOT = Path(__file__).resolve().parent.parent

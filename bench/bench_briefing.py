@@ -17,11 +17,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from safeguards.access import Principal  # noqa: E402
-from views.meeting import MeetingState, available_periods, meeting_data, meeting_query  # noqa: E402
-from storage.base import ParquetStore  # noqa: E402
 from data.synthetic import build_store  # noqa: E402
 from reports.briefing import build_briefing  # noqa: E402
+from safeguards.access import Principal  # noqa: E402
+from storage.parquet import ParquetStore  # noqa: E402
+from views.meeting import MeetingState, available_periods, meeting_data, meeting_query  # noqa: E402
 
 
 def main() -> None:

@@ -30,10 +30,13 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench._stores import source_store  # noqa: E402
-from safeguards.access import Principal, RoleScopedQuery  # noqa: E402
 from core.filters import EventFilter  # noqa: E402
 from core.schema import FEEDS  # noqa: E402
-from storage.base import ParquetStore, Store, open_store  # noqa: E402
+from safeguards.access import Principal, RoleScopedQuery  # noqa: E402
+from storage.base import Store
+from storage.open import open_store
+from storage.parquet import ParquetStore  # noqa: E402
+
 
 class ViaPoints:
     """A PostGIS store whose cell counts read every point and group them in NumPy (the old

@@ -26,14 +26,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from safeguards.access import Principal, RoleScopedQuery  # noqa: E402
-from views.hotspots import fit_hotspots  # noqa: E402
 from core.schema import FEEDS  # noqa: E402
-from storage.base import ParquetStore  # noqa: E402
 from data.synthetic import build_store  # noqa: E402
-from views.tasking import TaskBook  # noqa: E402
 from maps.hotspot_layer import hotspot_map  # noqa: E402
 from reports.tasking_sheet import tasking_sheet  # noqa: E402
+from safeguards.access import Principal, RoleScopedQuery  # noqa: E402
+from storage.parquet import ParquetStore  # noqa: E402
+from views.hotspots import fit_hotspots  # noqa: E402
+from views.tasking import TaskBook  # noqa: E402
 
 
 def median_time(action, runs: int) -> float:

@@ -59,12 +59,12 @@ import shapely  # noqa: E402
 from scipy import stats  # noqa: E402
 
 from core.schema import FEEDS  # noqa: E402
-from storage.base import open_store  # noqa: E402
 from data.synthetic import TRUTH_FILE, build_store  # noqa: E402
 from geo.crs import BNG  # noqa: E402
 from models._events import events_frame  # noqa: E402
 from models._grid import analysis_grid  # noqa: E402
 from models.hotspots import HotspotModel, OutsideAreaWarning  # noqa: E402
+from storage.open import open_store  # noqa: E402
 from tests.test_hotspots import null_events, recovered  # noqa: E402
 
 END = "2025-12-31"  # planted-recovery stores: a fixed span, so runs compare

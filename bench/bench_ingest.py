@@ -21,8 +21,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from data.ingest import ingest_file  # noqa: E402
-from storage.base import ParquetStore  # noqa: E402
 from data.synthetic import generate  # noqa: E402
+from storage.parquet import ParquetStore  # noqa: E402
 
 
 def folder_bytes(path: Path) -> int:

@@ -50,12 +50,12 @@ sys.path.insert(0, str(ROOT))
 import folium  # noqa: E402
 import streamlit_folium  # noqa: E402
 
-from safeguards.access import Principal, RoleScopedQuery  # noqa: E402
 from core.schema import FEEDS  # noqa: E402
-from storage.base import open_store  # noqa: E402
-from views.viewstate import ExplorerState, to_filter  # noqa: E402
 from geo.boundaries import DISTRICT_CODES, load_boundaries  # noqa: E402
 from maps.basemap import base_map  # noqa: E402
+from safeguards.access import Principal, RoleScopedQuery  # noqa: E402
+from storage.open import open_store  # noqa: E402
+from views.viewstate import ExplorerState, to_filter  # noqa: E402
 
 PAYLOAD_TARGET = 2_000_000
 TIME_TARGET_S = 1.0

@@ -32,12 +32,14 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench._stores import source_store  # noqa: E402
-from safeguards.access import Principal, RoleScopedQuery  # noqa: E402
 from core.filters import EventFilter  # noqa: E402
-from data.ingest import ingest_frame  # noqa: E402
 from core.schema import FEEDS  # noqa: E402
-from storage.base import ParquetStore, open_store  # noqa: E402
+from data.ingest import ingest_frame  # noqa: E402
 from data.synthetic import generate  # noqa: E402
+from safeguards.access import Principal, RoleScopedQuery  # noqa: E402
+from storage.open import open_store
+from storage.parquet import ParquetStore  # noqa: E402
+
 
 def write_rate(source, target) -> tuple[float, int]:
     rows = 0

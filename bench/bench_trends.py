@@ -18,10 +18,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from views import kpis  # noqa: E402
-from safeguards.access import Principal, RoleScopedQuery  # noqa: E402
-from storage.base import ParquetStore  # noqa: E402
 from data.synthetic import build_store  # noqa: E402
+from safeguards.access import Principal, RoleScopedQuery  # noqa: E402
+from storage.parquet import ParquetStore  # noqa: E402
+from views import kpis  # noqa: E402
 
 
 def page_reads(query: RoleScopedQuery) -> None:

@@ -18,7 +18,7 @@ reader of the store); nothing here reads the store, protects a table or imports 
   the types add up to more than the total, and the table could not be protected by totals.
 - :func:`tabulate` counts records per row and period, :func:`repeat_flags` marks Rosewood repeat
   episodes, :func:`median_hours` gives the median time to found, and :func:`trend_table` runs
-  the Mann-Kendall test (``models.trends.mann_kendall``) on each row of a table.
+  the Mann-Kendall test (``core.trends.mann_kendall``) on each row of a table.
 """
 from __future__ import annotations
 
@@ -347,7 +347,7 @@ def trend_table(table: pd.DataFrame, alpha: float = 0.05, min_total: int = 0) ->
         ``row``, ``trend`` ("increasing", "decreasing", "no trend" or "too few records"),
         ``p_value`` and ``slope`` (Sen's slope, records per period), NaN where not tested.
     """
-    from models.trends import mann_kendall
+    from core.trends import mann_kendall
 
     rows = []
     for label, values in table.iterrows():

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 import pandas as pd
 import pandera.pandas as pa
 
+from core import clock
+
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,63}$"
 MULTI_SEPARATOR = ";"
 EARLIEST_DATE = pd.Timestamp("2000-01-01")
@@ -150,7 +152,7 @@ def feed_schema(feed: str, now: pd.Timestamp | None = None) -> pa.DataFrameSchem
         The moment after which dates count as "in the future" (default: now, plus one day of
         slack for partners in other time zones).
     """
-    now = (pd.Timestamp.now() + pd.Timedelta(days=1)) if now is None else now
+    now = (pd.Timestamp(clock.local_now()) + pd.Timedelta(days=1)) if now is None else now
     columns = {f.name: _column(f, now) for f in feed_fields(feed)}
     checks = []
     if feed == "rosewood":

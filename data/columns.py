@@ -10,8 +10,8 @@ from pathlib import Path
 import yaml
 
 from core.errors import ConfigError, ForbiddenFieldError, Problem, SchemaError
-from data.forbidden import forbidden_category, normalise_column_name
 from core.schema import LOCATION_FORMS, allowed_columns, feed_fields
+from data.forbidden import forbidden_category, normalise_column_name
 
 
 def load_column_mapping(path: str | Path) -> dict[str, str]:

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import datetime as dt
 import getpass
 import os
 import sys
@@ -35,17 +34,24 @@ import pandas as pd
 import pandera.errors
 from tqdm import tqdm
 
-from safeguards import audit
-from core import roles
+from core import clock, roles
+from core.errors import (
+    AccessDenied,
+    ConfigError,
+    DashboardError,
+    DuplicateRecordError,
+    Problem,
+    SchemaError,
+)
+from core.schema import EVENT_DATE_FIELD, feed_fields, feed_schema
 from data.columns import load_column_mapping, resolve_columns
-from core.errors import (AccessDenied, ConfigError, DashboardError, DuplicateRecordError, Problem,
-                         SchemaError)
 from data.location import resolve_locations
 from data.parse import parse_field
 from data.readers import ROW_COLUMN, read_partner_file
-from core.schema import EVENT_DATE_FIELD, feed_fields, feed_schema
-from storage.base import RecordConflict, Store, open_store
 from geo.geomask import geomask_cell_m
+from safeguards import audit
+from storage.base import RecordConflict, Store
+from storage.open import open_store
 
 QUARANTINE_DIR = "quarantine"
 LOCATION_COLUMNS = {"longitude", "latitude", "easting", "northing", "location",
@@ -330,7 +336,7 @@ def _quarantine(store, name, rejected: pd.DataFrame, problems: list[Problem]) ->
     out = out.rename(columns={ROW_COLUMN: "source_row"})
     folder = store.quarantine_dir()  # <store>/quarantine for a store folder
     folder.mkdir(parents=True, exist_ok=True)
-    stamp = dt.datetime.now().strftime("%Y%m%dT%H%M%S-%f")  # two runs never share a name
+    stamp = clock.local_now().strftime("%Y%m%dT%H%M%S-%f")  # two runs never share a name
     target = folder / f"{Path(name).stem}-{stamp}.csv"
     tmp = target.with_name("." + target.name)
     out.to_csv(tmp, index=False, quoting=csv.QUOTE_NONNUMERIC)

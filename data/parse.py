@@ -11,8 +11,8 @@ import re
 import pandas as pd
 
 from core.errors import Problem
-from data.readers import ROW_COLUMN
 from core.schema import MULTI_SEPARATOR, Field
+from data.readers import ROW_COLUMN
 
 _ISO = (r"^(?P<y>\d{4})-(?P<m>\d{2})-(?P<d>\d{2})"
         r"(?:[T ](?P<H>\d{2}):(?P<M>\d{2})(?::(?P<S>\d{2})(?:\.\d+)?)?(?P<tz>Z|[+-]\d{2}:?\d{2})?)?$")

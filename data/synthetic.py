@@ -29,13 +29,14 @@ import pyarrow.compute as pc
 import shapely
 from tqdm import tqdm
 
+from core import clock
 from core.errors import DashboardError, StoreError
-from data.ingest import ingest_frame
 from core.schema import EARLIEST_DATE, FEEDS
-from storage.base import open_store
+from data.ingest import ingest_frame
 from geo.boundaries import DISTRICT_CODES, load_boundaries, west_yorkshire_bng
 from geo.crs import BNG
 from geo.geomask import bng_to_lonlat, geomask_cell_m
+from storage.open import open_store
 
 TRUTH_FILE = "_synthetic_truth.json"  # a leading "_": the store ignores the file
 TRUTH_FORMAT = 1
@@ -179,7 +180,7 @@ def build_store(store_url, years: int = 5, seed: int = 1, end=None, events: int 
 
 def default_end(today=None) -> pd.Timestamp:
     """The last day of the month before ``today`` (default: now)."""
-    first_of_month = pd.Timestamp(today or pd.Timestamp.now()).normalize().replace(day=1)
+    first_of_month = pd.Timestamp(today or pd.Timestamp(clock.local_now())).normalize().replace(day=1)
     return first_of_month - pd.Timedelta(1, "D")
 
 
@@ -190,7 +191,7 @@ def _simulate(years, seed, end, events):
     if events is not None and events < 1:
         raise ValueError(f"events was {events!r}; expected a positive number of records")
     end = default_end() if end is None else pd.Timestamp(end).normalize()
-    if end >= pd.Timestamp.now().normalize():
+    if end >= pd.Timestamp(clock.local_now()).normalize():
         raise ValueError(f"end {end.date()} is not in the past: synthetic dates must not be in "
                          "the future")
     start = end - pd.DateOffset(years=int(years)) + pd.Timedelta(1, "D")

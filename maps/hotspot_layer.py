@@ -21,8 +21,8 @@ import pandas as pd
 import shapely
 
 from geo.crs import WGS84
-from maps.layers import text
 from maps.basemap import PRECISION, WEST_YORKSHIRE_BOUNDS, base_map
+from maps.layers import text
 
 STYLE = {"color": "#b2182b", "weight": 2, "opacity": 0.95, "fillColor": "#ef8a62",
          "fillOpacity": 0.35}

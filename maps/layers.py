@@ -44,11 +44,11 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from safeguards.disclosure import suppress_rates
 from geo import hexgrid
 from geo.boundaries import DISTRICT_CODES, LEVELS, load_boundaries
 from geo.geomask import bng_to_lonlat
 from maps.basemap import VerbatimGeoJson, VerbatimRender, base_map, boundary_geojson
+from safeguards.disclosure import suppress_rates
 
 # --------------------------------------------------------------------------------------------
 # Colours and classes

@@ -28,12 +28,13 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from core import clock
 from core.errors import DashboardError
 from core.schema import FEEDS
-from storage.base import open_store
 from models._events import events_frame
 from models.hotspots import METHODS, HotspotModel, OutsideAreaWarning
 from models.metrics import cells_for_coverage, hit_rate, pai, rri, top_cells
+from storage.open import open_store
 
 DEFAULT_OUT = Path(__file__).resolve().parent.parent / "docs" / "hotspot-evaluation.md"
 COVERAGES = (0.01, 0.05)
@@ -238,7 +239,7 @@ def main(argv: list[str] | None = None) -> int:
     summary = summarise(folds)
     model = HotspotModel()
     meta = {"command": " ".join(["python -m models.evaluate", *(argv or sys.argv[1:])]),
-            "when": pd.Timestamp.now().strftime("%Y-%m-%d"),
+            "when": clock.today().isoformat(),
             "data": f"{len(events):,} point events ({args.feed or 'all feeds, pooled'}) "
                     f"from {args.store}",
             "test_period": args.test_period, "train_months": args.train_months,

@@ -22,8 +22,9 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
+from core import trends
 from geo.crs import BNG, WGS84
-from models import _baselines, trends
+from models import _baselines
 from models._events import Events, event_arrays
 from models._grid import Grid, analysis_grid
 from models.metrics import pai

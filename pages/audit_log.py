@@ -3,10 +3,10 @@ import datetime as dt
 
 import streamlit as st
 
+from safeguards.audit import ACTIONS, read_audit, verify
+from storage.open import open_store
 from ui.loaders import stop_on_user_error
 from ui.session import require_page_role
-from safeguards.audit import ACTIONS, read_audit, verify
-from storage.base import open_store
 
 ALL_ACTIONS = "All actions"
 SHOWN = ["seq", "created", "action", "actor", "role", "page", "records", "detail", "filters"]

@@ -10,16 +10,23 @@ from functools import partial
 import streamlit as st
 from streamlit_folium import st_folium
 
+from core.schema import AGE_GROUPS, FEEDS
+from geo.boundaries import DISTRICT_CODES
+from safeguards.disclosure import legend as disclosure_note
 from ui import loaders as load
 from ui.session import require_page_role
 from views import viewstate as vs
-from safeguards.disclosure import legend as disclosure_note
-from views.explore import (CATEGORY_TITLES, breakdown_frame, build_map, describe, legend_html,
-                          monthly_chart, threshold_of)
+from views.explore import (
+    CATEGORY_TITLES,
+    breakdown_frame,
+    build_map,
+    describe,
+    legend_html,
+    monthly_chart,
+    threshold_of,
+)
 from views.exports import area_table, explorer_map_file, safe_csv
 from views.overview import FEED_SHORT_TITLES
-from core.schema import AGE_GROUPS, FEEDS
-from geo.boundaries import DISTRICT_CODES
 
 principal = require_page_role("explore")
 st.title("Explore")

@@ -12,20 +12,21 @@ from functools import partial
 import streamlit as st
 from streamlit_folium import st_folium
 
-from ui import loaders as load
-from ui.session import require_page_role
-from safeguards.disclosure import legend as disclosure_note
+from core import clock
 from core.errors import TaskingError
-from views.exports import safe_csv
-from views.explore import CATEGORY_TITLES, describe
-from views.hotspots import explain, feed_breakdown, monthly_chart, ranked_table
-from views.overview import FEED_SHORT_TITLES
 from core.roles import may
 from core.schema import AGE_GROUPS, FEEDS
-from views.tasking import STATUS_TITLES, STATUSES, tasks_table
 from geo.boundaries import DISTRICT_CODES
 from maps.hotspot_layer import hotspot_map
 from reports.tasking_sheet import tasking_sheet
+from safeguards.disclosure import legend as disclosure_note
+from ui import loaders as load
+from ui.session import require_page_role
+from views.explore import CATEGORY_TITLES, describe
+from views.exports import safe_csv
+from views.hotspots import explain, feed_breakdown, monthly_chart, ranked_table
+from views.overview import FEED_SHORT_TITLES
+from views.tasking import STATUS_TITLES, STATUSES, tasks_table
 
 principal = require_page_role("hotspots")
 st.title("Hotspots")
@@ -113,7 +114,7 @@ if can_task and not view.hotspots.empty:
         action = st.text_area("Action", max_chars=500,
                               placeholder="What the lead agency will do, e.g. joint visit to "
                                           "the premises named in recent referrals")
-        due = st.date_input("Due", value=dt.date.today() + dt.timedelta(days=28),
+        due = st.date_input("Due", value=clock.today() + dt.timedelta(days=28),
                             format="DD/MM/YYYY")
         if st.form_submit_button("Create task", icon=":material/add_task:"):
             try:
@@ -140,7 +141,7 @@ else:
         load.audited_download(lambda: safe_csv(listing),
                               partial(load.audit_hotspots, principal, "export", state,
                                       detail="csv: tasking list", records=len(tasks))),
-        file_name=f"tasking-{dt.date.today()}.csv", mime="text/csv",
+        file_name=f"tasking-{clock.today()}.csv", mime="text/csv",
         icon=":material/download:", on_click="ignore")
     downloads[1].download_button(
         "Tasking sheet (PDF)",
@@ -149,7 +150,7 @@ else:
                                   generated_by=principal.user),
             partial(load.audit_hotspots, principal, "export", state,
                     detail="pdf: tasking sheet", records=len(tasks))),
-        file_name=f"tasking-sheet-{dt.date.today()}.pdf", mime="application/pdf",
+        file_name=f"tasking-sheet-{clock.today()}.pdf", mime="application/pdf",
         icon=":material/picture_as_pdf:", on_click="ignore")
     done = [t for t in tasks if t.status == "done"]
     if done:

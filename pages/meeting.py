@@ -7,11 +7,11 @@ whatever the role. The briefing pack (``reports.briefing``) downloads in one cli
 import streamlit as st
 from streamlit_folium import st_folium
 
+from geo.boundaries import DISTRICT_CODES
 from ui import loaders as load
 from ui.session import require_page_role
 from views import meeting as mt
 from views.kpis import TEST_NOTE
-from geo.boundaries import DISTRICT_CODES
 
 # Large type and strong contrast for a projector; the sidebar starts collapsed.
 PROJECTOR_CSS = """<style>

@@ -9,12 +9,13 @@ from functools import partial
 
 import streamlit as st
 
+from core.periods import FREQ_TITLES
+from core.schema import FEEDS
+from safeguards.disclosure import legend as disclosure_note
 from ui import loaders as load
 from ui.session import require_page_role
 from views import kpis
-from safeguards.disclosure import legend as disclosure_note
 from views.exports import safe_csv
-from core.schema import FEEDS
 from views.trend_charts import area_chart, chart_png, measure_chart, mix_chart
 
 FREQ_TITLES = {"M": "Months", "Q": "Quarters"}
@@ -74,7 +75,7 @@ if threshold > 1:
                "counts are.")
 
 # -- series by district -----------------------------------------------------------------------
-st.subheader(f"{MEASURE_TITLES[view.measure]} by district, per {kpis.FREQ_TITLES[freq]}")
+st.subheader(f"{MEASURE_TITLES[view.measure]} by district, per {FREQ_TITLES[freq]}")
 st.caption("Click a district in the legend to pick it out; drag to pan, scroll to zoom in time. "
            "Gaps are hidden figures.")
 for tab, feed in zip(st.tabs([kpis.FEED_SHORT_TITLES[f] for f in FEEDS]), FEEDS):

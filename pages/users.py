@@ -1,11 +1,11 @@
 """Administration: who may sign in, with which role; unlock a locked account. Never shows hashes."""
 import streamlit as st
 
+from core.roles import ROLE_TITLES
+from safeguards import auth
+from safeguards.users import UsersFile
 from ui.loaders import stop_on_user_error
 from ui.session import audit, oidc_configured, require_page_role
-from safeguards import auth
-from core.roles import ROLE_TITLES
-from safeguards.users import UsersFile
 
 MANAGE = """python -m safeguards.users add NAME --role ROLE     # asks for the password twice
 python -m safeguards.users set-role NAME ROLE

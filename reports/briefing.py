@@ -34,21 +34,40 @@ from reportlab.lib import colors  # noqa: E402
 from reportlab.lib.pagesizes import A4  # noqa: E402
 from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet  # noqa: E402
 from reportlab.lib.units import mm  # noqa: E402
-from reportlab.platypus import (Image, KeepTogether, PageBreak, Paragraph,  # noqa: E402
-                                SimpleDocTemplate, Table, TableStyle)
+from reportlab.platypus import (  # noqa: E402
+    Image,
+    KeepTogether,
+    PageBreak,
+    Paragraph,
+    SimpleDocTemplate,
+    Table,
+    TableStyle,
+)
 from tqdm import tqdm  # noqa: E402
 
+from core import clock
+from core.errors import (
+    DashboardError,  # noqa: E402
+    PeriodError,  # noqa: E402
+)
+from geo.boundaries import DISTRICT_CODES, load_boundaries  # noqa: E402
+from reports.marking import MARKING, draw_marking  # noqa: E402
 from safeguards.access import Principal  # noqa: E402
 from safeguards.audit import AuditEvent, record  # noqa: E402
-from core.errors import DashboardError  # noqa: E402
-from core.errors import PeriodError  # noqa: E402
+from storage.base import Store  # noqa: E402
+from storage.open import open_store
 from views.kpis import TEST_NOTE  # noqa: E402
-from views.meeting import (FEED_COLOURS, MeetingData, MeetingState,  # noqa: E402
-                          check_period, hotspot_rows, meeting_data, meeting_query,
-                          shown_records, variation_text)
-from storage.base import Store, open_store  # noqa: E402
-from reports.marking import MARKING, draw_marking  # noqa: E402
-from geo.boundaries import DISTRICT_CODES, load_boundaries  # noqa: E402
+from views.meeting import (  # noqa: E402
+    FEED_COLOURS,
+    MeetingData,
+    MeetingState,
+    check_period,
+    hotspot_rows,
+    meeting_data,
+    meeting_query,
+    shown_records,
+    variation_text,
+)
 
 HANDLING = "Handle under your information-sharing agreement. Do not forward outside the partnership."
 SYNTHETIC_NOTE = "SYNTHETIC DATA — not real cases. Do not use these figures for decisions."
@@ -95,7 +114,7 @@ def build_briefing(store: Store, principal: Principal, period: str, district: st
     done(STAGES[1])
     trend_png = trend_chart_png(data)
     done(STAGES[2])
-    now = (now or dt.datetime.now(dt.timezone.utc)).astimezone(dt.timezone.utc)
+    now = (now or clock.now()).astimezone(dt.timezone.utc)
     pdf = _layout(data, principal, now, map_png, trend_png)
     record(store, AuditEvent(action="export", actor=principal.user, role=principal.role,
                              page="meeting", filters={"period": period, "district": district},

@@ -25,11 +25,19 @@ from reportlab.lib import colors  # noqa: E402
 from reportlab.lib.pagesizes import A4  # noqa: E402
 from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet  # noqa: E402
 from reportlab.lib.units import mm  # noqa: E402
-from reportlab.platypus import (Image, KeepInFrame, Paragraph,  # noqa: E402
-                                SimpleDocTemplate, Spacer, Table, TableStyle)
+from reportlab.platypus import (  # noqa: E402
+    Image,
+    KeepInFrame,
+    Paragraph,
+    SimpleDocTemplate,
+    Spacer,
+    Table,
+    TableStyle,
+)
 
-from views.tasking import STATUS_TITLES, Outcome, Task  # noqa: E402
+from core import clock
 from reports.marking import MARKING, draw_marking  # noqa: E402
+from views.tasking import STATUS_TITLES, Outcome, Task  # noqa: E402
 
 HANDLING = ("Partnership tasking. Share only with the named lead agencies; do not copy into "
             "case records. Small numbers are hidden as \"<k\".")
@@ -61,7 +69,7 @@ def tasking_sheet(tasks: Sequence[Task], *, title: str = "Hotspot tasking sheet"
     map_png : bytes, optional
         The map picture; default :func:`task_map_png` of the listed tasks.
     """
-    now = now or dt.datetime.now(dt.timezone.utc)
+    now = now or clock.now()
     outcomes = outcomes or {}
     listed = list(tasks)[:MAX_ROWS]
     hidden = len(tasks) - len(listed)

@@ -15,16 +15,23 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from core import periods as _periods
 from core import roles
-from safeguards.audit import AuditEvent, record
 from core.errors import AccessDenied
 from core.filters import EventFilter
 from core.schema import FEEDS, check_feed, feed_fields
-from safeguards.disclosure import (TOTAL, SuppressedTable, must_suppress, open_table, suppress_counts,
-                             suppress_table, threshold_for)
-from storage.base import Store
-from core import periods as _periods
 from geo.geomask import bng_to_lonlat
+from safeguards.audit import AuditEvent, record
+from safeguards.disclosure import (
+    TOTAL,
+    SuppressedTable,
+    must_suppress,
+    open_table,
+    suppress_counts,
+    suppress_table,
+    threshold_for,
+)
+from storage.base import Store
 
 # Point rows carry category fields and the geomasked location only: never the partner's
 # record_id or Rosewood's person_ref, which a map or export does not need.

@@ -10,16 +10,9 @@ so that editing, deleting, inserting or reordering an entry breaks the chain, an
 marker (the seq and hash of the last entry) catches entries deleted at the end. ``verify()`` (and
 ``python -m safeguards.audit verify``) walks the chain and names the first bad entry.
 
-The chain logic here does not know how entries are stored: it talks to an ``AuditSink``. The
-embedded store uses ``FileAuditSink``, which keeps, next to the data (the reader ignores ``_``
-folders)::
-
-    <store>/_audit/audit.jsonl   one JSON object per line, in seq order, only ever appended to
-    <store>/_audit/head.json     {"seq", "hash", "created"} of the last entry (atomic rename)
-    <store>/_audit/_lock         file lock held by every writer
-
-A database backend adds a sink (a table plus a one-row head table, written in one transaction
-under an advisory lock) without touching this logic. See docs/audit.md.
+The chain logic here does not know how entries are stored: it talks to an ``AuditSink``
+(``storage.audit_log``: the embedded store's files; ``storage.postgis``: a table plus a one-row
+head table, written in one transaction under an advisory lock). See docs/audit.md.
 
     python -m safeguards.audit verify [--store URL] [--expect SEQ:HASH]
     python -m safeguards.audit list   [--store URL] [--limit 20] [--actor A] [--action X]
@@ -28,30 +21,32 @@ from __future__ import annotations
 
 import argparse
 import collections
-import contextlib
 import datetime as dt
 import hashlib
 import json
-import os
 import re
 import sys
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import ContextManager, Iterable, Iterator, Protocol, runtime_checkable
+from typing import Iterable
 
 import filelock
 import pandas as pd
 
+from core import clock
 from core.errors import ConfigError, StoreError
+from storage.audit_log import (  # noqa: F401
+    AUDIT_DIR,
+    HEAD_FILE,
+    LOCK_TIMEOUT_S,
+    LOG_FILE,
+    AuditError,
+    AuditSink,
+    FileAuditSink,
+)
+from storage.open import audit_sink, open_store
 
 FORMAT = 1
 GENESIS = "0" * 64            # prev_hash of entry 1
-AUDIT_DIR = "_audit"
-LOG_FILE = "audit.jsonl"
-HEAD_FILE = "head.json"
-LOCK_FILE = "_lock"
-LOCK_TIMEOUT_S = 60
-LOCK_POLL_S = 0.002
 
 ACTIONS = (
     "sign-in", "sign-in-failed", "sign-out",
@@ -85,13 +80,10 @@ _SECRET_TEXT = [
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]+")
 
 
-class AuditError(StoreError):
-    """The audit log cannot be read or written."""
-
 
 # -- events ------------------------------------------------------------------------------------
 def _utc_now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
+    return clock.now()
 
 
 @dataclass
@@ -255,138 +247,6 @@ def _well_typed(entry: dict) -> bool:
     return (text_or_none and isinstance(entry["created"], str) and isinstance(entry["action"], str)
             and isinstance(entry["actor"], str) and isinstance(entry["filters"], dict)
             and (records is None or (isinstance(records, int) and not isinstance(records, bool))))
-
-
-# -- storage ---------------------------------------------------------------------------------
-@runtime_checkable
-class AuditSink(Protocol):
-    """Where entries live. A sink stores; it never computes hashes or sequence numbers.
-
-    - ``writing()``: a context manager giving exclusive write access (across processes);
-      ``record()`` reads the head and appends inside it.
-    - ``append(entry)``: durably store one entry after the others and record it as the head
-      (its seq and hash), both before returning.
-    - ``read()``: every stored entry as its JSON text, in stored order (verify needs them as
-      stored, readable or not).
-    - ``last()``: the JSON text of the last stored entry, or None (cheap: no full scan).
-    - ``head()``: the head marker ``{"seq", "hash", ...}`` written by the last append, or None;
-      raises ``AuditError`` if it exists but cannot be read.
-    """
-
-    def writing(self) -> ContextManager[None]: ...
-
-    def append(self, entry: dict) -> None: ...
-
-    def read(self) -> Iterator[str]: ...
-
-    def last(self) -> str | None: ...
-
-    def head(self) -> dict | None: ...
-
-
-class FileAuditSink:
-    """The audit log of the embedded store: a JSON-lines file plus a head file, in ``root``."""
-
-    def __init__(self, root: str | os.PathLike):
-        self.root = Path(root)
-        self.log_path = self.root / LOG_FILE
-        self.head_path = self.root / HEAD_FILE
-
-    def __repr__(self) -> str:
-        return f"FileAuditSink({str(self.root)!r})"
-
-    @contextlib.contextmanager
-    def writing(self) -> Iterator[None]:
-        self.root.mkdir(parents=True, exist_ok=True)
-        lock = filelock.FileLock(str(self.root / LOCK_FILE), timeout=LOCK_TIMEOUT_S)
-        # Entries are written in a few milliseconds: poll often rather than every 50 ms.
-        with lock.acquire(poll_interval=LOCK_POLL_S):
-            yield
-
-    def append(self, entry: dict) -> None:
-        # ASCII only: no character in an entry can be taken for a line break by any reader.
-        line = (json.dumps(entry, ensure_ascii=True, separators=(",", ":"), allow_nan=False)
-                + "\n").encode("ascii")
-        self.root.mkdir(parents=True, exist_ok=True)
-        with open(self.log_path, "a+b") as handle:  # O_APPEND: every write goes to the end
-            handle.seek(0, os.SEEK_END)
-            if handle.tell():
-                handle.seek(-1, os.SEEK_END)
-                if handle.read(1) != b"\n":
-                    # An interrupted write left a partial line: end it, never delete it
-                    # (verify reports it as unreadable).
-                    line = b"\n" + line
-            handle.write(line)
-            handle.flush()
-            os.fsync(handle.fileno())
-        head = {"seq": entry["seq"], "hash": entry["hash"], "created": entry["created"]}
-        tmp = self.root / f".{HEAD_FILE}.tmp"
-        with open(tmp, "w", encoding="utf-8") as handle:
-            json.dump(head, handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, self.head_path)
-
-    def read(self) -> Iterator[str]:
-        try:
-            handle = open(self.log_path, "rb")
-        except FileNotFoundError:
-            return
-        with handle:
-            for raw in handle:
-                text = raw.decode("utf-8", "replace").rstrip("\r\n")
-                if text.strip():
-                    yield text
-
-    def last(self) -> str | None:
-        try:
-            handle = open(self.log_path, "rb")
-        except FileNotFoundError:
-            return None
-        with handle:
-            pos = handle.seek(0, os.SEEK_END)
-            buffer = b""
-            while pos > 0:
-                step = min(65536, pos)
-                pos -= step
-                handle.seek(pos)
-                buffer = handle.read(step) + buffer
-                body = buffer.rstrip(b"\r\n \t")
-                cut = body.rfind(b"\n")
-                if cut >= 0:
-                    return body[cut + 1:].decode("utf-8", "replace")
-            body = buffer.strip()
-            return body.decode("utf-8", "replace") if body else None
-
-    def head(self) -> dict | None:
-        try:
-            head = json.loads(self.head_path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            return None
-        except (OSError, ValueError) as exc:
-            raise AuditError(f"{self.head_path}: cannot read: {exc}") from exc
-        if not (isinstance(head, dict) and isinstance(head.get("seq"), int)
-                and isinstance(head.get("hash"), str)):
-            raise AuditError(f"{self.head_path}: not a head record")
-        return head
-
-
-def audit_sink(store) -> AuditSink:
-    """The sink of ``store``: a sink as is; a store that provides ``audit_sink()`` (a future
-    database backend); an embedded store (``<root>/_audit``); a store URL or path."""
-    if isinstance(store, AuditSink):
-        return store
-    if hasattr(store, "audit_sink"):
-        return store.audit_sink()
-    if isinstance(store, (str, os.PathLike)) or store is None:
-        from storage.base import open_store  # noqa: PLC0415 (only for URLs)
-
-        store = open_store(store)
-        if hasattr(store, "audit_sink"):
-            return store.audit_sink()
-    if hasattr(store, "root"):
-        return FileAuditSink(Path(store.root) / AUDIT_DIR)
-    raise ConfigError(f"no audit log for {store!r}: the backend has no audit sink")
 
 
 # -- writing -------------------------------------------------------------------------------
@@ -646,8 +506,6 @@ def main(argv: list[str] | None = None) -> int:
     show.add_argument("--actor")
     show.add_argument("--action", choices=ACTIONS)
     args = parser.parse_args(argv)
-
-    from storage.base import open_store  # noqa: PLC0415
 
     try:
         store = open_store(args.store)

@@ -36,9 +36,10 @@ import filelock
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
-from safeguards.auth import LockoutPolicy, lockout_policy, users_file_path
+from core import clock
 from core.errors import ConfigError, DashboardError
 from core.roles import ROLE_TITLES, ROLES
+from safeguards.auth import LockoutPolicy, lockout_policy, users_file_path
 
 FORMAT = 1
 NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._@-]{0,63}$")
@@ -125,7 +126,7 @@ def check_password(password: str) -> str:
 
 
 def _utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
+    return clock.now()
 
 
 def _iso(moment: dt.datetime) -> str:
@@ -367,8 +368,10 @@ class _Audit:
     """The audit log that command-line changes go to, reached before anything is changed."""
 
     def __init__(self, url: str | None):
-        from safeguards.audit import audit_sink  # noqa: PLC0415 (the store only for the CLI)
-        from storage.base import open_store  # noqa: PLC0415
+        from storage.open import (
+            audit_sink,
+            open_store,  # noqa: PLC0415
+        )
 
         self.store = open_store(url)
         audit_sink(self.store).head()  # raises now, before any change, if the log is out of reach

@@ -39,11 +39,20 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
+from core import clock
 from core.errors import ConfigError, StoreError
 from core.filters import EventFilter
 from core.schema import FEEDS, check_feed
-from storage.base import (PROJECT_ROOT, AppendResult, RecordConflict, Store, _new_batch_id,
-                        check_unique, stored_schema)
+from storage.audit_log import AuditError
+from storage.base import (
+    PROJECT_ROOT,
+    AppendResult,
+    RecordConflict,
+    Store,
+    _new_batch_id,
+    check_unique,
+    stored_schema,
+)
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 SRID = 27700
@@ -371,7 +380,7 @@ class PostgisStore(Store):
             conn.execute("DROP TABLE incoming")
             return AppendResult(0, unchanged, 0, None)
         batch_id = batch_id or _new_batch_id()
-        stamp = ingested_at or dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+        stamp = ingested_at or clock.now().replace(microsecond=0)
         conn.execute("INSERT INTO batches (id, feed, rows, source, file_name, ingested_at) "
                      "VALUES (%s, %s, %s, %s, %s, %s)",
                      [batch_id, feed, new + len(conflicts), source, file_name, stamp])
@@ -517,8 +526,6 @@ class PgAuditSink:
                 conn.execute(statement, params)
 
     def read(self):
-        from safeguards.audit import AuditError
-
         try:
             with self.store._connection() as conn, conn.cursor(name="audit_read") as cursor:
                 cursor.itersize = 5000

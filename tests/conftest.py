@@ -2,15 +2,43 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 from pathlib import Path
 
 import pytest
 
-from storage.base import ParquetStore
+from storage.parquet import ParquetStore
+
 # PostGIS store fixtures (throwaway cluster per session, database per test): pg_cluster, pg_url,
 # pg_store. Skipped with the reason where PostgreSQL/PostGIS are missing; must run when CI=true.
-from tests.pg_fixtures import (_pg_working, pg_cluster, pg_new_database, pg_store,  # noqa: F401
-                               pg_url)
+from tests.pg_fixtures import _pg_working, pg_cluster, pg_new_database, pg_store, pg_url  # noqa: F401
+
+# Every test runs at this moment, never at the wall clock's: nothing depends on when, or how fast,
+# the suite runs (core.clock). Held for the whole session (session fixtures build stores too) and
+# set back to it before each test; a test moves time on with the ``clock`` fixture's ``advance``.
+FROZEN_AT = dt.datetime(2026, 12, 15, 10, 0, tzinfo=dt.timezone.utc)
+_NOW = {"at": FROZEN_AT}
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _frozen_clock():
+    from core import clock as project_clock
+
+    project_clock.set(lambda: _NOW["at"])
+    yield
+    project_clock.set(None)
+
+
+@pytest.fixture(autouse=True)
+def clock(_frozen_clock):
+    """The project's clock, at ``FROZEN_AT`` when the test starts; yields ``advance(timedelta)``."""
+    _NOW["at"] = FROZEN_AT
+
+    def advance(delta: dt.timedelta) -> None:
+        _NOW["at"] += delta
+
+    yield advance
+    _NOW["at"] = FROZEN_AT
 
 
 @pytest.fixture(autouse=True)

@@ -110,7 +110,7 @@ def pg_new_database(pg_cluster):
 
 @pytest.fixture
 def pg_store(pg_url):
-    from storage.base import open_store
+    from storage.open import open_store
 
     return open_store(pg_url)
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 
 from data.ingest import ingest_frame
-from storage.base import ParquetStore
+from storage.parquet import ParquetStore
 
 # A point well inside each district (town centres), as WGS84 longitude and latitude.
 DISTRICT_POINTS = {

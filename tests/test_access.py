@@ -7,12 +7,12 @@ import dataclasses
 import pandas as pd
 import pytest
 
-from safeguards.access import Principal, RoleScopedQuery, point_columns
-from safeguards.audit import read_audit
 from core.errors import AccessDenied
 from core.filters import EventFilter
-from data.ingest import ingest_frame
 from core.schema import FEEDS
+from data.ingest import ingest_frame
+from safeguards.access import Principal, RoleScopedQuery, point_columns
+from safeguards.audit import read_audit
 from tests.conftest import VALID_ROWS
 
 

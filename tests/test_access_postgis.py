@@ -8,8 +8,8 @@ the same ``ingest_frame``, and restores that state (data and audit log) before e
 import pandas as pd
 import pytest
 
-from data.ingest import ingest_frame
 from core.schema import FEEDS
+from data.ingest import ingest_frame
 from tests.conftest import VALID_ROWS
 from tests.pg_fixtures import restore_snapshot, save_snapshot
 from tests.test_access import *  # noqa: F401,F403 - collected again here, on PostGIS
@@ -22,8 +22,8 @@ def store(pg_store):
 
 @pytest.fixture(scope="module")
 def _filled_once(_pg_working):
+    from storage.open import open_store
     from tests.pg_fixtures import empty_database
-    from storage.base import open_store
 
     empty_database(_pg_working)
     for feed in FEEDS:

@@ -2,16 +2,16 @@
 
 AppTest renders the entry point's default page (the landing page), in-process, without a browser.
 """
-import time
 from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from core import clock
 from safeguards.auth import LocalSession
-from views.overview import FEED_SHORT_TITLES
 from tests.sample_store import build_store
 from tests.signin_helpers import write_users
+from views.overview import FEED_SHORT_TITLES
 
 DASHBOARD = str(Path(__file__).resolve().parent.parent / "dashboard.py")
 N_ROWS = {"nrm": 10, "rosewood": 6, "mandevilla": 4}
@@ -55,7 +55,7 @@ def test_real_store_shows_a_different_notice(monkeypatch, tmp_path):
     # Real data needs sign-in (tests/test_router.py): an analyst signed in with a local account.
     monkeypatch.setenv("USERS_FILE", str(write_users(tmp_path / "users.json").path))
     at = run_dashboard(monkeypatch, store.root,
-                       auth_local=LocalSession("ana", time.time(), time.time()))
+                       auth_local=LocalSession("ana", clock.timestamp(), clock.timestamp()))
     assert "SYNTHETIC" not in texts(at.error) + texts(at.info) + texts(at.warning)
     assert "Real partner data" in texts(at.info)
 

@@ -12,9 +12,22 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from safeguards.audit import (ACTIONS, GENESIS, REDACTED, AuditEvent, AuditSink, FileAuditSink,
-                        audit_sink, chain_head, entry_hash, main, read_audit, record, verify)
-from storage.base import ParquetStore
+from core import clock
+from safeguards.audit import (
+    ACTIONS,
+    GENESIS,
+    REDACTED,
+    AuditEvent,
+    chain_head,
+    entry_hash,
+    main,
+    read_audit,
+    record,
+    verify,
+)
+from storage.audit_log import AuditSink, FileAuditSink
+from storage.open import audit_sink
+from storage.parquet import ParquetStore
 
 ROOT = Path(__file__).resolve().parent.parent
 UTC = dt.timezone.utc
@@ -224,7 +237,7 @@ WRITER = """
 import os, sys, time
 from pathlib import Path
 from safeguards.audit import AuditEvent, record
-from storage.base import ParquetStore
+from storage.parquet import ParquetStore
 store, name, flags = ParquetStore(Path(sys.argv[1])), sys.argv[2], Path(sys.argv[3])
 (flags / f"ready-{name}").touch()
 while not (flags / "go").exists():
@@ -293,11 +306,10 @@ def test_read_audit_filters(store):
 
 
 def test_created_is_utc_and_defaults_to_now(store):
-    before = dt.datetime.now(UTC)
     entry = record(store, AuditEvent("sign-in", actor="ana"))
     created = dt.datetime.fromisoformat(entry["created"])
     assert created.utcoffset() == dt.timedelta(0)
-    assert before <= created <= dt.datetime.now(UTC)
+    assert created == clock.now()
     bst = dt.timezone(dt.timedelta(hours=1))
     event = AuditEvent("sign-in", created=dt.datetime(2025, 6, 1, 10, tzinfo=bst))
     assert event.created == dt.datetime(2025, 6, 1, 9, tzinfo=UTC)

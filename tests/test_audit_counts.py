@@ -15,12 +15,12 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from views import kpis
 from safeguards.access import Principal, RoleScopedQuery
 from safeguards.audit import read_audit
-from storage.base import ParquetStore
+from storage.parquet import ParquetStore
 from tests.apptest import open_page
 from tests.sample_store import build_store
+from views import kpis
 
 ROOT = Path(__file__).resolve().parent.parent
 ROWS = {"nrm": 24, "rosewood": 24, "mandevilla": 24}

@@ -15,7 +15,8 @@ import psycopg
 import pytest
 
 from safeguards.audit import AuditEvent, chain_head, read_audit, record, verify
-from storage.base import ParquetStore, open_store
+from storage.open import open_store
+from storage.parquet import ParquetStore
 from tests.test_audit import _fill
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -8,11 +8,25 @@ from pathlib import Path
 
 import pytest
 
-from safeguards import auth
-from safeguards.auth import (DEMO, LOCAL, OIDC, ActivityTracker, FailureCounter, LockoutPolicy, NoRole,
-                       RoleMap, SignInNotConfigured, failure_delay, is_expired, load_role_map,
-                       oidc_last_activity, role_for_identity, sign_in_mode)
 from core.errors import AccessDenied, ConfigError
+from safeguards import auth
+from safeguards.auth import (
+    DEMO,
+    LOCAL,
+    OIDC,
+    ActivityTracker,
+    FailureCounter,
+    LockoutPolicy,
+    NoRole,
+    RoleMap,
+    SignInNotConfigured,
+    failure_delay,
+    is_expired,
+    load_role_map,
+    oidc_last_activity,
+    role_for_identity,
+    sign_in_mode,
+)
 from tests.signin_helpers import write_roles
 
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "sign-in.md"

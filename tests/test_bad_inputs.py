@@ -32,10 +32,11 @@ import pytest
 import yaml
 
 import core.errors
-from safeguards.audit import AUDIT_DIR, HEAD_FILE, LOG_FILE, read_audit, verify
 from core.errors import InputFileError
 from data.ingest import ingest_file
-from storage.base import ParquetStore
+from safeguards.audit import read_audit, verify
+from storage.audit_log import AUDIT_DIR, HEAD_FILE, LOG_FILE
+from storage.parquet import ParquetStore
 
 PROJECT = Path(__file__).resolve().parent.parent
 CORPUS = Path(__file__).resolve().parent / "bad_inputs"

@@ -1,8 +1,13 @@
 """The shipped West Yorkshire geography: codes, nesting, validity, populations."""
 import pytest
 
-from geo.boundaries import (DISTRICT_CODES, LEVELS, load_boundaries, lsoa_2011_to_2021,
-                            lsoa_ward_lookup)
+from geo.boundaries import (
+    DISTRICT_CODES,
+    LEVELS,
+    load_boundaries,
+    lsoa_2011_to_2021,
+    lsoa_ward_lookup,
+)
 from geo.crs import BNG
 
 

@@ -12,21 +12,21 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader
 
-from views import kpis
+from core.errors import PeriodError
+from core.schema import FEEDS
+from data.synthetic import build_store as build_synthetic
+from geo.boundaries import DISTRICT_CODES
+from reports.briefing import HANDLING, MARKING, build_briefing, main
 from safeguards.access import Principal, RoleScopedQuery
 from safeguards.audit import read_audit
 from safeguards.disclosure import TOTAL, threshold_for
+from storage.parquet import ParquetStore
+from views import kpis
 from views.hotspots import TREND_TITLES as HOTSPOT_TRENDS
 from views.hotspots import fit_hotspots
 from views.meeting import MeetingState, Period, meeting_data, meeting_query
 from views.overview import FEED_SHORT_TITLES
-from core.schema import FEEDS
-from storage.base import ParquetStore
-from data.synthetic import build_store as build_synthetic
 from views.tasking import DEFAULT_AGENCIES, TaskBook
-from geo.boundaries import DISTRICT_CODES
-from core.errors import PeriodError
-from reports.briefing import HANDLING, MARKING, build_briefing, main
 
 ROOT = Path(__file__).resolve().parent.parent
 CHAIR = Principal("chair@example.org", "chair")

@@ -1,10 +1,10 @@
 """The data contract: forbidden fields, column resolution, mapping files, schemas."""
 import pytest
 
-from data.columns import load_column_mapping, resolve_columns
 from core.errors import ConfigError, ForbiddenFieldError, SchemaError
-from data.forbidden import FORBIDDEN_FIELDS, forbidden_category, normalise_column_name
 from core.schema import FEEDS, LOCATION_FIELDS, allowed_columns
+from data.columns import load_column_mapping, resolve_columns
+from data.forbidden import FORBIDDEN_FIELDS, forbidden_category, normalise_column_name
 
 
 @pytest.mark.parametrize("column,category", [

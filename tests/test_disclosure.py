@@ -11,6 +11,8 @@ from hypothesis import strategies as st
 from scipy import sparse
 from scipy.optimize import linprog
 
+from core.errors import ConfigError
+from core.schema import FEEDS
 from safeguards.disclosure import (
     CONFIDENTIAL,
     DEFAULT_THRESHOLDS,
@@ -22,8 +24,6 @@ from safeguards.disclosure import (
     suppress_table,
     threshold_for,
 )
-from core.errors import ConfigError
-from core.schema import FEEDS
 
 C = CONFIDENTIAL
 

@@ -28,15 +28,25 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from safeguards.access import Principal, RoleScopedQuery
-from safeguards.audit import read_audit
-from views.explore import (PARTITION_NOTE, _breakdown, _rank, area_details, build_map,
-                          change_text, clicked_area, describe, headline, legend_html)
-from views.viewstate import ExplorerState, to_filter
 from geo.boundaries import DISTRICT_CODES, load_boundaries
 from maps.layers import layer_geojson
+from safeguards.access import Principal, RoleScopedQuery
+from safeguards.audit import read_audit
 from tests.apptest import open_page
 from tests.sample_store import build_store
+from views.explore import (
+    PARTITION_NOTE,
+    _breakdown,
+    _rank,
+    area_details,
+    build_map,
+    change_text,
+    clicked_area,
+    describe,
+    headline,
+    legend_html,
+)
+from views.viewstate import ExplorerState, to_filter
 
 ROOT = Path(__file__).resolve().parent.parent
 DASHBOARD = str(ROOT / "dashboard.py")

@@ -16,9 +16,9 @@ import re
 import pandas as pd
 import pytest
 
-from views.exports import area_table, safe_cell, safe_csv, standalone_map_html
 from geo.boundaries import load_boundaries
 from maps.basemap import base_map
+from views.exports import area_table, safe_cell, safe_csv, standalone_map_html
 
 
 def rows(data: bytes) -> list[list[str]]:

@@ -16,16 +16,22 @@ import pandas as pd
 import pytest
 import shapely
 
-from safeguards.access import Principal, RoleScopedQuery
-from safeguards.audit import read_audit
 from core.errors import AccessDenied
 from core.filters import EventFilter
-from views.hotspots import (explain, feed_breakdown, fit_hotspots, monthly_chart,
-                               monthly_frame, ranked_table)
 from geo.boundaries import DISTRICT_CODES
 from maps.hotspot_layer import hotspot_bounds, hotspot_features, hotspot_layer, hotspot_map
 from maps.layers import layer_geojson
+from safeguards.access import Principal, RoleScopedQuery
+from safeguards.audit import read_audit
 from tests.sample_store import build_store
+from views.hotspots import (
+    explain,
+    feed_breakdown,
+    fit_hotspots,
+    monthly_chart,
+    monthly_frame,
+    ranked_table,
+)
 
 ROWS = {"nrm": 36, "rosewood": 30, "mandevilla": 24}
 FEEDS = tuple(ROWS)

@@ -18,13 +18,13 @@ from sklearn.exceptions import NotFittedError
 from sklearn.utils._param_validation import InvalidParameterError
 
 from data.synthetic import TRUTH_FILE, build_store
-from storage.base import open_store
 from geo.boundaries import load_boundaries
 from geo.crs import BNG, WGS84
 from geo.geomask import snap_to_grid
-from models._events import events_frame
 from models import scan
+from models._events import events_frame
 from models.hotspots import HotspotModel, OutsideAreaWarning
+from storage.open import open_store
 
 NULL_SEEDS = range(20)  # the bench runs 100
 TOY_ORIGIN = (429_000, 432_000)  # a BNG corner in central Leeds; toy squares are laid from here
@@ -341,6 +341,7 @@ def test_the_scans_null_is_the_null_data_generators():
     each point in its cell: 300,000 null events binned must fit the shares (a chi-square test;
     spreading each LSOA's people to the cell of its centroid instead fails it by far)."""
     from scipy import stats
+
     from models._grid import analysis_grid
     grid = analysis_grid(300)
     events = null_events(300_000, seed=123)
@@ -360,6 +361,7 @@ def test_the_scans_p_values_are_uniform_on_null_data():
     the test is exact. 60 null data sets, 19 simulations each (scan alone, fast): a test that
     overstated significance would pile its p-values into the lowest bins."""
     from scipy import stats
+
     from models._grid import analysis_grid
     grid = analysis_grid(300)
     radii = np.arange(300, 1500 + 1e-6, 300)

@@ -12,11 +12,11 @@ from unittest import mock
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from safeguards.audit import read_audit
-from views.tasking import TaskBook
 from safeguards.access import Principal
+from safeguards.audit import read_audit
 from tests.apptest import open_page
 from tests.sample_store import build_store
+from views.tasking import TaskBook
 
 ROOT = Path(__file__).resolve().parent.parent
 DASHBOARD = str(ROOT / "dashboard.py")
@@ -34,7 +34,7 @@ def env(monkeypatch, built, tmp_path):
     """A copy of the store per test (tasks are written to it)."""
     import shutil
 
-    from storage.base import ParquetStore
+    from storage.parquet import ParquetStore
 
     shutil.copytree(built.root, tmp_path / "store")
     monkeypatch.setenv("STORE_URL", str(tmp_path / "store"))

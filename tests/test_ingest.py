@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 from shapely.geometry import Point
 
-from core.errors import ConfigError, DuplicateRecordError, SchemaError
 import data.ingest as ingest_module
+from core.errors import ConfigError, DuplicateRecordError, SchemaError
 from data.ingest import ingest_file
 from geo.geomask import lonlat_to_bng
 from tests.conftest import VALID_ROWS, store_snapshot, write_csv
@@ -225,8 +225,8 @@ def test_every_ingest_is_audited_with_who_what_and_how_many(store, valid_file, m
 
 
 def test_an_ingest_under_a_role_that_may_not_ingest_is_refused_and_audited(store, valid_file):
-    from safeguards.audit import read_audit, verify
     from core.errors import AccessDenied
+    from safeguards.audit import read_audit, verify
 
     with pytest.raises(AccessDenied, match="may not ingest"):
         ingest_file(valid_file("nrm"), "nrm", store=store, role="analyst")
@@ -326,7 +326,7 @@ def test_cli_progress_forced_by_environment_shows_rows_on_stderr(tmp_path, valid
 def test_chunked_parsing_and_geomasking_give_the_same_records_and_problems(tmp_path,
                                                                            monkeypatch):
     """Row chunks (for the progress bar) change nothing: records, problems and their order."""
-    from storage.base import ParquetStore
+    from storage.parquet import ParquetStore
 
     rows = many_rows(30)
     rows[4]["gender"] = "robot"

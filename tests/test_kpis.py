@@ -18,18 +18,25 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from views import kpis
+from core.errors import AccessDenied, PeriodError
+from core.filters import EventFilter
+from core.periods import (
+    complete_periods,
+    last_year,
+    parse_period,
+    period_label,
+    period_text,
+    trend_table,
+    whole_periods,
+)
+from data.synthetic import build_store as build_synthetic
 from safeguards.access import Principal, RoleScopedQuery
 from safeguards.disclosure import TOTAL, threshold_for
-from core.errors import AccessDenied, PeriodError
-from views.exports import safe_csv
-from core.filters import EventFilter
-from core.periods import (complete_periods, last_year, parse_period, period_label, period_text,
-                          trend_table, whole_periods)
-from data.synthetic import build_store as build_synthetic
-from views.trend_charts import area_chart, chart_png
 from tests.apptest import open_page
 from tests.sample_store import build_store
+from views import kpis
+from views.exports import safe_csv
+from views.trend_charts import area_chart, chart_png
 
 ROOT = Path(__file__).resolve().parent.parent
 DASHBOARD = str(ROOT / "dashboard.py")
@@ -48,7 +55,7 @@ def sample(tmp_path_factory):
 def synthetic(tmp_path_factory):
     root = tmp_path_factory.mktemp("kpis_synthetic") / "store"
     build_synthetic(str(root), years=2, seed=5, end="2026-10-31")
-    from storage.base import ParquetStore
+    from storage.parquet import ParquetStore
     return ParquetStore(root)
 
 
@@ -139,7 +146,7 @@ def test_part_recorded_periods_are_neither_offered_nor_charted(tmp_path):
     a fall of a third against the third quarter's three."""
     root = tmp_path / "store"
     build_synthetic(str(root), years=1, seed=2, end="2026-11-30", events=1500)
-    from storage.base import ParquetStore
+    from storage.parquet import ParquetStore
     store = ParquetStore(root)
     first, last = store.period()
     assert (str(first), str(last)) == ("2025-12-01", "2026-11-30")
@@ -446,8 +453,9 @@ def test_a_chart_downloads_as_png(sample):
 def test_quarterly_charts_label_each_quarter(synthetic):
     """The x axis of a quarterly series reads "Q1 2025, Q2 2025, ...", not the year over and
     over, with a tick at each quarter's first day (where its point is)."""
-    from views.trend_charts import QUARTER_LABEL, measure_chart, mix_chart
     import vl_convert
+
+    from views.trend_charts import QUARTER_LABEL, measure_chart, mix_chart
 
     q = query(synthetic, "executive")
     series = kpis.monthly_series(q, "nrm", freq="Q")

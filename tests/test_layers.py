@@ -19,21 +19,36 @@ import pytest
 import shapely
 from shapely.geometry import Polygon
 
-from safeguards.access import Principal, RoleScopedQuery
 from core.errors import AccessDenied
 from core.filters import EventFilter
-from data.ingest import ingest_frame
 from core.schema import FEEDS
-from storage.base import ParquetStore
+from data.ingest import ingest_frame
 from data.synthetic import build_store
 from geo import hexgrid
-from maps import basemap as maps
 from geo.boundaries import load_boundaries
 from geo.geomask import lonlat_to_bng
-from maps.layers import (HIDDEN_COLOUR, RAMPS, WARD_POPULATION_NOTE, LegendClass, MapLegend,
-                        area_layer, classify, combine_cells, explorer_map, filter_note,
-                        heat_cells, heat_layer, hex_cells, hex_layer, jenks_breaks, layer_geojson,
-                        points_layer)
+from maps import basemap as maps
+from maps.layers import (
+    HIDDEN_COLOUR,
+    RAMPS,
+    WARD_POPULATION_NOTE,
+    LegendClass,
+    MapLegend,
+    area_layer,
+    classify,
+    combine_cells,
+    explorer_map,
+    filter_note,
+    heat_cells,
+    heat_layer,
+    hex_cells,
+    hex_layer,
+    jenks_breaks,
+    layer_geojson,
+    points_layer,
+)
+from safeguards.access import Principal, RoleScopedQuery
+from storage.parquet import ParquetStore
 
 ROOT = Path(__file__).resolve().parent.parent
 VENDOR = ROOT / "static" / "vendor"

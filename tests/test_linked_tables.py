@@ -27,18 +27,18 @@ from pypdf import PdfReader
 from scipy import sparse
 from scipy.optimize import linprog
 
-from views import kpis
-from safeguards.access import Principal, RoleScopedQuery
-from safeguards.disclosure import TOTAL, suppress_table, threshold_for
-from views.meeting import MeetingState, meeting_data, meeting_query
-from views.overview import FEED_SHORT_TITLES, store_overview
-from safeguards.period_tables import quarter_months
 from core.periods import PARTITIONS, partitions_of
 from core.schema import FEEDS
-from storage.base import ParquetStore
 from data.synthetic import build_store as build_synthetic
 from geo.boundaries import DISTRICT_CODES
 from reports.briefing import build_briefing
+from safeguards.access import Principal, RoleScopedQuery
+from safeguards.disclosure import TOTAL, suppress_table, threshold_for
+from safeguards.period_tables import quarter_months
+from storage.parquet import ParquetStore
+from views import kpis
+from views.meeting import MeetingState, meeting_data, meeting_query
+from views.overview import FEED_SHORT_TITLES, store_overview
 
 QUARTER = "2026-Q3"
 MONTHS = ("2026-07", "2026-08", "2026-09")

@@ -18,8 +18,8 @@ import folium
 import folium.plugins
 import pytest
 
-from maps import basemap as maps
 from geo.boundaries import load_boundaries
+from maps import basemap as maps
 
 ROOT = Path(__file__).resolve().parent.parent
 VENDOR = ROOT / "static" / "vendor"

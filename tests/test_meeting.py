@@ -9,25 +9,42 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from ui.registry import check_page_access
+from core.errors import AccessDenied, PeriodError
+from core.schema import FEEDS
+from data.synthetic import build_store as build_synthetic
+from geo.boundaries import DISTRICT_CODES, load_boundaries
 from safeguards.access import Principal, RoleScopedQuery
 from safeguards.audit import read_audit
 from safeguards.disclosure import TOTAL, threshold_for
-from views.overview import FEED_SHORT_TITLES
-from core.errors import AccessDenied, PeriodError
-from views import kpis
-from views.meeting import (ALL_DISTRICTS, BEYOND, BEYOND_YEAR, STEPS, MeetingState, Period,
-                          available_periods, check_period, default_period, from_query_params,
-                          kpi_frame, markdown_text, meeting_data, meeting_query, move,
-                          period_title, steps_for, tasks_since, to_query_params)
-from core.schema import FEEDS
-from geo.boundaries import DISTRICT_CODES, load_boundaries
-from views.hotspots import fit_hotspots
-from data.synthetic import build_store as build_synthetic
-from views.tasking import DEFAULT_AGENCIES, TaskBook
+from storage.parquet import ParquetStore
 from tests.apptest import open_page
 from tests.sample_store import build_store
-from storage.base import ParquetStore
+from ui.registry import check_page_access
+from views import kpis
+from views.hotspots import fit_hotspots
+from views.meeting import (
+    ALL_DISTRICTS,
+    BEYOND,
+    BEYOND_YEAR,
+    STEPS,
+    MeetingState,
+    Period,
+    available_periods,
+    check_period,
+    default_period,
+    from_query_params,
+    kpi_frame,
+    markdown_text,
+    meeting_data,
+    meeting_query,
+    move,
+    period_title,
+    steps_for,
+    tasks_since,
+    to_query_params,
+)
+from views.overview import FEED_SHORT_TITLES
+from views.tasking import DEFAULT_AGENCIES, TaskBook
 
 ROOT = Path(__file__).resolve().parent.parent
 DASHBOARD = str(ROOT / "dashboard.py")

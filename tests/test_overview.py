@@ -3,15 +3,17 @@ import datetime as dt
 
 import pytest
 
+from core import clock
+from core.schema import FEED_TITLES, FEEDS
+from data.ingest import ingest_frame
+from geo.boundaries import DISTRICT_CODES
 from safeguards.access import Principal, RoleScopedQuery
 from safeguards.disclosure import threshold_for
-from views.overview import FEED_SHORT_TITLES, TOTAL_LABEL, store_fingerprint
-from views.overview import store_overview as _store_overview
-from data.ingest import ingest_frame
-from core.schema import FEED_TITLES, FEEDS
-from storage.base import ParquetStore
-from geo.boundaries import DISTRICT_CODES
+from storage.base import store_fingerprint
+from storage.parquet import ParquetStore
 from tests.sample_store import FIRST_DAY, build_store, district_counts, feed_rows, last_day
+from views.overview import FEED_SHORT_TITLES, TOTAL_LABEL
+from views.overview import store_overview as _store_overview
 
 N_ROWS = {"nrm": 12, "rosewood": 7, "mandevilla": 5}
 
@@ -89,7 +91,7 @@ def test_period_is_first_to_last_event_date(overview):
 def test_synthetic_store_is_flagged_with_its_batches(overview):
     assert overview.data_kind == "synthetic" and overview.is_synthetic and not overview.is_empty
     assert overview.n_batches == len(N_ROWS)
-    age = dt.datetime.now(dt.timezone.utc) - overview.last_ingested_at
+    age = clock.now() - overview.last_ingested_at
     assert dt.timedelta(0) <= age < dt.timedelta(hours=1)
     assert overview.last_ingested_label.endswith("UTC")
 

@@ -22,14 +22,15 @@ from types import SimpleNamespace
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from ui import session as _session
-from ui import registry
+from core import clock
+from core.roles import ROLES
 from safeguards.access import Principal
 from safeguards.audit import read_audit
 from safeguards.auth import LocalSession
-from core.roles import ROLES
 from tests.sample_store import build_store
 from tests.signin_helpers import PASSWORD, ROLE_USERS, write_roles, write_users
+from ui import registry
+from ui import session as _session
 
 ROOT = Path(__file__).resolve().parent.parent
 DASHBOARD = str(ROOT / "dashboard.py")
@@ -92,7 +93,7 @@ def events(action: str):
 
 
 def local_session(user: str, idle_s: float = 0) -> LocalSession:
-    now = time.time()
+    now = clock.timestamp()
     return LocalSession(user, now - idle_s, now - idle_s)
 
 
@@ -244,7 +245,7 @@ def test_active_session_stays_signed_in_and_is_refreshed(users, monkeypatch):
     monkeypatch.setenv("SESSION_TIMEOUT_MIN", "1")
     at = run(dashboard(auth_local=local_session("ana", idle_s=50)))
     assert texts(at.title) == "West Yorkshire exploitation dashboard"
-    assert time.time() - at.session_state["auth_local"].last_activity < 5
+    assert clock.timestamp() - at.session_state["auth_local"].last_activity < 5
 
 
 def test_sign_out_button(users):
@@ -269,7 +270,7 @@ def test_role_change_and_removal_apply_at_the_next_interaction(users):
 # -- identity provider (OIDC) ------------------------------------------------------------------
 def identity(email: str, **claims) -> dict:
     return {"is_logged_in": True, "iss": "http://idp.test", "sub": email.split("@")[0],
-            "email": email, "iat": time.time(), **claims}
+            "email": email, "iat": clock.timestamp(), **claims}
 
 
 @pytest.fixture
@@ -312,7 +313,7 @@ def test_oidc_identity_without_role_is_refused_and_audited_once(roles_file):
 
 def test_oidc_sign_in_older_than_the_timeout_is_signed_out(roles_file, monkeypatch):
     monkeypatch.setenv("SESSION_TIMEOUT_MIN", "30")
-    user = identity("alice@example.org", sub="alice-stale", iat=time.time() - 31 * 60)
+    user = identity("alice@example.org", sub="alice-stale", iat=clock.timestamp() - 31 * 60)
     at = run(dashboard(secrets=OIDC_SECRETS, user=user))
     assert not at.user.get("is_logged_in")  # st.logout() ran and the run stopped
     assert not at.title and not at.metric

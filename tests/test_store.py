@@ -19,7 +19,9 @@ import pytest
 from core.errors import ConfigError, DuplicateRecordError, StoreError
 from core.filters import EventFilter
 from data.ingest import ingest_file, ingest_frame
-from storage.base import ParquetStore, RecordConflict, open_store
+from storage.base import RecordConflict
+from storage.open import open_store
+from storage.parquet import ParquetStore
 from tests.conftest import VALID_ROWS, store_snapshot, write_csv
 from tests.sample_store import feed_rows
 
@@ -55,7 +57,7 @@ def _run_ingest(store_url, path, feed, patch="", wait=True):
     """Ingest in a separate process, optionally patching the store first (to kill or slow it)."""
     code = "\n".join([
         "import os, sys, time",
-        "import storage.base as store_module",
+        "import storage.parquet as store_module",
         "import storage.postgis as pg_module",
         textwrap.dedent(patch),
         "from data.ingest import ingest_file",

@@ -12,11 +12,13 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from safeguards.audit import AuditEvent, chain_head, read_audit, record, verify
 from core.errors import StoreError
 from core.schema import FEEDS
-from storage.base import ParquetStore, copy_store, open_store
-from storage.base import main as store_main
+from safeguards.audit import AuditEvent, chain_head, read_audit, record, verify
+from storage.cli import main as store_main
+from storage.copy import copy_store
+from storage.open import open_store
+from storage.parquet import ParquetStore
 from tests.sample_store import build_store
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -59,7 +61,7 @@ def test_round_trip_parquet_postgis_parquet(source, pg_url, tmp_path):
     before = _contents(source)
     head = chain_head(source)
     # There: through the command line, as an operator would.
-    done = subprocess.run([sys.executable, "-m", "storage.base", "copy", "--from",
+    done = subprocess.run([sys.executable, "-m", "storage", "copy", "--from",
                            str(source.root), "--to", pg_url], cwd=ROOT, capture_output=True,
                           text=True, timeout=120)
     assert done.returncode == 0, done.stderr

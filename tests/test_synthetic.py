@@ -7,13 +7,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from data import synthetic
+from core import clock
 from core.errors import StoreError
+from data import synthetic
 from data.ingest import ingest_file
-from storage.base import ParquetStore
 from geo.areas import lsoa_of_points
 from geo.boundaries import DISTRICT_CODES
 from geo.geomask import lonlat_to_bng
+from storage.parquet import ParquetStore
 
 END = "2025-12-31"  # five whole calendar years, 2021-2025, safely in the past
 DATE = {"nrm": "referral_date", "rosewood": "reported_missing_at", "mandevilla": "flag_date"}
@@ -188,7 +189,7 @@ def test_dates_are_never_in_the_future_and_end_defaults_to_last_month():
     assert synthetic.default_end("2026-11-25") == pd.Timestamp("2026-10-31")
     assert synthetic.default_end("2026-03-01") == pd.Timestamp("2026-02-28")
     with pytest.raises(ValueError, match="not in the past"):
-        synthetic.generate(years=1, end=pd.Timestamp.now() + pd.Timedelta(days=3))
+        synthetic.generate(years=1, end=pd.Timestamp(clock.local_now()) + pd.Timedelta(days=3))
     frames = synthetic.generate(years=1, seed=4)
     last = synthetic.default_end()
     for feed, frame in frames.items():

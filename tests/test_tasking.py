@@ -25,16 +25,27 @@ import pypdf
 import pytest
 import shapely
 
+from core.errors import AccessDenied, ConfigError, StoreError, TaskingError
+from reports.tasking_sheet import MARKING, tasking_sheet
 from safeguards.access import Principal, RoleScopedQuery
 from safeguards.audit import read_audit
-from core.errors import AccessDenied, ConfigError, StoreError, TaskingError
+from storage.base import DOCUMENTS
+from storage.copy import copy_store
+from storage.open import open_store
+from storage.parquet import ParquetStore
+from tests.sample_store import build_store
 from views.exports import safe_csv
 from views.hotspots import fit_hotspots
-from storage.base import DOCUMENTS, ParquetStore, copy_store, open_store
-from views.tasking import (DEFAULT_AGENCIES, TASKING_DIR, TASKS_DOCUMENT, TASKS_FILE, TaskBook,
-                          lead_agencies, outcome, tasks_table)
-from reports.tasking_sheet import MARKING, tasking_sheet
-from tests.sample_store import build_store
+from views.tasking import (
+    DEFAULT_AGENCIES,
+    TASKING_DIR,
+    TASKS_DOCUMENT,
+    TASKS_FILE,
+    TaskBook,
+    lead_agencies,
+    outcome,
+    tasks_table,
+)
 
 ROWS = {"nrm": 36, "rosewood": 30, "mandevilla": 24}
 CHAIR = Principal("chair@wy.example", "chair")

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from models.trends import CATEGORIES, classify, hot_months, mann_kendall
+from core.trends import CATEGORIES, classify, hot_months, mann_kendall
 
 LOW = [0.2] * 12  # expected events per month from the population baseline
 

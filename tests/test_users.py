@@ -10,16 +10,25 @@ import threading
 import pytest
 from argon2 import PasswordHasher
 
-from safeguards import users as users_module
-from safeguards.auth import LockoutPolicy
-from safeguards.audit import read_audit, verify
 from core.errors import ConfigError
-from safeguards.users import (LOCKED, OK, UNKNOWN_USER, WRONG_PASSWORD, UsersFile, UsersFileError,
-                        has_users, main)
+from safeguards import users as users_module
+from safeguards.audit import read_audit, verify
+from safeguards.auth import LockoutPolicy
+from safeguards.users import (
+    LOCKED,
+    OK,
+    UNKNOWN_USER,
+    WRONG_PASSWORD,
+    UsersFile,
+    UsersFileError,
+    has_users,
+    main,
+)
+from tests.conftest import FROZEN_AT
 from tests.signin_helpers import FAST_HASHER, PASSWORD, write_users
 
-# Listings say whether an account is locked *now*, so the tests' clock starts at the real time.
-T0 = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+# Listings say whether an account is locked *now*: the tests' clock (tests/conftest.py) holds T0.
+T0 = FROZEN_AT
 
 
 @pytest.fixture

@@ -19,10 +19,26 @@ from hypothesis import strategies as st
 
 from core.filters import EventFilter
 from core.schema import AGE_GROUPS, FEEDS
-from views.viewstate import (AREA_LEVELS, DISTRICT_CODES, EXPLOITATION_TYPES, INDICATORS, LAYERS,
-                            MEASURES, SCHEMES, ExplorerState, add_months, allowed_layers,
-                            allowed_levels, filter_key, from_query_params, normalise,
-                            previous_period, quick_range, to_filter, to_query_params)
+from views.viewstate import (
+    AREA_LEVELS,
+    DISTRICT_CODES,
+    EXPLOITATION_TYPES,
+    INDICATORS,
+    LAYERS,
+    MEASURES,
+    SCHEMES,
+    ExplorerState,
+    add_months,
+    allowed_layers,
+    allowed_levels,
+    filter_key,
+    from_query_params,
+    normalise,
+    previous_period,
+    quick_range,
+    to_filter,
+    to_query_params,
+)
 
 PERIOD = (dt.date(2021, 1, 4), dt.date(2025, 11, 30))
 # A few codes per level, so that the tests do not load boundaries.

@@ -14,17 +14,33 @@ from dataclasses import replace
 import pandas as pd
 import streamlit as st
 
+from core.errors import DashboardError
+from core.roles import may_see_level
+from maps.layers import combine_cells
 from safeguards.access import Principal, RoleScopedQuery
 from safeguards.audit import AuditEvent, record
-from core.errors import DashboardError
-from views.explore import (AreaDetails, Headline, area_details, clicked_area, headline,
-                          points_to_read)
-from views.overview import Overview, store_fingerprint, store_overview
-from core.roles import may_see_level
-from storage.base import open_store
-from views.viewstate import (W_FEEDS, ExplorerState, audit_filters, filter_key, from_query_params,
-                            state_from_widgets, to_filter, to_query_params, widget_values)
-from maps.layers import combine_cells
+from storage.base import store_fingerprint
+from storage.open import open_store
+from views.explore import (
+    AreaDetails,
+    Headline,
+    area_details,
+    clicked_area,
+    headline,
+    points_to_read,
+)
+from views.overview import Overview, store_overview
+from views.viewstate import (
+    W_FEEDS,
+    ExplorerState,
+    audit_filters,
+    filter_key,
+    from_query_params,
+    state_from_widgets,
+    to_filter,
+    to_query_params,
+    widget_values,
+)
 
 
 def load_overview(principal: Principal) -> Overview:
@@ -357,8 +373,8 @@ def meeting_choice(principal: Principal, periods: list[str]) -> None:
 # The fit is cached per store content, principal and filter set (never per pan, click or row
 # selection), with a spinner only when it actually runs. The page's filters use the explorer's
 # link format (views.viewstate) with its own widgets.
-from views.hotspots import HotspotView, fit_hotspots  # noqa: E402
 from core.schema import FEEDS as _ALL_FEEDS  # noqa: E402
+from views.hotspots import HotspotView, fit_hotspots  # noqa: E402
 from views.tasking import Outcome, Task, TaskBook, outcome  # noqa: E402
 from views.viewstate import normalise  # noqa: E402
 

@@ -12,14 +12,15 @@ import time
 import streamlit as st
 from streamlit.errors import StreamlitSecretNotFoundError
 
-from ui import registry
-from ui.router_mode import use_router
+from core import clock
+from core.errors import AccessDenied
 from safeguards import auth
 from safeguards.access import Principal
 from safeguards.audit import AuditEvent, record
-from core.errors import AccessDenied
-from storage.base import open_store
 from safeguards.users import UsersFile, has_users
+from storage.open import open_store
+from ui import registry
+from ui.router_mode import use_router
 
 PRINCIPAL = "auth_principal"     # the signed-in Principal, set by the router on every run
 LOCAL = "auth_local"             # safeguards.auth.LocalSession after a local sign-in
@@ -85,7 +86,7 @@ def _local_principal() -> Principal | None:
     session: auth.LocalSession | None = st.session_state.get(LOCAL)
     if session is None:
         return None
-    now = time.time()
+    now = clock.timestamp()
     role = UsersFile().role_of(session.user)
     if role is None:
         _end_local(session.user, None, "account removed",
@@ -123,7 +124,7 @@ def _oidc_principal() -> Principal | None:
             st.session_state[OIDC_AUDITED] = key
             audit("sign-in-failed", actor=who, role=None, detail=f"oidc: {exc.reason}")
         return None
-    now, tracker = time.time(), _activity_tracker()
+    now, tracker = clock.timestamp(), _activity_tracker()
     last = auth.oidc_last_activity(tracker.last_seen(key), claims.get("iat"))
     if auth.is_expired(last, now, auth.session_timeout_s()):
         tracker.forget(key)
@@ -157,12 +158,12 @@ def sign_in_local(name: str, password: str) -> bool:
     result = UsersFile().authenticate(name, password)
     if result.ok:
         _failure_counter().clear(name)
-        now = time.time()
+        now = clock.timestamp()
         st.session_state[LOCAL] = auth.LocalSession(result.user, now, now)
         st.session_state.pop(NOTICE, None)
         audit("sign-in", actor=result.user, role=result.role, detail="local")
         return True
-    time.sleep(auth.failure_delay(_failure_counter().add(name, time.time())))
+    time.sleep(auth.failure_delay(_failure_counter().add(name, clock.timestamp())))
     detail = result.reason + ("; account now locked" if result.locked_now else "")
     # An unknown name is not recorded: people sometimes type their password there.
     audit("sign-in-failed", actor=result.user, role=None, detail=f"local: {detail}")

@@ -27,14 +27,20 @@ from dataclasses import dataclass, replace
 import altair as alt
 import pandas as pd
 
-from safeguards.access import RoleScopedQuery
-from safeguards.disclosure import TOTAL, legend, must_suppress, threshold_for
 from core.filters import EventFilter
-from views.overview import FEED_SHORT_TITLES
 from core.schema import AGE_GROUPS
 from maps.layers import HIDDEN_COLOUR
-from views.viewstate import (EXPLOITATION_TYPES, INDICATORS, LEVEL_TITLES, ExplorerState,
-                            previous_period, to_filter)
+from safeguards.access import RoleScopedQuery
+from safeguards.disclosure import TOTAL, legend, must_suppress, threshold_for
+from views.overview import FEED_SHORT_TITLES
+from views.viewstate import (
+    EXPLOITATION_TYPES,
+    INDICATORS,
+    LEVEL_TITLES,
+    ExplorerState,
+    previous_period,
+    to_filter,
+)
 
 HIDDEN = "hidden"
 PER = 100_000

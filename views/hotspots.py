@@ -36,12 +36,12 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from safeguards.access import RoleScopedQuery
-from safeguards.audit import AuditEvent, record
-from safeguards.disclosure import suppress_rates, suppress_table, threshold_for
 from core.filters import EventFilter
 from core.schema import check_feed
 from geo.crs import WGS84
+from safeguards.access import RoleScopedQuery
+from safeguards.audit import AuditEvent, record
+from safeguards.disclosure import suppress_rates, suppress_table, threshold_for
 
 #: What the model is asked for: the default scan, seeded so the same data give the same hotspots.
 RANDOM_STATE = 0

@@ -45,7 +45,7 @@ either count is hidden, and their φ is estimated from the counts they may see (
 are left out), so the verdict reveals nothing a hidden cell holds. Meeting mode and the briefing
 pack use the same test (:func:`change_test`).
 
-**Trend flags.** The Mann-Kendall test (``models.trends.mann_kendall``) of each district's
+**Trend flags.** The Mann-Kendall test (``core.trends.mann_kendall``) of each district's
 monthly counts over the last 12 and 24 whole months, run in the query layer on the true counts;
 an area with fewer than k records in the window is not tested for suppressed roles, and
 suppressed roles get the flag only (increasing, decreasing, no significant trend): the p-value
@@ -61,13 +61,24 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from core.errors import PeriodError
+from core.periods import (
+    PARTITIONS,
+    PER_YEAR,
+    check_covered,
+    complete_periods,
+    covered,
+    days,
+    freq_of,
+    last_year,
+    parse_period,
+    period_label,
+    period_text,
+    span,
+)
+from core.schema import FEEDS
 from safeguards.access import RoleScopedQuery
 from safeguards.disclosure import TOTAL, SuppressedTable, threshold_for
-from core.errors import PeriodError
-from core.periods import (FREQ_TITLES, PARTITIONS, PER_YEAR, check_covered, complete_periods,
-                          covered, days, freq_of, last_year, parse_period, period_label,
-                          period_text, span)
-from core.schema import FEEDS
 
 WEST_YORKSHIRE = "West Yorkshire"
 PER = 100_000
@@ -678,7 +689,7 @@ def trends_export(flags: pd.DataFrame) -> pd.DataFrame:
 
 # -- helpers ----------------------------------------------------------------------------------
 def _store_key(query: RoleScopedQuery) -> tuple:
-    from views.overview import store_fingerprint
+    from storage.base import store_fingerprint
 
     return query.store.url, store_fingerprint(query.store), query.role
 

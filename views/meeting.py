@@ -47,17 +47,18 @@ from functools import cached_property
 import numpy as np
 import pandas as pd
 
-from safeguards.access import Principal, RoleScopedQuery
-from safeguards.disclosure import TOTAL, legend, legend_for
+from core import clock
 from core.errors import PeriodError
-from views.explore import change_text
 from core.filters import EventFilter
-from views.overview import FEED_SHORT_TITLES
 from core.periods import check_covered, complete_periods, covered
 from core.roles import may, may_see_level
 from core.schema import FEED_TITLES, FEEDS
-from storage.base import Store
 from geo.boundaries import DISTRICT_CODES
+from safeguards.access import Principal, RoleScopedQuery
+from safeguards.disclosure import TOTAL, legend, legend_for
+from storage.base import Store
+from views.explore import change_text
+from views.overview import FEED_SHORT_TITLES
 
 STEPS = ("headline", "districts", "hotspots", "tasking", "trends")
 STEP_TITLES = {"headline": "Headline numbers", "districts": "District comparison",
@@ -573,7 +574,7 @@ def tasks_since(records, period: Period, district: str | None = None, *,
     first, then by due date.
     """
     since = pd.Timestamp(period.start, tz="UTC")
-    today = today or dt.datetime.now(dt.timezone.utc).date()
+    today = today or clock.now().date()
     areas = _area_names()
     focus = DISTRICT_CODES.get(district) if district else None
     out = []

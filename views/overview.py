@@ -7,17 +7,14 @@ the store's content changes, for caching the overview between page views.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import pandas as pd
 
-from safeguards.access import RoleScopedQuery
-from safeguards.disclosure import TOTAL, SuppressedTable, legend, legend_for
-from safeguards.disclosure import threshold_for
 from core.schema import FEED_TITLES, FEEDS
-from storage.base import Store
+from safeguards.access import RoleScopedQuery
+from safeguards.disclosure import TOTAL, SuppressedTable, legend, legend_for, threshold_for
 
 # Column headings of the district table: the full feed titles are too long for a table header.
 FEED_SHORT_TITLES = {
@@ -191,24 +188,6 @@ def _whole_span_table(query: RoleScopedQuery) -> SuppressedTable:
                            primary=primary, cells=cells,
                            threshold=max(t.threshold for t in whole.values()))
 
-
-def store_fingerprint(store: Store) -> str:
-    """A short key that changes whenever the store's content changes.
-
-    Every committed write adds a batch with a new id (a replacement rewrites batches under new
-    ids too), so the sorted batch ids identify the content. Reading them costs one small file.
-
-    Parameters
-    ----------
-    store : Store
-
-    Returns
-    -------
-    str
-        A hex digest of the store URL and its batch ids.
-    """
-    ids = sorted(b["id"] for b in store.batches())
-    return hashlib.sha256("\n".join([store.url, *ids]).encode()).hexdigest()[:16]
 
 
 def _district_names() -> dict[str, str]:

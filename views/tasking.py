@@ -43,13 +43,13 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from core import roles
-from safeguards.access import RoleScopedQuery
-from safeguards.audit import AuditEvent, record
-from safeguards.disclosure import suppress_table, threshold_for
+from core import clock, roles
 from core.errors import AccessDenied, ConfigError, StoreError, TaskingError
 from core.filters import EventFilter
 from core.schema import check_feed
+from safeguards.access import RoleScopedQuery
+from safeguards.audit import AuditEvent, record
+from safeguards.disclosure import suppress_table, threshold_for
 
 FORMAT = 1
 TASKING_DIR = "_tasking"
@@ -133,7 +133,7 @@ def _parse_time(text: str) -> dt.datetime:
 
 
 def _utc_now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+    return clock.now().replace(microsecond=0)
 
 
 # -- lead agencies -------------------------------------------------------------------------
@@ -514,8 +514,9 @@ def outcome(query: RoleScopedQuery, task: Task, *, days: int = OUTCOME_DAYS,
 
 
 def _events_inside(query: RoleScopedQuery, task: Task, period) -> int:
-    from geo.crs import BNG, WGS84
     import geopandas as gpd
+
+    from geo.crs import BNG, WGS84
 
     polygon = gpd.GeoSeries([task.polygon], crs=WGS84).to_crs(BNG).iloc[0]
     filters = EventFilter(start=period[0], end=period[1])

@@ -20,9 +20,9 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from safeguards.audit import read_audit
 from data.ingest import ingest_frame
-from storage.base import ParquetStore
+from safeguards.audit import read_audit
+from storage.parquet import ParquetStore
 from tests.e2e.conftest import APP_RUN_TIMEOUT_MS, E2E_ROWS, SCREENSHOT_DIR, serve_dashboard
 from tests.sample_store import build_store, feed_rows
 

@@ -1,8 +1,8 @@
 """The landing page in a real browser: it renders, says the data are synthetic, shows the counts."""
 import pytest
 
-from views.overview import FEED_SHORT_TITLES
 from tests.e2e.conftest import E2E_ROWS
+from views.overview import FEED_SHORT_TITLES
 
 pytestmark = pytest.mark.e2e
 

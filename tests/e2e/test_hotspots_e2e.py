@@ -14,7 +14,7 @@ import pytest
 from pypdf import PdfReader
 
 from safeguards.audit import read_audit
-from storage.base import ParquetStore
+from storage.parquet import ParquetStore
 from tests.e2e.conftest import APP_RUN_TIMEOUT_MS, E2E_ROWS, serve_dashboard
 from tests.e2e.test_explore_e2e import map_frame, wait_for_rerun
 from tests.sample_store import build_store

@@ -15,8 +15,14 @@ import textwrap
 
 import pytest
 
-from tests.e2e.conftest import (APP_RUN_TIMEOUT_MS, REPO_ROOT, SCREENSHOT_DIR, free_port, stop,
-                                wait_until_healthy)
+from tests.e2e.conftest import (
+    APP_RUN_TIMEOUT_MS,
+    REPO_ROOT,
+    SCREENSHOT_DIR,
+    free_port,
+    stop,
+    wait_until_healthy,
+)
 
 pytestmark = pytest.mark.e2e
 

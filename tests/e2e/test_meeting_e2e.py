@@ -15,14 +15,14 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from pypdf import PdfReader
 
+from core.schema import FEEDS
+from data.synthetic import build_store as build_synthetic
 from safeguards.access import Principal, RoleScopedQuery
+from storage.parquet import ParquetStore
+from tests.e2e.conftest import APP_RUN_TIMEOUT_MS, serve_dashboard
 from views.hotspots import fit_hotspots
 from views.meeting import Period
-from core.schema import FEEDS
-from storage.base import ParquetStore
-from data.synthetic import build_store as build_synthetic
 from views.tasking import DEFAULT_AGENCIES, TaskBook
-from tests.e2e.conftest import APP_RUN_TIMEOUT_MS, serve_dashboard
 
 pytestmark = pytest.mark.e2e
 

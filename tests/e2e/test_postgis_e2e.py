@@ -11,12 +11,12 @@ import uuid
 import pytest
 
 from data.ingest import ingest_frame
-from views.overview import FEED_SHORT_TITLES
-from storage.base import open_store
+from storage.open import open_store
 from tests.e2e.conftest import E2E_ROWS, serve_dashboard
 from tests.e2e.test_explore_e2e import headline, open_explore
 from tests.pg_fixtures import TEMPLATE
 from tests.sample_store import feed_rows
+from views.overview import FEED_SHORT_TITLES
 
 pytestmark = pytest.mark.e2e
 

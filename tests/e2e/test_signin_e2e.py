@@ -13,11 +13,16 @@ import sys
 
 import pytest
 
-from ui import registry
-from tests.e2e.conftest import (APP_RUN_TIMEOUT_MS, free_port, serve_dashboard, stop,
-                                wait_until_healthy)
+from tests.e2e.conftest import (
+    APP_RUN_TIMEOUT_MS,
+    free_port,
+    serve_dashboard,
+    stop,
+    wait_until_healthy,
+)
 from tests.sample_store import build_store
 from tests.signin_helpers import PASSWORD, ROLE_USERS, write_roles, write_users
+from ui import registry
 
 pytestmark = pytest.mark.e2e
 

@@ -16,13 +16,13 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from data.synthetic import build_store
 from safeguards.access import Principal, RoleScopedQuery
 from safeguards.audit import read_audit
-from views.kpis import kpi_table
-from storage.base import ParquetStore
-from data.synthetic import build_store
+from storage.parquet import ParquetStore
 from tests.e2e.conftest import APP_RUN_TIMEOUT_MS, serve_dashboard
 from tests.e2e.test_explore_e2e import headline, wait_for_rerun
+from views.kpis import kpi_table
 
 pytestmark = pytest.mark.e2e
 

@@ -1,0 +1,240 @@
+"""The embedded store: a folder of immutable Parquet batches plus a manifest (see
+``storage.base`` for the layout and the commit protocol)."""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import filelock
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.dataset as ds
+import pyarrow.parquet as pq
+
+from core import clock
+from core.errors import StoreError
+from core.filters import EventFilter
+from core.schema import FEEDS
+from storage.base import (
+    AppendResult,
+    RecordConflict,
+    Store,
+    _fsync,
+    _new_batch_id,
+    check_unique,
+    stored_schema,
+)
+
+MANIFEST = "_manifest.json"
+LOCK_TIMEOUT_S = 600
+ROW_GROUP_SIZE = 131_072
+
+
+class ParquetStore(Store):
+    """The embedded store: a folder of immutable Parquet batches plus a manifest."""
+
+    def __init__(self, root: Path):
+        self.root = Path(root)
+        self.url = str(self.root)
+
+    # -- reading -------------------------------------------------------------------------
+    def _manifest(self) -> dict:
+        try:
+            return json.loads((self.root / MANIFEST).read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return {"format": 1, "batches": []}
+        except (OSError, ValueError) as exc:
+            raise StoreError(f"store {self.root}: cannot read {MANIFEST}: {exc}") from exc
+
+    def exists(self) -> bool:
+        return (self.root / MANIFEST).exists()
+
+    def batches(self) -> list[dict]:
+        return list(self._manifest()["batches"])
+
+    def query(self, feed, filters=None, columns=None):
+        schema = stored_schema(feed)
+        for attempt in (1, 2):  # a concurrent --replace may delete a file we were about to read
+            files = [str(self.root / b["file"]) for b in self.batches() if b["feed"] == feed]
+            try:
+                if not files:
+                    table = schema.empty_table()
+                else:
+                    dataset = ds.dataset(files, schema=schema, format="parquet")
+                    table = dataset.to_table(columns=columns,
+                                             filter=_expression(feed, filters or EventFilter()))
+                break
+            except FileNotFoundError:
+                if attempt == 2:
+                    raise
+        if columns is not None:
+            table = table.select(columns)
+        return table.to_pandas()
+
+    def record_keys(self, feed: str) -> pd.DataFrame:
+        return self.query(feed, columns=["record_id", "content_hash"])
+
+    def batch_frame(self, batch: dict) -> pd.DataFrame:
+        return pq.read_table(self.root / batch["file"], schema=stored_schema(batch["feed"])
+                             ).to_pandas()
+
+    def import_batch(self, batch: dict, frame: pd.DataFrame) -> None:
+        with self.lock():
+            self._remove_strays()
+            manifest = self._manifest()
+            if any(b["id"] == batch["id"] for b in manifest["batches"]):
+                raise StoreError(f"store {self.root}: batch {batch['id']} is already stored")
+            entry = self._write_batch(batch["feed"], frame, batch["id"], batch["source"],
+                                      batch["file_name"])
+            entry["ingested_at"] = batch["ingested_at"]
+            self._commit({**manifest, "batches": [*manifest["batches"], entry]})
+
+    def read_document(self, name: str) -> str | None:
+        try:
+            return (self.root / name).read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return None
+
+    def write_document(self, name: str, text: str) -> None:
+        target = self.root / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_name(f".{target.name}.tmp")
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, target)
+
+    def update_document(self, name, change):
+        """Under the writer lock: read, ``change``, write a temporary file, fsync, rename."""
+        target = self.root / name
+        with self.lock():
+            current = self.read_document(name)
+            text = change(current)
+            if text is None:
+                return current
+            target.parent.mkdir(parents=True, exist_ok=True)
+            tmp = target.with_name(f".{target.name}.tmp")
+            with open(tmp, "w", encoding="utf-8") as handle:
+                handle.write(text)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(tmp, target)
+            return text
+
+    def quarantine_dir(self) -> Path:
+        return self.root / "quarantine"
+
+    # -- writing -------------------------------------------------------------------------
+    def lock(self) -> filelock.FileLock:
+        self.root.mkdir(parents=True, exist_ok=True)
+        return filelock.FileLock(str(self.root / "_lock"), timeout=LOCK_TIMEOUT_S)
+
+    def append(self, feed, frame, *, source, file_name, replace=False):
+        if source not in ("synthetic", "real"):
+            raise ValueError(f"source was {source!r}; expected 'synthetic' or 'real'")
+        check_unique(feed, frame)
+        with self.lock():
+            self._remove_strays()
+            manifest = self._manifest()
+            stored = self.record_keys(feed)
+            new, unchanged, conflicts = _diff(frame, stored)
+            if len(conflicts) and not replace:
+                raise RecordConflict(feed, conflicts["record_id"].tolist())
+            if new.empty and conflicts.empty:
+                return AppendResult(0, len(unchanged), 0, None)
+            batch_id = _new_batch_id()
+            entries = [b for b in manifest["batches"]]
+            if len(conflicts):
+                entries = self._rewrite_without(feed, entries, set(conflicts["record_id"]))
+            rows = pd.concat([new, conflicts], ignore_index=True)
+            entries.append(self._write_batch(feed, rows, batch_id, source, file_name))
+            self._commit({**manifest, "batches": entries})
+            return AppendResult(len(new), len(unchanged), len(conflicts), batch_id)
+
+    def _write_batch(self, feed, frame, batch_id, source, file_name) -> dict:
+        table = pa.Table.from_pandas(frame.sort_values("event_date"), schema=stored_schema(feed),
+                                     preserve_index=False)
+        relative = f"{feed}/{batch_id}.parquet"
+        final = self.root / relative
+        final.parent.mkdir(parents=True, exist_ok=True)
+        tmp = final.with_name(f".tmp-{batch_id}.parquet")
+        pq.write_table(table, tmp, row_group_size=ROW_GROUP_SIZE, compression="zstd")
+        _fsync(tmp)
+        os.replace(tmp, final)  # visible only once the manifest names it
+        return {"id": batch_id, "feed": feed, "file": relative, "rows": table.num_rows,
+                "source": source, "file_name": str(file_name),
+                "ingested_at": clock.now().isoformat(timespec="seconds")}
+
+    def _rewrite_without(self, feed, entries, record_ids) -> list[dict]:
+        """Rewrite the batches of ``feed`` holding ``record_ids`` without them (for --replace)."""
+        kept = []
+        for entry in entries:
+            if entry["feed"] != feed:
+                kept.append(entry)
+                continue
+            table = pq.read_table(self.root / entry["file"], schema=stored_schema(feed))
+            mask = pc.is_in(table["record_id"], value_set=pa.array(sorted(record_ids)))
+            if not pc.any(mask).as_py():
+                kept.append(entry)
+                continue
+            rest = table.filter(pc.invert(mask)).to_pandas()
+            if len(rest):
+                kept.append(self._write_batch(feed, rest, _new_batch_id(), entry["source"],
+                                              entry["file_name"]))
+        return kept
+
+    def _commit(self, manifest: dict) -> None:
+        old = {b["file"] for b in self._manifest()["batches"]}
+        manifest["version"] = int(manifest.get("version", 0)) + 1
+        tmp = self.root / f".{MANIFEST}.tmp"
+        tmp.write_text(json.dumps(manifest, indent=1), encoding="utf-8")
+        _fsync(tmp)
+        os.replace(tmp, self.root / MANIFEST)  # the commit point
+        for gone in old - {b["file"] for b in manifest["batches"]}:
+            (self.root / gone).unlink(missing_ok=True)
+
+    def _remove_strays(self) -> None:
+        """Delete files a killed writer left behind (called under the lock)."""
+        listed = {b["file"] for b in self._manifest()["batches"]}
+        for feed in FEEDS:
+            folder = self.root / feed
+            if folder.is_dir():
+                for path in folder.iterdir():
+                    if f"{feed}/{path.name}" not in listed and path.suffix == ".parquet":
+                        path.unlink(missing_ok=True)
+        (self.root / f".{MANIFEST}.tmp").unlink(missing_ok=True)
+
+
+def _diff(frame: pd.DataFrame, stored: pd.DataFrame):
+    """Split incoming rows into new, unchanged (same id and hash) and conflicting ones."""
+    known = dict(zip(stored["record_id"], stored["content_hash"]))
+    prior = frame["record_id"].map(known)
+    is_new = prior.isna()
+    same = ~is_new & (prior == frame["content_hash"])
+    return frame[is_new], frame[same], frame[~is_new & ~same]
+
+
+def _expression(feed: str, f: EventFilter):
+    expr = pc.scalar(True)
+    if f.start:
+        expr &= pc.field("event_date") >= pa.scalar(pd.Timestamp(f.start), pa.timestamp("ms"))
+    if f.end:  # inclusive end date
+        end = pd.Timestamp(f.end) + pd.Timedelta(days=1)
+        expr &= pc.field("event_date") < pa.scalar(end, pa.timestamp("ms"))
+    for column, values in (("district_code", f.districts), ("ward_code", f.wards),
+                           ("age_group", f.age_groups)):
+        if values:
+            expr &= pc.field(column).isin(list(values))
+    if feed == "nrm" and f.exploitation_types:
+        expr &= _any_token("exploitation_type", f.exploitation_types)
+    if feed == "mandevilla" and f.indicators:
+        expr &= _any_token("indicators", f.indicators)
+    if feed == "rosewood" and f.rosewood_status:
+        found = pc.field("found_at").is_valid()
+        expr &= found if f.rosewood_status == "found" else pc.invert(found)
+    return expr
+
+
+def _any_token(column: str, tokens) -> ds.Expression:
+    pattern = "(^|;)(" + "|".join(t for t in tokens if t.replace("_", "").isalnum()) + ")(;|$)"
+    return pc.match_substring_regex(pc.field(column), pattern)

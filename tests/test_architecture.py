@@ -1,0 +1,254 @@
+"""The tree shows the architecture: imports point down the layers, no module imports itself back
+through others, and only the Streamlit layer imports Streamlit.
+
+The import graph is built from the source with the standard ``ast`` module (every ``import`` and
+``from ... import`` anywhere in a file, inside functions too: a cycle hidden in a function is
+still a cycle). ``tests/``, ``bench/`` and ``tools/`` sit beside the layers and are not checked.
+"""
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# Bottom to top. A module may import its own package and any package on a lower layer; packages
+# on one layer (models, maps) do not import each other.
+LAYERS: list[tuple[str, ...]] = [
+    ("core",),          # feeds and fields, errors, filters, calendar periods, roles, clock
+    ("geo",),           # geometry: CRS, boundaries, geomasking, area codes, hexagons
+    ("storage",),       # the store interface, Parquet, PostGIS, audit log storage
+    ("safeguards",),    # auth, users, role-scoped query, disclosure control, audit trail
+    ("data",),          # partner file in: contract, readers, ingest (audited), synthetic
+    ("models", "maps"),  # hotspot estimators; folium maps of protected figures
+    ("views",),         # what each page shows
+    ("reports",),       # PDFs
+    ("ui",),            # Streamlit helpers
+    ("pages",),         # Streamlit pages
+    ("dashboard",),     # the router
+]
+STREAMLIT_LAYERS = {"ui", "pages", "dashboard"}
+STREAMLIT_MODULES = {"streamlit", "streamlit_folium"}
+# Pages are thin: they call view models and never compute with frames themselves.
+PAGES_NEVER_IMPORT = {"pandas", "numpy", "geopandas", "shapely", "pyarrow"}
+# Old command names kept for scripts (docs/deprecations.md): each forwards, when run, to the
+# module that now holds the command. The only imports allowed to point up.
+CLI_FORWARDERS = {
+    "data.store": "storage.cli",
+    "data.audit": "safeguards.audit",
+    "data.users": "safeguards.users",
+}
+CHECKED = [p for layer in LAYERS for p in layer]
+
+
+def rank(package: str) -> int:
+    return next(i for i, layer in enumerate(LAYERS) if package in layer)
+
+
+def module_name(path: Path, root: Path) -> str:
+    parts = list(path.relative_to(root).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def project_modules(root: Path, packages=CHECKED) -> dict[str, Path]:
+    """Every module of the checked packages (``dashboard`` is the one top-level script)."""
+    found = {}
+    for package in packages:
+        single = root / f"{package}.py"
+        if single.is_file():
+            found[package] = single
+        for path in sorted((root / package).rglob("*.py")) if (root / package).is_dir() else ():
+            if "migrations" in path.parts and path.parent.name == "versions":
+                continue
+            found[module_name(path, root)] = path
+    return found
+
+
+def imports_of(path: Path, modules: dict[str, Path]) -> dict[str, set[str]]:
+    """Imported module name → line numbers, project modules resolved to the module imported
+    (``from views import kpis`` is ``views.kpis``); other libraries by their top name."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    found: dict[str, set[str]] = {}
+
+    def add(name, node):
+        found.setdefault(name, set()).add(node.lineno)
+
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                add(alias.name if alias.name.split(".")[0] in CHECKED else alias.name.split(".")[0],
+                    node)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            if node.module.split(".")[0] not in CHECKED:
+                add(node.module.split(".")[0], node)
+                continue
+            for alias in node.names:
+                sub = f"{node.module}.{alias.name}"
+                add(sub if sub in modules else node.module, node)
+    return found
+
+
+def import_graph(root: Path, packages=CHECKED) -> dict[str, dict[str, set[int]]]:
+    modules = project_modules(root, packages)
+    return {name: imports_of(path, modules) for name, path in modules.items()}
+
+
+def cycles(graph: dict[str, dict]) -> list[list[str]]:
+    """Strongly connected groups of more than one project module (Tarjan)."""
+    nodes = set(graph)
+    index, low, stack, on, out = {}, {}, [], set(), []
+    sys.setrecursionlimit(max(10_000, sys.getrecursionlimit()))
+
+    def visit(v):
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        on.add(v)
+        for w in graph[v]:
+            if w not in nodes or w == v:
+                continue
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in on:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            group = []
+            while True:
+                w = stack.pop()
+                on.discard(w)
+                group.append(w)
+                if w == v:
+                    break
+            if len(group) > 1:
+                out.append(sorted(group))
+
+    for v in sorted(nodes):
+        if v not in index:
+            visit(v)
+    return out
+
+
+def upward_imports(graph: dict[str, dict]) -> list[str]:
+    """``a -> b (line n)`` for every import of a package on the same or a higher layer."""
+    bad = []
+    for module, targets in graph.items():
+        package = module.split(".")[0]
+        for target, lines in targets.items():
+            tpackage = target.split(".")[0]
+            if tpackage not in CHECKED or tpackage == package:
+                continue
+            if CLI_FORWARDERS.get(module) == target:
+                continue
+            if rank(tpackage) >= rank(package):
+                bad.append(f"{module} -> {target} (line {min(lines)})")
+    return bad
+
+
+def forbidden_imports(graph: dict[str, dict]) -> list[str]:
+    bad = []
+    for module, targets in graph.items():
+        package = module.split(".")[0]
+        for target, lines in targets.items():
+            if target in STREAMLIT_MODULES and package not in STREAMLIT_LAYERS:
+                bad.append(f"{module} imports {target} (line {min(lines)}): domain code")
+            if package == "pages" and target in PAGES_NEVER_IMPORT:
+                bad.append(f"{module} imports {target} (line {min(lines)}): pages stay thin")
+    return bad
+
+
+@pytest.fixture(scope="module")
+def graph():
+    return import_graph(ROOT)
+
+
+def test_every_package_is_checked():
+    """A new top-level package must be placed on a layer before it can be imported."""
+    packages = {p.parent.name for p in ROOT.glob("*/__init__.py")} | {"pages"}
+    assert packages - {"tests", "bench", "tools"} <= set(CHECKED)
+
+
+def test_no_import_cycles(graph):
+    assert cycles(graph) == []
+
+
+def test_imports_point_down_the_layers(graph):
+    assert upward_imports(graph) == []
+
+
+def test_only_the_streamlit_layer_imports_streamlit_and_pages_stay_thin(graph):
+    assert forbidden_imports(graph) == []
+
+
+def test_pages_folder_holds_only_pages():
+    """Only page scripts live in ``pages/``: each is registered with ``st.navigation`` (the
+    registry or the sign-in router), so nothing else can show up as a page."""
+    from ui.registry import PAGES
+
+    registered = {Path(spec.path).name for spec in PAGES.values()} | {"sign_in.py", "sso_sign_in.py"}
+    assert {p.name for p in (ROOT / "pages").iterdir() if p.suffix == ".py"} == registered
+    assert not (ROOT / "pages" / "__init__.py").exists()
+
+
+def test_forwarders_are_thin_and_still_run():
+    """The old command names still answer ``--help`` through the module that holds them."""
+    for old, new in CLI_FORWARDERS.items():
+        path = ROOT / (old.replace(".", "/") + ".py")
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        top = [type(n).__name__ for n in tree.body]
+        assert top == ["Expr", "Import", "If"], f"{old} should only forward to {new}"
+        result = subprocess.run([sys.executable, "-m", old, "--help"], cwd=ROOT,
+                                capture_output=True, text=True, timeout=120)
+        assert result.returncode == 0, result.stderr
+        assert "usage:" in result.stdout
+
+
+def test_modules_stay_readable():
+    """No module over ~500 lines unless its docstring says why."""
+    long = []
+    for name, path in project_modules(ROOT).items():
+        lines = path.read_text(encoding="utf-8").count("\n")
+        doc = ast.get_docstring(ast.parse(path.read_text(encoding="utf-8"))) or ""
+        if lines > 520 and "Longer than" not in doc:
+            long.append(f"{name}: {lines} lines")
+    assert long == []
+
+
+# -- the checker itself finds what it must find --------------------------------------------
+def plant(root: Path, files: dict[str, str]) -> None:
+    for name, text in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text), encoding="utf-8")
+
+
+def test_checker_finds_a_planted_cycle(tmp_path):
+    plant(tmp_path, {
+        "core/__init__.py": "",
+        "core/a.py": "from core.b import thing\n",
+        "core/b.py": "def thing():\n    from core import a\n",
+        "core/c.py": "import core.a\n",
+    })
+    assert cycles(import_graph(tmp_path, ["core"])) == [["core.a", "core.b"]]
+
+
+def test_checker_finds_a_planted_upward_import_and_streamlit(tmp_path):
+    plant(tmp_path, {
+        "storage/__init__.py": "",
+        "storage/base.py": "import streamlit as st\nfrom views import kpis\n",
+        "views/__init__.py": "",
+        "views/kpis.py": "from storage.base import x\n",
+        "pages/explore.py": "import pandas as pd\n",
+    })
+    graph = import_graph(tmp_path, ["storage", "views", "pages"])
+    assert upward_imports(graph) == ["storage.base -> views.kpis (line 2)"]
+    assert forbidden_imports(graph) == [
+        "storage.base imports streamlit (line 1): domain code",
+        "pages.explore imports pandas (line 1): pages stay thin"]
+    assert cycles(graph) == [["storage.base", "views.kpis"]]
