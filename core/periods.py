@@ -269,18 +269,23 @@ def tabulate(keys: pd.Series, dates: pd.Series, rows: Sequence[str],
     are left out; a key outside ``rows`` raises ValueError (it would make the tables of one
     period disagree on its total).
     """
-    frame = pd.DataFrame({"key": keys.astype(object).to_numpy(),
-                          "period": dates.dt.to_period(periods.freq).to_numpy()})
-    frame = frame[frame["period"].isin(periods)]
-    unknown = set(frame["key"].dropna()) - set(rows)
-    if unknown or frame["key"].isna().any():
+    # Vectorised: periods as integer ordinals, rows as categorical codes, one bincount. Boxing
+    # each date into a Period object cost 26 s of 32 at a million records (issue 14).
+    rows = list(rows)
+    ordinals = dates.dt.to_period(periods.freq).array.asi8
+    position = pd.Index(periods.asi8).get_indexer(ordinals)   # -1: outside periods, or NaT
+    inside = position >= 0
+    values = keys.to_numpy()[inside]
+    codes = pd.Categorical(values, categories=rows).codes
+    if (codes < 0).any():
+        unknown = {v for v in pd.unique(values[codes < 0]) if not pd.isna(v)}
         shown = sorted(map(str, unknown))[:5] or ["(empty)"]
         raise ValueError(f"records with a category outside the table: {shown}")
-    counts = frame.groupby(["key", "period"]).size()
-    table = (counts.unstack("period").reindex(index=list(rows), columns=periods)
-             if len(counts) else pd.DataFrame(index=list(rows), columns=periods))
-    table = table.fillna(0).astype("int64")
-    table.index.name, table.columns.name = "row", "period"
+    counts = np.bincount(codes.astype(np.int64) * len(periods) + position[inside],
+                         minlength=len(rows) * len(periods)).reshape(len(rows), len(periods))
+    table = pd.DataFrame(counts.astype("int64"), index=pd.Index(rows, name="row"),
+                         columns=periods)
+    table.columns.name = "period"
     return table
 
 
