@@ -21,7 +21,8 @@ from data.synthetic import build_store  # noqa: E402
 from reports.briefing import build_briefing  # noqa: E402
 from safeguards.access import Principal  # noqa: E402
 from storage.parquet import ParquetStore  # noqa: E402
-from views.meeting import MeetingState, available_periods, meeting_data, meeting_query  # noqa: E402
+from views.meeting import MeetingState, available_periods  # noqa: E402
+from views.meeting_figures import meeting_data, meeting_query  # noqa: E402
 
 
 def main() -> None:

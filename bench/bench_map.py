@@ -8,10 +8,10 @@ For each size a synthetic store is built once, by the same command as the demo s
 ``--stores`` (default ``/tmp/bench-stores/store_N``) so later runs reuse it. Then, as an analyst:
 
 - **explorer**: what ``pages/explore.py`` does on the server after a filter change, through
-  the page's own cached loaders (``ui.loaders``: headline, area counts, 100 m cells,
+  the page's own cached loaders (``ui.explore_loaders``: headline, area counts, 100 m cells,
   points) with a filter that is new each run, so every ``st.cache_data`` lookup misses; then
-  ``views.explore.build_map`` (areas, hexagons, heat map, and the points when there are at most
-  ``maps.layers.MAX_POINTS``) and ``st_folium`` building what it sends to the browser. The
+  ``views.explore_map.build_map`` (areas, hexagons, heat map, and the points when there are at most
+  ``maps.point_layer.MAX_POINTS``) and ``st_folium`` building what it sends to the browser. The
   payload is the JSON of the arguments ``st_folium`` hands to its component (script, header,
   html, links): what goes over the WebSocket for the map. "cache hit" is the same view again
   (a rerun after a click, say), where the loaders answer from the cache.
@@ -109,8 +109,9 @@ def views(period: tuple[dt.date, dt.date], n: int) -> list[ExplorerState]:
 
 def explorer_once(principal: Principal, state: ExplorerState) -> dict:
     """The page's server work for one view, timed in three parts."""
-    from ui import loaders as load
-    from views.explore import build_map, describe
+    from ui import explore_loaders as load
+    from views.explore import describe
+    from views.explore_map import build_map
 
     started, cpu = time.perf_counter(), time.process_time()
     headline = load.load_headline(principal, state)

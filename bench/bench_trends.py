@@ -1,4 +1,5 @@
-"""Benchmark of the Trends figures (data.kpis) on synthetic stores: not a test, prints figures.
+"""Benchmark of the Trends figures (views.kpis, views.trend_series, views.trend_flags) on
+synthetic stores: not a test, prints figures.
 
     .venv/bin/python bench/bench_trends.py [--events 6000 100000] [--runs 3]
 
@@ -21,16 +22,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from data.synthetic import build_store  # noqa: E402
 from safeguards.access import Principal, RoleScopedQuery  # noqa: E402
 from storage.parquet import ParquetStore  # noqa: E402
-from views import kpis  # noqa: E402
+from views import feed_tables, kpis, trend_flags, trend_series  # noqa: E402
 
 
 def page_reads(query: RoleScopedQuery) -> None:
     kpis.kpi_table(query, "2026-10")
-    kpis.measures_table(query, "2026-10")
+    trend_series.measures_table(query, "2026-10")
     for feed in kpis.FEEDS:
-        kpis.monthly_series(query, feed)
-    kpis.breakdown_series(query, "nrm", "exploitation_type")
-    kpis.trend_flags(query, end="2026-10")
+        trend_series.monthly_series(query, feed)
+    trend_series.breakdown_series(query, "nrm", "exploitation_type")
+    trend_flags.trend_flags(query, end="2026-10")
 
 
 def timed(fn, runs: int) -> float:
@@ -58,7 +59,7 @@ def main(argv=None) -> int:
                 query = RoleScopedQuery(store, Principal("bench", role))
 
                 def cold():
-                    kpis._CACHE.clear()
+                    feed_tables._CACHE.clear()
                     page_reads(query)
 
                 cold_s = timed(cold, args.runs)

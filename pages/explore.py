@@ -13,18 +13,13 @@ from streamlit_folium import st_folium
 from core.schema import AGE_GROUPS, FEEDS
 from geo.boundaries import DISTRICT_CODES
 from safeguards.disclosure import legend as disclosure_note
-from ui import loaders as load
+from ui import explore_loaders as load
+from ui.hotspot_loaders import load_hotspots
+from ui.loaders import audited_download, open_store_page, stop_on_user_error
 from ui.session import require_page_role
 from views import viewstate as vs
-from views.explore import (
-    CATEGORY_TITLES,
-    breakdown_frame,
-    build_map,
-    describe,
-    legend_html,
-    monthly_chart,
-    threshold_of,
-)
+from views.explore import CATEGORY_TITLES, breakdown_frame, describe, monthly_chart, threshold_of
+from views.explore_map import build_map, legend_html
 from views.exports import area_table, explorer_map_file, safe_csv
 from views.overview import FEED_SHORT_TITLES
 
@@ -33,7 +28,7 @@ st.title("Explore")
 st.caption("Records by area for the filters in the sidebar. The link in the address bar keeps "
            "the view: copy it to share exactly this map.")
 
-period, synthetic = load.open_store_page(principal)
+period, synthetic = open_store_page(principal)
 
 link = load.open_explorer_link(principal, period)
 
@@ -71,7 +66,7 @@ with st.sidebar:
 state = load.explorer_state(principal, period, link)
 note = describe(state, DISTRICT_CODES)
 
-with load.stop_on_user_error():
+with stop_on_user_error():
     headline = load.load_headline(principal, state)
 load.audit_explorer_filters(principal, state, headline)
 for column, feed in zip(st.columns(len(headline.feeds)), headline.feeds):
@@ -97,11 +92,11 @@ if vs.may_see_hotspots(principal.role):
               help="Outline the hotspot model's hotspots for these filters. The model takes a "
                    "few seconds the first time for each set of filters.")
 
-with load.stop_on_user_error():
+with stop_on_user_error():
     counts = load.load_area_counts(principal, state)
     cells = load.load_cells(principal, state)
     points = load.load_points(principal, state, cells)
-    hotspots = load.load_hotspots(principal, state).hotspots if state.hotspots else None
+    hotspots = load_hotspots(principal, state).hotspots if state.hotspots else None
 view = build_map(state, counts=counts, cells=cells, points=points, hotspots=hotspots, note=note)
 threshold = threshold_of(principal.role, state.feeds)
 shown = load.table_records(counts)  # the records the downloads hold, for their audit entries
@@ -126,14 +121,14 @@ with side:
         st.caption(view.hotspot_note)
     st.download_button(
         "Table (CSV)",
-        load.audited_download(lambda: safe_csv(area_table(counts, state.level)),
-                              partial(load.audit_explorer, principal, "export", state,
-                                      detail=f"csv: {state.level} table", records=shown)),
+        audited_download(lambda: safe_csv(area_table(counts, state.level)),
+                         partial(load.audit_explorer, principal, "export", state,
+                                 detail=f"csv: {state.level} table", records=shown)),
         file_name=f"explore-{state.level}-{state.start}-{state.end}.csv", mime="text/csv",
         on_click="ignore", icon=":material/download:", use_container_width=True)
     st.download_button(
         "Map (HTML)",
-        load.audited_download(
+        audited_download(
             lambda: explorer_map_file(state, counts=counts, cells=cells, note=note,
                                       synthetic=synthetic, threshold=threshold),
             partial(load.audit_explorer, principal, "export", state,
@@ -148,7 +143,7 @@ if state.area is None:
     st.caption("Click an area on the map for its records by month, breakdowns, rate, rank and "
                "change against the previous period.")
 else:
-    with load.stop_on_user_error():
+    with stop_on_user_error():
         details = load.load_area_details(principal, state)
     with st.container(border=True):
         head, close = st.columns([5, 1])

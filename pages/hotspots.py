@@ -20,13 +20,15 @@ from geo.boundaries import DISTRICT_CODES
 from maps.hotspot_layer import hotspot_map
 from reports.tasking_sheet import tasking_sheet
 from safeguards.disclosure import legend as disclosure_note
-from ui import loaders as load
+from ui import hotspot_loaders as load
+from ui.loaders import audited_download, open_store_page, stop_on_user_error
 from ui.session import require_page_role
 from views.explore import CATEGORY_TITLES, describe
 from views.exports import safe_csv
 from views.hotspots import explain, feed_breakdown, monthly_chart, ranked_table
 from views.overview import FEED_SHORT_TITLES
-from views.tasking import STATUS_TITLES, STATUSES, tasks_table
+from views.task_outcome import tasks_table
+from views.tasking import STATUS_TITLES, STATUSES
 
 principal = require_page_role("hotspots")
 st.title("Hotspots")
@@ -34,7 +36,7 @@ st.caption("Places with significantly more records than their resident populatio
            "(Poisson scan statistic, Monte-Carlo p-values). Select a row to zoom to it and see "
            "why it is a hotspot.")
 
-period, synthetic = load.open_store_page(principal)
+period, synthetic = open_store_page(principal)
 
 link = load.open_hotspots_link(principal, period)
 with st.sidebar:
@@ -50,7 +52,7 @@ with st.sidebar:
 state = load.hotspots_state(principal, period, link)
 note = describe(state, DISTRICT_CODES)
 
-with load.stop_on_user_error():
+with stop_on_user_error():
     view = load.load_hotspots(principal, state)
 load.audit_hotspots_filters(principal, state, view)
 table = ranked_table(view)
@@ -127,7 +129,7 @@ if can_task and not view.hotspots.empty:
 elif not can_task:
     st.caption("Partnership chairs create and update tasks; analysts see them here.")
 
-with load.stop_on_user_error():
+with stop_on_user_error():
     tasks = book.tasks()
     outcomes = load.load_outcomes(principal, tasks)
 if not tasks:
@@ -138,14 +140,14 @@ else:
     downloads = st.columns(2)
     downloads[0].download_button(
         "Tasks (CSV)",
-        load.audited_download(lambda: safe_csv(listing),
-                              partial(load.audit_hotspots, principal, "export", state,
-                                      detail="csv: tasking list", records=len(tasks))),
+        audited_download(lambda: safe_csv(listing),
+                         partial(load.audit_hotspots, principal, "export", state,
+                                 detail="csv: tasking list", records=len(tasks))),
         file_name=f"tasking-{clock.today()}.csv", mime="text/csv",
         icon=":material/download:", on_click="ignore")
     downloads[1].download_button(
         "Tasking sheet (PDF)",
-        load.audited_download(
+        audited_download(
             lambda: tasking_sheet(tasks, outcomes=outcomes, synthetic=synthetic,
                                   generated_by=principal.user),
             partial(load.audit_hotspots, principal, "export", state,

@@ -8,9 +8,11 @@ import streamlit as st
 from streamlit_folium import st_folium
 
 from geo.boundaries import DISTRICT_CODES
-from ui import loaders as load
+from ui import meeting_loaders as load
+from ui.loaders import stop_on_user_error, synthetic_banner
 from ui.session import require_page_role
 from views import meeting as mt
+from views import meeting_steps
 from views.kpis import TEST_NOTE
 
 # Large type and strong contrast for a projector; the sidebar starts collapsed.
@@ -30,7 +32,7 @@ principal = require_page_role("meeting")
 st.set_page_config(initial_sidebar_state="collapsed")
 st.html(PROJECTOR_CSS)
 
-with load.stop_on_user_error():
+with stop_on_user_error():
     periods = load.load_meeting_periods(principal)
 if not periods:
     st.title("Meeting")
@@ -42,11 +44,11 @@ state = load.open_meeting_link(principal, periods)
 steps = mt.steps_for(principal.role)
 position = steps.index(state.step)
 
-with load.stop_on_user_error():
+with stop_on_user_error():
     data = load.load_meeting(principal, state)
 
 st.title(f"Partnership meeting · {data.period.label} · {data.area_label}")
-load.synthetic_banner(data.data_kind != "real")
+synthetic_banner(data.data_kind != "real")
 
 controls = st.columns([2, 2, 1.4, 0.6, 1.4, 2], vertical_alignment="bottom")
 controls[0].selectbox("Period", periods, key=load.W_MEETING_PERIOD, on_change=load.meeting_choice,
@@ -75,8 +77,8 @@ if state.step == "headline":
     for column, kpi in zip(st.columns(len(data.kpis)), data.kpis):
         column.metric(kpi.title, kpi.display, delta=kpi.change_previous, delta_color="off",
                       border=True, help=f"Previous period: {kpi.previous_display}. Beyond "
-                      f"normal variation: {mt.variation_text(kpi.beyond_previous)}")
-    st.table(mt.kpi_frame(data))
+                      f"normal variation: {meeting_steps.variation_text(kpi.beyond_previous)}")
+    st.table(meeting_steps.kpi_frame(data))
     st.caption(f"{TEST_NOTE} Not tested (—) where a count is hidden or missing.")
 elif state.step == "districts":
     st.table(data.districts)
@@ -85,20 +87,20 @@ elif state.step == "districts":
 elif state.step == "hotspots":
     map_column, table_column = st.columns([3, 2])
     with map_column:
-        st_folium(mt.meeting_map(data), key="meeting_map", height=560, returned_objects=[],
-                  use_container_width=True)
+        st_folium(meeting_steps.meeting_map(data), key="meeting_map", height=560,
+                  returned_objects=[], use_container_width=True)
     if len(data.hotspots):
-        table_column.table(mt.hotspot_rows(data.hotspots).set_index("Rank"))
+        table_column.table(meeting_steps.hotspot_rows(data.hotspots).set_index("Rank"))
     else:
         table_column.info("No hotspot was found in this period.", icon=":material/map:")
 elif state.step == "tasking":
     if data.tasks:
-        st.markdown(f"**{mt.task_summary(data.tasks)}**")
-        st.table(mt.task_frame(data.tasks))
+        st.markdown(f"**{meeting_steps.task_summary(data.tasks)}**")
+        st.table(meeting_steps.task_frame(data.tasks))
     else:
         st.info(data.tasking_note, icon=":material/assignment:")
 elif state.step == "trends":
-    st.altair_chart(mt.trend_chart(data), height=460, width="stretch")
-    st.table(mt.kpi_frame(data)[["Trend"]])
+    st.altair_chart(meeting_steps.trend_chart(data), height=460, width="stretch")
+    st.table(meeting_steps.kpi_frame(data)[["Trend"]])
 
 st.caption(f"{data.area_label}, {data.period.label}. Small numbers are hidden: {data.note}")

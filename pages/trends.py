@@ -2,19 +2,20 @@
 
 For the Deputy Mayor's office (and chairs and analysts). Whole calendar months or quarters only,
 chosen in the link (``?period=2026-10`` or ``?period=2026-Q3``). The figures come from
-``views.kpis`` through the role-scoped query layer, so a chair or executive sees them after
-small-number suppression; charts download as PNG and tables as CSV, as shown.
+``views.kpis``, ``views.trend_series`` and ``views.trend_flags`` through the role-scoped query
+layer, so a chair or executive sees them after small-number suppression; charts download as PNG and tables as CSV, as shown.
 """
 from functools import partial
 
 import streamlit as st
 
-from core.periods import FREQ_TITLES
+from core.periods import FREQ_TITLES as PERIOD_NOUNS
 from core.schema import FEEDS
 from safeguards.disclosure import legend as disclosure_note
-from ui import loaders as load
+from ui import trends_loaders as load
+from ui.loaders import audited_download, load_overview, stop_on_user_error, synthetic_banner
 from ui.session import require_page_role
-from views import kpis
+from views import feed_tables, kpis, trend_flags, trend_series
 from views.exports import safe_csv
 from views.trend_charts import area_chart, chart_png, measure_chart, mix_chart
 
@@ -26,10 +27,10 @@ st.title("Trends")
 st.caption("Whole calendar months or quarters, each against the one before and the same one a "
            "year earlier. The link in the address bar keeps the period.")
 
-with load.stop_on_user_error():
-    synthetic = load.load_overview(principal).is_synthetic
+with stop_on_user_error():
+    synthetic = load_overview(principal).is_synthetic
     choices = load.load_trend_periods(principal)
-load.synthetic_banner(synthetic)
+synthetic_banner(synthetic)
 
 link = load.open_trends_link(choices)
 if link is None:
@@ -51,13 +52,13 @@ label = kpis.period_title(view.period)
 
 def made_on_click(make, what: str):
     """A download's data, made when it is clicked and audited then with the period's records
-    (``load.audited_download``): no download reruns the page."""
-    return load.audited_download(make, partial(load.audit_trends, principal, what, view.period,
-                                               records=load.trend_records(principal, view.period)))
+    (``ui.loaders.audited_download``): no download reruns the page."""
+    return audited_download(make, partial(load.audit_trends, principal, what, view.period,
+                                          records=load.trend_records(principal, view.period)))
 
 
 # -- KPI tiles --------------------------------------------------------------------------------
-with load.stop_on_user_error():
+with stop_on_user_error():
     table = load.load_kpis(principal, view.period)
 st.subheader(f"{label}: records per feed")
 for column, tile in zip(st.columns(len(table)), kpis.kpi_tiles(table)):
@@ -75,14 +76,14 @@ if threshold > 1:
                "counts are.")
 
 # -- series by district -----------------------------------------------------------------------
-st.subheader(f"{MEASURE_TITLES[view.measure]} by district, per {FREQ_TITLES[freq]}")
+st.subheader(f"{MEASURE_TITLES[view.measure]} by district, per {PERIOD_NOUNS[freq]}")
 st.caption("Click a district in the legend to pick it out; drag to pan, scroll to zoom in time. "
            "Gaps are hidden figures.")
-for tab, feed in zip(st.tabs([kpis.FEED_SHORT_TITLES[f] for f in FEEDS]), FEEDS):
+for tab, feed in zip(st.tabs([feed_tables.FEED_SHORT_TITLES[f] for f in FEEDS]), FEEDS):
     with tab:
-        with load.stop_on_user_error():
+        with stop_on_user_error():
             series = load.load_area_series(principal, feed, freq, view.measure)
-        title = f"{kpis.FEED_SHORT_TITLES[feed]}: {MEASURE_TITLES[view.measure].lower()}"
+        title = f"{feed_tables.FEED_SHORT_TITLES[feed]}: {MEASURE_TITLES[view.measure].lower()}"
         chart = area_chart(series, measure=view.measure, title=title, synthetic=synthetic,
                            freq=freq)
         st.altair_chart(chart, width="stretch")
@@ -95,40 +96,42 @@ for tab, feed in zip(st.tabs([kpis.FEED_SHORT_TITLES[f] for f in FEEDS]), FEEDS)
                              on_click="ignore")
         right.download_button("Table (CSV)",
                               made_on_click(lambda series=series:
-                                            safe_csv(kpis.series_export(series)),
+                                            safe_csv(trend_series.series_export(series)),
                                             f"csv: {feed} series"),
                               file_name=f"trends-{feed}-{freq}.csv", mime="text/csv",
                               icon=":material/download:", key=f"csv_{feed}", on_click="ignore")
 
 # -- the other measures -----------------------------------------------------------------------
 st.subheader(f"{label}: other measures")
-with load.stop_on_user_error():
+with stop_on_user_error():
     measures = load.load_measures(principal, view.period)
     measure_series = load.load_measure_series(principal, freq)
     type_mix = load.load_breakdown(principal, "nrm", "exploitation_type", freq)
-for column, (feed, tiles) in zip(st.columns(3), kpis.tiles_by_feed(measures)):
-    column.markdown(f"**{kpis.FEED_SHORT_TITLES[feed]}**")
+for column, (feed, tiles) in zip(st.columns(3), trend_series.tiles_by_feed(measures)):
+    column.markdown(f"**{feed_tables.FEED_SHORT_TITLES[feed]}**")
     for tile in tiles:
         column.metric(tile["tile_title"], tile["display"], border=True,
                       help=f"Previous: {tile['previous_display']}; "
                            f"last year: {tile['last_year_display']}")
 st.download_button("Measures (CSV)",
-                   made_on_click(lambda: safe_csv(kpis.measures_export(measures, view.period)),
+                   made_on_click(lambda: safe_csv(trend_series.measures_export(measures,
+                                                                               view.period)),
                                  "csv: measures"),
                    file_name=f"trends-measures-{view.period}.csv", mime="text/csv",
                    icon=":material/download:", on_click="ignore")
 
-groups = [*kpis.MEASURE_GROUPS, ("types", "NRM referrals: exploitation type mix", (), "share")]
+groups = [*trend_series.MEASURE_GROUPS,
+          ("types", "NRM referrals: exploitation type mix", (), "share")]
 for tab, (key, title, _, unit) in zip(st.tabs([g[1] for g in groups]), groups):
     with tab:
         if key == "types":
             chart = mix_chart(type_mix, title=title, synthetic=synthetic, freq=freq,
                               note="Referrals with more than one type count as 'several types'.")
-            export = kpis.breakdown_export(type_mix)
+            export = trend_series.breakdown_export(type_mix)
         else:
-            group = kpis.measure_group(measure_series, key)
+            group = trend_series.measure_group(measure_series, key)
             chart = measure_chart(group, title=title, unit=unit, synthetic=synthetic, freq=freq)
-            export = kpis.measure_series_export(group)
+            export = trend_series.measure_series_export(group)
         st.altair_chart(chart, width="stretch")
         left, right = st.columns(2)
         left.download_button("Chart (PNG)",
@@ -143,11 +146,12 @@ for tab, (key, title, _, unit) in zip(st.tabs([g[1] for g in groups]), groups):
 
 # -- trend flags ------------------------------------------------------------------------------
 st.subheader("Trend flags by district")
-with load.stop_on_user_error():
+with stop_on_user_error():
     flags = load.load_trend_flags(principal, kpis.last_month(view.period))
-st.dataframe(kpis.trend_flags_wide(flags), hide_index=True)
+st.dataframe(trend_flags.trend_flags_wide(flags), hide_index=True)
 st.download_button("Trend flags (CSV)",
-                   made_on_click(lambda: safe_csv(kpis.trends_export(flags)), "csv: trend flags"),
+                   made_on_click(lambda: safe_csv(trend_flags.trends_export(flags)),
+                                 "csv: trend flags"),
                    file_name="trends-flags.csv", mime="text/csv", icon=":material/download:",
                    on_click="ignore")
-st.caption(f"{kpis.TREND_NOTE} Windows end with {label}.")
+st.caption(f"{trend_flags.TREND_NOTE} Windows end with {label}.")

@@ -5,9 +5,9 @@
 The pack holds, on pages marked "OFFICIAL-SENSITIVE" at the top and bottom: the period, when it
 was generated, the data sources (and "SYNTHETIC" when the store is synthetic), the headline KPI
 table, the district comparison, a static map of the top areas over the districts, trend charts
-and the tasking list. Its figures are those of meeting mode (``views.meeting``), read through the
-role-scoped query layer with chair-level suppression; the command line builds it as a chair
-(``cli:<login name>``). Every pack is audited as an export. Ward and district level only: no
+and the tasking list. Its figures are those of meeting mode (``views.meeting_figures``), read
+through the role-scoped query layer with chair-level suppression; the command line builds it as a
+chair (``cli:<login name>``). Every pack is audited as an export. Ward and district level only: no
 points, coordinates, record ids or person references appear in it (the map is a picture with no
 axes).
 
@@ -57,17 +57,14 @@ from safeguards.audit import AuditEvent, record  # noqa: E402
 from storage.base import Store  # noqa: E402
 from storage.open import open_store
 from views.kpis import TEST_NOTE  # noqa: E402
-from views.meeting import (  # noqa: E402
-    FEED_COLOURS,
+from views.meeting import MeetingState, check_period  # noqa: E402
+from views.meeting_figures import (  # noqa: E402
     MeetingData,
-    MeetingState,
-    check_period,
-    hotspot_rows,
     meeting_data,
     meeting_query,
     shown_records,
-    variation_text,
 )
+from views.meeting_steps import FEED_COLOURS, hotspot_rows, variation_text  # noqa: E402
 
 HANDLING = "Handle under your information-sharing agreement. Do not forward outside the partnership."
 SYNTHETIC_NOTE = "SYNTHETIC DATA — not real cases. Do not use these figures for decisions."

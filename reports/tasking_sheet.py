@@ -4,7 +4,7 @@ Marked "OFFICIAL-SENSITIVE" at the top and bottom. The page holds the title, whe
 and by whom, "SYNTHETIC DATA" when the store is synthetic, a static map (matplotlib, no axes:
 the district outlines and the task polygons, numbered) and a table: task, place, lead agency,
 action, due date, status, and for done tasks the events before and after (as the viewer's role
-may see them: ``views.tasking.outcome``). Areas only: no points, record ids or coordinates.
+may see them: ``views.task_outcome.outcome``). Areas only: no points, record ids or coordinates.
 
 Everything user-supplied (actions, agencies, names) is escaped before it reaches reportlab's
 paragraph markup. It is always one page: rows that do not fit are left out and the sheet says
@@ -37,7 +37,8 @@ from reportlab.platypus import (  # noqa: E402
 
 from core import clock
 from reports.marking import MARKING, draw_marking  # noqa: E402
-from views.tasking import STATUS_TITLES, Outcome, Task  # noqa: E402
+from views.task_outcome import Outcome  # noqa: E402
+from views.tasking import STATUS_TITLES, Task  # noqa: E402
 
 HANDLING = ("Partnership tasking. Share only with the named lead agencies; do not copy into "
             "case records. Small numbers are hidden as \"<k\".")

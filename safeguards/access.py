@@ -3,9 +3,9 @@
 Every read names a ``Principal`` (who, in which role). Rules from ``core.roles`` are enforced
 here, where the data is read, not by hiding widgets: a chair or executive can never receive
 point-level rows through any page, query parameter, download or cached object, because no method
-returns them to those roles. Aggregates for suppressed roles go through ``safeguards.disclosure`` (the one
-suppression function for charts, tables, maps, exports and PDFs). Refusals raise ``AccessDenied``
-and are audited.
+returns them to those roles. Aggregates for suppressed roles go through ``safeguards.suppression``
+(the one suppression function for charts, tables, maps, exports and PDFs). Refusals raise
+``AccessDenied`` and are audited.
 """
 from __future__ import annotations
 
@@ -27,10 +27,9 @@ from safeguards.disclosure import (
     SuppressedTable,
     must_suppress,
     open_table,
-    suppress_counts,
-    suppress_table,
     threshold_for,
 )
+from safeguards.suppression import suppress_counts, suppress_table
 from storage.base import Store
 
 # Point rows carry category fields and the geomasked location only: never the partner's
@@ -181,7 +180,7 @@ class RoleScopedQuery:
             return unsuppressed_table(table)
         return suppress_table(table, threshold=max(threshold_for(feed) for feed in FEEDS))
 
-    # -- whole calendar periods (views.kpis, the Trends page) ------------------------------------
+    # -- whole calendar periods (views.feed_tables, the Trends page) ------------------------------
     def period_counts(self, feed: str, by: str, periods,
                       filters: EventFilter | None = None) -> SuppressedTable:
         """Records of ``feed`` per row of ``by`` (rows) and whole period (columns), protected.

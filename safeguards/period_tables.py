@@ -1,7 +1,7 @@
 """One protected set of tables per feed over whole months, quarters and the whole span.
 
 Every page or report that shows a suppressed role counts of (feed, calendar period, area) reads
-them from here, through ``RoleScopedQuery.period_tables`` and ``views.kpis.feed_tables``: the
+them from here, through ``RoleScopedQuery.period_tables`` and ``views.feed_tables.feed_tables``: the
 Trends page (months and quarters), meeting mode and the briefing pack (a period's district
 comparison, headline and trend), and the Overview (each district's records over the whole
 span). So the same cells are hidden everywhere, and no page can be combined with another to
@@ -11,7 +11,7 @@ Why one protection and not one per table: the tables are linked. A quarter is th
 three months, a district's whole-span figure is the sum of its months, and West Yorkshire is
 the sum of its districts. Protected one by one (a month table, a quarter table, a district ×
 feed table), a hidden July count can be got back as the quarter minus the two shown months.
-All these sums together are still a network (``safeguards.disclosure.protect_arcs``)::
+All these sums together are still a network (``safeguards.suppression.protect_arcs``)::
 
     source → area (whole span) → (area, quarter) → month → West Yorkshire quarter → sink → source
                                   quarter cell      month cell   WY month        WY quarter    grand
@@ -38,7 +38,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from safeguards.disclosure import CONFIDENTIAL, TOTAL, SuppressedTable, open_table, protect_arcs
+from safeguards.disclosure import CONFIDENTIAL, TOTAL, SuppressedTable, open_table
+from safeguards.suppression import protect_arcs
 
 #: Column label of the whole-span table (one column: each row's records over the span).
 WHOLE = "whole span"

@@ -100,17 +100,18 @@ def test_explore_export_for_a_chair_counts_only_what_the_table_shows(store, defe
 
 def test_a_deferred_download_is_audited_when_it_is_made_and_only_then(store):
     """Files made on the click (map HTML, chart PNG, tasking PDF) are audited by
-    ``load.audited_download`` as they are made; the browser tests download them for real."""
+    ``ui.loaders.audited_download`` as they are made; the browser tests download them for real."""
     from functools import partial
 
-    from ui import loaders as load
+    from ui.explore_loaders import audit_explorer
+    from ui.loaders import audited_download
     from views.viewstate import ExplorerState
 
     state = ExplorerState(start=dt.date(2023, 3, 13), end=dt.date(2023, 6, 12), feeds=("nrm",))
     analyst = Principal("ana", "analyst")
-    data = load.audited_download(lambda: "<html>map</html>",
-                                 partial(load.audit_explorer, analyst, "export", state,
-                                         detail="map: html, areas and hexagons", records=14))
+    data = audited_download(lambda: "<html>map</html>",
+                            partial(audit_explorer, analyst, "export", state,
+                                    detail="map: html, areas and hexagons", records=14))
     assert entries(store, "export", "explore").empty           # nothing made, nothing audited
     assert data() == "<html>map</html>"
     export = entries(store, "export", "explore")
@@ -122,8 +123,8 @@ def test_a_deferred_download_is_audited_when_it_is_made_and_only_then(store):
     def broken() -> bytes:
         raise RuntimeError("renderer failed")
 
-    failing = load.audited_download(broken, partial(load.audit_explorer, analyst, "export",
-                                                    state, detail="map", records=14))
+    failing = audited_download(broken, partial(audit_explorer, analyst, "export",
+                                               state, detail="map", records=14))
     with pytest.raises(RuntimeError):
         failing()
     assert len(entries(store, "export", "explore")) == 1        # a file never made: no entry

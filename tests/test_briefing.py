@@ -24,7 +24,8 @@ from storage.parquet import ParquetStore
 from views import kpis
 from views.hotspots import TREND_TITLES as HOTSPOT_TRENDS
 from views.hotspots import fit_hotspots
-from views.meeting import MeetingState, Period, meeting_data, meeting_query
+from views.meeting import MeetingState, Period
+from views.meeting_figures import meeting_data, meeting_query
 from views.overview import FEED_SHORT_TITLES
 from views.tasking import DEFAULT_AGENCIES, TaskBook
 

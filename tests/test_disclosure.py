@@ -1,5 +1,5 @@
 """Disclosure control: hand-made tables with exact expected results, then random tables checked
-against properties, including an LP audit written here independently of ``safeguards.disclosure``.
+against properties, including an LP audit written here independently of ``safeguards.suppression``.
 """
 from __future__ import annotations
 
@@ -19,11 +19,10 @@ from safeguards.disclosure import (
     TOTAL,
     SuppressedTable,
     must_suppress,
-    suppress_counts,
     suppress_rates,
-    suppress_table,
     threshold_for,
 )
+from safeguards.suppression import suppress_counts, suppress_table
 
 C = CONFIDENTIAL
 

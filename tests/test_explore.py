@@ -39,13 +39,12 @@ from views.explore import (
     _breakdown,
     _rank,
     area_details,
-    build_map,
     change_text,
     clicked_area,
     describe,
     headline,
-    legend_html,
 )
+from views.explore_map import build_map, legend_html
 from views.viewstate import ExplorerState, to_filter
 
 ROOT = Path(__file__).resolve().parent.parent

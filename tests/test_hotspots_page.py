@@ -82,7 +82,7 @@ def test_an_analyst_sees_the_ranked_table_and_the_polygons(env):
 def test_selecting_a_row_zooms_to_it_and_explains_it_without_refitting(env):
     at = hotspots_page()
     second = at.dataframe[0].value["Place"][1]
-    with mock.patch("ui.loaders.fit_hotspots",
+    with mock.patch("ui.hotspot_loaders.fit_hotspots",
                     side_effect=AssertionError("refitted")) as fit:
         at.session_state["hotspots_table"] = {"selection": {"rows": [1], "columns": []}}
         at.run()

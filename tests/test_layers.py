@@ -1,4 +1,5 @@
-"""maps.layers and geo.hexgrid: the explorer map's layers, through the real query layer.
+"""The explorer map's layers (maps.layers, area_layer, cell_layers, point_layer, legends) and
+geo.hexgrid, through the real query layer.
 
 Small stores are built in tmp_path: hand-made NRM rows at known places (counts known by
 construction) and a one-year synthetic store (module-scoped, ~1 s). The GeoJSON a layer sends
@@ -28,25 +29,13 @@ from geo import hexgrid
 from geo.boundaries import load_boundaries
 from geo.geomask import lonlat_to_bng
 from maps import basemap as maps
-from maps.layers import (
-    HIDDEN_COLOUR,
-    RAMPS,
-    WARD_POPULATION_NOTE,
-    LegendClass,
-    MapLegend,
-    area_layer,
-    classify,
-    combine_cells,
-    explorer_map,
-    filter_note,
-    heat_cells,
-    heat_layer,
-    hex_cells,
-    hex_layer,
-    jenks_breaks,
-    layer_geojson,
-    points_layer,
-)
+from maps import local_assets as assets
+from maps.area_layer import WARD_POPULATION_NOTE, area_layer
+from maps.cell_layers import combine_cells, heat_cells, heat_layer, hex_cells, hex_layer
+from maps.layers import explorer_map, filter_note, layer_geojson
+from maps.legends import HIDDEN_COLOUR, RAMPS, LegendClass, MapLegend, classify, jenks_breaks
+from maps.point_layer import points_layer
+from maps.verbatim import VerbatimGeoJson
 from safeguards.access import Principal, RoleScopedQuery
 from storage.parquet import ParquetStore
 
@@ -67,7 +56,7 @@ PLACES = {
 
 @pytest.fixture(autouse=True)
 def no_tile_settings(monkeypatch):
-    for name in (maps.TILE_URL_ENV, maps.TILE_ATTRIBUTION_ENV, maps.ASSET_PREFIX_ENV):
+    for name in (maps.TILE_URL_ENV, maps.TILE_ATTRIBUTION_ENV, assets.ASSET_PREFIX_ENV):
         monkeypatch.delenv(name, raising=False)
 
 
@@ -490,7 +479,7 @@ def test_explorer_map_checks_its_layer_names():
     with pytest.raises(ValueError, match="not here"):
         explorer_map([folium.FeatureGroup(name="A")], show={"B"})
     m = explorer_map([folium.FeatureGroup(name="A"), None])
-    assert isinstance(m, maps.LocalAssetMap)
+    assert isinstance(m, assets.LocalAssetMap)
 
 
 def test_the_map_keeps_leaflets_small_type_for_its_controls():
@@ -545,7 +534,7 @@ def test_verbatim_layers_render_what_folium_renders_without_a_second_template_pa
         return page.replace(layer.get_name(), "LAYER").replace(m.get_name(), "MAP"), layer
 
     plain, plain_layer = script(folium.GeoJson)
-    verbatim, verbatim_layer = script(maps.VerbatimGeoJson)
+    verbatim, verbatim_layer = script(VerbatimGeoJson)
     assert "{{ 7*7 }}" in verbatim
     assert "\"count\": \"49\"" in plain          # what folium's second pass does with it
     assert verbatim.replace("{{ 7*7 }}", "49").split() == plain.split()

@@ -33,11 +33,13 @@ from data.synthetic import build_store as build_synthetic
 from geo.boundaries import DISTRICT_CODES
 from reports.briefing import build_briefing
 from safeguards.access import Principal, RoleScopedQuery
-from safeguards.disclosure import TOTAL, suppress_table, threshold_for
+from safeguards.disclosure import TOTAL, threshold_for
 from safeguards.period_tables import quarter_months
+from safeguards.suppression import suppress_table
 from storage.parquet import ParquetStore
-from views import kpis
-from views.meeting import MeetingState, meeting_data, meeting_query
+from views import feed_tables, kpis, trend_series
+from views.meeting import MeetingState
+from views.meeting_figures import meeting_data, meeting_query
 from views.overview import FEED_SHORT_TITLES, store_overview
 
 QUARTER = "2026-Q3"
@@ -53,7 +55,7 @@ def store(tmp_path_factory) -> ParquetStore:
     """Two years of synthetic data to 30 Sep 2026 (as the meeting and briefing tests use)."""
     root = tmp_path_factory.mktemp("linked") / "store"
     build_synthetic(root, years=2, seed=3, end="2026-09-30")
-    kpis._CACHE.clear()
+    feed_tables._CACHE.clear()
     return ParquetStore(root)
 
 
@@ -75,17 +77,17 @@ def trends_figures(query) -> dict[str, dict]:
         shown = {}
         for row in kpis.kpi_table(query, period).to_dict("records"):
             for prefix in ("", "previous_", "last_year_"):
-                if row[f"{prefix}display"] != kpis.NO_DATA:
+                if row[f"{prefix}display"] != feed_tables.NO_DATA:
                     key = (row["feed"], row[f"{prefix}period"] if prefix else row["period"], WY)
                     shown[key] = row[f"{prefix}display"]
         for feed in FEEDS:
-            series = kpis.monthly_series(query, feed, freq=freq)
+            series = trend_series.monthly_series(query, feed, freq=freq)
             for row in series.to_dict("records"):
                 shown[(feed, row["period"], _code(row["code"]))] = row["display"]
             for by in partitions_of(feed):
-                for row in kpis.breakdown_series(query, feed, by, freq).to_dict("records"):
+                for row in trend_series.breakdown_series(query, feed, by, freq).to_dict("records"):
                     shown[(feed, by, row["category"], row["period"])] = row["display"]
-        measures = kpis.measure_series(query, freq)
+        measures = trend_series.measure_series(query, freq)
         for measure, feed, by, category in (("still_missing", "rosewood", "status", "missing"),
                                             ("referred", "mandevilla", "referred_to_police",
                                              "referred"),
@@ -289,13 +291,13 @@ def truth(store, key, unknowns: Unknowns) -> int:
     analyst = RoleScopedQuery(store, Principal("a", "analyst"))
     if len(key) == 4:
         feed, by, category, period = key
-        table = kpis.feed_tables(analyst, feed, "Q" if "Q" in period else "M").parts[by]
+        table = feed_tables.feed_tables(analyst, feed, "Q" if "Q" in period else "M").parts[by]
         return sum(int(table.counts.loc[category, m]) for m in unknowns.months_of(period)
                    if m in table.counts.columns or period != "all")
     feed, period, area = key
     total = 0
     for f in (FEEDS if feed == "*" else [feed]):
-        table = kpis.period_tables(analyst, f).area.month
+        table = feed_tables.period_tables(analyst, f).area.month
         for m in unknowns.months_of(period):
             if m in table.counts.columns:
                 total += int(table.counts.loc[TOTAL if area == WY else area, m])
@@ -324,12 +326,12 @@ def test_the_audit_catches_tables_protected_one_by_one(store):
     figures = {}
     for freq in ("M", "Q"):
         for feed in FEEDS:
-            area = kpis.feed_tables(analyst, feed, freq).area.cells.astype("int64")
+            area = feed_tables.feed_tables(analyst, feed, freq).area.cells.astype("int64")
             protected = suppress_table(area, feed=feed, row_totals=False)
             for (code, period), label in protected.display.stack().items():
                 text = period.strftime("%Y-%m") if freq == "M" else f"{period.year}-Q{period.quarter}"
                 figures[(feed, text, _code(code))] = label
-    quarter = pd.DataFrame({feed: [int(kpis.feed_tables(analyst, feed, "Q").area.counts
+    quarter = pd.DataFrame({feed: [int(feed_tables.feed_tables(analyst, feed, "Q").area.counts
                                        .loc[code, pd.Period(QUARTER, "Q")])
                                    for code in DISTRICT_CODES] for feed in FEEDS},
                            index=list(DISTRICT_CODES))

@@ -1,4 +1,4 @@
-"""maps.basemap: maps that load every script, style and font from the dashboard itself.
+"""maps.basemap and maps.local_assets: maps that load every script, style and font from the dashboard itself.
 
 These read the vendored files in ``static/vendor/`` (``make assets``); without them every test
 here fails with the "run `make assets`" message, which is what a developer would see in the app.
@@ -20,6 +20,7 @@ import pytest
 
 from geo.boundaries import load_boundaries
 from maps import basemap as maps
+from maps import local_assets as assets
 
 ROOT = Path(__file__).resolve().parent.parent
 VENDOR = ROOT / "static" / "vendor"
@@ -39,7 +40,7 @@ LINKED = re.compile(r"""(?:src|href)="([^"]+)\"""")
 @pytest.fixture(autouse=True)
 def no_tile_settings(monkeypatch):
     """Tests start from an environment with no tile server or asset prefix configured."""
-    for name in (maps.TILE_URL_ENV, maps.TILE_ATTRIBUTION_ENV, maps.ASSET_PREFIX_ENV):
+    for name in (maps.TILE_URL_ENV, maps.TILE_ATTRIBUTION_ENV, assets.ASSET_PREFIX_ENV):
         monkeypatch.delenv(name, raising=False)
 
 
@@ -119,7 +120,7 @@ SUPPORTED = [folium.Map, folium.plugins.MarkerCluster, folium.plugins.FastMarker
 @pytest.mark.parametrize("cls", SUPPORTED, ids=lambda c: c.__name__)
 def test_every_link_folium_has_for_the_elements_we_use_is_vendored_or_deliberately_dropped(cls):
     """Guards a folium upgrade: a new CDN URL fails here until the vendor spec covers it."""
-    catalogue = maps.load_catalogue()
+    catalogue = assets.load_catalogue()
     for name, url in [*getattr(cls, "default_js", []), *getattr(cls, "default_css", [])]:
         assert url in catalogue.urls or url in catalogue.dropped, (cls.__name__, name, url)
 
@@ -163,7 +164,7 @@ def test_streamlit_folium_receives_only_vendored_links():
     m.get_root().render()
     m.render()
     links = []
-    for element in maps._walk(m):
+    for element in assets._walk(m):
         links += [url for _, url in getattr(element, "default_js", [])]
         links += [url for _, url in getattr(element, "default_css", [])]
     assert links and all(url.startswith(PREFIX + "/") for url in links), links
@@ -274,7 +275,7 @@ def test_a_tile_path_on_the_dashboards_own_host_is_allowed():
 
 
 def test_asset_prefix_is_configurable(monkeypatch):
-    monkeypatch.setenv(maps.ASSET_PREFIX_ENV, "/wy/app/static/vendor/")
+    monkeypatch.setenv(assets.ASSET_PREFIX_ENV, "/wy/app/static/vendor/")
     page = maps.local_map().get_root().render()
     assert '<script src="/wy/app/static/vendor/leaflet@1.9.3/dist/leaflet.js">' in page
     page = maps.local_map(asset_prefix="/other").get_root().render()
@@ -290,7 +291,7 @@ def vendor_copy(tmp_path) -> Path:
 
 def test_a_missing_vendored_file_fails_loudly_naming_it(vendor_copy):
     (vendor_copy / "leaflet@1.9.3" / "dist" / "leaflet.js").unlink()
-    with pytest.raises(maps.MissingAssetError,
+    with pytest.raises(assets.MissingAssetError,
                        match=r"leaflet@1\.9\.3/dist/leaflet\.js is missing.*run `make assets`"):
         maps.base_map(vendor_dir=vendor_copy)
 
@@ -299,19 +300,19 @@ def test_a_file_missing_for_a_plugin_added_later_fails_at_render(vendor_copy):
     (vendor_copy / "leaflet.markercluster@1.5.3" / "dist" / "MarkerCluster.css").unlink()
     m = maps.local_map(vendor_dir=vendor_copy)
     folium.plugins.MarkerCluster().add_to(m)
-    with pytest.raises(maps.MissingAssetError, match=r"MarkerCluster\.css is missing.*make assets"):
+    with pytest.raises(assets.MissingAssetError, match=r"MarkerCluster\.css is missing.*make assets"):
         m.get_root().render()
 
 
 def test_no_manifest_fails_loudly(tmp_path):
-    with pytest.raises(maps.MissingAssetError, match=r"manifest\.json is missing.*make assets"):
+    with pytest.raises(assets.MissingAssetError, match=r"manifest\.json is missing.*make assets"):
         maps.local_map(vendor_dir=tmp_path)
 
 
 def test_an_element_needing_an_unvendored_file_is_refused():
     m = maps.local_map()
     folium.plugins.Draw().add_to(m)
-    with pytest.raises(maps.UnvendoredAssetError, match=r"Draw loads https://cdnjs.*leaflet\.draw"):
+    with pytest.raises(assets.UnvendoredAssetError, match=r"Draw loads https://cdnjs.*leaflet\.draw"):
         m.get_root().render()
 
 
@@ -320,14 +321,14 @@ def test_a_colormap_legend_is_refused():
     import branca.colormap
 
     branca.colormap.LinearColormap(["white", "red"], vmin=0, vmax=1).add_to(m)
-    with pytest.raises(maps.UnvendoredAssetError, match="d3 from a CDN"):
+    with pytest.raises(assets.UnvendoredAssetError, match="d3 from a CDN"):
         m.get_root().render()
 
 
 def test_use_local_assets_on_a_plain_folium_map_and_on_a_class(monkeypatch):
     m = folium.Map(tiles=None)
     folium.plugins.HeatMap([[53.8, -1.5]]).add_to(m)
-    maps.use_local_assets(m)
+    assets.use_local_assets(m)
     page = m.get_root().render()
     assert absolute_urls(page) == set()
     assert f"{PREFIX}/folium@0.20.0/templates/leaflet_heat.min.js" in page
@@ -336,7 +337,7 @@ def test_use_local_assets_on_a_plain_folium_map_and_on_a_class(monkeypatch):
         default_js = list(folium.plugins.MarkerCluster.default_js)
         default_css = list(folium.plugins.MarkerCluster.default_css)
 
-    maps.use_local_assets(Cluster)
+    assets.use_local_assets(Cluster)
     assert all(url.startswith(PREFIX + "/") for _, url in Cluster.default_js + Cluster.default_css)
 
 

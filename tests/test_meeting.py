@@ -24,8 +24,6 @@ from views import kpis
 from views.hotspots import fit_hotspots
 from views.meeting import (
     ALL_DISTRICTS,
-    BEYOND,
-    BEYOND_YEAR,
     STEPS,
     MeetingState,
     Period,
@@ -33,16 +31,14 @@ from views.meeting import (
     check_period,
     default_period,
     from_query_params,
-    kpi_frame,
-    markdown_text,
-    meeting_data,
-    meeting_query,
     move,
     period_title,
     steps_for,
-    tasks_since,
     to_query_params,
 )
+from views.meeting_figures import meeting_data, meeting_query
+from views.meeting_steps import BEYOND, BEYOND_YEAR, kpi_frame, markdown_text
+from views.meeting_tasks import tasks_since
 from views.overview import FEED_SHORT_TITLES
 from views.tasking import DEFAULT_AGENCIES, TaskBook
 

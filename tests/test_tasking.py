@@ -1,5 +1,6 @@
 """Tasking records (views.tasking): create, list, update, atomic writes, validation, roles,
-audit, the before/after outcome of a done task, the CSV and the one-page PDF sheet.
+audit, the before/after outcome of a done task (views.task_outcome), the CSV and the one-page
+PDF sheet.
 
 Stores are ``tests.sample_store`` ones (one record a week from Mon 2 Jan 2023, districts in
 turn, each within ~150 m of its town centre), so the hotspot around each town centre and the
@@ -36,6 +37,7 @@ from storage.parquet import ParquetStore
 from tests.sample_store import build_store
 from views.exports import safe_csv
 from views.hotspots import fit_hotspots
+from views.task_outcome import outcome, tasks_table
 from views.tasking import (
     DEFAULT_AGENCIES,
     TASKING_DIR,
@@ -43,8 +45,6 @@ from views.tasking import (
     TASKS_FILE,
     TaskBook,
     lead_agencies,
-    outcome,
-    tasks_table,
 )
 
 ROWS = {"nrm": 36, "rosewood": 30, "mandevilla": 24}

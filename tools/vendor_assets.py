@@ -12,8 +12,8 @@ patched ``leaflet_heat.min.js`` that folium ships in its package and that ``foli
 loads from GitHub by default.
 
 ``<out>/manifest.json`` lists each package (name, version, source, licence, files) and maps every
-CDN URL that folium would load to its vendored file, or records why it is left out. ``maps.basemap``
-reads that mapping at run time: this file is its single source.
+CDN URL that folium would load to its vendored file, or records why it is left out.
+``maps.local_assets`` reads that mapping at run time: this file is its single source.
 
 The script is idempotent: a file whose bytes are already in place is not rewritten, files and
 folders that are no longer in the spec are removed, and the manifest is rewritten only when it
@@ -137,8 +137,8 @@ SPEC: tuple[Package, ...] = (
     ),
 )
 
-# What folium.Map loads by default but no element we draw needs. maps.basemap leaves these out of the
-# page; the reasons are written to the manifest (and docs/offline-maps.md).
+# What folium.Map loads by default but no element we draw needs. maps.local_assets leaves these out
+# of the page; the reasons are written to the manifest (and docs/offline-maps.md).
 DROPPED: dict[str, str] = {
     "https://cdn.jsdelivr.net/npm/bootstrap@5.2.2/dist/js/bootstrap.bundle.min.js":
         "no folium element uses Bootstrap's JavaScript",

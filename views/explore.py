@@ -1,4 +1,4 @@
-"""What the map explorer shows besides the map: headline numbers, the area panel, the legend.
+"""What the map explorer shows besides the map: headline numbers, the area panel, the words.
 
 Everything is read through ``safeguards.access.RoleScopedQuery``, so a chair gets suppressed figures
 here exactly as on the map. The query layer protects each call as one table; figures from
@@ -12,15 +12,13 @@ replaced by a note. Ranks for a suppressed role are among the areas whose figure
 - :func:`area_details`: one area's panel: counts by feed and month, breakdowns, rate, rank
   among the areas of its level, change against the previous period.
 - :func:`describe`: the period, feeds and filters in words, for the legend and exports.
-- :func:`legend_html`: a map legend (``maps.layers.MapLegend``) as escaped HTML.
+- :func:`clicked_area`: the area a click on the map points at.
 
-No Streamlit here.
+The map itself and its legend are built in ``views.explore_map``. No Streamlit here.
 """
 from __future__ import annotations
 
 import datetime as dt
-import html
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
@@ -29,9 +27,8 @@ import pandas as pd
 
 from core.filters import EventFilter
 from core.schema import AGE_GROUPS
-from maps.layers import HIDDEN_COLOUR
 from safeguards.access import RoleScopedQuery
-from safeguards.disclosure import TOTAL, legend, must_suppress, threshold_for
+from safeguards.disclosure import TOTAL, must_suppress, threshold_for
 from views.overview import FEED_SHORT_TITLES
 from views.viewstate import (
     EXPLOITATION_TYPES,
@@ -53,11 +50,8 @@ CATEGORY_TITLES = {
     "under_18": "Under 18", "repeat_procedure": "Repeat procedure",
     "unable_to_speak_freely": "Unable to speak freely", "other": "Other",
 }
-LAYER_NAMES = {"areas": "Areas", "hex": "Hexagons", "heat": "Heat map", "points": "Points",
-               "hotspots": "Hotspots"}
 PARTITION_NOTE = ("Hidden: a number in it is small, and with the total shown the others "
                   "would give it away.")
-_COLOUR = re.compile(r"^#[0-9a-fA-F]{3,8}$")
 
 
 @dataclass(frozen=True)
@@ -276,109 +270,7 @@ def breakdown_frame(breakdown: Breakdown) -> pd.DataFrame:
     return pd.DataFrame(list(breakdown.rows or ()), columns=[breakdown.title, "Records"])
 
 
-# -- the map -------------------------------------------------------------------------------
-@dataclass
-class MapView:
-    """A built explorer map, the legend of the layer it opens on (or, for a layer without
-    one, ``caption`` saying what it shows), a note on the points (or None) and one on the
-    hotspots (None when they were not asked for)."""
-
-    map: object
-    legend: object | None
-    message: str | None
-    hotspot_note: str | None = None
-    caption: str = ""
-
-
-def build_map(state: ExplorerState, *, counts: pd.DataFrame, cells: pd.DataFrame | None = None,
-              points: pd.DataFrame | int | None = None, hotspots=None, note: str = "",
-              export: bool = False) -> MapView:
-    """The explorer's folium map from data already read for the viewer's role.
-
-    Parameters
-    ----------
-    state : ExplorerState
-        Level, measure, class breaks and the layer to open on.
-    counts : DataFrame
-        ``area_counts`` of the state's feeds, level and filters.
-    cells, points : DataFrame, optional
-        ``cell_counts`` summed over feeds (hexagons, heat map) and ``points`` of the feeds with
-        a ``feed`` column; None leaves those layers out (a chair; an export). ``points`` may
-        also be the number of points in view, when more than ``maps.layers.MAX_POINTS`` were
-        not read (:func:`points_to_read`): the map then says so instead of drawing them.
-    hotspots : GeoDataFrame, optional
-        ``views.hotspots.HotspotView.hotspots`` of the same feeds and filters, for the role
-        (None: not asked for). Drawn on top, switched on, as the "Hotspots" overlay.
-    note : str
-        What the map counts (:func:`describe`), for the legends.
-    export : bool
-        For a download: areas and hexagons only. The heat map and the points show 100 m
-        geomasked locations, which stay in the dashboard; hotspots are left out too.
-
-    Returns
-    -------
-    MapView
-        The map opens on ``state.layer`` (on the areas when that layer is not on the map); the
-        others are switched on in its layer control.
-    """
-    from maps import layers
-
-    built, legends, message = [], {}, None
-    group, legends["areas"] = layers.area_layer(counts, state.level, measure=state.measure,
-                                                scheme=state.scheme, note=note,
-                                                name=LAYER_NAMES["areas"])
-    built.append(("areas", group))
-    if cells is not None:
-        group, legends["hex"] = layers.hex_layer(cells, scheme=state.scheme, note=note,
-                                                 name=LAYER_NAMES["hex"])
-        built.append(("hex", group))
-        if not export:
-            built.append(("heat", layers.heat_layer(cells, name=LAYER_NAMES["heat"])))
-    if isinstance(points, int) and not export:
-        message = layers.too_many_points(points)
-    elif points is not None and not export:
-        group, message = layers.points_layer(points, name=LAYER_NAMES["points"])
-        if group is not None:
-            built.append(("points", group))
-    hotspot_note = None
-    if hotspots is not None and not export:
-        from maps.hotspot_layer import hotspot_layer
-
-        built.append(("hotspots", hotspot_layer(hotspots, name=LAYER_NAMES["hotspots"])))
-        n = len(hotspots)
-        hotspot_note = (f"{n:,} hotspot{'s' if n != 1 else ''} for these filters, outlined on "
-                        "the map; the Hotspots page ranks and explains them." if n else
-                        "The hotspot model finds no hotspot for these filters.")
-    present = {key for key, _ in built}
-    opened = state.layer if state.layer in present else "areas"
-    shown = {LAYER_NAMES[opened]} | ({LAYER_NAMES["hotspots"]} if "hotspots" in present
-                                     else set())
-    # Quarter zoom steps, so that fitting West Yorkshire fills the frame.
-    m = layers.explorer_map([group for _, group in built], show=shown, zoom_snap=0.25)
-    captions = {"heat": "Heat map of records in 100 m cells",
-                "points": "Records at their geomasked 100 m locations, clustered; point at one "
-                          "for its categories"}
-    return MapView(map=m, legend=legends.get(opened), message=message,
-                   hotspot_note=hotspot_note,
-                   caption=". ".join(t for t in (captions.get(opened, ""), note) if t))
-
-
-def points_to_read(cells: pd.DataFrame | None) -> int | None:
-    """Whether the points in view are worth reading: None if they are (at most
-    ``maps.layers.MAX_POINTS``, or no cells to tell), else their number.
-
-    ``cells`` is ``cell_counts`` of the same view, whose counts add up to the records with a
-    point: at 1,000,000 records, reading the points only to refuse them took longer than all
-    the rest of the map.
-    """
-    from maps.layers import MAX_POINTS
-
-    if cells is None:
-        return None
-    in_view = int(cells["count"].sum())
-    return in_view if in_view > MAX_POINTS else None
-
-
+# -- the map click -------------------------------------------------------------------------
 def clicked_area(result: dict | None, level: str) -> str | None:
     """The area of ``level`` a map click (``st_folium``'s return value) points at, or None.
 
@@ -403,7 +295,7 @@ def clicked_area(result: dict | None, level: str) -> str | None:
     return None
 
 
-# -- words and legend ----------------------------------------------------------------------
+# -- words ---------------------------------------------------------------------------------
 def period_label(start: dt.date, end: dt.date) -> str:
     """E.g. ``"1 Dec 2024 – 30 Nov 2025"``."""
     return f"{_day(start)} – {_day(end)}"
@@ -426,41 +318,7 @@ def describe(state: ExplorerState, district_names: dict[str, str] | None = None)
     return " · ".join(parts)
 
 
-def legend_html(map_legend, description: str = "", threshold: int | None = None) -> str:
-    """A ``maps.layers.MapLegend`` as HTML for ``st.html``: every text escaped.
-
-    Parameters
-    ----------
-    map_legend : MapLegend
-        ``title``, ``classes`` (``colour``, ``label``), ``hidden`` (label of hidden areas, or
-        None) and ``note``.
-    description : str
-        What the map counts (:func:`describe`), when the legend's note does not say it.
-    threshold : int, optional
-        k of the suppression, to explain "<k" under the legend.
-    """
-    rows = [_swatch(c.colour, c.label) for c in map_legend.classes]
-    if map_legend.hidden:
-        rows.append(_swatch(HIDDEN_COLOUR, map_legend.hidden))
-    notes = [text for text in (map_legend.note, description,
-                               legend(threshold) if threshold else "") if text]
-    return ('<div class="wy-legend" style="font-size:0.85rem;line-height:1.5">'
-            f'<div style="font-weight:600">{html.escape(map_legend.title)}</div>'
-            + "".join(rows)
-            + "".join(f'<div style="color:#555;font-size:0.8rem">{html.escape(n)}</div>'
-                      for n in notes)
-            + "</div>")
-
-
 # -- helpers -------------------------------------------------------------------------------
-def _swatch(colour: str, label: str) -> str:
-    colour = colour if _COLOUR.match(str(colour)) else "#cccccc"
-    return ('<div style="display:flex;align-items:center;gap:0.4rem">'
-            f'<span style="display:inline-block;width:1.1rem;height:0.8rem;background:{colour};'
-            'border:1px solid #888;flex:none"></span>'
-            f'<span>{html.escape(str(label))}</span></div>')
-
-
 def _areas(level: str) -> pd.DataFrame:
     from geo.boundaries import load_boundaries
 
@@ -620,4 +478,4 @@ def _day(value: dt.date) -> str:
 
 __all__: Sequence[str] = ("AreaDetails", "Breakdown", "FeedHeadline", "Headline", "area_details",
                           "breakdown_frame", "change_text", "describe", "headline",
-                          "legend_html", "monthly_chart", "period_label")
+                          "monthly_chart", "period_label")

@@ -14,9 +14,9 @@ executive or admin gets ``AccessDenied``, audited as ``access-denied``; every fi
 Disclosure control for suppressed roles (chairs), with ``safeguards.disclosure``:
 
 - events per hotspot (rows) and feed (columns), with the hotspot totals shown, are one table
-  protected by :func:`~safeguards.disclosure.suppress_table` at the strictest threshold of the feeds
-  (one table mixes feeds, as in ``RoleScopedQuery.district_feed_table``); column totals are not
-  shown anywhere;
+  protected by :func:`~safeguards.suppression.suppress_table` at the strictest threshold of the
+  feeds (one table mixes feeds, as in ``RoleScopedQuery.district_feed_table``); column totals are
+  not shown anywhere;
 - the monthly counts per hotspot are a second table (hotspot x month, hotspot totals shown). Two
   tables sharing the hotspot totals are safe together only where that total is shown in both,
   so a hotspot's monthly series is hidden whole where either table hides its total;
@@ -41,7 +41,8 @@ from core.schema import check_feed
 from geo.crs import WGS84
 from safeguards.access import RoleScopedQuery
 from safeguards.audit import AuditEvent, record
-from safeguards.disclosure import suppress_rates, suppress_table, threshold_for
+from safeguards.disclosure import suppress_rates, threshold_for
+from safeguards.suppression import suppress_table
 
 #: What the model is asked for: the default scan, seeded so the same data give the same hotspots.
 RANDOM_STATE = 0

@@ -26,8 +26,8 @@ later; a new or changed task must use one from the current list.
 
 Roles: creating and changing tasks needs the ``tasking`` action (chairs); reading them needs
 ``tasking`` or ``view_hotspots`` (analysts see the list). A done task's outcome
-(:func:`outcome`): events inside its polygon for equal periods before it was created and after
-it was done, suppressed for roles that need it. No Streamlit here.
+(``views.task_outcome.outcome``): events inside its polygon for equal periods before it was
+created and after it was done, suppressed for roles that need it. No Streamlit here.
 """
 from __future__ import annotations
 
@@ -39,17 +39,13 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
 import shapely
 
 from core import clock, roles
 from core.errors import AccessDenied, ConfigError, StoreError, TaskingError
 from core.filters import EventFilter
 from core.schema import check_feed
-from safeguards.access import RoleScopedQuery
 from safeguards.audit import AuditEvent, record
-from safeguards.disclosure import suppress_table, threshold_for
 
 FORMAT = 1
 TASKING_DIR = "_tasking"
@@ -63,8 +59,6 @@ STATUS_TITLES = {"open": "Open", "in progress": "In progress", "done": "Done"}
 MAX_ACTION = 500
 MAX_AGENCY = 80
 MAX_DUE_YEARS = 2
-#: The longest period compared before a task and after it is done.
-OUTCOME_DAYS = 90
 EDITABLE = ("lead_agency", "action", "due", "status")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\u2028\u2029]")
 _TASK_ID = re.compile(r"^T-\d{4,}$")
@@ -450,105 +444,3 @@ def _filters_json(filters) -> dict:
     items = vars(filters).items() if isinstance(filters, EventFilter) else dict(filters).items()
     return {k: (v.isoformat() if hasattr(v, "isoformat") else list(v) if isinstance(v, tuple)
                 else v) for k, v in items if v not in (None, (), [])}
-
-
-# -- outcome of a done task ----------------------------------------------------------------
-@dataclass(frozen=True)
-class Outcome:
-    """Events inside a task's polygon before it was created and after it was done.
-
-    ``before``/``after`` are None where hidden (suppressed roles) or not measurable; the
-    ``*_display`` texts are what to show ("12", "<5", "–"). ``note`` explains a missing figure.
-    """
-
-    task_id: str
-    before_period: tuple[dt.date, dt.date] | None
-    after_period: tuple[dt.date, dt.date] | None
-    before: int | None
-    after: int | None
-    before_display: str
-    after_display: str
-    note: str = ""
-    threshold: int = 1
-
-
-def outcome(query: RoleScopedQuery, task: Task, *, days: int = OUTCOME_DAYS,
-            data_end: dt.date | None = None) -> Outcome:
-    """Events in the task's polygon for equal periods before creation and after done.
-
-    The periods are ``days`` long, or shorter when the data after the task was done do not
-    reach that far (``data_end``: the store's last event date), so that the two are equal.
-
-    Raises
-    ------
-    AccessDenied
-        The role may not see hotspots.
-    """
-    query.require("view_hotspots")
-    if task.status != "done" or task.done_at is None:
-        return Outcome(task.task_id, None, None, None, None, "–", "–",
-                       note="shown once the task is done")
-    if data_end is None:
-        period = query.store.period()
-        data_end = period[1] if period else None
-    created, done = task.created_at.date(), task.done_at.date()
-    available = (data_end - done).days if data_end else 0
-    length = min(days, available)
-    if length < 1:
-        return Outcome(task.task_id, None, None, None, None, "–", "–",
-                       note="no data yet after the task was done")
-    before = (created - dt.timedelta(days=length), created - dt.timedelta(days=1))
-    after = (done + dt.timedelta(days=1), done + dt.timedelta(days=length))
-    counts = [_events_inside(query, task, period) for period in (before, after)]
-    k = max(threshold_for(feed) for feed in task.feeds) if query.suppressed else 1
-    if query.suppressed:
-        table = suppress_table(pd.DataFrame([counts], columns=["before", "after"]),
-                               threshold=k, row_totals=False, column_totals=False)
-        shown = [None if pd.isna(v) else int(v) for v in table.cells.iloc[0]]
-        display = [str(v) for v in table.display.iloc[0, :2]]
-    else:
-        shown, display = counts, [str(c) for c in counts]
-    return Outcome(task.task_id, before, after, shown[0], shown[1], display[0], display[1],
-                   note=f"{length} days before the task was created and after it was done",
-                   threshold=k)
-
-
-def _events_inside(query: RoleScopedQuery, task: Task, period) -> int:
-    import geopandas as gpd
-
-    from geo.crs import BNG, WGS84
-
-    polygon = gpd.GeoSeries([task.polygon], crs=WGS84).to_crs(BNG).iloc[0]
-    filters = EventFilter(start=period[0], end=period[1])
-    total = 0
-    for feed in task.feeds:
-        rows = query.store.query(feed, filters, columns=["easting", "northing"]).dropna()
-        if len(rows):
-            inside = shapely.contains_xy(polygon, rows["easting"].to_numpy(float),
-                                         rows["northing"].to_numpy(float))
-            total += int(np.count_nonzero(inside))
-    return total
-
-
-# -- export --------------------------------------------------------------------------------
-def tasks_table(tasks: Sequence[Task], outcomes: Mapping[str, Outcome] | None = None
-                ) -> pd.DataFrame:
-    """The tasks as a table for the page and the CSV (``views.exports.safe_csv``)."""
-    outcomes = outcomes or {}
-    rows = []
-    for task in tasks:
-        result = outcomes.get(task.task_id)
-        rows.append({
-            "Task": task.task_id, "Status": STATUS_TITLES.get(task.status, task.status),
-            "Lead agency": task.lead_agency, "Action": task.action,
-            "Due": task.due.isoformat(), "Place": task.place,
-            "Districts": ", ".join(task.districts), "Hotspot (at the time)": task.hotspot_id,
-            "Created": task.created_at.date().isoformat(), "Created by": task.created_by,
-            "Updated": task.updated_at.date().isoformat(),
-            "Done": task.done_at.date().isoformat() if task.done_at else "",
-            "Events before": result.before_display if result else "",
-            "Events after": result.after_display if result else ""})
-    columns = ["Task", "Status", "Lead agency", "Action", "Due", "Place", "Districts",
-               "Hotspot (at the time)", "Created", "Created by", "Updated", "Done",
-               "Events before", "Events after"]
-    return pd.DataFrame(rows, columns=columns)

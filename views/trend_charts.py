@@ -1,4 +1,4 @@
-"""Charts of the Trends page (Altair) and their PNG export, from frames of ``views.kpis``.
+"""Charts of the Trends page (Altair) and their PNG export, from frames of ``views.trend_series``.
 
 The frames are already protected for the viewer's role: a hidden count is NaN and a line simply
 has a gap there; nothing here sees a hidden number. Tooltips show the display text ("<5",
@@ -10,7 +10,7 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
-from views.kpis import WEST_YORKSHIRE
+from views.feed_tables import WEST_YORKSHIRE
 
 SYNTHETIC_NOTE = "SYNTHETIC DATA — not real cases"
 #: Quarters are labelled "Q3 2026" (Vega's quarter() is 1 to 4), with a tick at each quarter's
@@ -33,7 +33,7 @@ def _subtitle(note: str, synthetic: bool) -> list[str]:
 
 def area_chart(series: pd.DataFrame, *, measure: str = "count", title: str = "",
                note: str = "", synthetic: bool = False, freq: str = "M") -> alt.Chart:
-    """Lines per area over time (``views.kpis.monthly_series`` of one feed).
+    """Lines per area over time (``views.trend_series.monthly_series`` of one feed).
 
     Click a legend entry to pick out one area, drag to pan and scroll to zoom along time;
     hover a point for its figure as shown ("<5" where hidden). West Yorkshire is drawn dashed.
@@ -69,7 +69,8 @@ def area_chart(series: pd.DataFrame, *, measure: str = "count", title: str = "",
 
 def measure_chart(measures: pd.DataFrame, *, title: str, unit: str, note: str = "",
                   synthetic: bool = False, freq: str = "M") -> alt.Chart:
-    """Lines of one or more measures of ``views.kpis.measure_series`` over time (gaps: hidden)."""
+    """Lines of one or more measures of ``views.trend_series.measure_series`` over time (gaps:
+    hidden)."""
     share = unit == "share"
     data = pd.DataFrame({"Measure": measures["title"], "Date": measures["date"],
                          "Value": measures["value"].astype(float), "Shown": measures["display"],
@@ -93,7 +94,8 @@ def measure_chart(measures: pd.DataFrame, *, title: str, unit: str, note: str = 
 
 def mix_chart(breakdown: pd.DataFrame, *, title: str, note: str = "",
               synthetic: bool = False, freq: str = "M") -> alt.Chart:
-    """Share of each category per period (``views.kpis.breakdown_series``), one line each."""
+    """Share of each category per period (``views.trend_series.breakdown_series``), one line
+    each."""
     data = pd.DataFrame({"Category": breakdown["label"], "Date": breakdown["date"],
                          "Share": breakdown["share"].astype(float),
                          "Records": breakdown["display"], "Shown": breakdown["share_display"],

@@ -324,7 +324,7 @@ def test_both_downloads_work_from_the_page(browse, browser, explore_url, explore
     saved = tmp_path / map_download.value.suggested_filename
     map_download.value.save_as(saved)
     assert saved.suffix == ".html"
-    # Made on the click, with no rerun, and audited as it was made (load.audited_download).
+    # Made on the click, with no rerun, and audited as it was made (ui.loaders.audited_download).
     assert map_exports(explore_store) == map_exports_before + 1
 
     # The file opens from disk with the network refused, and draws the map and its legend.

@@ -1,0 +1,173 @@
+"""Loaders of the map explorer (pages/explore.py): its figures, cached, its link and audit.
+
+Every explorer loader is keyed on the store's content, the whole Principal and the part of the
+view it depends on (``ui.loaders._view_key``). The page's link (``views.viewstate``) is the
+source of truth for the view.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import replace
+
+import pandas as pd
+import streamlit as st
+
+from core.roles import may_see_level
+from maps.cell_layers import combine_cells
+from safeguards.access import Principal
+from safeguards.audit import AuditEvent, record
+from storage.base import store_fingerprint
+from storage.open import open_store
+from ui.loaders import _FILTERS, _query, _view_key
+from views.explore import AreaDetails, Headline, area_details, clicked_area, headline
+from views.explore_map import points_to_read
+from views.viewstate import (
+    W_FEEDS,
+    ExplorerState,
+    audit_filters,
+    filter_key,
+    from_query_params,
+    state_from_widgets,
+    to_filter,
+    to_query_params,
+    widget_values,
+)
+
+def load_area_counts(principal: Principal, state: ExplorerState) -> pd.DataFrame:
+    """``area_counts`` of the state's feeds, level and filters, for ``principal``."""
+    store = open_store()
+    return _cached_area_counts(store.url, store_fingerprint(store), principal,
+                               _view_key(state, *_FILTERS, "level"), state)
+
+
+@st.cache_data(ttl="10m", max_entries=64, show_spinner=False)
+def _cached_area_counts(store_url, fingerprint, principal, key, _state):
+    return _query(store_url, principal).area_counts(_state.feeds, _state.level,
+                                                    to_filter(_state))
+
+
+def load_headline(principal: Principal, state: ExplorerState) -> Headline:
+    """Records per feed and the change against the previous period (``views.explore``)."""
+    store = open_store()
+    return _cached_headline(store.url, store_fingerprint(store), principal,
+                            _view_key(state, *_FILTERS), state)
+
+
+@st.cache_data(ttl="10m", max_entries=64, show_spinner=False)
+def _cached_headline(store_url, fingerprint, principal, key, _state):
+    return headline(_query(store_url, principal), _state)
+
+
+def load_area_details(principal: Principal, state: ExplorerState) -> AreaDetails:
+    """The panel of ``state.area`` (``views.explore.area_details``)."""
+    store = open_store()
+    return _cached_area_details(store.url, store_fingerprint(store), principal,
+                                _view_key(state, *_FILTERS, "level", "area"), state)
+
+
+@st.cache_data(ttl="10m", max_entries=64, show_spinner=False)
+def _cached_area_details(store_url, fingerprint, principal, key, _state):
+    return area_details(_query(store_url, principal), _state, _state.area)
+
+
+def load_cells(principal: Principal, state: ExplorerState) -> pd.DataFrame | None:
+    """100 m cell counts summed over the state's feeds; None for a role without point access."""
+    if not may_see_level(principal.role, "point"):
+        return None
+    store = open_store()
+    return _cached_cells(store.url, store_fingerprint(store), principal,
+                         _view_key(state, *_FILTERS), state)
+
+
+@st.cache_data(ttl="10m", max_entries=32, show_spinner=False)
+def _cached_cells(store_url, fingerprint, principal, key, _state):
+    query = _query(store_url, principal)
+    return combine_cells([query.cell_counts(feed, to_filter(_state)) for feed in _state.feeds])
+
+
+def load_points(principal: Principal, state: ExplorerState,
+                cells: pd.DataFrame | None = None) -> pd.DataFrame | int | None:
+    """Geomasked points of the state's feeds with a ``feed`` column; None without access.
+
+    With ``cells`` (``load_cells`` of the same view): their number instead, unread, when there
+    are more than the points layer draws (``views.explore_map.points_to_read``).
+    """
+    if not may_see_level(principal.role, "point"):
+        return None
+    too_many = points_to_read(cells)
+    if too_many is not None:
+        return too_many
+    store = open_store()
+    return _cached_points(store.url, store_fingerprint(store), principal,
+                          _view_key(state, *_FILTERS), state)
+
+
+@st.cache_data(ttl="10m", max_entries=32, show_spinner=False)
+def _cached_points(store_url, fingerprint, principal, key, _state):
+    query = _query(store_url, principal)
+    return pd.concat([query.points(feed, to_filter(_state)).assign(feed=feed)
+                      for feed in _state.feeds], ignore_index=True)
+
+
+def audit_explorer(principal: Principal, action: str, state: ExplorerState, *,
+                   records: int | None = None, detail: str | None = None) -> None:
+    """Record a filter change or an export of the explorer, with its filters and how many
+    records it covers (``headline_records``, ``table_records``)."""
+    record(open_store(), AuditEvent(action=action, actor=principal.user, role=principal.role,
+                                    page="explore", filters=audit_filters(state),
+                                    records=records, detail=detail))
+
+
+def headline_records(head: Headline) -> int:
+    """Records the headline numbers show: the sum of the feeds' shown counts (hidden ones
+    count nothing), for the audit."""
+    return sum(feed.count for feed in head.feeds if feed.count is not None)
+
+
+def table_records(counts: pd.DataFrame) -> int:
+    """Records an area table (``load_area_counts``) shows: the sum of its shown counts."""
+    return int(counts["count"].sum(skipna=True)) if len(counts) else 0
+
+
+def audit_explorer_filters(principal: Principal, state: ExplorerState, head: Headline) -> None:
+    """Audit a change of the explorer's filters (not a rerun) with the records it shows."""
+    if st.session_state.get(_AUDITED) != filter_key(state):
+        st.session_state[_AUDITED] = filter_key(state)
+        audit_explorer(principal, "filter-change", state, records=headline_records(head))
+
+
+# The explorer's link (views.viewstate): the query parameters are the source of truth.
+_SYNCED, _AUDITED, _CLICK = "explore_synced", "explore_audited", "explore_click"
+
+
+def open_explorer_link(principal: Principal, period: tuple[dt.date, dt.date]) -> ExplorerState:
+    """The view the page's link asks for. A link just opened (or changed by Back/Forward)
+    fills the widgets, and what it held that could not be used is said once."""
+    params = {key: st.query_params.get_all(key) for key in st.query_params}
+    link = from_query_params(params, role=principal.role, store_period=period)
+    if st.session_state.get(_SYNCED) != to_query_params(link) or W_FEEDS not in st.session_state:
+        st.session_state.update(widget_values(link))
+        for warning in link.warnings:
+            st.warning(f"Part of the link was not used: {warning}.", icon=":material/link_off:")
+    return link
+
+
+def explorer_state(principal: Principal, period: tuple[dt.date, dt.date],
+                   link: ExplorerState) -> ExplorerState:
+    """The view the widgets show. A change of filters is audited by ``audit_explorer_filters``
+    once the headline says how many records it shows."""
+    return state_from_widgets(st.session_state, previous=link, role=principal.role,
+                              store_period=period)
+
+
+def keep_in_link(state: ExplorerState, clicked: dict | None) -> ExplorerState:
+    """Open the panel of a newly clicked area (``st_folium`` returns the last click on every
+    run: only a different one is new), then write the view to the link."""
+    if str(clicked) != st.session_state.get(_CLICK):
+        st.session_state[_CLICK] = str(clicked)
+        state = replace(state, area=clicked_area(clicked, state.level) or state.area)
+    params = to_query_params(state)
+    if params != {key: st.query_params.get_all(key) for key in st.query_params}:
+        st.query_params.from_dict(params)
+    st.session_state[_SYNCED] = params
+    return state

@@ -1,0 +1,116 @@
+"""Loaders of the hotspots page (pages/hotspots.py): the fit, cached, its link, audit and tasks.
+
+The page's filters use the explorer's link format (``views.viewstate``) with its own widgets.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import streamlit as st
+
+from core.schema import FEEDS as _ALL_FEEDS
+from safeguards.access import Principal
+from safeguards.audit import AuditEvent, record
+from storage.base import store_fingerprint
+from storage.open import open_store
+from ui.loaders import _FILTERS, _query, _view_key
+from views.hotspots import HotspotView, fit_hotspots
+from views.task_outcome import Outcome, outcome
+from views.tasking import Task, TaskBook
+from views.viewstate import (
+    ExplorerState,
+    audit_filters,
+    filter_key,
+    from_query_params,
+    normalise,
+    to_filter,
+    to_query_params,
+)
+
+# The fit is cached per store content, principal and filter set (never per pan, click or row
+# selection), with a spinner only when it actually runs. The page's filters use the explorer's
+# link format (views.viewstate) with its own widgets.
+
+H_DATES, H_FEEDS, H_DISTRICTS, H_AGES = ("hotspots_dates", "hotspots_feeds",
+                                         "hotspots_districts", "hotspots_ages")
+_H_PARAMS = ("from", "to", "feed", "age", "district")
+_H_SYNCED, _H_AUDITED = "hotspots_synced", "hotspots_audited"
+
+
+def load_hotspots(principal: Principal, state: ExplorerState) -> HotspotView:
+    """Hotspots of the state's feeds and filters for ``principal`` (``views.hotspots``)."""
+    store = open_store()
+    return _cached_hotspots(store.url, store_fingerprint(store), principal,
+                            _view_key(state, *_FILTERS), state)
+
+
+@st.cache_data(ttl="1h", max_entries=16,
+               show_spinner="Finding hotspots: scanning West Yorkshire against its population "
+                            "and testing each candidate against 99 simulations…")
+def _cached_hotspots(store_url, fingerprint, principal, key, _state):
+    return fit_hotspots(_query(store_url, principal), _state.feeds, to_filter(_state))
+
+
+def open_hotspots_link(principal: Principal, period: tuple[dt.date, dt.date]) -> ExplorerState:
+    """The filters the hotspots page's link asks for; a link just opened fills the widgets."""
+    params = {key: st.query_params.get_all(key) for key in st.query_params if key in _H_PARAMS}
+    link = from_query_params(params, role=principal.role, store_period=period)
+    if st.session_state.get(_H_SYNCED) != to_query_params(link) or H_FEEDS not in st.session_state:
+        st.session_state.update({H_DATES: (link.start, link.end), H_FEEDS: list(link.feeds),
+                                 H_DISTRICTS: list(link.districts),
+                                 H_AGES: list(link.age_groups)})
+        for warning in link.warnings:
+            st.warning(f"Part of the link was not used: {warning}.", icon=":material/link_off:")
+    return link
+
+
+def hotspots_state(principal: Principal, period: tuple[dt.date, dt.date],
+                   link: ExplorerState) -> ExplorerState:
+    """The filters the widgets show, checked like a link, written to the link."""
+    dates = tuple(st.session_state.get(H_DATES) or ())
+    start, end = (dates + (link.start, link.end))[:2] if len(dates) != 1 else (dates[0],) * 2
+    state = normalise(ExplorerState(start=start, end=end,
+                                    feeds=tuple(st.session_state.get(H_FEEDS) or _ALL_FEEDS),
+                                    districts=tuple(st.session_state.get(H_DISTRICTS) or ()),
+                                    age_groups=tuple(st.session_state.get(H_AGES) or ())),
+                      role=principal.role, store_period=period)
+    params = to_query_params(state)
+    if params != {key: st.query_params.get_all(key) for key in st.query_params}:
+        st.query_params.from_dict(params)
+    st.session_state[_H_SYNCED] = params
+    return state
+
+
+def audit_hotspots_filters(principal: Principal, state: ExplorerState, view: HotspotView) -> None:
+    """Audit a change of the hotspots page's filters (not a rerun) with the records fitted."""
+    if st.session_state.get(_H_AUDITED) != filter_key(state):
+        st.session_state[_H_AUDITED] = filter_key(state)
+        audit_hotspots(principal, "filter-change", state, records=view.n_events)
+
+
+def audit_hotspots(principal: Principal, action: str, state: ExplorerState, *,
+                   records: int | None = None, detail: str | None = None) -> None:
+    """Record a filter change or an export of the hotspots page, with its filters."""
+    record(open_store(), AuditEvent(action=action, actor=principal.user, role=principal.role,
+                                    page="hotspots", filters=audit_filters(state),
+                                    records=records, detail=detail))
+
+
+def task_book(principal: Principal) -> TaskBook:
+    """The tasking records of the store, read and written as ``principal``."""
+    return TaskBook(open_store(), principal)
+
+
+def load_outcomes(principal: Principal, tasks: list[Task]) -> dict[str, Outcome]:
+    """Before/after events of the done tasks (``views.task_outcome.outcome``), cached per task."""
+    store = open_store()
+    fingerprint = store_fingerprint(store)
+    return {task.task_id: _cached_outcome(store.url, fingerprint, principal,
+                                          json.dumps(task.to_json(), sort_keys=True), task)
+            for task in tasks if task.status == "done"}
+
+
+@st.cache_data(ttl="1h", max_entries=256, show_spinner=False)
+def _cached_outcome(store_url, fingerprint, principal, key, _task):
+    return outcome(_query(store_url, principal), _task)

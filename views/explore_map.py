@@ -1,0 +1,165 @@
+"""The map explorer's map: the folium map built from data already read for the viewer's role
+(:func:`build_map`), whether the points in view are worth reading (:func:`points_to_read`), and
+a map legend (``maps.legends.MapLegend``) as escaped HTML (:func:`legend_html`).
+
+The figures come already protected for the viewer's role (``safeguards.access.RoleScopedQuery``);
+this module only draws them. What the explorer shows besides the map (headline, area panel, the
+words of the legend) is in ``views.explore``. No Streamlit here.
+"""
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import dataclass
+
+import pandas as pd
+
+from maps.legends import HIDDEN_COLOUR
+from safeguards.disclosure import legend
+from views.viewstate import ExplorerState
+
+LAYER_NAMES = {"areas": "Areas", "hex": "Hexagons", "heat": "Heat map", "points": "Points",
+               "hotspots": "Hotspots"}
+_COLOUR = re.compile(r"^#[0-9a-fA-F]{3,8}$")
+
+
+# -- the map -------------------------------------------------------------------------------
+@dataclass
+class MapView:
+    """A built explorer map, the legend of the layer it opens on (or, for a layer without
+    one, ``caption`` saying what it shows), a note on the points (or None) and one on the
+    hotspots (None when they were not asked for)."""
+
+    map: object
+    legend: object | None
+    message: str | None
+    hotspot_note: str | None = None
+    caption: str = ""
+
+
+def build_map(state: ExplorerState, *, counts: pd.DataFrame, cells: pd.DataFrame | None = None,
+              points: pd.DataFrame | int | None = None, hotspots=None, note: str = "",
+              export: bool = False) -> MapView:
+    """The explorer's folium map from data already read for the viewer's role.
+
+    Parameters
+    ----------
+    state : ExplorerState
+        Level, measure, class breaks and the layer to open on.
+    counts : DataFrame
+        ``area_counts`` of the state's feeds, level and filters.
+    cells, points : DataFrame, optional
+        ``cell_counts`` summed over feeds (hexagons, heat map) and ``points`` of the feeds with
+        a ``feed`` column; None leaves those layers out (a chair; an export). ``points`` may
+        also be the number of points in view, when more than ``maps.point_layer.MAX_POINTS`` were
+        not read (:func:`points_to_read`): the map then says so instead of drawing them.
+    hotspots : GeoDataFrame, optional
+        ``views.hotspots.HotspotView.hotspots`` of the same feeds and filters, for the role
+        (None: not asked for). Drawn on top, switched on, as the "Hotspots" overlay.
+    note : str
+        What the map counts (``views.explore.describe``), for the legends.
+    export : bool
+        For a download: areas and hexagons only. The heat map and the points show 100 m
+        geomasked locations, which stay in the dashboard; hotspots are left out too.
+
+    Returns
+    -------
+    MapView
+        The map opens on ``state.layer`` (on the areas when that layer is not on the map); the
+        others are switched on in its layer control.
+    """
+    from maps.area_layer import area_layer
+    from maps.cell_layers import heat_layer, hex_layer
+    from maps.layers import explorer_map
+    from maps.point_layer import points_layer, too_many_points
+
+    built, legends, message = [], {}, None
+    group, legends["areas"] = area_layer(counts, state.level, measure=state.measure,
+                                         scheme=state.scheme, note=note,
+                                         name=LAYER_NAMES["areas"])
+    built.append(("areas", group))
+    if cells is not None:
+        group, legends["hex"] = hex_layer(cells, scheme=state.scheme, note=note,
+                                          name=LAYER_NAMES["hex"])
+        built.append(("hex", group))
+        if not export:
+            built.append(("heat", heat_layer(cells, name=LAYER_NAMES["heat"])))
+    if isinstance(points, int) and not export:
+        message = too_many_points(points)
+    elif points is not None and not export:
+        group, message = points_layer(points, name=LAYER_NAMES["points"])
+        if group is not None:
+            built.append(("points", group))
+    hotspot_note = None
+    if hotspots is not None and not export:
+        from maps.hotspot_layer import hotspot_layer
+
+        built.append(("hotspots", hotspot_layer(hotspots, name=LAYER_NAMES["hotspots"])))
+        n = len(hotspots)
+        hotspot_note = (f"{n:,} hotspot{'s' if n != 1 else ''} for these filters, outlined on "
+                        "the map; the Hotspots page ranks and explains them." if n else
+                        "The hotspot model finds no hotspot for these filters.")
+    present = {key for key, _ in built}
+    opened = state.layer if state.layer in present else "areas"
+    shown = {LAYER_NAMES[opened]} | ({LAYER_NAMES["hotspots"]} if "hotspots" in present
+                                     else set())
+    # Quarter zoom steps, so that fitting West Yorkshire fills the frame.
+    m = explorer_map([group for _, group in built], show=shown, zoom_snap=0.25)
+    captions = {"heat": "Heat map of records in 100 m cells",
+                "points": "Records at their geomasked 100 m locations, clustered; point at one "
+                          "for its categories"}
+    return MapView(map=m, legend=legends.get(opened), message=message,
+                   hotspot_note=hotspot_note,
+                   caption=". ".join(t for t in (captions.get(opened, ""), note) if t))
+
+
+def points_to_read(cells: pd.DataFrame | None) -> int | None:
+    """Whether the points in view are worth reading: None if they are (at most
+    ``maps.point_layer.MAX_POINTS``, or no cells to tell), else their number.
+
+    ``cells`` is ``cell_counts`` of the same view, whose counts add up to the records with a
+    point: at 1,000,000 records, reading the points only to refuse them took longer than all
+    the rest of the map.
+    """
+    from maps.point_layer import MAX_POINTS
+
+    if cells is None:
+        return None
+    in_view = int(cells["count"].sum())
+    return in_view if in_view > MAX_POINTS else None
+
+
+# -- legend --------------------------------------------------------------------------------
+def legend_html(map_legend, description: str = "", threshold: int | None = None) -> str:
+    """A ``maps.legends.MapLegend`` as HTML for ``st.html``: every text escaped.
+
+    Parameters
+    ----------
+    map_legend : MapLegend
+        ``title``, ``classes`` (``colour``, ``label``), ``hidden`` (label of hidden areas, or
+        None) and ``note``.
+    description : str
+        What the map counts (``views.explore.describe``), when the legend's note does not
+        say it.
+    threshold : int, optional
+        k of the suppression, to explain "<k" under the legend.
+    """
+    rows = [_swatch(c.colour, c.label) for c in map_legend.classes]
+    if map_legend.hidden:
+        rows.append(_swatch(HIDDEN_COLOUR, map_legend.hidden))
+    notes = [text for text in (map_legend.note, description,
+                               legend(threshold) if threshold else "") if text]
+    return ('<div class="wy-legend" style="font-size:0.85rem;line-height:1.5">'
+            f'<div style="font-weight:600">{html.escape(map_legend.title)}</div>'
+            + "".join(rows)
+            + "".join(f'<div style="color:#555;font-size:0.8rem">{html.escape(n)}</div>'
+                      for n in notes)
+            + "</div>")
+
+
+def _swatch(colour: str, label: str) -> str:
+    colour = colour if _COLOUR.match(str(colour)) else "#cccccc"
+    return ('<div style="display:flex;align-items:center;gap:0.4rem">'
+            f'<span style="display:inline-block;width:1.1rem;height:0.8rem;background:{colour};'
+            'border:1px solid #888;flex:none"></span>'
+            f'<span>{html.escape(str(label))}</span></div>')

@@ -1,0 +1,123 @@
+"""What each step of meeting mode shows: the headline table, the hotspot table and map, the
+tasking table and the trend chart, from :class:`views.meeting_figures.MeetingData`.
+
+Free text (a task's action, agency and place) is escaped for Markdown (:func:`markdown_text`).
+The briefing pack uses the same verdicts (:func:`variation_text`) and feed colours. No Streamlit
+here.
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from views.meeting_figures import MeetingData, _thousands
+from views.meeting_tasks import Task
+
+#: One colour per feed (short title), dark enough for a projector and for print.
+FEED_COLOURS = {"NRM referrals": "#1b4f72", "Rosewood episodes": "#b03a2e",
+                "Mandevilla flags": "#7d3c98"}
+
+_MARKDOWN_PUNCTUATION = re.compile(r"([!-/:-@\[-`{-~])")
+_AUTOLINK = re.compile(r"(?i)(https?|ftp|www|mailto|xmpp|(?=@))")
+
+
+# -- what the steps show -----------------------------------------------------------------------
+#: Column titles of the verdicts in :func:`kpi_frame` (the second has a trailing space: column
+#: names must differ).
+BEYOND, BEYOND_YEAR = "Beyond normal variation", "Beyond normal variation "
+
+
+def variation_text(beyond: bool | None) -> str:
+    """A change's verdict as a table shows it: "yes", "no" or "—" (not tested)."""
+    return "—" if beyond is None else ("yes" if beyond else "no")
+
+
+def kpi_frame(data: MeetingData) -> pd.DataFrame:
+    """The headline figures as a table: one row per feed; each change with whether it is
+    beyond normal variation ("—" where not tested: a count hidden or missing)."""
+    return pd.DataFrame(
+        [[k.title, k.display, k.previous_display, k.change_previous or "—",
+          variation_text(k.beyond_previous), k.last_year_display, k.change_year or "—",
+          variation_text(k.beyond_year), k.trend] for k in data.kpis],
+        columns=["Feed", data.period.label, f"Previous ({data.previous.label})", "Change",
+                 BEYOND, f"Last year ({data.last_year.label})", "Change ", BEYOND_YEAR,
+                 "Trend"]).set_index("Feed")
+
+
+def hotspot_rows(hotspots) -> pd.DataFrame:
+    """The hotspots as a table to show: rank, place, records (as shown), trend, cross-feed."""
+    from views.hotspots import TREND_TITLES as HOTSPOT_TRENDS
+
+    return pd.DataFrame({
+        "Rank": hotspots["rank"].astype(int).to_numpy(),
+        "Where": hotspots["place"].astype(str).to_numpy(),
+        "Records": hotspots["events_display"].astype(str).map(_thousands).to_numpy(),
+        "Trend": hotspots["trend"].map(lambda t: HOTSPOT_TRENDS.get(t, str(t))).to_numpy(),
+        "Several feeds": np.where(hotspots["cross_feed"].astype(bool), "yes", "").tolist(),
+    })
+
+
+def meeting_map(data: "MeetingData"):
+    """The hotspots on the offline base map (``maps.hotspot_layer.hotspot_map``), or the base
+    map alone when there are none."""
+    from maps.hotspot_layer import hotspot_map
+
+    return hotspot_map(data.hotspots, height=560)
+
+
+def markdown_text(text: str) -> str:
+    """``text`` shown as it is by Markdown (``st.table`` renders its cells as Markdown).
+
+    Every ASCII punctuation character is backslash-escaped (no markup, image or link syntax),
+    and a word joiner (U+2060, invisible) breaks what GitHub-flavoured Markdown would turn into
+    a link by itself: ``http://``, ``https://``, ``www.`` and e-mail addresses.
+    """
+    text = _AUTOLINK.sub("\\1\u2060", str(text))
+    return _MARKDOWN_PUNCTUATION.sub(r"\\\1", text)
+
+
+def task_frame(tasks: Sequence[Task]) -> pd.DataFrame:
+    """The tasking list as a table for ``st.table``: change since the last meeting first.
+
+    Free text (the action, the agency, the place) is escaped with :func:`markdown_text`.
+    """
+    return pd.DataFrame(
+        [[t.change or "—", markdown_text(t.title), markdown_text(t.area),
+          markdown_text(t.lead_agency),
+          t.status + (" (overdue)" if t.overdue else ""),
+          t.due.strftime("%d %b %Y") if t.due else ""] for t in tasks],
+        columns=["Since last meeting", "Task", "Area", "Lead agency", "Status", "Due"])
+
+
+def task_summary(tasks: Sequence[Task]) -> str:
+    """E.g. "2 new, 1 closed, 1 updated since the last meeting; 1 overdue"."""
+    changes = [f"{sum(t.change == c for t in tasks)} {c.lower()}"
+               for c in ("New", "Done", "Updated")]
+    overdue = sum(t.overdue for t in tasks)
+    return (f"{len(tasks)} task{'s' if len(tasks) != 1 else ''}: " + ", ".join(changes) + " since the last meeting"
+            + (f"; {overdue} overdue" if overdue else ""))
+
+
+def trend_chart(data: MeetingData):
+    """Records per period and feed over the trend window (Altair; gaps where hidden)."""
+    import altair as alt
+
+    frame = data.trend.rename(columns={"feed": "Feed", "period": "Period", "count": "Records"})
+    feeds = list(dict.fromkeys(frame["Feed"]))
+    return (alt.Chart(frame)
+            .mark_line(point=alt.OverlayMarkDef(size=90), strokeWidth=4)
+            .encode(x=alt.X("Period:O", title=None, sort=None,
+                            axis=alt.Axis(labelFontSize=16, labelAngle=0 if
+                                          data.period.freq == "Q" else -45)),
+                    y=alt.Y("Records:Q", title="Records",
+                            axis=alt.Axis(labelFontSize=16, titleFontSize=16, tickMinStep=1)),
+                    color=alt.Color("Feed:N", title=None, sort=feeds,
+                                    scale=alt.Scale(domain=feeds, range=[
+                                        FEED_COLOURS.get(f, "#333333") for f in feeds]),
+                                    legend=alt.Legend(orient="top", labelFontSize=18,
+                                                      symbolSize=300)),
+                    tooltip=[alt.Tooltip("Feed:N"), alt.Tooltip("Period:O"),
+                             alt.Tooltip("display:N", title="Records")]))

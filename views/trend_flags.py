@@ -1,0 +1,124 @@
+"""Trend flags of the Trends page: is each district's monthly count rising or falling?
+
+**Trend flags.** The Mann-Kendall test (``core.trends.mann_kendall``) of each district's
+monthly counts over the last 12 and 24 whole months, run in the query layer on the true counts;
+an area with fewer than k records in the window is not tested for suppressed roles, and
+suppressed roles get the flag only (increasing, decreasing, no significant trend): the p-value
+and Sen's slope of true counts that include hidden cells are not shown to them.
+
+The months come from the feed's protected tables (``views.feed_tables``). No Streamlit here.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from core.errors import PeriodError
+from core.periods import complete_periods, freq_of, parse_period, period_text
+from core.schema import FEEDS
+from safeguards.access import RoleScopedQuery
+from safeguards.disclosure import TOTAL
+from views.feed_tables import (
+    FEED_SHORT_TITLES,
+    WEST_YORKSHIRE,
+    _bounds,
+    _names,
+    default_period,
+)
+from views.kpis import ALPHA
+
+TREND_WINDOWS = (12, 24)
+TREND_SYMBOLS = {"increasing": "▲ increasing", "decreasing": "▼ decreasing",
+                 "no trend": "no significant trend", "too few records": "too few records to test",
+                 "not enough data": "not enough months of data"}
+TREND_NOTE = ("Mann-Kendall trend test of the monthly counts (two-sided p < 0.05); slope: "
+              "Sen's estimate, records per year (not shown where small numbers are hidden).")
+
+
+def trend_flags(query: RoleScopedQuery, feeds: Sequence[str] = tuple(FEEDS),
+                level: str = "district", windows: Sequence[int] = TREND_WINDOWS,
+                end: str | None = None, alpha: float = ALPHA) -> pd.DataFrame:
+    """Mann-Kendall trend flag per area (and West Yorkshire) and feed over the last months.
+
+    Parameters
+    ----------
+    windows : sequence of int
+        Window lengths in months (default 12 and 24), each ending at ``end``.
+    end : str, optional
+        The last month (``"2026-10"``); default the latest month the data cover completely.
+
+    Returns
+    -------
+    DataFrame
+        ``feed``, ``feed_title``, ``code``, ``name``, ``window`` (months), ``first``, ``last``
+        (months, text), ``trend`` ("increasing", "decreasing", "no trend", "too few records"
+        or "not enough data": the data cover fewer whole months), ``p_value``,
+        ``slope_per_year`` (Sen's slope × 12) and ``flag`` (text). For suppressed roles
+        ``p_value`` and ``slope_per_year`` are NaN (the flag only: module docstring).
+    """
+    bounds = _bounds(query)
+    months = None if bounds is None else complete_periods(*bounds, "M")
+    columns = ["feed", "feed_title", "code", "name", "window", "first", "last", "trend",
+               "p_value", "slope_per_year", "flag"]
+    if months is None or not len(months):
+        return pd.DataFrame(columns=columns)
+    last = parse_period(end or default_period(query, "M"))
+    if freq_of(last) != "M":
+        raise PeriodError("trend windows end at a month (YYYY-MM)")
+    names = _names(level)
+    rows = []
+    for feed in feeds:
+        for window in windows:
+            periods = pd.period_range(end=last, periods=window, freq="M")
+            base = {"feed": feed, "feed_title": FEED_SHORT_TITLES[feed], "window": window,
+                    "first": period_text(periods[0]), "last": period_text(periods[-1])}
+            if periods[0] < months[0] or last > months[-1]:
+                for code in [*names, TOTAL]:
+                    rows.append({**base, "code": code, "name": names.get(code, WEST_YORKSHIRE),
+                                 "trend": "not enough data", "p_value": np.nan,
+                                 "slope_per_year": np.nan})
+                continue
+            result = query.period_trends(feed, level, periods, alpha=alpha)
+            for _, r in result.iterrows():
+                rows.append({**base, "code": r["code"],
+                             "name": names.get(r["code"], WEST_YORKSHIRE), "trend": r["trend"],
+                             "p_value": r["p_value"], "slope_per_year": r["slope"] * 12})
+    out = pd.DataFrame(rows)
+    out["flag"] = [_flag_text(t, p, s) for t, p, s in
+                   zip(out["trend"], out["p_value"], out["slope_per_year"])]
+    return out[columns]
+
+
+def trends_export(flags: pd.DataFrame) -> pd.DataFrame:
+    """:func:`trend_flags` as people read it (for CSV and tables)."""
+    return pd.DataFrame({
+        "Feed": flags["feed_title"], "Area": flags["name"],
+        "Months": flags["window"].astype(str) + " (" + flags["first"] + " to " + flags["last"]
+        + ")",
+        "Trend": flags["flag"],
+        "p-value": flags["p_value"].map(lambda p: "" if np.isnan(p) else f"{p:.3f}"),
+        "Change per year (Sen)": flags["slope_per_year"].map(
+            lambda s: "" if np.isnan(s) else f"{s:+.1f}"),
+    })
+
+
+def trend_flags_wide(flags: pd.DataFrame) -> pd.DataFrame:
+    """:func:`trend_flags` with one row per feed and area and one column per window."""
+    if flags.empty:
+        return pd.DataFrame(columns=["Feed", "Area"])
+    wide = flags.pivot_table(index=["feed_title", "name"], columns="window", values="flag",
+                             aggfunc="first", sort=False)
+    wide.columns = [f"Last {w} months" for w in wide.columns]
+    wide = wide.reset_index().rename(columns={"feed_title": "Feed", "name": "Area"})
+    return wide
+
+
+# -- helpers ----------------------------------------------------------------------------------
+def _flag_text(trend: str, p_value: float, slope: float) -> str:
+    """The flag as shown; the p-value and slope only where the role may see them."""
+    text = TREND_SYMBOLS.get(trend, trend)
+    if trend in ("increasing", "decreasing") and not (np.isnan(p_value) or np.isnan(slope)):
+        text += f" (p = {p_value:.3f}, {slope:+.1f} a year)"
+    return text
