@@ -96,6 +96,17 @@ class SchemaError(InputFileError):
     default_headline = "refused: the file does not match the data contract; nothing was stored"
 
 
+class IdentifierError(SchemaError):
+    """An allowed column holds identifying data (a phone number, postcode, NI or NHS number, a
+    Home Office reference, ...). The file is refused whole; values are shown masked."""
+
+    default_headline = (
+        "refused: identifying data in the file; nothing was stored. Remove it from the export "
+        "and send the file again (person_ref must be made with python -m data.pseudonymise; "
+        "see docs/data-contract.md, 'Identifiers inside allowed columns')"
+    )
+
+
 class DuplicateRecordError(SchemaError):
     """A record_id is already stored with different content (use --replace to overwrite)."""
 

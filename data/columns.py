@@ -1,7 +1,10 @@
 """Match a partner file's headers to the contract: forbidden, mapped, unknown and missing columns.
 
 Order matters and is deliberate: forbidden columns are checked first, on the headers exactly as
-the partner wrote them, so no option (mapping, ``--drop-unknown``) can let one through.
+the partner wrote them (before any ``--columns`` mapping renames them), so no option (mapping,
+``--drop-unknown``) can let one through; and a mapping that names a forbidden header as its
+source (``Contact no: person_ref``, ``D.O.B: reported_missing_at``) refuses the file, even if
+this file lacks that column: such a mapping is a way to smuggle the field in under a new name.
 """
 from __future__ import annotations
 
@@ -47,6 +50,13 @@ def resolve_columns(path, headers: list[str], feed: str, *, mapping: dict[str, s
     """
     forbidden = [Problem(None, h, None, f"denotes {forbidden_category(h)}")
                  for h in headers if forbidden_category(h)]
+    present = {normalise_column_name(h) for h in headers}  # each forbidden header named once
+    forbidden += [Problem(None, source, None,
+                          f"the column mapping maps this header, which denotes "
+                          f"{forbidden_category(source)}, to {field!r}: a mapping may not rename "
+                          "a forbidden field into the contract; remove that line and the column")
+                  for source, field in (mapping or {}).items()
+                  if forbidden_category(source) and normalise_column_name(source) not in present]
     if forbidden:
         raise ForbiddenFieldError(path, forbidden)
     allowed = allowed_columns(feed)

@@ -1,13 +1,15 @@
 """Ingest a partner file: contract → forbidden fields → parse → validate → geomask → store.
 
     python -m data.ingest FILE --feed {nrm,rosewood,mandevilla} [--store URL] [--accept-valid]
-        [--drop-unknown] [--columns mapping.yaml] [--replace] [--geomask-m 100]
+        [--drop-unknown] [--columns mapping.yaml] [--replace] [--geomask-m 100] [--sheet NAME]
 
 All or nothing by default: any invalid row refuses the whole file and the report lists every
 problem (row as the user sees it, column, value, reason). With ``--accept-valid`` the valid rows
 are stored and the others are written to a quarantine CSV beside the store, with a ``reason``
-column (locations in it are withheld: raw coordinates are never written anywhere). Exit status:
-0 stored, 2 refused.
+column (locations in it are withheld: raw coordinates are never written anywhere; a refused
+``person_ref`` is masked; cells are escaped for spreadsheets, ``core.csv_safety``). Identifying
+data inside allowed columns (``data.identifiers``) refuses the whole file whatever the options,
+so it never reaches a quarantine file. Exit status: 0 stored, 2 refused.
 
 Every ingest, stored or refused, is one ``ingest`` entry in the audit trail, with the operator
 as ``actor`` (``$INGEST_ACTOR``, else the OS user) and ``role`` ``"admin"``: ingestion is the
@@ -21,7 +23,6 @@ a bar on stderr follows reading (bytes), then parsing and geomasking row by row 
 from __future__ import annotations
 
 import argparse
-import csv
 import getpass
 import os
 import sys
@@ -35,6 +36,7 @@ import pandera.errors
 from tqdm import tqdm
 
 from core import clock, roles
+from core.csv_safety import write_safe_csv
 from core.errors import (
     AccessDenied,
     ConfigError,
@@ -45,8 +47,10 @@ from core.errors import (
 )
 from core.schema import EVENT_DATE_FIELD, feed_fields, feed_schema
 from data.columns import load_column_mapping, resolve_columns
+from data.identifiers import mask, refuse_identifiers
 from data.location import resolve_locations
 from data.parse import parse_field
+from data.pseudonymise import is_pseudonym
 from data.readers import ROW_COLUMN, read_partner_file
 from geo.geomask import geomask_cell_m
 from safeguards import audit
@@ -105,8 +109,11 @@ def ingest_file(path: str | Path, feed: str, *, store: Store | str | None = None
                 accept_valid: bool = False, drop_unknown: bool = False,
                 columns: str | Path | dict | None = None, replace: bool = False,
                 geomask_m: int | None = None, progress: bool | str = False,
-                role: str = INGEST_ROLE) -> IngestReport:
+                role: str = INGEST_ROLE, sheet: str | None = None) -> IngestReport:
     """Validate a partner file and store it. Raises an ``InputFileError`` subclass if refused.
+
+    ``sheet`` names the sheet of a workbook to read (``data.xlsx``: needed when several sheets
+    hold data).
 
     Stored and refused files alike are recorded in the audit trail, under ``role`` (which must
     be a role that may ingest: ``AccessDenied`` otherwise, before anything is read).
@@ -122,13 +129,14 @@ def ingest_file(path: str | Path, feed: str, *, store: Store | str | None = None
     with _audited(store, feed, name, role) as outcome, \
             _Progress(progress, name, size_bytes=_file_size(path)) as bar:
         with bar.stage("read", bar.size_bytes, unit="B") as advance:
-            headers, frame = read_partner_file(path)
+            headers, frame = read_partner_file(path, sheet=sheet)
             advance(bar.size_bytes)
         bar.consider_rows(len(frame))
         mapping = load_column_mapping(columns) if isinstance(columns, (str, Path)) else columns
         rename, dropped = resolve_columns(path, headers, feed, mapping=mapping,
                                           drop_unknown=drop_unknown)
         frame = frame[[*rename, ROW_COLUMN]].rename(columns=rename)
+        refuse_identifiers(path, frame, identifier_columns(feed, frame.columns))
         report = _ingest(frame, feed, str(path), store=store, accept_valid=accept_valid,
                          replace=replace, geomask_m=geomask_m, source="real", bar=bar)
         report.dropped_columns = dropped
@@ -156,11 +164,22 @@ def ingest_frame(frame: pd.DataFrame, feed: str, *, name: str, store: Store | st
         frame = frame[list(rename)].rename(columns=rename)
         frame = frame.astype("string").fillna("").reset_index(drop=True)
         frame[ROW_COLUMN] = range(2, len(frame) + 2)
+        refuse_identifiers(name, frame, identifier_columns(feed, frame.columns))
         report = _ingest(frame, feed, name, store=store, accept_valid=False, replace=replace,
                          geomask_m=geomask_m, source=source, bar=bar)
         report.seconds = time.perf_counter() - started
         outcome["records"] = report.added
     return report
+
+
+def identifier_columns(feed: str, columns) -> dict[str, str]:
+    """The stored text columns of ``feed`` among ``columns``, with the scope of identifier
+    patterns each gets (``data.identifiers``): ids and references ``"id"``; categories, yes/no
+    and LSOA codes ``"text"``. Dates and coordinates are parsed as numbers and dates instead."""
+    kinds = {f.name: f.kind for f in feed_fields(feed)} | {"lsoa_code": "lsoa"}
+    scopes = {"id": "id", "ref": "id", "category": "text", "multi": "text", "bool": "text",
+              "lsoa": "text"}
+    return {c: scopes[kinds[c]] for c in columns if scopes.get(kinds.get(c, ""))}
 
 
 def _file_size(path) -> int:
@@ -332,15 +351,16 @@ def _quarantine(store, name, rejected: pd.DataFrame, problems: list[Problem]) ->
     for column in out.columns:
         if column in LOCATION_COLUMNS:
             out[column] = "[withheld]"
+    if "person_ref" in out.columns:  # a refused reference may be the partner's own: masked
+        ok = is_pseudonym(out["person_ref"])
+        out["person_ref"] = out["person_ref"].where(ok.fillna(False).astype(bool), out["person_ref"].map(mask))
     out["reason"] = out[ROW_COLUMN].map(lambda r: "; ".join(reasons.get(r, [])))
     out = out.rename(columns={ROW_COLUMN: "source_row"})
     folder = store.quarantine_dir()  # <store>/quarantine for a store folder
     folder.mkdir(parents=True, exist_ok=True)
     stamp = clock.local_now().strftime("%Y%m%dT%H%M%S-%f")  # two runs never share a name
     target = folder / f"{Path(name).stem}-{stamp}.csv"
-    tmp = target.with_name("." + target.name)
-    out.to_csv(tmp, index=False, quoting=csv.QUOTE_NONNUMERIC)
-    tmp.replace(target)
+    write_safe_csv(out, target)  # escaped for spreadsheets, like every CSV the system writes
     return str(target)
 
 
@@ -426,6 +446,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--replace", action="store_true",
                         help="replace stored records whose record_id is in the file")
     parser.add_argument("--geomask-m", type=int, help="geomask grid cell in metres (>= 50)")
+    parser.add_argument("--sheet", help="the sheet to read, for a workbook with several")
     default_progress = os.environ.get(PROGRESS_ENV, "auto").strip().lower() or "auto"
     parser.add_argument("--progress", choices=PROGRESS_MODES,
                         default=default_progress if default_progress in PROGRESS_MODES else "auto",
@@ -437,7 +458,7 @@ def main(argv: list[str] | None = None) -> int:
         report = ingest_file(args.file, args.feed, store=args.store, accept_valid=args.accept_valid,
                              drop_unknown=args.drop_unknown, columns=args.columns,
                              replace=args.replace, geomask_m=args.geomask_m,
-                             progress=args.progress, role=INGEST_ROLE)
+                             progress=args.progress, role=INGEST_ROLE, sheet=args.sheet)
     except DashboardError as exc:
         print(exc, file=sys.stderr)
         count = len(getattr(exc, "problems", [])) or 1

@@ -12,6 +12,8 @@ import pandas as pd
 
 from core.errors import Problem
 from core.schema import MULTI_SEPARATOR, Field
+from data.identifiers import mask
+from data.pseudonymise import PSEUDONYM_PATTERN
 from data.readers import ROW_COLUMN
 
 _ISO = (r"^(?P<y>\d{4})-(?P<m>\d{2})-(?P<d>\d{2})"
@@ -40,7 +42,20 @@ def parse_field(frame: pd.DataFrame, field: Field) -> tuple[pd.Series, list[Prob
         return _per_distinct(text, _canonical_category).astype("string"), []
     if field.kind == "multi":
         return _multi(text), []
-    return text.replace("", pd.NA), _empty_problems(text, frame[ROW_COLUMN], field)
+    problems = _empty_problems(text, frame[ROW_COLUMN], field)
+    if field.kind == "ref":
+        problems += _not_pseudonyms(text, frame[ROW_COLUMN], field)
+    return text.replace("", pd.NA), problems
+
+
+def _not_pseudonyms(text, rows, field) -> list[Problem]:
+    """A ``ref`` must be a keyed pseudonym (``data.pseudonymise``); anything else is refused,
+    shown masked: it may be the partner's own reference, which the system must not hold."""
+    bad = (text != "") & ~text.str.fullmatch(PSEUDONYM_PATTERN).fillna(False)
+    return [Problem(int(r), field.name, mask(v), "is not a pseudonym made by python -m "
+                    "data.pseudonymise (PR- and 26 capital letters and digits 2-7): give the "
+                    "partner's reference to that command, never the reference itself")
+            for r, v in zip(rows[bad], text[bad])]
 
 
 def _canonical_category(value: str):

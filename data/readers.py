@@ -1,25 +1,26 @@
 """Read a partner file into a frame of text cells, keeping the row numbers the user sees.
 
 Every reader returns ``(headers, frame)``: ``frame`` holds one string column per header (empty
-cells as "") plus ``_row``, the row number as shown in the file (the header is row 1 of a CSV or
-spreadsheet; in Parquet, record 1 is row 1). Anything that is not a readable CSV (UTF-8 with or
-without BOM, or Windows-1252), XLSX or (Geo)Parquet raises ``FileFormatError`` naming the file and,
-where there is one, the row.
+cells as "") plus ``_row`` (``data.cells.ROW_COLUMN``), the row number as shown in the file (the
+header is row 1 of a CSV or spreadsheet; in Parquet, record 1 is row 1). Anything that is not a
+readable CSV (UTF-8 with or without BOM, or Windows-1252), XLSX (``data.xlsx``) or (Geo)Parquet
+raises ``FileFormatError`` naming the file and, where there is one, the row.
 """
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import io
 import re
 from pathlib import Path
 
 import pandas as pd
 
-from core.errors import FileFormatError, Problem
+from core.csv_safety import ESCAPED_CELL
+from core.errors import ConfigError, FileFormatError, Problem
+from data.cells import ROW_COLUMN, cell_text
+from data.xlsx import read_xlsx
 
 MAX_FILE_BYTES = 512 * 1024 * 1024
-ROW_COLUMN = "_row"
 _UTF8_MULTIBYTE = re.compile(rb"[\xc2-\xf4][\x80-\xbf]+")
 _XLSX_MAGIC = b"PK\x03\x04"
 _OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # password-protected workbooks and old .xls
@@ -27,8 +28,13 @@ _HTML_START = re.compile(r"\s*<(?:!doctype\s+html|html|table)\b", re.IGNORECASE)
 _PARQUET_MAGIC = b"PAR1"
 
 
-def read_partner_file(path: str | Path) -> tuple[list[str], pd.DataFrame]:
-    """Read a CSV, XLSX or GeoParquet partner file (chosen by content, then by extension)."""
+def read_partner_file(path: str | Path, *, sheet: str | None = None
+                      ) -> tuple[list[str], pd.DataFrame]:
+    """Read a CSV, XLSX or GeoParquet partner file (chosen by content, then by extension).
+
+    ``sheet`` names the sheet of a workbook to read (``data.xlsx``); it is refused for any
+    other kind of file.
+    """
     path = Path(path)
     try:
         size = path.stat().st_size
@@ -44,7 +50,9 @@ def read_partner_file(path: str | Path) -> tuple[list[str], pd.DataFrame]:
         head = handle.read(8)
     suffix = path.suffix.lower()
     if head[:4] == _XLSX_MAGIC:
-        return _read_xlsx(path)
+        return read_xlsx(path, sheet)
+    if sheet is not None:
+        raise ConfigError(f"{path}: --sheet is for XLSX workbooks; this file is not one")
     if head[:4] == _PARQUET_MAGIC:
         return _read_parquet(path)
     if head == _OLE2_MAGIC:
@@ -111,17 +119,60 @@ def _decode(path: Path, raw: bytes) -> str:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         bad_line = raw.count(b"\n", 0, exc.start) + 1
-    if _UTF8_MULTIBYTE.search(raw):
-        # Both valid UTF-8 sequences and bytes that are not UTF-8: two encodings in one file.
-        utf8_line = raw.count(b"\n", 0, _UTF8_MULTIBYTE.search(raw).start()) + 1
+    utf8_line = _first_utf8_line(raw, bad_line)
+    if utf8_line is not None:
+        # Valid UTF-8 text on one row and bytes that are not UTF-8 on another: two encodings.
         raise FileFormatError(path, [Problem(bad_line, None, None,
                               f"mixed text encodings: row {utf8_line} is UTF-8 but row {bad_line} "
                               "is not. Re-save the whole file as UTF-8 CSV")])
     try:
-        return raw.decode("cp1252")
+        text = raw.decode("cp1252")
     except UnicodeDecodeError:
+        text = None
+    if text is None or _looks_double_byte(raw):
         raise FileFormatError(path, [Problem(bad_line, None, None,
-                              "the text is neither UTF-8 nor Windows-1252: save it as UTF-8 CSV")])
+                              f"row {bad_line} is not UTF-8 or Windows-1252 text (another "
+                              "encoding, such as GB18030, Shift-JIS or Big5?): save the file as "
+                              "UTF-8 ('CSV UTF-8' in Excel)")])
+    return text
+
+
+def _first_utf8_line(raw: bytes, bad_line: int, limit: int = 10_000) -> int | None:
+    """The first row, other than ``bad_line``, holding non-ASCII text that is valid UTF-8.
+
+    A byte pair of another multi-byte encoding (GB18030, ...) can look like UTF-8 on its own,
+    so a row counts only if the whole row decodes as UTF-8. At most ``limit`` rows are tried.
+    """
+    tried = set()
+    for match in _UTF8_MULTIBYTE.finditer(raw):
+        start = raw.rfind(b"\n", 0, match.start()) + 1
+        if start in tried:
+            continue
+        if len(tried) >= limit:
+            return None
+        tried.add(start)
+        end = raw.find(b"\n", match.end())
+        line = raw[start:end if end >= 0 else len(raw)]
+        number = raw.count(b"\n", 0, start) + 1
+        if number == bad_line:
+            continue
+        try:
+            line.decode("utf-8")
+        except UnicodeDecodeError:
+            continue
+        return number
+    return None
+
+
+def _looks_double_byte(raw: bytes) -> bool:
+    """Whether the non-ASCII bytes come mostly in runs, as in a double-byte encoding (GB18030,
+    Shift-JIS, Big5, EUC-KR). Windows-1252 text has single accented letters and quotes."""
+    high = sum(1 for b in raw if b >= 0x80) if len(raw) < 1 << 20 else \
+        len(re.findall(rb"[\x80-\xff]", raw))
+    if high < 4:
+        return False
+    in_runs = sum(len(run) for run in re.findall(rb"[\x80-\xff]{2,}", raw))
+    return in_runs > high / 2
 
 
 def _check_delimiter(path: Path, headers: list[str]) -> None:
@@ -161,54 +212,18 @@ def _csv_body(path: Path, rows, headers: list[str]) -> pd.DataFrame:
         pd.DataFrame(columns=range(width), dtype=object)
     frame.columns = headers
     frame[ROW_COLUMN] = numbers
+    return _unescape(frame)
+
+
+def _unescape(frame: pd.DataFrame) -> pd.DataFrame:
+    """Undo the spreadsheet escaping this system writes (``core.csv_safety``): ``'-1.5491`` is
+    read as ``-1.5491``, so a quarantine or pseudonymised CSV reads back as what it held. Only
+    columns with a cell starting ``'`` are touched (the others cost one vectorised check)."""
+    for position in range(frame.shape[1] - 1):  # the last column is the row number
+        column = frame.iloc[:, position]
+        if column.str.startswith("'").any():
+            frame.isetitem(position, column.str.replace(ESCAPED_CELL, "", regex=True))
     return frame
-
-
-# -- XLSX ------------------------------------------------------------------------------------
-def _read_xlsx(path: Path) -> tuple[list[str], pd.DataFrame]:
-    import openpyxl  # only needed for spreadsheets
-
-    handle = open(path, "rb")  # a file object: openpyxl would refuse a workbook named .csv
-    try:
-        book = openpyxl.load_workbook(handle, read_only=True, data_only=True)
-    except Exception as exc:  # openpyxl raises many types for a damaged file
-        handle.close()
-        raise FileFormatError(path, [Problem(None, None, None, f"not a readable XLSX workbook: {exc}")])
-    try:
-        sheet = book.worksheets[0]
-        rows = sheet.iter_rows(values_only=True)
-        header = next(rows, None)
-        if header is None:
-            raise FileFormatError(path, [Problem(None, None, None, "the first sheet is empty")])
-        width = len(header)
-        while width and header[width - 1] is None:
-            width -= 1
-        headers = ["" if h is None else str(h) for h in header[:width]]
-        records, numbers = [], []
-        for number, values in enumerate(rows, start=2):
-            cells = [_cell_text(v) for v in values[:width]] + [""] * max(0, width - len(values))
-            if any(cells):
-                records.append(cells)
-                numbers.append(number)
-    finally:
-        book.close()
-        handle.close()
-    frame = pd.DataFrame(records, columns=headers, dtype=object) if records else \
-        pd.DataFrame(columns=headers, dtype=object)
-    frame[ROW_COLUMN] = numbers
-    return headers, frame
-
-
-def _cell_text(value) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, dt.datetime):
-        return value.isoformat(sep=" ") if value.time() != dt.time() else value.date().isoformat()
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
 
 
 # -- (Geo)Parquet ----------------------------------------------------------------------------
@@ -224,7 +239,7 @@ def _read_parquet(path: Path) -> tuple[list[str], pd.DataFrame]:
     if isinstance(frame, gpd.GeoDataFrame):
         frame = _points_to_columns(path, frame)
     frame = frame.reset_index(drop=True)
-    text = pd.DataFrame({c: frame[c].map(_cell_text) for c in frame.columns}, dtype=object)
+    text = pd.DataFrame({c: frame[c].map(cell_text) for c in frame.columns}, dtype=object)
     headers = [str(c) for c in text.columns]
     text.columns = headers
     text[ROW_COLUMN] = range(1, len(text) + 1)

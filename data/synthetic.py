@@ -33,6 +33,7 @@ from core import clock
 from core.errors import DashboardError, StoreError
 from core.schema import EARLIEST_DATE, FEEDS
 from data.ingest import ingest_frame
+from data.pseudonymise import pseudonym
 from geo.boundaries import DISTRICT_CODES, load_boundaries, west_yorkshire_bng
 from geo.crs import BNG
 from geo.geomask import bng_to_lonlat, geomask_cell_m
@@ -100,6 +101,8 @@ MANDEVILLA_INDICATORS = {"accompanied_by_controlling_person": 0.45, "unable_to_s
 MANDEVILLA_POLICE = {"child": 0.75, "adult": 0.30, "controlling_person_bonus": 0.20}
 
 ID_PREFIX = {"nrm": "SYN-NRM", "rosewood": "SYN-RW", "mandevilla": "SYN-MV"}
+#: person_ref = keyed pseudonym (data.pseudonymise) of a made-up reference RW-000123 under this key
+SYNTHETIC_PERSON_KEY = b"data.synthetic: a made-up partner's key, for demo data only"
 _TEXT = pd.StringDtype("pyarrow", na_value=np.nan)  # pandas' default text dtype
 
 
@@ -414,7 +417,9 @@ def _rosewood(rng, world, month, kind, spots) -> pd.DataFrame:
     found = _found_minutes(rng, world, minute, person, order)
     first = pd.Series(minute).groupby(person).min().to_numpy()  # persons are 0..P-1
     number = np.argsort(np.argsort(first, kind="stable")) + 1  # in order of first episode
-    columns = {"person_ref": _numbered("RW-", number, 6).take(person),
+    refs = pa.array([pseudonym(SYNTHETIC_PERSON_KEY, ref)
+                     for ref in _numbered("RW-", number, 6).to_pylist()])
+    columns = {"person_ref": refs.take(person),
                "reported_missing_at": minute.astype("datetime64[m]").astype(str),
                "found_at": np.where(found < 0, "", found.astype("datetime64[m]").astype(str)),
                "age_group": age, "risk_level": _by_age(rng, age, ROSEWOOD_RISK)}

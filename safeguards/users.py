@@ -1,11 +1,16 @@
 """Local accounts for a deployment without an identity provider: names, roles, argon2 hashes.
 
     python -m safeguards.users add NAME --role ROLE     # asks for the password twice (never echoed)
+    python -m safeguards.users add NAME --role ROLE --password-stdin   # one line from stdin
     python -m safeguards.users list                     # names, roles, lock state; never hashes
     python -m safeguards.users set-role NAME ROLE
-    python -m safeguards.users set-password NAME
+    python -m safeguards.users set-password NAME [--password-stdin]
     python -m safeguards.users unlock NAME
     python -m safeguards.users remove NAME
+
+Passwords are asked for on the terminal, twice. A script pipes the password instead, with
+``--password-stdin`` (the first line of standard input; never an argument, which ``ps`` would
+show). Without the flag and without a terminal the command stops with exit 2 and says so.
 
 Every change made from the command line (add, set-role, set-password, unlock, remove) is written
 to the store's audit log (``--store``, else ``STORE_URL``, else ``./store``) as ``user-change``:
@@ -336,10 +341,39 @@ def has_users(path=None) -> bool:
 
 
 # -- command line ------------------------------------------------------------------------------
-def _ask_password() -> str:
-    first = getpass.getpass("Password: ")
+def _stdin_is_terminal() -> bool:
+    try:
+        return sys.stdin is not None and sys.stdin.isatty()
+    except (AttributeError, ValueError):  # closed or replaced stdin
+        return False
+
+
+def _password_from_stdin() -> str:
+    line = sys.stdin.readline() if sys.stdin is not None else ""
+    password = line.rstrip("\r\n")
+    if not password:
+        raise UsersFileError("--password-stdin: no password on standard input (give it as "
+                             "the first line); nothing was changed")
+    return check_password(password)
+
+
+def _ask_password(from_stdin: bool = False) -> str:
+    if from_stdin:
+        return _password_from_stdin()
+    if not _stdin_is_terminal():
+        raise UsersFileError("standard input is not a terminal, so the password cannot be "
+                             "asked for: pipe it as one line and pass --password-stdin; nothing "
+                             "was changed")
+    try:
+        first = getpass.getpass("Password: ")
+    except EOFError:
+        raise UsersFileError("no password was typed (end of input); nothing was changed") from None
     check_password(first)
-    if getpass.getpass("Password again: ") != first:
+    try:
+        again = getpass.getpass("Password again: ")
+    except EOFError:
+        raise UsersFileError("no password was typed (end of input); nothing was changed") from None
+    if again != first:
         raise UsersFileError("the two passwords differ; nothing was changed")
     return first
 
@@ -398,13 +432,19 @@ def main(argv: list[str] | None = None) -> int:
     add = commands.add_parser("add", help="add a user (asks for the password twice)")
     add.add_argument("name")
     add.add_argument("--role", required=True, choices=ROLES)
+    add.add_argument("--password-stdin", action="store_true",
+                     help="read the password from the first line of standard input")
     commands.add_parser("list", help="list users, roles and lock state (never hashes)")
     set_role = commands.add_parser("set-role", help="change a user's role")
     set_role.add_argument("name")
     set_role.add_argument("role", choices=ROLES)
     for command, text in (("set-password", "replace a user's password (asks twice)"),
                           ("unlock", "clear a user's lockout"), ("remove", "remove a user")):
-        commands.add_parser(command, help=text).add_argument("name")
+        sub = commands.add_parser(command, help=text)
+        sub.add_argument("name")
+        if command == "set-password":
+            sub.add_argument("--password-stdin", action="store_true",
+                             help="read the password from the first line of standard input")
     args = parser.parse_args(argv)
     try:
         audit = _Audit(args.store) if args.command in CHANGES else None
@@ -419,7 +459,7 @@ def _run(args, users: UsersFile, audit: _Audit | None) -> int:
         check_name(args.name)
         if users.get(args.name):
             raise UsersFileError(f"user {normalise_name(args.name)!r} already exists")
-        info = users.add(args.name, args.role, _ask_password())
+        info = users.add(args.name, args.role, _ask_password(args.password_stdin))
         audit.record(f"added {info.name} as {info.role}")
         print(f"added {info.name} as {ROLE_TITLES[info.role]} ({info.role}) to {users.path}")
     elif args.command == "list":
@@ -436,7 +476,7 @@ def _run(args, users: UsersFile, audit: _Audit | None) -> int:
     elif args.command == "set-password":
         if not users.get(args.name):
             raise UsersFileError(f"no user {args.name!r} in {users.path}")
-        users.set_password(args.name, _ask_password())
+        users.set_password(args.name, _ask_password(args.password_stdin))
         audit.record(f"password of {normalise_name(args.name)} replaced")
         print(f"password of {normalise_name(args.name)} replaced")
     elif args.command == "unlock":

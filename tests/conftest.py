@@ -58,6 +58,10 @@ def apptest_runs_like_a_served_app(monkeypatch):
 
     monkeypatch.setattr(app_test, "PagesManager", ServedPagesManager)
 
+# A keyed pseudonym (data.pseudonymise) of the partner reference "P-001" under the key
+# b"tests/conftest.py partner key, for tests only": the only person_ref format ingestion accepts.
+PERSON_REF = "PR-7TCOFNRYVLNA3GZQIUIBY5JBAF"
+
 VALID_ROWS = {
     "nrm": [
         {"record_id": "NRM-1", "referral_date": "2024-03-01", "exploitation_type": "labour",
@@ -71,10 +75,10 @@ VALID_ROWS = {
          "longitude": "", "latitude": "", "lsoa_code": "E01011000"},  # LSOA only
     ],
     "rosewood": [
-        {"record_id": "RW-1", "person_ref": "P-001", "reported_missing_at": "2024-05-01T22:10",
+        {"record_id": "RW-1", "person_ref": PERSON_REF, "reported_missing_at": "2024-05-01T22:10",
          "found_at": "2024-05-03T09:00", "age_group": "adult", "risk_level": "medium",
          "easting": "416500", "northing": "432900"},  # Bradford, in BNG
-        {"record_id": "RW-2", "person_ref": "P-001", "reported_missing_at": "2024-06-11T08:00",
+        {"record_id": "RW-2", "person_ref": PERSON_REF, "reported_missing_at": "2024-06-11T08:00",
          "found_at": "", "age_group": "adult", "risk_level": "high",
          "easting": "416520", "northing": "432950"},
     ],

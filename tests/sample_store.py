@@ -11,6 +11,7 @@ from pathlib import Path
 import pandas as pd
 
 from data.ingest import ingest_frame
+from data.pseudonymise import pseudonym
 from storage.parquet import ParquetStore
 
 # A point well inside each district (town centres), as WGS84 longitude and latitude.
@@ -23,6 +24,9 @@ DISTRICT_POINTS = {
 }
 DISTRICTS = tuple(DISTRICT_POINTS)
 FIRST_DAY = dt.date(2023, 1, 2)
+#: The sample partner's pseudonymisation key (``data.pseudonymise``): person ``P-00k`` of the
+#: sample stores is ``person_ref(k)``.
+SAMPLE_KEY = b"tests/sample_store.py partner key, for tests only"
 DAYS_APART = 7
 
 
@@ -69,9 +73,14 @@ def _nrm(i: int, day: dt.date) -> dict:
 def _rosewood(i: int, day: dt.date) -> dict:
     missing = dt.datetime.combine(day, dt.time(21, 30))
     found = "" if i % 4 == 0 else (missing + dt.timedelta(hours=30)).isoformat(timespec="minutes")
-    return {"record_id": f"RW-{i:04d}", "person_ref": f"P-{i % 7:03d}",
+    return {"record_id": f"RW-{i:04d}", "person_ref": person_ref(i % 7),
             "reported_missing_at": missing.isoformat(timespec="minutes"), "found_at": found,
             "age_group": "adult", "risk_level": ("low", "medium", "high")[i % 3]}
+
+
+def person_ref(k: int) -> str:
+    """The ``person_ref`` of sample person ``k`` (partner reference ``P-00k``)."""
+    return pseudonym(SAMPLE_KEY, f"P-{k:03d}")
 
 
 def _mandevilla(i: int, day: dt.date) -> dict:

@@ -42,6 +42,7 @@ PROJECT = Path(__file__).resolve().parent.parent
 CORPUS = Path(__file__).resolve().parent / "bad_inputs"
 FEEDS = ("nrm", "rosewood", "mandevilla")
 NOT_CASES = {"cases.yaml", "make_corpus.py", *(f"valid_seed_{feed}.csv" for feed in FEEDS)}
+MAPPING_SUFFIX = ".mapping.yaml"  # --columns files named by a case's `columns`, not cases
 MIN_CASES = 25
 CASES = yaml.safe_load((CORPUS / "cases.yaml").read_text(encoding="utf-8"))["cases"]
 
@@ -127,8 +128,9 @@ def test_bad_file_is_refused_and_the_store_is_unchanged(case, seeded_store, tmp_
     audit_before = audit_state(seeded_store)
 
     started = time.perf_counter()
+    columns = CORPUS / case["columns"] if "columns" in case else None
     with pytest.raises(InputFileError) as caught:
-        ingest_file(path, case["feed"], store=str(seeded_store))
+        ingest_file(path, case["feed"], store=str(seeded_store), columns=columns)
     elapsed = time.perf_counter() - started
 
     exc = caught.value
@@ -156,7 +158,10 @@ def test_corpus_is_complete_and_big_enough():
     names = [c["file"] for c in CASES]
     assert len(names) == len(set(names)), "a file is listed twice"
     assert len(CASES) >= MIN_CASES
-    on_disk = {p.name for p in CORPUS.iterdir() if p.is_file()} - NOT_CASES
+    on_disk = {p.name for p in CORPUS.iterdir()
+               if p.is_file() and not p.name.endswith(MAPPING_SUFFIX)} - NOT_CASES
+    mappings = {p.name for p in CORPUS.glob(f"*{MAPPING_SUFFIX}")}
+    assert mappings == {c["columns"] for c in CASES if "columns" in c}, "unused mapping file"
     committed = {c["file"] for c in CASES if "generate" not in c}
     assert on_disk == committed, (f"not in cases.yaml: {sorted(on_disk - committed)}; "
                                   f"listed but missing: {sorted(committed - on_disk)}")

@@ -133,3 +133,52 @@ def test_every_field_and_choice_is_documented(feed):
         assert f"`{field.name}`" in doc
         for choice in field.choices:
             assert f"`{choice}`" in doc
+
+
+# -- issue 12: header variants, Unicode tricks and mappings ----------------------------------
+@pytest.mark.parametrize("column,category", [
+    ("d.o.b", "date of birth"), ("D.O.B", "date of birth"), ("DoB", "date of birth"),
+    ("Year of birth", "date of birth"), ("YOB", "date of birth"),
+    ("Contact number", "phone"), ("Contact no", "phone"), ("Mob no", "phone"), ("Tel. No.", "phone"),
+    ("Pass No", "passport or travel document"), ("GWF ref", "immigration or visa status"),
+    ("NI No", "NHS or national insurance number"), ("N.I. No.", "NHS or national insurance number"),
+    ("Asylum", "immigration or visa status"),
+    ("Nationalité", "nationality or citizenship"),
+    ("N\u0430tionality", "nationality or citizenship"),        # Cyrillic a
+    ("\u039dationality", "nationality or citizenship"),        # Greek capital Nu
+    ("Nat\u200bionality", "nationality or citizenship"),       # zero-width space
+    ("\uff2e\uff41\uff54\uff49\uff4f\uff4e\uff41\uff4c\uff49\uff54\uff59", "nationality or citizenship"),  # full width
+    ("Pass\u00adport", "passport or travel document"),         # soft hyphen
+])
+def test_header_variants_and_unicode_tricks_are_forbidden(column, category):
+    assert forbidden_category(column) == category
+
+
+def test_folding_keeps_contract_headers_matching():
+    assert normalise_column_name("R\u0435ferral D\u0430te") == "referral_date"  # Cyrillic e, a
+    assert normalise_column_name("Référral Date") == "referral_date"
+
+
+def test_a_mapping_cannot_rename_a_forbidden_header_into_the_contract():
+    headers = ["Episode", "Contact no", "reported_missing_at", "found_at", "age_group",
+               "risk_level", "easting", "northing"]
+    with pytest.raises(ForbiddenFieldError) as caught:
+        resolve_columns("x.csv", headers, "rosewood",
+                        mapping={"Episode": "record_id", "Contact no": "person_ref"})
+    assert caught.value.columns == ["Contact no"]
+
+
+def test_a_mapping_naming_a_forbidden_header_is_refused_even_if_the_file_lacks_it():
+    rosewood = ["record_id", "person_ref", "reported_missing_at", "found_at", "age_group",
+                "risk_level", "easting", "northing"]
+    with pytest.raises(ForbiddenFieldError, match="a mapping may not rename a forbidden field"):
+        resolve_columns("x.csv", rosewood, "rosewood", mapping={"D.O.B": "reported_missing_at"})
+
+
+def test_every_identifier_pattern_is_documented():
+    from data.identifiers import IDENTIFIER_PATTERNS
+
+    doc = open("docs/data-contract.md", encoding="utf-8").read()
+    for pattern in IDENTIFIER_PATTERNS:
+        assert f"| {pattern.name}" in doc and f"`{pattern.example}`" in doc, pattern.name
+    assert "PR-" in doc and "python -m data.pseudonymise" in doc

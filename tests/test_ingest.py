@@ -10,7 +10,7 @@ import pytest
 from shapely.geometry import Point
 
 import data.ingest as ingest_module
-from core.errors import ConfigError, DuplicateRecordError, SchemaError
+from core.errors import ConfigError, DuplicateRecordError, FileFormatError, SchemaError
 from data.ingest import ingest_file
 from geo.geomask import lonlat_to_bng
 from tests.conftest import VALID_ROWS, store_snapshot, write_csv
@@ -346,3 +346,58 @@ def test_chunked_parsing_and_geomasking_give_the_same_records_and_problems(tmp_p
     assert refusals[0] == refusals[1]
     assert {p.row for p in refusals[0]} == {6, 13, 5, 27}
     pd.testing.assert_frame_equal(stored[0], stored[1])
+
+
+# -- issue 12, section 4: every CSV the system writes is escaped; odd encodings are named -------
+FORMULAS = ['=HYPERLINK("http://example.com/x","click")', "+1+1", "-1+1", "@1+1",
+            "\tsexual", "\r=1"]
+
+
+def test_the_quarantine_csv_is_escaped_for_spreadsheets(store, tmp_path):
+    import csv as csv_module
+
+    rows = [dict(VALID_ROWS["nrm"][0])]
+    for i, formula in enumerate(FORMULAS):
+        rows.append({**VALID_ROWS["nrm"][0], "record_id": f"NRM-F{i}", "gender": formula})
+    path = write_csv(tmp_path / "formulas.csv", rows)
+    report = ingest_file(path, "nrm", store=store, accept_valid=True)
+    assert (report.added, report.quarantined) == (1, len(FORMULAS))
+    with open(report.quarantine_path, encoding="utf-8-sig", newline="") as handle:
+        raw = handle.read()
+    table = list(csv_module.reader(io.StringIO(raw)))
+    genders = [row[table[0].index("gender")] for row in table[1:]]
+    assert genders == ["'" + f for f in FORMULAS]  # every one escaped, none lost
+    for row in table:
+        for cell in row:
+            assert not cell.startswith(("=", "+", "-", "@", "\t", "\r")), cell
+
+
+def test_a_csv_escaped_by_the_system_reads_back_as_it_was(store, tmp_path):
+    rows = [dict(r) for r in VALID_ROWS["nrm"][:2]]
+    rows[0]["longitude"] = "'-1.5491"  # as core.csv_safety writes a text cell
+    rows[1]["record_id"] = "'=NRM-2"  # unescaped, then refused like any formula
+    with pytest.raises(SchemaError) as caught:
+        ingest_file(write_csv(tmp_path / "escaped.csv", rows), "nrm", store=store)
+    assert [(p.row, p.column, p.value) for p in caught.value.problems] == [
+        (3, "record_id", "=NRM-2")]
+
+
+def test_a_gb18030_file_is_named_as_another_encoding(store, tmp_path):
+    header = ",".join(VALID_ROWS["nrm"][0])
+    body = "NRM-1,2024-03-01,\u52b3\u5de5,adult,male,police,-1.5491,53.8008"
+    path = tmp_path / "gb.csv"
+    path.write_bytes(f"{header}\r\n{body}\r\n".encode("gb18030"))
+    with pytest.raises(FileFormatError) as caught:
+        ingest_file(path, "nrm", store=store)
+    message = str(caught.value)
+    assert "row 2 is not UTF-8 or Windows-1252 text" in message
+    assert "is UTF-8 but" not in message
+
+
+def test_windows_1252_accents_are_still_read_as_windows_1252(store, tmp_path):
+    rows = [dict(r) for r in VALID_ROWS["nrm"][:1]]
+    rows[0]["record_id"] = "NRM-\u00e9"  # é, one byte in Windows-1252
+    path = write_csv(tmp_path / "cp.csv", rows, encoding="cp1252")
+    with pytest.raises(SchemaError) as caught:  # the id rule refuses é: read, not garbled
+        ingest_file(path, "nrm", store=store)
+    assert caught.value.problems[0].value == "NRM-\u00e9"

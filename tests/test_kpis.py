@@ -1,4 +1,5 @@
-"""Trends figures (views.kpis, core.periods, RoleScopedQuery's period methods) and the Trends page.
+"""Trends figures (views.kpis, views.feed_tables, views.trend_series, views.trend_flags,
+core.periods, RoleScopedQuery's period methods) and the Trends page.
 
 Hand-checked figures use ``tests.sample_store``: one record a week from Monday 2 Jan 2023,
 districts in turn, so the counts per month are known by construction (NRM, 36 rows: Jan 5,
@@ -33,8 +34,8 @@ from data.synthetic import build_store as build_synthetic
 from safeguards.access import Principal, RoleScopedQuery
 from safeguards.disclosure import TOTAL, threshold_for
 from tests.apptest import open_page
-from tests.sample_store import build_store
-from views import kpis
+from tests.sample_store import build_store, person_ref
+from views import feed_tables, kpis, trend_flags, trend_series
 from views.exports import safe_csv
 from views.trend_charts import area_chart, chart_png
 
@@ -128,7 +129,8 @@ def test_kpi_table_for_an_analyst_month(sample):
 def test_kpi_table_for_a_quarter(tmp_path):
     # 70 weekly referrals, 2 Jan 2023 to 29 Apr 2024: whole quarters Q2 2023 to Q1 2024.
     store = build_store(tmp_path / "store", {"nrm": 70})
-    assert kpis.data_periods(query(store), "Q") == ["2024-Q1", "2023-Q4", "2023-Q3", "2023-Q2"]
+    assert feed_tables.data_periods(query(store), "Q") == ["2024-Q1", "2023-Q4", "2023-Q3",
+                                                            "2023-Q2"]
     nrm = kpis.kpi_table(query(store), "2023-Q3").set_index("feed").loc["nrm"]
     assert nrm["count"] == 5 + 4 + 4 and nrm["previous_count"] == 4 + 5 + 4
     assert nrm["change_previous"] == "+0 (+0%)" and nrm["direction_previous"] == "same"
@@ -151,27 +153,27 @@ def test_part_recorded_periods_are_neither_offered_nor_charted(tmp_path):
     first, last = store.period()
     assert (str(first), str(last)) == ("2025-12-01", "2026-11-30")
     q = query(store, "executive")
-    assert kpis.data_periods(q, "Q") == ["2026-Q3", "2026-Q2", "2026-Q1"]
-    assert kpis.data_periods(q, "M")[0] == "2026-11" and kpis.data_periods(q, "M")[-1] == \
-        "2025-12"
+    assert feed_tables.data_periods(q, "Q") == ["2026-Q3", "2026-Q2", "2026-Q1"]
+    assert feed_tables.data_periods(q, "M")[0] == "2026-11" and \
+        feed_tables.data_periods(q, "M")[-1] == "2025-12"
     with pytest.raises(PeriodError, match="Q4 2026 .* is not complete: the data cover 1 Dec "
                                           "2025 to 30 Nov 2026"):
         kpis.kpi_table(q, "2026-Q4")
     with pytest.raises(PeriodError, match="not complete"):
-        kpis.measures_table(q, "2026-Q4")
+        trend_series.measures_table(q, "2026-Q4")
     # Every quarterly series holds whole quarters only: no partial 2025-Q4 (December) at the
     # start, no 2026-Q4 (October and November) at the end.
     whole = {"2026-Q1", "2026-Q2", "2026-Q3"}
-    assert set(kpis.monthly_series(q, "nrm", freq="Q")["period"]) == whole
-    assert set(kpis.measure_series(q, "Q")["period"]) == whole
-    assert set(kpis.breakdown_series(q, "nrm", "exploitation_type", "Q")["period"]) == whole
-    assert list(kpis.feed_tables(q, "nrm", "Q").periods.astype(str)) == [
+    assert set(trend_series.monthly_series(q, "nrm", freq="Q")["period"]) == whole
+    assert set(trend_series.measure_series(q, "Q")["period"]) == whole
+    assert set(trend_series.breakdown_series(q, "nrm", "exploitation_type", "Q")["period"]) == whole
+    assert list(feed_tables.feed_tables(q, "nrm", "Q").periods.astype(str)) == [
         "2026Q1", "2026Q2", "2026Q3"]
     # The first quarter's previous one is part-recorded: shown as such, not compared.
     q1 = kpis.kpi_table(q, "2026-Q1").set_index("feed").loc["nrm"]
     assert q1["previous_display"] == "incomplete" and q1["change_previous"] is None
     # The trend window ends at the last whole month.
-    flags = kpis.trend_flags(q, ["nrm"], windows=(12,))
+    flags = trend_flags.trend_flags(q, ["nrm"], windows=(12,))
     assert set(flags["last"]) == {"2026-11"} and set(flags["first"]) == {"2025-12"}
 
 
@@ -254,7 +256,7 @@ def measure(series, name, feed, period, category=""):
 
 
 def test_measures_for_an_analyst(sample):
-    series = kpis.measure_series(query(sample), "M")
+    series = trend_series.measure_series(query(sample), "M")
     # Whole months only: January (from the 2nd) and September (to the 4th) are not shown.
     assert sorted(set(series["period"])) == [f"2023-{m:02d}" for m in range(2, 9)]
     # February 2023: NRM rows 5-8; children are the odd rows; types cycle labour,
@@ -263,7 +265,7 @@ def test_measures_for_an_analyst(sample):
     assert measure(series, "child_share", "nrm", "2023-02")["display"] == "50%"
     assert measure(series, "type_share", "nrm", "2023-02", "several")["value"] == 1 / 4
     assert measure(series, "type_share", "nrm", "2023-02", "criminal")["value"] == 2 / 4
-    # Rosewood: persons P-000..P-006 in turn, so episodes 0-6 are first episodes (February:
+    # Rosewood: persons person_ref(0)..person_ref(6) in turn, so episodes 0-6 are first episodes (February:
     # rows 5-8, of which 7 and 8 are repeats); every fourth is still missing (row 8); the
     # others were found 30 hours after being reported.
     assert measure(series, "repeat_share", "rosewood", "2023-02")["display"] == "50%"
@@ -274,18 +276,18 @@ def test_measures_for_an_analyst(sample):
     assert measure(series, "referred", "mandevilla", "2023-02")["value"] == 2
     assert measure(series, "referred_share", "mandevilla", "2023-02")["display"] == "50%"
     rate = measure(series, "rate", "nrm", "2023-02")["value"]
-    population = kpis._population("district").sum()
+    population = trend_series._population("district").sum()
     assert rate == pytest.approx(4 / population * 100_000)
-    table = kpis.measures_table(query(sample), "2023-03")
+    table = trend_series.measures_table(query(sample), "2023-03")
     row = table[table["measure"] == "repeat_share"].iloc[0]
     assert (row["display"], row["previous_display"], row["last_year_display"]) == \
         ("100%", "50%", "no data")
-    table = kpis.measures_table(query(sample), "2023-02")
+    table = trend_series.measures_table(query(sample), "2023-02")
     assert set(table["previous_display"]) == {"incomplete"}  # January: from the 2nd only
 
 
 def test_measures_for_an_executive_hide_medians_rates_and_shares_of_small_counts(sample):
-    series = kpis.measure_series(query(sample, "executive"), "M")
+    series = trend_series.measure_series(query(sample, "executive"), "M")
     assert measure(series, "median_hours", "rosewood", "2023-02")["display"] == \
         "hidden (fewer than 5 found)"
     assert measure(series, "still_missing", "rosewood", "2023-02")["display"] == "<5"
@@ -300,11 +302,13 @@ def test_repeat_episodes_never_show_the_person_reference(sample):
     table = q.period_counts("rosewood", "repeat", months)
     assert list(table.cells.index) == ["first", "repeat"]
     assert table.cells.loc["first"].tolist() == [5, 2, 0]
-    frames = [kpis.measure_series(q, "M"), kpis.breakdown_series(q, "rosewood", "repeat"),
-              kpis.monthly_series(q, "rosewood"), kpis.trend_flags(q, ["rosewood"])]
+    frames = [trend_series.measure_series(q, "M"),
+              trend_series.breakdown_series(q, "rosewood", "repeat"),
+              trend_series.monthly_series(q, "rosewood"), trend_flags.trend_flags(q, ["rosewood"])]
     for frame in frames:
         assert "person_ref" not in frame.columns and "record_id" not in frame.columns
-        assert "P-00" not in safe_csv(frame).decode("utf-8-sig")
+        text = safe_csv(frame).decode("utf-8-sig")
+        assert "PR-" not in text and not any(person_ref(k) in text for k in range(7))
 
 
 # -- suppression on the synthetic store -------------------------------------------------------
@@ -322,29 +326,29 @@ def test_no_small_number_is_visible_to_an_executive(synthetic):
             assert not small(row[column], k[row["feed"]]), row
     hidden = 0
     for feed in kpis.FEEDS:
-        series = kpis.monthly_series(q, feed)
+        series = trend_series.monthly_series(q, feed)
         assert not any(small(label, k[feed]) for label in series["display"])
         # A rate is shown exactly where its count is.
         assert (series["rate"].isna() == series["suppressed"]).all()
         assert series["count"].isna().equals(series["suppressed"])
         hidden += int(series["suppressed"].sum())
-        tables = kpis.feed_tables(q, feed, "M")
+        tables = feed_tables.feed_tables(q, feed, "M")
         for name, part in tables.parts.items():
             assert not any(small(label, k[feed]) for label in part.display.to_numpy().ravel())
-            series = kpis.breakdown_series(q, feed, name)
+            series = trend_series.breakdown_series(q, feed, name)
             assert series.loc[series["count"].isna(), "share"].isna().all()
     assert hidden > 0  # the check above saw suppressed cells, not an all-large store
-    measures = kpis.measure_series(q, "M")
+    measures = trend_series.measure_series(q, "M")
     counts = measures[measures["unit"] == "records"]
     assert not any(small(label, 5) for label in counts["display"])
     with pytest.raises(AccessDenied):
-        kpis.monthly_series(q, "nrm", level="ward")
+        trend_series.monthly_series(q, "nrm", level="ward")
 
 
 def test_period_totals_are_hidden_alike_in_every_table_of_a_feed(synthetic):
     for role in ("executive", "chair"):
         for freq in ("M", "Q"):
-            tables = kpis.feed_tables(query(synthetic, role), "mandevilla", freq)
+            tables = feed_tables.feed_tables(query(synthetic, role), "mandevilla", freq)
             hidden = tables.area.suppressed.loc[TOTAL]
             for part in tables.parts.values():
                 assert part.suppressed.loc[TOTAL].equals(hidden)
@@ -358,7 +362,7 @@ def test_period_totals_are_hidden_alike_in_every_table_of_a_feed(synthetic):
 
 def test_analyst_sees_every_count_and_the_tables_agree(synthetic):
     q = query(synthetic)
-    series = kpis.monthly_series(q, "nrm")
+    series = trend_series.monthly_series(q, "nrm")
     assert not series["suppressed"].any()
     october = series[series["period"] == "2026-10"].set_index("code")["count"]
     assert october.drop(TOTAL).sum() == october[TOTAL]
@@ -383,7 +387,7 @@ def test_mann_kendall_flags_on_constructed_series():
 
 
 def test_trend_flags_per_district_and_window(sample):
-    flags = kpis.trend_flags(query(sample, "executive"), windows=(6, 12), end="2023-08")
+    flags = trend_flags.trend_flags(query(sample, "executive"), windows=(6, 12), end="2023-08")
     assert set(flags["window"]) == {6, 12}
     six = flags[flags["window"] == 6]
     assert len(six) == 3 * 6  # three feeds, five districts and West Yorkshire
@@ -393,31 +397,31 @@ def test_trend_flags_per_district_and_window(sample):
     # Mandevilla districts have fewer than k = 10 flags in six months: not tested.
     mv = six[(six["feed"] == "mandevilla") & (six["name"] != "West Yorkshire")]
     assert (mv["trend"] == "too few records").all()
-    wide = kpis.trend_flags_wide(flags)
+    wide = trend_flags.trend_flags_wide(flags)
     assert list(wide.columns) == ["Feed", "Area", "Last 6 months", "Last 12 months"]
 
 
 def test_suppressed_roles_get_the_trend_flag_without_p_value_or_slope(synthetic):
     """The Mann-Kendall test runs on the true counts, hidden cells included: a chair or
     executive sees the flag, never the precise p-value or Sen's slope it came with."""
-    analyst = kpis.trend_flags(query(synthetic), windows=(24,))
+    analyst = trend_flags.trend_flags(query(synthetic), windows=(24,))
     flagged = analyst[analyst["trend"].isin(["increasing", "decreasing"])]
     assert len(flagged) and flagged["p_value"].notna().all()
     assert flagged["slope_per_year"].notna().all()
     assert flagged["flag"].str.contains(r"\(p = 0\.\d{3}, [+-]\d", regex=True).all()
     for role in ("executive", "chair"):
-        flags = kpis.trend_flags(query(synthetic, role), windows=(24,))
+        flags = trend_flags.trend_flags(query(synthetic, role), windows=(24,))
         assert flags["p_value"].isna().all() and flags["slope_per_year"].isna().all()
         assert set(flags["flag"]) <= {"▲ increasing", "▼ decreasing", "no significant trend",
                                       "too few records to test"}
-        exported = kpis.trends_export(flags)
+        exported = trend_flags.trends_export(flags)
         assert set(exported["p-value"]) == {""} and set(exported["Change per year (Sen)"]) == {""}
         raw = RoleScopedQuery(synthetic, Principal("t", role)).period_trends(
             "nrm", "district", pd.period_range("2025-01", "2026-10", freq="M"))
         assert raw["p_value"].isna().all() and raw["slope"].isna().all()
         assert set(raw["trend"]) <= {"increasing", "decreasing", "no trend", "too few records"}
     # The flags themselves are the analyst's where both are tested.
-    executive = kpis.trend_flags(query(synthetic, "executive"), windows=(24,))
+    executive = trend_flags.trend_flags(query(synthetic, "executive"), windows=(24,))
     both = executive.merge(analyst, on=["feed", "code", "window"], suffixes=("", "_a"))
     tested = both[both["trend"] != "too few records"]
     assert (tested["trend"] == tested["trend_a"]).all()
@@ -440,7 +444,7 @@ def test_trends_view_reads_and_repairs_the_link():
 
 
 def test_a_chart_downloads_as_png(sample):
-    series = kpis.monthly_series(query(sample, "executive"), "nrm")
+    series = trend_series.monthly_series(query(sample, "executive"), "nrm")
     chart = area_chart(series, title="NRM", synthetic=True)
     spec = chart.to_dict()
     assert "SYNTHETIC DATA — not real cases" in str(spec["title"])
@@ -458,11 +462,12 @@ def test_quarterly_charts_label_each_quarter(synthetic):
     from views.trend_charts import QUARTER_LABEL, measure_chart, mix_chart
 
     q = query(synthetic, "executive")
-    series = kpis.monthly_series(q, "nrm", freq="Q")
+    series = trend_series.monthly_series(q, "nrm", freq="Q")
     charts = [area_chart(series, freq="Q"),
-              measure_chart(kpis.measure_group(kpis.measure_series(q, "Q"), "rates"),
+              measure_chart(trend_series.measure_group(trend_series.measure_series(q, "Q"),
+                                                       "rates"),
                             title="Rates", unit="per 100,000", freq="Q"),
-              mix_chart(kpis.breakdown_series(q, "nrm", "exploitation_type", "Q"),
+              mix_chart(trend_series.breakdown_series(q, "nrm", "exploitation_type", "Q"),
                         title="Mix", freq="Q")]
     for chart in charts:
         axis = chart.to_dict()["encoding"]["x"]["axis"]
@@ -476,18 +481,18 @@ def test_quarterly_charts_label_each_quarter(synthetic):
     assert labels == ["Q1 2025", "Q2 2025", "Q3 2025", "Q4 2025", "Q1 2026", "Q2 2026",
                       "Q3 2026"]
     assert QUARTER_LABEL.startswith("'Q' + quarter(")
-    months = area_chart(kpis.monthly_series(q, "nrm"), freq="M").to_dict()
+    months = area_chart(trend_series.monthly_series(q, "nrm"), freq="M").to_dict()
     assert months["encoding"]["x"]["axis"]["format"] == "%b %Y"
 
 
 def test_measure_and_type_mix_series_export_as_shown(synthetic):
     q = query(synthetic, "executive")
-    group = kpis.measure_group(kpis.measure_series(q, "M"), "police")
-    export = kpis.measure_series_export(group)
+    group = trend_series.measure_group(trend_series.measure_series(q, "M"), "police")
+    export = trend_series.measure_series_export(group)
     assert list(export.columns) == ["Measure", "Period", "Value"]
     assert list(export["Value"]) == list(group["display"])
-    mix = kpis.breakdown_series(q, "nrm", "exploitation_type", "M")
-    export = kpis.breakdown_export(mix)
+    mix = trend_series.breakdown_series(q, "nrm", "exploitation_type", "M")
+    export = trend_series.breakdown_export(mix)
     assert list(export.columns) == ["Category", "Period", "Records",
                                     "Share of the period's records"]
     k = threshold_for("nrm")
@@ -528,13 +533,13 @@ def test_page_for_an_executive_shows_suppressed_tiles_and_keeps_the_period(env):
     for label, value in tiles.items():
         assert not re.fullmatch(r"[1-4]", value), (label, value)
     assert "<5: fewer than 5" in texts(at.caption) or "<10: fewer than 10" in texts(at.caption)
-    assert len(at.get("vega_lite_chart")) == 3 + len(kpis.MEASURE_GROUPS) + 1
+    assert len(at.get("vega_lite_chart")) == 3 + len(trend_series.MEASURE_GROUPS) + 1
     assert "August 2023: records per feed" in texts(at.subheader)
     # Every chart has its table as CSV: the series by district, the other measures and the
     # type mix, besides the KPI, measures and trend-flag tables.
     downloads = [d.proto.label for d in at.get("download_button")]
-    assert downloads.count("Table (CSV)") == 3 + len(kpis.MEASURE_GROUPS) + 1
-    assert downloads.count("Chart (PNG)") == 3 + len(kpis.MEASURE_GROUPS) + 1
+    assert downloads.count("Table (CSV)") == 3 + len(trend_series.MEASURE_GROUPS) + 1
+    assert downloads.count("Chart (PNG)") == 3 + len(trend_series.MEASURE_GROUPS) + 1
     assert "over-dispersion" in texts(at.caption)
     # The trend flags of an executive carry no p-value or slope.
     flags = at.dataframe[0].value

@@ -11,6 +11,7 @@ from core import clock
 from core.errors import StoreError
 from data import synthetic
 from data.ingest import ingest_file
+from data.pseudonymise import PSEUDONYM_PATTERN
 from geo.areas import lsoa_of_points
 from geo.boundaries import DISTRICT_CODES
 from geo.geomask import lonlat_to_bng
@@ -100,7 +101,7 @@ def test_rosewood_episodes_repeat_end_in_order_and_cluster(stored):
     episodes = stored["rosewood"]
     per_person = episodes["person_ref"].value_counts()
     assert (per_person >= 2).sum() > 50 and per_person.max() <= 6
-    assert episodes["person_ref"].str.fullmatch(r"RW-\d{6}").all()
+    assert episodes["person_ref"].str.fullmatch(PSEUDONYM_PATTERN).all()
     found = episodes.dropna(subset=["found_at"])
     assert (found["found_at"] >= found["reported_missing_at"]).all()
     missing = episodes["found_at"].isna()

@@ -3,9 +3,13 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import io
 import os
 import stat
+import subprocess
+import sys
 import threading
+from pathlib import Path
 
 import pytest
 from argon2 import PasswordHasher
@@ -223,6 +227,7 @@ def typed(monkeypatch):
         return answers.pop(0)
 
     monkeypatch.setattr(users_module.getpass, "getpass", fake_getpass)
+    monkeypatch.setattr(users_module, "_stdin_is_terminal", lambda: True)  # someone typing
     monkeypatch.setattr(users_module, "PasswordHasher", lambda: FAST_HASHER)
     return answers
 
@@ -344,3 +349,70 @@ def test_cli_audits_a_numeric_user_without_a_name(users, typed, audit_store, mon
     monkeypatch.setattr(users_module.getpass, "getuser", no_name)
     assert main(["--file", str(users.path), "unlock", "ana"]) == 0
     assert read_audit(audit_store).iloc[0]["actor"] == f"uid {os.getuid()}"
+
+
+# -- piped input (issue 12): --password-stdin, and a clear error without it ---------------------
+PROJECT = Path(__file__).resolve().parent.parent
+
+
+def _run_cli(args, stdin_text, tmp_path):
+    env = {**os.environ, "STORE_URL": str(tmp_path / "store")}
+    return subprocess.run([sys.executable, "-m", "safeguards.users", *args], input=stdin_text,
+                          capture_output=True, text=True, cwd=PROJECT, env=env, timeout=120)
+
+
+def test_cli_add_with_piped_input_and_no_flag_says_what_to_do_without_a_traceback(tmp_path):
+    path = tmp_path / "users.json"
+    result = _run_cli(["--file", str(path), "add", "ana", "--role", "analyst"],
+                      PASSWORD + "\n", tmp_path)
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr and "EOFError" not in result.stderr
+    assert "standard input is not a terminal" in result.stderr
+    assert "--password-stdin" in result.stderr
+    assert PASSWORD not in result.stdout + result.stderr
+    assert not path.exists()
+
+
+def test_cli_add_password_stdin_reads_one_line(tmp_path):
+    path = tmp_path / "users.json"
+    result = _run_cli(["--file", str(path), "add", "ana", "--role", "analyst",
+                       "--password-stdin"], PASSWORD + "\nsecond line ignored\n", tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "added ana as Analyst (analyst)" in result.stdout
+    assert PASSWORD not in result.stdout + result.stderr
+    users = UsersFile(path)
+    assert users.authenticate("ana", PASSWORD).ok
+    assert not users.authenticate("ana", "second line ignored").ok
+    audit = read_audit(tmp_path / "store")
+    assert audit.iloc[0]["detail"] == "cli: added ana as analyst"
+    assert PASSWORD not in audit.to_csv()
+
+
+@pytest.mark.parametrize("piped", ["", "\n", "short\n"])
+def test_cli_password_stdin_refuses_an_empty_or_short_password(users, typed, monkeypatch,
+                                                                capsys, piped):
+    monkeypatch.setattr(sys, "stdin", io.StringIO(piped))
+    before = users.path.read_bytes()
+    assert main(["--file", str(users.path), "set-password", "ana", "--password-stdin"]) == 2
+    err = capsys.readouterr().err
+    assert "no password on standard input" in err or "too short" in err
+    assert users.path.read_bytes() == before
+    assert typed.prompts == []  # never fell back to asking
+
+
+def test_cli_set_password_from_stdin(users, typed, monkeypatch):
+    monkeypatch.setattr(sys, "stdin", io.StringIO("a-new-long-passphrase\r\n"))
+    assert main(["--file", str(users.path), "set-password", "ana", "--password-stdin"]) == 0
+    assert UsersFile(users.path, hasher=FAST_HASHER).authenticate(
+        "ana", "a-new-long-passphrase").ok
+
+
+def test_cli_typed_end_of_input_is_a_clear_error(tmp_path, typed, monkeypatch, capsys):
+    def eof(prompt=""):
+        raise EOFError
+
+    monkeypatch.setattr(users_module.getpass, "getpass", eof)
+    path = tmp_path / "users.json"
+    assert main(["--file", str(path), "add", "ana", "--role", "analyst"]) == 2
+    assert "no password was typed" in capsys.readouterr().err
+    assert not path.exists()

@@ -1,21 +1,16 @@
 """Downloads of the map explorer: the area table as a safe CSV, and the map as one HTML file.
 
-**CSV** (:func:`safe_csv`). A spreadsheet treats a cell that starts with ``=``, ``+``, ``-``
-or ``@`` (or a tab or carriage return, which some programs skip before looking) as a formula,
-so a crafted value could run one when the file is opened ("CSV injection"). Every *text* cell,
-and every column name, that starts with one of those characters gets a ``'`` in front, which
-spreadsheets read as "this is text". The policy for negative numbers: cells of a **numeric
-column** (int, float, nullable Int64) are written as numbers, unchanged, so a change of -3
-stays the number -3 (a number cannot carry a formula); **text** that looks like a negative
-number ("-3") is still prefixed, because text is where untrusted values live and telling a
-harmless "-3" from "-3+HYPERLINK(...)" is not worth the risk. The file is UTF-8 with a byte
-order mark, so Excel reads area names with non-ASCII letters correctly.
+**CSV** (:func:`safe_csv`, from ``core.csv_safety``, the one escaping every CSV the system
+writes goes through: quarantine files and pseudonymised exports too). Text cells and column
+names that a spreadsheet would run as a formula (``=``, ``+``, ``-``, ``@``, tab, CR first) get a
+``'`` in front; numeric columns are written as numbers, so -3 stays -3. UTF-8 with a BOM.
 
 **Map** (:func:`standalone_map_html`). The dashboard's maps link their scripts, styles and
-fonts from its own server (``/app/static/vendor``, see ``maps.basemap``), which a downloaded file
-cannot reach. The exported file inlines every vendored file it links (scripts and styles;
-images and fonts the styles use become ``data:`` URIs), so it opens offline, from disk, and
-loads nothing from anywhere. An overlay (title, legend, what the map counts) is added on top.
+fonts from its own server (``/app/static/vendor``, see ``maps.local_assets``), which a
+downloaded file cannot reach. The exported file inlines every vendored file it links (scripts
+and styles; images and fonts the styles use become ``data:`` URIs), so it opens offline, from
+disk, and loads nothing from anywhere. An overlay (title, legend, what the map counts) is added
+on top.
 
 No Streamlit here.
 """
@@ -28,10 +23,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from maps.basemap import VENDOR_DIR, resolve_asset_prefix
+from core.csv_safety import safe_cell, safe_csv  # noqa: F401  (re-exported for pages)
+from maps.local_assets import VENDOR_DIR, resolve_asset_prefix
 
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-CSV_ENCODING = "utf-8-sig"
 PER = 100_000
 _FONT_TYPES = {".woff2": "font/woff2", ".woff": "font/woff", ".ttf": "font/ttf"}
 _SOURCE_MAP = re.compile(r"^\s*//# sourceMappingURL=\S+\s*$", re.MULTILINE)
@@ -42,42 +36,6 @@ RATE_COLUMN = "Rate per 100,000"
 #: ... and best-fit estimates (wards: see ``geo.boundaries``).
 ESTIMATED_RESIDENTS_COLUMN = "Residents (2021, estimate)"
 ESTIMATED_RATE_COLUMN = "Rate per 100,000 (estimated residents)"
-
-
-# -- CSV -----------------------------------------------------------------------------------
-def safe_cell(value):
-    """``value`` with a ``'`` in front if it is text that a spreadsheet would run as a formula.
-
-    Examples
-    --------
-    >>> safe_cell("=1+1"), safe_cell("Leeds"), safe_cell(-3)
-    ("'=1+1", 'Leeds', -3)
-    """
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
-        return "'" + value
-    return value
-
-
-def safe_csv(frame: pd.DataFrame) -> bytes:
-    """``frame`` as CSV bytes that no spreadsheet will run as formulas (see module docstring).
-
-    Parameters
-    ----------
-    frame : DataFrame
-        Written without its index (reset it first to keep it). Not modified.
-
-    Returns
-    -------
-    bytes
-        UTF-8 with a byte order mark; missing values are empty cells.
-    """
-    out = frame.copy()
-    out.columns = [safe_cell(str(column)) for column in out.columns]
-    for column in out.columns:
-        if not pd.api.types.is_numeric_dtype(out[column]) or pd.api.types.is_bool_dtype(
-                out[column]):
-            out[column] = out[column].map(safe_cell, na_action="ignore")
-    return out.to_csv(index=False, lineterminator="\r\n").encode(CSV_ENCODING)
 
 
 def population_is_estimate(level: str, areas: pd.DataFrame | None = None) -> bool:
@@ -145,14 +103,15 @@ def standalone_map_html(page_html: str, *, overlay_html: str = "", title: str = 
     Parameters
     ----------
     page_html : str
-        The rendered page of a ``maps.basemap.LocalAssetMap``: its links point under ``prefix``.
+        The rendered page of a ``maps.local_assets.LocalAssetMap``: its links point under
+        ``prefix``.
     overlay_html : str
-        Trusted HTML (already escaped, e.g. ``views.explore.legend_html``) shown in a box on
+        Trusted HTML (already escaped, e.g. ``views.explore_map.legend_html``) shown in a box on
         the map.
     title : str
         The page title (escaped here).
     prefix, vendor_dir : optional
-        Where the links point and where the files are (``maps.basemap`` defaults).
+        Where the links point and where the files are (``maps.local_assets`` defaults).
 
     Returns
     -------
@@ -232,7 +191,7 @@ def explorer_map_file(state, *, counts: pd.DataFrame, cells: pd.DataFrame | None
     ----------
     state : views.viewstate.ExplorerState
     counts, cells : DataFrame
-        As for ``views.explore.build_map``.
+        As for ``views.explore_map.build_map``.
     note : str
         What the map counts (``views.explore.describe``): the legend and the page title.
     synthetic : bool
@@ -245,7 +204,7 @@ def explorer_map_file(state, *, counts: pd.DataFrame, cells: pd.DataFrame | None
     bytes
         A self-contained HTML file (:func:`standalone_map_html`).
     """
-    from views.explore import build_map, legend_html
+    from views.explore_map import build_map, legend_html
 
     view = build_map(state, counts=counts, cells=cells, note=note, export=True)
     banner = ('<div style="color:#b00020;font-weight:700">SYNTHETIC DATA — not real cases'

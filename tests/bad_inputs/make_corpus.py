@@ -1,7 +1,8 @@
 """Write the binary and specially encoded files of the bad-input corpus.
 
 The plain CSV cases in this folder are written by hand; this script makes the ones a text editor
-cannot (UTF-16, mixed encodings, XLSX, damaged XLSX, GeoParquet). Run it once after changing it
+cannot (UTF-16, GB18030, mixed encodings, XLSX, damaged XLSX, workbooks that hide sheets, rows
+or columns or lie about their size, GeoParquet). Run it once after changing it
 and commit what it writes (every output is a few KB):
 
     .venv/bin/python tests/bad_inputs/make_corpus.py
@@ -57,24 +58,47 @@ def mixed_encodings(path: Path) -> None:
     path.write_bytes(body)
 
 
-def _workbook(rows, hidden_columns=()):
+def gb18030_export(path: Path) -> None:
+    """A CSV saved by a Chinese-locale system in GB18030: neither UTF-8 nor Windows-1252 (its
+    bytes can even look like UTF-8 pairs, which once gave "row 2 is UTF-8 but row 2 is not")."""
+    lines = [",".join(NRM_HEADER),
+             "WY-NRM-24-0621,2024-03-04,\u52b3\u5de5,adult,male,police,-1.5491,53.8008",
+             "WY-NRM-24-0622,2024-03-05,criminal,child,male,local_authority,-1.7594,53.7960"]
+    path.write_bytes(("\r\n".join(lines) + "\r\n").encode("gb18030"))
+
+
+def _nrm_rows(first: int, count: int, start=dt.datetime(2024, 3, 4)):
+    return [[f"WY-NRM-24-{first + i:04d}", start + dt.timedelta(days=i % 20), "labour", "adult",
+             "male", "police", -1.5491, 53.8008] for i in range(count)]
+
+
+def _workbook(rows, hidden_columns=(), hidden_rows=(), sheets=None):
+    """A workbook: ``rows`` on sheet "Referrals", or ``sheets`` = [(title, rows, state)]."""
     import openpyxl
 
     book = openpyxl.Workbook()
-    sheet = book.active
-    sheet.title = "Referrals"
-    for row in rows:
-        sheet.append(row)
+    book.remove(book.active)
+    for title, sheet_rows, state in sheets or [("Referrals", rows, "visible")]:
+        sheet = book.create_sheet(title)
+        sheet.sheet_state = state
+        for row in sheet_rows:
+            sheet.append(row)
+    sheet = book.worksheets[0]
     for letter in hidden_columns:
         sheet.column_dimensions[letter].hidden = True
+    for number in hidden_rows:
+        sheet.row_dimensions[number].hidden = True
+    if book.worksheets[0].sheet_state != "visible":
+        book.active = next(i for i, s in enumerate(book.worksheets) if s.sheet_state == "visible")
     book.properties.creator = "partner"
     buffer = io.BytesIO()
     book.save(buffer)
     return _repack(buffer.getvalue())
 
 
-def _repack(xlsx: bytes) -> bytes:
-    """The same workbook with fixed timestamps, so the script writes identical bytes every run."""
+def _repack(xlsx: bytes, patch=None) -> bytes:
+    """The same workbook with fixed timestamps, so the script writes identical bytes every run;
+    ``patch(name, data) -> data`` may rewrite a part on the way."""
     stamp = "2024-04-02T09:00:00Z"
     out = io.BytesIO()
     with zipfile.ZipFile(io.BytesIO(xlsx)) as source, \
@@ -84,6 +108,8 @@ def _repack(xlsx: bytes) -> bytes:
             if item.filename == "docProps/core.xml":
                 data = re.sub(rb"(<dcterms:(?:created|modified)[^>]*>)[^<]*",
                               rb"\g<1>" + stamp.encode(), data)
+            if patch is not None:
+                data = patch(item.filename, data)
             target.writestr(zipfile.ZipInfo(item.filename, date_time=(2024, 4, 2, 9, 0, 0)), data,
                             compress_type=zipfile.ZIP_DEFLATED)
     return out.getvalue()
@@ -117,6 +143,62 @@ def hidden_dob_column(path: Path) -> None:
             ["WY-NRM-24-0442", dt.datetime(2024, 3, 5), "criminal", "child", "male",
              "local_authority", dt.datetime(2008, 11, 3), -1.7594, 53.7960]]
     path.write_bytes(_workbook(rows, hidden_columns=("G",)))
+
+
+def _lying_dimension(name: str, data: bytes) -> bytes:
+    """Make the first sheet's ``<dimension>`` claim A1:H2, whatever it really holds."""
+    if name == "xl/worksheets/sheet1.xml":
+        return re.sub(rb'<dimension ref="[^"]*"', b'<dimension ref="A1:H2"', data)
+    return data
+
+
+def xlsx_dimension_hides_a_column(path: Path) -> None:
+    """The sheet says it is A1:H2 but holds a Nationality column I and 100 more rows: a reader
+    that trusts the tag sees one clean row and never looks at column I."""
+    rows = [NRM_HEADER + ["Nationality"]] + [r + ["Albanian"] for r in _nrm_rows(701, 101)]
+    data = _workbook(rows)
+    path.write_bytes(_repack(data, patch=_lying_dimension))
+
+
+def xlsx_dimension_hides_rows(path: Path) -> None:
+    """The sheet says A1:H2 but holds 100 more rows, one of them (row 60) with an impossible
+    date: a reader that trusts the tag drops 100 rows without a word."""
+    rows = [NRM_HEADER] + _nrm_rows(811, 101)
+    rows[59][1] = "31/02/2024"
+    path.write_bytes(_repack(_workbook(rows), patch=_lying_dimension))
+
+
+def xlsx_hidden_first_sheet(path: Path) -> None:
+    """The first sheet (clean, hidden) is what a naive reader reads; the visible sheet the
+    partner filled in holds Name, Nationality and Passport."""
+    clean = [NRM_HEADER] + _nrm_rows(921, 3)
+    visible = [["Name", "Nationality", "Passport"], ["A Person", "Albanian", "123456789"]]
+    path.write_bytes(_workbook(None, sheets=[("Export", clean, "hidden"),
+                                             ("Cases", visible, "visible")]))
+
+
+def xlsx_hidden_sheet_with_data(path: Path) -> None:
+    """A visible sheet and a hidden one, both holding rows: which did the partner mean?"""
+    path.write_bytes(_workbook(None, sheets=[
+        ("Referrals", [NRM_HEADER] + _nrm_rows(931, 2), "visible"),
+        ("Old", [NRM_HEADER] + _nrm_rows(941, 2), "hidden")]))
+
+
+def xlsx_two_data_sheets(path: Path) -> None:
+    """Two visible sheets of referrals (March and April) and no --sheet."""
+    path.write_bytes(_workbook(None, sheets=[
+        ("March", [NRM_HEADER] + _nrm_rows(951, 2), "visible"),
+        ("April", [NRM_HEADER] + _nrm_rows(961, 2, dt.datetime(2024, 4, 2)), "visible")]))
+
+
+def xlsx_hidden_rows(path: Path) -> None:
+    """Row 3 hidden (filtered out in Excel), believed not to be sent."""
+    path.write_bytes(_workbook([NRM_HEADER] + _nrm_rows(971, 3), hidden_rows=(3,)))
+
+
+def xlsx_hidden_column(path: Path) -> None:
+    """The gender column hidden: hiding is not removing."""
+    path.write_bytes(_workbook([NRM_HEADER] + _nrm_rows(981, 2), hidden_columns=("E",)))
 
 
 def password_protected_xlsx(path: Path) -> None:
@@ -182,6 +264,14 @@ OUTPUTS = {
     "geoparquet_polygons.parquet": geoparquet_polygons,
     "geoparquet_without_crs.parquet": geoparquet_without_crs,
     "geoparquet_with_nationality.parquet": geoparquet_with_nationality,
+    "gb18030_export.csv": gb18030_export,
+    "xlsx_dimension_hides_a_column.xlsx": xlsx_dimension_hides_a_column,
+    "xlsx_dimension_hides_rows.xlsx": xlsx_dimension_hides_rows,
+    "xlsx_hidden_first_sheet.xlsx": xlsx_hidden_first_sheet,
+    "xlsx_hidden_sheet_with_data.xlsx": xlsx_hidden_sheet_with_data,
+    "xlsx_two_data_sheets.xlsx": xlsx_two_data_sheets,
+    "xlsx_hidden_rows.xlsx": xlsx_hidden_rows,
+    "xlsx_hidden_column.xlsx": xlsx_hidden_column,
 }
 
 
