@@ -45,7 +45,7 @@ else:
 if not overview.is_empty:
     st.subheader(f"Period: {overview.period_label}")
     st.caption(f"{overview.records_label} records from {overview.n_batches:,} ingested batches; "
-               f"last ingest {overview.last_ingested_label}.")
+               f"last ingest {overview.last_ingested_label}. {overview.purge_label}")
 
     # Metric labels are cut to one line, so the tile shows the short title; hover for the full one.
     for column, feed in zip(st.columns(len(overview.feeds)), overview.feeds):

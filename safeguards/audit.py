@@ -16,14 +16,20 @@ head table, written in one transaction under an advisory lock). See docs/audit.m
 
     python -m safeguards.audit verify [--store URL] [--expect SEQ:HASH]
     python -m safeguards.audit list   [--store URL] [--limit 20] [--actor A] [--action X]
+    python -m safeguards.audit purge  [--store URL] [--before DATE] [--apply]
+
+The chain primitives are in ``safeguards.audit_chain``, verifying in ``safeguards.audit_verify``
+and the retention purge (a checkpoint entry keeps the chain verifiable) in
+``safeguards.audit_retention``; this module re-exports their public names.
 """
 from __future__ import annotations
 
 import argparse
 import collections
 import datetime as dt
-import hashlib
+import getpass
 import json
+import os
 import re
 import sys
 from dataclasses import dataclass, field
@@ -34,6 +40,20 @@ import pandas as pd
 
 from core import clock
 from core.errors import ConfigError, StoreError
+from safeguards.audit_chain import (  # noqa: F401 (names this module has always offered)
+    CHECKPOINT_ACTION,
+    ENTRY_FIELDS,
+    FORMAT,
+    GENESIS,
+    canonical_json,
+    checkpoint_anchor,
+    entry_hash,
+)
+from safeguards.audit_chain import chain_end as _chain_end
+from safeguards.audit_chain import parse_entry as _parse_entry
+from safeguards.audit_chain import well_typed as _well_typed
+from safeguards.audit_retention import AuditPurge, purge_audit  # noqa: F401
+from safeguards.audit_verify import VerifyResult, chain_head, verify  # noqa: F401
 from storage.audit_log import (  # noqa: F401
     AUDIT_DIR,
     HEAD_FILE,
@@ -45,14 +65,13 @@ from storage.audit_log import (  # noqa: F401
 )
 from storage.open import audit_sink, open_store
 
-FORMAT = 1
-GENESIS = "0" * 64            # prev_hash of entry 1
-
 ACTIONS = (
     "sign-in", "sign-in-failed", "sign-out",
     "page-view", "filter-change", "view-points",
     "export", "ingest", "access-denied", "user-change",
     "view-hotspots", "tasking",
+    "withdraw", "purge",          # data lifecycle (safeguards.lifecycle)
+    CHECKPOINT_ACTION,            # written only by the audit retention purge
 )
 
 # Limits that keep entries short and free of data: detail is a code-chosen label, not data.
@@ -200,55 +219,6 @@ def _clean_filters(filters) -> dict:
     return _redact(plain)
 
 
-# -- entries and hashes --------------------------------------------------------------------
-def canonical_json(entry: dict) -> str:
-    """The text that is hashed: sorted keys, no spaces, ASCII (\\u escapes), no NaN."""
-    return json.dumps(entry, sort_keys=True, separators=(",", ":"), ensure_ascii=True,
-                      allow_nan=False)
-
-
-def entry_hash(entry: dict) -> str:
-    """sha256(prev_hash + canonical JSON of the entry without its "hash"), in hex."""
-    body = {k: v for k, v in entry.items() if k != "hash"}
-    return hashlib.sha256((entry["prev_hash"] + canonical_json(body)).encode("utf-8")).hexdigest()
-
-
-ENTRY_FIELDS = ("v", "seq", "created", "action", "actor", "role", "page", "filters", "records",
-                "detail", "prev_hash", "hash")
-_HEX64 = re.compile(r"^[0-9a-f]{64}$")
-
-
-def _parse_entry(text: str) -> tuple[dict | None, str | None]:
-    """(entry, None) for a well-formed entry, else (None, what is wrong)."""
-    try:
-        entry = json.loads(text)
-    except ValueError:
-        return None, "not valid JSON"
-    if not isinstance(entry, dict):
-        return None, "not a JSON object"
-    missing = [f for f in ENTRY_FIELDS if f not in entry]
-    if missing:
-        return None, f"missing field(s) {', '.join(missing)}"
-    extra = sorted(set(entry) - set(ENTRY_FIELDS))
-    if extra:
-        return None, f"unexpected field(s) {', '.join(extra)}"
-    if not isinstance(entry["seq"], int) or isinstance(entry["seq"], bool) or entry["seq"] < 1:
-        return None, f"bad seq {entry['seq']!r}"
-    if not all(isinstance(entry[k], str) and _HEX64.match(entry[k]) for k in ("hash", "prev_hash")):
-        return None, "bad hash or prev_hash"
-    return entry, None
-
-
-def _well_typed(entry: dict) -> bool:
-    """Whether the fields have the types ``record()`` writes (for reading, not for verifying)."""
-    text_or_none = all(entry[k] is None or isinstance(entry[k], str)
-                       for k in ("role", "page", "detail"))
-    records = entry["records"]
-    return (text_or_none and isinstance(entry["created"], str) and isinstance(entry["action"], str)
-            and isinstance(entry["actor"], str) and isinstance(entry["filters"], dict)
-            and (records is None or (isinstance(records, int) and not isinstance(records, bool))))
-
-
 # -- writing -------------------------------------------------------------------------------
 def record(store, event: AuditEvent) -> dict:
     """Append ``event`` to the audit log of ``store``; return the entry as written.
@@ -258,6 +228,9 @@ def record(store, event: AuditEvent) -> dict:
     """
     if not isinstance(event, AuditEvent):
         raise TypeError(f"record() takes an AuditEvent, not {type(event).__name__}")
+    if event.action == CHECKPOINT_ACTION:
+        raise ValueError(f"{CHECKPOINT_ACTION} entries are written only by the audit retention "
+                         "purge (safeguards.audit_retention)")
     sink = audit_sink(store)
     body = event.to_dict()
     try:
@@ -274,149 +247,6 @@ def record(store, event: AuditEvent) -> dict:
     except OSError as exc:
         raise AuditError(f"audit log of {sink!r}: cannot write: {exc}") from exc
     return entry
-
-
-def _chain_end(sink: AuditSink) -> tuple[int, str]:
-    """(seq, hash) to chain the next entry to: the later of the head marker and the last entry.
-
-    The head wins when the log ends before it (entries were deleted at the end): the new entry
-    then keeps the gap visible instead of hiding it. The last entry wins when it is one past the
-    head (a writer stopped between writing the entry and the head).
-    """
-    try:
-        head = sink.head()
-    except AuditError:
-        head = None
-    ends = [(head["seq"], head["hash"])] if head else []
-    text = sink.last()
-    if text is not None:
-        last, _ = _parse_entry(text)
-        if last is None:  # the last line is unreadable: use the last readable entry
-            last = None
-            for line in sink.read():
-                parsed, _ = _parse_entry(line)
-                if parsed is not None and (last is None or parsed["seq"] >= last["seq"]):
-                    last = parsed
-        if last is not None:
-            ends.append((last["seq"], last["hash"]))
-    return max(ends, key=lambda end: end[0]) if ends else (0, GENESIS)
-
-
-# -- verifying -------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class VerifyResult:
-    """The outcome of ``verify()``. ``kind`` is None when intact, else one of "edited",
-    "missing", "reordered", "chain-broken", "unreadable", "truncated", "head", "expected"."""
-
-    ok: bool
-    entries: int
-    first_bad_seq: int | None = None
-    reason: str | None = None
-    kind: str | None = None
-    last_hash: str | None = None
-
-    def __str__(self) -> str:
-        if self.ok:
-            last = self.last_hash[:12] if self.last_hash else "(none)"
-            return f"audit chain intact: {self.entries} entries, last {last}"
-        where = f" at seq {self.first_bad_seq}" if self.first_bad_seq is not None else ""
-        return f"audit chain BROKEN{where}: {self.reason} ({self.entries} entries read)"
-
-
-def verify(store, *, expect: tuple[int, str] | None = None) -> VerifyResult:
-    """Walk the whole chain and report the first problem.
-
-    ``expect`` is a (seq, hash or hash prefix) kept outside the store (see docs/audit.md): the
-    entry with that seq must still be there with that hash, which catches a rewritten chain.
-    """
-    sink = audit_sink(store)
-    try:
-        head = sink.head()
-    except AuditError as exc:
-        head, head_error = None, str(exc)
-    else:
-        head_error = None
-    lines = list(sink.read())
-    parsed = [_parse_entry(text) for text in lines]
-    later_seqs = collections.Counter(e["seq"] for e, _ in parsed if e is not None)
-    n = len(lines)
-
-    def bad(seq, kind, reason):
-        return VerifyResult(False, n, seq, reason, kind)
-
-    expected_seq, prev_hash = 1, GENESIS
-    seen_hash: dict[int, str] = {}
-    wanted = {s for s in ((head or {}).get("seq"), expect[0] if expect else None) if s}
-    for position, (entry, problem) in enumerate(parsed, 1):
-        if entry is None:
-            return bad(expected_seq, "unreadable",
-                       f"entry {position} of the log is unreadable ({problem}) where seq "
-                       f"{expected_seq} was expected (edited by hand, or an interrupted write)")
-        seq = entry["seq"]
-        later_seqs[seq] -= 1
-        if entry_hash(entry) != entry["hash"]:
-            return bad(seq, "edited", f"entry seq {seq} was edited: its content does not match "
-                                      "its hash")
-        if seq != expected_seq:
-            if seq < expected_seq:
-                return bad(expected_seq, "reordered",
-                           f"found seq {seq} where seq {expected_seq} was expected "
-                           "(duplicated or reordered entry)")
-            if later_seqs[expected_seq] > 0:
-                return bad(expected_seq, "reordered",
-                           f"found seq {seq} where seq {expected_seq} was expected; seq "
-                           f"{expected_seq} comes later in the log (entries reordered)")
-            gone = (f"seq {expected_seq}" if seq == expected_seq + 1
-                    else f"seq {expected_seq}–{seq - 1}")
-            return bad(expected_seq, "missing",
-                       f"{gone} missing: found seq {seq} next (entries deleted)")
-        if entry["prev_hash"] != prev_hash:
-            return bad(seq, "chain-broken",
-                       f"entry seq {seq} does not chain to the entry before it: its prev_hash "
-                       f"is not the hash of seq {seq - 1} (an entry was edited and re-hashed, "
-                       "replaced, or inserted)")
-        if seq in wanted:
-            seen_hash[seq] = entry["hash"]
-        prev_hash = entry["hash"]
-        expected_seq += 1
-    last_seq = expected_seq - 1
-
-    if head_error:
-        return bad(None, "head", head_error)
-    if head is None and last_seq > 1:
-        return bad(None, "head", f"{HEAD_FILE} is missing: the end of the log cannot be checked "
-                                 "(deleted?)")
-    if head is not None:
-        if head["seq"] > last_seq:
-            lost = last_seq + 1
-            return bad(lost, "truncated",
-                       f"truncated at the end: the head records seq {head['seq']} but the log "
-                       f"ends at seq {last_seq} (seq {lost}–{head['seq']} deleted)"
-                       if head["seq"] > lost else
-                       f"truncated at the end: the head records seq {head['seq']} but the log "
-                       f"ends at seq {last_seq} (the last entry was deleted)")
-        if seen_hash.get(head["seq"]) != head["hash"]:
-            return bad(head["seq"], "head",
-                       f"entry seq {head['seq']} is not the entry the head records (its hash "
-                       "differs): the end of the log was rewritten")
-        if last_seq > head["seq"] + 1:
-            return bad(head["seq"] + 1, "head",
-                       f"the head records seq {head['seq']} but the log goes on to seq "
-                       f"{last_seq}: the head file was replaced by an older copy")
-    if expect:
-        seq, prefix = expect
-        if seq > last_seq:
-            return bad(seq, "expected", f"seq {seq} (kept outside the store) is no longer in "
-                                        f"the log, which ends at seq {last_seq}")
-        if not seen_hash.get(seq, "").startswith(prefix.lower()):
-            return bad(seq, "expected", f"entry seq {seq} does not have the hash kept outside "
-                                        f"the store ({prefix[:12]}…): the chain was rewritten")
-    return VerifyResult(True, n, None, None, None, prev_hash if last_seq else None)
-
-
-def chain_head(store) -> dict | None:
-    """The head marker ``{"seq", "hash", "created"}``: show it, or copy it somewhere else."""
-    return audit_sink(store).head()
 
 
 # -- reading -----------------------------------------------------------------------------------
@@ -505,6 +335,13 @@ def main(argv: list[str] | None = None) -> int:
     show.add_argument("--limit", type=int, default=20)
     show.add_argument("--actor")
     show.add_argument("--action", choices=ACTIONS)
+    purge = commands.add_parser("purge", help="remove entries older than the audit retention "
+                                "period, keeping the chain verifiable (dry run without --apply)")
+    purge.add_argument("--store", help="store URL or folder (default: STORE_URL, else ./store)")
+    purge.add_argument("--before", type=dt.date.fromisoformat, metavar="DATE",
+                       help="remove entries created before this day (default: today minus "
+                            "AUDIT_RETENTION_YEARS)")
+    purge.add_argument("--apply", action="store_true", help="remove them (default: dry run)")
     args = parser.parse_args(argv)
 
     try:
@@ -513,6 +350,9 @@ def main(argv: list[str] | None = None) -> int:
             result = verify(store, expect=args.expect)
             print(result, file=sys.stdout if result.ok else sys.stderr)
             return 0 if result.ok else 1
+        if args.command == "purge":
+            print(purge_audit(store, before=args.before, apply=args.apply, actor=_os_actor()))
+            return 0
         frame = read_audit(store, actor=args.actor, action=args.action, limit=args.limit)
     except (ConfigError, StoreError, ValueError, OSError) as exc:
         print(exc, file=sys.stderr)
@@ -532,6 +372,14 @@ def main(argv: list[str] | None = None) -> int:
             parts.append(f"detail={row.detail!r}")
         print("  ".join(parts))
     return 0
+
+
+def _os_actor() -> str:
+    """Who runs a command: ``$AUDIT_ACTOR``, else the operating-system user."""
+    try:
+        return os.environ.get("AUDIT_ACTOR") or getpass.getuser()
+    except (KeyError, OSError):  # no user name in a minimal container
+        return "unknown"
 
 
 if __name__ == "__main__":

@@ -48,6 +48,9 @@ class AuditSink(Protocol):
     - ``last()``: the JSON text of the last stored entry, or None (cheap: no full scan).
     - ``head()``: the head marker ``{"seq", "hash", ...}`` written by the last append, or None;
       raises ``AuditError`` if it exists but cannot be read.
+    - ``purge(count, checkpoint)`` (inside ``writing()``): remove the first ``count`` stored
+      entries and append ``checkpoint`` as ``append`` does, atomically (the audit retention
+      purge, ``safeguards.audit_retention``; the only removal a sink allows).
     """
 
     def writing(self) -> ContextManager[None]: ...
@@ -59,6 +62,8 @@ class AuditSink(Protocol):
     def last(self) -> str | None: ...
 
     def head(self) -> dict | None: ...
+
+    def purge(self, count: int, checkpoint: dict) -> None: ...
 
 
 class FileAuditSink:
@@ -96,6 +101,9 @@ class FileAuditSink:
             handle.write(line)
             handle.flush()
             os.fsync(handle.fileno())
+        self._write_head(entry)
+
+    def _write_head(self, entry: dict) -> None:
         head = {"seq": entry["seq"], "hash": entry["hash"], "created": entry["created"]}
         tmp = self.root / f".{HEAD_FILE}.tmp"
         with open(tmp, "w", encoding="utf-8") as handle:
@@ -103,6 +111,22 @@ class FileAuditSink:
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, self.head_path)
+
+    def purge(self, count: int, checkpoint: dict) -> None:
+        """Write the log without its first ``count`` entries and with ``checkpoint`` to a
+        temporary file, fsync it and rename it over the log, then write the head: a writer killed
+        before the rename leaves the old log, after it the new one (with the head one behind,
+        which ``record`` and ``verify`` accept)."""
+        kept = list(self.read())[count:]
+        kept.append(json.dumps(checkpoint, ensure_ascii=True, separators=(",", ":"),
+                               allow_nan=False))
+        tmp = self.root / f".{LOG_FILE}.tmp"
+        with open(tmp, "wb") as handle:
+            handle.write("".join(line + "\n" for line in kept).encode("ascii"))
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, self.log_path)
+        self._write_head(checkpoint)
 
     def read(self) -> Iterator[str]:
         try:

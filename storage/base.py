@@ -16,6 +16,10 @@ open only the files it names, with filters pushed down to the Parquet row groups
 ``STORE_URL=postgresql://user@host/db`` selects the shared PostgreSQL + PostGIS store instead
 (``storage.postgis``): the same interface and behaviour, for multi-user deployments.
 
+Removing records (a batch withdrawn, records withdrawn, records past their retention period):
+``Store.remove(selection)``, atomic on both backends, leaving no copy of the removed values in
+any file the store owns (``storage.lifecycle`` has the rules; ``safeguards.lifecycle`` audits).
+
 Copies between backends: ``storage.copy``; the command line: ``python -m storage``
 (``storage.cli``).
 """
@@ -26,8 +30,8 @@ import hashlib
 import os
 import uuid
 from abc import ABC, abstractmethod
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -78,6 +82,59 @@ class AppendResult:
     batch_id: str | None
 
 
+@dataclass(frozen=True)
+class Selection:
+    """Records to remove: every record of the batches ``batch_ids``, the records ``record_ids``
+    (of ``feeds``), or the records of each feed in ``before`` whose event date is before its
+    cut-off date. Exactly one of the three is given."""
+
+    batch_ids: frozenset[str] = frozenset()
+    record_ids: frozenset[str] = frozenset()
+    feeds: tuple[str, ...] = tuple(FEEDS)
+    before: Mapping[str, dt.date] = field(default_factory=dict)
+
+    def __post_init__(self):
+        given = [bool(self.batch_ids), bool(self.record_ids), bool(self.before)]
+        if sum(given) != 1:
+            raise ValueError("a Selection names batches, record ids or cut-off dates: one of them")
+        unknown = set(self.feeds) - set(FEEDS)
+        if unknown:
+            raise ValueError(f"unknown feed(s) {sorted(unknown)}")
+
+    def mask(self, feed: str, batch_id: str, frame: pd.DataFrame) -> pd.Series:
+        """Which rows of ``frame`` (one stored batch of ``feed``) are selected."""
+        if self.batch_ids:
+            return pd.Series(batch_id in self.batch_ids, index=frame.index)
+        if self.record_ids:
+            return frame["record_id"].isin(self.record_ids) & (feed in self.feeds)
+        cut = self.before.get(feed)
+        if cut is None:
+            return pd.Series(False, index=frame.index)
+        return frame["event_date"] < pd.Timestamp(cut)
+
+
+@dataclass(frozen=True)
+class Removed:
+    """What ``Store.remove`` removed: records per feed and event year (``counts``: feed →
+    {year: n}), the batches removed whole, and the batches that lost some of their records."""
+
+    counts: dict[str, dict[int, int]]
+    batches_removed: tuple[str, ...] = ()
+    batches_changed: tuple[str, ...] = ()
+
+    @property
+    def records(self) -> int:
+        return sum(n for years in self.counts.values() for n in years.values())
+
+
+def year_counts(feed_years: pd.DataFrame) -> dict[str, dict[int, int]]:
+    """{feed: {year: n}} from a frame with columns ``feed`` and ``year`` (one row a record)."""
+    out: dict[str, dict[int, int]] = {}
+    for (feed, year), n in feed_years.groupby(["feed", "year"]).size().items():
+        out.setdefault(str(feed), {})[int(year)] = int(n)
+    return {feed: dict(sorted(years.items())) for feed, years in sorted(out.items())}
+
+
 class RecordConflict(StoreError):
     """Some record_ids are already stored with different content."""
 
@@ -110,6 +167,17 @@ class Store(ABC):
     @abstractmethod
     def batches(self) -> list[dict]:
         """Metadata of every committed batch: id, feed, rows, source, file name, time."""
+
+    @abstractmethod
+    def remove(self, selection: Selection) -> Removed:
+        """Remove the selected records, atomically; a batch left with no record goes too.
+
+        Parquet: the batch files holding selected records are rewritten without them (same
+        batch id and metadata, a new file), the manifest is swapped, the old files deleted, all
+        under the writer lock. PostGIS: one transaction, then ``VACUUM FULL`` of the tables
+        touched, so no removed value stays in a table file. A writer killed at any point leaves
+        the old store or the new one, never a mix. Returns what was removed.
+        """
 
     def counts(self, feed: str, by: list[str], filters: EventFilter | None = None,
                freq: str | None = None) -> pd.DataFrame:
@@ -152,6 +220,14 @@ class Store(ABC):
         """Records per feed and district, for the landing page."""
         parts = [self.counts(feed, ["district_code"]).assign(feed=feed) for feed in FEEDS]
         return pd.concat(parts, ignore_index=True)[["feed", "district_code", "count"]]
+
+    def first_event_dates(self) -> dict[str, dt.date | None]:
+        """The earliest event date of each feed (None for a feed with no records)."""
+        out = {}
+        for feed in FEEDS:
+            dates = self.query(feed, columns=["event_date"])["event_date"]
+            out[feed] = dates.min().date() if len(dates) else None
+        return out
 
     def period(self) -> tuple[dt.date, dt.date] | None:
         """First and last event date across all feeds, or None for an empty store."""
@@ -225,15 +301,13 @@ def _fsync(path: Path) -> None:
         os.fsync(handle.fileno())
 
 
-# -- command line: copy between backends, migrate, checksum ------------------------------------
-# Side documents that travel with a store: the synthetic ground truth and the tasking
-
-
 def store_fingerprint(store: Store) -> str:
     """A short key that changes whenever the store's content changes.
 
     Every committed write adds a batch with a new id (a replacement rewrites batches under new
-    ids too), so the sorted batch ids identify the content. Reading them costs one small file.
+    ids too), and every removal drops batches or lowers their row counts (``Store.remove``
+    keeps a batch's id), so the sorted batch ids with their row counts identify the content:
+    rows of a batch only ever go down. Reading them costs one small file.
 
     Parameters
     ----------
@@ -242,7 +316,7 @@ def store_fingerprint(store: Store) -> str:
     Returns
     -------
     str
-        A hex digest of the store URL and its batch ids.
+        A hex digest of the store URL and its batch ids and row counts.
     """
-    ids = sorted(b["id"] for b in store.batches())
+    ids = sorted(f"{b['id']}:{b['rows']}" for b in store.batches())
     return hashlib.sha256("\n".join([store.url, *ids]).encode()).hexdigest()[:16]

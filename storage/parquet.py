@@ -20,11 +20,14 @@ from core.schema import FEEDS
 from storage.base import (
     AppendResult,
     RecordConflict,
+    Removed,
+    Selection,
     Store,
     _fsync,
     _new_batch_id,
     check_unique,
     stored_schema,
+    year_counts,
 )
 
 MANIFEST = "_manifest.json"
@@ -152,18 +155,58 @@ class ParquetStore(Store):
             return AppendResult(len(new), len(unchanged), len(conflicts), batch_id)
 
     def _write_batch(self, feed, frame, batch_id, source, file_name) -> dict:
+        relative, rows = self._write_file(feed, frame, batch_id)
+        return {"id": batch_id, "feed": feed, "file": relative, "rows": rows,
+                "source": source, "file_name": str(file_name),
+                "ingested_at": clock.now().isoformat(timespec="seconds")}
+
+    def _write_file(self, feed, frame, stem) -> tuple[str, int]:
+        """Write ``frame`` to ``<feed>/<stem>.parquet`` (temporary file, fsync, rename)."""
         table = pa.Table.from_pandas(frame.sort_values("event_date"), schema=stored_schema(feed),
                                      preserve_index=False)
-        relative = f"{feed}/{batch_id}.parquet"
+        relative = f"{feed}/{stem}.parquet"
         final = self.root / relative
         final.parent.mkdir(parents=True, exist_ok=True)
-        tmp = final.with_name(f".tmp-{batch_id}.parquet")
+        tmp = final.with_name(f".tmp-{stem}.parquet")
         pq.write_table(table, tmp, row_group_size=ROW_GROUP_SIZE, compression="zstd")
         _fsync(tmp)
         os.replace(tmp, final)  # visible only once the manifest names it
-        return {"id": batch_id, "feed": feed, "file": relative, "rows": table.num_rows,
-                "source": source, "file_name": str(file_name),
-                "ingested_at": clock.now().isoformat(timespec="seconds")}
+        return relative, table.num_rows
+
+    def remove(self, selection: Selection) -> Removed:
+        """Under the lock: rewrite each batch file holding selected records without them (same
+        batch id, a new file name), swap the manifest, then delete the old files (``_commit``).
+        Killed before the swap: the old store, and the new files are strays the next writer
+        deletes; killed after it: the new store, and the old files are strays likewise."""
+        with self.lock():
+            self._remove_strays()
+            manifest = self._manifest()
+            kept, gone, removed, changed = [], [], [], []
+            for entry in manifest["batches"]:
+                feed = entry["feed"]
+                if selection.batch_ids and entry["id"] not in selection.batch_ids:
+                    kept.append(entry)
+                    continue
+                frame = self.batch_frame(entry)
+                mask = selection.mask(feed, entry["id"], frame)
+                if not mask.any():
+                    kept.append(entry)
+                    continue
+                gone.append(pd.DataFrame({"feed": feed,
+                                          "year": frame.loc[mask, "event_date"].dt.year}))
+                rest = frame[~mask]
+                if rest.empty:
+                    removed.append(entry["id"])
+                    continue
+                stem = f"{entry['id']}.v{int(manifest.get('version', 0)) + 1}"
+                relative, rows = self._write_file(feed, rest, stem)
+                kept.append({**entry, "file": relative, "rows": rows})
+                changed.append(entry["id"])
+            if not gone:
+                return Removed({})
+            self._commit({**manifest, "batches": kept})
+        return Removed(year_counts(pd.concat(gone, ignore_index=True)), tuple(removed),
+                       tuple(changed))
 
     def _rewrite_without(self, feed, entries, record_ids) -> list[dict]:
         """Rewrite the batches of ``feed`` holding ``record_ids`` without them (for --replace)."""

@@ -3,15 +3,16 @@
 Same ``Store`` interface and behaviour as the embedded Parquet store (``storage.base``), for
 deployments with several analysts, uploading partners and dashboard instances:
 
-- **Schema** created and migrated by the application with Alembic (``storage/migrations/``) when
-  the store is first opened, under an advisory lock; ``python -m storage.base migrate`` does it
-  explicitly. The PostGIS extension must be available on the server (the migration creates it if
-  the user may, else says what to ask the DBA for).
+- **Schema** created and migrated by the application with Alembic (``storage/migrations/``,
+  ``storage.pg_engine``) when the store is first opened, under an advisory lock;
+  ``python -m storage migrate`` does it explicitly. The PostGIS extension must be available on
+  the server (the migration creates it if the user may, else says what to ask the DBA for).
 - **Tables**: ``batches``; one ``events_<feed>`` table per feed with ``record_id`` as primary key
   and ``geom``, the geomasked cell centre as a ``Point`` in British National Grid (EPSG:27700),
   generated from easting/northing and GiST-indexed; ``audit_log`` + ``audit_head`` (the same hash
-  chain as the file log, ``safeguards.audit``); ``documents`` (small text files such as the synthetic
-  ground truth).
+  chain as the file log, ``safeguards.audit``; the sink is ``storage.pg_audit``); ``documents``
+  (small text files such as the synthetic ground truth).
+- **Removal** (withdrawal, retention purge): one transaction, then ``VACUUM (FULL, ANALYZE)``.
 - **Ingestion is one transaction per file**: rows are COPYed into a temporary table, compared with
   what is stored, and inserted under a per-feed advisory lock; a refused or failed file leaves
   nothing. Concurrent ingests from several processes serialise on the lock, and the primary key
@@ -31,7 +32,6 @@ import datetime as dt
 import io
 import json
 import os
-import threading
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -40,160 +40,44 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from core import clock
-from core.errors import ConfigError, StoreError
+from core.errors import StoreError
 from core.filters import EventFilter
 from core.schema import FEEDS, check_feed
-from storage.audit_log import AuditError
 from storage.base import (
     PROJECT_ROOT,
     AppendResult,
     RecordConflict,
+    Removed,
+    Selection,
     Store,
     _new_batch_id,
     check_unique,
     stored_schema,
 )
+from storage.pg_audit import _LOCK_AUDIT, PgAuditSink, _import_audit_entries
+from storage.pg_engine import (  # noqa: F401 (the names this module has always offered)
+    _SECRET_URLS,
+    MIGRATIONS,
+    _engine,
+    _ensure_schema,
+    _first_line,
+    current_revision,
+    dispose_engines,
+    engine_url,
+    head_revision,
+    is_postgres_url,
+    masked,
+    migrate,
+)
+from storage.pg_filters import _where
 
-MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 SRID = 27700
-_LOCK_MIGRATE = 7_000_001
-_LOCK_AUDIT = 7_000_002
+#: Tables a removal deleted rows from and has not vacuumed yet (see ``_pending_vacuum``).
+PENDING_VACUUM = "_lifecycle/vacuum-pending.json"
 _LOCK_DOCUMENT = 7_000_003  # with hashtext(name): one lock per side document
 _LOCK_FEED = {feed: 7_000_100 + i for i, feed in enumerate(FEEDS)}
-_ENGINES: dict[str, object] = {}
-_SECRET_URLS: dict[str, str] = {}   # masked URL -> full URL (this process only)
-_MIGRATED: set[str] = set()
-_GUARD = threading.Lock()
 _PG_TYPES = {pa.string(): "text", pa.timestamp("ms"): "timestamp", pa.bool_(): "boolean",
              pa.int32(): "integer", pa.int16(): "smallint", pa.float64(): "double precision"}
-
-
-def is_postgres_url(url: str) -> bool:
-    return url.split("://", 1)[0].split("+", 1)[0] in ("postgresql", "postgres")
-
-
-def engine_url(url: str) -> str:
-    """The SQLAlchemy URL (psycopg 3 driver) for a ``postgresql://`` store URL."""
-    url = _SECRET_URLS.get(url, url)
-    scheme, rest = url.split("://", 1)
-    return f"postgresql+psycopg://{rest}" if scheme.split("+")[0] in ("postgresql", "postgres") \
-        else url
-
-
-def masked(url: str) -> str:
-    from sqlalchemy.engine import make_url
-
-    shown = make_url(engine_url(url)).render_as_string(hide_password=True)
-    return shown.replace("postgresql+psycopg://", "postgresql://", 1)
-
-
-def _engine(url: str):
-    from sqlalchemy import create_engine
-
-    key = engine_url(url)
-    with _GUARD:
-        engine = _ENGINES.get(key)
-        if engine is None:
-            engine = create_engine(key, pool_size=5, max_overflow=10, pool_pre_ping=True,
-                                   connect_args={"application_name": "wy-dashboard"})
-            _ENGINES[key] = engine
-    return engine
-
-
-def dispose_engines() -> None:
-    """Close every pooled connection of this process (tests, forks)."""
-    with _GUARD:
-        for engine in _ENGINES.values():
-            engine.dispose()
-        _ENGINES.clear()
-        _MIGRATED.clear()
-
-
-_INHERITED: list = []  # a forked child's copies of its parent's engines, never used or closed
-
-
-def _after_fork_in_child() -> None:
-    """A forked child opens its own connections. The parent's are kept referenced (closing or
-    garbage-collecting them would end the parent's sessions on the shared sockets)."""
-    _INHERITED.extend(_ENGINES.values())
-    _ENGINES.clear()
-    _MIGRATED.clear()
-
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_after_fork_in_child)
-
-
-def _alembic_config():
-    from alembic.config import Config
-
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
-    return config
-
-
-def head_revision() -> str:
-    from alembic.script import ScriptDirectory
-
-    return ScriptDirectory.from_config(_alembic_config()).get_current_head()
-
-
-def current_revision(url: str) -> str | None:
-    from sqlalchemy import text
-
-    with _engine(url).connect() as conn:
-        if not conn.execute(text("SELECT to_regclass('alembic_version')")).scalar():
-            return None
-        return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
-
-
-def migrate(url: str) -> str:
-    """Create or upgrade the schema to the newest revision; return it. Safe to run concurrently."""
-    from alembic import command
-    from sqlalchemy import exc as sa_exc
-    from sqlalchemy import text
-
-    config = _alembic_config()
-    try:
-        with _engine(url).begin() as conn:
-            conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK_MIGRATE})
-            config.attributes["connection"] = conn
-            command.upgrade(config, "head")
-    except sa_exc.OperationalError as exc:
-        raise ConfigError(f"STORE_URL {masked(url)}: cannot connect to PostgreSQL: "
-                          f"{_first_line(exc)}") from exc
-    except sa_exc.DBAPIError as exc:
-        hint = ""
-        if "postgis" in str(exc).lower():
-            hint = (" (the PostGIS extension is missing or this user may not create it: ask the "
-                    "database administrator to run CREATE EXTENSION postgis in this database)")
-        raise ConfigError(f"STORE_URL {masked(url)}: cannot create the store schema: "
-                          f"{_first_line(exc)}{hint}") from exc
-    _MIGRATED.add(engine_url(url))
-    return head_revision()
-
-
-def _first_line(exc: Exception) -> str:
-    text = str(getattr(exc, "orig", None) or exc)
-    return text.strip().splitlines()[0] if text.strip() else type(exc).__name__
-
-
-def _ensure_schema(url: str) -> None:
-    if engine_url(url) in _MIGRATED:
-        return
-    try:
-        up_to_date = current_revision(url) == head_revision()
-    except Exception as exc:  # noqa: BLE001 - any connection failure, reported with the URL
-        from sqlalchemy import exc as sa_exc
-
-        if isinstance(exc, sa_exc.SQLAlchemyError):
-            raise ConfigError(f"STORE_URL {masked(url)}: cannot connect to PostgreSQL: "
-                              f"{_first_line(exc)}") from exc
-        raise
-    if up_to_date:
-        _MIGRATED.add(engine_url(url))
-    else:
-        migrate(url)
 
 
 class PostgisStore(Store):
@@ -400,7 +284,102 @@ class PostgisStore(Store):
         conn.execute("DROP TABLE incoming")
         return AppendResult(new, unchanged, len(conflicts), batch_id)
 
-    # -- whole batches (for ``python -m storage.base copy``) --------------------------------------
+    # -- removing records (withdrawal, retention) -----------------------------------------------
+    def remove(self, selection: Selection) -> Removed:
+        """One transaction under the feeds' locks: delete the selected rows, lower the batches'
+        row counts, delete emptied batches; then ``VACUUM (FULL, ANALYZE)`` of every table
+        touched, which rewrites it (and its indexes) into new files without the dead rows.
+        Killed before the commit: nothing was removed. Killed after it, before the vacuum: the
+        rows are gone for every reader, and the next removal (or any VACUUM FULL) rewrites the
+        files."""
+        from psycopg import sql
+
+        if selection.before:
+            feeds = [f for f in FEEDS if f in selection.before]
+            condition, param = "event_date < %s", None
+        elif selection.record_ids:
+            feeds = [f for f in FEEDS if f in selection.feeds]
+            condition, param = "record_id = ANY(%s)", sorted(selection.record_ids)
+        else:
+            feeds = list(FEEDS)
+            condition, param = "batch_id = ANY(%s)", sorted(selection.batch_ids)
+        gone: list[tuple[str, str, int, int]] = []
+        with self._connection() as conn:
+            for feed in feeds:  # always in the same order: two removals never deadlock
+                conn.execute("SELECT pg_advisory_xact_lock(%s)", [_LOCK_FEED[feed]])
+            for feed in feeds:
+                value = param if param is not None else dt.datetime.combine(
+                    selection.before[feed], dt.time())
+                statement = sql.SQL(
+                    "WITH gone AS (DELETE FROM {} WHERE " + condition + " RETURNING batch_id, "
+                    "extract(year FROM event_date)::int AS year) "
+                    "SELECT batch_id, year, count(*) FROM gone GROUP BY 1, 2"
+                ).format(sql.Identifier(f"events_{feed}"))
+                gone += [(feed, *row) for row in conn.execute(statement, [value]).fetchall()]
+            per_batch: dict[str, int] = {}
+            for _, batch_id, _, n in gone:
+                per_batch[batch_id] = per_batch.get(batch_id, 0) + n
+            for batch_id, n in per_batch.items():
+                conn.execute("UPDATE batches SET rows = rows - %s WHERE id = %s", [n, batch_id])
+            emptied = [r[0] for r in conn.execute(
+                "DELETE FROM batches WHERE id = ANY(%s) AND (rows = 0 OR id = ANY(%s)) "
+                "RETURNING id", [list(per_batch), sorted(selection.batch_ids)]).fetchall()]
+            touched = [f"events_{f}" for f in FEEDS if any(g[0] == f for g in gone)]
+            pending = self._pending_vacuum(conn, touched + ["batches"] if gone else [])
+        if pending:
+            self.vacuum(pending)
+            with self._connection() as conn:
+                self._pending_vacuum(conn, [], done=pending)
+        if not gone:
+            return Removed({})
+        counts: dict[str, dict[int, int]] = {}
+        for feed, _, year, n in sorted(gone, key=lambda g: (g[0], g[2])):
+            counts.setdefault(feed, {})
+            counts[feed][year] = counts[feed].get(year, 0) + n
+        changed = tuple(b for b in per_batch if b not in emptied)
+        return Removed(counts, tuple(sorted(emptied)), tuple(sorted(changed)))
+
+    def _pending_vacuum(self, conn, tables: list[str], done: list[str] = ()) -> list[str]:
+        """The tables still to vacuum, kept in the document ``PENDING_VACUUM`` and written in
+        the removal's own transaction: a process killed after the commit and before its vacuum
+        leaves the list, and the next removal vacuums them. Adds ``tables``, drops ``done``."""
+        conn.execute("SELECT pg_advisory_xact_lock(%s::integer, hashtext(%s))",
+                     [_LOCK_DOCUMENT, PENDING_VACUUM])
+        row = conn.execute("SELECT body FROM documents WHERE name = %s",
+                           [PENDING_VACUUM]).fetchone()
+        listed = json.loads(row[0]) if row else []
+        wanted = sorted((set(listed) | set(tables)) - set(done))
+        if wanted != listed:
+            conn.execute("INSERT INTO documents (name, body) VALUES (%s, %s) ON CONFLICT (name) "
+                         "DO UPDATE SET body = excluded.body, updated_at = now()",
+                         [PENDING_VACUUM, json.dumps(wanted)])
+        return wanted
+
+    def vacuum(self, tables: list[str]) -> None:
+        """``VACUUM (FULL, ANALYZE)`` each table: a new copy of its live rows (and indexes) in
+        new files, the old files deleted, and statistics recomputed from the rows that remain."""
+        from psycopg import sql
+
+        raw = self.engine.raw_connection()
+        try:
+            conn = raw.driver_connection
+            conn.autocommit = True  # VACUUM cannot run inside a transaction
+            try:
+                for table in tables:
+                    conn.execute(sql.SQL("VACUUM (FULL, ANALYZE) {}").format(
+                        sql.Identifier(table)))
+            finally:
+                conn.autocommit = False
+        finally:
+            raw.close()
+
+    def first_event_dates(self):
+        parts = " UNION ALL ".join(f"SELECT '{f}', min(event_date) FROM events_{f}"
+                                   for f in FEEDS)
+        return {feed: (day.date() if day is not None else None)
+                for feed, day in self._scalar_rows(parts)}
+
+    # -- whole batches (for ``python -m storage copy``) --------------------------------------
     def batch_frame(self, batch: dict) -> pd.DataFrame:
         from psycopg import sql
 
@@ -428,7 +407,7 @@ class PostgisStore(Store):
     def import_store(self, batches: Iterable[tuple[dict, pd.DataFrame]],
                      documents: dict[str, str], lines: list[str], head: dict | None) -> None:
         """Fill this empty store with a whole store's batches, side documents and audit log in
-        ONE transaction (``python -m storage.base copy``): a failure at any point, or a killed
+        ONE transaction (``python -m storage copy``): a failure at any point, or a killed
         copy, leaves the store as empty as it was, so the copy can simply be run again.
 
         ``batches`` is read one batch at a time, so a large store is never held in memory.
@@ -478,96 +457,8 @@ class PostgisStore(Store):
         return Path(os.environ.get("QUARANTINE_DIR") or PROJECT_ROOT / "quarantine")
 
     # -- audit ---------------------------------------------------------------------------------
-    def audit_sink(self) -> "PgAuditSink":
+    def audit_sink(self) -> PgAuditSink:
         return PgAuditSink(self)
-
-
-class PgAuditSink:
-    """The audit log in the ``audit_log`` table (entries as JSON text, in insertion order) and the
-    one-row ``audit_head`` table, written in one transaction under an advisory lock."""
-
-    def __init__(self, store: PostgisStore):
-        self.store = store
-        self._conn = None
-
-    def __repr__(self) -> str:
-        return f"PgAuditSink({self.store.url!r})"
-
-    @contextlib.contextmanager
-    def writing(self):
-        with self.store._connection() as conn:
-            conn.execute("SELECT pg_advisory_xact_lock(%s)", [_LOCK_AUDIT])
-            self._conn = conn
-            try:
-                yield
-            finally:
-                self._conn = None
-
-    def _run(self, statement, params=None) -> list[tuple]:
-        if self._conn is not None:
-            return self._conn.execute(statement, params).fetchall()
-        return self.store._scalar_rows(statement, params)
-
-    def append(self, entry: dict) -> None:
-        text = json.dumps(entry, ensure_ascii=True, separators=(",", ":"), allow_nan=False)
-        statements = [
-            ("INSERT INTO audit_log (seq, entry) VALUES (%s, %s)", [entry["seq"], text]),
-            ("INSERT INTO audit_head (id, seq, hash, created) VALUES (1, %s, %s, %s) "
-             "ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash, "
-             "created = excluded.created", [entry["seq"], entry["hash"], entry["created"]]),
-        ]
-        if self._conn is not None:
-            for statement, params in statements:
-                self._conn.execute(statement, params)
-            return
-        with self.store._connection() as conn:
-            conn.execute("SELECT pg_advisory_xact_lock(%s)", [_LOCK_AUDIT])
-            for statement, params in statements:
-                conn.execute(statement, params)
-
-    def read(self):
-        try:
-            with self.store._connection() as conn, conn.cursor(name="audit_read") as cursor:
-                cursor.itersize = 5000
-                cursor.execute("SELECT entry FROM audit_log ORDER BY pos")
-                for (text,) in cursor:
-                    yield text
-        except StoreError as exc:
-            raise AuditError(str(exc)) from exc
-
-    def last(self) -> str | None:
-        rows = self._run("SELECT entry FROM audit_log ORDER BY pos DESC LIMIT 1")
-        return rows[0][0] if rows else None
-
-    def head(self) -> dict | None:
-        rows = self._run("SELECT seq, hash, created FROM audit_head WHERE id = 1")
-        return {"seq": int(rows[0][0]), "hash": rows[0][1], "created": rows[0][2]} if rows \
-            else None
-
-    def import_entries(self, lines: list[str], head: dict | None) -> None:
-        """Copy a whole log (entries as stored, and its head) into an empty one."""
-        with self.store._connection() as conn:
-            conn.execute("SELECT pg_advisory_xact_lock(%s)", [_LOCK_AUDIT])
-            _import_audit_entries(conn, self.store.url, lines, head)
-
-
-def _import_audit_entries(conn, url: str, lines: list[str], head: dict | None) -> None:
-    """Copy a whole log into the empty ``audit_log`` on ``conn`` (the caller's transaction,
-    holding the audit lock)."""
-    if not lines and head is None:
-        return
-    if conn.execute("SELECT count(*) FROM audit_log").fetchone()[0]:
-        raise StoreError(f"store {url}: the audit log is not empty")
-    with conn.cursor() as cursor, cursor.copy("COPY audit_log (seq, entry) FROM STDIN") as copy:
-        for position, text in enumerate(lines, 1):
-            try:
-                seq = int(json.loads(text).get("seq"))
-            except (ValueError, TypeError, AttributeError):
-                seq = -position  # unreadable lines are kept as they are, for verify
-            copy.write_row((seq, text))
-    if head is not None:
-        conn.execute("INSERT INTO audit_head (id, seq, hash, created) VALUES (1, %s, %s, %s)",
-                     [head["seq"], head["hash"], head.get("created") or ""])
 
 
 def _copy_in(conn, table: str, columns: list[str], data: pa.Table) -> None:
@@ -585,39 +476,3 @@ def _copy_in(conn, table: str, columns: list[str], data: pa.Table) -> None:
         for start in range(0, len(view), 1 << 22):
             copy.write(view[start:start + (1 << 22)])
     del view
-
-
-def _where(feed: str, f: EventFilter):
-    """The SQL form of ``storage.base._expression``: same filters, same meaning."""
-    from psycopg import sql
-
-    parts = [sql.SQL("TRUE")]
-    if f.start:
-        parts.append(sql.SQL("event_date >= {}").format(
-            sql.Literal(dt.datetime.combine(f.start, dt.time()))))
-    if f.end:  # inclusive end date
-        parts.append(sql.SQL("event_date < {}").format(
-            sql.Literal(dt.datetime.combine(f.end, dt.time()) + dt.timedelta(days=1))))
-    for column, values in (("district_code", f.districts), ("ward_code", f.wards),
-                           ("age_group", f.age_groups)):
-        if values:
-            parts.append(sql.SQL("{} = ANY({})").format(sql.Identifier(column),
-                                                        sql.Literal(list(values))))
-    if feed == "nrm" and f.exploitation_types:
-        parts.append(_any_token("exploitation_type", f.exploitation_types))
-    if feed == "mandevilla" and f.indicators:
-        parts.append(_any_token("indicators", f.indicators))
-    if feed == "rosewood" and f.rosewood_status:
-        parts.append(sql.SQL("found_at IS NOT NULL" if f.rosewood_status == "found"
-                             else "found_at IS NULL"))
-    return sql.SQL(" AND ").join(parts)
-
-
-def _any_token(column: str, tokens):
-    from psycopg import sql
-
-    safe = [t for t in tokens if t.replace("_", "").isalnum()]
-    if not safe:
-        return sql.SQL("FALSE")
-    pattern = "(^|;)(" + "|".join(safe) + ")(;|$)"
-    return sql.SQL("{} ~ {}").format(sql.Identifier(column), sql.Literal(pattern))

@@ -29,7 +29,8 @@ def open_page(page: str, role: str = "analyst", *, timeout: float = 120,
 class DeferredFiles:
     """Makes the file of a deferred download button (data made on the click) as a browser's
     click would: AppTest's click only runs ``on_click``, and the dashboard's downloads use
-    ``on_click="ignore"`` and make (and audit) the file on the click (``load.audited_download``).
+    ``on_click="ignore"`` and make (and audit) the file on the click
+    (``ui.loaders.audited_download``).
 
     AppTest gives each run a fresh media manager; this keeps the last one, whose deferred
     callables are the buttons of the last run.

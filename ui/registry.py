@@ -39,6 +39,8 @@ PAGES = {spec.key: spec for spec in (
              "Administration", action="view_audit"),
     PageSpec("users", "pages/users.py", "Users", ":material/group:", "Administration",
              action="manage_users"),
+    PageSpec("data_lifecycle", "pages/data_lifecycle.py", "Data lifecycle",
+             ":material/auto_delete:", "Administration", action="ingest"),
 )}
 DEFAULT_PAGE = "overview"
 
@@ -47,7 +49,7 @@ ROLE_PAGES = {
     "analyst": ("overview", "explore", "hotspots", "trends", "meeting"),
     "chair": ("overview", "explore", "hotspots", "trends", "meeting"),
     "executive": ("overview", "trends", "meeting"),
-    "admin": ("overview", "audit_log", "users"),
+    "admin": ("overview", "audit_log", "users", "data_lifecycle"),
 }
 
 

@@ -12,9 +12,11 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from core import clock
 from core.schema import FEED_TITLES, FEEDS
 from safeguards.access import RoleScopedQuery
 from safeguards.disclosure import TOTAL, SuppressedTable, legend, legend_for, threshold_for
+from storage.lifecycle import next_purge
 
 # Column headings of the district table: the full feed titles are too long for a table header.
 FEED_SHORT_TITLES = {
@@ -74,6 +76,9 @@ class Overview:
         The number of committed batches (ingested files or frames).
     last_ingested_at : datetime or None
         When the most recent batch was committed (UTC), None for an empty store.
+    purge_from : date or None
+        When the oldest stored records are due for purge under their feed's retention period
+        (``storage.lifecycle``; today if some already are), None for an empty store.
     """
 
     store_url: str
@@ -86,6 +91,14 @@ class Overview:
     n_batches: int
     last_ingested_at: dt.datetime | None
     thresholds: Mapping[str, int] = field(default_factory=dict)
+    purge_from: dt.date | None = None
+
+    @property
+    def purge_label(self) -> str:
+        """When the oldest data will be purged, as text; empty for an empty store."""
+        if self.purge_from is None:
+            return ""
+        return f"The oldest records are due for purge on {_day(self.purge_from)} (retention)."
 
     @property
     def suppression_note(self) -> str:
@@ -132,8 +145,8 @@ def store_overview(query: RoleScopedQuery,
     query : RoleScopedQuery
         The store and the viewer. For a chair, executive or admin, each feed's district counts
         over the whole store are those of the feed's one protected set of period tables
-        (``views.kpis.period_tables``: the Trends page, meeting mode and the briefing pack read
-        the same), so this page cannot be subtracted from theirs; the all-feed ``Total`` column
+        (``views.feed_tables.period_tables``: the Trends page, meeting mode and the briefing pack
+        read the same), so this page cannot be subtracted from theirs; the all-feed ``Total`` column
         is a sum of shown figures only ("hidden" where a part is hidden). Analysts get
         ``query.district_feed_table()``.
     district_names : mapping of str to str, optional
@@ -166,12 +179,13 @@ def store_overview(query: RoleScopedQuery,
         last_ingested_at=_last_ingested(batches),
         thresholds=({FEED_SHORT_TITLES[f]: threshold_for(f) for f in FEEDS} if per_feed
                     else {}),
+        purge_from=next_purge(store, clock.today()) if batches else None,
     )
 
 
 def _whole_span_table(query: RoleScopedQuery) -> SuppressedTable:
     """Districts × feeds over the whole store, from each feed's protected period tables."""
-    from views.kpis import period_tables
+    from views.feed_tables import period_tables
 
     whole = {feed: period_tables(query, feed, "district").area.whole for feed in FEEDS}
     counts = pd.DataFrame({feed: t.counts.iloc[:, 0] for feed, t in whole.items()})

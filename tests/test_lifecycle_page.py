@@ -1,0 +1,90 @@
+"""The administrator's Data lifecycle page (``pages/data_lifecycle.py``) through AppTest: batches,
+retention and past withdrawals shown; a withdrawal needs the batch id typed, and is audited; no
+other role opens the page. And the Overview says when the oldest data will be purged."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from safeguards.audit import read_audit
+from tests.sample_store import build_store
+
+ROOT = Path(__file__).resolve().parent.parent
+DASHBOARD = str(ROOT / "dashboard.py")
+PAGE = str(ROOT / "pages/data_lifecycle.py")
+HOME = str(ROOT / "pages/home.py")
+
+
+@pytest.fixture
+def store(monkeypatch, tmp_path):
+    store = build_store(tmp_path / "store", {"nrm": 12, "mandevilla": 6})
+    monkeypatch.setenv("STORE_URL", str(store.root))
+    monkeypatch.setenv("USERS_FILE", str(tmp_path / "no-users.json"))
+    monkeypatch.setenv("ROLES_FILE", str(tmp_path / "no-roles.yaml"))
+    monkeypatch.setenv("RETENTION_YEARS_NRM", "5")
+    return store
+
+
+def run(target) -> AppTest:
+    at = target.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def open_as(role: str, page: str = PAGE) -> AppTest:
+    at = AppTest.from_file(DASHBOARD, default_timeout=90)
+    at.secrets["test"] = "no sign-in secrets"
+    at.session_state["auth_demo_role"] = role
+    run(at)
+    return run(at.switch_page(page))
+
+
+def test_the_page_lists_batches_retention_and_withdraws_only_when_confirmed(store):
+    at = open_as("admin")
+    batches = at.dataframe[1].value
+    assert batches["File"].tolist() == ["sample-mandevilla.csv", "sample-nrm.csv"]
+    retention = at.dataframe[0].value.set_index("Kept (years)")
+    # nrm from Mon 2 Jan 2023, kept 5 years: its oldest record is purged on 2 Jan 2028
+    assert retention.loc[5, "Oldest data purged on"] == "2028-01-02"
+    nrm = next(b for b in store.batches() if b["feed"] == "nrm")
+    at.selectbox(key="lifecycle_batch").set_value(nrm["id"])
+    at.text_input(key="lifecycle_reason").input("wrong month sent")
+    at.text_input(key="lifecycle_confirm").input("not the id")
+    run(at.button[0].click())
+    assert any("type the batch id exactly" in e.value for e in at.error)
+    assert len(store.query("nrm")) == 12
+    at.text_input(key="lifecycle_confirm").input(nrm["id"])
+    run(at.button[0].click())
+    assert any("12 records removed" in s.value for s in at.success)
+    assert store.query("nrm").empty and len(store.batches()) == 1
+    (done,) = read_audit(store, action="withdraw").itertuples()  # the unconfirmed try did nothing
+    assert (done.actor, done.role, done.records) == ("demo", "admin", 12)
+    assert nrm["id"] in done.filters and "wrong month sent" in done.filters
+    shown = at.dataframe[-1].value
+    assert shown["Records"].tolist()[:1] == [12] and "wrong month sent" in shown["Reason"].tolist()
+
+
+@pytest.mark.parametrize("role", ["analyst", "chair", "executive"])
+def test_no_other_role_opens_the_page_or_reads_its_view(store, role):
+    from core.errors import AccessDenied
+    from safeguards.access import Principal
+    from ui import registry
+    from views.lifecycle import lifecycle_view
+
+    assert "data_lifecycle" not in registry.ROLE_PAGES[role]
+    with pytest.raises(AccessDenied, match="may not open the Data lifecycle page"):
+        registry.check_page_access(role, "data_lifecycle")
+    with pytest.raises(AccessDenied):
+        lifecycle_view(store, Principal("someone", role))
+    at = AppTest.from_file(DASHBOARD, default_timeout=90)
+    at.secrets["test"] = "no sign-in secrets"
+    at.session_state["auth_demo_role"] = role
+    with pytest.raises(ValueError, match="Could not find a navigation page"):
+        run(at).switch_page(PAGE)
+
+
+def test_the_overview_says_when_the_oldest_data_will_be_purged(store):
+    at = open_as("analyst", HOME)
+    assert any("due for purge on 2 Jan 2028" in c.value for c in at.caption)
