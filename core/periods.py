@@ -276,7 +276,7 @@ def tabulate(keys: pd.Series, dates: pd.Series, rows: Sequence[str],
     position = pd.Index(periods.asi8).get_indexer(ordinals)   # -1: outside periods, or NaT
     inside = position >= 0
     values = keys.to_numpy()[inside]
-    codes = pd.Categorical(values, categories=rows).codes
+    codes = pd.Index(rows).get_indexer(values)   # -1: a category outside the rows, or missing
     if (codes < 0).any():
         unknown = {v for v in pd.unique(values[codes < 0]) if not pd.isna(v)}
         shown = sorted(map(str, unknown))[:5] or ["(empty)"]
