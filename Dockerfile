@@ -20,4 +20,6 @@ RUN python tools/vendor_assets.py && rm -rf node_modules \
 # pass `--user "$(id -u):$(id -g)"` likewise. The app needs write access to /app/instance only.
 USER dashboard
 EXPOSE 8501
-CMD ["python", "-m", "streamlit", "run", "dashboard.py", "--server.address", "0.0.0.0"]
+# ui.serve runs `streamlit run dashboard.py` and warms the pages' imports, boundaries and
+# hotspot grid in the same process (ui/serve.py).
+CMD ["python", "-m", "ui.serve", "--server.address", "0.0.0.0"]

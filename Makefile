@@ -39,8 +39,10 @@ store: $(VENV)/.installed
 		$(PY) -m data.synthetic --store "$(STORE)" --years 5 --seed 1; \
 	fi
 
+# ui.serve: `streamlit run dashboard.py` with the pages' imports, boundaries and hotspot grid
+# warmed in the server's own process (ui/serve.py says why this way).
 run: store assets
-	STORE_URL="$(STORE)" $(PY) -m streamlit run dashboard.py --server.port $(PORT)
+	STORE_URL="$(STORE)" $(PY) -m ui.serve --server.port $(PORT)
 
 # pytest exits 5 when it collected no test: treat that as a failure, never as green.
 test: $(VENV)/.installed-test assets

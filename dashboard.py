@@ -6,13 +6,19 @@ role picker for a synthetic-only store; real data without sign-in refuses to sta
 the pages of their role from ``ui.registry``. Every page still checks the role itself:
 hiding a page is not a guard.
 """
-import streamlit as st
+from ui import serve
 
-from core.roles import ROLE_TITLES, ROLES
-from safeguards import auth
-from ui import registry, session
-from ui.loaders import stop_on_user_error
-from ui.router_mode import use_router
+# Started warm (``python -m ui.serve``): wait for the warm-up thread's first stage instead of
+# importing alongside it (see ui/serve.py); under plain ``streamlit run`` this returns at once.
+serve.wait_for_first_stage()
+
+import streamlit as st  # noqa: E402
+
+from core.roles import ROLE_TITLES, ROLES  # noqa: E402
+from safeguards import auth  # noqa: E402
+from ui import registry, session  # noqa: E402
+from ui.loaders import stop_on_user_error  # noqa: E402
+from ui.router_mode import use_router  # noqa: E402
 
 use_router()  # before anything is drawn: see ui/router_mode.py
 st.set_page_config(
@@ -56,11 +62,14 @@ with stop_on_user_error():
     mode = session.sign_in_mode()
     principal = session.signed_in_principal(mode)
 
-if principal is None:
-    st.navigation([st.Page(SIGN_IN_PAGES[mode], title="Sign in", icon=":material/login:")],
-                  position="hidden").run()
-else:
-    sidebar(principal, mode)
-    page = st.navigation(pages_for(principal.role))
-    session.record_page_view(principal, page.url_path or registry.DEFAULT_PAGE)
-    page.run()
+try:
+    if principal is None:
+        st.navigation([st.Page(SIGN_IN_PAGES[mode], title="Sign in", icon=":material/login:")],
+                      position="hidden").run()
+    else:
+        sidebar(principal, mode)
+        page = st.navigation(pages_for(principal.role))
+        session.record_page_view(principal, page.url_path or registry.DEFAULT_PAGE)
+        page.run()
+finally:
+    serve.first_page_served()  # even after st.stop(): the warm-up's second stage may start

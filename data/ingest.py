@@ -31,8 +31,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
-import pandera.errors
 from tqdm import tqdm
 
 from core import clock, roles
@@ -45,13 +45,14 @@ from core.errors import (
     Problem,
     SchemaError,
 )
-from core.schema import EVENT_DATE_FIELD, feed_fields, feed_schema
+from core.schema import EVENT_DATE_FIELD, feed_fields
 from data.columns import load_column_mapping, resolve_columns
 from data.identifiers import mask, refuse_identifiers
 from data.location import resolve_locations
 from data.parse import parse_field
 from data.pseudonymise import is_pseudonym
 from data.readers import ROW_COLUMN, read_partner_file
+from data.validation import validate
 from geo.geomask import geomask_cell_m
 from safeguards import audit
 from storage.base import RecordConflict, Store
@@ -243,7 +244,7 @@ def _ingest(frame, feed, name, *, store, accept_valid, replace, geomask_m, sourc
     parsed = {(p.row, p.column) for p in problems}
     # A cell the parser could not read is reported once, not again by the schema.
     with bar.stage("validate", len(frame)) as advance:
-        problems += [p for p in _validate(typed, frame, feed) if (p.row, p.column) not in parsed]
+        problems += [p for p in validate(typed, frame, feed) if (p.row, p.column) not in parsed]
         advance(len(frame))
     with bar.stage("geomask", len(frame)) as advance:
         location, location_problems = _by_chunk(
@@ -256,7 +257,7 @@ def _ingest(frame, feed, name, *, store, accept_valid, replace, geomask_m, sourc
         raise SchemaError(name, sorted(problems, key=_order))
     keep = ~frame[ROW_COLUMN].isin(bad_rows)
     records = records[keep]
-    rows_of = dict(zip(records["record_id"], records[ROW_COLUMN]))
+    source_rows = records[["record_id", ROW_COLUMN]]  # to name rows in a conflict report
     records = records.drop(columns=[ROW_COLUMN])
     records["content_hash"] = content_hash(records)
     try:
@@ -265,6 +266,7 @@ def _ingest(frame, feed, name, *, store, accept_valid, replace, geomask_m, sourc
                                   replace=replace)
             advance(len(records))
     except RecordConflict as exc:
+        rows_of = dict(zip(source_rows["record_id"], source_rows[ROW_COLUMN]))
         raise DuplicateRecordError(name, [
             Problem(int(rows_of[r]), "record_id", r, "already stored with different content")
             for r in exc.record_ids]) from None
@@ -298,49 +300,52 @@ def _parse(frame: pd.DataFrame, feed: str) -> tuple[pd.DataFrame, list[Problem]]
     return typed, problems
 
 
-def _validate(typed: pd.DataFrame, raw: pd.DataFrame, feed: str) -> list[Problem]:
-    try:
-        feed_schema(feed).validate(typed, lazy=True)
-    except pandera.errors.SchemaErrors as exc:
-        return _pandera_problems(exc.failure_cases, raw)
-    return []
-
-
-def _pandera_problems(cases: pd.DataFrame, raw: pd.DataFrame) -> list[Problem]:
-    """Turn pandera's failure cases into Problems that quote the file's own text."""
-    problems = []
-    for case in cases.itertuples(index=False):
-        if pd.isna(case.index):
-            continue  # a whole-column failure is also reported row by row
-        index = int(case.index)
-        reason = _reason(str(case.check))
-        column = case.column if case.column in raw.columns else None
-        if case.schema_context == "DataFrameSchema":
-            # A cross-field rule fails for every column of the row; it names its column itself.
-            column = "found_at" if "found_at" in reason else None
-        value = None if column is None else str(raw.at[index, column]).strip()
-        problems.append(Problem(int(raw.at[index, ROW_COLUMN]), column, value, reason))
-    return list(dict.fromkeys(problems))
-
-
-def _reason(check: str) -> str:
-    if check == "not_nullable":
-        return "is empty"
-    if check == "field_uniqueness":
-        return "record_id appears more than once in the file"
-    return check
-
-
 def content_hash(records: pd.DataFrame) -> pd.Series:
     """A stable 64-bit fingerprint of each record's stored content, as hex text.
 
     Computed on stored (geomasked) values only, so it reveals nothing the store does not already
-    hold. Re-ingesting an unchanged record gives the same hash.
+    hold. Re-ingesting an unchanged record gives the same hash, and the hash must never change
+    between versions: it is ``pandas.util.hash_pandas_object`` of the columns (sorted by name)
+    as text (``astype("string")``, missing values a NUL character), without the index. Here
+    each column's text is made and hashed once per *distinct* value and the per-column hashes
+    are combined as pandas combines them (:func:`_combine_hashes`): the same numbers, since a
+    value's text and hash do not depend on the other rows (a test compares the two ways).
     """
     columns = sorted(c for c in records.columns if c != "content_hash")
-    canonical = records[columns].astype("string").fillna("\x00")
-    hashed = pd.util.hash_pandas_object(canonical, index=False)
-    return hashed.map("{:016x}".format).astype("string")
+    hashed = _combine_hashes([_text_hashes(records[c]) for c in columns], len(records))
+    return pd.Series(_hex16(hashed), index=records.index, dtype="string")
+
+
+def _text_hashes(column: pd.Series) -> np.ndarray:
+    """``pandas.util.hash_array`` of each cell's text (see :func:`content_hash`)."""
+    codes, uniques = pd.factorize(column, use_na_sentinel=True)
+    text = np.empty(len(uniques) + 1, dtype=object)  # not np.append: it drops a NUL string
+    text[:-1] = pd.Series(uniques).astype("string").fillna("\x00").to_numpy(dtype=object)
+    text[-1] = "\x00"  # code -1 (missing) takes the last entry
+    return pd.util.hash_array(text, categorize=False)[codes]
+
+
+def _combine_hashes(hashes: list[np.ndarray], rows: int) -> np.ndarray:
+    """The column hashes combined into one per row, exactly as ``hash_pandas_object`` combines
+    a frame's columns (``pandas.core.util.hashing.combine_hash_arrays``, written out here so
+    a stored hash never depends on a private pandas function)."""
+    out = np.full(rows, 0x345678, dtype=np.uint64)
+    multiplier = np.uint64(1000003)
+    for i, column in enumerate(hashes):
+        inverse_i = len(hashes) - i
+        out ^= column
+        out *= multiplier
+        multiplier += np.uint64(82520 + inverse_i + inverse_i)
+    return out + np.uint64(97531)
+
+
+_HEX_PAIRS = np.array([f"{i:02x}".encode() for i in range(256)], dtype="S2")
+
+
+def _hex16(values: np.ndarray) -> np.ndarray:
+    """``"{:016x}".format`` of each uint64, without a Python call per value."""
+    octets = values.astype(">u8").view(np.uint8).reshape(-1, 8)
+    return _HEX_PAIRS[octets].view("S16").ravel().astype(str).astype(object)
 
 
 def _quarantine(store, name, rejected: pd.DataFrame, problems: list[Problem]) -> str:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from core.errors import Problem
 from data.parse import clean_text
@@ -20,6 +22,7 @@ LOCATION_OUTPUT = ["lsoa_code", "ward_code", "district_code", "has_point", "east
 # Rough boxes around West Yorkshire, only for hints about columns that were mixed up.
 _LON, _LAT = (-2.3, -1.1), (53.4, 54.1)
 _EAST, _NORTH = (380_000, 480_000), (395_000, 470_000)
+_PLAIN_DECIMAL = r"^-?[0-9]+(\.[0-9]+)?$"
 
 
 def resolve_locations(frame: pd.DataFrame, cell_m: int) -> tuple[pd.DataFrame, list[Problem]]:
@@ -49,10 +52,10 @@ def resolve_locations(frame: pd.DataFrame, cell_m: int) -> tuple[pd.DataFrame, l
         e[has_en], n[has_en] = east[has_en], north[has_en]
     has_point = has_ll | has_en
     out = pd.DataFrame(index=frame.index, columns=LOCATION_OUTPUT)
-    out["lsoa_code"] = pd.Series(pd.NA, index=frame.index, dtype="string")
+    lsoa = np.full(len(frame), None, dtype=object)  # filled in place, then one column
     if has_point.any():
         codes, distance = lsoa_of_points(e[has_point], n[has_point])
-        out.loc[has_point, "lsoa_code"] = codes.to_numpy()
+        lsoa[has_point] = codes.to_numpy(dtype=object, na_value=None)
         outside = codes.isna().to_numpy()
         for row, km in zip(rows[has_point][outside], distance[outside] / 1000):
             problems.append(Problem(int(row), "location", None,
@@ -60,7 +63,7 @@ def resolve_locations(frame: pd.DataFrame, cell_m: int) -> tuple[pd.DataFrame, l
     only_lsoa = ~has_point & (lsoa_text != "").to_numpy()
     if only_lsoa.any():
         mapped, known = normalise_lsoa_codes(lsoa_text[only_lsoa])
-        out.loc[only_lsoa, "lsoa_code"] = mapped.to_numpy()
+        lsoa[only_lsoa] = mapped.to_numpy(dtype=object, na_value=None)
         for row, value in zip(rows[only_lsoa][~known.to_numpy()], lsoa_text[only_lsoa][~known]):
             problems.append(Problem(int(row), "lsoa_code", str(value),
                                     "is not a West Yorkshire LSOA code (2021 or 2011)"))
@@ -69,14 +72,16 @@ def resolve_locations(frame: pd.DataFrame, cell_m: int) -> tuple[pd.DataFrame, l
         problems.append(Problem(int(row), "location", None,
                                 "no location: give longitude and latitude, easting and northing, "
                                 "or lsoa_code"))
+    out["lsoa_code"] = pd.array(lsoa, dtype="string")
     areas = areas_of_lsoas(out["lsoa_code"])
     out["ward_code"], out["district_code"] = areas["ward_code"], areas["district_code"]
     masked_e, masked_n = snap_to_grid(np.nan_to_num(e), np.nan_to_num(n), cell_m)
     m_lon, m_lat = bng_to_lonlat(masked_e, masked_n)
     out["has_point"] = has_point
-    out["easting"] = pd.array(np.where(has_point, masked_e, 0), dtype="Int32")
-    out["northing"] = pd.array(np.where(has_point, masked_n, 0), dtype="Int32")
-    out.loc[~has_point, ["easting", "northing"]] = pd.NA
+    out["easting"] = pd.arrays.IntegerArray(np.where(has_point, masked_e, 0).astype(np.int32),
+                                            ~has_point)
+    out["northing"] = pd.arrays.IntegerArray(np.where(has_point, masked_n, 0).astype(np.int32),
+                                             ~has_point)
     out["longitude"] = np.where(has_point, np.round(m_lon, 6), np.nan)
     out["latitude"] = np.where(has_point, np.round(m_lat, 6), np.nan)
     out["geomask_m"] = np.int16(cell_m)
@@ -92,12 +97,26 @@ def _number(frame, column, rows, problems) -> tuple[np.ndarray, np.ndarray]:
     if column not in frame:
         return np.full(len(frame), np.nan), np.zeros(len(frame), dtype=bool)
     text = clean_text(frame[column])
-    values = pd.to_numeric(text.replace("", pd.NA), errors="coerce")
-    bad = ((text != "") & values.isna()).to_numpy()
+    values = _plain_decimals(text)
+    if values is None:
+        values = pd.to_numeric(text.replace("", pd.NA), errors="coerce").to_numpy(
+            dtype=float, na_value=np.nan)
+    bad = (text != "").to_numpy() & np.isnan(values)
     for row in rows[bad]:
         problems.append(Problem(int(row), column, None, "is not a number (give decimal degrees or "
                                 "metres, without N/S/E/W, degree signs or spaces)"))
-    return values.to_numpy(dtype=float, na_value=np.nan), bad
+    return values, bad
+
+
+def _plain_decimals(text: pd.Series) -> np.ndarray | None:
+    """The column as floats in one Arrow cast, when every cell is empty or a plain decimal
+    (``-1.549``, ``430512``); ``None`` otherwise, for ``pd.to_numeric`` to judge each cell. On
+    plain decimals both give the same, correctly rounded, doubles."""
+    cells = pa.array(text.array, type=pa.string())  # Arrow-backed text: no copy
+    empty = pc.equal(cells, "")
+    if not pc.all(pc.or_(empty, pc.match_substring_regex(cells, _PLAIN_DECIMAL))).as_py():
+        return None
+    return pc.cast(pc.if_else(empty, None, cells), pa.float64()).to_numpy(zero_copy_only=False)
 
 
 def _pair(a, b, names, rows, problems, unreadable) -> np.ndarray:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 
 from geo.boundaries import load_boundaries, lsoa_2011_to_2021
 from geo.crs import BNG
@@ -21,9 +22,7 @@ def lsoa_of_points(easting, northing) -> tuple[pd.Series, np.ndarray]:
     """
     points = gpd.GeoDataFrame(geometry=gpd.points_from_xy(easting, northing), crs=BNG)
     lsoas = _lsoas_bng()
-    hit = gpd.sjoin(points, lsoas, how="left", predicate="within")
-    hit = hit[~hit.index.duplicated(keep="first")]
-    codes = hit["code"].astype("string")
+    codes = pd.Series(_containing_lsoa(points.geometry.array, lsoas), dtype="string")
     distance = np.zeros(len(points))
     missing = codes.isna().to_numpy()
     if missing.any():
@@ -33,6 +32,19 @@ def lsoa_of_points(easting, northing) -> tuple[pd.Series, np.ndarray]:
         codes.loc[near.index[close]] = near.loc[close, "code"]
         distance[missing] = near["distance"].to_numpy()
     return codes.reset_index(drop=True), distance
+
+
+def _containing_lsoa(points, lsoas: gpd.GeoDataFrame) -> np.ndarray:
+    """The code of the LSOA containing each point (``None`` where none does): what
+    ``gpd.sjoin(points, lsoas, predicate="within")`` keeping each point's first match gives,
+    without building frames. The same query (a tree of the points, each LSOA asking which it
+    contains) and the same choice when generalised edges overlap: the LSOA listed first."""
+    tree = shapely.STRtree(np.asarray(points))
+    lsoa_index, point_index = tree.query(np.asarray(lsoas.geometry.array), predicate="contains")
+    first = np.full(len(points), len(lsoas), dtype=np.int64)
+    np.minimum.at(first, point_index, lsoa_index)
+    names = np.append(lsoas["code"].to_numpy(dtype=object), None)
+    return names[first]
 
 
 def areas_of_lsoas(lsoa_codes: pd.Series) -> pd.DataFrame:
@@ -47,7 +59,10 @@ def normalise_lsoa_codes(codes: pd.Series) -> tuple[pd.Series, pd.Series]:
     """Map codes to 2021 LSOAs (2011 codes via best overlap); return codes and a known mask."""
     codes = codes.astype("string").str.upper().str.strip()
     current = set(load_boundaries("lsoa")["code"])
-    mapped = codes.where(codes.isin(current), codes.map(lsoa_2011_to_2021()))
+    known = codes.isin(current)
+    # The 2011 → 2021 table is built on first use (an overlay, about a second): only for 2011 codes.
+    older = {} if known.all() else lsoa_2011_to_2021()
+    mapped = codes.where(known, codes.map(older))
     return mapped, mapped.notna() & mapped.isin(current)
 
 

@@ -53,6 +53,12 @@ def _cached_geometries(level: str) -> dict[str, dict]:
     return _geometries(load_boundaries(level))
 
 
+def preload_geometries(levels=LEVELS) -> None:
+    """Compute these levels' outlines now (``ui.serve`` warms them before the first visitor)."""
+    for level in levels:
+        _cached_geometries(level)
+
+
 def _geometries(areas: gpd.GeoDataFrame) -> dict[str, dict]:
     collection = boundary_geojson(areas, properties=("code",))
     return {f["properties"]["code"]: f["geometry"] for f in collection["features"]}

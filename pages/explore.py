@@ -8,18 +8,18 @@ query layer: a chair gets district and ward areas only, with small numbers hidde
 from functools import partial
 
 import streamlit as st
-from streamlit_folium import st_folium
 
 from core.schema import AGE_GROUPS, FEEDS
 from geo.boundaries import DISTRICT_CODES
 from safeguards.disclosure import legend as disclosure_note
 from ui import explore_loaders as load
+from ui.folium_frame import show_folium
 from ui.hotspot_loaders import load_hotspots
 from ui.loaders import audited_download, open_store_page, stop_on_user_error
 from ui.session import require_page_role
 from views import viewstate as vs
 from views.explore import CATEGORY_TITLES, breakdown_frame, describe, monthly_chart, threshold_of
-from views.explore_map import build_map, legend_html
+from views.explore_map import legend_html
 from views.exports import area_table, explorer_map_file, safe_csv
 from views.overview import FEED_SHORT_TITLES
 
@@ -97,17 +97,17 @@ with stop_on_user_error():
     cells = load.load_cells(principal, state)
     points = load.load_points(principal, state, cells)
     hotspots = load_hotspots(principal, state).hotspots if state.hotspots else None
-view = build_map(state, counts=counts, cells=cells, points=points, hotspots=hotspots, note=note)
+    view = load.load_explorer_map(principal, state, counts=counts, cells=cells, points=points,
+                                  hotspots=hotspots, note=note)
 threshold = threshold_of(principal.role, state.feeds)
 shown = load.table_records(counts)  # the records the downloads hold, for their audit entries
 
 map_column, side = st.columns([3, 1])
 with map_column:
-    # render=False: st_folium renders the map itself; its extra full-page render doubled the
-    # time (bench/bench_map.py).
-    clicked = st_folium(view.map, key="explore_map", height=560, use_container_width=True,
-                        returned_objects=["last_object_clicked", "last_active_drawing"],
-                        render=False)
+    # The map as st_folium(..., render=False) sends it, rendered once per view
+    # (ui.folium_frame): an unchanged view rebuilds and resends nothing.
+    clicked = show_folium(view.frame, height=560, use_container_width=True,
+                          returned_objects=["last_object_clicked", "last_active_drawing"])
 state = load.keep_in_link(state, clicked)
 
 with side:

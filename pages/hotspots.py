@@ -18,7 +18,6 @@ from core.roles import may
 from core.schema import AGE_GROUPS, FEEDS
 from geo.boundaries import DISTRICT_CODES
 from maps.hotspot_layer import hotspot_map
-from reports.tasking_sheet import tasking_sheet
 from safeguards.disclosure import legend as disclosure_note
 from ui import hotspot_loaders as load
 from ui.loaders import audited_download, open_store_page, stop_on_user_error
@@ -148,8 +147,8 @@ else:
     downloads[1].download_button(
         "Tasking sheet (PDF)",
         audited_download(
-            lambda: tasking_sheet(tasks, outcomes=outcomes, synthetic=synthetic,
-                                  generated_by=principal.user),
+            lambda: load.tasking_sheet_pdf(tasks, outcomes=outcomes, synthetic=synthetic,
+                                           generated_by=principal.user),
             partial(load.audit_hotspots, principal, "export", state,
                     detail="pdf: tasking sheet", records=len(tasks))),
         file_name=f"tasking-sheet-{clock.today()}.pdf", mime="application/pdf",

@@ -13,6 +13,7 @@ from core.periods import FREQ_TITLES as PERIOD_NOUNS
 from core.schema import FEEDS
 from safeguards.disclosure import legend as disclosure_note
 from ui import trends_loaders as load
+from ui.chart_specs import draw_spec
 from ui.loaders import audited_download, load_overview, stop_on_user_error, synthetic_banner
 from ui.session import require_page_role
 from views import feed_tables, kpis, trend_flags, trend_series
@@ -84,12 +85,13 @@ for tab, feed in zip(st.tabs([feed_tables.FEED_SHORT_TITLES[f] for f in FEEDS]),
         with stop_on_user_error():
             series = load.load_area_series(principal, feed, freq, view.measure)
         title = f"{feed_tables.FEED_SHORT_TITLES[feed]}: {MEASURE_TITLES[view.measure].lower()}"
-        chart = area_chart(series, measure=view.measure, title=title, synthetic=synthetic,
-                           freq=freq)
-        st.altair_chart(chart, width="stretch")
+        make_chart = partial(area_chart, series, measure=view.measure, title=title,
+                             synthetic=synthetic, freq=freq)
+        draw_spec(load.load_chart_spec(principal, ("area", feed, freq, view.measure, synthetic),
+                                       make_chart))
         left, right = st.columns(2)
         left.download_button("Chart (PNG)",
-                             made_on_click(lambda chart=chart: chart_png(chart),
+                             made_on_click(lambda make=make_chart: chart_png(make()),
                                            f"png: {feed} series"),
                              file_name=f"trends-{feed}-{view.measure}-{freq}.png",
                              mime="image/png", icon=":material/image:", key=f"png_{feed}",
@@ -125,17 +127,20 @@ groups = [*trend_series.MEASURE_GROUPS,
 for tab, (key, title, _, unit) in zip(st.tabs([g[1] for g in groups]), groups):
     with tab:
         if key == "types":
-            chart = mix_chart(type_mix, title=title, synthetic=synthetic, freq=freq,
-                              note="Referrals with more than one type count as 'several types'.")
+            make_chart = partial(mix_chart, type_mix, title=title, synthetic=synthetic,
+                                 freq=freq, note="Referrals with more than one type count as "
+                                                 "'several types'.")
             export = trend_series.breakdown_export(type_mix)
         else:
             group = trend_series.measure_group(measure_series, key)
-            chart = measure_chart(group, title=title, unit=unit, synthetic=synthetic, freq=freq)
+            make_chart = partial(measure_chart, group, title=title, unit=unit,
+                                 synthetic=synthetic, freq=freq)
             export = trend_series.measure_series_export(group)
-        st.altair_chart(chart, width="stretch")
+        draw_spec(load.load_chart_spec(principal, ("group", key, freq, synthetic), make_chart))
         left, right = st.columns(2)
         left.download_button("Chart (PNG)",
-                             made_on_click(lambda chart=chart: chart_png(chart), f"png: {key}"),
+                             made_on_click(lambda make=make_chart: chart_png(make()),
+                                           f"png: {key}"),
                              file_name=f"trends-{key}-{freq}.png", mime="image/png",
                              icon=":material/image:", key=f"png_{key}", on_click="ignore")
         right.download_button("Table (CSV)",

@@ -407,7 +407,7 @@ def test_a_click_opens_the_panel_and_goes_into_the_link(env):
     assert not panel_title(at)
     click = {"last_object_clicked": {"lat": 53.8, "lng": -1.55},
              "last_active_drawing": {"type": "Feature", "properties": {"code": LEEDS}}}
-    with mock.patch("streamlit_folium.st_folium", return_value=click):
+    with mock.patch("ui.folium_frame.show_folium", return_value=click):
         at.run()
         assert not at.exception
         assert panel_title(at) == "Leeds"

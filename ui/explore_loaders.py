@@ -7,7 +7,7 @@ source of truth for the view.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import pandas as pd
 import streamlit as st
@@ -18,9 +18,10 @@ from safeguards.access import Principal
 from safeguards.audit import AuditEvent, record
 from storage.base import store_fingerprint
 from storage.open import open_store
+from ui.folium_frame import FoliumFrame, folium_frame
 from ui.loaders import _FILTERS, _query, _view_key
 from views.explore import AreaDetails, Headline, area_details, clicked_area, headline
-from views.explore_map import points_to_read
+from views.explore_map import build_map, points_to_read
 from views.viewstate import (
     W_FEEDS,
     ExplorerState,
@@ -107,6 +108,48 @@ def _cached_points(store_url, fingerprint, principal, key, _state):
     query = _query(store_url, principal)
     return pd.concat([query.points(feed, to_filter(_state)).assign(feed=feed)
                       for feed in _state.feeds], ignore_index=True)
+
+
+@dataclass(frozen=True)
+class ExplorerMap:
+    """The explorer's map made ready to send (``ui.folium_frame``), with what
+    ``views.explore_map.MapView`` says beside it."""
+
+    frame: FoliumFrame
+    legend: object | None
+    message: str | None
+    hotspot_note: str | None
+    caption: str
+
+
+#: The map's key on the page (``st_folium(..., key=MAP_KEY)``).
+MAP_KEY = "explore_map"
+# Everything of the view the map depends on: filters, level, measure, class breaks, the layer
+# it opens on and the hotspots toggle; not the clicked area (the panel, not the map, shows it).
+_MAP_VIEW = (*_FILTERS, "level", "measure", "scheme", "layer", "hotspots")
+
+
+def load_explorer_map(principal: Principal, state: ExplorerState, *, counts: pd.DataFrame,
+                      cells: pd.DataFrame | None, points, hotspots, note: str) -> ExplorerMap:
+    """The explorer's map of ``state`` from the view's data (``load_area_counts``,
+    ``load_cells``, ``load_points``, the hotspots or None), built and rendered once per view.
+
+    A rerun with the same view (a click, a rerun of the page) gets the same text back, so it
+    builds no map and Streamlit resends no map (``ui.folium_frame``).
+    """
+    store = open_store()
+    return _cached_explorer_map(store.url, store_fingerprint(store), principal,
+                                _view_key(state, *_MAP_VIEW), note, state, counts, cells,
+                                points, hotspots)
+
+
+@st.cache_data(ttl="10m", max_entries=16, show_spinner=False)
+def _cached_explorer_map(store_url, fingerprint, principal, key, note, _state, _counts, _cells,
+                         _points, _hotspots):
+    view = build_map(_state, counts=_counts, cells=_cells, points=_points, hotspots=_hotspots,
+                     note=note)
+    return ExplorerMap(folium_frame(view.map, key=MAP_KEY), view.legend, view.message,
+                       view.hotspot_note, view.caption)
 
 
 def audit_explorer(principal: Principal, action: str, state: ExplorerState, *,

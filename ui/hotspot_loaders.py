@@ -114,3 +114,16 @@ def load_outcomes(principal: Principal, tasks: list[Task]) -> dict[str, Outcome]
 @st.cache_data(ttl="1h", max_entries=256, show_spinner=False)
 def _cached_outcome(store_url, fingerprint, principal, key, _task):
     return outcome(_query(store_url, principal), _task)
+
+
+def tasking_sheet_pdf(tasks: list[Task], *, outcomes: dict[str, Outcome], synthetic: bool,
+                      generated_by: str) -> bytes:
+    """The tasking sheet PDF (``reports.tasking_sheet``), made when its download is clicked.
+
+    Imported here, not at the top: reportlab and matplotlib took 1.3 s to import on every first
+    page load, though most visits make no PDF (tests/test_warm_start.py).
+    """
+    from reports.tasking_sheet import tasking_sheet
+
+    return tasking_sheet(tasks, outcomes=outcomes, synthetic=synthetic,
+                         generated_by=generated_by)

@@ -10,6 +10,7 @@ from safeguards.access import Principal, RoleScopedQuery
 from safeguards.audit import AuditEvent, record
 from storage.base import store_fingerprint
 from storage.open import open_store
+from ui.chart_specs import vega_lite_spec
 from views import (
     feed_tables as _feed_tables,
     kpis as _kpis,
@@ -101,6 +102,18 @@ def load_trend_flags(principal: Principal, end: str | None = None) -> pd.DataFra
 @st.cache_data(ttl="10m", max_entries=32, show_spinner=False)
 def _cached_trend_flags(store_url, fingerprint, role, end):
     return _trend_flags.trend_flags(_trends_query(store_url, role), end=end)
+
+
+def load_chart_spec(principal: Principal, name: tuple, make) -> dict:
+    """The Vega-Lite spec of the chart ``make()`` draws (``ui.chart_specs``), made once per
+    store content, role and ``name``: ``name`` must say everything the chart shows (kind, feed,
+    frequency, measure, synthetic or not), its data coming from the loaders above."""
+    return _cached_chart_spec(*_trends_key(principal), name, make)
+
+
+@st.cache_data(ttl="10m", max_entries=64, show_spinner=False)
+def _cached_chart_spec(store_url, fingerprint, role, name, _make):
+    return vega_lite_spec(_make())
 
 
 def trend_records(principal: Principal, period: str) -> int:

@@ -1,7 +1,8 @@
 """Real-browser harness: the dashboard served by Streamlit, driven by Playwright and Chromium.
 
-Session fixtures build a small synthetic store, start ``streamlit run dashboard.py`` on a free
-loopback port with ``STORE_URL`` pointing at it, and launch Debian's Chromium once. Each test gets
+Session fixtures build a small synthetic store, start the dashboard (``python -m ui.serve``, which
+runs ``streamlit run dashboard.py`` warm) on a free loopback port with ``STORE_URL`` pointing at
+it, and launch Debian's Chromium once. Each test gets
 a ``dashboard`` (a ``DashboardPage``): a fresh browser context whose every request is routed, so
 that a request to any origin other than the dashboard's own is aborted and recorded. A test ends
 with ``dashboard.assert_clean()``; the fixture checks again at teardown, so a page that
@@ -90,7 +91,9 @@ def serve_dashboard(workdir: Path, *, env: dict[str, str], secrets: str = "",
     secrets_file = workdir / "secrets.toml"
     secrets_file.write_text(secrets, encoding="utf-8")
     log_path = workdir / "server.log"
-    command = [sys.executable, "-m", "streamlit", "run", "dashboard.py",
+    # As `make run` and the Dockerfile start it: the warm launcher (ui/serve.py), which runs
+    # `streamlit run dashboard.py` in its own process.
+    command = [sys.executable, "-m", "ui.serve",
                "--server.headless", "true", "--server.address", "127.0.0.1",
                "--server.port", str(port), "--browser.gatherUsageStats", "false",
                "--server.fileWatcherType", "none", "--secrets.files", str(secrets_file)]

@@ -1,0 +1,140 @@
+"""Benchmark: from server start to the Explore map drawn in a real browser (issue 14, item 2).
+
+    .venv/bin/python bench/bench_startup.py --store store [--runs 3]
+        [--command serve|streamlit] [--repo DIR]
+
+Each run starts a fresh server the way ``make run`` does (``--command serve``: ``python -m
+ui.serve``, the warm launcher; ``--command streamlit``: ``python -m streamlit run dashboard.py``,
+as ``make run`` did before it), then opens ``/explore`` in Debian's Chromium (launched once,
+before the clock starts, as a browser is already open when someone visits) and waits until the
+map's district outlines and area layer are drawn inside the map's frame. Times are from the
+server's start: when its health check first answers, when the first visitor's map is drawn,
+and a second visitor's map (a new browser context) right after. ``--repo`` runs another
+checkout (a copy of the code before a change) with this checkout's interpreter.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = Path(os.environ.get("E2E_CHROMIUM", "/usr/bin/chromium"))
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                 "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"]
+MAP_IFRAME = 'iframe[title="streamlit_folium.st_folium"]'
+TIMEOUT_S = 120
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_server(command: str, repo: Path, store: Path, port: int, log) -> subprocess.Popen:
+    options = ["--server.headless", "true", "--server.address", "127.0.0.1",
+               "--server.port", str(port), "--browser.gatherUsageStats", "false",
+               "--server.fileWatcherType", "none"]
+    launcher = (["-m", "ui.serve"] if command == "serve"
+                else ["-m", "streamlit", "run", "dashboard.py"])
+    scratch = Path(tempfile.mkdtemp(prefix="bench-startup-"))
+    env = {**os.environ, "STORE_URL": str(store), "USERS_FILE": str(scratch / "no-users.json"),
+           "ROLES_FILE": str(scratch / "no-roles.yaml"), "PYTHONPATH": str(repo)}
+    return subprocess.Popen([sys.executable, *launcher, *options], cwd=repo, env=env,
+                            stdout=log, stderr=subprocess.STDOUT)
+
+
+def wait_healthy(url: str, process: subprocess.Popen) -> None:
+    deadline = time.monotonic() + TIMEOUT_S
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited with status {process.returncode}")
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=1) as response:
+                if b"ok" in response.read():
+                    return
+        except OSError:
+            time.sleep(0.05)
+    raise TimeoutError("server never became healthy")
+
+
+def map_drawn(browser, url: str) -> None:
+    """Open /explore in a new context and wait until the map's areas are drawn."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    try:
+        page = context.new_page()
+        page.goto(f"{url}/explore", wait_until="domcontentloaded")
+        iframe = page.locator(MAP_IFRAME)
+        iframe.wait_for(state="visible", timeout=TIMEOUT_S * 1000)
+        frame = iframe.element_handle().content_frame()
+        frame.locator("path.wy-district").first.wait_for(state="attached",
+                                                         timeout=TIMEOUT_S * 1000)
+        frame.locator("path.leaflet-interactive").first.wait_for(state="attached",
+                                                                 timeout=TIMEOUT_S * 1000)
+    finally:
+        context.close()
+
+
+def one_run(browser, command: str, repo: Path, store: Path) -> dict[str, float]:
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    with tempfile.NamedTemporaryFile("wb", suffix=".log", delete=False) as log:
+        started = time.perf_counter()
+        process = start_server(command, repo, store, port, log)
+    try:
+        wait_healthy(url, process)
+        healthy = time.perf_counter() - started
+        map_drawn(browser, url)
+        first = time.perf_counter() - started
+        map_drawn(browser, url)
+        second = time.perf_counter() - started - first
+        return {"healthy": healthy, "first map": first, "second visitor": second}
+    except Exception:
+        print(Path(log.name).read_text(errors="replace")[-3000:], file=sys.stderr)
+        raise
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--store", type=Path, default=ROOT / "store")
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--command", choices=("serve", "streamlit"), default="serve")
+    parser.add_argument("--repo", type=Path, default=ROOT)
+    args = parser.parse_args()
+    from playwright.sync_api import sync_playwright
+
+    runs = []
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True,
+                                             args=CHROMIUM_ARGS)
+        for i in range(args.runs):
+            result = one_run(browser, args.command, args.repo.resolve(), args.store.resolve())
+            runs.append(result)
+            print(f"run {i + 1}: " + ", ".join(f"{k} {v:.2f} s" for k, v in result.items()),
+                  flush=True)
+        browser.close()
+    print(f"\n{args.command} in {args.repo} on {args.store} ({platform.python_version()}, "
+          f"load {os.getloadavg()[0]:.1f}); medians of {len(runs)} runs:")
+    for name in runs[0]:
+        print(f"  {name}: {statistics.median(r[name] for r in runs):.2f} s")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,79 @@
+"""Check parsed rows against the feed's pandera schema (``core.schema``), quickly when they pass.
+
+The schema's column checks (patterns, choices, date bounds, not-null, dtype) each judge one value
+at a time, so a value that passes once passes in every row: a column is checked on its *distinct*
+values (a category column of 200,000 rows has a handful), and a ``unique`` column by a hash-based
+duplicate test. Whole-frame checks (rosewood's found-after-missing rule) judge one row at a time,
+so they alone then run on the distinct combinations of the non-unique columns. Only when that quick pass finds
+anything does the whole frame go through pandera, exactly as before, so every refusal still names
+the file's row, column and value (:func:`pandera_problems`).
+"""
+from __future__ import annotations
+
+import pandas as pd
+import pandera.errors
+
+from core.errors import Problem
+from core.schema import feed_schema
+from data.cells import ROW_COLUMN
+
+
+def validate(typed: pd.DataFrame, raw: pd.DataFrame, feed: str) -> list[Problem]:
+    """Every schema failure of ``typed`` (parsed from ``raw``), as Problems quoting ``raw``."""
+    schema = feed_schema(feed)
+    if passes_on_distinct_values(typed, schema):
+        return []
+    try:
+        schema.validate(typed, lazy=True)
+    except pandera.errors.SchemaErrors as exc:
+        return pandera_problems(exc.failure_cases, raw)
+    return []
+
+
+def passes_on_distinct_values(typed: pd.DataFrame, schema) -> bool:
+    """Whether ``schema`` accepts ``typed``, judged on distinct values; ``False`` means "run the
+    full validation" (it finds and words the failures), never that a row is accepted wrongly."""
+    if any(name not in typed.columns for name in schema.columns):
+        return False
+    unique = [name for name, column in schema.columns.items() if column.unique]
+    try:
+        for name, column in schema.columns.items():
+            values = typed[name]
+            duplicated = values.duplicated()
+            if column.unique and duplicated.any():
+                return False
+            distinct = values[~duplicated.to_numpy()]
+            pandera_schema = type(schema)({name: column}, strict=False)
+            pandera_schema.validate(distinct.to_frame(), lazy=False)
+        if schema.checks:  # the columns passed above: only the whole-frame rules are left
+            rest = [c for c in schema.columns if c not in unique]
+            combos = typed[rest].drop_duplicates()
+            type(schema)(checks=schema.checks, strict=False).validate(combos, lazy=False)
+    except (pandera.errors.SchemaError, pandera.errors.SchemaErrors):
+        return False
+    return True
+
+
+def pandera_problems(cases: pd.DataFrame, raw: pd.DataFrame) -> list[Problem]:
+    """Turn pandera's failure cases into Problems that quote the file's own text."""
+    problems = []
+    for case in cases.itertuples(index=False):
+        if pd.isna(case.index):
+            continue  # a whole-column failure is also reported row by row
+        index = int(case.index)
+        reason = _reason(str(case.check))
+        column = case.column if case.column in raw.columns else None
+        if case.schema_context == "DataFrameSchema":
+            # A cross-field rule fails for every column of the row; it names its column itself.
+            column = "found_at" if "found_at" in reason else None
+        value = None if column is None else str(raw.at[index, column]).strip()
+        problems.append(Problem(int(raw.at[index, ROW_COLUMN]), column, value, reason))
+    return list(dict.fromkeys(problems))
+
+
+def _reason(check: str) -> str:
+    if check == "not_nullable":
+        return "is empty"
+    if check == "field_uniqueness":
+        return "record_id appears more than once in the file"
+    return check

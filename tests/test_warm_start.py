@@ -1,0 +1,201 @@
+"""Warm start and cheap reruns (issue 14, items 2 and 3).
+
+- Pages that make no PDF never import the PDF code (reportlab, matplotlib, ``reports``): checked
+  in a fresh interpreter, since this test process may have imported them for other tests.
+- The launcher (``ui.serve``) warms without importing the PDF code or ``streamlit_folium``.
+- An unchanged Explore view is built and rendered once: a rerun builds no map, and sends the
+  component the very same arguments (so Streamlit's message cache can send a reference).
+- ``ui.folium_frame`` sends the component what ``st_folium`` sends for the same map.
+- Trends keeps its Vega-Lite specs: a rerun converts no Altair chart, and a spec drawn with
+  ``st.vega_lite_chart`` is the element ``st.altair_chart`` draws.
+"""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from unittest import mock
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from tests.apptest import ROOT, open_page
+from tests.sample_store import build_store
+
+ROWS = {"nrm": 40, "rosewood": 20, "mandevilla": 12}
+PDF_MODULES = ("reportlab", "matplotlib", "reports.tasking_sheet", "reports.briefing")
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory):
+    return build_store(tmp_path_factory.mktemp("warm") / "store", ROWS)
+
+
+@pytest.fixture
+def env(monkeypatch, store, tmp_path):
+    monkeypatch.setenv("STORE_URL", str(store.root))
+    monkeypatch.setenv("USERS_FILE", str(tmp_path / "no-users.json"))
+    monkeypatch.setenv("ROLES_FILE", str(tmp_path / "no-roles.yaml"))
+    return store
+
+
+def run_fresh(code: str, env_vars: dict) -> dict:
+    """Run ``code`` in a new interpreter at the project root; it prints one JSON line last."""
+    out = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], cwd=ROOT,
+                         env={**os.environ, **env_vars}, capture_output=True, text=True,
+                         timeout=600)
+    assert out.returncode == 0, out.stderr[-4000:]
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def test_pages_that_make_no_pdf_import_no_pdf_code(env, tmp_path):
+    found = run_fresh(f"""
+        import datetime as dt, json, sys
+        from core import clock
+        clock.set(lambda: dt.datetime(2026, 11, 30, 10, tzinfo=dt.timezone.utc))
+        from streamlit.runtime.pages_manager import PagesManager
+        from streamlit.testing.v1 import app_test
+        from tests.apptest import open_page
+        class Served(PagesManager):  # as tests/conftest.py: a served app's runs
+            def __init__(self, *a, **k):
+                super().__init__(*a, **k)
+                PagesManager.uses_pages_directory = False
+        app_test.PagesManager = Served
+        pdf = {PDF_MODULES!r}
+        loaded = {{}}
+        for page in ("pages/home.py", "pages/explore.py", "pages/hotspots.py",
+                     "pages/trends.py", "pages/meeting.py"):
+            at = open_page(page, "analyst")
+            at.run()
+            loaded[page] = [m for m in pdf if m in sys.modules]
+        # The check itself works: making the tasking sheet does import them.
+        from ui.hotspot_loaders import tasking_sheet_pdf
+        made = tasking_sheet_pdf([], outcomes={{}}, synthetic=True, generated_by="test")
+        loaded["after a PDF"] = [m for m in pdf if m in sys.modules]
+        loaded["pdf bytes"] = made[:4].decode()
+        print(json.dumps(loaded))
+    """, {"STORE_URL": str(env.root), "USERS_FILE": str(tmp_path / "no-users.json"),
+          "ROLES_FILE": str(tmp_path / "no-roles.yaml")})
+    assert found.pop("pdf bytes") == "%PDF"
+    assert set(found.pop("after a PDF")) >= {"reportlab", "matplotlib"}
+    assert found == {page: [] for page in found}, found
+
+
+def test_the_launcher_warms_without_pdf_code_or_the_map_component():
+    found = run_fresh("""
+        import json, sys
+        from ui import serve
+        timings = serve.warm()
+        print(json.dumps({"timings": sorted(timings),
+                          "loaded": [m for m in ("reportlab", "matplotlib", "streamlit_folium",
+                                                 "reports.briefing", "views.explore", "folium",
+                                                 "models._grid") if m in sys.modules]}))
+    """, {})
+    assert found["timings"] == ["boundaries", "hotspot grid", "imports", "other pages"]
+    # Warmed: the views, folium and the hotspot grid; never the PDF code nor the component,
+    # which registers with the server only when a page run imports it.
+    assert found["loaded"] == ["views.explore", "folium", "models._grid"]
+
+
+def component_args(at) -> str:
+    component = at.main.get("component_instance")[0]
+    assert component.proto.component_name == "streamlit_folium.st_folium"
+    return component.proto.json_args
+
+
+def test_an_unchanged_explore_view_builds_its_map_once(env):
+    import ui.explore_loaders as loaders
+
+    built = []
+    real = loaders.build_map
+
+    def counting(*args, **kwargs):
+        built.append(kwargs.get("note"))
+        return real(*args, **kwargs)
+
+    with mock.patch.object(loaders, "build_map", counting):
+        # A view no other test asks for: the first run builds it.
+        at = open_page("pages/explore.py", "analyst", **{"from": "2023-02-01",
+                                                         "to": "2023-05-31"})
+        first = component_args(at)
+        assert len(built) == 1
+        for _ in range(3):
+            at.run()
+            assert not at.exception
+            assert component_args(at) == first   # the same bytes: resent as a reference
+        assert len(built) == 1
+        at.selectbox(key="explore_measure").set_value("rate").run()  # a new view: a new map
+        assert len(built) == 2 and component_args(at) != first
+
+
+def test_folium_frame_sends_what_st_folium_sends(monkeypatch):
+    import branca.element
+    import streamlit_folium as stf
+
+    from maps.layers import explorer_map
+    from ui.folium_frame import folium_frame, show_folium
+
+    sent = []
+    monkeypatch.setattr(stf, "_component_func", lambda **kwargs: sent.append(kwargs))
+    returned = ["last_object_clicked", "last_active_drawing"]
+    # folium names elements from random ids: the same ids for both maps.
+    first_ids = iter(f"{i:032x}" for i in range(10**6))
+    monkeypatch.setattr(branca.element.Element, "_generate_id",
+                        classmethod(lambda cls: next(first_ids)))
+    stf.st_folium(explorer_map([]), key="m", height=560, use_container_width=True,
+                  returned_objects=returned, render=False)
+    second_ids = iter(f"{i:032x}" for i in range(10**6))
+    monkeypatch.setattr(branca.element.Element, "_generate_id",
+                        classmethod(lambda cls: next(second_ids)))
+    show_folium(folium_frame(explorer_map([]), key="m"), height=560, use_container_width=True,
+                returned_objects=returned)
+    theirs, ours = sent
+    assert set(theirs) == set(ours)
+    for name in theirs:
+        if name == "on_change":
+            continue
+        assert ours[name] == theirs[name], name
+    assert len(theirs["script"]) > 1000
+
+
+def test_trends_reruns_convert_no_chart(env):
+    import ui.chart_specs as specs
+
+    calls = []
+    real = specs._convert_altair_to_vega_lite_spec
+
+    def counting(chart):
+        calls.append(1)
+        return real(chart)
+
+    with mock.patch.object(specs, "_convert_altair_to_vega_lite_spec", counting):
+        at = open_page("pages/trends.py", "chair")
+        charts = [c.proto.spec for c in at.get("vega_lite_chart")]
+        assert charts and len(calls) <= len(charts)
+        converted = len(calls)
+        at.run()
+        assert not at.exception
+        assert len(calls) == converted
+        assert [c.proto.spec for c in at.get("vega_lite_chart")] == charts
+
+
+def test_a_drawn_spec_is_the_element_altair_chart_draws():
+    def app():
+        import altair as alt
+        import pandas as pd
+        import streamlit as st
+
+        from ui.chart_specs import draw_spec, vega_lite_spec
+
+        data = pd.DataFrame({"month": ["2026-01", "2026-02"], "count": [3, 5]})
+        chart = alt.Chart(data).mark_line().encode(x="month", y="count").add_params(
+            alt.selection_point(fields=["month"], bind="legend"))
+        st.altair_chart(chart, width="stretch")
+        draw_spec(vega_lite_spec(chart))
+
+    at = AppTest.from_function(app).run()
+    assert not at.exception
+    altair, drawn = at.get("vega_lite_chart")
+    assert drawn.proto == altair.proto

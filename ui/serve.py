@@ -1,0 +1,151 @@
+"""Start the dashboard warm: ``python -m ui.serve [streamlit run options]``.
+
+``make run``, the Dockerfile and the browser tests start the server this way. It starts
+Streamlit through its command line (``streamlit.web.cli``) *in this process*, with a thread of
+the same process that imports what the pages need (pandas, geopandas, folium, altair, the views
+and loaders), reads the boundaries and the map's area outlines, and builds the hotspot model's
+analysis grid. Pages run in threads of the server's process and share its modules and
+per-process caches, so visitors find all of it loaded.
+
+Why so, measured (bench/bench_startup.py, docs/benchmarks.md): Streamlit has no start-up hook.
+Warming *before* the server listens kept it deaf for 5 s while a visitor's browser could already
+be loading Streamlit's front end (~2 s of the browser's own work, on the other core): the first
+map came later than with no warming. A thread started from the router's first run through
+``st.cache_resource`` starts only when the first visitor arrives, who then waits for it. A thread
+started with the server overlaps the browser's start, but one that *races* the first page run
+for the GIL slowed both (first map 10-14 s). So the thread warms in two stages:
+
+1. what the router and Explore need (imports, boundaries, ward and district outlines), at once;
+   the router's first run waits for this stage (:func:`wait_for_first_stage`, the first line of
+   ``dashboard.py``) instead of importing alongside it;
+2. the other pages' imports, the LSOA outlines and the hotspot grid, only once a first page has
+   been drawn (:func:`first_page_served`), so they never compete with it.
+
+Under plain ``streamlit run dashboard.py`` (or AppTest) no thread was started and both calls
+return at once.
+
+What is *not* warmed: the PDF code (``reports``: reportlab, matplotlib), imported only when a
+PDF is made, and ``streamlit_folium``, whose map component registers itself with the server
+only when it is imported during a page run (``components.declare_component`` needs a
+ScriptRunContext): imported here it would be left unregistered and every map would fail to load.
+This module imports only the standard library at its top, so the router can import it first.
+"""
+from __future__ import annotations
+
+import importlib
+import sys
+import threading
+import time
+from pathlib import Path
+
+DASHBOARD = Path(__file__).resolve().parent.parent / "dashboard.py"
+
+#: What the router and Explore (the first page a link usually opens) import, in that order, then
+#: what the other pages add. Never ``reports.*`` (PDF, on demand), never ``streamlit_folium`` or
+#: a module importing it at import time (see the module docstring).
+FIRST_MODULES = ("streamlit", "ui.session", "ui.loaders", "views.explore", "views.explore_map",
+                 "maps.area_layer", "maps.cell_layers", "maps.point_layer", "maps.hotspot_layer",
+                 "ui.explore_loaders", "ui.hotspot_loaders")
+OTHER_MODULES = ("views.trend_charts", "views.kpis", "views.trend_series", "views.trend_flags",
+                 "ui.trends_loaders", "views.meeting_figures", "views.meeting_steps",
+                 "ui.meeting_loaders", "models.hotspots")
+FIRST_STAGE_TIMEOUT_S = 120
+
+_thread: threading.Thread | None = None
+_first_stage_done = threading.Event()
+_first_page_served = threading.Event()
+
+
+def warm_first_stage() -> dict[str, float]:
+    """Import the router's and Explore's modules; load the boundaries and the ward and district
+    outlines. Returns the seconds each step took (``imports``, ``boundaries``)."""
+    timings: dict[str, float] = {}
+    started = time.perf_counter()
+    for name in FIRST_MODULES:
+        importlib.import_module(name)
+    timings["imports"] = time.perf_counter() - started
+
+    started = time.perf_counter()
+    from geo.boundaries import LEVELS, load_boundaries
+    from maps.area_layer import preload_geometries
+
+    for level in LEVELS:
+        load_boundaries(level)
+    preload_geometries(("district", "ward"))
+    timings["boundaries"] = time.perf_counter() - started
+    return timings
+
+
+def warm_second_stage() -> dict[str, float]:
+    """Import the other pages' modules, outline the LSOAs and build the hotspot grid.
+    Returns the seconds each step took (``other pages``, ``hotspot grid``)."""
+    timings: dict[str, float] = {}
+    started = time.perf_counter()
+    for name in OTHER_MODULES:
+        importlib.import_module(name)
+    from maps.area_layer import preload_geometries
+
+    preload_geometries(("lsoa",))
+    timings["other pages"] = time.perf_counter() - started
+
+    started = time.perf_counter()
+    from models._grid import analysis_grid
+    from models.hotspots import HotspotModel
+
+    analysis_grid(HotspotModel().cell_size_m)
+    timings["hotspot grid"] = time.perf_counter() - started
+    return timings
+
+
+def warm() -> dict[str, float]:
+    """Both stages, here and now (for tests and benchmarks)."""
+    return warm_first_stage() | warm_second_stage()
+
+
+def wait_for_first_stage() -> None:
+    """Wait until the first stage is done, if this process was started warm (else return)."""
+    if _thread is not None:
+        _first_stage_done.wait(FIRST_STAGE_TIMEOUT_S)
+
+
+def first_page_served() -> None:
+    """A page has been drawn: the second stage may start."""
+    _first_page_served.set()
+
+
+def start_warming() -> None:
+    """Start the warm-up thread (once)."""
+    global _thread
+    if _thread is None:
+        _thread = threading.Thread(target=_warm, name="warm-start", daemon=True)
+        _thread.start()
+
+
+def _warm() -> None:
+    try:
+        timings = warm_first_stage()
+    finally:
+        _first_stage_done.set()  # a failure here shows again, as the page's own import error
+    _first_page_served.wait()
+    timings |= warm_second_stage()
+    print("Warm start: " + ", ".join(f"{what} {s:.2f} s" for what, s in timings.items()),
+          flush=True)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run ``streamlit run dashboard.py`` with ``argv`` (Streamlit's options), warming up in a
+    thread meanwhile."""
+    args = sys.argv[1:] if argv is None else argv
+    from streamlit.web import cli
+
+    start_warming()
+    sys.argv = ["streamlit", "run", str(DASHBOARD), *args]
+    sys.exit(cli.main())
+
+
+if __name__ == "__main__":
+    # Through the imported module, not ``__main__``: the router imports ``ui.serve`` and must
+    # see the thread this started.
+    from ui.serve import main as serve_main
+
+    serve_main()
