@@ -7,9 +7,9 @@ from safeguards.audit import ACTIONS, read_audit, verify
 from storage.open import open_store
 from ui.loaders import stop_on_user_error
 from ui.session import require_page_role
+from views.audit_log import DATE_INPUT_FORMAT, audit_table, count_text
 
 ALL_ACTIONS = "All actions"
-SHOWN = ["seq", "created", "action", "actor", "role", "page", "records", "detail", "filters"]
 
 require_page_role("audit_log")
 
@@ -26,8 +26,9 @@ else:
     st.error(f"Chain broken: {chain}", icon=":material/gpp_bad:")
 
 since_col, until_col, actor_col, action_col, limit_col = st.columns([2, 2, 3, 2, 2])
-since = since_col.date_input("From", value=None, key="audit_since")
-until = until_col.date_input("To (inclusive)", value=None, key="audit_until")
+since = since_col.date_input("From", value=None, key="audit_since", format=DATE_INPUT_FORMAT)
+until = until_col.date_input("To (inclusive)", value=None, key="audit_until",
+                             format=DATE_INPUT_FORMAT)
 actor = actor_col.text_input("Who (user name or email)", key="audit_actor")
 action = action_col.selectbox("Action", [ALL_ACTIONS, *ACTIONS], key="audit_action")
 limit = limit_col.number_input("Show at most", min_value=1, max_value=10_000, value=200,
@@ -39,6 +40,9 @@ with stop_on_user_error():
                          actor=actor.strip() or None,
                          action=None if action == ALL_ACTIONS else action, limit=int(limit))
 
-st.caption(f"{len(entries):,} entries shown.")
-WHEN = st.column_config.DatetimeColumn("When (UTC)", format="YYYY-MM-DD HH:mm:ss")
-st.dataframe(entries, hide_index=True, column_order=SHOWN, column_config={"created": WHEN})
+st.caption(count_text(entries))
+st.dataframe(audit_table(entries), hide_index=True, width="stretch",
+             column_config={"Details": st.column_config.TextColumn(width="medium"),
+                            "Filters": st.column_config.TextColumn(width="large"),
+                            "#": st.column_config.NumberColumn(
+                                help="The entry's number in the hash chain")})

@@ -23,7 +23,7 @@ from ui import hotspot_loaders as load
 from ui.loaders import audited_download, open_store_page, stop_on_user_error
 from ui.session import require_page_role
 from views.explore import CATEGORY_TITLES, describe
-from views.exports import safe_csv
+from views.exports import labelled_csv, tasks_label
 from views.hotspots import explain, feed_breakdown, monthly_chart, ranked_table
 from views.overview import FEED_SHORT_TITLES
 from views.task_outcome import tasks_table
@@ -139,7 +139,7 @@ else:
     downloads = st.columns(2)
     downloads[0].download_button(
         "Tasks (CSV)",
-        audited_download(lambda: safe_csv(listing),
+        audited_download(lambda: labelled_csv(listing, tasks_label(principal.role, synthetic)),
                          partial(load.audit_hotspots, principal, "export", state,
                                  detail="csv: tasking list", records=len(tasks))),
         file_name=f"tasking-{clock.today()}.csv", mime="text/csv",

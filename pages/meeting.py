@@ -1,4 +1,5 @@
-"""Meeting mode: a projector view for partnership chairs, stepped through with Previous / Next.
+"""Meeting mode: a projector view for partnership chairs, stepped through with Previous / Next
+(or a presentation clicker's keys: →/←, Page Down/Up, Space; ``ui.clicker``).
 
 The link holds the meeting (``views.meeting``): period, district focus and step, so a chair can
 prepare it and open it in the room. Ward and district figures only, suppressed as for a chair
@@ -9,6 +10,7 @@ from streamlit_folium import st_folium
 
 from geo.boundaries import DISTRICT_CODES
 from ui import meeting_loaders as load
+from ui.clicker import bind_meeting_keys
 from ui.loaders import stop_on_user_error, synthetic_banner
 from ui.session import require_page_role
 from views import meeting as mt
@@ -59,11 +61,13 @@ controls[1].selectbox("District focus", [mt.ALL_DISTRICTS, *DISTRICT_CODES],
                       format_func=lambda c: DISTRICT_CODES.get(c, mt.WEST_YORKSHIRE))
 controls[2].button("Previous", icon=":material/arrow_back:", on_click=load.meeting_step,
                    args=(principal, periods, -1), disabled=position == 0,
-                   use_container_width=True)
+                   use_container_width=True, key="meeting_previous",
+                   help="Or press ←, Page Up (a clicker's back button)")
 controls[3].markdown(f"**{position + 1} / {len(steps)}**")
 controls[4].button("Next", icon=":material/arrow_forward:", on_click=load.meeting_step,
                    args=(principal, periods, 1), disabled=position == len(steps) - 1,
-                   use_container_width=True)
+                   use_container_width=True, key="meeting_next",
+                   help="Or press →, Page Down or Space (a clicker's forward button)")
 controls[5].download_button(
     "Briefing pack (PDF)", lambda: load.briefing_pdf(principal, state),
     file_name=f"briefing-{state.period}{'-' + state.district if state.district else ''}.pdf",
@@ -104,3 +108,4 @@ elif state.step == "trends":
     st.table(meeting_steps.kpi_frame(data)[["Trend"]])
 
 st.caption(f"{data.area_label}, {data.period.label}. Small numbers are hidden: {data.note}")
+bind_meeting_keys()  # a clicker's keys press Previous / Next (ui.clicker)

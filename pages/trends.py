@@ -17,7 +17,7 @@ from ui.chart_specs import draw_spec
 from ui.loaders import audited_download, load_overview, stop_on_user_error, synthetic_banner
 from ui.session import require_page_role
 from views import feed_tables, kpis, trend_flags, trend_series
-from views.exports import safe_csv
+from views.exports import labelled_csv, trends_label
 from views.trend_charts import area_chart, chart_png, measure_chart, mix_chart
 
 FREQ_TITLES = {"M": "Months", "Q": "Quarters"}
@@ -51,6 +51,12 @@ view = load.keep_trends_in_link(choices)
 label = kpis.period_title(view.period)
 
 
+def csv_label(contents: str, *, period: str | None = None, feeds=None):
+    """What a CSV of this page holds, written at its top (``views.exports.labelled_csv``)."""
+    return trends_label(principal.role, synthetic, contents, period=period, freq=freq,
+                        feeds=feeds)
+
+
 def made_on_click(make, what: str):
     """A download's data, made when it is clicked and audited then with the period's records
     (``ui.loaders.audited_download``): no download reruns the page."""
@@ -67,7 +73,8 @@ for column, tile in zip(st.columns(len(table)), kpis.kpi_tiles(table)):
                   border=True, help=tile["help"])
     column.caption(tile["note"])
 st.download_button("KPI table (CSV)",
-                   made_on_click(lambda: safe_csv(kpis.kpi_export(table)), "csv: kpi table"),
+                   made_on_click(lambda: labelled_csv(kpis.kpi_export(table), csv_label(
+                       "Records per feed (KPI table)", period=view.period)), "csv: kpi table"),
                    file_name=f"trends-kpis-{view.period}.csv", mime="text/csv",
                    icon=":material/download:", on_click="ignore")
 threshold = int(table["threshold"].max())
@@ -97,8 +104,10 @@ for tab, feed in zip(st.tabs([feed_tables.FEED_SHORT_TITLES[f] for f in FEEDS]),
                              mime="image/png", icon=":material/image:", key=f"png_{feed}",
                              on_click="ignore")
         right.download_button("Table (CSV)",
-                              made_on_click(lambda series=series:
-                                            safe_csv(trend_series.series_export(series)),
+                              made_on_click(lambda series=series, title=title, feed=feed:
+                                            labelled_csv(trend_series.series_export(series),
+                                                         csv_label(f"{title} by district",
+                                                                   feeds=[feed])),
                                             f"csv: {feed} series"),
                               file_name=f"trends-{feed}-{freq}.csv", mime="text/csv",
                               icon=":material/download:", key=f"csv_{feed}", on_click="ignore")
@@ -116,8 +125,9 @@ for column, (feed, tiles) in zip(st.columns(3), trend_series.tiles_by_feed(measu
                       help=f"Previous: {tile['previous_display']}; "
                            f"last year: {tile['last_year_display']}")
 st.download_button("Measures (CSV)",
-                   made_on_click(lambda: safe_csv(trend_series.measures_export(measures,
-                                                                               view.period)),
+                   made_on_click(lambda: labelled_csv(
+                       trend_series.measures_export(measures, view.period),
+                       csv_label("Other measures", period=view.period)),
                                  "csv: measures"),
                    file_name=f"trends-measures-{view.period}.csv", mime="text/csv",
                    icon=":material/download:", on_click="ignore")
@@ -144,7 +154,8 @@ for tab, (key, title, _, unit) in zip(st.tabs([g[1] for g in groups]), groups):
                              file_name=f"trends-{key}-{freq}.png", mime="image/png",
                              icon=":material/image:", key=f"png_{key}", on_click="ignore")
         right.download_button("Table (CSV)",
-                              made_on_click(lambda export=export: safe_csv(export),
+                              made_on_click(lambda export=export, title=title:
+                                            labelled_csv(export, csv_label(title)),
                                             f"csv: {key} series"),
                               file_name=f"trends-{key}-{freq}.csv", mime="text/csv",
                               icon=":material/download:", key=f"csv_{key}", on_click="ignore")
@@ -155,7 +166,8 @@ with stop_on_user_error():
     flags = load.load_trend_flags(principal, kpis.last_month(view.period))
 st.dataframe(trend_flags.trend_flags_wide(flags), hide_index=True)
 st.download_button("Trend flags (CSV)",
-                   made_on_click(lambda: safe_csv(trend_flags.trends_export(flags)),
+                   made_on_click(lambda: labelled_csv(trend_flags.trends_export(flags), csv_label(
+                                     f"Trend flags by district, windows ending {label}")),
                                  "csv: trend flags"),
                    file_name="trends-flags.csv", mime="text/csv", icon=":material/download:",
                    on_click="ignore")

@@ -4,7 +4,7 @@ from __future__ import annotations
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
 
-MARKING = "OFFICIAL-SENSITIVE"
+from core.marking import MARKING  # one marking for printed pages and CSV downloads
 
 
 def draw_marking(canvas, handling: str, *, handling_at: tuple[float, float] = (15 * mm, 14 * mm),

@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from safeguards.audit import AuditEvent, record
+from safeguards.audit import AuditEvent, read_audit, record
 from tests.sample_store import build_store
+from views.audit_log import COLUMNS, audit_table
 
 ROOT = Path(__file__).resolve().parent.parent
 DASHBOARD = str(ROOT / "dashboard.py")
@@ -58,7 +59,7 @@ def run(target) -> AppTest:
 
 def shown(at: AppTest) -> list[tuple[str, str, str]]:
     table = at.dataframe[0].value
-    return list(zip(table["actor"], table["action"], table["detail"].fillna("")))
+    return list(zip(table["Who"], table["Action"], table["Details"].replace("—", "")))
 
 
 def caption_count(at: AppTest) -> str:
@@ -75,7 +76,7 @@ def test_unfiltered_page_shows_every_entry_newest_first(store):
     assert rows[:2] == [("demo", "page-view", ""), ("demo", "page-view", "")]
     assert rows[2:-1] == [(a, x, d) for a, x, d, _ in reversed(EVENTS)]
     assert rows[-1][1] == "ingest"
-    assert list(at.dataframe[0].value["page"][:2]) == ["audit_log", "overview"]
+    assert list(at.dataframe[0].value["Page"][:2]) == ["audit_log", "overview"]
     assert caption_count(at) == f"{len(EVENTS) + 3} entries shown."
 
 
@@ -87,6 +88,7 @@ def test_actor_filter_matches_the_whole_name_ignoring_case(store):
                          ("ana", "export", "csv: ward table"), ("ana", "sign-in", "local")]
     run(at.text_input(key="audit_actor").input("an"))  # not a substring search
     assert at.dataframe[0].value.empty
+    assert list(at.dataframe[0].value.columns) == list(COLUMNS)
     assert caption_count(at) == "0 entries shown."
 
 
@@ -110,3 +112,39 @@ def test_date_filters_include_the_last_day_and_limit_keeps_the_newest(store):
     run(at.number_input(key="audit_limit").set_value(2))
     assert shown(at) == [("Ana", "sign-in-failed", "local: wrong-password"),
                          ("ana", "export", "csv: ward table")]
+
+
+# -- for people: no raw None, {} or ISO dates ----------------------------------------------------
+def test_entries_read_for_people(store):
+    record(store, AuditEvent(action="export", actor="chris", role="chair", page="explore",
+                             records=1234, detail="csv: ward table",
+                             filters={"feeds": ["nrm"], "districts": ["E08000035"],
+                                      "start": "2025-01-01", "end": "2025-03-31",
+                                      "age_groups": [], "rosewood_status": None},
+                             created=dt.datetime(2025, 4, 2, 8, 5, 9, tzinfo=dt.timezone.utc)))
+    at = audit_page()
+    table = at.dataframe[0].value
+    row = table[table["Who"] == "chris"].iloc[0]
+    assert row["When (UTC)"] == "2 Apr 2025 08:05:09"
+    assert row["Role"] == "Partnership chair" and row["Records"] == "1,234"
+    assert row["Filters"] == "feed: NRM · from: 1 Jan 2025 · to: 31 Mar 2025 · district: Leeds"
+    page_view = table[table["Action"] == "page-view"].iloc[0]
+    assert (page_view["Records"], page_view["Details"], page_view["Filters"]) == ("—",) * 3
+    assert page_view["Role"] == "Administrator"
+    shown_text = table.to_string()
+    for raw in ("None", "{}", "nan", "<NA>", "NaT", "2025-04-02", "2025/04/02"):
+        assert raw not in shown_text, raw
+    # The date pickers show the app's day-first format, not yyyy/mm/dd.
+    assert at.date_input(key="audit_since").proto.format == "DD/MM/YYYY"
+    assert at.date_input(key="audit_until").proto.format == "DD/MM/YYYY"
+
+
+def test_audit_table_blank_and_odd_values(store):
+    entries = read_audit(store, limit=1)
+    entries.loc[0, ["role", "page", "detail"]] = [None, "", None]
+    entries.loc[0, "filters"] = '{"feed": "rosewood", "file": "x.csv", "rosewood_status": ' \
+                                '"missing", "period": "2026-Q3", "wards": ["E05001", "E05002"]}'
+    row = audit_table(entries).iloc[0]
+    assert (row["Role"], row["Page"], row["Details"]) == ("—", "—", "—")
+    assert row["Filters"] == ("feed: Rosewood · period: Q3 2026 (Jul–Sep) · "
+                              "wards: E05001, E05002 · file: x.csv · Rosewood: still missing")

@@ -16,6 +16,7 @@ from safeguards.access import Principal
 from safeguards.audit import read_audit
 from tests.apptest import open_page
 from tests.sample_store import build_store
+from views.exports import read_labelled_csv
 from views.tasking import TaskBook
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -96,7 +97,7 @@ def test_selecting_a_row_zooms_to_it_and_explains_it_without_refitting(env):
     assert breakdown["Feed"].tolist() == ["NRM", "Rosewood", "Mandevilla"]
 
 
-def test_a_chair_sees_small_counts_hidden_and_creates_a_task(env):
+def test_a_chair_sees_small_counts_hidden_and_creates_a_task(env, deferred_files):
     at = hotspots_page("chair")
     table = at.dataframe[0].value
     assert (table["NRM"] == "<10").all() and (table["Mandevilla"] == "<10").all()
@@ -116,6 +117,12 @@ def test_a_chair_sees_small_counts_hidden_and_creates_a_task(env):
     assert tasks["Action"].tolist() == ["Joint visit with licensing <b>now</b>"]
     assert [b.label for b in at.get("download_button")] == ["Tasks (CSV)",
                                                            "Tasking sheet (PDF)"]
+    # The CSV carries its label (views.exports.labelled_csv), then the tasks, escaped.
+    label, listing = read_labelled_csv(deferred_files.make(at.get("download_button")[0]))
+    assert (label["Protective marking"], label["Role"]) == ("OFFICIAL-SENSITIVE",
+                                                            "Partnership chair")
+    assert label["Period"] == "every task to 15 Dec 2026"
+    assert listing["Task"].tolist() == ["T-0001"]
     created = read_audit(env, action="tasking")
     assert created["detail"].str.startswith("create T-0001").tolist() == [True]
 

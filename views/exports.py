@@ -5,6 +5,15 @@ writes goes through: quarantine files and pseudonymised exports too). Text cells
 names that a spreadsheet would run as a formula (``=``, ``+``, ``-``, ``@``, tab, CR first) get a
 ``'`` in front; numeric columns are written as numbers, so -3 stays -3. UTF-8 with a BOM.
 
+Every CSV download is :func:`labelled_csv`: the table after a **label block** that says what
+the file is, so that a copy found later carries its own context. The block is the first lines
+of the file, each one cell starting with ``#`` (``# Protective marking: OFFICIAL-SENSITIVE``,
+then ``SYNTHETIC DATA`` where the data are synthetic, the contents, period, feeds, filters, the
+role it was made for and when), and ends at the first empty line; the table's header row
+follows. Read it back with :func:`read_labelled_csv`, or skip to the first empty line (e.g.
+``pandas.read_csv(path, skiprows=<lines of the block + 1>)``). Every cell of the block goes
+through the same escaping as the table.
+
 **Map** (:func:`standalone_map_html`). The dashboard's maps link their scripts, styles and
 fonts from its own server (``/app/static/vendor``, see ``maps.local_assets``), which a
 downloaded file cannot reach. The exported file inlines every vendored file it links (scripts
@@ -17,14 +26,21 @@ No Streamlit here.
 from __future__ import annotations
 
 import base64
+import csv
+import io
 import mimetypes
 import re
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
-from core.csv_safety import safe_cell, safe_csv  # noqa: F401  (re-exported for pages)
+from core import clock
+from core.csv_safety import CSV_ENCODING, safe_cell, safe_csv
+from core.marking import MARKING
+from core.roles import ROLE_TITLES
 from maps.local_assets import VENDOR_DIR, resolve_asset_prefix
+from views.readable import BLANK, FEED_NAMES, filters_text, time_text
 
 PER = 100_000
 _FONT_TYPES = {".woff2": "font/woff2", ".woff": "font/woff", ".ttf": "font/ttf"}
@@ -213,3 +229,104 @@ def explorer_map_file(state, *, counts: pd.DataFrame, cells: pd.DataFrame | None
                                overlay_html=banner + legend_html(view.legend,
                                                                  threshold=threshold),
                                title=f"West Yorkshire map: {note}")
+
+
+# -- labelled CSV --------------------------------------------------------------------------
+LABEL_MARK = "#"
+SYNTHETIC = ("SYNTHETIC DATA", "not real cases")
+
+
+@dataclass(frozen=True)
+class ExportLabel:
+    """What a CSV download holds, written at its top (:func:`labelled_csv`).
+
+    ``contents`` says what the table is ("Ward table"); ``period`` is already readable
+    ("1 Jan 2026 to 31 Mar 2026", "Q3 2026 (Jul–Sep)"); ``feeds`` are feed keys; ``filters`` a
+    filter set (``views.readable.filters_text``: codes are shown by name); ``role`` the role
+    it was made for; ``synthetic`` whether the data are synthetic.
+    """
+
+    contents: str
+    period: str
+    feeds: tuple[str, ...]
+    role: str
+    synthetic: bool
+    filters: dict = field(default_factory=dict)
+    marking: str = MARKING
+
+    def lines(self) -> list[tuple[str, str]]:
+        """The block as (name, value) pairs, in file order."""
+        filters = filters_text(self.filters)
+        rows = [("Protective marking", self.marking)]
+        if self.synthetic:
+            rows.append(SYNTHETIC)
+        rows += [("Contents", self.contents), ("Period", self.period or BLANK),
+                 ("Feeds", ", ".join(FEED_NAMES.get(f, f) for f in self.feeds) or BLANK),
+                 ("Filters", "none" if filters == BLANK else filters),
+                 ("Role", ROLE_TITLES.get(self.role, self.role)),
+                 ("Made", (f"{time_text(clock.now())} UTC by the West Yorkshire "
+                           "exploitation dashboard"))]
+        return rows
+
+
+def labelled_csv(frame: pd.DataFrame, label: ExportLabel) -> bytes:
+    """``frame`` as :func:`safe_csv`, after the label block of ``label`` and an empty line.
+
+    Every line of the block is one cell, ``# <name>: <value>``, escaped as every cell is (a
+    cell that starts with ``#`` is never a formula, but the escaping is not left to that).
+    The file starts with the protective marking, so a glance at it (or a preview) shows it.
+    """
+    block = io.StringIO()
+    writer = csv.writer(block, lineterminator="\r\n")
+    for name, value in label.lines():
+        writer.writerow([safe_cell(f"{LABEL_MARK} {name}: {value}")])
+    writer.writerow([])
+    table = safe_csv(frame).decode(CSV_ENCODING)
+    return (block.getvalue() + table).encode(CSV_ENCODING)
+
+
+def read_labelled_csv(data: bytes) -> tuple[dict[str, str], pd.DataFrame]:
+    """The label (name → value) and the table of a :func:`labelled_csv` file (cells as text)."""
+    text = data.decode(CSV_ENCODING)
+    head, _, table = text.partition("\r\n\r\n")
+    label = {}
+    for (cell,) in csv.reader(io.StringIO(head)):
+        name, _, value = cell.removeprefix(LABEL_MARK + " ").partition(": ")
+        label[name] = value
+    return label, pd.read_csv(io.StringIO(table), dtype=str, keep_default_na=False)
+
+
+def explorer_label(state, *, role: str, synthetic: bool, contents: str) -> ExportLabel:
+    """The label of a CSV made from an explorer-style view (``views.viewstate.ExplorerState``:
+    the Explore and Hotspots pages): its period, feeds and filters."""
+    from core.periods import coverage_text
+    from views.viewstate import audit_filters
+
+    filters = {k: v for k, v in audit_filters(state).items()
+               if k not in ("start", "end", "feeds", "layer")}
+    period = coverage_text(state.start, state.end) if state.start else BLANK
+    return ExportLabel(contents=contents, period=period, feeds=tuple(state.feeds), role=role,
+                       synthetic=synthetic, filters=filters)
+
+
+def tasks_label(role: str, synthetic: bool) -> ExportLabel:
+    """The label of the tasking list's CSV: every task, whatever the page's filters."""
+    from core.schema import FEEDS
+    from views.readable import date_text
+
+    return ExportLabel(contents="Hotspot tasks: every task set, whatever the page's filters",
+                       period=f"every task to {date_text(clock.today())}", feeds=tuple(FEEDS),
+                       role=role, synthetic=synthetic)
+
+
+def trends_label(role: str, synthetic: bool, contents: str, *, period: str | None = None,
+                 freq: str = "M", feeds=None, filters: dict | None = None) -> ExportLabel:
+    """The label of a Trends CSV: of one ``period`` (``"2026-Q3"``), or, without one, of every
+    whole month or quarter (``freq``) in the data (the series)."""
+    from core.periods import parse_period, period_label
+    from core.schema import FEEDS
+
+    noun = {"M": "month", "Q": "quarter"}[freq]
+    shown = period_label(parse_period(period)) if period else f"every whole {noun} in the data"
+    return ExportLabel(contents=contents, period=shown, feeds=tuple(feeds or FEEDS), role=role,
+                       synthetic=synthetic, filters=dict(filters or {}))

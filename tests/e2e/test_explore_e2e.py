@@ -309,7 +309,10 @@ def test_both_downloads_work_from_the_page(browse, browser, explore_url, explore
     raw = Path(table.path()).read_bytes()
     assert table.suggested_filename.startswith("explore-ward-")
     assert raw.startswith(b"\xef\xbb\xbf") and b"\r\n" in raw     # as views.exports.safe_csv writes
-    rows = list(csv.DictReader(io.StringIO(raw.decode("utf-8-sig"))))
+    label, _, body = raw.decode("utf-8-sig").partition("\r\n\r\n")  # views.exports label
+    assert label.startswith("# Protective marking: OFFICIAL-SENSITIVE")
+    assert "# Role: Analyst" in label
+    rows = list(csv.DictReader(io.StringIO(body)))
     assert len(rows) == 124 and list(rows[0])[:3] == ["Ward code", "Ward", "District"]
     # Analysts see every count: the wards add up to the headline's records.
     assert sum(int(r["Records"]) for r in rows) == sum(int(v) for v in totals.values())

@@ -86,7 +86,10 @@ def test_executive_sees_tiles_charts_and_downloads_the_kpi_table(browse, trends_
         page.get_by_role("button", name=re.compile("KPI table")).click()
     download = info.value
     assert download.suggested_filename == "trends-kpis-2026-10.csv"
-    rows = list(csv.DictReader(io.StringIO(download.path().read_text(encoding="utf-8-sig"))))
+    label, _, table = download.path().read_bytes().decode("utf-8-sig").partition("\r\n\r\n")
+    assert label.startswith("# Protective marking: OFFICIAL-SENSITIVE")  # views.exports
+    assert "# Period: October 2026" in label and "# SYNTHETIC DATA" in label
+    rows = list(csv.DictReader(io.StringIO(table)))
     assert [r["Feed"] for r in rows] == list(FEED_TITLES)
     for row, kpi in zip(rows, expected.itertuples()):
         assert row["Records"] == kpi.display

@@ -1,0 +1,149 @@
+"""Values as people read them: blanks, dates and times, and filter sets in the app's format.
+
+One place for the small renderings that the administration pages and the CSV labels share:
+
+- a missing value (``None``, ``""``, an empty list or dict, a NaN) is :data:`BLANK`, "—";
+- a date is ``"1 Dec 2024"`` (``DATE_FORMAT``, as ``core.periods.coverage_text``), a time
+  ``"1 Dec 2024 09:05:02"`` (UTC);
+- a filter set (a dict, or the JSON text the audit log keeps) is one line,
+  ``"feed: NRM · district: Leeds"``: feed and district codes by name, categories by title, ISO
+  dates in the app's format, empty filters left out.
+
+No Streamlit here.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+import re
+
+import pandas as pd
+
+from core.periods import parse_period, period_label
+from geo.boundaries import DISTRICT_CODES
+
+BLANK = "—"
+DATE_FORMAT = "%-d %b %Y"
+TIME_FORMAT = "%-d %b %Y %H:%M:%S"
+SEPARATOR = " · "
+FEED_NAMES = {"nrm": "NRM", "rosewood": "Rosewood", "mandevilla": "Mandevilla"}
+
+# Filter keys as people say them: (one value, several values).
+KEY_TITLES = {
+    "feed": ("feed", "feeds"), "feeds": ("feed", "feeds"),
+    "district": ("district", "districts"), "districts": ("district", "districts"),
+    "ward": ("ward", "wards"), "wards": ("ward", "wards"),
+    "age_groups": ("age group", "age groups"),
+    "exploitation_types": ("NRM type", "NRM types"),
+    "indicators": ("Mandevilla indicator", "Mandevilla indicators"),
+    "rosewood_status": ("Rosewood", "Rosewood"),
+    "start": ("from", "from"), "end": ("to", "to"),
+}
+# Keys shown first, in this order (the log keeps its keys sorted); the rest follow as kept.
+KEY_ORDER = ("feed", "feeds", "period", "start", "end", "district", "districts", "ward",
+             "wards", "level")
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_ISO_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")
+_PERIOD = re.compile(r"^\d{4}-(Q[1-4]|\d{2})$")
+
+
+def is_blank(value) -> bool:
+    """Whether ``value`` is nothing to show: None, empty text or collection, NaN or NaT."""
+    if value is None:
+        return True
+    if isinstance(value, str):
+        return not value.strip() or value.strip() in ("{}", "[]")
+    if isinstance(value, (list, tuple, set, frozenset, dict)):
+        return not value
+    if isinstance(value, float) and math.isnan(value):
+        return True
+    return bool(pd.api.types.is_scalar(value) and pd.isna(value))  # pandas' NA and NaT
+
+
+def text(value) -> str:
+    """``value`` as text, :data:`BLANK` where it is missing."""
+    return BLANK if is_blank(value) else str(value)
+
+
+def date_text(value) -> str:
+    """A date (a ``date``, ``datetime`` or ISO text) as ``"1 Dec 2024"``; :data:`BLANK` if none."""
+    if is_blank(value):
+        return BLANK
+    if isinstance(value, str):
+        try:
+            value = dt.datetime.fromisoformat(value.strip())
+        except ValueError:
+            return value
+    return f"{value:{DATE_FORMAT}}"
+
+
+def time_text(value) -> str:
+    """A moment (a ``datetime``, pandas ``Timestamp`` or ISO text) in UTC as
+    ``"1 Dec 2024 09:05:02"``; :data:`BLANK` if none. Naive moments are taken as UTC."""
+    if is_blank(value):
+        return BLANK
+    if isinstance(value, str):
+        try:
+            value = dt.datetime.fromisoformat(value.strip())
+        except ValueError:
+            return value
+    if getattr(value, "tzinfo", None) is not None:
+        value = value.astimezone(dt.timezone.utc)
+    return f"{value:{TIME_FORMAT}}"
+
+
+def _value_text(key: str, value) -> str:
+    if isinstance(value, dict):
+        return filters_text(value)
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if not isinstance(value, str):
+        return str(value)
+    if key in ("feed", "feeds") and value in FEED_NAMES:
+        return FEED_NAMES[value]
+    if value in DISTRICT_CODES:
+        return DISTRICT_CODES[value]
+    if _ISO_DATE.match(value):
+        return date_text(value)
+    if _ISO_TIME.match(value):
+        return time_text(value)
+    if key == "period" and _PERIOD.match(value):
+        try:
+            return period_label(parse_period(value))
+        except ValueError:
+            return value
+    return _category_title(value)
+
+
+def _category_title(value: str) -> str:
+    from views.explore import CATEGORY_TITLES  # only for filters that use them
+
+    return CATEGORY_TITLES.get(value, value).lower() if value in CATEGORY_TITLES else value
+
+
+def filters_text(filters) -> str:
+    """A filter set as one line: ``"feed: NRM · district: Leeds"``; :data:`BLANK` if empty.
+
+    ``filters`` is a dict or its JSON text (as ``safeguards.audit.read_audit`` gives it). Keys
+    whose value is empty are left out; lists are joined with ", ".
+    """
+    if isinstance(filters, str):
+        if is_blank(filters):
+            return BLANK
+        try:
+            filters = json.loads(filters)
+        except ValueError:
+            return filters
+    if not isinstance(filters, dict):
+        return text(filters)
+    parts = []
+    order = {key: i for i, key in enumerate(KEY_ORDER)}
+    for key, value in sorted(filters.items(), key=lambda kv: order.get(kv[0], len(order))):
+        if is_blank(value):
+            continue
+        values = list(value) if isinstance(value, (list, tuple)) else [value]
+        one, several = KEY_TITLES.get(key, (key.replace("_", " "),) * 2)
+        shown = ", ".join(_value_text(key, v) for v in values if not is_blank(v))
+        parts.append(f"{one if len(values) == 1 else several}: {shown}")
+    return SEPARATOR.join(parts) if parts else BLANK
