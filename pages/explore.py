@@ -20,7 +20,7 @@ from ui.session import require_page_role
 from views import viewstate as vs
 from views.explore import CATEGORY_TITLES, breakdown_frame, describe, monthly_chart, threshold_of
 from views.explore_map import legend_html
-from views.exports import area_table, explorer_map_file, safe_csv
+from views.exports import area_table, explorer_label, explorer_map_file, labelled_csv
 from views.overview import FEED_SHORT_TITLES
 
 principal = require_page_role("explore")
@@ -43,7 +43,8 @@ def close_panel() -> None:
 
 with st.sidebar:
     st.subheader("Filters")
-    st.date_input("Period", key=vs.W_DATES, min_value=period[0], max_value=period[1],
+    bounds = vs.date_bounds(principal.role, period)   # whole months for protected roles
+    st.date_input("Period", key=vs.W_DATES, min_value=bounds[0], max_value=bounds[1],
                   format="DD/MM/YYYY")
     for column, (name, label) in zip(st.columns(2) * 2, vs.QUICK_RANGES.items()):
         column.button(label, key=f"explore_quick_{name}", on_click=pick_dates, args=(name,),
@@ -121,7 +122,9 @@ with side:
         st.caption(view.hotspot_note)
     st.download_button(
         "Table (CSV)",
-        audited_download(lambda: safe_csv(area_table(counts, state.level)),
+        audited_download(lambda: labelled_csv(area_table(counts, state.level), explorer_label(
+                             state, role=principal.role, synthetic=synthetic,
+                             contents=f"{vs.LEVEL_TITLES[state.level]} table")),
                          partial(load.audit_explorer, principal, "export", state,
                                  detail=f"csv: {state.level} table", records=shown)),
         file_name=f"explore-{state.level}-{state.start}-{state.end}.csv", mime="text/csv",

@@ -21,6 +21,7 @@ from core.errors import AccessDenied
 from core.filters import EventFilter
 from core.schema import FEEDS, check_feed, feed_fields
 from geo.geomask import bng_to_lonlat
+from safeguards import publication as _pub
 from safeguards.audit import AuditEvent, record
 from safeguards.disclosure import (
     TOTAL,
@@ -143,6 +144,8 @@ class RoleScopedQuery:
             raise ValueError(f"level was {level!r}; expected one of {tuple(AREA_COLUMN)}")
         self.require_level(level)
         keys = ["code", "period"] if freq else ["code"]
+        if self.suppressed:
+            return self._published_area_counts(feeds, level, filters, freq)
         raw = pd.concat([self.store.counts(feed, [AREA_COLUMN[level]], filters, freq=freq)
                          .rename(columns={AREA_COLUMN[level]: "code"}) for feed in feeds])
         raw = raw.groupby(keys, as_index=False)["count"].sum() if len(raw) else raw
@@ -162,13 +165,53 @@ class RoleScopedQuery:
         return protected.long()[["code", *(["period"] if freq else []), "count", "display",
                                  "suppressed"]]
 
+    def _published_area_counts(self, feeds, level, filters, freq) -> pd.DataFrame:
+        """``area_counts`` for protected roles: sums of the feeds' published atoms
+        (``safeguards.publication``), dates widened to whole months."""
+        codes = _codes(level)
+        selected = [_pub.select(_pub.publication_for(self.store, feed), filters)
+                    for feed in feeds]
+        periods = None
+        if freq:
+            ordinals = np.concatenate([a["month"].dt.asfreq(freq).array.asi8 for a in selected])
+            if not len(ordinals):
+                return pd.DataFrame(columns=["code", "period", "count", "display", "suppressed"])
+            periods = pd.period_range(pd.Period(ordinal=ordinals.min(), freq=freq),
+                                      pd.Period(ordinal=ordinals.max(), freq=freq), freq=freq)
+        published = records = 0
+        for atoms in selected:
+            pub, rec = _pub.area_grid(atoms, AREA_COLUMN[level], codes, periods)
+            published, records = published + pub, records + rec
+        k = max(threshold_for(feed) for feed in feeds)
+        published, records = np.ravel(published), np.ravel(records)
+        hidden = (records > 0) & (published < k)
+        out = {"code": np.repeat(codes, len(periods)) if freq else codes}
+        if freq:
+            out["period"] = np.tile(periods, len(codes))
+        out.update({"count": pd.arrays.IntegerArray(published, hidden.copy()),
+                    "display": np.where(hidden, f"<{k}", published.astype(str)).astype(object),
+                    "suppressed": hidden})
+        return pd.DataFrame(out)
+
     def district_feed_table(self, filters: EventFilter | None = None) -> SuppressedTable:
         """Records per district (rows) and feed (columns) with totals, protected for the role.
 
-        One table mixes feeds, so suppressed roles get the strictest feed threshold for all of
-        it: a lower one would let the Mandevilla column's small counts show.
+        For protected roles the figures are sums of published atoms (``safeguards.publication``):
+        each feed's column at its own threshold, the all-feed Total at the strictest.
         """
         self.require_level("district")
+        if self.suppressed:
+            codes = _codes("district")
+            published, records = {}, {}
+            for feed in FEEDS:
+                atoms = _pub.select(_pub.publication_for(self.store, feed), filters)
+                sums = _pub.published_sums(atoms, ["district_code"]).set_index("district_code")
+                published[feed] = sums["published"].reindex(codes).fillna(0)
+                records[feed] = sums["records"].reindex(codes).fillna(0)
+            frames = [pd.DataFrame(x, index=pd.Index(codes, name="district_code"))
+                      .rename_axis(columns="feed") for x in (published, records)]
+            return _pub.shown(*frames, {feed: threshold_for(feed) for feed in FEEDS},
+                              row_totals=True, column_totals=True)
         parts = [self.store.counts(feed, ["district_code"], filters)
                  .rename(columns={"district_code": "code"}).assign(feed=feed) for feed in FEEDS]
         table = (pd.concat(parts, ignore_index=True)
@@ -195,6 +238,11 @@ class RoleScopedQuery:
         """
         check_feed(feed)
         periods = _periods.whole_periods(periods)
+        if self.suppressed:
+            rows, atoms, keys = self._published_rows(feed, by, periods, filters)
+            published, records = _pub.period_grid(atoms, keys, rows, periods)
+            return _pub.shown(published, records, threshold_for(feed), row_totals=False,
+                              column_totals=True)
         table = self._period_table(feed, by, periods, filters)
         if not self.suppressed:
             return open_table(table)
@@ -218,6 +266,16 @@ class RoleScopedQuery:
             raise ValueError(f"level was {level!r}; expected 'district' or 'ward'")
         quarters = _periods.whole_periods(quarters)
         months = _tables.quarter_months(quarters)
+        if self.suppressed:
+            k = threshold_for(feed)
+            rows, atoms, keys = self._published_rows(feed, level, months)
+            area = _pub.period_view(atoms, keys, rows, months, data_months, k, whole=True)
+            parts = {}
+            for by in _periods.partitions_of(feed):
+                rows, atoms, keys = self._published_rows(feed, by, months)
+                parts[by] = _pub.period_view(atoms, keys, rows, months, data_months, k,
+                                             whole=False)
+            return _tables.FeedPeriodTables(feed=feed, threshold=k, area=area, parts=parts)
         area = self._period_table(feed, level, months)
         parts = {by: self._period_table(feed, by, months) for by in _periods.partitions_of(feed)}
         if not self.suppressed:
@@ -229,6 +287,38 @@ class RoleScopedQuery:
         protected = _tables.protect_feed(area, parts, data_months, threshold_for(feed))
         return _tables.FeedPeriodTables(feed=feed, threshold=protected.threshold,
                                         area=protected.area, parts=protected.parts)
+
+    def feeds_total(self, level: str, periods) -> SuppressedTable:
+        """Records of all feeds together per area of ``level`` (rows) and whole period, with a
+        ``Total`` row: for protected roles a sum of every feed's published atoms, shown at the
+        strictest feed's threshold (so a total is shown even where one feed's count is "<k")."""
+        periods = _periods.whole_periods(periods)
+        self.require_level(level)
+        published = records = None
+        for feed in FEEDS:
+            if self.suppressed:
+                rows, atoms, keys = self._published_rows(feed, level, periods)
+                pub, rec = _pub.period_grid(atoms, keys, rows, periods)
+            else:
+                pub = rec = self._period_table(feed, level, periods)
+            published = pub if published is None else published + pub
+            records = rec if records is None else records + rec
+        if not self.suppressed:
+            return open_table(published)
+        return _pub.shown(published, records, max(threshold_for(feed) for feed in FEEDS),
+                          row_totals=False, column_totals=True)
+
+    def _published_rows(self, feed: str, by: str, periods, filters: EventFilter | None = None):
+        """The rows of ``by``, the feed's published atoms inside ``periods`` and each atom's
+        row (an area code or a partition category)."""
+        if by in AREA_COLUMN:
+            self.require_level(by)
+            atoms = _pub.select(_pub.publication_for(self.store, feed), _whole(filters, periods))
+            return _codes(by), atoms, atoms[AREA_COLUMN[by]]
+        partition = _periods.check_partition(feed, by)
+        self.require_level("district")
+        atoms = _pub.select(_pub.publication_for(self.store, feed), _whole(filters, periods))
+        return list(partition.categories), atoms, _pub.labels(atoms, by)
 
     def _period_table(self, feed: str, by: str, periods,
                       filters: EventFilter | None = None) -> pd.DataFrame:
@@ -290,10 +380,16 @@ class RoleScopedQuery:
         if level not in AREA_COLUMN:
             raise ValueError(f"level was {level!r}; expected one of {tuple(AREA_COLUMN)}")
         self.require_level(level)
-        rows = self.store.query(feed, _whole(filters, periods),
-                                columns=[AREA_COLUMN[level], "event_date"])
-        table = _periods.tabulate(rows[AREA_COLUMN[level]], rows["event_date"], _codes(level),
-                                  periods)
+        if self.suppressed:
+            # On published sums, like every other figure of a protected role: a flag computed
+            # on the true counts would say something of the small ones.
+            rows, atoms, keys = self._published_rows(feed, level, periods, filters)
+            table = _pub.period_grid(atoms, keys, rows, periods)[0]
+        else:
+            rows = self.store.query(feed, _whole(filters, periods),
+                                    columns=[AREA_COLUMN[level], "event_date"])
+            table = _periods.tabulate(rows[AREA_COLUMN[level]], rows["event_date"],
+                                      _codes(level), periods)
         table.loc[TOTAL] = table.sum(axis=0)
         minimum = threshold_for(feed) if self.suppressed else 0
         out = _periods.trend_table(table, alpha=alpha, min_total=minimum)

@@ -52,6 +52,11 @@ EXEMPT_ROLES = frozenset({"analyst"})
 #: Label of the total row and column.
 TOTAL = "Total"
 
+#: How protected figures are made (``safeguards.publication``), said under every protected view.
+PERTURBED = ("Protected figures: every small count is replaced by a value drawn at random "
+             "before anything is added up, so totals and rates are close to the true figures, "
+             "not exact (cell-key perturbation).")
+
 #: Shown for a hidden count of k or more (a complementary suppression). The Government
 #: Statistical Service's symbol for "confidential".
 CONFIDENTIAL = "[c]"
@@ -216,11 +221,11 @@ def legend(threshold: int) -> str:
     Examples
     --------
     >>> legend(5)  # doctest: +ELLIPSIS
-    '<5: fewer than 5 (hidden to protect the people counted). [c]: hidden so that ...'
+    '<5: fewer than 5 (hidden to protect the people counted). Protected figures: ...'
     """
     return (f"<{threshold}: fewer than {threshold} (hidden to protect the people counted). "
-            f"{CONFIDENTIAL}: hidden so that a small number cannot be worked out from the "
-            f"totals.")
+            f"{PERTURBED} {CONFIDENTIAL}: hidden so that a small number cannot be worked out "
+            f"from the totals.")
 
 
 def legend_for(thresholds: Mapping[str, int]) -> str:
@@ -239,7 +244,8 @@ def legend_for(thresholds: Mapping[str, int]) -> str:
         by_k.setdefault(k, []).append(title)
     small = "; ".join(f"<{k}: fewer than {k} ({', '.join(titles)})"
                       for k, titles in sorted(by_k.items()))
-    return (f"{small}, hidden to protect the people counted. {CONFIDENTIAL}: hidden so that a "
+    return (f"{small}, hidden to protect the people counted. {PERTURBED} "
+            f"{CONFIDENTIAL}: hidden so that a "
             f"small number cannot be worked out from the totals. hidden: a sum or rate of "
             f"figures one of which is hidden.")
 

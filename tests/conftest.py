@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import os
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,11 @@ from storage.parquet import ParquetStore
 # PostGIS store fixtures (throwaway cluster per session, database per test): pg_cluster, pg_url,
 # pg_store. Skipped with the reason where PostgreSQL/PostGIS are missing; must run when CI=true.
 from tests.pg_fixtures import _pg_working, pg_cluster, pg_new_database, pg_store, pg_url  # noqa: F401
+
+# The cell key of protected figures (safeguards.cell_key): fixed for the suite, so published
+# figures are the same on every run, and no test writes instance/cell_key into the checkout.
+# Servers the tests start inherit it.
+os.environ.setdefault("CELL_KEY", "5e" * 32)
 
 # Every test runs at this moment, never at the wall clock's: nothing depends on when, or how fast,
 # the suite runs (core.clock). Held for the whole session (session fixtures build stores too) and

@@ -77,10 +77,26 @@ def test_headline_counts_each_feed_and_compares_with_the_previous_period(store):
 
 
 def test_headline_for_a_chair_hides_small_numbers(store):
+    """A chair's figures cover whole months (1 Mar to 30 Jun for 13 Mar to 12 Jun, against the
+    four months before) and are sums of published atoms (safeguards.publication)."""
+    from safeguards.publication import build_publication
+
     head = headline(query(store, "chair"), VIEW)
+    assert head.period_label == "1 Mar 2023 – 30 Jun 2023"
+    assert head.previous_label == "1 Nov 2022 – 28 Feb 2023"
+
+    def published(feed, first, last):
+        atoms = build_publication(store, feed).atoms
+        inside = atoms["month"].between(pd.Period(first, "M"), pd.Period(last, "M"))
+        return int(atoms.loc[inside, "published"].sum()), int(atoms.loc[inside, "count"].sum())
+
     nrm, rosewood = head.feeds
-    assert (nrm.display, nrm.change) == ("14", "+4 (+40%)")     # 14 and 10 are at least k = 10
-    assert (rosewood.count, rosewood.display, rosewood.change) == (None, "<10", None)
+    now, before = published("nrm", "2023-03", "2023-06"), published("nrm", "2022-11", "2023-02")
+    assert nrm.count == now[0] >= 5 and nrm.previous == before[0] >= 5
+    assert nrm.change == change_text(now[0], before[0])
+    small = published("rosewood", "2023-03", "2023-06")
+    assert 1 <= small[0] < 5 and 1 <= small[1] < 5
+    assert (rosewood.count, rosewood.display, rosewood.change) == (None, "<5", None)
     assert head.suppressed and head.threshold == 10
 
 
@@ -449,6 +465,9 @@ def test_the_table_download_is_safe_csv(env, deferred_files):
     assert [b.label for b in buttons] == ["Table (CSV)", "Map (HTML)"]
     raw = deferred_files.make(buttons[0])
     assert raw.startswith(b"\xef\xbb\xbf") and b"\r\n" in raw     # views.exports.safe_csv
-    rows = list(csv.DictReader(io.StringIO(raw.decode("utf-8-sig"))))
+    # After the label block (views.exports.labelled_csv; tests/test_csv_labels.py).
+    label, _, table = raw.decode("utf-8-sig").partition("\r\n\r\n")
+    assert label.startswith("# Protective marking: OFFICIAL-SENSITIVE")
+    rows = list(csv.DictReader(io.StringIO(table)))
     assert sorted(r["District"] for r in rows) == sorted(DISTRICT_CODES.values())
     assert b"<html" in deferred_files.make(buttons[1]).lower()[:2000]

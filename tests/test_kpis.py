@@ -181,9 +181,12 @@ def test_kpi_table_for_an_executive_hides_small_counts_and_their_changes(sample)
     table = kpis.kpi_table(query(sample, "executive"), "2023-06").set_index("feed")
     nrm = table.loc["nrm"]
     assert nrm["display"] == "<5" and pd.isna(nrm["count"])
-    # May (5) is hidden too: with Q2 (13) shown, April and June (both <5) would add up to 8,
-    # so each would be 4. Months and quarters are protected together (safeguards.period_tables).
-    assert nrm["previous_display"] == "[c]"
+    # May is the sum of its published atoms (safeguards.publication): shown when 5 or more,
+    # and no change against a hidden June.
+    from safeguards.publication import build_publication
+    atoms = build_publication(sample, "nrm").atoms
+    may = atoms.loc[atoms["month"] == pd.Period("2023-05", "M"), "published"].sum()
+    assert nrm["previous_display"] == (str(may) if may >= 5 else "<5")
     assert nrm["change_previous"] is None and nrm["direction_previous"] is None
     assert np.isnan(nrm["p_previous"]) and nrm["beyond_previous"] is None
     assert nrm["suppressed"] and nrm["threshold"] == 5
@@ -352,8 +355,11 @@ def test_period_totals_are_hidden_alike_in_every_table_of_a_feed(synthetic):
             hidden = tables.area.suppressed.loc[TOTAL]
             for part in tables.parts.values():
                 assert part.suppressed.loc[TOTAL].equals(hidden)
-                # A breakdown column whose total is hidden is hidden whole.
-                assert part.suppressed.loc[:, hidden[hidden].index].all().all()
+                # A breakdown column whose total is hidden is hidden whole (or 0): its parts
+                # are published sums no larger than the total's.
+                columns = hidden[hidden].index
+                assert (part.suppressed.loc[:, columns]
+                        | (part.display.loc[:, columns] == "0")).all().all()
             shown = ~hidden
             totals = tables.area.counts.loc[TOTAL, shown[shown].index]
             for part in tables.parts.values():
@@ -420,11 +426,21 @@ def test_suppressed_roles_get_the_trend_flag_without_p_value_or_slope(synthetic)
             "nrm", "district", pd.period_range("2025-01", "2026-10", freq="M"))
         assert raw["p_value"].isna().all() and raw["slope"].isna().all()
         assert set(raw["trend"]) <= {"increasing", "decreasing", "no trend", "too few records"}
-    # The flags themselves are the analyst's where both are tested.
-    executive = trend_flags.trend_flags(query(synthetic, "executive"), windows=(24,))
-    both = executive.merge(analyst, on=["feed", "code", "window"], suffixes=("", "_a"))
-    tested = both[both["trend"] != "too few records"]
-    assert (tested["trend"] == tested["trend_a"]).all()
+    # The flags are the Mann-Kendall test of the published sums (safeguards.publication), like
+    # every other figure of a protected role: a flag on the true counts would say something of
+    # the small ones.
+    from core.periods import trend_table
+    from geo.boundaries import load_boundaries
+    from safeguards.publication import build_publication, period_grid
+
+    months = pd.period_range("2025-01", "2026-10", freq="M")
+    atoms = build_publication(synthetic, "nrm").atoms
+    atoms = atoms[atoms["month"].isin(months)]
+    table = period_grid(atoms, atoms["district_code"].astype(object),
+                        load_boundaries("district")["code"].tolist(), months)[0]
+    table.loc[TOTAL] = table.sum(axis=0)
+    expected = trend_table(table, min_total=5).set_index("row")["trend"]
+    assert raw.set_index("code")["trend"].to_dict() == expected.to_dict()
 
 
 # -- the link and the charts ------------------------------------------------------------------

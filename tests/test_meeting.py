@@ -16,6 +16,7 @@ from geo.boundaries import DISTRICT_CODES, load_boundaries
 from safeguards.access import Principal, RoleScopedQuery
 from safeguards.audit import read_audit
 from safeguards.disclosure import TOTAL, threshold_for
+from safeguards.publication import build_publication
 from storage.parquet import ParquetStore
 from tests.apptest import open_page
 from tests.sample_store import build_store
@@ -188,35 +189,47 @@ def test_move_stops_at_both_ends():
 
 
 # -- the figures -------------------------------------------------------------------------------
-def truth(store, period: Period, district=None) -> pd.DataFrame:
-    """Unsuppressed district × feed counts (an analyst's table, with totals)."""
-    return RoleScopedQuery(store, Principal("t", "analyst")).district_feed_table(
-        period.filter()).counts if district is None else None
+def published(store, period: Period) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """District × feed published sums and true records of ``period``, worked out here from each
+    feed's published atoms (``safeguards.publication``), not through the views under test."""
+    months = pd.period_range(period.pandas.asfreq("M", how="start"),
+                             period.pandas.asfreq("M", how="end"), freq="M")
+    pub, rec = {}, {}
+    for feed in FEEDS:
+        atoms = build_publication(store, feed).atoms
+        atoms = atoms[atoms["month"].isin(months)]
+        sums = atoms.groupby("district_code")[["published", "count"]].sum()
+        pub[FEED_SHORT_TITLES[feed]] = sums["published"].reindex(list(DISTRICT_CODES)).fillna(0)
+        rec[FEED_SHORT_TITLES[feed]] = sums["count"].reindex(list(DISTRICT_CODES)).fillna(0)
+    return pd.DataFrame(pub).astype(int), pd.DataFrame(rec).astype(int)
 
 
 @pytest.mark.parametrize("role", ["chair", "analyst", "executive"])
-def test_figures_are_suppressed_as_for_a_chair_whatever_the_role(synthetic, role):
+def test_figures_are_protected_as_for_a_chair_whatever_the_role(synthetic, role):
+    """Each feed's figure is its published sum ("<k" below k), the Total is the sum of every
+    feed's published atoms, shown even where a feed's figure is "<k" (issue 12, section 2)."""
     data = meeting_data(meeting_query(synthetic, Principal("t", role)),
                         MeetingState("2026-09"))
-    true = truth(synthetic, Period("2026-09"))
-    shown = data.districts.drop(columns="Per 100,000")
-    # Each feed at its own threshold (the Trends page's tables); the strictest is Mandevilla's.
+    pub, rec = published(synthetic, Period("2026-09"))
+    names = dict(DISTRICT_CODES)
+    pub.index = rec.index = [names[c] for c in pub.index]
     k = {FEED_SHORT_TITLES[f]: threshold_for(f) for f in FEEDS}
     assert data.threshold == 10 and data.thresholds == k
     hidden = 0
-    for (name, column), label in shown.stack().items():
-        value = true.iloc[list(shown.index).index(name), list(shown.columns).index(column)]
-        if column == TOTAL:  # a sum of shown figures, or "hidden" where a part is hidden
-            row = shown.loc[name].drop(TOTAL)
-            assert (label == "hidden") == row.str.contains("<|\\[c\\]").any(), (name, label)
-            if label != "hidden":
-                assert label.replace(",", "") == str(value)
-        elif 1 <= value < k[column]:
-            assert label == f"<{k[column]}", (name, column, value, label)
-            hidden += 1
-        elif label not in (f"<{k[column]}", "[c]"):
-            assert label.replace(",", "") == str(value)
+    for name in pub.index:
+        row = data.districts.loc[name]
+        for column, k_feed in k.items():
+            value, records = pub.loc[name, column], rec.loc[name, column]
+            expected = ("0" if records == 0 else f"<{k_feed}" if value < k_feed
+                        else f"{value:,}")
+            assert row[column] == expected, (name, column, row[column], expected)
+            hidden += expected.startswith("<")
+        assert row[TOTAL] == f"{pub.loc[name].sum():,}"       # >= 10 in every district
+        rate = pub.loc[name].sum() / load_boundaries("district").set_index("code").loc[
+            {v: c for c, v in names.items()}[name], "population"] * 100_000
+        assert row["Per 100,000"] == f"{rate:,.1f}"
     assert hidden > 0, "the test store should have small district counts this month"
+    assert data.districts.loc[TOTAL, TOTAL] == f"{pub.to_numpy().sum():,}"
 
 
 def test_headline_and_trend_agree_with_the_district_table(synthetic):
@@ -228,7 +241,7 @@ def test_headline_and_trend_agree_with_the_district_table(synthetic):
         assert kpi.display == total_row[kpi.title] == trend_now[kpi.title]
     # Previous and last year come from the trend, computed from the store.
     nrm = next(k for k in data.kpis if k.feed == "nrm")
-    before = len(synthetic.query("nrm", Period("2026-Q2").filter(), columns=["event_date"]))
+    before = int(published(synthetic, Period("2026-Q2"))[0]["NRM referrals"].sum())
     assert nrm.previous_display == f"{before:,}"
     assert nrm.change_previous.startswith(f"{int(total_row['NRM referrals'].replace(',', '')) - before:+,}")
     # Eight quarters per feed; before the first record: "no data", not zero.

@@ -38,6 +38,7 @@ from views.viewstate import (
     quick_range,
     to_filter,
     to_query_params,
+    whole_month_state,
 )
 
 PERIOD = (dt.date(2021, 1, 4), dt.date(2025, 11, 30))
@@ -61,8 +62,12 @@ def states(draw, role="analyst"):
     a = draw(st.integers(0, days))
     b = draw(st.integers(a, days))
     level = draw(st.sampled_from(allowed_levels(role)))
+    start, end = PERIOD[0] + dt.timedelta(days=a), PERIOD[0] + dt.timedelta(days=b)
+    if role != "analyst":   # protected figures cover whole months: links keep whole months
+        start, end = whole_month_state(ExplorerState(start=start, end=end)).start, \
+            whole_month_state(ExplorerState(start=start, end=end)).end
     return ExplorerState(
-        start=PERIOD[0] + dt.timedelta(days=a), end=PERIOD[0] + dt.timedelta(days=b),
+        start=start, end=end,
         feeds=draw(subset(tuple(FEEDS)).filter(bool)),
         age_groups=draw(subset(AGE_GROUPS)), exploitation_types=draw(subset(EXPLOITATION_TYPES)),
         rosewood_status=draw(st.sampled_from([None, "found", "missing"])),
@@ -252,8 +257,21 @@ def test_month_arithmetic_clips_the_day():
 
 
 def test_previous_period_has_the_same_length_and_ends_the_day_before():
+    assert previous_period(dt.date(2025, 1, 2), dt.date(2025, 3, 31)) == (
+        dt.date(2024, 10, 5), dt.date(2025, 1, 1))
+    # Whole months: as many whole months before (Oct to Dec, not 89 days from 3 Oct).
     assert previous_period(dt.date(2025, 1, 1), dt.date(2025, 3, 31)) == (
-        dt.date(2024, 10, 3), dt.date(2024, 12, 31))
+        dt.date(2024, 10, 1), dt.date(2024, 12, 31))
+    assert previous_period(dt.date(2025, 3, 1), dt.date(2025, 3, 31)) == (
+        dt.date(2025, 2, 1), dt.date(2025, 2, 28))
+
+
+def test_a_protected_roles_link_is_widened_to_whole_months():
+    state = parse({"from": "2024-12-26", "to": "2025-03-20"}, "chair")
+    assert (state.start, state.end) == (dt.date(2024, 12, 1), dt.date(2025, 3, 31))
+    assert any("whole months" in w for w in state.warnings)
+    analyst = parse({"from": "2024-12-26", "to": "2025-03-20"}, "analyst")
+    assert (analyst.start, analyst.end) == (dt.date(2024, 12, 26), dt.date(2025, 3, 20))
     assert previous_period(dt.date(2025, 5, 5), dt.date(2025, 5, 5)) == (
         dt.date(2025, 5, 4), dt.date(2025, 5, 4))
 

@@ -37,6 +37,7 @@ from views.viewstate import (
     ExplorerState,
     previous_period,
     to_filter,
+    whole_month_state,
 )
 
 HIDDEN = "hidden"
@@ -152,8 +153,11 @@ def headline(query: RoleScopedQuery, state: ExplorerState) -> Headline:
     -------
     Headline
         Counts from ``query.district_feed_table`` (the feed totals), so a chair sees them
-        suppressed; the previous period is the one of equal length just before.
+        suppressed; the previous period is the one of equal length just before. For a
+        protected role, whole months (what its figures cover).
     """
+    if query.suppressed:
+        state = whole_month_state(state)
     before = previous_period(state.start, state.end)
     now_table = query.district_feed_table(to_filter(state))
     before_table = query.district_feed_table(to_filter(state, before))

@@ -10,7 +10,8 @@ one can be subtracted from another to work a hidden count out:
 
 - the district comparison is each feed's column of that period (districts and West Yorkshire,
   each feed with its own threshold); the all-feed ``Total`` column and its rate per 100,000 are
-  sums of shown figures only (``"hidden"`` where a part is hidden), so they add nothing;
+  ``RoleScopedQuery.feeds_total``: sums of published atoms (``safeguards.publication``), shown
+  even where one feed's count is "<k";
 - the headline and the trend are West Yorkshire's (or the focus district's) row of the same
   tables; the trend flag is ``RoleScopedQuery.period_trends`` (true counts in the query layer,
   no flag on fewer than k records);
@@ -178,7 +179,7 @@ def meeting_data(query: RoleScopedQuery, state: MeetingState) -> MeetingData:
         district=state.district,
         area_label=names.get(state.district, WEST_YORKSHIRE),
         kpis=_kpis(period, trend, flags, tables, state.district or TOTAL),
-        districts=_district_table(tables, period, names),
+        districts=_district_table(query, tables, period, names),
         hotspots=_hotspots(query, period, state.district)[0] if show_areas else None,
         trend=trend, tasks=tasks, tasking_note=tasking_note,
         threshold=max(t.threshold for t in tables.values()),
@@ -246,21 +247,26 @@ def shown_records(data: "MeetingData") -> int:
     return sum(row.count for row in data.kpis if row.count is not None)
 
 
-def _district_table(tables: Mapping, period: Period, names: Mapping[str, str]) -> pd.DataFrame:
+def _district_table(query: RoleScopedQuery, tables: Mapping, period: Period,
+                    names: Mapping[str, str]) -> pd.DataFrame:
     """Districts × feeds as text (each feed's column of ``period`` in its protected tables),
-    the all-feed total and its rate per 100,000: sums of shown figures only."""
+    the all-feed total and its rate per 100,000.
+
+    The total is ``RoleScopedQuery.feeds_total``: for a protected role the sum of every feed's
+    published atoms (``safeguards.publication``), so it is shown even where one feed's count is
+    "<k", and it reveals nothing the atoms do not."""
     from geo.boundaries import load_boundaries
 
     population = load_boundaries("district").set_index("code")["population"]
     population = pd.concat([population, pd.Series({TOTAL: population.sum()})])
-    counts = pd.DataFrame({feed: t.area.counts[period.pandas] for feed, t in tables.items()})
     shown = pd.DataFrame({FEED_SHORT_TITLES[feed]: t.area.display[period.pandas].map(_thousands)
                           for feed, t in tables.items()})
-    complete = counts.notna().all(axis=1)
-    totals = counts.astype("Float64").sum(axis=1).where(complete)
+    total = query.feeds_total("district", [period.pandas])
+    totals = total.counts[period.pandas].reindex(shown.index).astype("Float64")
     rates = totals / population.reindex(totals.index) * PER
-    shown[TOTAL] = [f"{int(t):,}" if ok else HIDDEN_SUM for t, ok in zip(totals, complete)]
-    shown["Per 100,000"] = [f"{r:,.1f}" if ok else HIDDEN_SUM for r, ok in zip(rates, complete)]
+    labels = total.display[period.pandas].reindex(shown.index)
+    shown[TOTAL] = [f"{int(t):,}" if pd.notna(t) else label for t, label in zip(totals, labels)]
+    shown["Per 100,000"] = [f"{r:,.1f}" if pd.notna(r) else HIDDEN_SUM for r in rates]
     order = sorted(shown.index.drop(TOTAL), key=lambda c: names.get(c, c))
     shown = shown.reindex([*order, TOTAL]).rename(index=lambda c: names.get(c, c))
     shown.index.name, shown.columns.name = "District", None

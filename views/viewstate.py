@@ -41,6 +41,7 @@ from core.filters import ROSEWOOD_STATUSES, EventFilter
 from core.roles import may, may_see_level
 from core.schema import AGE_GROUPS, FEEDS
 from geo.boundaries import DISTRICT_CODES as _DISTRICT_NAMES
+from safeguards.disclosure import must_suppress
 
 LAYERS = ("areas", "hex", "heat", "points")
 LAYER_TITLES = {"areas": "Areas (choropleth)", "hex": "Hexagons", "heat": "Heat map",
@@ -160,7 +161,12 @@ def quick_range(name: str, store_period: tuple[dt.date, dt.date]) -> tuple[dt.da
 
 
 def previous_period(start: dt.date, end: dt.date) -> tuple[dt.date, dt.date]:
-    """The period of the same length that ends the day before ``start``."""
+    """The period of the same length that ends the day before ``start``: as many whole months
+    when ``start`` to ``end`` are whole months (so protected figures compare like with like),
+    else as many days."""
+    if start.day == 1 and (end + dt.timedelta(days=1)).day == 1:
+        months = (end.year - start.year) * 12 + end.month - start.month + 1
+        return add_months(start, -months), start - dt.timedelta(days=1)
     days = (end - start).days + 1
     before = start - dt.timedelta(days=1)
     return before - dt.timedelta(days=days - 1), before
@@ -228,7 +234,10 @@ def from_query_params(params: Mapping[str, str | Iterable[str]], *, role: str,
     unknown = [key for key in values if key not in PARAMS]
     if unknown:
         notes.append(f"ignored {len(unknown)} unknown link parameter(s)")
+    store_period = date_bounds(role, store_period)
     start, end = _dates(values, store_period, notes)
+    if start is not None and must_suppress(role):
+        start, end = _whole_months(start, end, notes)
     feeds = _choices(values, P_FEED, tuple(FEEDS), "feed", notes) or tuple(FEEDS)
     level = _level(_one(values, P_LEVEL, AREA_LEVELS, "map level", notes), role, notes)
     layer = _layer(_one(values, P_LAYER, LAYERS, "map layer", notes), role, notes)
@@ -460,6 +469,34 @@ def _dates(values, store_period, notes) -> tuple[dt.date | None, dt.date | None]
         notes.append(f"dates outside the data ({first.isoformat()} to {last.isoformat()}) "
                      "were moved inside it")
     return clipped_start, max(clipped_start, clipped_end)
+
+
+def date_bounds(role: str, store_period: tuple[dt.date, dt.date] | None
+                ) -> tuple[dt.date, dt.date] | None:
+    """The dates ``role`` may pick: the store's, widened to whole months for a protected role
+    (its figures count whole months)."""
+    if store_period is None or not must_suppress(role):
+        return store_period
+    return _whole_months(*store_period, [])
+
+
+def whole_month_state(state: ExplorerState) -> ExplorerState:
+    """``state`` with its dates widened to whole months (what a protected role's figures
+    cover); unchanged without dates."""
+    if state.start is None or state.end is None:
+        return state
+    start, end = _whole_months(state.start, state.end, [])
+    return replace(state, start=start, end=end)
+
+
+def _whole_months(start: dt.date, end: dt.date, notes) -> tuple[dt.date, dt.date]:
+    """Protected roles' figures cover whole months (``safeguards.publication``): the dates
+    widened to them, so that what the page says is what the figures count."""
+    whole = (start.replace(day=1), add_months(end.replace(day=1), 1) - dt.timedelta(days=1))
+    if whole != (start, end):
+        notes.append(f"protected figures cover whole months: showing "
+                     f"{whole[0]:%-d %b %Y} to {whole[1]:%-d %b %Y}")
+    return whole
 
 
 def _area(values, level, area_codes, notes) -> str | None:

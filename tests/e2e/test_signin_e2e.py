@@ -73,7 +73,7 @@ def test_local_sign_in_each_role_sees_only_its_pages(browse, local_url, name):
     dashboard = browse(local_url)
     dashboard.open("/")
     page = dashboard.page
-    assert page.get_by_role("heading", name="Sign in").is_visible()
+    page.get_by_role("heading", name="Sign in").wait_for(timeout=APP_RUN_TIMEOUT_MS)
     assert not page.locator('[data-testid="stSidebarNav"]').count()
     if name == "ada":
         dashboard.screenshot("sign-in")
@@ -124,7 +124,7 @@ def test_a_page_url_opened_before_sign_in_is_not_found(browse, local_url):
     dashboard = browse(local_url)
     open_refused(dashboard, "/audit_log")
     page = dashboard.page
-    assert page.get_by_role("heading", name="Sign in").is_visible()
+    page.get_by_role("heading", name="Sign in").wait_for(timeout=APP_RUN_TIMEOUT_MS)
     sign_in_locally(dashboard, "ana", PASSWORD)
     page.get_by_role("heading", name=HEADING).wait_for(timeout=APP_RUN_TIMEOUT_MS)
     assert not page.get_by_role("heading", name="Audit log").count()
@@ -186,7 +186,7 @@ def test_oidc_sign_in_gives_each_identity_its_roles_pages(browse, oidc_url, idp,
     dashboard = browse(oidc_url, idp_origins=(idp,))
     dashboard.open("/")
     page = dashboard.page
-    assert page.get_by_role("heading", name="Sign in").is_visible()
+    page.get_by_role("heading", name="Sign in").wait_for(timeout=APP_RUN_TIMEOUT_MS)
     if sub == "alice":
         dashboard.screenshot("sign-in-oidc")
 
