@@ -1,16 +1,28 @@
-"""Rolling-origin evaluation of the hotspot methods, side by side.
+"""Rolling-origin evaluation of the tasking rankings and the hotspot methods, side by side.
 
-    python -m models.evaluate --store URL [--feed F] [--train-months 12] [--coverage 0.01 0.05]
-                              [--test-period month|quarter] [--methods scan kde ...]
+    python -m models.evaluate (--store URL | --points FILE.csv ... | --family NAME)
+                              [--feed F] [--crime-type T ...] [--events N] [--seed S]
+                              [--train-months 12] [--coverage 0.005 0.01 0.02 0.05 0.1]
+                              [--test-period month|quarter] [--methods forecast kde250 ...]
                               [--out docs/hotspot-evaluation.md]
 
-For every test period t (a month or a quarter) with ``train-months`` months of history before
-it, each method is fitted on those months and judged on the events of t:
+Data come from a store (``--store``), from police.uk street-level CSV files (``--points``, the
+format crime analysts already have: a deployment's blind check on real data; ``--crime-type``
+keeps some types) or from a synthetic family of ``data.synthetic_families`` (``--family``,
+``--events`` of them).
 
-- at fixed coverage (1% and 5% of West Yorkshire's area by default), every method ranks the grid
-  cells by its own score (``HotspotModel.cell_scores_``) and takes the top share: hit rate, PAI
-  and RRI there, so methods are compared on equal area;
-- its own hotspots (whatever area they cover): their number, area, hit rate and PAI;
+For every test period t (a month or a quarter) with ``train-months`` months of history before
+it, each candidate is fitted on those months and judged on the events of t:
+
+- at fixed coverage (0.5% to 10% of West Yorkshire's area by default), every candidate ranks
+  the 100 m geomask cells and takes the top share: hit rate, PAI and RRI there, so candidates
+  are compared on equal area. The rankings (``RANKERS``) are ``models.forecast.ForecastRanker``
+  kinds, ``forecast`` being ``HotspotModel``'s default ranking and ``kde250`` the plain KDE
+  baseline (250 m bandwidth, 100 m cells); the hotspot methods (``scan``, ``kde``, ``gistar``,
+  ``dbscan``, ``hdbscan``) rank by their own ``cell_scores_`` (300 m cells, each 100 m cell
+  taking its 300 m cell's score);
+- for the hotspot methods, their own hotspots (whatever area they cover): their number, area,
+  hit rate and PAI;
 - fit time.
 
 The report gives the mean and the standard deviation over the test periods and is written as
@@ -32,13 +44,25 @@ from core import clock
 from core.errors import DashboardError
 from core.schema import FEEDS
 from models._events import events_frame
+from models._grid import Grid, centre_grid
+from models.forecast import ForecastRanker
 from models.hotspots import METHODS, HotspotModel, OutsideAreaWarning
 from models.metrics import cells_for_coverage, hit_rate, pai, rri, top_cells
 from storage.open import open_store
 
 DEFAULT_OUT = Path(__file__).resolve().parent.parent / "docs" / "hotspot-evaluation.md"
-COVERAGES = (0.01, 0.05)
+COVERAGES = (0.005, 0.01, 0.02, 0.05, 0.1)
 PERIODS = {"month": "M", "quarter": "Q"}
+# Rankings compared at equal area: name -> ForecastRanker kind ("forecast" is the default one).
+RANKERS = {"forecast": "mixture", "kde250": "kde", "kde-cv": "kde-cv", "sepp": "sepp",
+           "population": "population"}
+CANDIDATES = (*RANKERS, *METHODS)
+BASELINE = "kde250"
+
+
+def tag(coverage: float) -> str:
+    """``0.005`` -> ``"0.5%"``: the column suffix of a coverage."""
+    return f"{100 * coverage:g}%"
 
 
 def load_events(store_url, feed: str | None = None) -> gpd.GeoDataFrame:
@@ -51,7 +75,7 @@ def load_events(store_url, feed: str | None = None) -> gpd.GeoDataFrame:
                             crs=frames[0].crs)
 
 
-def evaluate(events: gpd.GeoDataFrame, *, methods=METHODS, train_months: int = 12,
+def evaluate(events: gpd.GeoDataFrame, *, methods=CANDIDATES, train_months: int = 12,
              coverages=COVERAGES, test_period: str = "month", random_state: int = 0,
              params: dict | None = None) -> pd.DataFrame:
     """One row per test period and method with every metric (see the module docstring).
@@ -61,7 +85,7 @@ def evaluate(events: gpd.GeoDataFrame, *, methods=METHODS, train_months: int = 1
     events : GeoDataFrame
         Events with ``date`` (and ``feed``), as ``load_events`` returns.
     methods : sequence of str
-        ``HotspotModel`` methods to compare.
+        Candidates to compare: ``RANKERS`` names and ``HotspotModel`` methods.
     train_months : int
         Months of history each fit sees, ending the day before the test period.
     coverages : sequence of float
@@ -69,8 +93,12 @@ def evaluate(events: gpd.GeoDataFrame, *, methods=METHODS, train_months: int = 1
     test_period : {"month", "quarter"}
     random_state : int
     params : dict, optional
-        Extra ``HotspotModel`` parameters for every method.
+        Extra ``HotspotModel`` parameters for every method (``population`` also goes to the
+        rankings).
     """
+    unknown = sorted(set(methods) - set(CANDIDATES))
+    if unknown:
+        raise ValueError(f"unknown methods {unknown}; expected some of {CANDIDATES}")
     if test_period not in PERIODS:
         raise ValueError(f"test_period was {test_period!r}; expected one of {tuple(PERIODS)}")
     dates = pd.to_datetime(events["date"])
@@ -91,36 +119,58 @@ def evaluate(events: gpd.GeoDataFrame, *, methods=METHODS, train_months: int = 1
 
 
 def _fold(method, train, test, coverages, random_state, params) -> dict:
-    """Fit one method on ``train`` and measure it on ``test``."""
-    model = HotspotModel(method, random_state=random_state, cross_feed=False, **params)
+    """Fit one candidate on ``train`` and measure it on ``test``, ranking 100 m cells."""
+    fine = centre_grid(100, params.get("population"))
+    model = None
     started = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", OutsideAreaWarning)
-        model.fit(train)
+        if method in RANKERS:
+            scores = ForecastRanker(RANKERS[method], population=params.get("population")
+                                    ).fit(train).scores_
+        else:
+            model = HotspotModel(method, random_state=random_state, cross_feed=False,
+                                 ranking=None, **params).fit(train)
+            scores = _upsample(model.cell_scores_, model.grid_, fine)
     seconds = time.perf_counter() - started
-    grid = model.grid_
-    test_cell = grid.cell_index(test.geometry.x.to_numpy(), test.geometry.y.to_numpy())
-    train_cell = grid.cell_index(train.geometry.x.to_numpy(), train.geometry.y.to_numpy())
-    test_cell, train_cell = test_cell[test_cell >= 0], train_cell[train_cell >= 0]
-    land = np.flatnonzero(grid.land.ravel())
+    test_cell, train_cell = _cells(fine, test), _cells(fine, train)
+    land = np.flatnonzero(fine.land.ravel())
     out = {"fit_s": seconds, "train_events": len(train_cell), "test_events": len(test_cell)}
     for coverage in coverages:
-        chosen = np.zeros(grid.nx * grid.ny, bool)
-        n_cells = cells_for_coverage(coverage, grid.area_km2, grid.cell_km2)
-        chosen[top_cells(model.cell_scores_, land, n_cells)] = True
+        chosen = np.zeros(fine.nx * fine.ny, bool)
+        n_cells = cells_for_coverage(coverage, fine.area_km2, fine.cell_km2)
+        chosen[top_cells(scores, land, n_cells)] = True
         hits, train_hits = chosen[test_cell].sum(), chosen[train_cell].sum()
-        area = chosen.sum() * grid.cell_km2
-        tag = f"{coverage:.0%}"
-        out[f"hit_rate@{tag}"] = hit_rate(hits, len(test_cell))
-        out[f"pai@{tag}"] = pai(hits, len(test_cell), area, grid.area_km2)
-        out[f"rri@{tag}"] = rri(hits, len(test_cell), train_hits, len(train_cell))
+        area = chosen.sum() * fine.cell_km2
+        out[f"hit_rate@{tag(coverage)}"] = hit_rate(hits, len(test_cell))
+        out[f"pai@{tag(coverage)}"] = pai(hits, len(test_cell), area, fine.area_km2)
+        out[f"rri@{tag(coverage)}"] = rri(hits, len(test_cell), train_hits, len(train_cell))
+    out.update(_own(model, test) if model is not None else dict.fromkeys(
+        ("hotspots", "own_area_pct", "own_hit_rate", "own_pai"), np.nan))
+    return out
+
+
+def _cells(grid: Grid, events) -> np.ndarray:
+    cell = grid.cell_index(events.geometry.x.to_numpy(), events.geometry.y.to_numpy())
+    return cell[cell >= 0]
+
+
+def _upsample(scores: np.ndarray, coarse: Grid, fine: Grid) -> np.ndarray:
+    """Each fine cell takes the score of the coarse cell holding its centre."""
+    x, y = fine.centres(np.arange(fine.nx * fine.ny))
+    at = coarse.cell_index(x, y)
+    return np.where(at >= 0, np.asarray(scores)[np.maximum(at, 0)], 0.0)
+
+
+def _own(model: HotspotModel, test) -> dict:
+    """A hotspot method's own hotspots on the test events."""
+    grid = model.grid_
+    test_cell = _cells(grid, test)
     own = model.cell_labels_ >= 0
     own_area = own.sum() * grid.cell_km2
-    out["hotspots"] = len(model.hotspots_)
-    out["own_area_pct"] = 100 * own_area / grid.area_km2
-    out["own_hit_rate"] = hit_rate(own[test_cell].sum(), len(test_cell))
-    out["own_pai"] = pai(own[test_cell].sum(), len(test_cell), own_area, grid.area_km2)
-    return out
+    return {"hotspots": len(model.hotspots_), "own_area_pct": 100 * own_area / grid.area_km2,
+            "own_hit_rate": hit_rate(own[test_cell].sum(), len(test_cell)),
+            "own_pai": pai(own[test_cell].sum(), len(test_cell), own_area, grid.area_km2)}
 
 
 def summarise(folds: pd.DataFrame) -> pd.DataFrame:
@@ -161,29 +211,31 @@ def to_markdown(summary: pd.DataFrame, meta: dict, comparison: pd.DataFrame | No
     """The evaluation report: what was run, then the side-by-side tables."""
     coverages = [c.split("@")[1] for c in summary.columns if c.startswith("pai@")
                  and not c.endswith("_sd")]
-    lines = ["# Hotspot methods: rolling-origin evaluation", "",
+    lines = ["# Hotspot rankings and methods: rolling-origin evaluation", "",
              f"Generated by `{meta['command']}` on {meta['when']}.", "",
              f"- Data: {meta['data']}.",
              f"- Each test {meta['test_period']} is predicted from the {meta['train_months']} "
              f"months before it: {meta['periods']} test periods ({meta['first']} to "
              f"{meta['last']}).",
-             "- Fixed coverage: each method ranks the grid cells by its own score and takes the "
-             "top share of West Yorkshire's area "
-             f"({meta['area_km2']:.0f} km², {meta['cell_m']} m cells).",
+             "- Fixed coverage: each candidate ranks the 100 m cells and takes the top share of "
+             f"West Yorkshire's area ({meta['area_km2']:.0f} km²); the hotspot methods rank by "
+             "their own 300 m cell scores.",
              "- PAI = hit rate / area share; RRI = (test hits / training hits) / (test events / "
              "training events). Values are mean ± standard deviation over the test periods.", ""]
-    for tag in coverages:
-        lines += [f"## At {tag} of the area", "",
+    lines += _pai_tables(summary, coverages)
+    for cov in coverages:
+        lines += [f"## At {cov} of the area", "",
                   "| method | PAI | hit rate | RRI |", "| --- | --- | --- | --- |"]
         for method, row in summary.iterrows():
-            lines.append(f"| {method} | {_pm(row, f'pai@{tag}')} | "
-                         f"{_pm(row, f'hit_rate@{tag}', pct=True)} | {_pm(row, f'rri@{tag}')} |")
+            lines.append(f"| {method} | {_pm(row, f'pai@{cov}')} | "
+                         f"{_pm(row, f'hit_rate@{cov}', pct=True)} | {_pm(row, f'rri@{cov}')} |")
         lines.append("")
     lines += ["## Each method's own hotspots, and fit time", "",
               "| method | hotspots | area (% of county) | hit rate | PAI | fit time (s) |",
               "| --- | --- | --- | --- | --- | --- |"]
     for method, row in summary.iterrows():
-        lines.append(f"| {method} | {row['hotspots']:.1f} | {_pm(row, 'own_area_pct', 2)} | "
+        count = "n/a" if pd.isna(row["hotspots"]) else f"{row['hotspots']:.1f}"
+        lines.append(f"| {method} | {count} | {_pm(row, 'own_area_pct', 2)} | "
                      f"{_pm(row, 'own_hit_rate', pct=True)} | {_pm(row, 'own_pai')} | "
                      f"{_pm(row, 'fit_s', 2)} |")
     if comparison is not None and len(comparison):
@@ -197,6 +249,25 @@ def to_markdown(summary: pd.DataFrame, meta: dict, comparison: pd.DataFrame | No
     return "\n".join(lines + ["", *meta.get("notes", [])]).rstrip() + "\n"
 
 
+def _pai_tables(summary: pd.DataFrame, coverages: list[str]) -> list[str]:
+    """Mean PAI at every coverage, and as a multiple of the KDE baseline's (when run)."""
+    head = "| method | " + " | ".join(coverages) + " |"
+    rule = "| --- |" + " --- |" * len(coverages)
+    lines = ["## PAI at each coverage", "", head, rule]
+    for method, row in summary.iterrows():
+        lines.append(f"| {method} | " + " | ".join(f"{row[f'pai@{c}']:.1f}" for c in coverages)
+                     + " |")
+    if BASELINE in summary.index:
+        base = summary.loc[BASELINE]
+        lines += ["", f"## PAI as a multiple of {BASELINE}'s (KDE, 250 m bandwidth, 100 m cells)",
+                  "", head, rule]
+        for method, row in summary.iterrows():
+            lines.append(f"| {method} | " + " | ".join(
+                f"{row[f'pai@{c}'] / base[f'pai@{c}']:.2f}×" if base[f"pai@{c}"] else "n/a"
+                for c in coverages) + " |")
+    return lines + [""]
+
+
 def _pm(row, column: str, digits: int = 1, pct: bool = False) -> str:
     mean, sd = row[column], row[f"{column}_sd"]
     if pd.isna(mean):
@@ -207,27 +278,39 @@ def _pm(row, column: str, digits: int = 1, pct: bool = False) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from data.synthetic_families import FAMILIES
+
     parser = argparse.ArgumentParser(prog="python -m models.evaluate",
                                      description=__doc__.split("\n")[0])
-    parser.add_argument("--store", required=True, help="store URL or folder")
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--store", help="store URL or folder")
+    source.add_argument("--points", nargs="+", metavar="FILE.csv",
+                        help="police.uk street-level crime CSV files (Month, Longitude, "
+                             "Latitude, Crime type, LSOA code)")
+    source.add_argument("--family", choices=list(FAMILIES),
+                        help="a synthetic family of data.synthetic_families")
     parser.add_argument("--feed", choices=list(FEEDS), help="one feed (default: all, pooled)")
+    parser.add_argument("--crime-type", nargs="+", help="with --points: keep these crime types")
+    parser.add_argument("--events", type=int, default=8000, help="with --family: how many")
     parser.add_argument("--train-months", type=int, default=12)
     parser.add_argument("--coverage", type=float, nargs="+", default=list(COVERAGES),
                         help="shares of the area for the fixed-coverage comparison")
     parser.add_argument("--test-period", choices=list(PERIODS), default="month")
-    parser.add_argument("--methods", nargs="+", choices=list(METHODS), default=list(METHODS))
-    parser.add_argument("--seed", type=int, default=0, help="random_state of every fit")
+    parser.add_argument("--methods", nargs="+", choices=list(CANDIDATES),
+                        default=[*RANKERS, "scan"])
+    parser.add_argument("--seed", type=int, default=0,
+                        help="random_state of every fit (and of --family's data)")
     parser.add_argument("--out", default=str(DEFAULT_OUT), help="Markdown report to write")
     args = parser.parse_args(argv)
     if args.train_months < 1 or not all(0 < c <= 1 for c in args.coverage):
         parser.error("--train-months must be >= 1 and --coverage values in (0, 1]")
     try:
-        events = load_events(args.store, args.feed)
-    except (DashboardError, OSError) as exc:
+        events, data, notes = _load(args)
+    except (DashboardError, OSError, ValueError) as exc:
         print(f"python -m models.evaluate: {exc}", file=sys.stderr)
         return 2
     if events.empty:
-        print(f"python -m models.evaluate: no point events in {args.store}", file=sys.stderr)
+        print(f"python -m models.evaluate: no point events in {data}", file=sys.stderr)
         return 2
     folds = evaluate(events, methods=args.methods, train_months=args.train_months,
                      coverages=args.coverage, test_period=args.test_period,
@@ -237,20 +320,40 @@ def main(argv: list[str] | None = None) -> int:
               f"{args.train_months} training months", file=sys.stderr)
         return 2
     summary = summarise(folds)
-    model = HotspotModel()
+    reference = "forecast" if "forecast" in args.methods else args.methods[0]
     meta = {"command": " ".join(["python -m models.evaluate", *(argv or sys.argv[1:])]),
-            "when": clock.today().isoformat(),
-            "data": f"{len(events):,} point events ({args.feed or 'all feeds, pooled'}) "
-                    f"from {args.store}",
+            "when": clock.today().isoformat(), "data": data,
             "test_period": args.test_period, "train_months": args.train_months,
             "periods": folds["period"].nunique(), "first": folds["period"].min(),
-            "last": folds["period"].max(), "area_km2": _area(model),
-            "cell_m": model.cell_size_m, "notes": _store_notes(args.store)}
-    comparison = paired(folds, "scan") if "scan" in args.methods else None
+            "last": folds["period"].max(), "area_km2": centre_grid(100).area_km2,
+            "notes": notes, "reference": reference}
+    comparison = paired(folds, reference) if len(args.methods) > 1 else None
     Path(args.out).write_text(to_markdown(summary, meta, comparison), encoding="utf-8")
     print(summary.round(3).to_string())
     print(f"report written to {args.out}")
     return 0
+
+
+def _load(args) -> tuple[gpd.GeoDataFrame, str, list[str]]:
+    """The events named on the command line, what to call them, and notes for the report."""
+    if args.points:
+        from data.policeuk import read_policeuk
+
+        events = read_policeuk(args.points, args.crime_type)
+        kinds = ", ".join(args.crime_type) if args.crime_type else "all crime types"
+        return events, (f"{len(events):,} police.uk street-level points ({kinds}) from "
+                        f"{', '.join(args.points)}; {events.attrs['dropped']} rows without a "
+                        "location dropped"), []
+    if args.family:
+        from data.synthetic_families import family_events
+
+        events = family_events(args.family, args.events, seed=args.seed)
+        return events, (f"{len(events):,} events of the synthetic family `{args.family}` "
+                        f"(`data.synthetic_families`, seed {args.seed})"), [
+            "Synthetic family data: every event is made up."]
+    events = load_events(args.store, args.feed)
+    return events, (f"{len(events):,} point events ({args.feed or 'all feeds, pooled'}) from "
+                    f"{args.store}"), _store_notes(args.store)
 
 
 def _store_notes(store_url) -> list[str]:
@@ -267,12 +370,6 @@ def _store_notes(store_url) -> list[str]:
     return [f"Synthetic store: `python -m data.synthetic --years {truth['years']} --seed "
             f"{truth['seed']}` ({truth['start']} to {truth['end']}, {planted} planted "
             "hotspots). Every record is made up."]
-
-
-def _area(model: HotspotModel) -> float:
-    from models._grid import analysis_grid
-
-    return analysis_grid(model.cell_size_m, model.population).area_km2
 
 
 if __name__ == "__main__":

@@ -7,6 +7,13 @@ compare (``models.evaluate``): ``"kde"`` (kernel density, top ``coverage`` of th
 ``"gistar"`` (Getis-Ord Gi* with a false-discovery-rate cut), ``"dbscan"`` and ``"hdbscan"``
 (density clustering of the occupied cells). ``docs/hotspots.md`` says why the scan is the default.
 
+Two outputs, two questions. *Which places are significant?* ``hotspots_``: the method's
+hotspots, ranked by the statistic named in their ``ranked_by`` column (the scan's
+log-likelihood ratio), each with its p-value, and bounded: at most ``max_area`` of the region
+and ``max_hotspots`` of them, the strongest kept. *Where should a patrol or an outreach team go
+first?* ``top_area(share)``: 100 m cells ranked by expected events per km² next month
+(``models.forecast``, chosen on rolling-origin evidence: ``docs/hotspot-evaluation.md``).
+
 Labels are hotspot ids (0, 1, ...) with -1 for "in no hotspot", as in scikit-learn's clusterers.
 """
 from __future__ import annotations
@@ -27,13 +34,14 @@ from geo.crs import BNG, WGS84
 from models import _baselines
 from models._events import Events, event_arrays
 from models._grid import Grid, analysis_grid
+from models.forecast import KINDS, ForecastRanker
 from models.metrics import pai
 from models.scan import poisson_scan
 
 METHODS = ("scan", "kde", "gistar", "dbscan", "hdbscan")
-COLUMNS = ["hotspot_id", "events", "expected", "relative_risk", "p_value", "feed_mix", "feeds",
-           "cross_feed", "districts", "wards", "area_km2", "trend", "trend_p", "first_month",
-           "last_month", "geometry"]
+COLUMNS = ["hotspot_id", "rank", "ranked_by", "events", "expected", "relative_risk", "p_value",
+           "feed_mix", "feeds", "cross_feed", "districts", "wards", "area_km2", "touches",
+           "trend", "trend_p", "first_month", "last_month", "geometry"]
 
 
 class OutsideAreaWarning(UserWarning):
@@ -74,15 +82,26 @@ class HotspotModel(ClusterMixin, BaseEstimator):
         overlap the hotspots of two or more feeds.
     random_state : int, RandomState instance or None, default=None
         Seeds the simulations; the same value gives the same hotspots.
+    max_area : float or None, default=0.03
+        Area budget of ``hotspots_``: hotspots are kept strongest first while their total area
+        stays within this share of the region (``None``: no budget).
+    max_hotspots : int or None, default=None
+        Keep at most this many hotspots (the strongest).
+    ranking : {"mixture", "kde", "kde-cv", "sepp", "population"} or None, default="mixture"
+        The ``models.forecast.ForecastRanker`` kind behind ``top_area``; ``None`` fits none.
 
     Attributes
     ----------
     hotspots_ : GeoDataFrame
-        One row per hotspot (EPSG:4326 polygons): ``hotspot_id``, ``events``, ``expected``
+        One row per hotspot (EPSG:4326 polygons), strongest first: ``hotspot_id``, ``rank``
+        (1 = strongest), ``ranked_by`` (the column the order follows: ``llr`` for the scan,
+        ``events`` for the other methods), ``events``, ``expected``
         (overall rate x resident population of the cells covered), ``relative_risk``
         (SaTScan's: inside rate / outside rate), ``p_value`` (NaN for untested methods),
         ``feed_mix`` (events per feed), ``feeds`` (feeds with a hotspot of their own here),
-        ``cross_feed``, ``districts``, ``wards``, ``area_km2``, ``trend`` (``models.trends``),
+        ``cross_feed``, ``districts``, ``wards``, ``area_km2``, ``touches`` (ids of the hotspots
+        whose cells touch this one's: hotspots never share a cell, so neighbours are listed
+        instead of overlaps), ``trend`` (``models.trends``),
         ``trend_p``, ``first_month``, ``last_month``; the scan adds ``radius_m`` and ``llr``.
     labels_ : ndarray of shape (n_events,)
         Hotspot id of each training event, -1 for none.
@@ -98,6 +117,10 @@ class HotspotModel(ClusterMixin, BaseEstimator):
         The analysis grid.
     n_events_ : int
         Training events inside the grid.
+    n_candidates_ : int
+        Hotspots the method found before the area budget and ``max_hotspots``.
+    ranker_ : ForecastRanker or None
+        The fitted tasking ranking (``top_area``).
 
     Examples
     --------
@@ -117,11 +140,15 @@ class HotspotModel(ClusterMixin, BaseEstimator):
         "n_simulations": [Interval(Integral, 19, None, closed="left")],
         "cross_feed": ["boolean"],
         "random_state": ["random_state"],
+        "max_area": [Interval(Real, 0, 1, closed="right"), None],
+        "max_hotspots": [Interval(Integral, 1, None, closed="left"), None],
+        "ranking": [StrOptions(set(KINDS)), None],
     }
 
     def __init__(self, method="scan", *, min_events=10, alpha=0.05, population=None,
                  cell_size_m=300, max_radius_m=1500, bandwidth_m=500, coverage=0.05,
-                 n_simulations=99, cross_feed=True, random_state=None):
+                 n_simulations=99, cross_feed=True, random_state=None, max_area=0.03,
+                 max_hotspots=None, ranking="mixture"):
         self.method = method
         self.min_events = min_events
         self.alpha = alpha
@@ -133,6 +160,9 @@ class HotspotModel(ClusterMixin, BaseEstimator):
         self.n_simulations = n_simulations
         self.cross_feed = cross_feed
         self.random_state = random_state
+        self.max_area = max_area
+        self.max_hotspots = max_hotspots
+        self.ranking = ranking
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
@@ -158,7 +188,9 @@ class HotspotModel(ClusterMixin, BaseEstimator):
                           stacklevel=2)
         rng = check_random_state(self.random_state)
         counts = grid.counts(cell)
-        found = self._find(counts, grid, _seed(rng))
+        candidates = self._search(counts, grid, _seed(rng))
+        self.n_candidates_ = len(candidates.p_values)
+        found = _bounded(candidates, counts, grid, self.max_area, self.max_hotspots)
         self.grid_ = grid
         self.cell_labels_ = found.labels
         self.cell_scores_ = found.scores
@@ -169,7 +201,31 @@ class HotspotModel(ClusterMixin, BaseEstimator):
         feeds = {feed: labels for feed, (_, labels) in per_feed.items()}
         self.hotspots_, self.monthly_counts_ = _describe(found, counts, grid, events, cell,
                                                           feeds, self.alpha)
+        self.ranker_ = None if self.ranking is None else ForecastRanker(
+            self.ranking, population=self.population)._fit_events(events)
         return self
+
+    def top_area(self, share: float, clip=None) -> gpd.GeoDataFrame:
+        """The highest-ranked 100 m cells covering ``share`` of the region, best first.
+
+        Places are ranked by expected events per km² over the next month (``ranker_``).
+
+        Parameters
+        ----------
+        share : float
+            Share of West Yorkshire's land area, in (0, 1] (of ``clip``'s area when given).
+        clip : shapely geometry (EPSG:4326), GeoSeries or GeoDataFrame, optional
+            Rank only the cells whose centre lies inside it (e.g. one district).
+
+        Returns
+        -------
+        GeoDataFrame
+            EPSG:4326 squares with ``rank``, ``expected_per_km2`` and ``area_km2``.
+        """
+        check_is_fitted(self)
+        if self.ranker_ is None:
+            raise ValueError("this model was fitted with ranking=None: no tasking ranking")
+        return self.ranker_.top_area(share, clip)
 
     def predict(self, X):
         """Hotspot id of each event in ``X`` (-1 when in no hotspot).
@@ -210,7 +266,11 @@ class HotspotModel(ClusterMixin, BaseEstimator):
         return pai((labels >= 0).sum(), len(labels), area, self.grid_.area_km2)
 
     def _find(self, counts: np.ndarray, grid: Grid, seed: int) -> _baselines.CellHotspots:
-        """Run the chosen method on the counts per cell."""
+        """Run the chosen method on the counts per cell; keep the strongest within budget."""
+        return _bounded(self._search(counts, grid, seed), counts, grid, self.max_area,
+                        self.max_hotspots)
+
+    def _search(self, counts: np.ndarray, grid: Grid, seed: int) -> _baselines.CellHotspots:
         if self.method == "scan":
             return _scan(counts, grid, self, np.random.default_rng(seed))
         if self.method == "kde":
@@ -259,6 +319,48 @@ def _scan(counts, grid: Grid, model: HotspotModel, rng) -> _baselines.CellHotspo
     return _baselines.CellHotspots(labels, result.p_value, scores, extra)
 
 
+def _bounded(found: _baselines.CellHotspots, counts, grid: Grid, max_area, max_hotspots
+             ) -> _baselines.CellHotspots:
+    """Hotspots strongest first (the scan's by LLR, the others' by events), the first ones
+    kept while their total area stays within ``max_area`` of the region and their number
+    within ``max_hotspots``; ids renumbered by rank. Cell scores are left as they are."""
+    n = len(found.p_values)
+    cells = np.bincount(found.labels[found.labels >= 0], minlength=n)
+    if isinstance(found.statistic, pd.DataFrame) and "llr" in found.statistic.columns:
+        strength = found.statistic["llr"].to_numpy(float)[:n]
+    else:
+        strength = np.bincount(found.labels[found.labels >= 0],
+                               weights=counts.ravel()[found.labels >= 0], minlength=n)
+    order = np.argsort(-strength, kind="stable")
+    budget = np.inf if max_area is None else max_area * grid.area_km2 / grid.cell_km2 + 1e-9
+    used, keep = 0, []
+    for k in order[:max_hotspots or n]:
+        if used + cells[k] > budget:
+            break
+        used += cells[k]
+        keep.append(k)
+    new = np.full(n + 1, -1)
+    new[keep] = np.arange(len(keep))
+    statistic = found.statistic
+    if isinstance(statistic, pd.DataFrame):
+        statistic = statistic.iloc[keep].reset_index(drop=True)
+    return _baselines.CellHotspots(new[found.labels], np.asarray(found.p_values)[keep],
+                                   found.scores, statistic)
+
+
+def _touching(labels: np.ndarray, grid: Grid, n: int) -> list[list[int]]:
+    """Ids of the hotspots whose cells touch each hotspot's (8 neighbours)."""
+    from scipy import ndimage
+
+    grid_labels = labels.reshape(grid.shape)
+    out = []
+    for k in range(n):
+        mine = grid_labels == k
+        ring = ndimage.binary_dilation(mine, structure=np.ones((3, 3), bool)) & ~mine
+        out.append(sorted(int(j) for j in np.unique(grid_labels[ring]) if j >= 0 and j != k))
+    return out
+
+
 def _intensity(counts, grid: Grid, labels, hotspot_events) -> np.ndarray:
     """Expected events per cell: a Gamma-Poisson (empirical Bayes) blend of the cell's own count
     and the fitted prior mean, which is the hotspot's rate (events spread evenly over its cells)
@@ -297,6 +399,9 @@ def _describe(found, counts, grid: Grid, events: Events, cell, feed_labels: dict
     mix = np.zeros((n, len(feed_names)), int)
     inside = event_label >= 0
     np.add.at(mix, (event_label[inside], feed_code[inside]), 1)
+    touches = _touching(labels, grid, n)
+    ranked_by = ("llr" if isinstance(found.statistic, pd.DataFrame)
+                 and "llr" in found.statistic.columns else "events")
     rows = []
     for k in range(n):
         events_k = float(counts.ravel()[cells[k]].sum())
@@ -307,12 +412,13 @@ def _describe(found, counts, grid: Grid, events: Events, cell, feed_labels: dict
         emerging = trends.classify(series, month_totals * share, alpha=alpha)
         active = monthly.index[series > 0]
         rows.append({
-            "hotspot_id": k, "events": int(events_k), "expected": expected,
+            "hotspot_id": k, "rank": k + 1, "ranked_by": ranked_by, "events": int(events_k),
+            "expected": expected,
             "relative_risk": _relative_risk(events_k, expected, total),
             "p_value": float(found.p_values[k]),
             "feed_mix": {str(f): int(v) for f, v in zip(feed_names, mix[k]) if v},
             "feeds": feeds, "cross_feed": len(feeds) >= 2, "districts": districts[k],
-            "wards": wards[k], "area_km2": len(cells[k]) * grid.cell_km2,
+            "wards": wards[k], "area_km2": len(cells[k]) * grid.cell_km2, "touches": touches[k],
             "trend": emerging.category, "trend_p": emerging.mann_kendall.p_value,
             "first_month": str(active.min()) if len(active) else None,
             "last_month": str(active.max()) if len(active) else None, "geometry": shapes[k]})

@@ -28,6 +28,7 @@ from views.hotspots import explain, feed_breakdown, monthly_chart, ranked_table
 from views.overview import FEED_SHORT_TITLES
 from views.task_outcome import tasks_table
 from views.tasking import STATUS_TITLES, STATUSES
+from views.viewstate import date_bounds
 
 principal = require_page_role("hotspots")
 st.title("Hotspots")
@@ -40,7 +41,8 @@ period, synthetic = open_store_page(principal)
 link = load.open_hotspots_link(principal, period)
 with st.sidebar:
     st.subheader("Filters")
-    st.date_input("Period", key=load.H_DATES, min_value=period[0], max_value=period[1],
+    bounds = date_bounds(principal.role, period)   # whole months for protected roles
+    st.date_input("Period", key=load.H_DATES, min_value=bounds[0], max_value=bounds[1],
                   format="DD/MM/YYYY")
     st.multiselect("Feeds", list(FEEDS), key=load.H_FEEDS, format_func=FEED_SHORT_TITLES.get,
                    placeholder="All feeds")

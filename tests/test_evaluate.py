@@ -58,7 +58,8 @@ def test_evaluate_rolls_the_origin_month_by_month(small_store):
     assert folds["period"].min() == "2025-03" and folds["period"].max() == "2025-12"
     assert folds["hit_rate@1%"].between(0, 1).all()
     assert (folds["hit_rate@5%"] >= folds["hit_rate@1%"]).all()  # nested selections
-    area_share = (cells_for_coverage(0.05, 2029.26, 0.09) * 0.09) / 2029.26
+    # Every candidate ranks the 100 m geomask cells (the scan's 300 m scores spread onto them).
+    area_share = (cells_for_coverage(0.05, 2029.26, 0.01) * 0.01) / 2029.26
     np.testing.assert_allclose(folds["pai@5%"], folds["hit_rate@5%"] / area_share, rtol=1e-3)
     assert (folds["fit_s"] > 0).all()
     summary = evaluate.summarise(folds)
@@ -86,11 +87,12 @@ def test_python_m_models_evaluate_writes_the_report(small_store, tmp_path):
     assert result.returncode == 0, result.stderr
     assert f"report written to {out}" in result.stdout
     text = out.read_text(encoding="utf-8")
-    for heading in ("## At 1% of the area", "## At 5% of the area",
+    for heading in ("## PAI at each coverage", "## At 1% of the area", "## At 5% of the area",
                     "## Each method's own hotspots, and fit time", "## Paired"):
         assert heading in text
     rows = [line for line in text.splitlines() if line.startswith("| scan |")]
-    assert len(rows) == 3 and "± " in rows[0]
+    # The PAI table, one table per coverage, the own-hotspots table.
+    assert len(rows) == 4 and "± " in rows[1]
     assert "6 test periods (2025-07 to 2025-12)" in text and "(mandevilla)" in text
     assert "Synthetic store: `python -m data.synthetic --years 2 --seed 3`" in text
 

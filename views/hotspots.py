@@ -42,6 +42,7 @@ from geo.crs import WGS84
 from safeguards.access import RoleScopedQuery
 from safeguards.audit import AuditEvent, record
 from safeguards.disclosure import suppress_rates, threshold_for
+from safeguards.publication import whole_months
 from safeguards.suppression import suppress_table
 
 #: What the model is asked for: the default scan, seeded so the same data give the same hotspots.
@@ -151,12 +152,17 @@ def fit_hotspots(query: RoleScopedQuery, feeds: str | Sequence[str],
         check_feed(feed)
     query.require("view_hotspots")
     filters = filters or EventFilter()
+    if query.suppressed:   # whole months, like every protected figure (safeguards.publication)
+        filters = whole_months(filters)
     # Read here, never returned: the geomasked cell centre and the date of each event.
     frames = [events_frame(query.store.query(feed, filters,
                                              columns=["event_date", "easting", "northing"]),
                            feed) for feed in feeds]
     events = pd.concat(frames, ignore_index=True) if frames else None
     events = gpd.GeoDataFrame(events, geometry="geometry", crs=frames[0].crs)
+    # The forecast ranking (``HotspotModel.top_area``) is not drawn on this page yet: not fitted
+    # here, so a page view does not pay for it (issue 13 follow-up).
+    model_params = {"ranking": None, **model_params}
     model = HotspotModel(random_state=random_state, **model_params)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", OutsideAreaWarning)
@@ -246,9 +252,12 @@ def _protect(raw: gpd.GeoDataFrame, monthly: pd.DataFrame, feeds: list[str],
 
 
 def _ranked(raw: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    """Strongest first: smallest p-value, then largest likelihood ratio (or relative risk)."""
+    """Strongest first: the model's own ``rank`` (by the statistic in ``ranked_by``) where it
+    gives one, else smallest p-value, then largest likelihood ratio (or relative risk)."""
     if raw.empty:
         return raw
+    if "rank" in raw.columns:
+        return raw.sort_values("rank", kind="stable").reset_index(drop=True)
     strength = raw["llr"] if "llr" in raw.columns else raw["relative_risk"]
     order = np.lexsort((-strength.astype(float).to_numpy(), raw["p_value"].astype(float)
                         .fillna(1.0).to_numpy()))

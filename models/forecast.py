@@ -1,0 +1,292 @@
+"""The tasking ranking: places ranked by expected events per km² over the next month.
+
+``ForecastRanker`` works on the 100 m geomask grid (``models._grid.centre_grid``). It builds a
+few intensity surfaces from the training events, each a probability over land cells:
+
+- ``kde<h>``: Gaussian kernel density of every training event, bandwidth ``h`` metres
+  (``BANDWIDTHS``): the long-term background at several scales;
+- ``recent<h>/<tau>d``: the same with each event weighted by ``exp(-age / tau)``: the
+  near-repeat, self-exciting part of Mohler et al. (2011)'s point process (Gaussian in space,
+  exponential decay in time; integrated over the next month a recent event adds
+  ``∝ exp(-age / tau)`` at its place);
+- ``population``: residents' share of each cell (the expectation a sparse feed shrinks to);
+- ``uniform``: every land cell alike (keeps every log-likelihood finite).
+
+``kind`` says which are mixed, and the mixture weights are learned by rolling-origin
+validation inside the training data: the origin steps back ``validation_folds`` times by
+``horizon_days``; each time the surfaces are rebuilt from the events before the origin and
+scored on the events of the following ``horizon_days``. The weights maximise that held-out
+log-likelihood (EM for mixture weights, with ``prior`` pseudo-events per surface so that few
+held-out events leave the weights near even), and the bandwidth of ``"kde-cv"`` is the one
+with the best held-out log-likelihood. Without held-out events the weights stay even.
+
+``kind="kde"`` is the plain baseline: one KDE of ``bandwidth_m`` (250 m), nothing learned.
+``docs/hotspot-evaluation.md`` compares the kinds; ``"mixture"`` is the default ranking of
+``HotspotModel``.
+"""
+from __future__ import annotations
+
+from numbers import Integral, Real
+
+import geopandas as gpd
+import numpy as np
+import shapely
+from scipy import ndimage
+from sklearn.base import BaseEstimator, _fit_context
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted
+
+from geo.crs import BNG, WGS84
+from models._events import Events, event_arrays
+from models._grid import Grid, centre_grid
+from models.metrics import cells_for_coverage, top_cells
+
+KINDS = ("mixture", "kde", "kde-cv", "sepp", "population")
+BANDWIDTHS = (100, 200, 300, 500, 800)  # metres: background scales
+TRIGGER_BANDWIDTHS = (100, 250)  # metres: near-repeat spread
+DECAYS_DAYS = (14, 60)  # near-repeat memory
+DAYS_PER_MONTH = 365.25 / 12
+EM_ITERATIONS = 200
+
+
+class ForecastRanker(BaseEstimator):
+    """Rank 100 m cells by expected events per km² over the next month.
+
+    Parameters
+    ----------
+    kind : {"mixture", "kde", "kde-cv", "sepp", "population"}, default="mixture"
+        Which surfaces are mixed (module docstring): ``"kde"`` one fixed bandwidth;
+        ``"kde-cv"`` the validated bandwidth; ``"sepp"`` that background plus the near-repeat
+        surfaces; ``"population"`` that background shrunk toward residents; ``"mixture"``
+        every surface.
+    bandwidth_m : float, default=250
+        Bandwidth of ``kind="kde"``.
+    cell_size_m : int, default=100
+        Cell size (a multiple of the 100 m geomask cell).
+    population : GeoDataFrame, Series or None, default=None
+        LSOA populations, as ``HotspotModel``'s.
+    validation_folds : int, default=6
+        Validation origins, one ``horizon_days`` apart, ending at the last training day.
+    horizon_days : int, default=30
+        Length of each held-out period (the forecast horizon).
+    prior : float, default=1.0
+        Pseudo-events per surface in the mixture weights' EM.
+
+    Attributes
+    ----------
+    grid_ : Grid
+        The fine grid.
+    scores_ : ndarray of shape (ny * nx,)
+        Expected events per km² per month in each cell (0 off land).
+    weights_ : dict of str to float
+        Mixture weight of each surface used.
+    bandwidth_m_ : float
+        Background bandwidth (``kde``, ``kde-cv``, ``sepp``, ``population``; the
+        largest-weight one for ``mixture``).
+    held_out_events_ : int
+        Held-out events the weights were learned from.
+    monthly_rate_ : float
+        Events per month over the last year of training (or the whole span if shorter).
+    """
+
+    _parameter_constraints = {
+        "kind": [StrOptions(set(KINDS))],
+        "bandwidth_m": [Interval(Real, 0, None, closed="neither")],
+        "cell_size_m": [Interval(Integral, 100, None, closed="left")],
+        "population": "no_validation",
+        "validation_folds": [Interval(Integral, 0, None, closed="left")],
+        "horizon_days": [Interval(Integral, 1, None, closed="left")],
+        "prior": [Interval(Real, 0, None, closed="neither")],
+    }
+
+    def __init__(self, kind="mixture", *, bandwidth_m=250, cell_size_m=100, population=None,
+                 validation_folds=6, horizon_days=30, prior=1.0):
+        self.kind = kind
+        self.bandwidth_m = bandwidth_m
+        self.cell_size_m = cell_size_m
+        self.population = population
+        self.validation_folds = validation_folds
+        self.horizon_days = horizon_days
+        self.prior = prior
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Learn the ranking from events ``X`` (GeoDataFrame: points with a CRS, ``date``)."""
+        return self._fit_events(event_arrays(X))
+
+    def _fit_events(self, events: Events) -> "ForecastRanker":
+        grid = centre_grid(self.cell_size_m, self.population)
+        cell = grid.cell_index(events.x, events.y)
+        keep = cell >= 0
+        cell, day = cell[keep], events.date[keep].astype("datetime64[D]").astype(np.int64)
+        origin = int(day.max()) + 1 if len(day) else 0
+        names = self._surface_names()
+        held = self._held_out(grid, cell, day, origin, names)
+        weights, bandwidth = self._weights(names, held, int(grid.land.sum()))
+        used = [n for n, w in zip(names, weights) if w > 0]
+        surfaces = _surfaces(grid, cell, day, origin, used)
+        share = np.zeros(grid.nx * grid.ny)
+        for name, w in zip(used, weights[weights > 0]):
+            share += w * surfaces[name]
+        span = max(min(365, origin - int(day.min()) if len(day) else 1), 1)
+        recent = (day >= origin - span).sum()
+        self.grid_ = grid
+        self.monthly_rate_ = float(recent / span * DAYS_PER_MONTH)
+        self.scores_ = share * self.monthly_rate_ / grid.cell_km2
+        self.weights_ = {n: float(w) for n, w in zip(names, weights) if w > 0}
+        self.bandwidth_m_ = float(bandwidth)
+        self.held_out_events_ = int(len(held))
+        return self
+
+    def _surface_names(self) -> list[str]:
+        kdes = [f"kde{h}" for h in BANDWIDTHS]
+        recent = [f"recent{h}/{t}d" for h in TRIGGER_BANDWIDTHS for t in DECAYS_DAYS]
+        if self.kind == "kde":
+            return [f"kde{float(self.bandwidth_m):g}"]
+        if self.kind == "kde-cv":
+            return kdes
+        if self.kind == "sepp":
+            return [*kdes, *recent, "uniform"]
+        if self.kind == "population":
+            return [*kdes, "population", "uniform"]
+        return [*kdes, *recent, "population", "uniform"]
+
+    def _held_out(self, grid: Grid, cell, day, origin: int, names: list[str]) -> np.ndarray:
+        """Each held-out event's probability under every surface: (n_held, n_surfaces)."""
+        if self.kind == "kde" or not len(day):
+            return np.empty((0, len(names)))
+        rows = []
+        for k in range(1, self.validation_folds + 1):
+            start = origin - k * self.horizon_days
+            train, test = day < start, (day >= start) & (day < start + self.horizon_days)
+            if train.sum() < 2 or not test.any():
+                continue
+            surfaces = _surfaces(grid, cell[train], day[train], start, names)
+            rows.append(np.column_stack([surfaces[n][cell[test]] for n in names]))
+        return np.vstack(rows) if rows else np.empty((0, len(names)))
+
+    def _weights(self, names: list[str], held: np.ndarray, n_land: int
+                 ) -> tuple[np.ndarray, float]:
+        """Mixture weights (zero for unused surfaces) and the background bandwidth."""
+        kde = [i for i, n in enumerate(names) if n.startswith("kde")]
+        if self.kind == "kde":
+            return np.ones(1), float(self.bandwidth_m)
+        if len(held):  # best single background by held-out log-likelihood (uniform-guarded)
+            guard = 0.99 * held[:, kde] + 0.01 / n_land
+            best = kde[int(np.argmax(np.log(guard).sum(axis=0)))]
+        else:
+            best = names.index("kde300")
+        bandwidth = float(names[best][3:])
+        weights = np.zeros(len(names))
+        if self.kind == "kde-cv":
+            weights[best] = 1.0
+            return weights, bandwidth
+        # sepp and population mix the validated background with their own surfaces only.
+        chosen = [i for i, n in enumerate(names)
+                  if not n.startswith("kde") or i == best or self.kind == "mixture"]
+        weights[chosen] = _em_weights(held[:, chosen], self.prior)
+        if self.kind == "mixture":
+            bandwidth = float(names[kde[int(np.argmax(weights[kde]))]][3:])
+        return weights, bandwidth
+
+    # -- the public ranking ---------------------------------------------------------------
+
+    def top_cells(self, share: float, clip=None) -> np.ndarray:
+        """Flat indices of the highest-ranked land cells covering ``share`` of the region (of
+        ``clip``'s land when given), best first."""
+        check_is_fitted(self)
+        grid = self.grid_
+        candidates = np.flatnonzero(grid.land.ravel())
+        area = grid.area_km2
+        if clip is not None:
+            shape = _clip_shape(clip)
+            shapely.prepare(shape)
+            x, y = grid.centres(candidates)
+            candidates = candidates[shapely.contains_xy(shape, x, y)]
+            area = shape.area / 1e6
+        n_cells = cells_for_coverage(share, area, grid.cell_km2)
+        return top_cells(self.scores_, candidates, n_cells)
+
+    def top_area(self, share: float, clip=None) -> gpd.GeoDataFrame:
+        """The highest-ranked cells covering ``share`` of the region (or of ``clip``).
+
+        Parameters
+        ----------
+        share : float
+            Share of the area, in (0, 1].
+        clip : shapely geometry, GeoSeries or GeoDataFrame, optional
+            Rank only inside this polygon (a bare shapely geometry is taken as EPSG:4326
+            longitude/latitude); ``share`` is then a share of its area.
+
+        Returns
+        -------
+        GeoDataFrame
+            One row per cell, best first (EPSG:4326 squares): ``rank`` (1 = best),
+            ``expected_per_km2`` (events per km² over the next month), ``area_km2``.
+        """
+        cells = self.top_cells(share, clip)
+        grid = self.grid_
+        x, y = grid.centres(cells)
+        half = grid.cell_m / 2
+        frame = gpd.GeoDataFrame(
+            {"rank": np.arange(1, len(cells) + 1), "expected_per_km2": self.scores_[cells],
+             "area_km2": np.full(len(cells), grid.cell_km2)},
+            geometry=shapely.box(x - half, y - half, x + half, y + half), crs=BNG)
+        return frame.to_crs(WGS84)
+
+
+def _clip_shape(clip):
+    """``clip`` as one BNG geometry (a bare shapely geometry is EPSG:4326)."""
+    if isinstance(clip, (gpd.GeoDataFrame, gpd.GeoSeries)):
+        if clip.crs is None:
+            raise ValueError("clip has no CRS")
+        return shapely.union_all(clip.to_crs(BNG).geometry.to_numpy())
+    if isinstance(clip, shapely.Geometry):
+        return gpd.GeoSeries([clip], crs=WGS84).to_crs(BNG).iloc[0]
+    raise TypeError(f"clip was a {type(clip).__name__}; expected a shapely geometry, GeoSeries "
+                    "or GeoDataFrame")
+
+
+def _surfaces(grid: Grid, cell: np.ndarray, day: np.ndarray, origin: int,
+              names: list[str]) -> dict[str, np.ndarray]:
+    """Each named surface (flat, sums to 1 over land) from events before ``origin``."""
+    land = grid.land.ravel()
+    out = {}
+    counts = grid.counts(cell)
+    for name in names:
+        if name.startswith("kde"):
+            raw = _smooth(counts, float(name[3:]), grid)
+        elif name.startswith("recent"):
+            spread, decay = name[6:].rstrip("d").split("/")
+            weights = np.exp(-(origin - day) / float(decay))
+            raw = _smooth(grid.counts(cell, weights), float(spread), grid)
+        elif name == "population":
+            raw = grid.population.ravel().copy()
+        else:
+            raw = land.astype(float)
+        raw = np.where(land, np.maximum(raw, 0.0), 0.0)
+        total = raw.sum()
+        out[name] = raw / total if total > 0 else land / land.sum()
+    return out
+
+
+def _smooth(counts: np.ndarray, bandwidth_m: float, grid: Grid) -> np.ndarray:
+    return ndimage.gaussian_filter(counts, sigma=bandwidth_m / grid.cell_m,
+                                   mode="constant").ravel()
+
+
+def _em_weights(likelihood: np.ndarray, prior: float) -> np.ndarray:
+    """Mixture weights maximising sum(log(likelihood @ w)) + prior * sum(log w) (EM, MAP)."""
+    n, k = likelihood.shape
+    weights = np.full(k, 1.0 / k)
+    if not n:
+        return weights
+    for _ in range(EM_ITERATIONS):
+        joint = likelihood * weights
+        total = np.maximum(joint.sum(axis=1, keepdims=True), 1e-300)
+        updated = ((joint / total).sum(axis=0) + prior) / (n + prior * k)
+        if np.abs(updated - weights).max() < 1e-6:
+            return updated
+        weights = updated
+    return weights
+
