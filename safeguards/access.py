@@ -254,9 +254,9 @@ class RoleScopedQuery:
         ``level`` ("district", "ward") × months, × quarters and over the whole span, and each
         partition of the feed × months and × quarters, over every month of the consecutive
         whole ``quarters``; ``data_months`` are the months holding data (the others are not
-        shown). Suppressed roles get one protection of all of them with the feed's threshold,
-        so a month, its quarter, the span and West Yorkshire cannot be differenced: the tables
-        every page showing (feed, period, area) counts must read. Returns a
+        shown). Protected roles get sums of the feed's published atoms
+        (``safeguards.publication``), so no table can be differenced against another: the
+        tables every page showing (feed, period, area) counts must read. Returns a
         ``safeguards.period_tables.FeedPeriodTables``.
         """
         from safeguards import period_tables as _tables
@@ -278,15 +278,11 @@ class RoleScopedQuery:
             return _tables.FeedPeriodTables(feed=feed, threshold=k, area=area, parts=parts)
         area = self._period_table(feed, level, months)
         parts = {by: self._period_table(feed, by, months) for by in _periods.partitions_of(feed)}
-        if not self.suppressed:
-            return _tables.FeedPeriodTables(
-                feed=feed, threshold=1,
-                area=_tables.open_period_tables(area, data_months, row_totals=True),
-                parts={by: _tables.open_period_tables(t, data_months, row_totals=False)
-                       for by, t in parts.items()})
-        protected = _tables.protect_feed(area, parts, data_months, threshold_for(feed))
-        return _tables.FeedPeriodTables(feed=feed, threshold=protected.threshold,
-                                        area=protected.area, parts=protected.parts)
+        return _tables.FeedPeriodTables(
+            feed=feed, threshold=1,
+            area=_tables.open_period_tables(area, data_months, row_totals=True),
+            parts={by: _tables.open_period_tables(t, data_months, row_totals=False)
+                   for by, t in parts.items()})
 
     def feeds_total(self, level: str, periods) -> SuppressedTable:
         """Records of all feeds together per area of ``level`` (rows) and whole period, with a

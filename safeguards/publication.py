@@ -351,6 +351,4 @@ def period_view(atoms: pd.DataFrame, row_keys: pd.Series, rows, months: pd.Perio
                             records.sum(axis=1).to_frame(WHOLE))
     return PeriodTables(month=table(published.loc[:, shown_months], records.loc[:, shown_months]),
                         quarter=table(by_quarter(published), by_quarter(records)),
-                        whole=whole_table,
-                        shared={"M": np.zeros(len(months), bool),
-                                "Q": np.zeros(len(quarters), bool), "all": False})
+                        whole=whole_table)

@@ -95,6 +95,8 @@ class NaiveReport:
     pinned_wrong: int = 0
     constraints: int = 0
     guess_right: int = 0        # guessing the commonest small count, without any question
+    guess_right_pinned: int = 0  # … among the cells the LP pins
+    atoms_right_pinned: int = 0  # guessing one record per non-empty atom (zeros are shown)
 
 
 def naive_lp(questions: list[Question], cells: Cells, feed: str, district: str,
@@ -143,6 +145,8 @@ def naive_lp(questions: list[Question], cells: Cells, feed: str, district: str,
         if abs(bounds[1] - bounds[0]) < 0.5:
             report.pinned_right += int(round(bounds[0]) == true_value)
             report.pinned_wrong += int(round(bounds[0]) != true_value)
+            report.guess_right_pinned += int(true_value == 1)
+            report.atoms_right_pinned += int(true_value == int((target > 0).sum()))
     return report
 
 
@@ -175,7 +179,8 @@ def main() -> None:   # pragma: no cover - the report for the docs
     districts = sorted(cells.atoms["nrm"]["district_code"].unique())
     for feed, district, quarter in itertools.product(FEEDS, districts, quarters):
         n = naive_lp(chair_questions, cells, feed, district, quarter)
-        for name in ("cells", "pinned_right", "pinned_wrong", "constraints", "guess_right"):
+        for name in ("cells", "pinned_right", "pinned_wrong", "constraints", "guess_right",
+                     "guess_right_pinned", "atoms_right_pinned"):
             setattr(total, name, getattr(total, name) + getattr(n, name))
     print(f"naive LP: {total}")
 
