@@ -26,7 +26,6 @@ FEED_SHORT_TITLES = {
 }
 TOTAL_LABEL = TOTAL
 #: Shown for an all-feed sum where one of its parts is hidden.
-HIDDEN_SUM = "hidden"
 DISTRICT_LABEL = "District"
 
 # What a store holds, from its batches' sources.
@@ -143,12 +142,10 @@ def store_overview(query: RoleScopedQuery,
     Parameters
     ----------
     query : RoleScopedQuery
-        The store and the viewer. For a chair, executive or admin, each feed's district counts
-        over the whole store are those of the feed's one protected set of period tables
-        (``views.feed_tables.period_tables``: the Trends page, meeting mode and the briefing pack
-        read the same), so this page cannot be subtracted from theirs; the all-feed ``Total`` column
-        is a sum of shown figures only ("hidden" where a part is hidden). Analysts get
-        ``query.district_feed_table()``.
+        The store and the viewer: ``query.district_feed_table()`` over the whole store. For a
+        chair, executive or admin its figures are sums of published atoms
+        (``safeguards.publication``), like every page's, so this page cannot be subtracted from
+        another; each feed at its own threshold, the all-feed ``Total`` at the strictest.
     district_names : mapping of str to str, optional
         District code → district name. Default: the West Yorkshire districts from the shipped
         boundaries (``geo.boundaries.load_boundaries("district")``).
@@ -166,7 +163,7 @@ def store_overview(query: RoleScopedQuery,
     names = dict(_district_names() if district_names is None else district_names)
     batches = store.batches()
     per_feed = query.suppressed and bool(batches)
-    table = _whole_span_table(query) if per_feed else query.district_feed_table()
+    table = query.district_feed_table()
     return Overview(
         store_url=store.url,
         data_kind=_data_kind({b["source"] for b in batches}),
@@ -181,27 +178,6 @@ def store_overview(query: RoleScopedQuery,
                     else {}),
         purge_from=next_purge(store, clock.today()) if batches else None,
     )
-
-
-def _whole_span_table(query: RoleScopedQuery) -> SuppressedTable:
-    """Districts × feeds over the whole store, from each feed's protected period tables."""
-    from views.feed_tables import period_tables
-
-    whole = {feed: period_tables(query, feed, "district").area.whole for feed in FEEDS}
-    counts = pd.DataFrame({feed: t.counts.iloc[:, 0] for feed, t in whole.items()})
-    display = pd.DataFrame({feed: t.display.iloc[:, 0] for feed, t in whole.items()})
-    suppressed = pd.DataFrame({feed: t.suppressed.iloc[:, 0] for feed, t in whole.items()})
-    primary = pd.DataFrame({feed: t.primary.iloc[:, 0] for feed, t in whole.items()})
-    complete = counts.notna().all(axis=1)
-    counts[TOTAL] = counts.sum(axis=1).where(complete).astype("Int64")
-    display[TOTAL] = [str(int(c)) if ok else HIDDEN_SUM
-                      for c, ok in zip(counts[TOTAL], complete)]
-    suppressed[TOTAL], primary[TOTAL] = ~complete, False
-    cells = counts.drop(index=TOTAL, columns=TOTAL)
-    return SuppressedTable(counts=counts, display=display, suppressed=suppressed,
-                           primary=primary, cells=cells,
-                           threshold=max(t.threshold for t in whole.values()))
-
 
 
 def _district_names() -> dict[str, str]:
