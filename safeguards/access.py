@@ -3,9 +3,11 @@
 Every read names a ``Principal`` (who, in which role). Rules from ``core.roles`` are enforced
 here, where the data is read, not by hiding widgets: a chair or executive can never receive
 point-level rows through any page, query parameter, download or cached object, because no method
-returns them to those roles. Aggregates for suppressed roles go through ``safeguards.suppression``
-(the one suppression function for charts, tables, maps, exports and PDFs). Refusals raise
-``AccessDenied`` and are audited.
+returns them to those roles. Every aggregate for a protected role (all but the analyst) is a
+sum of the store's published atoms (``safeguards.publication``: cell-key perturbation of small
+counts on a fixed lattice), for charts, tables, maps, exports and PDFs alike, so no combination
+of answers can be differenced to a hidden count. Refusals raise ``AccessDenied`` and are
+audited.
 """
 from __future__ import annotations
 
@@ -30,7 +32,6 @@ from safeguards.disclosure import (
     open_table,
     threshold_for,
 )
-from safeguards.suppression import suppress_counts, suppress_table
 from storage.base import Store
 
 # Point rows carry category fields and the geomasked location only: never the partner's
@@ -150,20 +151,12 @@ class RoleScopedQuery:
                          .rename(columns={AREA_COLUMN[level]: "code"}) for feed in feeds])
         raw = raw.groupby(keys, as_index=False)["count"].sum() if len(raw) else raw
         table = _complete_grid(raw, level, freq)
-        return self._protect(table, max(feeds, key=threshold_for), freq)
+        table["count"] = table["count"].astype("Int64")
+        table["display"] = table["count"].astype(str)
+        table["suppressed"] = False
+        return table
 
     # -- helpers -----------------------------------------------------------------------------
-    def _protect(self, table: pd.DataFrame, feed: str, freq: str | None) -> pd.DataFrame:
-        """Apply small-number suppression for roles that need it (the one shared function)."""
-        if not self.suppressed:
-            table["count"] = table["count"].astype("Int64")
-            table["display"] = table["count"].astype(str)
-            table["suppressed"] = False
-            return table
-        protected = suppress_counts(table, rows="code", columns="period" if freq else None,
-                                    feed=feed)
-        return protected.long()[["code", *(["period"] if freq else []), "count", "display",
-                                 "suppressed"]]
 
     def _published_area_counts(self, feeds, level, filters, freq) -> pd.DataFrame:
         """``area_counts`` for protected roles: sums of the feeds' published atoms
@@ -219,9 +212,7 @@ class RoleScopedQuery:
                  .reindex(index=_codes("district"), columns=list(FEEDS)).fillna(0)
                  .astype("int64"))
         table.index.name, table.columns.name = "district_code", "feed"
-        if not self.suppressed:
-            return unsuppressed_table(table)
-        return suppress_table(table, threshold=max(threshold_for(feed) for feed in FEEDS))
+        return unsuppressed_table(table)
 
     # -- whole calendar periods (views.feed_tables, the Trends page) ------------------------------
     def period_counts(self, feed: str, by: str, periods,
@@ -234,7 +225,7 @@ class RoleScopedQuery:
         district-level access). ``periods`` are whole consecutive months or quarters
         (``core.periods.whole_periods``): never arbitrary dates, so ``filters`` may not set
         ``start``/``end``. The total per period is shown (a ``Total`` row); totals over periods
-        are not. Suppressed roles get ``suppress_table`` with the feed's threshold.
+        are not. Protected roles get sums of published atoms at the feed's threshold.
         """
         check_feed(feed)
         periods = _periods.whole_periods(periods)
@@ -243,10 +234,7 @@ class RoleScopedQuery:
             published, records = _pub.period_grid(atoms, keys, rows, periods)
             return _pub.shown(published, records, threshold_for(feed), row_totals=False,
                               column_totals=True)
-        table = self._period_table(feed, by, periods, filters)
-        if not self.suppressed:
-            return open_table(table)
-        return suppress_table(table, feed=feed, row_totals=False, column_totals=True)
+        return open_table(self._period_table(feed, by, periods, filters))
 
     def period_tables(self, feed: str, level: str, quarters, data_months):
         """Every whole-period table of ``feed`` protected together (``safeguards.period_tables``).
@@ -303,6 +291,57 @@ class RoleScopedQuery:
             return open_table(published)
         return _pub.shown(published, records, max(threshold_for(feed) for feed in FEEDS),
                           row_totals=False, column_totals=True)
+
+    def ward_set_counts(self, feeds: Sequence[str], wards: Sequence[str],
+                        filters: EventFilter | None = None, periods=None) -> SuppressedTable:
+        """Records of each feed (rows, with a ``Total`` row over feeds) in a set of wards (a
+        place: e.g. the wards a hotspot or a task covers), over the filters (one column,
+        ``records``) or per whole period of ``periods`` (columns).
+
+        For protected roles, sums of published atoms (``safeguards.publication``): a set of
+        wards is a union of atoms, so this is as safe as any other protected figure. Each feed
+        at its own threshold, the Total at the strictest.
+        """
+        from dataclasses import replace
+
+        self.require_level("ward")
+        feeds = list(dict.fromkeys(feeds))
+        for feed in feeds:
+            check_feed(feed)
+        if periods is not None:
+            periods = _periods.whole_periods(periods)
+            filters = _whole(filters, periods)
+        f = replace(filters or EventFilter(), wards=tuple(wards))
+        columns = periods if periods is not None else pd.Index(["records"])
+        published, records = {}, {}
+        for feed in feeds:
+            if self.suppressed:
+                atoms = _pub.select(_pub.publication_for(self.store, feed), f)
+                pub = atoms["published"].to_numpy(np.int64)
+                rec = atoms["count"].to_numpy(np.int64)
+                months = atoms["month"]
+            else:
+                rows = self.store.query(feed, f, columns=["event_date"])
+                pub = rec = np.ones(len(rows), np.int64)
+                months = pd.to_datetime(rows["event_date"]).dt.to_period("M")
+            if periods is None:
+                published[feed], records[feed] = [int(pub.sum())], [int(rec.sum())]
+            else:
+                position = pd.Index(periods.asi8).get_indexer(
+                    months.dt.asfreq(periods.freqstr).array.asi8)
+                inside = position >= 0
+                published[feed] = np.bincount(position[inside], pub[inside],
+                                              minlength=len(periods)).astype(np.int64)
+                records[feed] = np.bincount(position[inside], rec[inside],
+                                            minlength=len(periods)).astype(np.int64)
+        frames = [pd.DataFrame(x, index=columns).T.rename_axis(index="feed")
+                  for x in (published, records)]
+        if not self.suppressed:
+            return _with_total_row(open_table(frames[1]))
+        thresholds = {feed: threshold_for(feed) for feed in feeds}
+        table = _pub.shown(frames[0].T, frames[1].T, thresholds, row_totals=True,
+                           column_totals=False)
+        return _with_total_row(_transposed(table))
 
     def _published_rows(self, feed: str, by: str, periods, filters: EventFilter | None = None):
         """The rows of ``by``, the feed's published atoms inside ``periods`` and each atom's
@@ -409,6 +448,26 @@ def unsuppressed_table(table: pd.DataFrame) -> SuppressedTable:
     hidden = pd.DataFrame(False, index=counts.index, columns=counts.columns)
     return SuppressedTable(counts=counts, display=counts.astype(str), suppressed=hidden,
                            primary=hidden, cells=table.astype("Int64"), threshold=1)
+
+
+def _transposed(table: SuppressedTable) -> SuppressedTable:
+    """A SuppressedTable with rows and columns swapped (totals become a Total row)."""
+    return SuppressedTable(counts=table.counts.T, display=table.display.T,
+                           suppressed=table.suppressed.T, primary=table.primary.T,
+                           cells=table.cells.T, threshold=table.threshold)
+
+
+def _with_total_row(table: SuppressedTable) -> SuppressedTable:
+    """``table`` with a ``Total`` row even when it has one row (the Total is that row)."""
+    if TOTAL in table.display.index:
+        return table
+
+    def add(frame):
+        return pd.concat([frame, frame.iloc[[0]].set_axis([TOTAL])])
+
+    return SuppressedTable(counts=add(table.counts), display=add(table.display),
+                           suppressed=add(table.suppressed), primary=add(table.primary),
+                           cells=table.cells, threshold=table.threshold)
 
 
 def _codes(level: str) -> list[str]:

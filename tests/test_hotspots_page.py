@@ -100,7 +100,10 @@ def test_selecting_a_row_zooms_to_it_and_explains_it_without_refitting(env):
 def test_a_chair_sees_small_counts_hidden_and_creates_a_task(env, deferred_files):
     at = hotspots_page("chair")
     table = at.dataframe[0].value
-    assert (table["NRM"] == "<10").all() and (table["Mandevilla"] == "<10").all()
+    # Each feed's records in the hotspot's wards at its own threshold (safeguards.publication).
+    assert not table["NRM"].isin([str(n) for n in range(1, 5)]).any()
+    assert not table["Mandevilla"].isin([str(n) for n in range(1, 10)]).any()
+    assert (table["Mandevilla"] == "<10").any()
     assert "<10: fewer than 10" in texts(at.caption)
     form_place = table["Place"][0]
     agency = next(s for s in at.selectbox if s.label == "Lead agency")

@@ -461,6 +461,13 @@ def test_a_chair_sees_small_before_and_after_counts_hidden(book, view, store):
     assert true.before < 10 and true.after < 10                      # a few records a quarter
     assert (result.before, result.after) == (None, None)
     assert (result.before_display, result.after_display) == ("<10", "<10")
+    # Whole months, of the wards the task covers: outcomes read on different days are the
+    # same lattice cells (safeguards.publication), never day windows that could be differenced.
+    for first, last in (result.before_period, result.after_period):
+        assert first.day == 1 and (last + dt.timedelta(days=1)).day == 1
+    assert result.before_period[1] < done.created_at.date() and \
+        result.after_period[0] > done.done_at.date()
+    assert "protected figures" in result.note
     with pytest.raises(AccessDenied):
         outcome(RoleScopedQuery(store, Principal("exec", "executive")), done)
 

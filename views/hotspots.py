@@ -11,17 +11,13 @@ Who may see hotspots is ``core.roles``' ``view_hotspots`` action (analysts and c
 executive or admin gets ``AccessDenied``, audited as ``access-denied``; every fit is audited as
 ``view-hotspots`` with its filters and the number of events read.
 
-Disclosure control for suppressed roles (chairs), with ``safeguards.disclosure``:
-
-- events per hotspot (rows) and feed (columns), with the hotspot totals shown, are one table
-  protected by :func:`~safeguards.suppression.suppress_table` at the strictest threshold of the
-  feeds (one table mixes feeds, as in ``RoleScopedQuery.district_feed_table``); column totals are
-  not shown anywhere;
-- the monthly counts per hotspot are a second table (hotspot x month, hotspot totals shown). Two
-  tables sharing the hotspot totals are safe together only where that total is shown in both,
-  so a hotspot's monthly series is hidden whole where either table hides its total;
-- the relative risk, which with the public expected count gives the count back, is hidden where
-  the count is (:func:`~safeguards.disclosure.suppress_rates`).
+Disclosure control for protected roles (chairs, and every role in meeting mode): the model's
+cells are not cells of the publication (``safeguards.publication``), so counts inside them could
+be differenced between two fits. A protected role sees the model's areas, ranks, p-values and
+trend category, and figures of **the wards each hotspot covers** (:func:`covered_wards`): records
+by feed, in total and per month, as sums of published atoms (``RoleScopedQuery.ward_set_counts``),
+and a relative risk of those wards' records against their residents' share of West Yorkshire's.
+Date filters are widened to whole months.
 
 No Streamlit here.
 """
@@ -43,7 +39,6 @@ from safeguards.access import RoleScopedQuery
 from safeguards.audit import AuditEvent, record
 from safeguards.disclosure import suppress_rates, threshold_for
 from safeguards.publication import whole_months
-from safeguards.suppression import suppress_table
 
 #: What the model is asked for: the default scan, seeded so the same data give the same hotspots.
 RANDOM_STATE = 0
@@ -56,6 +51,8 @@ COLUMNS = ["hotspot_id", "rank", "place", "districts", "wards", "events", "event
            "expected", "relative_risk", "p_value", "trend", "trend_p", "cross_feed", "feeds",
            "area_km2", "first_month", "last_month", "monthly_hidden", "geometry"]
 MAX_PLACE_WARDS = 3
+#: Share of a hotspot's area a ward must hold to count as covered by it (:func:`covered_wards`).
+MIN_WARD_SHARE = 0.05
 PLACE_PRECISION = 1e-5  # ~1 m, as the base map's boundaries
 
 
@@ -99,6 +96,8 @@ class HotspotView:
     n_outside: int
     method: str = "scan"
     notes: tuple[str, ...] = field(default=())
+    #: True for a protected role: the figures are of the wards each hotspot covers.
+    wards_based: bool = False
 
     @property
     def ids(self) -> list[int]:
@@ -172,7 +171,7 @@ def fit_hotspots(query: RoleScopedQuery, feeds: str | Sequence[str],
     notes = tuple(str(w.message) for w in caught if issubclass(w.category, OutsideAreaWarning))
     raw, monthly = model.hotspots_, model.monthly_counts_
     del model, events, frames  # nothing per event outlives the fit
-    view = _protect(raw, monthly, feeds, filters, query.suppressed, n_events, n_outside, notes)
+    view = _protect(raw, monthly, feeds, filters, query, n_events, n_outside, notes)
     record(query.store, AuditEvent(
         action="view-hotspots", actor=query.principal.user, role=query.role,
         filters=_audit_filters(feeds, filters), records=int(view.n_events),
@@ -182,8 +181,9 @@ def fit_hotspots(query: RoleScopedQuery, feeds: str | Sequence[str],
 
 # -- disclosure control --------------------------------------------------------------------
 def _protect(raw: gpd.GeoDataFrame, monthly: pd.DataFrame, feeds: list[str],
-             filters: EventFilter, suppressed: bool, n_events: int, n_outside: int,
+             filters: EventFilter, query: RoleScopedQuery, n_events: int, n_outside: int,
              notes: tuple[str, ...]) -> HotspotView:
+    suppressed = query.suppressed
     raw = _ranked(raw)
     ids = raw["hotspot_id"].astype(int).tolist()
     k = max(threshold_for(feed) for feed in feeds) if suppressed else 1
@@ -191,26 +191,14 @@ def _protect(raw: gpd.GeoDataFrame, monthly: pd.DataFrame, feeds: list[str],
                            index=pd.Index(ids, name="hotspot_id"), columns=feeds, dtype="int64")
     months = _month_table(monthly, ids, filters)
     if suppressed and len(ids):
-        feed_table = suppress_table(by_feed, threshold=k, row_totals=True, column_totals=False)
-        month_table = suppress_table(months, threshold=k, row_totals=True, column_totals=False)
-        counts, display = feed_table.counts, feed_table.display
-        total_hidden = feed_table.suppressed.iloc[:, -1] if len(feeds) > 1 \
-            else feed_table.suppressed.iloc[:, 0]
-        month_total_hidden = month_table.suppressed.iloc[:, -1] if months.shape[1] > 1 \
-            else month_table.suppressed.iloc[:, 0]
-        monthly_hidden = (total_hidden | month_total_hidden).reindex(ids).to_numpy(bool)
-        month_counts = month_table.cells.copy()
-        month_display = month_table.display.iloc[:len(ids), :months.shape[1]].copy()
-        month_display.index, month_display.columns = months.index, months.columns
-        month_counts.loc[monthly_hidden] = pd.NA
-        month_display.loc[monthly_hidden] = "hidden"
-    else:
-        counts = by_feed.astype("Int64")
-        counts["Total"] = by_feed.sum(axis=1).astype("Int64")
-        display = counts.astype(str)
-        total_hidden = pd.Series(False, index=by_feed.index)
-        monthly_hidden = np.zeros(len(ids), bool)
-        month_counts, month_display = months.astype("Int64"), months.astype(str)
+        return _published_view(raw, ids, months.columns, feeds, filters, query, k, n_events,
+                               n_outside, notes)
+    counts = by_feed.astype("Int64")
+    counts["Total"] = by_feed.sum(axis=1).astype("Int64")
+    display = counts.astype(str)
+    total_hidden = pd.Series(False, index=by_feed.index)
+    monthly_hidden = np.zeros(len(ids), bool)
+    month_counts, month_display = months.astype("Int64"), months.astype(str)
     total_col = "Total" if (len(feeds) > 1 or not suppressed) else feeds[0]
     events = (counts[total_col].reindex(ids) if len(ids)
               else pd.Series([], dtype="Int64"))
@@ -249,6 +237,93 @@ def _protect(raw: gpd.GeoDataFrame, monthly: pd.DataFrame, feeds: list[str],
     return HotspotView(hotspots=hotspots, monthly=_long_months(month_counts, month_display),
                        feeds=tuple(feeds), filters=filters, suppressed=suppressed, threshold=k,
                        n_events=int(n_events), n_outside=int(n_outside), notes=notes)
+
+
+def _published_view(raw, ids, months, feeds, filters, query, k, n_events, n_outside, notes
+                    ) -> HotspotView:
+    """A protected role's hotspots: the model's areas and ranks, and figures that are sums of
+    published atoms (``safeguards.publication``) over **the wards each hotspot covers**
+    (:func:`covered_wards`), never counts inside the model's cells, which are not cells of
+    the publication and could be differenced (issue 12). The relative risk is those wards'
+    records against what their residents' share of West Yorkshire's records would give."""
+    from geo.boundaries import load_boundaries
+
+    sets = covered_wards(raw)
+    population = load_boundaries("ward").set_index("code")["population"].astype(float)
+    undated = EventFilter(**{**vars(filters), "start": None, "end": None})
+    periods = pd.PeriodIndex(months, freq="M") if len(months) else None
+    county = query.district_feed_table(filters).counts
+    county_total = sum(int(county.loc["Total", feed]) for feed in feeds
+                       if not pd.isna(county.loc["Total", feed]))
+    rows, monthly_rows = [], []
+    for hid in ids:
+        table = query.ward_set_counts(feeds, sets[hid], filters)
+        total = table.counts.loc["Total", "records"]
+        share = population.reindex(sets[hid]).sum() / population.sum()
+        expected = county_total * share
+        rows.append({"events": total, "events_display": table.display.loc["Total", "records"],
+                     "expected": expected,
+                     "relative_risk": float(total) / expected
+                     if not pd.isna(total) and expected > 0 else np.nan,
+                     **{f"events_{f}": table.counts.loc[f, "records"] for f in feeds},
+                     **{f"display_{f}": table.display.loc[f, "records"] for f in feeds}})
+        if periods is not None:
+            series = query.ward_set_counts(feeds, sets[hid], undated, periods)
+            for period in periods:
+                monthly_rows.append({"hotspot_id": hid, "month": period.to_timestamp(),
+                                     "count": series.counts.loc["Total", period],
+                                     "display": series.display.loc["Total", period]})
+    figures = pd.DataFrame(rows)
+    wards = load_boundaries("ward").set_index("code")["name"]
+    out = pd.DataFrame({
+        "hotspot_id": ids, "rank": np.arange(1, len(ids) + 1),
+        "place": [_place([wards.get(c, c) for c in sets[h]], d)
+                  for h, d in zip(ids, raw["districts"])],
+        "districts": raw["districts"].tolist(),
+        "wards": [[wards.get(c, c) for c in sets[h]] for h in ids],
+        "events": pd.array(figures["events"], dtype="Int64"),
+        "events_display": figures["events_display"].astype(str).to_numpy(),
+        "expected": figures["expected"].astype(float).to_numpy(),
+        "relative_risk": figures["relative_risk"].astype(float).to_numpy(),
+        "p_value": raw["p_value"].astype(float).to_numpy(),
+        "trend": raw["trend"].tolist(), "trend_p": np.full(len(ids), np.nan),
+        "cross_feed": raw["cross_feed"].astype(bool).to_numpy(),
+        "feeds": raw["feeds"].tolist(), "area_km2": raw["area_km2"].astype(float).to_numpy(),
+        "first_month": [None] * len(ids), "last_month": [None] * len(ids),
+        "monthly_hidden": np.zeros(len(ids), bool),
+    })
+    for feed in feeds:
+        out[f"events_{feed}"] = pd.array(figures[f"events_{feed}"], dtype="Int64")
+        out[f"display_{feed}"] = figures[f"display_{feed}"].astype(str).to_numpy()
+    geometry = gpd.GeoSeries(raw.geometry.to_numpy(), crs=raw.crs).to_crs(WGS84)
+    hotspots = gpd.GeoDataFrame(out, geometry=geometry.set_precision(PLACE_PRECISION).to_numpy(),
+                                crs=WGS84)
+    monthly = pd.DataFrame(monthly_rows) if monthly_rows else _long_months(pd.DataFrame(),
+                                                                           pd.DataFrame())
+    if monthly_rows:
+        monthly["count"] = pd.array(monthly["count"], dtype="Int64")
+    return HotspotView(hotspots=hotspots, monthly=monthly, feeds=tuple(feeds), filters=filters,
+                       suppressed=True, threshold=k, n_events=int(n_events),
+                       n_outside=int(n_outside), notes=notes, wards_based=True)
+
+
+def covered_wards(hotspots: gpd.GeoDataFrame) -> dict[int, list[str]]:
+    """The ward codes each hotspot covers: every ward holding at least ``MIN_WARD_SHARE`` of
+    its area (a hotspot that grazes a boundary does not claim the neighbour), or the ward
+    holding most of it."""
+    from geo.boundaries import load_boundaries
+
+    cells = hotspots[["hotspot_id", "geometry"]].to_crs(27700)
+    wards = load_boundaries("ward")[["code", "geometry"]].to_crs(27700)
+    pairs = gpd.sjoin(wards, cells, predicate="intersects", how="inner")
+    own = gpd.GeoSeries(cells.set_index("hotspot_id").geometry.loc[pairs["hotspot_id"]]
+                        .to_numpy(), index=pairs.index, crs=27700)
+    pairs["share"] = pairs.geometry.intersection(own).area / own.area
+    out = {}
+    for hid, group in pairs.groupby("hotspot_id"):
+        keep = group[group["share"] >= MIN_WARD_SHARE]
+        out[int(hid)] = sorted((keep if len(keep) else group.nlargest(1, "share"))["code"])
+    return out
 
 
 def _ranked(raw: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
@@ -366,8 +441,13 @@ def explain(view: HotspotView, hotspot_id: int) -> str:
     expected = float(row["expected"])
     events = row["events_display"]
     risk = row["relative_risk"]
-    parts = [f"{_thousands(events)} events where {expected:,.1f} would be expected from the "
-             f"{row['area_km2']:.2f} km² area's resident population"]
+    if view.wards_based:
+        parts = [f"{_thousands(events)} records in the wards it covers ("
+                 f"{', '.join(row['wards'])}) where {expected:,.1f} would be expected from their "
+                 f"residents' share of West Yorkshire's records (protected figures)"]
+    else:
+        parts = [f"{_thousands(events)} events where {expected:,.1f} would be expected from the "
+                 f"{row['area_km2']:.2f} km² area's resident population"]
     if not pd.isna(risk):
         parts.append("relative risk " + ("very high" if np.isinf(risk) else f"{risk:,.1f}"))
     p = row["p_value"]

@@ -40,7 +40,6 @@ from views.meeting_tasks import Task, _tasks
 from views.overview import FEED_SHORT_TITLES
 
 TOP_HOTSPOTS = 10
-MIN_WARD_SHARE = 0.05  # of a hotspot's area, for a ward to be drawn as part of it
 PER = 100_000
 #: Periods of the trend window: two years of quarters or of months.
 TREND_PERIODS = {"Q": 8, "M": 24}
@@ -284,26 +283,20 @@ def _hotspots(query: RoleScopedQuery, period: Period, district: str | None):
 
 
 def as_wards(hotspots):
-    """The hotspots drawn as the wards they cover: the meeting and the briefing pack show ward
-    and district granularity only, never the model's 300 m cells.
-
-    A ward counts when at least ``MIN_WARD_SHARE`` of the hotspot's area lies in it, so a
-    hotspot that only grazes a ward boundary does not claim the neighbour.
-    """
+    """The hotspots drawn as the wards they cover (``views.hotspots.covered_wards``): the
+    meeting and the briefing pack show ward and district granularity only, never the model's
+    300 m cells."""
     import geopandas as gpd
 
     from geo.boundaries import load_boundaries
+    from views.hotspots import covered_wards
 
     if hotspots is None or hotspots.empty:
         return hotspots
-    cells = hotspots[["hotspot_id", "geometry"]].to_crs(27700)
-    wards = load_boundaries("ward")[["code", "geometry"]].to_crs(27700)
-    pairs = gpd.sjoin(wards, cells, predicate="intersects", how="inner")
-    by_id = cells.set_index("hotspot_id").geometry
-    own = gpd.GeoSeries(by_id.loc[pairs["hotspot_id"]].to_numpy(), index=pairs.index, crs=27700)
-    share = pairs.geometry.intersection(own).area / own.area
-    covered = pairs[(share >= MIN_WARD_SHARE).to_numpy()].dissolve(by="hotspot_id").geometry
-    shapes = gpd.GeoSeries(hotspots["hotspot_id"].map(covered), crs=27700).to_crs(hotspots.crs)
+    sets = covered_wards(hotspots)
+    wards = load_boundaries("ward").set_index("code").geometry
+    shapes = gpd.GeoSeries([wards.loc[sets[int(h)]].union_all() for h in hotspots["hotspot_id"]],
+                           crs=wards.crs).to_crs(hotspots.crs)
     return hotspots.set_geometry(shapes.to_numpy(), crs=hotspots.crs)
 
 

@@ -2,8 +2,9 @@
 it was created and after it was done (:func:`outcome`), and the tasks as a table with those
 figures (:func:`tasks_table`).
 
-The events are counted in the store (the task keeps its hotspot's polygon, so the count does not
-depend on a refit) and suppressed for roles that need it; seeing them needs ``view_hotspots``.
+For analysts the events are counted in the store inside the task's polygon (kept with the task,
+so the count does not depend on a refit); protected roles get the records of the wards the
+polygon covers over whole months, sums of published atoms. Seeing them needs ``view_hotspots``.
 The records themselves are ``views.tasking``'s. No Streamlit here.
 """
 from __future__ import annotations
@@ -19,7 +20,6 @@ import shapely
 from core.filters import EventFilter
 from safeguards.access import RoleScopedQuery
 from safeguards.disclosure import threshold_for
-from safeguards.suppression import suppress_table
 from views.tasking import STATUS_TITLES, Task
 
 #: The longest period compared before a task and after it is done.
@@ -71,20 +71,51 @@ def outcome(query: RoleScopedQuery, task: Task, *, days: int = OUTCOME_DAYS,
     if length < 1:
         return Outcome(task.task_id, None, None, None, None, "–", "–",
                        note="no data yet after the task was done")
+    if query.suppressed:
+        return _protected_outcome(query, task, created, done, data_end, days)
     before = (created - dt.timedelta(days=length), created - dt.timedelta(days=1))
     after = (done + dt.timedelta(days=1), done + dt.timedelta(days=length))
     counts = [_events_inside(query, task, period) for period in (before, after)]
-    k = max(threshold_for(feed) for feed in task.feeds) if query.suppressed else 1
-    if query.suppressed:
-        table = suppress_table(pd.DataFrame([counts], columns=["before", "after"]),
-                               threshold=k, row_totals=False, column_totals=False)
-        shown = [None if pd.isna(v) else int(v) for v in table.cells.iloc[0]]
-        display = [str(v) for v in table.display.iloc[0, :2]]
-    else:
-        shown, display = counts, [str(c) for c in counts]
-    return Outcome(task.task_id, before, after, shown[0], shown[1], display[0], display[1],
-                   note=f"{length} days before the task was created and after it was done",
-                   threshold=k)
+    return Outcome(task.task_id, before, after, counts[0], counts[1], str(counts[0]),
+                   str(counts[1]),
+                   note=f"{length} days before the task was created and after it was done")
+
+
+def _protected_outcome(query: RoleScopedQuery, task: Task, created: dt.date, done: dt.date,
+                       data_end: dt.date, days: int) -> Outcome:
+    """A protected role's outcome: records in the wards the task's polygon covers, over equal
+    runs of whole months before the month it was created and after the month it was done —
+    sums of published atoms (``safeguards.publication``), like every protected figure, so that
+    outcomes measured on different days cannot be differenced (issue 12)."""
+    import geopandas as gpd
+
+    from geo.crs import WGS84
+    from views.hotspots import covered_wards
+
+    n = max(1, round(days / 30))
+    last_whole = pd.Period(data_end + dt.timedelta(days=1), "M") - 1
+    after_first = pd.Period(done, "M") + 1
+    n = min(n, (last_whole - after_first).n + 1)
+    if n < 1:
+        return Outcome(task.task_id, None, None, None, None, "–", "–",
+                       note="no whole month of data yet after the month the task was done")
+    before_first = pd.Period(created, "M") - n
+    periods = [(before_first, pd.Period(created, "M") - 1), (after_first, after_first + n - 1)]
+    shape = gpd.GeoDataFrame({"hotspot_id": [0]}, geometry=[task.polygon], crs=WGS84)
+    wards = covered_wards(shape)[0]
+    shown, display, dates = [], [], []
+    for first, last in periods:
+        span = (first.start_time.date(), last.end_time.date())
+        table = query.ward_set_counts(task.feeds, wards, EventFilter(start=span[0], end=span[1]))
+        value = table.counts.loc["Total", "records"]
+        shown.append(None if pd.isna(value) else int(value))
+        display.append(str(table.display.loc["Total", "records"]))
+        dates.append(span)
+    months = "month" if n == 1 else f"{n} months"
+    return Outcome(task.task_id, dates[0], dates[1], shown[0], shown[1], display[0], display[1],
+                   note=f"records in the task's wards, {months} before the month it was created "
+                        f"and after the month it was done (protected figures)",
+                   threshold=max(threshold_for(feed) for feed in task.feeds))
 
 
 def _events_inside(query: RoleScopedQuery, task: Task, period) -> int:

@@ -32,6 +32,7 @@ from tests.attacks.harvest import (
     Question,
     expected_labels,
     harvest_explore,
+    harvest_hotspots,
     harvest_meeting,
     harvest_tables,
 )
@@ -62,6 +63,7 @@ def ask(store, role: str, first: pd.Period, last: pd.Period) -> list[Question]:
         from views.meeting_figures import meeting_query
         questions += harvest_meeting(meeting_query(store, Principal("attacker", role)),
                                      quarters[-8:])
+        questions += harvest_hotspots(query, quarters[-4:])
     return questions
 
 

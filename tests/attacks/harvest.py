@@ -5,7 +5,8 @@ answer: labels as shown ("12", "<5", "0") per row (an area code, a category, or 
 West Yorkshire). ``harvest_*`` ask the same functions the pages use (``RoleScopedQuery``) every
 question the role can put over the store's span: each month, quarter, year and sliding window
 (with free start and end days), at ward and district level, for each feed and every set of
-feeds, with and without category filters, and each whole-period and partition table.
+feeds, with and without category filters, each whole-period and partition table, and the
+hotspots' figures.
 
 Independent of the code under test: what each answer counts is worked out here from its
 question, and :class:`Cells` sums the publication's atoms with its own filter code.
@@ -167,6 +168,33 @@ def harvest_meeting(query, quarters: pd.PeriodIndex) -> list[Question]:
     return out
 
 
+def harvest_hotspots(query, quarters: pd.PeriodIndex) -> list[Question]:
+    """The Hotspots page (and the meeting's hotspots): each hotspot's records by feed and in
+    total, and per month, for every feed set over each quarter — cells of the wards each
+    hotspot covers."""
+    from views.hotspots import covered_wards, fit_hotspots
+
+    out = []
+    for q, feeds in itertools.product(quarters, [tuple(FEEDS), ("nrm",), ("rosewood",)]):
+        f = EventFilter(start=q.start_time.date(), end=q.end_time.date())
+        view = fit_hotspots(query, list(feeds), f)
+        if view.hotspots.empty:
+            continue
+        sets = covered_wards(view.hotspots)
+        for _, row in view.hotspots.iterrows():
+            place = EventFilter(wards=tuple(sets[int(row["hotspot_id"])]))
+            out.append(Question("hotspots/total", feeds, None, months_of(q), place,
+                                pd.Series({ALL: row["events_display"]})))
+            for feed in feeds:
+                out.append(Question("hotspots/feed", (feed,), None, months_of(q), place,
+                                    pd.Series({ALL: row[f"display_{feed}"]})))
+            monthly = view.monthly[view.monthly["hotspot_id"] == row["hotspot_id"]]
+            for month, label in zip(monthly["month"], monthly["display"]):
+                out.append(Question("hotspots/month", feeds, None,
+                                    (pd.Period(month, "M"),), place, pd.Series({ALL: label})))
+    return out
+
+
 def _rows(labels: pd.Series) -> pd.Series:
     return pd.Series(labels.to_numpy(), index=[ALL if r == TOTAL else r for r in labels.index])
 
@@ -224,6 +252,8 @@ class Cells:
     def _mask(feed: str, a: pd.DataFrame, q: Question) -> np.ndarray:
         m = np.isin(a["month_i"].to_numpy(), [p.ordinal for p in q.months])
         f = q.filters
+        if f.wards:
+            m &= a["ward_code"].isin(f.wards).to_numpy()
         if f.age_groups:
             m &= a["age_group"].isin(f.age_groups).to_numpy()
         if feed == "nrm" and f.exploitation_types:
