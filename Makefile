@@ -6,8 +6,9 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STORE ?= store
 PORT ?= 8501
+WORKERS ?= 2
 
-.PHONY: run test store bench clean-store assets
+.PHONY: run cluster test store bench clean-store assets
 
 $(VENV)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +44,13 @@ store: $(VENV)/.installed
 # warmed in the server's own process (ui/serve.py says why this way).
 run: store assets
 	STORE_URL="$(STORE)" $(PY) -m ui.serve --server.port $(PORT)
+
+# Several dashboard processes behind HAProxy with sticky sessions (deploy/cluster.py; needs
+# Debian's haproxy). Meant for the PostGIS store, which all workers share:
+#   make cluster WORKERS=3 STORE=postgresql://wy@localhost:5432/wy
+# HAProxy listens on PORT, the workers on the WORKERS ports after it; Ctrl-C stops them all.
+cluster: store assets
+	STORE_URL="$(STORE)" $(PY) deploy/cluster.py --workers $(WORKERS) --port $(PORT)
 
 # pytest exits 5 when it collected no test: treat that as a failure, never as green.
 test: $(VENV)/.installed-test assets

@@ -4,6 +4,8 @@ The meeting's link (``views.meeting``) is the source of truth: period, district 
 """
 from __future__ import annotations
 
+import hashlib
+
 import streamlit as st
 
 from safeguards.access import Principal
@@ -11,8 +13,9 @@ from storage.base import store_fingerprint
 from storage.open import open_store
 from views import meeting as _meeting
 from views import meeting_figures as _meeting_figures
+from views.tasking import TASKS_DOCUMENT
 
-# Its figures are cached per store content, Principal, period and district.
+# Its figures are cached per store content, tasking records, Principal, period and district.
 _MEETING_SYNCED = "meeting_synced"
 W_MEETING_PERIOD, W_MEETING_DISTRICT = "meeting_period", "meeting_district"
 
@@ -33,12 +36,19 @@ def load_meeting(principal: Principal,
                  state: _meeting.MeetingState) -> _meeting_figures.MeetingData:
     """Every figure of the meeting's period and district, suppressed as for a chair."""
     store = open_store()
-    return _cached_meeting(store.url, store_fingerprint(store), principal, state.period,
-                           state.district)
+    return _cached_meeting(store.url, store_fingerprint(store), tasks_version(store), principal,
+                           state.period, state.district)
+
+
+def tasks_version(store) -> str:
+    """A key that changes whenever the tasking records change (a task created or updated by
+    any process): the store fingerprint covers the records, not this side document."""
+    text = store.read_document(TASKS_DOCUMENT)
+    return hashlib.sha256(text.encode()).hexdigest()[:16] if text else ""
 
 
 @st.cache_data(ttl="10m", max_entries=16, show_spinner="Preparing the meeting…")
-def _cached_meeting(store_url, fingerprint, principal, period, district):
+def _cached_meeting(store_url, fingerprint, tasks_key, principal, period, district):
     query = _meeting_figures.meeting_query(open_store(store_url), principal)
     return _meeting_figures.meeting_data(query, _meeting.MeetingState(period, district))
 

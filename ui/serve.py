@@ -148,12 +148,27 @@ def _warm() -> None:
           flush=True)
 
 
+def no_legacy_pages_mode() -> None:
+    """Tell Streamlit, before any session exists, that this app is not a legacy ``pages/`` app.
+
+    Left to itself it decides on the first session (a ``pages/`` folder is beside the entry
+    script) and ``ui.router_mode.use_router`` switches the process-wide flag off from that
+    session's run; but sessions whose first runs start at the same time on a fresh process (a
+    room opening the link, a worker restarted behind the proxy) could start in the legacy mode
+    and then see the flag already off, and draw their widgets under other ids, losing a first
+    click. Set here, no session ever starts in that mode."""
+    from streamlit.runtime.pages_manager import PagesManager
+
+    PagesManager.uses_pages_directory = False
+
+
 def main(argv: list[str] | None = None) -> None:
     """Run ``streamlit run dashboard.py`` with ``argv`` (Streamlit's options), warming up in a
     thread meanwhile."""
     args = sys.argv[1:] if argv is None else argv
     from streamlit.web import cli
 
+    no_legacy_pages_mode()
     start_warming()
     sys.argv = ["streamlit", "run", str(DASHBOARD), *args]
     sys.exit(cli.main())

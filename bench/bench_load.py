@@ -1,0 +1,544 @@
+"""Load benchmark: N concurrent sessions walking each role's pages, without a browser (issue 14,
+item 5).
+
+    .venv/bin/python bench/bench_load.py --store STORE [--mode single proxy] [--workers 2]
+        [--sessions 1 5 10 20] [--walks 2] [--roles analyst chair executive admin]
+        [--pages overview explore ...] [--think SECONDS] [--json out.json]
+    .venv/bin/python bench/bench_load.py --url http://host:port [--pids PID ...]  # running server
+
+Each session speaks Streamlit's own protocol, as the browser does, but draws nothing: it loads
+``/`` over HTTP (which gives it the proxy's sticky cookie), opens the WebSocket
+``/_stcore/stream`` with that cookie, and for each page sends a ``rerun_script`` ``BackMsg``
+(the page's URL path as ``page_name``, the demo role picker's value as a widget state) and reads
+``ForwardMsg``s until ``script_finished`` (past ``FINISHED_EARLY_FOR_RERUN``). A page's time is
+from sending the rerun to its ``script_finished``: the server's time for the page, queueing
+included. Errors: an exception element, an "Access denied" alert, a compile error, a page not
+found, a timeout or a lost connection. Component iframes (the maps) are not loaded, so this
+measures the server, not the browser.
+
+Session ``i`` takes role ``--roles[i % len]``; it picks the role in the sidebar (demo mode: a
+synthetic store with no sign-in configured), then walks that role's pages (``ui.registry``)
+``--walks`` times, back to back unless ``--think`` makes it wait before each page (with none,
+the heaviest load N sessions can make). Before the levels, one session per role and worker
+walks every page once, unmeasured, so the caches are warm. Each level (``--sessions``) starts
+its sessions together and reports per page p50/p95 and errors, the runs per second, the server
+processes' CPU seconds (``/proc/PID/stat``, summed over the workers and HAProxy) and resident
+memory (VmRSS).
+
+``--mode single`` starts ``python -m ui.serve`` (one process); ``--mode proxy`` starts
+``deploy/cluster.py`` (``--workers`` processes behind HAProxy, sticky cookie). The client runs in
+this process, one thread per session, on the same machine: its CPU is printed too.
+"""
+from __future__ import annotations
+
+import argparse
+import http.cookiejar
+import json
+import os
+import platform
+import random
+import re
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from ui.registry import DEFAULT_PAGE, ROLE_PAGES
+
+ROLES = ("analyst", "chair", "executive", "admin")
+#: The demo role picker (``dashboard.py``: ``st.radio(session.DEMO_LABEL, ROLES,
+#: format_func=ROLE_TITLES.get)``): its options are the role titles.
+DEMO_LABEL = "Demo: synthetic data"
+ROLE_TITLES = {"analyst": "Analyst", "chair": "Partnership chair",
+               "executive": "Deputy Mayor's office", "admin": "Administrator"}
+RUN_TIMEOUT_S = 120
+WORKER_HEADER = "X-WY-Worker"
+
+
+def page_name(key: str) -> str:
+    """What the browser sends for a page: its URL path, empty for the default page."""
+    return "" if key == DEFAULT_PAGE else key
+
+
+@dataclass
+class Run:
+    """One page run as the client saw it."""
+
+    page: str
+    seconds: float
+    status: str
+    exceptions: list[str] = field(default_factory=list)
+    alerts: list[str] = field(default_factory=list)       # error alerts' text
+    metrics: dict[str, str] = field(default_factory=dict)  # label -> value shown
+    radios: dict[str, str] = field(default_factory=dict)   # label -> widget id
+    messages: int = 0
+    bytes: int = 0
+
+    @property
+    def errors(self) -> list[str]:
+        found = list(self.exceptions)
+        found += [a for a in self.alerts if a.startswith("Access denied")]
+        if self.status not in ("FINISHED_SUCCESSFULLY", "FINISHED_FRAGMENT_RUN_SUCCESSFULLY"):
+            found.append(self.status)
+        return found
+
+
+class StreamlitSession:
+    """One browser session without a browser: HTTP for the cookies, then the WebSocket."""
+
+    def __init__(self, base_url: str, timeout: float = RUN_TIMEOUT_S, cookies=None) -> None:
+        from websockets.sync.client import connect
+
+        self.base_url = base_url.rstrip("/")
+        self.timeout = timeout
+        self.jar = cookies if cookies is not None else http.cookiejar.CookieJar()
+        opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.jar))
+        with opener.open(self.base_url + "/", timeout=timeout) as response:
+            response.read()
+            self.http_worker = response.headers.get(WORKER_HEADER)
+        cookie = "; ".join(f"{c.name}={c.value}" for c in self.jar)
+        ws_url = re.sub(r"^http", "ws", self.base_url) + "/_stcore/stream"
+        self.ws = connect(ws_url, subprotocols=["streamlit"], compression=None, max_size=None,
+                          open_timeout=timeout, close_timeout=2,
+                          additional_headers={"Cookie": cookie} if cookie else None
+                          ).__enter__()  # as a context manager would (websockets 17 warns else)
+        self.ws_worker = self.ws.response.headers.get(WORKER_HEADER)
+        self.widgets: dict[str, object] = {}  # widget id -> WidgetState to send on every run
+
+    def close(self) -> None:
+        self.ws.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def set_radio(self, widget_id: str, value: str) -> None:
+        from streamlit.proto.WidgetStates_pb2 import WidgetState
+
+        self.widgets[widget_id] = WidgetState(id=widget_id, string_value=value)
+
+    def run(self, page: str = DEFAULT_PAGE) -> Run:
+        """Run ``page`` (a ``ui.registry`` key) and read until its ``script_finished``."""
+        from streamlit.proto.BackMsg_pb2 import BackMsg
+        from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+        msg = BackMsg()
+        msg.rerun_script.page_name = page_name(page)
+        msg.rerun_script.query_string = ""
+        msg.rerun_script.widget_states.widgets.extend(self.widgets.values())
+        started = time.perf_counter()
+        self.ws.send(msg.SerializeToString())
+        run = Run(page, 0.0, "")
+        finished = ForwardMsg.ScriptFinishedStatus
+        deadline = started + self.timeout
+        while True:
+            data = self.ws.recv(timeout=max(0.01, deadline - time.perf_counter()))
+            if isinstance(data, str):
+                continue
+            run.messages += 1
+            run.bytes += len(data)
+            forward = ForwardMsg()
+            forward.ParseFromString(data)
+            kind = forward.WhichOneof("type")
+            if kind == "delta" and forward.delta.WhichOneof("type") == "new_element":
+                _element(forward.delta.new_element, run)
+            elif kind == "page_not_found":
+                run.exceptions.append(f"page not found: {forward.page_not_found.page_name}")
+            elif kind == "script_finished":
+                if forward.script_finished == finished.FINISHED_EARLY_FOR_RERUN:
+                    continue
+                run.status = finished.Name(forward.script_finished)
+                run.seconds = time.perf_counter() - started
+                return run
+
+
+def _element(element, run: Run) -> None:
+    kind = element.WhichOneof("type")
+    if kind == "exception":
+        run.exceptions.append(f"{element.exception.type}: {element.exception.message}")
+    elif kind == "alert" and element.alert.format == element.alert.ERROR:
+        run.alerts.append(element.alert.body)
+    elif kind == "metric":
+        run.metrics[element.metric.label] = element.metric.body
+    elif kind == "radio":
+        run.radios[element.radio.label] = element.radio.id
+
+
+def choose_role(session: StreamlitSession, first: Run, role: str) -> Run | None:
+    """Pick ``role`` in the demo role picker (the first run shows it); returns the rerun."""
+    widget = next((wid for label, wid in first.radios.items() if label.startswith(DEMO_LABEL)),
+                  None)
+    if widget is None:
+        raise RuntimeError("no demo role picker on the page: is sign-in configured, or the "
+                           "store not synthetic?")
+    session.set_radio(widget, ROLE_TITLES[role])
+    if role == "analyst":  # the default
+        return None
+    rerun = session.run(DEFAULT_PAGE)
+    again = next((wid for label, wid in rerun.radios.items() if label.startswith(DEMO_LABEL)),
+                 widget)
+    if again != widget:
+        # The first run of a session that a fresh server opened in Streamlit's legacy pages/
+        # mode draws the picker under another id (ui/router_mode.py): pick again by the new id.
+        del session.widgets[widget]
+        session.set_radio(again, ROLE_TITLES[role])
+        rerun = session.run(DEFAULT_PAGE)
+    return rerun
+
+
+# -- one session, one level ----------------------------------------------------------------------
+def walk(base_url: str, role: str, walks: int, pages: list[str] | None, results: list,
+         start: threading.Barrier | None = None, duration: float | None = None,
+         think: float = 0.0, seed: int = 0) -> None:
+    """One session: connect, pick ``role``, then run its pages ``walks`` times, and walk on
+    until ``duration`` seconds have passed since the role was picked, if given; ``think``
+    seconds on average before each page run (a reader looking at the page: drawn uniformly
+    from half to one and a half times ``think``, seeded by ``seed``, so sessions do not fire in
+    step). Appends ``(role, kind, Run)`` per run, or ``(role, "failed", error text)``."""
+    own = [p for p in ROLE_PAGES[role] if pages is None or p in pages]
+    pause = random.Random(seed)
+    try:
+        if start is not None:
+            start.wait()
+        with StreamlitSession(base_url) as session:
+            results.append((role, "worker", session.ws_worker))
+            if session.http_worker != session.ws_worker:  # behind the proxy: must be one worker
+                raise RuntimeError(f"page from {session.http_worker}, WebSocket to "
+                                   f"{session.ws_worker}")
+            first = session.run(DEFAULT_PAGE)
+            results.append((role, "connect", first))
+            switched = choose_role(session, first, role)
+            if switched is not None:
+                results.append((role, "connect", switched))
+            stop_at = None if duration is None else time.perf_counter() + duration
+            done = 0
+            while done < walks or (stop_at is not None and time.perf_counter() < stop_at):
+                for page in own:
+                    if think:
+                        time.sleep(think * pause.uniform(0.5, 1.5))
+                    results.append((role, "page", session.run(page)))
+                done += 1
+    except Exception as exc:  # noqa: BLE001 - a session's failure is a measured error
+        results.append((role, "failed", f"{type(exc).__name__}: {exc}"))
+
+
+def level(base_url: str, n: int, roles: list[str], walks: int, pages: list[str] | None,
+          pids: list[int], duration: float | None = None, think: float = 0.0,
+          db_pid: int | None = None) -> dict:
+    """``n`` sessions at once; their runs, errors, and the server's CPU and RSS (and the
+    database server's CPU, ``db_pid`` being its postmaster)."""
+    results: list = []
+    barrier = threading.Barrier(n + 1)
+    cpu_before = {pid: cpu_s(pid) for pid in pids}
+    db_before = tree_cpu_s(db_pid) if db_pid else 0.0
+    client_before = time.process_time()
+    threads = []
+    for i in range(n):
+        thread = threading.Thread(target=walk, daemon=True, args=(
+            base_url, roles[i % len(roles)], walks, pages, results, barrier, duration, think, i))
+        threads.append(thread)
+        thread.start()
+    barrier.wait()
+    started = time.perf_counter()
+    for thread in threads:
+        thread.join(RUN_TIMEOUT_S * 20)
+    wall = time.perf_counter() - started
+    result = summarise(n, results, wall, {pid: cpu_s(pid) - cpu_before.get(pid, 0.0)
+                                          for pid in pids if _alive(pid)},
+                       {pid: rss_mb(pid) for pid in pids if _alive(pid)},
+                       time.process_time() - client_before)
+    result["db_cpu_s"] = tree_cpu_s(db_pid) - db_before if db_pid else None
+    return result
+
+
+def summarise(n: int, results: list, wall: float, cpu: dict, rss: dict, client_cpu: float) -> dict:
+    per_page: dict[str, list[float]] = {}
+    errors: dict[str, list[str]] = {}
+    runs = 0
+    workers: dict[str, int] = {}
+    for role, what, item in results:
+        if what == "worker":
+            workers[str(item)] = workers.get(str(item), 0) + 1
+            continue
+        if what == "failed":
+            errors.setdefault("(session)", []).append(f"{role}: {item}")
+            continue
+        runs += 1
+        if item.errors:
+            errors.setdefault(item.page, []).extend(f"{role}: {e}" for e in item.errors)
+        if what == "page":
+            per_page.setdefault(item.page, []).append(item.seconds)
+    pages = {}
+    for page, times in per_page.items():
+        pages[page] = {"runs": len(times), "p50": percentile(times, 50),
+                       "p95": percentile(times, 95), "max": max(times),
+                       "errors": len(errors.get(page, []))}
+    every = [t for times in per_page.values() for t in times]
+    return {"sessions": n, "wall_s": wall, "runs": runs, "runs_per_s": runs / wall if wall else 0,
+            "pages": pages,
+            "all": {"runs": len(every), "p50": percentile(every, 50), "p95": percentile(every, 95),
+                    "max": max(every) if every else float("nan")},
+            "errors": sum(len(v) for v in errors.values()), "error_samples":
+                {k: v[:3] for k, v in errors.items()},
+            "sessions_per_worker": workers,
+            "server_cpu_s": sum(cpu.values()), "server_cpu_per_process": cpu,
+            "server_rss_mb": sum(rss.values()), "server_rss_per_process": rss,
+            "client_cpu_s": client_cpu}
+
+
+def percentile(values: list[float], q: float) -> float:
+    """Nearest-rank percentile (p95 of 20 runs is the 19th)."""
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    rank = max(1, -(-len(ordered) * q // 100))
+    return ordered[int(rank) - 1]
+
+
+# -- the server's processes ----------------------------------------------------------------------
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def cpu_s(pid: int) -> float:
+    """User + system CPU seconds of ``pid`` (``/proc/PID/stat``)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def tree_cpu_s(pid: int) -> float:
+    """CPU seconds of ``pid``, its children already reaped (``cutime``, ``cstime``) and its live
+    descendants: a database server's backends come and go."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    reaped = (int(fields[13]) + int(fields[14])) / os.sysconf("SC_CLK_TCK")
+    return reaped + sum(cpu_s(p) for p in descendants(pid))
+
+
+def _alive(pid: int) -> bool:
+    return Path(f"/proc/{pid}").exists()
+
+
+def descendants(pid: int) -> list[int]:
+    """``pid`` and every process below it (the launcher's workers and HAProxy)."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    found, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        found.append(current)
+        todo.extend(children.get(current, []))
+    return found
+
+
+def wait_healthy(url: str, process: subprocess.Popen | None, timeout: float = 180) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            raise RuntimeError(f"server exited with status {process.returncode}")
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+                if response.read().strip() == b"ok":
+                    return
+        except OSError:
+            time.sleep(0.2)
+    raise TimeoutError(f"{url} not healthy after {timeout} s")
+
+
+def start_single(port: int, env: dict, log) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "ui.serve", "--server.headless", "true",
+                             "--server.address", "127.0.0.1", "--server.port", str(port),
+                             "--browser.gatherUsageStats", "false",
+                             "--server.fileWatcherType", "none"],
+                            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+
+
+def start_proxy(port: int, workers: int, env: dict, log) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, str(ROOT / "deploy" / "cluster.py"), "--workers",
+                             str(workers), "--port", str(port), "--worker-logs", "files", "--",
+                             "--server.fileWatcherType", "none"],
+                            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+
+
+def free_ports(count: int) -> int:
+    """The first of ``count`` consecutive free loopback ports."""
+    import socket
+
+    for base in range(20_000 + os.getpid() % 20_000, 60_000, count + 7):
+        sockets = []
+        try:
+            for port in range(base, base + count):
+                sock = socket.socket()
+                sockets.append(sock)
+                sock.bind(("127.0.0.1", port))
+            return base
+        except OSError:
+            continue
+        finally:
+            for sock in sockets:
+                sock.close()
+    raise RuntimeError("no free ports")
+
+
+def server_env(store: str, scratch: Path) -> dict:
+    return {**os.environ, "STORE_URL": store, "USERS_FILE": str(scratch / "no-users.json"),
+            "ROLES_FILE": str(scratch / "no-roles.yaml"), "PYTHONPATH": str(ROOT)}
+
+
+def stop(process: subprocess.Popen) -> None:
+    import signal
+
+    process.send_signal(signal.SIGINT if "cluster.py" in " ".join(process.args) else
+                        signal.SIGTERM)
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        for pid in reversed(descendants(process.pid)):
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+        process.wait()
+
+
+# -- output --------------------------------------------------------------------------------------
+def print_level(label: str, result: dict, page_order: list[str]) -> None:
+    print(f"\n{label}: {result['sessions']} sessions, {result['runs']} runs in "
+          f"{result['wall_s']:.1f} s ({result['runs_per_s']:.2f} runs/s), errors "
+          f"{result['errors']}; server CPU {result['server_cpu_s']:.1f} s "
+          f"({result['server_cpu_s'] / result['wall_s']:.2f} cores), RSS "
+          f"{result['server_rss_mb']:.0f} MB ("
+          + ", ".join(f"{v:.0f}" for v in result["server_rss_per_process"].values())
+          + f"); client CPU {result['client_cpu_s']:.1f} s"
+          + (f"; database CPU {result['db_cpu_s']:.1f} s" if result.get("db_cpu_s") is not None
+             else "")
+          + (f"; sessions per worker {result['sessions_per_worker']}"
+             if any(k != "None" for k in result["sessions_per_worker"]) else ""), flush=True)
+    print(f"  {'page':<16}{'runs':>6}{'p50 s':>8}{'p95 s':>8}{'max s':>8}{'errors':>8}")
+    for page in [*page_order, "all"]:
+        row = result["all"] if page == "all" else result["pages"].get(page)
+        if row is None:
+            continue
+        print(f"  {page:<16}{row['runs']:>6}{row['p50']:>8.2f}{row['p95']:>8.2f}"
+              f"{row['max']:>8.2f}{row.get('errors', result['errors']):>8}")
+    for page, samples in result["error_samples"].items():
+        print(f"  errors on {page}: {samples}")
+
+
+def bench(url: str, pids: list[int], sessions: list[int], roles: list[str], walks: int,
+          pages: list[str] | None, warm_sessions: int, label: str,
+          think: float = 0.0, db_pid: int | None = None) -> list[dict]:
+    order = [p for p in dict.fromkeys(k for r in roles for k in ROLE_PAGES[r])
+             if pages is None or p in pages]
+    warm = level(url, warm_sessions, roles, 1, pages, pids)
+    print(f"{label}: warm-up ({warm_sessions} sessions, one walk each): {warm['runs']} runs, "
+          f"{warm['errors']} errors, {warm['wall_s']:.1f} s", flush=True)
+    if warm["errors"]:
+        print(f"  warm-up errors: {warm['error_samples']}", flush=True)
+    out = []
+    for n in sessions:
+        result = level(url, n, roles, walks, pages, pids, think=think, db_pid=db_pid)
+        result["label"] = label
+        print_level(label, result, order)
+        out.append(result)
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--store", default=str(ROOT / "store"),
+                        help="store folder or postgresql:// URL (must be synthetic: demo mode)")
+    parser.add_argument("--url", help="bench a running server instead of starting one")
+    parser.add_argument("--pids", type=int, nargs="*", default=[],
+                        help="with --url: the server's processes, for CPU and RSS")
+    parser.add_argument("--mode", nargs="+", choices=("single", "proxy"),
+                        default=["single", "proxy"])
+    parser.add_argument("--workers", type=int, default=2, help="workers behind the proxy")
+    parser.add_argument("--sessions", type=int, nargs="+", default=[1, 5, 10, 20])
+    parser.add_argument("--walks", type=int, default=2, help="walks of its pages per session")
+    parser.add_argument("--roles", nargs="+", choices=ROLES, default=list(ROLES))
+    parser.add_argument("--pages", nargs="+", default=None, help="only these pages (keys)")
+    parser.add_argument("--think", type=float, default=0.0,
+                        help="seconds each session waits on average before each page "
+                             "(default 0: back to back, the heaviest load N sessions can make)")
+    parser.add_argument("--db-pid", type=int, default=None,
+                        help="the PostgreSQL postmaster's pid: report the database's CPU too")
+    parser.add_argument("--json", type=Path, help="write every figure to this file")
+    args = parser.parse_args(argv)
+
+    results = []
+    print(f"Python {platform.python_version()}, {os.cpu_count()} cores, load "
+          f"{os.getloadavg()[0]:.1f}; store {args.store}; think {args.think} s", flush=True)
+    if args.url:
+        results += bench(args.url, args.pids, args.sessions, args.roles, args.walks, args.pages,
+                         len(args.roles), "server", args.think, args.db_pid)
+    else:
+        for mode in args.mode:
+            scratch = Path(tempfile.mkdtemp(prefix=f"bench-load-{mode}-"))
+            workers = 1 if mode == "single" else args.workers
+            port = free_ports(workers + 1)
+            env = server_env(args.store, scratch)
+            with open(scratch / "server.log", "wb") as log:  # the server keeps its own copy
+                process = (start_single(port, env, log) if mode == "single"
+                           else start_proxy(port, workers, env, log))
+            url = f"http://127.0.0.1:{port}"
+            try:
+                wait_healthy(url, process)
+                if mode == "proxy":  # HAProxy up: wait until its health checks see every worker
+                    time.sleep(2.5)
+                pids = descendants(process.pid)
+                if mode == "proxy":
+                    pids.remove(process.pid)  # the launcher itself only sleeps
+                label = "single process" if mode == "single" else f"proxy, {workers} workers"
+                results += bench(url, pids, args.sessions, args.roles, args.walks, args.pages,
+                                 len(args.roles) * workers, label, args.think, args.db_pid)
+            except Exception:
+                print((scratch / "server.log").read_text(errors="replace")[-3000:],
+                      file=sys.stderr)
+                raise
+            finally:
+                stop(process)
+    print_comparison(results)
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=1, default=str), encoding="utf-8")
+    print(f"(load average at the end {os.getloadavg()[0]:.1f})")
+    return 0
+
+
+def print_comparison(results: list[dict]) -> None:
+    """One line per level and set-up: p50/p95 over every page, errors, CPU and RSS."""
+    print(f"\n{'set-up':<20}{'N':>4}{'runs/s':>8}{'p50 s':>8}{'p95 s':>8}{'errors':>8}"
+          f"{'CPU s':>8}{'cores':>7}{'CPU/run':>9}{'RSS MB':>8}"
+          + (f"{'DB CPU s':>10}" if any(r.get("db_cpu_s") is not None for r in results) else ""))
+    for r in results:
+        print(f"{r['label']:<20}{r['sessions']:>4}{r['runs_per_s']:>8.2f}{r['all']['p50']:>8.2f}"
+              f"{r['all']['p95']:>8.2f}{r['errors']:>8}{r['server_cpu_s']:>8.1f}"
+              f"{r['server_cpu_s'] / r['wall_s']:>7.2f}"
+              f"{r['server_cpu_s'] / max(1, r['runs']):>9.3f}{r['server_rss_mb']:>8.0f}"
+              + (f"{r['db_cpu_s']:>10.1f}" if r.get("db_cpu_s") is not None else ""))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
