@@ -126,18 +126,30 @@ def hotspot_map_png(data: MeetingData) -> bytes:
     districts = load_boundaries("district").to_crs(27700)
     fig, ax = plt.subplots(figsize=(7.2, 5.2), dpi=150)
     districts.plot(ax=ax, facecolor="#f4f6f7", edgecolor="#34495e", linewidth=1.2)
-    for _, row in districts.iterrows():
-        point = row.geometry.representative_point()
+    focus = districts[districts["code"] == data.district] if data.district else districts
+    hotspots = data.hotspots.to_crs(27700) if data.hotspots is not None else None
+    # District names inside their district but clear of the hotspots (2 km), so a rank number
+    # never sits on a name.
+    clear = (hotspots.union_all().buffer(2_000) if hotspots is not None and len(hotspots)
+             else None)
+    for _, row in focus.iterrows():
+        shape = row.geometry if clear is None else row.geometry.difference(clear)
+        point = (shape if not shape.is_empty else row.geometry).representative_point()
         ax.annotate(row["name"].upper(), (point.x, point.y), ha="center", va="center",
                     fontsize=8, color="#5d6d7e", fontweight="bold")
-    if data.hotspots is not None and len(data.hotspots):
-        hotspots = data.hotspots.to_crs(27700)
+    if hotspots is not None and len(hotspots):
         hotspots.plot(ax=ax, facecolor="#c0392b", edgecolor="#641e16", linewidth=0.8, alpha=0.85)
         for rank, geometry in zip(hotspots["rank"], hotspots.geometry):
             point = geometry.representative_point()
-            ax.annotate(str(int(rank)), (point.x, point.y), xytext=(6, 6),
-                        textcoords="offset points", fontsize=9, color="#641e16",
-                        fontweight="bold")
+            ax.annotate(str(int(rank)), (point.x, point.y), ha="center", va="center",
+                        fontsize=8, color="#641e16", fontweight="bold", zorder=5,
+                        bbox={"boxstyle": "circle,pad=0.25", "fc": "white", "ec": "#641e16",
+                              "lw": 0.8})
+    if data.district:   # a district focus: the map zooms to it
+        xmin, ymin, xmax, ymax = focus.total_bounds
+        pad = 0.05 * max(xmax - xmin, ymax - ymin)
+        ax.set_xlim(xmin - pad, xmax + pad)
+        ax.set_ylim(ymin - pad, ymax + pad * 3)
     ax.set_axis_off()
     ax.set_aspect("equal")
     fig.tight_layout()

@@ -106,24 +106,55 @@ def tasking_sheet(tasks: Sequence[Task], *, title: str = "Hotspot tasking sheet"
     return buffer.getvalue()
 
 
+#: Margin around the tasks' areas on the sheet's map, and its smallest width (metres): a
+#: hotspot of a few hundred metres is drawn with its streets' scale of context, not as a dot
+#: on the county.
+MAP_MARGIN_M = 1_500
+MAP_MIN_WIDTH_M = 5_000
+
+
+def map_extent(shapes) -> tuple[float, float, float, float]:
+    """(xmin, ymin, xmax, ymax) in BNG metres framing ``shapes`` (a BNG GeoSeries): their bounds
+    with :data:`MAP_MARGIN_M` around, widened to :data:`MAP_MIN_WIDTH_M` and to the map's 7.2 × 4.2
+    shape."""
+    xmin, ymin, xmax, ymax = shapes.total_bounds
+    xmin, ymin, xmax, ymax = xmin - MAP_MARGIN_M, ymin - MAP_MARGIN_M, xmax + MAP_MARGIN_M, \
+        ymax + MAP_MARGIN_M
+    width = max(xmax - xmin, MAP_MIN_WIDTH_M, (ymax - ymin) * 7.2 / 4.2)
+    height = width * 4.2 / 7.2
+    cx, cy = (xmin + xmax) / 2, (ymin + ymax) / 2
+    return cx - width / 2, cy - height / 2, cx + width / 2, cy + height / 2
+
+
 def task_map_png(tasks: Sequence[Task], *, dpi: int = 150) -> bytes:
-    """District outlines with each task's polygon outlined and numbered (no axes)."""
+    """The tasks' areas outlined and labelled, framed on them (:func:`map_extent`), over ward and
+    district boundaries with the names of the wards in view (no axes)."""
     import geopandas as gpd
+    from matplotlib import patheffects
 
     from geo.boundaries import load_boundaries
     from geo.crs import BNG, WGS84
 
-    districts = load_boundaries("district").to_crs(BNG)
     shapes = gpd.GeoSeries([t.polygon for t in tasks], crs=WGS84).to_crs(BNG)
+    xmin, ymin, xmax, ymax = map_extent(shapes)
+    wards = load_boundaries("ward").to_crs(BNG).cx[xmin:xmax, ymin:ymax]
+    districts = load_boundaries("district").to_crs(BNG)
+    halo = [patheffects.withStroke(linewidth=2.5, foreground="white")]
     fig, ax = plt.subplots(figsize=(7.2, 4.2))
-    districts.boundary.plot(ax=ax, color="#34495e", linewidth=0.7)
-    for point, name in zip(districts.representative_point(), districts["name"]):
-        ax.annotate(str(name), (point.x, point.y), ha="center", fontsize=7, color="#6b7785")
+    wards.boundary.plot(ax=ax, color="#aab7b8", linewidth=0.5)
+    districts.boundary.plot(ax=ax, color="#34495e", linewidth=1.0)
+    for point, name in zip(wards.representative_point(), wards["name"]):
+        if xmin < point.x < xmax and ymin < point.y < ymax:
+            ax.annotate(str(name), (point.x, point.y), ha="center", fontsize=6,
+                        color="#566573", path_effects=halo)
     shapes.plot(ax=ax, facecolor="#ef8a62", edgecolor="#b2182b", linewidth=1.4, alpha=0.8)
     for task, shape in zip(tasks, shapes):
         centre = shape.representative_point()
         ax.annotate(task.task_id, (centre.x, centre.y), xytext=(4, 4),
-                    textcoords="offset points", fontsize=7, weight="bold", color="#7f0000")
+                    textcoords="offset points", fontsize=8, weight="bold", color="#7f0000",
+                    path_effects=halo)
+    ax.set_xlim(xmin, xmax)
+    ax.set_ylim(ymin, ymax)
     ax.set_axis_off()
     ax.set_aspect("equal")
     fig.tight_layout(pad=0.2)

@@ -514,3 +514,22 @@ def test_many_long_tasks_still_fit_one_page(book, view):
     assert pages == 1
     assert "and 6 more tasks: see the CSV download" in " ".join(text.split())
     assert pdf_text(tasking_sheet([]))[0] == 1
+
+
+def test_the_sheets_map_is_framed_on_the_tasks_not_the_county(book, view, tmp_path):
+    """Issue 15: the tasking sheet's map was a county-scale dot; it is framed on the task."""
+    import geopandas as gpd
+    from PIL import Image
+
+    from geo.crs import BNG, WGS84
+    from reports.tasking_sheet import MAP_MIN_WIDTH_M, map_extent, task_map_png
+
+    task = new_task(book, view)
+    shape = gpd.GeoSeries([task.polygon], crs=WGS84).to_crs(BNG)
+    xmin, ymin, xmax, ymax = map_extent(shape)
+    bxmin, bymin, bxmax, bymax = shape.total_bounds
+    assert xmin < bxmin and ymin < bymin and xmax > bxmax and ymax > bymax
+    assert MAP_MIN_WIDTH_M <= xmax - xmin < 20_000          # West Yorkshire is ~60 km wide
+    png = task_map_png([task])
+    (tmp_path / "sheet-map.png").write_bytes(png)
+    assert Image.open(tmp_path / "sheet-map.png").size[0] > 500
