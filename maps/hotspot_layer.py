@@ -137,17 +137,44 @@ def hotspot_bounds(hotspots: gpd.GeoDataFrame, hotspot_id: int | None = None,
     return [[south - margin, west - margin], [north + margin, east + margin]]
 
 
+#: What the hotspot map's colours mean, for a legend beside it: (fill, outline, label).
+LEGEND = ((STYLE["fillColor"], STYLE["color"], "Hotspot (number: its rank)"),
+          (CROSS_FEED_STYLE["fillColor"], CROSS_FEED_STYLE["color"],
+           "Hotspot in several feeds (dashed outline)"))
+RANK_LABEL = ("<div class='wy-rank' role='img' aria-label='Hotspot rank {rank}' style='"
+              "width:22px;height:22px;border-radius:50%;background:#fff;border:2px solid #641e16;"
+              "color:#641e16;font:bold 12px/18px sans-serif;text-align:center;'>{rank}</div>")
+
+
+def rank_labels(hotspots: gpd.GeoDataFrame) -> folium.FeatureGroup:
+    """Each hotspot's rank in a circle at a point inside it: readable on a projected screen."""
+    group = folium.FeatureGroup(name="Ranks", control=False)
+    frame = hotspots if hotspots.crs is None or hotspots.crs.equals(WGS84) \
+        else hotspots.to_crs(WGS84)
+    for rank, point in zip(frame["rank"], frame.geometry.representative_point()):
+        folium.Marker([point.y, point.x], icon=folium.DivIcon(
+            html=RANK_LABEL.format(rank=int(rank)), icon_size=(22, 22), icon_anchor=(11, 11)),
+        ).add_to(group)
+    return group
+
+
 def hotspot_map(hotspots: gpd.GeoDataFrame, *, selected: int | None = None,
-                extra_layers: Sequence[folium.FeatureGroup] = (), **base_map_kwargs
-                ) -> folium.Map:
+                extra_layers: Sequence[folium.FeatureGroup] = (), labels: bool = False,
+                fit: list[list[float]] | None = None, **base_map_kwargs) -> folium.Map:
     """The base map (district outlines, offline assets) with the hotspots on top.
 
-    Zoomed to ``selected`` when given (and in ``hotspots``), otherwise to West Yorkshire.
+    Zoomed to ``selected`` when given (and in ``hotspots``), else to ``fit`` (``[[south, west],
+    [north, east]]``, e.g. a district in focus), otherwise to West Yorkshire. ``labels`` puts
+    each hotspot's rank on it (:func:`rank_labels`).
     """
     m = base_map(zoom_snap=0.25, **base_map_kwargs)
     for layer in extra_layers:
         layer.add_to(m)
     hotspot_layer(hotspots, selected=selected).add_to(m)
+    if labels and len(hotspots):
+        rank_labels(hotspots).add_to(m)
     if selected is not None and (hotspots["hotspot_id"] == selected).any():
         m.fit_bounds(hotspot_bounds(hotspots, selected))
+    elif fit is not None:
+        m.fit_bounds(fit)
     return m

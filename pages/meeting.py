@@ -93,6 +93,9 @@ elif state.step == "hotspots":
     with map_column:
         st_folium(meeting_steps.meeting_map(data), key="meeting_map", height=560,
                   returned_objects=[], use_container_width=True)
+        st.caption("  ·  ".join(f":red[■] {label}" if n == 0 else f":violet[■] {label}"
+                                for n, (_fill, _line, label) in
+                                enumerate(meeting_steps.map_legend())))
     if len(data.hotspots):
         table_column.table(meeting_steps.hotspot_rows(data.hotspots).set_index("Rank"))
     else:

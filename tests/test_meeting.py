@@ -481,3 +481,21 @@ def test_executive_steps_and_a_crafted_link(env):
     warnings = " ".join(w.value for w in at.warning)
     assert "period is not one with data" in warnings and "<b>" not in warnings
     assert at.markdown[0].value != "" and "**1 / 3**" in [m.value for m in at.markdown]
+
+
+def test_the_meeting_map_labels_ranks_and_zooms_to_the_focus(synthetic):
+    """Issue 15: the hotspots map had no rank labels or legend, and a district focus did not
+    zoom."""
+    from views.meeting_steps import map_legend, meeting_map
+
+    leeds = "E08000035"
+    data = meeting_data(meeting_query(synthetic, Principal("t", "chair")),
+                        MeetingState("2026-Q3", leeds))
+    html = meeting_map(data).get_root().render()
+    assert len(data.hotspots) and html.count("wy-rank") >= len(data.hotspots)
+    for rank in data.hotspots["rank"]:
+        assert f"Hotspot rank {int(rank)}" in html
+    west, south, east, north = load_boundaries("district").to_crs(4326).set_index("code") \
+        .loc[[leeds]].total_bounds
+    assert f"[[{south}, {west}], [{north}, {east}]]" in html.replace("\n", "")
+    assert [label for _f, _o, label in map_legend()][0].startswith("Hotspot")

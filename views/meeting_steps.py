@@ -63,9 +63,22 @@ def hotspot_rows(hotspots) -> pd.DataFrame:
 def meeting_map(data: "MeetingData"):
     """The hotspots on the offline base map (``maps.hotspot_layer.hotspot_map``), or the base
     map alone when there are none."""
+    from geo.boundaries import load_boundaries
     from maps.hotspot_layer import hotspot_map
 
-    return hotspot_map(data.hotspots, height=560)
+    fit = None
+    if data.district:   # a district in focus: the map zooms to it
+        districts = load_boundaries("district").to_crs(4326)
+        west, south, east, north = districts[districts["code"] == data.district].total_bounds
+        fit = [[south, west], [north, east]]
+    return hotspot_map(data.hotspots, height=560, labels=True, fit=fit)
+
+
+def map_legend() -> list[tuple[str, str, str]]:
+    """(fill, outline, label) of the meeting map's legend (``maps.hotspot_layer.LEGEND``)."""
+    from maps.hotspot_layer import LEGEND
+
+    return list(LEGEND)
 
 
 def markdown_text(text: str) -> str:
