@@ -10,6 +10,7 @@ This module never imports Streamlit.
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from functools import lru_cache
 
 import folium
@@ -22,6 +23,8 @@ from maps.layers import text
 from maps.legends import (
     HIDDEN_COLOUR,
     NO_DATA_COLOUR,
+    NOT_SELECTED,
+    NOT_SELECTED_COLOUR,
     MapLegend,
     _join_note,
     _number,
@@ -45,6 +48,9 @@ RATE_ALIAS_ESTIMATE = "Per 100,000 (estimated population)"
 
 AREA_STYLE = {"color": "#5b5b5b", "weight": 0.6, "opacity": 0.9, "fillOpacity": 0.78}
 HIGHLIGHT = {"color": "#111111", "weight": 2.5, "opacity": 1, "fillOpacity": 0.9}
+#: Areas outside the chosen districts: pale, thin dashed outline, never highlighted as data.
+NOT_SELECTED_STYLE = {"color": "#8a96a3", "weight": 0.5, "opacity": 0.8, "dashArray": "3 3",
+                      "fillColor": NOT_SELECTED_COLOUR, "fillOpacity": 0.7}
 
 
 @lru_cache(maxsize=len(LEVELS))
@@ -95,7 +101,8 @@ def _population_is_estimate(level: str, areas: pd.DataFrame) -> bool:
 def area_layer(counts: pd.DataFrame, level: str, *, measure: str = "count",
                scheme: str = "natural_breaks", n_classes: int = 5, note: str = "",
                name: str = "Areas", subject: str = "Records",
-               boundaries: gpd.GeoDataFrame | None = None
+               boundaries: gpd.GeoDataFrame | None = None,
+               selected: Collection[str] = ()
                ) -> tuple[folium.FeatureGroup, MapLegend]:
     """A choropleth of counts or rates per area, with its legend.
 
@@ -123,7 +130,12 @@ def area_layer(counts: pd.DataFrame, level: str, *, measure: str = "count",
         What is counted, for the legend title ("Referrals", "Records").
     boundaries : GeoDataFrame, optional
         Stand-in for ``load_boundaries(level)`` (tests): ``code``, ``name``, ``district_name``,
-        ``population``, geometry.
+        ``population``, geometry (and ``district_code`` with ``selected``).
+    selected : collection of str
+        District codes the view is filtered to (empty: all of West Yorkshire). Areas of other
+        districts are drawn as "not selected" (:data:`NOT_SELECTED_STYLE`, count "not
+        selected" in the tooltip, a legend entry): their zeros are not zeros of the data, so
+        they never enter a class break or look like "0".
 
     Returns
     -------
@@ -159,7 +171,12 @@ def area_layer(counts: pd.DataFrame, level: str, *, measure: str = "count",
     table = areas[["code", "name", "district_name", "population"]].merge(
         counts[["code", "count", "display", "suppressed"]], on="code", how="left",
         validate="1:1").set_index("code")
-    suppressed = table["suppressed"].fillna(False).astype(bool)
+    outside = pd.Series(False, index=table.index)
+    if selected:
+        district = (areas["code"] if level == "district" else areas["district_code"])
+        outside = ~pd.Series(district.isin(list(selected)).to_numpy(), index=areas["code"]
+                             ).reindex(table.index).fillna(False).astype(bool)
+    suppressed = table["suppressed"].fillna(False).astype(bool) & ~outside
     # A hidden count is never read, whatever the frame holds.
     count = pd.to_numeric(table["count"], errors="coerce").astype(float).where(~suppressed)
     has_data = table["display"].notna() & (suppressed | count.notna())
@@ -167,7 +184,7 @@ def area_layer(counts: pd.DataFrame, level: str, *, measure: str = "count",
     rate = (count / population.where(population > 0) * PER).round(1)
     rate = suppress_rates(rate, suppressed)
     value = rate if measure == "rate" else count
-    shown = value.notna() & has_data & ~suppressed
+    shown = value.notna() & has_data & ~suppressed & ~outside
 
     index, _ = classify(value[shown].to_numpy(), scheme=scheme, n_classes=n_classes)
     decimals = 1 if measure == "rate" else 0
@@ -177,10 +194,10 @@ def area_layer(counts: pd.DataFrame, level: str, *, measure: str = "count",
     fill[suppressed] = HIDDEN_COLOUR
     no_fill = ~(shown | suppressed)
 
-    count_text = [_count_label(d) if ok else "no data"
-                  for d, ok in zip(table["display"], has_data)]
-    rate_text = ["hidden" if hidden else "–" if pd.isna(r) else _number(r, 1)
-                 for hidden, r in zip(suppressed, rate)]
+    count_text = ["not selected" if out else _count_label(d) if ok else "no data"
+                  for d, ok, out in zip(table["display"], has_data, outside)]
+    rate_text = ["–" if out else "hidden" if hidden else "–" if pd.isna(r) else _number(r, 1)
+                 for hidden, r, out in zip(suppressed, rate, outside)]
     codes = [text(code) for code in table.index]
     features = [{
         "type": "Feature", "id": code,
@@ -189,8 +206,10 @@ def area_layer(counts: pd.DataFrame, level: str, *, measure: str = "count",
         "geometry": geometries[raw],
     } for raw, code, area, district, n, r in zip(
         table.index, codes, table["name"], table["district_name"], count_text, rate_text)]
-    styles = {code: {**AREA_STYLE, "fillColor": colour, **({"fillOpacity": 0} if empty else {})}
-              for code, colour, empty in zip(codes, fill, no_fill)}
+    no_fill &= ~outside
+    styles = {code: NOT_SELECTED_STYLE if out else
+              {**AREA_STYLE, "fillColor": colour, **({"fillOpacity": 0} if empty else {})}
+              for code, colour, empty, out in zip(codes, fill, no_fill, outside)}
 
     label = LEVEL_LABELS[level]
     # The tooltip shows the rate in both measures, so an estimated population is named there
@@ -214,12 +233,42 @@ def area_layer(counts: pd.DataFrame, level: str, *, measure: str = "count",
     notes = [note]
     if estimate:
         notes.append(WARD_POPULATION_NOTE)
-    if (~has_data).any():
-        notes.append(f"White: no data for {int((~has_data).sum())} areas")
-    elif measure == "rate" and (shown | suppressed).sum() < len(table):
+    if (~has_data & ~outside).any():
+        notes.append(f"White: no data for {int((~has_data & ~outside).sum())} areas")
+    elif measure == "rate" and (shown | suppressed | outside).sum() < len(table):
         notes.append("White: no residents, no rate")
     legend = MapLegend(title=title, classes=classes,
                        hidden=_hidden_note(table.loc[suppressed, "display"])
                        if suppressed.any() else None,
-                       note=_join_note(*notes))
+                       note=_join_note(*notes),
+                       not_selected=NOT_SELECTED if outside.any() else None)
     return group, legend
+
+
+#: The outline of the area whose panel is open: bold, dark, with a white halo under it so it
+#: shows on dark and light classes alike.
+OUTLINE_STYLE = {"color": "#111111", "weight": 4, "opacity": 1, "fill": False}
+OUTLINE_HALO = {"color": "#ffffff", "weight": 7, "opacity": 0.9, "fill": False}
+
+
+def outline_layer(level: str, code: str, *, name: str = "Selected area"
+                  ) -> folium.FeatureGroup:
+    """The bold outline of one area of ``level`` (the clicked one), non-interactive, so a
+    click on it still reaches the area beneath.
+
+    Raises
+    ------
+    KeyError
+        ``code`` is not an area of ``level``.
+    """
+    if level not in LEVELS:
+        raise ValueError(f"level was {level!r}; expected one of {LEVELS}")
+    geometry = _cached_geometries(level)[code]
+    feature = {"type": "FeatureCollection", "features": [
+        {"type": "Feature", "id": text(code), "properties": {"code": text(code)},
+         "geometry": geometry}]}
+    group = folium.FeatureGroup(name=text(name), control=False)
+    for style in (OUTLINE_HALO, OUTLINE_STYLE):
+        VerbatimGeoJson(feature, control=False, interactive=False,
+                        style_function=lambda _feature, style=style: style).add_to(group)
+    return group

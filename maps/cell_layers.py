@@ -19,7 +19,14 @@ import pandas as pd
 from geo import hexgrid
 from geo.geomask import bng_to_lonlat
 from maps.layers import DECIMALS, _row_bounds, text
-from maps.legends import MapLegend, _join_note, classify, legend_classes
+from maps.legends import (
+    HEAT_GRADIENT,
+    LegendClass,
+    MapLegend,
+    _join_note,
+    classify,
+    legend_classes,
+)
 from maps.verbatim import VerbatimGeoJson, VerbatimRender
 
 HEX_STYLE = {"color": "#7a3a1a", "weight": 0.3, "opacity": 0.6, "fillOpacity": 0.75}
@@ -187,7 +194,7 @@ def heat_layer(cells: pd.DataFrame, *, name: str = "Heat map", max_cells: int = 
     """
     used, _ = heat_cells(cells, max_cells=max_cells)
     heat = _HeatMap([], name=text(name), control=False, radius=radius, blur=blur,
-                                  min_opacity=0.35)
+                    min_opacity=0.35, gradient=HEAT_GRADIENT)
     # Set the rows directly: HeatMap's own check is a Python loop (1.3 s per 100k rows);
     # these are finite numbers by construction.
     heat.data = [[lat, lon, weight] for lat, lon, weight in zip(
@@ -197,3 +204,18 @@ def heat_layer(cells: pd.DataFrame, *, name: str = "Heat map", max_cells: int = 
     group = folium.FeatureGroup(name=text(name))
     heat.add_to(group)
     return group
+
+
+def heat_legend(*, note: str = "", subject: str = "records") -> MapLegend:
+    """The heat map's legend: its colours (:data:`maps.legends.HEAT_GRADIENT`) from low to
+    high, and what they show. The colours are relative (the densest place in view is the
+    top colour), so the legend names no counts."""
+    stops = list(HEAT_GRADIENT.values())
+    labels = [f"Low: few {subject} nearby", "", "Medium", "",
+              f"High: the most {subject} close together in this view"]
+    return MapLegend(
+        title=f"Heat map: where {subject} concentrate",
+        classes=tuple(LegendClass(colour, label) for colour, label in zip(stops, labels)),
+        hidden=None,
+        note=_join_note(f"Each 100 m cell weighted by its {subject}, blurred; colours are "
+                        "relative to the densest place, not counts", note))

@@ -32,6 +32,14 @@ MAX_CLASSES = max(RAMPS)
 HIDDEN_COLOUR = "#a3a3a3"
 #: Areas with no count at all (not in the counts frame) or no residents for a rate.
 NO_DATA_COLOUR = "#ffffff"
+#: Areas outside the chosen districts: a cool pale grey, apart from the warm ramp (whose
+#: lightest class is the "0" colour) and from the mid grey of hidden counts.
+NOT_SELECTED_COLOUR = "#dde3ea"
+NOT_SELECTED = "Not selected"
+#: The heat map's colours (Leaflet.heat ``gradient``), low to high density; its legend shows
+#: the same stops.
+HEAT_GRADIENT = {0.4: "#2b83ba", 0.6: "#abdda4", 0.75: "#ffffbf", 0.9: "#fdae61",
+                 1.0: "#d7191c"}
 SCHEMES = ("natural_breaks", "quantiles")
 #: Natural breaks are exact up to this many distinct values (see jenks_breaks).
 JENKS_MAX_GROUPS = 512
@@ -60,12 +68,16 @@ class MapLegend:
     note : str
         Period, feeds and filters as the page gave them, plus what the figures rest on (ward
         populations are estimates).
+    not_selected : str or None
+        :data:`NOT_SELECTED` when areas outside the chosen districts are drawn (in
+        :data:`NOT_SELECTED_COLOUR`), else None.
     """
 
     title: str
     classes: tuple[LegendClass, ...]
     hidden: str | None
     note: str
+    not_selected: str | None = None
 
 
 

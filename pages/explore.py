@@ -19,7 +19,7 @@ from ui.loaders import audited_download, open_store_page, stop_on_user_error
 from ui.session import require_page_role
 from views import viewstate as vs
 from views.explore import CATEGORY_TITLES, breakdown_frame, describe, monthly_chart, threshold_of
-from views.explore_map import legend_html
+from views.explore_map import legend_html, selected_counts
 from views.exports import area_table, explorer_label, explorer_map_file, labelled_csv
 from views.overview import FEED_SHORT_TITLES
 
@@ -68,13 +68,15 @@ state = load.explorer_state(principal, period, link)
 note = describe(state, DISTRICT_CODES)
 
 with stop_on_user_error():
-    headline = load.load_headline(principal, state)
+    headline = load.load_headline(principal, state, period[0])
 load.audit_explorer_filters(principal, state, headline)
 for column, feed in zip(st.columns(len(headline.feeds)), headline.feeds):
     column.metric(feed.title, feed.display, delta=feed.change, delta_color="off", border=True,
                   help=f"Previous period ({headline.previous_label}): {feed.previous_display}")
-st.caption(f"{headline.period_label}; changes against {headline.previous_label}, the same "
-           "number of days just before. "
+comparison = (f"{headline.period_label}: {headline.comparison_note}." if headline.comparison_note
+              else f"{headline.period_label}; changes against {headline.previous_label}, the "
+                   "same number of days just before.")
+st.caption(comparison + " "
            + (disclosure_note(headline.threshold) if headline.suppressed else ""))
 
 layer_choice = len(vs.allowed_layers(principal.role)) > 1
@@ -101,30 +103,61 @@ with stop_on_user_error():
     view = load.load_explorer_map(principal, state, counts=counts, cells=cells, points=points,
                                   hotspots=hotspots, note=note)
 threshold = threshold_of(principal.role, state.feeds)
-shown = load.table_records(counts)  # the records the downloads hold, for their audit entries
+table_counts = selected_counts(counts, state)   # the chosen districts' areas only
+shown = load.table_records(table_counts)  # the records the downloads hold, for their audit
 
-map_column, side = st.columns([3, 1])
+# The area whose panel is open, with a click this run takes into account: outlined on the map,
+# its panel beside it (the map narrower while it is open).
+area = load.pending_area(state, view.frame)
+map_column, side = st.columns([5, 2] if area else [3, 1])
 with map_column:
     # The map as st_folium(..., render=False) sends it, rendered once per view
-    # (ui.folium_frame): an unchanged view rebuilds and resends nothing.
+    # (ui.folium_frame): an unchanged view rebuilds and resends nothing. The outline is drawn
+    # over it in the browser, without drawing the map again.
     clicked = show_folium(view.frame, height=560, use_container_width=True,
-                          returned_objects=["last_object_clicked", "last_active_drawing"])
+                          returned_objects=["last_object_clicked", "last_active_drawing"],
+                          feature_group=load.load_outline(state.level, area))
 state = load.keep_in_link(state, clicked)
+details = None
+if state.area is not None:
+    with stop_on_user_error():
+        details = load.load_area_details(principal, state, period[0])
 
 with side:
+    if details is not None:
+        with st.container(border=True):
+            head, close = st.columns([3, 1], vertical_alignment="center")
+            head.subheader(details.name)
+            close.button("Close", icon=":material/close:", on_click=close_panel,
+                         help="Close the panel")
+            estimate = " (estimate)" if details.population_estimate else ""
+            # The filters are the legend's (below); the panel stays short enough to be seen
+            # beside the map without scrolling.
+            st.caption(f"{vs.LEVEL_TITLES[details.level]} in {details.district} · "
+                       f"{details.population:,} residents{estimate}")
+            st.metric("Records", details.display, border=True)
+            st.metric("Per 100,000 residents", details.rate_display, border=True,
+                      help=details.rank_display)
+            st.markdown(f"**Rank:** {details.rank_display}")
+            st.metric("Previous period", details.previous_display, border=True,
+                      delta=details.change or None, delta_color="off",
+                      help=headline.comparison_note or None)
     if view.legend is not None:
         st.html(legend_html(view.legend, threshold=threshold))
     else:
         st.caption(view.caption)
     if view.message:
         st.info(view.message, icon=":material/scatter_plot:")
+    if view.mapped:
+        st.caption(view.mapped)
     if view.hotspot_note:
         st.caption(view.hotspot_note)
     st.download_button(
         "Table (CSV)",
-        audited_download(lambda: labelled_csv(area_table(counts, state.level), explorer_label(
-                             state, role=principal.role, synthetic=synthetic,
-                             contents=f"{vs.LEVEL_TITLES[state.level]} table")),
+        audited_download(lambda: labelled_csv(
+                             area_table(table_counts, state.level), explorer_label(
+                                 state, role=principal.role, synthetic=synthetic,
+                                 contents=f"{vs.LEVEL_TITLES[state.level]} table")),
                          partial(load.audit_explorer, principal, "export", state,
                                  detail=f"csv: {state.level} table", records=shown)),
         file_name=f"explore-{state.level}-{state.start}-{state.end}.csv", mime="text/csv",
@@ -142,27 +175,16 @@ with side:
     st.caption("The map file works offline. It holds the areas"
                + (" and hexagons; never the heat map or points." if cells is not None else "."))
 
-if state.area is None:
+
+if details is None:
     st.caption("Click an area on the map for its records by month, breakdowns, rate, rank and "
-               "change against the previous period.")
+               "change against the previous period; it is outlined on the map and its panel "
+               "opens beside it.")
 else:
-    with stop_on_user_error():
-        details = load.load_area_details(principal, state)
     with st.container(border=True):
-        head, close = st.columns([5, 1])
-        head.subheader(details.name)
-        estimate = " (estimate)" if details.population_estimate else ""
-        head.caption(f"{vs.LEVEL_TITLES[details.level]} in {details.district} · "
-                     f"{details.population:,} residents{estimate} · {note}")
-        close.button("Close", icon=":material/close:", on_click=close_panel)
-        figures = st.columns(3)
-        figures[0].metric("Records", details.display, border=True)
-        figures[1].metric("Per 100,000 residents", details.rate_display, border=True,
-                          help=details.rank_display)
-        figures[2].metric("Previous period", details.previous_display, border=True,
-                          delta=details.change or None, delta_color="off")
-        st.markdown(f"**Rank:** {details.rank_display}")
-        st.altair_chart(monthly_chart(details), height=220, width="stretch")
+        # The title is Vega's text, never markup.
+        st.altair_chart(monthly_chart(details).properties(
+            title=f"{details.name}: records by month"), height=240, width="stretch")
         for column, breakdown in zip(st.columns(3) * 2, details.breakdowns):
             if breakdown.rows is None:
                 column.caption(f"**{breakdown.title}**: {breakdown.note}")

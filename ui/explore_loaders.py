@@ -18,10 +18,15 @@ from safeguards.access import Principal
 from safeguards.audit import AuditEvent, record
 from storage.base import store_fingerprint
 from storage.open import open_store
-from ui.folium_frame import FoliumFrame, folium_frame
+from ui.folium_frame import FoliumFrame, feature_group_script, folium_frame
 from ui.loaders import _FILTERS, _query, _view_key
 from views.explore import AreaDetails, Headline, area_details, clicked_area, headline
-from views.explore_map import build_map, points_to_read
+from views.explore_map import (
+    build_map,
+    points_to_read,
+    selectable_area,
+    selected_outline,
+)
 from views.viewstate import (
     W_FEEDS,
     ExplorerState,
@@ -47,28 +52,33 @@ def _cached_area_counts(store_url, fingerprint, principal, key, _state):
                                                     to_filter(_state))
 
 
-def load_headline(principal: Principal, state: ExplorerState) -> Headline:
-    """Records per feed and the change against the previous period (``views.explore``)."""
+def load_headline(principal: Principal, state: ExplorerState,
+                  data_start: dt.date | None = None) -> Headline:
+    """Records per feed and the change against the previous period (``views.explore``); no
+    change where that period begins before ``data_start``, the data's first date."""
     store = open_store()
     return _cached_headline(store.url, store_fingerprint(store), principal,
-                            _view_key(state, *_FILTERS), state)
+                            _view_key(state, *_FILTERS), data_start, state)
 
 
 @st.cache_data(ttl="10m", max_entries=64, show_spinner=False)
-def _cached_headline(store_url, fingerprint, principal, key, _state):
-    return headline(_query(store_url, principal), _state)
+def _cached_headline(store_url, fingerprint, principal, key, data_start, _state):
+    return headline(_query(store_url, principal), _state, data_start)
 
 
-def load_area_details(principal: Principal, state: ExplorerState) -> AreaDetails:
+def load_area_details(principal: Principal, state: ExplorerState,
+                      data_start: dt.date | None = None) -> AreaDetails:
     """The panel of ``state.area`` (``views.explore.area_details``)."""
     store = open_store()
     return _cached_area_details(store.url, store_fingerprint(store), principal,
-                                _view_key(state, *_FILTERS, "level", "area"), state)
+                                _view_key(state, *_FILTERS, "level", "area"), data_start,
+                                state)
 
 
 @st.cache_data(ttl="10m", max_entries=64, show_spinner=False)
-def _cached_area_details(store_url, fingerprint, principal, key, _state):
-    return area_details(_query(store_url, principal), _state, _state.area)
+def _cached_area_details(store_url, fingerprint, principal, key, data_start, _state):
+    return area_details(_query(store_url, principal), _state, _state.area,
+                        data_start=data_start)
 
 
 def load_cells(principal: Principal, state: ExplorerState) -> pd.DataFrame | None:
@@ -120,6 +130,7 @@ class ExplorerMap:
     message: str | None
     hotspot_note: str | None
     caption: str
+    mapped: str | None = None
 
 
 #: The map's key on the page (``st_folium(..., key=MAP_KEY)``).
@@ -149,7 +160,19 @@ def _cached_explorer_map(store_url, fingerprint, principal, key, note, _state, _
     view = build_map(_state, counts=_counts, cells=_cells, points=_points, hotspots=_hotspots,
                      note=note)
     return ExplorerMap(folium_frame(view.map, key=MAP_KEY), view.legend, view.message,
-                       view.hotspot_note, view.caption)
+                       view.hotspot_note, view.caption, view.mapped)
+
+
+def load_outline(level: str, area: str | None) -> str | None:
+    """The script of the bold outline of ``area`` (of ``level``) over the map
+    (``ui.folium_frame``), or None when no area's panel is open."""
+    return _cached_outline(level, area) if area else None
+
+
+@st.cache_data(ttl="10m", max_entries=64, show_spinner=False)
+def _cached_outline(level: str, area: str) -> str:
+    return feature_group_script(selected_outline(replace(ExplorerState(), level=level,
+                                                         area=area)))
 
 
 def audit_explorer(principal: Principal, action: str, state: ExplorerState, *,
@@ -203,12 +226,25 @@ def explorer_state(principal: Principal, period: tuple[dt.date, dt.date],
                               store_period=period)
 
 
+def pending_area(state: ExplorerState, frame: FoliumFrame) -> str | None:
+    """The area whose panel is open once this run has taken the map's last click: the one a
+    new click (already in the session, not yet returned by the map) points at, else
+    ``state.area``. For the outline, drawn with the map before ``keep_in_link`` runs."""
+    clicked = st.session_state.get(frame.component_key)
+    area = state.area
+    if clicked is not None and str(clicked) != st.session_state.get(_CLICK):
+        area = clicked_area(clicked, state.level) or state.area
+    return selectable_area(area, state)
+
+
 def keep_in_link(state: ExplorerState, clicked: dict | None) -> ExplorerState:
     """Open the panel of a newly clicked area (``st_folium`` returns the last click on every
-    run: only a different one is new), then write the view to the link."""
+    run: only a different one is new), then write the view to the link. An area outside the
+    chosen districts ("not selected") opens no panel, and one left open closes."""
     if str(clicked) != st.session_state.get(_CLICK):
         st.session_state[_CLICK] = str(clicked)
         state = replace(state, area=clicked_area(clicked, state.level) or state.area)
+    state = replace(state, area=selectable_area(state.area, state))
     params = to_query_params(state)
     if params != {key: st.query_params.get_all(key) for key in st.query_params}:
         st.query_params.from_dict(params)

@@ -74,11 +74,23 @@ def folium_frame(fig: folium.Map, *, key: str) -> FoliumFrame:
         component_key=stf.generate_js_hash(script, key, False))
 
 
+def feature_group_script(group: folium.FeatureGroup) -> str:
+    """``group`` as the script ``st_folium(..., feature_group_to_add=group)`` sends: added to
+    (and, when it changes, removed from) the drawn map in the browser, without drawing the map
+    again. Consumes ``group``."""
+    import streamlit_folium as stf
+
+    return stf._get_feature_group_string(group, map=folium.Map(tiles=None))
+
+
 def show_folium(frame: FoliumFrame, *, height: int,
                 returned_objects: Iterable[str], use_container_width: bool = True,
-                width: int | None = 500):
+                width: int | None = 500, feature_group: str | None = None):
     """Draw ``frame`` as ``st_folium(..., key=key, ...)`` would draw its map; returns what
-    ``st_folium`` returns (the map's last interactions named in ``returned_objects``)."""
+    ``st_folium`` returns (the map's last interactions named in ``returned_objects``).
+
+    ``feature_group``: a :func:`feature_group_script` to draw over the map (None: none). A
+    change of it is drawn on the map in the browser; the map itself is not drawn again."""
     import streamlit_folium as stf
 
     key, hash_key = frame.key, frame.component_key
@@ -98,7 +110,7 @@ def show_folium(frame: FoliumFrame, *, height: int,
         script=frame.script, header=frame.header, html=frame.html, id=frame.map_id,
         key=hash_key, height=height, width=None if use_container_width else width,
         returned_objects=returned_objects, default=defaults, zoom=None, center=None,
-        feature_group=None, return_on_hover=False, layer_control=None, pixelated=False,
+        feature_group=feature_group, return_on_hover=False, layer_control=None, pixelated=False,
         css_links=list(frame.css_links), js_links=list(frame.js_links), on_change=on_change,
         wrap_longitude=False)
 

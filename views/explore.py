@@ -53,6 +53,8 @@ CATEGORY_TITLES = {
 }
 PARTITION_NOTE = ("Hidden: a number in it is small, and with the total shown the others "
                   "would give it away.")
+NO_CHANGE = "—"
+NO_COMPARISON = "no comparison: the previous period is before the data"
 
 
 @dataclass(frozen=True)
@@ -81,6 +83,9 @@ class Headline:
     previous_label: str
     suppressed: bool
     threshold: int
+    #: :data:`NO_COMPARISON` when the previous period is not covered by the data (no change
+    #: shown), else "".
+    comparison_note: str = ""
 
 
 @dataclass(frozen=True)
@@ -140,7 +145,8 @@ class AreaDetails:
 
 
 # -- headline ------------------------------------------------------------------------------
-def headline(query: RoleScopedQuery, state: ExplorerState) -> Headline:
+def headline(query: RoleScopedQuery, state: ExplorerState,
+             data_start: dt.date | None = None) -> Headline:
     """Records per chosen feed for the filters, and the change against the previous period.
 
     Parameters
@@ -148,6 +154,10 @@ def headline(query: RoleScopedQuery, state: ExplorerState) -> Headline:
     query : RoleScopedQuery
     state : ExplorerState
         Its dates must be set (a non-empty store).
+    data_start : date, optional
+        The first date of the data. A previous period starting before it is not covered by
+        the data (the "All" period's always): no change is shown ("—") and
+        ``comparison_note`` says why.
 
     Returns
     -------
@@ -159,6 +169,7 @@ def headline(query: RoleScopedQuery, state: ExplorerState) -> Headline:
     if query.suppressed:
         state = whole_month_state(state)
     before = previous_period(state.start, state.end)
+    compared = covered(before, data_start, query.suppressed)
     now_table = query.district_feed_table(to_filter(state))
     before_table = query.district_feed_table(to_filter(state, before))
     feeds = []
@@ -167,12 +178,26 @@ def headline(query: RoleScopedQuery, state: ExplorerState) -> Headline:
         previous = _int(before_table.counts.loc[TOTAL, feed])
         feeds.append(FeedHeadline(
             feed=feed, title=FEED_SHORT_TITLES[feed], count=count,
-            display=_thousands(now_table.display.loc[TOTAL, feed]), previous=previous,
-            previous_display=_thousands(before_table.display.loc[TOTAL, feed]),
-            change=change_text(count, previous)))
+            display=_thousands(now_table.display.loc[TOTAL, feed]),
+            previous=previous if compared else None,
+            previous_display=(_thousands(before_table.display.loc[TOTAL, feed]) if compared
+                              else NO_CHANGE),
+            change=change_text(count, previous) if compared else None))
     return Headline(feeds=tuple(feeds), period_label=period_label(state.start, state.end),
                     previous_label=period_label(*before), suppressed=query.suppressed,
-                    threshold=max(now_table.threshold, before_table.threshold))
+                    threshold=max(now_table.threshold, before_table.threshold),
+                    comparison_note="" if compared else NO_COMPARISON)
+
+
+def covered(period: tuple[dt.date, dt.date], data_start: dt.date | None,
+            whole_months: bool = False) -> bool:
+    """Whether the data cover ``period`` (they begin on ``data_start``; None: unknown, taken
+    as covered). For a protected role (``whole_months``) its figures count whole months, so
+    the data cover a period from the first day of their first month."""
+    if data_start is None:
+        return True
+    first = data_start.replace(day=1) if whole_months else data_start
+    return period[0] >= first
 
 
 def threshold_of(role: str, feeds: Sequence[str]) -> int | None:
@@ -200,7 +225,8 @@ def change_text(now: int | None, before: int | None) -> str | None:
 
 # -- the area panel ------------------------------------------------------------------------
 def area_details(query: RoleScopedQuery, state: ExplorerState, code: str,
-                 counts: pd.DataFrame | None = None) -> AreaDetails:
+                 counts: pd.DataFrame | None = None,
+                 data_start: dt.date | None = None) -> AreaDetails:
     """The panel of one area of ``state.level``.
 
     Parameters
@@ -212,6 +238,8 @@ def area_details(query: RoleScopedQuery, state: ExplorerState, code: str,
     counts : DataFrame, optional
         ``query.area_counts(state.feeds, state.level, to_filter(state))`` if already read
         (the map's), so that the panel and the map agree by construction.
+    data_start : date, optional
+        As for :func:`headline`: a previous period before the data shows "—" and no change.
 
     Returns
     -------
@@ -234,6 +262,8 @@ def area_details(query: RoleScopedQuery, state: ExplorerState, code: str,
     before = query.area_counts(state.feeds, state.level,
                                to_filter(state, previous_period(state.start, state.end)))
     previous, previous_display = _cell(before, code)
+    if not covered(previous_period(state.start, state.end), data_start, query.suppressed):
+        previous, previous_display = None, NO_CHANGE
     rate = None if count is None or not area["population"] else count / area["population"] * PER
     return AreaDetails(
         code=code, name=str(area["name"]), level=state.level,

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from maps.legends import HIDDEN_COLOUR
+from maps.legends import HIDDEN_COLOUR, NOT_SELECTED_COLOUR
 from safeguards.disclosure import legend
 from views.viewstate import ExplorerState
 
@@ -35,6 +35,8 @@ class MapView:
     message: str | None
     hotspot_note: str | None = None
     caption: str = ""
+    #: How many records the point layers draw (:func:`mapped_note`); None without them.
+    mapped: str | None = None
 
 
 def build_map(state: ExplorerState, *, counts: pd.DataFrame, cells: pd.DataFrame | None = None,
@@ -69,14 +71,15 @@ def build_map(state: ExplorerState, *, counts: pd.DataFrame, cells: pd.DataFrame
         others are switched on in its layer control.
     """
     from maps.area_layer import area_layer
-    from maps.cell_layers import heat_layer, hex_layer
+    from maps.cell_layers import heat_layer, heat_legend, hex_layer
     from maps.layers import explorer_map
     from maps.point_layer import points_layer, too_many_points
 
     built, legends, message = [], {}, None
     group, legends["areas"] = area_layer(counts, state.level, measure=state.measure,
                                          scheme=state.scheme, note=note,
-                                         name=LAYER_NAMES["areas"])
+                                         name=LAYER_NAMES["areas"],
+                                         selected=tuple(state.districts))
     built.append(("areas", group))
     if cells is not None:
         group, legends["hex"] = hex_layer(cells, scheme=state.scheme, note=note,
@@ -84,6 +87,7 @@ def build_map(state: ExplorerState, *, counts: pd.DataFrame, cells: pd.DataFrame
         built.append(("hex", group))
         if not export:
             built.append(("heat", heat_layer(cells, name=LAYER_NAMES["heat"])))
+            legends["heat"] = heat_legend(note=note)
     if isinstance(points, int) and not export:
         message = too_many_points(points)
     elif points is not None and not export:
@@ -105,12 +109,89 @@ def build_map(state: ExplorerState, *, counts: pd.DataFrame, cells: pd.DataFrame
                                      else set())
     # Quarter zoom steps, so that fitting West Yorkshire fills the frame.
     m = explorer_map([group for _, group in built], show=shown, zoom_snap=0.25)
-    captions = {"heat": "Heat map of records in 100 m cells",
-                "points": "Records at their geomasked 100 m locations, clustered; point at one "
+    if state.districts:
+        m.fit_bounds(district_bounds(state.districts))
+    captions = {"points": "Records at their geomasked 100 m locations, clustered; point at one "
                           "for its categories"}
     return MapView(map=m, legend=legends.get(opened), message=message,
                    hotspot_note=hotspot_note,
-                   caption=". ".join(t for t in (captions.get(opened, ""), note) if t))
+                   caption=". ".join(t for t in (captions.get(opened, ""), note) if t),
+                   mapped=None if export else mapped_note(counts, cells, state))
+
+
+def selected_outline(state: ExplorerState):
+    """The bold outline of ``state.area`` (a ``folium.FeatureGroup``), drawn over the map
+    when its panel is open; None when no area is."""
+    from maps.area_layer import outline_layer
+
+    return outline_layer(state.level, state.area) if state.area else None
+
+
+def district_bounds(codes) -> list[list[float]]:
+    """``[[south, west], [north, east]]`` of the districts ``codes``, for ``fit_bounds``."""
+    from geo.boundaries import load_boundaries
+
+    districts = load_boundaries("district")
+    west, south, east, north = districts[districts["code"].isin(list(codes))].total_bounds
+    return [[float(south), float(west)], [float(north), float(east)]]
+
+
+def selected_counts(counts: pd.DataFrame, state: ExplorerState) -> pd.DataFrame:
+    """``counts`` (``area_counts`` of ``state.level``) of the areas in the chosen districts
+    only (all of them without a district filter): what the table and its CSV hold. The other
+    areas' zeros say nothing of the data, they were not asked for."""
+    if not state.districts:
+        return counts
+    from geo.boundaries import load_boundaries
+
+    areas = load_boundaries(state.level)
+    district = areas["code"] if state.level == "district" else areas["district_code"]
+    inside = set(areas.loc[district.isin(list(state.districts)).to_numpy(), "code"])
+    return counts[counts["code"].isin(inside)].reset_index(drop=True)
+
+
+def selectable_area(code: str | None, state: ExplorerState) -> str | None:
+    """``code`` if its panel may open: an area of ``state.level`` in the chosen districts (any
+    without a district filter); None for a "not selected" area, whose zeros are the filter's,
+    not the data's."""
+    if code is None or not state.districts:
+        return code
+    from geo.boundaries import load_boundaries
+
+    areas = load_boundaries(state.level)
+    row = areas[areas["code"] == code]
+    if row.empty:
+        return None
+    district = code if state.level == "district" else str(row["district_code"].iloc[0])
+    return code if district in state.districts else None
+
+
+def mapped_counts(counts: pd.DataFrame, cells: pd.DataFrame | None,
+                  state: ExplorerState) -> tuple[int, int] | None:
+    """(records with a point, records) of the view: what the points, heat map and hexagons
+    draw against what the areas count. None without cells (a role without those layers)."""
+    if cells is None:
+        return None
+    shown = selected_counts(counts, state)["count"]
+    total = int(pd.to_numeric(shown, errors="coerce").fillna(0).sum())
+    mapped = int(cells["count"].sum()) if len(cells) else 0
+    return mapped, max(total, mapped)
+
+
+def mapped_note(counts: pd.DataFrame, cells: pd.DataFrame | None,
+                state: ExplorerState) -> str | None:
+    """E.g. "Points, heat map and hexagons: 148 of 165 records mapped; 17 have only an area
+    (counted in the areas)"; None without those layers."""
+    numbers = mapped_counts(counts, cells, state)
+    if numbers is None:
+        return None
+    mapped, total = numbers
+    if mapped == total:
+        return (f"Points, heat map and hexagons: all {total:,} records mapped"
+                if total else None)
+    only = total - mapped
+    return (f"Points, heat map and hexagons: {mapped:,} of {total:,} records mapped; "
+            f"{only:,} {'has' if only == 1 else 'have'} only an area (counted in the areas)")
 
 
 def points_to_read(cells: pd.DataFrame | None) -> int | None:
@@ -147,6 +228,8 @@ def legend_html(map_legend, description: str = "", threshold: int | None = None)
     rows = [_swatch(c.colour, c.label) for c in map_legend.classes]
     if map_legend.hidden:
         rows.append(_swatch(HIDDEN_COLOUR, map_legend.hidden))
+    if getattr(map_legend, "not_selected", None):
+        rows.append(_swatch(NOT_SELECTED_COLOUR, map_legend.not_selected))
     notes = [text for text in (map_legend.note, description,
                                legend(threshold) if threshold else "") if text]
     return ('<div class="wy-legend" style="font-size:0.85rem;line-height:1.5">'

@@ -350,3 +350,81 @@ def test_both_downloads_work_from_the_page(browse, browser, explore_url, explore
         context.close()
     assert refused == [] and errors == [], (refused, errors)
     dashboard.assert_clean()
+
+
+BRADFORD = "E08000032"
+
+
+def map_bounds(frame) -> dict:
+    return frame.evaluate("""() => { const b = window.map.getBounds();
+        return {south: b.getSouth(), west: b.getWest(), north: b.getNorth(),
+                east: b.getEast()}; }""")
+
+
+def test_a_district_filter_draws_the_rest_as_not_selected_and_zooms(browse, explore_url):
+    from maps.legends import NOT_SELECTED_COLOUR
+
+    dashboard = browse(explore_url)
+    frame = open_explore(dashboard, f"district={BRADFORD}")
+    page = dashboard.page
+    assert "Not selected" in legend_text(page)
+    # Bradford's 30 wards in the classes' colours, the other 94 pale, as the legend says.
+    frame.locator(f'path[fill="{NOT_SELECTED_COLOUR}"]').first.wait_for(state="attached")
+    assert frame.locator(f'path[fill="{NOT_SELECTED_COLOUR}"]').count() == 94
+    # Zoomed to Bradford (north-west of the county): Wakefield and Leeds's east are off the map.
+    bounds = map_bounds(frame)
+    assert bounds["east"] < -1.5 and bounds["north"] > 53.9, bounds
+    main = page.locator('[data-testid="stMain"]').inner_text()
+    assert "records mapped" in main
+    page.screenshot(path="/tmp/explore-filter.png")          # what the analyst sees first
+    dashboard.screenshot("explore-filter")
+
+    with page.expect_download(timeout=APP_RUN_TIMEOUT_MS) as table_download:
+        page.get_by_role("button", name=re.compile(r"Table \(CSV\)")).click()
+    body = Path(table_download.value.path()).read_bytes().decode("utf-8-sig")
+    rows = list(csv.DictReader(io.StringIO(body.partition("\r\n\r\n")[2])))
+    assert len(rows) == 30 and {r["District"] for r in rows} == {"Bradford"}
+    dashboard.assert_clean()
+
+
+def test_a_click_outlines_the_area_and_opens_its_panel_beside_the_map(browse, explore_url):
+    dashboard = browse(explore_url)
+    frame = open_explore(dashboard, "level=district")
+    page = dashboard.page
+    assert frame.locator('path[stroke-width="4"]').count() == 0
+    iframe = page.locator(MAP_IFRAME)
+    iframe.scroll_into_view_if_needed()
+    box = iframe.bounding_box()
+    page.mouse.click(box["x"] + box["width"] * 0.62, box["y"] + box["height"] * 0.45)
+    page.get_by_text("Rank:").wait_for(timeout=APP_RUN_TIMEOUT_MS)
+    dashboard.wait_for_app()
+    frame = map_frame(page)
+    # The outline: drawn over the map in the browser (the map itself is not drawn again).
+    outline = frame.locator('path[stroke-width="4"][stroke="#111111"]')
+    outline.first.wait_for(state="attached", timeout=APP_RUN_TIMEOUT_MS)
+    assert outline.count() == 1
+    # The panel is beside the map, in view without scrolling.
+    rank = page.get_by_text("Rank:").bounding_box()
+    box = page.locator(MAP_IFRAME).bounding_box()
+    assert rank["x"] > box["x"] + box["width"] - 5, (rank, box)
+    assert rank["y"] + rank["height"] < 900, rank
+    page.screenshot(path=str(SCREENSHOT_DIR / "explore-panel-beside.png"))
+    # Closing the panel removes the outline.
+    page.get_by_role("button", name=re.compile("Close")).click()
+    wait_for_rerun(dashboard, lambda: page.get_by_text("Rank:").count() == 0)
+    frame = map_frame(page)
+    wait_for_rerun(dashboard, lambda: frame.locator('path[stroke-width="4"]').count() == 0)
+    dashboard.assert_clean()
+
+
+def test_the_heat_map_has_a_legend(browse, explore_url):
+    dashboard = browse(explore_url)
+    frame = open_explore(dashboard, "layer=heat")
+    page = dashboard.page
+    frame.locator("canvas.leaflet-heatmap-layer").wait_for(state="attached")
+    legend = legend_text(page)
+    assert legend.startswith("Heat map: where records concentrate"), legend
+    assert "Low: few records nearby" in legend and "High: the most records" in legend
+    page.locator(".wy-legend").screenshot(path=str(SCREENSHOT_DIR / "explore-heat-legend.png"))
+    dashboard.screenshot("explore-heat")
+    dashboard.assert_clean()
