@@ -1,6 +1,9 @@
-"""Trends: this month or quarter against the one before and the same one last year, by feed.
+"""Trends: better or worse, and where; then this month or quarter against the one before and
+the same one last year, by feed.
 
-For the Deputy Mayor's office (and chairs and analysts). Whole calendar months or quarters only,
+For the Deputy Mayor's office (and chairs and analysts). The page opens on a plain-English
+summary (``views.trend_summary``): the last whole quarter and the quarter to date, one sentence
+per feed, the method behind a help icon. Whole calendar months or quarters only,
 chosen in the link (``?period=2026-10`` or ``?period=2026-Q3``). The figures come from
 ``views.kpis``, ``views.trend_series`` and ``views.trend_flags`` through the role-scoped query
 layer, so a chair or executive sees them after small-number suppression; charts download as PNG and tables as CSV, as shown.
@@ -16,17 +19,15 @@ from ui import trends_loaders as load
 from ui.chart_specs import draw_spec
 from ui.loaders import audited_download, load_overview, stop_on_user_error, synthetic_banner
 from ui.session import require_page_role
-from views import feed_tables, kpis, trend_flags, trend_series
+from views import feed_tables, kpis, trend_flags, trend_multiples, trend_series, trend_summary
 from views.exports import labelled_csv, trends_label
-from views.trend_charts import area_chart, chart_png, measure_chart, mix_chart
+from views.trend_charts import chart_png, measure_chart, mix_chart
 
 FREQ_TITLES = {"M": "Months", "Q": "Quarters"}
 MEASURE_TITLES = {"count": "Records", "rate": "Per 100,000 residents"}
 
 principal = require_page_role("trends")
 st.title("Trends")
-st.caption("Whole calendar months or quarters, each against the one before and the same one a "
-           "year earlier. The link in the address bar keeps the period.")
 
 with stop_on_user_error():
     synthetic = load_overview(principal).is_synthetic
@@ -39,6 +40,23 @@ if link is None:
             icon=":material/inventory_2:")
     st.stop()
 
+# -- better or worse, and where ---------------------------------------------------------------
+with stop_on_user_error():
+    summary = load.load_trend_summary(principal)
+with st.container(key="trend-summary"):
+    st.subheader("Better or worse, and where", help=trend_summary.METHOD_NOTE)
+    if not summary:
+        st.info("The data do not cover a whole quarter yet: see the periods below.",
+                icon=":material/inventory_2:")
+    for block in summary:
+        st.markdown(f"**{block.heading}**")
+        for feed_summary in block.feeds:
+            st.markdown(f"**{trend_summary.VERDICTS[feed_summary.verdict]}** · "
+                        f"{feed_summary.sentence}")
+
+st.subheader("Detail by month or quarter")
+st.caption("Whole calendar months or quarters, each against the one before and the same one a "
+           "year earlier. The link in the address bar keeps the period.")
 controls = st.columns([1, 2, 2])
 controls[0].radio("Compare", [f for f in FREQ_TITLES if choices[f]], key="trends_freq",
                   format_func=FREQ_TITLES.get, horizontal=True)
@@ -78,27 +96,41 @@ st.download_button("KPI table (CSV)",
                    file_name=f"trends-kpis-{view.period}.csv", mime="text/csv",
                    icon=":material/download:", on_click="ignore")
 threshold = int(table["threshold"].max())
-st.caption(kpis.TEST_NOTE)
+st.caption(trend_summary.PLAIN_TEST_NOTE, help=kpis.TEST_NOTE)
 if threshold > 1:
-    st.caption(disclosure_note(threshold) + " A change is shown and tested only where both "
-               "counts are.")
+    st.caption(trend_summary.hidden_note(threshold), help=disclosure_note(threshold))
 
-# -- series by district -----------------------------------------------------------------------
+# -- series by district: one small chart per district, West Yorkshire apart --------------------
 st.subheader(f"{MEASURE_TITLES[view.measure]} by district, per {PERIOD_NOUNS[freq]}")
-st.caption("Click a district in the legend to pick it out; drag to pan, scroll to zoom in time. "
-           "Gaps are hidden figures.")
+st.caption(trend_multiples.HIDDEN_NOTE)
 for tab, feed in zip(st.tabs([feed_tables.FEED_SHORT_TITLES[f] for f in FEEDS]), FEEDS):
     with tab:
         with stop_on_user_error():
             series = load.load_area_series(principal, feed, freq, view.measure)
         title = f"{feed_tables.FEED_SHORT_TITLES[feed]}: {MEASURE_TITLES[view.measure].lower()}"
-        make_chart = partial(area_chart, series, measure=view.measure, title=title,
-                             synthetic=synthetic, freq=freq)
-        draw_spec(load.load_chart_spec(principal, ("area", feed, freq, view.measure, synthetic),
-                                       make_chart))
+        top = trend_multiples.shared_top(series)
+        key = (feed, freq, view.measure, synthetic)
+        draw_spec(load.load_chart_spec(
+            principal, ("panel", *key, feed_tables.WEST_YORKSHIRE),
+            partial(trend_multiples.panel_chart, series, feed_tables.WEST_YORKSHIRE,
+                    measure=view.measure, freq=freq, height=130,
+                    subtitle=[trend_multiples.SYNTHETIC_NOTE] if synthetic else None)),
+            height=190)
+        names = trend_multiples.panel_order(series)
+        for start in range(0, len(names), trend_multiples.PER_ROW):
+            cells = st.columns(trend_multiples.PER_ROW)
+            for position, (cell, name) in enumerate(zip(cells, names[start:]), start):
+                draw_spec(load.load_chart_spec(
+                    principal, ("panel", *key, name),
+                    partial(trend_multiples.panel_chart, series, name, measure=view.measure,
+                            freq=freq, top=top, position=position)), height=200,
+                    target=cell)
+        make_chart = partial(trend_multiples.small_multiples, series, measure=view.measure,
+                             title=title, synthetic=synthetic, freq=freq)
         left, right = st.columns(2)
         left.download_button("Chart (PNG)",
-                             made_on_click(lambda make=make_chart: chart_png(make()),
+                             made_on_click(lambda make=make_chart:
+                                           trend_multiples.chart_png(make()),
                                            f"png: {feed} series"),
                              file_name=f"trends-{feed}-{view.measure}-{freq}.png",
                              mime="image/png", icon=":material/image:", key=f"png_{feed}",
@@ -161,7 +193,7 @@ for tab, (key, title, _, unit) in zip(st.tabs([g[1] for g in groups]), groups):
                               icon=":material/download:", key=f"csv_{key}", on_click="ignore")
 
 # -- trend flags ------------------------------------------------------------------------------
-st.subheader("Trend flags by district")
+st.subheader("Rising or falling, by district", help=trend_flags.TREND_NOTE)
 with stop_on_user_error():
     flags = load.load_trend_flags(principal, kpis.last_month(view.period))
 st.dataframe(trend_flags.trend_flags_wide(flags), hide_index=True)
@@ -171,4 +203,4 @@ st.download_button("Trend flags (CSV)",
                                  "csv: trend flags"),
                    file_name="trends-flags.csv", mime="text/csv", icon=":material/download:",
                    on_click="ignore")
-st.caption(f"{trend_flags.TREND_NOTE} Windows end with {label}.")
+st.caption(f"{trend_summary.PLAIN_TREND_NOTE} Windows end with {label}.")

@@ -549,14 +549,27 @@ def test_page_for_an_executive_shows_suppressed_tiles_and_keeps_the_period(env):
     for label, value in tiles.items():
         assert not re.fullmatch(r"[1-4]", value), (label, value)
     assert "<5: fewer than 5" in texts(at.caption) or "<10: fewer than 10" in texts(at.caption)
-    assert len(at.get("vega_lite_chart")) == 3 + len(trend_series.MEASURE_GROUPS) + 1
+    # Per feed, West Yorkshire and one small chart per district (five), then the other measures.
+    assert len(at.get("vega_lite_chart")) == 3 * 6 + len(trend_series.MEASURE_GROUPS) + 1
     assert "August 2023: records per feed" in texts(at.subheader)
     # Every chart has its table as CSV: the series by district, the other measures and the
     # type mix, besides the KPI, measures and trend-flag tables.
     downloads = [d.proto.label for d in at.get("download_button")]
     assert downloads.count("Table (CSV)") == 3 + len(trend_series.MEASURE_GROUPS) + 1
     assert downloads.count("Chart (PNG)") == 3 + len(trend_series.MEASURE_GROUPS) + 1
-    assert "over-dispersion" in texts(at.caption)
+    # The method is behind a help icon; the page's own words are plain ones.
+    assert "over-dispersion" in " ".join(c.proto.help for c in at.caption)
+    shown = texts(at.caption) + texts(at.markdown) + texts(at.subheader)
+    for jargon in ("conditional binomial", "Pearson chi-square", "Mann-Kendall", "Sen's", "[c]"):
+        assert jargon not in shown, jargon
+    # The summary opens the page: the second quarter against a part-recorded first, and the
+    # quarter to date (July and August) against April and May.
+    assert "Better or worse, and where" in texts(at.subheader)
+    summary = texts(at.markdown)
+    assert "Last whole quarter: Q2 2023 (Apr–Jun), against Q1 2023 (Jan–Mar)" in summary
+    assert "NRM referrals: not compared with the previous quarter: the earlier period is " \
+        "not complete in the data." in summary
+    assert "Quarter to date: July and August 2023, against April and May 2023" in summary
     # The trend flags of an executive carry no p-value or slope.
     flags = at.dataframe[0].value
     assert not flags.astype(str).apply(lambda c: c.str.contains("p = ")).any().any()

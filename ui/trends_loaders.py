@@ -16,6 +16,7 @@ from views import (
     kpis as _kpis,
     trend_flags as _trend_flags,
     trend_series as _trend_series,
+    trend_summary as _trend_summary,
 )
 
 # Keyed on the store's content and the role: the figures depend on nothing else (the query
@@ -51,6 +52,17 @@ def load_kpis(principal: Principal, period: str) -> pd.DataFrame:
 @st.cache_data(ttl="10m", max_entries=64, show_spinner=False)
 def _cached_kpis(store_url, fingerprint, role, period):
     return _kpis.kpi_table(_trends_query(store_url, role), period)
+
+
+def load_trend_summary(principal: Principal) -> list:
+    """``views.trend_summary.trend_summary``: the last whole quarter and the quarter to date,
+    one sentence per feed, for the principal's role."""
+    return _cached_trend_summary(*_trends_key(principal))
+
+
+@st.cache_data(ttl="10m", max_entries=16, show_spinner=False)
+def _cached_trend_summary(store_url, fingerprint, role):
+    return _trend_summary.trend_summary(_trends_query(store_url, role))
 
 
 def load_measures(principal: Principal, period: str) -> pd.DataFrame:
