@@ -3,7 +3,8 @@
 FROM node:22-bookworm-slim AS assets
 WORKDIR /src
 COPY package.json package-lock.json ./
-RUN npm ci --ignore-scripts --no-audit --no-fund
+# --omit=dev: axe-core (package.json devDependencies) is for the accessibility test only.
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund
 
 FROM python:3.11-slim-bookworm
 WORKDIR /app

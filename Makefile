@@ -22,6 +22,8 @@ $(VENV)/.installed-test: requirements-test.txt $(VENV)/.installed
 
 # Map front-end files (Leaflet and plugins), served by the app itself from static/vendor/:
 # exact versions from package-lock.json, never fetched at run time (docs/offline-maps.md).
+# npm ci also installs the devDependencies: axe-core, which the accessibility browser test
+# injects from node_modules/axe-core/axe.min.js (docs/accessibility.md); `make test` needs it.
 node_modules/.package-lock.json: package.json package-lock.json
 	npm ci --ignore-scripts --no-audit --no-fund
 

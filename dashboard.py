@@ -16,7 +16,7 @@ import streamlit as st  # noqa: E402
 
 from core.roles import ROLE_TITLES, ROLES  # noqa: E402
 from safeguards import auth  # noqa: E402
-from ui import registry, session  # noqa: E402
+from ui import a11y, registry, session  # noqa: E402
 from ui.loaders import stop_on_user_error  # noqa: E402
 from ui.router_mode import use_router  # noqa: E402
 
@@ -27,6 +27,7 @@ st.set_page_config(
     page_icon="🗺️",
     layout="wide",
 )
+a11y.apply_styles()  # shared CSS for WCAG 2.2 AA (ui/a11y.py)
 
 SIGN_IN_PAGES = {
     auth.LOCAL: "pages/sign_in.py",
@@ -34,14 +35,19 @@ SIGN_IN_PAGES = {
 }
 
 
-def pages_for(role: str) -> dict[str, list[st.Page]]:
-    """The pages ``role`` may open, by sidebar section."""
-    pages: dict[str, list[st.Page]] = {}
+def pages_for(role: str) -> list[st.Page]:
+    """The pages ``role`` may open, in sidebar order.
+
+    One flat list, not grouped by ``PageSpec.section``: Streamlit 1.67 wraps each section's
+    ``<li>`` items in a ``<div>`` inside the navigation's ``<ul>``, which is invalid list markup
+    (axe-core ``list``/``listitem``, WCAG 1.3.1; docs/accessibility.md). Ungrouped pages are
+    ``<li>`` children of the ``<ul>``. A role has five pages at most, so no grouping is lost.
+    """
+    pages = []
     for spec in registry.pages_for(role):
         default = spec.key == registry.DEFAULT_PAGE
-        page = st.Page(spec.path, title=spec.title, icon=spec.icon, default=default,
-                       url_path=None if default else spec.key)
-        pages.setdefault(spec.section, []).append(page)
+        pages.append(st.Page(spec.path, title=spec.title, icon=spec.icon, default=default,
+                             url_path=None if default else spec.key))
     return pages
 
 

@@ -23,7 +23,7 @@ class PageSpec:
     path: str
     title: str
     icon: str
-    section: str
+    section: str  # a grouping for readers; the sidebar is one flat list (dashboard.pages_for)
     action: str | None = None  # an action of core.roles.ACTIONS the page needs, if any
 
 

@@ -1,0 +1,45 @@
+"""Styles every page gets for WCAG 2.2 AA, where Streamlit's own rendering falls short.
+
+``apply_styles()`` is called once per run by the router (``dashboard.py``) before the page runs.
+It only adds CSS (``st.html`` of a lone ``<style>`` block takes no room on the page). Colours
+are in ``.streamlit/config.toml`` (``[theme] textColor``); docs/accessibility.md lists what
+each rule is for and tests/e2e/test_accessibility_e2e.py checks the result with axe-core.
+
+Charts: Vega-Lite gives each mark group of an SVG chart an ARIA graphics role but no name, which
+screen readers announce as unnamed images (axe-core ``svg-img-alt``, WCAG 1.1.1). The
+``ACCESSIBLE_CHART_THEME`` Altair theme, enabled on import, turns Vega-Lite's ARIA off
+(``config.aria`` and ``config.mark.aria`` false: marks and axes are hidden from the accessibility
+tree); the numbers
+each chart shows are in the table or tiles beside it. Enabled process-wide, it applies alike to
+``st.altair_chart`` and to specs made by ``ui.chart_specs``.
+"""
+from __future__ import annotations
+
+import altair as alt
+import streamlit as st
+
+# WCAG 2.5.8 Target Size (Minimum): every pointer target at least 24 x 24 CSS px.
+# Streamlit's date fields are made of one small spin button per day, month and year
+# (react-aria segments, about 18 x 20 px): give each the minimum size, text centred.
+STYLES = """<style>
+[data-testid="stDateInput"] [role="spinbutton"] {
+  display: inline-flex; align-items: center; justify-content: center;
+  min-width: 24px; min-height: 24px;
+}
+</style>"""
+
+
+ACCESSIBLE_CHART_THEME = "wy_accessible"
+
+
+def _chart_theme() -> dict:
+    """Altair theme: Vega-Lite's defaults, without ARIA attributes on marks and guides."""
+    return {"config": {"aria": False, "mark": {"aria": False}}}
+
+
+alt.theme.register(ACCESSIBLE_CHART_THEME, enable=True)(_chart_theme)
+
+
+def apply_styles() -> None:
+    """Inject the shared accessibility styles into the current page."""
+    st.html(STYLES)
