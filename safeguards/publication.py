@@ -310,17 +310,20 @@ def _any_token(values: pd.Series, chosen) -> np.ndarray:
 def period_grid(atoms: pd.DataFrame, row_keys: pd.Series, rows, periods: pd.PeriodIndex
                 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Published sums and true records per row (``row_keys`` of each atom) and period: two
-    ``rows`` × ``periods`` frames (int), 0 where no atom falls."""
-    frame = pd.DataFrame({"row": row_keys.to_numpy(),
-                          "period": atoms["month"].dt.asfreq(periods.freqstr).to_numpy(),
-                          "published": atoms["published"].to_numpy(),
-                          "records": atoms["count"].to_numpy()})
-    sums = frame.groupby(["row", "period"], sort=False)[["published", "records"]].sum()
+    ``rows`` × ``periods`` frames (int), 0 where no atom falls. One ``bincount`` each, on
+    integer codes (boxing each atom's month as a Period cost 0.45 s at a million records)."""
     index = pd.Index(list(rows), name="row")
+    row_at = index.get_indexer(np.asarray(row_keys, dtype=object))
+    ordinals = atoms["month"].dt.asfreq(periods.freqstr).array.asi8
+    column_at = pd.Index(periods.asi8).get_indexer(ordinals)
+    inside = (row_at >= 0) & (column_at >= 0)
+    cells = row_at[inside] * len(periods) + column_at[inside]
     out = []
-    for column in ("published", "records"):
-        grid = (sums[column].unstack("period") if len(sums) else pd.DataFrame(index=index))
-        grid = grid.reindex(index=index, columns=periods).fillna(0).astype("int64")
+    for name in ("published", "count"):
+        values = np.bincount(cells, atoms[name].to_numpy(np.int64)[inside],
+                             minlength=len(index) * len(periods)).astype(np.int64)
+        grid = pd.DataFrame(values.reshape(len(index), len(periods)), index=index,
+                            columns=periods)
         grid.columns.name = "period"
         out.append(grid)
     return out[0], out[1]
