@@ -42,12 +42,12 @@ if message := st.session_state.pop("lifecycle_message", None):
 with stop_on_user_error():
     view = lifecycle_view(open_store(), principal)
 
-st.subheader("Retention")
+st.header("Retention")
 st.dataframe(view.retention, hide_index=True)
 st.caption("Periods are set per feed with RETENTION_YEARS_NRM, RETENTION_YEARS_ROSEWOOD and "
            "RETENTION_YEARS_MANDEVILLA; records past them are removed by the purge command.")
 
-st.subheader("Batches")
+st.header("Batches")
 if view.batches.empty:
     st.info("The store holds no batches.", icon=":material/inventory_2:")
 else:
@@ -60,7 +60,7 @@ else:
         st.form_submit_button("Withdraw batch", icon=":material/delete_forever:",
                               on_click=withdraw)
 
-st.subheader("Withdrawals and purges")
+st.header("Withdrawals and purges")
 if view.actions.empty:
     st.caption("None yet.")
 else:

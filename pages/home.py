@@ -43,7 +43,7 @@ else:
                icon=":material/warning:")
 
 if not overview.is_empty:
-    st.subheader(f"Period: {overview.period_label}")
+    st.header(f"Period: {overview.period_label}")
     st.caption(f"{overview.records_label} records from {overview.n_batches:,} ingested batches; "
                f"last ingest {overview.last_ingested_label}. {overview.purge_label}")
 
@@ -51,7 +51,7 @@ if not overview.is_empty:
     for column, feed in zip(st.columns(len(overview.feeds)), overview.feeds):
         column.metric(feed.short_title, feed.display, help=feed.title, border=True)
 
-    st.subheader("Records by district")
+    st.header("Records by district")
     st.dataframe(overview.district_table)
     if overview.suppressed:
         st.caption(overview.suppression_note)

@@ -65,7 +65,7 @@ else:
     st.caption(f"{len(table)} hotspots · {note}"
                + (f" · {disclosure_note(view.threshold)}" if view.suppressed else ""))
 
-st.subheader("Ranked hotspots")
+st.header("Ranked hotspots")
 selection = st.dataframe(
     table, key="hotspots_table", on_select="rerun", selection_mode="single-row",
     hide_index=True, width="stretch",
@@ -103,7 +103,7 @@ with side:
 
 # -- tasking -------------------------------------------------------------------------------
 st.divider()
-st.subheader("Tasking")
+st.header("Tasking")
 book = load.task_book(principal)
 can_task = may(principal.role, "tasking")
 if can_task and not view.hotspots.empty:

@@ -44,7 +44,7 @@ if link is None:
 with stop_on_user_error():
     summary = load.load_trend_summary(principal)
 with st.container(key="trend-summary"):
-    st.subheader("Better or worse, and where", help=trend_summary.METHOD_NOTE)
+    st.header("Better or worse, and where", help=trend_summary.METHOD_NOTE)
     if not summary:
         st.info("The data do not cover a whole quarter yet: see the periods below.",
                 icon=":material/inventory_2:")
@@ -54,7 +54,7 @@ with st.container(key="trend-summary"):
             st.markdown(f"**{trend_summary.VERDICTS[feed_summary.verdict]}** · "
                         f"{feed_summary.sentence}")
 
-st.subheader("Detail by month or quarter")
+st.header("Detail by month or quarter")
 st.caption("Whole calendar months or quarters, each against the one before and the same one a "
            "year earlier. The link in the address bar keeps the period.")
 controls = st.columns([1, 2, 2])
@@ -193,7 +193,7 @@ for tab, (key, title, _, unit) in zip(st.tabs([g[1] for g in groups]), groups):
                               icon=":material/download:", key=f"csv_{key}", on_click="ignore")
 
 # -- trend flags ------------------------------------------------------------------------------
-st.subheader("Rising or falling, by district", help=trend_flags.TREND_NOTE)
+st.header("Rising or falling, by district", help=trend_flags.TREND_NOTE)
 with stop_on_user_error():
     flags = load.load_trend_flags(principal, kpis.last_month(view.period))
 st.dataframe(trend_flags.trend_flags_wide(flags), hide_index=True)

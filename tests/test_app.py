@@ -41,7 +41,7 @@ def test_synthetic_store_shows_banner_period_and_counts(monkeypatch, synthetic_s
     at = run_dashboard(monkeypatch, synthetic_store.root)
     assert "SYNTHETIC DATA — not real cases" in texts(at.error)
     assert not at.info and not at.warning
-    assert "Period: 2 Jan 2023 – 6 Mar 2023" in texts(at.subheader)
+    assert "Period: 2 Jan 2023 – 6 Mar 2023" in texts(at.header)
     shown = {m.label: m.value for m in at.metric}
     assert shown == {FEED_SHORT_TITLES[f]: str(n) for f, n in N_ROWS.items()}
     table = at.dataframe[0].value

@@ -559,12 +559,12 @@ def test_page_for_an_executive_shows_suppressed_tiles_and_keeps_the_period(env):
     assert downloads.count("Chart (PNG)") == 3 + len(trend_series.MEASURE_GROUPS) + 1
     # The method is behind a help icon; the page's own words are plain ones.
     assert "over-dispersion" in " ".join(c.proto.help for c in at.caption)
-    shown = texts(at.caption) + texts(at.markdown) + texts(at.subheader)
+    shown = texts(at.caption) + texts(at.markdown) + texts(at.subheader) + texts(at.header)
     for jargon in ("conditional binomial", "Pearson chi-square", "Mann-Kendall", "Sen's", "[c]"):
         assert jargon not in shown, jargon
     # The summary opens the page: the second quarter against a part-recorded first, and the
     # quarter to date (July and August) against April and May.
-    assert "Better or worse, and where" in texts(at.subheader)
+    assert "Better or worse, and where" in texts(at.header)
     summary = texts(at.markdown)
     assert "Last whole quarter: Q2 2023 (Apr–Jun), against Q1 2023 (Jan–Mar)" in summary
     assert "NRM referrals: not compared with the previous quarter: the earlier period is " \
