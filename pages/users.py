@@ -75,10 +75,6 @@ if view.names:
     st.subheader("Change an account")
     with st.container(border=True):
         account = st.selectbox("Account", view.names, key=W_ACCOUNT, on_change=cancel)
-        if st.session_state.get("users_role_for") != account:   # start from its current role
-            st.session_state["users_role_for"] = account
-            if view.roles.get(account) in vu.role_choices():
-                st.session_state[W_NEW_ROLE] = view.roles.get(account)
         columns = st.columns([2, 1, 1, 1], vertical_alignment="bottom")
         columns[0].selectbox("New role", vu.role_choices(), key=W_NEW_ROLE,
                              format_func=vu.role_title, on_change=cancel)
