@@ -66,16 +66,22 @@ def text(value) -> str:
     return BLANK if is_blank(value) else str(value)
 
 
+def _moment(value):
+    """``value``, ISO text parsed to a ``datetime`` (text that is not ISO comes back as is)."""
+    if isinstance(value, str):
+        try:
+            return dt.datetime.fromisoformat(value.strip())
+        except ValueError:
+            return value
+    return value
+
+
 def date_text(value) -> str:
     """A date (a ``date``, ``datetime`` or ISO text) as ``"1 Dec 2024"``; :data:`BLANK` if none."""
     if is_blank(value):
         return BLANK
-    if isinstance(value, str):
-        try:
-            value = dt.datetime.fromisoformat(value.strip())
-        except ValueError:
-            return value
-    return f"{value:{DATE_FORMAT}}"
+    value = _moment(value)
+    return value if isinstance(value, str) else f"{value:{DATE_FORMAT}}"
 
 
 def time_text(value) -> str:
@@ -83,11 +89,9 @@ def time_text(value) -> str:
     ``"1 Dec 2024 09:05:02"``; :data:`BLANK` if none. Naive moments are taken as UTC."""
     if is_blank(value):
         return BLANK
+    value = _moment(value)
     if isinstance(value, str):
-        try:
-            value = dt.datetime.fromisoformat(value.strip())
-        except ValueError:
-            return value
+        return value
     if getattr(value, "tzinfo", None) is not None:
         value = value.astimezone(dt.timezone.utc)
     return f"{value:{TIME_FORMAT}}"
