@@ -325,3 +325,24 @@ def test_streamlit_folium_is_given_the_vendored_pmtiles_script(archive_path):
     links = [url for element in _walk(m) for _, url in getattr(element, "default_js", [])]
     assert f"{PREFIX}/pmtiles@4.5.0/dist/pmtiles.js" in links
     assert all(url.startswith(PREFIX + "/") for url in links), links
+
+
+def test_the_explore_page_map_has_the_street_layer_and_its_download_does_not(
+        archive_path, monkeypatch):
+    """The downloaded map must work offline: it cannot reach the dashboard's archive."""
+    import pandas as pd
+
+    from geo.boundaries import load_boundaries
+    from views.exports import explorer_map_file
+    from views.explore_map import build_map
+    from views.viewstate import ExplorerState
+
+    monkeypatch.setenv(ta.TILE_ARCHIVE_ENV, str(archive_path))
+    districts = load_boundaries("district")
+    counts = pd.DataFrame({"code": districts["code"], "count": pd.array([5] * 5, dtype="Int64"),
+                           "display": ["5"] * 5, "suppressed": [False] * 5})
+    state = ExplorerState(level="district")
+    on_page = build_map(state, counts=counts).map.get_root().render()
+    assert "new pmtiles.PMTiles(" in on_page and on_page.count("L.control.layers") == 1
+    download = explorer_map_file(state, counts=counts).decode("utf-8")
+    assert "pmtiles" not in download.lower() and "/app/static/tiles/" not in download
