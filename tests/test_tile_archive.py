@@ -333,8 +333,8 @@ def test_the_explore_page_map_has_the_street_layer_and_its_download_does_not(
     import pandas as pd
 
     from geo.boundaries import load_boundaries
-    from views.exports import explorer_map_file
     from views.explore_map import build_map
+    from views.exports import explorer_map_file
     from views.viewstate import ExplorerState
 
     monkeypatch.setenv(ta.TILE_ARCHIVE_ENV, str(archive_path))
