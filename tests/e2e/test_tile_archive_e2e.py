@@ -73,6 +73,7 @@ def check_street_map(dashboard, frame, ranges: list, name: str) -> int:
     own = [r for r in ranges if r["url"].startswith(dashboard.base_url + "/app/static/tiles/")]
     assert own and all(r["status"] == 206 and r["range"] for r in own), ranges
     assert len(own) == len(ranges)
+    print(f"{name}: {len(tiles)} archive tiles drawn from {len(own)} range requests (206)")
     # The layer control lists the street layer; unticking it removes the tiles, ticking brings
     # them back.
     control = frame.locator(".leaflet-control-layers label", has_text="Street map")
@@ -122,6 +123,9 @@ def test_every_map_draws_the_street_layer_from_the_archive_served_by_the_app(
     dashboard.take_console_errors(
         rf"{re.escape(street_map_url)}/meeting/_stcore/(health|host-config)\)$")
     counts["meeting"] = check_street_map(dashboard, map_frame(page), ranges, "meeting")
+    for violation in run_axe(page) if AXE_JS.is_file() else []:
+        if violation["impact"] in FAILING_IMPACTS:
+            serious.extend(describe("analyst", "meeting", violation))
     print(f"archive tiles drawn: {counts}; axe-core: {len(serious)} serious or critical")
     assert not serious, "\n".join(serious)
     assert AXE_JS.is_file(), "axe-core is not installed: run `make assets`"
