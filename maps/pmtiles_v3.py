@@ -282,6 +282,39 @@ class ArchiveReader:
         raise PMTilesFormatError("leaf directories nested too deep")
 
 
+    def first_tile(self) -> bytes | None:
+        """The bytes of the archive's first tile (by tile id), decompressed; None if empty."""
+        h = self.header
+        entries = self.root_directory()
+        for _depth in range(4):
+            if not entries:
+                return None
+            entry = entries[0]
+            if entry.run_length == 0:
+                entries = decode_directory(_decompress(
+                    self._bytes(h.leaf_offset + entry.offset, entry.length),
+                    h.internal_compression))
+                continue
+            if entry.offset + entry.length > h.data_length:
+                raise PMTilesFormatError("the first tile lies beyond the tile data")
+            return _decompress(self._bytes(h.data_offset + entry.offset, entry.length),
+                               h.tile_compression)
+        raise PMTilesFormatError("leaf directories nested too deep")
+
+
+def image_type(data: bytes) -> str | None:
+    """``png``, ``jpeg``, ``webp`` or ``avif`` from an image's first bytes, else None."""
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "png"
+    if data.startswith(b"\xff\xd8\xff"):
+        return "jpeg"
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "webp"
+    if data[4:12] in (b"ftypavif", b"ftypavis"):
+        return "avif"
+    return None
+
+
 # --------------------------------------------------------------------------------------------
 # Writing (test archives)
 

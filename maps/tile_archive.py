@@ -28,7 +28,7 @@ from folium.map import Layer
 from folium.template import Template
 
 from maps.local_assets import ROOT, MapAssetError, load_catalogue, resolve_asset_prefix
-from maps.pmtiles_v3 import RASTER_TYPES, ArchiveReader, PMTilesFormatError
+from maps.pmtiles_v3 import RASTER_TYPES, ArchiveReader, PMTilesFormatError, image_type
 
 TILE_ARCHIVE_ENV = "MAP_TILE_ARCHIVE"
 TILE_ATTRIBUTION_ENV = "MAP_TILE_ATTRIBUTION"
@@ -129,9 +129,14 @@ def read_archive(path: Path | str, attribution: str | None = None) -> TileArchiv
         raise TileArchiveError(shown, f"covers {bounds} (lon/lat), which does not overlap West "
                                f"Yorkshire {WEST_YORKSHIRE_LONLAT}")
     try:
-        reader.root_directory()
+        sample = reader.first_tile()
     except PMTilesFormatError as error:
-        raise TileArchiveError(shown, f"its tile directory is corrupt: {error}") from None
+        raise TileArchiveError(shown, f"its tiles cannot be read: {error}") from None
+    if sample is None:
+        raise TileArchiveError(shown, "holds no tiles")
+    if image_type(sample) != h.tile_type:
+        raise TileArchiveError(shown, f"its header says {h.tile_type} tiles but the first tile "
+                               f"is {image_type(sample) or 'not an image'} (corrupt?)")
     text = (os.environ.get(TILE_ATTRIBUTION_ENV, "") if attribution is None else attribution)
     text = text.strip() or str(metadata.get("attribution") or "").strip()
     if not text:

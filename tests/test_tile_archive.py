@@ -150,6 +150,9 @@ def _with_header_byte(data, index, value):
     ("vector.pmtiles", lambda d: _with_header_byte(d, 99, 1), "holds mvt tiles"),
     ("brokendir.pmtiles", lambda d: d[:HEADER_SIZE] + bytes(len(d) - HEADER_SIZE),
      "gzip data that does not decompress"),
+    ("brokentiles.pmtiles", lambda d: d[:read_header(d).data_offset]
+     + bytes(len(d) - read_header(d).data_offset),
+     "header says png tiles but the first tile is not an image"),
 ])
 def test_a_bad_archive_is_refused_naming_the_file(tmp_path, archive_path, name, edit, message):
     path = _corrupt(tmp_path, archive_path, name, edit)
