@@ -264,7 +264,8 @@ def _boundary_layer(areas, *, name, style, class_name) -> folium.GeoJson:
 
 
 def base_map(tile_url: str | None = None, attribution: str | None = None, *,
-             tile_archive: Path | str | None = None, labels: bool | None = None, districts: gpd.GeoDataFrame | None = None,
+             tile_archive: Path | str | None = None, labels: bool | None = None,
+             districts: gpd.GeoDataFrame | None = None,
              wards: gpd.GeoDataFrame | None = None,
              ward_label_min_zoom: int = WARD_LABEL_MIN_ZOOM,
              asset_prefix: str | None = None, vendor_dir: Path | str | None = None,
