@@ -5,9 +5,11 @@ Built on ``maps.local_assets.LocalAssetMap``, whose page links only the files ve
 
 - :func:`local_map` is a ``LocalAssetMap`` with this project's defaults (no tiles, the zoom
   limit).
-- :func:`base_map` is the West Yorkshire base: the five districts always, base-map tiles only if
-  a tile URL is configured (``MAP_TILE_URL`` and ``MAP_TILE_ATTRIBUTION``), otherwise a plain
-  light background with district and ward outlines and names.
+- :func:`base_map` is the West Yorkshire base: the five districts always; street tiles from an
+  offline PMTiles archive the dashboard serves itself (``MAP_TILE_ARCHIVE``, see
+  ``maps.tile_archive``) or from a tile URL (``MAP_TILE_URL``), each with
+  ``MAP_TILE_ATTRIBUTION``; otherwise a plain light background with district and ward outlines
+  and names.
 
 This module never imports Streamlit.
 """
@@ -30,6 +32,12 @@ from shapely.ops import polylabel
 from geo.boundaries import load_boundaries
 from geo.crs import BNG, WGS84
 from maps.local_assets import LocalAssetMap
+from maps.tile_archive import (
+    TILE_ARCHIVE_ENV,
+    ArchiveTileLayer,
+    configured_archive,
+    publish,
+)
 from maps.verbatim import VerbatimGeoJson
 
 TILE_URL_ENV = "MAP_TILE_URL"
@@ -256,7 +264,8 @@ def _boundary_layer(areas, *, name, style, class_name) -> folium.GeoJson:
 
 
 def base_map(tile_url: str | None = None, attribution: str | None = None, *,
-             labels: bool | None = None, districts: gpd.GeoDataFrame | None = None,
+             tile_archive: Path | str | None = None, labels: bool | None = None,
+             districts: gpd.GeoDataFrame | None = None,
              wards: gpd.GeoDataFrame | None = None,
              ward_label_min_zoom: int = WARD_LABEL_MIN_ZOOM,
              asset_prefix: str | None = None, vendor_dir: Path | str | None = None,
@@ -268,6 +277,11 @@ def base_map(tile_url: str | None = None, attribution: str | None = None, *,
     tile_url, attribution : str, optional
         Base-map tiles; see :func:`tile_source` (None reads ``MAP_TILE_URL`` and
         ``MAP_TILE_ATTRIBUTION``; with no URL there are no tiles).
+    tile_archive : path, optional
+        A raster PMTiles archive to draw as the street layer (None reads ``MAP_TILE_ARCHIVE``;
+        ``""`` means none). It is checked and put under ``static/tiles/`` here (at once if the
+        server's start did it already); the map then reads it from the dashboard's own URL and
+        gets a layer control where the street layer can be hidden. Not with ``tile_url``.
     labels : bool, optional
         Write district names (and ward names when zoomed in). Default: only without tiles,
         whose own labels would clash.
@@ -294,7 +308,9 @@ def base_map(tile_url: str | None = None, attribution: str | None = None, *,
     MissingAssetError
         ``static/vendor`` is incomplete: run ``make assets``.
     ValueError
-        A tile URL without attribution, or not a tile template.
+        A tile URL without attribution, or not a tile template; or both a URL and an archive.
+    maps.tile_archive.TileArchiveError
+        The archive is missing, corrupt, not raster, too big, or has no attribution.
     TypeError
         ``tiles=`` was passed.
     """
@@ -302,7 +318,11 @@ def base_map(tile_url: str | None = None, attribution: str | None = None, *,
         raise TypeError("base_map takes tile_url/attribution (or MAP_TILE_URL), not tiles=: "
                         "folium's named tiles come from public servers")
     tiles = tile_source(tile_url, attribution)
-    plain = tiles is None
+    archive = configured_archive(tile_archive, attribution)
+    if tiles is not None and archive is not None:
+        raise ValueError(f"both a tile URL ({tiles.url}) and a tile archive ({archive.path}, "
+                         f"{TILE_ARCHIVE_ENV}) are set: keep one")
+    plain = tiles is None and archive is None
     labels = plain if labels is None else labels
     districts = load_boundaries("district") if districts is None else districts
     if wards is None and (plain or labels):
@@ -317,6 +337,11 @@ def base_map(tile_url: str | None = None, attribution: str | None = None, *,
     if tiles is not None:
         folium.TileLayer(tiles=tiles.url, attr=html.escape(tiles.attribution), name="Base map",
                          min_zoom=MIN_ZOOM, max_zoom=MAX_ZOOM, control=False).add_to(m)
+    if archive is not None:
+        publish(archive)
+        ArchiveTileLayer(archive, min_zoom=MIN_ZOOM, max_zoom=MAX_ZOOM, asset_prefix=asset_prefix,
+                         vendor_dir=vendor_dir).add_to(m)
+        m.ensure_layer_control = True  # so the street layer can be hidden on every map
     BaseMapStyle(plain=plain).add_to(m)
     folium.map.CustomPane(BOUNDARY_PANE, z_index=BOUNDARY_PANE_Z, pointer_events=False).add_to(m)
     # Districts first: without tiles their white fill is the land, and the ward lines go on it.

@@ -299,7 +299,14 @@ class LocalAssetMap(folium.Map):
         if leaflet_css:
             _LocalMapDefaults(leaflet_css.rsplit("/", 1)[0] + "/images/").add_to(self)
 
+    #: Set by ``maps.basemap.base_map`` when the map has a layer to switch off (the street
+    #: tiles): a map rendered without a ``folium.LayerControl`` then gets one.
+    ensure_layer_control = False
+
     def render(self, **kwargs):
+        if self.ensure_layer_control and not any(
+                isinstance(child, folium.LayerControl) for child in self._children.values()):
+            folium.LayerControl(collapsed=False).add_to(self)
         use_local_assets(self, prefix=self.asset_prefix, vendor_dir=self.vendor_dir)
         super().render(**kwargs)
         _check_page_links(self.get_root(), self.asset_prefix)

@@ -40,7 +40,8 @@ LINKED = re.compile(r"""(?:src|href)="([^"]+)\"""")
 @pytest.fixture(autouse=True)
 def no_tile_settings(monkeypatch):
     """Tests start from an environment with no tile server or asset prefix configured."""
-    for name in (maps.TILE_URL_ENV, maps.TILE_ATTRIBUTION_ENV, assets.ASSET_PREFIX_ENV):
+    for name in (maps.TILE_URL_ENV, maps.TILE_ATTRIBUTION_ENV, maps.TILE_ARCHIVE_ENV,
+                 assets.ASSET_PREFIX_ENV):
         monkeypatch.delenv(name, raising=False)
 
 

@@ -126,6 +126,14 @@ SPEC: tuple[Package, ...] = (
                 "MarkerCluster.Default.css",),
         },
     ),
+    # The street layer from an offline PMTiles archive (maps.tile_archive): reads the tiles
+    # with HTTP range requests; its IIFE build defines the global `pmtiles` (fflate, its one
+    # dependency, is bundled in). No folium URL to replace: maps.tile_archive links it.
+    Package(
+        "pmtiles", "npm",
+        files=("README.md", "dist/pmtiles.js", "dist/pmtiles.js.map"),
+        replaces={},
+    ),
     # folium.plugins.HeatMap: Leaflet.heat 0.2.0 with folium's weights patch (Leaflet.heat PR
     # #78). npm's leaflet.heat lacks the patch; folium's PyPI package ships the file itself.
     Package(

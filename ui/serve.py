@@ -162,12 +162,34 @@ def no_legacy_pages_mode() -> None:
     PagesManager.uses_pages_directory = False
 
 
+def prepare_tile_archive() -> None:
+    """Check the street-map archive a deployment names (``MAP_TILE_ARCHIVE``) and put it under
+    ``static/tiles/`` for Streamlit to serve, before the server starts (``maps.tile_archive``).
+
+    A missing, corrupt or unusable archive stops the start with a message naming the file,
+    rather than serving blank maps. Without the variable this imports nothing."""
+    import os
+
+    if not os.environ.get("MAP_TILE_ARCHIVE", "").strip():
+        return
+    from maps.tile_archive import TileArchiveError, prepare_configured_archive
+
+    try:
+        archive = prepare_configured_archive()
+    except TileArchiveError as error:
+        sys.exit(f"Cannot start the dashboard: {error}")
+    print(f"Street map: {archive.path} ({archive.size / 2**20:.1f} MB, zoom "
+          f"{archive.min_zoom}-{archive.max_zoom}) served as static/tiles/{archive.served_name}",
+          flush=True)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Run ``streamlit run dashboard.py`` with ``argv`` (Streamlit's options), warming up in a
     thread meanwhile."""
     args = sys.argv[1:] if argv is None else argv
     from streamlit.web import cli
 
+    prepare_tile_archive()
     no_legacy_pages_mode()
     start_warming()
     sys.argv = ["streamlit", "run", str(DASHBOARD), *args]

@@ -108,7 +108,9 @@ def build_map(state: ExplorerState, *, counts: pd.DataFrame, cells: pd.DataFrame
     shown = {LAYER_NAMES[opened]} | ({LAYER_NAMES["hotspots"]} if "hotspots" in present
                                      else set())
     # Quarter zoom steps, so that fitting West Yorkshire fills the frame.
-    m = explorer_map([group for _, group in built], show=shown, zoom_snap=0.25)
+    # A download has no street layer: the archive is served by the dashboard, not in the file.
+    m = explorer_map([group for _, group in built], show=shown, zoom_snap=0.25,
+                     **({"tile_archive": ""} if export else {}))
     if state.districts:
         m.fit_bounds(district_bounds(state.districts))
     captions = {"points": "Records at their geomasked 100 m locations, clustered; point at one "

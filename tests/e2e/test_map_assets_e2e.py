@@ -71,7 +71,8 @@ def map_app(tmp_path_factory):
     port = free_port()
     log_path = workdir / "server.log"
     env = {key: value for key, value in os.environ.items()
-           if key not in ("MAP_TILE_URL", "MAP_TILE_ATTRIBUTION", "MAP_ASSET_PREFIX")}
+           if key not in ("MAP_TILE_URL", "MAP_TILE_ATTRIBUTION", "MAP_TILE_ARCHIVE",
+                          "MAP_ASSET_PREFIX")}
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
     command = [sys.executable, "-m", "streamlit", "run", str(workdir / "map_app.py"),
                "--server.headless", "true", "--server.address", "127.0.0.1",
