@@ -14,8 +14,10 @@ RUN pip install --no-cache-dir -r requirements.txt
 COPY . .
 COPY --from=assets /src/node_modules ./node_modules
 RUN python tools/vendor_assets.py && rm -rf node_modules \
-    && useradd --system --home /app dashboard && mkdir -p /app/instance \
-    && chown dashboard /app/instance
+    && useradd --system --home /app dashboard && mkdir -p /app/instance /app/static/tiles \
+    && chown dashboard /app/instance /app/static/tiles && chmod 1777 /app/static/tiles
+# static/tiles: where ui.serve publishes a street-map archive (MAP_TILE_ARCHIVE, mounted
+# read-only anywhere) for the browser to read; writable by whichever user compose runs as.
 # Not root. compose.yaml runs the container as the host user who owns ./instance instead
 # (`user:`), because a bind-mounted ./instance keeps the host's owner; with plain `docker run -v`,
 # pass `--user "$(id -u):$(id -g)"` likewise. The app needs write access to /app/instance only.
