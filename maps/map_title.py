@@ -34,5 +34,5 @@ def add_place(m: folium.Map, level: str, code: str, bounds: list[list[float]]) -
     from maps.area_layer import outline_layer
 
     outline_layer(level, code, name="Found place").add_to(m)
-    m.fit_bounds(bounds)
+    m.fit_bounds(bounds, padding=(24, 24))   # the outline clear of the frame's edge
     return m

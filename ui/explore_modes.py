@@ -43,8 +43,8 @@ from views.viewstate import filter_key
 W_MODE, W_LEFT, W_RIGHT, W_MONTH, W_PLACE, W_PLAYING = (
     "explore_mode", "explore_twin_left", "explore_twin_right", "explore_month",
     "explore_place", "explore_playing")
-_SYNCED, _PLACE_NOTE, _AUDITED = ("explore_options_synced", "explore_place_note",
-                                  "explore_mode_audited")
+_SYNCED, _PLACE_NOTE, _AUDITED, _LAST_PLACE = (
+    "explore_options_synced", "explore_place_note", "explore_mode_audited", "explore_last_place")
 #: Seconds between two months while playing.
 PLAY_SECONDS = 1.5
 MAP_HEIGHT = 500
@@ -96,6 +96,7 @@ def option_controls(principal: Principal, state) -> ExploreOptions:
                         format_func=FEED_SHORT_TITLES.get)
     code = st.session_state.get(W_PLACE)
     place = place_by_code(code, principal.role).place if code else None
+    st.session_state[_LAST_PLACE] = place.code if place else None
     months = period_months(state.start, state.end)
     month = st.session_state.get(W_MONTH)
     return ExploreOptions(mode=mode, left=st.session_state.get(W_LEFT, "nrm"),
@@ -110,7 +111,9 @@ def _resolve_typed_place(role: str) -> None:
     if value is None or place_by_code(value, role).place is not None:
         return
     found = find_place(value, role)
-    st.session_state[W_PLACE] = found.place.code if found.place else None
+    # Nothing found: the map stays where it was (the place found before, if any).
+    st.session_state[W_PLACE] = found.place.code if found.place else \
+        st.session_state.get(_LAST_PLACE)
     if found.message:
         st.session_state[_PLACE_NOTE] = found.message
 
@@ -154,7 +157,7 @@ def show_twin(principal: Principal, state, options: ExploreOptions, *, note: str
     st.caption(f"{FEED_SHORT_TITLES[options.left]} and {FEED_SHORT_TITLES[options.right]} in "
                "each area, and the difference (left minus right; hidden where either figure "
                "is). Sort by any column.")
-    st.dataframe(twin.table, hide_index=True, use_container_width=True, height=320)
+    st.dataframe(twin.table, hide_index=True, width="stretch", height=320)
 
 
 @st.cache_data(ttl="10m", max_entries=16, show_spinner=False)
@@ -184,9 +187,17 @@ def show_months(principal: Principal, state, options: ExploreOptions, *, note: s
         st.session_state[W_MONTH] = options.month or frames.months[-1]
     playing = bool(st.session_state.get(W_PLAYING))
 
+    def toggle() -> None:   # a callback: it runs before the slider is drawn again
+        now = bool(st.session_state.get(W_PLAYING))
+        if not now and st.session_state.get(W_MONTH) == frames.months[-1]:
+            st.session_state[W_MONTH] = frames.months[0]   # play from the start
+        st.session_state[W_PLAYING] = not now
+
     @st.fragment(run_every=PLAY_SECONDS if playing else None)
     def player() -> None:
-        if st.session_state.get(W_PLAYING):
+        if bool(st.session_state.get(W_PLAYING)) != playing:
+            st.rerun()   # Play or Pause pressed: the whole page, to start or stop the timer
+        if playing:
             at = frames.months.index(st.session_state[W_MONTH])
             if at + 1 >= len(frames.months):   # the last month: stop there
                 st.session_state[W_PLAYING] = False
@@ -196,16 +207,11 @@ def show_months(principal: Principal, state, options: ExploreOptions, *, note: s
         slider.select_slider("Month", frames.months, key=W_MONTH, format_func=month_title,
                              help="Step with the arrow keys. The classes are the same in "
                                   "every month of the period.")
-        now = bool(st.session_state.get(W_PLAYING))
-        if button.button("Pause" if now else "Play",
-                         icon=":material/pause:" if now else ":material/play_arrow:",
-                         use_container_width=True,
-                         help="Step through the months, one every "
-                              f"{PLAY_SECONDS:g} seconds" if not now else "Stop stepping"):
-            if not now and st.session_state[W_MONTH] == frames.months[-1]:
-                st.session_state[W_MONTH] = frames.months[0]   # play from the start
-            st.session_state[W_PLAYING] = not now
-            st.rerun()
+        button.button("Pause" if playing else "Play", on_click=toggle,
+                      icon=":material/pause:" if playing else ":material/play_arrow:",
+                      width="stretch",
+                      help="Stop stepping" if playing else
+                           f"Step through the months, one every {PLAY_SECONDS:g} seconds")
         month = st.session_state[W_MONTH]
         frame, legend = load_frame_map(principal, state, frames, month, options.place, note)
         st.query_params["month"] = month
@@ -216,7 +222,7 @@ def show_months(principal: Principal, state, options: ExploreOptions, *, note: s
 
     player()
     with st.expander("Table: every month by area"):
-        st.dataframe(frame_table(state, frames), hide_index=True, use_container_width=True)
+        st.dataframe(frame_table(state, frames), hide_index=True, width="stretch")
 
 
 def load_frames(principal: Principal, state) -> MonthFrames:
