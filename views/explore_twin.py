@@ -3,7 +3,8 @@
 "Is NRM different from Rosewood here?" in one look: two maps of the same areas, filters and
 measure, coloured by class breaks computed over **both** feeds' shown values
 (``maps.fixed_breaks``), so a colour means the same range on either map, under one legend;
-both open on the same bounds (the chosen districts, or the found place). The table equivalent
+both open on the same bounds (the chosen districts, or the found place), and a pan or zoom
+of one moves the other with it (``maps.map_title.add_view_sync``). The table equivalent
 lists every area with both feeds' figures and their difference.
 
 Every figure is read through ``safeguards.access.RoleScopedQuery`` (one ``area_counts`` call per
@@ -66,7 +67,7 @@ def build_twin(state: ExplorerState, left: str, right: str, left_counts: pd.Data
     """The two maps, each titled with its feed, coloured by :func:`twin_breaks`."""
     from maps.area_layer import area_layer
     from maps.layers import explorer_map
-    from maps.map_title import add_place, add_title
+    from maps.map_title import add_place, add_title, add_view_sync
 
     breaks = twin_breaks(state, left_counts, right_counts)
     maps, legends = [], []
@@ -79,7 +80,7 @@ def build_twin(state: ExplorerState, left: str, right: str, left_counts: pd.Data
             m.fit_bounds(district_bounds(state.districts))
         if place is not None:
             add_place(m, place.level, place.code, place_bounds(place))
-        maps.append(add_title(m, FEED_SHORT_TITLES[feed]))
+        maps.append(add_view_sync(add_title(m, FEED_SHORT_TITLES[feed])))
         legends.append(legend)
     hidden = next((lg.hidden for lg in legends if lg.hidden), None)
     shared = replace(legends[0], classes=breaks.classes, hidden=hidden,

@@ -87,6 +87,16 @@ def test_twin_map_two_feeds_side_by_side_with_one_legend_and_a_table(browse, url
     assert views[0]["zoom"] == views[1]["zoom"]
     assert abs(views[0]["lat"] - views[1]["lat"]) < 0.002
     assert abs(views[0]["lng"] - views[1]["lng"]) < 0.002
+    # Synchronised: zooming in on the left map zooms the right one to the same view.
+    page.locator(MAP_IFRAME).nth(0).scroll_into_view_if_needed()
+    frames[0].locator(".leaflet-control-zoom-in").click()
+    frames[0].wait_for_function("z => { const m = Object.values(window).find(v => v && "
+                                "v._leaflet_id && v.getZoom); return m.getZoom() > z; }",
+                                arg=views[0]["zoom"])
+    time.sleep(1)   # the zoom animation ends, then the other map follows
+    zoomed = [view_of(f) for f in frames]
+    assert zoomed[1]["zoom"] == zoomed[0]["zoom"] > views[0]["zoom"], zoomed
+    assert abs(zoomed[0]["lat"] - zoomed[1]["lat"]) < 1e-6
     assert page.locator(".wy-legend").count() == 1
     assert "Same classes on both maps" in legend_text(page)
     table = page.locator('[data-testid="stDataFrame"]')
