@@ -44,7 +44,10 @@ def month_frames(query: RoleScopedQuery, state: ExplorerState) -> MonthFrames:
     months = period_months(state.start, state.end)
     monthly = query.area_counts(state.feeds, state.level, to_filter(state), freq="M")
     codes = load_boundaries(state.level)["code"]
-    frames = {month: frame_counts(monthly, month, codes) for month in months}
+    by_month = ({str(period): rows for period, rows in monthly.groupby("period")}
+                if "period" in monthly.columns and len(monthly) else {})
+    frames = {month: frame_counts(by_month.get(month, monthly.iloc[:0]), month, codes)
+              for month in months}
     values = [shown_values(frames[m], state.level, measure=state.measure,
                            selected=tuple(state.districts)) for m in months]
     breaks = fixed_breaks(values, scheme=state.scheme,
@@ -57,8 +60,8 @@ def frame_counts(monthly: pd.DataFrame, month: str, codes) -> pd.DataFrame:
     """One month of ``area_counts(..., freq="M")`` as a plain ``area_counts`` frame (every area;
     a month absent from the table had no record anywhere: zeros)."""
     if "period" in monthly.columns and len(monthly):
-        periods = monthly["period"].astype(str)
-        rows = monthly.loc[periods == month, ["code", "count", "display", "suppressed"]]
+        rows = monthly.loc[monthly["period"].astype(str) == month,
+                           ["code", "count", "display", "suppressed"]]
         if len(rows):
             return rows.reset_index(drop=True)
     return pd.DataFrame({"code": list(codes), "count": pd.array([0] * len(codes), "Int64"),

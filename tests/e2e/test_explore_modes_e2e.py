@@ -189,3 +189,32 @@ def test_find_a_place_zooms_to_it_and_outlines_it(browse, url):
     assert_no_serious_axe(dashboard, "explore place")
     dashboard.screenshot("explore-place-unknown")
     dashboard.assert_clean()
+
+
+def test_a_chair_compares_published_figures_and_finds_an_lsoa_s_ward(browse, url):
+    dashboard, _ = open_view(browse, url)
+    page = dashboard.page
+    page.locator('[data-testid="stSidebar"]').get_by_text("Partnership chair").click()
+    wait_for_rerun(dashboard, lambda: page.get_by_text("Map opens on").count() == 0)
+    page.get_by_text("Twin map", exact=True).click()
+    wait_for_rerun(dashboard, lambda: page.locator(MAP_IFRAME).count() == 2)
+    frames = map_frames(page, 2)
+    assert [title_of(f) for f in frames] == ["NRM referrals", "Rosewood episodes"]
+    legend = legend_text(page)
+    assert "Same classes on both maps" in legend and "fewer than" in legend
+    # The chair's search offers districts and wards, never an LSOA...
+    box = page.get_by_role("combobox", name=re.compile("Find a place"))
+    box.click()
+    box.fill("Leeds 0")
+    assert page.get_by_role("option").count() == 0 or not any(
+        "LSOA" in o for o in page.get_by_role("option").all_inner_texts())
+    page.keyboard.press("Escape")
+    # ... and an LSOA's name goes to the ward it lies in, saying so.
+    find(page, "Leeds 001A")
+    page.get_by_text("LSOAs are shown to analysts only: showing Wetherby ward").wait_for(
+        timeout=APP_RUN_TIMEOUT_MS)
+    dashboard.wait_for_app()
+    assert link(page).get("place") == ["E05011414"]
+    assert "level" not in link(page) or link(page)["level"] != ["lsoa"]
+    dashboard.screenshot("explore-twin-chair")
+    dashboard.assert_clean()
