@@ -15,10 +15,12 @@ from functools import lru_cache
 
 import folium
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 
 from geo.boundaries import LEVELS, load_boundaries
 from maps.basemap import boundary_geojson
+from maps.fixed_breaks import FixedBreaks
 from maps.layers import text
 from maps.legends import (
     HIDDEN_COLOUR,
@@ -102,7 +104,7 @@ def area_layer(counts: pd.DataFrame, level: str, *, measure: str = "count",
                scheme: str = "natural_breaks", n_classes: int = 5, note: str = "",
                name: str = "Areas", subject: str = "Records",
                boundaries: gpd.GeoDataFrame | None = None,
-               selected: Collection[str] = ()
+               selected: Collection[str] = (), breaks: FixedBreaks | None = None
                ) -> tuple[folium.FeatureGroup, MapLegend]:
     """A choropleth of counts or rates per area, with its legend.
 
@@ -136,6 +138,10 @@ def area_layer(counts: pd.DataFrame, level: str, *, measure: str = "count",
         districts are drawn as "not selected" (:data:`NOT_SELECTED_STYLE`, count "not
         selected" in the tooltip, a legend entry): their zeros are not zeros of the data, so
         they never enter a class break or look like "0".
+    breaks : FixedBreaks, optional
+        Class breaks shared with other maps (``maps.fixed_breaks``: the twin map, the time
+        slider's months), computed over all their :func:`shown_values`; ``scheme`` and
+        ``n_classes`` are then unused and the legend's classes are the shared ones.
 
     Returns
     -------
@@ -166,29 +172,17 @@ def area_layer(counts: pd.DataFrame, level: str, *, measure: str = "count",
     unknown = set(counts["code"]) - set(areas["code"])
     if unknown:
         raise ValueError(f"counts has {len(unknown)} codes that are not {level} codes "
-                         f"(first: {sorted(unknown)[0]!r})")
+                         f"(first: {min(unknown)!r})")
 
-    table = areas[["code", "name", "district_name", "population"]].merge(
-        counts[["code", "count", "display", "suppressed"]], on="code", how="left",
-        validate="1:1").set_index("code")
-    outside = pd.Series(False, index=table.index)
-    if selected:
-        district = (areas["code"] if level == "district" else areas["district_code"])
-        outside = ~pd.Series(district.isin(list(selected)).to_numpy(), index=areas["code"]
-                             ).reindex(table.index).fillna(False).astype(bool)
-    suppressed = table["suppressed"].fillna(False).astype(bool) & ~outside
-    # A hidden count is never read, whatever the frame holds.
-    count = pd.to_numeric(table["count"], errors="coerce").astype(float).where(~suppressed)
-    has_data = table["display"].notna() & (suppressed | count.notna())
-    population = pd.to_numeric(table["population"], errors="coerce").astype(float)
-    rate = (count / population.where(population > 0) * PER).round(1)
-    rate = suppress_rates(rate, suppressed)
-    value = rate if measure == "rate" else count
-    shown = value.notna() & has_data & ~suppressed & ~outside
+    table, outside, suppressed, has_data, rate, value, shown = _area_values(
+        counts, areas, level, measure, selected)
 
-    index, _ = classify(value[shown].to_numpy(), scheme=scheme, n_classes=n_classes)
     decimals = 1 if measure == "rate" else 0
-    classes = legend_classes(value[shown].to_numpy(), index, decimals=decimals)
+    if breaks is None:
+        index, _ = classify(value[shown].to_numpy(), scheme=scheme, n_classes=n_classes)
+        classes = legend_classes(value[shown].to_numpy(), index, decimals=decimals)
+    else:  # shared with other maps (maps.fixed_breaks): their classes, their legend
+        index, classes = breaks.index(value[shown].to_numpy()), breaks.classes
     fill = pd.Series(NO_DATA_COLOUR, index=table.index)
     fill[shown] = [classes[i].colour for i in index]
     fill[suppressed] = HIDDEN_COLOUR
@@ -243,6 +237,48 @@ def area_layer(counts: pd.DataFrame, level: str, *, measure: str = "count",
                        note=_join_note(*notes),
                        not_selected=NOT_SELECTED if outside.any() else None)
     return group, legend
+
+
+def _area_values(counts: pd.DataFrame, areas: pd.DataFrame, level: str, measure: str,
+                 selected: Collection[str]):
+    """The area table and what it shows: (table, outside, suppressed, has_data, rate, value,
+    shown), as :func:`area_layer` draws it and :func:`shown_values` returns it."""
+    table = areas[["code", "name", "district_name", "population"]].merge(
+        counts[["code", "count", "display", "suppressed"]], on="code", how="left",
+        validate="1:1").set_index("code")
+    outside = pd.Series(False, index=table.index)
+    if selected:
+        district = (areas["code"] if level == "district" else areas["district_code"])
+        outside = ~pd.Series(district.isin(list(selected)).to_numpy(), index=areas["code"]
+                             ).reindex(table.index).fillna(False).astype(bool)
+    suppressed = table["suppressed"].fillna(False).astype(bool) & ~outside
+    # A hidden count is never read, whatever the frame holds.
+    count = pd.to_numeric(table["count"], errors="coerce").astype(float).where(~suppressed)
+    has_data = table["display"].notna() & (suppressed | count.notna())
+    population = pd.to_numeric(table["population"], errors="coerce").astype(float)
+    rate = (count / population.where(population > 0) * PER).round(1)
+    rate = suppress_rates(rate, suppressed)
+    value = rate if measure == "rate" else count
+    shown = value.notna() & has_data & ~suppressed & ~outside
+    return table, outside, suppressed, has_data, rate, value, shown
+
+
+def shown_values(counts: pd.DataFrame, level: str, *, measure: str = "count",
+                 selected: Collection[str] = ()) -> np.ndarray:
+    """The values :func:`area_layer` puts into classes for ``counts`` (hidden, "not selected"
+    and areas without data left out): what fixed breaks over several maps are computed on
+    (``maps.fixed_breaks``)."""
+    *_, value, shown = _area_values(counts, _plain_areas(level), level, measure, selected)
+    return value[shown].to_numpy(dtype=float)
+
+
+@lru_cache(maxsize=len(LEVELS))
+def _plain_areas(level: str) -> pd.DataFrame:
+    """The areas of ``level`` without their geometry: a merge on it is several times faster
+    (``shown_values`` runs once per month of a period)."""
+    areas = load_boundaries(level)
+    return pd.DataFrame(areas[[c for c in ("code", "name", "district_name", "district_code",
+                                           "population") if c in areas.columns]])
 
 
 #: The outline of the area whose panel is open: bold, dark, with a white halo under it so it

@@ -13,6 +13,7 @@ from core.schema import AGE_GROUPS, FEEDS
 from geo.boundaries import DISTRICT_CODES
 from safeguards.disclosure import legend as disclosure_note
 from ui import explore_loaders as load
+from ui import explore_modes as modes
 from ui.folium_frame import show_folium
 from ui.hotspot_loaders import load_hotspots
 from ui.loaders import audited_download, open_store_page, stop_on_user_error
@@ -31,6 +32,7 @@ st.caption("Records by area for the filters in the sidebar. The link in the addr
 period, synthetic = open_store_page(principal)
 
 link = load.open_explorer_link(principal, period)
+modes.open_options_link(principal, link)
 
 
 def pick_dates(name: str) -> None:
@@ -95,14 +97,27 @@ if vs.may_see_hotspots(principal.role):
               help="Outline the hotspot model's hotspots for these filters. The model takes a "
                    "few seconds the first time for each set of filters.")
 
+options = modes.option_controls(principal, state)
+threshold = threshold_of(principal.role, state.feeds)
+if options.mode != "map":
+    # Twin map and month by month: areas only, each with its own table; no area panel.
+    with stop_on_user_error():
+        if options.mode == "twin":
+            modes.show_twin(principal, state, options, note=note,
+                            threshold=threshold_of(principal.role, (options.left,
+                                                                    options.right)))
+        else:
+            modes.show_months(principal, state, options, note=note, threshold=threshold)
+    load.keep_in_link(state, None, modes.options_params(options))
+    st.stop()
+
 with stop_on_user_error():
     counts = load.load_area_counts(principal, state)
     cells = load.load_cells(principal, state)
     points = load.load_points(principal, state, cells)
     hotspots = load_hotspots(principal, state).hotspots if state.hotspots else None
     view = load.load_explorer_map(principal, state, counts=counts, cells=cells, points=points,
-                                  hotspots=hotspots, note=note)
-threshold = threshold_of(principal.role, state.feeds)
+                                  hotspots=hotspots, note=note, place=options.place)
 table_counts = selected_counts(counts, state)   # the chosen districts' areas only
 shown = load.table_records(table_counts)  # the records the downloads hold, for their audit
 
@@ -117,7 +132,7 @@ with map_column:
     clicked = show_folium(view.frame, height=560, use_container_width=True,
                           returned_objects=["last_object_clicked", "last_active_drawing"],
                           feature_group=load.load_outline(state.level, area))
-state = load.keep_in_link(state, clicked)
+state = load.keep_in_link(state, clicked, modes.options_params(options))
 details = None
 if state.area is not None:
     with stop_on_user_error():

@@ -360,7 +360,8 @@ def test_page_runs_for_an_analyst_and_writes_the_view_to_the_link(env):
                            "Mandevilla flags": "0"}
     assert link(at, "from") == ["2023-01-02"] and link(at, "to") == ["2023-06-12"]
     assert [s.label for s in at.selectbox] == ["Map opens on", "Areas", "Measure",
-                                               "Class breaks"]
+                                               "Class breaks",
+                                               "Find a place (ward, LSOA or district)"]
     assert at.selectbox(key="explore_level").options == ["District", "Ward", "LSOA"]
     script = map_script(at)
     assert "Hexagons" in script and "Points" in script

@@ -14,6 +14,7 @@ import streamlit as st
 
 from core.roles import may_see_level
 from maps.cell_layers import combine_cells
+from maps.map_title import add_place
 from safeguards.access import Principal
 from safeguards.audit import AuditEvent, record
 from storage.base import store_fingerprint
@@ -27,6 +28,8 @@ from views.explore_map import (
     selectable_area,
     selected_outline,
 )
+from views.explore_options import OPTION_PARAMS
+from views.place_search import Place, place_bounds
 from views.viewstate import (
     W_FEEDS,
     ExplorerState,
@@ -38,6 +41,7 @@ from views.viewstate import (
     to_query_params,
     widget_values,
 )
+
 
 def load_area_counts(principal: Principal, state: ExplorerState) -> pd.DataFrame:
     """``area_counts`` of the state's feeds, level and filters, for ``principal``."""
@@ -141,24 +145,28 @@ _MAP_VIEW = (*_FILTERS, "level", "measure", "scheme", "layer", "hotspots")
 
 
 def load_explorer_map(principal: Principal, state: ExplorerState, *, counts: pd.DataFrame,
-                      cells: pd.DataFrame | None, points, hotspots, note: str) -> ExplorerMap:
+                      cells: pd.DataFrame | None, points, hotspots, note: str,
+                      place: Place | None = None) -> ExplorerMap:
     """The explorer's map of ``state`` from the view's data (``load_area_counts``,
     ``load_cells``, ``load_points``, the hotspots or None), built and rendered once per view.
 
     A rerun with the same view (a click, a rerun of the page) gets the same text back, so it
-    builds no map and Streamlit resends no map (``ui.folium_frame``).
+    builds no map and Streamlit resends no map (``ui.folium_frame``). A found ``place``
+    (``views.place_search``) fits the map to it and outlines it.
     """
     store = open_store()
     return _cached_explorer_map(store.url, store_fingerprint(store), principal,
-                                _view_key(state, *_MAP_VIEW), note, state, counts, cells,
-                                points, hotspots)
+                                _view_key(state, *_MAP_VIEW), note, place, state, counts,
+                                cells, points, hotspots)
 
 
 @st.cache_data(ttl="10m", max_entries=16, show_spinner=False)
-def _cached_explorer_map(store_url, fingerprint, principal, key, note, _state, _counts, _cells,
-                         _points, _hotspots):
+def _cached_explorer_map(store_url, fingerprint, principal, key, note, place, _state, _counts,
+                         _cells, _points, _hotspots):
     view = build_map(_state, counts=_counts, cells=_cells, points=_points, hotspots=_hotspots,
                      note=note)
+    if place is not None:
+        add_place(view.map, place.level, place.code, place_bounds(place))
     return ExplorerMap(folium_frame(view.map, key=MAP_KEY), view.legend, view.message,
                        view.hotspot_note, view.caption, view.mapped)
 
@@ -209,7 +217,9 @@ _SYNCED, _AUDITED, _CLICK = "explore_synced", "explore_audited", "explore_click"
 def open_explorer_link(principal: Principal, period: tuple[dt.date, dt.date]) -> ExplorerState:
     """The view the page's link asks for. A link just opened (or changed by Back/Forward)
     fills the widgets, and what it held that could not be used is said once."""
-    params = {key: st.query_params.get_all(key) for key in st.query_params}
+    # The map modes' and the place's keys are read by ui.explore_modes.
+    params = {key: st.query_params.get_all(key) for key in st.query_params
+              if key not in OPTION_PARAMS}
     link = from_query_params(params, role=principal.role, store_period=period)
     if st.session_state.get(_SYNCED) != to_query_params(link) or W_FEEDS not in st.session_state:
         st.session_state.update(widget_values(link))
@@ -237,16 +247,19 @@ def pending_area(state: ExplorerState, frame: FoliumFrame) -> str | None:
     return selectable_area(area, state)
 
 
-def keep_in_link(state: ExplorerState, clicked: dict | None) -> ExplorerState:
+def keep_in_link(state: ExplorerState, clicked: dict | None,
+                 options: dict[str, str] | None = None) -> ExplorerState:
     """Open the panel of a newly clicked area (``st_folium`` returns the last click on every
-    run: only a different one is new), then write the view to the link. An area outside the
-    chosen districts ("not selected") opens no panel, and one left open closes."""
+    run: only a different one is new), then write the view to the link, with ``options``
+    (``ui.explore_modes.options_params``: map mode, place). An area outside the chosen
+    districts ("not selected") opens no panel, and one left open closes."""
     if str(clicked) != st.session_state.get(_CLICK):
         st.session_state[_CLICK] = str(clicked)
         state = replace(state, area=clicked_area(clicked, state.level) or state.area)
     state = replace(state, area=selectable_area(state.area, state))
     params = to_query_params(state)
-    if params != {key: st.query_params.get_all(key) for key in st.query_params}:
-        st.query_params.from_dict(params)
+    link = {**params, **(options or {})}
+    if link != {key: st.query_params.get_all(key) for key in st.query_params}:
+        st.query_params.from_dict(link)
     st.session_state[_SYNCED] = params
     return state
