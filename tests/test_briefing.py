@@ -15,6 +15,7 @@ from pypdf import PdfReader
 
 from core.errors import PeriodError
 from core.schema import FEEDS
+from core.trend_words import HOTSPOT_TITLES
 from data.synthetic import build_store as build_synthetic
 from geo.boundaries import DISTRICT_CODES
 from reports.briefing import HANDLING, MARKING, build_briefing, main
@@ -23,7 +24,6 @@ from safeguards.audit import read_audit
 from safeguards.disclosure import TOTAL, threshold_for
 from storage.parquet import ParquetStore
 from views import kpis
-from views.hotspots import TREND_TITLES as HOTSPOT_TRENDS
 from views.hotspots import fit_hotspots
 from views.meeting import MeetingState, Period
 from views.meeting_figures import meeting_data, meeting_query
@@ -176,7 +176,7 @@ def hotspot_records(text: str) -> list[str]:
     section = lines(text.split("Hotspots:")[1].split("Trends:")[0])
     section = section[section.index("Several feeds") + 1:]
     return [section[i - 1] for i, line in enumerate(section)
-            if line in HOTSPOT_TRENDS.values()]
+            if any(line.startswith(f"{title} (") for title in HOTSPOT_TITLES.values())]
 
 
 def kpi_cells(text: str) -> dict[str, list[str]]:

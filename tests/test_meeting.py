@@ -297,8 +297,10 @@ def test_no_trend_flag_on_fewer_than_k_records(tmp_path):
     store = build_store(tmp_path / "store", {"nrm": 3, "mandevilla": 30})
     data = meeting_data(meeting_query(store, Principal("t", "chair")), MeetingState("2023-Q2"))
     flags = {k.feed: k.trend for k in data.kpis}
-    assert flags == {"nrm": "Too few records", "rosewood": "Too few records",
-                     "mandevilla": "No clear trend"}
+    # The one whole quarter is the window; the flag names it (core.trend_words).
+    assert flags == {"nrm": "Too few records to test (1 quarter to Q2 2023)",
+                     "rosewood": "Too few records to test (1 quarter to Q2 2023)",
+                     "mandevilla": "No significant trend (1 quarter to Q2 2023)"}
 
 
 def test_district_focus_and_the_hotspots(synthetic):

@@ -48,14 +48,15 @@ def kpi_frame(data: MeetingData) -> pd.DataFrame:
 
 
 def hotspot_rows(hotspots) -> pd.DataFrame:
-    """The hotspots as a table to show: rank, place, records (as shown), trend, cross-feed."""
-    from views.hotspots import TREND_TITLES as HOTSPOT_TRENDS
+    """The hotspots as a table to show: rank, place, records (as shown), trend class naming its
+    window (``views.hotspots.trend_label``, the Hotspots page's words), cross-feed."""
+    from views.hotspots import trend_label
 
     return pd.DataFrame({
         "Rank": hotspots["rank"].astype(int).to_numpy(),
         "Where": hotspots["place"].astype(str).to_numpy(),
         "Records": hotspots["events_display"].astype(str).map(_thousands).to_numpy(),
-        "Trend": hotspots["trend"].map(lambda t: HOTSPOT_TRENDS.get(t, str(t))).to_numpy(),
+        "Trend": [trend_label(row) for _, row in hotspots.iterrows()],
         "Several feeds": np.where(hotspots["cross_feed"].astype(bool), "yes", "").tolist(),
     })
 
