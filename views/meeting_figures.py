@@ -231,10 +231,11 @@ def _trend(query: RoleScopedQuery, tables: Mapping, period: Period,
         in_data = window[window.isin(table.periods)]
         result = query.period_trends(feed, "district", in_data).set_index("code")
         trend = result.loc[row, "trend"]
-        shown = [float(table.area.counts.loc[row, p]) if not pd.isna(table.area.counts.loc[row, p])
-                 else float("nan") for p in in_data]
-        flags[feed] = (feed_label(trend, len(in_data), in_data[-1], shown) if len(in_data)
-                       else TREND_WORDS["not enough data"])
+        counts = table.area.counts.loc[row]
+        shown = [float("nan") if pd.isna(counts[p]) else float(counts[p]) for p in in_data]
+        # The Trends page's flag words (views.trend_flags): the same label for the same window.
+        flags[feed] = (feed_label(trend, len(in_data), in_data[-1], shown, symbol=True)
+                       if len(in_data) else TREND_WORDS["not enough data"])
         for p in window:
             if p in table.periods:
                 value, label = table.area.counts.loc[row, p], table.area.display.loc[row, p]
