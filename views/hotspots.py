@@ -34,7 +34,7 @@ import pandas as pd
 
 from core.filters import EventFilter
 from core.schema import check_feed
-from core.trend_words import hotspot_label, hotspot_title
+from core.trend_words import HOTSPOT_CLASS_NOTE, hotspot_label, hotspot_title
 from geo.crs import WGS84
 from safeguards.access import RoleScopedQuery
 from safeguards.audit import AuditEvent, record
@@ -44,6 +44,8 @@ from safeguards.publication import whole_months
 #: What the model is asked for: the default scan, seeded so the same data give the same hotspots.
 RANDOM_STATE = 0
 FEED_TITLES = {"nrm": "NRM", "rosewood": "Rosewood", "mandevilla": "Mandevilla"}
+#: Help of the ranked table's "Trend" column: every class's definition (``core.trend_words``).
+TREND_HELP = HOTSPOT_CLASS_NOTE
 #: Columns of ``HotspotView.hotspots`` (besides ``events_<feed>``/``display_<feed>`` per feed).
 COLUMNS = ["hotspot_id", "rank", "place", "districts", "wards", "events", "events_display",
            "expected", "relative_risk", "p_value", "trend", "trend_p", "trend_months", "trend_to", "cross_feed", "feeds",
