@@ -21,7 +21,7 @@ import pandas as pd
 from core.errors import PeriodError
 from core.periods import complete_periods, freq_of, parse_period, period_text
 from core.schema import FEEDS
-from core.trend_words import feed_label, last_run
+from core.trend_words import FEED_TREND_NOTE, feed_label, last_run
 from safeguards.access import RoleScopedQuery
 from safeguards.disclosure import TOTAL
 from views.feed_tables import (
@@ -36,7 +36,8 @@ from views.kpis import ALPHA
 
 TREND_WINDOWS = (12, 24)
 TREND_NOTE = ("Mann-Kendall trend test of the monthly counts (two-sided p < 0.05); slope: "
-              "Sen's estimate, records per year (not shown where small numbers are hidden).")
+              "Sen's estimate, records per year (not shown where small numbers are hidden). "
+              + FEED_TREND_NOTE)
 
 
 def trend_flags(query: RoleScopedQuery, feeds: Sequence[str] = tuple(FEEDS),
