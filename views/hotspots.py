@@ -48,8 +48,9 @@ FEED_TITLES = {"nrm": "NRM", "rosewood": "Rosewood", "mandevilla": "Mandevilla"}
 TREND_HELP = HOTSPOT_CLASS_NOTE
 #: Columns of ``HotspotView.hotspots`` (besides ``events_<feed>``/``display_<feed>`` per feed).
 COLUMNS = ["hotspot_id", "rank", "place", "districts", "wards", "events", "events_display",
-           "expected", "relative_risk", "p_value", "trend", "trend_p", "trend_months", "trend_to", "cross_feed", "feeds",
-           "area_km2", "first_month", "last_month", "monthly_hidden", "geometry"]
+           "expected", "relative_risk", "p_value", "trend", "trend_p", "trend_months",
+           "trend_to", "cross_feed", "feeds", "area_km2", "first_month", "last_month",
+           "monthly_hidden", "geometry"]
 MAX_PLACE_WARDS = 3
 #: Share of a hotspot's area a ward must hold to count as covered by it (:func:`covered_wards`).
 MIN_WARD_SHARE = 0.05
@@ -67,7 +68,8 @@ class HotspotView:
         likelihood ratio), EPSG:4326 polygons. ``events`` (Int64, <NA> where hidden),
         ``events_display`` ("23", "<10", "[c]"), and per feed ``events_<feed>`` and
         ``display_<feed>``; ``relative_risk`` (NaN where the count is hidden), ``p_value``,
-        ``trend`` (a ``models.trends`` category), ``cross_feed``, ``place`` (ward names and
+        ``trend`` (a ``core.trends`` class), ``trend_months`` and ``trend_to`` (its window,
+        for ``core.trend_words.hotspot_label``), ``cross_feed``, ``place`` (ward names and
         district), ``districts``, ``wards`` (lists), ``area_km2``, ``first_month``,
         ``last_month``, ``monthly_hidden`` (the monthly series is hidden, see module docstring).
     monthly : DataFrame
