@@ -7,7 +7,7 @@ and the pack each kept their own titles and disagreed. No other module keeps a d
 titles (``tests/test_trend_words.py`` checks).
 
 - **Hotspot classes** (``core.trends.classify``): ArcGIS Pro's eight emerging hot-spot classes
-  and "no pattern", on monthly steps (``docs/hotspots.md``, "Trend classes").
+  and "no pattern", on monthly steps (``docs/hotspots.md``, "Emerging trend").
 - **Feed trends** (``core.trends.mann_kendall`` via ``RoleScopedQuery.period_trends``): rising,
   falling or no significant trend over a window of months or quarters; where the test is not
   significant but the last periods went the same way, the label says so
