@@ -14,15 +14,28 @@ location is one hotspot and the time steps are months:
   month, and unrounded it would break the ties between months of equal count (a run of quiet
   months under a slowly rising baseline would read as a significant decrease).
 
-Categories, first match wins (``docs/hotspots.md`` explains the adaptation):
+A month is **cold** when its count is significantly below expected (one-sided Poisson test,
+``P(X <= count | expected)``); with a few events expected a month is rarely cold, so
+"oscillating" needs a busy baseline.
 
+Categories, first match wins (``docs/hotspots.md`` explains the adaptation; the words people
+read, with their definitions and the window, are in ``core.trend_words``):
+
+0. ``"too short"``: fewer than ``MIN_MONTHS`` months (ArcGIS needs ten time steps): not
+   classified. A one-quarter window would call every hotspot "new";
 1. ``"no pattern"``: never hot in a single month (significant only in aggregate);
 2. ``"new"``: hot in one of the last ``recent_months`` and never before the last ``new_months``;
-3. ``"diminishing"``: the excess decreases significantly;
-4. ``"intensifying"``: hot recently and the excess increases significantly;
-5. ``"persistent"``: hot recently, in at least ``persistent_share`` of the months, no trend;
-6. ``"sporadic"``: hot recently, on and off (fewer than ``persistent_share`` of months);
-7. ``"historical"``: hot before, not in the last ``recent_months``.
+3. ``"consecutive"``: hot recently, the hot months one unbroken run (of at least two) reaching
+   the recent months and starting before the last ``new_months``, fewer than
+   ``persistent_share`` of the months hot (a run out of a quiet past always rises
+   significantly, so this comes before "intensifying");
+4. ``"diminishing"``: the excess decreases significantly;
+5. ``"intensifying"``: hot recently and the excess increases significantly;
+6. ``"persistent"``: hot recently, in at least ``persistent_share`` of the months, no trend;
+7. ``"oscillating"``: hot recently, on and off, and cold in at least one earlier month;
+8. ``"sporadic"``: hot recently, on and off (fewer than ``persistent_share`` of months), never
+   cold;
+9. ``"historical"``: hot before, not in the last ``recent_months``.
 """
 from __future__ import annotations
 
@@ -31,8 +44,13 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import special
 
-CATEGORIES = ("new", "intensifying", "persistent", "diminishing", "sporadic", "historical",
-              "no pattern")
+#: ArcGIS Pro's eight emerging hot-spot classes and "no pattern" (``core.trend_words`` names them).
+CATEGORIES = ("new", "consecutive", "intensifying", "persistent", "diminishing", "sporadic",
+              "oscillating", "historical", "no pattern")
+#: A window too short to classify (not a class: the label says so).
+TOO_SHORT = "too short"
+#: Fewest months classified (ArcGIS Pro's emerging hot-spot analysis needs ten time steps).
+MIN_MONTHS = 10
 
 
 @dataclass(frozen=True)
@@ -57,6 +75,7 @@ class Emerging:
     hot: np.ndarray
     hot_share: float
     mann_kendall: MannKendall
+    cold: np.ndarray | None = None
 
 
 def mann_kendall(series, alpha: float = 0.05) -> MannKendall:
@@ -107,8 +126,24 @@ def hot_months(counts, expected, alpha: float = 0.05) -> np.ndarray:
     return (c > e) & (p <= alpha)
 
 
+def cold_months(counts, expected, alpha: float = 0.05) -> np.ndarray:
+    """Months whose count is significantly below expected (one-sided Poisson test)."""
+    c, e = np.asarray(counts, float), np.asarray(expected, float)
+    p = special.pdtr(np.maximum(c, 0), np.maximum(e, 1e-12))  # P(X <= c)
+    return (c < e) & (p <= alpha)
+
+
+def _one_run(hot: np.ndarray) -> int:
+    """Length of the hot months' run when they form one unbroken run, else 0."""
+    where = np.flatnonzero(hot)
+    if not len(where) or where[-1] - where[0] + 1 != len(where):
+        return 0
+    return len(where)
+
+
 def classify(counts, expected=None, *, alpha: float = 0.05, recent_months: int = 3,
-             new_months: int = 6, persistent_share: float = 0.5) -> Emerging:
+             new_months: int = 6, persistent_share: float = 0.5,
+             min_months: int = MIN_MONTHS) -> Emerging:
     """Classify a hotspot's monthly series into one of ``CATEGORIES``.
 
     Parameters
@@ -125,6 +160,8 @@ def classify(counts, expected=None, *, alpha: float = 0.05, recent_months: int =
     persistent_share : float
         Share of months a persistent hotspot is hot in (ArcGIS uses 90% of time steps; months
         of a few events each rarely all pass a test, hence a lower default).
+    min_months : int
+        Shorter series are ``TOO_SHORT`` (not classified).
 
     Returns
     -------
@@ -139,26 +176,36 @@ def classify(counts, expected=None, *, alpha: float = 0.05, recent_months: int =
     e = np.full(len(c), c.mean()) if expected is None else np.asarray(expected, float)
     if c.shape != e.shape:
         raise ValueError(f"counts has {len(c)} months but expected has {len(e)}")
-    hot = hot_months(c, e, alpha)
+    hot, cold = hot_months(c, e, alpha), cold_months(c, e, alpha)
     trend = mann_kendall(np.round(c - e) + 0.0, alpha)  # whole events; + 0.0 turns -0.0 to 0.0
     share = float(hot.mean()) if len(hot) else 0.0
     # Hot now: a recent month is hot, or the recent months together are (one event a month
     # where 0.1 is expected passes no single month's test, but three in a row do).
     recent = bool(len(hot) and (hot[-recent_months:].any() or hot_months(
         [c[-recent_months:].sum()], [e[-recent_months:].sum()], alpha)[0]))
-    before_new = hot[:max(len(hot) - new_months, 0)]
-    if not hot.any():
+    n = len(hot)
+    before_new = hot[:max(n - new_months, 0)]
+    run = _one_run(hot)
+    last_hot = int(np.flatnonzero(hot)[-1]) if hot.any() else -1
+    if n < min_months:
+        category = TOO_SHORT
+    elif not hot.any():
         category = "no pattern"
     elif recent and not before_new.any():
         category = "new"
+    elif recent and run >= 2 and last_hot >= n - recent_months and share < persistent_share:
+        # Before "intensifying": a run out of a quiet past is always a significant rise.
+        category = "consecutive"
     elif trend.trend == "decreasing":
         category = "diminishing"
     elif recent and trend.trend == "increasing":
         category = "intensifying"
     elif recent and share >= persistent_share:
         category = "persistent"
+    elif recent and cold[:last_hot + 1].any():
+        category = "oscillating"
     elif recent:
         category = "sporadic"
     else:
         category = "historical"
-    return Emerging(category, hot, share, trend)
+    return Emerging(category, hot, share, trend, cold)

@@ -423,6 +423,9 @@ def _describe(found, counts, grid: Grid, events: Events, cell, feed_labels: dict
             "first_month": str(active.min()) if len(active) else None,
             "last_month": str(active.max()) if len(active) else None, "geometry": shapes[k]})
     frame = gpd.GeoDataFrame(pd.DataFrame(rows, columns=COLUMNS), geometry="geometry", crs=BNG)
+    # The window the trend class is about, for its label (``core.trend_words.hotspot_label``).
+    frame["trend_months"] = len(monthly)
+    frame["trend_to"] = str(monthly.index.max()) if len(monthly) else None
     if isinstance(found.statistic, pd.DataFrame):
         for column in found.statistic.columns:
             frame[column] = found.statistic[column].to_numpy()[:n]

@@ -24,7 +24,13 @@ from ui.loaders import audited_download, open_store_page, stop_on_user_error
 from ui.session import require_page_role
 from views.explore import CATEGORY_TITLES, describe
 from views.exports import labelled_csv, tasks_label
-from views.hotspots import explain, feed_breakdown, monthly_chart, ranked_table
+from views.hotspots import (
+    TREND_HELP,
+    explain,
+    feed_breakdown,
+    monthly_chart,
+    ranked_table,
+)
 from views.overview import FEED_SHORT_TITLES
 from views.task_outcome import tasks_table
 from views.tasking import STATUS_TITLES, STATUSES
@@ -74,6 +80,7 @@ selection = st.dataframe(
         "Relative risk": st.column_config.NumberColumn(
             format="%.1f", help="Rate inside ÷ rate outside (blank: hidden with a small count)"),
         "p-value": st.column_config.NumberColumn(format="%.3f"),
+        "Trend": st.column_config.TextColumn(help=TREND_HELP),
         "Cross-feed": st.column_config.CheckboxColumn(
             help="Two or more feeds each have a hotspot here")})
 rows = selection.selection.rows if selection else []

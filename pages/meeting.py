@@ -98,8 +98,10 @@ elif state.step == "hotspots":
                                 enumerate(meeting_steps.map_legend())))
     if len(data.hotspots):
         table_column.table(meeting_steps.hotspot_rows(data.hotspots).set_index("Rank"))
+        table_column.caption(meeting_steps.hotspot_caption(data),
+                             help=meeting_steps.HOTSPOT_HELP)
     else:
-        table_column.info("No hotspot was found in this period.", icon=":material/map:")
+        table_column.info(meeting_steps.no_hotspot_text(data), icon=":material/map:")
 elif state.step == "tasking":
     if data.tasks:
         st.markdown(f"**{meeting_steps.task_summary(data.tasks)}**")

@@ -50,6 +50,7 @@ from core.errors import (
     DashboardError,  # noqa: E402
     PeriodError,  # noqa: E402
 )
+from core.trend_words import HOTSPOT_CLASS_NOTE
 from geo.boundaries import DISTRICT_CODES, load_boundaries  # noqa: E402
 from reports.marking import MARKING, draw_marking  # noqa: E402
 from safeguards.access import Principal  # noqa: E402
@@ -245,9 +246,11 @@ def _layout(data: MeetingData, principal: Principal, now: dt.datetime, map_png: 
 
     kpi_rows = _kpi_rows(data)
     kpi_rows[0] = [Paragraph(esc(text), s["head"]) for text in kpi_rows[0]]
+    for row in kpi_rows[1:]:   # the trend names its window: wrapped, not clipped
+        row[-1] = Paragraph(esc(row[-1]), s["cell"])
     story += [Paragraph("Headline figures", s["h2"]),
-              _table(kpi_rows, widths=[31 * mm, 14 * mm, 17 * mm, 21 * mm, 17 * mm, 14 * mm,
-                                       21 * mm, 17 * mm, 25 * mm]),
+              _table(kpi_rows, widths=[27 * mm, 14 * mm, 17 * mm, 19 * mm, 17 * mm, 14 * mm,
+                                       19 * mm, 17 * mm, 33 * mm]),
               Paragraph(f"Previous period: {esc(data.previous.label)}. Same period last year: "
                         f"{esc(data.last_year.label)}. {esc(TEST_NOTE)} Not tested (—) where a "
                         "count is hidden or missing. Trend: Mann-Kendall test over the periods "
@@ -265,15 +268,18 @@ def _layout(data: MeetingData, principal: Principal, now: dt.datetime, map_png: 
     if data.hotspots is not None:
         table = hotspot_rows(data.hotspots)
         rows = [list(table.columns)]
-        rows += [[str(r[0]), Paragraph(esc(r[1]), s["cell"]), *r[2:]]
+        rows += [[str(r[0]), Paragraph(esc(r[1]), s["cell"]), r[2],
+                  Paragraph(esc(r[3]), s["cell"]), *r[4:]]
                  for r in table.itertuples(index=False)]
         story += [Paragraph(f"Hotspots: {esc(data.area_label)}", s["h2"]),
                   Image(io.BytesIO(map_png), width=160 * mm, height=115 * mm),
-                  Paragraph("Hotspots of all feeds in the period (Poisson scan against the "
-                            "resident population), numbered by rank.", s["small"]),
-                  _table(rows, widths=[12 * mm, 92 * mm, 20 * mm, 26 * mm, 26 * mm],
+                  Paragraph(f"Hotspots of all feeds over the {esc(data.hotspot_window)} "
+                            "(Poisson scan against the resident population), numbered by rank. "
+                            f"Trend classes: {esc(HOTSPOT_CLASS_NOTE)}", s["small"]),
+                  _table(rows, widths=[12 * mm, 68 * mm, 18 * mm, 58 * mm, 20 * mm],
                          right_from=2) if len(rows) > 1 else
-                  Paragraph("No hotspot was found in the period.", s["body"])]
+                  Paragraph(f"No hotspot was found over the {esc(data.hotspot_window)}.",
+                            s["body"])]
     story += [KeepTogether([Paragraph(f"Trends: {esc(data.area_label)}", s["h2"]),
                             Image(io.BytesIO(trend_png), width=180 * mm, height=61.6 * mm),
                             Paragraph("Records per period; a gap is a hidden (small) count, "

@@ -15,6 +15,7 @@ from pypdf import PdfReader
 
 from core.errors import PeriodError
 from core.schema import FEEDS
+from core.trend_words import HOTSPOT_TITLES
 from data.synthetic import build_store as build_synthetic
 from geo.boundaries import DISTRICT_CODES
 from reports.briefing import HANDLING, MARKING, build_briefing, main
@@ -23,10 +24,10 @@ from safeguards.audit import read_audit
 from safeguards.disclosure import TOTAL, threshold_for
 from storage.parquet import ParquetStore
 from views import kpis
-from views.hotspots import TREND_TITLES as HOTSPOT_TRENDS
-from views.hotspots import fit_hotspots
+from views.hotspots import fit_hotspots, ranked_table
 from views.meeting import MeetingState, Period
-from views.meeting_figures import meeting_data, meeting_query
+from views.meeting_figures import hotspot_filter, meeting_data, meeting_query
+from views.meeting_steps import hotspot_rows
 from views.overview import FEED_SHORT_TITLES
 from views.tasking import DEFAULT_AGENCIES, TaskBook
 
@@ -176,7 +177,7 @@ def hotspot_records(text: str) -> list[str]:
     section = lines(text.split("Hotspots:")[1].split("Trends:")[0])
     section = section[section.index("Several feeds") + 1:]
     return [section[i - 1] for i, line in enumerate(section)
-            if line in HOTSPOT_TRENDS.values()]
+            if any(line.startswith(f"{title} (") for title in HOTSPOT_TITLES.values())]
 
 
 def kpi_cells(text: str) -> dict[str, list[str]]:
@@ -337,3 +338,40 @@ def test_cli_as_a_process_with_missing_arguments_and_a_progress_bar(store, tmp_p
     assert done.returncode == 0, done.stderr
     assert "briefing pack" in done.stderr and "4/4" in done.stderr  # tqdm's bar
     assert out.read_bytes().startswith(b"%PDF")
+
+
+# -- one trend language (issue 13 item 6) ------------------------------------------------------
+def test_hotspot_classes_read_the_same_on_the_page_the_meeting_and_the_pack(store, packs):
+    """The same hotspots over the same window (the 24 months to Sep 2026) get the same class
+    words on the Hotspots page (``ranked_table``), the meeting (``hotspot_rows``) and the PDF."""
+    period = Period("2026-Q3")
+    page = ranked_table(fit_hotspots(RoleScopedQuery(store, CHAIR), list(FEEDS),
+                                     hotspot_filter(period)))
+    meeting = hotspot_rows(meeting_data(meeting_query(store, CHAIR),
+                                        MeetingState("2026-Q3")).hotspots)
+    assert len(meeting) and list(meeting["Trend"]) == list(page["Trend"].head(len(meeting)))
+    assert meeting["Trend"].str.endswith(" (24 months to Sep 2026)").all()
+    text = " ".join(" ".join(pages_of(packs["quarter"])).split())   # wrapped cells joined
+    section = text.split("Hotspots:")[1].split("Trends:")[0]
+    titles = "|".join(HOTSPOT_TITLES.values())
+    printed = re.findall(rf"(?:{titles}) \(\d+ months to \w+ \d{{4}}\)", section)
+    assert printed == list(meeting["Trend"])
+    assert "Hotspots of all feeds over the 24 months to Sep 2026" in section
+
+
+def test_feed_trend_reads_the_same_on_trends_the_meeting_and_the_pack(store, packs):
+    """The headline's trend is the Trends page's flag of West Yorkshire for the same window
+    (24 months to Sep 2026; 8 quarters to Q3 2026 in the quarter's pack), same words and test
+    on the same published figures."""
+    from views.trend_flags import trend_flags
+
+    flags = trend_flags(RoleScopedQuery(store, CHAIR), windows=(24,), end="2026-09")
+    county = flags[flags["code"] == TOTAL].set_index("feed")["flag"]
+    month = meeting_data(meeting_query(store, CHAIR), MeetingState("2026-09"))
+    assert {k.feed: k.trend for k in month.kpis} == county.to_dict()
+    assert all("(24 months to Sep 2026)" in flag for flag in county)
+    quarter = meeting_data(meeting_query(store, CHAIR), MeetingState("2026-Q3"))
+    text = " ".join(" ".join(pages_of(packs["quarter"])).split())
+    for k in quarter.kpis:
+        assert "(8 quarters to Q3 2026)" in k.trend
+        assert " ".join(k.trend.split()) in text

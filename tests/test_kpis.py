@@ -414,12 +414,14 @@ def test_suppressed_roles_get_the_trend_flag_without_p_value_or_slope(synthetic)
     flagged = analyst[analyst["trend"].isin(["increasing", "decreasing"])]
     assert len(flagged) and flagged["p_value"].notna().all()
     assert flagged["slope_per_year"].notna().all()
-    assert flagged["flag"].str.contains(r"\(p = 0\.\d{3}, [+-]\d", regex=True).all()
+    assert flagged["flag"].str.contains(r"\(24 months to Oct 2026\), p = 0\.\d{3}, [+-]\d",
+                                        regex=True).all()
     for role in ("executive", "chair"):
         flags = trend_flags.trend_flags(query(synthetic, role), windows=(24,))
         assert flags["p_value"].isna().all() and flags["slope_per_year"].isna().all()
-        assert set(flags["flag"]) <= {"▲ increasing", "▼ decreasing", "no significant trend",
-                                      "too few records to test"}
+        words = r"(▲ Rising|▼ Falling|No significant trend|Too few records to test)"
+        run = r"(; (up|down) \d+ months running)?"
+        assert flags["flag"].str.fullmatch(words + r" \(24 months to Oct 2026\)" + run).all()
         exported = trend_flags.trends_export(flags)
         assert set(exported["p-value"]) == {""} and set(exported["Change per year (Sen)"]) == {""}
         raw = RoleScopedQuery(synthetic, Principal("t", role)).period_trends(

@@ -11,6 +11,7 @@ from streamlit.testing.v1 import AppTest
 
 from core.errors import AccessDenied, PeriodError
 from core.schema import FEEDS
+from core.trends import TOO_SHORT
 from data.synthetic import build_store as build_synthetic
 from geo.boundaries import DISTRICT_CODES, load_boundaries
 from safeguards.access import Principal, RoleScopedQuery
@@ -22,7 +23,7 @@ from tests.apptest import open_page
 from tests.sample_store import build_store
 from ui.registry import check_page_access
 from views import kpis
-from views.hotspots import fit_hotspots
+from views.hotspots import fit_hotspots, ranked_table
 from views.meeting import (
     ALL_DISTRICTS,
     STEPS,
@@ -37,8 +38,14 @@ from views.meeting import (
     steps_for,
     to_query_params,
 )
-from views.meeting_figures import meeting_data, meeting_query
-from views.meeting_steps import BEYOND, BEYOND_YEAR, kpi_frame, markdown_text
+from views.meeting_figures import hotspot_filter, meeting_data, meeting_query
+from views.meeting_steps import (
+    BEYOND,
+    BEYOND_YEAR,
+    hotspot_rows,
+    kpi_frame,
+    markdown_text,
+)
 from views.meeting_tasks import tasks_since
 from views.overview import FEED_SHORT_TITLES
 from views.tasking import DEFAULT_AGENCIES, TaskBook
@@ -297,8 +304,31 @@ def test_no_trend_flag_on_fewer_than_k_records(tmp_path):
     store = build_store(tmp_path / "store", {"nrm": 3, "mandevilla": 30})
     data = meeting_data(meeting_query(store, Principal("t", "chair")), MeetingState("2023-Q2"))
     flags = {k.feed: k.trend for k in data.kpis}
-    assert flags == {"nrm": "Too few records", "rosewood": "Too few records",
-                     "mandevilla": "No clear trend"}
+    # The one whole quarter is the window; the flag names it (core.trend_words).
+    assert flags == {"nrm": "Too few records to test (1 quarter to Q2 2023)",
+                     "rosewood": "Too few records to test (1 quarter to Q2 2023)",
+                     "mandevilla": "No significant trend (1 quarter to Q2 2023)"}
+
+
+def test_meeting_hotspots_are_fitted_on_the_trend_window_not_one_quarter(synthetic):
+    """Issue 13: the meeting fitted one quarter, too short for a trend class, so every hotspot
+    read "New". It fits the 24 months to the period's end, as the Hotspots page does for those
+    dates, and gives each hotspot the page's class for that window."""
+    chair = Principal("t", "chair")
+    assert hotspot_filter(Period("2026-Q3")).start == dt.date(2024, 10, 1)
+    assert hotspot_filter(Period("2026-09")).end == dt.date(2026, 9, 30)
+    data = meeting_data(meeting_query(synthetic, chair), MeetingState("2026-Q3"))
+    assert data.hotspot_window == "24 months to Sep 2026"
+    rows = hotspot_rows(data.hotspots)
+    assert rows["Trend"].str.endswith("(24 months to Sep 2026)").all()
+    assert not rows["Trend"].str.startswith("New").all()
+    page = ranked_table(fit_hotspots(RoleScopedQuery(synthetic, chair), list(FEEDS),
+                                     hotspot_filter(Period("2026-Q3"))))
+    assert list(rows["Trend"]) == list(page["Trend"].head(len(rows)))
+    # The old fit, one quarter: not classified (it used to say "New" for every hotspot).
+    quarter = fit_hotspots(RoleScopedQuery(synthetic, chair), list(FEEDS),
+                           Period("2026-Q3").filter())
+    assert set(quarter.hotspots["trend"]) == {TOO_SHORT}
 
 
 def test_district_focus_and_the_hotspots(synthetic):
@@ -319,7 +349,8 @@ def test_meeting_hotspots_are_drawn_as_whole_wards(synthetic):
     that cover the model's cells, never the 300 m cells themselves."""
     chair = Principal("t", "chair")
     data = meeting_data(meeting_query(synthetic, chair), MeetingState("2026-Q3", None))
-    view = fit_hotspots(RoleScopedQuery(synthetic, chair), list(FEEDS), Period("2026-Q3").filter())
+    view = fit_hotspots(RoleScopedQuery(synthetic, chair), list(FEEDS),
+                        hotspot_filter(Period("2026-Q3")))
     cells = view.hotspots.set_index("hotspot_id").to_crs(27700).geometry
     wards = load_boundaries("ward").to_crs(27700)
     assert data.hotspots is not None and len(data.hotspots)

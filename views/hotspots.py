@@ -34,6 +34,7 @@ import pandas as pd
 
 from core.filters import EventFilter
 from core.schema import check_feed
+from core.trend_words import HOTSPOT_CLASS_NOTE, hotspot_label, hotspot_title
 from geo.crs import WGS84
 from safeguards.access import RoleScopedQuery
 from safeguards.audit import AuditEvent, record
@@ -43,13 +44,13 @@ from safeguards.publication import whole_months
 #: What the model is asked for: the default scan, seeded so the same data give the same hotspots.
 RANDOM_STATE = 0
 FEED_TITLES = {"nrm": "NRM", "rosewood": "Rosewood", "mandevilla": "Mandevilla"}
-TREND_TITLES = {"new": "New", "intensifying": "Intensifying", "persistent": "Persistent",
-                "diminishing": "Diminishing", "sporadic": "Sporadic", "historical": "Historical",
-                "no pattern": "No pattern"}
+#: Help of the ranked table's "Trend" column: every class's definition (``core.trend_words``).
+TREND_HELP = HOTSPOT_CLASS_NOTE
 #: Columns of ``HotspotView.hotspots`` (besides ``events_<feed>``/``display_<feed>`` per feed).
 COLUMNS = ["hotspot_id", "rank", "place", "districts", "wards", "events", "events_display",
-           "expected", "relative_risk", "p_value", "trend", "trend_p", "cross_feed", "feeds",
-           "area_km2", "first_month", "last_month", "monthly_hidden", "geometry"]
+           "expected", "relative_risk", "p_value", "trend", "trend_p", "trend_months",
+           "trend_to", "cross_feed", "feeds", "area_km2", "first_month", "last_month",
+           "monthly_hidden", "geometry"]
 MAX_PLACE_WARDS = 3
 #: Share of a hotspot's area a ward must hold to count as covered by it (:func:`covered_wards`).
 MIN_WARD_SHARE = 0.05
@@ -67,7 +68,8 @@ class HotspotView:
         likelihood ratio), EPSG:4326 polygons. ``events`` (Int64, <NA> where hidden),
         ``events_display`` ("23", "<10", "[c]"), and per feed ``events_<feed>`` and
         ``display_<feed>``; ``relative_risk`` (NaN where the count is hidden), ``p_value``,
-        ``trend`` (a ``models.trends`` category), ``cross_feed``, ``place`` (ward names and
+        ``trend`` (a ``core.trends`` class), ``trend_months`` and ``trend_to`` (its window,
+        for ``core.trend_words.hotspot_label``), ``cross_feed``, ``place`` (ward names and
         district), ``districts``, ``wards`` (lists), ``area_km2``, ``first_month``,
         ``last_month``, ``monthly_hidden`` (the monthly series is hidden, see module docstring).
     monthly : DataFrame
@@ -217,6 +219,7 @@ def _protect(raw: gpd.GeoDataFrame, monthly: pd.DataFrame, feeds: list[str],
         if len(ids) else np.array([], dtype=float),
         "p_value": raw["p_value"].astype(float).to_numpy(),
         "trend": raw["trend"].tolist(), "trend_p": raw["trend_p"].astype(float).to_numpy(),
+        **_trend_window(raw),
         "cross_feed": raw["cross_feed"].astype(bool).to_numpy(),
         "feeds": raw["feeds"].tolist(), "area_km2": raw["area_km2"].astype(float).to_numpy(),
         "first_month": raw["first_month"].tolist(), "last_month": raw["last_month"].tolist(),
@@ -287,6 +290,7 @@ def _published_view(raw, ids, months, feeds, filters, query, k, n_events, n_outs
         "relative_risk": figures["relative_risk"].astype(float).to_numpy(),
         "p_value": raw["p_value"].astype(float).to_numpy(),
         "trend": raw["trend"].tolist(), "trend_p": np.full(len(ids), np.nan),
+        **_trend_window(raw),
         "cross_feed": raw["cross_feed"].astype(bool).to_numpy(),
         "feeds": raw["feeds"].tolist(), "area_km2": raw["area_km2"].astype(float).to_numpy(),
         "first_month": [None] * len(ids), "last_month": [None] * len(ids),
@@ -401,7 +405,7 @@ def ranked_table(view: HotspotView) -> pd.DataFrame:
     table.update({
         "Relative risk": risk.round(1).to_numpy(),
         "p-value": frame["p_value"].astype(float).to_numpy(),
-        "Trend": [TREND_TITLES.get(t, str(t)) for t in frame["trend"]],
+        "Trend": [trend_label(row) for _, row in frame.iterrows()],
         "Cross-feed": frame["cross_feed"].astype(bool).to_numpy()})
     return pd.DataFrame(table)
 
@@ -455,8 +459,7 @@ def explain(view: HotspotView, hotspot_id: int) -> str:
         parts.append("p-value " + ("< 0.001" if p < 0.001 else f"{p:.3f}")
                      + " (Monte-Carlo test of the Poisson scan)")
     text = "; ".join(parts) + "."
-    trend = TREND_TITLES.get(row["trend"], str(row["trend"]))
-    text += f" Trend: {trend.lower()}."
+    text += f" Trend: {trend_label(row)}."
     if row["cross_feed"]:
         text += " Cross-feed: " + ", ".join(FEED_TITLES.get(f, f) for f in row["feeds"]) \
             + " each have a hotspot here."
@@ -464,6 +467,22 @@ def explain(view: HotspotView, hotspot_id: int) -> str:
         text += " Its monthly counts are hidden: with its total they could give a small number" \
                 " away."
     return text
+
+
+def trend_label(row) -> str:
+    """A hotspot's trend class naming its window, e.g. "Intensifying (24 months to Nov 2026)"
+    (``core.trend_words``: the one vocabulary of the Hotspots page, the meeting and the pack)."""
+    months, last = row.get("trend_months"), row.get("trend_to")
+    if months is None or pd.isna(months) or not last or pd.isna(last):
+        return hotspot_title(row["trend"])
+    return hotspot_label(row["trend"], int(months), pd.Period(str(last), "M"))
+
+
+def _trend_window(raw) -> dict:
+    """``trend_months`` and ``trend_to`` of the model's hotspots (None where it gave none)."""
+    n = len(raw)
+    return {column: (raw[column].tolist() if column in raw.columns else [None] * n)
+            for column in ("trend_months", "trend_to")}
 
 
 def _thousands(label) -> str:

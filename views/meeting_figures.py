@@ -15,7 +15,11 @@ one can be subtracted from another to work a hidden count out:
 - the headline and the trend are West Yorkshire's (or the focus district's) row of the same
   tables; the trend flag is ``RoleScopedQuery.period_trends`` (true counts in the query layer,
   no flag on fewer than k records);
-- hotspots come from ``views.hotspots.fit_hotspots``, which protects them itself.
+- hotspots come from ``views.hotspots.fit_hotspots``, which protects them itself, fitted on
+  the **trend window** (:func:`hotspot_filter`: the 24 months to the end of the period), not
+  on the period alone: a trend class needs a history (``core.trends.MIN_MONTHS``), and on one
+  quarter every hotspot read "New". The same dates on the Hotspots page give the same
+  hotspots and classes.
 
 The periods and the link are in ``views.meeting``, the tasking list in ``views.meeting_tasks``,
 what each step shows in ``views.meeting_steps``. No Streamlit here.
@@ -28,8 +32,11 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from core.errors import PeriodError
+from core.filters import EventFilter
 from core.periods import check_covered, covered
 from core.schema import FEED_TITLES, FEEDS
+from core.trend_words import FEED_TITLES as TREND_WORDS
+from core.trend_words import feed_label, window_text
 from geo.boundaries import DISTRICT_CODES
 from safeguards.access import Principal, RoleScopedQuery
 from safeguards.disclosure import TOTAL, legend, legend_for
@@ -46,10 +53,10 @@ TREND_PERIODS = {"Q": 8, "M": 24}
 NO_DATA = "no data"
 #: A period the data cover only in part: not compared, a gap in the trend.
 INCOMPLETE = "incomplete"
-TOO_FEW = "Too few records"
 #: Shown for an all-feed sum (or its rate) where one of its parts is hidden.
 HIDDEN_SUM = "hidden"
-TREND_TITLES = {"increasing": "Rising", "decreasing": "Falling", "no trend": "No clear trend"}
+#: Months of the hotspots' window (the trend window of a quarter or a month: 8 x 3 = 24 x 1).
+HOTSPOT_MONTHS = 24
 
 
 # -- the figures -------------------------------------------------------------------------------
@@ -138,6 +145,8 @@ class MeetingData:
     data_kind: str
     sources: tuple[str, ...]
     thresholds: Mapping[str, int] = field(default_factory=dict)
+    #: The hotspots' window in words ("24 months to Sep 2026"), named on every hotspot label.
+    hotspot_window: str = ""
 
     @property
     def is_synthetic(self) -> bool:
@@ -183,7 +192,22 @@ def meeting_data(query: RoleScopedQuery, state: MeetingState) -> MeetingData:
         trend=trend, tasks=tasks, tasking_note=tasking_note,
         threshold=max(t.threshold for t in tables.values()),
         data_kind=_data_kind(query.store), sources=_sources(query.store),
-        thresholds={FEED_SHORT_TITLES[f]: t.threshold for f, t in tables.items()})
+        thresholds={FEED_SHORT_TITLES[f]: t.threshold for f, t in tables.items()},
+        hotspot_window=hotspot_window_text(period))
+
+
+def hotspot_filter(period: Period, district: str | None = None) -> EventFilter:
+    """The meeting's hotspot fit: the ``HOTSPOT_MONTHS`` whole months ending with ``period``
+    (and the district focus). Put these dates on the Hotspots page for the same hotspots."""
+    last = period.pandas.asfreq("M", how="end")
+    first = last - (HOTSPOT_MONTHS - 1)
+    return EventFilter(start=first.start_time.date(), end=last.end_time.date(),
+                       districts=(district,) if district else ())
+
+
+def hotspot_window_text(period: Period) -> str:
+    """"24 months to Sep 2026": the window the meeting's hotspots and their classes are about."""
+    return window_text(HOTSPOT_MONTHS, period.pandas.asfreq("M", how="end"))
 
 
 def _trend(query: RoleScopedQuery, tables: Mapping, period: Period,
@@ -193,7 +217,10 @@ def _trend(query: RoleScopedQuery, tables: Mapping, period: Period,
     The counts are West Yorkshire's (or ``district``'s) row of the feed's protected tables,
     the very cells the Trends page shows; periods before the data are "no data", not zeros, and
     a period the data cover in part is "incomplete" (a gap, not a fall). The flag is the query
-    layer's Mann-Kendall test over the window's periods the data cover completely.
+    layer's Mann-Kendall test over the window's periods the data cover completely (on published
+    sums for a protected role, the figures charted), labelled with that window; where it is not
+    significant but the charted counts end in a run of rises or falls, the label says so
+    (``core.trend_words.feed_label``).
     """
     n = TREND_PERIODS[period.freq]
     window = pd.period_range(period.shifted(-(n - 1)).pandas, period.pandas, freq=period.freq)
@@ -204,7 +231,11 @@ def _trend(query: RoleScopedQuery, tables: Mapping, period: Period,
         in_data = window[window.isin(table.periods)]
         result = query.period_trends(feed, "district", in_data).set_index("code")
         trend = result.loc[row, "trend"]
-        flags[feed] = TOO_FEW if trend == "too few records" else TREND_TITLES.get(trend, trend)
+        counts = table.area.counts.loc[row]
+        shown = [float("nan") if pd.isna(counts[p]) else float(counts[p]) for p in in_data]
+        # The Trends page's flag words (views.trend_flags): the same label for the same window.
+        flags[feed] = (feed_label(trend, len(in_data), in_data[-1], shown, symbol=True)
+                       if len(in_data) else TREND_WORDS["not enough data"])
         for p in window:
             if p in table.periods:
                 value, label = table.area.counts.loc[row, p], table.area.display.loc[row, p]
@@ -273,11 +304,12 @@ def _district_table(query: RoleScopedQuery, tables: Mapping, period: Period,
 
 
 def _hotspots(query: RoleScopedQuery, period: Period, district: str | None):
-    """The model's top hotspots of all feeds in the period (``views.hotspots``): areas only,
-    suppressed there for the role; at most ``TOP_HOTSPOTS``, strongest first."""
+    """The model's top hotspots of all feeds over the window ending with the period
+    (:func:`hotspot_filter`, ``views.hotspots``): areas only, suppressed there for the role; at
+    most ``TOP_HOTSPOTS``, strongest first."""
     from views.hotspots import fit_hotspots
 
-    view = fit_hotspots(query, list(FEEDS), period.filter(district))
+    view = fit_hotspots(query, list(FEEDS), hotspot_filter(period, district))
     hotspots = view.hotspots.sort_values("rank").head(TOP_HOTSPOTS).reset_index(drop=True)
     return as_wards(hotspots), view.n_events
 

@@ -13,8 +13,12 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from core.trend_words import HOTSPOT_CLASS_NOTE
 from views.meeting_figures import MeetingData, _thousands
 from views.meeting_tasks import Task
+
+#: The hotspot classes' definitions (``core.trend_words``), for the meeting page's help icon.
+HOTSPOT_HELP = HOTSPOT_CLASS_NOTE
 
 #: One colour per feed (short title), dark enough for a projector and for print.
 FEED_COLOURS = {"NRM referrals": "#1b4f72", "Rosewood episodes": "#b03a2e",
@@ -48,16 +52,28 @@ def kpi_frame(data: MeetingData) -> pd.DataFrame:
 
 
 def hotspot_rows(hotspots) -> pd.DataFrame:
-    """The hotspots as a table to show: rank, place, records (as shown), trend, cross-feed."""
-    from views.hotspots import TREND_TITLES as HOTSPOT_TRENDS
+    """The hotspots as a table to show: rank, place, records (as shown), trend class naming its
+    window (``views.hotspots.trend_label``, the Hotspots page's words), cross-feed."""
+    from views.hotspots import trend_label
 
     return pd.DataFrame({
         "Rank": hotspots["rank"].astype(int).to_numpy(),
         "Where": hotspots["place"].astype(str).to_numpy(),
         "Records": hotspots["events_display"].astype(str).map(_thousands).to_numpy(),
-        "Trend": hotspots["trend"].map(lambda t: HOTSPOT_TRENDS.get(t, str(t))).to_numpy(),
+        "Trend": [trend_label(row) for _, row in hotspots.iterrows()],
         "Several feeds": np.where(hotspots["cross_feed"].astype(bool), "yes", "").tolist(),
     })
+
+
+def hotspot_caption(data: MeetingData) -> str:
+    """What the hotspot step's table is about: the window of the fit, its records and classes
+    (the classes' definitions are ``HOTSPOT_HELP``, for the help icon)."""
+    return (f"Hotspots of all feeds over the {data.hotspot_window}: records over that window, "
+            "and each hotspot's trend class for it.")
+
+
+def no_hotspot_text(data: MeetingData) -> str:
+    return f"No hotspot was found over the {data.hotspot_window}."
 
 
 def meeting_map(data: "MeetingData"):

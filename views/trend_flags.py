@@ -6,7 +6,10 @@ an area with fewer than k records in the window is not tested for suppressed rol
 suppressed roles get the flag only (increasing, decreasing, no significant trend): the p-value
 and Sen's slope of true counts that include hidden cells are not shown to them.
 
-The months come from the feed's protected tables (``views.feed_tables``). No Streamlit here.
+The words are ``core.trend_words``' (the meeting's and the briefing pack's too): each flag names
+its window, and where the test is not significant but the last months charted (the feed's
+protected tables, ``views.feed_tables``, the figures the Trends charts draw) rose or fell in a
+row, it says so. No Streamlit here.
 """
 from __future__ import annotations
 
@@ -18,6 +21,7 @@ import pandas as pd
 from core.errors import PeriodError
 from core.periods import complete_periods, freq_of, parse_period, period_text
 from core.schema import FEEDS
+from core.trend_words import FEED_TREND_NOTE, feed_label, last_run
 from safeguards.access import RoleScopedQuery
 from safeguards.disclosure import TOTAL
 from views.feed_tables import (
@@ -26,15 +30,14 @@ from views.feed_tables import (
     _bounds,
     _names,
     default_period,
+    feed_tables,
 )
 from views.kpis import ALPHA
 
 TREND_WINDOWS = (12, 24)
-TREND_SYMBOLS = {"increasing": "▲ increasing", "decreasing": "▼ decreasing",
-                 "no trend": "no significant trend", "too few records": "too few records to test",
-                 "not enough data": "not enough months of data"}
 TREND_NOTE = ("Mann-Kendall trend test of the monthly counts (two-sided p < 0.05); slope: "
-              "Sen's estimate, records per year (not shown where small numbers are hidden).")
+              "Sen's estimate, records per year (not shown where small numbers are hidden). "
+              + FEED_TREND_NOTE)
 
 
 def trend_flags(query: RoleScopedQuery, feeds: Sequence[str] = tuple(FEEDS),
@@ -55,13 +58,15 @@ def trend_flags(query: RoleScopedQuery, feeds: Sequence[str] = tuple(FEEDS),
         ``feed``, ``feed_title``, ``code``, ``name``, ``window`` (months), ``first``, ``last``
         (months, text), ``trend`` ("increasing", "decreasing", "no trend", "too few records"
         or "not enough data": the data cover fewer whole months), ``p_value``,
-        ``slope_per_year`` (Sen's slope × 12) and ``flag`` (text). For suppressed roles
+        ``slope_per_year`` (Sen's slope × 12), ``run`` (rises (+) or falls (-) in a row at
+        the window's end of the counts as shown, ``core.trend_words.last_run``) and ``flag``
+        (text, ``core.trend_words.feed_label``). For suppressed roles
         ``p_value`` and ``slope_per_year`` are NaN (the flag only: module docstring).
     """
     bounds = _bounds(query)
     months = None if bounds is None else complete_periods(*bounds, "M")
     columns = ["feed", "feed_title", "code", "name", "window", "first", "last", "trend",
-               "p_value", "slope_per_year", "flag"]
+               "p_value", "slope_per_year", "run", "flag"]
     if months is None or not len(months):
         return pd.DataFrame(columns=columns)
     last = parse_period(end or default_period(query, "M"))
@@ -70,6 +75,7 @@ def trend_flags(query: RoleScopedQuery, feeds: Sequence[str] = tuple(FEEDS),
     names = _names(level)
     rows = []
     for feed in feeds:
+        shown = feed_tables(query, feed, "M", level).area.counts
         for window in windows:
             periods = pd.period_range(end=last, periods=window, freq="M")
             base = {"feed": feed, "feed_title": FEED_SHORT_TITLES[feed], "window": window,
@@ -78,16 +84,19 @@ def trend_flags(query: RoleScopedQuery, feeds: Sequence[str] = tuple(FEEDS),
                 for code in [*names, TOTAL]:
                     rows.append({**base, "code": code, "name": names.get(code, WEST_YORKSHIRE),
                                  "trend": "not enough data", "p_value": np.nan,
-                                 "slope_per_year": np.nan})
+                                 "slope_per_year": np.nan, "run": 0,
+                                 "flag": feed_label("not enough data", window, last)})
                 continue
             result = query.period_trends(feed, level, periods, alpha=alpha)
             for _, r in result.iterrows():
+                values = _shown_values(shown, r["code"], periods)
                 rows.append({**base, "code": r["code"],
                              "name": names.get(r["code"], WEST_YORKSHIRE), "trend": r["trend"],
-                             "p_value": r["p_value"], "slope_per_year": r["slope"] * 12})
+                             "p_value": r["p_value"], "slope_per_year": r["slope"] * 12,
+                             "run": last_run(values),
+                             "flag": _flag_text(r["trend"], r["p_value"], r["slope"] * 12,
+                                                window, last, values)})
     out = pd.DataFrame(rows)
-    out["flag"] = [_flag_text(t, p, s) for t, p, s in
-                   zip(out["trend"], out["p_value"], out["slope_per_year"])]
     return out[columns]
 
 
@@ -116,9 +125,19 @@ def trend_flags_wide(flags: pd.DataFrame) -> pd.DataFrame:
 
 
 # -- helpers ----------------------------------------------------------------------------------
-def _flag_text(trend: str, p_value: float, slope: float) -> str:
-    """The flag as shown; the p-value and slope only where the role may see them."""
-    text = TREND_SYMBOLS.get(trend, trend)
+def _shown_values(counts: pd.DataFrame, code: str, periods: pd.PeriodIndex) -> list[float]:
+    """The counts of ``code`` over ``periods`` as the charts show them (NaN where hidden)."""
+    if code not in counts.index:
+        return []
+    return [float("nan") if pd.isna(v) else float(v)
+            for v in counts.loc[code].reindex(periods)]
+
+
+def _flag_text(trend: str, p_value: float, slope: float, window: int, last: pd.Period,
+               values: Sequence[float]) -> str:
+    """The flag as shown, naming its window (``core.trend_words.feed_label``); the p-value and
+    slope only where the role may see them."""
+    text = feed_label(trend, int(window), last, values, symbol=True)
     if trend in ("increasing", "decreasing") and not (np.isnan(p_value) or np.isnan(slope)):
-        text += f" (p = {p_value:.3f}, {slope:+.1f} a year)"
+        text += f", p = {p_value:.3f}, {slope:+.1f} a year"
     return text

@@ -79,7 +79,9 @@ PLAIN_TEST_NOTE = ("\"Beyond normal variation\": a change bigger than these figu
 #: Trend flags, in plain words (the method, ``views.trend_flags.TREND_NOTE``, is behind the
 #: help icon).
 PLAIN_TREND_NOTE = ("Rising or falling: is each district's monthly count going steadily up or "
-                    "down over the last 12 and 24 months?")
+                    "down over the last 12 and 24 months? Where it is not, but the last months "
+                    "went the same way, the flag says so (\"up 3 months running\"). The "
+                    "meeting and the briefing pack use the same words.")
 
 def hidden_note(threshold: int) -> str:
     """The plain note under protected figures (``safeguards.disclosure.legend`` says it in
