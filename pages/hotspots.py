@@ -24,6 +24,7 @@ from ui.loaders import audited_download, open_store_page, stop_on_user_error
 from ui.session import require_page_role
 from views.explore import CATEGORY_TITLES, describe
 from views.exports import labelled_csv, tasks_label
+from views.hotspot_accuracy import METHOD_TEXT as ACCURACY_METHOD
 from views.hotspots import explain, feed_breakdown, monthly_chart, ranked_table
 from views.overview import FEED_SHORT_TITLES
 from views.task_outcome import tasks_table
@@ -100,6 +101,22 @@ with side:
             st.altair_chart(monthly_chart(view, selected), height=200, width="stretch")
         st.dataframe(feed_breakdown(view, selected), hide_index=True)
         st.caption("Wards: " + ", ".join(row["wards"]))
+
+# -- accuracy on the store's own recent past (issue 13 item 5) ------------------------------
+st.header("How well did it do?",
+          help="Rolling-origin backtest on this store's own records, with these filters. "
+               + ACCURACY_METHOD)
+with stop_on_user_error():
+    accuracy = load.load_hotspot_accuracy(principal, state)
+st.write(accuracy.sentence)
+if accuracy.shown:
+    st.dataframe(accuracy.table(), key="hotspots_accuracy", hide_index=True,
+                 column_config={
+                     "Hit rate": st.column_config.NumberColumn(
+                         format="percent", help="Share of each next month's records inside"),
+                     "PAI": st.column_config.NumberColumn(
+                         format="%.1f", help="Hit rate ÷ share of West Yorkshire's area; 1 is "
+                                             "what a random area of that size catches")})
 
 # -- tasking -------------------------------------------------------------------------------
 st.divider()
