@@ -25,6 +25,7 @@ from ui.session import require_page_role
 from views.explore import CATEGORY_TITLES, describe
 from views.exports import labelled_csv, tasks_label
 from views.hotspot_accuracy import METHOD_TEXT as ACCURACY_METHOD
+from views.hotspot_notes import monthly_chart_shown, monthly_note, ranking_note
 from views.hotspots import explain, feed_breakdown, monthly_chart, ranked_table
 from views.overview import FEED_SHORT_TITLES
 from views.task_outcome import tasks_table
@@ -66,27 +67,38 @@ else:
     st.caption(f"{len(table)} hotspots · {note}"
                + (f" · {disclosure_note(view.threshold)}" if view.suppressed else ""))
 
+# -- ranked table, map and explanation (issue 13 item 8) -----------------------------------
 st.header("Ranked hotspots")
+ranked_by = ranking_note(view)
+st.caption(ranked_by)
 selection = st.dataframe(
     table, key="hotspots_table", on_select="rerun", selection_mode="single-row",
     hide_index=True, width="stretch",
     column_config={
-        "Rank": st.column_config.NumberColumn(width="small"),
+        "Rank": st.column_config.NumberColumn(width="small", help=ranked_by),
+        "Strength": st.column_config.NumberColumn(
+            format="%.1f", help="The scan's log-likelihood ratio: what the rank follows"),
         "Relative risk": st.column_config.NumberColumn(
-            format="%.1f", help="Rate inside ÷ rate outside (blank: hidden with a small count)"),
+            format="%.1f", help="Rate inside ÷ rate outside (blank: hidden with a small "
+                                "count). Not what ranks the hotspots: see Rank"),
         "p-value": st.column_config.NumberColumn(format="%.3f"),
         "Cross-feed": st.column_config.CheckboxColumn(
-            help="Two or more feeds each have a hotspot here")})
+            help="Two or more feeds each have a hotspot here"),
+        "Shares a ward with": st.column_config.TextColumn(
+            help="Ranks of the other hotspots in one of this hotspot's wards: a large ward "
+                 "can hold two")})
 rows = selection.selection.rows if selection else []
 selected = view.ids[rows[0]] if rows and rows[0] < len(view.ids) else None
 
 map_column, side = st.columns([3, 2])
 with map_column:
-    # returned_objects=[]: a pan, zoom or click on the map never reruns the page.
-    st_folium(hotspot_map(view.hotspots, selected=selected), key="hotspots_map", height=520,
-              use_container_width=True, returned_objects=[])
-    st.caption("Red: hotspot. Purple, dashed: cross-feed hotspot. Hover a hotspot for its "
-               "figures.")
+    # returned_objects=[]: a pan, zoom or click on the map never reruns the page. The key
+    # changes with the selection and the filters: streamlit-folium runs a map's script only
+    # when the component is new, so a kept key would keep the old view (no zoom, no outline).
+    st_folium(hotspot_map(view.hotspots, selected=selected, labels=True, legend=True),
+              key=load.map_key(state, selected), height=520, use_container_width=True,
+              returned_objects=[])
+    st.caption("Numbers on the map are the hotspots' ranks. Hover a hotspot for its figures.")
 
 with side:
     if selected is None:
@@ -95,10 +107,11 @@ with side:
         row = view.row(selected)
         st.subheader(f"{row['rank']}. {row['place']}")
         st.write(explain(view, selected))
-        if row["monthly_hidden"]:
-            st.caption("Monthly counts hidden for this hotspot.")
-        else:
+        month_note = monthly_note(view, selected)
+        if monthly_chart_shown(view, selected):
             st.altair_chart(monthly_chart(view, selected), height=200, width="stretch")
+        if month_note:
+            st.caption(month_note)
         st.dataframe(feed_breakdown(view, selected), hide_index=True)
         st.caption("Wards: " + ", ".join(row["wards"]))
 

@@ -64,8 +64,9 @@ def test_an_analyst_sees_the_ranked_table_and_the_polygons(env):
     at = hotspots_page()
     table = at.dataframe[0].value
     assert table.columns.tolist() == ["Rank", "Place", "Events", "NRM", "Rosewood",
-                                      "Mandevilla", "Relative risk", "p-value", "Trend",
-                                      "Cross-feed"]
+                                      "Mandevilla", "Strength", "Relative risk", "p-value",
+                                      "Trend", "Cross-feed", "Shares a ward with"]
+    assert "Ranked by strength of evidence" in texts(at.caption)
     assert table["Rank"].tolist() == [1, 2, 3, 4, 5]
     assert sorted(p.rsplit("(", 1)[1].rstrip(")") for p in table["Place"]) == [
         "Bradford", "Calderdale", "Kirklees", "Leeds", "Wakefield"]
@@ -227,3 +228,15 @@ def test_a_chair_is_told_the_backtest_is_not_shown_for_too_few_records(env):
     at = hotspots_page("chair")   # 6 months of the sample store: far fewer than 20 × k records
     assert "The accuracy check is not shown for these filters" in texts(at.markdown)
     assert not any("Places picked by" in d.value.columns for d in at.dataframe)
+
+
+def test_a_chair_selecting_a_row_reads_why_there_is_no_monthly_chart(env):
+    at = hotspots_page("chair")
+    assert "Strength" not in at.dataframe[0].value.columns
+    at.session_state["hotspots_table"] = {"selection": {"rows": [0], "columns": []}}
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.get("vega_lite_chart")                     # no empty chart
+    assert "Monthly counts are hidden for this hotspot" in texts(at.caption)
+    script = map_script(at)
+    assert "fitBounds" in script and "Selected hotspot (black outline)" in script

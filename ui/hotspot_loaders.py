@@ -115,6 +115,15 @@ def _cached_accuracy(store_url, fingerprint, principal, key, _state) -> HotspotA
                                            _state))
 
 
+def map_key(state: ExplorerState, selected: int | None) -> str:
+    """The map component's key: new for each filter set and selection, so streamlit-folium
+    draws the new map (it runs a map's script only when the component is new)."""
+    import hashlib
+
+    digest = hashlib.sha1(repr(filter_key(state)).encode()).hexdigest()[:10]
+    return f"hotspots_map_{digest}_{'all' if selected is None else int(selected)}"
+
+
 def open_hotspots_link(principal: Principal, period: tuple[dt.date, dt.date]) -> ExplorerState:
     """The filters the hotspots page's link asks for; a link just opened fills the widgets."""
     params = {key: st.query_params.get_all(key) for key in st.query_params if key in _H_PARAMS}
