@@ -3,18 +3,14 @@
 What ranks them (:func:`ranking_note`), which hotspots share a ward (:func:`shared_wards`: a
 large ward can hold two, and a protected role's figures of both count its records), and what
 to say when a hotspot's monthly counts are hidden (:func:`monthly_note`: a sentence, never an
-empty chart). Works on a ``views.hotspots.HotspotView``, already protected for the role.
+empty chart). Works on a ``views.hotspots.HotspotView`` (``view`` below; not imported:
+``views.hotspots`` imports this module), already protected for the role.
 
 No Streamlit here.
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import pandas as pd
-
-if TYPE_CHECKING:
-    from views.hotspots import HotspotView
 
 #: What orders the hotspots, for the table's caption and the Rank column's help.
 RANKED_BY = ("Ranked by strength of evidence: the scan's log-likelihood ratio, which weighs how "
@@ -28,12 +24,12 @@ RANKED_BY_PROTECTED = ("Ranked by strength of evidence: the scan's log-likelihoo
                        "the rank.")
 
 
-def ranking_note(view: HotspotView) -> str:
+def ranking_note(view) -> str:
     """What ranks the hotspots, as the role sees the table (:data:`RANKED_BY`)."""
     return RANKED_BY_PROTECTED if view.wards_based or view.suppressed else RANKED_BY
 
 
-def shared_wards(view: HotspotView) -> dict[int, dict[str, list[int]]]:
+def shared_wards(view) -> dict[int, dict[str, list[int]]]:
     """For each hotspot, the wards it shares with other hotspots and their ranks: a large ward
     can hold two hotspots (each a union of 300 m cells), and a protected role's figures of
     both then count that ward's records."""
@@ -47,7 +43,7 @@ def shared_wards(view: HotspotView) -> dict[int, dict[str, list[int]]]:
             for hid, rank, wards in zip(frame["hotspot_id"], frame["rank"], frame["wards"])}
 
 
-def monthly_note(view: HotspotView, hotspot_id: int) -> str | None:
+def monthly_note(view, hotspot_id: int) -> str | None:
     """What to say instead of (or under) the monthly chart: None when every month is shown; a
     sentence when some months are hidden; when no month left has a record to draw, the
     sentence replaces the chart (:func:`monthly_chart_shown`), as an empty chart says nothing.
@@ -71,13 +67,13 @@ def monthly_note(view: HotspotView, hotspot_id: int) -> str | None:
             "the chart.")
 
 
-def monthly_chart_shown(view: HotspotView, hotspot_id: int) -> bool:
+def monthly_chart_shown(view, hotspot_id: int) -> bool:
     """Whether the monthly chart has anything to draw: some month shown with a record."""
     if view.row(hotspot_id)["monthly_hidden"]:
         return False
     return bool((_months(view, hotspot_id)["count"] > 0).any())
 
 
-def _months(view: HotspotView, hotspot_id: int) -> pd.DataFrame:
+def _months(view, hotspot_id: int) -> pd.DataFrame:
     part = view.monthly[view.monthly["hotspot_id"] == int(hotspot_id)]
     return pd.DataFrame({"count": part["count"].astype("Float64").astype(float).to_numpy()})
