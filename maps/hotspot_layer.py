@@ -206,6 +206,38 @@ def rank_labels(hotspots: gpd.GeoDataFrame) -> folium.FeatureGroup:
     return group
 
 
+class ZoomWhenSized(MacroElement):
+    """Fit the map to ``bounds`` now and again whenever its container changes size, until the
+    user touches the map. A plain ``fitBounds`` in the map's script was undone in the browser
+    (the map stayed on West Yorkshire after selecting a row, issue 13 item 8): the component's
+    frame is laid out after the script runs, and Leaflet keeps the view it had."""
+
+    _template = Template("""
+        {% macro script(this, kwargs) %}
+        (function (map, bounds) {
+            var container = map.getContainer(), touched = false;
+            function fit() {
+                if (touched) { return; }
+                map.invalidateSize(false);
+                map.fitBounds(bounds, {animate: false});
+            }
+            ["mousedown", "wheel", "touchstart", "keydown"].forEach(function (name) {
+                container.addEventListener(name, function () { touched = true; },
+                                           {passive: true});
+            });
+            if (window.ResizeObserver) { new ResizeObserver(fit).observe(container); }
+            map.whenReady(fit);
+            [0, 250, 1000].forEach(function (ms) { setTimeout(fit, ms); });
+        })({{ this._parent.get_name() }}, {{ this.bounds|tojson }});
+        {% endmacro %}
+    """)
+
+    def __init__(self, bounds):
+        super().__init__()
+        self._name = "ZoomWhenSized"
+        self.bounds = [[float(v) for v in corner] for corner in bounds]
+
+
 def selected_outline(hotspots: gpd.GeoDataFrame, hotspot_id: int) -> folium.FeatureGroup:
     """A bold black outline of one hotspot, not interactive (hover still reaches the hotspot)."""
     frame = hotspots[hotspots["hotspot_id"] == int(hotspot_id)]
@@ -247,6 +279,7 @@ def hotspot_map(hotspots: gpd.GeoDataFrame, *, selected: int | None = None,
         HotspotLegend([*LEGEND, SELECTED_LEGEND] if chosen else LEGEND).add_to(m)
     if chosen:
         m.fit_bounds(hotspot_bounds(hotspots, selected))
+        ZoomWhenSized(hotspot_bounds(hotspots, selected)).add_to(m)
     elif fit is not None:
         m.fit_bounds(fit)
     return m
