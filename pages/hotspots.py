@@ -93,8 +93,8 @@ selected = view.ids[rows[0]] if rows and rows[0] < len(view.ids) else None
 map_column, side = st.columns([3, 2])
 with map_column:
     # returned_objects=[]: a pan, zoom or click on the map never reruns the page. The key
-    # changes with the selection and the filters: streamlit-folium runs a map's script only
-    # when the component is new, so a kept key would keep the old view (no zoom, no outline).
+    # names the filters and the selection (streamlit-folium also hashes the script into its
+    # component key); the zoom to a selected hotspot is maps.hotspot_layer.ZoomWhenSized.
     st_folium(hotspot_map(view.hotspots, selected=selected, labels=True, legend=True),
               key=load.map_key(state, selected), height=520, use_container_width=True,
               returned_objects=[])

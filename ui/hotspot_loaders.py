@@ -116,8 +116,8 @@ def _cached_accuracy(store_url, fingerprint, principal, key, _state) -> HotspotA
 
 
 def map_key(state: ExplorerState, selected: int | None) -> str:
-    """The map component's key: new for each filter set and selection, so streamlit-folium
-    draws the new map (it runs a map's script only when the component is new)."""
+    """The map component's key: one per filter set and selection (a new map component for
+    each; streamlit-folium also hashes the map's script into its own component key)."""
     import hashlib
 
     digest = hashlib.sha1(repr(filter_key(state)).encode()).hexdigest()[:10]
