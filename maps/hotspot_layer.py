@@ -19,6 +19,8 @@ import folium
 import geopandas as gpd
 import pandas as pd
 import shapely
+from branca.element import MacroElement
+from jinja2 import Template
 
 from geo.crs import WGS84
 from maps.basemap import PRECISION, WEST_YORKSHIRE_BOUNDS, base_map
@@ -29,6 +31,10 @@ STYLE = {"color": "#b2182b", "weight": 2, "opacity": 0.95, "fillColor": "#ef8a62
 #: Cross-feed hotspots (two or more feeds concentrate together): purple, dashed outline.
 CROSS_FEED_STYLE = {**STYLE, "color": "#5e3c99", "fillColor": "#b2abd2", "dashArray": "6 4"}
 SELECTED_STYLE = {"weight": 4, "opacity": 1, "fillOpacity": 0.55}
+#: The selected hotspot's own outline, drawn over everything (non-interactive): black and thick,
+#: so it stands out from the red and purple hotspots and from the district lines.
+SELECTED_OUTLINE = {"color": "#111111", "weight": 5, "opacity": 1, "fill": False,
+                    "dashArray": None}
 HIGHLIGHT = {"weight": 4, "fillOpacity": 0.6}
 FIELDS = ("rank", "place", "events", "risk", "p", "trend", "cross")
 ALIASES = ("Rank", "Place", "Events", "Relative risk", "p-value", "Trend", "Cross-feed")
@@ -141,6 +147,46 @@ def hotspot_bounds(hotspots: gpd.GeoDataFrame, hotspot_id: int | None = None,
 LEGEND = ((STYLE["fillColor"], STYLE["color"], "Hotspot (number: its rank)"),
           (CROSS_FEED_STYLE["fillColor"], CROSS_FEED_STYLE["color"],
            "Hotspot in several feeds (dashed outline)"))
+#: The selected hotspot's line in the on-map legend (:class:`HotspotLegend`).
+SELECTED_LEGEND = ("none", SELECTED_OUTLINE["color"], "Selected hotspot (black outline)")
+
+
+class HotspotLegend(MacroElement):
+    """The legend drawn on the map itself (a Leaflet control, bottom left): a swatch and a
+    label per line, every label escaped. No branca colormap (it loads d3 from a CDN)."""
+
+    _template = Template("""
+        {% macro script(this, kwargs) %}
+        (function (map) {
+            var legend = L.control({position: "bottomleft"});
+            legend.onAdd = function () {
+                var div = L.DomUtil.create("div", "wy-hotspot-legend");
+                div.setAttribute("role", "list");
+                div.setAttribute("aria-label", "Map legend");
+                div.style.cssText = "background:rgba(255,255,255,.92);padding:6px 8px;"
+                    + "border-radius:4px;font:12px/1.5 sans-serif;color:#222;"
+                    + "box-shadow:0 1px 4px rgba(0,0,0,.3)";
+                div.innerHTML = {{ this.html|tojson }};
+                return div;
+            };
+            legend.addTo(map);
+        })({{ this._parent.get_name() }});
+        {% endmacro %}
+    """)
+
+    def __init__(self, lines):
+        super().__init__()
+        self._name = "HotspotLegend"
+        rows = []
+        for fill, line, label in lines:
+            dashed = "dashed" if "dashed" in label else "solid"
+            width = 3 if fill == "none" else 2
+            rows.append(
+                f"<div role='listitem'><span style='display:inline-block;width:14px;"
+                f"height:10px;margin-right:6px;vertical-align:middle;"
+                f"background:{'transparent' if fill == 'none' else fill};"
+                f"border:{width}px {dashed} {line}'></span>{text(label)}</div>")
+        self.html = "".join(rows)
 RANK_LABEL = ("<div class='wy-rank' role='img' aria-label='Hotspot rank {rank}' style='"
               "width:22px;height:22px;border-radius:50%;background:#fff;border:2px solid #641e16;"
               "color:#641e16;font:bold 12px/18px sans-serif;text-align:center;'>{rank}</div>")
@@ -152,29 +198,88 @@ def rank_labels(hotspots: gpd.GeoDataFrame) -> folium.FeatureGroup:
     frame = hotspots if hotspots.crs is None or hotspots.crs.equals(WGS84) \
         else hotspots.to_crs(WGS84)
     for rank, point in zip(frame["rank"], frame.geometry.representative_point()):
+        # Not interactive: a hover or click on the label reaches the hotspot under it.
         folium.Marker([point.y, point.x], icon=folium.DivIcon(
             html=RANK_LABEL.format(rank=int(rank)), icon_size=(22, 22), icon_anchor=(11, 11)),
+            interactive=False, keyboard=False,
         ).add_to(group)
+    return group
+
+
+class ZoomWhenSized(MacroElement):
+    """Fit the map to ``bounds`` now and again whenever its container changes size, until the
+    user touches the map. A plain ``fitBounds`` in the map's script was undone in the browser
+    (the map stayed on West Yorkshire after selecting a row, issue 13 item 8): the component's
+    frame is laid out after the script runs, and Leaflet keeps the view it had."""
+
+    _template = Template("""
+        {% macro script(this, kwargs) %}
+        (function (map, bounds) {
+            var container = map.getContainer(), touched = false;
+            function fit() {
+                if (touched) { return; }
+                map.invalidateSize(false);
+                map.fitBounds(bounds, {animate: false});
+            }
+            ["mousedown", "wheel", "touchstart", "keydown"].forEach(function (name) {
+                container.addEventListener(name, function () { touched = true; },
+                                           {passive: true});
+            });
+            if (window.ResizeObserver) { new ResizeObserver(fit).observe(container); }
+            map.whenReady(fit);
+            [0, 250, 1000].forEach(function (ms) { setTimeout(fit, ms); });
+        })({{ this._parent.get_name() }}, {{ this.bounds|tojson }});
+        {% endmacro %}
+    """)
+
+    def __init__(self, bounds):
+        super().__init__()
+        self._name = "ZoomWhenSized"
+        self.bounds = [[float(v) for v in corner] for corner in bounds]
+
+
+def selected_outline(hotspots: gpd.GeoDataFrame, hotspot_id: int) -> folium.FeatureGroup:
+    """A bold black outline of one hotspot, not interactive (hover still reaches the hotspot)."""
+    frame = hotspots[hotspots["hotspot_id"] == int(hotspot_id)]
+    if frame.crs is not None and not frame.crs.equals(WGS84):
+        frame = frame.to_crs(WGS84)
+    group = folium.FeatureGroup(name="Selected hotspot", control=False)
+    shapes = shapely.set_precision(frame.geometry.to_numpy(), PRECISION)
+    folium.GeoJson(
+        {"type": "FeatureCollection", "features": [
+            {"type": "Feature", "properties": {"selected": True},
+             "geometry": shapely.geometry.mapping(shape)} for shape in shapes]},
+        name="Selected hotspot", control=False, interactive=False,
+        style_function=lambda _feature: dict(SELECTED_OUTLINE),
+    ).add_to(group)
     return group
 
 
 def hotspot_map(hotspots: gpd.GeoDataFrame, *, selected: int | None = None,
                 extra_layers: Sequence[folium.FeatureGroup] = (), labels: bool = False,
-                fit: list[list[float]] | None = None, **base_map_kwargs) -> folium.Map:
+                legend: bool = False, fit: list[list[float]] | None = None,
+                **base_map_kwargs) -> folium.Map:
     """The base map (district outlines, offline assets) with the hotspots on top.
 
-    Zoomed to ``selected`` when given (and in ``hotspots``), else to ``fit`` (``[[south, west],
-    [north, east]]``, e.g. a district in focus), otherwise to West Yorkshire. ``labels`` puts
-    each hotspot's rank on it (:func:`rank_labels`).
+    Zoomed to ``selected`` when given (and in ``hotspots``), with a bold black outline round it
+    (:func:`selected_outline`), else to ``fit`` (``[[south, west], [north, east]]``, e.g. a
+    district in focus), otherwise to West Yorkshire. ``labels`` puts each hotspot's rank on it
+    (:func:`rank_labels`); ``legend`` draws :data:`LEGEND` on the map (:class:`HotspotLegend`).
     """
     m = base_map(zoom_snap=0.25, **base_map_kwargs)
     for layer in extra_layers:
         layer.add_to(m)
     hotspot_layer(hotspots, selected=selected).add_to(m)
+    chosen = selected is not None and bool((hotspots["hotspot_id"] == selected).any())
+    if chosen:
+        selected_outline(hotspots, selected).add_to(m)
     if labels and len(hotspots):
         rank_labels(hotspots).add_to(m)
-    if selected is not None and (hotspots["hotspot_id"] == selected).any():
+    if legend:
+        HotspotLegend([*LEGEND, SELECTED_LEGEND] if chosen else LEGEND).add_to(m)
+    if chosen:
         m.fit_bounds(hotspot_bounds(hotspots, selected))
+        ZoomWhenSized(hotspot_bounds(hotspots, selected)).add_to(m)
     elif fit is not None:
         m.fit_bounds(fit)
     return m

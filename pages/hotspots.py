@@ -24,6 +24,8 @@ from ui.loaders import audited_download, open_store_page, stop_on_user_error
 from ui.session import require_page_role
 from views.explore import CATEGORY_TITLES, describe
 from views.exports import labelled_csv, tasks_label
+from views.hotspot_accuracy import METHOD_TEXT as ACCURACY_METHOD
+from views.hotspot_notes import monthly_chart_shown, monthly_note, ranking_note
 from views.hotspots import (
     TREND_HELP,
     explain,
@@ -71,28 +73,39 @@ else:
     st.caption(f"{len(table)} hotspots · {note}"
                + (f" · {disclosure_note(view.threshold)}" if view.suppressed else ""))
 
+# -- ranked table, map and explanation (issue 13 item 8) -----------------------------------
 st.header("Ranked hotspots")
+ranked_by = ranking_note(view)
+st.caption(ranked_by)
 selection = st.dataframe(
     table, key="hotspots_table", on_select="rerun", selection_mode="single-row",
     hide_index=True, width="stretch",
     column_config={
-        "Rank": st.column_config.NumberColumn(width="small"),
+        "Rank": st.column_config.NumberColumn(width="small", help=ranked_by),
+        "Strength": st.column_config.NumberColumn(
+            format="%.1f", help="The scan's log-likelihood ratio: what the rank follows"),
         "Relative risk": st.column_config.NumberColumn(
-            format="%.1f", help="Rate inside ÷ rate outside (blank: hidden with a small count)"),
+            format="%.1f", help="Rate inside ÷ rate outside (blank: hidden with a small "
+                                "count). Not what ranks the hotspots: see Rank"),
         "p-value": st.column_config.NumberColumn(format="%.3f"),
         "Trend": st.column_config.TextColumn(help=TREND_HELP),
         "Cross-feed": st.column_config.CheckboxColumn(
-            help="Two or more feeds each have a hotspot here")})
+            help="Two or more feeds each have a hotspot here"),
+        "Shares a ward with": st.column_config.TextColumn(
+            help="Ranks of the other hotspots in one of this hotspot's wards: a large ward "
+                 "can hold two")})
 rows = selection.selection.rows if selection else []
 selected = view.ids[rows[0]] if rows and rows[0] < len(view.ids) else None
 
 map_column, side = st.columns([3, 2])
 with map_column:
-    # returned_objects=[]: a pan, zoom or click on the map never reruns the page.
-    st_folium(hotspot_map(view.hotspots, selected=selected), key="hotspots_map", height=520,
-              use_container_width=True, returned_objects=[])
-    st.caption("Red: hotspot. Purple, dashed: cross-feed hotspot. Hover a hotspot for its "
-               "figures.")
+    # returned_objects=[]: a pan, zoom or click on the map never reruns the page. The key
+    # names the filters and the selection (streamlit-folium also hashes the script into its
+    # component key); the zoom to a selected hotspot is maps.hotspot_layer.ZoomWhenSized.
+    st_folium(hotspot_map(view.hotspots, selected=selected, labels=True, legend=True),
+              key=load.map_key(state, selected), height=520, use_container_width=True,
+              returned_objects=[])
+    st.caption("Numbers on the map are the hotspots' ranks. Hover a hotspot for its figures.")
 
 with side:
     if selected is None:
@@ -101,12 +114,29 @@ with side:
         row = view.row(selected)
         st.subheader(f"{row['rank']}. {row['place']}")
         st.write(explain(view, selected))
-        if row["monthly_hidden"]:
-            st.caption("Monthly counts hidden for this hotspot.")
-        else:
+        month_note = monthly_note(view, selected)
+        if monthly_chart_shown(view, selected):
             st.altair_chart(monthly_chart(view, selected), height=200, width="stretch")
+        if month_note:
+            st.caption(month_note)
         st.dataframe(feed_breakdown(view, selected), hide_index=True)
         st.caption("Wards: " + ", ".join(row["wards"]))
+
+# -- accuracy on the store's own recent past (issue 13 item 5) ------------------------------
+st.header("How well did it do?",
+          help="Rolling-origin backtest on this store's own records, with these filters. "
+               + ACCURACY_METHOD)
+with stop_on_user_error():
+    accuracy = load.load_hotspot_accuracy(principal, state)
+st.write(accuracy.sentence)
+if accuracy.shown:
+    st.dataframe(accuracy.table(), key="hotspots_accuracy", hide_index=True,
+                 column_config={
+                     "Hit rate": st.column_config.NumberColumn(
+                         format="percent", help="Share of each next month's records inside"),
+                     "PAI": st.column_config.NumberColumn(
+                         format="%.1f", help="Hit rate ÷ share of West Yorkshire's area; 1 is "
+                                             "what a random area of that size catches")})
 
 # -- tasking -------------------------------------------------------------------------------
 st.divider()

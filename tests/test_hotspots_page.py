@@ -64,8 +64,9 @@ def test_an_analyst_sees_the_ranked_table_and_the_polygons(env):
     at = hotspots_page()
     table = at.dataframe[0].value
     assert table.columns.tolist() == ["Rank", "Place", "Events", "NRM", "Rosewood",
-                                      "Mandevilla", "Relative risk", "p-value", "Trend",
-                                      "Cross-feed"]
+                                      "Mandevilla", "Strength", "Relative risk", "p-value",
+                                      "Trend", "Cross-feed", "Shares a ward with"]
+    assert "Ranked by strength of evidence" in texts(at.caption)
     assert table["Rank"].tolist() == [1, 2, 3, 4, 5]
     assert sorted(p.rsplit("(", 1)[1].rstrip(")") for p in table["Place"]) == [
         "Bradford", "Calderdale", "Kirklees", "Leeds", "Wakefield"]
@@ -203,3 +204,39 @@ def test_filters_from_the_link_reach_the_fit(env):
     fit = read_audit(env, action="view-hotspots").sort_values("seq").iloc[-1]
     assert json.loads(fit["filters"])["districts"] == ["E08000035"]
     assert at.query_params["district"] == "E08000035"
+
+
+def test_the_page_says_how_well_the_model_did_and_caches_the_backtest(env):
+    at = hotspots_page()
+    [heading] = [h for h in at.header if h.value == "How well did it do?"]
+    assert "Rolling-origin backtest" in heading.proto.help
+    assert ("Over the last 6 months (Mar 2023 – Aug 2023), the places this model picked held "
+            in texts(at.markdown))
+    accuracy = next(d.value for d in at.dataframe if "Places picked by" in d.value.columns)
+    assert accuracy["Places picked by"].tolist() == [
+        "This model's hotspots", "Tasking ranking, same area", "Plain heat map (KDE), same area"]
+    assert accuracy["Hit rate"].between(0, 1).all()
+    with mock.patch("ui.hotspot_loaders.score_month",
+                    side_effect=AssertionError("backtest rerun")) as backtest:
+        at.session_state["hotspots_table"] = {"selection": {"rows": [0], "columns": []}}
+        at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert backtest.call_count == 0
+
+
+def test_a_chair_is_told_the_backtest_is_not_shown_for_too_few_records(env):
+    at = hotspots_page("chair")   # 6 months of the sample store: far fewer than 20 × k records
+    assert "The accuracy check is not shown for these filters" in texts(at.markdown)
+    assert not any("Places picked by" in d.value.columns for d in at.dataframe)
+
+
+def test_a_chair_selecting_a_row_reads_why_there_is_no_monthly_chart(env):
+    at = hotspots_page("chair")
+    assert "Strength" not in at.dataframe[0].value.columns
+    at.session_state["hotspots_table"] = {"selection": {"rows": [0], "columns": []}}
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.get("vega_lite_chart")                     # no empty chart
+    assert "Monthly counts are hidden for this hotspot" in texts(at.caption)
+    script = map_script(at)
+    assert "fitBounds" in script and "Selected hotspot (black outline)" in script

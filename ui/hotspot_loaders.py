@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 
+import pandas as pd
 import streamlit as st
 
 from core.schema import FEEDS as _ALL_FEEDS
@@ -15,6 +16,14 @@ from safeguards.audit import AuditEvent, record
 from storage.base import store_fingerprint
 from storage.open import open_store
 from ui.loaders import _FILTERS, _query, _view_key
+from views.hotspot_accuracy import (
+    TRAIN_MONTHS,
+    HotspotAccuracy,
+    MonthScore,
+    backtest_months,
+    hotspot_accuracy,
+    score_month,
+)
 from views.hotspots import HotspotView, fit_hotspots
 from views.task_outcome import Outcome, outcome
 from views.tasking import Task, TaskBook
@@ -50,6 +59,69 @@ def load_hotspots(principal: Principal, state: ExplorerState) -> HotspotView:
                             "and testing each candidate against 99 simulations…")
 def _cached_hotspots(store_url, fingerprint, principal, key, _state):
     return fit_hotspots(_query(store_url, principal), _state.feeds, to_filter(_state))
+
+
+# -- accuracy on the store's own recent past (issue 13 item 5) ------------------------------
+def load_hotspot_accuracy(principal: Principal, state: ExplorerState) -> HotspotAccuracy:
+    """The rolling-origin backtest of the state's feeds and filters (``views.hotspot_accuracy``).
+
+    Each test month is cached on its own (store content, principal, filters, month), and the
+    summary (audited once, when it is worked out) on top. The first time a filter set is seen
+    in this process the months are fitted one by one under an ``st.status`` saying which month
+    it is on: the status is drawn here, never inside a cached function (whose elements
+    Streamlit would replay on every later run).
+    """
+    store = open_store()
+    fingerprint = store_fingerprint(store)
+    key = _view_key(state, *_BACKTEST_FILTERS)
+    seen = _backtests_seen()
+    ident = (store.url, fingerprint, principal, key)
+    if ident not in seen:
+        months = backtest_months(state.end)
+        with st.status("Checking the model against the store's own recent past…",
+                       expanded=False) as status:
+            for i, month in enumerate(months):
+                status.update(label=f"Checking the model against the recent past: month "
+                                    f"{i + 1} of {len(months)} ({month:%b %Y}), fitted on "
+                                    f"the {TRAIN_MONTHS} months before it…")
+                _cached_month(store.url, fingerprint, principal, key, str(month), state)
+            status.update(label="Accuracy check done", state="complete")
+        seen.add(ident)
+    return _cached_accuracy(store.url, fingerprint, principal, key, state)
+
+
+#: The backtest ignores the period's start: its months end with the period's last whole month.
+_BACKTEST_FILTERS = tuple(part for part in _FILTERS if part != "from")
+
+
+@st.cache_resource
+def _backtests_seen() -> set:
+    """Backtests already worked out in this process (to draw the progress only the first time)."""
+    return set()
+
+
+@st.cache_data(ttl="1h", max_entries=96, show_spinner=False)
+def _cached_month(store_url, fingerprint, principal, key, month, _state) -> MonthScore:
+    return score_month(_query(store_url, principal), _state.feeds, to_filter(_state),
+                       pd.Period(month, "M"))
+
+
+@st.cache_data(ttl="1h", max_entries=16, show_spinner="Checking the model against the "
+                                                      "store's own recent past…")
+def _cached_accuracy(store_url, fingerprint, principal, key, _state) -> HotspotAccuracy:
+    return hotspot_accuracy(
+        _query(store_url, principal), _state.feeds, to_filter(_state), end=_state.end,
+        scorer=lambda month: _cached_month(store_url, fingerprint, principal, key, str(month),
+                                           _state))
+
+
+def map_key(state: ExplorerState, selected: int | None) -> str:
+    """The map component's key: one per filter set and selection (a new map component for
+    each; streamlit-folium also hashes the map's script into its own component key)."""
+    import hashlib
+
+    digest = hashlib.sha1(repr(filter_key(state)).encode()).hexdigest()[:10]
+    return f"hotspots_map_{digest}_{'all' if selected is None else int(selected)}"
 
 
 def open_hotspots_link(principal: Principal, period: tuple[dt.date, dt.date]) -> ExplorerState:

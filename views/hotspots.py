@@ -40,6 +40,7 @@ from safeguards.access import RoleScopedQuery
 from safeguards.audit import AuditEvent, record
 from safeguards.disclosure import suppress_rates, threshold_for
 from safeguards.publication import whole_months
+from views.hotspot_notes import shared_wards
 
 #: What the model is asked for: the default scan, seeded so the same data give the same hotspots.
 RANDOM_STATE = 0
@@ -50,7 +51,7 @@ TREND_HELP = HOTSPOT_CLASS_NOTE
 COLUMNS = ["hotspot_id", "rank", "place", "districts", "wards", "events", "events_display",
            "expected", "relative_risk", "p_value", "trend", "trend_p", "trend_months",
            "trend_to", "cross_feed", "feeds", "area_km2", "first_month", "last_month",
-           "monthly_hidden", "geometry"]
+           "monthly_hidden", "llr", "geometry"]
 MAX_PLACE_WARDS = 3
 #: Share of a hotspot's area a ward must hold to count as covered by it (:func:`covered_wards`).
 MIN_WARD_SHARE = 0.05
@@ -224,6 +225,10 @@ def _protect(raw: gpd.GeoDataFrame, monthly: pd.DataFrame, feeds: list[str],
         "feeds": raw["feeds"].tolist(), "area_km2": raw["area_km2"].astype(float).to_numpy(),
         "first_month": raw["first_month"].tolist(), "last_month": raw["last_month"].tolist(),
         "monthly_hidden": monthly_hidden,
+        # The statistic the rank follows (issue 13 item 8); analysts only: with the expected
+        # count and the total it gives the count inside the model's cells away.
+        "llr": raw["llr"].astype(float).to_numpy() if "llr" in raw.columns
+        else np.full(len(ids), np.nan),
     })
     # A chair sees the trend category, but not the month it started or ended in when the
     # monthly series is hidden (it would say when a small number of events happened).
@@ -294,7 +299,7 @@ def _published_view(raw, ids, months, feeds, filters, query, k, n_events, n_outs
         "cross_feed": raw["cross_feed"].astype(bool).to_numpy(),
         "feeds": raw["feeds"].tolist(), "area_km2": raw["area_km2"].astype(float).to_numpy(),
         "first_month": [None] * len(ids), "last_month": [None] * len(ids),
-        "monthly_hidden": np.zeros(len(ids), bool),
+        "monthly_hidden": np.zeros(len(ids), bool), "llr": np.full(len(ids), np.nan),
     })
     for feed in feeds:
         out[f"events_{feed}"] = pd.array(figures[f"events_{feed}"], dtype="Int64")
@@ -394,19 +399,28 @@ def _audit_filters(feeds, filters: EventFilter) -> dict:
 # -- what the page shows -------------------------------------------------------------------
 def ranked_table(view: HotspotView) -> pd.DataFrame:
     """The ranked hotspots for display: rank, place, events (total and by feed, as shown),
-    relative risk (None where hidden), p-value, trend, cross-feed flag. One row per hotspot,
-    in rank order (the row order of ``view.hotspots``)."""
+    strength (the log-likelihood ratio the rank follows; analysts only), relative risk (None
+    where hidden), p-value, trend, cross-feed flag, and the ranks of the hotspots sharing a
+    ward with it. One row per hotspot, in rank order (the row order of ``view.hotspots``)."""
     frame = view.hotspots
     table = {"Rank": frame["rank"].astype(int).to_numpy(), "Place": frame["place"].to_numpy(),
              "Events": frame["events_display"].map(_thousands).to_numpy()}
     for feed in view.feeds:
         table[FEED_TITLES[feed]] = frame[f"display_{feed}"].map(_thousands).to_numpy()
+    strength = frame["llr"].astype(float) if "llr" in frame.columns \
+        else pd.Series(np.nan, index=frame.index)
+    if not (view.wards_based or view.suppressed) and strength.notna().any():
+        table["Strength"] = strength.round(1).to_numpy()
     risk = frame["relative_risk"].astype(float).replace([np.inf], np.nan)
+    shared = shared_wards(view)
     table.update({
         "Relative risk": risk.round(1).to_numpy(),
         "p-value": frame["p_value"].astype(float).to_numpy(),
         "Trend": [trend_label(row) for _, row in frame.iterrows()],
-        "Cross-feed": frame["cross_feed"].astype(bool).to_numpy()})
+        "Cross-feed": frame["cross_feed"].astype(bool).to_numpy(),
+        "Shares a ward with": [", ".join(str(r) for r in sorted(
+            {r for ranks in shared.get(int(h), {}).values() for r in ranks}))
+            for h in frame["hotspot_id"]]})
     return pd.DataFrame(table)
 
 
@@ -446,12 +460,12 @@ def explain(view: HotspotView, hotspot_id: int) -> str:
     events = row["events_display"]
     risk = row["relative_risk"]
     if view.wards_based:
-        parts = [f"{_thousands(events)} records in the wards it covers ("
+        parts = [(f"{_thousands(events)} records in the wards it covers ("
                  f"{', '.join(row['wards'])}) where {expected:,.1f} would be expected from their "
-                 f"residents' share of West Yorkshire's records (protected figures)"]
+                 f"residents' share of West Yorkshire's records (protected figures)")]
     else:
-        parts = [f"{_thousands(events)} events where {expected:,.1f} would be expected from the "
-                 f"{row['area_km2']:.2f} km² area's resident population"]
+        parts = [(f"{_thousands(events)} events where {expected:,.1f} would be expected from the "
+                 f"{row['area_km2']:.2f} km² area's resident population")]
     if not pd.isna(risk):
         parts.append("relative risk " + ("very high" if np.isinf(risk) else f"{risk:,.1f}"))
     p = row["p_value"]
@@ -466,6 +480,13 @@ def explain(view: HotspotView, hotspot_id: int) -> str:
     if row["monthly_hidden"]:
         text += " Its monthly counts are hidden: with its total they could give a small number" \
                 " away."
+    shared = shared_wards(view).get(int(hotspot_id), {})
+    for ward, ranks in shared.items():
+        others = " and ".join(str(r) for r in ranks)
+        text += (f" {ward} is also in hotspot {others}" if len(ranks) == 1
+                 else f" {ward} is also in hotspots {others}")
+        text += (": its records count in both." if view.wards_based
+                 else ": the ward is large enough to hold both.")
     return text
 
 

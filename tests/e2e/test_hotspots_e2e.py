@@ -105,3 +105,63 @@ def test_table_polygons_and_a_new_task_in_the_list(browse, hotspots_url, hotspot
     main.evaluate("e => e.scrollTo(0, e.scrollHeight)")
     dashboard.screenshot("hotspots-task")
     dashboard.assert_clean()
+
+
+#: The map's Leaflet state, read inside the map's iframe (streamlit-folium keeps the map in
+#: ``window.map``): its bounds, the bold outline of a selected hotspot, rank labels and legend.
+LEAFLET_STATE = """() => {
+    const map = window.map;
+    if (!map || !map.getBounds) { return null; }
+    const box = (b) => [b.getSouth(), b.getWest(), b.getNorth(), b.getEast()];
+    const outlines = [];
+    map.eachLayer((layer) => {
+        if (layer.options && layer.options.color === "#111111" && layer.options.weight === 5
+                && layer.getBounds) { outlines.push(box(layer.getBounds())); }
+    });
+    return {bounds: box(map.getBounds()), outlines: outlines,
+            ranks: Array.from(document.querySelectorAll(".wy-rank")).map((e) => e.textContent),
+            legend: (document.querySelector(".wy-hotspot-legend") || {}).textContent || "",
+            zoom: map.getZoom()};
+}"""
+
+
+def test_selecting_a_row_zooms_the_map_to_the_hotspot_and_outlines_it(browse, hotspots_url):
+    dashboard = browse(hotspots_url)
+    frame = open_hotspots(dashboard)
+    page = dashboard.page
+    frame.locator(".wy-hotspot-legend").wait_for(timeout=APP_RUN_TIMEOUT_MS)
+    before = frame.evaluate(LEAFLET_STATE)
+    assert sorted(before["ranks"]) == ["1", "2", "3", "4", "5"]        # permanent rank labels
+    assert "Hotspot (number: its rank)" in before["legend"]
+    assert before["outlines"] == []
+    assert "Ranked by strength of evidence" in page.locator('[data-testid="stMain"]').inner_text()
+
+    # Select the table's first row (the row marker at its left edge), as a user would.
+    grid = page.locator('[data-testid="stDataFrame"]').first
+    box = grid.bounding_box()
+    page.mouse.click(box["x"] + 18, box["y"] + 35 + 17)
+    page.get_by_text("Select a row of the table").wait_for(state="detached",
+                                                           timeout=APP_RUN_TIMEOUT_MS)
+    dashboard.wait_for_app()
+    after = None
+
+    def zoomed() -> bool:
+        nonlocal after
+        after = map_frame(page).evaluate(LEAFLET_STATE)
+        return bool(after and after["outlines"])
+
+    wait_for_rerun(dashboard, zoomed, what=lambda: after)
+    [outline] = after["outlines"]
+    south, west, north, east = after["bounds"]
+    o_south, o_west, o_north, o_east = outline
+    # The map now shows the hotspot, closely: its outline inside the view, the view far
+    # smaller than West Yorkshire's.
+    assert south <= o_south and west <= o_west and north >= o_north and east >= o_east
+    b_south, b_west, b_north, b_east = before["bounds"]
+    assert (north - south) * (east - west) < 0.05 * (b_north - b_south) * (b_east - b_west)
+    assert after["zoom"] >= before["zoom"] + 4
+    assert "Selected hotspot (black outline)" in after["legend"]
+    heading = page.locator('[data-testid="stMain"] h3').first.inner_text()
+    assert heading.startswith("1. ")
+    dashboard.screenshot("hotspots-selected")
+    dashboard.assert_clean()

@@ -1,0 +1,171 @@
+"""The Hotspots page explains itself (issue 13 item 8): what ranks the hotspots, hotspots
+sharing a ward, hidden monthly counts said in words, and the map's rank labels, legend and
+selected outline.
+
+The store is ``tests.sample_store``'s (36 NRM, 30 Rosewood, 24 Mandevilla rows around the
+five town centres): five hotspots, one per district (``tests/test_hotspot_view.py``).
+"""
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+
+import numpy as np
+import pytest
+import shapely
+
+from maps.hotspot_layer import (
+    SELECTED_OUTLINE,
+    HotspotLegend,
+    hotspot_bounds,
+    hotspot_map,
+)
+from safeguards.access import Principal, RoleScopedQuery
+from tests.sample_store import build_store
+from ui.hotspot_loaders import map_key
+from views.hotspot_notes import (
+    RANKED_BY,
+    RANKED_BY_PROTECTED,
+    monthly_chart_shown,
+    monthly_note,
+    ranking_note,
+    shared_wards,
+)
+from views.hotspots import explain, fit_hotspots, ranked_table
+from views.viewstate import ExplorerState
+
+ROWS = {"nrm": 36, "rosewood": 30, "mandevilla": 24}
+FEEDS = tuple(ROWS)
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory):
+    return build_store(tmp_path_factory.mktemp("hotspot_notes") / "store", ROWS)
+
+
+@pytest.fixture(scope="module")
+def analyst_view(store):
+    return fit_hotspots(RoleScopedQuery(store, Principal("ana", "analyst")), FEEDS)
+
+
+@pytest.fixture(scope="module")
+def chair_view(store):
+    return fit_hotspots(RoleScopedQuery(store, Principal("cha", "chair")), FEEDS)
+
+
+def with_a_shared_ward(view):
+    """``view`` with rank 2's first ward added to rank 1's wards (as a large ward holding two
+    hotspots gives)."""
+    hotspots = view.hotspots.copy()
+    ward = hotspots["wards"].iloc[1][0]
+    hotspots.at[hotspots.index[0], "wards"] = [*hotspots["wards"].iloc[0], ward]
+    return dataclasses.replace(view, hotspots=hotspots), ward
+
+
+# -- what ranks them -----------------------------------------------------------------------
+def test_an_analyst_sees_the_statistic_the_rank_follows(analyst_view):
+    table = ranked_table(analyst_view)
+    assert table["Rank"].tolist() == [1, 2, 3, 4, 5]
+    strength = table["Strength"].to_numpy()
+    assert np.all(np.diff(strength) <= 0), strength          # rank 1 = strongest
+    assert np.all(np.diff(table["p-value"].to_numpy()) >= 0)  # the p-value follows the rank
+    assert ranking_note(analyst_view) == RANKED_BY
+    assert "log-likelihood ratio" in RANKED_BY and "relative risk" in RANKED_BY
+
+
+def test_a_chair_is_told_what_ranks_them_without_the_statistic(chair_view):
+    table = ranked_table(chair_view)
+    assert "Strength" not in table.columns
+    assert chair_view.hotspots["llr"].isna().all()
+    assert ranking_note(chair_view) == RANKED_BY_PROTECTED
+    assert np.all(np.diff(table["p-value"].to_numpy()) >= 0)
+
+
+# -- a ward in two hotspots ----------------------------------------------------------------
+def test_no_ward_is_shared_when_the_hotspots_are_apart(analyst_view):
+    assert all(not wards for wards in shared_wards(analyst_view).values())
+    assert (ranked_table(analyst_view)["Shares a ward with"] == "").all()
+
+
+def test_a_ward_in_two_hotspots_is_shown_in_both_rows_and_explained(analyst_view, chair_view):
+    view, ward = with_a_shared_ward(analyst_view)
+    first, second = view.ids[:2]
+    assert shared_wards(view)[first] == {ward: [2]}
+    assert shared_wards(view)[second] == {ward: [1]}
+    assert ranked_table(view)["Shares a ward with"].tolist()[:3] == ["2", "1", ""]
+    assert f"{ward} is also in hotspot 2: the ward is large enough to hold both." \
+        in explain(view, first)
+    protected, ward = with_a_shared_ward(chair_view)
+    assert f"{ward} is also in hotspot 1: its records count in both." \
+        in explain(protected, protected.ids[1])
+
+
+# -- hidden monthly counts -----------------------------------------------------------------
+def test_an_analyst_gets_the_chart_and_no_note(analyst_view):
+    for hid in analyst_view.ids:
+        assert monthly_chart_shown(analyst_view, hid)
+        assert monthly_note(analyst_view, hid) is None
+
+
+def test_a_chair_whose_months_are_all_hidden_gets_a_sentence_not_an_empty_chart(chair_view):
+    for hid in chair_view.ids:
+        counts = chair_view.monthly.loc[chair_view.monthly["hotspot_id"] == hid, "count"]
+        assert not (counts.fillna(0) > 0).any()         # nothing a chart could draw
+        assert not monthly_chart_shown(chair_view, hid)
+        hidden = int(counts.isna().sum())
+        assert monthly_note(chair_view, hid) == (
+            f"Monthly counts are hidden for this hotspot: {hidden} of {len(counts)} months have "
+            "fewer than 10 records in the wards it covers (shown as <10), the other months "
+            "none, so there is no chart to draw.")
+
+
+def test_some_hidden_months_are_said_under_the_chart(chair_view):
+    hid = chair_view.ids[0]
+    monthly = chair_view.monthly.copy()
+    first = monthly.index[monthly["hotspot_id"] == hid][0]
+    monthly["count"] = monthly["count"].astype("Int64")
+    monthly.loc[first, ["count", "display"]] = [12, "12"]
+    view = dataclasses.replace(chair_view, monthly=monthly)
+    assert monthly_chart_shown(view, hid)
+    hidden = int(monthly.loc[monthly["hotspot_id"] == hid, "count"].isna().sum())
+    assert monthly_note(view, hid).startswith(f"{hidden} of ")
+    assert "left out of the chart" in monthly_note(view, hid)
+
+
+# -- the map -------------------------------------------------------------------------------
+def test_the_map_zooms_to_and_outlines_the_selected_hotspot(analyst_view):
+    selected = analyst_view.ids[2]
+    m = hotspot_map(analyst_view.hotspots, selected=selected, labels=True, legend=True)
+    [outline] = [child for child in m._children.values()
+                 if getattr(child, "layer_name", None) == "Selected hotspot"]
+    [shape] = list(outline._children.values())
+    assert shape.options["interactive"] is False          # hover still reaches the hotspot
+    feature = shape.data["features"][0]
+    assert shape.style_function(feature) == SELECTED_OUTLINE
+    expected = analyst_view.hotspots.loc[analyst_view.hotspots["hotspot_id"] == selected,
+                                         "geometry"].iloc[0]
+    assert shapely.geometry.shape(feature["geometry"]).equals_exact(expected, 1e-4)
+    html = m.get_root().render()
+    zoom = json.dumps(hotspot_bounds(analyst_view.hotspots, selected))
+    assert zoom in html                                       # fitBounds to the hotspot
+    assert "Selected hotspot (black outline)" in html
+    assert "wy-hotspot-legend" in html and "Hotspot (number: its rank)" in html
+    for rank in range(1, 6):
+        assert f"Hotspot rank {rank}" in html
+    plain = hotspot_map(analyst_view.hotspots, labels=True, legend=True).get_root().render()
+    assert zoom not in plain and "Selected hotspot" not in plain
+
+
+def test_the_legend_escapes_its_labels():
+    legend = HotspotLegend([("#fff", "#000", "<b>x</b> {{ y }}")])
+    assert "<b>" not in legend.html and "&lt;b&gt;" in legend.html
+    assert "{{" not in legend.html
+
+
+def test_the_map_key_changes_with_the_selection_and_the_filters():
+    state = ExplorerState(start=dt.date(2023, 1, 1), end=dt.date(2023, 9, 30), feeds=FEEDS)
+    other = dataclasses.replace(state, feeds=("nrm",))
+    keys = {map_key(state, None), map_key(state, 3), map_key(state, 4), map_key(other, 3)}
+    assert len(keys) == 4
+    assert map_key(state, 3) == map_key(state, 3)

@@ -1,0 +1,79 @@
+"""What the Hotspots page says about its hotspots besides their figures (issue 13 item 8).
+
+What ranks them (:func:`ranking_note`), which hotspots share a ward (:func:`shared_wards`: a
+large ward can hold two, and a protected role's figures of both count its records), and what
+to say when a hotspot's monthly counts are hidden (:func:`monthly_note`: a sentence, never an
+empty chart). Works on a ``views.hotspots.HotspotView`` (``view`` below; not imported:
+``views.hotspots`` imports this module), already protected for the role.
+
+No Streamlit here.
+"""
+from __future__ import annotations
+
+import pandas as pd
+
+#: What orders the hotspots, for the table's caption and the Rank column's help.
+RANKED_BY = ("Ranked by strength of evidence: the scan's log-likelihood ratio, which weighs how "
+             "far the rate inside exceeds the rate outside against how many records it rests "
+             "on. A small place with a very high relative risk on few records can rank below a "
+             "larger one with a lower relative risk on many; the p-value follows the rank.")
+RANKED_BY_PROTECTED = ("Ranked by strength of evidence: the scan's log-likelihood ratio (not "
+                       "shown to your role: with the area's population it would give the count "
+                       "inside the hotspot away); the p-value follows the rank. The relative "
+                       "risk shown is of the wards the hotspot covers, so it need not follow "
+                       "the rank.")
+
+
+def ranking_note(view) -> str:
+    """What ranks the hotspots, as the role sees the table (:data:`RANKED_BY`)."""
+    return RANKED_BY_PROTECTED if view.wards_based or view.suppressed else RANKED_BY
+
+
+def shared_wards(view) -> dict[int, dict[str, list[int]]]:
+    """For each hotspot, the wards it shares with other hotspots and their ranks: a large ward
+    can hold two hotspots (each a union of 300 m cells), and a protected role's figures of
+    both then count that ward's records."""
+    frame = view.hotspots
+    holders: dict[str, list[int]] = {}
+    for rank, wards in zip(frame["rank"].astype(int), frame["wards"]):
+        for ward in dict.fromkeys(wards or []):
+            holders.setdefault(ward, []).append(int(rank))
+    return {int(hid): {ward: [r for r in holders[ward] if r != int(rank)]
+                       for ward in dict.fromkeys(wards or []) if len(holders[ward]) > 1}
+            for hid, rank, wards in zip(frame["hotspot_id"], frame["rank"], frame["wards"])}
+
+
+def monthly_note(view, hotspot_id: int) -> str | None:
+    """What to say instead of (or under) the monthly chart: None when every month is shown; a
+    sentence when some months are hidden; when no month left has a record to draw, the
+    sentence replaces the chart (:func:`monthly_chart_shown`), as an empty chart says nothing.
+    """
+    row = view.row(hotspot_id)
+    counts = _months(view, hotspot_id)["count"]
+    if row["monthly_hidden"] or not len(counts):
+        return ("Monthly counts are hidden for this hotspot: with its total they could give a "
+                "small number away.")
+    hidden, n = int(counts.isna().sum()), len(counts)
+    if hidden == 0:
+        return None
+    below = f"fewer than {view.threshold} records" if view.threshold > 1 else "hidden records"
+    shown_as = f" (shown as <{view.threshold})" if view.threshold > 1 else ""
+    where = " in the wards it covers" if view.wards_based else ""
+    if not monthly_chart_shown(view, hotspot_id):
+        rest = "" if hidden == n else ", the other months none"
+        return (f"Monthly counts are hidden for this hotspot: {hidden} of {n} months have "
+                f"{below}{where}{shown_as}{rest}, so there is no chart to draw.")
+    return (f"{hidden} of {n} months are hidden ({below}{where}{shown_as}) and left out of "
+            "the chart.")
+
+
+def monthly_chart_shown(view, hotspot_id: int) -> bool:
+    """Whether the monthly chart has anything to draw: some month shown with a record."""
+    if view.row(hotspot_id)["monthly_hidden"]:
+        return False
+    return bool((_months(view, hotspot_id)["count"] > 0).any())
+
+
+def _months(view, hotspot_id: int) -> pd.DataFrame:
+    part = view.monthly[view.monthly["hotspot_id"] == int(hotspot_id)]
+    return pd.DataFrame({"count": part["count"].astype("Float64").astype(float).to_numpy()})
