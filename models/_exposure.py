@@ -20,26 +20,13 @@ import shapely
 from geo.boundaries import load_boundaries
 from geo.crs import BNG
 from models._grid import Grid
+from storage.exposure import bed_nights
 
 #: Share of a feed's expected events spread by residents on top of its exposure layer.
 RESIDENT_SHARE = 0.02
 SITE_COLUMNS = ("bed_capacity", "opened_on", "closed_on", "easting", "northing", "lsoa_code",
                 "ward_code")
 AREA_LEVELS = (("lsoa_code", "lsoa"), ("ward_code", "ward"))
-
-
-def bed_nights(sites: pd.DataFrame, start, end) -> np.ndarray:
-    """Bed capacity x days each site is open between ``start`` and ``end`` (inclusive days).
-
-    A site is open from ``opened_on`` to the day before ``closed_on`` (``NaT``: still open).
-    """
-    first = np.datetime64(pd.Timestamp(start).date(), "D")
-    stop = np.datetime64(pd.Timestamp(end).date(), "D") + np.timedelta64(1, "D")
-    opened = pd.to_datetime(sites["opened_on"]).to_numpy().astype("datetime64[D]")
-    closed = pd.to_datetime(sites["closed_on"]).to_numpy().astype("datetime64[D]")
-    closed = np.where(np.isnat(closed), stop, closed)
-    days = (np.minimum(closed, stop) - np.maximum(opened, first)).astype(np.int64)
-    return np.clip(days, 0, None) * pd.to_numeric(sites["bed_capacity"]).to_numpy(float)
 
 
 def exposure_surface(grid: Grid, sites: pd.DataFrame, start, end) -> np.ndarray:

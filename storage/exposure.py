@@ -88,6 +88,20 @@ def read_layer(store: Store, layer: str) -> tuple[dict, pd.DataFrame] | None:
     return document, frame
 
 
+def bed_nights(sites: pd.DataFrame, start, end) -> np.ndarray:
+    """Bed capacity x days each site is open between ``start`` and ``end`` (inclusive days).
+
+    A site is open from ``opened_on`` to the day before ``closed_on`` (``NaT``: still open).
+    """
+    first = np.datetime64(pd.Timestamp(start).date(), "D")
+    stop = np.datetime64(pd.Timestamp(end).date(), "D") + np.timedelta64(1, "D")
+    opened = pd.to_datetime(sites["opened_on"]).to_numpy().astype("datetime64[D]")
+    closed = pd.to_datetime(sites["closed_on"]).to_numpy().astype("datetime64[D]")
+    closed = np.where(np.isnat(closed), stop, closed)
+    days = (np.minimum(closed, stop) - np.maximum(opened, first)).astype(np.int64)
+    return np.clip(days, 0, None) * pd.to_numeric(sites["bed_capacity"]).to_numpy(float)
+
+
 def _records(sites: pd.DataFrame) -> list[list]:
     """Rows as JSON-ready lists: dates as ISO text, missing values as null."""
     out = []
