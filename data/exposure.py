@@ -172,7 +172,7 @@ def _resolve_columns(path, headers: list[str], drop_unknown: bool
                                 f"Allowed columns: {', '.join(ALLOWED_COLUMNS)}; pass "
                                 "--drop-unknown to drop the others"))
     dropped += unknown if drop_unknown else []
-    missing = [f.name for f in SITE_FIELDS if f.name not in rename.values()]
+    missing = [f.name for f in SITE_FIELDS if f.name not in rename.values() and not f.nullable]
     if missing:
         problems.append(Problem(None, ", ".join(missing), None, "required column(s) missing"))
     if not set(rename.values()) & set(LOCATION_COLUMNS):
@@ -215,8 +215,10 @@ def _parse(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[Problem]]:
     problems += [Problem(int(r), "bed_capacity", str(v), "is not a whole number of beds")
                  for r, v in zip(rows[(text != "") & ~whole], text[(text != "") & ~whole])]
     typed["bed_capacity"] = pd.array(number.where(whole), dtype="Int64")
-    for spec in SITE_FIELDS[1:]:
-        typed[spec.name], found = parse_dates(clean_text(frame[spec.name]), rows, spec)
+    for spec in SITE_FIELDS[1:]:  # closed_on may be left out: every site still open
+        text = (clean_text(frame[spec.name]) if spec.name in frame.columns
+                else pd.Series("", index=frame.index, dtype="string"))
+        typed[spec.name], found = parse_dates(text, rows, spec)
         problems += found
     return typed, problems
 
