@@ -4,9 +4,9 @@ samplers the demo feeds share (``data.synthetic``).
 Tens of sites (``ROSEWOOD_SITES``) in wards of cheap, dense housing, with heavy-tailed bed
 capacities (``ROSEWOOD_BEDS``: many small houses, a few large hotels) opening and closing over
 the span; a few long-stay sites stay open throughout, so every month has beds. Each planted
-Rosewood hotspot adds small sites inside its disc, whose episodes run far above their beds
-from the hotspot's start: a genuine excess over the exposure, which a model measured against
-bed-nights must still find. ``docs/synthetic-data.md`` describes the figures.
+Rosewood hotspot adds small sites inside its disc, opening at the hotspot's start, whose
+episodes run far above their beds: a genuine excess over the exposure, which a model measured
+against bed-nights must still find. ``docs/synthetic-data.md`` describes the figures.
 """
 from __future__ import annotations
 
@@ -69,7 +69,7 @@ class Sites:
 def accommodation_sites(rng, world, spots: list[dict]) -> Sites:
     """``ROSEWOOD_SITES`` ordinary sites in dense (cheaper-housing) wards, none in a planted
     disc, with heavy-tailed capacities and opening/closing over the span; then the small sites
-    of each planted hotspot, open from before the span (their excess starts with the hotspot).
+    of each planted hotspot, opening at its start month with an excess far above their beds.
 
     The shipped data has no house prices or deprivation index: a ward's residents per km²
     stands in for "cheap, dense terraced and flatted housing, where dispersal accommodation
@@ -110,7 +110,8 @@ def accommodation_sites(rng, world, spots: list[dict]) -> Sites:
     he, hn = points_in_discs(rng, spots, which, shrink=0.6)  # well inside the disc
     h_index = np.array([_lsoa_at(world, x, y) for x, y in zip(he, hn)])
     h_beds = rng.integers(ROSEWOOD_HOTSPOT_BEDS[0], ROSEWOOD_HOTSPOT_BEDS[1] + 1, len(he))
-    h_opened = first - rng.integers(180, 3 * 365, len(he)).astype("timedelta64[D]")
+    # New accommodation: open from the hotspot's start month, when its excess starts too.
+    h_opened = np.array([spots[k]["start_date"] for k in which], dtype="datetime64[D]")
     index = np.r_[index, h_index]
     return Sites(e=np.r_[e, he], n=np.r_[n, hn], lsoa=lsoas["code"].to_numpy()[index],
                   ward=lsoas["ward_code"].to_numpy()[index], beds=np.r_[beds, h_beds],

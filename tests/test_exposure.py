@@ -287,11 +287,11 @@ def _measure(store, exposure):
 def test_with_the_layer_accommodation_sites_leave_the_top_ten_and_planted_excess_stays(demo):
     before_sites, _, _ = _measure(demo, exposure=False)
     after_sites, after_found, after_n = _measure(demo, exposure=True)
-    # Measured on this build: 7 of the top 10 at ordinary sites before, 0 after; 2 of the 3
-    # planted clusters found after (the third starts late and is small against its beds).
+    # Measured on this build (and seeds 2 and 3 alike): 8 of the top 10 at ordinary sites
+    # before, 0 after; all 3 planted clusters found after, and nothing else.
     assert before_sites >= 5
     assert after_sites == 0
-    assert after_found >= 1 and after_n >= 1
+    assert after_found >= 2 and after_n >= after_found
 
 
 def test_the_synthetic_sites_are_plausible(demo):
