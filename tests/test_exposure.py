@@ -359,3 +359,17 @@ def test_the_synthetic_frame_goes_through_the_same_checks(store):
     with pytest.raises(SchemaError) as refused:
         ingest_sites_frame(frame, name="synthetic-accommodation", store=store)
     assert (2, "bed_capacity") in _problems(refused.value)
+
+
+def test_the_postgis_store_holds_the_layer_the_same_way(tmp_path, pg_store):
+    ingest_sites_file(_sites_csv(tmp_path), store=pg_store)
+    meta, sites = read_layer(pg_store, LAYER)
+    assert meta["sites"] == 3 and int(sites["bed_capacity"].sum()) == 138
+    before = pg_store.read_document(document_name(LAYER))
+    with pytest.raises(SchemaError):
+        ingest_sites_file(_sites_csv(tmp_path, [{**SITES[0], "opened_on": "yesterday"}], "x.csv"),
+                          store=pg_store)
+    assert pg_store.read_document(document_name(LAYER)) == before
+    with pytest.raises(AccessDenied):
+        exposure_by_area(RoleScopedQuery(pg_store, Principal("c", "chair")), "district")
+    assert exposure_by_area(RoleScopedQuery(pg_store, ANALYST), "district")["beds"].sum() == 138
