@@ -14,6 +14,7 @@ checks a role, so pages never call this module.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 
 import numpy as np
@@ -100,6 +101,13 @@ def bed_nights(sites: pd.DataFrame, start, end) -> np.ndarray:
     closed = np.where(np.isnat(closed), stop, closed)
     days = (np.minimum(closed, stop) - np.maximum(opened, first)).astype(np.int64)
     return np.clip(days, 0, None) * pd.to_numeric(sites["bed_capacity"]).to_numpy(float)
+
+
+def layers_fingerprint(store: Store) -> str:
+    """A short key that changes whenever a stored exposure layer changes (for caches keyed by
+    ``storage.base.store_fingerprint``, which follows the batches only)."""
+    texts = [store.read_document(document_name(layer)) or "" for layer in LAYERS]
+    return hashlib.sha256("\x00".join(texts).encode()).hexdigest()[:16]
 
 
 def _records(sites: pd.DataFrame) -> list[list]:
