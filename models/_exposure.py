@@ -1,8 +1,8 @@
 """Expected counts from an exposure layer: bed-nights of open sites per analysis cell.
 
 A feed measured against an exposure layer (``core.denominators``) expects its events where the
-exposure is, not where residents live. Each site contributes ``bed_capacity x days open in the
-window``; a geomasked point puts it in the one cell holding the point, a site known only by its
+exposure is, not where residents live. Each month's events are shared among the sites open that
+month by ``bed_capacity x days open``; a geomasked point puts it in the one cell holding the point, a site known only by its
 LSOA or ward spreads it over that area's land cells in proportion to their overlap with it
 (as ``models._grid`` spreads residents). Its share of the whole is then mixed with a small share
 of residents (``RESIDENT_SHARE``), so an event away from every listed site (a site missing from
@@ -29,15 +29,29 @@ SITE_COLUMNS = ("bed_capacity", "opened_on", "closed_on", "easting", "northing",
 AREA_LEVELS = (("lsoa_code", "lsoa"), ("ward_code", "ward"))
 
 
-def exposure_surface(grid: Grid, sites: pd.DataFrame, start, end) -> np.ndarray:
-    """Bed-nights per cell of ``grid`` (shape ``grid.shape``) over ``start``..``end``.
+def exposure_surface(grid: Grid, sites: pd.DataFrame, dates) -> np.ndarray:
+    """Where the events dated ``dates`` are expected, by the sites' bed-nights, per cell of
+    ``grid`` (shape ``grid.shape``, summing to the events a site could take).
 
+    Month by month: each month's events are shared among the sites by their bed-nights in
+    that month (bed capacity x days open), so a site open only in a busy year expects its
+    share of that year, not of the whole window. A month with no open site adds nothing.
     Sites whose point is off the grid's land, or whose area code is unknown, add nothing.
     """
     missing = [c for c in SITE_COLUMNS if c not in sites.columns]
     if missing:
         raise ValueError(f"exposure sites lack column(s) {missing}; expected {SITE_COLUMNS}")
-    weight = bed_nights(sites, start, end)
+    months = pd.Series(pd.PeriodIndex(pd.to_datetime(np.asarray(dates)), freq="M")).value_counts()
+    weight = np.zeros(len(sites))
+    for month, n in months.items():
+        nights = bed_nights(sites, month.start_time, month.end_time)
+        if nights.sum() > 0:
+            weight += n * nights / nights.sum()
+    return _spread(grid, sites, weight)
+
+
+def _spread(grid: Grid, sites: pd.DataFrame, weight: np.ndarray) -> np.ndarray:
+    """Each site's ``weight`` in the cell of its geomasked point, or over its area's cells."""
     surface = np.zeros(grid.nx * grid.ny)
     east = pd.to_numeric(sites["easting"], errors="coerce").to_numpy(float)
     north = pd.to_numeric(sites["northing"], errors="coerce").to_numpy(float)
@@ -47,8 +61,6 @@ def exposure_surface(grid: Grid, sites: pd.DataFrame, start, end) -> np.ndarray:
         np.add.at(surface, cell[cell >= 0], weight[point][cell >= 0])
     todo = ~point
     for column, level in AREA_LEVELS:
-        if column not in sites.columns:
-            continue
         codes = sites[column].astype("string").fillna("").to_numpy(dtype=object)
         here = todo & (codes != "")
         for code, w in zip(codes[here], weight[here]):

@@ -334,24 +334,21 @@ class HotspotModel(ClusterMixin, BaseEstimator):
     def _expected_grid(self, grid: Grid, events: Events, cell: np.ndarray) -> Grid:
         """``grid`` with its population replaced by the expected events per cell when a feed
         has an exposure layer: the sum over feeds of the feed's events inside the grid x its
-        expected share per cell (``models._exposure``), exposure over the fitted months (the
-        first to the last event's month). Land cells stay land (residents keep a small share).
-        """
+        expected share per cell (``models._exposure``: each fitted month's events shared by that
+        month's bed-nights). Land cells stay land (residents keep a small share)."""
         feeds = sorted(set(events.feed))
         if not any(self._sites(f) is not None for f in feeds) or not (cell >= 0).any():
             return grid
-        months = pd.PeriodIndex(pd.to_datetime(events.date[cell >= 0]), freq="M")
-        start, end = months.min().start_time, months.max().end_time
         expected = np.zeros(grid.shape)
         for feed in feeds:
-            n = int((cell[events.feed == feed] >= 0).sum())
+            mine = (events.feed == feed) & (cell >= 0)
             sites = self._sites(feed)
-            surface = None if sites is None else exposure_surface(grid, sites, start, end)
+            surface = None if sites is None else exposure_surface(grid, sites, events.date[mine])
             if sites is not None and surface.sum() <= 0:
-                warnings.warn(f"no exposure site of feed {feed!r} is open between {start.date()} "
-                              f"and {end.date()} on the grid: measured against residents",
-                              NoExposureWarning, stacklevel=3)
-            expected += n * expected_weights(grid, surface)
+                warnings.warn(f"no exposure site of feed {feed!r} is open on the grid in the "
+                              "fitted months: measured against residents", NoExposureWarning,
+                              stacklevel=3)
+            expected += mine.sum() * expected_weights(grid, surface)
         expected = np.where(grid.land, np.maximum(expected, 1e-12), 0.0)
         return replace(grid, population=expected)
 
