@@ -5,7 +5,8 @@
 Every record is made up, but its shape follows public statistics for West Yorkshire (volumes,
 age, gender and exploitation-type mixes, seasonality, a rising trend; ``docs/synthetic-data.md``
 gives the figures and their sources). Points fall inside real LSOAs, weighted by Census 2021
-population; Rosewood episodes come from a few hundred accommodation sites in dense urban LSOAs.
+population; Rosewood episodes come from tens of accommodation sites (the exposure layer, with bed
+capacity and open/close dates, stored by ``data.exposure``), in proportion to their open beds.
 A few hotspots per feed are planted with a known centre, radius, start month and intensity, and
 written to ``<store>/_synthetic_truth.json`` so that hotspot models can be tested against them.
 
@@ -32,8 +33,17 @@ from tqdm import tqdm
 from core import clock
 from core.errors import DashboardError, StoreError
 from core.schema import EARLIEST_DATE, FEEDS
+from data.exposure import ingest_sites_frame
 from data.ingest import ingest_frame
 from data.pseudonymise import pseudonym
+from data.synthetic_sites import (
+    Sites,
+    accommodation_sites,
+    bed_days,
+    points_in_discs,
+    points_in_lsoas,
+    site_frame,
+)
 from geo.boundaries import DISTRICT_CODES, load_boundaries, west_yorkshire_bng
 from geo.crs import BNG
 from geo.geomask import bng_to_lonlat, geomask_cell_m
@@ -83,9 +93,6 @@ NRM_FIRST_RESPONDER = {"child": {"local_authority": 0.55, "police": 0.30, "home_
                        "adult": {"home_office": 0.42, "police": 0.22, "ngo": 0.20,
                                  "local_authority": 0.09, "health": 0.02, "other": 0.05}}
 
-ROSEWOOD_SITES = 300  # accommodation sites, chosen once per build
-ROSEWOOD_HOTSPOT_SITES = 3  # a hotspot is new accommodation: a few sites inside its disc
-ROSEWOOD_SITE_URBAN_POWER = 1.5  # site LSOAs weighted by density**power: dense urban areas
 ROSEWOOD_AGE = {"adult": 0.86, "child": 0.11, "unknown": 0.03}
 ROSEWOOD_RISK = {"child": {"low": 0.10, "medium": 0.45, "high": 0.45},
                  "adult": {"low": 0.40, "medium": 0.45, "high": 0.15}}
@@ -110,7 +117,7 @@ _TEXT = pd.StringDtype("pyarrow", na_value=np.nan)  # pandas' default text dtype
 class _World:
     """What every feed draws from: LSOAs in BNG and the calendar of the span."""
 
-    lsoas: pd.DataFrame  # code, district_code, population, density (aligned with geoms)
+    lsoas: pd.DataFrame  # code, district_code, ward_code, population, area_km2, density
     geoms: np.ndarray  # prepared BNG polygons
     bounds: np.ndarray
     month_first: np.ndarray  # first covered day of each month (datetime64[D])
@@ -142,6 +149,13 @@ def generate(years: int = 5, seed: int = 1, end=None, events: int | None = None
     return dict(_simulate(years, seed, end, events)[1])
 
 
+def generate_sites(years: int = 5, seed: int = 1, end=None, events: int | None = None
+                   ) -> pd.DataFrame:
+    """The accommodation sites (the exposure layer) of the build with these arguments, as the
+    text columns a partner would send (``data.exposure``); pure, like :func:`generate`."""
+    return _simulate(years, seed, end, events)[2]
+
+
 def build_store(store_url, years: int = 5, seed: int = 1, end=None, events: int | None = None,
                 progress: bool = False) -> dict:
     """Generate the feeds, ingest them with ``ingest_frame`` and write the ground-truth file.
@@ -157,7 +171,7 @@ def build_store(store_url, years: int = 5, seed: int = 1, end=None, events: int 
     """
     started = time.perf_counter()
     store = open_store(store_url)
-    truth, frames = _simulate(years, seed, end, events)
+    truth, frames, sites = _simulate(years, seed, end, events)
     # A file in a store folder; a row of the documents table in a PostGIS store.
     truth_path = (f"{store.url}/{TRUTH_FILE}" if "://" in store.url
                   else Path(store.url) / TRUTH_FILE)
@@ -165,6 +179,8 @@ def build_store(store_url, years: int = 5, seed: int = 1, end=None, events: int 
     truth["geomask_m"] = geomask_cell_m()  # stored points are cell centres, up to 0.71 cell off
     # Written first (atomically), so an interrupted build can be resumed.
     store.write_document(TRUTH_FILE, json.dumps(truth, indent=1))
+    # The exposure layer is replaced whole on every load, so a resumed build writes it again.
+    ingest_sites_frame(sites, name="synthetic-accommodation", store=store, source="synthetic")
     added = dict.fromkeys(truth["records"], 0)
     with tqdm(total=sum(truth["records"].values()), unit="rows", desc="synthetic",
               disable=not progress) as bar:
@@ -203,6 +219,7 @@ def _simulate(years, seed, end, events):
     world = _world(start, end)
     rng = np.random.default_rng(seed)
     hotspots = {feed: _place_hotspots(rng, world, feed) for feed in FEEDS}
+    sites = accommodation_sites(rng, world, hotspots["rosewood"])
     rates = {feed: _monthly_rates(world, feed, hotspots[feed]) for feed in FEEDS}
     flat = np.concatenate([r.ravel() for r in rates.values()])
     scale = 1.0 if events is None else events / flat.sum()
@@ -218,6 +235,9 @@ def _simulate(years, seed, end, events):
              "years": int(years), "start": str(start.date()), "end": str(end.date()),
              "events_requested": events, "scale": round(scale, 6),
              "records": {f: int(c.sum()) for f, c in cells.items()},
+             "exposure": {"layer": "accommodation", "sites": len(sites.beds),
+                          "beds": int(sites.beds.sum()),
+                          "planted_sites": int((sites.planted > 0).sum())},
              "hotspots": {feed: [{k: v for k, v in spot.items() if not k.startswith("_")}
                                  for spot in spots] for feed, spots in hotspots.items()}}
 
@@ -225,14 +245,19 @@ def _simulate(years, seed, end, events):
         for feed, cell in cells.items():
             month = np.repeat(np.tile(np.arange(cell.shape[1]), cell.shape[0]), cell.ravel())
             kind = np.repeat(np.arange(cell.shape[0]), cell.sum(axis=1))  # 0 background, k spot k
-            yield feed, _BUILDERS[feed](rng, world, month, kind, hotspots[feed])
-    return truth, frames()
+            if feed == "rosewood":
+                yield feed, _rosewood(rng, world, month, kind, sites)
+            else:
+                yield feed, _BUILDERS[feed](rng, world, month, kind, hotspots[feed])
+    return truth, frames(), site_frame(sites)
 
 
 def _world(start: pd.Timestamp, end: pd.Timestamp) -> _World:
     gdf = load_boundaries("lsoa").to_crs(BNG)
     lsoas = pd.DataFrame({"code": gdf["code"], "district_code": gdf["district_code"],
+                          "ward_code": gdf["ward_code"],
                           "population": gdf["population"].astype(float),
+                          "area_km2": gdf["area_km2"].astype(float),
                           "density": gdf["population"] / gdf["area_km2"]}).reset_index(drop=True)
     geoms = np.asarray(gdf.geometry.array, dtype=object)
     shapely.prepare(geoms)  # contains_xy on prepared polygons: ~1M points a second
@@ -266,7 +291,7 @@ def _place_hotspots(rng, world: _World, feed: str) -> list[dict]:
         weight = world.lsoas["density"].to_numpy()[pool]
         while True:  # the whole disc must lie inside West Yorkshire
             i = rng.choice(pool, p=weight / weight.sum())
-            e, n = _points_in_lsoas(rng, world, np.array([i]))
+            e, n = points_in_lsoas(rng, world, np.array([i]))
             if edge.distance(shapely.Point(e[0], n[0])) > spec.radius_m:
                 break
         start = int(np.clip(round(spec.start_fraction * n_months), 1, n_months - 1))
@@ -280,27 +305,6 @@ def _place_hotspots(rng, world: _World, feed: str) -> list[dict]:
             "start_date": str(world.month_first[start]), "intensity_per_month": spec.per_month,
             "_start_index": start})
     return spots
-
-
-def _points_in_lsoas(rng, world: _World, index: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """A uniform BNG point inside each LSOA ``index[i]``: rejection sampling in batches."""
-    x, y, todo = np.empty(len(index)), np.empty(len(index)), np.arange(len(index))
-    while todo.size:
-        b = world.bounds[index[todo]]
-        cx = b[:, 0] + rng.random(todo.size) * (b[:, 2] - b[:, 0])
-        cy = b[:, 1] + rng.random(todo.size) * (b[:, 3] - b[:, 1])
-        inside = shapely.contains_xy(world.geoms[index[todo]], cx, cy)
-        x[todo[inside]], y[todo[inside]] = cx[inside], cy[inside]
-        todo = todo[~inside]
-    return x, y
-
-
-def _points_in_discs(rng, spots: list[dict], which: np.ndarray, shrink: float = 1.0):
-    """A uniform point in the disc of hotspot ``which[i]`` (0-based) for each i."""
-    e, n, radius = (np.array([s[k] for s in spots], float)[which] for k in
-                    ("easting", "northing", "radius_m"))
-    r, angle = radius * shrink * np.sqrt(rng.random(len(which))), 2 * np.pi * rng.random(len(which))
-    return e + r * np.cos(angle), n + r * np.sin(angle)
 
 
 def _dates(rng, world: _World, month: np.ndarray) -> np.ndarray:
@@ -318,10 +322,13 @@ def _by_age(rng, age: np.ndarray, tables: dict) -> np.ndarray:
                     _pick(rng, tables["adult"], len(age)))
 
 
-def _locations(rng, e, n, lsoa, point_only: np.ndarray) -> dict:
-    """Spread rows over the three location forms; hotspot rows always keep their point."""
+def _locations(rng, e, n, lsoa, point_only: np.ndarray, lsoa_only=None) -> dict:
+    """Spread rows over the three location forms; hotspot rows always keep their point, and
+    ``lsoa_only`` rows give only their LSOA."""
     form = rng.choice(3, size=len(e), p=list(LOCATION_FORM_SHARES.values()))
     form[point_only & (form == 2)] = 0
+    if lsoa_only is not None:
+        form[lsoa_only & ~point_only] = 2
     lon, lat = bng_to_lonlat(e, n)
     return {"longitude": np.where(form == 0, np.round(lon, 6), np.nan),
             "latitude": np.where(form == 0, np.round(lat, 6), np.nan),
@@ -389,19 +396,23 @@ def _disc_or_population(rng, world: _World, kind: np.ndarray, spots: list[dict])
     """Background rows in LSOAs drawn by population; hotspot rows uniform in their disc."""
     weight = world.lsoas["population"].to_numpy()
     index = rng.choice(len(weight), size=len(kind), p=weight / weight.sum())
-    e, n = _points_in_lsoas(rng, world, index)
+    e, n = points_in_lsoas(rng, world, index)
     hot = kind > 0
-    e[hot], n[hot] = _points_in_discs(rng, spots, kind[hot] - 1)
+    e[hot], n[hot] = points_in_discs(rng, spots, kind[hot] - 1)
     return _locations(rng, e, n, world.lsoas["code"].to_numpy()[index], hot)
 
 
-def _rosewood(rng, world, month, kind, spots) -> pd.DataFrame:
+def _rosewood(rng, world, month, kind, sites: Sites) -> pd.DataFrame:
     n = len(month)
-    site_e, site_n, site_lsoa, size = _accommodation_sites(rng, world, spots)
-    site = rng.choice(len(size), size=n, p=size / size.sum())
-    hot = kind > 0  # hotspot episodes come from the new sites inside their disc
-    site[hot] = (ROSEWOOD_SITES + (kind[hot] - 1) * ROSEWOOD_HOTSPOT_SITES
-                 + rng.integers(0, ROSEWOOD_HOTSPOT_SITES, hot.sum()))
+    site = np.empty(n, np.int64)
+    hot = kind > 0  # a planted hotspot's excess episodes come from its own small sites
+    for m in np.unique(month[~hot]):  # the others by open beds in their month
+        here = ~hot & (month == m)
+        nights = bed_days(sites, world.month_first[m], world.month_days[m])
+        site[here] = rng.choice(len(nights), size=here.sum(), p=nights / nights.sum())
+    planted = [np.flatnonzero(sites.planted == k) for k in range(1, sites.planted.max() + 1)]
+    for k, own in enumerate(planted, start=1):
+        site[kind == k] = rng.choice(own, size=(kind == k).sum())
     minute = (_dates(rng, world, month).astype("datetime64[m]").astype(np.int64)
               + rng.choice(24, size=n, p=ROSEWOOD_HOUR_WEIGHTS / ROSEWOOD_HOUR_WEIGHTS.sum()) * 60
               + rng.integers(0, 60, n))
@@ -423,27 +434,10 @@ def _rosewood(rng, world, month, kind, spots) -> pd.DataFrame:
                "reported_missing_at": minute.astype("datetime64[m]").astype(str),
                "found_at": np.where(found < 0, "", found.astype("datetime64[m]").astype(str)),
                "age_group": age, "risk_level": _by_age(rng, age, ROSEWOOD_RISK)}
-    location = _locations(rng, site_e[site], site_n[site], site_lsoa[site], hot)
+    # A partner that gives a site only by area gives its episodes by area too.
+    location = _locations(rng, sites.e[site], sites.n[site], sites.lsoa[site], hot,
+                          lsoa_only=sites.form[site] != "point")
     return _frame("rosewood", minute, {**columns, **location})
-
-
-def _accommodation_sites(rng, world: _World, spots: list[dict]):
-    """Ordinary sites in dense LSOAs (none in a hotspot disc) with a size, then hotspot sites."""
-    weight = world.lsoas["density"].to_numpy() ** ROSEWOOD_SITE_URBAN_POWER
-    centres = np.array([[s["easting"], s["northing"], s["radius_m"]] for s in spots])
-    e, n, lsoa = np.empty(0), np.empty(0), np.empty(0, dtype=object)
-    while len(e) < ROSEWOOD_SITES:
-        index = rng.choice(len(weight), size=ROSEWOOD_SITES, p=weight / weight.sum())
-        ce, cn = _points_in_lsoas(rng, world, index)
-        distance = np.hypot(ce[:, None] - centres[:, 0], cn[:, None] - centres[:, 1])
-        clear = (distance > centres[:, 2] + 200).all(axis=1)
-        e, n = np.r_[e, ce[clear]], np.r_[n, cn[clear]]
-        lsoa = np.r_[lsoa, world.lsoas["code"].to_numpy()[index][clear]]
-    size = rng.lognormal(0.0, 1.0, ROSEWOOD_SITES)  # a few large hotels, many small houses
-    which = np.repeat(np.arange(len(spots)), ROSEWOOD_HOTSPOT_SITES)
-    he, hn = _points_in_discs(rng, spots, which, shrink=0.6)  # well inside the disc
-    return (np.r_[e[:ROSEWOOD_SITES], he], np.r_[n[:ROSEWOOD_SITES], hn],
-            np.r_[lsoa[:ROSEWOOD_SITES], [None] * len(he)], size)
 
 
 def _found_minutes(rng, world: _World, minute, person, order) -> np.ndarray:
@@ -481,7 +475,7 @@ def _check_target(store, truth: dict) -> None:
                          "with other arguments): build the synthetic store in an empty folder")
 
 
-_BUILDERS = {"nrm": _nrm, "rosewood": _rosewood, "mandevilla": _mandevilla}
+_BUILDERS = {"nrm": _nrm, "mandevilla": _mandevilla}  # rosewood: _rosewood, with the sites
 
 
 def main(argv: list[str] | None = None) -> int:

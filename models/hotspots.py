@@ -19,6 +19,7 @@ Labels are hotspot ids (0, 1, ...) with -1 for "in no hotspot", as in scikit-lea
 from __future__ import annotations
 
 import warnings
+from dataclasses import replace
 from numbers import Integral, Real
 
 import geopandas as gpd
@@ -33,6 +34,7 @@ from core import trends
 from geo.crs import BNG, WGS84
 from models import _baselines
 from models._events import Events, event_arrays
+from models._exposure import expected_weights, exposure_surface
 from models._grid import Grid, analysis_grid
 from models.forecast import KINDS, ForecastRanker
 from models.metrics import pai
@@ -46,6 +48,10 @@ COLUMNS = ["hotspot_id", "rank", "ranked_by", "events", "expected", "relative_ri
 
 class OutsideAreaWarning(UserWarning):
     """Some events fall outside West Yorkshire's populated cells and were left out."""
+
+
+class NoExposureWarning(UserWarning):
+    """A feed's exposure layer has no open site in the fitted window: residents were used."""
 
 
 class HotspotModel(ClusterMixin, BaseEstimator):
@@ -65,6 +71,14 @@ class HotspotModel(ClusterMixin, BaseEstimator):
     population : GeoDataFrame or Series, default=None
         LSOA populations (GeoDataFrame with ``population`` and polygons, or a Series by 2021
         LSOA code); ``None`` uses the shipped Census 2021 populations.
+    exposure : dict of str to DataFrame, DataFrame or None, default=None
+        An exposure layer per feed (``core.denominators``: Rosewood's is accommodation sites,
+        ``data.exposure``), the denominator of that feed's expected count instead of residents:
+        bed capacity x days open over the fitted months, spread over the cells each geomasked
+        site covers, with a small share of residents (``models._exposure``). A DataFrame alone
+        applies to every event. Columns: ``bed_capacity``, ``opened_on``, ``closed_on``,
+        ``easting``, ``northing`` (geomasked, or missing) and ``lsoa_code``, ``ward_code``.
+        Feeds not named are measured against residents.
     cell_size_m : int, default=300
         Analysis cell size in metres (a multiple of the 100 m geomask cell).
     max_radius_m : float, default=1500
@@ -114,7 +128,11 @@ class HotspotModel(ClusterMixin, BaseEstimator):
         expected there); the scan's is the fitted intensity per cell, an empirical Bayes blend
         of the cell's count with the hotspot rate (inside) or the population rate (outside).
     grid_ : Grid
-        The analysis grid.
+        The analysis grid; its ``population`` is the expected share of events per cell (the
+        residents, or with ``exposure`` the mix of each feed's denominator, weighted by the
+        feed's events).
+    denominators_ : dict of str to str
+        What each fitted feed was measured against: ``"residents"`` or ``"exposure"``.
     n_events_ : int
         Training events inside the grid.
     n_candidates_ : int
@@ -143,12 +161,13 @@ class HotspotModel(ClusterMixin, BaseEstimator):
         "max_area": [Interval(Real, 0, 1, closed="right"), None],
         "max_hotspots": [Interval(Integral, 1, None, closed="left"), None],
         "ranking": [StrOptions(set(KINDS)), None],
+        "exposure": [dict, pd.DataFrame, None],
     }
 
     def __init__(self, method="scan", *, min_events=10, alpha=0.05, population=None,
                  cell_size_m=300, max_radius_m=1500, bandwidth_m=500, coverage=0.05,
                  n_simulations=99, cross_feed=True, random_state=None, max_area=0.03,
-                 max_hotspots=None, ranking="mixture"):
+                 max_hotspots=None, ranking="mixture", exposure=None):
         self.method = method
         self.min_events = min_events
         self.alpha = alpha
@@ -163,6 +182,7 @@ class HotspotModel(ClusterMixin, BaseEstimator):
         self.max_area = max_area
         self.max_hotspots = max_hotspots
         self.ranking = ranking
+        self.exposure = exposure
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
@@ -188,6 +208,9 @@ class HotspotModel(ClusterMixin, BaseEstimator):
                           stacklevel=2)
         rng = check_random_state(self.random_state)
         counts = grid.counts(cell)
+        self.denominators_ = {str(f): ("exposure" if self._sites(f) is not None else "residents")
+                              for f in sorted(set(events.feed))}
+        residents, grid = grid, self._expected_grid(grid, events, cell)
         candidates = self._search(counts, grid, _seed(rng))
         self.n_candidates_ = len(candidates.p_values)
         found = _bounded(candidates, counts, grid, self.max_area, self.max_hotspots)
@@ -196,7 +219,7 @@ class HotspotModel(ClusterMixin, BaseEstimator):
         self.cell_scores_ = found.scores
         self.labels_ = np.where(cell >= 0, found.labels[np.maximum(cell, 0)], -1)
         self.n_events_ = int(counts.sum())
-        per_feed = self._per_feed(events, cell, grid, rng)
+        per_feed = self._per_feed(events, cell, residents, rng)
         self.feed_hotspots_ = {feed: frame for feed, (frame, _) in per_feed.items()}
         feeds = {feed: labels for feed, (_, labels) in per_feed.items()}
         self.hotspots_, self.monthly_counts_ = _describe(found, counts, grid, events, cell,
@@ -294,11 +317,40 @@ class HotspotModel(ClusterMixin, BaseEstimator):
         for feed in names:
             mine = events.feed == feed
             counts = grid.counts(cell[mine])
-            found = self._find(counts, grid, _seed(rng))
-            frame, _ = _describe(found, counts, grid, events.subset(mine), cell[mine], {},
+            own = self._expected_grid(grid, events.subset(mine), cell[mine])
+            found = self._find(counts, own, _seed(rng))
+            frame, _ = _describe(found, counts, own, events.subset(mine), cell[mine], {},
                                  self.alpha)
             out[feed] = (frame, found.labels)
         return out
+
+
+    def _sites(self, feed: str) -> pd.DataFrame | None:
+        """The exposure layer ``feed`` is measured against, or ``None`` (residents)."""
+        if isinstance(self.exposure, pd.DataFrame):
+            return self.exposure
+        return (self.exposure or {}).get(feed)
+
+    def _expected_grid(self, grid: Grid, events: Events, cell: np.ndarray) -> Grid:
+        """``grid`` with its population replaced by the expected events per cell when a feed
+        has an exposure layer: the sum over feeds of the feed's events inside the grid x its
+        expected share per cell (``models._exposure``: each fitted month's events shared by that
+        month's bed-nights). Land cells stay land (residents keep a small share)."""
+        feeds = sorted(set(events.feed))
+        if not any(self._sites(f) is not None for f in feeds) or not (cell >= 0).any():
+            return grid
+        expected = np.zeros(grid.shape)
+        for feed in feeds:
+            mine = (events.feed == feed) & (cell >= 0)
+            sites = self._sites(feed)
+            surface = None if sites is None else exposure_surface(grid, sites, events.date[mine])
+            if sites is not None and surface.sum() <= 0:
+                warnings.warn(f"no exposure site of feed {feed!r} is open on the grid in the "
+                              "fitted months: measured against residents", NoExposureWarning,
+                              stacklevel=3)
+            expected += mine.sum() * expected_weights(grid, surface)
+        expected = np.where(grid.land, np.maximum(expected, 1e-12), 0.0)
+        return replace(grid, population=expected)
 
 
 def _seed(rng) -> int:

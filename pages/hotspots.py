@@ -40,7 +40,8 @@ from views.viewstate import date_bounds
 
 principal = require_page_role("hotspots")
 st.title("Hotspots")
-st.caption("Places with significantly more records than their resident population predicts "
+st.caption("Places with significantly more records than expected: from residents, or for "
+           "Rosewood from the beds of open asylum accommodation sites when that layer is loaded "
            "(Poisson scan statistic, Monte-Carlo p-values). Select a row to zoom to it and see "
            "why it is a hotspot.")
 
@@ -72,6 +73,8 @@ if view.hotspots.empty:
 else:
     st.caption(f"{len(table)} hotspots · {note}"
                + (f" · {disclosure_note(view.threshold)}" if view.suppressed else ""))
+for line in view.notes:  # what each feed was measured against; events left out
+    st.caption(line)
 
 # -- ranked table, map and explanation (issue 13 item 8) -----------------------------------
 st.header("Ranked hotspots")

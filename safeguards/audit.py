@@ -69,7 +69,7 @@ ACTIONS = (
     "sign-in", "sign-in-failed", "sign-out",
     "page-view", "filter-change", "view-points",
     "export", "ingest", "access-denied", "user-change",
-    "view-hotspots", "tasking",
+    "view-hotspots", "view-exposure", "tasking",
     "withdraw", "purge",          # data lifecycle (safeguards.lifecycle)
     CHECKPOINT_ACTION,            # written only by the audit retention purge
 )

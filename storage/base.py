@@ -60,9 +60,10 @@ COMMON_COLUMNS = [
     ("geomask_m", pa.int16()),
     ("content_hash", pa.string()),
 ]
-# Side documents that travel with a store: the synthetic ground truth and the tasking
-# records (views.tasking.TASKS_DOCUMENT; the views sit above the store).
-DOCUMENTS = ("_synthetic_truth.json", "_tasking/tasks.json")
+# Side documents that travel with a store: the synthetic ground truth, the tasking
+# records (views.tasking.TASKS_DOCUMENT; the views sit above the store) and the exposure
+# layer (storage.exposure).
+DOCUMENTS = ("_synthetic_truth.json", "_tasking/tasks.json", "_exposure/accommodation.json")
 _KIND_TYPES = {"id": pa.string(), "ref": pa.string(), "category": pa.string(),
                "multi": pa.string(), "date": pa.timestamp("ms"), "datetime": pa.timestamp("ms"),
                "bool": pa.bool_()}

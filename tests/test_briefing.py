@@ -166,7 +166,9 @@ def test_no_suppressed_number_appears_in_a_table(store, packs, key):
     k = 10 if "mandevilla" in FEEDS else 5
     assert k == max(threshold_for(feed) for feed in FEEDS)
     records = hotspot_records(text)
-    assert records, "the pack should list hotspots"
+    # September alone has no significant hotspot since Rosewood is measured against its
+    # accommodation beds (its one hotspot against residents was a site: issue 13).
+    assert records or key == "month", "the pack should list hotspots"
     for value in records:
         number = value.replace(",", "")
         assert value in (f"<{k}", "[c]") or (number.isdigit() and int(number) >= k), value
@@ -175,6 +177,8 @@ def test_no_suppressed_number_appears_in_a_table(store, packs, key):
 def hotspot_records(text: str) -> list[str]:
     """The "Records" cells of the hotspot table as printed: the cell before each trend."""
     section = lines(text.split("Hotspots:")[1].split("Trends:")[0])
+    if "Several feeds" not in section:  # no hotspot table: none in the period
+        return []
     section = section[section.index("Several feeds") + 1:]
     return [section[i - 1] for i, line in enumerate(section)
             if any(line.startswith(f"{title} (") for title in HOTSPOT_TITLES.values())]
@@ -231,7 +235,10 @@ def test_no_heading_is_left_at_the_bottom_of_a_page(packs, key):
                    and not re.fullmatch(r"Page \d+", line)
                    and not line.startswith("Briefing pack 20")]
         assert content and not is_heading(content[-1]), (key, number, content[-3:])
-        if "Tasking" in content:
+        # (a district pack may have no task: the one task is made from the county's top
+        # hotspot, wherever the synthetic data put it)
+        if "Tasking" in content and not any(line.startswith("No tasks were open")
+                                            for line in content):
             assert "Lead agency" in content and any(
                 line.startswith("Tasks created") for line in content), (key, number)
 

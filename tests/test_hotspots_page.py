@@ -240,3 +240,19 @@ def test_a_chair_selecting_a_row_reads_why_there_is_no_monthly_chart(env):
     assert "Monthly counts are hidden for this hotspot" in texts(at.caption)
     script = map_script(at)
     assert "fitBounds" in script and "Selected hotspot (black outline)" in script
+
+
+def test_the_page_says_what_rosewood_is_measured_against_and_refits_on_a_new_layer(env,
+                                                                                   tmp_path):
+    from data.exposure import ingest_sites_file
+    from tests.conftest import write_csv
+
+    at = hotspots_page()
+    assert "Rosewood is measured against residents: no accommodation exposure layer is " \
+           "loaded" in texts(at.caption)
+    sites = write_csv(tmp_path / "sites.csv", [
+        {"bed_capacity": "40", "opened_on": "2019-01-01", "lsoa_code": "E01010568"}])
+    ingest_sites_file(sites, store=env)
+    at = hotspots_page()  # the cached fit is keyed by the layer too
+    assert "Rosewood is measured against bed-nights of open asylum accommodation sites" \
+        in texts(at.caption)

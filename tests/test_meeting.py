@@ -231,8 +231,12 @@ def test_figures_are_protected_as_for_a_chair_whatever_the_role(synthetic, role)
                         else f"{value:,}")
             assert row[column] == expected, (name, column, row[column], expected)
             hidden += expected.startswith("<")
-        assert row[TOTAL] == f"{pub.loc[name].sum():,}"       # >= 10 in every district
-        rate = pub.loc[name].sum() / load_boundaries("district").set_index("code").loc[
+        total = pub.loc[name].sum()
+        if total < data.threshold:  # a district this month may be small (the all-feed k)
+            assert (row[TOTAL], row["Per 100,000"]) == (f"<{data.threshold}", "hidden")
+            continue
+        assert row[TOTAL] == f"{total:,}"
+        rate = total / load_boundaries("district").set_index("code").loc[
             {v: c for c, v in names.items()}[name], "population"] * 100_000
         assert row["Per 100,000"] == f"{rate:,.1f}"
     assert hidden > 0, "the test store should have small district counts this month"
@@ -360,7 +364,9 @@ def test_meeting_hotspots_are_drawn_as_whole_wards(synthetic):
         whole = inside.union_all()
         assert shape.symmetric_difference(whole).area < 1e-6 * whole.area  # whole wards only
         cell = cells.loc[hotspot_id]
-        assert shape.area > 5 * cell.area                  # a ward is far larger than the cells
+        # not the cells themselves (a hotspot of the widest scan window, 1.5 km, can be near a
+        # ward's size, so no fixed ratio of areas)
+        assert shape.symmetric_difference(cell).area > 0.2 * cell.area
         assert cell.difference(shape).area < 0.05 * cell.area  # and covers where the cells are
 
 

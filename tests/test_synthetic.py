@@ -118,8 +118,11 @@ def test_rosewood_episodes_repeat_end_in_order_and_cluster(stored):
 
 
 def test_some_records_have_only_an_lsoa_and_partners_forms_are_mixed(stored):
+    # Rosewood episodes at a site the partner gives only by area are given by area too
+    # (data.synthetic_sites), so that feed has more rows without a point.
+    upper = {"nrm": 0.13, "mandevilla": 0.13, "rosewood": 0.30}
     for feed, rows in stored.items():
-        assert 0.03 <= (~rows["has_point"]).mean() <= 0.13, feed
+        assert 0.03 <= (~rows["has_point"]).mean() <= upper[feed], feed
     frames = synthetic.generate(years=1, seed=2, end=END)
     assert frames["nrm"]["easting"].notna().mean() > 0.05
     assert frames["nrm"]["longitude"].notna().mean() > 0.6

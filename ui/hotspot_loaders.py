@@ -14,6 +14,7 @@ from core.schema import FEEDS as _ALL_FEEDS
 from safeguards.access import Principal
 from safeguards.audit import AuditEvent, record
 from storage.base import store_fingerprint
+from storage.exposure import layers_fingerprint
 from storage.open import open_store
 from ui.loaders import _FILTERS, _query, _view_key
 from views.hotspot_accuracy import (
@@ -50,8 +51,9 @@ _H_SYNCED, _H_AUDITED = "hotspots_synced", "hotspots_audited"
 def load_hotspots(principal: Principal, state: ExplorerState) -> HotspotView:
     """Hotspots of the state's feeds and filters for ``principal`` (``views.hotspots``)."""
     store = open_store()
-    return _cached_hotspots(store.url, store_fingerprint(store), principal,
-                            _view_key(state, *_FILTERS), state)
+    # A new exposure layer changes Rosewood's expected counts: part of the key (issue 13).
+    key = f"{store_fingerprint(store)}-{layers_fingerprint(store)}"
+    return _cached_hotspots(store.url, key, principal, _view_key(state, *_FILTERS), state)
 
 
 @st.cache_data(ttl="1h", max_entries=16,

@@ -164,22 +164,48 @@ def fit_hotspots(query: RoleScopedQuery, feeds: str | Sequence[str],
     events = gpd.GeoDataFrame(events, geometry="geometry", crs=frames[0].crs)
     # The forecast ranking (``HotspotModel.top_area``) is not drawn on this page yet: not fitted
     # here, so a page view does not pay for it (issue 13 follow-up).
-    model_params = {"ranking": None, **model_params}
+    exposure, denominator_notes = _exposure_for(query, feeds)
+    model_params = {"ranking": None, "exposure": exposure, **model_params}
     model = HotspotModel(random_state=random_state, **model_params)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", OutsideAreaWarning)
         model.fit(events)
     n_events = int(model.n_events_)
     n_outside = len(events) - n_events
-    notes = tuple(str(w.message) for w in caught if issubclass(w.category, OutsideAreaWarning))
+    notes = denominator_notes + tuple(str(w.message) for w in caught
+                                      if issubclass(w.category, OutsideAreaWarning))
     raw, monthly = model.hotspots_, model.monthly_counts_
-    del model, events, frames  # nothing per event outlives the fit
+    del model, events, frames, exposure  # nothing per event or site outlives the fit
     view = _protect(raw, monthly, feeds, filters, query, n_events, n_outside, notes)
     record(query.store, AuditEvent(
         action="view-hotspots", actor=query.principal.user, role=query.role,
         filters=_audit_filters(feeds, filters), records=int(view.n_events),
         detail=f"{len(view.hotspots)} hotspots"))
     return view
+
+
+def _exposure_for(query: RoleScopedQuery, feeds: list[str]) -> tuple[dict | None, tuple]:
+    """Each feed's exposure layer (``core.denominators``), read inside the data layer for the
+    fit only (``safeguards.exposure.sites_for_fit``), and a note per feed measured against
+    something other than residents, or falling back to them because its layer is not loaded."""
+    from core.denominators import denominator_of, exposure_feeds
+    from safeguards.exposure import sites_for_fit
+
+    exposure, notes = {}, []
+    for feed in feeds:
+        layer = exposure_feeds().get(feed)
+        if layer is None:
+            continue
+        sites = sites_for_fit(query, layer)
+        if sites is None:
+            notes.append(f"{FEED_TITLES[feed]} is measured against residents: no {layer} "
+                         f"exposure layer is loaded, so the {layer} sites themselves can show "
+                         "as hotspots.")
+        else:
+            exposure[feed] = sites
+            notes.append(f"{FEED_TITLES[feed]} is measured against "
+                         f"{denominator_of(feed).title}, not residents.")
+    return exposure or None, tuple(notes)
 
 
 # -- disclosure control --------------------------------------------------------------------
