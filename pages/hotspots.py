@@ -24,6 +24,7 @@ from ui.loaders import audited_download, open_store_page, stop_on_user_error
 from ui.session import require_page_role
 from views.explore import CATEGORY_TITLES, describe
 from views.exports import labelled_csv, tasks_label
+from views.hotspot_alerts import alert_layer, alert_summary, alert_table
 from views.hotspots import explain, feed_breakdown, monthly_chart, ranked_table
 from views.overview import FEED_SHORT_TITLES
 from views.task_outcome import tasks_table
@@ -65,6 +66,18 @@ else:
     st.caption(f"{len(table)} hotspots · {note}"
                + (f" · {disclosure_note(view.threshold)}" if view.suppressed else ""))
 
+# -- new-hotspot alerts (issue 13 item 7): this month's prospective space-time scan -------------
+with stop_on_user_error():
+    alerts = load.load_alerts(principal, state, period)
+if alerts is not None:
+    st.header("New this month")
+    st.caption(f"{alert_summary(alerts)}. A new cluster is a place where records gather this "
+               "month as they did not before (a space-time scan against each place's own "
+               "history); 'by chance' says how rarely chance alone would give one this strong."
+               + (f" {disclosure_note(alerts.threshold)}" if alerts.suppressed else ""))
+    if len(alerts.new):
+        st.table(alert_table(alerts).set_index("Place"))
+
 st.header("Ranked hotspots")
 selection = st.dataframe(
     table, key="hotspots_table", on_select="rerun", selection_mode="single-row",
@@ -82,10 +95,11 @@ selected = view.ids[rows[0]] if rows and rows[0] < len(view.ids) else None
 map_column, side = st.columns([3, 2])
 with map_column:
     # returned_objects=[]: a pan, zoom or click on the map never reruns the page.
-    st_folium(hotspot_map(view.hotspots, selected=selected), key="hotspots_map", height=520,
-              use_container_width=True, returned_objects=[])
-    st.caption("Red: hotspot. Purple, dashed: cross-feed hotspot. Hover a hotspot for its "
-               "figures.")
+    st_folium(hotspot_map(view.hotspots, selected=selected,
+                          extra_layers=[alert_layer(alerts)] if alerts is not None else ()),
+              key="hotspots_map", height=520, use_container_width=True, returned_objects=[])
+    st.caption("Red: hotspot. Purple, dashed: cross-feed hotspot. Blue, dotted: new this "
+               "month. Hover a hotspot for its figures.")
 
 with side:
     if selected is None:

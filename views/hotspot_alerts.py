@@ -40,7 +40,7 @@ from maps.layers import text
 from safeguards.access import RoleScopedQuery
 from safeguards.audit import AuditEvent, record
 from safeguards.disclosure import threshold_for
-from views.hotspots import _place, covered_wards
+from views.hotspots import _audit_filters, _place, covered_wards
 
 RANDOM_STATE = 0
 COLUMNS = ["alert_id", "new", "place", "districts", "wards", "months", "start_month",
@@ -161,7 +161,7 @@ def fit_alerts(query: RoleScopedQuery, feeds: str | Sequence[str], month,
                      suppressed=query.suppressed, threshold=k)
     record(query.store, AuditEvent(
         action="view-hotspots", actor=query.principal.user, role=query.role,
-        filters={"feeds": list(feeds), "alerts_month": str(period)},
+        filters={**_audit_filters(feeds, read), "alerts_month": str(period)},
         records=n_events,
         detail=f"alerts {period}: {len(view.new)} new, {len(alerts)} in all"))
     return view
