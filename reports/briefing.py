@@ -274,6 +274,7 @@ def _layout(data: MeetingData, principal: Principal, now: dt.datetime, map_png: 
                   _table(rows, widths=[12 * mm, 92 * mm, 20 * mm, 26 * mm, 26 * mm],
                          right_from=2) if len(rows) > 1 else
                   Paragraph("No hotspot was found in the period.", s["body"])]
+        story += _alert_paragraphs(data, s)
     story += [KeepTogether([Paragraph(f"Trends: {esc(data.area_label)}", s["h2"]),
                             Image(io.BytesIO(trend_png), width=180 * mm, height=61.6 * mm),
                             Paragraph("Records per period; a gap is a hidden (small) count, "
@@ -323,6 +324,20 @@ class _Marks:
             left += " · SYNTHETIC DATA"
         canvas.drawString(15 * mm, 9 * mm, left)
         canvas.restoreState()
+
+
+def _alert_paragraphs(data: MeetingData, s: dict) -> list:
+    """New-hotspot alerts of the period's last month (``views.hotspot_alerts``), escaped."""
+    from views.hotspot_alerts import alert_lines, alert_summary
+
+    if data.alerts is None:
+        return []
+    return [Paragraph(f"<b>{html.escape(alert_summary(data.alerts))}</b>", s["body"]),
+            *[Paragraph("• " + html.escape(line), s["body"]) for line in alert_lines(data.alerts)],
+            Paragraph("A new cluster: records gathering in a place this month as they did not "
+                      "before (prospective space-time scan, each place against its own "
+                      "history); 'by chance' is how rarely chance alone would give one this "
+                      "strong. Records are those of the wards it covers.", s["small"])]
 
 
 def _kpi_rows(data: MeetingData) -> list[list[str]]:

@@ -138,6 +138,9 @@ class MeetingData:
     data_kind: str
     sources: tuple[str, ...]
     thresholds: Mapping[str, int] = field(default_factory=dict)
+    #: New-hotspot alerts of the period's last month (``views.hotspot_alerts.AlertView``,
+    #: protected), None when the role may not see hotspots.
+    alerts: object | None = None
 
     @property
     def is_synthetic(self) -> bool:
@@ -183,7 +186,8 @@ def meeting_data(query: RoleScopedQuery, state: MeetingState) -> MeetingData:
         trend=trend, tasks=tasks, tasking_note=tasking_note,
         threshold=max(t.threshold for t in tables.values()),
         data_kind=_data_kind(query.store), sources=_sources(query.store),
-        thresholds={FEED_SHORT_TITLES[f]: t.threshold for f, t in tables.items()})
+        thresholds={FEED_SHORT_TITLES[f]: t.threshold for f, t in tables.items()},
+        alerts=_alerts(query, period, state.district) if show_areas else None)
 
 
 def _trend(query: RoleScopedQuery, tables: Mapping, period: Period,
@@ -280,6 +284,15 @@ def _hotspots(query: RoleScopedQuery, period: Period, district: str | None):
     view = fit_hotspots(query, list(FEEDS), period.filter(district))
     hotspots = view.hotspots.sort_values("rank").head(TOP_HOTSPOTS).reset_index(drop=True)
     return as_wards(hotspots), view.n_events
+
+
+def _alerts(query: RoleScopedQuery, period: Period, district: str | None):
+    """New-hotspot alerts of the period's last month, all feeds (``views.hotspot_alerts``),
+    protected there: the meeting lists them under its hotspots."""
+    from views.hotspot_alerts import fit_alerts
+
+    month = period.pandas.asfreq("M", how="end")
+    return fit_alerts(query, list(FEEDS), month, period.filter(district))
 
 
 def as_wards(hotspots):
