@@ -7,8 +7,7 @@ import pytest
 
 from tests.alert_store import alert_store
 from tests.e2e.conftest import serve_dashboard
-from tests.e2e.test_explore_e2e import map_frame
-from tests.e2e.test_hotspots_e2e import FIT_TIMEOUT_MS
+from tests.e2e.test_hotspots_e2e import FIT_TIMEOUT_MS, open_hotspots
 
 pytestmark = pytest.mark.e2e
 
@@ -24,15 +23,12 @@ def alerts_url(tmp_path_factory):
 def test_the_new_alert_is_listed_and_drawn(browse, alerts_url):
     dashboard = browse(alerts_url)
     page = dashboard.page
-    page.goto(alerts_url + "/hotspots", wait_until="domcontentloaded")
-    page.get_by_text("Ranked hotspots").wait_for(timeout=FIT_TIMEOUT_MS)
-    dashboard.wait_for_app()
+    frame = open_hotspots(dashboard)
     page.get_by_role("heading", name="New this month").wait_for(timeout=FIT_TIMEOUT_MS)
     table = page.locator('[data-testid="stTable"]').first
     text = table.inner_text()
     assert "December 2025" in text and "once in more than 83 years" in text
     assert "(Leeds)" in text
-    frame = map_frame(page)
     # The alert's polygon: dotted blue outline (STYLE in views.hotspot_alerts).
     frame.locator('path[stroke="#08519c"]').first.wait_for(state="attached", timeout=30_000)
     table.scroll_into_view_if_needed()
