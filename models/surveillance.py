@@ -118,7 +118,8 @@ class ProspectiveScan(BaseEstimator):
         ``start_month``, ``end_month`` ("2026-11"), ``months`` (its length), ``radius_m``,
         ``area_km2``, ``districts``, ``wards``.
     previous_alerts_ : GeoDataFrame
-        The same for the month before (``new`` is NaN-free but not meaningful there: False).
+        The same for the month before, the analysis "new" is judged against (``new`` is
+        False there: not judged).
     as_of_ : pandas.Period
         The analysed month.
     p_value_ : float
@@ -203,6 +204,7 @@ class ProspectiveScan(BaseEstimator):
                                np.random.default_rng(seeds[1]))
         earlier = set().union(*before.cells) if before.cells else set()
         now.frame["new"] = [not (set(c) & earlier) for c in now.cells]
+        before.frame["new"] = False   # not judged: that month's own previous month is not run
         self.alerts_ = _geo(now.frame)
         self.previous_alerts_ = _geo(before.frame)
         self.as_of_ = end

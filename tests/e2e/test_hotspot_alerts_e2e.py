@@ -33,3 +33,17 @@ def test_the_new_alert_is_listed_and_drawn(browse, alerts_url):
     frame.locator('path[stroke="#08519c"]').first.wait_for(state="attached", timeout=30_000)
     table.scroll_into_view_if_needed()
     dashboard.screenshot("hotspot-alerts")
+
+
+def test_the_meeting_lists_the_alert_under_its_hotspots(browse, alerts_url):
+    from tests.e2e.test_meeting_e2e import take_probes, wait_for_step
+
+    dashboard = browse(alerts_url)
+    dashboard.open("/meeting?period=2025-12&step=hotspots")
+    take_probes(dashboard)
+    wait_for_step(dashboard, "3. Hotspots")
+    page = dashboard.page
+    page.get_by_text("1 new cluster in December 2025").wait_for(timeout=FIT_TIMEOUT_MS)
+    assert "once in more than 83 years" in page.locator('[data-testid="stMain"]').inner_text()
+    dashboard.screenshot("meeting-hotspot-alerts")
+    dashboard.assert_clean()
