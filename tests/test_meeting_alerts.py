@@ -60,3 +60,10 @@ def test_the_meeting_page_lists_the_alert_in_the_hotspots_step(store, monkeypatc
     place = alert_lines(data.alerts)[0].split(":")[0]
     assert place.split(" (")[0].split(" ")[0] in markdown
     assert "once in more than 83 years" in markdown
+
+
+def test_an_executive_meeting_has_no_alerts(store):
+    """The Deputy Mayor's office sees districts only: no hotspots, so no alerts either."""
+    data = meeting_data(meeting_query(store, Principal("exe", "executive")),
+                        MeetingState("2025-12"))
+    assert data.hotspots is None and data.alerts is None
