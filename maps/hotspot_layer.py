@@ -179,7 +179,8 @@ class HotspotLegend(MacroElement):
         self._name = "HotspotLegend"
         rows = []
         for fill, line, label in lines:
-            dashed = "dashed" if "dashed" in label else "solid"
+            dashed = ("dashed" if "dashed" in label else "dotted" if "dotted" in label
+                      else "solid")
             width = 3 if fill == "none" else 2
             rows.append(
                 f"<div role='listitem'><span style='display:inline-block;width:14px;"
@@ -258,13 +259,15 @@ def selected_outline(hotspots: gpd.GeoDataFrame, hotspot_id: int) -> folium.Feat
 def hotspot_map(hotspots: gpd.GeoDataFrame, *, selected: int | None = None,
                 extra_layers: Sequence[folium.FeatureGroup] = (), labels: bool = False,
                 legend: bool = False, fit: list[list[float]] | None = None,
+                extra_legend: Sequence[tuple[str, str, str]] = (),
                 **base_map_kwargs) -> folium.Map:
     """The base map (district outlines, offline assets) with the hotspots on top.
 
     Zoomed to ``selected`` when given (and in ``hotspots``), with a bold black outline round it
     (:func:`selected_outline`), else to ``fit`` (``[[south, west], [north, east]]``, e.g. a
     district in focus), otherwise to West Yorkshire. ``labels`` puts each hotspot's rank on it
-    (:func:`rank_labels`); ``legend`` draws :data:`LEGEND` on the map (:class:`HotspotLegend`).
+    (:func:`rank_labels`); ``legend`` draws :data:`LEGEND` on the map (:class:`HotspotLegend`),
+    with ``extra_legend`` lines (fill, outline, label) for the ``extra_layers``.
     """
     m = base_map(zoom_snap=0.25, **base_map_kwargs)
     for layer in extra_layers:
@@ -276,7 +279,8 @@ def hotspot_map(hotspots: gpd.GeoDataFrame, *, selected: int | None = None,
     if labels and len(hotspots):
         rank_labels(hotspots).add_to(m)
     if legend:
-        HotspotLegend([*LEGEND, SELECTED_LEGEND] if chosen else LEGEND).add_to(m)
+        HotspotLegend([*LEGEND, *extra_legend, *([SELECTED_LEGEND] if chosen else [])]
+                      ).add_to(m)
     if chosen:
         m.fit_bounds(hotspot_bounds(hotspots, selected))
         ZoomWhenSized(hotspot_bounds(hotspots, selected)).add_to(m)

@@ -25,6 +25,8 @@ from ui.session import require_page_role
 from views.explore import CATEGORY_TITLES, describe
 from views.exports import labelled_csv, tasks_label
 from views.hotspot_accuracy import METHOD_TEXT as ACCURACY_METHOD
+from views.hotspot_alerts import LEGEND as ALERT_LEGEND
+from views.hotspot_alerts import alert_layer, alert_summary, alert_table
 from views.hotspot_notes import monthly_chart_shown, monthly_note, ranking_note
 from views.hotspots import (
     TREND_HELP,
@@ -76,6 +78,19 @@ else:
 for line in view.notes:  # what each feed was measured against; events left out
     st.caption(line)
 
+# -- new-hotspot alerts (issue 13 item 7): this month's prospective space-time scan -------------
+# -- new-hotspot alerts (issue 13 item 7): this month's prospective space-time scan ---------
+with stop_on_user_error():
+    alerts = load.load_alerts(principal, state, period)
+if alerts is not None:
+    st.header("New this month")
+    st.caption(f"{alert_summary(alerts)}. A new cluster is a place where records gather this "
+               "month as they did not before (a space-time scan against each place's own "
+               "history); 'by chance' says how rarely chance alone would give one this strong."
+               + (f" {disclosure_note(alerts.threshold)}" if alerts.suppressed else ""))
+    if len(alerts.new):
+        st.table(alert_table(alerts).set_index("Place"))
+
 # -- ranked table, map and explanation (issue 13 item 8) -----------------------------------
 st.header("Ranked hotspots")
 ranked_by = ranking_note(view)
@@ -105,7 +120,10 @@ with map_column:
     # returned_objects=[]: a pan, zoom or click on the map never reruns the page. The key
     # names the filters and the selection (streamlit-folium also hashes the script into its
     # component key); the zoom to a selected hotspot is maps.hotspot_layer.ZoomWhenSized.
-    st_folium(hotspot_map(view.hotspots, selected=selected, labels=True, legend=True),
+    st_folium(hotspot_map(
+        view.hotspots, selected=selected, labels=True, legend=True,
+        extra_layers=[alert_layer(alerts)] if alerts is not None else (),
+        extra_legend=[ALERT_LEGEND] if alerts is not None and len(alerts.alerts) else ()),
               key=load.map_key(state, selected), height=520, use_container_width=True,
               returned_objects=[])
     st.caption("Numbers on the map are the hotspots' ranks. Hover a hotspot for its figures.")

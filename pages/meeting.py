@@ -15,6 +15,7 @@ from ui.loaders import stop_on_user_error, synthetic_banner
 from ui.session import require_page_role
 from views import meeting as mt
 from views import meeting_steps
+from views.hotspot_alerts import alert_lines, alert_summary
 from views.kpis import TEST_NOTE
 
 # Large type and strong contrast for a projector; the sidebar starts collapsed.
@@ -102,6 +103,10 @@ elif state.step == "hotspots":
                              help=meeting_steps.HOTSPOT_HELP)
     else:
         table_column.info(meeting_steps.no_hotspot_text(data), icon=":material/map:")
+    if data.alerts is not None:   # new-hotspot alerts of the period's last month
+        table_column.markdown(f"**{meeting_steps.markdown_text(alert_summary(data.alerts))}**")
+        for line in alert_lines(data.alerts):
+            table_column.markdown(f"- {meeting_steps.markdown_text(line)}")
 elif state.step == "tasking":
     if data.tasks:
         st.markdown(f"**{meeting_steps.task_summary(data.tasks)}**")

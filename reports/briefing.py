@@ -29,12 +29,12 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")  # no display: render to memory
-import matplotlib.pyplot as plt  # noqa: E402
-from reportlab.lib import colors  # noqa: E402
-from reportlab.lib.pagesizes import A4  # noqa: E402
-from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet  # noqa: E402
-from reportlab.lib.units import mm  # noqa: E402
-from reportlab.platypus import (  # noqa: E402
+import matplotlib.pyplot as plt
+from reportlab.lib import colors
+from reportlab.lib.pagesizes import A4
+from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
+from reportlab.lib.units import mm
+from reportlab.platypus import (
     Image,
     KeepTogether,
     PageBreak,
@@ -43,29 +43,29 @@ from reportlab.platypus import (  # noqa: E402
     Table,
     TableStyle,
 )
-from tqdm import tqdm  # noqa: E402
+from tqdm import tqdm
 
 from core import clock
 from core.errors import (
-    DashboardError,  # noqa: E402
-    PeriodError,  # noqa: E402
+    DashboardError,
+    PeriodError,
 )
 from core.trend_words import HOTSPOT_CLASS_NOTE
-from geo.boundaries import DISTRICT_CODES, load_boundaries  # noqa: E402
-from reports.marking import MARKING, draw_marking  # noqa: E402
-from safeguards.access import Principal  # noqa: E402
-from safeguards.audit import AuditEvent, record  # noqa: E402
-from storage.base import Store  # noqa: E402
+from geo.boundaries import DISTRICT_CODES, load_boundaries
+from reports.marking import MARKING, draw_marking
+from safeguards.access import Principal
+from safeguards.audit import AuditEvent, record
+from storage.base import Store
 from storage.open import open_store
-from views.kpis import TEST_NOTE  # noqa: E402
-from views.meeting import MeetingState, check_period  # noqa: E402
-from views.meeting_figures import (  # noqa: E402
+from views.kpis import TEST_NOTE
+from views.meeting import MeetingState, check_period
+from views.meeting_figures import (
     MeetingData,
     meeting_data,
     meeting_query,
     shown_records,
 )
-from views.meeting_steps import FEED_COLOURS, hotspot_rows, variation_text  # noqa: E402
+from views.meeting_steps import FEED_COLOURS, hotspot_rows, variation_text
 
 HANDLING = "Handle under your information-sharing agreement. Do not forward outside the partnership."
 SYNTHETIC_NOTE = "SYNTHETIC DATA — not real cases. Do not use these figures for decisions."
@@ -112,7 +112,7 @@ def build_briefing(store: Store, principal: Principal, period: str, district: st
     done(STAGES[1])
     trend_png = trend_chart_png(data)
     done(STAGES[2])
-    now = (now or clock.now()).astimezone(dt.timezone.utc)
+    now = (now or clock.now()).astimezone(dt.UTC)
     pdf = _layout(data, principal, now, map_png, trend_png)
     record(store, AuditEvent(action="export", actor=principal.user, role=principal.role,
                              page="meeting", filters={"period": period, "district": district},
@@ -280,6 +280,7 @@ def _layout(data: MeetingData, principal: Principal, now: dt.datetime, map_png: 
                          right_from=2) if len(rows) > 1 else
                   Paragraph(f"No hotspot was found over the {esc(data.hotspot_window)}.",
                             s["body"])]
+        story += _alert_paragraphs(data, s)
     story += [KeepTogether([Paragraph(f"Trends: {esc(data.area_label)}", s["h2"]),
                             Image(io.BytesIO(trend_png), width=180 * mm, height=61.6 * mm),
                             Paragraph("Records per period; a gap is a hidden (small) count, "
@@ -329,6 +330,20 @@ class _Marks:
             left += " · SYNTHETIC DATA"
         canvas.drawString(15 * mm, 9 * mm, left)
         canvas.restoreState()
+
+
+def _alert_paragraphs(data: MeetingData, s: dict) -> list:
+    """New-hotspot alerts of the period's last month (``views.hotspot_alerts``), escaped."""
+    from views.hotspot_alerts import alert_lines, alert_summary
+
+    if data.alerts is None:
+        return []
+    return [Paragraph(f"<b>{html.escape(alert_summary(data.alerts))}</b>", s["body"]),
+            *[Paragraph("• " + html.escape(line), s["body"]) for line in alert_lines(data.alerts)],
+            Paragraph("A new cluster: records gathering in a place this month as they did not "
+                      "before (prospective space-time scan, each place against its own "
+                      "history); 'by chance' is how rarely chance alone would give one this "
+                      "strong. Records are those of the wards it covers.", s["small"])]
 
 
 def _kpi_rows(data: MeetingData) -> list[list[str]]:

@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from dataclasses import replace
 
 import pandas as pd
 import streamlit as st
 
+from core import clock
 from core.schema import FEEDS as _ALL_FEEDS
 from safeguards.access import Principal
 from safeguards.audit import AuditEvent, record
@@ -25,6 +27,7 @@ from views.hotspot_accuracy import (
     hotspot_accuracy,
     score_month,
 )
+from views.hotspot_alerts import AlertView, alert_month, fit_alerts
 from views.hotspots import HotspotView, fit_hotspots
 from views.task_outcome import Outcome, outcome
 from views.tasking import Task, TaskBook
@@ -124,6 +127,25 @@ def map_key(state: ExplorerState, selected: int | None) -> str:
 
     digest = hashlib.sha1(repr(filter_key(state)).encode()).hexdigest()[:10]
     return f"hotspots_map_{digest}_{'all' if selected is None else int(selected)}"
+def load_alerts(principal: Principal, state: ExplorerState,
+                period: tuple[dt.date, dt.date] | None) -> AlertView | None:
+    """New-hotspot alerts of the last whole month before today (``views.hotspot_alerts``) for
+    the state's feeds, districts and age groups (not its dates: the month is the analysis's);
+    None when the data cover no such month. Cached like the hotspots."""
+    month = alert_month(period, clock.today())
+    if month is None:
+        return None
+    store = open_store()
+    key = (str(month), tuple(state.feeds), tuple(state.districts), tuple(state.age_groups))
+    return _cached_alerts(store.url, store_fingerprint(store), principal, key, state)
+
+
+@st.cache_data(ttl="1h", max_entries=16,
+               show_spinner="Looking for new hotspots this month (space-time scan, 999 "
+                            "replicas)…")
+def _cached_alerts(store_url, fingerprint, principal, key, _state):
+    undated = replace(to_filter(_state), start=None, end=None)
+    return fit_alerts(_query(store_url, principal), _state.feeds, key[0], undated)
 
 
 def open_hotspots_link(principal: Principal, period: tuple[dt.date, dt.date]) -> ExplorerState:

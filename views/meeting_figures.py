@@ -147,6 +147,9 @@ class MeetingData:
     thresholds: Mapping[str, int] = field(default_factory=dict)
     #: The hotspots' window in words ("24 months to Sep 2026"), named on every hotspot label.
     hotspot_window: str = ""
+    #: New-hotspot alerts of the period's last month (``views.hotspot_alerts.AlertView``,
+    #: protected), None when the role may not see hotspots.
+    alerts: object | None = None
 
     @property
     def is_synthetic(self) -> bool:
@@ -193,7 +196,8 @@ def meeting_data(query: RoleScopedQuery, state: MeetingState) -> MeetingData:
         threshold=max(t.threshold for t in tables.values()),
         data_kind=_data_kind(query.store), sources=_sources(query.store),
         thresholds={FEED_SHORT_TITLES[f]: t.threshold for f, t in tables.items()},
-        hotspot_window=hotspot_window_text(period))
+        hotspot_window=hotspot_window_text(period),
+        alerts=_alerts(query, period, state.district) if show_areas else None)
 
 
 def hotspot_filter(period: Period, district: str | None = None) -> EventFilter:
@@ -272,7 +276,7 @@ def _kpis(period: Period, trend: pd.DataFrame, flags: dict, tables: Mapping,
     return tuple(out)
 
 
-def shown_records(data: "MeetingData") -> int:
+def shown_records(data: MeetingData) -> int:
     """Records the period's headline shows (hidden counts add nothing), for the audit."""
     return sum(row.count for row in data.kpis if row.count is not None)
 
@@ -312,6 +316,15 @@ def _hotspots(query: RoleScopedQuery, period: Period, district: str | None):
     view = fit_hotspots(query, list(FEEDS), hotspot_filter(period, district))
     hotspots = view.hotspots.sort_values("rank").head(TOP_HOTSPOTS).reset_index(drop=True)
     return as_wards(hotspots), view.n_events
+
+
+def _alerts(query: RoleScopedQuery, period: Period, district: str | None):
+    """New-hotspot alerts of the period's last month, all feeds (``views.hotspot_alerts``),
+    protected there: the meeting lists them under its hotspots."""
+    from views.hotspot_alerts import fit_alerts
+
+    month = period.pandas.asfreq("M", how="end")
+    return fit_alerts(query, list(FEEDS), month, period.filter(district))
 
 
 def as_wards(hotspots):
