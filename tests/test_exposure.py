@@ -29,7 +29,7 @@ from storage import parquet
 from storage.exposure import bed_nights, document_name, read_layer
 from storage.parquet import ParquetStore
 from tests.conftest import write_csv
-from views.hotspots import fit_hotspots
+from views.hotspots import explain, fit_hotspots
 
 END = "2025-12-31"
 LAYER = "accommodation"
@@ -332,6 +332,11 @@ def test_csv_ingest_fit_round_trip(demo, tmp_path):
     again = fit_hotspots(query, ["rosewood"])
     assert again.hotspots["events"].tolist() == first.hotspots["events"].tolist()
     assert len(again.hotspots) <= 5
+    # The explanation says what "expected" is worked out from, not "residents".
+    assert "bed-nights of open asylum accommodation sites" in explain(again, again.ids[0])
+    mixed = fit_hotspots(query, ["nrm", "rosewood"])
+    assert mixed.measured_against == ("resident population (Rosewood: bed-nights of open "
+                                      "asylum accommodation sites)")
 
 
 def test_without_a_layer_rosewood_falls_back_to_residents_and_says_so(demo, tmp_path):

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import altair as alt
 import geopandas as gpd
@@ -34,12 +34,13 @@ import pandas as pd
 
 from core.filters import EventFilter
 from core.schema import check_feed
-from core.trend_words import HOTSPOT_CLASS_NOTE, hotspot_label, hotspot_title
+from core.trend_words import HOTSPOT_CLASS_NOTE
 from geo.crs import WGS84
 from safeguards.access import RoleScopedQuery
 from safeguards.audit import AuditEvent, record
 from safeguards.disclosure import suppress_rates, threshold_for
 from safeguards.publication import whole_months
+from views.hotspot_explain import explain, thousands, trend_label  # noqa: F401 (explain: the page API)
 from views.hotspot_notes import shared_wards
 
 #: What the model is asked for: the default scan, seeded so the same data give the same hotspots.
@@ -101,6 +102,8 @@ class HotspotView:
     notes: tuple[str, ...] = field(default=())
     #: True for a protected role: the figures are of the wards each hotspot covers.
     wards_based: bool = False
+    #: What "expected" is worked out from, in words (``core.denominators``), for the page.
+    measured_against: str = "resident population"
 
     @property
     def ids(self) -> list[int]:
@@ -175,8 +178,11 @@ def fit_hotspots(query: RoleScopedQuery, feeds: str | Sequence[str],
     notes = denominator_notes + tuple(str(w.message) for w in caught
                                       if issubclass(w.category, OutsideAreaWarning))
     raw, monthly = model.hotspots_, model.monthly_counts_
+    against = _measured_against(feeds, exposure)
     del model, events, frames, exposure  # nothing per event or site outlives the fit
     view = _protect(raw, monthly, feeds, filters, query, n_events, n_outside, notes)
+    if not view.wards_based:   # a protected role's figures are always against residents
+        view = replace(view, measured_against=against)
     record(query.store, AuditEvent(
         action="view-hotspots", actor=query.principal.user, role=query.role,
         filters=_audit_filters(feeds, filters), records=int(view.n_events),
@@ -206,6 +212,21 @@ def _exposure_for(query: RoleScopedQuery, feeds: list[str]) -> tuple[dict | None
             notes.append(f"{FEED_TITLES[feed]} is measured against "
                          f"{denominator_of(feed).title}, not residents.")
     return exposure or None, tuple(notes)
+
+
+def _measured_against(feeds: list[str], exposure: dict | None) -> str:
+    """"resident population", or what the feeds measured against a layer are measured
+    against, e.g. "resident population (Rosewood: bed-nights of open asylum accommodation
+    sites)"."""
+    from core.denominators import denominator_of
+
+    layered = [f for f in feeds if exposure and f in exposure]
+    if not layered:
+        return "resident population"
+    if len(layered) == len(feeds):
+        return "; ".join(dict.fromkeys(denominator_of(f).title for f in layered))
+    return "resident population (" + "; ".join(
+        f"{FEED_TITLES[f]}: {denominator_of(f).title}" for f in layered) + ")"
 
 
 # -- disclosure control --------------------------------------------------------------------
@@ -430,9 +451,9 @@ def ranked_table(view: HotspotView) -> pd.DataFrame:
     ward with it. One row per hotspot, in rank order (the row order of ``view.hotspots``)."""
     frame = view.hotspots
     table = {"Rank": frame["rank"].astype(int).to_numpy(), "Place": frame["place"].to_numpy(),
-             "Events": frame["events_display"].map(_thousands).to_numpy()}
+             "Events": frame["events_display"].map(thousands).to_numpy()}
     for feed in view.feeds:
-        table[FEED_TITLES[feed]] = frame[f"display_{feed}"].map(_thousands).to_numpy()
+        table[FEED_TITLES[feed]] = frame[f"display_{feed}"].map(thousands).to_numpy()
     strength = frame["llr"].astype(float) if "llr" in frame.columns \
         else pd.Series(np.nan, index=frame.index)
     if not (view.wards_based or view.suppressed) and strength.notna().any():
@@ -454,7 +475,7 @@ def feed_breakdown(view: HotspotView, hotspot_id: int) -> pd.DataFrame:
     """A hotspot's events by feed, as shown ("<10" where hidden)."""
     row = view.row(hotspot_id)
     return pd.DataFrame({"Feed": [FEED_TITLES[f] for f in view.feeds],
-                         "Events": [_thousands(row[f"display_{f}"]) for f in view.feeds]})
+                         "Events": [thousands(row[f"display_{f}"]) for f in view.feeds]})
 
 
 def monthly_frame(view: HotspotView, hotspot_id: int) -> pd.DataFrame:
@@ -479,59 +500,8 @@ def monthly_chart(view: HotspotView, hotspot_id: int) -> alt.Chart:
                              alt.Tooltip("Shown:N", title="Events")]))
 
 
-def explain(view: HotspotView, hotspot_id: int) -> str:
-    """One paragraph (plain text) saying why this place is a hotspot, as the role may see it."""
-    row = view.row(hotspot_id)
-    expected = float(row["expected"])
-    events = row["events_display"]
-    risk = row["relative_risk"]
-    if view.wards_based:
-        parts = [(f"{_thousands(events)} records in the wards it covers ("
-                 f"{', '.join(row['wards'])}) where {expected:,.1f} would be expected from their "
-                 f"residents' share of West Yorkshire's records (protected figures)")]
-    else:
-        parts = [(f"{_thousands(events)} events where {expected:,.1f} would be expected from the "
-                 f"{row['area_km2']:.2f} km² area's resident population")]
-    if not pd.isna(risk):
-        parts.append("relative risk " + ("very high" if np.isinf(risk) else f"{risk:,.1f}"))
-    p = row["p_value"]
-    if not pd.isna(p):
-        parts.append("p-value " + ("< 0.001" if p < 0.001 else f"{p:.3f}")
-                     + " (Monte-Carlo test of the Poisson scan)")
-    text = "; ".join(parts) + "."
-    text += f" Trend: {trend_label(row)}."
-    if row["cross_feed"]:
-        text += " Cross-feed: " + ", ".join(FEED_TITLES.get(f, f) for f in row["feeds"]) \
-            + " each have a hotspot here."
-    if row["monthly_hidden"]:
-        text += " Its monthly counts are hidden: with its total they could give a small number" \
-                " away."
-    shared = shared_wards(view).get(int(hotspot_id), {})
-    for ward, ranks in shared.items():
-        others = " and ".join(str(r) for r in ranks)
-        text += (f" {ward} is also in hotspot {others}" if len(ranks) == 1
-                 else f" {ward} is also in hotspots {others}")
-        text += (": its records count in both." if view.wards_based
-                 else ": the ward is large enough to hold both.")
-    return text
-
-
-def trend_label(row) -> str:
-    """A hotspot's trend class naming its window, e.g. "Intensifying (24 months to Nov 2026)"
-    (``core.trend_words``: the one vocabulary of the Hotspots page, the meeting and the pack)."""
-    months, last = row.get("trend_months"), row.get("trend_to")
-    if months is None or pd.isna(months) or not last or pd.isna(last):
-        return hotspot_title(row["trend"])
-    return hotspot_label(row["trend"], int(months), pd.Period(str(last), "M"))
-
-
 def _trend_window(raw) -> dict:
     """``trend_months`` and ``trend_to`` of the model's hotspots (None where it gave none)."""
     n = len(raw)
     return {column: (raw[column].tolist() if column in raw.columns else [None] * n)
             for column in ("trend_months", "trend_to")}
-
-
-def _thousands(label) -> str:
-    label = str(label)
-    return f"{int(label):,}" if label.isdigit() else label
