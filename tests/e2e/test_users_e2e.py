@@ -122,6 +122,22 @@ def test_an_admin_adds_and_removes_an_account_and_reads_the_audit_log(browse, ad
     dashboard.take_console_errors(r"/audit_log/_stcore/(health|host-config)\)$")
     page.locator('[data-testid="stDataFrame"]').wait_for(timeout=APP_RUN_TIMEOUT_MS)
     dashboard.screenshot("audit-log-admin")
+    # A long entry is cut in the grid; selecting its row shows it in full, wrapped, below.
+    grid = page.locator('[data-testid="stDataFrame"]').first
+    box = grid.bounding_box()
+    # Rows are 35 px under a 35 px header, newest first: the second is bob's removal.
+    page.mouse.click(box["x"] + 14, box["y"] + 35 + 35 + 17)
+    page.get_by_text("The selected entry in full").wait_for(timeout=APP_RUN_TIMEOUT_MS)
+    dashboard.wait_for_app()
+    full = page.locator('[data-testid="stTable"]')
+    # (an invisible word joiner keeps Markdown from making the address a mailto: link)
+    assert "removed bob@example.org (chair)" in full.inner_text().replace("\u2060", "")
+    for width, height in ((1280, 800), (1440, 900)):
+        page.set_viewport_size({"width": width, "height": height})
+        page.wait_for_timeout(300)
+        # Nothing of the entry is cut: the table fits the page (its long cells wrap).
+        assert full.evaluate("e => e.scrollWidth <= e.clientWidth + 1"), (width, height)
+        dashboard.screenshot(f"audit-log-admin-entry-{width}x{height}")
     # The date pickers are day first, as everywhere else in the app.
     for picker in page.locator('[data-testid="stDateInput"]').all():
         segments = picker.locator('[role="spinbutton"]')
