@@ -22,6 +22,7 @@ from safeguards.access import Principal, RoleScopedQuery
 from safeguards.audit import read_audit
 from safeguards.disclosure import TOTAL, threshold_for
 from storage.parquet import ParquetStore
+from tests.pdf_layout import cells_outside_columns, text_runs
 from views import kpis
 from views.hotspots import TREND_TITLES as HOTSPOT_TRENDS
 from views.hotspots import fit_hotspots
@@ -337,3 +338,66 @@ def test_cli_as_a_process_with_missing_arguments_and_a_progress_bar(store, tmp_p
     assert done.returncode == 0, done.stderr
     assert "briefing pack" in done.stderr and "4/4" in done.stderr  # tqdm's bar
     assert out.read_bytes().startswith(b"%PDF")
+
+
+# -- table layout: every cell inside its column ----------------------------------------------
+LONG_TREND = "Worse: more than normal variation"
+LONG_AREA = ("Horbury and South Ossett, Wakefield Rural, Wakefield South, Dewsbury East and "
+             "2 more (Kirklees / Wakefield)")
+LONG_AGENCY = "West Yorkshire Fire and Rescue Service"
+
+
+@pytest.fixture(scope="module")
+def long_words_pack(store):
+    """The quarter's pack with long trend words, a long task area and agency, as a real pack
+    can have them (words from the trend test, several wards named)."""
+    import dataclasses
+
+    from reports import briefing
+
+    real = briefing.meeting_data
+
+    def longer(*args, **kwargs):
+        data = real(*args, **kwargs)
+        kpis = tuple(dataclasses.replace(k, trend=LONG_TREND) for k in data.kpis)
+        tasks = tuple(dataclasses.replace(t, area=LONG_AREA, lead_agency=LONG_AGENCY,
+                                          status="in progress", overdue=True)
+                      for t in data.tasks)
+        return dataclasses.replace(data, kpis=kpis, tasks=tasks)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(briefing, "meeting_data", longer)
+        now = dt.datetime(2026, 11, 25, 9, 30, tzinfo=dt.UTC)
+        return build_briefing(store, CHAIR, "2026-Q3", None, now=now)
+
+
+def page_with(pdf: bytes, text: str) -> int:
+    return next(i for i, page in enumerate(pages_of(pdf)) if text in page)
+
+
+def test_headline_and_district_cells_stay_in_their_columns(long_words_pack):
+    pdf = long_words_pack
+    first = page_with(pdf, "Headline figures")
+    assert cells_outside_columns(
+        pdf, first, ["Feed", "This", "Previous", "Change", "Beyond", "Last", "Change", "Beyond",
+                     "Trend"], until="Previous period") == []
+    assert cells_outside_columns(
+        pdf, first, ["District", "NRM", "Rosewood", "Mandevilla", "Total", "Per"],
+        until="Records in the period") == []
+    hotspots = page_with(pdf, "Hotspots: ")
+    assert cells_outside_columns(pdf, hotspots, ["Rank", "Where", "Records", "Trend", "Several"],
+                                 until="Trends: ") == []
+    # The long trend words are there in full (wrapped, not cut), once per feed.
+    flat = " ".join(pages_of(pdf)[first].split())
+    assert flat.count(LONG_TREND) == len(FEEDS)
+
+
+def test_tasking_cells_stay_in_their_columns_with_long_places(long_words_pack):
+    pdf = long_words_pack
+    page = page_with(pdf, "Tasking")
+    assert cells_outside_columns(pdf, page, ["Change", "Task", "Area", "Lead", "Status", "Due"],
+                                 until="Tasks created") == []
+    flat = " ".join(pages_of(pdf)[page].split())
+    assert LONG_AREA in flat and LONG_AGENCY in flat and "in progress (overdue)" in flat
+    # Header words are whole: no column is so narrow that "Change" breaks.
+    assert "Change" in [r.text for r in text_runs(pdf, page)]
