@@ -7,7 +7,13 @@ from safeguards.audit import ACTIONS, read_audit, verify
 from storage.open import open_store
 from ui.loaders import stop_on_user_error
 from ui.session import require_page_role
-from views.audit_log import DATE_INPUT_FORMAT, audit_table, count_text, entry_in_full
+from views.audit_log import (
+    DATE_INPUT_FORMAT,
+    audit_table,
+    count_text,
+    entry_in_full,
+    table_height,
+)
 
 ALL_ACTIONS = "All actions"
 
@@ -43,6 +49,7 @@ with stop_on_user_error():
 st.caption(count_text(entries))
 table = audit_table(entries)
 shown = st.dataframe(table, hide_index=True, width="stretch", key="audit_table",
+                     height=table_height(len(table)),
                      on_select="rerun", selection_mode="single-row",
                      column_config={"Details": st.column_config.TextColumn(width="large"),
                                     "Filters": st.column_config.TextColumn(width="large"),

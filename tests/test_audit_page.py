@@ -10,7 +10,7 @@ from streamlit.testing.v1 import AppTest
 
 from safeguards.audit import AuditEvent, read_audit, record
 from tests.sample_store import build_store
-from views.audit_log import COLUMNS, audit_table, entry_in_full
+from views.audit_log import COLUMNS, audit_table, entry_in_full, table_height
 
 ROOT = Path(__file__).resolve().parent.parent
 DASHBOARD = str(ROOT / "dashboard.py")
@@ -167,3 +167,9 @@ def test_the_selected_entry_is_shown_in_full_and_escaped(store):
     assert values["Details"].replace("\\", "") == stored["detail"]  # whole, as recorded
     assert "x" * 60 in values["Who"] and "](http" not in values["Who"]  # Markdown escaped
     assert values["Role"] == "—"
+
+
+def test_the_grid_shows_up_to_sixteen_rows_before_it_scrolls():
+    assert table_height(0) == table_height(1) == 35 * 2 + 3
+    assert table_height(5) == 35 * 6 + 3
+    assert table_height(16) == table_height(200) == 35 * 17 + 3

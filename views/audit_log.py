@@ -57,3 +57,13 @@ def entry_in_full(table: pd.DataFrame, selected_rows: list[int]) -> pd.DataFrame
         return None
     row = table.iloc[selected_rows[0]]
     return pd.DataFrame({"Field": [markdown_text(c) for c in table.columns], "Value": [markdown_text(v) for v in row]})
+
+
+# The grid's rows and header are 35 px; at most this many rows show before it scrolls, so a
+# 1080p screen shows a page of entries instead of ten rows above empty space.
+ROW_PX, MAX_ROWS_SHOWN = 35, 16
+
+
+def table_height(rows: int) -> int:
+    """Height (px) of the entries grid: every row up to ``MAX_ROWS_SHOWN``, then it scrolls."""
+    return ROW_PX * (min(max(rows, 1), MAX_ROWS_SHOWN) + 1) + 3
