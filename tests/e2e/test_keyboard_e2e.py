@@ -14,7 +14,7 @@ import re
 import pytest
 
 from core.roles import ROLES
-from tests.e2e.conftest import APP_RUN_TIMEOUT_MS
+from tests.e2e.conftest import APP_RUN_TIMEOUT_MS, SCREENSHOT_DIR
 from tests.e2e.test_accessibility_e2e import open_from_nav, pick_role, wait_until_drawn
 from ui.registry import PAGES, ROLE_PAGES
 
@@ -57,6 +57,12 @@ FOCUS_JS = r"""
           visible: el.matches(':focus-visible'), indicator, background: background || [255, 255, 255, 1]};
 }
 """
+
+
+def screenshot_path(name: str):
+    """Where a viewport screenshot (the focus as a person sees it) goes."""
+    SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
+    return SCREENSHOT_DIR / f"{name}.png"
 
 
 def luminance(rgb) -> float:
@@ -150,6 +156,7 @@ def test_keyboard_only_user_opens_a_page_from_the_sidebar_and_sets_a_filter(dash
         # A link's text is its icon's name, then its title: "trending_up\n\nTrends".
         if focus["what"].startswith("a[") and focus["what"].endswith('Trends"'):
             break
+    dashboard.page.screenshot(path=str(screenshot_path("keyboard-focus-nav-link")))
     page.keyboard.press("Enter")
     page.wait_for_url(re.compile(r"/trends(\?|$)"), timeout=APP_RUN_TIMEOUT_MS)
     page.locator("h1", has_text=PAGES["trends"].title).wait_for(timeout=APP_RUN_TIMEOUT_MS)
@@ -166,6 +173,7 @@ def test_keyboard_only_user_opens_a_page_from_the_sidebar_and_sets_a_filter(dash
             break
     else:
         raise AssertionError("no select on the Trends page reached with Tab")
+    dashboard.page.screenshot(path=str(screenshot_path("keyboard-focus-select")))
     page.keyboard.press("ArrowDown")
     page.keyboard.press("ArrowDown")
     page.keyboard.press("Enter")
