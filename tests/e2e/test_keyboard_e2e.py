@@ -181,3 +181,29 @@ def test_keyboard_only_user_opens_a_page_from_the_sidebar_and_sets_a_filter(dash
     page.wait_for_function("([e, v]) => e.value !== v", arg=[combobox.element_handle(), before],
                            timeout=APP_RUN_TIMEOUT_MS)
     dashboard.assert_clean()
+
+
+def test_keyboard_only_user_picks_a_hotspot_from_the_ranked_table(dashboard):
+    """The map's table equivalent on Hotspots: the ranked table selects a hotspot without the
+    map; with the keyboard alone, Tab into the table, ↓ to the first row, Shift+Space."""
+    dashboard.open("/")
+    page = dashboard.page
+    pick_role(dashboard, "analyst")
+    open_from_nav(dashboard, "hotspots")
+    hint = page.get_by_text("Select a row of the table to zoom to that hotspot")
+    hint.wait_for(timeout=APP_RUN_TIMEOUT_MS)
+    grid = page.locator('[data-testid="stDataFrame"]').first
+    start_from_top(page)
+    for _ in range(MAX_TABS):
+        page.keyboard.press("Tab")
+        if grid.evaluate("g => g.contains(document.activeElement) && "
+                         "document.activeElement.tagName !== 'BUTTON'"):
+            break
+    else:
+        raise AssertionError("Tab never reached the ranked hotspots table")
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("Shift+Space")
+    hint.wait_for(state="detached", timeout=APP_RUN_TIMEOUT_MS)
+    dashboard.wait_for_app()
+    dashboard.page.screenshot(path=str(screenshot_path("keyboard-hotspot-picked")))
+    dashboard.assert_clean()
