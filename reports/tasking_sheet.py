@@ -37,7 +37,7 @@ from reportlab.platypus import (  # noqa: E402
 
 from core import clock
 from reports.marking import MARKING, draw_marking  # noqa: E402
-from reports.table_layout import fit_widths  # noqa: E402
+from reports.table_layout import fit_widths
 from views.task_outcome import Outcome  # noqa: E402
 from views.tasking import STATUS_TITLES, Task  # noqa: E402
 
