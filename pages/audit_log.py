@@ -7,7 +7,13 @@ from safeguards.audit import ACTIONS, read_audit, verify
 from storage.open import open_store
 from ui.loaders import stop_on_user_error
 from ui.session import require_page_role
-from views.audit_log import DATE_INPUT_FORMAT, audit_table, count_text
+from views.audit_log import (
+    DATE_INPUT_FORMAT,
+    audit_table,
+    count_text,
+    entry_in_full,
+    table_height,
+)
 
 ALL_ACTIONS = "All actions"
 
@@ -41,8 +47,19 @@ with stop_on_user_error():
                          action=None if action == ALL_ACTIONS else action, limit=int(limit))
 
 st.caption(count_text(entries))
-st.dataframe(audit_table(entries), hide_index=True, width="stretch",
-             column_config={"Details": st.column_config.TextColumn(width="medium"),
-                            "Filters": st.column_config.TextColumn(width="large"),
-                            "#": st.column_config.NumberColumn(
-                                help="The entry's number in the hash chain")})
+table = audit_table(entries)
+shown = st.dataframe(table, hide_index=True, width="stretch", key="audit_table",
+                     height=table_height(len(table)),
+                     on_select="rerun", selection_mode="single-row",
+                     column_config={"Details": st.column_config.TextColumn(width="large"),
+                                    "Filters": st.column_config.TextColumn(width="large"),
+                                    "#": st.column_config.NumberColumn(
+                                        help="The entry's number in the hash chain")})
+# The grid cuts long details at the column's width; the selected entry is shown whole here,
+# as an HTML table whose cells wrap (and escape what users typed, such as a name).
+full = entry_in_full(table, shown.selection.rows)
+if full is None:
+    st.caption("Select a row (the box at its left) to read its entry in full here.")
+else:
+    st.subheader("The selected entry in full")
+    st.table(full, hide_index=True)

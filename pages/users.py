@@ -29,9 +29,21 @@ if RESET_FORM in st.session_state:  # before the form is drawn
     st.session_state[W_PASSWORD] = st.session_state[W_AGAIN] = ""
 
 
-def ask(action: str) -> None:
+def new_role_key(account: str) -> str:
+    """The "New role" select's key: one per account, so each starts from that account's role.
+
+    A fresh widget for each account, given its starting value by ``index``, rather than one
+    widget whose value the script overwrites when the account changes: an overwrite from the
+    script races the browser, which may send the select's old value with the next click; the
+    select's ``on_change`` then fired and cancelled the confirmation that click asked for.
+    """
+    return f"{W_NEW_ROLE}:{account}"
+
+
+def ask(action: str, roles: dict) -> None:
     state = st.session_state
-    state[PENDING] = (action, state[W_ACCOUNT], state[W_NEW_ROLE])
+    account = state[W_ACCOUNT]
+    state[PENDING] = (action, account, state.get(new_role_key(account), roles.get(account)))
 
 
 def cancel() -> None:
@@ -49,7 +61,7 @@ st.caption("Local accounts: who may sign in with a name and password, and their 
            "change is recorded in the audit log.")
 
 if oidc_configured():
-    st.subheader("Organisation sign-in")
+    st.header("Organisation sign-in")
     st.caption(vu.ROLES_FILE_NOTE)
     with stop_on_user_error():
         st.dataframe(vu.organisation_rows(), hide_index=True)
@@ -63,7 +75,7 @@ if outcome := st.session_state.pop(MESSAGE, None):
     else:
         st.error(outcome.message, icon=":material/error:")
 
-st.subheader("Local accounts")
+st.header("Local accounts")
 if view.rows:
     st.dataframe(view.rows, hide_index=True)
 else:
@@ -72,21 +84,23 @@ else:
             icon=":material/group_off:")
 
 if view.names:
-    st.subheader("Change an account")
+    st.header("Change an account")
     with st.container(border=True):
         account = st.selectbox("Account", view.names, key=W_ACCOUNT, on_change=cancel)
         columns = st.columns([2, 1, 1, 1], vertical_alignment="bottom")
-        columns[0].selectbox("New role", vu.role_choices(), key=W_NEW_ROLE,
+        columns[0].selectbox("New role", vu.role_choices(), key=new_role_key(account),
+                             index=vu.role_index(view.roles.get(account)),
                              format_func=vu.role_title, on_change=cancel)
         columns[1].button("Set role", icon=":material/badge:", on_click=ask,
-                          args=(vu.SET_ROLE,), key="users_set_role", width="stretch")
+                          args=(vu.SET_ROLE, view.roles), key="users_set_role",
+                          width="stretch")
         if columns[2].button("Unlock", icon=":material/lock_open:", on_click=cancel,
                              key="users_unlock", disabled=account not in view.unlockable,
                              help="Clears a lockout and the count of failed sign-ins.",
                              width="stretch"):
             done(vu.unlock(admin, account))
         columns[3].button("Remove", icon=":material/person_remove:", on_click=ask,
-                          args=(vu.REMOVE,), key="users_remove", width="stretch")
+                          args=(vu.REMOVE, view.roles), key="users_remove", width="stretch")
         if pending := st.session_state.get(PENDING):
             action, name, role = pending
             st.warning(vu.confirm_text(action, name, role, view.roles.get(name)),
@@ -99,7 +113,7 @@ if view.names:
                 done(vu.remove(admin, name) if action == vu.REMOVE
                      else vu.set_role(admin, name, role))
 
-st.subheader("Add an account")
+st.header("Add an account")
 with st.form("users_add", width=560):
     name = st.text_input("User name", key=W_NAME, max_chars=64,
                          help="Lower-case letters, digits, '.', '_', '-' or '@'; e.g. an email "

@@ -31,6 +31,7 @@ import matplotlib
 matplotlib.use("Agg")  # no display: render to memory
 import matplotlib.pyplot as plt
 from reportlab.lib import colors
+from reportlab.lib.enums import TA_LEFT, TA_RIGHT
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
 from reportlab.lib.units import mm
@@ -53,6 +54,7 @@ from core.errors import (
 from core.trend_words import HOTSPOT_CLASS_NOTE
 from geo.boundaries import DISTRICT_CODES, load_boundaries
 from reports.marking import MARKING, draw_marking
+from reports.table_layout import fit_widths
 from safeguards.access import Principal
 from safeguards.audit import AuditEvent, record
 from storage.base import Store
@@ -208,7 +210,25 @@ def _styles() -> dict[str, ParagraphStyle]:
 
 def _table(rows: list[list], widths=None, header_rows: int = 1, total_row: bool = False,
            right_from: int = 1) -> Table:
-    """A grid table; columns from ``right_from`` on (the numbers) are right-aligned."""
+    """A grid table; columns from ``right_from`` on (the numbers) are right-aligned.
+
+    Every text cell is drawn as a Paragraph (escaped), so a long value wraps inside its
+    column instead of running under the next one (a plain string is drawn on one line,
+    whatever the column's width). Cells that are already flowables are kept as they are.
+    """
+    styles = _cell_styles()
+    body_end = len(rows) - 1 if total_row else len(rows)
+
+    def cell(value, row: int, column: int):
+        if not isinstance(value, str):
+            return value
+        kind = ("head" if row < header_rows else "total" if row >= body_end else "cell")
+        align = "right" if row >= header_rows and column >= right_from else "left"
+        return Paragraph(html.escape(value), styles[kind, align])
+
+    if widths is not None:
+        widths = fit_widths(rows, widths, header_rows=header_rows)
+    rows = [[cell(v, r, c) for c, v in enumerate(row)] for r, row in enumerate(rows)]
     table = Table(rows, colWidths=widths, repeatRows=header_rows, hAlign="LEFT")
     style = [("FONT", (0, 0), (-1, header_rows - 1), "Helvetica-Bold", 8.5),
              ("FONT", (0, header_rows), (-1, -1), "Helvetica", 8.5),
@@ -223,6 +243,17 @@ def _table(rows: list[list], widths=None, header_rows: int = 1, total_row: bool 
         style.append(("FONT", (0, -1), (-1, -1), "Helvetica-Bold", 8.5))
     table.setStyle(TableStyle(style))
     return table
+
+
+def _cell_styles() -> dict[tuple[str, str], ParagraphStyle]:
+    """Paragraph styles of table cells: (header, body or total row; left or right aligned)."""
+    base = _styles()
+    bold = ParagraphStyle("bold", parent=base["cell"], fontName="Helvetica-Bold")
+    return {(kind, side): ParagraphStyle(f"{kind}-{side}", parent=parent,
+                                         alignment=TA_RIGHT if side == "right" else TA_LEFT)
+            for kind, parent in (("head", base["head"]), ("cell", base["cell"]),
+                                 ("total", bold))
+            for side in ("left", "right")}
 
 
 def _layout(data: MeetingData, principal: Principal, now: dt.datetime, map_png: bytes,

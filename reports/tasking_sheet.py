@@ -37,6 +37,7 @@ from reportlab.platypus import (  # noqa: E402
 
 from core import clock
 from reports.marking import MARKING, draw_marking  # noqa: E402
+from reports.table_layout import fit_widths
 from views.task_outcome import Outcome  # noqa: E402
 from views.tasking import STATUS_TITLES, Task  # noqa: E402
 
@@ -179,8 +180,10 @@ def _task_table(tasks: Sequence[Task], outcomes: Mapping[str, Outcome], styles) 
                      Paragraph(f"{task.due:%d %b %Y}", cell),
                      Paragraph(_esc(STATUS_TITLES.get(task.status, task.status)), cell),
                      Paragraph(change, cell)])
-    table = Table(rows, colWidths=[14 * mm, 34 * mm, 28 * mm, 62 * mm, 18 * mm, 16 * mm,
-                                   14 * mm], repeatRows=1)
+    # Sized to content: no place name, agency or header word is cut at its column's edge.
+    widths = fit_widths(rows, [14 * mm, 38 * mm, 28 * mm, 56 * mm, 18 * mm, 16 * mm, 16 * mm],
+                        size=cell.fontSize, head_size=styles["head"].fontSize)
+    table = Table(rows, colWidths=widths, repeatRows=1)
     table.setStyle(TableStyle([
         ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#e8ecf0")),
         ("GRID", (0, 0), (-1, -1), 0.3, colors.HexColor("#9aa5b1")),

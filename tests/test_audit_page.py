@@ -10,7 +10,7 @@ from streamlit.testing.v1 import AppTest
 
 from safeguards.audit import AuditEvent, read_audit, record
 from tests.sample_store import build_store
-from views.audit_log import COLUMNS, audit_table
+from views.audit_log import COLUMNS, audit_table, entry_in_full, table_height
 
 ROOT = Path(__file__).resolve().parent.parent
 DASHBOARD = str(ROOT / "dashboard.py")
@@ -18,7 +18,7 @@ AUDIT_PAGE = str(ROOT / "pages/audit_log.py")
 
 
 def at_day(day: int, month: int) -> dt.datetime:
-    return dt.datetime(2025, month, day, 9, 0, tzinfo=dt.timezone.utc)
+    return dt.datetime(2025, month, day, 9, 0, tzinfo=dt.UTC)
 
 
 # (actor, action, detail, created): recorded in this order, before the page opens.
@@ -121,7 +121,7 @@ def test_entries_read_for_people(store):
                              filters={"feeds": ["nrm"], "districts": ["E08000035"],
                                       "start": "2025-01-01", "end": "2025-03-31",
                                       "age_groups": [], "rosewood_status": None},
-                             created=dt.datetime(2025, 4, 2, 8, 5, 9, tzinfo=dt.timezone.utc)))
+                             created=dt.datetime(2025, 4, 2, 8, 5, 9, tzinfo=dt.UTC)))
     at = audit_page()
     table = at.dataframe[0].value
     row = table[table["Who"] == "chris"].iloc[0]
@@ -148,3 +148,28 @@ def test_audit_table_blank_and_odd_values(store):
     assert (row["Role"], row["Page"], row["Details"]) == ("—", "—", "—")
     assert row["Filters"] == ("feed: Rosewood · period: Q3 2026 (Jul–Sep) · "
                               "wards: E05001, E05002 · file: x.csv · Rosewood: still missing")
+
+
+def test_the_selected_entry_is_shown_in_full_and_escaped(store):
+    long_name = "[someone](http://example.org) " + "x" * 300
+    record(store, AuditEvent(action="sign-in-failed", actor=long_name, role=None,
+                             detail="local: unknown-user " + "y" * 400,
+                             created=dt.datetime(2025, 4, 3, 8, 0, tzinfo=dt.UTC)))
+    table = audit_table(read_audit(store))
+    assert entry_in_full(table, []) is None and entry_in_full(table, [len(table)]) is None
+    row = table.index[table["Action"] == "sign-in-failed"][0]
+    full = entry_in_full(table, [int(row)])
+    assert [f.replace("\\", "") for f in full["Field"]] == list(COLUMNS)
+    assert full["Field"].iloc[-1] == "\\#"                  # not a Markdown heading
+    values = dict(zip(list(COLUMNS), full["Value"]))
+    stored = read_audit(store, action="sign-in-failed").iloc[0]
+    assert len(stored["detail"]) == 200             # as long as the log keeps; wider than any column
+    assert values["Details"].replace("\\", "") == stored["detail"]  # whole, as recorded
+    assert "x" * 60 in values["Who"] and "](http" not in values["Who"]  # Markdown escaped
+    assert values["Role"] == "—"
+
+
+def test_the_grid_shows_up_to_sixteen_rows_before_it_scrolls():
+    assert table_height(0) == table_height(1) == 35 * 2 + 3
+    assert table_height(5) == 35 * 6 + 3
+    assert table_height(16) == table_height(200) == 35 * 17 + 3

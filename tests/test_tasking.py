@@ -533,3 +533,21 @@ def test_the_sheets_map_is_framed_on_the_tasks_not_the_county(book, view, tmp_pa
     png = task_map_png([task])
     (tmp_path / "sheet-map.png").write_bytes(png)
     assert Image.open(tmp_path / "sheet-map.png").size[0] > 500
+
+
+def test_the_sheets_table_keeps_long_places_and_agencies_inside_their_columns(book, view):
+    """Issue 15: the Place column cut long place names; every cell stays in its column."""
+    import dataclasses
+
+    from tests.pdf_layout import cells_outside_columns
+
+    place = ("Horbury and South Ossett, Wakefield Rural, Dewsbury East and 3 more "
+             "(Kirklees / Wakefield)")
+    agency = "West Yorkshire Fire and Rescue Service"
+    tasks = [dataclasses.replace(new_task(book, view, action="Joint visit " * 12), place=place,
+                                 lead_agency=agency)]
+    data = tasking_sheet(tasks, now=dt.datetime(2023, 6, 5, 12, tzinfo=dt.UTC))
+    assert cells_outside_columns(data, 0, ["Task", "Place", "Lead", "Action", "Due", "Status",
+                                           "Before"], until="Partnership tasking") == []
+    flat = " ".join(pdf_text(data)[1].split())
+    assert place in flat and agency in flat and "Before / after" in flat

@@ -51,7 +51,7 @@ def users_page(user: str = "ada") -> AppTest:
 
 def page_text(at: AppTest) -> str:
     parts = [str(e.value) for kind in ("title", "caption", "markdown", "success", "error",
-                                       "warning", "info", "subheader") for e in getattr(at, kind)]
+                                       "warning", "info", "header") for e in getattr(at, kind)]
     parts += [at.dataframe[i].value.to_string() for i in range(len(at.dataframe))]
     parts += [str(e.proto) for e in at.main.get("text_input")]
     return "\n".join(parts)
@@ -101,8 +101,11 @@ def test_add_an_account_with_the_password_twice(users):
 
 def test_set_role_asks_first_and_cancel_changes_nothing(users):
     at = users_page()
-    at.selectbox(key="users_account").set_value("ana")
-    at.selectbox(key="users_new_role").set_value("chair")
+    # The new role starts from the account's own role, for each account chosen.
+    assert at.selectbox(key="users_new_role:ada").value == "admin"
+    run(at.selectbox(key="users_account").set_value("ana"))
+    assert at.selectbox(key="users_new_role:ana").value == "analyst"
+    at.selectbox(key="users_new_role:ana").set_value("chair")
     run(at.button(key="users_set_role").click())
     assert "Change the role of `ana` from Analyst to **Partnership chair**?" in \
         at.warning[0].value

@@ -154,3 +154,10 @@ def confirm_text(action: str, name: str, role: str | None = None, current: str |
 def role_choices() -> tuple[str, ...]:
     return ROLES
 
+
+
+def role_index(role: str | None) -> int:
+    """Where ``role`` is in ``role_choices()``: the "New role" select starts there (the first
+    choice for a role the app does not know)."""
+    choices = role_choices()
+    return choices.index(role) if role in choices else 0

@@ -11,6 +11,8 @@ sidebar's demo role picker, opens each of that role's pages (``ui.registry.ROLE_
 sidebar navigation, waits until the page has drawn (script run over, network idle, the map's
 Leaflet container and every chart in place), then runs axe. It fails on any violation of impact
 "serious" or "critical", listing rule, impact, element and page/role; lesser impacts are printed.
+Each page is then photographed at 1440×900 and 1920×1080 (``SCREEN_SIZES``) for people to look
+at, and fails if it is wider than the window at either size.
 
 ``ALLOWED`` is the allow-list: (page key, axe rule id) -> why it is tolerated for now. It is
 empty; an entry needs a reason naming who owns the fix.
@@ -136,6 +138,33 @@ def describe(role: str, key: str, violation: dict) -> list[str]:
     return lines
 
 
+# Screen sizes each page is photographed at, for people to look at (tests/e2e/screenshots/):
+# a laptop and the meeting room's 1080p projector or a desktop monitor.
+SCREEN_SIZES = ((1440, 900), (1920, 1080))
+
+
+def screenshot_sizes(dashboard, role: str, key: str) -> None:
+    """Screenshots of the page at each of ``SCREEN_SIZES``: ``<page>-<role>-<w>x<h>.png``.
+
+    The page is checked at each size too: nothing wider than the window (no sideways scroll
+    of the whole page, which would cut a table or a chart at the window's edge).
+    """
+    page = dashboard.page
+    size = page.viewport_size
+    try:
+        for width, height in SCREEN_SIZES:
+            page.set_viewport_size({"width": width, "height": height})
+            dashboard.wait_for_app()
+            wait_until_drawn(page)
+            overflow = page.evaluate(
+                """() => { const main = document.querySelector('[data-testid="stMain"]');
+                          return main.scrollWidth - main.clientWidth; }""")
+            assert overflow <= 1, f"{key} as {role} at {width}x{height}: {overflow}px too wide"
+            dashboard.screenshot(f"{key}-{role}-{width}x{height}")
+    finally:
+        page.set_viewport_size(size)
+
+
 def test_every_page_of_every_role_has_no_serious_or_critical_axe_violation(dashboard):
     if not AXE_JS.is_file():
         _unavailable(f"{AXE_JS} not found: run `make assets` (npm ci installs axe-core "
@@ -153,6 +182,7 @@ def test_every_page_of_every_role_has_no_serious_or_critical_axe_violation(dashb
                     failures.extend(lines)
                 else:
                     notes.extend(lines)
+            screenshot_sizes(dashboard, role, key)
     print(f"axe-core {AXE_VERSION}: {len(checked)} page views "
           f"({', '.join(f'{k}/{r}' for r, k in checked)})")
     for line in notes:
