@@ -72,6 +72,59 @@ def _roles() -> list[str]:
     return out
 
 
+#: The exposure layer (``data.exposure``, ``safeguards.exposure``): not a feed, so written out
+#: here; its fields and rules are tested in tests/test_exposure.py.
+EXPOSURE_SECTION = (
+    '### Exposure layer: asylum accommodation sites (`_exposure/accommodation.json`)\n'
+    '\n'
+    'Not a feed: the denominator of Rosewood (`core.denominators`), loaded with `python -m '
+    'data.exposure FILE` (`data.exposure`) and **replaced whole** by each load (a partner '
+    'sends its current list). Per site it holds only:\n'
+    '\n'
+    '| field | what it holds |\n'
+    '|---|---|\n'
+    '| `bed_capacity` | beds (1-2000) |\n'
+    '| `opened_on`, `closed_on` | when the site housed people (`closed_on` empty while open) '
+    '|\n'
+    '| `easting`, `northing` | the geomasked 100 m cell centre, exactly as for events (no raw'
+    ' point; none for a site given by area) |\n'
+    '| `lsoa_code`, `ward_code`, `district_code`, `has_point`, `geomask_m` | its areas, as '
+    'for events |\n'
+    '\n'
+    'No address, postcode, site name or provider is held: those columns are forbidden and '
+    "refuse the file (`data.forbidden`), and the partner's `site_ref` is read and "
+    "**dropped**, never stored (the layer is replaced whole, so nothing needs a site's "
+    "identity). The file's row order is not kept either.\n"
+    '\n'
+    "**Why it is guarded more tightly than the events.** A site's location and size say where"
+    ' asylum seekers live. That is what someone looking to recruit, exploit or harass them '
+    'wants to know, and it is the one fact a list of missing episodes does not spell out. So '
+    '(`safeguards.exposure`, enforced where the layer is read):\n'
+    '\n'
+    "- no role receives a site's row, point or 100 m cell, in any page, export or cached "
+    'object;\n'
+    '- analysts may read the layer aggregated to LSOA, ward or district (sites open, beds, '
+    'bed-nights), each read audited as `view-exposure`: LSOA is their finest level here '
+    'because a point or hexagon is a single site;\n'
+    '- chairs, executives and administrators (every protected role) are refused at every '
+    'level, audited as `access-denied`: one site in a ward would show its bed count, and the '
+    'small-number protection of the published copy (`safeguards.publication`) protects counts'
+    " of people, not a building's capacity. They may learn only whether a layer is loaded and"
+    ' on which day, so a page can say what Rosewood is measured against;\n'
+    '- the hotspot model uses the sites inside the data layer (`views.hotspots.fit_hotspots`,'
+    " as it uses event points for a chair) and returns nothing of them: a chair's Rosewood "
+    'hotspots are areas with ward-based published figures, as before. A Rosewood hotspot is '
+    'still a place where episodes concentrate beyond what beds explain, which is disclosive '
+    'in the way every hotspot is; it is no longer every large site.\n'
+    '\n'
+    'The layer travels with a store copy (`storage.base.DOCUMENTS`). It is not yet covered by'
+    ' withdrawal or the retention purge (`safeguards.lifecycle`): a partner withdrawing it '
+    'loads a new list (an empty one is refused, so, for now, an administrator deletes the '
+    'document).\n'
+    ''
+)
+
+
 def render() -> str:
     """The whole of docs/data-protection.md."""
     forbidden = ", ".join(sorted(FORBIDDEN_FIELDS))
@@ -96,6 +149,7 @@ def render() -> str:
         "district) and the geomasked cell centre. Nothing else of a file is kept.",
         "",
         *_feeds(),
+        *EXPOSURE_SECTION.split("\n"),
         "## What no feed holds",
         "",
         "A file with a column of any of these kinds is refused whole, before a row is read "

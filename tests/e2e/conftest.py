@@ -46,6 +46,7 @@ CHROMIUM_ARGS = [
 E2E_ROWS = {"nrm": 36, "rosewood": 30, "mandevilla": 24}
 SERVER_START_TIMEOUT_S = 60
 APP_RUN_TIMEOUT_MS = 30_000
+NETWORK_IDLE_TIMEOUT_MS = 3_000
 
 
 def _unavailable(reason: str) -> None:
@@ -61,6 +62,22 @@ def e2e_store(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("e2e") / "store"
     build_store(root, E2E_ROWS, source="synthetic")
     return root
+
+
+def wait_for_network_quiet(page) -> None:
+    """Wait until the page's resources (fonts, icons, images) have loaded.
+
+    Playwright's "networkidle" is a heuristic of its own navigation bookkeeping: after some
+    in-app page switches it never fires although no request is in flight (seen after a chair's
+    Hotspots → Trends, with the page drawn and idle). So wait for it a while, then for the fonts.
+    """
+    from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+
+    try:
+        page.wait_for_load_state("networkidle", timeout=NETWORK_IDLE_TIMEOUT_MS)
+    except PlaywrightTimeoutError:
+        pass
+    page.wait_for_function("document.fonts.status === 'loaded'", timeout=APP_RUN_TIMEOUT_MS)
 
 
 @dataclass
@@ -173,7 +190,7 @@ class DashboardPage:
             timeout=APP_RUN_TIMEOUT_MS)
         self.page.locator('[data-testid="stMain"]').wait_for(timeout=APP_RUN_TIMEOUT_MS)
         # Elements (fonts, icons, dataframe canvas) finish loading after the run ends.
-        self.page.wait_for_load_state("networkidle", timeout=APP_RUN_TIMEOUT_MS)
+        wait_for_network_quiet(self.page)
 
     def screenshot(self, name: str) -> Path:
         """Save a screenshot of the whole page as ``tests/e2e/screenshots/<name>.png``."""

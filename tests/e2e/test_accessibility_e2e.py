@@ -25,7 +25,12 @@ import re
 import pytest
 
 from core.roles import ROLE_TITLES, ROLES
-from tests.e2e.conftest import APP_RUN_TIMEOUT_MS, REPO_ROOT, _unavailable
+from tests.e2e.conftest import (
+    APP_RUN_TIMEOUT_MS,
+    REPO_ROOT,
+    _unavailable,
+    wait_for_network_quiet,
+)
 from ui.registry import PAGES, ROLE_PAGES
 
 pytestmark = pytest.mark.e2e
@@ -111,7 +116,7 @@ def wait_until_drawn(page) -> None:
                  .filter(c => c.offsetParent !== null && c.getBoundingClientRect().height > 0)
                  .every(c => c.querySelector('canvas, svg'))""",
         timeout=APP_RUN_TIMEOUT_MS)
-    page.wait_for_load_state("networkidle", timeout=APP_RUN_TIMEOUT_MS)
+    wait_for_network_quiet(page)
 
 
 def run_axe(page) -> list[dict]:
