@@ -107,6 +107,16 @@ def check_feed(feed: str) -> None:
         raise ValueError(f"feed was {feed!r}; expected one of {', '.join(FEEDS)}")
 
 
+def check_feeds(feeds) -> list[str]:
+    """``feeds`` (one name or several) as a list without repeats, each checked; at least one."""
+    feeds = [feeds] if isinstance(feeds, str) else list(dict.fromkeys(feeds))
+    if not feeds:
+        raise ValueError("choose at least one feed")
+    for feed in feeds:
+        check_feed(feed)
+    return feeds
+
+
 def _multi_in(choices):
     def check(series: pd.Series) -> pd.Series:
         tokens = series.str.split(MULTI_SEPARATOR).explode()

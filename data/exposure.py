@@ -41,7 +41,7 @@ from core.errors import DashboardError, ForbiddenFieldError, Problem, SchemaErro
 from core.schema import EARLIEST_DATE, Field
 from data.forbidden import forbidden_category, normalise_column_name
 from data.identifiers import refuse_identifiers
-from data.ingest import _audited, _require_ingest_role
+from data.ingest import _audited, _require_ingest_role, refused
 from data.location import resolve_locations
 from data.parse import clean_text, parse_dates
 from data.readers import ROW_COLUMN, read_partner_file
@@ -284,11 +284,7 @@ def main(argv: list[str] | None = None) -> int:
         report = ingest_sites_file(args.file, store=args.store, drop_unknown=args.drop_unknown,
                                    geomask_m=args.geomask_m, sheet=args.sheet)
     except DashboardError as exc:
-        print(exc, file=sys.stderr)
-        count = len(getattr(exc, "problems", [])) or 1
-        print(f"{Path(args.file).name}: refused ({count:,} problem{'s' * (count != 1)}); "
-              "the stored layer is unchanged")
-        return 2
+        return refused(exc, args.file, "the stored layer is unchanged")
     print(report.summary())
     return 0
 

@@ -465,13 +465,18 @@ def main(argv: list[str] | None = None) -> int:
                              replace=args.replace, geomask_m=args.geomask_m,
                              progress=args.progress, role=INGEST_ROLE, sheet=args.sheet)
     except DashboardError as exc:
-        print(exc, file=sys.stderr)
-        count = len(getattr(exc, "problems", [])) or 1
-        print(f"{Path(args.file).name}: refused ({count:,} problem{'s' * (count != 1)}); "
-              "the store is unchanged")
-        return 2
+        return refused(exc, args.file, "the store is unchanged")
     print(report.summary())
     return 0
+
+
+def refused(exc: DashboardError, file, unchanged: str) -> int:
+    """Print why ``file`` was refused (the error, then a one-line count saying what stays as it
+    was) and return the command line's exit status for a refused file, 2."""
+    print(exc, file=sys.stderr)
+    count = len(getattr(exc, "problems", [])) or 1
+    print(f"{Path(file).name}: refused ({count:,} problem{'s' * (count != 1)}); {unchanged}")
+    return 2
 
 
 if __name__ == "__main__":

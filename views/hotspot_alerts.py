@@ -33,7 +33,7 @@ import shapely
 
 from core.filters import EventFilter
 from core.periods import complete_periods
-from core.schema import check_feed
+from core.schema import check_feeds
 from geo.crs import WGS84
 from maps.basemap import PRECISION
 from maps.layers import text
@@ -131,11 +131,7 @@ def fit_alerts(query: RoleScopedQuery, feeds: str | Sequence[str], month,
     from models._events import events_frame
     from models.surveillance import OutsideStudyWarning, ProspectiveScan, _month
 
-    feeds = [feeds] if isinstance(feeds, str) else list(dict.fromkeys(feeds))
-    if not feeds:
-        raise ValueError("choose at least one feed")
-    for feed in feeds:
-        check_feed(feed)
+    feeds = check_feeds(feeds)
     query.require("view_hotspots")
     period = _month(month)
     model = ProspectiveScan(random_state=random_state, **model_params)

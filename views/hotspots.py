@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 
 from core.filters import EventFilter
-from core.schema import check_feed
+from core.schema import check_feeds
 from core.trend_words import HOTSPOT_CLASS_NOTE
 from geo.crs import WGS84
 from safeguards.access import RoleScopedQuery
@@ -150,11 +150,7 @@ def fit_hotspots(query: RoleScopedQuery, feeds: str | Sequence[str],
     from models._events import events_frame
     from models.hotspots import HotspotModel, OutsideAreaWarning
 
-    feeds = [feeds] if isinstance(feeds, str) else list(dict.fromkeys(feeds))
-    if not feeds:
-        raise ValueError("choose at least one feed")
-    for feed in feeds:
-        check_feed(feed)
+    feeds = check_feeds(feeds)
     query.require("view_hotspots")
     filters = filters or EventFilter()
     if query.suppressed:   # whole months, like every protected figure (safeguards.publication)
