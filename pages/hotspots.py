@@ -29,7 +29,6 @@ from views.hotspot_alerts import LEGEND as ALERT_LEGEND
 from views.hotspot_alerts import alert_layer, alert_summary, alert_table
 from views.hotspot_notes import monthly_chart_shown, monthly_note, ranking_note
 from views.hotspots import (
-    FEED_TITLES,
     TREND_HELP,
     explain,
     feed_breakdown,
@@ -99,26 +98,20 @@ st.caption(ranked_by)
 selection = st.dataframe(
     table, key="hotspots_table", on_select="rerun", selection_mode="single-row",
     hide_index=True, width="stretch",
-    # Figures narrow (pixels) so Place and Trend (its window named) fit beside them at 1440 px;
-    # Rank and Place pinned, so they stay in view when the grid scrolls sideways (narrower).
+    # Rank and Place pinned: they stay in view when the grid scrolls sideways (a narrow window).
     column_config={
-        "Rank": st.column_config.NumberColumn(width=48, pinned=True, help=ranked_by),
-        "Place": st.column_config.TextColumn(width=180, pinned=True),
-        "Events": st.column_config.TextColumn(width=60),
-        **{FEED_TITLES[f]: st.column_config.TextColumn(width=64) for f in view.feeds},
+        "Rank": st.column_config.NumberColumn(width="small", pinned=True, help=ranked_by),
+        "Place": st.column_config.TextColumn(pinned=True),
         "Strength": st.column_config.NumberColumn(
-            format="%.1f", width=64,
-            help="The scan's log-likelihood ratio: what the rank follows"),
+            format="%.1f", help="The scan's log-likelihood ratio: what the rank follows"),
         "Relative risk": st.column_config.NumberColumn(
-            format="%.1f", width=80,
-            help="Rate inside ÷ rate outside (blank: hidden with a small count). Not what "
-                 "ranks the hotspots: see Rank"),
-        "p-value": st.column_config.NumberColumn(format="%.3f", width=64),
-        "Trend": st.column_config.TextColumn(width=210, help=TREND_HELP),
+            format="%.1f", help="Rate inside ÷ rate outside (blank: hidden with a small "
+                                "count). Not what ranks the hotspots: see Rank"),
+        "p-value": st.column_config.NumberColumn(format="%.3f"),
+        "Trend": st.column_config.TextColumn(help=TREND_HELP),
         "Cross-feed": st.column_config.CheckboxColumn(
-            width=64, help="Two or more feeds each have a hotspot here"),
+            help="Two or more feeds each have a hotspot here"),
         "Shares a ward with": st.column_config.TextColumn(
-            width=64,
             help="Ranks of the other hotspots in one of this hotspot's wards: a large ward "
                  "can hold two")})
 rows = selection.selection.rows if selection else []
