@@ -146,11 +146,13 @@ def test_selecting_a_row_zooms_the_map_to_the_hotspot_and_outlines_it(browse, ho
     after = None
 
     def zoomed() -> bool:
+        # The outline is drawn with the map; the fit to it comes once the frame has its size,
+        # later on a loaded machine: wait for both (the checks below say how close).
         nonlocal after
         after = map_frame(page).evaluate(LEAFLET_STATE)
-        return bool(after and after["outlines"])
+        return bool(after and after["outlines"] and after["zoom"] >= before["zoom"] + 4)
 
-    wait_for_rerun(dashboard, zoomed, what=lambda: after)
+    wait_for_rerun(dashboard, zoomed, timeout_s=45, what=lambda: after)
     [outline] = after["outlines"]
     south, west, north, east = after["bounds"]
     o_south, o_west, o_north, o_east = outline
