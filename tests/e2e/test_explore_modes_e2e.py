@@ -13,7 +13,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from playwright.sync_api import Error as PlaywrightError
 
-from tests.e2e.conftest import APP_RUN_TIMEOUT_MS, serve_dashboard
+from tests.e2e.conftest import APP_RUN_TIMEOUT_MS, _unavailable, serve_dashboard
 from tests.e2e.test_accessibility_e2e import AXE_JS, FAILING_IMPACTS, describe, run_axe
 from tests.e2e.test_explore_e2e import MAP_IFRAME, legend_text, wait_for_rerun
 
@@ -80,7 +80,7 @@ def wait_for_title(page, wanted, timeout_s: float = 20) -> float:
 
 def assert_no_serious_axe(dashboard, what: str) -> None:
     if not AXE_JS.is_file():
-        pytest.skip("axe-core not installed (make assets)")
+        _unavailable(f"{AXE_JS} not found: run `make assets` (npm ci installs axe-core)")
     failures = [line for v in run_axe(dashboard.page) if v["impact"] in FAILING_IMPACTS
                 for line in describe("analyst", what, v)]
     assert not failures, "\n".join(failures)
