@@ -34,6 +34,9 @@ LAYERS: list[tuple[str, ...]] = [
 ]
 STREAMLIT_LAYERS = {"ui", "pages", "dashboard"}
 STREAMLIT_MODULES = {"streamlit", "streamlit_folium"}
+# Map drawing (folium and its branca) lives in ``maps``; view models hand it plain data.
+MAP_MODULES = {"folium", "branca"}
+MAP_LAYERS = {"maps"} | STREAMLIT_LAYERS
 # Pages are thin: they call view models and never compute with frames themselves.
 PAGES_NEVER_IMPORT = {"pandas", "numpy", "geopandas", "shapely", "pyarrow"}
 # Old command names kept for scripts (docs/deprecations.md): each forwards, when run, to the
@@ -158,6 +161,8 @@ def forbidden_imports(graph: dict[str, dict]) -> list[str]:
         for target, lines in targets.items():
             if target in STREAMLIT_MODULES and package not in STREAMLIT_LAYERS:
                 bad.append(f"{module} imports {target} (line {min(lines)}): domain code")
+            if target in MAP_MODULES and package not in MAP_LAYERS:
+                bad.append(f"{module} imports {target} (line {min(lines)}): maps draw maps")
             if package == "pages" and target in PAGES_NEVER_IMPORT:
                 bad.append(f"{module} imports {target} (line {min(lines)}): pages stay thin")
     return bad
@@ -250,12 +255,13 @@ def test_checker_finds_a_planted_upward_import_and_streamlit(tmp_path):
         "storage/__init__.py": "",
         "storage/base.py": "import streamlit as st\nfrom views import kpis\n",
         "views/__init__.py": "",
-        "views/kpis.py": "from storage.base import x\n",
+        "views/kpis.py": "from storage.base import x\nimport folium\n",
         "pages/explore.py": "import pandas as pd\n",
     })
     graph = import_graph(tmp_path, ["storage", "views", "pages"])
     assert upward_imports(graph) == ["storage.base -> views.kpis (line 2)"]
     assert forbidden_imports(graph) == [
         "storage.base imports streamlit (line 1): domain code",
+        "views.kpis imports folium (line 2): maps draw maps",
         "pages.explore imports pandas (line 1): pages stay thin"]
     assert cycles(graph) == [["storage.base", "views.kpis"]]
