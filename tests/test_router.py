@@ -27,6 +27,7 @@ from core.roles import ROLES
 from safeguards.access import Principal
 from safeguards.audit import read_audit
 from safeguards.auth import LocalSession
+from tests.apptest import texts
 from tests.sample_store import build_store
 from tests.signin_helpers import PASSWORD, ROLE_USERS, write_roles, write_users
 from ui import registry
@@ -81,10 +82,6 @@ def reachable_pages(at: AppTest) -> set[str]:
             continue
         keys.add(key)
     return keys
-
-
-def texts(elements) -> str:
-    return "\n".join(str(e.value) for e in elements)
 
 
 def events(action: str):
