@@ -27,7 +27,7 @@ from ui.session import require_page_role
 from views.explore import CATEGORY_TITLES, describe
 from views.exports import labelled_csv, tasks_label
 from views.hotspot_accuracy import METHOD_TEXT as ACCURACY_METHOD
-from views.hotspot_alerts import alert_summary, alert_table
+from views.hotspot_alerts import alert_summary, alert_table_by_place
 from views.hotspot_notes import monthly_chart_shown, monthly_note, ranking_note
 from views.hotspots import (
     TREND_HELP,
@@ -90,7 +90,7 @@ if alerts is not None:
                "history); 'by chance' says how rarely chance alone would give one this strong."
                + (f" {disclosure_note(alerts.threshold)}" if alerts.suppressed else ""))
     if len(alerts.new):
-        st.table(alert_table(alerts).set_index("Place"))
+        st.table(alert_table_by_place(alerts))
 
 # -- ranked table, map and explanation (issue 13 item 8) -----------------------------------
 st.header("Ranked hotspots")

@@ -39,6 +39,15 @@ MAP_MODULES = {"folium", "branca"}
 MAP_LAYERS = {"maps"} | STREAMLIT_LAYERS
 # Pages are thin: they call view models and never compute with frames themselves.
 PAGES_NEVER_IMPORT = {"pandas", "numpy", "geopandas", "shapely", "pyarrow"}
+# ... nor call frame methods on what a view model returns (``.set_index``, ``.loc``, ...): the view
+# model or loader hands the page a table shaped to show. Names no Streamlit object or builtin
+# type uses, so a hit is a frame (``.join``, ``.get``, ``.max`` are left out for that reason).
+PAGES_NEVER_CALL = {
+    "set_index", "reset_index", "reindex", "loc", "iloc", "at", "iat", "groupby", "merge",
+    "pivot", "pivot_table", "melt", "stack", "unstack", "sort_values", "sort_index", "agg",
+    "aggregate", "assign", "drop_duplicates", "dropna", "fillna", "astype", "to_numpy",
+    "value_counts", "iterrows", "itertuples", "nlargest", "nsmallest", "cumsum", "resample",
+    "rolling"}
 # Old command names kept for scripts (docs/deprecations.md): each forwards, when run, to the
 # module that now holds the command. The only imports allowed to point up.
 CLI_FORWARDERS = {
@@ -168,6 +177,16 @@ def forbidden_imports(graph: dict[str, dict]) -> list[str]:
     return bad
 
 
+def frame_calls_in_pages(root: Path) -> list[str]:
+    """``pages/x.py:line .method`` for every use of a frame method in a page."""
+    bad = []
+    for path in sorted((root / "pages").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), filename=str(path))):
+            if isinstance(node, ast.Attribute) and node.attr in PAGES_NEVER_CALL:
+                bad.append(f"pages/{path.name}:{node.lineno} .{node.attr}")
+    return bad
+
+
 @pytest.fixture(scope="module")
 def graph():
     return import_graph(ROOT)
@@ -189,6 +208,11 @@ def test_imports_point_down_the_layers(graph):
 
 def test_only_the_streamlit_layer_imports_streamlit_and_pages_stay_thin(graph):
     assert forbidden_imports(graph) == []
+
+
+def test_pages_call_no_frame_methods():
+    """Pages never do pandas: not by import (above) and not by a method on a returned frame."""
+    assert frame_calls_in_pages(ROOT) == []
 
 
 def test_pages_folder_holds_only_pages():
@@ -265,3 +289,16 @@ def test_checker_finds_a_planted_upward_import_and_streamlit(tmp_path):
         "views.kpis imports folium (line 2): maps draw maps",
         "pages.explore imports pandas (line 1): pages stay thin"]
     assert cycles(graph) == [["storage.base", "views.kpis"]]
+
+
+def test_checker_finds_frame_methods_in_a_planted_page(tmp_path):
+    plant(tmp_path, {
+        "pages/meeting.py": """\
+            import streamlit as st
+            st.table(rows().set_index("Rank"))
+            st.write(table.loc["Total"], ", ".join(names), state.get("x"))
+            st.metric("n", table.groupby("feed").size())
+        """,
+    })
+    assert frame_calls_in_pages(tmp_path) == [
+        "pages/meeting.py:2 .set_index", "pages/meeting.py:3 .loc", "pages/meeting.py:4 .groupby"]

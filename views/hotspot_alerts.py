@@ -221,6 +221,11 @@ def alert_table(view: AlertView) -> pd.DataFrame:
         "Records": new["events_display"].astype(str).to_numpy()})
 
 
+def alert_table_by_place(view: AlertView) -> pd.DataFrame:
+    """:func:`alert_table` indexed by place, as the Hotspots page's ``st.table`` shows it."""
+    return alert_table(view).set_index("Place")
+
+
 def alert_summary(view: AlertView) -> str:
     """E.g. "1 new cluster in November 2026 (2 continuing from October)"."""
     n_new = len(view.new)
