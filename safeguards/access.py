@@ -75,21 +75,22 @@ class RoleScopedQuery:
         return must_suppress(self.role)
 
     # -- guards ------------------------------------------------------------------------------
-    def _deny(self, what: str, exc: AccessDenied):
-        self._audit("access-denied", detail=what)
+    def refuse(self, what: str, exc: AccessDenied):
+        """Record the refusal of ``what`` in the audit trail, then raise ``exc``."""
+        self.record_access("access-denied", detail=what)
         raise exc
 
     def require_level(self, level: str) -> None:
         try:
             roles.require_level(self.role, level)
         except AccessDenied as exc:
-            self._deny(f"{level}-level data", exc)
+            self.refuse(f"{level}-level data", exc)
 
     def require(self, action: str) -> None:
         try:
             roles.require(self.role, action)
         except AccessDenied as exc:
-            self._deny(action, exc)
+            self.refuse(action, exc)
 
     # -- reads -------------------------------------------------------------------------------
     def points(self, feed: str, filters: EventFilter | None = None) -> pd.DataFrame:
@@ -98,7 +99,7 @@ class RoleScopedQuery:
         self.require_level("point")
         rows = self.store.query(feed, filters, columns=point_columns(feed))
         rows = rows[rows["longitude"].notna()].reset_index(drop=True)
-        self._audit("view-points", feed=feed, filters=filters, records=len(rows))
+        self.record_access("view-points", feed=feed, filters=filters, records=len(rows))
         return rows
 
     def cell_counts(self, feed: str, filters: EventFilter | None = None,
@@ -118,8 +119,8 @@ class RoleScopedQuery:
         e, n = cells["easting"].to_numpy(np.int64), cells["northing"].to_numpy(np.int64)
         counts = cells["count"].to_numpy(np.int64)
         lon, lat = bng_to_lonlat(e, n)
-        self._audit("view-points", feed=feed, filters=filters, records=int(counts.sum()),
-                    detail=f"cells of {cell_m} m")
+        self.record_access("view-points", feed=feed, filters=filters,
+                           records=int(counts.sum()), detail=f"cells of {cell_m} m")
         return pd.DataFrame({"easting": e, "northing": n,
                              "longitude": np.round(lon, 6), "latitude": np.round(lat, 6),
                              "count": counts})
@@ -433,7 +434,9 @@ class RoleScopedQuery:
             out["slope"] = np.nan
         return out.rename(columns={"row": "code"})
 
-    def _audit(self, action: str, *, feed=None, filters=None, records=None, detail=None) -> None:
+    def record_access(self, action: str, *, feed=None, filters=None, records=None,
+                      detail=None) -> None:
+        """Record an access by this principal in the audit trail."""
         record(self.store, AuditEvent(action=action, actor=self.principal.user, role=self.role,
                                       page=None, filters=_filters_dict(feed, filters),
                                       records=records, detail=detail))
