@@ -29,6 +29,14 @@ def open_page(page: str, role: str = "analyst", *, timeout: float = 120,
     return at
 
 
+def run(target) -> AppTest:
+    """Run the app again (``target`` is the AppTest, or a widget just clicked or filled in);
+    fails on any exception the page raised."""
+    at = target.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
 def serve_store(monkeypatch, store, tmp_path: Path):
     """Point the app at ``store`` with no users or roles file (so the demo picker applies);
     returns ``store``."""

@@ -9,7 +9,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from safeguards.audit import AuditEvent, read_audit, record
-from tests.apptest import serve_store
+from tests.apptest import run, serve_store
 from tests.sample_store import build_store
 from views.audit_log import COLUMNS, audit_table, entry_in_full, table_height
 
@@ -47,12 +47,6 @@ def audit_page() -> AppTest:
     at.session_state["auth_demo_role"] = "admin"
     run(at)
     return run(at.switch_page(AUDIT_PAGE))
-
-
-def run(target) -> AppTest:
-    at = target.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
 
 
 def shown(at: AppTest) -> list[tuple[str, str, str]]:
