@@ -41,7 +41,7 @@ from core.errors import DashboardError, ForbiddenFieldError, Problem, SchemaErro
 from core.schema import EARLIEST_DATE, Field
 from data.forbidden import forbidden_category, normalise_column_name
 from data.identifiers import refuse_identifiers
-from data.ingest import _audited, _require_ingest_role, refused
+from data.ingest import audited_ingest, refused, require_ingest_role
 from data.location import resolve_locations
 from data.parse import clean_text, parse_dates
 from data.readers import ROW_COLUMN, read_partner_file
@@ -114,9 +114,9 @@ def ingest_sites_file(path: str | Path, *, store: Store | str | None = None,
     """
     store = store if isinstance(store, Store) else open_store(store)
     name = Path(path).name
-    _require_ingest_role(store, role, f"exposure:{LAYER}", name)
+    require_ingest_role(store, role, f"exposure:{LAYER}", name)
     started = time.perf_counter()
-    with _audited(store, f"exposure:{LAYER}", name, role) as outcome:
+    with audited_ingest(store, f"exposure:{LAYER}", name, role) as outcome:
         headers, frame = read_partner_file(path, sheet=sheet)
         rename, dropped = _resolve_columns(path, headers, drop_unknown)
         frame = frame[[*rename, ROW_COLUMN]].rename(columns=rename)
@@ -133,9 +133,9 @@ def ingest_sites_frame(frame: pd.DataFrame, *, name: str, store: Store | str | N
     """The same checks on an in-memory frame of text columns (rows numbered from 2, as in a
     CSV with a header): the synthetic generator's way in."""
     store = store if isinstance(store, Store) else open_store(store)
-    _require_ingest_role(store, role, f"exposure:{LAYER}", name)
+    require_ingest_role(store, role, f"exposure:{LAYER}", name)
     started = time.perf_counter()
-    with _audited(store, f"exposure:{LAYER}", name, role) as outcome:
+    with audited_ingest(store, f"exposure:{LAYER}", name, role) as outcome:
         rename, dropped = _resolve_columns(name, list(frame.columns), drop_unknown=False)
         frame = frame[list(rename)].rename(columns=rename)
         frame = frame.astype("string").fillna("").reset_index(drop=True)

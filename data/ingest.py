@@ -125,9 +125,9 @@ def ingest_file(path: str | Path, feed: str, *, store: Store | str | None = None
     progress = progress_mode(progress)
     store = store if isinstance(store, Store) else open_store(store)
     name = Path(path).name
-    _require_ingest_role(store, role, feed, name)
+    require_ingest_role(store, role, feed, name)
     started = time.perf_counter()
-    with _audited(store, feed, name, role) as outcome, \
+    with audited_ingest(store, feed, name, role) as outcome, \
             _Progress(progress, name, size_bytes=_file_size(path)) as bar:
         with bar.stage("read", bar.size_bytes, unit="B") as advance:
             headers, frame = read_partner_file(path, sheet=sheet)
@@ -157,9 +157,9 @@ def ingest_frame(frame: pd.DataFrame, feed: str, *, name: str, store: Store | st
     """
     progress = progress_mode(progress)
     store = store if isinstance(store, Store) else open_store(store)
-    _require_ingest_role(store, role, feed, name)
+    require_ingest_role(store, role, feed, name)
     started = time.perf_counter()
-    with _audited(store, feed, name, role) as outcome, _Progress(progress, name) as bar:
+    with audited_ingest(store, feed, name, role) as outcome, _Progress(progress, name) as bar:
         bar.consider_rows(len(frame))
         rename, _ = resolve_columns(name, list(frame.columns), feed)
         frame = frame[list(rename)].rename(columns=rename)
@@ -194,7 +194,7 @@ def _actor() -> str:
     return os.environ.get("INGEST_ACTOR") or _os_user()
 
 
-def _require_ingest_role(store: Store, role: str, feed: str, name: str) -> None:
+def require_ingest_role(store: Store, role: str, feed: str, name: str) -> None:
     """Refuse (and audit) an ingest under a role that may not ingest (``core.roles``)."""
     try:
         roles.require(roles.check_role(role), "ingest")
@@ -206,7 +206,7 @@ def _require_ingest_role(store: Store, role: str, feed: str, name: str) -> None:
 
 
 @contextmanager
-def _audited(store: Store, feed: str, name: str, role: str = INGEST_ROLE):
+def audited_ingest(store: Store, feed: str, name: str, role: str = INGEST_ROLE):
     """Record an ingest in the audit trail, whether the file was stored or refused.
 
     The body sets ``outcome["records"]`` to the number of records stored.

@@ -2,10 +2,12 @@
 
 Models work in British National Grid metres (EPSG:27700). ``event_arrays`` is the one place a
 GeoDataFrame of events is checked and turned into numpy arrays; ``events_frame`` builds such a
-GeoDataFrame from rows read from the store (``store.query`` or ``RoleScopedQuery.points``).
+GeoDataFrame from rows read from the store (``store.query`` or ``RoleScopedQuery.points``);
+``gridded_events`` is the preamble both fitted models share (arrays, grid, each event's cell).
 """
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import geopandas as gpd
@@ -13,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from geo.crs import BNG
+from models._grid import Grid, analysis_grid
 
 DATE_COLUMN = "date"
 FEED_COLUMN = "feed"
@@ -75,6 +78,26 @@ def event_arrays(X, *, require_date: bool = True) -> Events:
     feed = (X[FEED_COLUMN].astype(str).to_numpy(dtype=object) if FEED_COLUMN in X.columns
             else np.full(len(X), "all", dtype=object))
     return Events(geometry.x.to_numpy(float), geometry.y.to_numpy(float), date, feed)
+
+
+def gridded_events(X, cell_size_m: int, population,
+                   outside_warning: type[Warning]) -> tuple[Events, Grid, np.ndarray]:
+    """Check the events ``X`` and place them on the analysis grid, warning for those off it.
+
+    Returns the events' arrays, the grid (``models._grid.analysis_grid``) and each event's cell
+    index (-1 outside West Yorkshire's populated cells). Events off the grid raise one
+    ``outside_warning`` (the calling model's own category, so callers can silence it), pointed
+    at the code that called the model's ``fit``.
+    """
+    events = event_arrays(X)
+    grid = analysis_grid(cell_size_m, population)
+    cell = grid.cell_index(events.x, events.y)
+    if (cell < 0).any():
+        # stacklevel 3: past this helper and the model's fit, as when fit warned itself
+        warnings.warn(f"{int((cell < 0).sum())} of {len(cell)} events fall outside West "
+                      "Yorkshire's populated cells and were left out", outside_warning,
+                      stacklevel=3)
+    return events, grid, cell
 
 
 def _dates(X, require_date: bool) -> np.ndarray:

@@ -33,9 +33,9 @@ from sklearn.utils.validation import check_is_fitted
 from core import trends
 from geo.crs import BNG, WGS84
 from models import _baselines
-from models._events import Events, event_arrays
+from models._events import Events, event_arrays, gridded_events
 from models._exposure import expected_weights, exposure_surface
-from models._grid import Grid, analysis_grid
+from models._grid import Grid
 from models.forecast import KINDS, ForecastRanker
 from models.metrics import pai
 from models.scan import poisson_scan
@@ -199,13 +199,8 @@ class HotspotModel(ClusterMixin, BaseEstimator):
         -------
         self : HotspotModel
         """
-        events = event_arrays(X)
-        grid = analysis_grid(self.cell_size_m, self.population)
-        cell = grid.cell_index(events.x, events.y)
-        if (cell < 0).any():
-            warnings.warn(f"{int((cell < 0).sum())} of {len(cell)} events fall outside West "
-                          "Yorkshire's populated cells and were left out", OutsideAreaWarning,
-                          stacklevel=2)
+        events, grid, cell = gridded_events(X, self.cell_size_m, self.population,
+                                            OutsideAreaWarning)
         rng = check_random_state(self.random_state)
         counts = grid.counts(cell)
         self.denominators_ = {str(f): ("exposure" if self._sites(f) is not None else "residents")

@@ -38,7 +38,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import warnings
 from dataclasses import dataclass
 from numbers import Integral, Real
 from typing import ClassVar
@@ -56,8 +55,8 @@ from sklearn.utils.validation import check_is_fitted
 
 from core.errors import PeriodError
 from geo.crs import BNG, WGS84
-from models._events import event_arrays
-from models._grid import Grid, analysis_grid
+from models._events import gridded_events
+from models._grid import Grid
 
 COLUMNS = ["alert_id", "new", "events", "expected", "relative_risk", "llr", "p_value",
            "recurrence_years", "recurrence", "start_month", "end_month", "months", "radius_m",
@@ -183,13 +182,8 @@ class ProspectiveScan(BaseEstimator):
         if self.max_months >= self.study_months:
             raise ValueError(f"max_months ({self.max_months}) must be shorter than study_months "
                              f"({self.study_months}): a cluster needs months before it to be new")
-        events = event_arrays(X)
-        grid = analysis_grid(self.cell_size_m, self.population)
-        cell = grid.cell_index(events.x, events.y)
-        if (cell < 0).any():
-            warnings.warn(f"{int((cell < 0).sum())} of {len(cell)} events fall outside West "
-                          "Yorkshire's populated cells and were left out", OutsideStudyWarning,
-                          stacklevel=2)
+        events, grid, cell = gridded_events(X, self.cell_size_m, self.population,
+                                            OutsideStudyWarning)
         month = pd.PeriodIndex(events.date, freq="M").asi8 if len(events) else np.zeros(0, int)
         if as_of is not None:
             end = _month(as_of)

@@ -17,6 +17,8 @@ from core.errors import TaskingError
 from core.roles import may
 from core.schema import AGE_GROUPS, FEEDS
 from geo.boundaries import DISTRICT_CODES
+from maps.alert_layer import LEGEND as ALERT_LEGEND
+from maps.alert_layer import alert_layer
 from maps.hotspot_layer import hotspot_map
 from safeguards.disclosure import legend as disclosure_note
 from ui import hotspot_loaders as load
@@ -25,8 +27,7 @@ from ui.session import require_page_role
 from views.explore import CATEGORY_TITLES, describe
 from views.exports import labelled_csv, tasks_label
 from views.hotspot_accuracy import METHOD_TEXT as ACCURACY_METHOD
-from views.hotspot_alerts import LEGEND as ALERT_LEGEND
-from views.hotspot_alerts import alert_layer, alert_summary, alert_table
+from views.hotspot_alerts import alert_summary, alert_table_by_place
 from views.hotspot_notes import monthly_chart_shown, monthly_note, ranking_note
 from views.hotspots import (
     TREND_HELP,
@@ -89,7 +90,7 @@ if alerts is not None:
                "history); 'by chance' says how rarely chance alone would give one this strong."
                + (f" {disclosure_note(alerts.threshold)}" if alerts.suppressed else ""))
     if len(alerts.new):
-        st.table(alert_table(alerts).set_index("Place"))
+        st.table(alert_table_by_place(alerts))
 
 # -- ranked table, map and explanation (issue 13 item 8) -----------------------------------
 st.header("Ranked hotspots")
@@ -124,7 +125,7 @@ with map_column:
     # component key); the zoom to a selected hotspot is maps.hotspot_layer.ZoomWhenSized.
     st_folium(hotspot_map(
         view.hotspots, selected=selected, labels=True, legend=True,
-        extra_layers=[alert_layer(alerts)] if alerts is not None else (),
+        extra_layers=[alert_layer(alerts.alerts)] if alerts is not None else (),
         extra_legend=[ALERT_LEGEND] if alerts is not None and len(alerts.alerts) else ()),
               key=load.map_key(state, selected), height=520, use_container_width=True,
               returned_objects=[])

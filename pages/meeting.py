@@ -98,7 +98,7 @@ elif state.step == "hotspots":
                                 for n, (_fill, _line, label) in
                                 enumerate(meeting_steps.map_legend())))
     if len(data.hotspots):
-        table_column.table(meeting_steps.hotspot_rows(data.hotspots).set_index("Rank"))
+        table_column.table(meeting_steps.hotspot_rows_by_rank(data.hotspots))
         table_column.caption(meeting_steps.hotspot_caption(data),
                              help=meeting_steps.HOTSPOT_HELP)
     else:

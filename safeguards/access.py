@@ -25,6 +25,13 @@ from core.schema import FEEDS, check_feed, feed_fields
 from geo.geomask import bng_to_lonlat
 from safeguards import publication as _pub
 from safeguards.audit import AuditEvent, record
+from safeguards.count_tables import (
+    area_codes,
+    complete_area_grid,
+    transposed,
+    unsuppressed_table,
+    with_total_row,
+)
 from safeguards.disclosure import (
     TOTAL,
     SuppressedTable,
@@ -75,21 +82,22 @@ class RoleScopedQuery:
         return must_suppress(self.role)
 
     # -- guards ------------------------------------------------------------------------------
-    def _deny(self, what: str, exc: AccessDenied):
-        self._audit("access-denied", detail=what)
+    def refuse(self, what: str, exc: AccessDenied):
+        """Record the refusal of ``what`` in the audit trail, then raise ``exc``."""
+        self.record_access("access-denied", detail=what)
         raise exc
 
     def require_level(self, level: str) -> None:
         try:
             roles.require_level(self.role, level)
         except AccessDenied as exc:
-            self._deny(f"{level}-level data", exc)
+            self.refuse(f"{level}-level data", exc)
 
     def require(self, action: str) -> None:
         try:
             roles.require(self.role, action)
         except AccessDenied as exc:
-            self._deny(action, exc)
+            self.refuse(action, exc)
 
     # -- reads -------------------------------------------------------------------------------
     def points(self, feed: str, filters: EventFilter | None = None) -> pd.DataFrame:
@@ -98,7 +106,7 @@ class RoleScopedQuery:
         self.require_level("point")
         rows = self.store.query(feed, filters, columns=point_columns(feed))
         rows = rows[rows["longitude"].notna()].reset_index(drop=True)
-        self._audit("view-points", feed=feed, filters=filters, records=len(rows))
+        self.record_access("view-points", feed=feed, filters=filters, records=len(rows))
         return rows
 
     def cell_counts(self, feed: str, filters: EventFilter | None = None,
@@ -118,8 +126,8 @@ class RoleScopedQuery:
         e, n = cells["easting"].to_numpy(np.int64), cells["northing"].to_numpy(np.int64)
         counts = cells["count"].to_numpy(np.int64)
         lon, lat = bng_to_lonlat(e, n)
-        self._audit("view-points", feed=feed, filters=filters, records=int(counts.sum()),
-                    detail=f"cells of {cell_m} m")
+        self.record_access("view-points", feed=feed, filters=filters,
+                           records=int(counts.sum()), detail=f"cells of {cell_m} m")
         return pd.DataFrame({"easting": e, "northing": n,
                              "longitude": np.round(lon, 6), "latitude": np.round(lat, 6),
                              "count": counts})
@@ -150,7 +158,7 @@ class RoleScopedQuery:
         raw = pd.concat([self.store.counts(feed, [AREA_COLUMN[level]], filters, freq=freq)
                          .rename(columns={AREA_COLUMN[level]: "code"}) for feed in feeds])
         raw = raw.groupby(keys, as_index=False)["count"].sum() if len(raw) else raw
-        table = _complete_grid(raw, level, freq)
+        table = complete_area_grid(raw, level, freq)
         table["count"] = table["count"].astype("Int64")
         table["display"] = table["count"].astype(str)
         table["suppressed"] = False
@@ -161,7 +169,7 @@ class RoleScopedQuery:
     def _published_area_counts(self, feeds, level, filters, freq) -> pd.DataFrame:
         """``area_counts`` for protected roles: sums of the feeds' published atoms
         (``safeguards.publication``), dates widened to whole months."""
-        codes = _codes(level)
+        codes = area_codes(level)
         selected = [_pub.select(_pub.publication_for(self.store, feed), filters)
                     for feed in feeds]
         periods = None
@@ -194,7 +202,7 @@ class RoleScopedQuery:
         """
         self.require_level("district")
         if self.suppressed:
-            codes = _codes("district")
+            codes = area_codes("district")
             published, records = {}, {}
             for feed in FEEDS:
                 atoms = _pub.select(_pub.publication_for(self.store, feed), filters)
@@ -209,7 +217,7 @@ class RoleScopedQuery:
                  .rename(columns={"district_code": "code"}).assign(feed=feed) for feed in FEEDS]
         table = (pd.concat(parts, ignore_index=True)
                  .pivot_table(index="code", columns="feed", values="count", aggfunc="sum")
-                 .reindex(index=_codes("district"), columns=list(FEEDS)).fillna(0)
+                 .reindex(index=area_codes("district"), columns=list(FEEDS)).fillna(0)
                  .astype("int64"))
         table.index.name, table.columns.name = "district_code", "feed"
         return unsuppressed_table(table)
@@ -337,11 +345,11 @@ class RoleScopedQuery:
         frames = [pd.DataFrame(x, index=columns).T.rename_axis(index="feed")
                   for x in (published, records)]
         if not self.suppressed:
-            return _with_total_row(open_table(frames[1]))
+            return with_total_row(open_table(frames[1]))
         thresholds = {feed: threshold_for(feed) for feed in feeds}
         table = _pub.shown(frames[0].T, frames[1].T, thresholds, row_totals=True,
                            column_totals=False)
-        return _with_total_row(_transposed(table))
+        return with_total_row(transposed(table))
 
     def _published_rows(self, feed: str, by: str, periods, filters: EventFilter | None = None):
         """The rows of ``by``, the feed's published atoms inside ``periods`` and each atom's
@@ -349,7 +357,7 @@ class RoleScopedQuery:
         if by in AREA_COLUMN:
             self.require_level(by)
             atoms = _pub.select(_pub.publication_for(self.store, feed), _whole(filters, periods))
-            return _codes(by), atoms, atoms[AREA_COLUMN[by]]
+            return area_codes(by), atoms, atoms[AREA_COLUMN[by]]
         partition = _periods.check_partition(feed, by)
         self.require_level("district")
         atoms = _pub.select(_pub.publication_for(self.store, feed), _whole(filters, periods))
@@ -362,7 +370,7 @@ class RoleScopedQuery:
             self.require_level(by)
             rows = self.store.query(feed, _whole(filters, periods),
                                     columns=[AREA_COLUMN[by], "event_date"])
-            keys, labels = rows[AREA_COLUMN[by]], _codes(by)
+            keys, labels = rows[AREA_COLUMN[by]], area_codes(by)
         else:
             partition = _periods.check_partition(feed, by)
             self.require_level("district")
@@ -424,7 +432,7 @@ class RoleScopedQuery:
             rows = self.store.query(feed, _whole(filters, periods),
                                     columns=[AREA_COLUMN[level], "event_date"])
             table = _periods.tabulate(rows[AREA_COLUMN[level]], rows["event_date"],
-                                      _codes(level), periods)
+                                      area_codes(level), periods)
         table.loc[TOTAL] = table.sum(axis=0)
         minimum = threshold_for(feed) if self.suppressed else 0
         out = _periods.trend_table(table, alpha=alpha, min_total=minimum)
@@ -433,61 +441,12 @@ class RoleScopedQuery:
             out["slope"] = np.nan
         return out.rename(columns={"row": "code"})
 
-    def _audit(self, action: str, *, feed=None, filters=None, records=None, detail=None) -> None:
+    def record_access(self, action: str, *, feed=None, filters=None, records=None,
+                      detail=None) -> None:
+        """Record an access by this principal in the audit trail."""
         record(self.store, AuditEvent(action=action, actor=self.principal.user, role=self.role,
                                       page=None, filters=_filters_dict(feed, filters),
                                       records=records, detail=detail))
-
-
-def unsuppressed_table(table: pd.DataFrame) -> SuppressedTable:
-    """The same shape as ``suppress_table``'s result, with nothing hidden (for analysts)."""
-    counts = table.copy()
-    counts[TOTAL] = counts.sum(axis=1)
-    counts.loc[TOTAL] = counts.sum(axis=0)
-    counts = counts.astype("Int64")
-    hidden = pd.DataFrame(False, index=counts.index, columns=counts.columns)
-    return SuppressedTable(counts=counts, display=counts.astype(str), suppressed=hidden,
-                           primary=hidden, cells=table.astype("Int64"), threshold=1)
-
-
-def _transposed(table: SuppressedTable) -> SuppressedTable:
-    """A SuppressedTable with rows and columns swapped (totals become a Total row)."""
-    return SuppressedTable(counts=table.counts.T, display=table.display.T,
-                           suppressed=table.suppressed.T, primary=table.primary.T,
-                           cells=table.cells.T, threshold=table.threshold)
-
-
-def _with_total_row(table: SuppressedTable) -> SuppressedTable:
-    """``table`` with a ``Total`` row even when it has one row (the Total is that row)."""
-    if TOTAL in table.display.index:
-        return table
-
-    def add(frame):
-        return pd.concat([frame, frame.iloc[[0]].set_axis([TOTAL])])
-
-    return SuppressedTable(counts=add(table.counts), display=add(table.display),
-                           suppressed=add(table.suppressed), primary=add(table.primary),
-                           cells=table.cells, threshold=table.threshold)
-
-
-def _codes(level: str) -> list[str]:
-    from geo.boundaries import load_boundaries
-
-    return load_boundaries(level)["code"].tolist()
-
-
-def _complete_grid(counts: pd.DataFrame, level: str, freq: str | None) -> pd.DataFrame:
-    codes = _codes(level)
-    if freq and len(counts):
-        periods = pd.period_range(counts["period"].min(), counts["period"].max(), freq=freq)
-        grid = pd.MultiIndex.from_product([codes, periods], names=["code", "period"]).to_frame(
-            index=False)
-        keys = ["code", "period"]
-    else:
-        grid, keys = pd.DataFrame({"code": codes}), ["code"]
-    merged = grid.merge(counts, on=keys, how="left") if len(counts) else grid.assign(count=0)
-    merged["count"] = merged["count"].fillna(0).astype("int64")
-    return merged
 
 
 def _filters_dict(feed, filters: EventFilter | None) -> dict:

@@ -60,11 +60,11 @@ def exposure_by_area(query: RoleScopedQuery, level: str, start=None, end=None,
     """
     check_layer(layer)
     if query.suppressed:
-        query._deny(f"the {layer} exposure layer", AccessDenied(
+        query.refuse(f"the {layer} exposure layer", AccessDenied(
             f"the {query.role} role may not see the {layer} exposure layer at any level: "
             "sites reveal where asylum seekers live (docs/data-protection.md)"))
     if level not in EXPOSURE_LEVELS:
-        query._deny(f"{level}-level {layer} exposure", AccessDenied(
+        query.refuse(f"{level}-level {layer} exposure", AccessDenied(
             f"the {layer} exposure layer is shown by {', '.join(EXPOSURE_LEVELS)} only, never "
             f"by {level}: a point or small cell is a single site"))
     query.require_level(level)
@@ -84,9 +84,9 @@ def exposure_by_area(query: RoleScopedQuery, level: str, start=None, end=None,
     table = (frame.dropna(subset=["code"]).groupby("code")[["sites", "beds", "bed_nights"]].sum()
              .reindex(load_boundaries(level)["code"], fill_value=0)
              .rename_axis("code").reset_index())
-    query._audit("view-exposure", feed=f"exposure:{layer}",
-                 detail=f"{level}, {window_start.date()} to {window_end.date()}",
-                 records=int(table["sites"].sum()))
+    query.record_access("view-exposure", feed=f"exposure:{layer}",
+                        detail=f"{level}, {window_start.date()} to {window_end.date()}",
+                        records=int(table["sites"].sum()))
     return table
 
 

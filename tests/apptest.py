@@ -1,8 +1,11 @@
 """Opening the dashboard in Streamlit's AppTest as a demo role, on one page (shared by the page
-tests: no sign-in is configured and the test stores are synthetic, so the demo picker applies).
+tests: no sign-in is configured and the test stores are synthetic, so the demo picker applies),
+pointing the app at a test store, and reading what a page shows.
 """
 from __future__ import annotations
 
+import json
+import shutil
 from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
@@ -24,6 +27,44 @@ def open_page(page: str, role: str = "analyst", *, timeout: float = 120,
     at.switch_page(str(ROOT / page)).run()
     assert not at.exception, [e.value for e in at.exception]
     return at
+
+
+def run(target) -> AppTest:
+    """Run the app again (``target`` is the AppTest, or a widget just clicked or filled in);
+    fails on any exception the page raised."""
+    at = target.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def serve_store(monkeypatch, store, tmp_path: Path):
+    """Point the app at ``store`` with no users or roles file (so the demo picker applies);
+    returns ``store``."""
+    monkeypatch.setenv("STORE_URL", str(store.root))
+    monkeypatch.setenv("USERS_FILE", str(tmp_path / "no-users.json"))
+    monkeypatch.setenv("ROLES_FILE", str(tmp_path / "no-roles.yaml"))
+    return store
+
+
+def serve_copy(monkeypatch, built, tmp_path: Path):
+    """Point the app at a copy of the store ``built`` in ``tmp_path`` (for a test that writes
+    to the store, or reads only its own audit entries); returns the copy."""
+    from storage.parquet import ParquetStore
+
+    shutil.copytree(built.root, tmp_path / "store")
+    return serve_store(monkeypatch, ParquetStore(tmp_path / "store"), tmp_path)
+
+
+def texts(elements) -> str:
+    """The values of AppTest elements (captions, markdown, ...), one a line."""
+    return "\n".join(str(e.value) for e in elements)
+
+
+def map_script(at) -> str:
+    """The script of the page's folium map (the first ``st_folium`` component)."""
+    component = at.main.get("component_instance")[0]
+    assert component.proto.component_name == "streamlit_folium.st_folium"
+    return json.loads(component.proto.json_args)["script"]
 
 
 class DeferredFiles:

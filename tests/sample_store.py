@@ -12,6 +12,7 @@ import pandas as pd
 
 from data.ingest import ingest_frame
 from data.pseudonymise import pseudonym
+from safeguards.access import Principal, RoleScopedQuery
 from storage.parquet import ParquetStore
 
 # A point well inside each district (town centres), as WGS84 longitude and latitude.
@@ -91,3 +92,8 @@ def _mandevilla(i: int, day: dt.date) -> dict:
 
 
 _ROW_MAKERS = {"nrm": _nrm, "rosewood": _rosewood, "mandevilla": _mandevilla}
+
+
+def scoped_query(store: ParquetStore, role: str = "analyst") -> RoleScopedQuery:
+    """The store as a tester in ``role`` sees it (every read through ``RoleScopedQuery``)."""
+    return RoleScopedQuery(store, Principal("tester", role))

@@ -9,6 +9,7 @@ from streamlit.testing.v1 import AppTest
 
 from core import clock
 from safeguards.auth import LocalSession
+from tests.apptest import texts
 from tests.sample_store import build_store
 from tests.signin_helpers import write_users
 from views.overview import FEED_SHORT_TITLES
@@ -31,10 +32,6 @@ def run_dashboard(monkeypatch, store_url, **session_state) -> AppTest:
 @pytest.fixture(scope="module")
 def synthetic_store(tmp_path_factory):
     return build_store(tmp_path_factory.mktemp("app") / "store", N_ROWS)
-
-
-def texts(elements) -> str:
-    return "\n".join(str(e.value) for e in elements)
 
 
 def test_synthetic_store_shows_banner_period_and_counts(monkeypatch, synthetic_store):

@@ -34,8 +34,20 @@ LAYERS: list[tuple[str, ...]] = [
 ]
 STREAMLIT_LAYERS = {"ui", "pages", "dashboard"}
 STREAMLIT_MODULES = {"streamlit", "streamlit_folium"}
+# Map drawing (folium and its branca) lives in ``maps``; view models hand it plain data.
+MAP_MODULES = {"folium", "branca"}
+MAP_LAYERS = {"maps"} | STREAMLIT_LAYERS
 # Pages are thin: they call view models and never compute with frames themselves.
 PAGES_NEVER_IMPORT = {"pandas", "numpy", "geopandas", "shapely", "pyarrow"}
+# ... nor call frame methods on what a view model returns (``.set_index``, ``.loc``, ...): the view
+# model or loader hands the page a table shaped to show. Names no Streamlit object or builtin
+# type uses, so a hit is a frame (``.join``, ``.get``, ``.max`` are left out for that reason).
+PAGES_NEVER_CALL = {
+    "set_index", "reset_index", "reindex", "loc", "iloc", "at", "iat", "groupby", "merge",
+    "pivot", "pivot_table", "melt", "stack", "unstack", "sort_values", "sort_index", "agg",
+    "aggregate", "assign", "drop_duplicates", "dropna", "fillna", "astype", "to_numpy",
+    "value_counts", "iterrows", "itertuples", "nlargest", "nsmallest", "cumsum", "resample",
+    "rolling"}
 # Old command names kept for scripts (docs/deprecations.md): each forwards, when run, to the
 # module that now holds the command. The only imports allowed to point up.
 CLI_FORWARDERS = {
@@ -44,6 +56,36 @@ CLI_FORWARDERS = {
     "data.users": ("safeguards.users",),
 }
 CHECKED = [p for layer in LAYERS for p in layer]
+# A module uses another's private names (``from data.ingest import _audited``,
+# ``query._deny(...)``) only where it did when this rule came in (grandfathered below, to be
+# made public or moved as those modules are next worked on); anything new makes the helper public,
+# named for what it does, or moves it to a module both share. ``self``/``cls`` are the module's own.
+GRANDFATHERED_PRIVATE_USES = {
+    "data.xlsx": {"_worksheet_path"},                       # openpyxl's
+    "maps.area_layer": {"_join_note", "_number"},
+    "maps.cell_layers": {"_join_note", "_row_bounds"},
+    "maps.layers": {"_children"},                           # folium's
+    "maps.point_layer": {"_row_bounds"},
+    "models.hotspots": {"_baselines", "_fit_events"},
+    "safeguards.suppression": {"_ArcNetwork", "_Network", "_checked_threshold"},
+    "storage.copy": {"_fsync"},
+    "storage.parquet": {"_fsync", "_new_batch_id"},
+    "storage.pg_audit": {"_connection", "_scalar_rows"},
+    "storage.postgis": {"_LOCK_AUDIT", "_SECRET_URLS", "_engine", "_ensure_schema", "_first_line",
+                        "_import_audit_entries", "_new_batch_id", "_where"},
+    "ui.explore_loaders": {"_FILTERS", "_query", "_view_key"},
+    "ui.explore_modes": {"_FILTERS", "_query", "_view_key"},
+    "ui.folium_frame": {"_component_func", "_get_feature_group_string", "_get_header",
+                        "_get_html", "_get_map_string"},             # streamlit_folium's
+    "ui.hotspot_loaders": {"_FILTERS", "_query", "_view_key"},
+    "views.hotspot_alerts": {"_audit_filters", "_month", "_place"},
+    "views.kpis": {"_thousands"},
+    "views.meeting_figures": {"_key", "_tasks"},
+    "views.meeting_steps": {"_thousands"},
+    "views.trend_flags": {"_bounds", "_names"},
+    "views.trend_series": {"_as_float", "_bounds", "_names", "_thousands", "_total_row"},
+    "views.trend_summary": {"_names", "_thousands"},
+}
 
 
 def rank(package: str) -> int:
@@ -158,8 +200,51 @@ def forbidden_imports(graph: dict[str, dict]) -> list[str]:
         for target, lines in targets.items():
             if target in STREAMLIT_MODULES and package not in STREAMLIT_LAYERS:
                 bad.append(f"{module} imports {target} (line {min(lines)}): domain code")
+            if target in MAP_MODULES and package not in MAP_LAYERS:
+                bad.append(f"{module} imports {target} (line {min(lines)}): maps draw maps")
             if package == "pages" and target in PAGES_NEVER_IMPORT:
                 bad.append(f"{module} imports {target} (line {min(lines)}): pages stay thin")
+    return bad
+
+
+def _private(name: str) -> bool:
+    return name.startswith("_") and not name.startswith("__")
+
+
+def private_uses(root: Path, packages=CHECKED) -> dict[str, set[str]]:
+    """Module → the private names it takes from elsewhere: imported from another project
+    module, or read as an attribute of anything but ``self``/``cls``."""
+    modules = project_modules(root, packages)
+    found: dict[str, set[str]] = {}
+    for name, path in modules.items():
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), filename=str(path))):
+            if (isinstance(node, ast.ImportFrom) and node.module and node.level == 0
+                    and node.module.split(".")[0] in CHECKED and node.module != name):
+                found.setdefault(name, set()).update(a.name for a in node.names
+                                                     if _private(a.name))
+            elif isinstance(node, ast.Attribute) and _private(node.attr) and not (
+                    isinstance(node.value, ast.Name) and node.value.id in ("self", "cls")):
+                found.setdefault(name, set()).add(node.attr)
+    return {name: names for name, names in found.items() if names}
+
+
+def new_private_uses(root: Path, packages=CHECKED) -> list[str]:
+    """``module uses _a, _b`` for the private names a module takes that are not grandfathered."""
+    bad = []
+    for module, names in sorted(private_uses(root, packages).items()):
+        new = names - GRANDFATHERED_PRIVATE_USES.get(module, set())
+        if new:
+            bad.append(f"{module} uses {', '.join(sorted(new))}")
+    return bad
+
+
+def frame_calls_in_pages(root: Path) -> list[str]:
+    """``pages/x.py:line .method`` for every use of a frame method in a page."""
+    bad = []
+    for path in sorted((root / "pages").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), filename=str(path))):
+            if isinstance(node, ast.Attribute) and node.attr in PAGES_NEVER_CALL:
+                bad.append(f"pages/{path.name}:{node.lineno} .{node.attr}")
     return bad
 
 
@@ -184,6 +269,17 @@ def test_imports_point_down_the_layers(graph):
 
 def test_only_the_streamlit_layer_imports_streamlit_and_pages_stay_thin(graph):
     assert forbidden_imports(graph) == []
+
+
+def test_modules_use_no_new_private_names_of_others():
+    """``safeguards.exposure`` calls ``RoleScopedQuery.refuse``/``record_access`` and
+    ``data.exposure`` ``data.ingest.require_ingest_role``/``audited_ingest``: public names."""
+    assert new_private_uses(ROOT) == []
+
+
+def test_pages_call_no_frame_methods():
+    """Pages never do pandas: not by import (above) and not by a method on a returned frame."""
+    assert frame_calls_in_pages(ROOT) == []
 
 
 def test_pages_folder_holds_only_pages():
@@ -250,12 +346,46 @@ def test_checker_finds_a_planted_upward_import_and_streamlit(tmp_path):
         "storage/__init__.py": "",
         "storage/base.py": "import streamlit as st\nfrom views import kpis\n",
         "views/__init__.py": "",
-        "views/kpis.py": "from storage.base import x\n",
+        "views/kpis.py": "from storage.base import x\nimport folium\n",
         "pages/explore.py": "import pandas as pd\n",
     })
     graph = import_graph(tmp_path, ["storage", "views", "pages"])
     assert upward_imports(graph) == ["storage.base -> views.kpis (line 2)"]
     assert forbidden_imports(graph) == [
         "storage.base imports streamlit (line 1): domain code",
+        "views.kpis imports folium (line 2): maps draw maps",
         "pages.explore imports pandas (line 1): pages stay thin"]
     assert cycles(graph) == [["storage.base", "views.kpis"]]
+
+
+def test_checker_finds_frame_methods_in_a_planted_page(tmp_path):
+    plant(tmp_path, {
+        "pages/meeting.py": """\
+            import streamlit as st
+            st.table(rows().set_index("Rank"))
+            st.write(table.loc["Total"], ", ".join(names), state.get("x"))
+            st.metric("n", table.groupby("feed").size())
+        """,
+    })
+    assert frame_calls_in_pages(tmp_path) == [
+        "pages/meeting.py:2 .set_index", "pages/meeting.py:3 .loc", "pages/meeting.py:4 .groupby"]
+
+
+def test_checker_finds_a_planted_private_use(tmp_path):
+    plant(tmp_path, {
+        "data/__init__.py": "",
+        "data/ingest.py": "def _audited():\n    pass\n\n\ndef _own():\n    return _audited()\n",
+        "data/exposure.py": "from data.ingest import _audited\n",
+        "safeguards/__init__.py": "",
+        "safeguards/exposure.py": """\
+            class Query:
+                def _deny(self):
+                    return self._audit()
+
+
+            def sites(query):
+                query._deny()
+        """,
+    })
+    assert new_private_uses(tmp_path, ["safeguards", "data"]) == [
+        "data.exposure uses _audited", "safeguards.exposure uses _deny"]

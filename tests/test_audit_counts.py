@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import shutil
 from pathlib import Path
 
 import pytest
@@ -18,7 +17,7 @@ from streamlit.testing.v1 import AppTest
 from safeguards.access import Principal, RoleScopedQuery
 from safeguards.audit import read_audit
 from storage.parquet import ParquetStore
-from tests.apptest import open_page
+from tests.apptest import open_page, serve_copy
 from tests.sample_store import build_store
 from views import kpis
 
@@ -34,11 +33,7 @@ def built(tmp_path_factory):
 @pytest.fixture
 def store(monkeypatch, built, tmp_path) -> ParquetStore:
     """A copy of the store per test, so each test reads only its own audit entries."""
-    shutil.copytree(built.root, tmp_path / "store")
-    monkeypatch.setenv("STORE_URL", str(tmp_path / "store"))
-    monkeypatch.setenv("USERS_FILE", str(tmp_path / "no-users.json"))
-    monkeypatch.setenv("ROLES_FILE", str(tmp_path / "no-roles.yaml"))
-    return ParquetStore(tmp_path / "store")
+    return serve_copy(monkeypatch, built, tmp_path)
 
 
 def page(path: str, role: str = "analyst", **params) -> AppTest:

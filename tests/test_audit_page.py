@@ -9,6 +9,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from safeguards.audit import AuditEvent, read_audit, record
+from tests.apptest import run, serve_store
 from tests.sample_store import build_store
 from views.audit_log import COLUMNS, audit_table, entry_in_full, table_height
 
@@ -37,10 +38,7 @@ def store(monkeypatch, tmp_path):
     for actor, action, detail, created in EVENTS:
         record(store, AuditEvent(action=action, actor=actor, role="analyst", detail=detail,
                                  created=created))
-    monkeypatch.setenv("STORE_URL", str(store.root))
-    monkeypatch.setenv("USERS_FILE", str(tmp_path / "no-users.json"))
-    monkeypatch.setenv("ROLES_FILE", str(tmp_path / "no-roles.yaml"))
-    return store
+    return serve_store(monkeypatch, store, tmp_path)
 
 
 def audit_page() -> AppTest:
@@ -49,12 +47,6 @@ def audit_page() -> AppTest:
     at.session_state["auth_demo_role"] = "admin"
     run(at)
     return run(at.switch_page(AUDIT_PAGE))
-
-
-def run(target) -> AppTest:
-    at = target.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
 
 
 def shown(at: AppTest) -> list[tuple[str, str, str]]:

@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from tests.apptest import open_page
+from tests.apptest import open_page, serve_store
 from tests.sample_store import build_store
 from ui import clicker
 
@@ -37,9 +37,7 @@ def test_the_script_never_fires_while_typing_or_off_the_meeting_page():
 @pytest.fixture
 def env(monkeypatch, tmp_path):
     store = build_store(tmp_path / "store", {"nrm": 24, "rosewood": 24, "mandevilla": 24})
-    monkeypatch.setenv("STORE_URL", str(store.root))
-    monkeypatch.setenv("USERS_FILE", str(tmp_path / "no-users.json"))
-    monkeypatch.setenv("ROLES_FILE", str(tmp_path / "no-roles.yaml"))
+    serve_store(monkeypatch, store, tmp_path)
 
 
 def html_elements(node) -> list:

@@ -13,13 +13,12 @@ from __future__ import annotations
 
 import csv
 import io
-import shutil
 
 import pandas as pd
 import pytest
 
 from core.marking import MARKING
-from tests.apptest import open_page
+from tests.apptest import open_page, serve_copy
 from tests.sample_store import build_store
 from views.exports import (
     ExportLabel,
@@ -103,10 +102,7 @@ def built(tmp_path_factory):
 
 @pytest.fixture
 def env(monkeypatch, built, tmp_path):
-    shutil.copytree(built.root, tmp_path / "store")
-    monkeypatch.setenv("STORE_URL", str(tmp_path / "store"))
-    monkeypatch.setenv("USERS_FILE", str(tmp_path / "no-users.json"))
-    monkeypatch.setenv("ROLES_FILE", str(tmp_path / "no-roles.yaml"))
+    return serve_copy(monkeypatch, built, tmp_path)
 
 
 def csv_buttons(at):

@@ -30,10 +30,10 @@ from streamlit.testing.v1 import AppTest
 
 from geo.boundaries import DISTRICT_CODES, load_boundaries
 from maps.layers import layer_geojson
-from safeguards.access import Principal, RoleScopedQuery
 from safeguards.audit import read_audit
-from tests.apptest import open_page
-from tests.sample_store import build_store
+from tests import explore_fixtures
+from tests.apptest import map_script, open_page, serve_store, texts
+from tests.sample_store import scoped_query
 from views.explore import (
     PARTITION_NOTE,
     _breakdown,
@@ -50,24 +50,16 @@ from views.viewstate import ExplorerState, to_filter
 ROOT = Path(__file__).resolve().parent.parent
 DASHBOARD = str(ROOT / "dashboard.py")
 EXPLORE = str(ROOT / "pages/explore.py")
-ROWS = {"nrm": 24, "rosewood": 12}
+ROWS = explore_fixtures.ROWS
+store = explore_fixtures.store   # the weekly sample store (tests/explore_fixtures.py)
 LEEDS, BRADFORD = "E08000035", "E08000032"
 VIEW = ExplorerState(start=dt.date(2023, 3, 13), end=dt.date(2023, 6, 12),
                      feeds=("nrm", "rosewood"), level="district")
 
 
-@pytest.fixture(scope="module")
-def store(tmp_path_factory):
-    return build_store(tmp_path_factory.mktemp("explore") / "store", ROWS)
-
-
-def query(store, role="analyst") -> RoleScopedQuery:
-    return RoleScopedQuery(store, Principal("tester", role))
-
-
 # -- headline ------------------------------------------------------------------------------
 def test_headline_counts_each_feed_and_compares_with_the_previous_period(store):
-    head = headline(query(store), VIEW)
+    head = headline(scoped_query(store), VIEW)
     assert [(f.feed, f.count, f.previous, f.change) for f in head.feeds] == [
         ("nrm", 14, 10, "+4 (+40%)"), ("rosewood", 2, 10, "-8 (-80%)")]
     assert [f.display for f in head.feeds] == ["14", "2"]
@@ -81,7 +73,7 @@ def test_headline_for_a_chair_hides_small_numbers(store):
     four months before) and are sums of published atoms (safeguards.publication)."""
     from safeguards.publication import build_publication
 
-    head = headline(query(store, "chair"), VIEW)
+    head = headline(scoped_query(store, "chair"), VIEW)
     assert head.period_label == "1 Mar 2023 – 30 Jun 2023"
     assert head.previous_label == "1 Nov 2022 – 28 Feb 2023"
 
@@ -110,7 +102,7 @@ def test_change_text():
 
 # -- the area panel ------------------------------------------------------------------------
 def test_area_details_of_leeds_hand_checked(store):
-    details = area_details(query(store), VIEW, LEEDS)
+    details = area_details(scoped_query(store), VIEW, LEEDS)
     population = int(load_boundaries("district").set_index("code").loc[LEEDS, "population"])
     assert (details.name, details.district, details.level) == ("Leeds", "Leeds", "district")
     assert (details.count, details.display) == (3, "3")
@@ -138,13 +130,13 @@ def test_area_details_of_leeds_hand_checked(store):
 def test_area_details_follow_the_filters(store):
     children = ExplorerState(**{**vars(VIEW), "age_groups": ("child",), "feeds": ("nrm",),
                                 "warnings": ()})
-    details = area_details(query(store), children, LEEDS)
+    details = area_details(scoped_query(store), children, LEEDS)
     assert details.count == 2
     assert {b.title: dict(b.rows) for b in details.breakdowns}["Age group"] == {"Child": "2"}
 
 
 def test_area_details_for_a_chair_hide_small_numbers_and_their_breakdowns(store):
-    details = area_details(query(store, "chair"), VIEW, LEEDS)
+    details = area_details(scoped_query(store, "chair"), VIEW, LEEDS)
     assert (details.count, details.display, details.rate_display) == (None, "<5", "hidden")
     assert details.rank_display.startswith("not ranked")
     assert details.change == ""
@@ -170,7 +162,7 @@ def test_breakdown_is_hidden_for_a_suppressed_role_when_a_part_or_the_total_is()
 
 def test_area_details_refuse_an_area_of_another_level(store):
     with pytest.raises(KeyError, match="not a district code"):
-        area_details(query(store), VIEW, "E05001100")
+        area_details(scoped_query(store), VIEW, "E05001100")
 
 
 def test_ranks_for_a_chair_count_only_shown_figures(store):
@@ -178,23 +170,23 @@ def test_ranks_for_a_chair_count_only_shown_figures(store):
                          feeds=("nrm", "rosewood"), level="district")
     # 36 records: Bradford 5 + 3 = 8, Calderdale 5 + 3 = 8, Kirklees 5 + 2 = 7, Leeds 5 + 2 = 7,
     # Wakefield 4 + 2 = 6: all at least k = 5, all shown.
-    details = area_details(query(store, "chair"), wide, BRADFORD)
+    details = area_details(scoped_query(store, "chair"), wide, BRADFORD)
     assert details.display == "8"
     assert details.rank_display.endswith("of 5 districts with figures shown")
 
 
 def test_an_area_with_no_records_is_not_ranked_among_the_zeros(store):
     wards = ExplorerState(**{**vars(VIEW), "level": "ward", "warnings": ()})
-    counts = query(store).area_counts(wards.feeds, "ward", to_filter(wards))
+    counts = scoped_query(store).area_counts(wards.feeds, "ward", to_filter(wards))
     with_records = set(counts.loc[counts["count"] > 0, "code"])
     # The sample's records lie near the five town centres: a handful of wards, all others none.
     assert 5 <= len(with_records) <= 15
     empty = counts.loc[counts["count"] == 0, "code"].iloc[0]
-    details = area_details(query(store), wards, empty, counts=counts)
+    details = area_details(scoped_query(store), wards, empty, counts=counts)
     assert details.rank_display == f"no records, like {124 - len(with_records)} of the 124 wards"
     # An area with records still gets a plain rank among all 124.
     busiest = counts.sort_values("count").iloc[-1]["code"]
-    assert area_details(query(store), wards, busiest, counts=counts).rank_display.endswith(
+    assert area_details(scoped_query(store), wards, busiest, counts=counts).rank_display.endswith(
         "highest rate of 124 wards")
 
 
@@ -234,7 +226,7 @@ def test_clicked_area_from_the_drawing_or_the_point():
 
 
 def test_build_map_gives_a_chair_areas_only_and_opens_on_the_chosen_layer(store):
-    analyst, chair = query(store), query(store, "chair")
+    analyst, chair = scoped_query(store), scoped_query(store, "chair")
     counts = analyst.area_counts(VIEW.feeds, "ward", None)
     cells = analyst.cell_counts("nrm")
     points = analyst.points("nrm").assign(feed="nrm")
@@ -262,7 +254,7 @@ def test_build_map_adds_the_hotspots_overlay_switched_on_and_says_too_many_point
     import geopandas as gpd
     from shapely.geometry import box
 
-    counts = query(store).area_counts(VIEW.feeds, "ward", None)
+    counts = scoped_query(store).area_counts(VIEW.feeds, "ward", None)
     hotspots = gpd.GeoDataFrame({
         "hotspot_id": [7], "rank": [1], "place": ["Zedtown <b>x</b>, Leeds"],
         "events_display": ["23"], "relative_risk": [4.2], "p_value": [0.01],
@@ -311,10 +303,7 @@ def test_describe_says_period_feeds_and_filters():
 # -- the page (AppTest) --------------------------------------------------------------------
 @pytest.fixture
 def env(monkeypatch, store, tmp_path):
-    monkeypatch.setenv("STORE_URL", str(store.root))
-    monkeypatch.setenv("USERS_FILE", str(tmp_path / "no-users.json"))
-    monkeypatch.setenv("ROLES_FILE", str(tmp_path / "no-roles.yaml"))
-    return store
+    return serve_store(monkeypatch, store, tmp_path)
 
 
 def explore(role="analyst", **params) -> AppTest:
@@ -322,10 +311,6 @@ def explore(role="analyst", **params) -> AppTest:
     at = open_page(EXPLORE, role, timeout=60, **params)
     assert at.title[0].value == "Explore"
     return at
-
-
-def texts(elements) -> str:
-    return "\n".join(str(e.value) for e in elements)
 
 
 def panel_title(at) -> str:
@@ -343,12 +328,6 @@ def link(at, key) -> list[str]:
         return []
     value = at.query_params[key]
     return list(value) if isinstance(value, (list, tuple)) else [value]
-
-
-def map_script(at) -> str:
-    component = at.main.get("component_instance")[0]
-    assert component.proto.component_name == "streamlit_folium.st_folium"
-    return json.loads(component.proto.json_args)["script"]
 
 
 def test_page_runs_for_an_analyst_and_writes_the_view_to_the_link(env):

@@ -24,9 +24,8 @@ from maps.area_layer import NOT_SELECTED_STYLE, area_layer
 from maps.cell_layers import heat_legend
 from maps.layers import layer_geojson
 from maps.legends import HEAT_GRADIENT, NOT_SELECTED, NOT_SELECTED_COLOUR
-from safeguards.access import Principal, RoleScopedQuery
-from tests.apptest import open_page
-from tests.sample_store import build_store
+from tests.apptest import open_page, serve_store, texts
+from tests.sample_store import build_store, scoped_query
 from views.explore import NO_CHANGE, NO_COMPARISON, area_details, covered, headline
 from views.explore_map import (
     build_map,
@@ -50,10 +49,6 @@ def sample(tmp_path_factory):
     return build_store(tmp_path_factory.mktemp("explore_analyst") / "store", ROWS)
 
 
-def query(store, role="analyst") -> RoleScopedQuery:
-    return RoleScopedQuery(store, Principal("tester", role))
-
-
 def state(**changes) -> ExplorerState:
     base = {"start": DATA_START, "end": dt.date(2023, 6, 12), "feeds": ("nrm", "rosewood"),
             "level": "ward"}
@@ -68,7 +63,7 @@ def bradford_wards() -> set[str]:
 # -- 1. filtered-out areas -----------------------------------------------------------------
 def test_areas_outside_the_chosen_districts_are_drawn_as_not_selected(sample):
     view = state(districts=(BRADFORD,))
-    counts = query(sample).area_counts(view.feeds, "ward", to_filter(view))
+    counts = scoped_query(sample).area_counts(view.feeds, "ward", to_filter(view))
     assert len(counts) == 124                           # the query gives every ward ...
     group, legend = area_layer(counts, "ward", selected=view.districts)
     features = layer_geojson(group)["features"]
@@ -97,19 +92,19 @@ def test_areas_outside_the_chosen_districts_are_drawn_as_not_selected(sample):
 
 def test_the_table_holds_the_chosen_districts_areas_only(sample):
     view = state(districts=(BRADFORD,))
-    counts = query(sample).area_counts(view.feeds, "ward", to_filter(view))
+    counts = scoped_query(sample).area_counts(view.feeds, "ward", to_filter(view))
     table = selected_counts(counts, view)
     assert set(table["code"]) == bradford_wards() and len(table) == 30
     assert int(table["count"].sum()) == int(counts["count"].sum())   # nothing counted is lost
     assert len(selected_counts(counts, state())) == 124               # no filter: every ward
     districts = state(level="district", districts=(BRADFORD, LEEDS))
-    by_district = query(sample).area_counts(districts.feeds, "district", to_filter(districts))
+    by_district = scoped_query(sample).area_counts(districts.feeds, "district", to_filter(districts))
     assert sorted(selected_counts(by_district, districts)["code"]) == [BRADFORD, LEEDS]
 
 
 def test_the_map_zooms_to_the_chosen_districts(sample):
     view = state(districts=(BRADFORD,))
-    counts = query(sample).area_counts(view.feeds, "ward", to_filter(view))
+    counts = scoped_query(sample).area_counts(view.feeds, "ward", to_filter(view))
     page = build_map(view, counts=counts).map.get_root().render()
     (south, west), (north, east) = district_bounds((BRADFORD,))
     # Bradford lies in the north-west of West Yorkshire.
@@ -140,7 +135,7 @@ def test_mapped_counts_say_how_many_records_the_point_layers_leave_out():
 def test_a_record_with_only_an_area_is_counted_but_not_mapped(store, valid_file):
     """conftest's NRM file: NRM-3 has an LSOA and no point."""
     ingest_file(valid_file("nrm"), "nrm", store=store)
-    analyst = query(store)
+    analyst = scoped_query(store)
     view = ExplorerState(start=dt.date(2024, 1, 1), end=dt.date(2024, 12, 31), feeds=("nrm",))
     counts = analyst.area_counts("nrm", "ward", to_filter(view))
     cells = analyst.cell_counts("nrm", to_filter(view))
@@ -153,20 +148,20 @@ def test_a_record_with_only_an_area_is_counted_but_not_mapped(store, valid_file)
 
 # -- 3. no change against a period before the data -----------------------------------------
 def test_the_all_period_shows_no_change(sample):
-    head = headline(query(sample), state(), data_start=DATA_START)
+    head = headline(scoped_query(sample), state(), data_start=DATA_START)
     assert head.comparison_note == NO_COMPARISON
     assert [(f.count, f.previous, f.previous_display, f.change) for f in head.feeds] == [
         (24, None, NO_CHANGE, None), (12, None, NO_CHANGE, None)]
     # A later period whose previous one the data cover still compares.
     later = state(start=dt.date(2023, 4, 3), end=dt.date(2023, 6, 12))
-    compared = headline(query(sample), later, data_start=DATA_START)
+    compared = headline(scoped_query(sample), later, data_start=DATA_START)
     assert compared.comparison_note == "" and compared.feeds[0].change is not None
 
 
 def test_protected_roles_compare_whole_months_covered_by_the_data(sample):
     """A chair's previous period is the same number of whole months just before
     (``views.viewstate.previous_period``); the data cover it from the first of their month."""
-    chair = query(sample, "chair")
+    chair = scoped_query(sample, "chair")
     may_june = state(start=dt.date(2023, 5, 1), end=dt.date(2023, 6, 30))
     head = headline(chair, may_june, data_start=DATA_START)
     assert head.previous_label == "1 Mar 2023 – 30 Apr 2023"
@@ -184,14 +179,14 @@ def test_protected_roles_compare_whole_months_covered_by_the_data(sample):
 
 def test_the_area_panel_shows_no_change_before_the_data(sample):
     view = state(level="district")
-    details = area_details(query(sample), view, LEEDS, data_start=DATA_START)
+    details = area_details(scoped_query(sample), view, LEEDS, data_start=DATA_START)
     assert (details.previous_display, details.change) == (NO_CHANGE, "")
-    assert area_details(query(sample), view, LEEDS).previous_display == "0"   # unknown start
+    assert area_details(scoped_query(sample), view, LEEDS).previous_display == "0"   # unknown start
 
 
 # -- 4. the heat map's legend --------------------------------------------------------------
 def test_the_heat_map_has_a_legend_of_its_colours(sample):
-    analyst = query(sample)
+    analyst = scoped_query(sample)
     view = state(layer="heat")
     counts = analyst.area_counts(view.feeds, "ward", to_filter(view))
     cells = analyst.cell_counts("nrm", to_filter(view))
@@ -212,14 +207,7 @@ def test_the_heat_map_has_a_legend_of_its_colours(sample):
 # -- the page (AppTest) --------------------------------------------------------------------
 @pytest.fixture
 def env(monkeypatch, sample, tmp_path):
-    monkeypatch.setenv("STORE_URL", str(sample.root))
-    monkeypatch.setenv("USERS_FILE", str(tmp_path / "no-users.json"))
-    monkeypatch.setenv("ROLES_FILE", str(tmp_path / "no-roles.yaml"))
-    return sample
-
-
-def texts(elements) -> str:
-    return "\n".join(str(e.value) for e in elements)
+    return serve_store(monkeypatch, sample, tmp_path)
 
 
 def test_page_with_a_district_filter_exports_its_areas_only(env, deferred_files):

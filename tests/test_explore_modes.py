@@ -16,10 +16,10 @@ import numpy as np
 import pytest
 
 from maps.fixed_breaks import fixed_breaks
-from safeguards.access import Principal, RoleScopedQuery
 from safeguards.audit import read_audit
-from tests.apptest import open_page
-from tests.sample_store import build_store
+from tests import explore_fixtures
+from tests.apptest import open_page, serve_store
+from tests.sample_store import scoped_query
 from views.explore_frames import frame_counts, frame_map, frame_title, month_frames
 from views.explore_options import (
     ExploreOptions,
@@ -38,21 +38,13 @@ from views.place_search import (
 from views.viewstate import ExplorerState
 
 EXPLORE = "pages/explore.py"
-ROWS = {"nrm": 24, "rosewood": 12}
+ROWS = explore_fixtures.ROWS
+store = explore_fixtures.store   # the weekly sample store (tests/explore_fixtures.py)
 BRADFORD, LEEDS = "E08000032", "E08000035"
 KIRKSTALL = "E05011402"
 LEEDS_001A = "E01011698"   # an LSOA of Leeds (Wetherby ward by best fit)
 WHOLE = ExplorerState(start=dt.date(2023, 1, 2), end=dt.date(2023, 6, 12),
                       feeds=("nrm", "rosewood"), level="district")
-
-
-@pytest.fixture(scope="module")
-def store(tmp_path_factory):
-    return build_store(tmp_path_factory.mktemp("explore_modes") / "store", ROWS)
-
-
-def query(store, role="analyst") -> RoleScopedQuery:
-    return RoleScopedQuery(store, Principal("tester", role))
 
 
 def fills(m: folium.Map) -> dict[str, str]:
@@ -84,7 +76,7 @@ def test_fixed_breaks_colour_one_value_alike_on_every_map():
 
 
 def test_twin_map_uses_breaks_over_both_feeds(store):
-    left, right = twin_counts(query(store), WHOLE, "nrm", "rosewood")
+    left, right = twin_counts(scoped_query(store), WHOLE, "nrm", "rosewood")
     assert sorted(left["count"].tolist()) == [4, 5, 5, 5, 5]
     assert sorted(right["count"].tolist()) == [2, 2, 2, 3, 3]
     twin = build_twin(WHOLE, "nrm", "rosewood", left, right)
@@ -104,7 +96,7 @@ def test_twin_map_uses_breaks_over_both_feeds(store):
 
 
 def test_twin_table_lists_both_feeds_and_the_difference(store):
-    left, right = twin_counts(query(store), WHOLE, "nrm", "rosewood")
+    left, right = twin_counts(scoped_query(store), WHOLE, "nrm", "rosewood")
     table = twin_table(WHOLE, "nrm", "rosewood", left, right)
     assert list(table.columns) == ["District", "NRM referrals", "Rosewood episodes", "Difference"]
     leeds = table[table.iloc[:, 0] == "Leeds"].iloc[0]
@@ -113,7 +105,7 @@ def test_twin_table_lists_both_feeds_and_the_difference(store):
 
 
 def test_a_chairs_twin_map_shows_published_figures_and_hides_differences(store):
-    chair = query(store, "chair")
+    chair = scoped_query(store, "chair")
     state = ExplorerState(start=dt.date(2023, 1, 1), end=dt.date(2023, 6, 30),
                           feeds=("nrm", "rosewood"), level="ward")
     left, right = twin_counts(chair, state, "nrm", "rosewood")
@@ -129,7 +121,7 @@ def test_a_chairs_twin_map_shows_published_figures_and_hides_differences(store):
 def test_month_breaks_are_fixed_across_all_frames(store):
     state = ExplorerState(start=dt.date(2023, 1, 2), end=dt.date(2023, 6, 12),
                           feeds=("nrm",), level="district")
-    frames = month_frames(query(store), state)
+    frames = month_frames(scoped_query(store), state)
     assert frames.months == ("2023-01", "2023-02", "2023-03", "2023-04", "2023-05",
                              "2023-06")
     # Every frame is coloured by the same classes, computed once over all months.
@@ -149,7 +141,7 @@ def test_month_breaks_are_fixed_across_all_frames(store):
 def test_each_frame_names_its_month_on_the_map(store):
     state = ExplorerState(start=dt.date(2023, 1, 2), end=dt.date(2023, 6, 12),
                           feeds=("nrm",), level="district")
-    frames = month_frames(query(store), state)
+    frames = month_frames(scoped_query(store), state)
     html = frame_map(state, frames, "2023-03")[0].get_root().render()
     assert 'class="wy-map-title"' in html and ">March 2023<" in html
     assert frames.titles["2023-01"] == "January 2023, 2–31 Jan"   # a part month says so
@@ -159,7 +151,7 @@ def test_each_frame_names_its_month_on_the_map(store):
 def test_a_chairs_frames_are_published_monthly_figures(store):
     state = ExplorerState(start=dt.date(2023, 1, 1), end=dt.date(2023, 6, 30),
                           feeds=("nrm",), level="ward")
-    frames = month_frames(query(store, "chair"), state)
+    frames = month_frames(scoped_query(store, "chair"), state)
     shown = {d for m in frames.months for d in frames.frames[m]["display"]}
     assert shown <= {"0", "<5"} or any(s.startswith("<") for s in shown)
     assert all(lb for lb in (c.label for c in frames.breaks.classes))
@@ -231,10 +223,7 @@ def test_a_bad_link_is_ignored_and_said():
 # -- the page --------------------------------------------------------------------------------
 @pytest.fixture
 def env(monkeypatch, store, tmp_path):
-    monkeypatch.setenv("STORE_URL", str(store.root))
-    monkeypatch.setenv("USERS_FILE", str(tmp_path / "no-users.json"))
-    monkeypatch.setenv("ROLES_FILE", str(tmp_path / "no-roles.yaml"))
-    return store
+    return serve_store(monkeypatch, store, tmp_path)
 
 
 def scripts(at) -> list[str]:

@@ -8,11 +8,11 @@ import pytest
 
 from core.errors import AccessDenied
 from core.filters import EventFilter
+from maps.alert_layer import alert_layer
 from safeguards.access import Principal, RoleScopedQuery
 from safeguards.audit import read_audit
 from tests.alert_store import PLANTED, alert_store
 from views.hotspot_alerts import (
-    alert_layer,
     alert_lines,
     alert_month,
     alert_summary,
@@ -97,7 +97,7 @@ def test_the_map_layer_draws_the_alerts_and_escapes_their_text(analyst):
     hostile = analyst.alerts.assign(place="<script>alert(1)</script> {{x}}")
     view = dataclasses.replace(analyst, alerts=hostile)
     m = folium.Map(tiles=None)
-    alert_layer(view).add_to(m)
+    alert_layer(view.alerts).add_to(m)
     html = m.get_root().render()
     assert "new this month" in html and "once in more than 83 years" in html
     assert "<script>alert(1)" not in html and "\\u0026lt;script\\u0026gt;" in html

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from tests.alert_store import alert_store
-from tests.apptest import open_page
+from tests.apptest import open_page, serve_copy
 
 HOTSPOTS = "pages/hotspots.py"
 
@@ -19,12 +19,7 @@ def built(tmp_path_factory):
 
 @pytest.fixture
 def env(monkeypatch, built, tmp_path):
-    import shutil
-
-    shutil.copytree(built.root, tmp_path / "store")
-    monkeypatch.setenv("STORE_URL", str(tmp_path / "store"))
-    monkeypatch.setenv("USERS_FILE", str(tmp_path / "no-users.json"))
-    monkeypatch.setenv("ROLES_FILE", str(tmp_path / "no-roles.yaml"))
+    return serve_copy(monkeypatch, built, tmp_path)
 
 
 def section(at) -> tuple[list[str], str]:

@@ -12,7 +12,6 @@ import datetime as dt
 import json
 
 import numpy as np
-import pytest
 import shapely
 
 from maps.hotspot_layer import (
@@ -21,8 +20,7 @@ from maps.hotspot_layer import (
     hotspot_bounds,
     hotspot_map,
 )
-from safeguards.access import Principal, RoleScopedQuery
-from tests.sample_store import build_store
+from tests import hotspot_fixtures
 from ui.hotspot_loaders import map_key
 from views.hotspot_notes import (
     RANKED_BY,
@@ -32,26 +30,14 @@ from views.hotspot_notes import (
     ranking_note,
     shared_wards,
 )
-from views.hotspots import explain, fit_hotspots, ranked_table
+from views.hotspots import explain, ranked_table
 from views.viewstate import ExplorerState
 
-ROWS = {"nrm": 36, "rosewood": 30, "mandevilla": 24}
-FEEDS = tuple(ROWS)
-
-
-@pytest.fixture(scope="module")
-def store(tmp_path_factory):
-    return build_store(tmp_path_factory.mktemp("hotspot_notes") / "store", ROWS)
-
-
-@pytest.fixture(scope="module")
-def analyst_view(store):
-    return fit_hotspots(RoleScopedQuery(store, Principal("ana", "analyst")), FEEDS)
-
-
-@pytest.fixture(scope="module")
-def chair_view(store):
-    return fit_hotspots(RoleScopedQuery(store, Principal("cha", "chair")), FEEDS)
+ROWS, FEEDS = hotspot_fixtures.ROWS, hotspot_fixtures.FEEDS
+# The sample store's five hotspots and their fitted views (tests/hotspot_fixtures.py).
+store = hotspot_fixtures.store
+analyst_view = hotspot_fixtures.analyst_view
+chair_view = hotspot_fixtures.chair_view
 
 
 def with_a_shared_ward(view):

@@ -19,41 +19,33 @@ import shapely
 from core.errors import AccessDenied
 from core.filters import EventFilter
 from geo.boundaries import DISTRICT_CODES
-from maps.hotspot_layer import hotspot_bounds, hotspot_features, hotspot_layer, hotspot_map
+from maps.hotspot_layer import (
+    hotspot_bounds,
+    hotspot_features,
+    hotspot_layer,
+    hotspot_map,
+)
 from maps.layers import layer_geojson
 from safeguards.access import Principal, RoleScopedQuery
 from safeguards.audit import read_audit
 from safeguards.disclosure import threshold_for
-from tests.sample_store import build_store
+from tests import hotspot_fixtures
 from views.hotspots import (
     explain,
-    feed_breakdown,
     fit_hotspots,
     monthly_chart,
     monthly_frame,
     ranked_table,
 )
 
-ROWS = {"nrm": 36, "rosewood": 30, "mandevilla": 24}
-FEEDS = tuple(ROWS)
+ROWS, FEEDS = hotspot_fixtures.ROWS, hotspot_fixtures.FEEDS
+# The sample store's five hotspots and their fitted views (tests/hotspot_fixtures.py).
+store = hotspot_fixtures.store
+analyst_view = hotspot_fixtures.analyst_view
+chair_view = hotspot_fixtures.chair_view
 LEEDS = "E08000035"
 POINT_COLUMNS = {"easting", "northing", "longitude", "latitude", "event_date", "record_id",
                  "person_ref", "lsoa_code"}
-
-
-@pytest.fixture(scope="module")
-def store(tmp_path_factory):
-    return build_store(tmp_path_factory.mktemp("hotspot_view") / "store", ROWS)
-
-
-@pytest.fixture(scope="module")
-def analyst_view(store):
-    return fit_hotspots(RoleScopedQuery(store, Principal("ana", "analyst")), FEEDS)
-
-
-@pytest.fixture(scope="module")
-def chair_view(store):
-    return fit_hotspots(RoleScopedQuery(store, Principal("cha", "chair")), FEEDS)
 
 
 def points_inside(store, polygon, feeds=FEEDS, filters=None) -> dict[str, int]:

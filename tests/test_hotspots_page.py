@@ -14,7 +14,7 @@ from streamlit.testing.v1 import AppTest
 
 from safeguards.access import Principal
 from safeguards.audit import read_audit
-from tests.apptest import open_page
+from tests.apptest import map_script, open_page, serve_copy, texts
 from tests.sample_store import build_store
 from views.exports import read_labelled_csv
 from views.tasking import TaskBook
@@ -33,31 +33,13 @@ def built(tmp_path_factory):
 @pytest.fixture
 def env(monkeypatch, built, tmp_path):
     """A copy of the store per test (tasks are written to it)."""
-    import shutil
-
-    from storage.parquet import ParquetStore
-
-    shutil.copytree(built.root, tmp_path / "store")
-    monkeypatch.setenv("STORE_URL", str(tmp_path / "store"))
-    monkeypatch.setenv("USERS_FILE", str(tmp_path / "no-users.json"))
-    monkeypatch.setenv("ROLES_FILE", str(tmp_path / "no-roles.yaml"))
-    return ParquetStore(tmp_path / "store")
+    return serve_copy(monkeypatch, built, tmp_path)
 
 
 def hotspots_page(role="analyst", **params) -> AppTest:
     at = open_page(HOTSPOTS, role, **params)
     assert at.title[0].value == "Hotspots"
     return at
-
-
-def texts(elements) -> str:
-    return "\n".join(str(e.value) for e in elements)
-
-
-def map_script(at) -> str:
-    component = at.main.get("component_instance")[0]
-    assert component.proto.component_name == "streamlit_folium.st_folium"
-    return json.loads(component.proto.json_args)["script"]
 
 
 def test_an_analyst_sees_the_ranked_table_and_the_polygons(env):

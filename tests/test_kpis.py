@@ -33,8 +33,8 @@ from core.periods import (
 from data.synthetic import build_store as build_synthetic
 from safeguards.access import Principal, RoleScopedQuery
 from safeguards.disclosure import TOTAL, threshold_for
-from tests.apptest import open_page
-from tests.sample_store import build_store, person_ref
+from tests.apptest import open_page, serve_store, texts
+from tests.sample_store import build_store, person_ref, scoped_query
 from views import feed_tables, kpis, trend_flags, trend_series
 from views.exports import safe_csv
 from views.trend_charts import area_chart, chart_png
@@ -58,10 +58,6 @@ def synthetic(tmp_path_factory):
     build_synthetic(str(root), years=2, seed=5, end="2026-10-31")
     from storage.parquet import ParquetStore
     return ParquetStore(root)
-
-
-def query(store, role="analyst") -> RoleScopedQuery:
-    return RoleScopedQuery(store, Principal("tester", role))
 
 
 # -- periods ----------------------------------------------------------------------------------
@@ -93,7 +89,7 @@ def test_periods_are_whole_months_or_quarters():
 
 
 def test_period_reads_take_whole_periods_only(sample):
-    q = query(sample, "executive")
+    q = scoped_query(sample, "executive")
     months = whole_periods(["2023-01", "2023-02"])
     with pytest.raises(ValueError, match="whole periods, not dates"):
         q.period_counts("nrm", "district", months, EventFilter(start=pd.Timestamp("2023-01-05")
@@ -101,14 +97,14 @@ def test_period_reads_take_whole_periods_only(sample):
     with pytest.raises(AccessDenied):
         q.period_counts("nrm", "ward", months)
     with pytest.raises(AccessDenied):
-        query(sample, "executive").period_trends("nrm", "ward", months)
+        scoped_query(sample, "executive").period_trends("nrm", "ward", months)
     with pytest.raises(ValueError, match="does not split"):
         q.period_counts("nrm", "repeat", months)
 
 
 # -- KPIs, hand-checked -----------------------------------------------------------------------
 def test_kpi_table_for_an_analyst_month(sample):
-    table = kpis.kpi_table(query(sample), "2023-06").set_index("feed")
+    table = kpis.kpi_table(scoped_query(sample), "2023-06").set_index("feed")
     nrm = table.loc["nrm"]
     assert (nrm["count"], nrm["previous_count"]) == (4, 5)
     assert nrm["display"] == "4" and nrm["previous_display"] == "5"
@@ -129,15 +125,15 @@ def test_kpi_table_for_an_analyst_month(sample):
 def test_kpi_table_for_a_quarter(tmp_path):
     # 70 weekly referrals, 2 Jan 2023 to 29 Apr 2024: whole quarters Q2 2023 to Q1 2024.
     store = build_store(tmp_path / "store", {"nrm": 70})
-    assert feed_tables.data_periods(query(store), "Q") == ["2024-Q1", "2023-Q4", "2023-Q3",
+    assert feed_tables.data_periods(scoped_query(store), "Q") == ["2024-Q1", "2023-Q4", "2023-Q3",
                                                             "2023-Q2"]
-    nrm = kpis.kpi_table(query(store), "2023-Q3").set_index("feed").loc["nrm"]
+    nrm = kpis.kpi_table(scoped_query(store), "2023-Q3").set_index("feed").loc["nrm"]
     assert nrm["count"] == 5 + 4 + 4 and nrm["previous_count"] == 4 + 5 + 4
     assert nrm["change_previous"] == "+0 (+0%)" and nrm["direction_previous"] == "same"
     assert nrm["period_label"] == "Q3 2023 (Jul–Sep)"
     assert nrm["previous_period_label"] == "Q2 2023 (Apr–Jun)"
     # The first quarter of 2023 is recorded from the 2nd of January only: not compared.
-    q2 = kpis.kpi_table(query(store), "2023-Q2").set_index("feed").loc["nrm"]
+    q2 = kpis.kpi_table(scoped_query(store), "2023-Q2").set_index("feed").loc["nrm"]
     assert q2["previous_display"] == "incomplete" and pd.isna(q2["previous_count"])
     assert q2["change_previous"] is None and q2["beyond_previous"] is None
     assert "not complete in the data" in kpis.kpi_notes(q2.to_frame().T)[0]
@@ -152,7 +148,7 @@ def test_part_recorded_periods_are_neither_offered_nor_charted(tmp_path):
     store = ParquetStore(root)
     first, last = store.period()
     assert (str(first), str(last)) == ("2025-12-01", "2026-11-30")
-    q = query(store, "executive")
+    q = scoped_query(store, "executive")
     assert feed_tables.data_periods(q, "Q") == ["2026-Q3", "2026-Q2", "2026-Q1"]
     assert feed_tables.data_periods(q, "M")[0] == "2026-11" and \
         feed_tables.data_periods(q, "M")[-1] == "2025-12"
@@ -178,7 +174,7 @@ def test_part_recorded_periods_are_neither_offered_nor_charted(tmp_path):
 
 
 def test_kpi_table_for_an_executive_hides_small_counts_and_their_changes(sample):
-    table = kpis.kpi_table(query(sample, "executive"), "2023-06").set_index("feed")
+    table = kpis.kpi_table(scoped_query(sample, "executive"), "2023-06").set_index("feed")
     nrm = table.loc["nrm"]
     assert nrm["display"] == "<5" and pd.isna(nrm["count"])
     # May is the sum of its published atoms (safeguards.publication): shown when 5 or more,
@@ -198,14 +194,14 @@ def test_kpi_table_for_an_executive_hides_small_counts_and_their_changes(sample)
 
 def test_kpi_table_refuses_a_period_outside_the_data(sample):
     with pytest.raises(PeriodError, match="no data for March 2021"):
-        kpis.kpi_table(query(sample), "2021-03")
+        kpis.kpi_table(scoped_query(sample), "2021-03")
     # January (from the 2nd) and September (to the 4th) are recorded in part.
     for part in ("2023-01", "2023-09", "2023-Q1", "2023-Q3"):
         with pytest.raises(PeriodError, match="is not complete: the data cover 2 Jan 2023 to "
                                               "4 Sep 2023"):
-            kpis.kpi_table(query(sample), part)
+            kpis.kpi_table(scoped_query(sample), part)
     with pytest.raises(PeriodError, match="not understood"):
-        kpis.kpi_table(query(sample), "2023-06-01")
+        kpis.kpi_table(scoped_query(sample), "2023-06-01")
 
 
 def test_over_dispersed_history_widens_the_test():
@@ -259,7 +255,7 @@ def measure(series, name, feed, period, category=""):
 
 
 def test_measures_for_an_analyst(sample):
-    series = trend_series.measure_series(query(sample), "M")
+    series = trend_series.measure_series(scoped_query(sample), "M")
     # Whole months only: January (from the 2nd) and September (to the 4th) are not shown.
     assert sorted(set(series["period"])) == [f"2023-{m:02d}" for m in range(2, 9)]
     # February 2023: NRM rows 5-8; children are the odd rows; types cycle labour,
@@ -281,16 +277,16 @@ def test_measures_for_an_analyst(sample):
     rate = measure(series, "rate", "nrm", "2023-02")["value"]
     population = trend_series._population("district").sum()
     assert rate == pytest.approx(4 / population * 100_000)
-    table = trend_series.measures_table(query(sample), "2023-03")
+    table = trend_series.measures_table(scoped_query(sample), "2023-03")
     row = table[table["measure"] == "repeat_share"].iloc[0]
     assert (row["display"], row["previous_display"], row["last_year_display"]) == \
         ("100%", "50%", "no data")
-    table = trend_series.measures_table(query(sample), "2023-02")
+    table = trend_series.measures_table(scoped_query(sample), "2023-02")
     assert set(table["previous_display"]) == {"incomplete"}  # January: from the 2nd only
 
 
 def test_measures_for_an_executive_hide_medians_rates_and_shares_of_small_counts(sample):
-    series = trend_series.measure_series(query(sample, "executive"), "M")
+    series = trend_series.measure_series(scoped_query(sample, "executive"), "M")
     assert measure(series, "median_hours", "rosewood", "2023-02")["display"] == \
         "hidden (fewer than 5 found)"
     assert measure(series, "still_missing", "rosewood", "2023-02")["display"] == "<5"
@@ -300,7 +296,7 @@ def test_measures_for_an_executive_hide_medians_rates_and_shares_of_small_counts
 
 
 def test_repeat_episodes_never_show_the_person_reference(sample):
-    q = query(sample)
+    q = scoped_query(sample)
     months = whole_periods(["2023-01", "2023-02", "2023-03"])
     table = q.period_counts("rosewood", "repeat", months)
     assert list(table.cells.index) == ["first", "repeat"]
@@ -321,7 +317,7 @@ def small(label: str, k: int) -> bool:
 
 
 def test_no_small_number_is_visible_to_an_executive(synthetic):
-    q = query(synthetic, "executive")
+    q = scoped_query(synthetic, "executive")
     k = {feed: threshold_for(feed) for feed in kpis.FEEDS}
     table = kpis.kpi_table(q, "2026-10")
     for row in table.to_dict("records"):
@@ -351,7 +347,7 @@ def test_no_small_number_is_visible_to_an_executive(synthetic):
 def test_period_totals_are_hidden_alike_in_every_table_of_a_feed(synthetic):
     for role in ("executive", "chair"):
         for freq in ("M", "Q"):
-            tables = feed_tables.feed_tables(query(synthetic, role), "mandevilla", freq)
+            tables = feed_tables.feed_tables(scoped_query(synthetic, role), "mandevilla", freq)
             hidden = tables.area.suppressed.loc[TOTAL]
             for part in tables.parts.values():
                 assert part.suppressed.loc[TOTAL].equals(hidden)
@@ -367,7 +363,7 @@ def test_period_totals_are_hidden_alike_in_every_table_of_a_feed(synthetic):
 
 
 def test_analyst_sees_every_count_and_the_tables_agree(synthetic):
-    q = query(synthetic)
+    q = scoped_query(synthetic)
     series = trend_series.monthly_series(q, "nrm")
     assert not series["suppressed"].any()
     october = series[series["period"] == "2026-10"].set_index("code")["count"]
@@ -393,7 +389,7 @@ def test_mann_kendall_flags_on_constructed_series():
 
 
 def test_trend_flags_per_district_and_window(sample):
-    flags = trend_flags.trend_flags(query(sample, "executive"), windows=(6, 12), end="2023-08")
+    flags = trend_flags.trend_flags(scoped_query(sample, "executive"), windows=(6, 12), end="2023-08")
     assert set(flags["window"]) == {6, 12}
     six = flags[flags["window"] == 6]
     assert len(six) == 3 * 6  # three feeds, five districts and West Yorkshire
@@ -410,14 +406,14 @@ def test_trend_flags_per_district_and_window(sample):
 def test_suppressed_roles_get_the_trend_flag_without_p_value_or_slope(synthetic):
     """The Mann-Kendall test runs on the true counts, hidden cells included: a chair or
     executive sees the flag, never the precise p-value or Sen's slope it came with."""
-    analyst = trend_flags.trend_flags(query(synthetic), windows=(24,))
+    analyst = trend_flags.trend_flags(scoped_query(synthetic), windows=(24,))
     flagged = analyst[analyst["trend"].isin(["increasing", "decreasing"])]
     assert len(flagged) and flagged["p_value"].notna().all()
     assert flagged["slope_per_year"].notna().all()
     assert flagged["flag"].str.contains(r"\(24 months to Oct 2026\), p = 0\.\d{3}, [+-]\d",
                                         regex=True).all()
     for role in ("executive", "chair"):
-        flags = trend_flags.trend_flags(query(synthetic, role), windows=(24,))
+        flags = trend_flags.trend_flags(scoped_query(synthetic, role), windows=(24,))
         assert flags["p_value"].isna().all() and flags["slope_per_year"].isna().all()
         words = r"(▲ Rising|▼ Falling|No significant trend|Too few records to test)"
         run = r"(; (up|down) \d+ months running)?"
@@ -462,7 +458,7 @@ def test_trends_view_reads_and_repairs_the_link():
 
 
 def test_a_chart_downloads_as_png(sample):
-    series = trend_series.monthly_series(query(sample, "executive"), "nrm")
+    series = trend_series.monthly_series(scoped_query(sample, "executive"), "nrm")
     chart = area_chart(series, title="NRM", synthetic=True)
     spec = chart.to_dict()
     assert "SYNTHETIC DATA — not real cases" in str(spec["title"])
@@ -479,7 +475,7 @@ def test_quarterly_charts_label_each_quarter(synthetic):
 
     from views.trend_charts import QUARTER_LABEL, measure_chart, mix_chart
 
-    q = query(synthetic, "executive")
+    q = scoped_query(synthetic, "executive")
     series = trend_series.monthly_series(q, "nrm", freq="Q")
     charts = [area_chart(series, freq="Q"),
               measure_chart(trend_series.measure_group(trend_series.measure_series(q, "Q"),
@@ -504,7 +500,7 @@ def test_quarterly_charts_label_each_quarter(synthetic):
 
 
 def test_measure_and_type_mix_series_export_as_shown(synthetic):
-    q = query(synthetic, "executive")
+    q = scoped_query(synthetic, "executive")
     group = trend_series.measure_group(trend_series.measure_series(q, "M"), "police")
     export = trend_series.measure_series_export(group)
     assert list(export.columns) == ["Measure", "Period", "Value"]
@@ -524,20 +520,13 @@ def test_measure_and_type_mix_series_export_as_shown(synthetic):
 # -- the page (AppTest) -----------------------------------------------------------------------
 @pytest.fixture
 def env(monkeypatch, sample, tmp_path):
-    monkeypatch.setenv("STORE_URL", str(sample.root))
-    monkeypatch.setenv("USERS_FILE", str(tmp_path / "no-users.json"))
-    monkeypatch.setenv("ROLES_FILE", str(tmp_path / "no-roles.yaml"))
-    return sample
+    return serve_store(monkeypatch, sample, tmp_path)
 
 
 def trends_page(role: str, **params) -> AppTest:
     at = open_page(TRENDS, role, timeout=90, **params)
     assert at.title[0].value == "Trends"
     return at
-
-
-def texts(elements) -> str:
-    return "\n".join(str(e.value) for e in elements)
 
 
 def test_page_for_an_executive_shows_suppressed_tiles_and_keeps_the_period(env):

@@ -9,6 +9,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from safeguards.audit import read_audit
+from tests.apptest import run, serve_store
 from tests.sample_store import build_store
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -20,17 +21,8 @@ HOME = str(ROOT / "pages/home.py")
 @pytest.fixture
 def store(monkeypatch, tmp_path):
     store = build_store(tmp_path / "store", {"nrm": 12, "mandevilla": 6})
-    monkeypatch.setenv("STORE_URL", str(store.root))
-    monkeypatch.setenv("USERS_FILE", str(tmp_path / "no-users.json"))
-    monkeypatch.setenv("ROLES_FILE", str(tmp_path / "no-roles.yaml"))
     monkeypatch.setenv("RETENTION_YEARS_NRM", "5")
-    return store
-
-
-def run(target) -> AppTest:
-    at = target.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
+    return serve_store(monkeypatch, store, tmp_path)
 
 
 def open_as(role: str, page: str = PAGE) -> AppTest:

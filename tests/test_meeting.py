@@ -19,7 +19,7 @@ from safeguards.audit import read_audit
 from safeguards.disclosure import TOTAL, threshold_for
 from safeguards.publication import build_publication
 from storage.parquet import ParquetStore
-from tests.apptest import open_page
+from tests.apptest import open_page, serve_store
 from tests.sample_store import build_store
 from ui.registry import check_page_access
 from views import kpis
@@ -438,10 +438,7 @@ def test_free_text_is_escaped_for_markdown_tables():
 # -- the page (AppTest) ------------------------------------------------------------------------
 @pytest.fixture
 def env(monkeypatch, synthetic, tmp_path):
-    monkeypatch.setenv("STORE_URL", str(synthetic.root))
-    monkeypatch.setenv("USERS_FILE", str(tmp_path / "no-users.json"))
-    monkeypatch.setenv("ROLES_FILE", str(tmp_path / "no-roles.yaml"))
-    return synthetic
+    return serve_store(monkeypatch, synthetic, tmp_path)
 
 
 def meeting(role="chair", **params) -> AppTest:

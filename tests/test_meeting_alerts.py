@@ -10,7 +10,7 @@ from pypdf import PdfReader
 from reports.briefing import build_briefing
 from safeguards.access import Principal
 from tests.alert_store import alert_store
-from tests.apptest import open_page
+from tests.apptest import open_page, serve_copy
 from views.hotspot_alerts import alert_lines
 from views.meeting import MeetingState
 from views.meeting_figures import meeting_data, meeting_query
@@ -47,12 +47,7 @@ def test_the_briefing_pack_lists_the_alert(store):
 
 
 def test_the_meeting_page_lists_the_alert_in_the_hotspots_step(store, monkeypatch, tmp_path):
-    import shutil
-
-    shutil.copytree(store.root, tmp_path / "store")
-    monkeypatch.setenv("STORE_URL", str(tmp_path / "store"))
-    monkeypatch.setenv("USERS_FILE", str(tmp_path / "no-users.json"))
-    monkeypatch.setenv("ROLES_FILE", str(tmp_path / "no-roles.yaml"))
+    serve_copy(monkeypatch, store, tmp_path)
     at = open_page("pages/meeting.py", "chair", period="2025-12", step="hotspots")
     markdown = "\n".join(str(m.value) for m in at.markdown)
     assert "1 new cluster in December 2025" in markdown

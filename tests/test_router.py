@@ -27,6 +27,7 @@ from core.roles import ROLES
 from safeguards.access import Principal
 from safeguards.audit import read_audit
 from safeguards.auth import LocalSession
+from tests.apptest import run, texts
 from tests.sample_store import build_store
 from tests.signin_helpers import PASSWORD, ROLE_USERS, write_roles, write_users
 from ui import registry
@@ -64,13 +65,6 @@ def dashboard(*, secrets=None, user=None, **state) -> AppTest:
     return at
 
 
-def run(target) -> AppTest:
-    """Run the app (``target`` is the AppTest, or a widget just clicked or filled in)."""
-    at = target.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
-
-
 def reachable_pages(at: AppTest) -> set[str]:
     """Keys of the registry pages that the last run's navigation lets the user open."""
     keys = set()
@@ -81,10 +75,6 @@ def reachable_pages(at: AppTest) -> set[str]:
             continue
         keys.add(key)
     return keys
-
-
-def texts(elements) -> str:
-    return "\n".join(str(e.value) for e in elements)
 
 
 def events(action: str):

@@ -18,8 +18,8 @@ import pytest
 
 from core.periods import parse_period
 from data.synthetic import build_store as build_synthetic
-from safeguards.access import Principal, RoleScopedQuery
 from safeguards.disclosure import TOTAL, threshold_for
+from tests.sample_store import scoped_query
 from views import feed_tables, kpis, trend_multiples, trend_series, trend_summary
 from views.feed_tables import WEST_YORKSHIRE, FeedTables
 from views.trend_summary import Change, feed_summary, movement, window_test
@@ -34,10 +34,6 @@ def synthetic(tmp_path_factory):
     build_synthetic(str(root), years=2, seed=5, end="2026-10-31")
     from storage.parquet import ParquetStore
     return ParquetStore(root)
-
-
-def query(store, role="analyst") -> RoleScopedQuery:
-    return RoleScopedQuery(store, Principal("tester", role))
 
 
 def hand_tables(last: dict[str, int | None], history: dict[str, int], feed: str = "nrm",
@@ -134,7 +130,7 @@ def test_a_window_of_one_period_is_the_kpi_test_and_two_months_test_their_sums()
 # -- on the synthetic store ------------------------------------------------------------------------
 @pytest.mark.parametrize("role", ["analyst", "executive"])
 def test_summary_agrees_with_the_kpi_test_on_the_synthetic_store(synthetic, role):
-    q = query(synthetic, role)
+    q = scoped_query(synthetic, role)
     blocks = trend_summary.trend_summary(q)
     assert [b.key for b in blocks] == ["quarter", "to_date"]
     quarter, to_date = blocks
@@ -200,7 +196,7 @@ def check_sentence(summary, tables, now, before):
 def test_no_whole_quarter_gives_no_summary(tmp_path):
     from tests.sample_store import build_store
     store = build_store(tmp_path / "store", {"nrm": 12})  # 2 Jan to 20 Mar 2023
-    assert trend_summary.trend_summary(query(store)) == []
+    assert trend_summary.trend_summary(scoped_query(store)) == []
 
 
 # -- the small multiples --------------------------------------------------------------------------
@@ -237,7 +233,7 @@ def layers(chart) -> list[dict]:
 
 
 def test_a_panel_draws_hidden_periods_as_labelled_bands_not_gaps(synthetic):
-    series = trend_series.monthly_series(query(synthetic, "executive"), "mandevilla")
+    series = trend_series.monthly_series(scoped_query(synthetic, "executive"), "mandevilla")
     names = trend_multiples.panel_order(series)
     assert names == ["Bradford", "Calderdale", "Kirklees", "Leeds", "Wakefield"]
     top = trend_multiples.shared_top(series)
@@ -275,7 +271,7 @@ def test_a_panel_draws_hidden_periods_as_labelled_bands_not_gaps(synthetic):
 def test_small_multiples_render_with_the_hidden_label(synthetic):
     import vl_convert
 
-    series = trend_series.monthly_series(query(synthetic, "executive"), "mandevilla")
+    series = trend_series.monthly_series(scoped_query(synthetic, "executive"), "mandevilla")
     chart = trend_multiples.small_multiples(series, title="Mandevilla flags", synthetic=True)
     spec = chart.to_dict()
     assert len(spec["vconcat"]) == 1 + 2  # West Yorkshire, then two rows of districts

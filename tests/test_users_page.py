@@ -12,6 +12,7 @@ from streamlit.testing.v1 import AppTest
 from core import clock
 from safeguards.audit import read_audit
 from safeguards.auth import LocalSession, LockoutPolicy
+from tests.apptest import run
 from tests.sample_store import build_store
 from tests.signin_helpers import write_users
 
@@ -32,12 +33,6 @@ def users(monkeypatch, tmp_path):
     monkeypatch.setenv("ROLES_FILE", str(tmp_path / "roles.yaml"))
     monkeypatch.setenv("LOCKOUT_ATTEMPTS", "2")
     return users
-
-
-def run(target) -> AppTest:
-    at = target.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
 
 
 def users_page(user: str = "ada") -> AppTest:

@@ -21,7 +21,7 @@ from unittest import mock
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.apptest import ROOT, open_page
+from tests.apptest import ROOT, open_page, serve_store
 from tests.sample_store import build_store
 
 ROWS = {"nrm": 40, "rosewood": 20, "mandevilla": 12}
@@ -35,10 +35,7 @@ def store(tmp_path_factory):
 
 @pytest.fixture
 def env(monkeypatch, store, tmp_path):
-    monkeypatch.setenv("STORE_URL", str(store.root))
-    monkeypatch.setenv("USERS_FILE", str(tmp_path / "no-users.json"))
-    monkeypatch.setenv("ROLES_FILE", str(tmp_path / "no-roles.yaml"))
-    return store
+    return serve_store(monkeypatch, store, tmp_path)
 
 
 def run_fresh(code: str, env_vars: dict) -> dict:

@@ -25,7 +25,6 @@ import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-import folium
 import geopandas as gpd
 import numpy as np
 import pandas as pd
@@ -36,7 +35,6 @@ from core.periods import complete_periods
 from core.schema import check_feeds
 from geo.crs import WGS84
 from maps.basemap import PRECISION
-from maps.layers import text
 from safeguards.access import RoleScopedQuery
 from safeguards.audit import AuditEvent, record
 from safeguards.disclosure import threshold_for
@@ -46,11 +44,6 @@ RANDOM_STATE = 0
 COLUMNS = ["alert_id", "new", "place", "districts", "wards", "months", "start_month",
            "end_month", "recurrence", "recurrence_years", "p_value", "events",
            "events_display", "expected", "relative_risk", "geometry"]
-STYLE = {"color": "#08519c", "weight": 3, "opacity": 1, "fillColor": "#6baed6",
-         "fillOpacity": 0.35, "dashArray": "2 6"}
-CONTINUING_STYLE = {**STYLE, "fillOpacity": 0.1}
-#: For a legend beside the map: (fill, outline, label).
-LEGEND = (STYLE["fillColor"], STYLE["color"], "New this month (dotted blue)")
 
 
 @dataclass(frozen=True)
@@ -228,6 +221,11 @@ def alert_table(view: AlertView) -> pd.DataFrame:
         "Records": new["events_display"].astype(str).to_numpy()})
 
 
+def alert_table_by_place(view: AlertView) -> pd.DataFrame:
+    """:func:`alert_table` indexed by place, as the Hotspots page's ``st.table`` shows it."""
+    return alert_table(view).set_index("Place")
+
+
 def alert_summary(view: AlertView) -> str:
     """E.g. "1 new cluster in November 2026 (2 continuing from October)"."""
     n_new = len(view.new)
@@ -238,22 +236,3 @@ def alert_summary(view: AlertView) -> str:
         previous = (pd.Period(view.month, "M") - 1).strftime("%B")
         head += f" ({continuing} continuing from {previous})"
     return head
-
-
-def alert_layer(view: AlertView) -> folium.FeatureGroup:
-    """The new alerts (and, fainter, continuing ones) as a folium layer with escaped tooltips."""
-    group = folium.FeatureGroup(name="New this month", control=False)
-    features = [{"type": "Feature", "id": f"alert-{int(row.alert_id)}",
-                 "properties": {"place": text(row.place), "months": text(row.months),
-                                "chance": text(row.recurrence), "new": bool(row.new),
-                                "status": "new this month" if row.new else "continuing"},
-                 "geometry": shapely.geometry.mapping(row.geometry)}
-                for row in view.alerts.itertuples(index=False)]
-    if features:
-        folium.GeoJson(
-            {"type": "FeatureCollection", "features": features}, control=False,
-            style_function=lambda f: STYLE if f["properties"]["new"] else CONTINUING_STYLE,
-            tooltip=folium.GeoJsonTooltip(fields=["status", "place", "months", "chance"],
-                                          aliases=["Alert", "Place", "Months", "By chance"],
-                                          sticky=True)).add_to(group)
-    return group

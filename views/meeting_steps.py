@@ -65,6 +65,11 @@ def hotspot_rows(hotspots) -> pd.DataFrame:
     })
 
 
+def hotspot_rows_by_rank(hotspots) -> pd.DataFrame:
+    """:func:`hotspot_rows` indexed by rank, as the meeting page's ``st.table`` shows it."""
+    return hotspot_rows(hotspots).set_index("Rank")
+
+
 def hotspot_caption(data: MeetingData) -> str:
     """What the hotspot step's table is about: the window of the fit, its records and classes
     (the classes' definitions are ``HOTSPOT_HELP``, for the help icon)."""

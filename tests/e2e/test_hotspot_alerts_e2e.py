@@ -29,7 +29,7 @@ def test_the_new_alert_is_listed_and_drawn(browse, alerts_url):
     text = table.inner_text()
     assert "December 2025" in text and "once in more than 83 years" in text
     assert "(Leeds)" in text
-    # The alert's polygon: dotted blue outline (STYLE in views.hotspot_alerts).
+    # The alert's polygon: dotted blue outline (STYLE in maps.alert_layer).
     frame.locator('path[stroke="#08519c"]').first.wait_for(state="attached", timeout=30_000)
     table.scroll_into_view_if_needed()
     dashboard.screenshot("hotspot-alerts")
