@@ -95,7 +95,7 @@ st.download_button("KPI table (CSV)",
                        "Records per feed (KPI table)", period=view.period)), "csv: kpi table"),
                    file_name=f"trends-kpis-{view.period}.csv", mime="text/csv",
                    icon=":material/download:", on_click="ignore")
-threshold = int(table["threshold"].max())
+threshold = kpis.hidden_threshold(table)
 st.caption(trend_summary.PLAIN_TEST_NOTE, help=kpis.TEST_NOTE)
 if threshold > 1:
     st.caption(trend_summary.hidden_note(threshold), help=disclosure_note(threshold))

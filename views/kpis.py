@@ -361,6 +361,11 @@ def last_month(text: str) -> str:
     return period_text(period.asfreq("M", how="end"))
 
 
+def hidden_threshold(kpis: pd.DataFrame) -> int:
+    """The largest small-number threshold behind any tile (1 when nothing is hidden)."""
+    return int(kpis["threshold"].max())
+
+
 def kpi_tiles(kpis: pd.DataFrame) -> list[dict]:
     """One dict per KPI tile: ``title``, ``value``, ``delta`` (change on the previous period,
     None where not shown), ``help`` and ``note`` (:func:`kpi_notes`)."""
