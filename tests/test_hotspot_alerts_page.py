@@ -1,5 +1,7 @@
-"""The Hotspots page's "New this month" section (AppTest), on a store with a new cluster in its
-last month (``tests.alert_store``); the test clock is 15 Dec 2026, so December 2025 is analysed."""
+"""The Hotspots page's new-cluster section ("New in <month>", AppTest), on a store with a new
+cluster in its last month (``tests.alert_store``); the test clock is 15 Dec 2026, so December
+2025 is analysed when the whole store is chosen, and the last whole month of a chosen period
+otherwise."""
 from __future__ import annotations
 
 import json
