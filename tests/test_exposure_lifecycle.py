@@ -199,3 +199,23 @@ def test_the_page_withdraws_the_layer_when_its_id_is_typed(tmp_path, monkeypatch
     assert not at.exception, [e.value for e in at.exception]
     assert any("3 sites removed" in s.value for s in at.success)
     assert read_layer(ParquetStore(store.root), LAYER) is None
+
+
+def test_the_command_line_lists_purges_and_withdraws_the_layer(tmp_path, monkeypatch, capsys):
+    store = build_store(tmp_path / "store", {"rosewood": 6})
+    ingest_sites_file(write_csv(tmp_path / "sites.csv", SITES), store=store)
+    url = str(store.root)
+    assert lifecycle.main(["batches", "--store", url]) == 0
+    listing = capsys.readouterr().out
+    layer_id = layer_row(store)["id"]
+    assert layer_id in listing and FEED in listing and "sites.csv" in listing
+    monkeypatch.setenv("RETENTION_YEARS_ROSEWOOD", "2")
+    assert lifecycle.main(["purge", "--store", url]) == 0
+    dry = capsys.readouterr().out
+    assert f"{FEED} 2023         1 sites due (dry run" in dry
+    assert "sites closed before 2024-12-15 are due" in dry
+    assert len(read_layer(store, LAYER)[1]) == 3
+    assert lifecycle.main(["withdraw", "--batch", layer_id, "--reason", "sent in error",
+                           "--store", url]) == 0
+    assert "3 sites removed" in capsys.readouterr().out
+    assert read_layer(store, LAYER) is None
