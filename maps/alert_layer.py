@@ -19,21 +19,26 @@ from maps.layers import text
 STYLE = {"color": "#08519c", "weight": 3, "opacity": 1, "fillColor": "#6baed6",
          "fillOpacity": 0.35, "dashArray": "2 6"}
 CONTINUING_STYLE = {**STYLE, "fillOpacity": 0.1}
-#: For a legend beside the map: (fill, outline, label).
-LEGEND = (STYLE["fillColor"], STYLE["color"], "New this month (dotted blue)")
 
 
-def alert_layer(alerts: gpd.GeoDataFrame) -> folium.FeatureGroup:
+def alert_legend(month_label: str) -> tuple[str, str, str]:
+    """The legend line beside the map, (fill, outline, label), naming the alerts' month."""
+    return (STYLE["fillColor"], STYLE["color"], f"New in {month_label} (dotted blue)")
+
+
+def alert_layer(alerts: gpd.GeoDataFrame, month_label: str) -> folium.FeatureGroup:
     """The new alerts (and, fainter, continuing ones) as a folium layer with escaped tooltips.
 
     ``alerts`` has one EPSG:4326 polygon per alert with ``alert_id``, ``new``, ``place``,
-    ``months`` and ``recurrence`` (in words).
+    ``months`` and ``recurrence`` (in words); ``month_label`` names the month scanned
+    ("June 2025").
     """
-    group = folium.FeatureGroup(name="New this month", control=False)
+    new_in = f"new in {month_label}"
+    group = folium.FeatureGroup(name=f"New in {month_label}", control=False)
     features = [{"type": "Feature", "id": f"alert-{int(row.alert_id)}",
                  "properties": {"place": text(row.place), "months": text(row.months),
                                 "chance": text(row.recurrence), "new": bool(row.new),
-                                "status": "new this month" if row.new else "continuing"},
+                                "status": new_in if row.new else "continuing"},
                  "geometry": shapely.geometry.mapping(row.geometry)}
                 for row in alerts.itertuples(index=False)]
     if features:

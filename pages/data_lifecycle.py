@@ -1,4 +1,5 @@
-"""Administration: the data lifecycle. Batches stored (find a partner's file by its name),
+"""Administration: the data lifecycle. Batches stored (find a partner's file by its name, and
+the accommodation sites list, an exposure layer),
 retention per feed (when the oldest data will be purged), past withdrawals and purges, and the
 withdrawal of a batch sent in error, confirmed by typing its id. Every withdrawal is audited."""
 import streamlit as st
@@ -45,7 +46,10 @@ with stop_on_user_error():
 st.header("Retention")
 st.dataframe(view.retention, hide_index=True)
 st.caption("Periods are set per feed with RETENTION_YEARS_NRM, RETENTION_YEARS_ROSEWOOD and "
-           "RETENTION_YEARS_MANDEVILLA; records past them are removed by the purge command.")
+           "RETENTION_YEARS_MANDEVILLA; records past them are removed by the purge command. "
+           "Accommodation sites (Rosewood's denominator) are kept for Rosewood's period after "
+           "they close; a withdrawn or emptied list leaves Rosewood measured against "
+           "residents.")
 
 st.header("Batches")
 if view.batches.empty:

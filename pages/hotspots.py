@@ -17,8 +17,7 @@ from core.errors import TaskingError
 from core.roles import may
 from core.schema import AGE_GROUPS, FEEDS
 from geo.boundaries import DISTRICT_CODES
-from maps.alert_layer import LEGEND as ALERT_LEGEND
-from maps.alert_layer import alert_layer
+from maps.alert_layer import alert_layer, alert_legend
 from maps.hotspot_layer import hotspot_map
 from safeguards.disclosure import legend as disclosure_note
 from ui import hotspot_loaders as load
@@ -27,7 +26,13 @@ from ui.session import require_page_role
 from views.explore import CATEGORY_TITLES, describe
 from views.exports import labelled_csv, tasks_label
 from views.hotspot_accuracy import METHOD_TEXT as ACCURACY_METHOD
-from views.hotspot_alerts import alert_summary, alert_table_by_place
+from views.hotspot_alerts import NO_MONTH_TEXT as NO_ALERT_MONTH
+from views.hotspot_alerts import (
+    alert_heading,
+    alert_month_note,
+    alert_summary,
+    alert_table_by_place,
+)
 from views.hotspot_notes import monthly_chart_shown, monthly_note, ranking_note
 from views.hotspots import (
     TREND_HELP,
@@ -79,18 +84,21 @@ else:
 for line in view.notes:  # what each feed was measured against; events left out
     st.caption(line)
 
-# -- new-hotspot alerts (issue 13 item 7): this month's prospective space-time scan -------------
-# -- new-hotspot alerts (issue 13 item 7): this month's prospective space-time scan ---------
+# -- new-hotspot alerts (issue 13 item 7): the last whole month of the chosen period ---------
 with stop_on_user_error():
     alerts = load.load_alerts(principal, state, period)
 if alerts is not None:
-    st.header("New this month")
-    st.caption(f"{alert_summary(alerts)}. A new cluster is a place where records gather this "
-               "month as they did not before (a space-time scan against each place's own "
-               "history); 'by chance' says how rarely chance alone would give one this strong."
+    st.header(alert_heading(alerts))
+    st.caption(f"{alert_summary(alerts)}. {alert_month_note(alerts)} A new cluster is a place "
+               "where records gather in that month as they did not before (a space-time scan "
+               "against each place's own history); 'by chance' says how rarely chance alone "
+               "would give one this strong."
                + (f" {disclosure_note(alerts.threshold)}" if alerts.suppressed else ""))
     if len(alerts.new):
         st.table(alert_table_by_place(alerts))
+elif period is not None:
+    st.header("New clusters")
+    st.caption(NO_ALERT_MONTH)
 
 # -- ranked table, map and explanation (issue 13 item 8) -----------------------------------
 st.header("Ranked hotspots")
@@ -125,8 +133,9 @@ with map_column:
     # component key); the zoom to a selected hotspot is maps.hotspot_layer.ZoomWhenSized.
     st_folium(hotspot_map(
         view.hotspots, selected=selected, labels=True, legend=True,
-        extra_layers=[alert_layer(alerts.alerts)] if alerts is not None else (),
-        extra_legend=[ALERT_LEGEND] if alerts is not None and len(alerts.alerts) else ()),
+        extra_layers=[alert_layer(alerts.alerts, alerts.month_label)] if alerts is not None else (),
+        extra_legend=([alert_legend(alerts.month_label)]
+                      if alerts is not None and len(alerts.alerts) else ())),
               key=load.map_key(state, selected), height=520, use_container_width=True,
               returned_objects=[])
     st.caption("Numbers on the map are the hotspots' ranks. Hover a hotspot for its figures.")

@@ -12,6 +12,11 @@ entry per action: who, when, which batch (id, feed, file name) or how many ids w
 a SHA-256 of the sorted list, never the ids), records removed per feed and event year, and the
 reason. Never the records' contents. A refused action is audited too.
 
+An exposure layer (asylum accommodation sites, ``storage.exposure``) is a batch like any other
+here: ``withdraw --batch`` with its id (``batches`` lists it, feed ``exposure:<layer>``) removes
+every site, and the purge removes sites closed longer ago than the retention period of the
+feeds it is the denominator of; the audit entry counts sites per closing year, never a site.
+
 The command line acts as the ``admin`` role, with the operator as actor (``$AUDIT_ACTOR``, else
 the operating-system user), as ``python -m data.ingest`` does.
 """
@@ -31,12 +36,19 @@ from core.schema import FEEDS
 from safeguards.audit import AuditEvent, read_audit, record
 from storage.base import Removed, Store
 from storage.lifecycle import (
+    EXPOSURE_PREFIX,
     LifecycleError,
     batch_table,
+    exposure_batch,
+    exposure_cutoffs,
+    exposure_purge_plan,
+    exposure_status,
+    purge_exposure,
     purge_plan,
     read_record_ids,
     retention_cutoffs,
     retention_status,
+    withdraw_exposure,
 )
 from storage.lifecycle import purge as purge_store
 from storage.lifecycle import withdraw_batch as withdraw_store_batch
@@ -101,6 +113,13 @@ def withdraw_batch(store: Store, batch_id: str, *, reason: str, actor: str | Non
     actor = actor or _actor()
     with _audited(store, actor, role, "withdraw", {"batch": batch_id}) as outcome:
         reason = _reason(reason)
+        if exposure_batch(store, batch_id) is not None:
+            batch, sites = withdraw_exposure(store, batch_id)
+            outcome["records"] = sites
+            outcome["detail"] = f"exposure layer {batch['layer']} withdrawn: {sites} sites"
+            outcome["filters"] = {"feed": batch["feed"], "file": batch["file_name"],
+                                  "sites": sites, "reason": reason}
+            return batch, Removed({})
         batch, removed, files = withdraw_store_batch(store, batch_id)
         outcome["records"] = removed.records
         outcome["detail"] = f"batch {batch_id} withdrawn"
@@ -136,16 +155,23 @@ def purge(store: Store, *, apply: bool = False, actor: str | None = None, role: 
     today = today or clock.today()
     if not apply:
         roles.require(roles.check_role(role), ACTION)
-        return purge_plan(store, today)
+        return {**purge_plan(store, today), **exposure_purge_plan(store, today)}
     actor = actor or _actor()
     cutoffs = {feed: day.isoformat() for feed, day in retention_cutoffs(today).items()}
+    cutoffs.update({EXPOSURE_PREFIX + layer: day.isoformat()
+                    for layer, day in exposure_cutoffs(today).items()})
     with _audited(store, actor, role, "purge", {"before": cutoffs}) as outcome:
         removed = purge_store(store, today)
+        sites = purge_exposure(store, today)
         outcome["records"] = removed.records
-        outcome["detail"] = "retention purge"
+        n_sites = sum(sum(years.values()) for years in sites.values())
+        outcome["detail"] = "retention purge" + (f", {n_sites} exposure sites" if n_sites else "")
         outcome["filters"] = {"counts": _counts(removed),
-                              "batches_removed": list(removed.batches_removed)}
-    return removed.counts
+                              "batches_removed": list(removed.batches_removed),
+                              **({"sites": {layer: {str(y): n for y, n in years.items()}
+                                            for layer, years in sites.items()}}
+                                 if sites else {})}
+    return {**removed.counts, **sites}
 
 
 def past_actions(store, limit: int = 200):
@@ -159,9 +185,12 @@ def _print_counts(counts: dict[str, dict[int, int]], verb: str) -> None:
         print(f"nothing {verb}")
         return
     for feed, years in counts.items():
+        unit = "sites" if feed.startswith(EXPOSURE_PREFIX) else "records"
         for year, n in years.items():
-            print(f"  {feed:<10} {year}  {n:>8,} records {verb}")
-    print(f"  total {sum(sum(y.values()) for y in counts.values()):,} records {verb}")
+            print(f"  {feed:<10} {year}  {n:>8,} {unit} {verb}")
+    records = {feed: years for feed, years in counts.items()
+               if not feed.startswith(EXPOSURE_PREFIX)}
+    print(f"  total {sum(sum(y.values()) for y in records.values()):,} records {verb}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -192,7 +221,10 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "withdraw" and args.batch:
             batch, removed = withdraw_batch(store, args.batch, reason=args.reason)
             print(f"withdrew batch {batch['id']} ({batch['feed']}, {batch['file_name']})")
-            _print_counts(removed.counts, "removed")
+            if batch["feed"].startswith(EXPOSURE_PREFIX):
+                print(f"  {batch['rows']:,} sites removed")
+            else:
+                _print_counts(removed.counts, "removed")
         elif args.command == "withdraw":
             ids = read_record_ids(args.records)
             removed = withdraw_records(store, ids, reason=args.reason,
@@ -204,6 +236,9 @@ def main(argv: list[str] | None = None) -> int:
             for status in retention_status(store, clock.today()):
                 print(f"{status.feed:<10} kept {status.years} years: records before "
                       f"{status.cutoff} are due")
+            for status in exposure_status(store, clock.today()):
+                print(f"{status.feed} sites kept {status.years} years after closing: sites "
+                      f"closed before {status.cutoff} are due")
             _print_counts(counts, "removed" if args.apply else
                           "due (dry run: --apply to remove them)")
     except (ConfigError, DashboardError) as exc:

@@ -10,6 +10,15 @@ by ``python -m safeguards.audit purge``.
 A withdrawal removes a whole batch (a partner's file sent in error) or listed records, with
 ``Store.remove``: every stored copy goes (Parquet files rewritten and the old ones deleted, or
 rows deleted and the table vacuumed), and so do the quarantine files the batch's ingest wrote.
+
+The exposure layers (``storage.exposure``: asylum accommodation sites, Rosewood's denominator)
+follow the same rules. Each load is a batch (listed by :func:`batch_table` with feed
+``exposure:<layer>``) that can be withdrawn whole (:func:`withdraw_exposure`). A site is due
+for purge once it **closed** more than the retention period of the feeds the layer is the
+denominator of before today (:func:`exposure_retention_years`): every bed-night it gave is then
+older than every record it could be the denominator of, so nothing kept loses its denominator;
+an open site stays. With no layer (withdrawn, or every site purged) the feed falls back to
+residents (``core.denominators``).
 """
 from __future__ import annotations
 
@@ -21,10 +30,22 @@ from pathlib import Path
 
 import pandas as pd
 
+from core.denominators import exposure_feeds
 from core.errors import ConfigError, StoreError
 from core.filters import EventFilter
 from core.schema import FEEDS
 from storage.base import Removed, Selection, Store
+from storage.exposure import (
+    LAYERS,
+    closed_before,
+    layer_batch,
+    purge_closed,
+    read_layer,
+)
+from storage.exposure import remove_layer as remove_exposure_layer
+
+#: How an exposure layer is named where feeds are (batch table, purge counts, audit entries).
+EXPOSURE_PREFIX = "exposure:"
 
 DEFAULT_RETENTION_YEARS = {"nrm": 6, "rosewood": 6, "mandevilla": 6}
 DEFAULT_AUDIT_RETENTION_YEARS = 7
@@ -207,7 +228,90 @@ def quarantine_files(store: Store, batch: dict) -> list[Path]:
 
 
 def batch_table(store: Store) -> pd.DataFrame:
-    """Every batch, oldest first: what ``python -m data.store batches`` and the admin page list."""
+    """Every batch, oldest first: what ``python -m data.store batches`` and the admin page list.
+    An exposure layer's load is a batch too (feed ``exposure:<layer>``, rows = its sites)."""
     columns = ["id", "feed", "rows", "source", "file_name", "ingested_at"]
-    return pd.DataFrame([{k: b.get(k) for k in columns} for b in store.batches()],
-                        columns=columns)
+    layers = exposure_batches(store)
+    table = pd.DataFrame([{k: b.get(k) for k in columns} for b in [*store.batches(), *layers]],
+                         columns=columns)
+    if not layers:
+        return table
+    order = pd.to_datetime(table["ingested_at"], utc=True, format="ISO8601")
+    return table.iloc[order.argsort(kind="stable")].reset_index(drop=True)
+
+
+# -- exposure layers ---------------------------------------------------------------------------
+def exposure_batches(store: Store) -> list[dict]:
+    """The loaded exposure layers, each as a batch (``storage.exposure.layer_batch``)."""
+    return [b for b in (layer_batch(store, layer) for layer in LAYERS) if b is not None]
+
+
+def exposure_batch(store: Store, batch_id: str) -> dict | None:
+    """The exposure layer batch ``batch_id``, or None when it is not one."""
+    return next((b for b in exposure_batches(store) if b["id"] == batch_id), None)
+
+
+def withdraw_exposure(store: Store, batch_id: str) -> tuple[dict, int]:
+    """Withdraw the exposure layer loaded as ``batch_id``: every site goes; returns the batch
+    and how many sites were removed."""
+    batch = exposure_batch(store, batch_id)
+    if batch is None:
+        raise LifecycleError(f"no exposure layer batch {batch_id!r} in store {store.url}: list "
+                             "them with `python -m data.store batches`")
+    return batch, remove_exposure_layer(store, batch["layer"])
+
+
+def exposure_retention_years(layer: str) -> int:
+    """How long a closed site of ``layer`` is kept: the longest period of the feeds it is the
+    denominator of (``RETENTION_YEARS_<FEED>``), so none of their records outlives it."""
+    feeds = [feed for feed, name in exposure_feeds().items() if name == layer] or list(FEEDS)
+    return max(retention_years(feed) for feed in feeds)
+
+
+def exposure_cutoffs(today: dt.date) -> dict[str, dt.date]:
+    """Per layer: sites that closed before this day are due for purge."""
+    return {layer: years_before(today, exposure_retention_years(layer)) for layer in LAYERS}
+
+
+def exposure_purge_plan(store: Store, today: dt.date) -> dict[str, dict[int, int]]:
+    """{"exposure:<layer>": {year closed: sites}} of the sites due for purge on ``today``."""
+    plan = {}
+    for layer, cutoff in exposure_cutoffs(today).items():
+        stored = read_layer(store, layer)
+        if stored is None:
+            continue
+        sites = stored[1]
+        due = closed_before(sites, cutoff)
+        if due.any():
+            years = pd.to_datetime(sites["closed_on"][due]).dt.year.value_counts().sort_index()
+            plan[EXPOSURE_PREFIX + layer] = {int(y): int(n) for y, n in years.items()}
+    return plan
+
+
+def purge_exposure(store: Store, today: dt.date) -> dict[str, dict[int, int]]:
+    """Remove the sites due on ``today`` (:func:`exposure_purge_plan`); returns what went."""
+    out = {}
+    for layer, cutoff in exposure_cutoffs(today).items():
+        removed = purge_closed(store, layer, cutoff)
+        if removed:
+            out[EXPOSURE_PREFIX + layer] = removed
+    return out
+
+
+def exposure_status(store: Store, today: dt.date) -> list[RetentionStatus]:
+    """Each loaded layer's retention on ``today``, as :func:`retention_status` gives a feed's:
+    ``feed`` is "exposure:<layer>", ``first_event`` the earliest closing day of a closed site
+    (None while every site is open), ``purge_from`` the day that site is due."""
+    out = []
+    for layer, cutoff in exposure_cutoffs(today).items():
+        stored = read_layer(store, layer)
+        if stored is None:
+            continue
+        sites, years = stored[1], exposure_retention_years(layer)
+        closed = pd.to_datetime(sites["closed_on"]).dropna()
+        first = closed.min().date() if len(closed) else None
+        out.append(RetentionStatus(
+            EXPOSURE_PREFIX + layer, years, cutoff, first,
+            None if first is None else max(years_after(first, years), today),
+            int(closed_before(sites, cutoff).sum())))
+    return out

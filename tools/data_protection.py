@@ -117,10 +117,18 @@ EXPOSURE_SECTION = (
     'still a place where episodes concentrate beyond what beds explain, which is disclosive '
     'in the way every hotspot is; it is no longer every large site.\n'
     '\n'
-    'The layer travels with a store copy (`storage.base.DOCUMENTS`). It is not yet covered by'
-    ' withdrawal or the retention purge (`safeguards.lifecycle`): a partner withdrawing it '
-    'loads a new list (an empty one is refused, so, for now, an administrator deletes the '
-    'document).\n'
+    'The layer travels with a store copy (`storage.base.DOCUMENTS`). It follows the events\' '
+    'lifecycle (`storage.lifecycle`, audited by `safeguards.lifecycle`; tests/'
+    'test_exposure_lifecycle.py): each load is a batch (`python -m data.store batches` lists '
+    'it with feed `exposure:accommodation`, its rows the sites) that the administrator can '
+    'withdraw whole, on the command line or the Data lifecycle page; the retention purge '
+    'removes the sites that **closed** longer ago than the retention period of the feed it is '
+    'the denominator of (`RETENTION_YEARS_ROSEWOOD`), since every bed-night they gave is '
+    'older than every Rosewood record still kept, and keeps open sites. Both are audited with '
+    'counts of sites (per closing year for the purge), never a site. A withdrawn layer, or '
+    'one whose every site was purged, is replaced by a marker holding no site (the Parquet '
+    'file renamed over; on PostGIS the `documents` table vacuumed), and Rosewood is then '
+    'measured against residents, which the Hotspots page says.\n'
     ''
 )
 
@@ -192,6 +200,8 @@ def render() -> str:
         "the counts in the audit trail. Run it on a schedule (e.g. monthly cron).",
         "- The Overview page says when the oldest data will be purged; the administrator's Data "
         "lifecycle page shows each feed's cut-off and what is due.",
+        "- Accommodation sites (the exposure layer) are purged by the same command once they "
+        "closed longer ago than Rosewood's period; open sites are kept.",
         "- `python -m safeguards.audit purge [--before DATE] --apply` removes audit entries "
         "older than the audit period and appends a checkpoint entry recording the seq and hash "
         "of the last one removed, so `python -m safeguards.audit verify` still checks the "
@@ -209,6 +219,8 @@ def render() -> str:
         "limits it to a feed.",
         "- The administrator can withdraw a batch on the Data lifecycle page, typing its id to "
         "confirm.",
+        "- The accommodation sites list is a batch too (feed `exposure:accommodation`): "
+        "withdrawn whole the same way, after which Rosewood is measured against residents.",
         "- The audit trail records who, when, which batch (id, feed, file name) or how many ids "
         "were listed (and a SHA-256 of the list, never the ids), the records removed per feed "
         "and event year, and the reason. Never a record's contents.",

@@ -129,10 +129,11 @@ def map_key(state: ExplorerState, selected: int | None) -> str:
     return f"hotspots_map_{digest}_{'all' if selected is None else int(selected)}"
 def load_alerts(principal: Principal, state: ExplorerState,
                 period: tuple[dt.date, dt.date] | None) -> AlertView | None:
-    """New-hotspot alerts of the last whole month before today (``views.hotspot_alerts``) for
-    the state's feeds, districts and age groups (not its dates: the month is the analysis's);
-    None when the data cover no such month. Cached like the hotspots."""
-    month = alert_month(period, clock.today())
+    """New-hotspot alerts (``views.hotspot_alerts``) of the last whole month inside the state's
+    period that has ended by today, for its feeds, districts and age groups (the study period
+    before that month is the analysis's own); None when the period holds no such month. Cached
+    like the hotspots."""
+    month = alert_month(period, clock.today(), selected=(state.start, state.end))
     if month is None:
         return None
     store = open_store()

@@ -83,15 +83,39 @@ class AlertView:
         return pd.Period(self.month, "M").strftime("%B %Y")
 
 
-def alert_month(store_period: tuple[dt.date, dt.date] | None,
-                today: dt.date) -> pd.Period | None:
-    """The month to analyse: the latest the data cover completely that has ended by ``today``
-    (pass ``core.clock.today()``); None when there is none."""
+def alert_month(store_period: tuple[dt.date, dt.date] | None, today: dt.date,
+                selected: tuple[dt.date, dt.date] | None = None) -> pd.Period | None:
+    """The month to analyse: the latest month the data cover completely that has ended by
+    ``today`` (pass ``core.clock.today()``) and, when the page has a period ``selected``
+    (start, end), lies wholly inside it: the user who picks January to June 2025 asks what was
+    new in June 2025, not in the store's latest month. None when there is no such month (a
+    selection shorter than a whole month, or data covering none)."""
     if store_period is None:
         return None
     months = complete_periods(*store_period, "M")
     months = months[months.end_time.normalize() < pd.Timestamp(today)]
+    if selected is not None and len(months):
+        start, end = (pd.Timestamp(day) for day in selected)
+        months = months[(months.start_time >= start.normalize())
+                        & (months.end_time.normalize() <= end.normalize())]
     return months[-1] if len(months) else None
+
+
+#: What the page says when the chosen period holds no whole month to scan.
+NO_MONTH_TEXT = ("No new-cluster alerts for this period: the scan looks at one whole month, and "
+                 "the period chosen holds no whole month the data cover. Widen the period to "
+                 "include a whole month.")
+
+
+def alert_heading(view: AlertView) -> str:
+    """The section's heading, naming the month analysed (e.g. "New in December 2025")."""
+    return f"New in {view.month_label}"
+
+
+def alert_month_note(view: AlertView) -> str:
+    """Which month the alerts are about, and why that one."""
+    return (f"Alerts are for {view.month_label}: the last whole month of the period chosen "
+            "(change the period to look at another month).")
 
 
 def fit_alerts(query: RoleScopedQuery, feeds: str | Sequence[str], month,

@@ -1,15 +1,17 @@
 """What the Hotspots page says about its hotspots besides their figures (issue 13 item 8).
 
 What ranks them (:func:`ranking_note`), which hotspots share a ward (:func:`shared_wards`: a
-large ward can hold two, and a protected role's figures of both count its records), and what
+large ward can hold two, and a protected role's figures of both count its records), what
 to say when a hotspot's monthly counts are hidden (:func:`monthly_note`: a sentence, never an
-empty chart). Works on a ``views.hotspots.HotspotView`` (``view`` below; not imported:
+empty chart), and a protected role's trend class worked out from the very figures its chart
+draws (:func:`chart_trend`). Works on a ``views.hotspots.HotspotView`` (``view`` below; not imported:
 ``views.hotspots`` imports this module), already protected for the role.
 
 No Streamlit here.
 """
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 #: What orders the hotspots, for the table's caption and the Rank column's help.
@@ -77,3 +79,26 @@ def monthly_chart_shown(view, hotspot_id: int) -> bool:
 def _months(view, hotspot_id: int) -> pd.DataFrame:
     part = view.monthly[view.monthly["hotspot_id"] == int(hotspot_id)]
     return pd.DataFrame({"count": part["count"].astype("Float64").astype(float).to_numpy()})
+
+
+def chart_trend(counts, county, share: float) -> str:
+    """A protected role's hotspot class (``core.trends.classify``), from what its chart shows.
+
+    ``counts`` are the month figures the chart draws (published sums of the wards the hotspot
+    covers, ``<NA>`` where hidden), ``county`` the same months' published records over every
+    ward (same feeds and filters) and ``share`` the covered wards' share of West Yorkshire's
+    residents, so a month expects ``county × share`` records: the model's baseline, in wards
+    and published figures. The model's own class counts records inside its 300 m cells, which
+    a chair's chart does not show, so the two could disagree (issue 13: "rising" beside a
+    falling chart). A hidden month (1 to k-1) is taken as exactly what was expected, neither
+    hot nor cold and no excess: the class then rests on the shown months only, and tells
+    nothing about a hidden one.
+    """
+    from core import trends
+
+    shown = pd.array(counts, dtype="Float64")
+    expected = np.nan_to_num(pd.array(county, dtype="Float64").to_numpy(float, na_value=0.0)
+                             * float(share))
+    hidden = np.asarray(shown.isna(), bool)
+    values = np.where(hidden, expected, shown.to_numpy(float, na_value=0.0))
+    return trends.classify(values, expected).category

@@ -13,11 +13,12 @@ executive or admin gets ``AccessDenied``, audited as ``access-denied``; every fi
 
 Disclosure control for protected roles (chairs, and every role in meeting mode): the model's
 cells are not cells of the publication (``safeguards.publication``), so counts inside them could
-be differenced between two fits. A protected role sees the model's areas, ranks, p-values and
-trend category, and figures of **the wards each hotspot covers** (:func:`covered_wards`): records
+be differenced between two fits. A protected role sees the model's areas, ranks and p-values,
+and figures of **the wards each hotspot covers** (:func:`covered_wards`): records
 by feed, in total and per month, as sums of published atoms (``RoleScopedQuery.ward_set_counts``),
-and a relative risk of those wards' records against their residents' share of West Yorkshire's.
-Date filters are widened to whole months.
+a relative risk of those wards' records against their residents' share of West Yorkshire's,
+and the trend class of the monthly figures its chart shows (``hotspot_notes.chart_trend``), so
+the class and the chart never disagree. Date filters are widened to whole months.
 
 No Streamlit here.
 """
@@ -35,13 +36,14 @@ import pandas as pd
 from core.filters import EventFilter
 from core.schema import check_feeds
 from core.trend_words import HOTSPOT_CLASS_NOTE
+from core.trends import TOO_SHORT
 from geo.crs import WGS84
 from safeguards.access import RoleScopedQuery
 from safeguards.audit import AuditEvent, record
 from safeguards.disclosure import suppress_rates, threshold_for
 from safeguards.publication import whole_months
 from views.hotspot_explain import explain, thousands, trend_label  # noqa: F401 (explain: the page API)
-from views.hotspot_notes import shared_wards
+from views.hotspot_notes import chart_trend, shared_wards
 
 #: What the model is asked for: the default scan, seeded so the same data give the same hotspots.
 RANDOM_STATE = 0
@@ -306,7 +308,10 @@ def _published_view(raw, ids, months, feeds, filters, query, k, n_events, n_outs
     county = query.district_feed_table(filters).counts
     county_total = sum(int(county.loc["Total", feed]) for feed in feeds
                        if not pd.isna(county.loc["Total", feed]))
-    rows, monthly_rows = [], []
+    rows, monthly_rows, classes = [], [], []
+    # Each month's records over every ward: the baseline of the class the chart gives.
+    county_months = (query.ward_set_counts(feeds, population.index.tolist(), undated, periods)
+                     .counts.loc["Total", periods] if periods is not None else None)
     for hid in ids:
         table = query.ward_set_counts(feeds, sets[hid], filters)
         total = table.counts.loc["Total", "records"]
@@ -324,6 +329,7 @@ def _published_view(raw, ids, months, feeds, filters, query, k, n_events, n_outs
                 monthly_rows.append({"hotspot_id": hid, "month": period.to_timestamp(),
                                      "count": series.counts.loc["Total", period],
                                      "display": series.display.loc["Total", period]})
+            classes.append(chart_trend(series.counts.loc["Total", periods], county_months, share))
     figures = pd.DataFrame(rows)
     wards = load_boundaries("ward").set_index("code")["name"]
     out = pd.DataFrame({
@@ -337,8 +343,10 @@ def _published_view(raw, ids, months, feeds, filters, query, k, n_events, n_outs
         "expected": figures["expected"].astype(float).to_numpy(),
         "relative_risk": figures["relative_risk"].astype(float).to_numpy(),
         "p_value": raw["p_value"].astype(float).to_numpy(),
-        "trend": raw["trend"].tolist(), "trend_p": np.full(len(ids), np.nan),
-        **_trend_window(raw),
+        # The class of the chart beside it (hotspot_notes.chart_trend), not of the model's cells.
+        "trend": classes or [TOO_SHORT] * len(ids), "trend_p": np.full(len(ids), np.nan),
+        "trend_months": [len(periods) if periods is not None else None] * len(ids),
+        "trend_to": [str(periods[-1]) if periods is not None else None] * len(ids),
         "cross_feed": raw["cross_feed"].astype(bool).to_numpy(),
         "feeds": raw["feeds"].tolist(), "area_km2": raw["area_km2"].astype(float).to_numpy(),
         "first_month": [None] * len(ids), "last_month": [None] * len(ids),

@@ -1,6 +1,8 @@
 """What the administrator's Data lifecycle page shows: the batches stored, each feed's retention
 (when its oldest records will be purged), the withdrawals and purges done, and the withdrawal
-of a batch with a typed confirmation. No Streamlit here; the actions are
+of a batch with a typed confirmation. An exposure layer (accommodation sites) is listed and
+withdrawn as a batch, and has its own retention row (sites are due once closed longer than the
+period of the feed they are the denominator of: ``storage.lifecycle``). No Streamlit here; the actions are
 ``safeguards.lifecycle``'s (role checked, audited)."""
 from __future__ import annotations
 
@@ -16,7 +18,13 @@ from core.schema import FEED_TITLES
 from safeguards.access import Principal
 from safeguards.lifecycle import past_actions, withdraw_batch
 from storage.base import Store
-from storage.lifecycle import LifecycleError, batch_table, retention_status
+from storage.lifecycle import (
+    EXPOSURE_PREFIX,
+    LifecycleError,
+    batch_table,
+    exposure_status,
+    retention_status,
+)
 
 BATCH_COLUMNS = {"file_name": "File", "feed": "Feed", "rows": "Records", "source": "Source",
                  "ingested_at": "Ingested (UTC)", "id": "Batch id"}
@@ -39,12 +47,30 @@ def lifecycle_view(store: Store, principal: Principal, today: dt.date | None = N
     table = batch_table(store).iloc[::-1]
     batches = table[list(BATCH_COLUMNS)].rename(columns=BATCH_COLUMNS).reset_index(drop=True)
     retention = pd.DataFrame([{
-        "Feed": FEED_TITLES[s.feed], "Kept (years)": s.years,
+        "Feed": _title(s.feed), "Kept (years)": s.years,
         "Records before this day are due": s.cutoff.isoformat(),
         "Oldest record": s.first_event.isoformat() if s.first_event else "none",
         "Oldest data purged on": s.purge_from.isoformat() if s.purge_from else "-",
-        "Due now": s.due} for s in retention_status(store, today)])
+        "Due now": s.due}
+        for s in [*retention_status(store, today), *exposure_status(store, today)]])
     return LifecycleView(batches, table["id"].tolist(), retention, _actions(store))
+
+
+def _title(feed: str) -> str:
+    """A feed's title; an exposure layer's says its rows are sites, dated by their closing."""
+    if feed.startswith(EXPOSURE_PREFIX):
+        return f"{feed[len(EXPOSURE_PREFIX):].capitalize()} sites (exposure layer; by closing date)"
+    return FEED_TITLES[feed]
+
+
+def _measured(layer: str) -> str:
+    """"Rosewood is": the feeds a layer is the denominator of (``core.denominators``)."""
+    from core.denominators import exposure_feeds
+    from views.overview import FEED_SHORT_TITLES
+
+    feeds = [FEED_SHORT_TITLES[f] for f, name in exposure_feeds().items() if name == layer]
+    return (" and ".join(feeds) + (" are" if len(feeds) > 1 else " is")) if feeds else \
+        "nothing is"
 
 
 def _actions(store: Store) -> pd.DataFrame:
@@ -72,5 +98,9 @@ def withdraw_from_page(store: Store, principal: Principal, batch_id: str, confir
                              "withdrawn")
     batch, removed = withdraw_batch(store, batch_id, reason=reason, actor=principal.user,
                                     role=principal.role)
+    if batch["feed"].startswith(EXPOSURE_PREFIX):
+        return (f"Exposure layer {batch_id} ({batch['file_name']}) withdrawn: "
+                f"{batch['rows']:,} sites removed; {_measured(batch['layer'])} measured "
+                "against residents until a new list is loaded. Recorded in the audit log.")
     return (f"Batch {batch_id} ({batch['file_name']}) withdrawn: {removed.records:,} records "
             "removed. Recorded in the audit log.")

@@ -24,13 +24,18 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import linprog
 
+from core.filters import EventFilter
 from core.schema import FEEDS
 from safeguards.access import Principal, RoleScopedQuery
 from safeguards.disclosure import threshold_for
 from tests.attacks.harvest import (
+    ALL,
+    AccuracyAnswer,
     Cells,
+    ClassAnswer,
     Question,
     expected_labels,
+    harvest_alerts,
     harvest_explore,
     harvest_hotspots,
     harvest_meeting,
@@ -64,6 +69,9 @@ def ask(store, role: str, first: pd.Period, last: pd.Period) -> list[Question]:
         questions += harvest_meeting(meeting_query(store, Principal("attacker", role)),
                                      quarters[-8:])
         questions += harvest_hotspots(query, quarters[-4:])
+        # The alert list of the Hotspots page for its last six months (the meeting's alerts
+        # come with harvest_meeting).
+        questions += harvest_alerts(query, pd.period_range(last - 5, last, freq="M"))
     return questions
 
 
@@ -149,6 +157,90 @@ def naive_lp(questions: list[Question], cells: Cells, feed: str, district: str,
             report.pinned_wrong += int(round(bounds[0]) != true_value)
             report.guess_right_pinned += int(true_value == 1)
             report.atoms_right_pinned += int(true_value == int((target > 0).sum()))
+    return report
+
+
+def check_classes(answers: list[ClassAnswer], cells: Cells) -> list[tuple]:
+    """Each trend class as shown against the class of the publication's own figures: the
+    wards' published monthly sums (hidden, "<k", months taken as expected) against the
+    county's published sums times the wards' share of residents (``core.trends.classify``).
+    Returns the answers that differ: a class computed from anything else (the model's cells)
+    could tell what the chart hides."""
+    from core import trends
+    from geo.boundaries import load_boundaries
+
+    population = load_boundaries("ward").set_index("code")["population"].astype(float)
+    county: dict = {}
+    wrong = []
+    for a in answers:
+        k = max(threshold_for(f) for f in a.feeds)
+        shown, expected = [], []
+        share = population.reindex(list(a.wards)).sum() / population.sum()
+        for month in a.months:
+            place = cells.table(Question("class", a.feeds, None, (month,),
+                                         EventFilter(wards=a.wards), pd.Series({ALL: ""})))
+            published, records = (int(place.loc[ALL, c]) for c in ("published", "records"))
+            if (a.feeds, month) not in county:
+                county[a.feeds, month] = int(cells.table(Question(
+                    "class", a.feeds, None, (month,), EventFilter(),
+                    pd.Series({ALL: ""}))).loc[ALL, "published"])
+            expected.append(county[a.feeds, month] * share)
+            shown.append(np.nan if 0 < records and published < k else published)
+        e = np.array(expected)
+        values = np.where(np.isnan(shown), e, np.array(shown, float))
+        category = trends.classify(values, e).category
+        if category != a.category:
+            wrong.append((a.source, a.feeds, str(a.months[-1]), a.wards, a.category, category))
+    return wrong
+
+
+@dataclass
+class AccuracyReport:
+    answers: int = 0
+    shown: int = 0
+    targets: int = 0            # hit counts the attacker bounds (a month's, an answer's window)
+    narrowed: int = 0           # … bounded tighter than both "<k" and what it knew before
+    outside: int = 0            # … whose bounds miss the truth (the rounding claim broken)
+    narrowest: float = float("inf")
+
+
+def accuracy_lp(answers: list[AccuracyAnswer], scores: dict, step: float) -> AccuracyReport:
+    """The strongest attacker on the accuracy check: knows each test month's records exactly,
+    takes every shown hit rate as "the true rate, within half a rounding step", and solves a
+    linear programme for the lowest and highest number of records each month, and each
+    answer's run of months, put inside the hotspots (and inside each comparison's area). A
+    count is narrowed when its bounds are closer than k-1 and than the records of its months
+    (what the attacker knew before asking)."""
+    report = AccuracyReport(answers=len(answers))
+    for feeds in dict.fromkeys(a.feeds for a in answers):
+        k = max(threshold_for(f) for f in feeds)
+        shown = [a for a in answers if a.feeds == feeds and a.shown]
+        report.shown += len(shown)
+        months = sorted({m for a in shown for m in a.months})
+        if not months:
+            continue
+        n = np.array([scores[feeds, m].records for m in months], float)
+        for j, name in enumerate(("model", "ranking", "kde")):
+            truth = np.array([getattr(scores[feeds, m], f"{name}_hits") for m in months])
+            rows, bounds = [], []
+            for a in shown:
+                member = np.isin(months, a.months).astype(float)
+                total = float(member @ n)
+                rows += [member, -member]
+                slack = step / 2 + 1e-9    # the rounding, and float error
+                bounds += [(a.rates[j] + slack) * total, -(a.rates[j] - slack) * total]
+            # Targets: each month's hits, and each answer's window of months (its own count).
+            targets = [np.eye(len(months))[i] for i in range(len(months))]
+            targets += list({tuple(np.isin(months, a.months).astype(float)): 0
+                             for a in shown})
+            for target in map(np.asarray, targets):
+                lo, hi = (sign * linprog(sign * target, A_ub=np.array(rows), b_ub=bounds,
+                                         bounds=list(zip(np.zeros(len(n)), n)),
+                                         method="highs").fun for sign in (1, -1))
+                report.targets += 1
+                report.narrowest = min(report.narrowest, hi - lo)
+                report.narrowed += int(hi - lo < min(k - 1, target @ n) - 1e-6)
+                report.outside += int(not lo - 1e-6 <= target @ truth <= hi + 1e-6)
     return report
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -148,7 +149,7 @@ def harvest_tables(query: RoleScopedQuery, quarters: pd.PeriodIndex) -> list[Que
 
 def harvest_meeting(query, quarters: pd.PeriodIndex) -> list[Question]:
     """The meeting's district comparison (the briefing pack prints the same ``MeetingData``):
-    each feed's column and the all-feed Total, per quarter."""
+    each feed's column and the all-feed Total, per quarter, and its new-cluster alerts."""
     from geo.boundaries import DISTRICT_CODES
     from views.meeting import MeetingState
     from views.meeting_figures import meeting_data
@@ -165,6 +166,7 @@ def harvest_meeting(query, quarters: pd.PeriodIndex) -> list[Question]:
                                 _rows(column)))
         out.append(Question("meeting/total", tuple(FEEDS), "district", months_of(q),
                             EventFilter(), _rows(table[TOTAL].str.replace(",", ""))))
+        out += alert_questions(data.alerts, "meeting/alerts")   # the pack prints the same
     return out
 
 
@@ -193,6 +195,115 @@ def harvest_hotspots(query, quarters: pd.PeriodIndex) -> list[Question]:
                 out.append(Question("hotspots/month", feeds, None,
                                     (pd.Period(month, "M"),), place, pd.Series({ALL: label})))
     return out
+
+
+def alert_questions(view, source: str) -> list[Question]:
+    """A new-hotspot alert list (``views.hotspot_alerts.AlertView``) as questions: each alert's
+    records, a protected role's figure of the wards it covers over its months."""
+    from views.hotspots import covered_wards
+
+    if view is None or view.alerts.empty:
+        return []
+    sets = covered_wards(view.alerts.rename(columns={"alert_id": "hotspot_id"}))
+    out = []
+    for row in view.alerts.itertuples(index=False):
+        months = tuple(pd.period_range(pd.Period(row.start_month, "M"),
+                                       pd.Period(row.end_month, "M"), freq="M"))
+        out.append(Question(source, tuple(view.feeds), None, months,
+                            EventFilter(wards=tuple(sets[int(row.alert_id)])),
+                            pd.Series({ALL: str(row.events_display)})))
+    return out
+
+
+def harvest_alerts(query, months: pd.PeriodIndex,
+                   feed_sets=(tuple(FEEDS), ("nrm",), ("rosewood",))) -> list[Question]:
+    """The Hotspots page's new-cluster alerts (``views.hotspot_alerts.fit_alerts``) of each of
+    ``months`` (the page scans the last whole month of the period chosen), for every feed set
+    the hotspot questions use."""
+    from views.hotspot_alerts import fit_alerts
+
+    out = []
+    for month, feeds in itertools.product(months, feed_sets):
+        out += alert_questions(fit_alerts(query, list(feeds), month), "alerts")
+    return out
+
+
+@dataclass(frozen=True)
+class ClassAnswer:
+    """A hotspot's trend class as shown to the role, with what its chart counts: ``wards`` over
+    ``months`` (the class's window)."""
+
+    source: str
+    feeds: tuple[str, ...]
+    months: tuple[pd.Period, ...]
+    wards: tuple[str, ...]
+    category: str
+
+
+def harvest_classes(query, ends: Sequence[pd.Period], n_months: int = 24,
+                    feed_sets=(tuple(FEEDS), ("nrm",))) -> tuple[list[ClassAnswer],
+                                                                 list[Question]]:
+    """The hotspots' trend classes over windows long enough to classify (``n_months`` to each
+    of ``ends``: the meeting's 24 months, and the Hotspots page given those dates), and the
+    figures shown beside them (records by hotspot, in total and per month)."""
+    from views.hotspots import covered_wards, fit_hotspots
+
+    classes, figures = [], []
+    for end, feeds in itertools.product(ends, feed_sets):
+        months = tuple(pd.period_range(end - (n_months - 1), end, freq="M"))
+        f = EventFilter(start=months[0].start_time.date(), end=end.end_time.date())
+        view = fit_hotspots(query, list(feeds), f)
+        if view.hotspots.empty:
+            continue
+        sets = covered_wards(view.hotspots)
+        for _, row in view.hotspots.iterrows():
+            wards = tuple(sets[int(row["hotspot_id"])])
+            classes.append(ClassAnswer("hotspots/trend", feeds, months, wards, row["trend"]))
+            place = EventFilter(wards=wards)
+            figures.append(Question("hotspots/total", feeds, None, months, place,
+                                    pd.Series({ALL: row["events_display"]})))
+            monthly = view.monthly[view.monthly["hotspot_id"] == row["hotspot_id"]]
+            for month, label in zip(monthly["month"], monthly["display"]):
+                figures.append(Question("hotspots/month", feeds, None,
+                                        (pd.Period(month, "M"),), place, pd.Series({ALL: label})))
+    return classes, figures
+
+
+@dataclass(frozen=True)
+class AccuracyAnswer:
+    """The Hotspots page's accuracy check as shown to the role: for each test month window,
+    whether it was shown and the three hit rates (rounded for a protected role)."""
+
+    feeds: tuple[str, ...]
+    months: tuple[str, ...]
+    shown: bool
+    rates: tuple[float, float, float]    # hotspots, tasking ranking, heat map
+
+
+def harvest_accuracy(query, ends: Sequence[pd.Period],
+                     feed_sets=(tuple(FEEDS), ("nrm",), ("rosewood",), ("mandevilla",))
+                     ) -> tuple[list[AccuracyAnswer], dict]:
+    """The accuracy check (``views.hotspot_accuracy.hotspot_accuracy``) for the period ending
+    with each of ``ends`` and every feed set; also each month's true scores (the model's
+    hits, for the attack's truth: never shown), keyed (feeds, month)."""
+    from views.hotspot_accuracy import hotspot_accuracy, score_month
+
+    scores: dict = {}
+    answers = []
+    for feeds in feed_sets:
+        def scorer(month, feeds=feeds):
+            key = (feeds, str(month))
+            if key not in scores:
+                scores[key] = score_month(query, list(feeds), None, month)
+            return scores[key]
+
+        for end in ends:
+            a = hotspot_accuracy(query, list(feeds), EventFilter(end=end.end_time.date()),
+                                 scorer=scorer)
+            answers.append(AccuracyAnswer(feeds, a.months, a.shown,
+                                          (a.model_hit_rate, a.ranking_hit_rate,
+                                           a.kde_hit_rate)))
+    return answers, scores
 
 
 def _rows(labels: pd.Series) -> pd.Series:

@@ -1,6 +1,6 @@
-"""The Hotspots page's "New this month" section in a real browser, on a store with a new cluster
+"""The Hotspots page's new-cluster section ("New in <month>") in a real browser, on a store with a new cluster
 in its last month (``tests.alert_store``). The server runs at the real clock, so the month
-analysed is the last whole month of the data (December 2025)."""
+analysed is the last whole month of the data (December 2025), the page's default period."""
 from __future__ import annotations
 
 import pytest
@@ -24,7 +24,7 @@ def test_the_new_alert_is_listed_and_drawn(browse, alerts_url):
     dashboard = browse(alerts_url)
     page = dashboard.page
     frame = open_hotspots(dashboard)
-    page.get_by_role("heading", name="New this month").wait_for(timeout=FIT_TIMEOUT_MS)
+    page.get_by_role("heading", name="New in December 2025").wait_for(timeout=FIT_TIMEOUT_MS)
     table = page.locator('[data-testid="stTable"]').first
     text = table.inner_text()
     assert "December 2025" in text and "once in more than 83 years" in text
