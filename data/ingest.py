@@ -27,6 +27,7 @@ import getpass
 import os
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -49,6 +50,7 @@ from core.schema import EVENT_DATE_FIELD, feed_fields
 from data.columns import load_column_mapping, resolve_columns
 from data.identifiers import mask, refuse_identifiers
 from data.location import resolve_locations
+from data.lsoa_grid import build_in_background
 from data.parse import parse_field
 from data.pseudonymise import is_pseudonym
 from data.readers import ROW_COLUMN, read_partner_file
@@ -67,11 +69,15 @@ INGEST_ROLE = "admin"
 
 #: Parsing and geomasking work through the rows in chunks of this many (the progress bar
 #: advances per chunk); results do not depend on it. Validation (which checks record_id is
-#: unique across the file) and storing see the whole file at once.
-CHUNK_ROWS = 25_000
+#: unique across the file) and storing see the whole file at once. Large: every chunk costs
+#: fixed work (a spatial tree, lookups, frames), so a file of up to this many rows is one pass.
+CHUNK_ROWS = 250_000
 #: The progress bar is shown (on a terminal) for files of at least this many rows or bytes.
 PROGRESS_MIN_ROWS = 50_000
 PROGRESS_MIN_BYTES = 5 * 2**20
+#: A file of this size or more (some 20,000 rows and up: ``data.lsoa_grid.MIN_POINTS``) has
+#: the grid-cell → LSOA table built on a second thread while it is read.
+GRID_MIN_BYTES = 2**20
 #: ``auto``: on a terminal, large files only; ``always``: forced (any file, any stream);
 #: ``never``. The command line reads its default from ``$INGEST_PROGRESS``.
 PROGRESS_MODES = ("auto", "always", "never")
@@ -127,8 +133,11 @@ def ingest_file(path: str | Path, feed: str, *, store: Store | str | None = None
     name = Path(path).name
     _require_ingest_role(store, role, feed, name)
     started = time.perf_counter()
+    size_bytes = _file_size(path)
+    if size_bytes >= GRID_MIN_BYTES:
+        build_in_background()  # the grid-cell → LSOA table, while the file is read
     with _audited(store, feed, name, role) as outcome, \
-            _Progress(progress, name, size_bytes=_file_size(path)) as bar:
+            _Progress(progress, name, size_bytes=size_bytes) as bar:
         with bar.stage("read", bar.size_bytes, unit="B") as advance:
             headers, frame = read_partner_file(path, sheet=sheet)
             advance(bar.size_bytes)
@@ -239,16 +248,20 @@ def _ingest(frame, feed, name, *, store, accept_valid, replace, geomask_m, sourc
     report = IngestReport(name=Path(name).name, feed=feed, rows_read=len(frame))
     if frame.empty:
         raise SchemaError(name, [Problem(None, None, None, "the file has a header but no data rows")])
-    with bar.stage("parse", len(frame)) as advance:
-        typed, problems = _by_chunk(frame, lambda chunk: _parse(chunk, feed), advance)
-    parsed = {(p.row, p.column) for p in problems}
-    # A cell the parser could not read is reported once, not again by the schema.
-    with bar.stage("validate", len(frame)) as advance:
-        problems += [p for p in validate(typed, frame, feed) if (p.row, p.column) not in parsed]
-        advance(len(frame))
-    with bar.stage("geomask", len(frame)) as advance:
-        location, location_problems = _by_chunk(
-            frame, lambda chunk: resolve_locations(chunk, cell_m), advance)
+    # Locations need only the raw cells: they are resolved on a second thread while this one
+    # parses and validates (geometry, projection and Arrow work there release the GIL).
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest-locations") as pool:
+        located = [pool.submit(resolve_locations, chunk, cell_m) for chunk in _chunks(frame)]
+        with bar.stage("parse", len(frame)) as advance:
+            typed, problems = _by_chunk(frame, lambda chunk: _parse(chunk, feed), advance)
+        parsed = {(p.row, p.column) for p in problems}
+        # A cell the parser could not read is reported once, not again by the schema.
+        with bar.stage("validate", len(frame)) as advance:
+            problems += [p for p in validate(typed, frame, feed)
+                         if (p.row, p.column) not in parsed]
+            advance(len(frame))
+        with bar.stage("geomask", len(frame)) as advance:
+            location, location_problems = _joined(located, advance)
     problems += location_problems
     records = pd.concat([typed, location], axis=1)
     records["event_date"] = records[EVENT_DATE_FIELD[feed]].dt.floor("D")
@@ -277,17 +290,34 @@ def _ingest(frame, feed, name, *, store, accept_valid, replace, geomask_m, sourc
     return report
 
 
+def _chunks(frame: pd.DataFrame) -> list[pd.DataFrame]:
+    """``frame`` in chunks of ``CHUNK_ROWS`` rows (one chunk, possibly empty, at least)."""
+    return [frame.iloc[start:start + CHUNK_ROWS]
+            for start in range(0, max(len(frame), 1), CHUNK_ROWS)]
+
+
 def _by_chunk(frame: pd.DataFrame, work, advance) -> tuple[pd.DataFrame, list[Problem]]:
     """``work(chunk) -> (frame, problems)`` over ``frame`` in chunks of ``CHUNK_ROWS`` rows,
     joined back (same index; each row's problems in the order ``work`` gives them), calling
     ``advance(rows)`` after each chunk. ``work`` must treat every row on its own."""
     parts, problems = [], []
-    for start in range(0, max(len(frame), 1), CHUNK_ROWS):
-        chunk = frame.iloc[start:start + CHUNK_ROWS]
+    for chunk in _chunks(frame):
         part, found = work(chunk)
         parts.append(part)
         problems += found
         advance(len(chunk))
+    return (parts[0] if len(parts) == 1 else pd.concat(parts)), problems
+
+
+def _joined(futures, advance) -> tuple[pd.DataFrame, list[Problem]]:
+    """The ``(frame, problems)`` results of ``futures`` (one per chunk, in row order) joined
+    as :func:`_by_chunk` joins them, calling ``advance(rows)`` as each chunk is ready."""
+    parts, problems = [], []
+    for future in futures:
+        part, found = future.result()
+        parts.append(part)
+        problems += found
+        advance(len(part))
     return (parts[0] if len(parts) == 1 else pd.concat(parts)), problems
 
 
