@@ -260,11 +260,18 @@ def _ingest(frame, feed, name, *, store, accept_valid, replace, geomask_m, sourc
             problems += [p for p in validate(typed, frame, feed)
                          if (p.row, p.column) not in parsed]
             advance(len(frame))
+        event_date = typed[EVENT_DATE_FIELD[feed]].dt.floor("D")
+        # While the locations are still being resolved: the parsed columns' part of the content
+        # hash (a row's hash does not depend on the other rows, so hashing before the invalid
+        # rows are dropped gives the same numbers).
+        hashes = {} if problems else \
+            {c: _text_hashes(typed[c]) for c in typed.columns if c != ROW_COLUMN} | \
+            {"event_date": _text_hashes(event_date)}
         with bar.stage("geomask", len(frame)) as advance:
             location, location_problems = _joined(located, advance)
     problems += location_problems
     records = pd.concat([typed, location], axis=1)
-    records["event_date"] = records[EVENT_DATE_FIELD[feed]].dt.floor("D")
+    records["event_date"] = event_date
     bad_rows = {p.row for p in problems}
     if problems and not (accept_valid and len(bad_rows) < len(frame)):
         raise SchemaError(name, sorted(problems, key=_order))
@@ -272,7 +279,11 @@ def _ingest(frame, feed, name, *, store, accept_valid, replace, geomask_m, sourc
     records = records[keep]
     source_rows = records[["record_id", ROW_COLUMN]]  # to name rows in a conflict report
     records = records.drop(columns=[ROW_COLUMN])
-    records["content_hash"] = content_hash(records)
+    hashes |= {c: _text_hashes(records[c]) for c in location.columns} if hashes else {}
+    if len(records) == len(frame) and set(hashes) == set(records.columns):
+        records["content_hash"] = _content_hash_of(hashes, records.index)
+    else:
+        records["content_hash"] = content_hash(records)
     try:
         with bar.stage("store", len(records)) as advance:
             result = store.append(feed, records, source=source, file_name=report.name,
@@ -341,9 +352,15 @@ def content_hash(records: pd.DataFrame) -> pd.Series:
     are combined as pandas combines them (:func:`_combine_hashes`): the same numbers, since a
     value's text and hash do not depend on the other rows (a test compares the two ways).
     """
-    columns = sorted(c for c in records.columns if c != "content_hash")
-    hashed = _combine_hashes([_text_hashes(records[c]) for c in columns], len(records))
-    return pd.Series(_hex16(hashed), index=records.index, dtype="string")
+    return _content_hash_of({c: _text_hashes(records[c]) for c in records.columns
+                             if c != "content_hash"}, records.index)
+
+
+def _content_hash_of(hashes: dict[str, np.ndarray], index: pd.Index) -> pd.Series:
+    """:func:`content_hash` from each column's :func:`_text_hashes` (column name → hashes)."""
+    columns = sorted(c for c in hashes if c != "content_hash")
+    hashed = _combine_hashes([hashes[c] for c in columns], len(index))
+    return pd.Series(_hex16(hashed), index=index, dtype="string")
 
 
 def _text_hashes(column: pd.Series) -> np.ndarray:

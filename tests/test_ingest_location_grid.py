@@ -20,7 +20,7 @@ import shapely
 
 from core.errors import DashboardError, Problem
 from data import ingest as ingest_module
-from data import location, lsoa_grid
+from data import location, lsoa_grid, parse
 from data.ingest import ingest_file
 from data.readers import ROW_COLUMN, read_partner_file
 from data.synthetic import generate
@@ -213,3 +213,35 @@ def test_a_whole_ingest_stores_what_the_chunked_exact_ingest_stored(tmp_path, mo
                   for s in (fast, slow)]
         pd.testing.assert_frame_equal(stored[0], stored[1], obj=feed)
         assert stored[0]["content_hash"].notna().all() and len(stored[0]) == len(frame)
+
+
+@pytest.mark.parametrize("function", [parse._canonical_category, parse._canonical_multi])
+def test_per_distinct_text_equals_per_distinct_as_text(function):
+    cells = ["Labour", "", "sexual; Labour", "criminal-exploitation", "Ünïcode  x", "a|b,c",
+             "Labour", "", " ; "] * 50
+    for text in (pd.Series(cells, dtype="string"), pd.Series(cells + [None], dtype="string")):
+        text.index = text.index + 7                          # a frame's own index is kept
+        expected = parse._per_distinct(text, function).astype("string")
+        pd.testing.assert_series_equal(parse._per_distinct_text(text, function), expected)
+
+
+def test_the_content_hash_made_while_locations_resolve_is_the_original_hash(tmp_path,
+                                                                            monkeypatch):
+    from tests.test_ingest_fast_paths import _reference_hash
+
+    appended = []
+    real_append = ParquetStore.append
+    monkeypatch.setattr(ParquetStore, "append", lambda self, feed, frame, **kw: (
+        appended.append(frame.copy()), real_append(self, feed, frame, **kw))[1])
+    whole_frame = []  # the hash of the assembled records: only when rows were dropped
+    monkeypatch.setattr(ingest_module, "content_hash",
+                        lambda records: whole_frame.append(1) or _reference_hash(records))
+    for feed, frame in generate(seed=8, events=4_000).items():
+        path = tmp_path / f"{feed}.csv"
+        frame.to_csv(path, index=False)
+        ingest_file(path, feed, store=ParquetStore(tmp_path / "s"))
+        records = appended[-1]
+        pd.testing.assert_series_equal(records["content_hash"],
+                                       _reference_hash(records.drop(columns="content_hash")),
+                                       check_names=False, obj=feed)
+    assert len(appended) == 3 and not whole_frame
