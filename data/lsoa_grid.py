@@ -34,7 +34,7 @@ from geo.areas import _containing_lsoa, _lsoas_bng
 
 CELL_M = 50.0
 MARGIN_M = 1.0
-STEP_M = 4.0
+STEP_M = 8.0
 #: Below this many points the exact query is cheaper than building the table.
 MIN_POINTS = 20_000
 NO_LSOA = -1
@@ -98,12 +98,22 @@ def build_grid(cell_m: float, margin_m: float, step_m: float) -> LsoaGrid:
     edges = shapely.segmentize(shapely.boundary(np.asarray(lsoas.geometry.array)), step_m)
     vertices = shapely.get_coordinates(edges)
     near_edge = np.zeros((rows, columns), dtype=bool)
-    # The cells within ``reach`` of a vertex are those holding one of the four corners of the
-    # square of half-side ``reach`` around it (``reach`` < cell: at most 2 x 2 cells).
-    for dx in (-reach, reach):
-        for dy in (-reach, reach):
-            near_edge[np.floor((vertices[:, 1] + dy - y0) / cell_m).astype(np.int64),
-                      np.floor((vertices[:, 0] + dx - x0) / cell_m).astype(np.int64)] = True
+    # A vertex is within ``reach`` of its own cell, and of the neighbouring cell across any
+    # side (or corner) of it that is within ``reach`` (``reach`` < cell: no further ones).
+    x = (vertices[:, 0] - x0) / cell_m
+    y = (vertices[:, 1] - y0) / cell_m
+    column, row = np.floor(x).astype(np.int64), np.floor(y).astype(np.int64)
+    near = reach / cell_m
+    sides_x = ((-1, (x - column) <= near), (1, (column + 1 - x) <= near))
+    sides_y = ((-1, (y - row) <= near), (1, (row + 1 - y) <= near))
+    near_edge[row, column] = True
+    for dx, on_x in sides_x:
+        near_edge[row[on_x], column[on_x] + dx] = True
+        for dy, on_y in sides_y:
+            both = on_x & on_y
+            near_edge[row[both] + dy, column[both] + dx] = True
+    for dy, on_y in sides_y:
+        near_edge[row[on_y] + dy, column[on_y]] = True
     regions, _ = ndimage.label(~near_edge)  # edge-adjacent clean cells
     flat = regions.ravel()
     labels, first = np.unique(flat, return_index=True)

@@ -125,6 +125,13 @@ def test_the_grid_table_answers_only_what_the_exact_query_answers(grid_always):
     for dx, dy in ((0, 0), (0.3, -0.3), (-1.5, 2.0)):
         x.append(vertices[:, 0] + dx)
         y.append(vertices[:, 1] + dy)
+    # Anywhere along the edges, not only at vertices (long straight edges run between them).
+    edges = shapely.boundary(np.asarray(lsoas.geometry.array))
+    along = shapely.line_interpolate_point(np.repeat(edges, 40),
+                                           rng.random(len(edges) * 40), normalized=True)
+    along = shapely.get_coordinates(along)
+    x.insert(2, along[:, 0])
+    y.insert(2, along[:, 1])
     # On the table's own cell lines and corners, and a hair either side of them.
     columns = grid.x0 + grid.cell_m * rng.integers(0, grid.table.shape[1], 20_000)
     rows = grid.y0 + grid.cell_m * rng.integers(0, grid.table.shape[0], 20_000)
@@ -134,6 +141,7 @@ def test_the_grid_table_answers_only_what_the_exact_query_answers(grid_always):
     found = [grid.lookup(a, b) for a, b in zip(x, y)]
     assert (found[0] != lsoa_grid.NO_LSOA).mean() > 0.4     # the table answers a good share
     assert (found[1] == lsoa_grid.NO_LSOA).all()            # never on an LSOA edge
+    assert (found[2] == lsoa_grid.NO_LSOA).all()
     x, y, found = np.concatenate(x), np.concatenate(y), np.concatenate(found)
     known = found != lsoa_grid.NO_LSOA
     expected = _exact(x[known], y[known])
