@@ -74,9 +74,10 @@ def resolve_locations(frame: pd.DataFrame, cell_m: int) -> tuple[pd.DataFrame, l
                                 "or lsoa_code"))
     out = pd.DataFrame(index=frame.index)
     # Position NO_LSOA (-1) takes the last entry of each table: missing.
-    out["lsoa_code"] = pd.array(codes[lsoa_at], dtype="string")
-    out["ward_code"] = pd.array(wards[lsoa_at], dtype="string")
-    out["district_code"] = pd.array(districts[lsoa_at], dtype="string")
+    at = pa.array(np.where(lsoa_at < 0, len(codes) - 1, lsoa_at))
+    for column, table in (("lsoa_code", codes), ("ward_code", wards),
+                          ("district_code", districts)):
+        out[column] = pd.arrays.ArrowStringArray(table.take(at))
     masked_e, masked_n, m_lon, m_lat = _masked(e, n, has_point, cell_m)
     out["has_point"] = has_point
     out["easting"] = pd.arrays.IntegerArray(masked_e, ~has_point)
@@ -106,20 +107,26 @@ def _lsoas_of_points(easting, northing, rows, problems) -> np.ndarray:
 
 
 @lru_cache(maxsize=1)
-def _lsoa_table() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _lsoa_table() -> tuple[pa.Array, pa.Array, pa.Array]:
     """The 2021 LSOA codes, their best-fit ward and their district, in the order of
     ``load_boundaries("lsoa")`` (the order ``data.lsoa_grid`` counts in), each with a missing
     value appended so that position ``NO_LSOA`` (-1) reads as missing."""
     table = load_boundaries("lsoa")[["code", "ward_code", "district_code"]].astype("string")
-    return tuple(np.append(table[c].to_numpy(dtype=object, na_value=None), None)
+    return tuple(pa.array(np.append(table[c].to_numpy(dtype=object, na_value=None), None),
+                          type=pa.string())
                  for c in ("code", "ward_code", "district_code"))
 
 
 def _positions(codes: pd.Series) -> np.ndarray:
     """The position of each 2021 LSOA code in :func:`_lsoa_table` (``NO_LSOA`` if missing or
     unknown)."""
-    return pd.Index(_lsoa_table()[0][:-1]).get_indexer(
+    return _code_index().get_indexer(
         codes.astype(object).where(codes.notna(), None)).astype(np.int64)
+
+
+@lru_cache(maxsize=1)
+def _code_index() -> pd.Index:
+    return pd.Index(_lsoa_table()[0][:-1].to_numpy(zero_copy_only=False))
 
 
 def _masked(e, n, has_point, cell_m):

@@ -155,7 +155,7 @@ def test_the_grid_table_leaves_unknown_what_it_cannot_answer(grid_always):
     assert (far == lsoa_grid.NO_LSOA).all()
     # Its positions count in the order of the boundaries the stored codes come from.
     assert list(grid.codes) == list(load_boundaries("lsoa")["code"])
-    assert list(location._lsoa_table()[0][:-1]) == list(grid.codes)
+    assert location._lsoa_table()[0][:-1].to_pylist() == list(grid.codes)
 
 
 def _text_frame(frame: pd.DataFrame) -> pd.DataFrame:
