@@ -27,7 +27,7 @@ import getpass
 import os
 import sys
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -72,6 +72,8 @@ INGEST_ROLE = "admin"
 #: unique across the file) and storing see the whole file at once. Large: every chunk costs
 #: fixed work (a spatial tree, lookups, frames), so a file of up to this many rows is one pass.
 CHUNK_ROWS = 250_000
+#: Files of this many rows and more resolve their locations on a second thread.
+THREAD_MIN_ROWS = 50_000
 #: The progress bar is shown (on a terminal) for files of at least this many rows or bytes.
 PROGRESS_MIN_ROWS = 50_000
 PROGRESS_MIN_BYTES = 5 * 2**20
@@ -248,9 +250,12 @@ def _ingest(frame, feed, name, *, store, accept_valid, replace, geomask_m, sourc
     report = IngestReport(name=Path(name).name, feed=feed, rows_read=len(frame))
     if frame.empty:
         raise SchemaError(name, [Problem(None, None, None, "the file has a header but no data rows")])
-    # Locations need only the raw cells: they are resolved on a second thread while this one
-    # parses and validates (geometry, projection and Arrow work there release the GIL).
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest-locations") as pool:
+    # Locations need only the raw cells: for a large file they are resolved on a second thread
+    # while this one parses and validates (geometry, projection and Arrow work there release
+    # the GIL); for a small one the thread costs more than it saves.
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest-locations") \
+        if len(frame) >= THREAD_MIN_ROWS else _Inline()
+    with pool:
         located = [pool.submit(resolve_locations, chunk, cell_m) for chunk in _chunks(frame)]
         with bar.stage("parse", len(frame)) as advance:
             typed, problems = _by_chunk(frame, lambda chunk: _parse(chunk, feed), advance)
@@ -318,6 +323,25 @@ def _by_chunk(frame: pd.DataFrame, work, advance) -> tuple[pd.DataFrame, list[Pr
         problems += found
         advance(len(chunk))
     return (parts[0] if len(parts) == 1 else pd.concat(parts)), problems
+
+
+class _Inline:
+    """An executor that runs each task when it is submitted (``ThreadPoolExecutor``'s
+    interface, as far as :func:`_ingest` uses it)."""
+
+    def submit(self, work, *args) -> Future:
+        done = Future()
+        try:
+            done.set_result(work(*args))
+        except Exception as exc:  # noqa: BLE001 - handed on by result(), as from a thread
+            done.set_exception(exc)
+        return done
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
 
 
 def _joined(futures, advance) -> tuple[pd.DataFrame, list[Problem]]:

@@ -7,7 +7,8 @@
   the grid) against the function as it was before (:func:`_reference_resolve_locations`), on
   the generated feeds and on every readable file of the bad-input corpus;
 * a whole ingest (the location stage on a second thread, one chunk) against the chunked,
-  exact-query ingest, stored rows and hashes compared.
+  exact-query ingest on one thread, stored rows and hashes compared; and refusals (problems,
+  their order and wording) the same both ways.
 """
 from __future__ import annotations
 
@@ -208,10 +209,12 @@ def test_a_whole_ingest_stores_what_the_chunked_exact_ingest_stored(tmp_path, mo
         path = tmp_path / f"{feed}.csv"
         frame.to_csv(path, index=False)
         monkeypatch.setattr(location, "MIN_POINTS", 0)
+        monkeypatch.setattr(ingest_module, "THREAD_MIN_ROWS", 0)        # the second thread
         fast = ParquetStore(tmp_path / f"fast-{feed}")
         ingest_file(path, feed, store=fast)
         monkeypatch.setattr(location, "MIN_POINTS", 10**12)           # exact query only
         monkeypatch.setattr(ingest_module, "CHUNK_ROWS", 997)           # many chunks
+        monkeypatch.setattr(ingest_module, "THREAD_MIN_ROWS", 10**12)   # all on this thread
         monkeypatch.setattr(location, "resolve_locations", _reference_resolve_locations)
         monkeypatch.setattr(ingest_module, "resolve_locations", _reference_resolve_locations)
         slow = ParquetStore(tmp_path / f"slow-{feed}")
@@ -253,3 +256,25 @@ def test_the_content_hash_made_while_locations_resolve_is_the_original_hash(tmp_
                                        _reference_hash(records.drop(columns="content_hash")),
                                        check_names=False, obj=feed)
     assert len(appended) == 3 and not whole_frame
+
+
+def test_refusals_are_the_same_with_the_location_thread_and_without(tmp_path, monkeypatch):
+    frame = generate(seed=4, events=3_000)["nrm"].astype("string").fillna("")
+    frame.loc[frame.index[2], "gender"] = "robot"                      # schema
+    frame.loc[frame.index[5], "referral_date"] = "31/02/2024"          # parse
+    frame.loc[frame.index[9], ["longitude", "latitude", "easting", "northing"]] = \
+        ["-2.2426", "53.4808", "", ""]                                 # outside
+    frame.loc[frame.index[11], ["longitude", "latitude", "easting", "northing"]] = \
+        ["", "", "", ""]                                               # no location
+    path = tmp_path / "nrm.csv"
+    frame.to_csv(path, index=False)
+    refusals = []
+    for rows in (0, 10**12):
+        monkeypatch.setattr(ingest_module, "THREAD_MIN_ROWS", rows)
+        monkeypatch.setattr(location, "MIN_POINTS", 0 if rows == 0 else 10**12)
+        with pytest.raises(DashboardError) as caught:
+            ingest_file(path, "nrm", store=ParquetStore(tmp_path / f"s{rows}"))
+        refusals.append(str(caught.value))
+    assert refusals[0] == refusals[1]
+    for row, column in ((4, "gender"), (7, "referral_date"), (11, "location"), (13, "location")):
+        assert f"row {row}, column '{column}'" in refusals[0], (row, column, refusals[0][:600])
