@@ -388,7 +388,12 @@ def _content_hash_of(hashes: dict[str, np.ndarray], index: pd.Index) -> pd.Serie
 
 
 def _text_hashes(column: pd.Series) -> np.ndarray:
-    """``pandas.util.hash_array`` of each cell's text (see :func:`content_hash`)."""
+    """``pandas.util.hash_array`` of each cell's text (see :func:`content_hash`): once per
+    distinct value, except in a text column of distinct values (ids), where finding the
+    distinct values would cost more than it saves."""
+    if column.dtype == "string" and column.name in DISTINCT_TEXT_COLUMNS:
+        text = column.fillna("\x00").to_numpy(dtype=object)
+        return pd.util.hash_array(text, categorize=False)
     codes, uniques = pd.factorize(column, use_na_sentinel=True)
     text = np.empty(len(uniques) + 1, dtype=object)  # not np.append: it drops a NUL string
     text[:-1] = pd.Series(uniques).astype("string").fillna("\x00").to_numpy(dtype=object)
@@ -409,6 +414,9 @@ def _combine_hashes(hashes: list[np.ndarray], rows: int) -> np.ndarray:
         multiplier += np.uint64(82520 + inverse_i + inverse_i)
     return out + np.uint64(97531)
 
+
+#: Text columns whose values are (nearly) all distinct: hashed cell by cell.
+DISTINCT_TEXT_COLUMNS = {"record_id"}
 
 _HEX_PAIRS = np.array([f"{i:02x}".encode() for i in range(256)], dtype="S2")
 

@@ -278,3 +278,11 @@ def test_refusals_are_the_same_with_the_location_thread_and_without(tmp_path, mo
     assert refusals[0] == refusals[1]
     for row, column in ((4, "gender"), (7, "referral_date"), (11, "location"), (13, "location")):
         assert f"row {row}, column '{column}'" in refusals[0], (row, column, refusals[0][:600])
+
+
+def test_ids_hashed_cell_by_cell_hash_as_once_per_distinct_value(monkeypatch):
+    ids = pd.Series([f"NRM-{i % 700}" for i in range(2_000)] + [None, "\x00", "", "Ünï"],
+                    dtype="string", name="record_id")
+    direct = ingest_module._text_hashes(ids)
+    monkeypatch.setattr(ingest_module, "DISTINCT_TEXT_COLUMNS", set())
+    np.testing.assert_array_equal(direct, ingest_module._text_hashes(ids))
