@@ -77,9 +77,9 @@ THREAD_MIN_ROWS = 50_000
 #: The progress bar is shown (on a terminal) for files of at least this many rows or bytes.
 PROGRESS_MIN_ROWS = 50_000
 PROGRESS_MIN_BYTES = 5 * 2**20
-#: A file of this size or more (some 20,000 rows and up: ``data.lsoa_grid.MIN_POINTS``) has
+#: A file of this size or more (some 100,000 rows and up: ``data.lsoa_grid.MIN_POINTS``) has
 #: the grid-cell → LSOA table built on a second thread while it is read.
-GRID_MIN_BYTES = 2 * 2**20
+GRID_MIN_BYTES = 8 * 2**20
 #: ``auto``: on a terminal, large files only; ``always``: forced (any file, any stream);
 #: ``never``. The command line reads its default from ``$INGEST_PROGRESS``.
 PROGRESS_MODES = ("auto", "always", "never")

@@ -14,7 +14,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from core.errors import Problem
-from data.lsoa_grid import MIN_POINTS, NO_LSOA, lsoa_grid
+from data.lsoa_grid import MIN_POINTS, NO_LSOA, loaded_once, lsoa_grid
 from data.parse import clean_text
 from data.readers import ROW_COLUMN
 from geo.areas import lsoa_of_points, normalise_lsoa_codes
@@ -111,7 +111,8 @@ def _lsoa_table() -> tuple[pa.Array, pa.Array, pa.Array]:
     """The 2021 LSOA codes, their best-fit ward and their district, in the order of
     ``load_boundaries("lsoa")`` (the order ``data.lsoa_grid`` counts in), each with a missing
     value appended so that position ``NO_LSOA`` (-1) reads as missing."""
-    table = load_boundaries("lsoa")[["code", "ward_code", "district_code"]].astype("string")
+    lsoas = loaded_once(lambda: load_boundaries("lsoa"))  # not twice if the grid is building
+    table = lsoas[["code", "ward_code", "district_code"]].astype("string")
     return tuple(pa.array(np.append(table[c].to_numpy(dtype=object, na_value=None), None),
                           type=pa.string())
                  for c in ("code", "ward_code", "district_code"))

@@ -36,7 +36,7 @@ CELL_M = 50.0
 MARGIN_M = 1.0
 STEP_M = 8.0
 #: Below this many points the exact query is cheaper than building the table.
-MIN_POINTS = 20_000
+MIN_POINTS = 100_000
 NO_LSOA = -1
 
 
@@ -76,6 +76,14 @@ def lsoa_grid() -> LsoaGrid:
         if not _BUILT:
             _BUILT.append(build_grid(CELL_M, MARGIN_M, STEP_M))
         return _BUILT[0]
+
+
+def loaded_once(load):
+    """``load()`` (a boundary loader, cached by its module) under the lock the table is built
+    under: a caller that comes while the table is being built, boundaries and all, waits for
+    it instead of loading the same boundaries a second time on another thread."""
+    with _BUILDING:
+        return load()
 
 
 def build_in_background() -> None:
