@@ -20,6 +20,7 @@ import pytest
 import shapely
 
 from core.errors import DashboardError, Problem
+from data import content_hash as content_hash_module
 from data import ingest as ingest_module
 from data import location, lsoa_grid, parse
 from data.ingest import ingest_file
@@ -283,6 +284,6 @@ def test_refusals_are_the_same_with_the_location_thread_and_without(tmp_path, mo
 def test_ids_hashed_cell_by_cell_hash_as_once_per_distinct_value(monkeypatch):
     ids = pd.Series([f"NRM-{i % 700}" for i in range(2_000)] + [None, "\x00", "", "Ünï"],
                     dtype="string", name="record_id")
-    direct = ingest_module._text_hashes(ids)
-    monkeypatch.setattr(ingest_module, "DISTINCT_TEXT_COLUMNS", set())
-    np.testing.assert_array_equal(direct, ingest_module._text_hashes(ids))
+    direct = content_hash_module._text_hashes(ids)
+    monkeypatch.setattr(content_hash_module, "DISTINCT_TEXT_COLUMNS", set())
+    np.testing.assert_array_equal(direct, content_hash_module._text_hashes(ids))
