@@ -176,11 +176,13 @@ def test_resolve_locations_matches_the_reference_on_generated_feeds(grid_always,
         text.loc[3, ["longitude", "latitude", "easting", "northing"]] = ["-2.2426", "53.4808", "", ""]
         text.loc[5, ["longitude", "latitude", "easting", "northing"]] = ["53.8", "-1.55", "", ""]
         text.loc[8, ["longitude", "latitude", "easting", "northing"]] = ["", "", "430000", ""]
+        text.loc[10, ["longitude", "latitude", "easting", "northing"]] = ["", "", "-5000", "-70001"]
+        text.loc[12, ["longitude", "latitude", "easting", "northing"]] = ["", "", "1e9", "2e9"]
         got, got_problems = location.resolve_locations(text, cell_m)
         want, want_problems = _reference_resolve_locations(text, cell_m)
         pd.testing.assert_frame_equal(got, want, obj=feed)
         assert got_problems == want_problems, feed
-        assert len(got_problems) >= 3
+        assert len(got_problems) >= 5
 
 
 def _corpus_frames():
