@@ -1,6 +1,7 @@
 """Benchmark: ingest throughput and store size for synthetic partner files.
 
     .venv/bin/python bench/bench_ingest.py [--events 1000000 100000] [--seed 1]
+        [--nrm-rows 200000] [--compare before=/path/to/old/checkout]
 
 For each size: generate the synthetic feeds, write them as partner CSV files, then time
 ``python -m data.ingest``'s code path (``ingest_file``: read, contract, parse, validate, geomask,
@@ -11,12 +12,23 @@ not counted in the ingest rate. Record results in docs/benchmarks.md.
 Side by side, in the same run, each file is also read by ``pyarrow.csv.read_csv`` alone (the
 floor: parsing the bytes into columns, nothing else), best of three, and the ratio
 ingest / raw read is printed: the target is at most 25x (issue 14).
+
+``--nrm-rows N``: also the NRM file of about N rows on its own, ingested once to warm the
+process's caches (boundaries, tables) and then timed, best of three.
+
+``--compare NAME=PATH`` (repeatable): time the same files, in the same run, with the code of
+another checkout as well (e.g. ``git archive`` of the base commit unpacked in PATH), each
+checkout in its own fresh process per size, one after the other; the current checkout is
+``after``. The files are generated once, by this checkout.
 """
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import platform
 import resource
+import subprocess
 import sys
 import tempfile
 import time
@@ -24,11 +36,8 @@ from pathlib import Path
 
 import pyarrow.csv as pacsv
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from data.ingest import ingest_file  # noqa: E402
-from data.synthetic import generate  # noqa: E402
-from storage.parquet import ParquetStore  # noqa: E402
+HERE = Path(__file__).resolve().parent.parent
+FEED_NAMES = ("nrm", "rosewood", "mandevilla")
 
 
 def folder_bytes(path: Path) -> int:
@@ -46,54 +55,107 @@ def raw_read_seconds(path: Path, repeat: int = 3) -> float:
     return best
 
 
-def run(events: int, seed: int) -> dict:
+def write_feeds(folder: Path, events: int, seed: int) -> tuple[dict[str, Path], float]:
+    sys.path.insert(0, str(HERE))
+    from data.synthetic import generate
+
+    started = time.perf_counter()
+    feeds = generate(seed=seed, events=events)
+    generated = time.perf_counter() - started
+    files = {}
+    for feed, frame in feeds.items():
+        files[feed] = folder / f"{feed}.csv"
+        frame.to_csv(files[feed], index=False)
+    return files, generated
+
+
+def worker(tree: Path, folder: Path, feeds: list[str], warm: bool) -> dict:
+    """In a fresh process: ingest each file of ``folder`` with the code of ``tree``."""
+    sys.path.insert(0, str(tree))
+    from data.ingest import ingest_file
+    from storage.parquet import ParquetStore
+
+    rows, seconds = {}, {}
     with tempfile.TemporaryDirectory() as tmp:
-        tmp = Path(tmp)
-        started = time.perf_counter()
-        feeds = generate(seed=seed, events=events)
-        generated = time.perf_counter() - started
-        files = {}
-        for feed, frame in feeds.items():
-            files[feed] = tmp / f"{feed}.csv"
-            frame.to_csv(files[feed], index=False)
-        store = ParquetStore(tmp / "store")
-        rows, seconds, raw = {}, {}, {}
-        for feed, path in files.items():
-            raw[feed] = raw_read_seconds(path)
-            started = time.perf_counter()
-            report = ingest_file(path, feed, store=store)
-            seconds[feed] = time.perf_counter() - started
-            rows[feed] = report.added
-        return {"events": events, "generated_s": generated, "rows": rows, "seconds": seconds,
-                "raw_s": raw,
-                "csv_mb": sum(p.stat().st_size for p in files.values()) / 2**20,
-                "store_mb": folder_bytes(tmp / "store") / 2**20}
+        for feed in feeds:
+            path = folder / f"{feed}.csv"
+            runs = 3 if warm else 1
+            if warm:
+                ingest_file(path, feed, store=ParquetStore(Path(tmp) / "warm"))
+            best = float("inf")
+            for run in range(runs):
+                store = ParquetStore(Path(tmp) / f"{feed}-{run}")
+                started = time.perf_counter()
+                report = ingest_file(path, feed, store=store)
+                best = min(best, time.perf_counter() - started)
+            rows[feed], seconds[feed] = report.added, best
+        store_mb = sum(folder_bytes(Path(tmp) / f"{feed}-0") for feed in feeds) / 2**20
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+    return {"rows": rows, "seconds": seconds, "store_mb": store_mb, "peak_gib": peak}
+
+
+def run_tree(tree: Path, folder: Path, feeds, warm: bool) -> dict:
+    command = [sys.executable, __file__, "--worker", str(tree), str(folder), "--feeds", *feeds]
+    if warm:
+        command.append("--warm")
+    done = subprocess.run(command, capture_output=True, text=True, check=True,
+                          cwd=tree, env={**os.environ, "INGEST_PROGRESS": "never"})
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def report(label: str, version: str, result: dict, raw: dict) -> None:
+    for feed, count in result["rows"].items():
+        s = result["seconds"][feed]
+        print(f"| {label} | {version} | {feed} | {count:,} | {s:.2f} | {count / s:,.0f} | "
+              f"{raw[feed]:.3f} | {s / raw[feed]:.0f}x |")
+    if len(result["rows"]) > 1:
+        total, secs = sum(result["rows"].values()), sum(result["seconds"].values())
+        raw_total = sum(raw[f] for f in result["rows"])
+        print(f"| {label} | {version} | **all** | {total:,} | {secs:.2f} | **{total / secs:,.0f}** "
+              f"| {raw_total:.3f} | **{secs / raw_total:.0f}x** |")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--events", type=int, nargs="+", default=[100_000, 1_000_000])
+    parser.add_argument("--events", type=int, nargs="*", default=[100_000, 1_000_000])
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--nrm-rows", type=int, default=0,
+                        help="also time an NRM file of about this many rows, caches warm")
+    parser.add_argument("--compare", action="append", default=[], metavar="NAME=PATH",
+                        help="another checkout to time on the same files")
+    parser.add_argument("--worker", nargs=2, help=argparse.SUPPRESS)
+    parser.add_argument("--feeds", nargs="+", default=list(FEED_NAMES), help=argparse.SUPPRESS)
+    parser.add_argument("--warm", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.worker:
+        print(json.dumps(worker(Path(args.worker[0]), Path(args.worker[1]), args.feeds,
+                                args.warm)))
+        return
+    trees = [(name, Path(path).resolve()) for name, path in
+             (item.split("=", 1) for item in args.compare)] + [("after", HERE)]
     print(f"# ingest benchmark: {platform.node()} · {platform.processor() or platform.machine()} · "
-          f"Python {platform.python_version()} · {time.strftime('%Y-%m-%d %H:%M')}")
-    print("| events | feed | rows | seconds | rows/s | raw read (s) | ingest / raw |")
-    print("| ---: | --- | ---: | ---: | ---: | ---: | ---: |")
-    for events in args.events:
-        result = run(events, args.seed)
-        for feed, count in result["rows"].items():
-            s, raw = result["seconds"][feed], result["raw_s"][feed]
-            print(f"| {events:,} | {feed} | {count:,} | {s:.2f} | {count / s:,.0f} | {raw:.3f} | "
-                  f"{s / raw:.0f}x |")
-        total, secs = sum(result["rows"].values()), sum(result["seconds"].values())
-        raw = sum(result["raw_s"].values())
-        print(f"| {events:,} | **all** | {total:,} | {secs:.2f} | **{total / secs:,.0f}** | "
-              f"{raw:.3f} | **{secs / raw:.0f}x** |")
-        print(f"|  | store size on disk: {result['store_mb']:.1f} MiB (CSV input "
-              f"{result['csv_mb']:.1f} MiB); generation {result['generated_s']:.1f} s |  |  |  |  "
-              "|  |")
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
-    print(f"\npeak memory of the benchmark process: {peak:.2f} GiB")
+          f"{os.cpu_count()} cores · Python {platform.python_version()} · "
+          f"{time.strftime('%Y-%m-%d %H:%M %Z')} · load average "
+          f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    print("| case | version | feed | rows | seconds | rows/s | raw read (s) | ingest / raw |")
+    print("| --- | --- | --- | ---: | ---: | ---: | ---: | ---: |")
+    cases = [(f"{events:,} events", events, list(FEED_NAMES), False) for events in args.events]
+    if args.nrm_rows:
+        # The NRM feed is about 54% of the events.
+        cases.append((f"{args.nrm_rows:,} NRM rows, warm", int(args.nrm_rows * 1.85), ["nrm"],
+                      True))
+    for label, events, feeds, warm in cases:
+        with tempfile.TemporaryDirectory() as tmp:
+            files, generated = write_feeds(Path(tmp), events, args.seed)
+            raw = {feed: raw_read_seconds(files[feed]) for feed in feeds}
+            for version, tree in trees:
+                result = run_tree(tree, Path(tmp), feeds, warm)
+                report(label, version, result, raw)
+            csv_mb = sum(files[f].stat().st_size for f in feeds) / 2**20
+            print(f"| {label} | | store size on disk: {result['store_mb']:.1f} MiB (CSV input "
+                  f"{csv_mb:.1f} MiB); generation {generated:.1f} s; peak memory "
+                  f"{result['peak_gib']:.2f} GiB |  |  |  |  |  |")
+    print(f"\nload average at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
 
 if __name__ == "__main__":

@@ -27,11 +27,11 @@ import getpass
 import os
 import sys
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
@@ -47,8 +47,10 @@ from core.errors import (
 )
 from core.schema import EVENT_DATE_FIELD, feed_fields
 from data.columns import load_column_mapping, resolve_columns
+from data.content_hash import _content_hash_of, _text_hashes, content_hash
 from data.identifiers import mask, refuse_identifiers
 from data.location import resolve_locations
+from data.lsoa_grid import build_in_background
 from data.parse import parse_field
 from data.pseudonymise import is_pseudonym
 from data.readers import ROW_COLUMN, read_partner_file
@@ -67,11 +69,17 @@ INGEST_ROLE = "admin"
 
 #: Parsing and geomasking work through the rows in chunks of this many (the progress bar
 #: advances per chunk); results do not depend on it. Validation (which checks record_id is
-#: unique across the file) and storing see the whole file at once.
-CHUNK_ROWS = 25_000
+#: unique across the file) and storing see the whole file at once. Large: every chunk costs
+#: fixed work (a spatial tree, lookups, frames), so a file of up to this many rows is one pass.
+CHUNK_ROWS = 250_000
+#: Files of this many rows and more resolve their locations on a second thread.
+THREAD_MIN_ROWS = 50_000
 #: The progress bar is shown (on a terminal) for files of at least this many rows or bytes.
 PROGRESS_MIN_ROWS = 50_000
 PROGRESS_MIN_BYTES = 5 * 2**20
+#: A file of this size or more (some 100,000 rows and up: ``data.lsoa_grid.MIN_POINTS``) has
+#: the grid-cell → LSOA table built on a second thread while it is read.
+GRID_MIN_BYTES = 8 * 2**20
 #: ``auto``: on a terminal, large files only; ``always``: forced (any file, any stream);
 #: ``never``. The command line reads its default from ``$INGEST_PROGRESS``.
 PROGRESS_MODES = ("auto", "always", "never")
@@ -127,8 +135,11 @@ def ingest_file(path: str | Path, feed: str, *, store: Store | str | None = None
     name = Path(path).name
     require_ingest_role(store, role, feed, name)
     started = time.perf_counter()
+    size_bytes = _file_size(path)
+    if size_bytes >= GRID_MIN_BYTES:
+        build_in_background()  # the grid-cell → LSOA table, while the file is read
     with audited_ingest(store, feed, name, role) as outcome, \
-            _Progress(progress, name, size_bytes=_file_size(path)) as bar:
+            _Progress(progress, name, size_bytes=size_bytes) as bar:
         with bar.stage("read", bar.size_bytes, unit="B") as advance:
             headers, frame = read_partner_file(path, sheet=sheet)
             advance(bar.size_bytes)
@@ -239,19 +250,33 @@ def _ingest(frame, feed, name, *, store, accept_valid, replace, geomask_m, sourc
     report = IngestReport(name=Path(name).name, feed=feed, rows_read=len(frame))
     if frame.empty:
         raise SchemaError(name, [Problem(None, None, None, "the file has a header but no data rows")])
-    with bar.stage("parse", len(frame)) as advance:
-        typed, problems = _by_chunk(frame, lambda chunk: _parse(chunk, feed), advance)
-    parsed = {(p.row, p.column) for p in problems}
-    # A cell the parser could not read is reported once, not again by the schema.
-    with bar.stage("validate", len(frame)) as advance:
-        problems += [p for p in validate(typed, frame, feed) if (p.row, p.column) not in parsed]
-        advance(len(frame))
-    with bar.stage("geomask", len(frame)) as advance:
-        location, location_problems = _by_chunk(
-            frame, lambda chunk: resolve_locations(chunk, cell_m), advance)
+    # Locations need only the raw cells: for a large file they are resolved on a second thread
+    # while this one parses and validates (geometry, projection and Arrow work there release
+    # the GIL); for a small one the thread costs more than it saves.
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest-locations") \
+        if len(frame) >= THREAD_MIN_ROWS else _Inline()
+    with pool:
+        located = [pool.submit(resolve_locations, chunk, cell_m) for chunk in _chunks(frame)]
+        with bar.stage("parse", len(frame)) as advance:
+            typed, problems = _by_chunk(frame, lambda chunk: _parse(chunk, feed), advance)
+        parsed = {(p.row, p.column) for p in problems}
+        # A cell the parser could not read is reported once, not again by the schema.
+        with bar.stage("validate", len(frame)) as advance:
+            problems += [p for p in validate(typed, frame, feed)
+                         if (p.row, p.column) not in parsed]
+            advance(len(frame))
+        event_date = typed[EVENT_DATE_FIELD[feed]].dt.floor("D")
+        # While the locations are still being resolved: the parsed columns' part of the content
+        # hash (a row's hash does not depend on the other rows, so hashing before the invalid
+        # rows are dropped gives the same numbers).
+        hashes = {} if problems else \
+            {c: _text_hashes(typed[c]) for c in typed.columns if c != ROW_COLUMN} | \
+            {"event_date": _text_hashes(event_date)}
+        with bar.stage("geomask", len(frame)) as advance:
+            location, location_problems = _joined(located, advance)
     problems += location_problems
     records = pd.concat([typed, location], axis=1)
-    records["event_date"] = records[EVENT_DATE_FIELD[feed]].dt.floor("D")
+    records["event_date"] = event_date
     bad_rows = {p.row for p in problems}
     if problems and not (accept_valid and len(bad_rows) < len(frame)):
         raise SchemaError(name, sorted(problems, key=_order))
@@ -259,7 +284,11 @@ def _ingest(frame, feed, name, *, store, accept_valid, replace, geomask_m, sourc
     records = records[keep]
     source_rows = records[["record_id", ROW_COLUMN]]  # to name rows in a conflict report
     records = records.drop(columns=[ROW_COLUMN])
-    records["content_hash"] = content_hash(records)
+    hashes |= {c: _text_hashes(records[c]) for c in location.columns} if hashes else {}
+    if len(records) == len(frame) and set(hashes) == set(records.columns):
+        records["content_hash"] = _content_hash_of(hashes, records.index)
+    else:
+        records["content_hash"] = content_hash(records)
     try:
         with bar.stage("store", len(records)) as advance:
             result = store.append(feed, records, source=source, file_name=report.name,
@@ -277,17 +306,53 @@ def _ingest(frame, feed, name, *, store, accept_valid, replace, geomask_m, sourc
     return report
 
 
+def _chunks(frame: pd.DataFrame) -> list[pd.DataFrame]:
+    """``frame`` in chunks of ``CHUNK_ROWS`` rows (one chunk, possibly empty, at least)."""
+    return [frame.iloc[start:start + CHUNK_ROWS]
+            for start in range(0, max(len(frame), 1), CHUNK_ROWS)]
+
+
 def _by_chunk(frame: pd.DataFrame, work, advance) -> tuple[pd.DataFrame, list[Problem]]:
     """``work(chunk) -> (frame, problems)`` over ``frame`` in chunks of ``CHUNK_ROWS`` rows,
     joined back (same index; each row's problems in the order ``work`` gives them), calling
     ``advance(rows)`` after each chunk. ``work`` must treat every row on its own."""
     parts, problems = [], []
-    for start in range(0, max(len(frame), 1), CHUNK_ROWS):
-        chunk = frame.iloc[start:start + CHUNK_ROWS]
+    for chunk in _chunks(frame):
         part, found = work(chunk)
         parts.append(part)
         problems += found
         advance(len(chunk))
+    return (parts[0] if len(parts) == 1 else pd.concat(parts)), problems
+
+
+class _Inline:
+    """An executor that runs each task when it is submitted (``ThreadPoolExecutor``'s
+    interface, as far as :func:`_ingest` uses it)."""
+
+    def submit(self, work, *args) -> Future:
+        done = Future()
+        try:
+            done.set_result(work(*args))
+        except Exception as exc:  # noqa: BLE001 - handed on by result(), as from a thread
+            done.set_exception(exc)
+        return done
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+def _joined(futures, advance) -> tuple[pd.DataFrame, list[Problem]]:
+    """The ``(frame, problems)`` results of ``futures`` (one per chunk, in row order) joined
+    as :func:`_by_chunk` joins them, calling ``advance(rows)`` as each chunk is ready."""
+    parts, problems = [], []
+    for future in futures:
+        part, found = future.result()
+        parts.append(part)
+        problems += found
+        advance(len(part))
     return (parts[0] if len(parts) == 1 else pd.concat(parts)), problems
 
 
@@ -298,54 +363,6 @@ def _parse(frame: pd.DataFrame, feed: str) -> tuple[pd.DataFrame, list[Problem]]
         typed[spec.name], found = parse_field(frame, spec)
         problems += found
     return typed, problems
-
-
-def content_hash(records: pd.DataFrame) -> pd.Series:
-    """A stable 64-bit fingerprint of each record's stored content, as hex text.
-
-    Computed on stored (geomasked) values only, so it reveals nothing the store does not already
-    hold. Re-ingesting an unchanged record gives the same hash, and the hash must never change
-    between versions: it is ``pandas.util.hash_pandas_object`` of the columns (sorted by name)
-    as text (``astype("string")``, missing values a NUL character), without the index. Here
-    each column's text is made and hashed once per *distinct* value and the per-column hashes
-    are combined as pandas combines them (:func:`_combine_hashes`): the same numbers, since a
-    value's text and hash do not depend on the other rows (a test compares the two ways).
-    """
-    columns = sorted(c for c in records.columns if c != "content_hash")
-    hashed = _combine_hashes([_text_hashes(records[c]) for c in columns], len(records))
-    return pd.Series(_hex16(hashed), index=records.index, dtype="string")
-
-
-def _text_hashes(column: pd.Series) -> np.ndarray:
-    """``pandas.util.hash_array`` of each cell's text (see :func:`content_hash`)."""
-    codes, uniques = pd.factorize(column, use_na_sentinel=True)
-    text = np.empty(len(uniques) + 1, dtype=object)  # not np.append: it drops a NUL string
-    text[:-1] = pd.Series(uniques).astype("string").fillna("\x00").to_numpy(dtype=object)
-    text[-1] = "\x00"  # code -1 (missing) takes the last entry
-    return pd.util.hash_array(text, categorize=False)[codes]
-
-
-def _combine_hashes(hashes: list[np.ndarray], rows: int) -> np.ndarray:
-    """The column hashes combined into one per row, exactly as ``hash_pandas_object`` combines
-    a frame's columns (``pandas.core.util.hashing.combine_hash_arrays``, written out here so
-    a stored hash never depends on a private pandas function)."""
-    out = np.full(rows, 0x345678, dtype=np.uint64)
-    multiplier = np.uint64(1000003)
-    for i, column in enumerate(hashes):
-        inverse_i = len(hashes) - i
-        out ^= column
-        out *= multiplier
-        multiplier += np.uint64(82520 + inverse_i + inverse_i)
-    return out + np.uint64(97531)
-
-
-_HEX_PAIRS = np.array([f"{i:02x}".encode() for i in range(256)], dtype="S2")
-
-
-def _hex16(values: np.ndarray) -> np.ndarray:
-    """``"{:016x}".format`` of each uint64, without a Python call per value."""
-    octets = values.astype(">u8").view(np.uint8).reshape(-1, 8)
-    return _HEX_PAIRS[octets].view("S16").ravel().astype(str).astype(object)
 
 
 def _quarantine(store, name, rejected: pd.DataFrame, problems: list[Problem]) -> str:

@@ -6,15 +6,19 @@ the geomasked cell centre, which is all that leaves this module.
 """
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from core.errors import Problem
+from data.lsoa_grid import MIN_POINTS, NO_LSOA, loaded_once, lsoa_grid
 from data.parse import clean_text
 from data.readers import ROW_COLUMN
-from geo.areas import areas_of_lsoas, lsoa_of_points, normalise_lsoa_codes
+from geo.areas import lsoa_of_points, normalise_lsoa_codes
+from geo.boundaries import load_boundaries
 from geo.geomask import bng_to_lonlat, lonlat_to_bng, snap_to_grid
 
 LOCATION_OUTPUT = ["lsoa_code", "ward_code", "district_code", "has_point", "easting", "northing",
@@ -51,19 +55,15 @@ def resolve_locations(frame: pd.DataFrame, cell_m: int) -> tuple[pd.DataFrame, l
     if has_en.any():
         e[has_en], n[has_en] = east[has_en], north[has_en]
     has_point = has_ll | has_en
-    out = pd.DataFrame(index=frame.index, columns=LOCATION_OUTPUT)
-    lsoa = np.full(len(frame), None, dtype=object)  # filled in place, then one column
+    codes, wards, districts = _lsoa_table()
+    lsoa_at = np.full(len(frame), NO_LSOA, dtype=np.int64)  # position in the LSOA table
     if has_point.any():
-        codes, distance = lsoa_of_points(e[has_point], n[has_point])
-        lsoa[has_point] = codes.to_numpy(dtype=object, na_value=None)
-        outside = codes.isna().to_numpy()
-        for row, km in zip(rows[has_point][outside], distance[outside] / 1000):
-            problems.append(Problem(int(row), "location", None,
-                                    f"is outside West Yorkshire ({km:,.1f} km beyond its boundary)"))
+        lsoa_at[has_point] = _lsoas_of_points(e[has_point], n[has_point], rows[has_point],
+                                              problems)
     only_lsoa = ~has_point & (lsoa_text != "").to_numpy()
     if only_lsoa.any():
         mapped, known = normalise_lsoa_codes(lsoa_text[only_lsoa])
-        lsoa[only_lsoa] = mapped.to_numpy(dtype=object, na_value=None)
+        lsoa_at[only_lsoa] = _positions(mapped)
         for row, value in zip(rows[only_lsoa][~known.to_numpy()], lsoa_text[only_lsoa][~known]):
             problems.append(Problem(int(row), "lsoa_code", str(value),
                                     "is not a West Yorkshire LSOA code (2021 or 2011)"))
@@ -72,20 +72,82 @@ def resolve_locations(frame: pd.DataFrame, cell_m: int) -> tuple[pd.DataFrame, l
         problems.append(Problem(int(row), "location", None,
                                 "no location: give longitude and latitude, easting and northing, "
                                 "or lsoa_code"))
-    out["lsoa_code"] = pd.array(lsoa, dtype="string")
-    areas = areas_of_lsoas(out["lsoa_code"])
-    out["ward_code"], out["district_code"] = areas["ward_code"], areas["district_code"]
-    masked_e, masked_n = snap_to_grid(np.nan_to_num(e), np.nan_to_num(n), cell_m)
-    m_lon, m_lat = bng_to_lonlat(masked_e, masked_n)
+    out = pd.DataFrame(index=frame.index)
+    # Position NO_LSOA (-1) takes the last entry of each table: missing.
+    at = pa.array(np.where(lsoa_at < 0, len(codes) - 1, lsoa_at))
+    for column, table in (("lsoa_code", codes), ("ward_code", wards),
+                          ("district_code", districts)):
+        out[column] = pd.arrays.ArrowStringArray(table.take(at))
+    masked_e, masked_n, m_lon, m_lat = _masked(e, n, has_point, cell_m)
     out["has_point"] = has_point
-    out["easting"] = pd.arrays.IntegerArray(np.where(has_point, masked_e, 0).astype(np.int32),
-                                            ~has_point)
-    out["northing"] = pd.arrays.IntegerArray(np.where(has_point, masked_n, 0).astype(np.int32),
-                                             ~has_point)
-    out["longitude"] = np.where(has_point, np.round(m_lon, 6), np.nan)
-    out["latitude"] = np.where(has_point, np.round(m_lat, 6), np.nan)
+    out["easting"] = pd.arrays.IntegerArray(masked_e, ~has_point)
+    out["northing"] = pd.arrays.IntegerArray(masked_n, ~has_point)
+    out["longitude"] = m_lon
+    out["latitude"] = m_lat
     out["geomask_m"] = np.int16(cell_m)
     return out, problems
+
+
+def _lsoas_of_points(easting, northing, rows, problems) -> np.ndarray:
+    """The position in :func:`_lsoa_table` of each point's LSOA (``NO_LSOA`` for none),
+    reporting points outside West Yorkshire. Points well inside one LSOA are answered by the
+    grid-cell table (``data.lsoa_grid``, built for large batches only); the rest by
+    ``geo.areas.lsoa_of_points``, which also measures how far outside a point is."""
+    found = lsoa_grid().lookup(easting, northing) if len(easting) >= MIN_POINTS else \
+        np.full(len(easting), NO_LSOA, dtype=np.int64)
+    ask = found == NO_LSOA
+    if ask.any():
+        codes, distance = lsoa_of_points(easting[ask], northing[ask])
+        found[ask] = _positions(codes)
+        outside = codes.isna().to_numpy()
+        for row, km in zip(rows[ask][outside], distance[outside] / 1000):
+            problems.append(Problem(int(row), "location", None,
+                                    f"is outside West Yorkshire ({km:,.1f} km beyond its boundary)"))
+    return found
+
+
+@lru_cache(maxsize=1)
+def _lsoa_table() -> tuple[pa.Array, pa.Array, pa.Array]:
+    """The 2021 LSOA codes, their best-fit ward and their district, in the order of
+    ``load_boundaries("lsoa")`` (the order ``data.lsoa_grid`` counts in), each with a missing
+    value appended so that position ``NO_LSOA`` (-1) reads as missing."""
+    lsoas = loaded_once(lambda: load_boundaries("lsoa"))  # not twice if the grid is building
+    table = lsoas[["code", "ward_code", "district_code"]].astype("string")
+    return tuple(pa.array(np.append(table[c].to_numpy(dtype=object, na_value=None), None),
+                          type=pa.string())
+                 for c in ("code", "ward_code", "district_code"))
+
+
+def _positions(codes: pd.Series) -> np.ndarray:
+    """The position of each 2021 LSOA code in :func:`_lsoa_table` (``NO_LSOA`` if missing or
+    unknown)."""
+    return _code_index().get_indexer(
+        codes.astype(object).where(codes.notna(), None)).astype(np.int64)
+
+
+@lru_cache(maxsize=1)
+def _code_index() -> pd.Index:
+    return pd.Index(_lsoa_table()[0][:-1].to_numpy(zero_copy_only=False))
+
+
+def _masked(e, n, has_point, cell_m):
+    """The geomasked cell centre of each point, in BNG (``int32``, 0 where there is no point)
+    and WGS84 (rounded to 6 decimals, NaN where there is no point). Many points share a cell:
+    each distinct cell centre is projected once (the same numbers as projecting every row)."""
+    masked_e, masked_n = snap_to_grid(np.nan_to_num(e), np.nan_to_num(n), cell_m)
+    masked_e = np.where(has_point, masked_e, 0).astype(np.int32)
+    masked_n = np.where(has_point, masked_n, 0).astype(np.int32)
+    lon = np.full(len(e), np.nan)
+    lat = np.full(len(e), np.nan)
+    if has_point.any():
+        cells = (masked_e[has_point].astype(np.int64) << 32) | \
+            masked_n[has_point].astype(np.int64) & 0xFFFFFFFF
+        distinct, inverse = np.unique(cells, return_inverse=True)
+        d_lon, d_lat = bng_to_lonlat((distinct >> 32).astype(np.int32),
+                                     (distinct & 0xFFFFFFFF).astype(np.uint32).astype(np.int32))
+        lon[has_point] = np.round(d_lon, 6)[inverse]
+        lat[has_point] = np.round(d_lat, 6)[inverse]
+    return masked_e, masked_n, lon, lat
 
 
 def _number(frame, column, rows, problems) -> tuple[np.ndarray, np.ndarray]:
@@ -142,10 +204,10 @@ def _hint_lonlat(lon, lat, given, rows, problems) -> np.ndarray:
     grid = given & _between(lon, _EAST) & _between(lat, _NORTH)
     impossible = given & ~swapped & ~grid & ((np.abs(lon) > 180) | (np.abs(lat) > 90))
     for mask, reason in (
-        (swapped, "longitude and latitude look swapped (longitude ~53.8 is a latitude in West "
-                  "Yorkshire)"),
-        (grid, "these look like British National Grid metres: put them in the easting and "
-               "northing columns"),
+        (swapped, ("longitude and latitude look swapped (longitude ~53.8 is a latitude in West "
+                  "Yorkshire)")),
+        (grid, ("these look like British National Grid metres: put them in the easting and "
+               "northing columns")),
         (impossible, "are not valid WGS84 degrees"),
     ):
         problems.extend(Problem(int(r), "longitude/latitude", None, reason) for r in rows[mask])

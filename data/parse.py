@@ -42,7 +42,7 @@ def parse_field(frame: pd.DataFrame, field: Field) -> tuple[pd.Series, list[Prob
     if field.kind == "bool":
         return _parse_bool(text, frame[ROW_COLUMN], field)
     if field.kind == "category":
-        return _per_distinct(text, _canonical_category).astype("string"), []
+        return _per_distinct_text(text, _canonical_category), []
     if field.kind == "multi":
         return _multi(text), []
     problems = _empty_problems(text, frame[ROW_COLUMN], field)
@@ -66,7 +66,7 @@ def _canonical_category(value: str):
 
 
 def _multi(text: pd.Series) -> pd.Series:
-    return _per_distinct(text, _canonical_multi).astype("string")
+    return _per_distinct_text(text, _canonical_multi)
 
 
 def _canonical_multi(value: str):
@@ -80,6 +80,16 @@ def _per_distinct(text: pd.Series, function) -> pd.Series:
     codes, uniques = pd.factorize(text)
     results = pd.Series([function(u) for u in uniques], dtype=object)
     return pd.Series(results.to_numpy()[codes], index=text.index)
+
+
+def _per_distinct_text(text: pd.Series, function) -> pd.Series:
+    """``_per_distinct(text, function).astype("string")`` without a Python object per row: the
+    distinct results become Arrow text once and are spread over the rows by an Arrow take."""
+    codes, uniques = pd.factorize(text)
+    if (codes < 0).any():  # a missing cell (never after clean_text): the plain way
+        return _per_distinct(text, function).astype("string")
+    results = pa.array([function(u) for u in uniques], type=pa.string(), from_pandas=True)
+    return pd.Series(pd.arrays.ArrowStringArray(results.take(pa.array(codes))), index=text.index)
 
 
 def _empty_problems(text, rows, field) -> list[Problem]:

@@ -235,7 +235,7 @@ def _fast_csv_body(raw: bytes, headers: list[str]) -> pd.DataFrame | None:
     Arrow rejects, goes the slow way, which reports the problem with its row number.
     """
     width = len(headers)
-    if width < 2 or raw.count(b"\r") != raw.count(b"\r\n"):
+    if width < 2 or (b"\r" in raw and raw.count(b"\r") != raw.count(b"\r\n")):
         return None
     try:
         raw.decode("utf-8-sig")  # cheap next to the parse; cp1252 files go the slow way

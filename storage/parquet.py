@@ -250,6 +250,8 @@ class ParquetStore(Store):
 
 def _diff(frame: pd.DataFrame, stored: pd.DataFrame):
     """Split incoming rows into new, unchanged (same id and hash) and conflicting ones."""
+    if stored.empty:  # a first batch: every row is new (and no per-row look-up is needed)
+        return frame, frame.iloc[:0], frame.iloc[:0]
     known = dict(zip(stored["record_id"], stored["content_hash"]))
     prior = frame["record_id"].map(known)
     is_new = prior.isna()

@@ -1,0 +1,71 @@
+"""The content hash of stored records: a stable 64-bit fingerprint of each record, as hex text.
+
+Re-ingesting an unchanged record gives the same hash, and the hash must never change between
+versions (``storage`` compares it to tell unchanged records from conflicting ones).
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+
+def content_hash(records: pd.DataFrame) -> pd.Series:
+    """A stable 64-bit fingerprint of each record's stored content, as hex text.
+
+    Computed on stored (geomasked) values only, so it reveals nothing the store does not already
+    hold. Re-ingesting an unchanged record gives the same hash, and the hash must never change
+    between versions: it is ``pandas.util.hash_pandas_object`` of the columns (sorted by name)
+    as text (``astype("string")``, missing values a NUL character), without the index. Here
+    each column's text is made and hashed once per *distinct* value and the per-column hashes
+    are combined as pandas combines them (:func:`_combine_hashes`): the same numbers, since a
+    value's text and hash do not depend on the other rows (a test compares the two ways).
+    """
+    return _content_hash_of({c: _text_hashes(records[c]) for c in records.columns
+                             if c != "content_hash"}, records.index)
+
+
+def _content_hash_of(hashes: dict[str, np.ndarray], index: pd.Index) -> pd.Series:
+    """:func:`content_hash` from each column's :func:`_text_hashes` (column name → hashes)."""
+    columns = sorted(c for c in hashes if c != "content_hash")
+    hashed = _combine_hashes([hashes[c] for c in columns], len(index))
+    return pd.Series(_hex16(hashed), index=index, dtype="string")
+
+
+def _text_hashes(column: pd.Series) -> np.ndarray:
+    """``pandas.util.hash_array`` of each cell's text (see :func:`content_hash`): once per
+    distinct value, except in a text column of distinct values (ids), where finding the
+    distinct values would cost more than it saves."""
+    if column.dtype == "string" and column.name in DISTINCT_TEXT_COLUMNS:
+        text = column.fillna("\x00").to_numpy(dtype=object)
+        return pd.util.hash_array(text, categorize=False)
+    codes, uniques = pd.factorize(column, use_na_sentinel=True)
+    text = np.empty(len(uniques) + 1, dtype=object)  # not np.append: it drops a NUL string
+    text[:-1] = pd.Series(uniques).astype("string").fillna("\x00").to_numpy(dtype=object)
+    text[-1] = "\x00"  # code -1 (missing) takes the last entry
+    return pd.util.hash_array(text, categorize=False)[codes]
+
+
+def _combine_hashes(hashes: list[np.ndarray], rows: int) -> np.ndarray:
+    """The column hashes combined into one per row, exactly as ``hash_pandas_object`` combines
+    a frame's columns (``pandas.core.util.hashing.combine_hash_arrays``, written out here so
+    a stored hash never depends on a private pandas function)."""
+    out = np.full(rows, 0x345678, dtype=np.uint64)
+    multiplier = np.uint64(1000003)
+    for i, column in enumerate(hashes):
+        inverse_i = len(hashes) - i
+        out ^= column
+        out *= multiplier
+        multiplier += np.uint64(82520 + inverse_i + inverse_i)
+    return out + np.uint64(97531)
+
+
+#: Text columns whose values are (nearly) all distinct: hashed cell by cell.
+DISTINCT_TEXT_COLUMNS = {"record_id"}
+
+_HEX_PAIRS = np.array([f"{i:02x}".encode() for i in range(256)], dtype="S2")
+
+
+def _hex16(values: np.ndarray) -> np.ndarray:
+    """``"{:016x}".format`` of each uint64, without a Python call per value."""
+    octets = values.astype(">u8").view(np.uint8).reshape(-1, 8)
+    return _HEX_PAIRS[octets].view("S16").ravel().astype(str).astype(object)

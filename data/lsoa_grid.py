@@ -1,0 +1,137 @@
+"""A grid-cell → LSOA table that answers the point-in-LSOA query for points far from any edge.
+
+``geo.areas.lsoa_of_points`` asks, for every point, which LSOA polygon contains it (a tree
+query, the first LSOA listed where generalised edges overlap). Most points of a partner file
+lie well inside one LSOA, where the answer is the same for every point of a whole grid cell:
+this table holds that answer for those cells, so only points near an edge (or outside every
+LSOA) take the exact query. The answers are the exact query's, not an approximation:
+
+* Every LSOA boundary is densified to vertices at most ``STEP_M`` apart, so any boundary point
+  is within ``STEP_M / 2`` of a vertex. A cell is *clean* when no vertex lies within
+  ``MARGIN_M + STEP_M`` of its square (Chebyshev distance); then no boundary point lies within
+  ``MARGIN_M`` of the square.
+* Edge-adjacent clean cells form connected regions (their squares, grown by the margin,
+  overlap) that no boundary crosses, so every point of a region lies inside the same LSOAs and
+  the exact query gives it the same answer: asked once, at one cell centre per region.
+* Regions inside no LSOA keep ``-1`` (their points go the exact way, which also measures how
+  far outside they are), as do cells near an edge and anything off the table.
+* ``MARGIN_M`` absorbs the rounding of ``floor((e - x0) / cell)``: a point is never more than
+  a hair outside the square of the cell it is looked up in.
+
+The table is built once per process (well under a second, 5 MB), and only for a batch of
+at least ``MIN_POINTS`` points; smaller batches take the exact query alone.
+"""
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+import numpy as np
+import shapely
+from scipy import ndimage
+
+from geo.areas import _containing_lsoa, _lsoas_bng
+
+CELL_M = 50.0
+MARGIN_M = 1.0
+STEP_M = 8.0
+#: Below this many points the exact query is cheaper than building the table.
+MIN_POINTS = 100_000
+NO_LSOA = -1
+
+
+@dataclass(frozen=True)
+class LsoaGrid:
+    """``table[row, column]``: the position (in ``codes``) of the LSOA holding every point of
+    the cell whose south-west corner is ``(x0 + column * cell_m, y0 + row * cell_m)`` (BNG
+    metres), or ``NO_LSOA`` where the exact query must decide."""
+
+    x0: float
+    y0: float
+    cell_m: float
+    table: np.ndarray
+    codes: np.ndarray
+
+    def lookup(self, easting: np.ndarray, northing: np.ndarray) -> np.ndarray:
+        """The position in ``codes`` of each point's LSOA, ``NO_LSOA`` where the table does not
+        know (near an edge, outside every LSOA, off the table, not a finite number)."""
+        rows, columns = self.table.shape
+        x = (np.asarray(easting, float) - self.x0) / self.cell_m
+        y = (np.asarray(northing, float) - self.y0) / self.cell_m
+        # Comparisons with NaN are False: such points stay off the table.
+        on = (x >= 0) & (x < columns) & (y >= 0) & (y < rows)
+        found = np.full(len(x), NO_LSOA, dtype=np.int64)
+        found[on] = self.table[y[on].astype(np.int64), x[on].astype(np.int64)]
+        return found
+
+
+_BUILT: list[LsoaGrid] = []
+_BUILDING = threading.Lock()
+
+
+def lsoa_grid() -> LsoaGrid:
+    """The table for the shipped 2021 LSOAs (built on first use, then kept; a second thread
+    asking meanwhile waits for the same table)."""
+    with _BUILDING:
+        if not _BUILT:
+            _BUILT.append(build_grid(CELL_M, MARGIN_M, STEP_M))
+        return _BUILT[0]
+
+
+def loaded_once(load):
+    """``load()`` (a boundary loader, cached by its module) under the lock the table is built
+    under: a caller that comes while the table is being built, boundaries and all, waits for
+    it instead of loading the same boundaries a second time on another thread."""
+    with _BUILDING:
+        return load()
+
+
+def build_in_background() -> None:
+    """Start building the table on a daemon thread, if it is not built yet: an ingest of a
+    large file calls this before reading it, so the build overlaps the read."""
+    if not _BUILT:
+        threading.Thread(target=lsoa_grid, name="lsoa-grid", daemon=True).start()
+
+
+def build_grid(cell_m: float, margin_m: float, step_m: float) -> LsoaGrid:
+    lsoas = _lsoas_bng()
+    reach = margin_m + step_m
+    if reach >= cell_m:
+        raise ValueError(f"margin + step ({reach} m) must be under the cell size ({cell_m} m)")
+    west, south, east, north = lsoas.total_bounds
+    # One spare cell on every side, so a vertex grown by ``reach`` stays on the table.
+    x0, y0 = np.floor(west / cell_m) * cell_m - cell_m, np.floor(south / cell_m) * cell_m - cell_m
+    columns = int(np.ceil((east - x0) / cell_m)) + 1
+    rows = int(np.ceil((north - y0) / cell_m)) + 1
+    edges = shapely.segmentize(shapely.boundary(np.asarray(lsoas.geometry.array)), step_m)
+    vertices = shapely.get_coordinates(edges)
+    near_edge = np.zeros((rows, columns), dtype=bool)
+    # A vertex is within ``reach`` of its own cell, and of the neighbouring cell across any
+    # side (or corner) of it that is within ``reach`` (``reach`` < cell: no further ones).
+    x = (vertices[:, 0] - x0) / cell_m
+    y = (vertices[:, 1] - y0) / cell_m
+    column, row = np.floor(x).astype(np.int64), np.floor(y).astype(np.int64)
+    near = reach / cell_m
+    sides_x = ((-1, (x - column) <= near), (1, (column + 1 - x) <= near))
+    sides_y = ((-1, (y - row) <= near), (1, (row + 1 - y) <= near))
+    near_edge[row, column] = True
+    for dx, on_x in sides_x:
+        near_edge[row[on_x], column[on_x] + dx] = True
+        for dy, on_y in sides_y:
+            both = on_x & on_y
+            near_edge[row[both] + dy, column[both] + dx] = True
+    for dy, on_y in sides_y:
+        near_edge[row[on_y] + dy, column[on_y]] = True
+    regions, _ = ndimage.label(~near_edge)  # edge-adjacent clean cells
+    flat = regions.ravel()
+    labels, first = np.unique(flat, return_index=True)
+    first = first[labels > 0]
+    row, column = np.divmod(first, columns)
+    centres = shapely.points(x0 + (column + 0.5) * cell_m, y0 + (row + 0.5) * cell_m)
+    names = _containing_lsoa(centres, lsoas)
+    codes = lsoas["code"].to_numpy(dtype=object)
+    position = {code: i for i, code in enumerate(codes)}
+    answer = np.array([NO_LSOA if name is None else position[name] for name in names],
+                      dtype=np.int32)
+    table = np.concatenate([np.array([NO_LSOA], dtype=np.int32), answer])[regions]
+    return LsoaGrid(float(x0), float(y0), float(cell_m), table, codes)
