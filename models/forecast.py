@@ -26,6 +26,7 @@ with the best held-out log-likelihood. Without held-out events the weights stay 
 """
 from __future__ import annotations
 
+import weakref
 from numbers import Integral, Real
 
 import geopandas as gpd
@@ -47,6 +48,9 @@ TRIGGER_BANDWIDTHS = (100, 250)  # metres: near-repeat spread
 DECAYS_DAYS = (14, 60)  # near-repeat memory
 DAYS_PER_MONTH = 365.25 / 12
 EM_ITERATIONS = 200
+SHRINK_TO = ("kde200", "kde300")
+TRUNCATE = 4.0  # kernels reach 4 bandwidths (scipy's default)
+MAX_PAIRS = 20_000_000  # held-out cells x event sites summed directly; beyond, smooth the grid
 
 
 class ForecastRanker(BaseEstimator):
@@ -97,10 +101,11 @@ class ForecastRanker(BaseEstimator):
         "validation_folds": [Interval(Integral, 0, None, closed="left")],
         "horizon_days": [Interval(Integral, 1, None, closed="left")],
         "prior": [Interval(Real, 0, None, closed="neither")],
+        "prior_toward": [StrOptions({"even", "kde"})],
     }
 
     def __init__(self, kind="mixture", *, bandwidth_m=250, cell_size_m=100, population=None,
-                 validation_folds=6, horizon_days=30, prior=1.0):
+                 validation_folds=6, horizon_days=30, prior=1.0, prior_toward="even"):
         self.kind = kind
         self.bandwidth_m = bandwidth_m
         self.cell_size_m = cell_size_m
@@ -108,6 +113,7 @@ class ForecastRanker(BaseEstimator):
         self.validation_folds = validation_folds
         self.horizon_days = horizon_days
         self.prior = prior
+        self.prior_toward = prior_toward
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
@@ -161,8 +167,8 @@ class ForecastRanker(BaseEstimator):
             train, test = day < start, (day >= start) & (day < start + self.horizon_days)
             if train.sum() < 2 or not test.any():
                 continue
-            surfaces = _surfaces(grid, cell[train], day[train], start, names)
-            rows.append(np.column_stack([surfaces[n][cell[test]] for n in names]))
+            values = _surfaces_at(grid, cell[train], day[train], start, names, cell[test])
+            rows.append(np.column_stack([values[n] for n in names]))
         return np.vstack(rows) if rows else np.empty((0, len(names)))
 
     def _weights(self, names: list[str], held: np.ndarray, n_land: int
@@ -184,7 +190,11 @@ class ForecastRanker(BaseEstimator):
         # sepp and population mix the validated background with their own surfaces only.
         chosen = [i for i, n in enumerate(names)
                   if not n.startswith("kde") or i == best or self.kind == "mixture"]
-        weights[chosen] = _em_weights(held[:, chosen], self.prior)
+        target = None
+        if self.prior_toward == "kde":  # the two backgrounds either side of KDE's 250 m
+            target = np.array([float(names[i] in SHRINK_TO) for i in chosen])
+            target = None if not target.any() else target
+        weights[chosen] = _em_weights(held[:, chosen], self.prior, target)
         if self.kind == "mixture":
             bandwidth = float(names[kde[int(np.argmax(weights[kde]))]][3:])
         return weights, bandwidth
@@ -270,21 +280,93 @@ def _surfaces(grid: Grid, cell: np.ndarray, day: np.ndarray, origin: int,
     return out
 
 
+def _surfaces_at(grid: Grid, cell: np.ndarray, day: np.ndarray, origin: int,
+                 names: list[str], at: np.ndarray) -> dict[str, np.ndarray]:
+    """``_surfaces(grid, cell, day, origin, names)[name][at]`` for every name, without
+    smoothing the whole grid.
+
+    A held-out fold needs the surfaces at its few held-out cells only, so each kernel surface
+    is summed event site by event site with the very kernel ``scipy.ndimage.gaussian_filter``
+    uses (``_kernel1d``), and normalised by each site's kernel mass on land (one smoothing of
+    the land mask per bandwidth, cached). Pairs too many for memory fall back to ``_surfaces``.
+    """
+    land = grid.land.ravel()
+    n_land = int(land.sum())
+    sites, site_of = np.unique(cell, return_inverse=True)
+    if len(sites) * len(at) > MAX_PAIRS:
+        whole = _surfaces(grid, cell, day, origin, names)
+        return {name: whole[name][at] for name in names}
+    site_row, site_col = np.divmod(sites, grid.nx)
+    row, col = np.divmod(np.asarray(at), grid.nx)
+    d_row = np.abs(row[:, None] - site_row[None, :])
+    d_col = np.abs(col[:, None] - site_col[None, :])
+    kernels: dict[float, np.ndarray] = {}
+    out = {}
+    for name in names:
+        if name.startswith(("kde", "recent")):
+            if name.startswith("kde"):
+                spread, weights = float(name[3:]), None
+            else:
+                spread_s, decay = name[6:].rstrip("d").split("/")
+                spread, weights = float(spread_s), np.exp(-(origin - day) / float(decay))
+            if spread not in kernels:
+                k = _kernel1d(spread, grid.cell_m)
+                reach = len(k) - 1
+                kernels[spread] = k[np.minimum(d_row, reach)] * k[np.minimum(d_col, reach)]
+            mass = np.bincount(site_of, weights=weights, minlength=len(sites)).astype(float)
+            total = mass @ _land_mass(grid, spread)[sites]
+            out[name] = (kernels[spread] @ mass / total if total > 0
+                         else np.full(len(at), 1.0 / n_land))
+        elif name == "population":
+            people = np.where(land, grid.population.ravel(), 0.0)
+            out[name] = people[at] / people.sum()
+        else:
+            out[name] = np.full(len(at), 1.0 / n_land)
+    return out
+
+
+def _kernel1d(bandwidth_m: float, cell_m: float) -> np.ndarray:
+    """Half of ``gaussian_filter``'s sampled kernel (truncated at 4 sigma), by distance in
+    cells, then a 0 for every distance beyond its reach."""
+    sigma = bandwidth_m / cell_m
+    reach = int(TRUNCATE * sigma + 0.5)
+    k = np.exp(-0.5 * np.arange(reach + 1) ** 2 / sigma ** 2)
+    return np.r_[k / (2 * k.sum() - k[0]), 0.0]
+
+
+_LAND_MASS: weakref.WeakKeyDictionary[Grid, dict] = weakref.WeakKeyDictionary()
+
+
+def _land_mass(grid: Grid, bandwidth_m: float) -> np.ndarray:
+    """Per cell, the share of a kernel centred there that falls on land (cached per grid)."""
+    cache = _LAND_MASS.setdefault(grid, {})
+    if bandwidth_m not in cache:
+        cache[bandwidth_m] = _smooth(grid.land.astype(float), bandwidth_m, grid)
+    return cache[bandwidth_m]
+
+
 def _smooth(counts: np.ndarray, bandwidth_m: float, grid: Grid) -> np.ndarray:
-    return ndimage.gaussian_filter(counts, sigma=bandwidth_m / grid.cell_m,
+    return ndimage.gaussian_filter(counts, sigma=bandwidth_m / grid.cell_m, truncate=TRUNCATE,
                                    mode="constant").ravel()
 
 
-def _em_weights(likelihood: np.ndarray, prior: float) -> np.ndarray:
-    """Mixture weights maximising sum(log(likelihood @ w)) + prior * sum(log w) (EM, MAP)."""
+def _em_weights(likelihood: np.ndarray, prior: float, target: np.ndarray | None = None
+                ) -> np.ndarray:
+    """Mixture weights maximising sum(log(likelihood @ w)) + sum(a * log w) (EM, MAP), with
+    ``a = prior * k * target`` pseudo-events (``target`` even by default): without held-out
+    events the weights are ``target``, and few held-out events move them little from it."""
     n, k = likelihood.shape
-    weights = np.full(k, 1.0 / k)
+    target = np.full(k, 1.0 / k) if target is None else np.asarray(target, float)
+    pseudo = prior * k * target / target.sum()
+    weights = pseudo / pseudo.sum()
     if not n:
         return weights
+    weights = np.where(weights > 0, weights, 1e-3 / k)  # a surface without pseudo-events may
+    weights /= weights.sum()  # still earn weight from the held-out events
     for _ in range(EM_ITERATIONS):
         joint = likelihood * weights
         total = np.maximum(joint.sum(axis=1, keepdims=True), 1e-300)
-        updated = ((joint / total).sum(axis=0) + prior) / (n + prior * k)
+        updated = ((joint / total).sum(axis=0) + pseudo) / (n + pseudo.sum())
         if np.abs(updated - weights).max() < 1e-6:
             return updated
         weights = updated
