@@ -55,8 +55,13 @@ from models._grid import Grid, centre_grid
 from models.forecast import ForecastRanker
 from models.hotspots import METHODS, HotspotModel, OutsideAreaWarning
 from models.metrics import cells_for_coverage, hit_rate, pai, rri, top_cells
-from models.seeds import (evaluate_draws, evaluate_seeds, ratio_markdown, ratio_table,
-                          seeds_markdown)
+from models.seeds import (
+    evaluate_draws,
+    evaluate_seeds,
+    ratio_markdown,
+    ratio_table,
+    seeds_markdown,
+)
 from storage.open import open_store
 
 DEFAULT_OUT = Path(__file__).resolve().parent.parent / "docs" / "hotspot-evaluation.md"
@@ -64,6 +69,8 @@ COVERAGES = (0.005, 0.01, 0.02, 0.05, 0.1)
 PERIODS = {"month": "M", "quarter": "Q"}
 # Rankings compared at equal area: name -> ForecastRanker parameters ("forecast" is the default).
 RANKERS = {"forecast": {"kind": "mixture"}, "kde250": {"kind": "kde"},
+           # The default mixture before December 2026: EM prior spread evenly, six folds.
+           "forecast-even": {"kind": "mixture", "prior_toward": "even", "validation_folds": 6},
            "kde-cv": {"kind": "kde-cv"}, "sepp": {"kind": "sepp"},
            "population": {"kind": "population"}}
 CANDIDATES = (*RANKERS, *METHODS)
@@ -311,7 +318,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="shares of the area for the fixed-coverage comparison")
     parser.add_argument("--test-period", choices=list(PERIODS), default="month")
     parser.add_argument("--methods", nargs="+", choices=list(CANDIDATES),
-                        default=[*RANKERS, "scan"])
+                        default=[m for m in RANKERS if m != "forecast-even"] + ["scan"])
     parser.add_argument("--seed", type=int, default=0,
                         help="random_state of every fit (and of --family's data)")
     parser.add_argument("--seeds", type=int, nargs="+",

@@ -15,10 +15,18 @@ few intensity surfaces from the training events, each a probability over land ce
 ``kind`` says which are mixed, and the mixture weights are learned by rolling-origin
 validation inside the training data: the origin steps back ``validation_folds`` times by
 ``horizon_days``; each time the surfaces are rebuilt from the events before the origin and
-scored on the events of the following ``horizon_days``. The weights maximise that held-out
-log-likelihood (EM for mixture weights, with ``prior`` pseudo-events per surface so that few
-held-out events leave the weights near even), and the bandwidth of ``"kde-cv"`` is the one
-with the best held-out log-likelihood. Without held-out events the weights stay even.
+scored on the events of the following ``horizon_days`` (11 folds by default: every month of a
+year's training but the first). The weights maximise that held-out log-likelihood (EM for
+mixture weights, MAP with ``prior`` pseudo-events per surface), and the bandwidth of
+``"kde-cv"`` is the one with the best held-out log-likelihood.
+
+Where the pseudo-events sit is ``prior_toward``. For ``"mixture"`` the default, ``"kde"``,
+puts them all on the 200 and 300 m backgrounds (the two either side of plain KDE's 250 m), so
+a sparse feed whose few held-out events cannot tell the surfaces apart ranks like plain KDE,
+and the residents, near-repeat and other scales take weight only as far as the held-out
+events support them; ``"even"`` spreads them evenly over the surfaces (the ranking before
+December 2026, which let an even blend with residents decide a sparse feed's top 0.5%).
+Without held-out events the weights are the pseudo-events' shares.
 
 ``kind="kde"`` is the plain baseline: one KDE of ``bandwidth_m`` (250 m), nothing learned.
 ``docs/hotspot-evaluation.md`` compares the kinds; ``"mixture"`` is the default ranking of
@@ -69,12 +77,16 @@ class ForecastRanker(BaseEstimator):
         Cell size (a multiple of the 100 m geomask cell).
     population : GeoDataFrame, Series or None, default=None
         LSOA populations, as ``HotspotModel``'s.
-    validation_folds : int, default=6
+    validation_folds : int, default=11
         Validation origins, one ``horizon_days`` apart, ending at the last training day.
     horizon_days : int, default=30
         Length of each held-out period (the forecast horizon).
     prior : float, default=1.0
-        Pseudo-events per surface in the mixture weights' EM.
+        Pseudo-events per surface in the mixture weights' EM (``prior`` times the number of
+        surfaces in all).
+    prior_toward : {"kde", "even"}, default="kde"
+        Where the pseudo-events sit (module docstring); ``kind="mixture"`` only, the other
+        kinds spread them evenly.
 
     Attributes
     ----------
@@ -105,7 +117,7 @@ class ForecastRanker(BaseEstimator):
     }
 
     def __init__(self, kind="mixture", *, bandwidth_m=250, cell_size_m=100, population=None,
-                 validation_folds=6, horizon_days=30, prior=1.0, prior_toward="even"):
+                 validation_folds=11, horizon_days=30, prior=1.0, prior_toward="kde"):
         self.kind = kind
         self.bandwidth_m = bandwidth_m
         self.cell_size_m = cell_size_m
@@ -190,10 +202,11 @@ class ForecastRanker(BaseEstimator):
         # sepp and population mix the validated background with their own surfaces only.
         chosen = [i for i, n in enumerate(names)
                   if not n.startswith("kde") or i == best or self.kind == "mixture"]
-        target = None
-        if self.prior_toward == "kde":  # the two backgrounds either side of KDE's 250 m
+        target = None  # even
+        if self.prior_toward == "kde" and self.kind == "mixture":
+            # The pseudo-events sit on the two backgrounds either side of KDE's 250 m: what
+            # the held-out events cannot tell apart stays a plain KDE, not an even blend.
             target = np.array([float(names[i] in SHRINK_TO) for i in chosen])
-            target = None if not target.any() else target
         weights[chosen] = _em_weights(held[:, chosen], self.prior, target)
         if self.kind == "mixture":
             bandwidth = float(names[kde[int(np.argmax(weights[kde]))]][3:])
