@@ -70,7 +70,8 @@ PERIODS = {"month": "M", "quarter": "Q"}
 # Rankings compared at equal area: name -> ForecastRanker parameters ("forecast" is the default).
 RANKERS = {"forecast": {"kind": "mixture"}, "kde250": {"kind": "kde"},
            # The default mixture before December 2026: EM prior spread evenly, six folds.
-           "forecast-even": {"kind": "mixture", "prior_toward": "even", "validation_folds": 6},
+           "forecast-even": {"kind": "mixture", "prior_toward": "even", "validation_folds": 6,
+                             "max_validation_folds": 6},
            "kde-cv": {"kind": "kde-cv"}, "sepp": {"kind": "sepp"},
            "population": {"kind": "population"}}
 CANDIDATES = (*RANKERS, *METHODS)
