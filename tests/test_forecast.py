@@ -94,6 +94,16 @@ def test_few_held_out_events_stay_near_kde_and_many_move_the_weights():
     assert population.weights_["population"] > 0.05
 
 
+def test_a_sparse_feed_holds_out_more_months_and_a_dense_one_its_recent_six():
+    sparse = family_events("corridors", 100, seed=3)
+    sparse = sparse[sparse["date"] >= "2024-07-01"]
+    six = ForecastRanker(max_validation_folds=6).fit(sparse).held_out_events_
+    assert six < ForecastRanker().fit(sparse).held_out_events_ < 100
+    dense = family_events("moving", 3000, seed=7)
+    assert (ForecastRanker().fit(dense).held_out_events_
+            == ForecastRanker(max_validation_folds=6).fit(dense).held_out_events_ >= 100)
+
+
 def test_near_repeat_bursts_weigh_the_recent_surfaces():
     ranker = ForecastRanker().fit(family_events("near_repeat", 3000, seed=4))
     recent = sum(w for name, w in ranker.weights_.items() if name.startswith("recent"))
