@@ -55,13 +55,7 @@ from models._grid import Grid, centre_grid
 from models.forecast import ForecastRanker
 from models.hotspots import METHODS, HotspotModel, OutsideAreaWarning
 from models.metrics import cells_for_coverage, hit_rate, pai, rri, top_cells
-from models.seeds import (
-    evaluate_draws,
-    evaluate_seeds,
-    ratio_markdown,
-    ratio_table,
-    seeds_markdown,
-)
+from models.seeds import ratio_markdown, ratio_table, seeds_markdown
 from storage.open import open_store
 
 DEFAULT_OUT = Path(__file__).resolve().parent.parent / "docs" / "hotspot-evaluation.md"
@@ -134,6 +128,36 @@ def evaluate(events: gpd.GeoDataFrame, *, methods=CANDIDATES, train_months: int 
             rows.append({"period": str(period), "method": method,
                          **_fold(method, train, test, coverages, random_state, params or {})})
     return pd.DataFrame(rows)
+
+
+def evaluate_seeds(families, n_events: int, seeds, *, progress=None, **kwargs) -> pd.DataFrame:
+    """``models.evaluate.evaluate`` on every family x seed: its rows plus ``family``, ``seed``.
+
+    ``kwargs`` go to ``evaluate`` (``methods``, ``train_months``, ``coverages``, ...); each
+    seed draws the family's events and is every fit's ``random_state``. ``progress`` (default:
+    standard error) gets one line per draw, as each is done.
+    """
+    from data.synthetic_families import family_events
+
+    draws = [(family, seed, lambda f=family, s=seed: family_events(f, n_events, seed=s))
+             for family in families for seed in seeds]
+    return evaluate_draws(draws, progress=progress, **kwargs)
+
+
+def evaluate_draws(draws, *, progress=None, **kwargs) -> pd.DataFrame:
+    """``evaluate`` on each ``(family, seed, make_events)`` draw (``make_events()`` gives the
+    events), rows labelled with ``family`` and ``seed`` (also every fit's ``random_state``)."""
+    progress = progress or (lambda line: print(line, file=sys.stderr, flush=True))
+    frames = []
+    for done, (family, seed, make_events) in enumerate(draws, start=1):
+        started = time.perf_counter()
+        events = make_events()
+        folds = evaluate(events, random_state=seed, **kwargs)
+        progress(f"[{done}/{len(draws)}] {family} seed {seed}: {len(events):,} events, "
+                 f"{folds['period'].nunique()} test periods, "
+                 f"{time.perf_counter() - started:.1f} s")
+        frames.append(folds.assign(family=family, seed=seed))
+    return pd.concat(frames, ignore_index=True)
 
 
 def _fold(method, train, test, coverages, random_state, params) -> dict:

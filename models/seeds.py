@@ -15,50 +15,16 @@ two-level bootstrap interval:
   two-sided Wilcoxon signed-rank p-value of the paired PAI differences.
 
 With a single seed (a store, or police.uk files) the bootstrap is over the test periods alone.
-``python -m models.evaluate --family F ... --seeds 1 2 3`` runs it (``models.evaluate.main``).
+``python -m models.evaluate --family F ... --seeds 1 2 3`` runs it (``models.evaluate``'s
+``evaluate_seeds`` makes the rows).
 """
 from __future__ import annotations
-
-import sys
-import time
 
 import numpy as np
 import pandas as pd
 
 BOOTSTRAP = 2000
 LEVEL = 0.95
-
-
-def evaluate_seeds(families, n_events: int, seeds, *, progress=None, **kwargs) -> pd.DataFrame:
-    """``models.evaluate.evaluate`` on every family x seed: its rows plus ``family``, ``seed``.
-
-    ``kwargs`` go to ``evaluate`` (``methods``, ``train_months``, ``coverages``, ...); each
-    seed draws the family's events and is every fit's ``random_state``. ``progress`` (default:
-    standard error) gets one line per draw, as each is done.
-    """
-    from data.synthetic_families import family_events
-
-    draws = [(family, seed, lambda f=family, s=seed: family_events(f, n_events, seed=s))
-             for family in families for seed in seeds]
-    return evaluate_draws(draws, progress=progress, **kwargs)
-
-
-def evaluate_draws(draws, *, progress=None, **kwargs) -> pd.DataFrame:
-    """``evaluate`` on each ``(family, seed, make_events)`` draw (``make_events()`` gives the
-    events), rows labelled with ``family`` and ``seed`` (also every fit's ``random_state``)."""
-    from models.evaluate import evaluate
-
-    progress = progress or (lambda line: print(line, file=sys.stderr, flush=True))
-    frames = []
-    for done, (family, seed, make_events) in enumerate(draws, start=1):
-        started = time.perf_counter()
-        events = make_events()
-        folds = evaluate(events, random_state=seed, **kwargs)
-        progress(f"[{done}/{len(draws)}] {family} seed {seed}: {len(events):,} events, "
-                 f"{folds['period'].nunique()} test periods, "
-                 f"{time.perf_counter() - started:.1f} s")
-        frames.append(folds.assign(family=family, seed=seed))
-    return pd.concat(frames, ignore_index=True)
 
 
 def ratio_table(folds: pd.DataFrame, baseline: str = "kde250", *, n_boot: int = BOOTSTRAP,
