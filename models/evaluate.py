@@ -1,8 +1,9 @@
 """Rolling-origin evaluation of the tasking rankings and the hotspot methods, side by side.
 
-    python -m models.evaluate (--store URL | --points FILE.csv ... | --family NAME)
+    python -m models.evaluate (--store URL ... | --points FILE.csv ... | --family NAME ...)
                               [--feed F] [--crime-type T ...] [--events N] [--seed S]
-                              [--train-months 12] [--coverage 0.005 0.01 0.02 0.05 0.1]
+                              [--seeds S ...] [--train-months 12]
+                              [--coverage 0.005 0.01 0.02 0.05 0.1]
                               [--test-period month|quarter] [--methods forecast kde250 ...]
                               [--out docs/hotspot-evaluation.md]
 
@@ -10,6 +11,12 @@ Data come from a store (``--store``), from police.uk street-level CSV files (``-
 format crime analysts already have: a deployment's blind check on real data; ``--crime-type``
 keeps some types) or from a synthetic family of ``data.synthetic_families`` (``--family``,
 ``--events`` of them).
+
+Several families, several ``--seeds`` (draws of each family) or several stores make a
+several-draw run (``models.seeds``): progress on standard error, and per family and coverage
+each ranking's mean PAI ratio to ``kde250`` with a paired bootstrap interval over draws and
+test periods, so that "beats KDE" is a claim with an interval. A one-draw run also gives that
+ratio table, its interval over the test periods alone.
 
 For every test period t (a month or a quarter) with ``train-months`` months of history before
 it, each candidate is fitted on those months and judged on the events of t:
@@ -48,14 +55,19 @@ from models._grid import Grid, centre_grid
 from models.forecast import ForecastRanker
 from models.hotspots import METHODS, HotspotModel, OutsideAreaWarning
 from models.metrics import cells_for_coverage, hit_rate, pai, rri, top_cells
+from models.seeds import ratio_markdown, ratio_table, seeds_markdown
 from storage.open import open_store
 
 DEFAULT_OUT = Path(__file__).resolve().parent.parent / "docs" / "hotspot-evaluation.md"
 COVERAGES = (0.005, 0.01, 0.02, 0.05, 0.1)
 PERIODS = {"month": "M", "quarter": "Q"}
-# Rankings compared at equal area: name -> ForecastRanker kind ("forecast" is the default one).
-RANKERS = {"forecast": "mixture", "kde250": "kde", "kde-cv": "kde-cv", "sepp": "sepp",
-           "population": "population"}
+# Rankings compared at equal area: name -> ForecastRanker parameters ("forecast" is the default).
+RANKERS = {"forecast": {"kind": "mixture"}, "kde250": {"kind": "kde"},
+           # The default mixture before December 2026: EM prior spread evenly, six folds.
+           "forecast-even": {"kind": "mixture", "prior_toward": "even", "validation_folds": 6,
+                             "max_validation_folds": 6},
+           "kde-cv": {"kind": "kde-cv"}, "sepp": {"kind": "sepp"},
+           "population": {"kind": "population"}}
 CANDIDATES = (*RANKERS, *METHODS)
 BASELINE = "kde250"
 
@@ -96,7 +108,7 @@ def evaluate(events: gpd.GeoDataFrame, *, methods=CANDIDATES, train_months: int 
         Extra ``HotspotModel`` parameters for every method (``population`` also goes to the
         rankings).
     """
-    unknown = sorted(set(methods) - set(CANDIDATES))
+    unknown = sorted(set(methods) - {*RANKERS, *METHODS})
     if unknown:
         raise ValueError(f"unknown methods {unknown}; expected some of {CANDIDATES}")
     if test_period not in PERIODS:
@@ -118,6 +130,36 @@ def evaluate(events: gpd.GeoDataFrame, *, methods=CANDIDATES, train_months: int 
     return pd.DataFrame(rows)
 
 
+def evaluate_seeds(families, n_events: int, seeds, *, progress=None, **kwargs) -> pd.DataFrame:
+    """``models.evaluate.evaluate`` on every family x seed: its rows plus ``family``, ``seed``.
+
+    ``kwargs`` go to ``evaluate`` (``methods``, ``train_months``, ``coverages``, ...); each
+    seed draws the family's events and is every fit's ``random_state``. ``progress`` (default:
+    standard error) gets one line per draw, as each is done.
+    """
+    from data.synthetic_families import family_events
+
+    draws = [(family, seed, lambda f=family, s=seed: family_events(f, n_events, seed=s))
+             for family in families for seed in seeds]
+    return evaluate_draws(draws, progress=progress, **kwargs)
+
+
+def evaluate_draws(draws, *, progress=None, **kwargs) -> pd.DataFrame:
+    """``evaluate`` on each ``(family, seed, make_events)`` draw (``make_events()`` gives the
+    events), rows labelled with ``family`` and ``seed`` (also every fit's ``random_state``)."""
+    progress = progress or (lambda line: print(line, file=sys.stderr, flush=True))
+    frames = []
+    for done, (family, seed, make_events) in enumerate(draws, start=1):
+        started = time.perf_counter()
+        events = make_events()
+        folds = evaluate(events, random_state=seed, **kwargs)
+        progress(f"[{done}/{len(draws)}] {family} seed {seed}: {len(events):,} events, "
+                 f"{folds['period'].nunique()} test periods, "
+                 f"{time.perf_counter() - started:.1f} s")
+        frames.append(folds.assign(family=family, seed=seed))
+    return pd.concat(frames, ignore_index=True)
+
+
 def _fold(method, train, test, coverages, random_state, params) -> dict:
     """Fit one candidate on ``train`` and measure it on ``test``, ranking 100 m cells."""
     fine = centre_grid(100, params.get("population"))
@@ -126,7 +168,7 @@ def _fold(method, train, test, coverages, random_state, params) -> dict:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", OutsideAreaWarning)
         if method in RANKERS:
-            scores = ForecastRanker(RANKERS[method], population=params.get("population")
+            scores = ForecastRanker(**RANKERS[method], population=params.get("population")
                                     ).fit(train).scores_
         else:
             model = HotspotModel(method, random_state=random_state, cross_feed=False,
@@ -238,6 +280,8 @@ def to_markdown(summary: pd.DataFrame, meta: dict, comparison: pd.DataFrame | No
         lines.append(f"| {method} | {count} | {_pm(row, 'own_area_pct', 2)} | "
                      f"{_pm(row, 'own_hit_rate', pct=True)} | {_pm(row, 'own_pai')} | "
                      f"{_pm(row, 'fit_s', 2)} |")
+    if meta.get("ratios") is not None and len(meta["ratios"]):
+        lines += ["", *ratio_markdown(meta["ratios"], BASELINE, "##")]
     if comparison is not None and len(comparison):
         lines += ["", f"## Paired: PAI of {meta.get('reference', 'scan')} minus each other "
                   "method, period by period", "",
@@ -283,12 +327,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m models.evaluate",
                                      description=__doc__.split("\n")[0])
     source = parser.add_mutually_exclusive_group(required=True)
-    source.add_argument("--store", help="store URL or folder")
+    source.add_argument("--store", nargs="+",
+                        help="store URL or folder (several: draws of one generator, e.g. "
+                             "data.synthetic stores of different seeds, pooled with intervals)")
     source.add_argument("--points", nargs="+", metavar="FILE.csv",
                         help="police.uk street-level crime CSV files (Month, Longitude, "
                              "Latitude, Crime type, LSOA code)")
-    source.add_argument("--family", choices=list(FAMILIES),
-                        help="a synthetic family of data.synthetic_families")
+    source.add_argument("--family", nargs="+", choices=list(FAMILIES),
+                        help="synthetic families of data.synthetic_families")
     parser.add_argument("--feed", choices=list(FEEDS), help="one feed (default: all, pooled)")
     parser.add_argument("--crime-type", nargs="+", help="with --points: keep these crime types")
     parser.add_argument("--events", type=int, default=8000, help="with --family: how many")
@@ -297,13 +343,23 @@ def main(argv: list[str] | None = None) -> int:
                         help="shares of the area for the fixed-coverage comparison")
     parser.add_argument("--test-period", choices=list(PERIODS), default="month")
     parser.add_argument("--methods", nargs="+", choices=list(CANDIDATES),
-                        default=[*RANKERS, "scan"])
+                        default=[m for m in RANKERS if m != "forecast-even"] + ["scan"])
     parser.add_argument("--seed", type=int, default=0,
                         help="random_state of every fit (and of --family's data)")
+    parser.add_argument("--seeds", type=int, nargs="+",
+                        help="with --family: evaluate several draws of each family and give "
+                             "each PAI ratio to kde250 a bootstrap interval (models.seeds)")
     parser.add_argument("--out", default=str(DEFAULT_OUT), help="Markdown report to write")
     args = parser.parse_args(argv)
     if args.train_months < 1 or not all(0 < c <= 1 for c in args.coverage):
         parser.error("--train-months must be >= 1 and --coverage values in (0, 1]")
+    if args.seeds and not args.family:
+        parser.error("--seeds needs --family (a store or police.uk files are one draw)")
+    if (args.family and (args.seeds or len(args.family) > 1)) or (args.store
+                                                                    and len(args.store) > 1):
+        return _main_seeds(args, argv)
+    args.family = args.family[0] if args.family else None
+    args.store = args.store[0] if args.store else None
     try:
         events, data, notes = _load(args)
     except (DashboardError, OSError, ValueError) as exc:
@@ -328,8 +384,38 @@ def main(argv: list[str] | None = None) -> int:
             "last": folds["period"].max(), "area_km2": centre_grid(100).area_km2,
             "notes": notes, "reference": reference}
     comparison = paired(folds, reference) if len(args.methods) > 1 else None
+    if BASELINE in args.methods and len(args.methods) > 1:
+        meta["ratios"] = ratio_table(folds, BASELINE)
     Path(args.out).write_text(to_markdown(summary, meta, comparison), encoding="utf-8")
     print(summary.round(3).to_string())
+    print(f"report written to {args.out}")
+    return 0
+
+
+def _main_seeds(args, argv) -> int:
+    """``--family ... --seeds ...``: every family x seed, then ratios with intervals."""
+    options = {"methods": args.methods, "train_months": args.train_months,
+               "coverages": args.coverage, "test_period": args.test_period}
+    if args.family:
+        seeds = args.seeds or [args.seed]
+        folds = evaluate_seeds(args.family, args.events, seeds, **options)
+        data = (f"~{args.events:,} events of each family ({', '.join(args.family)}), seeds "
+                f"{' '.join(map(str, seeds))}")
+        notes = ["Synthetic family data: every event is made up."]
+    else:
+        label = args.feed or "all feeds"
+        folds = evaluate_draws([(label, k, lambda url=url: load_events(url, args.feed))
+                                for k, url in enumerate(args.store, start=1)], **options)
+        data = (f"{label} from {len(args.store)} stores ({', '.join(args.store)}), store k "
+                "as seed k")
+        notes = [note for url in args.store for note in _store_notes(url)]
+    table = ratio_table(folds, BASELINE) if BASELINE in args.methods else pd.DataFrame()
+    meta = {"command": " ".join(["python -m models.evaluate", *(argv or sys.argv[1:])]),
+            "when": clock.today().isoformat(), "test_period": args.test_period,
+            "train_months": args.train_months, "data": data, "notes": notes}
+    Path(args.out).write_text(seeds_markdown(folds, table, meta, BASELINE), encoding="utf-8")
+    if len(table):
+        print(table.round(3).to_string())
     print(f"report written to {args.out}")
     return 0
 

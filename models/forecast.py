@@ -15,10 +15,21 @@ few intensity surfaces from the training events, each a probability over land ce
 ``kind`` says which are mixed, and the mixture weights are learned by rolling-origin
 validation inside the training data: the origin steps back ``validation_folds`` times by
 ``horizon_days``; each time the surfaces are rebuilt from the events before the origin and
-scored on the events of the following ``horizon_days``. The weights maximise that held-out
-log-likelihood (EM for mixture weights, with ``prior`` pseudo-events per surface so that few
-held-out events leave the weights near even), and the bandwidth of ``"kde-cv"`` is the one
-with the best held-out log-likelihood. Without held-out events the weights stay even.
+scored on the events of the following ``horizon_days``. Six folds by default; a sparse feed
+steps back further, up to ``max_validation_folds`` (every month of a year's training but the
+first), while fewer than ``min_held_out`` events are held out: a dense feed keeps its recent
+months (where hotspots drift, older folds cost it: dense ``moving`` lost a fifth of its
+catch at 5% with 11 folds), a sparse one gets held-out events enough to learn from. The weights maximise that held-out log-likelihood (EM for
+mixture weights, MAP with ``prior`` pseudo-events per surface), and the bandwidth of
+``"kde-cv"`` is the one with the best held-out log-likelihood.
+
+Where the pseudo-events sit is ``prior_toward``. For ``"mixture"`` the default, ``"kde"``,
+puts them all on the 200 and 300 m backgrounds (the two either side of plain KDE's 250 m), so
+a sparse feed whose few held-out events cannot tell the surfaces apart ranks like plain KDE,
+and the residents, near-repeat and other scales take weight only as far as the held-out
+events support them; ``"even"`` spreads them evenly over the surfaces (the ranking before
+December 2026, which let an even blend with residents decide a sparse feed's top 0.5%).
+Without held-out events the weights are the pseudo-events' shares.
 
 ``kind="kde"`` is the plain baseline: one KDE of ``bandwidth_m`` (250 m), nothing learned.
 ``docs/hotspot-evaluation.md`` compares the kinds; ``"mixture"`` is the default ranking of
@@ -26,6 +37,7 @@ with the best held-out log-likelihood. Without held-out events the weights stay 
 """
 from __future__ import annotations
 
+import weakref
 from numbers import Integral, Real
 
 import geopandas as gpd
@@ -47,6 +59,9 @@ TRIGGER_BANDWIDTHS = (100, 250)  # metres: near-repeat spread
 DECAYS_DAYS = (14, 60)  # near-repeat memory
 DAYS_PER_MONTH = 365.25 / 12
 EM_ITERATIONS = 200
+SHRINK_TO = ("kde200", "kde300")
+TRUNCATE = 4.0  # kernels reach 4 bandwidths (scipy's default)
+MAX_PAIRS = 20_000_000  # held-out cells x event sites summed directly; beyond, smooth the grid
 
 
 class ForecastRanker(BaseEstimator):
@@ -67,10 +82,18 @@ class ForecastRanker(BaseEstimator):
         LSOA populations, as ``HotspotModel``'s.
     validation_folds : int, default=6
         Validation origins, one ``horizon_days`` apart, ending at the last training day.
+    max_validation_folds : int, default=11
+        More origins, up to this many, while fewer than ``min_held_out`` events are held out.
+    min_held_out : int, default=100
+        Held-out events below which the origin keeps stepping back.
     horizon_days : int, default=30
         Length of each held-out period (the forecast horizon).
     prior : float, default=1.0
-        Pseudo-events per surface in the mixture weights' EM.
+        Pseudo-events per surface in the mixture weights' EM (``prior`` times the number of
+        surfaces in all).
+    prior_toward : {"kde", "even"}, default="kde"
+        Where the pseudo-events sit (module docstring); ``kind="mixture"`` only, the other
+        kinds spread them evenly.
 
     Attributes
     ----------
@@ -95,19 +118,26 @@ class ForecastRanker(BaseEstimator):
         "cell_size_m": [Interval(Integral, 100, None, closed="left")],
         "population": "no_validation",
         "validation_folds": [Interval(Integral, 0, None, closed="left")],
+        "max_validation_folds": [Interval(Integral, 0, None, closed="left")],
+        "min_held_out": [Interval(Integral, 0, None, closed="left")],
         "horizon_days": [Interval(Integral, 1, None, closed="left")],
         "prior": [Interval(Real, 0, None, closed="neither")],
+        "prior_toward": [StrOptions({"even", "kde"})],
     }
 
     def __init__(self, kind="mixture", *, bandwidth_m=250, cell_size_m=100, population=None,
-                 validation_folds=6, horizon_days=30, prior=1.0):
+                 validation_folds=6, max_validation_folds=11, min_held_out=100,
+                 horizon_days=30, prior=1.0, prior_toward="kde"):
         self.kind = kind
         self.bandwidth_m = bandwidth_m
         self.cell_size_m = cell_size_m
         self.population = population
         self.validation_folds = validation_folds
+        self.max_validation_folds = max_validation_folds
+        self.min_held_out = min_held_out
         self.horizon_days = horizon_days
         self.prior = prior
+        self.prior_toward = prior_toward
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
@@ -155,14 +185,18 @@ class ForecastRanker(BaseEstimator):
         """Each held-out event's probability under every surface: (n_held, n_surfaces)."""
         if self.kind == "kde" or not len(day):
             return np.empty((0, len(names)))
-        rows = []
-        for k in range(1, self.validation_folds + 1):
+        rows, held = [], 0
+        most = max(self.validation_folds, self.max_validation_folds)
+        for k in range(1, most + 1):
+            if k > self.validation_folds and held >= self.min_held_out:
+                break
             start = origin - k * self.horizon_days
             train, test = day < start, (day >= start) & (day < start + self.horizon_days)
             if train.sum() < 2 or not test.any():
                 continue
-            surfaces = _surfaces(grid, cell[train], day[train], start, names)
-            rows.append(np.column_stack([surfaces[n][cell[test]] for n in names]))
+            values = _surfaces_at(grid, cell[train], day[train], start, names, cell[test])
+            rows.append(np.column_stack([values[n] for n in names]))
+            held += int(test.sum())
         return np.vstack(rows) if rows else np.empty((0, len(names)))
 
     def _weights(self, names: list[str], held: np.ndarray, n_land: int
@@ -184,7 +218,12 @@ class ForecastRanker(BaseEstimator):
         # sepp and population mix the validated background with their own surfaces only.
         chosen = [i for i, n in enumerate(names)
                   if not n.startswith("kde") or i == best or self.kind == "mixture"]
-        weights[chosen] = _em_weights(held[:, chosen], self.prior)
+        target = None  # even
+        if self.prior_toward == "kde" and self.kind == "mixture":
+            # The pseudo-events sit on the two backgrounds either side of KDE's 250 m: what
+            # the held-out events cannot tell apart stays a plain KDE, not an even blend.
+            target = np.array([float(names[i] in SHRINK_TO) for i in chosen])
+        weights[chosen] = _em_weights(held[:, chosen], self.prior, target)
         if self.kind == "mixture":
             bandwidth = float(names[kde[int(np.argmax(weights[kde]))]][3:])
         return weights, bandwidth
@@ -270,21 +309,93 @@ def _surfaces(grid: Grid, cell: np.ndarray, day: np.ndarray, origin: int,
     return out
 
 
+def _surfaces_at(grid: Grid, cell: np.ndarray, day: np.ndarray, origin: int,
+                 names: list[str], at: np.ndarray) -> dict[str, np.ndarray]:
+    """``_surfaces(grid, cell, day, origin, names)[name][at]`` for every name, without
+    smoothing the whole grid.
+
+    A held-out fold needs the surfaces at its few held-out cells only, so each kernel surface
+    is summed event site by event site with the very kernel ``scipy.ndimage.gaussian_filter``
+    uses (``_kernel1d``), and normalised by each site's kernel mass on land (one smoothing of
+    the land mask per bandwidth, cached). Pairs too many for memory fall back to ``_surfaces``.
+    """
+    land = grid.land.ravel()
+    n_land = int(land.sum())
+    sites, site_of = np.unique(cell, return_inverse=True)
+    if len(sites) * len(at) > MAX_PAIRS:
+        whole = _surfaces(grid, cell, day, origin, names)
+        return {name: whole[name][at] for name in names}
+    site_row, site_col = np.divmod(sites, grid.nx)
+    row, col = np.divmod(np.asarray(at), grid.nx)
+    d_row = np.abs(row[:, None] - site_row[None, :])
+    d_col = np.abs(col[:, None] - site_col[None, :])
+    kernels: dict[float, np.ndarray] = {}
+    out = {}
+    for name in names:
+        if name.startswith(("kde", "recent")):
+            if name.startswith("kde"):
+                spread, weights = float(name[3:]), None
+            else:
+                spread_s, decay = name[6:].rstrip("d").split("/")
+                spread, weights = float(spread_s), np.exp(-(origin - day) / float(decay))
+            if spread not in kernels:
+                k = _kernel1d(spread, grid.cell_m)
+                reach = len(k) - 1
+                kernels[spread] = k[np.minimum(d_row, reach)] * k[np.minimum(d_col, reach)]
+            mass = np.bincount(site_of, weights=weights, minlength=len(sites)).astype(float)
+            total = mass @ _land_mass(grid, spread)[sites]
+            out[name] = (kernels[spread] @ mass / total if total > 0
+                         else np.full(len(at), 1.0 / n_land))
+        elif name == "population":
+            people = np.where(land, grid.population.ravel(), 0.0)
+            out[name] = people[at] / people.sum()
+        else:
+            out[name] = np.full(len(at), 1.0 / n_land)
+    return out
+
+
+def _kernel1d(bandwidth_m: float, cell_m: float) -> np.ndarray:
+    """Half of ``gaussian_filter``'s sampled kernel (truncated at 4 sigma), by distance in
+    cells, then a 0 for every distance beyond its reach."""
+    sigma = bandwidth_m / cell_m
+    reach = int(TRUNCATE * sigma + 0.5)
+    k = np.exp(-0.5 * np.arange(reach + 1) ** 2 / sigma ** 2)
+    return np.r_[k / (2 * k.sum() - k[0]), 0.0]
+
+
+_LAND_MASS: weakref.WeakKeyDictionary[Grid, dict] = weakref.WeakKeyDictionary()
+
+
+def _land_mass(grid: Grid, bandwidth_m: float) -> np.ndarray:
+    """Per cell, the share of a kernel centred there that falls on land (cached per grid)."""
+    cache = _LAND_MASS.setdefault(grid, {})
+    if bandwidth_m not in cache:
+        cache[bandwidth_m] = _smooth(grid.land.astype(float), bandwidth_m, grid)
+    return cache[bandwidth_m]
+
+
 def _smooth(counts: np.ndarray, bandwidth_m: float, grid: Grid) -> np.ndarray:
-    return ndimage.gaussian_filter(counts, sigma=bandwidth_m / grid.cell_m,
+    return ndimage.gaussian_filter(counts, sigma=bandwidth_m / grid.cell_m, truncate=TRUNCATE,
                                    mode="constant").ravel()
 
 
-def _em_weights(likelihood: np.ndarray, prior: float) -> np.ndarray:
-    """Mixture weights maximising sum(log(likelihood @ w)) + prior * sum(log w) (EM, MAP)."""
+def _em_weights(likelihood: np.ndarray, prior: float, target: np.ndarray | None = None
+                ) -> np.ndarray:
+    """Mixture weights maximising sum(log(likelihood @ w)) + sum(a * log w) (EM, MAP), with
+    ``a = prior * k * target`` pseudo-events (``target`` even by default): without held-out
+    events the weights are ``target``, and few held-out events move them little from it."""
     n, k = likelihood.shape
-    weights = np.full(k, 1.0 / k)
+    target = np.full(k, 1.0 / k) if target is None else np.asarray(target, float)
+    pseudo = prior * k * target / target.sum()
+    weights = pseudo / pseudo.sum()
     if not n:
         return weights
+    weights = np.where(weights > 0, weights, 1e-3 / k)  # a surface without pseudo-events may
+    weights /= weights.sum()  # still earn weight from the held-out events
     for _ in range(EM_ITERATIONS):
         joint = likelihood * weights
         total = np.maximum(joint.sum(axis=1, keepdims=True), 1e-300)
-        updated = ((joint / total).sum(axis=0) + prior) / (n + prior * k)
+        updated = ((joint / total).sum(axis=0) + pseudo) / (n + pseudo.sum())
         if np.abs(updated - weights).max() < 1e-6:
             return updated
         weights = updated

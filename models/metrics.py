@@ -66,8 +66,16 @@ def rri(test_hits: float, test_total: float, train_hits: float, train_total: flo
 def top_cells(scores: np.ndarray, candidates: np.ndarray, n_cells: int) -> np.ndarray:
     """The ``n_cells`` candidate cells with the highest scores (ties: lower index first)."""
     candidates = np.asarray(candidates)
-    order = np.lexsort((candidates, -np.asarray(scores)[candidates]))
-    return candidates[order[:max(int(n_cells), 0)]]
+    n_cells = min(max(int(n_cells), 0), len(candidates))
+    if not n_cells:
+        return candidates[:0]
+    negated = -np.asarray(scores, float)[candidates]
+    # Sort only the cells that can make the cut (every cell tied with the last one included):
+    # a full sort of the ~200,000 land cells per coverage dominated the evaluation's time.
+    cut = np.partition(negated, n_cells - 1)[n_cells - 1]
+    pool = np.flatnonzero(negated <= cut)
+    order = np.lexsort((candidates[pool], negated[pool]))
+    return candidates[pool[order[:n_cells]]]
 
 
 def cells_for_coverage(coverage: float, total_area_km2: float, cell_km2: float) -> int:

@@ -65,11 +65,43 @@ def test_top_area_covers_the_share_best_first_and_clips(dense):
         HotspotModel(ranking=None, cross_feed=False).fit(dense.iloc[:200]).top_area(0.01)
 
 
-def test_without_validation_data_the_weights_stay_even():
+def test_without_validation_data_the_ranking_is_plain_kde():
+    """Nothing held out: the weights are the pseudo-events', all on the 200 and 300 m
+    backgrounds, so the top cells are (nearly) plain KDE's; spread evenly, they are not."""
     one_day = family_events("overdispersed", 200, seed=1).assign(date=pd.Timestamp("2025-06-01"))
     ranker = ForecastRanker().fit(one_day)
     assert ranker.held_out_events_ == 0
-    assert np.allclose(list(ranker.weights_.values()), 1 / len(ranker.weights_))
+    assert ranker.weights_ == {"kde200": 0.5, "kde300": 0.5}
+    kde = set(ForecastRanker("kde").fit(one_day).top_cells(0.01))
+    shrunk = len(kde & set(ranker.top_cells(0.01)))
+    assert shrunk > 0.9 * len(kde)
+    even = ForecastRanker(prior_toward="even").fit(one_day)
+    assert np.allclose(list(even.weights_.values()), 1 / len(even.weights_))
+    assert len(kde & set(even.top_cells(0.01))) < shrunk
+
+
+def test_few_held_out_events_stay_near_kde_and_many_move_the_weights():
+    """The same pseudo-events weigh less against more held-out events: a sparse feed keeps
+    most weight on the KDE backgrounds, a dense one learns its own mixture."""
+    sparse = ForecastRanker().fit(family_events("near_repeat", 100, seed=4))
+    dense = ForecastRanker().fit(family_events("near_repeat", 3000, seed=4))
+    near_kde = {name: sum(w for n, w in r.weights_.items() if n in ("kde200", "kde300"))
+                for name, r in (("sparse", sparse), ("dense", dense))}
+    assert sparse.held_out_events_ < 100 < dense.held_out_events_
+    assert near_kde["sparse"] > 0.15 and near_kde["dense"] < near_kde["sparse"] / 2, near_kde
+    # Other kinds keep the even prior.
+    population = ForecastRanker("population").fit(family_events("near_repeat", 100, seed=4))
+    assert population.weights_["population"] > 0.05
+
+
+def test_a_sparse_feed_holds_out_more_months_and_a_dense_one_its_recent_six():
+    sparse = family_events("corridors", 100, seed=3)
+    sparse = sparse[sparse["date"] >= "2024-07-01"]
+    six = ForecastRanker(max_validation_folds=6).fit(sparse).held_out_events_
+    assert six < ForecastRanker().fit(sparse).held_out_events_ < 100
+    dense = family_events("moving", 3000, seed=7)
+    assert (ForecastRanker().fit(dense).held_out_events_
+            == ForecastRanker(max_validation_folds=6).fit(dense).held_out_events_ >= 100)
 
 
 def test_near_repeat_bursts_weigh_the_recent_surfaces():
