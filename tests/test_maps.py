@@ -351,12 +351,9 @@ def test_vendor_script_is_idempotent_and_cleans_up(tmp_path):
     assert " 0 unchanged" in first.stdout
     (out / "stale@0.0.1").mkdir()
     (out / "stale@0.0.1" / "old.js").write_text("x")
-    started = time.perf_counter()
     second = subprocess.run(script, capture_output=True, text=True, check=True)
-    elapsed = time.perf_counter() - started
     assert ": 0 written" in second.stdout and "1 removed" in second.stdout, second.stdout
     assert not (out / "stale@0.0.1").exists()
-    assert elapsed < 5
     assert sorted(p.relative_to(out) for p in out.rglob("*") if p.is_file()) == sorted(
         p.relative_to(VENDOR) for p in VENDOR.rglob("*") if p.is_file())
 
