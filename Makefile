@@ -54,12 +54,20 @@ run: store assets
 cluster: store assets
 	STORE_URL="$(STORE)" $(PY) deploy/cluster.py --workers $(WORKERS) --port $(PORT)
 
+# Two runs: the in-process tests spread over TEST_WORKERS processes (pytest-xdist, one test
+# file per process at a time), then the browser tests in one process (each drives its own
+# server and Chromium, which already fill the machine's cores).
 # pytest exits 5 when it collected no test: treat that as a failure, never as green.
+TEST_WORKERS ?= 2
 test: $(VENV)/.installed-test assets
 	@$(PY) -m tests.pgcluster check || true  # says whether the PostGIS store tests run, and why not
-	$(PY) -m pytest; status=$$?; \
-	if [ $$status -eq 5 ]; then echo "make test: pytest ran no test: failing"; exit 1; fi; \
-	exit $$status
+	@$(PY) -m pytest -m "not e2e" -n $(TEST_WORKERS) --dist loadfile; unit=$$?; \
+	$(PY) -m pytest -m e2e; browser=$$?; \
+	for status in $$unit $$browser; do \
+		if [ $$status -eq 5 ]; then echo "make test: a pytest run collected no test: failing"; exit 1; fi; \
+	done; \
+	echo "make test: in-process tests exit $$unit, browser tests exit $$browser"; \
+	[ $$unit -eq 0 ] && [ $$browser -eq 0 ]
 
 bench: $(VENV)/.installed-test
 	$(PY) bench/bench_ingest.py
