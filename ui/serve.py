@@ -19,7 +19,8 @@ for the GIL slowed both (first map 10-14 s). So the thread warms in two stages:
    the router's first run waits for this stage (:func:`wait_for_first_stage`, the first line of
    ``dashboard.py``) instead of importing alongside it;
 2. the other pages' imports, the LSOA outlines and the hotspot grid, only once a first page has
-   been drawn (:func:`first_page_served`), so they never compete with it.
+   been drawn (:func:`first_page_served`) and a few seconds more (:data:`SECOND_STAGE_SETTLE_S`,
+   while the visitor's browser draws it), so they never compete with it.
 
 Under plain ``streamlit run dashboard.py`` (or AppTest) no thread was started and both calls
 return at once.
@@ -50,6 +51,11 @@ OTHER_MODULES = ("views.trend_charts", "views.kpis", "views.trend_series", "view
                  "ui.trends_loaders", "views.meeting_figures", "views.meeting_steps",
                  "ui.meeting_loaders", "models.hotspots")
 FIRST_STAGE_TIMEOUT_S = 120
+#: How long the second stage waits after the first page run has ended: the visitor's browser is
+#: still drawing that page then (Streamlit's front end, the map's frame, Leaflet: 1-3 s at load
+#: average ~2, up to 7 s at ~10) on the same two cores, and the server still serves the map's
+#: files, so a second stage started at once slowed the first map (docs/benchmarks.md).
+SECOND_STAGE_SETTLE_S = 4.0
 
 _thread: threading.Thread | None = None
 _first_stage_done = threading.Event()
@@ -142,12 +148,34 @@ def warm() -> dict[str, float]:
 def wait_for_first_stage() -> None:
     """Wait until the first stage is done, if this process was started warm (else return)."""
     if _thread is not None:
+        _trace("first run starts")
         _first_stage_done.wait(FIRST_STAGE_TIMEOUT_S)
 
 
 def first_page_served() -> None:
     """A page has been drawn: the second stage may start."""
+    global _runs_ended
+    _runs_ended += 1
+    if _thread is not None and _runs_ended <= 3:
+        _trace(f"run {_runs_ended} ends")
     _first_page_served.set()
+
+
+_runs_ended = 0
+
+
+#: Set (to anything) to print when the warm-up's steps and the first run happen, as
+#: ``Warm trace: <what> <Unix time>`` lines (bench/bench_startup.py --trace reads them).
+TRACE_ENV = "WARM_START_TRACE"
+_traced: set[str] = set()
+
+
+def _trace(what: str) -> None:
+    import os
+
+    if os.environ.get(TRACE_ENV) and what not in _traced:
+        _traced.add(what)
+        print(f"Warm trace: {what} {time.time():.3f}", flush=True)
 
 
 def start_warming() -> None:
@@ -159,12 +187,17 @@ def start_warming() -> None:
 
 
 def _warm() -> None:
+    _trace("warm-up starts")
     try:
         timings = warm_first_stage()
     finally:
         _first_stage_done.set()  # a failure here shows again, as the page's own import error
+        _trace("first stage done")
     _first_page_served.wait()
+    time.sleep(SECOND_STAGE_SETTLE_S)
+    _trace("second stage starts")
     timings |= warm_second_stage()
+    _trace("second stage done")
     print("Warm start: " + ", ".join(f"{what} {s:.2f} s" for what, s in timings.items()),
           flush=True)
 
