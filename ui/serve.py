@@ -18,9 +18,10 @@ for the GIL slowed both (first map 10-14 s). So the thread warms in two stages:
 1. what the router and Explore need (imports, boundaries, ward and district outlines), at once;
    the router's first run waits for this stage (:func:`wait_for_first_stage`, the first line of
    ``dashboard.py``) instead of importing alongside it;
-2. the other pages' imports, the LSOA outlines and the hotspot grid, only once a first page has
-   been drawn (:func:`first_page_served`) and a few seconds more (:data:`SECOND_STAGE_SETTLE_S`,
-   while the visitor's browser draws it), so they never compete with it.
+2. the other pages' imports, the LSOA outlines, the hotspot grid, the publication and the
+   hotspots the Hotspots page opens on, only once a first page has been drawn
+   (:func:`first_page_served`) and a few seconds more (:data:`SECOND_STAGE_SETTLE_S`, while the
+   visitor's browser draws it), so they never compete with it.
 
 Under plain ``streamlit run dashboard.py`` (or AppTest) no thread was started and both calls
 return at once.
@@ -126,6 +127,7 @@ def warm_second_stage() -> dict[str, float]:
     # content): build it before a chair asks. A store that cannot be opened is the page's to
     # report, not the warm-up's.
     started = time.perf_counter()
+    store = None
     try:
         from core.schema import FEEDS
         from safeguards.publication import publication_for
@@ -137,6 +139,20 @@ def warm_second_stage() -> dict[str, float]:
     except Exception:  # noqa: BLE001 - warming is best effort
         pass
     timings["publication"] = time.perf_counter() - started
+
+    # The hotspots the Hotspots page opens on (analysts, chairs), fitted once for the store's
+    # content and kept (views.hotspot_fits): a first visitor's view then only protects and
+    # audits the fit (docs/benchmarks.md). Best effort, like the publication.
+    started = time.perf_counter()
+    try:
+        if store is not None:
+            from ui.hotspot_loaders import prefit_default_views
+
+            prefit_default_views(store)
+    except Exception as error:  # noqa: BLE001 - warming is best effort: the page fits itself
+        print(f"Warm start: hotspots not fitted ahead ({type(error).__name__}: {error})",
+              flush=True)
+    timings["hotspot views"] = time.perf_counter() - started
     return timings
 
 
