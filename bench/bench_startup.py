@@ -12,6 +12,12 @@ server's start: when its health check first answers, when the first visitor's ma
 and a second visitor's map (a new browser context) right after. ``--repo`` runs another
 checkout (a copy of the code before a change) with this checkout's interpreter.
 
+``--in-process N`` measures the server's part only, without a browser, N times in fresh
+processes: the warm-up's first stage (``ui.serve.warm_first_stage``, what the router's first
+run waits for) and then the first run of ``/explore`` as the demo analyst through Streamlit's
+AppTest (the router and the page, the map built and made ready to send), wall clock and the
+process's CPU time (less inflated by other work on a shared machine).
+
 ``--compare DIR`` measures two checkouts in one run, alternating them run by run (``--repo``,
 then ``DIR``, then ``--repo``...), so both see the same load on a shared machine. ``--trace``
 adds when the first visitor's page was parsed (DOMContentLoaded) and its map frame appeared,
@@ -21,6 +27,7 @@ shows none), when the warm-up's first stage was done and the first page run star
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import socket
@@ -144,6 +151,55 @@ def _server_marks(log: Path, started_unix: float) -> dict[str, float]:
     return marks
 
 
+IN_PROCESS = """
+import json, logging, os, sys, time
+logging.disable(logging.WARNING)
+from ui import serve
+serve.no_legacy_pages_mode()
+wall, cpu = time.perf_counter(), time.process_time()
+stages = serve.warm_first_stage()
+out = {"first stage": [time.perf_counter() - wall, time.process_time() - cpu]}
+from streamlit.testing.v1 import AppTest
+at = AppTest.from_file("dashboard.py", default_timeout=300)
+at.secrets["test"] = "bench"
+at.session_state["auth_demo_role"] = "analyst"
+wall, cpu = time.perf_counter(), time.process_time()
+at.run()
+at.switch_page("pages/explore.py").run()
+assert not at.exception, [e.value for e in at.exception]
+assert at.main.get("component_instance"), "no map"
+out["first Explore run"] = [time.perf_counter() - wall, time.process_time() - cpu]
+print(json.dumps(out))
+"""
+
+
+def in_process(repos: list[Path], store: Path, runs: int) -> None:
+    """``--in-process``: the first stage and the first Explore run in fresh processes."""
+    results = {repo: [] for repo in repos}
+    loads = []
+    for _ in range(runs):
+        for repo in repos:
+            loads.append(os.getloadavg()[0])
+            scratch = Path(tempfile.mkdtemp(prefix="bench-startup-"))
+            env = {**os.environ, "STORE_URL": str(store), "PYTHONPATH": str(repo),
+                   "USERS_FILE": str(scratch / "no-users.json"),
+                   "ROLES_FILE": str(scratch / "no-roles.yaml")}
+            done = subprocess.run([sys.executable, "-c", IN_PROCESS], cwd=repo, env=env,
+                                  capture_output=True, text=True, check=True)
+            results[repo].append(json.loads(done.stdout.strip().splitlines()[-1]))
+            print(f"{repo.name}: {results[repo][-1]}", file=sys.stderr, flush=True)
+    print(f"\nServer side on {store} ({platform.python_version()}, {os.cpu_count()} cores, load "
+          f"average {min(loads):.1f}-{max(loads):.1f}); medians of {runs} fresh processes:\n")
+    print("| step | " + " | ".join(f"{r.name} wall s | {r.name} CPU s" for r in repos)
+          + " |\n|---|" + "---:|" * (2 * len(repos)))
+    for what in results[repos[0]][0]:
+        cells = []
+        for repo in repos:
+            cells += [f"{statistics.median(r[what][i] for r in results[repo]):.2f}"
+                      for i in (0, 1)]
+        print(f"| {what} | " + " | ".join(cells) + " |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--store", type=Path, default=ROOT / "store")
@@ -153,10 +209,14 @@ def main() -> None:
     parser.add_argument("--compare", type=Path, default=None,
                         help="a second checkout, measured in turn with --repo")
     parser.add_argument("--trace", action="store_true")
+    parser.add_argument("--in-process", type=int, default=0, metavar="N")
     args = parser.parse_args()
+    repos = [args.repo.resolve()] + ([args.compare.resolve()] if args.compare else [])
+    if args.in_process:
+        in_process(repos, args.store.resolve(), args.in_process)
+        return
     from playwright.sync_api import sync_playwright
 
-    repos = [args.repo.resolve()] + ([args.compare.resolve()] if args.compare else [])
     runs: dict[Path, list] = {repo: [] for repo in repos}
     loads = []
     with sync_playwright() as playwright:
