@@ -173,7 +173,8 @@ def main(argv=None) -> int:
     for role in ("analyst", "chair"):
         query = RoleScopedQuery(store, Principal(f"bench-{role}", role))
         # Every fit timed is a fit: the process keeps fits per filters (views.hotspot_fits).
-        seconds = median_time(lambda: views.__setitem__(role, fit_hotspots(query, list(FEEDS))),
+        seconds = median_time(lambda role=role, query=query: views.__setitem__(
+                                  role, fit_hotspots(query, list(FEEDS))),
                               args.runs, before=forget_fits)
         print(f"| fit_hotspots, all feeds | {role} | {seconds:.2f} | "
               f"{len(views[role].hotspots)} |")
