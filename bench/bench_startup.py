@@ -1,7 +1,7 @@
 """Benchmark: from server start to the Explore map drawn in a real browser (issue 14, item 2).
 
     .venv/bin/python bench/bench_startup.py --store store [--runs 3]
-        [--command serve|streamlit] [--repo DIR]
+        [--command serve|streamlit] [--repo DIR] [--compare DIR] [--trace]
 
 Each run starts a fresh server the way ``make run`` does (``--command serve``: ``python -m
 ui.serve``, the warm launcher; ``--command streamlit``: ``python -m streamlit run dashboard.py``,
@@ -11,10 +11,23 @@ map's district outlines and area layer are drawn inside the map's frame. Times a
 server's start: when its health check first answers, when the first visitor's map is drawn,
 and a second visitor's map (a new browser context) right after. ``--repo`` runs another
 checkout (a copy of the code before a change) with this checkout's interpreter.
+
+``--in-process N`` measures the server's part only, without a browser, N times in fresh
+processes: the warm-up's first stage (``ui.serve.warm_first_stage``, what the router's first
+run waits for) and then the first run of ``/explore`` as the demo analyst through Streamlit's
+AppTest (the router and the page, the map built and made ready to send), wall clock and the
+process's CPU time (less inflated by other work on a shared machine).
+
+``--compare DIR`` measures two checkouts in one run, alternating them run by run (``--repo``,
+then ``DIR``, then ``--repo``...), so both see the same load on a shared machine. ``--trace``
+adds when the first visitor's page was parsed (DOMContentLoaded) and its map frame appeared,
+and, from the server's ``Warm trace:`` lines (``ui.serve.TRACE_ENV``; a checkout without them
+shows none), when the warm-up's first stage was done and the first page run started and ended.
 """
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import socket
@@ -41,7 +54,8 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_server(command: str, repo: Path, store: Path, port: int, log) -> subprocess.Popen:
+def start_server(command: str, repo: Path, store: Path, port: int, log,
+                 trace: bool = False) -> subprocess.Popen:
     options = ["--server.headless", "true", "--server.address", "127.0.0.1",
                "--server.port", str(port), "--browser.gatherUsageStats", "false",
                "--server.fileWatcherType", "none"]
@@ -50,6 +64,8 @@ def start_server(command: str, repo: Path, store: Path, port: int, log) -> subpr
     scratch = Path(tempfile.mkdtemp(prefix="bench-startup-"))
     env = {**os.environ, "STORE_URL": str(store), "USERS_FILE": str(scratch / "no-users.json"),
            "ROLES_FILE": str(scratch / "no-roles.yaml"), "PYTHONPATH": str(repo)}
+    if trace:
+        env["WARM_START_TRACE"] = "1"
     return subprocess.Popen([sys.executable, *launcher, *options], cwd=repo, env=env,
                             stdout=log, stderr=subprocess.STDOUT)
 
@@ -68,14 +84,18 @@ def wait_healthy(url: str, process: subprocess.Popen) -> None:
     raise TimeoutError("server never became healthy")
 
 
-def map_drawn(browser, url: str) -> None:
-    """Open /explore in a new context and wait until the map's areas are drawn."""
+def map_drawn(browser, url: str, marks: dict | None = None) -> None:
+    """Open /explore in a new context and wait until the map's areas are drawn; ``marks``
+    gets the ``time.perf_counter()`` of the page parsed and of the map frame visible."""
+    marks = {} if marks is None else marks
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     try:
         page = context.new_page()
         page.goto(f"{url}/explore", wait_until="domcontentloaded")
+        marks["page parsed"] = time.perf_counter()
         iframe = page.locator(MAP_IFRAME)
         iframe.wait_for(state="visible", timeout=TIMEOUT_S * 1000)
+        marks["map frame"] = time.perf_counter()
         frame = iframe.element_handle().content_frame()
         frame.locator("path.wy-district").first.wait_for(state="attached",
                                                          timeout=TIMEOUT_S * 1000)
@@ -85,20 +105,29 @@ def map_drawn(browser, url: str) -> None:
         context.close()
 
 
-def one_run(browser, command: str, repo: Path, store: Path) -> dict[str, float]:
+TRACED = ("first stage done", "first run starts", "run 1 ends", "run 2 ends", "second stage starts", "second stage done")
+
+
+def one_run(browser, command: str, repo: Path, store: Path,
+            trace: bool = False) -> dict[str, float]:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     with tempfile.NamedTemporaryFile("wb", suffix=".log", delete=False) as log:
-        started = time.perf_counter()
-        process = start_server(command, repo, store, port, log)
+        started, started_unix = time.perf_counter(), time.time()
+        process = start_server(command, repo, store, port, log, trace)
     try:
         wait_healthy(url, process)
         healthy = time.perf_counter() - started
-        map_drawn(browser, url)
+        marks: dict[str, float] = {}
+        map_drawn(browser, url, marks)
         first = time.perf_counter() - started
         map_drawn(browser, url)
         second = time.perf_counter() - started - first
-        return {"healthy": healthy, "first map": first, "second visitor": second}
+        result = {"healthy": healthy, "first map": first, "second visitor": second}
+        if trace:
+            result |= {what: at - started for what, at in marks.items()}
+            result |= _server_marks(Path(log.name), started_unix)
+        return result
     except Exception:
         print(Path(log.name).read_text(errors="replace")[-3000:], file=sys.stderr)
         raise
@@ -111,29 +140,105 @@ def one_run(browser, command: str, repo: Path, store: Path) -> dict[str, float]:
             process.wait()
 
 
+def _server_marks(log: Path, started_unix: float) -> dict[str, float]:
+    """Seconds from the server's start of its ``Warm trace:`` lines (ui/serve.py)."""
+    marks = {}
+    for line in log.read_text(errors="replace").splitlines():
+        if line.startswith("Warm trace: "):
+            what, _, at = line[len("Warm trace: "):].rpartition(" ")
+            if what in TRACED:
+                marks[what] = float(at) - started_unix
+    return marks
+
+
+IN_PROCESS = """
+import json, logging, os, sys, time
+logging.disable(logging.WARNING)
+from ui import serve
+serve.no_legacy_pages_mode()
+wall, cpu = time.perf_counter(), time.process_time()
+stages = serve.warm_first_stage()
+out = {"first stage": [time.perf_counter() - wall, time.process_time() - cpu]}
+from streamlit.testing.v1 import AppTest
+at = AppTest.from_file("dashboard.py", default_timeout=300)
+at.secrets["test"] = "bench"
+at.session_state["auth_demo_role"] = "analyst"
+wall, cpu = time.perf_counter(), time.process_time()
+at.run()
+at.switch_page("pages/explore.py").run()
+assert not at.exception, [e.value for e in at.exception]
+assert at.main.get("component_instance"), "no map"
+out["first Explore run"] = [time.perf_counter() - wall, time.process_time() - cpu]
+print(json.dumps(out))
+"""
+
+
+def in_process(repos: list[Path], store: Path, runs: int) -> None:
+    """``--in-process``: the first stage and the first Explore run in fresh processes."""
+    results = {repo: [] for repo in repos}
+    loads = []
+    for _ in range(runs):
+        for repo in repos:
+            loads.append(os.getloadavg()[0])
+            scratch = Path(tempfile.mkdtemp(prefix="bench-startup-"))
+            env = {**os.environ, "STORE_URL": str(store), "PYTHONPATH": str(repo),
+                   "USERS_FILE": str(scratch / "no-users.json"),
+                   "ROLES_FILE": str(scratch / "no-roles.yaml")}
+            done = subprocess.run([sys.executable, "-c", IN_PROCESS], cwd=repo, env=env,
+                                  capture_output=True, text=True, check=True)
+            results[repo].append(json.loads(done.stdout.strip().splitlines()[-1]))
+            print(f"{repo.name}: {results[repo][-1]}", file=sys.stderr, flush=True)
+    print(f"\nServer side on {store} ({platform.python_version()}, {os.cpu_count()} cores, load "
+          f"average {min(loads):.1f}-{max(loads):.1f}); medians of {runs} fresh processes:\n")
+    print("| step | " + " | ".join(f"{r.name} wall s | {r.name} CPU s" for r in repos)
+          + " |\n|---|" + "---:|" * (2 * len(repos)))
+    for what in results[repos[0]][0]:
+        cells = []
+        for repo in repos:
+            cells += [f"{statistics.median(r[what][i] for r in results[repo]):.2f}"
+                      for i in (0, 1)]
+        print(f"| {what} | " + " | ".join(cells) + " |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--store", type=Path, default=ROOT / "store")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--command", choices=("serve", "streamlit"), default="serve")
     parser.add_argument("--repo", type=Path, default=ROOT)
+    parser.add_argument("--compare", type=Path, default=None,
+                        help="a second checkout, measured in turn with --repo")
+    parser.add_argument("--trace", action="store_true")
+    parser.add_argument("--in-process", type=int, default=0, metavar="N")
     args = parser.parse_args()
+    repos = [args.repo.resolve()] + ([args.compare.resolve()] if args.compare else [])
+    if args.in_process:
+        in_process(repos, args.store.resolve(), args.in_process)
+        return
     from playwright.sync_api import sync_playwright
 
-    runs = []
+    runs: dict[Path, list] = {repo: [] for repo in repos}
+    loads = []
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True,
                                              args=CHROMIUM_ARGS)
         for i in range(args.runs):
-            result = one_run(browser, args.command, args.repo.resolve(), args.store.resolve())
-            runs.append(result)
-            print(f"run {i + 1}: " + ", ".join(f"{k} {v:.2f} s" for k, v in result.items()),
-                  flush=True)
+            for repo in repos:
+                loads.append(os.getloadavg()[0])
+                result = one_run(browser, args.command, repo, args.store.resolve(), args.trace)
+                runs[repo].append(result)
+                print(f"run {i + 1} {repo.name}: "
+                      + ", ".join(f"{k} {v:.2f} s" for k, v in result.items()), flush=True)
         browser.close()
-    print(f"\n{args.command} in {args.repo} on {args.store} ({platform.python_version()}, "
-          f"load {os.getloadavg()[0]:.1f}); medians of {len(runs)} runs:")
-    for name in runs[0]:
-        print(f"  {name}: {statistics.median(r[name] for r in runs):.2f} s")
+    print(f"\n{args.command} on {args.store} ({platform.python_version()}, {os.cpu_count()} "
+          f"cores, load average {min(loads):.1f}-{max(loads):.1f} at the runs' starts); medians "
+          f"of {args.runs} runs:")
+    for repo, results in runs.items():
+        print(f"  {repo}:")
+        names = dict.fromkeys(name for result in results for name in result)
+        for name in names:
+            values = [r[name] for r in results if name in r]
+            print(f"    {name}: {statistics.median(values):.2f} s")
 
 
 if __name__ == "__main__":

@@ -2,6 +2,9 @@
 
 The files are copies of ONS open data (Open Government Licence v3.0); ``data/boundaries/SOURCES.md``
 gives their provenance. Nothing here reads outside the project or fetches anything at run time.
+What is derived from them (the frames below, with areas in BNG and ward populations) is read from
+the project's prepared copy when it is current (``geo.prepared``, GeoParquet), and derived from
+the source files otherwise.
 
 Ward populations are not published in the shipped data. They are **estimates**: each LSOA is
 assigned to the ward it overlaps most (best fit, areas in British National Grid) and its Census 2021
@@ -48,6 +51,24 @@ def load_boundaries(level: str) -> gpd.GeoDataFrame:
         ``area_km2`` and ``geometry``. LSOA rows also carry ``ward_code``, their best-fit ward.
         The frame is cached: callers must not modify it (take a ``.copy()``).
     """
+    if level not in LEVELS:
+        raise ValueError(f"level was {level!r}; expected one of {LEVELS}")
+    return _loaded(level)
+
+
+@lru_cache(maxsize=len(LEVELS))
+def _loaded(level: str) -> gpd.GeoDataFrame:
+    from geo.prepared import EXTRA_COLUMNS, read_prepared
+
+    prepared = read_prepared(level)
+    if prepared is None:
+        return derive_boundaries(level)
+    return prepared.drop(columns=list(EXTRA_COLUMNS))
+
+
+def derive_boundaries(level: str) -> gpd.GeoDataFrame:
+    """``load_boundaries(level)`` derived from the source files, never from the prepared copy
+    (``geo.prepared`` stores it). Cached like it."""
     if level not in LEVELS:
         raise ValueError(f"level was {level!r}; expected one of {LEVELS}")
     return _LOADERS[level]()
@@ -141,7 +162,7 @@ def lsoa_2011_to_2021() -> dict[str, str]:
 @lru_cache(maxsize=1)
 def west_yorkshire_bng():
     """The outline of West Yorkshire (union of the districts) in BNG, for inside/outside tests."""
-    return _districts().to_crs(BNG).union_all()
+    return load_boundaries("district").to_crs(BNG).union_all()
 
 
 _LOADERS = {"district": _districts, "ward": _wards, "lsoa": _lsoas}

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from geo.boundaries import LEVELS, load_boundaries
+from geo.outlines import level_outlines
 from maps.basemap import boundary_geojson
 from maps.fixed_breaks import FixedBreaks
 from maps.layers import text
@@ -55,10 +56,10 @@ NOT_SELECTED_STYLE = {"color": "#8a96a3", "weight": 0.5, "opacity": 0.8, "dashAr
                       "fillColor": NOT_SELECTED_COLOUR, "fillOpacity": 0.7}
 
 
-@lru_cache(maxsize=len(LEVELS))
 def _cached_geometries(level: str) -> dict[str, dict]:
-    """code -> GeoJSON geometry on the ~1 m grid, computed once per process and level."""
-    return _geometries(load_boundaries(level))
+    """code -> GeoJSON geometry on the ~1 m grid, once per process and level (``geo.outlines``:
+    read from the boundaries' prepared copy when it is current)."""
+    return level_outlines(level)
 
 
 def preload_geometries(levels=LEVELS) -> None:

@@ -16,7 +16,6 @@ This module never imports Streamlit.
 from __future__ import annotations
 
 import html
-import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,13 +23,16 @@ from urllib.parse import urlsplit
 
 import folium
 import geopandas as gpd
-import shapely
 from branca.element import MacroElement
 from folium.template import Template
-from shapely.ops import polylabel
 
-from geo.boundaries import load_boundaries
-from geo.crs import BNG, WGS84
+from geo.outlines import (  # noqa: F401 (boundary_geojson, label_points, PRECISION: this module's API)
+    PRECISION,
+    boundary_geojson,
+    label_points,
+    level_labels,
+    outline_collection,
+)
 from maps.local_assets import LocalAssetMap
 from maps.tile_archive import (
     TILE_ARCHIVE_ENV,
@@ -58,8 +60,6 @@ BOUNDARY_PANE = "wy-boundaries"  # above tiles (200), below data layers (overlay
 BOUNDARY_PANE_Z = 350
 LABEL_PANE = "wy-labels"  # above data layers, below markers (600) and tooltips (650)
 LABEL_PANE_Z = 450
-#: Coordinates are rounded to this grid (degrees; 1e-5 is about 1 m).
-PRECISION = 1e-5
 #: Short form of data/boundaries/SOURCES.md's attribution (the landing page shows it in full).
 BOUNDARY_ATTRIBUTION = ("Source: ONS (OGL v3.0). Contains OS data © Crown copyright and "
                         "database right 2014–2022")
@@ -221,44 +221,14 @@ class AreaLabels(MacroElement):
         self.ward_min_zoom = int(ward_min_zoom)
 
 
-def label_points(areas: gpd.GeoDataFrame) -> list[tuple[float, float, str]]:
-    """Where to write each area's name: ``(lat, lon, name)`` rounded to 5 decimals.
-
-    The pole of inaccessibility (the interior point furthest from the edge; of the largest part
-    of a multipolygon), computed in British National Grid to 25 m, so a name sits well inside
-    its area even when the centroid would fall outside.
-    """
-    def point(geom):
-        if geom.geom_type == "MultiPolygon":
-            geom = max(geom.geoms, key=lambda part: part.area)
-        return polylabel(geom, 25)
-
-    points = gpd.GeoSeries([point(g) for g in areas.geometry.to_crs(BNG)], crs=BNG).to_crs(WGS84)
-    return [(round(p.y, 5), round(p.x, 5), str(name)) for p, name in zip(points, areas["name"])]
-
-
-def boundary_geojson(areas: gpd.GeoDataFrame, properties=("code", "name")) -> dict:
-    """A small FeatureCollection of ``areas``.
-
-    Parameters
-    ----------
-    areas : GeoDataFrame
-    properties : sequence of str
-        The only columns kept (a tooltip needs ``name``; an outline needs just ``code``).
-
-    Returns
-    -------
-    dict
-        GeoJSON in EPSG:4326, coordinates on a 1e-5 degree grid (about 1 m).
-    """
-    slim = areas[[*properties, "geometry"]].copy()
-    slim["geometry"] = shapely.set_precision(slim.geometry.values, PRECISION)
-    return json.loads(slim.to_crs(WGS84).to_json(drop_id=True))
-
-
-def _boundary_layer(areas, *, name, style, class_name) -> folium.GeoJson:
+def _boundary_layer(areas, *, name, style, class_name, level=None) -> folium.GeoJson:
+    """The outlines of ``areas``; of the shipped ``level`` when ``areas`` is None, from the
+    outlines kept once per process (``geo.outlines``: the same GeoJSON, not derived again for
+    every map)."""
+    collection = (outline_collection(level) if areas is None
+                  else boundary_geojson(areas, properties=("code",)))
     return VerbatimGeoJson(
-        boundary_geojson(areas, properties=("code",)), name=name,
+        collection, name=name,
         style_function=lambda _feature: style, control=False, interactive=False,
         pane=BOUNDARY_PANE, class_name=class_name, attribution=html.escape(BOUNDARY_ATTRIBUTION))
 
@@ -324,9 +294,9 @@ def base_map(tile_url: str | None = None, attribution: str | None = None, *,
                          f"{TILE_ARCHIVE_ENV}) are set: keep one")
     plain = tiles is None and archive is None
     labels = plain if labels is None else labels
-    districts = load_boundaries("district") if districts is None else districts
-    if wards is None and (plain or labels):
-        wards = load_boundaries("ward")
+    # The shipped districts and wards (None): their outlines and label points are kept once per
+    # process (geo.outlines), not derived again for every map.
+    shipped_wards = wards is None and (plain or labels)
     (south, west), (north, east) = WEST_YORKSHIRE_BOUNDS
     options = dict(location=CENTRE, zoom_start=ZOOM_START, min_zoom=MIN_ZOOM, max_zoom=MAX_ZOOM,
                    max_bounds=True, min_lat=south - PAN_MARGIN, max_lat=north + PAN_MARGIN,
@@ -348,12 +318,15 @@ def base_map(tile_url: str | None = None, attribution: str | None = None, *,
     district_style = {"color": "#34495e", "weight": 2, "opacity": 0.9}
     district_style.update({"fillColor": "#ffffff", "fillOpacity": 1} if plain else {"fill": False})
     _boundary_layer(districts, name="Districts", class_name="wy-district",
-                    style=district_style).add_to(m)
+                    style=district_style, level="district").add_to(m)
     if plain:
-        _boundary_layer(wards, name="Wards", class_name="wy-ward",
+        _boundary_layer(wards, name="Wards", class_name="wy-ward", level="ward",
                         style={"color": "#9aa5b1", "weight": 0.8, "fill": False}).add_to(m)
     if labels:
-        AreaLabels(label_points(districts), label_points(wards) if wards is not None else [],
-                   ward_min_zoom=ward_label_min_zoom).add_to(m)
+        district_labels = (level_labels("district") if districts is None
+                           else label_points(districts))
+        ward_labels = (level_labels("ward") if shipped_wards
+                       else label_points(wards) if wards is not None else [])
+        AreaLabels(district_labels, ward_labels, ward_min_zoom=ward_label_min_zoom).add_to(m)
     m.fit_bounds([list(WEST_YORKSHIRE_BOUNDS[0]), list(WEST_YORKSHIRE_BOUNDS[1])])
     return m

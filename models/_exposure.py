@@ -20,7 +20,6 @@ import shapely
 from geo.boundaries import load_boundaries
 from geo.crs import BNG
 from models._grid import Grid
-from storage.exposure import bed_nights
 
 #: Share of a feed's expected events spread by residents on top of its exposure layer.
 RESIDENT_SHARE = 0.02
@@ -43,11 +42,25 @@ def exposure_surface(grid: Grid, sites: pd.DataFrame, dates) -> np.ndarray:
         raise ValueError(f"exposure sites lack column(s) {missing}; expected {SITE_COLUMNS}")
     months = pd.Series(pd.PeriodIndex(pd.to_datetime(np.asarray(dates)), freq="M")).value_counts()
     weight = np.zeros(len(sites))
-    for month, n in months.items():
-        nights = bed_nights(sites, month.start_time, month.end_time)
+    for n, nights in zip(months.to_numpy(), _month_nights(sites, months.index)):
         if nights.sum() > 0:
             weight += n * nights / nights.sum()
     return _spread(grid, sites, weight)
+
+
+def _month_nights(sites: pd.DataFrame, months: pd.PeriodIndex) -> np.ndarray:
+    """``storage.exposure.bed_nights`` of every site in each of ``months`` (rows), in one
+    pass: the same days x capacity, without converting the sites' dates once per month (120
+    months of a 5-year fit took 0.2-0.4 s)."""
+    if not len(months):
+        return np.zeros((0, len(sites)))
+    first = months.start_time.to_numpy().astype("datetime64[D]")[:, None]
+    stop = (months.end_time.to_numpy().astype("datetime64[D]") + np.timedelta64(1, "D"))[:, None]
+    opened = pd.to_datetime(sites["opened_on"]).to_numpy().astype("datetime64[D]")[None, :]
+    closed = pd.to_datetime(sites["closed_on"]).to_numpy().astype("datetime64[D]")[None, :]
+    closed = np.where(np.isnat(closed), stop, closed)
+    days = (np.minimum(closed, stop) - np.maximum(opened, first)).astype(np.int64)
+    return np.clip(days, 0, None) * pd.to_numeric(sites["bed_capacity"]).to_numpy(float)[None, :]
 
 
 def _spread(grid: Grid, sites: pd.DataFrame, weight: np.ndarray) -> np.ndarray:

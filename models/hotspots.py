@@ -205,7 +205,10 @@ class HotspotModel(ClusterMixin, BaseEstimator):
         counts = grid.counts(cell)
         self.denominators_ = {str(f): ("exposure" if self._sites(f) is not None else "residents")
                               for f in sorted(set(events.feed))}
-        residents, grid = grid, self._expected_grid(grid, events, cell)
+        # Each feed's exposure surface, worked out once per fit: the per-feed fits (cross-feed
+        # flags) need the same surfaces again.
+        surfaces: dict = {}
+        residents, grid = grid, self._expected_grid(grid, events, cell, surfaces)
         candidates = self._search(counts, grid, _seed(rng))
         self.n_candidates_ = len(candidates.p_values)
         found = _bounded(candidates, counts, grid, self.max_area, self.max_hotspots)
@@ -214,7 +217,7 @@ class HotspotModel(ClusterMixin, BaseEstimator):
         self.cell_scores_ = found.scores
         self.labels_ = np.where(cell >= 0, found.labels[np.maximum(cell, 0)], -1)
         self.n_events_ = int(counts.sum())
-        per_feed = self._per_feed(events, cell, residents, rng)
+        per_feed = self._per_feed(events, cell, residents, rng, surfaces)
         self.feed_hotspots_ = {feed: frame for feed, (frame, _) in per_feed.items()}
         feeds = {feed: labels for feed, (_, labels) in per_feed.items()}
         self.hotspots_, self.monthly_counts_ = _describe(found, counts, grid, events, cell,
@@ -303,8 +306,10 @@ class HotspotModel(ClusterMixin, BaseEstimator):
                                      min_events=self.min_events)
         return _baselines.hdbscan(counts, grid, min_events=self.min_events)
 
-    def _per_feed(self, events: Events, cell: np.ndarray, grid: Grid, rng) -> dict:
-        """Each feed's own hotspots (frame, cell labels), when cross-feed flags are wanted."""
+    def _per_feed(self, events: Events, cell: np.ndarray, grid: Grid, rng,
+                  surfaces: dict | None = None) -> dict:
+        """Each feed's own hotspots (frame, cell labels), when cross-feed flags are wanted.
+        ``surfaces``: the exposure surfaces the fit has worked out already, by feed."""
         names = sorted(set(events.feed))
         if not self.cross_feed or len(names) < 2:
             return {}
@@ -312,7 +317,7 @@ class HotspotModel(ClusterMixin, BaseEstimator):
         for feed in names:
             mine = events.feed == feed
             counts = grid.counts(cell[mine])
-            own = self._expected_grid(grid, events.subset(mine), cell[mine])
+            own = self._expected_grid(grid, events.subset(mine), cell[mine], surfaces)
             found = self._find(counts, own, _seed(rng))
             frame, _ = _describe(found, counts, own, events.subset(mine), cell[mine], {},
                                  self.alpha)
@@ -326,11 +331,13 @@ class HotspotModel(ClusterMixin, BaseEstimator):
             return self.exposure
         return (self.exposure or {}).get(feed)
 
-    def _expected_grid(self, grid: Grid, events: Events, cell: np.ndarray) -> Grid:
+    def _expected_grid(self, grid: Grid, events: Events, cell: np.ndarray,
+                       surfaces: dict | None = None) -> Grid:
         """``grid`` with its population replaced by the expected events per cell when a feed
         has an exposure layer: the sum over feeds of the feed's events inside the grid x its
         expected share per cell (``models._exposure``: each fitted month's events shared by that
-        month's bed-nights). Land cells stay land (residents keep a small share)."""
+        month's bed-nights). Land cells stay land (residents keep a small share). ``surfaces``
+        keeps each feed's surface (its fit alone has the same grid and events: the same one)."""
         feeds = sorted(set(events.feed))
         if not any(self._sites(f) is not None for f in feeds) or not (cell >= 0).any():
             return grid
@@ -338,7 +345,10 @@ class HotspotModel(ClusterMixin, BaseEstimator):
         for feed in feeds:
             mine = (events.feed == feed) & (cell >= 0)
             sites = self._sites(feed)
-            surface = None if sites is None else exposure_surface(grid, sites, events.date[mine])
+            surfaces = {} if surfaces is None else surfaces
+            if sites is not None and feed not in surfaces:
+                surfaces[feed] = exposure_surface(grid, sites, events.date[mine])
+            surface = None if sites is None else surfaces[feed]
             if sites is not None and surface.sum() <= 0:
                 warnings.warn(f"no exposure site of feed {feed!r} is open on the grid in the "
                               "fitted months: measured against residents", NoExposureWarning,

@@ -82,3 +82,66 @@ def test_loaded_once_per_process():
 def test_unknown_level_is_refused_with_the_choices():
     with pytest.raises(ValueError, match="expected one of"):
         load_boundaries("county")
+
+
+# -- the prepared copy (geo.prepared): what a server reads instead of deriving at start -----
+def test_the_prepared_copy_is_current():
+    """Made from the source files as they are now: else run `python -m geo.make_prepared`."""
+    from geo.prepared import _current
+
+    _current.cache_clear()
+    assert _current(), "data/boundaries/prepared is stale: run `python -m geo.make_prepared`"
+
+
+@pytest.mark.parametrize("level", LEVELS)
+def test_the_prepared_frames_are_the_derived_ones(level):
+    from geopandas.testing import assert_geodataframe_equal
+
+    from geo.boundaries import derive_boundaries
+
+    loaded, derived = load_boundaries(level), derive_boundaries(level)
+    assert loaded is not derived  # read from the prepared copy, not derived
+    assert list(loaded.columns) == list(derived.columns)
+    assert loaded.dtypes.to_dict() == derived.dtypes.to_dict()
+    assert_geodataframe_equal(loaded, derived)
+
+
+@pytest.mark.parametrize("level", LEVELS)
+def test_the_prepared_outlines_and_labels_are_the_maps_own(level):
+    from geo.boundaries import derive_boundaries
+    from geo.outlines import (
+        LABELLED_LEVELS,
+        boundary_geojson,
+        label_points,
+        level_labels,
+        outline_collection,
+    )
+
+    derived = derive_boundaries(level)
+    assert outline_collection(level) == boundary_geojson(derived, properties=("code",))
+    if level in LABELLED_LEVELS:
+        assert list(level_labels(level)) == label_points(derived)
+
+
+def test_a_stale_prepared_copy_is_not_read(tmp_path, monkeypatch):
+    """Sources changed since the copy was made: the loaders derive from the sources."""
+    import shutil
+
+    from geo import prepared
+
+    copy = tmp_path / "boundaries"
+    shutil.copytree(prepared.BOUNDARY_DIR, copy)
+    monkeypatch.setattr(prepared, "BOUNDARY_DIR", copy)
+    monkeypatch.setattr(prepared, "PREPARED_DIR", copy / "prepared")
+    prepared._current.cache_clear()
+    prepared.read_prepared.cache_clear()
+    try:
+        assert prepared.read_prepared("ward") is not None
+        with open(copy / "wards.geojson", "a") as handle:
+            handle.write("\n")
+        prepared._current.cache_clear()
+        prepared.read_prepared.cache_clear()
+        assert prepared.read_prepared("ward") is None
+    finally:
+        prepared._current.cache_clear()
+        prepared.read_prepared.cache_clear()

@@ -183,6 +183,22 @@ def test_bed_nights_count_days_open_inside_the_window():
     assert nights.tolist() == [10 * 20, 4 * 21, 0]
 
 
+def test_the_surface_takes_each_months_bed_nights_in_one_pass():
+    """models._exposure reads every month's bed-nights at once (perf): the same as
+    ``bed_nights`` month by month, open-ended and closed sites alike."""
+    from models._exposure import _month_nights
+
+    sites = pd.DataFrame({"bed_capacity": [10, 4, 100, 7],
+                          "opened_on": pd.to_datetime(["2024-01-01", "2024-01-11", "2025-01-01",
+                                                       "2023-06-15"]),
+                          "closed_on": pd.to_datetime(["2024-01-21", None, None,
+                                                       "2024-03-02"])})
+    months = pd.period_range("2023-11", "2025-02", freq="M")
+    expected = np.stack([bed_nights(sites, m.start_time, m.end_time) for m in months])
+    assert np.array_equal(_month_nights(sites, months), expected)
+    assert _month_nights(sites, months[:0]).shape == (0, 4)
+
+
 # -- role rules ----------------------------------------------------------------------------
 @pytest.mark.parametrize("role", ["chair", "executive", "admin"])
 def test_protected_roles_cannot_read_sites_at_any_level(tmp_path, store, role):

@@ -90,8 +90,8 @@ def test_the_launcher_warms_without_pdf_code_or_the_map_component():
                                                  "reports.briefing", "views.explore", "folium",
                                                  "models._grid") if m in sys.modules]}))
     """, {})
-    assert found["timings"] == ["boundaries", "hotspot grid", "imports", "other pages",
-                                "publication"]
+    assert found["timings"] == ["boundaries", "hotspot grid", "hotspot views", "imports",
+                                "module index", "other pages", "publication"]
     # Warmed: the views, folium and the hotspot grid; never the PDF code nor the component,
     # which registers with the server only when a page run imports it.
     assert found["loaded"] == ["views.explore", "folium", "models._grid"]

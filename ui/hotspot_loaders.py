@@ -13,7 +13,7 @@ import streamlit as st
 
 from core import clock
 from core.schema import FEEDS as _ALL_FEEDS
-from safeguards.access import Principal
+from safeguards.access import Principal, RoleScopedQuery
 from safeguards.audit import AuditEvent, record
 from storage.base import store_fingerprint
 from storage.exposure import layers_fingerprint
@@ -49,6 +49,39 @@ H_DATES, H_FEEDS, H_DISTRICTS, H_AGES = ("hotspots_dates", "hotspots_feeds",
                                          "hotspots_districts", "hotspots_ages")
 _H_PARAMS = ("from", "to", "feed", "age", "district")
 _H_SYNCED, _H_AUDITED = "hotspots_synced", "hotspots_audited"
+
+
+#: Who the warm-up's fits are made as (``prefit_default_views``); they are never shown.
+WARM_USER = "warm-start"
+
+
+def default_state(role: str, period: tuple[dt.date, dt.date]) -> ExplorerState:
+    """The filters the Hotspots page opens on for ``role`` (a link without parameters, as
+    ``open_hotspots_link`` then ``hotspots_state`` make it)."""
+    link = from_query_params({}, role=role, store_period=period)
+    return normalise(ExplorerState(start=link.start, end=link.end, feeds=tuple(_ALL_FEEDS)),
+                     role=role, store_period=period)
+
+
+def prefit_default_views(store, roles=("analyst", "chair")) -> list[str]:
+    """Fit the hotspots the Hotspots page opens on for each of ``roles`` (and the Explore
+    page's hotspot overlay of the same filters) before anyone asks: ``ui.serve``'s warm-up.
+    The fits are kept once per process for the store's content (``views.hotspot_fits``), so
+    the first visitor's view only protects and audits one. Returns the roles fitted for."""
+    from core.roles import may
+    from views.hotspots import prefit
+
+    if not store.batches():
+        return []
+    period = store.period()
+    done = []
+    for role in roles:
+        if may(role, "view_hotspots"):
+            state = default_state(role, period)
+            prefit(RoleScopedQuery(store, Principal(WARM_USER, role)), state.feeds,
+                   to_filter(state))
+            done.append(role)
+    return done
 
 
 def load_hotspots(principal: Principal, state: ExplorerState) -> HotspotView:

@@ -18,8 +18,10 @@ for the GIL slowed both (first map 10-14 s). So the thread warms in two stages:
 1. what the router and Explore need (imports, boundaries, ward and district outlines), at once;
    the router's first run waits for this stage (:func:`wait_for_first_stage`, the first line of
    ``dashboard.py``) instead of importing alongside it;
-2. the other pages' imports, the LSOA outlines and the hotspot grid, only once a first page has
-   been drawn (:func:`first_page_served`), so they never compete with it.
+2. the other pages' imports, the LSOA outlines, the hotspot grid, the publication and the
+   hotspots the Hotspots page opens on, only once a first page has been drawn
+   (:func:`first_page_served`) and a few seconds more (:data:`SECOND_STAGE_SETTLE_S`, while the
+   visitor's browser draws it), so they never compete with it.
 
 Under plain ``streamlit run dashboard.py`` (or AppTest) no thread was started and both calls
 return at once.
@@ -45,11 +47,20 @@ DASHBOARD = Path(__file__).resolve().parent.parent / "dashboard.py"
 #: a module importing it at import time (see the module docstring).
 FIRST_MODULES = ("streamlit", "ui.session", "ui.loaders", "views.explore", "views.explore_map",
                  "maps.area_layer", "maps.cell_layers", "maps.point_layer", "maps.hotspot_layer",
-                 "ui.explore_loaders", "ui.hotspot_loaders")
+                 "ui.explore_loaders", "ui.hotspot_loaders", "ui.a11y", "ui.explore_modes",
+                 "views.exports", "views.explore_frames", "views.explore_twin",
+                 # What the router's first run imported itself (0.3-0.9 s): Streamlit's emoji
+                 # table, which st.set_page_config's page icon is checked against.
+                 "streamlit.emojis", "streamlit.material_icon_names")
 OTHER_MODULES = ("views.trend_charts", "views.kpis", "views.trend_series", "views.trend_flags",
                  "ui.trends_loaders", "views.meeting_figures", "views.meeting_steps",
                  "ui.meeting_loaders", "models.hotspots")
 FIRST_STAGE_TIMEOUT_S = 120
+#: How long the second stage waits after the first page run has ended: the visitor's browser is
+#: still drawing that page then (Streamlit's front end, the map's frame, Leaflet: 1-3 s at load
+#: average ~2, up to 7 s at ~10) on the same two cores, and the server still serves the map's
+#: files, so a second stage started at once slowed the first map (docs/benchmarks.md).
+SECOND_STAGE_SETTLE_S = 4.0
 
 _thread: threading.Thread | None = None
 _first_stage_done = threading.Event()
@@ -67,13 +78,34 @@ def warm_first_stage() -> dict[str, float]:
 
     started = time.perf_counter()
     from geo.boundaries import LEVELS, load_boundaries
+    from geo.outlines import LABELLED_LEVELS, level_labels
     from maps.area_layer import preload_geometries
 
-    for level in LEVELS:
+    for level in LEVELS:   # read from the prepared copy (geo.prepared) when it is current
         load_boundaries(level)
     preload_geometries(("district", "ward"))
+    for level in LABELLED_LEVELS:   # the base map's names
+        level_labels(level)
     timings["boundaries"] = time.perf_counter() - started
+
+    started = time.perf_counter()
+    _index_modules()
+    timings["module index"] = time.perf_counter() - started
     return timings
+
+
+def _index_modules() -> None:
+    """Let ``inspect`` index the modules imported so far, here rather than in a page run.
+
+    ``streamlit_folium`` (imported by the first page run that draws a map, see the module
+    docstring) declares its component, and Streamlit names it from ``inspect.getmodule`` of the
+    caller's frame, which, for a file it has not indexed yet, takes the real path of every
+    loaded module's file (~1,900 modules by then: 0.3-0.6 s of the first Explore run, measured
+    in docs/benchmarks.md). ``inspect`` keeps that index, so the page run indexes only the
+    modules imported after this."""
+    import inspect
+
+    inspect.getmodule(sys._getframe())
 
 
 def warm_second_stage() -> dict[str, float]:
@@ -99,6 +131,7 @@ def warm_second_stage() -> dict[str, float]:
     # content): build it before a chair asks. A store that cannot be opened is the page's to
     # report, not the warm-up's.
     started = time.perf_counter()
+    store = None
     try:
         from core.schema import FEEDS
         from safeguards.publication import publication_for
@@ -110,6 +143,20 @@ def warm_second_stage() -> dict[str, float]:
     except Exception:  # noqa: BLE001 - warming is best effort
         pass
     timings["publication"] = time.perf_counter() - started
+
+    # The hotspots the Hotspots page opens on (analysts, chairs), fitted once for the store's
+    # content and kept (views.hotspot_fits): a first visitor's view then only protects and
+    # audits the fit (docs/benchmarks.md). Best effort, like the publication.
+    started = time.perf_counter()
+    try:
+        if store is not None:
+            from ui.hotspot_loaders import prefit_default_views
+
+            prefit_default_views(store)
+    except Exception as error:  # noqa: BLE001 - warming is best effort: the page fits itself
+        print(f"Warm start: hotspots not fitted ahead ({type(error).__name__}: {error})",
+              flush=True)
+    timings["hotspot views"] = time.perf_counter() - started
     return timings
 
 
@@ -121,12 +168,34 @@ def warm() -> dict[str, float]:
 def wait_for_first_stage() -> None:
     """Wait until the first stage is done, if this process was started warm (else return)."""
     if _thread is not None:
+        _trace("first run starts")
         _first_stage_done.wait(FIRST_STAGE_TIMEOUT_S)
 
 
 def first_page_served() -> None:
     """A page has been drawn: the second stage may start."""
+    global _runs_ended
+    _runs_ended += 1
+    if _thread is not None and _runs_ended <= 3:
+        _trace(f"run {_runs_ended} ends")
     _first_page_served.set()
+
+
+_runs_ended = 0
+
+
+#: Set (to anything) to print when the warm-up's steps and the first run happen, as
+#: ``Warm trace: <what> <Unix time>`` lines (bench/bench_startup.py --trace reads them).
+TRACE_ENV = "WARM_START_TRACE"
+_traced: set[str] = set()
+
+
+def _trace(what: str) -> None:
+    import os
+
+    if os.environ.get(TRACE_ENV) and what not in _traced:
+        _traced.add(what)
+        print(f"Warm trace: {what} {time.time():.3f}", flush=True)
 
 
 def start_warming() -> None:
@@ -138,12 +207,17 @@ def start_warming() -> None:
 
 
 def _warm() -> None:
+    _trace("warm-up starts")
     try:
         timings = warm_first_stage()
     finally:
         _first_stage_done.set()  # a failure here shows again, as the page's own import error
+        _trace("first stage done")
     _first_page_served.wait()
+    time.sleep(SECOND_STAGE_SETTLE_S)
+    _trace("second stage starts")
     timings |= warm_second_stage()
+    _trace("second stage done")
     print("Warm start: " + ", ".join(f"{what} {s:.2f} s" for what, s in timings.items()),
           flush=True)
 

@@ -24,7 +24,6 @@ No Streamlit here.
 """
 from __future__ import annotations
 
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
@@ -43,11 +42,11 @@ from safeguards.audit import AuditEvent, record
 from safeguards.disclosure import suppress_rates, threshold_for
 from safeguards.publication import whole_months
 from views.hotspot_explain import explain, thousands, trend_label  # noqa: F401 (explain: the page API)
+from views.hotspot_fits import FEED_TITLES, model_fit
 from views.hotspot_notes import chart_trend, shared_wards
 
 #: What the model is asked for: the default scan, seeded so the same data give the same hotspots.
 RANDOM_STATE = 0
-FEED_TITLES = {"nrm": "NRM", "rosewood": "Rosewood", "mandevilla": "Mandevilla"}
 #: Help of the ranked table's "Trend" column: every class's definition (``core.trend_words``).
 TREND_HELP = HOTSPOT_CLASS_NOTE
 #: Columns of ``HotspotView.hotspots`` (besides ``events_<feed>``/``display_<feed>`` per feed).
@@ -149,38 +148,16 @@ def fit_hotspots(query: RoleScopedQuery, feeds: str | Sequence[str],
     ValueError
         No feed, or an unknown one.
     """
-    from models._events import events_frame
-    from models.hotspots import HotspotModel, OutsideAreaWarning
-
     feeds = check_feeds(feeds)
     query.require("view_hotspots")
-    filters = filters or EventFilter()
-    if query.suppressed:   # whole months, like every protected figure (safeguards.publication)
-        filters = whole_months(filters)
-    # Read here, never returned: the geomasked cell centre and the date of each event.
-    frames = [events_frame(query.store.query(feed, filters,
-                                             columns=["event_date", "easting", "northing"]),
-                           feed) for feed in feeds]
-    events = pd.concat(frames, ignore_index=True) if frames else None
-    events = gpd.GeoDataFrame(events, geometry="geometry", crs=frames[0].crs)
-    # The forecast ranking (``HotspotModel.top_area``) is not drawn on this page yet: not fitted
-    # here, so a page view does not pay for it (issue 13 follow-up).
-    exposure, denominator_notes = _exposure_for(query, feeds)
-    model_params = {"ranking": None, "exposure": exposure, **model_params}
-    model = HotspotModel(random_state=random_state, **model_params)
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", OutsideAreaWarning)
-        model.fit(events)
-    n_events = int(model.n_events_)
-    n_outside = len(events) - n_events
-    notes = denominator_notes + tuple(str(w.message) for w in caught
-                                      if issubclass(w.category, OutsideAreaWarning))
-    raw, monthly = model.hotspots_, model.monthly_counts_
-    against = _measured_against(feeds, exposure)
-    del model, events, frames, exposure  # nothing per event or site outlives the fit
-    view = _protect(raw, monthly, feeds, filters, query, n_events, n_outside, notes)
+    filters = fit_filters(query, filters)
+    # The role-independent fit, kept per store content and filters (views.hotspot_fits): the
+    # points are read inside the data layer and nothing per event leaves it.
+    fit = model_fit(query, feeds, filters, random_state=random_state, model_params=model_params)
+    view = _protect(fit.raw.copy(), fit.monthly.copy(), feeds, filters, query, fit.n_events,
+                    fit.n_outside, fit.notes)
     if not view.wards_based:   # a protected role's figures are always against residents
-        view = replace(view, measured_against=against)
+        view = replace(view, measured_against=fit.measured_against)
     record(query.store, AuditEvent(
         action="view-hotspots", actor=query.principal.user, role=query.role,
         filters=_audit_filters(feeds, filters), records=int(view.n_events),
@@ -188,43 +165,20 @@ def fit_hotspots(query: RoleScopedQuery, feeds: str | Sequence[str],
     return view
 
 
-def _exposure_for(query: RoleScopedQuery, feeds: list[str]) -> tuple[dict | None, tuple]:
-    """Each feed's exposure layer (``core.denominators``), read inside the data layer for the
-    fit only (``safeguards.exposure.sites_for_fit``), and a note per feed measured against
-    something other than residents, or falling back to them because its layer is not loaded."""
-    from core.denominators import denominator_of, exposure_feeds
-    from safeguards.exposure import sites_for_fit
-
-    exposure, notes = {}, []
-    for feed in feeds:
-        layer = exposure_feeds().get(feed)
-        if layer is None:
-            continue
-        sites = sites_for_fit(query, layer)
-        if sites is None:
-            notes.append(f"{FEED_TITLES[feed]} is measured against residents: no {layer} "
-                         f"exposure layer is loaded, so the {layer} sites themselves can show "
-                         "as hotspots.")
-        else:
-            exposure[feed] = sites
-            notes.append(f"{FEED_TITLES[feed]} is measured against "
-                         f"{denominator_of(feed).title}, not residents.")
-    return exposure or None, tuple(notes)
+def fit_filters(query: RoleScopedQuery, filters: EventFilter | None) -> EventFilter:
+    """What a fit for ``query``'s role covers: ``filters``, with whole months for a protected
+    role, like every protected figure (``safeguards.publication``)."""
+    filters = filters or EventFilter()
+    return whole_months(filters) if query.suppressed else filters
 
 
-def _measured_against(feeds: list[str], exposure: dict | None) -> str:
-    """"resident population", or what the feeds measured against a layer are measured
-    against, e.g. "resident population (Rosewood: bed-nights of open asylum accommodation
-    sites)"."""
-    from core.denominators import denominator_of
-
-    layered = [f for f in feeds if exposure and f in exposure]
-    if not layered:
-        return "resident population"
-    if len(layered) == len(feeds):
-        return "; ".join(dict.fromkeys(denominator_of(f).title for f in layered))
-    return "resident population (" + "; ".join(
-        f"{FEED_TITLES[f]}: {denominator_of(f).title}" for f in layered) + ")"
+def prefit(query: RoleScopedQuery, feeds: Sequence[str], filters: EventFilter | None) -> None:
+    """Fit what :func:`fit_hotspots` would fit for ``query``'s role, and keep it
+    (``views.hotspot_fits``) without making a view: the server's warm-up, before anyone asks.
+    Nothing is shown, so nothing is audited; the view made from it later is."""
+    query.require("view_hotspots")
+    model_fit(query, check_feeds(feeds), fit_filters(query, filters),
+              random_state=RANDOM_STATE, model_params={})
 
 
 # -- disclosure control --------------------------------------------------------------------

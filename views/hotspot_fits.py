@@ -1,0 +1,154 @@
+"""The hotspot model's fit of some feeds and filters, before any role's disclosure control.
+
+``views.hotspots.fit_hotspots`` checks the role, then takes the fit from :func:`model_fit`
+and protects and audits it for that role. The fit itself does not depend on the role (it reads
+the geomasked points and the exposure layers inside the data layer, and the model is seeded),
+so it is kept here once per process for the store's content, its exposure layers, the feeds,
+the filters and the seed: a second role, a second user or the Explore page's hotspot overlay
+asking for the same filters protect the same fit instead of fitting again (one fit is ~0.6 s
+of CPU on the demo store, 2-4 s of wall clock on a loaded machine: docs/benchmarks.md).
+
+What is kept is model output (hotspot cells, their counts, monthly counts per hotspot), never
+a per-event row, the same as the page's own cached views hold after protection; it never
+leaves this module but through ``fit_hotspots``. The server's warm-up fits the Hotspots page's
+default views this way before anyone asks (``ui.hotspot_loaders.prefit_default_views``): no
+one is shown anything then, so nothing is audited; every view made from it is, as before.
+
+No Streamlit here.
+"""
+from __future__ import annotations
+
+import threading
+import warnings
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import geopandas as gpd
+import pandas as pd
+
+from core.filters import EventFilter
+from safeguards.access import RoleScopedQuery
+
+FEED_TITLES = {"nrm": "NRM", "rosewood": "Rosewood", "mandevilla": "Mandevilla"}
+#: Fits kept per process (least recently used dropped first).
+MAX_FITS = 16
+
+_fits: OrderedDict = OrderedDict()
+_lock = threading.Lock()
+
+
+@dataclass(frozen=True)
+class ModelFit:
+    """What ``fit_hotspots`` needs of a fit: the model's ``hotspots_`` and
+    ``monthly_counts_`` (callers copy before changing them), the events inside and outside
+    the grid, the notes on denominators and left-out events, and what expected counts are
+    measured against."""
+
+    raw: gpd.GeoDataFrame
+    monthly: pd.DataFrame
+    n_events: int
+    n_outside: int
+    notes: tuple[str, ...]
+    measured_against: str
+
+
+def model_fit(query: RoleScopedQuery, feeds: Sequence[str], filters: EventFilter, *,
+              random_state: int, model_params: dict) -> ModelFit:
+    """The fit of ``feeds`` and ``filters`` (the caller has checked ``view_hotspots``), kept
+    per store content, exposure layers, feeds, filters and seed when ``model_params`` is
+    empty (the page's model); other parameters are fitted every time."""
+    key = None if model_params else _key(query, feeds, filters, random_state)
+    if key is not None:
+        with _lock:
+            if key in _fits:
+                _fits.move_to_end(key)
+                return _fits[key]
+    fit = _fit(query, list(feeds), filters, random_state, model_params)
+    if key is not None:
+        with _lock:
+            _fits[key] = fit
+            while len(_fits) > MAX_FITS:
+                _fits.popitem(last=False)
+    return fit
+
+
+def forget_fits() -> None:
+    """Drop every kept fit (tests)."""
+    with _lock:
+        _fits.clear()
+
+
+def _key(query: RoleScopedQuery, feeds, filters, random_state) -> tuple:
+    from storage.base import store_fingerprint
+    from storage.exposure import layers_fingerprint
+
+    store = query.store
+    return (store.url, store_fingerprint(store), layers_fingerprint(store), tuple(feeds),
+            filters, random_state)
+
+
+def _fit(query: RoleScopedQuery, feeds: list[str], filters: EventFilter, random_state: int,
+         model_params: dict) -> ModelFit:
+    from models._events import events_frame
+    from models.hotspots import HotspotModel, OutsideAreaWarning
+
+    # Read here, never returned: the geomasked cell centre and the date of each event.
+    frames = [events_frame(query.store.query(feed, filters,
+                                             columns=["event_date", "easting", "northing"]),
+                           feed) for feed in feeds]
+    events = pd.concat(frames, ignore_index=True) if frames else None
+    events = gpd.GeoDataFrame(events, geometry="geometry", crs=frames[0].crs)
+    # The forecast ranking (``HotspotModel.top_area``) is not drawn on this page yet: not fitted
+    # here, so a page view does not pay for it (issue 13 follow-up).
+    exposure, denominator_notes = _exposure_for(query, feeds)
+    model_params = {"ranking": None, "exposure": exposure, **model_params}
+    model = HotspotModel(random_state=random_state, **model_params)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", OutsideAreaWarning)
+        model.fit(events)
+    n_events = int(model.n_events_)
+    notes = denominator_notes + tuple(str(w.message) for w in caught
+                                      if issubclass(w.category, OutsideAreaWarning))
+    return ModelFit(raw=model.hotspots_, monthly=model.monthly_counts_, n_events=n_events,
+                    n_outside=len(events) - n_events, notes=notes,
+                    measured_against=_measured_against(feeds, exposure))
+
+
+def _exposure_for(query: RoleScopedQuery, feeds: list[str]) -> tuple[dict | None, tuple]:
+    """Each feed's exposure layer (``core.denominators``), read inside the data layer for the
+    fit only (``safeguards.exposure.sites_for_fit``), and a note per feed measured against
+    something other than residents, or falling back to them because its layer is not loaded."""
+    from core.denominators import denominator_of, exposure_feeds
+    from safeguards.exposure import sites_for_fit
+
+    exposure, notes = {}, []
+    for feed in feeds:
+        layer = exposure_feeds().get(feed)
+        if layer is None:
+            continue
+        sites = sites_for_fit(query, layer)
+        if sites is None:
+            notes.append(f"{FEED_TITLES[feed]} is measured against residents: no {layer} "
+                         f"exposure layer is loaded, so the {layer} sites themselves can show "
+                         "as hotspots.")
+        else:
+            exposure[feed] = sites
+            notes.append(f"{FEED_TITLES[feed]} is measured against "
+                         f"{denominator_of(feed).title}, not residents.")
+    return exposure or None, tuple(notes)
+
+
+def _measured_against(feeds: list[str], exposure: dict | None) -> str:
+    """"resident population", or what the feeds measured against a layer are measured
+    against, e.g. "resident population (Rosewood: bed-nights of open asylum accommodation
+    sites)"."""
+    from core.denominators import denominator_of
+
+    layered = [f for f in feeds if exposure and f in exposure]
+    if not layered:
+        return "resident population"
+    if len(layered) == len(feeds):
+        return "; ".join(dict.fromkeys(denominator_of(f).title for f in layered))
+    return "resident population (" + "; ".join(
+        f"{FEED_TITLES[f]}: {denominator_of(f).title}" for f in layered) + ")"
