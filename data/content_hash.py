@@ -20,18 +20,18 @@ def content_hash(records: pd.DataFrame) -> pd.Series:
     are combined as pandas combines them (:func:`_combine_hashes`): the same numbers, since a
     value's text and hash do not depend on the other rows (a test compares the two ways).
     """
-    return _content_hash_of({c: _text_hashes(records[c]) for c in records.columns
+    return content_hash_of({c: text_hashes(records[c]) for c in records.columns
                              if c != "content_hash"}, records.index)
 
 
-def _content_hash_of(hashes: dict[str, np.ndarray], index: pd.Index) -> pd.Series:
-    """:func:`content_hash` from each column's :func:`_text_hashes` (column name → hashes)."""
+def content_hash_of(hashes: dict[str, np.ndarray], index: pd.Index) -> pd.Series:
+    """:func:`content_hash` from each column's :func:`text_hashes` (column name → hashes)."""
     columns = sorted(c for c in hashes if c != "content_hash")
     hashed = _combine_hashes([hashes[c] for c in columns], len(index))
     return pd.Series(_hex16(hashed), index=index, dtype="string")
 
 
-def _text_hashes(column: pd.Series) -> np.ndarray:
+def text_hashes(column: pd.Series) -> np.ndarray:
     """``pandas.util.hash_array`` of each cell's text (see :func:`content_hash`): once per
     distinct value, except in a text column of distinct values (ids), where finding the
     distinct values would cost more than it saves."""

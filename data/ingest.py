@@ -47,7 +47,7 @@ from core.errors import (
 )
 from core.schema import EVENT_DATE_FIELD, feed_fields
 from data.columns import load_column_mapping, resolve_columns
-from data.content_hash import _content_hash_of, _text_hashes, content_hash
+from data.content_hash import content_hash, content_hash_of, text_hashes
 from data.identifiers import mask, refuse_identifiers
 from data.location import resolve_locations
 from data.lsoa_grid import build_in_background
@@ -270,8 +270,8 @@ def _ingest(frame, feed, name, *, store, accept_valid, replace, geomask_m, sourc
         # hash (a row's hash does not depend on the other rows, so hashing before the invalid
         # rows are dropped gives the same numbers).
         hashes = {} if problems else \
-            {c: _text_hashes(typed[c]) for c in typed.columns if c != ROW_COLUMN} | \
-            {"event_date": _text_hashes(event_date)}
+            {c: text_hashes(typed[c]) for c in typed.columns if c != ROW_COLUMN} | \
+            {"event_date": text_hashes(event_date)}
         with bar.stage("geomask", len(frame)) as advance:
             location, location_problems = _joined(located, advance)
     problems += location_problems
@@ -284,9 +284,9 @@ def _ingest(frame, feed, name, *, store, accept_valid, replace, geomask_m, sourc
     records = records[keep]
     source_rows = records[["record_id", ROW_COLUMN]]  # to name rows in a conflict report
     records = records.drop(columns=[ROW_COLUMN])
-    hashes |= {c: _text_hashes(records[c]) for c in location.columns} if hashes else {}
+    hashes |= {c: text_hashes(records[c]) for c in location.columns} if hashes else {}
     if len(records) == len(frame) and set(hashes) == set(records.columns):
-        records["content_hash"] = _content_hash_of(hashes, records.index)
+        records["content_hash"] = content_hash_of(hashes, records.index)
     else:
         records["content_hash"] = content_hash(records)
     try:

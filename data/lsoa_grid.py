@@ -30,7 +30,7 @@ import numpy as np
 import shapely
 from scipy import ndimage
 
-from geo.areas import _containing_lsoa, _lsoas_bng
+from geo.areas import containing_lsoa, lsoas_bng
 
 CELL_M = 50.0
 MARGIN_M = 1.0
@@ -94,7 +94,7 @@ def build_in_background() -> None:
 
 
 def build_grid(cell_m: float, margin_m: float, step_m: float) -> LsoaGrid:
-    lsoas = _lsoas_bng()
+    lsoas = lsoas_bng()
     reach = margin_m + step_m
     if reach >= cell_m:
         raise ValueError(f"margin + step ({reach} m) must be under the cell size ({cell_m} m)")
@@ -128,7 +128,7 @@ def build_grid(cell_m: float, margin_m: float, step_m: float) -> LsoaGrid:
     first = first[labels > 0]
     row, column = np.divmod(first, columns)
     centres = shapely.points(x0 + (column + 0.5) * cell_m, y0 + (row + 0.5) * cell_m)
-    names = _containing_lsoa(centres, lsoas)
+    names = containing_lsoa(centres, lsoas)
     codes = lsoas["code"].to_numpy(dtype=object)
     position = {code: i for i, code in enumerate(codes)}
     answer = np.array([NO_LSOA if name is None else position[name] for name in names],

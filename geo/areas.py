@@ -21,8 +21,8 @@ def lsoa_of_points(easting, northing) -> tuple[pd.Series, np.ndarray]:
     to the nearest LSOA, so the caller can say how far outside they are.
     """
     points = gpd.GeoDataFrame(geometry=gpd.points_from_xy(easting, northing), crs=BNG)
-    lsoas = _lsoas_bng()
-    codes = pd.Series(_containing_lsoa(points.geometry.array, lsoas), dtype="string")
+    lsoas = lsoas_bng()
+    codes = pd.Series(containing_lsoa(points.geometry.array, lsoas), dtype="string")
     distance = np.zeros(len(points))
     missing = codes.isna().to_numpy()
     if missing.any():
@@ -34,7 +34,7 @@ def lsoa_of_points(easting, northing) -> tuple[pd.Series, np.ndarray]:
     return codes.reset_index(drop=True), distance
 
 
-def _containing_lsoa(points, lsoas: gpd.GeoDataFrame) -> np.ndarray:
+def containing_lsoa(points, lsoas: gpd.GeoDataFrame) -> np.ndarray:
     """The code of the LSOA containing each point (``None`` where none does): what
     ``gpd.sjoin(points, lsoas, predicate="within")`` keeping each point's first match gives,
     without building frames. The same query (a tree of the points, each LSOA asking which it
@@ -69,7 +69,7 @@ def normalise_lsoa_codes(codes: pd.Series) -> tuple[pd.Series, pd.Series]:
 _CACHE: dict[str, gpd.GeoDataFrame] = {}
 
 
-def _lsoas_bng() -> gpd.GeoDataFrame:
+def lsoas_bng() -> gpd.GeoDataFrame:
     if "lsoa" not in _CACHE:
         _CACHE["lsoa"] = load_boundaries("lsoa")[["code", "geometry"]].to_crs(BNG)
     return _CACHE["lsoa"]

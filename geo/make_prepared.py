@@ -35,7 +35,7 @@ def prepare(directory: Path | None = None) -> dict[str, int]:
                                     "sources": prepared.sources_digest(),
                                     "made_by": "python -m geo.make_prepared"}, indent=1) + "\n")
     written[manifest.name] = manifest.stat().st_size
-    prepared._current.cache_clear()
+    prepared.is_current.cache_clear()
     prepared.read_prepared.cache_clear()
     return written
 

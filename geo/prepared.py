@@ -50,7 +50,7 @@ def sources_digest(directory: Path | None = None) -> str:
 
 
 @lru_cache(maxsize=1)
-def _current() -> bool:
+def is_current() -> bool:
     """Whether the prepared copy was made from the source files as they are now."""
     try:
         manifest = json.loads((PREPARED_DIR / MANIFEST).read_text())
@@ -63,7 +63,7 @@ def _current() -> bool:
 def read_prepared(level: str) -> gpd.GeoDataFrame | None:
     """The prepared frame of ``level`` (``load_boundaries``' columns and
     :data:`EXTRA_COLUMNS`), or None when there is no current prepared copy."""
-    if not _current():
+    if not is_current():
         return None
     path = PREPARED_DIR / f"{level}.parquet"
     if not path.is_file():

@@ -87,10 +87,10 @@ def test_unknown_level_is_refused_with_the_choices():
 # -- the prepared copy (geo.prepared): what a server reads instead of deriving at start -----
 def test_the_prepared_copy_is_current():
     """Made from the source files as they are now: else run `python -m geo.make_prepared`."""
-    from geo.prepared import _current
+    from geo.prepared import is_current
 
-    _current.cache_clear()
-    assert _current(), "data/boundaries/prepared is stale: run `python -m geo.make_prepared`"
+    is_current.cache_clear()
+    assert is_current(), "data/boundaries/prepared is stale: run `python -m geo.make_prepared`"
 
 
 @pytest.mark.parametrize("level", LEVELS)
@@ -133,15 +133,15 @@ def test_a_stale_prepared_copy_is_not_read(tmp_path, monkeypatch):
     shutil.copytree(prepared.BOUNDARY_DIR, copy)
     monkeypatch.setattr(prepared, "BOUNDARY_DIR", copy)
     monkeypatch.setattr(prepared, "PREPARED_DIR", copy / "prepared")
-    prepared._current.cache_clear()
+    prepared.is_current.cache_clear()
     prepared.read_prepared.cache_clear()
     try:
         assert prepared.read_prepared("ward") is not None
         with open(copy / "wards.geojson", "a") as handle:
             handle.write("\n")
-        prepared._current.cache_clear()
+        prepared.is_current.cache_clear()
         prepared.read_prepared.cache_clear()
         assert prepared.read_prepared("ward") is None
     finally:
-        prepared._current.cache_clear()
+        prepared.is_current.cache_clear()
         prepared.read_prepared.cache_clear()

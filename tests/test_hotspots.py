@@ -35,7 +35,7 @@ TOY_ORIGIN = (429_000, 432_000)  # a BNG corner in central Leeds; toy squares ar
 def null_events(n: int, seed: int, months: int = 24, feed: str = "nrm") -> gpd.GeoDataFrame:
     """Events with no hotspot: LSOAs drawn by Census population, points uniform inside the LSOA
     polygon, geomasked to 100 m cell centres, dates uniform over ``months`` months."""
-    lsoas = _lsoas_bng()
+    lsoas = lsoas_bng()
     rng = np.random.default_rng(seed)
     weight = lsoas["population"].to_numpy(float)
     index = rng.choice(len(lsoas), size=n, p=weight / weight.sum())
@@ -51,7 +51,7 @@ def null_events(n: int, seed: int, months: int = 24, feed: str = "nrm") -> gpd.G
 _CACHE = {}
 
 
-def _lsoas_bng():
+def lsoas_bng():
     if "lsoa" not in _CACHE:
         lsoas = load_boundaries("lsoa")[["population", "geometry"]].to_crs(BNG)
         shapely.prepare(lsoas.geometry.to_numpy())

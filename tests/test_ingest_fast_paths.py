@@ -17,7 +17,7 @@ from core.schema import feed_schema
 from data import readers, validation
 from data.ingest import _parse, content_hash, ingest_file
 from data.location import _plain_decimals
-from geo.areas import _containing_lsoa, _lsoas_bng
+from geo.areas import containing_lsoa, lsoas_bng
 from storage.parquet import ParquetStore
 from tests.conftest import VALID_ROWS, write_csv
 
@@ -130,7 +130,7 @@ def test_duplicates_and_found_before_missing_fail_the_quick_check():
 
 
 def test_one_spatial_query_picks_the_lsoa_sjoin_picks():
-    lsoas = _lsoas_bng()
+    lsoas = lsoas_bng()
     rng = np.random.default_rng(3)
     west, south, east, north = lsoas.total_bounds
     points = gpd.GeoSeries(gpd.points_from_xy(rng.uniform(west, east, 5_000),
@@ -141,7 +141,7 @@ def test_one_spatial_query_picks_the_lsoa_sjoin_picks():
                        ignore_index=True)
     hit = gpd.sjoin(gpd.GeoDataFrame(geometry=points), lsoas, how="left", predicate="within")
     expected = hit[~hit.index.duplicated(keep="first")]["code"].astype("string")
-    got = pd.Series(_containing_lsoa(points.array, lsoas), dtype="string")
+    got = pd.Series(containing_lsoa(points.array, lsoas), dtype="string")
     pd.testing.assert_series_equal(got, expected.reset_index(drop=True), check_names=False)
 
 

@@ -27,10 +27,10 @@ from data.ingest import ingest_file
 from data.readers import ROW_COLUMN, read_partner_file
 from data.synthetic import generate
 from geo.areas import (
-    _containing_lsoa,
-    _lsoas_bng,
     areas_of_lsoas,
+    containing_lsoa,
     lsoa_of_points,
+    lsoas_bng,
     normalise_lsoa_codes,
 )
 from geo.boundaries import load_boundaries
@@ -113,11 +113,11 @@ def grid_always(monkeypatch):
 
 
 def _exact(easting, northing) -> np.ndarray:
-    return _containing_lsoa(shapely.points(easting, northing), _lsoas_bng())
+    return containing_lsoa(shapely.points(easting, northing), lsoas_bng())
 
 
 def test_the_grid_table_answers_only_what_the_exact_query_answers(grid_always):
-    grid, lsoas = grid_always, _lsoas_bng()
+    grid, lsoas = grid_always, lsoas_bng()
     rng = np.random.default_rng(11)
     west, south, east, north = lsoas.total_bounds
     x = [rng.uniform(west - 2_000, east + 2_000, 60_000)]
@@ -286,6 +286,6 @@ def test_refusals_are_the_same_with_the_location_thread_and_without(tmp_path, mo
 def test_ids_hashed_cell_by_cell_hash_as_once_per_distinct_value(monkeypatch):
     ids = pd.Series([f"NRM-{i % 700}" for i in range(2_000)] + [None, "\x00", "", "Ünï"],
                     dtype="string", name="record_id")
-    direct = content_hash_module._text_hashes(ids)
+    direct = content_hash_module.text_hashes(ids)
     monkeypatch.setattr(content_hash_module, "DISTINCT_TEXT_COLUMNS", set())
-    np.testing.assert_array_equal(direct, content_hash_module._text_hashes(ids))
+    np.testing.assert_array_equal(direct, content_hash_module.text_hashes(ids))

@@ -105,7 +105,7 @@ def _index_modules() -> None:
     modules imported after this."""
     import inspect
 
-    inspect.getmodule(sys._getframe())
+    inspect.getmodule(inspect.currentframe())
 
 
 def warm_second_stage() -> dict[str, float]:
