@@ -16,7 +16,7 @@ import streamlit as st  # noqa: E402
 
 from core.roles import ROLE_TITLES, ROLES  # noqa: E402
 from safeguards import auth  # noqa: E402
-from ui import a11y, registry, session  # noqa: E402
+from ui import a11y, heap, registry, session  # noqa: E402
 from ui.loaders import stop_on_user_error  # noqa: E402
 from ui.router_mode import use_router  # noqa: E402
 
@@ -79,3 +79,5 @@ try:
         page.run()
 finally:
     serve.first_page_served()  # even after st.stop(): the warm-up's second stage may start
+    # Streamlit collects garbage after every run; keep the long-lived heap out of it (ui/heap.py).
+    heap.refreeze_if_due()

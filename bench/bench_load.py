@@ -80,6 +80,7 @@ class Run:
     radios: dict[str, str] = field(default_factory=dict)   # label -> widget id
     messages: int = 0
     bytes: int = 0
+    references: int = 0  # elements sent as a reference to the client's cached copy
 
     @property
     def errors(self) -> list[str]:
@@ -111,6 +112,12 @@ class StreamlitSession:
                           ).__enter__()  # as a context manager would (websockets 17 warns else)
         self.ws_worker = self.ws.response.headers.get(WORKER_HEADER)
         self.widgets: dict[str, object] = {}  # widget id -> WidgetState to send on every run
+        # The browser's message cache (Streamlit's ForwardMessageCache.ts): the hashes of the
+        # cacheable messages it holds (each with the run that last used it) go with every
+        # rerun, so the server sends a reference for an element the browser already has.
+        self.cached: dict[str, int] = {}
+        self.finished_runs = 0
+        self.max_cached_message_age = 2  # until the server's new_session says
 
     def close(self) -> None:
         self.ws.close()
@@ -135,6 +142,7 @@ class StreamlitSession:
         msg.rerun_script.page_name = page_name(page)
         msg.rerun_script.query_string = ""
         msg.rerun_script.widget_states.widgets.extend(self.widgets.values())
+        msg.rerun_script.cached_message_hashes.extend(self.cached)
         started = time.perf_counter()
         self.ws.send(msg.SerializeToString())
         run = Run(page, 0.0, "")
@@ -149,7 +157,14 @@ class StreamlitSession:
             forward = ForwardMsg()
             forward.ParseFromString(data)
             kind = forward.WhichOneof("type")
-            if kind == "delta" and forward.delta.WhichOneof("type") == "new_element":
+            if kind == "ref_hash":
+                self.cached[forward.ref_hash] = self.finished_runs
+                run.references += 1
+            elif forward.metadata.cacheable and forward.hash:
+                self.cached[forward.hash] = self.finished_runs
+            if kind == "new_session":
+                self.max_cached_message_age = forward.new_session.config.max_cached_message_age
+            elif kind == "delta" and forward.delta.WhichOneof("type") == "new_element":
                 _element(forward.delta.new_element, run)
             elif kind == "page_not_found":
                 run.exceptions.append(f"page not found: {forward.page_not_found.page_name}")
@@ -158,7 +173,15 @@ class StreamlitSession:
                     continue
                 run.status = finished.Name(forward.script_finished)
                 run.seconds = time.perf_counter() - started
+                self._age_cache()
                 return run
+
+    def _age_cache(self) -> None:
+        """After a finished run, forget messages no run used for ``max_cached_message_age``
+        runs, as the browser does."""
+        self.finished_runs += 1
+        self.cached = {h: used for h, used in self.cached.items()
+                       if self.finished_runs - used <= self.max_cached_message_age}
 
 
 def _element(element, run: Run) -> None:
