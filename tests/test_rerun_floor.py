@@ -113,3 +113,57 @@ def test_an_unchanged_hotspots_view_builds_its_map_once(env):
         assert "fitBounds" in component_args(at) and component_args(at) != first
         at.run()
         assert len(built) == 2
+
+
+# -- the store's fingerprint, read once per page run -------------------------------------------
+def test_the_fingerprint_is_read_once_within_a_held_block(env, tmp_path):
+    import shutil
+
+    from data.ingest import ingest_frame
+    from storage.base import fingerprints_held, store_fingerprint
+    from storage.parquet import ParquetStore
+    from tests.sample_store import feed_rows
+
+    shutil.copytree(env.root, tmp_path / "copy")
+    store = ParquetStore(tmp_path / "copy")
+    reads = []
+    real = ParquetStore.batches
+
+    def counting(self):
+        reads.append(1)
+        return real(self)
+
+    with mock.patch.object(ParquetStore, "batches", counting):
+        before = store_fingerprint(store)
+        with fingerprints_held():
+            held = store_fingerprint(store)
+            with fingerprints_held():          # nested: the outer block's
+                assert store_fingerprint(store) == held
+            # A write committed meanwhile (another session) shows at the next run, not in this one.
+            rows = feed_rows("nrm", 40).tail(3).assign(record_id=["NEW-1", "NEW-2", "NEW-3"])
+            seen = len(reads)
+            ingest_frame(rows, "nrm", name="more.csv", store=store, source="synthetic")
+            del reads[seen:]                   # the ingest's own reads
+            assert store_fingerprint(store) == held
+            assert store_fingerprint(ParquetStore(tmp_path / "copy")) == held  # by URL
+        assert len(reads) == 2                 # once outside, once in the block
+        after = store_fingerprint(store)       # the block over: read again, the write seen
+    assert held == before and after != held
+    assert len(reads) == 3
+
+
+def test_a_trends_rerun_reads_the_store_manifest_a_few_times_only(env):
+    from storage.parquet import ParquetStore
+
+    at = open_page("pages/trends.py", "chair")
+    reads = []
+    real = ParquetStore.batches
+
+    def counting(self):
+        reads.append(1)
+        return real(self)
+
+    with mock.patch.object(ParquetStore, "batches", counting):
+        at.run()
+    assert not at.exception
+    assert 1 <= len(reads) <= 3, len(reads)   # was about 60: one per cached loader

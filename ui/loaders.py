@@ -19,10 +19,17 @@ import streamlit as st
 
 from core.errors import DashboardError
 from safeguards.access import Principal, RoleScopedQuery
-from storage.base import store_fingerprint
+from storage.base import fingerprints_held, store_fingerprint
 from storage.open import open_store
 from views.overview import Overview, store_overview
 from views.viewstate import ExplorerState, to_query_params
+
+
+def one_store_state():
+    """A block (the router's page run) in which the store's fingerprint, the key of every
+    cached loader, is read once (``storage.base.fingerprints_held``)."""
+    return fingerprints_held()
+
 
 def load_overview(principal: Principal) -> Overview:
     """The overview of the store named by ``STORE_URL`` (or ``./store``) for ``principal``, cached.
