@@ -5,7 +5,8 @@
 
 For each role, one protocol-level session (``bench_load.StreamlitSession``, which keeps the
 browser's message cache) on a server of its own (``python -m ui.serve``), nothing else talking
-to it: the session picks the role and walks the role's pages once (warming every cache), then,
+to it: the session picks the role and walks the role's pages once (warming every cache), waits
+for the server to be idle (the launcher's warm-up done), then
 page by page, opens the page (a *visit*: the page changes, so it is audited as a page view) and
 reruns it unchanged ``--floor`` times (a *rerun*: what the browser's "r", a widget that changes
 nothing or another session's identical view costs). The server's CPU (user + system,
@@ -37,8 +38,10 @@ def export_revision(rev: str) -> Path:
     with tarfile.open(archive) as tar:
         tar.extractall(target, filter="data")
     archive.unlink()
-    for shared in ("node_modules",):  # not in git: the same files as this checkout's
+    # Not in git (``make assets``): the same files as this checkout's.
+    for shared in ("node_modules", "static/vendor"):
         if (ROOT / shared).exists() and not (target / shared).exists():
+            (target / shared).parent.mkdir(parents=True, exist_ok=True)
             (target / shared).symlink_to(ROOT / shared)
     return target
 
@@ -54,6 +57,7 @@ def measure_role(url: str, pid: int, role: str, pages: list[str], reruns: int,
         choose_role(session, first, role)
         for page in pages:                        # warm every cache this role reads
             session.run(page)
+        wait_idle(pid)                            # and the launcher's warm-up is over
         for _ in range(walks):
             for page in pages:
                 before = cpu_s(pid)
@@ -74,6 +78,19 @@ def measure_role(url: str, pid: int, role: str, pages: list[str], reruns: int,
     for row in out.values():
         row["visit"] = statistics.fmean(row["visit"])
     return out
+
+
+def wait_idle(pid: int, timeout: float = 120, window: float = 1.0) -> None:
+    """Wait until ``pid`` uses under 5 % of a core over ``window`` seconds: the launcher's
+    warm-up thread (``ui.serve``: the hotspot grid, the publication) has finished."""
+    from bench.bench_load import cpu_s
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        before = cpu_s(pid)
+        time.sleep(window)
+        if cpu_s(pid) - before < 0.05 * window:
+            return
 
 
 def measure_code(root: Path, store: str, roles: list[str], pages: list[str] | None,
