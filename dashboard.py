@@ -16,8 +16,8 @@ import streamlit as st  # noqa: E402
 
 from core.roles import ROLE_TITLES, ROLES  # noqa: E402
 from safeguards import auth  # noqa: E402
-from ui import a11y, registry, session  # noqa: E402
-from ui.loaders import stop_on_user_error  # noqa: E402
+from ui import a11y, heap, registry, session  # noqa: E402
+from ui.loaders import one_store_state, stop_on_user_error  # noqa: E402
 from ui.router_mode import use_router  # noqa: E402
 
 use_router()  # before anything is drawn: see ui/router_mode.py
@@ -64,18 +64,23 @@ def sidebar(principal, mode: str) -> None:
             session.sign_out(mode)
 
 
-with stop_on_user_error():
-    mode = session.sign_in_mode()
-    principal = session.signed_in_principal(mode)
+# One state of the store per run: every cached loader keys on its fingerprint, read once.
+with one_store_state():
+    with stop_on_user_error():
+        mode = session.sign_in_mode()
+        principal = session.signed_in_principal(mode)
 
-try:
-    if principal is None:
-        st.navigation([st.Page(SIGN_IN_PAGES[mode], title="Sign in", icon=":material/login:")],
-                      position="hidden").run()
-    else:
-        sidebar(principal, mode)
-        page = st.navigation(pages_for(principal.role))
-        session.record_page_view(principal, page.url_path or registry.DEFAULT_PAGE)
-        page.run()
-finally:
-    serve.first_page_served()  # even after st.stop(): the warm-up's second stage may start
+    try:
+        if principal is None:
+            sign_in = st.Page(SIGN_IN_PAGES[mode], title="Sign in", icon=":material/login:")
+            st.navigation([sign_in], position="hidden").run()
+        else:
+            sidebar(principal, mode)
+            page = st.navigation(pages_for(principal.role))
+            session.record_page_view(principal, page.url_path or registry.DEFAULT_PAGE)
+            page.run()
+    finally:
+        serve.first_page_served()  # even after st.stop(): the warm-up's second stage may start
+        # Streamlit collects garbage after every run; keep the long-lived heap out of it
+        # (ui/heap.py).
+        heap.refreeze_if_due()

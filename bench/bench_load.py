@@ -5,6 +5,7 @@ item 5).
         [--sessions 1 5 10 20] [--walks 2] [--roles analyst chair executive admin]
         [--pages overview explore ...] [--think SECONDS] [--json out.json]
     .venv/bin/python bench/bench_load.py --url http://host:port [--pids PID ...]  # running server
+    .venv/bin/python bench/bench_load.py --store STORE --floor 10 [--before REV]  # CPU per run
 
 Each session speaks Streamlit's own protocol, as the browser does, but draws nothing: it loads
 ``/`` over HTTP (which gives it the proxy's sticky cookie), opens the WebSocket
@@ -25,6 +26,9 @@ its sessions together and reports per page p50/p95 and errors, the runs per seco
 processes' CPU seconds (``/proc/PID/stat``, summed over the workers and HAProxy) and resident
 memory (VmRSS).
 
+``--floor RERUNS`` measures instead the CPU of one page run, per page and role, a visit and an
+unchanged rerun, with ``--before REV`` on the code at a git revision too (``bench/load_floor.py``).
+
 ``--mode single`` starts ``python -m ui.serve`` (one process); ``--mode proxy`` starts
 ``deploy/cluster.py`` (``--workers`` processes behind HAProxy, sticky cookie). The client runs in
 this process, one thread per session, on the same machine: its CPU is printed too.
@@ -38,7 +42,6 @@ import os
 import platform
 import random
 import re
-import subprocess
 import sys
 import tempfile
 import threading
@@ -80,6 +83,7 @@ class Run:
     radios: dict[str, str] = field(default_factory=dict)   # label -> widget id
     messages: int = 0
     bytes: int = 0
+    references: int = 0  # elements sent as a reference to the client's cached copy
 
     @property
     def errors(self) -> list[str]:
@@ -111,6 +115,12 @@ class StreamlitSession:
                           ).__enter__()  # as a context manager would (websockets 17 warns else)
         self.ws_worker = self.ws.response.headers.get(WORKER_HEADER)
         self.widgets: dict[str, object] = {}  # widget id -> WidgetState to send on every run
+        # The browser's message cache (Streamlit's ForwardMessageCache.ts): the hashes of the
+        # cacheable messages it holds (each with the run that last used it) go with every
+        # rerun, so the server sends a reference for an element the browser already has.
+        self.cached: dict[str, int] = {}
+        self.finished_runs = 0
+        self.max_cached_message_age = 2  # until the server's new_session says
 
     def close(self) -> None:
         self.ws.close()
@@ -135,6 +145,7 @@ class StreamlitSession:
         msg.rerun_script.page_name = page_name(page)
         msg.rerun_script.query_string = ""
         msg.rerun_script.widget_states.widgets.extend(self.widgets.values())
+        msg.rerun_script.cached_message_hashes.extend(self.cached)
         started = time.perf_counter()
         self.ws.send(msg.SerializeToString())
         run = Run(page, 0.0, "")
@@ -149,7 +160,14 @@ class StreamlitSession:
             forward = ForwardMsg()
             forward.ParseFromString(data)
             kind = forward.WhichOneof("type")
-            if kind == "delta" and forward.delta.WhichOneof("type") == "new_element":
+            if kind == "ref_hash":
+                self.cached[forward.ref_hash] = self.finished_runs
+                run.references += 1
+            elif forward.metadata.cacheable and forward.hash:
+                self.cached[forward.hash] = self.finished_runs
+            if kind == "new_session":
+                self.max_cached_message_age = forward.new_session.config.max_cached_message_age
+            elif kind == "delta" and forward.delta.WhichOneof("type") == "new_element":
                 _element(forward.delta.new_element, run)
             elif kind == "page_not_found":
                 run.exceptions.append(f"page not found: {forward.page_not_found.page_name}")
@@ -158,7 +176,15 @@ class StreamlitSession:
                     continue
                 run.status = finished.Name(forward.script_finished)
                 run.seconds = time.perf_counter() - started
+                self._age_cache()
                 return run
+
+    def _age_cache(self) -> None:
+        """After a finished run, forget messages no run used for ``max_cached_message_age``
+        runs, as the browser does."""
+        self.finished_runs += 1
+        self.cached = {h: used for h, used in self.cached.items()
+                       if self.finished_runs - used <= self.max_cached_message_age}
 
 
 def _element(element, run: Run) -> None:
@@ -304,123 +330,23 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[int(rank) - 1]
 
 
-# -- the server's processes ----------------------------------------------------------------------
-def rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
+# -- the server's processes: bench/load_server.py ------------------------------------------------
+from bench.load_server import (
+    _alive,
+    cpu_s,
+    descendants,
+    free_ports,
+    rss_mb,
+    server_env,
+    start_proxy,
+    start_single,
+    stop,
+    tree_cpu_s,
+    wait_healthy,
+)
 
-
-def cpu_s(pid: int) -> float:
-    """User + system CPU seconds of ``pid`` (``/proc/PID/stat``)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def tree_cpu_s(pid: int) -> float:
-    """CPU seconds of ``pid``, its children already reaped (``cutime``, ``cstime``) and its live
-    descendants: a database server's backends come and go."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    reaped = (int(fields[13]) + int(fields[14])) / os.sysconf("SC_CLK_TCK")
-    return reaped + sum(cpu_s(p) for p in descendants(pid))
-
-
-def _alive(pid: int) -> bool:
-    return Path(f"/proc/{pid}").exists()
-
-
-def descendants(pid: int) -> list[int]:
-    """``pid`` and every process below it (the launcher's workers and HAProxy)."""
-    children: dict[int, list[int]] = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
-    found, todo = [], [pid]
-    while todo:
-        current = todo.pop()
-        found.append(current)
-        todo.extend(children.get(current, []))
-    return found
-
-
-def wait_healthy(url: str, process: subprocess.Popen | None, timeout: float = 180) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process is not None and process.poll() is not None:
-            raise RuntimeError(f"server exited with status {process.returncode}")
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-                if response.read().strip() == b"ok":
-                    return
-        except OSError:
-            time.sleep(0.2)
-    raise TimeoutError(f"{url} not healthy after {timeout} s")
-
-
-def start_single(port: int, env: dict, log) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "ui.serve", "--server.headless", "true",
-                             "--server.address", "127.0.0.1", "--server.port", str(port),
-                             "--browser.gatherUsageStats", "false",
-                             "--server.fileWatcherType", "none"],
-                            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-
-
-def start_proxy(port: int, workers: int, env: dict, log) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, str(ROOT / "deploy" / "cluster.py"), "--workers",
-                             str(workers), "--port", str(port), "--worker-logs", "files", "--",
-                             "--server.fileWatcherType", "none"],
-                            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-
-
-def free_ports(count: int) -> int:
-    """The first of ``count`` consecutive free loopback ports."""
-    import socket
-
-    for base in range(20_000 + os.getpid() % 20_000, 60_000, count + 7):
-        sockets = []
-        try:
-            for port in range(base, base + count):
-                sock = socket.socket()
-                sockets.append(sock)
-                sock.bind(("127.0.0.1", port))
-            return base
-        except OSError:
-            continue
-        finally:
-            for sock in sockets:
-                sock.close()
-    raise RuntimeError("no free ports")
-
-
-def server_env(store: str, scratch: Path) -> dict:
-    return {**os.environ, "STORE_URL": store, "USERS_FILE": str(scratch / "no-users.json"),
-            "ROLES_FILE": str(scratch / "no-roles.yaml"), "PYTHONPATH": str(ROOT)}
-
-
-def stop(process: subprocess.Popen) -> None:
-    import signal
-
-    process.send_signal(signal.SIGINT if "cluster.py" in " ".join(process.args) else
-                        signal.SIGTERM)
-    try:
-        process.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        for pid in reversed(descendants(process.pid)):
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except OSError:
-                pass
-        process.wait()
+__all__ = ["StreamlitSession", "cpu_s", "descendants", "free_ports", "level", "main", "rss_mb",
+           "server_env", "start_proxy", "start_single", "stop", "tree_cpu_s", "wait_healthy"]
 
 
 # -- output --------------------------------------------------------------------------------------
@@ -486,7 +412,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--db-pid", type=int, default=None,
                         help="the PostgreSQL postmaster's pid: report the database's CPU too")
     parser.add_argument("--json", type=Path, help="write every figure to this file")
+    parser.add_argument("--floor", type=int, metavar="RERUNS",
+                        help="instead of the levels: CPU per page visit and per unchanged "
+                             "rerun, per role, one session alone (bench/load_floor.py)")
+    parser.add_argument("--before", metavar="REV",
+                        help="with --floor: measure the code at this git revision first")
     args = parser.parse_args(argv)
+    if args.floor:
+        from bench.load_floor import floor
+
+        print(f"Python {platform.python_version()}, {os.cpu_count()} cores, load "
+              f"{os.getloadavg()[0]:.1f}; store {args.store}", flush=True)
+        figures = floor(args.store, args.roles, args.pages, args.floor, args.walks, args.before)
+        if args.json:
+            args.json.write_text(json.dumps(figures, indent=1, default=str), encoding="utf-8")
+        print(f"(load average at the end {os.getloadavg()[0]:.1f})")
+        return 0
 
     results = []
     print(f"Python {platform.python_version()}, {os.cpu_count()} cores, load "

@@ -10,17 +10,15 @@ import datetime as dt
 from functools import partial
 
 import streamlit as st
-from streamlit_folium import st_folium
 
 from core import clock
 from core.errors import TaskingError
 from core.roles import may
 from core.schema import AGE_GROUPS, FEEDS
 from geo.boundaries import DISTRICT_CODES
-from maps.alert_layer import alert_layer, alert_legend
-from maps.hotspot_layer import hotspot_map
 from safeguards.disclosure import legend as disclosure_note
 from ui import hotspot_loaders as load
+from ui.hotspot_map import load_hotspot_map, show_hotspot_map
 from ui.loaders import audited_download, open_store_page, stop_on_user_error
 from ui.session import require_page_role
 from views.explore import CATEGORY_TITLES, describe
@@ -131,13 +129,9 @@ with map_column:
     # returned_objects=[]: a pan, zoom or click on the map never reruns the page. The key
     # names the filters and the selection (streamlit-folium also hashes the script into its
     # component key); the zoom to a selected hotspot is maps.hotspot_layer.ZoomWhenSized.
-    st_folium(hotspot_map(
-        view.hotspots, selected=selected, labels=True, legend=True,
-        extra_layers=[alert_layer(alerts.alerts, alerts.month_label)] if alerts is not None else (),
-        extra_legend=([alert_legend(alerts.month_label)]
-                      if alerts is not None and len(alerts.alerts) else ())),
-              key=load.map_key(state, selected), height=520, use_container_width=True,
-              returned_objects=[])
+    # Built and rendered once per view (ui/hotspot_map.py): a rerun resends no map.
+    show_hotspot_map(load_hotspot_map(principal, state, selected, view=view, alerts=alerts,
+                                      key=load.map_key(state, selected)))
     st.caption("Numbers on the map are the hotspots' ranks. Hover a hotspot for its figures.")
 
 with side:

@@ -28,9 +28,11 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import os
+import threading
 import uuid
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -308,7 +310,8 @@ def store_fingerprint(store: Store) -> str:
     Every committed write adds a batch with a new id (a replacement rewrites batches under new
     ids too), and every removal drops batches or lowers their row counts (``Store.remove``
     keeps a batch's id), so the sorted batch ids with their row counts identify the content:
-    rows of a batch only ever go down. Reading them costs one small file.
+    rows of a batch only ever go down. Reading them costs one small file (Parquet) or one
+    query (PostGIS); within :func:`fingerprints_held` (a page run) it is read once per store.
 
     Parameters
     ----------
@@ -319,5 +322,36 @@ def store_fingerprint(store: Store) -> str:
     str
         A hex digest of the store URL and its batch ids and row counts.
     """
+    held = getattr(_held_fingerprints, "by_url", None)
+    if held is not None and store.url in held:
+        return held[store.url]
     ids = sorted(f"{b['id']}:{b['rows']}" for b in store.batches())
-    return hashlib.sha256("\n".join([store.url, *ids]).encode()).hexdigest()[:16]
+    fingerprint = hashlib.sha256("\n".join([store.url, *ids]).encode()).hexdigest()[:16]
+    if held is not None:
+        held[store.url] = fingerprint
+    return fingerprint
+
+
+_held_fingerprints = threading.local()
+
+
+@contextmanager
+def fingerprints_held() -> Iterator[None]:
+    """Within this block, in this thread, each store's fingerprint is read once.
+
+    The dashboard's router holds them for a page run (``dashboard.py``): every cached loader of
+    a page keys on the fingerprint (Trends asks for it about 60 times a run), and each call read
+    the manifest again (Parquet) or queried the ``batches`` table (PostGIS). Held, a run sees
+    one state of the store throughout: a write committed while it runs (by another session or
+    process) shows at the next run, as if it had come just after this run began. Writes made by
+    the dashboard itself (a withdrawal) run in widget callbacks, before the router's block.
+    Nested blocks share the outer one's fingerprints.
+    """
+    outer = getattr(_held_fingerprints, "by_url", None)
+    if outer is None:
+        _held_fingerprints.by_url = {}
+    try:
+        yield
+    finally:
+        if outer is None:
+            _held_fingerprints.by_url = None

@@ -73,11 +73,8 @@ GRANDFATHERED_PRIVATE_USES = {
     "storage.pg_audit": {"_connection", "_scalar_rows"},
     "storage.postgis": {"_LOCK_AUDIT", "_SECRET_URLS", "_engine", "_ensure_schema", "_first_line",
                         "_import_audit_entries", "_new_batch_id", "_where"},
-    "ui.explore_loaders": {"_FILTERS", "_query", "_view_key"},
-    "ui.explore_modes": {"_FILTERS", "_query", "_view_key"},
     "ui.folium_frame": {"_component_func", "_get_feature_group_string", "_get_header",
                         "_get_html", "_get_map_string"},             # streamlit_folium's
-    "ui.hotspot_loaders": {"_FILTERS", "_query", "_view_key"},
     "views.hotspot_alerts": {"_audit_filters", "_month", "_place"},
     "views.kpis": {"_thousands"},
     "views.meeting_figures": {"_key", "_tasks"},

@@ -60,3 +60,16 @@ def test_the_command_prints_the_table(server, capsys):
     assert "trends" in out and "overview" in out
     table = out[out.index("set-up"):]
     assert table.splitlines()[1].split()[:2] == ["server", "1"]
+
+
+def test_the_floor_measures_visits_and_unchanged_reruns(server):
+    from bench.load_floor import measure_role
+
+    url, pid = server
+    rows = measure_role(url, pid, "analyst", ["overview", "explore"], reruns=3, walks=1)
+    assert set(rows) == {"overview", "explore"}
+    for row in rows.values():
+        assert row["errors"] == []
+        assert row["visit"] >= 0 and row["rerun"] >= 0 and row["wall"] > 0
+    # The client keeps the browser's message cache: an unchanged map comes as a reference.
+    assert rows["explore"]["references"] >= 1

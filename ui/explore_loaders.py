@@ -1,7 +1,7 @@
 """Loaders of the map explorer (pages/explore.py): its figures, cached, its link and audit.
 
 Every explorer loader is keyed on the store's content, the whole Principal and the part of the
-view it depends on (``ui.loaders._view_key``). The page's link (``views.viewstate``) is the
+view it depends on (``ui.loaders.view_key``). The page's link (``views.viewstate``) is the
 source of truth for the view.
 """
 from __future__ import annotations
@@ -20,7 +20,7 @@ from safeguards.audit import AuditEvent, record
 from storage.base import store_fingerprint
 from storage.open import open_store
 from ui.folium_frame import FoliumFrame, feature_group_script, folium_frame
-from ui.loaders import _FILTERS, _query, _view_key
+from ui.loaders import FILTER_PARTS, store_query, view_key
 from views.explore import AreaDetails, Headline, area_details, clicked_area, headline
 from views.explore_map import (
     build_map,
@@ -47,12 +47,12 @@ def load_area_counts(principal: Principal, state: ExplorerState) -> pd.DataFrame
     """``area_counts`` of the state's feeds, level and filters, for ``principal``."""
     store = open_store()
     return _cached_area_counts(store.url, store_fingerprint(store), principal,
-                               _view_key(state, *_FILTERS, "level"), state)
+                               view_key(state, *FILTER_PARTS, "level"), state)
 
 
 @st.cache_data(ttl="10m", max_entries=64, show_spinner=False)
 def _cached_area_counts(store_url, fingerprint, principal, key, _state):
-    return _query(store_url, principal).area_counts(_state.feeds, _state.level,
+    return store_query(store_url, principal).area_counts(_state.feeds, _state.level,
                                                     to_filter(_state))
 
 
@@ -62,12 +62,12 @@ def load_headline(principal: Principal, state: ExplorerState,
     change where that period begins before ``data_start``, the data's first date."""
     store = open_store()
     return _cached_headline(store.url, store_fingerprint(store), principal,
-                            _view_key(state, *_FILTERS), data_start, state)
+                            view_key(state, *FILTER_PARTS), data_start, state)
 
 
 @st.cache_data(ttl="10m", max_entries=64, show_spinner=False)
 def _cached_headline(store_url, fingerprint, principal, key, data_start, _state):
-    return headline(_query(store_url, principal), _state, data_start)
+    return headline(store_query(store_url, principal), _state, data_start)
 
 
 def load_area_details(principal: Principal, state: ExplorerState,
@@ -75,13 +75,13 @@ def load_area_details(principal: Principal, state: ExplorerState,
     """The panel of ``state.area`` (``views.explore.area_details``)."""
     store = open_store()
     return _cached_area_details(store.url, store_fingerprint(store), principal,
-                                _view_key(state, *_FILTERS, "level", "area"), data_start,
+                                view_key(state, *FILTER_PARTS, "level", "area"), data_start,
                                 state)
 
 
 @st.cache_data(ttl="10m", max_entries=64, show_spinner=False)
 def _cached_area_details(store_url, fingerprint, principal, key, data_start, _state):
-    return area_details(_query(store_url, principal), _state, _state.area,
+    return area_details(store_query(store_url, principal), _state, _state.area,
                         data_start=data_start)
 
 
@@ -91,12 +91,12 @@ def load_cells(principal: Principal, state: ExplorerState) -> pd.DataFrame | Non
         return None
     store = open_store()
     return _cached_cells(store.url, store_fingerprint(store), principal,
-                         _view_key(state, *_FILTERS), state)
+                         view_key(state, *FILTER_PARTS), state)
 
 
 @st.cache_data(ttl="10m", max_entries=32, show_spinner=False)
 def _cached_cells(store_url, fingerprint, principal, key, _state):
-    query = _query(store_url, principal)
+    query = store_query(store_url, principal)
     return combine_cells([query.cell_counts(feed, to_filter(_state)) for feed in _state.feeds])
 
 
@@ -114,12 +114,12 @@ def load_points(principal: Principal, state: ExplorerState,
         return too_many
     store = open_store()
     return _cached_points(store.url, store_fingerprint(store), principal,
-                          _view_key(state, *_FILTERS), state)
+                          view_key(state, *FILTER_PARTS), state)
 
 
 @st.cache_data(ttl="10m", max_entries=32, show_spinner=False)
 def _cached_points(store_url, fingerprint, principal, key, _state):
-    query = _query(store_url, principal)
+    query = store_query(store_url, principal)
     return pd.concat([query.points(feed, to_filter(_state)).assign(feed=feed)
                       for feed in _state.feeds], ignore_index=True)
 
@@ -141,7 +141,7 @@ class ExplorerMap:
 MAP_KEY = "explore_map"
 # Everything of the view the map depends on: filters, level, measure, class breaks, the layer
 # it opens on and the hotspots toggle; not the clicked area (the panel, not the map, shows it).
-_MAP_VIEW = (*_FILTERS, "level", "measure", "scheme", "layer", "hotspots")
+_MAP_VIEW = (*FILTER_PARTS, "level", "measure", "scheme", "layer", "hotspots")
 
 
 def load_explorer_map(principal: Principal, state: ExplorerState, *, counts: pd.DataFrame,
@@ -156,7 +156,7 @@ def load_explorer_map(principal: Principal, state: ExplorerState, *, counts: pd.
     """
     store = open_store()
     return _cached_explorer_map(store.url, store_fingerprint(store), principal,
-                                _view_key(state, *_MAP_VIEW), note, place, state, counts,
+                                view_key(state, *_MAP_VIEW), note, place, state, counts,
                                 cells, points, hotspots)
 
 

@@ -2,7 +2,7 @@
 
 The view models are ``views.explore_twin``, ``views.explore_frames`` and
 ``views.place_search``; the link format is ``views.explore_options``. Everything is read
-through the role-scoped query (``ui.loaders._query``), keyed like the explorer's other loaders
+through the role-scoped query (``ui.loaders.store_query``), keyed like the explorer's other loaders
 (``ui.explore_loaders``): the store's content, the whole Principal and the view.
 
 Month by month plays in a fragment (``st.fragment(run_every=...)``): while playing, only the
@@ -23,7 +23,7 @@ from storage.base import store_fingerprint
 from storage.open import open_store
 from ui.explore_loaders import audit_explorer
 from ui.folium_frame import FoliumFrame, folium_frame, show_folium
-from ui.loaders import _FILTERS, _query, _view_key
+from ui.loaders import FILTER_PARTS, store_query, view_key
 from views.explore_frames import MonthFrames, frame_map, frame_table, month_frames
 from views.explore_map import legend_html
 from views.explore_options import (
@@ -48,7 +48,7 @@ _SYNCED, _PLACE_NOTE, _AUDITED, _LAST_PLACE = (
 #: Seconds between two months while playing.
 PLAY_SECONDS = 1.5
 MAP_HEIGHT = 500
-_MAP_VIEW = (*_FILTERS, "level", "measure", "scheme")
+_MAP_VIEW = (*FILTER_PARTS, "level", "measure", "scheme")
 
 
 # -- the link and the controls ---------------------------------------------------------------
@@ -144,7 +144,7 @@ def show_twin(principal: Principal, state, options: ExploreOptions, *, note: str
         return
     store = open_store()
     twin = _cached_twin(store.url, store_fingerprint(store), principal,
-                        _view_key(state, *_MAP_VIEW), options.left, options.right,
+                        view_key(state, *_MAP_VIEW), options.left, options.right,
                         options.place, note, state)
     _audit_once(principal, state, ("twin", options.left, options.right),
                 f"twin map: {options.left} vs {options.right}", twin.records)
@@ -162,7 +162,7 @@ def show_twin(principal: Principal, state, options: ExploreOptions, *, note: str
 
 @st.cache_data(ttl="10m", max_entries=16, show_spinner=False)
 def _cached_twin(store_url, fingerprint, principal, key, left, right, place, note, _state):
-    query = _query(store_url, principal)
+    query = store_query(store_url, principal)
     left_counts, right_counts = twin_counts(query, _state, left, right)
     maps = build_twin(_state, left, right, left_counts, right_counts, note=note, place=place)
     table = twin_table(_state, left, right, left_counts, right_counts)
@@ -229,12 +229,12 @@ def load_frames(principal: Principal, state) -> MonthFrames:
     """Every month's area counts of the view and the breaks fixed over them (cached)."""
     store = open_store()
     return _cached_frames(store.url, store_fingerprint(store), principal,
-                          _view_key(state, *_MAP_VIEW), state)
+                          view_key(state, *_MAP_VIEW), state)
 
 
 @st.cache_data(ttl="10m", max_entries=16, show_spinner=False)
 def _cached_frames(store_url, fingerprint, principal, key, _state):
-    return month_frames(_query(store_url, principal), _state)
+    return month_frames(store_query(store_url, principal), _state)
 
 
 def load_frame_map(principal: Principal, state, frames: MonthFrames, month: str,
@@ -242,7 +242,7 @@ def load_frame_map(principal: Principal, state, frames: MonthFrames, month: str,
     """One month's map, rendered once per view and month: (FoliumFrame, legend)."""
     store = open_store()
     return _cached_frame_map(store.url, store_fingerprint(store), principal,
-                             _view_key(state, *_MAP_VIEW), month, place, note, state, frames)
+                             view_key(state, *_MAP_VIEW), month, place, note, state, frames)
 
 
 @st.cache_data(ttl="10m", max_entries=128, show_spinner=False)

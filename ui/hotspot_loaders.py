@@ -18,7 +18,7 @@ from safeguards.audit import AuditEvent, record
 from storage.base import store_fingerprint
 from storage.exposure import layers_fingerprint
 from storage.open import open_store
-from ui.loaders import _FILTERS, _query, _view_key
+from ui.loaders import FILTER_PARTS, store_query, view_key
 from views.hotspot_accuracy import (
     TRAIN_MONTHS,
     HotspotAccuracy,
@@ -89,14 +89,14 @@ def load_hotspots(principal: Principal, state: ExplorerState) -> HotspotView:
     store = open_store()
     # A new exposure layer changes Rosewood's expected counts: part of the key (issue 13).
     key = f"{store_fingerprint(store)}-{layers_fingerprint(store)}"
-    return _cached_hotspots(store.url, key, principal, _view_key(state, *_FILTERS), state)
+    return _cached_hotspots(store.url, key, principal, view_key(state, *FILTER_PARTS), state)
 
 
 @st.cache_data(ttl="1h", max_entries=16,
                show_spinner="Finding hotspots: scanning West Yorkshire against its population "
                             "and testing each candidate against 99 simulations…")
 def _cached_hotspots(store_url, fingerprint, principal, key, _state):
-    return fit_hotspots(_query(store_url, principal), _state.feeds, to_filter(_state))
+    return fit_hotspots(store_query(store_url, principal), _state.feeds, to_filter(_state))
 
 
 # -- accuracy on the store's own recent past (issue 13 item 5) ------------------------------
@@ -111,7 +111,7 @@ def load_hotspot_accuracy(principal: Principal, state: ExplorerState) -> Hotspot
     """
     store = open_store()
     fingerprint = store_fingerprint(store)
-    key = _view_key(state, *_BACKTEST_FILTERS)
+    key = view_key(state, *_BACKTEST_FILTERS)
     seen = _backtests_seen()
     ident = (store.url, fingerprint, principal, key)
     if ident not in seen:
@@ -129,7 +129,7 @@ def load_hotspot_accuracy(principal: Principal, state: ExplorerState) -> Hotspot
 
 
 #: The backtest ignores the period's start: its months end with the period's last whole month.
-_BACKTEST_FILTERS = tuple(part for part in _FILTERS if part != "from")
+_BACKTEST_FILTERS = tuple(part for part in FILTER_PARTS if part != "from")
 
 
 @st.cache_resource
@@ -140,7 +140,7 @@ def _backtests_seen() -> set:
 
 @st.cache_data(ttl="1h", max_entries=96, show_spinner=False)
 def _cached_month(store_url, fingerprint, principal, key, month, _state) -> MonthScore:
-    return score_month(_query(store_url, principal), _state.feeds, to_filter(_state),
+    return score_month(store_query(store_url, principal), _state.feeds, to_filter(_state),
                        pd.Period(month, "M"))
 
 
@@ -148,7 +148,7 @@ def _cached_month(store_url, fingerprint, principal, key, month, _state) -> Mont
                                                       "store's own recent past…")
 def _cached_accuracy(store_url, fingerprint, principal, key, _state) -> HotspotAccuracy:
     return hotspot_accuracy(
-        _query(store_url, principal), _state.feeds, to_filter(_state), end=_state.end,
+        store_query(store_url, principal), _state.feeds, to_filter(_state), end=_state.end,
         scorer=lambda month: _cached_month(store_url, fingerprint, principal, key, str(month),
                                            _state))
 
@@ -179,7 +179,7 @@ def load_alerts(principal: Principal, state: ExplorerState,
                             "replicas)…")
 def _cached_alerts(store_url, fingerprint, principal, key, _state):
     undated = replace(to_filter(_state), start=None, end=None)
-    return fit_alerts(_query(store_url, principal), _state.feeds, key[0], undated)
+    return fit_alerts(store_query(store_url, principal), _state.feeds, key[0], undated)
 
 
 def open_hotspots_link(principal: Principal, period: tuple[dt.date, dt.date]) -> ExplorerState:
@@ -243,7 +243,7 @@ def load_outcomes(principal: Principal, tasks: list[Task]) -> dict[str, Outcome]
 
 @st.cache_data(ttl="1h", max_entries=256, show_spinner=False)
 def _cached_outcome(store_url, fingerprint, principal, key, _task):
-    return outcome(_query(store_url, principal), _task)
+    return outcome(store_query(store_url, principal), _task)
 
 
 def tasking_sheet_pdf(tasks: list[Task], *, outcomes: dict[str, Outcome], synthetic: bool,

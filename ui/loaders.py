@@ -19,10 +19,17 @@ import streamlit as st
 
 from core.errors import DashboardError
 from safeguards.access import Principal, RoleScopedQuery
-from storage.base import store_fingerprint
+from storage.base import fingerprints_held, store_fingerprint
 from storage.open import open_store
 from views.overview import Overview, store_overview
 from views.viewstate import ExplorerState, to_query_params
+
+
+def one_store_state():
+    """A block (the router's page run) in which the store's fingerprint, the key of every
+    cached loader, is read once (``storage.base.fingerprints_held``)."""
+    return fingerprints_held()
+
 
 def load_overview(principal: Principal) -> Overview:
     """The overview of the store named by ``STORE_URL`` (or ``./store``) for ``principal``, cached.
@@ -120,13 +127,13 @@ def _cached_period(store_url: str, fingerprint: str):
 # part of the view it depends on. The ExplorerState itself is passed as ``_state`` (not hashed)
 # next to its key.
 
-def _view_key(state: ExplorerState, *parts: str) -> str:
+def view_key(state: ExplorerState, *parts: str) -> str:
     params = to_query_params(state)
     return json.dumps({k: params.get(k) for k in parts}, sort_keys=True)
 
 
-_FILTERS = ("from", "to", "feed", "age", "type", "status", "indicator", "district")
+FILTER_PARTS = ("from", "to", "feed", "age", "type", "status", "indicator", "district")
 
 
-def _query(store_url: str, principal: Principal) -> RoleScopedQuery:
+def store_query(store_url: str, principal: Principal) -> RoleScopedQuery:
     return RoleScopedQuery(open_store(store_url), principal)

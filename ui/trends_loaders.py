@@ -11,13 +11,11 @@ from safeguards.audit import AuditEvent, record
 from storage.base import store_fingerprint
 from storage.open import open_store
 from ui.chart_specs import vega_lite_spec
-from views import (
-    feed_tables as _feed_tables,
-    kpis as _kpis,
-    trend_flags as _trend_flags,
-    trend_series as _trend_series,
-    trend_summary as _trend_summary,
-)
+from views import feed_tables as _feed_tables
+from views import kpis as _kpis
+from views import trend_flags as _trend_flags
+from views import trend_series as _trend_series
+from views import trend_summary as _trend_summary
 
 # Keyed on the store's content and the role: the figures depend on nothing else (the query
 # layer protects by role), so one cached copy per role serves every user of that role.
@@ -131,7 +129,14 @@ def _cached_chart_spec(store_url, fingerprint, role, name, _make):
 def trend_records(principal: Principal, period: str) -> int:
     """Records the Trends page shows for ``period``: the sum of the KPI tiles' shown counts
     (hidden ones count nothing)."""
-    return int(load_kpis(principal, period)["count"].sum(skipna=True))
+    # Cached as a number: the page asks once per download button (23 a run), and reading the
+    # KPI table back from the cache each time cost more than the rest of the page's loaders.
+    return _cached_trend_records(*_trends_key(principal), period)
+
+
+@st.cache_data(ttl="10m", max_entries=64, show_spinner=False)
+def _cached_trend_records(store_url, fingerprint, role, period) -> int:
+    return int(_cached_kpis(store_url, fingerprint, role, period)["count"].sum(skipna=True))
 
 
 def audit_trends(principal: Principal, detail: str, period: str, *,
@@ -145,7 +150,7 @@ def audit_trends(principal: Principal, detail: str, period: str, *,
                                     detail=detail))
 
 
-def open_trends_link(choices: dict[str, list[str]]) -> "_kpis.TrendsView | None":
+def open_trends_link(choices: dict[str, list[str]]) -> _kpis.TrendsView | None:
     """The Trends view the link asks for; widgets are set from it when the link changed (just
     opened, Back/Forward), and what could not be used is said once."""
     params = {key: st.query_params.get_all(key) for key in st.query_params}
@@ -161,7 +166,7 @@ def open_trends_link(choices: dict[str, list[str]]) -> "_kpis.TrendsView | None"
     return view
 
 
-def keep_trends_in_link(choices: dict[str, list[str]]) -> "_kpis.TrendsView":
+def keep_trends_in_link(choices: dict[str, list[str]]) -> _kpis.TrendsView:
     """The view the widgets show, written to the link."""
     freq = st.session_state.get("trends_freq") or "M"
     if not choices.get(freq):
