@@ -189,3 +189,4 @@ def test_summary_pools_the_months_and_rounds_for_protected_roles():
     assert not summarise(scores, protected=True, k=6).shown  # 100 < 20 × 6
     nothing = summarise([MonthScore("2026-09", 50, 0.0, 0, 0, 0, 0)])
     assert "found no hotspot" in nothing.sentence
+    assert not nothing.shown  # no table of 0% and blank PAIs under that sentence

@@ -195,7 +195,9 @@ def summarise(scores: Sequence[MonthScore], *, protected: bool = False, k: int =
     if protected:
         rates = [round(r / PROTECTED_STEP) * PROTECTED_STEP for r in rates]
     area = float(np.mean([s.area_share for s in scores]))
-    accuracy = HotspotAccuracy(months, True, "", area, *rates,
+    # No hotspot in any month before a test month: nothing was picked, so there is no rate to
+    # show (a table of 0% and blank PAIs would read as a model that failed).
+    accuracy = HotspotAccuracy(months, area > 0, "", area, *rates,
                                records=None if protected else records, protected=protected,
                                method=method)
     return HotspotAccuracy(**{**vars(accuracy), "sentence": _sentence(accuracy, span)})
