@@ -81,6 +81,20 @@ def contrast(a, b) -> float:
     return (la + 0.05) / (lb + 0.05)
 
 
+#: A data grid (glide-data-grid) may give the DOM focus to the cell of its visually hidden
+#: accessible table (for screen readers) rather than keep it on its canvas; the focused cell's
+#: ring is then painted on the canvas, so the cell has no CSS indicator of its own. Such a stop
+#: is the grid's own stop: compared as the canvas, its indicator not read from CSS.
+GRID_CELL = "td[gridcell]"
+
+
+def same_stop(a: dict, b: dict) -> bool:
+    """Whether two focus stops are the same control (a grid's cell counts as its canvas)."""
+    def key(stop):
+        return "canvas[] \"\"" if GRID_CELL in stop["what"] else stop["what"]
+    return key(a) == key(b)
+
+
 def focus_now(page):
     """What has the focus, once it has settled.
 
@@ -124,6 +138,8 @@ def tab_through(page, key: str = "Tab") -> list[dict]:
 def focus_problems(stops: list[dict]) -> list[str]:
     problems = []
     for stop in stops:
+        if GRID_CELL in stop["what"]:
+            continue  # the grid paints the focused cell's ring on its canvas (GRID_CELL)
         if stop["indicator"] is None:
             problems.append(f"no focus indicator: {stop['what']}")
         elif contrast(stop["indicator"], stop["background"]) < MIN_FOCUS_CONTRAST:
@@ -148,8 +164,8 @@ def test_every_page_tabs_through_with_visible_focus_and_no_trap(dashboard):
             # top: no trap that way either. (A table's toolbar shows only while the table has
             # the focus, so the stops backwards are not exactly those forwards, reversed.)
             back = tab_through(page, "Shift+Tab")
-            assert back and back[0]["what"] == forward[-1]["what"], (key, role, back[:1])
-            assert back[-1]["what"] == forward[0]["what"], (key, role, back[-1:])
+            assert back and same_stop(back[0], forward[-1]), (key, role, back[:1])
+            assert same_stop(back[-1], forward[0]), (key, role, back[-1:])
             failures += [f"{key}/{role} (Shift+Tab): {p}" for p in focus_problems(back)]
             walked.append((role, key, len(forward)))
     print("tab stops:", ", ".join(f"{k}/{r}: {n}" for r, k, n in walked))
