@@ -110,8 +110,8 @@ def views(period: tuple[dt.date, dt.date], n: int) -> list[ExplorerState]:
 def explorer_once(principal: Principal, state: ExplorerState) -> dict:
     """The page's server work for one view, timed in three parts."""
     from ui import explore_loaders as load
-    from views.explore import describe
     from views.explore_map import build_map
+    from views.explore_words import describe
 
     started, cpu = time.perf_counter(), time.process_time()
     headline = load.load_headline(principal, state)

@@ -56,6 +56,10 @@ CLI_FORWARDERS = {
     "data.users": ("safeguards.users",),
 }
 CHECKED = [p for layer in LAYERS for p in layer]
+MAX_MODULE_LINES = 500
+# Modules over the limit while they are under change on another branch: split there, then drop
+# the entry. The number is the most lines the module may have until then.
+LONG_MODULES_TO_SPLIT = {"models.hotspots": 520}
 # A module uses another's private names (``from data.ingest import _audited``,
 # ``query._deny(...)``) only where it did when this rule came in (grandfathered below, to be
 # made public or moved as those modules are next worked on); anything new makes the helper public,
@@ -310,12 +314,13 @@ def test_forwarders_are_thin_and_still_run():
 
 
 def test_modules_stay_readable():
-    """No module over ~500 lines unless its docstring says why."""
+    """No module over 500 lines unless its docstring says why (or it is listed, with its
+    current length, in ``LONG_MODULES_TO_SPLIT``)."""
     long = []
     for name, path in project_modules(ROOT).items():
         lines = path.read_text(encoding="utf-8").count("\n")
         doc = ast.get_docstring(ast.parse(path.read_text(encoding="utf-8"))) or ""
-        if lines > 520 and "Longer than" not in doc:
+        if lines > LONG_MODULES_TO_SPLIT.get(name, MAX_MODULE_LINES) and "Longer than" not in doc:
             long.append(f"{name}: {lines} lines")
     assert long == []
 
