@@ -10,7 +10,6 @@ import re
 import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -47,11 +46,7 @@ def no_tile_settings(monkeypatch):
 
 @pytest.fixture(scope="module")
 def base_html() -> str:
-    started = time.perf_counter()
-    page = maps.base_map().get_root().render()
-    print(f"\nbase map: {len(page.encode()):,} bytes of HTML, built and rendered in "
-          f"{time.perf_counter() - started:.2f} s")
-    return page
+    return maps.base_map().get_root().render()
 
 
 def absolute_urls(page: str) -> set[str]:
