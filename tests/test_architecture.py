@@ -66,26 +66,10 @@ LONG_MODULES_TO_SPLIT = {"models.hotspots": 520}
 # named for what it does, or moves it to a module both share. ``self``/``cls`` are the module's own.
 GRANDFATHERED_PRIVATE_USES = {
     "data.xlsx": {"_worksheet_path"},                       # openpyxl's
-    "maps.area_layer": {"_join_note", "_number"},
-    "maps.cell_layers": {"_join_note", "_row_bounds"},
     "maps.layers": {"_children"},                           # folium's
-    "maps.point_layer": {"_row_bounds"},
-    "models.hotspots": {"_baselines", "_fit_events"},
-    "safeguards.suppression": {"_ArcNetwork", "_Network", "_checked_threshold"},
-    "storage.copy": {"_fsync"},
-    "storage.parquet": {"_fsync", "_new_batch_id"},
-    "storage.pg_audit": {"_connection", "_scalar_rows"},
-    "storage.postgis": {"_LOCK_AUDIT", "_SECRET_URLS", "_engine", "_ensure_schema", "_first_line",
-                        "_import_audit_entries", "_new_batch_id", "_where"},
+    "models.hotspots": {"_baselines", "_fit_events"},       # models/ is under change elsewhere
     "ui.folium_frame": {"_component_func", "_get_feature_group_string", "_get_header",
                         "_get_html", "_get_map_string"},             # streamlit_folium's
-    "views.hotspot_alerts": {"_audit_filters", "_month", "_place"},
-    "views.kpis": {"_thousands"},
-    "views.meeting_figures": {"_key", "_tasks"},
-    "views.meeting_steps": {"_thousands"},
-    "views.trend_flags": {"_bounds", "_names"},
-    "views.trend_series": {"_as_float", "_bounds", "_names", "_thousands", "_total_row"},
-    "views.trend_summary": {"_names", "_thousands"},
 }
 
 
