@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from pathlib import Path
 
 import folium
 import folium.plugins
@@ -44,12 +43,8 @@ from maps.point_layer import points_layer
 from maps.verbatim import VerbatimGeoJson
 from safeguards.access import Principal, RoleScopedQuery
 from storage.parquet import ParquetStore
+from tests.map_pages import LINKED, PREFIX, VENDOR, absolute_urls
 
-ROOT = Path(__file__).resolve().parent.parent
-VENDOR = ROOT / "static" / "vendor"
-PREFIX = "/app/static/vendor"
-URL = re.compile(r"""(?:https?:)?//[^\s"'<>()\\]+""")
-LINKED = re.compile(r"""(?:src|href)="([^"]+)\"""")
 MAX_EXPLORER_BYTES = 2_000_000
 
 # Hand-made NRM referrals: (longitude, latitude, how many), each group in one ward.
@@ -439,10 +434,6 @@ def test_too_many_points_give_a_message_and_no_layer(hand_store):
 
 # --------------------------------------------------------------------------------------------
 # The map
-
-
-def absolute_urls(page: str) -> set[str]:
-    return {m.group(0) for m in URL.finditer(page.replace("\\u0026", "&").replace("\\/", "/"))}
 
 
 def test_explorer_map_loads_only_vendored_files_and_payload_stays_small(year_store):
