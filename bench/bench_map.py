@@ -1,7 +1,8 @@
 """Benchmark: the explorer map's payload and server time, against a naive one-marker-per-event map.
 
     .venv/bin/python bench/bench_map.py [--events 10000 100000 1000000] [--runs 5]
-                                        [--naive-runs 3 1 0] [--stores /tmp/bench-stores]
+                                        [--naive-runs 3 1 0] [--month-runs 5]
+                                        [--stores /tmp/bench-stores]
 
 For each size a synthetic store is built once, by the same command as the demo store,
 ``python -m data.synthetic --store DIR --years 5 --seed 1 --events N``, and kept in
@@ -19,6 +20,10 @@ For each size a synthetic store is built once, by the same command as the demo s
   ``folium.CircleMarker`` per point on the same base map, sent through ``st_folium``: the way
   most Streamlit map tutorials draw events. Run only where feasible (``--naive-runs`` per size;
   0 skips it: at 1,000,000 events it would be ~400 MB and minutes per filter change).
+- **month step** (``--month-runs``; moved here from ``tests/test_explore_modes.py``, which
+  printed it): the months mode's slider, a step to a month not shown yet and back to one shown
+  before, through the page's own cached loaders (``ui.explore_modes``), and the view's frames
+  computed once.
 
 The view is the store's whole period (every event in view, the largest payload), starting one
 day later on each run: a filter change a user makes by moving the start date. Times (wall
@@ -110,8 +115,8 @@ def views(period: tuple[dt.date, dt.date], n: int) -> list[ExplorerState]:
 def explorer_once(principal: Principal, state: ExplorerState) -> dict:
     """The page's server work for one view, timed in three parts."""
     from ui import explore_loaders as load
-    from views.explore import describe
     from views.explore_map import build_map
+    from views.explore_words import describe
 
     started, cpu = time.perf_counter(), time.process_time()
     headline = load.load_headline(principal, state)
@@ -151,6 +156,33 @@ def naive_once(principal: Principal, state: ExplorerState) -> dict:
             "drawn": f"{len(points):,} markers"}
 
 
+def month_steps(principal: Principal, state: ExplorerState, runs: int) -> dict:
+    """Months mode (``view=months``): a step of the month slider as the page makes it
+    (``ui.explore_modes.load_frame_map``: the month's map built and rendered, cached per view
+    and month), to a month not shown yet ("new") and back to one shown before ("cached"); and
+    the view's frames (``load_frames``: every month's counts and the fixed breaks), once."""
+    from ui import explore_modes
+    from views.explore_words import describe
+
+    note = describe(state, DISTRICT_CODES)
+    started, cpu = time.perf_counter(), time.process_time()
+    frames = explore_modes.load_frames(principal, state)
+    setup = {"seconds": time.perf_counter() - started, "cpu": time.process_time() - cpu}
+    months = list(frames.months[-(runs + 1):])
+    explore_modes.load_frame_map(principal, state, frames, months[0], None, note)  # warm-up
+
+    def step(month: str) -> dict:
+        started, cpu = time.perf_counter(), time.process_time()
+        explore_modes.load_frame_map(principal, state, frames, month, None, note)
+        return {"seconds": time.perf_counter() - started, "cpu": time.process_time() - cpu}
+
+    new = [step(month) for month in months[1:]]
+    cached = [step(month) for month in months[1:]]
+    return {"months": len(frames.months), "frames": setup,
+            **{name: {k: statistics.median(r[k] for r in results) for k in ("seconds", "cpu")}
+               for name, results in (("new", new), ("cached", cached))}, "runs": len(new)}
+
+
 def median_of(results: list[dict]) -> dict:
     out = {k: statistics.median(r[k] for r in results)
            for k in ("seconds", "cpu", "data", "layers", "render")}
@@ -179,6 +211,10 @@ def run_size(events: int, args) -> list[dict]:
                      **median_of([naive_once(principal, s) for s in states[1:runs + 1]])})
     else:
         rows.append({"events": events, "map": "naive CircleMarker per event", "skipped": True})
+    if args.month_runs > 0:
+        rows.append({"events": events, "map": "month step", **month_steps(
+            principal, ExplorerState(start=period[0], end=period[1], level="ward"),
+            args.month_runs)})
     return rows
 
 
@@ -189,6 +225,8 @@ def table(rows: list[dict]) -> str:
              "| ---: | --- | ---: | --- | ---: | ---: | ---: | --- | ---: | --- |"]
     explorer = {r["events"]: r for r in rows if "cache miss" in r["map"]}
     for r in rows:
+        if r["map"] == "month step":
+            continue
         if r.get("skipped"):
             lines.append(f"| {r['events']:,} | {r['map']} | – | – | – | – | – | – | 0 | "
                          "not run: hundreds of MB, minutes per filter change |")
@@ -203,6 +241,15 @@ def table(rows: list[dict]) -> str:
             f"{r['bytes'] / 1e6:,.2f} MB | {r['seconds']:.2f} s | {r['cpu']:.2f} s | "
             f"{r['data']:.2f} / "
             f"{r['layers']:.2f} / {r['render']:.2f} s | {r['runs']} | {ratio} |")
+    steps = [r for r in rows if r["map"] == "month step"]
+    if steps:
+        lines += ["", "| stored events | months mode: months | frames, once (wall / CPU) | "
+                  "step to a new month, median (wall / CPU) | step to a month shown before | "
+                  "steps |", "| ---: | ---: | ---: | ---: | ---: | ---: |"]
+        lines += [f"| {r['events']:,} | {r['months']} | {r['frames']['seconds']:.2f} / "
+                  f"{r['frames']['cpu']:.2f} s | {r['new']['seconds']:.3f} / "
+                  f"{r['new']['cpu']:.3f} s | {r['cached']['seconds']:.3f} / "
+                  f"{r['cached']['cpu']:.3f} s | {r['runs']} |" for r in steps]
     return "\n".join(lines)
 
 
@@ -212,6 +259,8 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--naive-runs", type=int, nargs="+", default=[3, 1, 0],
                         help="naive-map runs per size, in the order of --events (0 = skip)")
+    parser.add_argument("--month-runs", type=int, default=5,
+                        help="month-slider steps timed in months mode, per size (0 = skip)")
     parser.add_argument("--stores", type=Path, default=DEFAULT_STORES,
                         help="where the stores are kept between runs")
     args = parser.parse_args()

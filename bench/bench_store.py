@@ -146,7 +146,7 @@ def main() -> int:
                 print(f"  {label:<40} {a:>9.0f} {b:>9.0f}  {size:,}")
             size = sum(p.stat().st_size for p in (Path(tmp) / "parquet").rglob("*")
                        if p.is_file())
-            with stores["postgis"]._connection() as conn:
+            with stores["postgis"].connection() as conn:
                 pg_bytes = conn.execute("SELECT pg_database_size(current_database())"
                                         ).fetchone()[0]
             print(f"\nsize: parquet {size / 1e6:.0f} MB, postgis database {pg_bytes / 1e6:.0f} MB"

@@ -29,10 +29,10 @@ from maps.legends import (
     NOT_SELECTED,
     NOT_SELECTED_COLOUR,
     MapLegend,
-    _join_note,
-    _number,
     classify,
+    join_note,
     legend_classes,
+    number_text,
 )
 from maps.verbatim import VerbatimGeoJson
 from safeguards.disclosure import suppress_rates
@@ -191,7 +191,7 @@ def area_layer(counts: pd.DataFrame, level: str, *, measure: str = "count",
 
     count_text = ["not selected" if out else _count_label(d) if ok else "no data"
                   for d, ok, out in zip(table["display"], has_data, outside)]
-    rate_text = ["–" if out else "hidden" if hidden else "–" if pd.isna(r) else _number(r, 1)
+    rate_text = ["–" if out else "hidden" if hidden else "–" if pd.isna(r) else number_text(r, 1)
                  for hidden, r, out in zip(suppressed, rate, outside)]
     codes = [text(code) for code in table.index]
     features = [{
@@ -235,7 +235,7 @@ def area_layer(counts: pd.DataFrame, level: str, *, measure: str = "count",
     legend = MapLegend(title=title, classes=classes,
                        hidden=_hidden_note(table.loc[suppressed, "display"])
                        if suppressed.any() else None,
-                       note=_join_note(*notes),
+                       note=join_note(*notes),
                        not_selected=NOT_SELECTED if outside.any() else None)
     return group, legend
 

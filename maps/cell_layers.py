@@ -18,13 +18,13 @@ import pandas as pd
 
 from geo import hexgrid
 from geo.geomask import bng_to_lonlat
-from maps.layers import DECIMALS, _row_bounds, text
+from maps.layers import DECIMALS, row_bounds, text
 from maps.legends import (
     HEAT_GRADIENT,
     LegendClass,
     MapLegend,
-    _join_note,
     classify,
+    join_note,
     legend_classes,
 )
 from maps.verbatim import VerbatimGeoJson, VerbatimRender
@@ -38,7 +38,7 @@ class _HeatMap(folium.plugins.HeatMap, VerbatimRender):
     """``HeatMap`` rendered without a second template pass (``maps.verbatim.VerbatimRender``)."""
 
     def _get_self_bounds(self):
-        return _row_bounds(self.data)
+        return row_bounds(self.data)
 
 
 def _check_cells(cells: pd.DataFrame) -> None:
@@ -152,7 +152,7 @@ def hex_layer(cells: pd.DataFrame, *, size_m: int = 500, name: str = "Hexagons",
     area = hexgrid.hex_area_m2(size_m) / 1e6
     legend = MapLegend(
         title=f"{subject} per hexagon ({size_m:,g} m side, {area:.2f} km²)", classes=classes,
-        hidden=None, note=_join_note(note, "Hexagons with no records are not drawn"))
+        hidden=None, note=join_note(note, "Hexagons with no records are not drawn"))
     return group, legend
 
 
@@ -217,5 +217,5 @@ def heat_legend(*, note: str = "", subject: str = "records") -> MapLegend:
         title=f"Heat map: where {subject} concentrate",
         classes=tuple(LegendClass(colour, label) for colour, label in zip(stops, labels)),
         hidden=None,
-        note=_join_note(f"Each 100 m cell weighted by its {subject}, blurred; colours are "
+        note=join_note(f"Each 100 m cell weighted by its {subject}, blurred; colours are "
                         "relative to the densest place, not counts", note))

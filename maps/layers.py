@@ -48,7 +48,7 @@ DECIMALS = 5
 FEED_SHORT = {"nrm": "NRM", "rosewood": "Rosewood", "mandevilla": "Mandevilla"}
 
 
-def _row_bounds(rows) -> list[list[float | None]]:
+def row_bounds(rows) -> list[list[float | None]]:
     """Bounds of ``[lat, lon, ...]`` rows, by NumPy (folium's loop is slow for 10^4 rows)."""
     if not len(rows):
         return [[None, None], [None, None]]

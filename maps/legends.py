@@ -201,7 +201,7 @@ def classify(values, *, scheme: str = "natural_breaks", n_classes: int = 5
     return index.reshape(v.shape), bounds[used]
 
 
-def _number(value: float, decimals: int) -> str:
+def number_text(value: float, decimals: int) -> str:
     return f"{value:,.{decimals}f}"
 
 
@@ -213,10 +213,10 @@ def legend_classes(values, index, *, decimals: int = 0) -> tuple[LegendClass, ..
     out = []
     for i in range(n):
         inside = values[index == i]
-        lo, hi = _number(inside.min(), decimals), _number(inside.max(), decimals)
+        lo, hi = number_text(inside.min(), decimals), number_text(inside.max(), decimals)
         out.append(LegendClass(ramp[i], lo if lo == hi else f"{lo} – {hi}"))
     return tuple(out)
 
 
-def _join_note(*parts: str) -> str:
+def join_note(*parts: str) -> str:
     return " · ".join(p for p in parts if p)

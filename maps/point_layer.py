@@ -16,7 +16,7 @@ import folium.plugins
 import numpy as np
 import pandas as pd
 
-from maps.layers import DECIMALS, FEED_SHORT, _row_bounds, text
+from maps.layers import DECIMALS, FEED_SHORT, row_bounds, text
 from maps.verbatim import VerbatimRender
 
 #: Point tooltips show these category fields (whichever the feed has), never identifiers.
@@ -28,7 +28,7 @@ class _FastMarkerCluster(folium.plugins.FastMarkerCluster, VerbatimRender):
     """``FastMarkerCluster`` rendered without a second template pass."""
 
     def _get_self_bounds(self):
-        return _row_bounds(self.data)
+        return row_bounds(self.data)
 
 
 def _js_json(value) -> str:

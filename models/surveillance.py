@@ -186,7 +186,7 @@ class ProspectiveScan(BaseEstimator):
                                             OutsideStudyWarning)
         month = pd.PeriodIndex(events.date, freq="M").asi8 if len(events) else np.zeros(0, int)
         if as_of is not None:
-            end = _month(as_of)
+            end = as_month(as_of)
         elif len(month):
             end = pd.Period(ordinal=int(month.max()), freq="M")
         else:
@@ -279,7 +279,7 @@ def recurrence_text(years: float, *, floor: bool = False) -> str:
     return f"once in {more}{years:,.0f} years"
 
 
-def _month(value) -> pd.Period:
+def as_month(value) -> pd.Period:
     if isinstance(value, pd.Period):
         return value.asfreq("M")
     if isinstance(value, str) and not _MONTH_TEXT.match(value):

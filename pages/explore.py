@@ -18,9 +18,11 @@ from ui.folium_frame import show_folium
 from ui.hotspot_loaders import load_hotspots
 from ui.loaders import audited_download, open_store_page, stop_on_user_error
 from ui.session import require_page_role
+from views import explore_dates
 from views import viewstate as vs
-from views.explore import CATEGORY_TITLES, breakdown_frame, describe, monthly_chart, threshold_of
+from views.explore import breakdown_frame, monthly_chart, threshold_of
 from views.explore_map import legend_html, selected_counts
+from views.explore_words import CATEGORY_TITLES, describe
 from views.exports import area_table, explorer_label, explorer_map_file, labelled_csv
 from views.overview import FEED_SHORT_TITLES
 
@@ -36,7 +38,7 @@ modes.open_options_link(principal, link)
 
 
 def pick_dates(name: str) -> None:
-    st.session_state[vs.W_DATES] = vs.quick_range(name, period)
+    st.session_state[vs.W_DATES] = explore_dates.quick_range(name, period)
 
 
 def close_panel() -> None:
@@ -45,10 +47,10 @@ def close_panel() -> None:
 
 with st.sidebar:
     st.subheader("Filters")
-    bounds = vs.date_bounds(principal.role, period)   # whole months for protected roles
+    bounds = explore_dates.date_bounds(principal.role, period)   # whole months for protected roles
     st.date_input("Period", key=vs.W_DATES, min_value=bounds[0], max_value=bounds[1],
                   format="DD/MM/YYYY")
-    for column, (name, label) in zip(st.columns(2) * 2, vs.QUICK_RANGES.items()):
+    for column, (name, label) in zip(st.columns(2) * 2, explore_dates.QUICK_RANGES.items()):
         column.button(label, key=f"explore_quick_{name}", on_click=pick_dates, args=(name,),
                       use_container_width=True)
     st.caption(f"Quick picks count back from the last date in the data "

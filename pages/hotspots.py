@@ -21,7 +21,8 @@ from ui import hotspot_loaders as load
 from ui.hotspot_map import load_hotspot_map, show_hotspot_map
 from ui.loaders import audited_download, open_store_page, stop_on_user_error
 from ui.session import require_page_role
-from views.explore import CATEGORY_TITLES, describe
+from views.explore_dates import date_bounds
+from views.explore_words import CATEGORY_TITLES, describe
 from views.exports import labelled_csv, tasks_label
 from views.hotspot_accuracy import METHOD_TEXT as ACCURACY_METHOD
 from views.hotspot_alerts import NO_MONTH_TEXT as NO_ALERT_MONTH
@@ -42,7 +43,6 @@ from views.hotspots import (
 from views.overview import FEED_SHORT_TITLES
 from views.task_outcome import tasks_table
 from views.tasking import STATUS_TITLES, STATUSES
-from views.viewstate import date_bounds
 
 principal = require_page_role("hotspots")
 st.title("Hotspots")

@@ -160,13 +160,13 @@ def threshold_for(feed: str, override: int | None = None) -> int:
     if feed not in DEFAULT_THRESHOLDS:
         raise ValueError(f"feed was {feed!r}; expected one of {', '.join(DEFAULT_THRESHOLDS)}")
     if override is not None:
-        return _checked_threshold(override, f"the threshold for {feed}")
+        return checked_threshold(override, f"the threshold for {feed}")
     variable = THRESHOLD_ENV.format(FEED=feed.upper())
     raw = os.environ.get(variable, "").strip()
     if not raw:
         return DEFAULT_THRESHOLDS[feed]
     try:
-        return _checked_threshold(int(raw), variable)
+        return checked_threshold(int(raw), variable)
     except ValueError:
         raise ConfigError(f"{variable} was {raw!r}; expected a whole number of at least "
                           f"{MIN_THRESHOLD} (the default for {feed} is "
@@ -265,7 +265,7 @@ def open_table(table: pd.DataFrame) -> SuppressedTable:
 # --- internals ------------------------------------------------------------------------------
 
 
-def _checked_threshold(value: object, what: str) -> int:
+def checked_threshold(value: object, what: str) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) \
             or value < MIN_THRESHOLD:
         raise ValueError(f"{what} was {value!r}; expected a whole number of at least "

@@ -21,10 +21,11 @@ from safeguards.disclosure import (
     CONFIDENTIAL,
     TOTAL,
     SuppressedTable,
-    _checked_threshold,
+    checked_threshold,
     threshold_for,
 )
-from safeguards.suppression_network import _ArcNetwork, _Network
+from safeguards.suppression_network import ArcNetwork, TableNetwork
+
 
 def suppress_table(table: pd.DataFrame, *, feed: str | None = None,
                    threshold: int | None = None, row_totals: bool = True,
@@ -76,7 +77,7 @@ def suppress_table(table: pd.DataFrame, *, feed: str | None = None,
     # A total of a single cell is that cell: showing it twice adds nothing, so it is dropped.
     show_rows = row_totals and n_cols > 1
     show_cols = column_totals and n_rows > 1
-    network = _Network(values, k, show_rows, show_cols)
+    network = TableNetwork(values, k, show_rows, show_cols)
     hidden = network.protect() if values.size else np.zeros(network.n_arcs, dtype=bool)
     return _assemble(table, network, hidden, k)
 
@@ -162,8 +163,8 @@ def protect_arcs(tail, head, flow, *, threshold: int, free=None, fixed=None, for
     ndarray of bool
         True where hidden. ``"<k"`` labels arcs below k, ``"[c]"`` the others.
     """
-    k = _checked_threshold(threshold, "threshold")
-    network = _ArcNetwork(tail, head, flow, k, free=free, fixed=fixed, forced=forced,
+    k = checked_threshold(threshold, "threshold")
+    network = ArcNetwork(tail, head, flow, k, free=free, fixed=fixed, forced=forced,
                           cells=cells)
     if (network.flow < 0).any():
         raise ValueError("counts must be whole numbers >= 0")
@@ -188,7 +189,7 @@ def _resolve_threshold(feed: str | None, threshold: int | None) -> int:
         return threshold_for(feed, threshold)
     if threshold is None:
         raise ValueError("give the feed (for its threshold) or the threshold")
-    return _checked_threshold(threshold, "threshold")
+    return checked_threshold(threshold, "threshold")
 
 
 def _whole_counts(table: pd.DataFrame) -> np.ndarray:
@@ -207,7 +208,7 @@ def _whole_counts(table: pd.DataFrame) -> np.ndarray:
 
 
 
-def _assemble(table: pd.DataFrame, network: _Network, hidden: np.ndarray,
+def _assemble(table: pd.DataFrame, network: TableNetwork, hidden: np.ndarray,
               k: int) -> SuppressedTable:
     """Lay the arcs back out as frames: cells, then the Total column and Total row if shown."""
     n_rows, n_cols = network.n_rows, network.n_cols

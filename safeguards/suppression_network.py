@@ -1,6 +1,6 @@
 """The flow network behind secondary suppression: which hidden counts can be worked out.
 
-The network also finds the cheapest complements that stop it (:meth:`_Network.protect`).
+The network also finds the cheapest complements that stop it (:meth:`TableNetwork.protect`).
 
 How "cannot be worked out" is checked: a table with its totals is a network flow (source → row
 → column → sink → source, one arc per cell or total), and the values an attacker cannot
@@ -39,7 +39,7 @@ class UnprotectableTableError(DashboardError):
     """
 
 
-class _Network:
+class TableNetwork:
     """A two-way table with its margins as a circulation, and the pattern search on it.
 
     Arcs, in this order: cell (i, j) from row i to column j; row total i from the source to
@@ -197,7 +197,7 @@ class _Network:
         return int(self.edge_arc[position])
 
 
-class _ArcNetwork(_Network):
+class ArcNetwork(TableNetwork):
     """Any circulation: arcs given directly (see :func:`protect_arcs`), not a two-way table."""
 
     def __init__(self, tail, head, flow, k: int, *, free=None, fixed=None, forced=None,

@@ -294,12 +294,12 @@ def check_unique(feed: str, frame: pd.DataFrame) -> None:
                          f"batch, e.g. {sorted(set(twice))[:5]}; nothing was stored")
 
 
-def _new_batch_id() -> str:
+def new_batch_id() -> str:
     stamp = clock.now().strftime("%Y%m%dT%H%M%S")
     return f"{stamp}-{uuid.uuid4().hex[:8]}"
 
 
-def _fsync(path: Path) -> None:
+def fsync_file(path: Path) -> None:
     with open(path, "rb") as handle:
         os.fsync(handle.fileno())
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from core.errors import StoreError
 from core.schema import FEEDS
 from storage.audit_log import LOG_FILE, FileAuditSink
-from storage.base import DOCUMENTS, Store, _fsync
+from storage.base import DOCUMENTS, Store, fsync_file
 from storage.open import audit_sink, open_store
 
 
@@ -91,7 +91,7 @@ def _import_audit(sink, lines: list[str], head: dict | None) -> None:
         sink.root.mkdir(parents=True, exist_ok=True)
         tmp = sink.root / f".{LOG_FILE}.tmp"
         tmp.write_bytes("".join(line + "\n" for line in lines).encode("utf-8"))
-        _fsync(tmp)
+        fsync_file(tmp)
         os.replace(tmp, sink.log_path)
         if head is not None:
             sink.head_path.write_text(json.dumps(head), encoding="utf-8")

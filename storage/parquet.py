@@ -23,9 +23,9 @@ from storage.base import (
     Removed,
     Selection,
     Store,
-    _fsync,
-    _new_batch_id,
     check_unique,
+    fsync_file,
+    new_batch_id,
     stored_schema,
     year_counts,
 )
@@ -145,7 +145,7 @@ class ParquetStore(Store):
                 raise RecordConflict(feed, conflicts["record_id"].tolist())
             if new.empty and conflicts.empty:
                 return AppendResult(0, len(unchanged), 0, None)
-            batch_id = _new_batch_id()
+            batch_id = new_batch_id()
             entries = [b for b in manifest["batches"]]
             if len(conflicts):
                 entries = self._rewrite_without(feed, entries, set(conflicts["record_id"]))
@@ -169,7 +169,7 @@ class ParquetStore(Store):
         final.parent.mkdir(parents=True, exist_ok=True)
         tmp = final.with_name(f".tmp-{stem}.parquet")
         pq.write_table(table, tmp, row_group_size=ROW_GROUP_SIZE, compression="zstd")
-        _fsync(tmp)
+        fsync_file(tmp)
         os.replace(tmp, final)  # visible only once the manifest names it
         return relative, table.num_rows
 
@@ -222,7 +222,7 @@ class ParquetStore(Store):
                 continue
             rest = table.filter(pc.invert(mask)).to_pandas()
             if len(rest):
-                kept.append(self._write_batch(feed, rest, _new_batch_id(), entry["source"],
+                kept.append(self._write_batch(feed, rest, new_batch_id(), entry["source"],
                                               entry["file_name"]))
         return kept
 
@@ -231,7 +231,7 @@ class ParquetStore(Store):
         manifest["version"] = int(manifest.get("version", 0)) + 1
         tmp = self.root / f".{MANIFEST}.tmp"
         tmp.write_text(json.dumps(manifest, indent=1), encoding="utf-8")
-        _fsync(tmp)
+        fsync_file(tmp)
         os.replace(tmp, self.root / MANIFEST)  # the commit point
         for gone in old - {b["file"] for b in manifest["batches"]}:
             (self.root / gone).unlink(missing_ok=True)

@@ -8,7 +8,7 @@ import json
 from core.errors import StoreError
 from storage.audit_log import AuditError
 
-_LOCK_AUDIT = 7_000_002
+AUDIT_LOCK_KEY = 7_000_002
 
 
 class PgAuditSink:
@@ -24,8 +24,8 @@ class PgAuditSink:
 
     @contextlib.contextmanager
     def writing(self):
-        with self.store._connection() as conn:
-            conn.execute("SELECT pg_advisory_xact_lock(%s)", [_LOCK_AUDIT])
+        with self.store.connection() as conn:
+            conn.execute("SELECT pg_advisory_xact_lock(%s)", [AUDIT_LOCK_KEY])
             self._conn = conn
             try:
                 yield
@@ -35,7 +35,7 @@ class PgAuditSink:
     def _run(self, statement, params=None) -> list[tuple]:
         if self._conn is not None:
             return self._conn.execute(statement, params).fetchall()
-        return self.store._scalar_rows(statement, params)
+        return self.store.scalar_rows(statement, params)
 
     def append(self, entry: dict) -> None:
         text = json.dumps(entry, ensure_ascii=True, separators=(",", ":"), allow_nan=False)
@@ -49,8 +49,8 @@ class PgAuditSink:
             for statement, params in statements:
                 self._conn.execute(statement, params)
             return
-        with self.store._connection() as conn:
-            conn.execute("SELECT pg_advisory_xact_lock(%s)", [_LOCK_AUDIT])
+        with self.store.connection() as conn:
+            conn.execute("SELECT pg_advisory_xact_lock(%s)", [AUDIT_LOCK_KEY])
             for statement, params in statements:
                 conn.execute(statement, params)
 
@@ -69,7 +69,7 @@ class PgAuditSink:
 
     def read(self):
         try:
-            with self.store._connection() as conn, conn.cursor(name="audit_read") as cursor:
+            with self.store.connection() as conn, conn.cursor(name="audit_read") as cursor:
                 cursor.itersize = 5000
                 cursor.execute("SELECT entry FROM audit_log ORDER BY pos")
                 for (text,) in cursor:
@@ -88,12 +88,12 @@ class PgAuditSink:
 
     def import_entries(self, lines: list[str], head: dict | None) -> None:
         """Copy a whole log (entries as stored, and its head) into an empty one."""
-        with self.store._connection() as conn:
-            conn.execute("SELECT pg_advisory_xact_lock(%s)", [_LOCK_AUDIT])
-            _import_audit_entries(conn, self.store.url, lines, head)
+        with self.store.connection() as conn:
+            conn.execute("SELECT pg_advisory_xact_lock(%s)", [AUDIT_LOCK_KEY])
+            import_audit_entries(conn, self.store.url, lines, head)
 
 
-def _import_audit_entries(conn, url: str, lines: list[str], head: dict | None) -> None:
+def import_audit_entries(conn, url: str, lines: list[str], head: dict | None) -> None:
     """Copy a whole log into the empty ``audit_log`` on ``conn`` (the caller's transaction,
     holding the audit lock)."""
     if not lines and head is None:

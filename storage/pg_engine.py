@@ -37,7 +37,22 @@ def masked(url: str) -> str:
     return shown.replace("postgresql+psycopg://", "postgresql://", 1)
 
 
-def _engine(url: str):
+def full_url(url: str) -> str:
+    """``url`` with its password when it is the masked URL of a store this process opened
+    (:func:`remember_full_url`), else ``url`` itself."""
+    return _SECRET_URLS.get(url, url)
+
+
+def remember_full_url(full: str) -> str:
+    """The masked form of ``full`` (the URL a store shows), remembered in this process so that
+    the masked URL opens the same store again (:func:`full_url`)."""
+    shown = masked(full)
+    if shown != full:
+        _SECRET_URLS[shown] = full
+    return shown
+
+
+def engine_for(url: str):
     from sqlalchemy import create_engine
 
     key = engine_url(url)
@@ -91,7 +106,7 @@ def head_revision() -> str:
 def current_revision(url: str) -> str | None:
     from sqlalchemy import text
 
-    with _engine(url).connect() as conn:
+    with engine_for(url).connect() as conn:
         if not conn.execute(text("SELECT to_regclass('alembic_version')")).scalar():
             return None
         return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
@@ -105,30 +120,30 @@ def migrate(url: str) -> str:
 
     config = _alembic_config()
     try:
-        with _engine(url).begin() as conn:
+        with engine_for(url).begin() as conn:
             conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK_MIGRATE})
             config.attributes["connection"] = conn
             command.upgrade(config, "head")
     except sa_exc.OperationalError as exc:
         raise ConfigError(f"STORE_URL {masked(url)}: cannot connect to PostgreSQL: "
-                          f"{_first_line(exc)}") from exc
+                          f"{first_line(exc)}") from exc
     except sa_exc.DBAPIError as exc:
         hint = ""
         if "postgis" in str(exc).lower():
             hint = (" (the PostGIS extension is missing or this user may not create it: ask the "
                     "database administrator to run CREATE EXTENSION postgis in this database)")
         raise ConfigError(f"STORE_URL {masked(url)}: cannot create the store schema: "
-                          f"{_first_line(exc)}{hint}") from exc
+                          f"{first_line(exc)}{hint}") from exc
     _MIGRATED.add(engine_url(url))
     return head_revision()
 
 
-def _first_line(exc: Exception) -> str:
+def first_line(exc: Exception) -> str:
     text = str(getattr(exc, "orig", None) or exc)
     return text.strip().splitlines()[0] if text.strip() else type(exc).__name__
 
 
-def _ensure_schema(url: str) -> None:
+def ensure_schema(url: str) -> None:
     if engine_url(url) in _MIGRATED:
         return
     try:
@@ -138,7 +153,7 @@ def _ensure_schema(url: str) -> None:
 
         if isinstance(exc, sa_exc.SQLAlchemyError):
             raise ConfigError(f"STORE_URL {masked(url)}: cannot connect to PostgreSQL: "
-                              f"{_first_line(exc)}") from exc
+                              f"{first_line(exc)}") from exc
         raise
     if up_to_date:
         _MIGRATED.add(engine_url(url))

@@ -7,7 +7,7 @@ import datetime as dt
 from core.filters import EventFilter
 
 
-def _where(feed: str, f: EventFilter):
+def where_clause(feed: str, f: EventFilter):
     """The SQL form of ``storage.parquet._expression``: same filters, same meaning."""
     from psycopg import sql
 

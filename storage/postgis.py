@@ -50,26 +50,27 @@ from storage.base import (
     Removed,
     Selection,
     Store,
-    _new_batch_id,
     check_unique,
+    new_batch_id,
     stored_schema,
 )
-from storage.pg_audit import _LOCK_AUDIT, PgAuditSink, _import_audit_entries
+from storage.pg_audit import AUDIT_LOCK_KEY, PgAuditSink, import_audit_entries
 from storage.pg_engine import (  # noqa: F401 (the names this module has always offered)
-    _SECRET_URLS,
     MIGRATIONS,
-    _engine,
-    _ensure_schema,
-    _first_line,
     current_revision,
     dispose_engines,
+    engine_for,
     engine_url,
+    ensure_schema,
+    first_line,
+    full_url,
     head_revision,
     is_postgres_url,
     masked,
     migrate,
+    remember_full_url,
 )
-from storage.pg_filters import _where
+from storage.pg_filters import where_clause
 
 SRID = 27700
 #: Tables a removal deleted rows from and has not vacuumed yet (see ``_pending_vacuum``).
@@ -84,28 +85,26 @@ class PostgisStore(Store):
     """The shared store in PostgreSQL + PostGIS (see the module docstring)."""
 
     def __init__(self, url: str, *, migrate_schema: bool = True):
-        full = _SECRET_URLS.get(url, url)
-        self.url = masked(full)
-        if self.url != full:
-            _SECRET_URLS[self.url] = full
+        full = full_url(url)
+        self.url = remember_full_url(full)
         self._full_url = full
-        self.engine = _engine(full)
+        self.engine = engine_for(full)
         if migrate_schema:
-            _ensure_schema(full)
+            ensure_schema(full)
 
     def __repr__(self) -> str:
         return f"PostgisStore({self.url!r})"
 
     # -- connections ---------------------------------------------------------------------------
     @contextlib.contextmanager
-    def _connection(self):
+    def connection(self):
         """A raw psycopg connection from the pool, in one transaction (committed on success)."""
         from sqlalchemy import exc as sa_exc
 
         try:
             raw = self.engine.raw_connection()
         except sa_exc.SQLAlchemyError as exc:
-            raise StoreError(f"store {self.url}: cannot connect: {_first_line(exc)}") from exc
+            raise StoreError(f"store {self.url}: cannot connect: {first_line(exc)}") from exc
         try:
             conn = raw.driver_connection
             with conn.transaction():
@@ -113,8 +112,8 @@ class PostgisStore(Store):
         finally:
             raw.close()
 
-    def _scalar_rows(self, statement, params=None) -> list[tuple]:
-        with self._connection() as conn:
+    def scalar_rows(self, statement, params=None) -> list[tuple]:
+        with self.connection() as conn:
             return conn.execute(statement, params).fetchall()
 
     # -- reading -------------------------------------------------------------------------------
@@ -122,14 +121,14 @@ class PostgisStore(Store):
         return bool(self.batches())
 
     def batches(self) -> list[dict]:
-        rows = self._scalar_rows("SELECT id, feed, rows, source, file_name, ingested_at "
+        rows = self.scalar_rows("SELECT id, feed, rows, source, file_name, ingested_at "
                                  "FROM batches ORDER BY pos")
         return [{"id": r[0], "feed": r[1], "rows": r[2], "source": r[3], "file_name": r[4],
                  "ingested_at": r[5].astimezone(dt.timezone.utc).isoformat(timespec="seconds")}
                 for r in rows]
 
     def sources(self) -> set[str]:
-        return {r[0] for r in self._scalar_rows("SELECT DISTINCT source FROM batches")}
+        return {r[0] for r in self.scalar_rows("SELECT DISTINCT source FROM batches")}
 
     def query(self, feed, filters=None, columns=None):
         check_feed(feed)
@@ -142,7 +141,7 @@ class PostgisStore(Store):
 
         select = sql.SQL("SELECT {} FROM {} WHERE {}").format(
             sql.SQL(", ").join(map(sql.Identifier, wanted)), sql.Identifier(f"events_{feed}"),
-            _where(feed, filters or EventFilter()))
+            where_clause(feed, filters or EventFilter()))
         return self._copy_out(select, pa.schema([schema.field(c) for c in wanted])).to_pandas()
 
     def _copy_out(self, select, schema: pa.Schema) -> pa.Table:
@@ -150,7 +149,7 @@ class PostgisStore(Store):
         from psycopg import sql
 
         buffer = io.BytesIO()
-        with self._connection() as conn, conn.cursor() as cursor:
+        with self.connection() as conn, conn.cursor() as cursor:
             with cursor.copy(sql.SQL("COPY ({}) TO STDOUT WITH (FORMAT csv)").format(select)) \
                     as copy:
                 for block in copy:
@@ -187,7 +186,7 @@ class PostgisStore(Store):
                 raise ValueError(f"freq was {freq!r}; expected 'M', 'Q' or 'Y'")
             keys.append(sql.SQL("date_trunc({}, event_date)").format(sql.Literal(unit)))
         not_null = [sql.SQL("{} IS NOT NULL").format(sql.Identifier(c)) for c in by]
-        where = sql.SQL(" AND ").join([_where(feed, filters or EventFilter()), *not_null])
+        where = sql.SQL(" AND ").join([where_clause(feed, filters or EventFilter()), *not_null])
         select = sql.SQL("SELECT {keys}, count(*) FROM {table} WHERE {where} GROUP BY {keys}"
                          ).format(keys=sql.SQL(", ").join(keys),
                                   table=sql.Identifier(f"events_{feed}"), where=where)
@@ -216,7 +215,7 @@ class PostgisStore(Store):
             "SELECT (easting / {s}) * {s} + {s} / 2, (northing / {s}) * {s} + {s} / 2, "
             "count(*) FROM {t} WHERE easting IS NOT NULL AND northing IS NOT NULL AND {w} "
             "GROUP BY 1, 2 ORDER BY 1, 2").format(
-            s=size, t=sql.Identifier(f"events_{feed}"), w=_where(feed, filters or EventFilter()))
+            s=size, t=sql.Identifier(f"events_{feed}"), w=where_clause(feed, filters or EventFilter()))
         schema = pa.schema([("easting", pa.int64()), ("northing", pa.int64()),
                             ("count", pa.int64())])
         return self._copy_out(select, schema).to_pandas()
@@ -224,7 +223,7 @@ class PostgisStore(Store):
     def period(self):
         parts = " UNION ALL ".join(f"SELECT min(event_date), max(event_date) FROM events_{f}"
                                    for f in FEEDS)
-        rows = [r for r in self._scalar_rows(parts) if r[0] is not None]
+        rows = [r for r in self.scalar_rows(parts) if r[0] is not None]
         if not rows:
             return None
         return min(r[0] for r in rows).date(), max(r[1] for r in rows).date()
@@ -236,7 +235,7 @@ class PostgisStore(Store):
         check_feed(feed)
         check_unique(feed, frame)
         table = pa.Table.from_pandas(frame, schema=stored_schema(feed), preserve_index=False)
-        with self._connection() as conn:
+        with self.connection() as conn:
             return self._append(conn, feed, table, source=source, file_name=str(file_name),
                                 replace=replace)
 
@@ -263,7 +262,7 @@ class PostgisStore(Store):
         if not new and not conflicts:
             conn.execute("DROP TABLE incoming")
             return AppendResult(0, unchanged, 0, None)
-        batch_id = batch_id or _new_batch_id()
+        batch_id = batch_id or new_batch_id()
         stamp = ingested_at or clock.now().replace(microsecond=0)
         conn.execute("INSERT INTO batches (id, feed, rows, source, file_name, ingested_at) "
                      "VALUES (%s, %s, %s, %s, %s, %s)",
@@ -304,7 +303,7 @@ class PostgisStore(Store):
             feeds = list(FEEDS)
             condition, param = "batch_id = ANY(%s)", sorted(selection.batch_ids)
         gone: list[tuple[str, str, int, int]] = []
-        with self._connection() as conn:
+        with self.connection() as conn:
             for feed in feeds:  # always in the same order: two removals never deadlock
                 conn.execute("SELECT pg_advisory_xact_lock(%s)", [_LOCK_FEED[feed]])
             for feed in feeds:
@@ -328,7 +327,7 @@ class PostgisStore(Store):
             pending = self._pending_vacuum(conn, touched + ["batches"] if gone else [])
         if pending:
             self.vacuum(pending)
-            with self._connection() as conn:
+            with self.connection() as conn:
                 self._pending_vacuum(conn, [], done=pending)
         if not gone:
             return Removed({})
@@ -377,7 +376,7 @@ class PostgisStore(Store):
         parts = " UNION ALL ".join(f"SELECT '{f}', min(event_date) FROM events_{f}"
                                    for f in FEEDS)
         return {feed: (day.date() if day is not None else None)
-                for feed, day in self._scalar_rows(parts)}
+                for feed, day in self.scalar_rows(parts)}
 
     # -- whole batches (for ``python -m storage copy``) --------------------------------------
     def batch_frame(self, batch: dict) -> pd.DataFrame:
@@ -391,7 +390,7 @@ class PostgisStore(Store):
         return self._copy_out(select, schema).to_pandas()
 
     def import_batch(self, batch: dict, frame: pd.DataFrame) -> None:
-        with self._connection() as conn:
+        with self.connection() as conn:
             self._import_batch(conn, batch, frame)
 
     def _import_batch(self, conn, batch: dict, frame: pd.DataFrame) -> None:
@@ -412,8 +411,8 @@ class PostgisStore(Store):
 
         ``batches`` is read one batch at a time, so a large store is never held in memory.
         """
-        with self._connection() as conn:
-            conn.execute("SELECT pg_advisory_xact_lock(%s)", [_LOCK_AUDIT])
+        with self.connection() as conn:
+            conn.execute("SELECT pg_advisory_xact_lock(%s)", [AUDIT_LOCK_KEY])
             held = conn.execute("SELECT (SELECT count(*) FROM batches) + "
                                 "(SELECT count(*) FROM audit_log)").fetchone()[0]
             if held:
@@ -425,22 +424,22 @@ class PostgisStore(Store):
                 conn.execute("INSERT INTO documents (name, body) VALUES (%s, %s) ON CONFLICT "
                              "(name) DO UPDATE SET body = excluded.body, updated_at = now()",
                              [name, text])
-            _import_audit_entries(conn, self.url, lines, head)
+            import_audit_entries(conn, self.url, lines, head)
 
     # -- documents and quarantine ----------------------------------------------------------------
     def read_document(self, name: str) -> str | None:
-        rows = self._scalar_rows("SELECT body FROM documents WHERE name = %s", [name])
+        rows = self.scalar_rows("SELECT body FROM documents WHERE name = %s", [name])
         return rows[0][0] if rows else None
 
     def write_document(self, name: str, text: str) -> None:
-        with self._connection() as conn:
+        with self.connection() as conn:
             conn.execute("INSERT INTO documents (name, body) VALUES (%s, %s) ON CONFLICT (name) "
                          "DO UPDATE SET body = excluded.body, updated_at = now()", [name, text])
 
     def update_document(self, name, change):
         """One transaction holding an advisory lock on the document's name (a row lock would not
         cover a document not written yet): read, ``change``, upsert, commit."""
-        with self._connection() as conn:
+        with self.connection() as conn:
             conn.execute("SELECT pg_advisory_xact_lock(%s::integer, hashtext(%s))",
                          [_LOCK_DOCUMENT, name])
             row = conn.execute("SELECT body FROM documents WHERE name = %s", [name]).fetchone()

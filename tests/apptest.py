@@ -6,7 +6,10 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Callable
+from contextlib import contextmanager
 from pathlib import Path
+from unittest import mock
 
 from streamlit.testing.v1 import AppTest
 
@@ -60,11 +63,46 @@ def texts(elements) -> str:
     return "\n".join(str(e.value) for e in elements)
 
 
-def map_script(at) -> str:
-    """The script of the page's folium map (the first ``st_folium`` component)."""
+def map_json(at) -> str:
+    """The arguments the page sends its folium map (the first ``st_folium`` component), as the
+    JSON text sent: the same text on a rerun lets Streamlit resend it as a reference."""
     component = at.main.get("component_instance")[0]
     assert component.proto.component_name == "streamlit_folium.st_folium"
-    return json.loads(component.proto.json_args)["script"]
+    return component.proto.json_args
+
+
+def map_args(at) -> dict:
+    """The arguments of the page's folium map (:func:`map_json`), parsed."""
+    return json.loads(map_json(at))
+
+
+def map_script(at) -> str:
+    """The script of the page's folium map (the first ``st_folium`` component)."""
+    return map_args(at)["script"]
+
+
+def assert_reruns_resend_the_map(at, sent: str, reruns: int = 3) -> None:
+    """Rerun the unchanged page ``reruns`` times: each run sends the map the very same
+    arguments ``sent`` (so Streamlit's message cache sends a reference, not the map)."""
+    for _ in range(reruns):
+        run(at)
+        assert map_json(at) == sent
+
+
+@contextmanager
+def calls_to(owner, name: str, record: Callable[..., object] = lambda *args, **kwargs: 1):
+    """Count the calls of ``owner.name`` (a function of a module, or a method of a class)
+    inside the block: yields a list that gets ``record(*args, **kwargs)`` for each call, which
+    still goes through to the real one."""
+    real = getattr(owner, name)
+    calls: list = []
+
+    def recording(*args, **kwargs):
+        calls.append(record(*args, **kwargs))
+        return real(*args, **kwargs)
+
+    with mock.patch.object(owner, name, recording):
+        yield calls
 
 
 class DeferredFiles:

@@ -1,16 +1,24 @@
-"""The hotspot tests' sample store and its fitted views, shared by ``tests/test_hotspot_view.py``
-and ``tests/test_hotspot_notes.py``.
+"""The hotspot tests' stores and fitted views, shared by the hotspot test modules.
 
+``store``, ``analyst_view`` and ``chair_view`` (``tests/test_hotspot_view.py``,
+``tests/test_hotspot_notes.py``):
 ``tests.sample_store`` with 36 NRM, 30 Rosewood and 24 Mandevilla rows: every record lies within
 ~150 m of one of the five district town centres, so the store holds five hotspots by
-construction, one per district. A test module takes the fixtures by naming them at its top level
-(``store = hotspot_fixtures.store``); module-scoped, each module builds its own store once.
+construction, one per district.
+
+``alert_store`` (the alert, trend-source and meeting-alert tests): ``tests.alert_store``'s 36
+months of NRM referrals with a new cluster planted in central Leeds in December 2025.
+
+A test module takes the fixtures by naming them at its top level (``store =
+hotspot_fixtures.store``, or ``store = hotspot_fixtures.alert_store``: pytest names a fixture by
+the name it is given there); module-scoped, each module builds its own store once.
 """
 from __future__ import annotations
 
 import pytest
 
 from safeguards.access import Principal, RoleScopedQuery
+from tests.alert_store import alert_store as build_alert_store
 from tests.sample_store import build_store
 from views.hotspots import fit_hotspots
 
@@ -31,3 +39,8 @@ def analyst_view(store):
 @pytest.fixture(scope="module")
 def chair_view(store):
     return fit_hotspots(RoleScopedQuery(store, Principal("cha", "chair")), FEEDS)
+
+
+@pytest.fixture(scope="module")
+def alert_store(tmp_path_factory):
+    return build_alert_store(tmp_path_factory.mktemp("alerts") / "store")

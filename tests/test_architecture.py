@@ -56,32 +56,20 @@ CLI_FORWARDERS = {
     "data.users": ("safeguards.users",),
 }
 CHECKED = [p for layer in LAYERS for p in layer]
+MAX_MODULE_LINES = 500
+# Modules over the limit while they are under change on another branch: split there, then drop
+# the entry. The number is the most lines the module may have until then.
+LONG_MODULES_TO_SPLIT = {"models.hotspots": 520}
 # A module uses another's private names (``from data.ingest import _audited``,
 # ``query._deny(...)``) only where it did when this rule came in (grandfathered below, to be
 # made public or moved as those modules are next worked on); anything new makes the helper public,
 # named for what it does, or moves it to a module both share. ``self``/``cls`` are the module's own.
 GRANDFATHERED_PRIVATE_USES = {
     "data.xlsx": {"_worksheet_path"},                       # openpyxl's
-    "maps.area_layer": {"_join_note", "_number"},
-    "maps.cell_layers": {"_join_note", "_row_bounds"},
     "maps.layers": {"_children"},                           # folium's
-    "maps.point_layer": {"_row_bounds"},
-    "models.hotspots": {"_baselines", "_fit_events"},
-    "safeguards.suppression": {"_ArcNetwork", "_Network", "_checked_threshold"},
-    "storage.copy": {"_fsync"},
-    "storage.parquet": {"_fsync", "_new_batch_id"},
-    "storage.pg_audit": {"_connection", "_scalar_rows"},
-    "storage.postgis": {"_LOCK_AUDIT", "_SECRET_URLS", "_engine", "_ensure_schema", "_first_line",
-                        "_import_audit_entries", "_new_batch_id", "_where"},
+    "models.hotspots": {"_baselines", "_fit_events"},       # models/ is under change elsewhere
     "ui.folium_frame": {"_component_func", "_get_feature_group_string", "_get_header",
                         "_get_html", "_get_map_string"},             # streamlit_folium's
-    "views.hotspot_alerts": {"_audit_filters", "_month", "_place"},
-    "views.kpis": {"_thousands"},
-    "views.meeting_figures": {"_key", "_tasks"},
-    "views.meeting_steps": {"_thousands"},
-    "views.trend_flags": {"_bounds", "_names"},
-    "views.trend_series": {"_as_float", "_bounds", "_names", "_thousands", "_total_row"},
-    "views.trend_summary": {"_names", "_thousands"},
 }
 
 
@@ -310,12 +298,13 @@ def test_forwarders_are_thin_and_still_run():
 
 
 def test_modules_stay_readable():
-    """No module over ~500 lines unless its docstring says why."""
+    """No module over 500 lines unless its docstring says why (or it is listed, with its
+    current length, in ``LONG_MODULES_TO_SPLIT``)."""
     long = []
     for name, path in project_modules(ROOT).items():
         lines = path.read_text(encoding="utf-8").count("\n")
         doc = ast.get_docstring(ast.parse(path.read_text(encoding="utf-8"))) or ""
-        if lines > 520 and "Longer than" not in doc:
+        if lines > LONG_MODULES_TO_SPLIT.get(name, MAX_MODULE_LINES) and "Longer than" not in doc:
             long.append(f"{name}: {lines} lines")
     assert long == []
 

@@ -252,8 +252,9 @@ def test_concurrent_writers_in_two_processes_make_one_chain(store, tmp_path):
     flags.mkdir()
     procs = [subprocess.Popen([sys.executable, "-c", textwrap.dedent(WRITER), str(store.root),
                                name, str(flags)], cwd=ROOT) for name in ("p1", "p2")]
-    deadline = time.time() + 60
-    while len(list(flags.glob("ready-*"))) < 2 and time.time() < deadline:
+    for _ in range(6000):  # at most ~60 s of 10 ms naps: a bound, not a measurement
+        if len(list(flags.glob("ready-*"))) == 2:
+            break
         time.sleep(0.01)
     (flags / "go").touch()
     assert [p.wait(60) for p in procs] == [0, 0]

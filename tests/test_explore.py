@@ -37,14 +37,13 @@ from tests.sample_store import scoped_query
 from views.explore import (
     PARTITION_NOTE,
     _breakdown,
-    _rank,
     area_details,
     change_text,
     clicked_area,
-    describe,
     headline,
 )
 from views.explore_map import build_map, legend_html
+from views.explore_words import describe, rank_text
 from views.viewstate import ExplorerState, to_filter
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -199,7 +198,7 @@ def test_ranks_say_when_areas_share_a_rate():
     state = ExplorerState(start=VIEW.start, end=VIEW.end, feeds=("nrm",), level="district")
 
     def rank(code, suppressed=False, table=counts):
-        return _rank(table, areas, code, state, suppressed)
+        return rank_text(table, areas, code, state, suppressed)
 
     assert rank(codes[0]) == "joint 1st highest rate of 5 districts (2 share it)"
     assert rank(codes[1]) == "joint 1st highest rate of 5 districts (2 share it)"

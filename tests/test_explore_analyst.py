@@ -12,7 +12,6 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-import json
 from pathlib import Path
 
 import pandas as pd
@@ -24,7 +23,7 @@ from maps.area_layer import NOT_SELECTED_STYLE, area_layer
 from maps.cell_layers import heat_legend
 from maps.layers import layer_geojson
 from maps.legends import HEAT_GRADIENT, NOT_SELECTED, NOT_SELECTED_COLOUR
-from tests.apptest import open_page, serve_store, texts
+from tests.apptest import map_args, open_page, serve_store, texts
 from tests.sample_store import build_store, scoped_query
 from views.explore import NO_CHANGE, NO_COMPARISON, area_details, covered, headline
 from views.explore_map import (
@@ -227,11 +226,6 @@ def test_page_says_there_is_no_comparison_for_the_all_period(env):
     later = open_page(EXPLORE, "analyst", timeout=60, **{"from": "2023-04-03"})
     assert any(m.delta for m in later.metric)
     assert "changes against" in texts(later.main.caption)
-
-
-def map_args(at) -> dict:
-    component = at.main.get("component_instance")[0]
-    return json.loads(component.proto.json_args)
 
 
 # -- 5. the clicked area: outlined, its panel beside the map -------------------------------

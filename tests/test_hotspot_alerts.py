@@ -11,7 +11,8 @@ from core.filters import EventFilter
 from maps.alert_layer import alert_layer, alert_legend
 from safeguards.access import Principal, RoleScopedQuery
 from safeguards.audit import read_audit
-from tests.alert_store import PLANTED, alert_store
+from tests import hotspot_fixtures
+from tests.alert_store import PLANTED
 from views.hotspot_alerts import (
     NO_MONTH_TEXT,
     alert_heading,
@@ -27,9 +28,7 @@ from views.hotspot_alerts import (
 MONTH = "2025-12"
 
 
-@pytest.fixture(scope="module")
-def store(tmp_path_factory):
-    return alert_store(tmp_path_factory.mktemp("alerts") / "store")
+store = hotspot_fixtures.alert_store  # December 2025's planted cluster in Leeds
 
 
 @pytest.fixture(scope="module")

@@ -4,19 +4,15 @@ cluster in its last month (``tests.alert_store``); the test clock is 15 Dec 2026
 otherwise."""
 from __future__ import annotations
 
-import json
-
 import pytest
 
-from tests.alert_store import alert_store
-from tests.apptest import open_page, serve_copy
+from tests import hotspot_fixtures
+from tests.apptest import map_script, open_page, serve_copy
 
 HOTSPOTS = "pages/hotspots.py"
 
 
-@pytest.fixture(scope="module")
-def built(tmp_path_factory):
-    return alert_store(tmp_path_factory.mktemp("alerts_page") / "store")
+built = hotspot_fixtures.alert_store
 
 
 @pytest.fixture
@@ -41,8 +37,7 @@ def test_the_page_lists_the_new_alert_and_draws_it(env):
     assert table.index.name == "Place" and table.index[0].endswith("(Leeds)")
     assert table["Months"].tolist() == ["December 2025"]
     assert table["By chance"].tolist() == ["once in more than 83 years"]
-    component = at.main.get("component_instance")[0]
-    script = json.loads(component.proto.json_args)["script"]
+    script = map_script(at)
     assert "new in December 2025" in script and "once in more than 83 years" in script
     assert "New in December 2025 (dotted blue)" in script  # the map's own legend has the line
 
@@ -67,8 +62,7 @@ def test_the_alerts_follow_the_pages_period(env):
     assert "in May 2025" in captions and "December 2025" not in captions
     assert not any(str(place).endswith("(Leeds)")
                    for t in at.table for place in t.value.index)
-    component = at.main.get("component_instance")[0]
-    script = json.loads(component.proto.json_args)["script"]
+    script = map_script(at)
     assert "New in December 2025" not in script
 
 

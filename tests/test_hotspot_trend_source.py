@@ -22,16 +22,14 @@ from core import trends
 from core.filters import EventFilter
 from geo.boundaries import load_boundaries
 from safeguards.access import Principal, RoleScopedQuery
-from tests.alert_store import alert_store
+from tests import hotspot_fixtures
 from views.hotspot_notes import chart_trend
 from views.hotspots import covered_wards, fit_hotspots, monthly_frame
 
 SENTINEL = "model's own class"
 
 
-@pytest.fixture(scope="module")
-def store(tmp_path_factory):
-    return alert_store(tmp_path_factory.mktemp("trend_source") / "store")
+store = hotspot_fixtures.alert_store
 
 
 @pytest.fixture(scope="module")

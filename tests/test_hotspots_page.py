@@ -14,7 +14,7 @@ from streamlit.testing.v1 import AppTest
 
 from safeguards.access import Principal
 from safeguards.audit import read_audit
-from tests.apptest import map_script, open_page, serve_copy, texts
+from tests.apptest import map_args, map_script, open_page, serve_copy, texts
 from tests.sample_store import build_store
 from views.exports import read_labelled_csv
 from views.tasking import TaskBook
@@ -155,8 +155,7 @@ def test_a_chair_edits_a_tasks_action_on_the_page(env):
 
 def test_the_map_never_reruns_the_page_on_pan_zoom_or_click(env):
     at = hotspots_page()
-    component = at.main.get("component_instance")[0]
-    assert json.loads(component.proto.json_args)["returned_objects"] == []
+    assert map_args(at)["returned_objects"] == []
 
 
 def test_an_empty_action_is_refused_with_a_message(env):

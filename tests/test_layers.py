@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import time
-from pathlib import Path
 
 import folium
 import folium.plugins
@@ -33,17 +31,20 @@ from maps import local_assets as assets
 from maps.area_layer import WARD_POPULATION_NOTE, area_layer
 from maps.cell_layers import combine_cells, heat_cells, heat_layer, hex_cells, hex_layer
 from maps.layers import explorer_map, filter_note, layer_geojson
-from maps.legends import HIDDEN_COLOUR, RAMPS, LegendClass, MapLegend, classify, jenks_breaks
+from maps.legends import (
+    HIDDEN_COLOUR,
+    RAMPS,
+    LegendClass,
+    MapLegend,
+    classify,
+    jenks_breaks,
+)
 from maps.point_layer import points_layer
 from maps.verbatim import VerbatimGeoJson
 from safeguards.access import Principal, RoleScopedQuery
 from storage.parquet import ParquetStore
+from tests.map_pages import LINKED, PREFIX, VENDOR, absolute_urls
 
-ROOT = Path(__file__).resolve().parent.parent
-VENDOR = ROOT / "static" / "vendor"
-PREFIX = "/app/static/vendor"
-URL = re.compile(r"""(?:https?:)?//[^\s"'<>()\\]+""")
-LINKED = re.compile(r"""(?:src|href)="([^"]+)\"""")
 MAX_EXPLORER_BYTES = 2_000_000
 
 # Hand-made NRM referrals: (longitude, latitude, how many), each group in one ward.
@@ -435,13 +436,8 @@ def test_too_many_points_give_a_message_and_no_layer(hand_store):
 # The map
 
 
-def absolute_urls(page: str) -> set[str]:
-    return {m.group(0) for m in URL.finditer(page.replace("\\u0026", "&").replace("\\/", "/"))}
-
-
 def test_explorer_map_loads_only_vendored_files_and_payload_stays_small(year_store):
     analyst = ask(year_store, "analyst")
-    started = time.perf_counter()
     counts = analyst.area_counts(list(FEEDS), "ward")
     cells = combine_cells(analyst.cell_counts(feed, cell_m=100) for feed in FEEDS)
     note = filter_note(FEEDS, None, period=year_store.period())
@@ -451,10 +447,6 @@ def test_explorer_map_loads_only_vendored_files_and_payload_stays_small(year_sto
     points, _ = points_layer(analyst.points("nrm"), feed="nrm")
     m = explorer_map([areas, hexes, heat, points], show={"Wards", "Heat map"})
     page = m.get_root().render()
-    size = len(page.encode())
-    print(f"\nexplorer map, 1-year synthetic store ({int(cells['count'].sum()):,} events with "
-          f"points): {size:,} bytes with points, built and rendered in "
-          f"{time.perf_counter() - started:.2f} s")
     assert absolute_urls(page) == set()
     linked = LINKED.findall(page)
     for url in linked:
@@ -467,7 +459,6 @@ def test_explorer_map_loads_only_vendored_files_and_payload_stays_small(year_sto
     areas, _ = area_layer(counts, "ward", measure="rate", note=note, name="Wards")
     hexes, _ = hex_layer(cells)
     page = explorer_map([areas, hexes, heat_layer(cells)]).get_root().render()
-    print(f"explorer map (ward rates + hexagons + heat): {len(page.encode()):,} bytes")
     assert len(page.encode()) < MAX_EXPLORER_BYTES
 
 

@@ -400,7 +400,7 @@ def test_sslmode_in_the_store_url_reaches_the_connection(pg_url):
 
     joiner = "&" if "?" in pg_url else "?"
     plain = open_store(pg_url + joiner + "sslmode=disable")
-    with plain._connection() as conn:
+    with plain.connection() as conn:
         assert conn.info.get_parameters().get("sslmode") == "disable"
     # the throwaway cluster has no TLS: a store that requires it must refuse to connect
     with pytest.raises(ConfigError, match="(?i)ssl"):

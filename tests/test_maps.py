@@ -10,7 +10,6 @@ import re
 import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -21,20 +20,15 @@ import pytest
 from geo.boundaries import load_boundaries
 from maps import basemap as maps
 from maps import local_assets as assets
+from tests.map_pages import LINKED, PREFIX, VENDOR, absolute_urls
 
 ROOT = Path(__file__).resolve().parent.parent
-VENDOR = ROOT / "static" / "vendor"
-PREFIX = "/app/static/vendor"
 DISTRICTS = ["Bradford", "Calderdale", "Kirklees", "Leeds", "Wakefield"]
 TILE_URL = "https://tiles.example.internal/base/{z}/{x}/{y}.png"
 # Shaped like an OS Maps API URL: a query string with & (written \u0026 by tojson).
 OS_STYLE_URL = ("https://tiles.example.org/maps/raster/v1/zxy/Light_3857/{z}/{x}/{y}.png"
                 "?key=k1&srs=3857")
 MAX_BASE_MAP_BYTES = 400_000
-# Absolute URLs, also inside JSON strings, where tojson writes & as \u0026.
-URL = re.compile(r"""(?:https?:)?//[^\s"'<>()\\]+""")
-# Root-relative URLs in src/href attributes.
-LINKED = re.compile(r"""(?:src|href)="([^"]+)\"""")
 
 
 @pytest.fixture(autouse=True)
@@ -47,15 +41,7 @@ def no_tile_settings(monkeypatch):
 
 @pytest.fixture(scope="module")
 def base_html() -> str:
-    started = time.perf_counter()
-    page = maps.base_map().get_root().render()
-    print(f"\nbase map: {len(page.encode()):,} bytes of HTML, built and rendered in "
-          f"{time.perf_counter() - started:.2f} s")
-    return page
-
-
-def absolute_urls(page: str) -> set[str]:
-    return {m.group(0) for m in URL.finditer(page.replace("\\u0026", "&").replace("\\/", "/"))}
+    return maps.base_map().get_root().render()
 
 
 def test_base_map_page_has_no_outside_url_at_all(base_html):

@@ -9,16 +9,13 @@ from pypdf import PdfReader
 
 from reports.briefing import build_briefing
 from safeguards.access import Principal
-from tests.alert_store import alert_store
+from tests import hotspot_fixtures
 from tests.apptest import open_page, serve_copy
 from views.hotspot_alerts import alert_lines
 from views.meeting import MeetingState
 from views.meeting_figures import meeting_data, meeting_query
 
-
-@pytest.fixture(scope="module")
-def store(tmp_path_factory):
-    return alert_store(tmp_path_factory.mktemp("meeting_alerts") / "store")
+store = hotspot_fixtures.alert_store
 
 
 @pytest.mark.parametrize("period", ["2025-Q4", "2025-12"])

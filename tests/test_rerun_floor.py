@@ -11,15 +11,18 @@ from __future__ import annotations
 import gc
 import json
 import weakref
-from unittest import mock
 
 import pytest
 
-from tests.apptest import open_page
-from tests.sample_store import build_store
+from tests import hotspot_fixtures
+from tests.apptest import (
+    assert_reruns_resend_the_map,
+    calls_to,
+    map_json,
+    open_page,
+    serve_store,
+)
 from ui import heap
-
-ROWS = {"nrm": 36, "rosewood": 30, "mandevilla": 24}
 
 
 # -- ui.heap -----------------------------------------------------------------------------------
@@ -65,52 +68,31 @@ def test_garbage_made_after_a_freeze_is_collected_after_the_run(fresh_heap):
 
 
 # -- Hotspots: the map once per view -----------------------------------------------------------
-@pytest.fixture(scope="module")
-def store(tmp_path_factory):
-    return build_store(tmp_path_factory.mktemp("floor") / "store", ROWS)
+store = hotspot_fixtures.store  # the sample store with five hotspots by construction
 
 
 @pytest.fixture
 def env(monkeypatch, store, tmp_path):
-    monkeypatch.setenv("STORE_URL", str(store.root))
-    monkeypatch.setenv("USERS_FILE", str(tmp_path / "no-users.json"))
-    monkeypatch.setenv("ROLES_FILE", str(tmp_path / "no-roles.yaml"))
-    return store
-
-
-def component_args(at) -> str:
-    component = at.main.get("component_instance")[0]
-    assert component.proto.component_name == "streamlit_folium.st_folium"
-    return component.proto.json_args
+    return serve_store(monkeypatch, store, tmp_path)
 
 
 def test_an_unchanged_hotspots_view_builds_its_map_once(env):
     from ui import hotspot_map
 
-    built = []
-    real = hotspot_map.hotspot_map
-
-    def counting(*args, **kwargs):
-        built.append(kwargs.get("selected"))
-        return real(*args, **kwargs)
-
-    with mock.patch.object(hotspot_map, "hotspot_map", counting):
+    with calls_to(hotspot_map, "hotspot_map", lambda *a, **kw: kw.get("selected")) as built:
         # Dates no other test asks for: the first run builds the map.
         at = open_page("pages/hotspots.py", "analyst", **{"from": "2023-01-01",
                                                           "to": "2026-10-31"})
-        first = component_args(at)
+        first = map_json(at)
         assert built == [None]
         assert '"hotspot_id"' in json.loads(first)["script"]
-        for _ in range(3):
-            at.run()
-            assert not at.exception
-            assert component_args(at) == first   # the same bytes: resent as a reference
+        assert_reruns_resend_the_map(at, first)
         assert built == [None]
         at.session_state["hotspots_table"] = {"selection": {"rows": [1], "columns": []}}
         at.run()                                 # a selection: a new map, zoomed to it
         assert not at.exception
         assert len(built) == 2 and built[1] is not None
-        assert "fitBounds" in component_args(at) and component_args(at) != first
+        assert "fitBounds" in map_json(at) and map_json(at) != first
         at.run()
         assert len(built) == 2
 
@@ -126,14 +108,7 @@ def test_the_fingerprint_is_read_once_within_a_held_block(env, tmp_path):
 
     shutil.copytree(env.root, tmp_path / "copy")
     store = ParquetStore(tmp_path / "copy")
-    reads = []
-    real = ParquetStore.batches
-
-    def counting(self):
-        reads.append(1)
-        return real(self)
-
-    with mock.patch.object(ParquetStore, "batches", counting):
+    with calls_to(ParquetStore, "batches") as reads:
         before = store_fingerprint(store)
         with fingerprints_held():
             held = store_fingerprint(store)
@@ -156,14 +131,7 @@ def test_a_trends_rerun_reads_the_store_manifest_a_few_times_only(env):
     from storage.parquet import ParquetStore
 
     at = open_page("pages/trends.py", "chair")
-    reads = []
-    real = ParquetStore.batches
-
-    def counting(self):
-        reads.append(1)
-        return real(self)
-
-    with mock.patch.object(ParquetStore, "batches", counting):
+    with calls_to(ParquetStore, "batches") as reads:
         at.run()
     assert not at.exception
     assert 1 <= len(reads) <= 3, len(reads)   # was about 60: one per cached loader

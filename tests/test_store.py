@@ -394,7 +394,7 @@ def test_postgis_schema_matches_the_stored_schema(pg_store):
     from storage.postgis import _PG_TYPES, current_revision, head_revision
 
     assert current_revision(pg_store.url) == head_revision()
-    with pg_store._connection() as conn:
+    with pg_store.connection() as conn:
         for feed in ("nrm", "rosewood", "mandevilla"):
             rows = conn.execute("SELECT column_name, data_type FROM information_schema.columns "
                                 "WHERE table_name = %s", [f"events_{feed}"]).fetchall()

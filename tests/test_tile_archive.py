@@ -29,13 +29,10 @@ from maps.pmtiles_v3 import (
     write_archive,
     zxy_to_tileid,
 )
+from tests.map_pages import LINKED, PREFIX, VENDOR, absolute_urls
 from tools.make_tile_archive import ATTRIBUTION, draw_tile, make_archive, tiles_over
 
 ROOT = Path(__file__).resolve().parent.parent
-VENDOR = ROOT / "static" / "vendor"
-PREFIX = "/app/static/vendor"
-URL = re.compile(r"""(?:https?:)?//[^\s"'<>()\\]+""")
-LINKED = re.compile(r"""(?:src|href)="([^"]+)\"""")
 
 
 @pytest.fixture(autouse=True)
@@ -50,10 +47,6 @@ def clean_settings(monkeypatch, tmp_path):
 @pytest.fixture(scope="module")
 def archive_path(tmp_path_factory) -> Path:
     return make_archive(tmp_path_factory.mktemp("tiles") / "wy.pmtiles")
-
-
-def absolute_urls(page: str) -> set[str]:
-    return {m.group(0) for m in URL.finditer(page.replace("\\u0026", "&").replace("\\/", "/"))}
 
 
 # --------------------------------------------------------------------------------------------

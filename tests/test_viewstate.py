@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 
 from core.filters import EventFilter
 from core.schema import AGE_GROUPS, FEEDS
+from views.explore_dates import add_months, previous_period, quick_range
 from views.viewstate import (
     AREA_LEVELS,
     DISTRICT_CODES,
@@ -28,14 +29,11 @@ from views.viewstate import (
     MEASURES,
     SCHEMES,
     ExplorerState,
-    add_months,
     allowed_layers,
     allowed_levels,
     filter_key,
     from_query_params,
     normalise,
-    previous_period,
-    quick_range,
     to_filter,
     to_query_params,
     whole_month_state,

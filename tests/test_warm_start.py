@@ -16,12 +16,18 @@ import os
 import subprocess
 import sys
 import textwrap
-from unittest import mock
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.apptest import ROOT, open_page, serve_store
+from tests.apptest import (
+    ROOT,
+    assert_reruns_resend_the_map,
+    calls_to,
+    map_json,
+    open_page,
+    serve_store,
+)
 from tests.sample_store import build_store
 
 ROWS = {"nrm": 40, "rosewood": 20, "mandevilla": 12}
@@ -97,35 +103,19 @@ def test_the_launcher_warms_without_pdf_code_or_the_map_component():
     assert found["loaded"] == ["views.explore", "folium", "models._grid"]
 
 
-def component_args(at) -> str:
-    component = at.main.get("component_instance")[0]
-    assert component.proto.component_name == "streamlit_folium.st_folium"
-    return component.proto.json_args
-
-
 def test_an_unchanged_explore_view_builds_its_map_once(env):
     import ui.explore_loaders as loaders
 
-    built = []
-    real = loaders.build_map
-
-    def counting(*args, **kwargs):
-        built.append(kwargs.get("note"))
-        return real(*args, **kwargs)
-
-    with mock.patch.object(loaders, "build_map", counting):
+    with calls_to(loaders, "build_map") as built:
         # A view no other test asks for: the first run builds it.
         at = open_page("pages/explore.py", "analyst", **{"from": "2023-02-01",
                                                          "to": "2023-05-31"})
-        first = component_args(at)
+        first = map_json(at)
         assert len(built) == 1
-        for _ in range(3):
-            at.run()
-            assert not at.exception
-            assert component_args(at) == first   # the same bytes: resent as a reference
+        assert_reruns_resend_the_map(at, first)
         assert len(built) == 1
         at.selectbox(key="explore_measure").set_value("rate").run()  # a new view: a new map
-        assert len(built) == 2 and component_args(at) != first
+        assert len(built) == 2 and map_json(at) != first
 
 
 def test_folium_frame_sends_what_st_folium_sends(monkeypatch):
@@ -161,14 +151,7 @@ def test_folium_frame_sends_what_st_folium_sends(monkeypatch):
 def test_trends_reruns_convert_no_chart(env):
     import ui.chart_specs as specs
 
-    calls = []
-    real = specs._convert_altair_to_vega_lite_spec
-
-    def counting(chart):
-        calls.append(1)
-        return real(chart)
-
-    with mock.patch.object(specs, "_convert_altair_to_vega_lite_spec", counting):
+    with calls_to(specs, "_convert_altair_to_vega_lite_spec") as calls:
         at = open_page("pages/trends.py", "chair")
         charts = [c.proto.spec for c in at.get("vega_lite_chart")]
         assert charts and len(calls) <= len(charts)

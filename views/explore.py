@@ -11,7 +11,8 @@ replaced by a note. Ranks for a suppressed role are among the areas whose figure
   period of the same length.
 - :func:`area_details`: one area's panel: counts by feed and month, breakdowns, rate, rank
   among the areas of its level, change against the previous period.
-- :func:`describe`: the period, feeds and filters in words, for the legend and exports.
+- :func:`describe` (``views.explore_words``): the period, feeds and filters in words, for the
+  legend and exports.
 - :func:`clicked_area`: the area a click on the map points at.
 
 The map itself and its legend are built in ``views.explore_map``. No Streamlit here.
@@ -29,28 +30,19 @@ from core.filters import EventFilter
 from core.schema import AGE_GROUPS
 from safeguards.access import RoleScopedQuery
 from safeguards.disclosure import TOTAL, must_suppress, threshold_for
+from views.explore_dates import previous_period
+from views.explore_words import CATEGORY_TITLES, period_label, rank_text
 from views.overview import FEED_SHORT_TITLES
 from views.viewstate import (
     EXPLOITATION_TYPES,
     INDICATORS,
-    LEVEL_TITLES,
     ExplorerState,
-    previous_period,
     to_filter,
     whole_month_state,
 )
 
 HIDDEN = "hidden"
 PER = 100_000
-CATEGORY_TITLES = {
-    "adult": "Adult", "child": "Child", "unknown": "Unknown",
-    "labour": "Labour", "sexual": "Sexual", "criminal": "Criminal",
-    "domestic_servitude": "Domestic servitude", "organ_harvesting": "Organ harvesting",
-    "found": "Found", "missing": "Still missing",
-    "accompanied_by_controlling_person": "Accompanied by a controlling person",
-    "under_18": "Under 18", "repeat_procedure": "Repeat procedure",
-    "unable_to_speak_freely": "Unable to speak freely", "other": "Other",
-}
 PARTITION_NOTE = ("Hidden: a number in it is small, and with the total shown the others "
                   "would give it away.")
 NO_CHANGE = "—"
@@ -270,7 +262,7 @@ def area_details(query: RoleScopedQuery, state: ExplorerState, code: str,
         district=str(area["district_name"]), count=count, display=_thousands(display),
         rate_display=HIDDEN if rate is None and count is None else _rate_text(rate),
         population=int(area["population"]), population_estimate=bool(area["population_estimate"]),
-        rank_display=_rank(counts, areas, code, state, query.suppressed),
+        rank_display=rank_text(counts, areas, code, state, query.suppressed),
         previous_display=_thousands(previous_display),
         change=change_text(count, previous) or "",
         monthly=_monthly(query, state, code, filters),
@@ -329,29 +321,6 @@ def clicked_area(result: dict | None, level: str) -> str | None:
     return None
 
 
-# -- words ---------------------------------------------------------------------------------
-def period_label(start: dt.date, end: dt.date) -> str:
-    """E.g. ``"1 Dec 2024 – 30 Nov 2025"``."""
-    return f"{_day(start)} – {_day(end)}"
-
-
-def describe(state: ExplorerState, district_names: dict[str, str] | None = None) -> str:
-    """The period, feeds and filters of ``state`` in one line of plain text."""
-    parts = [period_label(state.start, state.end) if state.start else "no data",
-             ", ".join(FEED_SHORT_TITLES[f] for f in state.feeds)]
-    names = district_names or {}
-    for title, values in (("age", state.age_groups), ("NRM type", state.exploitation_types),
-                          ("Mandevilla indicator", state.indicators)):
-        if values:
-            parts.append(f"{title}: " + ", ".join(CATEGORY_TITLES.get(v, v).lower()
-                                                   for v in values))
-    if state.rosewood_status:
-        parts.append("Rosewood: " + CATEGORY_TITLES[state.rosewood_status].lower())
-    if state.districts:
-        parts.append("districts: " + ", ".join(names.get(d, d) for d in state.districts))
-    return " · ".join(parts)
-
-
 # -- helpers -------------------------------------------------------------------------------
 def _areas(level: str) -> pd.DataFrame:
     from geo.boundaries import load_boundaries
@@ -387,49 +356,6 @@ def _thousands(label) -> str:
 
 def _rate_text(rate: float | None) -> str:
     return "no residents" if rate is None else f"{rate:,.1f}"
-
-
-def _ordinal(n: int) -> str:
-    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
-    return f"{n}{suffix}"
-
-
-def _rank(counts, areas, code, state, suppressed) -> str:
-    """Rank by rate among the areas of the level (in the chosen districts), 1 = highest.
-
-    Ties are said: areas with the same rate share the best rank among them ("joint 3rd"), and
-    an area with no records is not given a rank at all ("no records, like 118 of the 124
-    wards"): with most areas at zero, "6th highest" would be true of the ranking rule only.
-    For a suppressed role only shown figures are ranked, so a rank reveals nothing about a
-    hidden count.
-
-    Examples (from the tests): ``"3rd highest rate of 5 districts"``,
-    ``"joint 2nd highest rate of 5 districts (2 share it)"``,
-    ``"no records, like 119 of the 124 wards"``.
-    """
-    table = counts.set_index("code").join(areas[["population", "district_code"]])
-    if state.districts:
-        table = table[table["district_code"].isin(state.districts)]
-    table = table[table["count"].notna() & (table["population"] > 0)]
-    plural = f"{LEVEL_TITLES[state.level].lower()}s" if state.level != "lsoa" else "LSOAs"
-    if code not in table.index:
-        return "not ranked (figure hidden or no residents)"
-    shown = " with figures shown" if suppressed else ""
-    counted = table["count"].astype(int)
-    if counted[code] == 0:
-        none = int((counted == 0).sum())
-        if none == 1:
-            return f"no records: the only one of the {len(table):,} {plural}{shown} with none"
-        return f"no records, like {none:,} of the {len(table):,} {plural}{shown}"
-    # Rates compared as fractions (count * population of the other), so equal rates tie
-    # exactly rather than by floating-point luck.
-    population = table["population"].astype(int)
-    higher = counted * population[code] > counted[code] * population
-    equal = counted * population[code] == counted[code] * population
-    rank, ties = int(higher.sum()) + 1, int(equal.sum())
-    joint = f"joint {_ordinal(rank)}" if ties > 1 else _ordinal(rank)
-    tied = f" ({ties:,} share it)" if ties > 1 else ""
-    return f"{joint} highest rate of {len(table):,} {plural}{shown}{tied}"
 
 
 def _threshold(feeds, query: RoleScopedQuery) -> int:
@@ -506,10 +432,5 @@ def _breakdowns(query, state, code, filters: EventFilter, total, suppressed) -> 
     return tuple(out)
 
 
-def _day(value: dt.date) -> str:
-    return f"{value.day} {value:%b %Y}"
-
-
 __all__: Sequence[str] = ("AreaDetails", "Breakdown", "FeedHeadline", "Headline", "area_details",
-                          "breakdown_frame", "change_text", "describe", "headline",
-                          "monthly_chart", "period_label")
+                          "breakdown_frame", "change_text", "headline", "monthly_chart")

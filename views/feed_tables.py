@@ -104,7 +104,7 @@ def feed_tables(query: RoleScopedQuery, feed: str, freq: str = "M",
     pick = "month" if freq == "M" else "quarter"
     area = getattr(protected.area, pick)
     parts = {by: getattr(t, pick) for by, t in protected.parts.items()}
-    bounds = _bounds(query)
+    bounds = store_bounds(query)
     return FeedTables(feed, freq, level, complete_periods(*bounds, freq), area, parts,
                       threshold=area.threshold, suppressed=query.suppressed, span=every,
                       bounds=tuple(bounds))
@@ -133,7 +133,7 @@ def data_periods(query: RoleScopedQuery, freq: str = "M") -> list[str]:
     A period counts when the data reach its last day: the month still being recorded is left
     out. Empty for an empty store.
     """
-    bounds = _bounds(query)
+    bounds = store_bounds(query)
     if bounds is None:
         return []
     return [period_text(p) for p in complete_periods(*bounds, freq)[::-1]]
@@ -159,7 +159,7 @@ def _remember(key, value) -> None:
         _CACHE.popitem(last=False)
 
 
-def _bounds(query: RoleScopedQuery):
+def store_bounds(query: RoleScopedQuery):
     key = ("bounds", *_store_key(query))
     if key not in _CACHE:
         _remember(key, query.store.period() if query.store.batches() else None)
@@ -167,26 +167,26 @@ def _bounds(query: RoleScopedQuery):
 
 
 def _span(query: RoleScopedQuery, freq: str) -> pd.PeriodIndex | None:
-    bounds = _bounds(query)
+    bounds = store_bounds(query)
     return None if bounds is None else span(*bounds, freq)
 
 
-def _total_row(table: SuppressedTable) -> tuple[pd.Series, pd.Series]:
+def total_row(table: SuppressedTable) -> tuple[pd.Series, pd.Series]:
     """The Total row as floats (NaN where hidden) and its display."""
-    return _as_float(table.counts.loc[TOTAL]), table.display.loc[TOTAL]
+    return as_float(table.counts.loc[TOTAL]), table.display.loc[TOTAL]
 
 
-def _as_float(values: pd.Series) -> pd.Series:
+def as_float(values: pd.Series) -> pd.Series:
     return pd.Series(values.astype("Float64").to_numpy(float, na_value=np.nan),
                      index=values.index)
 
 
-def _names(level: str) -> dict[str, str]:
+def area_names(level: str) -> dict[str, str]:
     from geo.boundaries import load_boundaries
 
     areas = load_boundaries(level)
     return dict(zip(areas["code"], areas["name"]))
 
 
-def _thousands(label) -> str:
+def thousands(label) -> str:
     return f"{int(label):,}" if str(label).isdigit() else str(label)

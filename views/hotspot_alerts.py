@@ -38,7 +38,7 @@ from maps.basemap import PRECISION
 from safeguards.access import RoleScopedQuery
 from safeguards.audit import AuditEvent, record
 from safeguards.disclosure import threshold_for
-from views.hotspots import _audit_filters, _place, covered_wards
+from views.hotspots import covered_wards, fit_audit_filters, place_name
 
 RANDOM_STATE = 0
 COLUMNS = ["alert_id", "new", "place", "districts", "wards", "months", "start_month",
@@ -146,11 +146,11 @@ def fit_alerts(query: RoleScopedQuery, feeds: str | Sequence[str], month,
         ``month`` is not a month.
     """
     from models._events import events_frame
-    from models.surveillance import OutsideStudyWarning, ProspectiveScan, _month
+    from models.surveillance import OutsideStudyWarning, ProspectiveScan, as_month
 
     feeds = check_feeds(feeds)
     query.require("view_hotspots")
-    period = _month(month)
+    period = as_month(month)
     model = ProspectiveScan(random_state=random_state, **model_params)
     # The study period of this month's analysis and of last month's (for "new").
     first = period - model.study_months
@@ -174,7 +174,7 @@ def fit_alerts(query: RoleScopedQuery, feeds: str | Sequence[str], month,
                      suppressed=query.suppressed, threshold=k)
     record(query.store, AuditEvent(
         action="view-hotspots", actor=query.principal.user, role=query.role,
-        filters={**_audit_filters(feeds, read), "alerts_month": str(period)},
+        filters={**fit_audit_filters(feeds, read), "alerts_month": str(period)},
         records=n_events,
         detail=f"alerts {period}: {len(view.new)} new, {len(alerts)} in all"))
     return view
@@ -206,7 +206,7 @@ def _describe(raw, feeds: list[str], filters: EventFilter, query: RoleScopedQuer
             expected, risk = float(row.expected), float(row.relative_risk)
         rows.append({
             "alert_id": int(row.alert_id), "new": bool(row.new),
-            "place": _place(wards, row.districts), "districts": list(row.districts),
+            "place": place_name(wards, row.districts), "districts": list(row.districts),
             "wards": wards, "months": months_text(start, end), "start_month": row.start_month,
             "end_month": row.end_month, "recurrence": row.recurrence,
             "recurrence_years": float(row.recurrence_years), "p_value": float(row.p_value),

@@ -160,7 +160,7 @@ def fit_hotspots(query: RoleScopedQuery, feeds: str | Sequence[str],
         view = replace(view, measured_against=fit.measured_against)
     record(query.store, AuditEvent(
         action="view-hotspots", actor=query.principal.user, role=query.role,
-        filters=_audit_filters(feeds, filters), records=int(view.n_events),
+        filters=fit_audit_filters(feeds, filters), records=int(view.n_events),
         detail=f"{len(view.hotspots)} hotspots"))
     return view
 
@@ -206,7 +206,7 @@ def _protect(raw: gpd.GeoDataFrame, monthly: pd.DataFrame, feeds: list[str],
               else pd.Series([], dtype="Int64"))
     out = pd.DataFrame({
         "hotspot_id": ids, "rank": np.arange(1, len(ids) + 1),
-        "place": [_place(w, d) for w, d in zip(raw["wards"], raw["districts"])],
+        "place": [place_name(w, d) for w, d in zip(raw["wards"], raw["districts"])],
         "districts": raw["districts"].tolist(), "wards": raw["wards"].tolist(),
         "events": events.to_numpy() if len(ids) else pd.array([], dtype="Int64"),
         "events_display": display[total_col].reindex(ids).astype(str).to_numpy()
@@ -288,7 +288,7 @@ def _published_view(raw, ids, months, feeds, filters, query, k, n_events, n_outs
     wards = load_boundaries("ward").set_index("code")["name"]
     out = pd.DataFrame({
         "hotspot_id": ids, "rank": np.arange(1, len(ids) + 1),
-        "place": [_place([wards.get(c, c) for c in sets[h]], d)
+        "place": [place_name([wards.get(c, c) for c in sets[h]], d)
                   for h, d in zip(ids, raw["districts"])],
         "districts": raw["districts"].tolist(),
         "wards": [[wards.get(c, c) for c in sets[h]] for h in ids],
@@ -384,7 +384,7 @@ def _long_months(counts: pd.DataFrame, display: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
-def _place(wards, districts) -> str:
+def place_name(wards, districts) -> str:
     wards, districts = list(wards or []), list(districts or [])
     shown = ", ".join(wards[:MAX_PLACE_WARDS])
     more = len(wards) - MAX_PLACE_WARDS
@@ -394,7 +394,7 @@ def _place(wards, districts) -> str:
     return f"{shown} ({where})" if shown and where else shown or where or "West Yorkshire"
 
 
-def _audit_filters(feeds, filters: EventFilter) -> dict:
+def fit_audit_filters(feeds, filters: EventFilter) -> dict:
     out = {"feeds": list(feeds)}
     out.update({k: (v.isoformat() if hasattr(v, "isoformat") else v)
                 for k, v in vars(filters).items() if v not in (None, ())})

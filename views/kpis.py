@@ -55,8 +55,8 @@ from views.feed_tables import (
     INCOMPLETE,
     NO_DATA,
     FeedTables,
-    _thousands,
     feed_tables,
+    thousands,
 )
 from views.trend_series import MEASURES
 
@@ -278,7 +278,7 @@ def _total(tables: FeedTables, period: pd.Period) -> tuple[int | None, str]:
         return None, (INCOMPLETE if covered(period, *tables.bounds) == "partial" else NO_DATA)
     value = tables.area.counts.loc[TOTAL, period]
     return (None if pd.isna(value) else int(value),
-            _thousands(tables.area.display.loc[TOTAL, period]))
+            thousands(tables.area.display.loc[TOTAL, period]))
 
 
 def _yes_no(value) -> str:

@@ -96,7 +96,7 @@ class Period:
 
     def shifted(self, n: int) -> "Period":
         """The period ``n`` steps later (earlier when negative)."""
-        return Period(_key(self.pandas + n))
+        return Period(period_key(self.pandas + n))
 
     @property
     def previous(self) -> "Period":
@@ -111,7 +111,7 @@ class Period:
                            districts=(district,) if district else ())
 
 
-def _key(p: pd.Period) -> str:
+def period_key(p: pd.Period) -> str:
     return f"{p.year}-Q{p.quarter}" if p.freqstr.startswith("Q") else f"{p.year}-{p.month:02d}"
 
 
@@ -122,7 +122,7 @@ def available_periods(store_period: tuple[dt.date, dt.date] | None) -> list[str]
         return []
     out = []
     for freq in ("Q", "M"):
-        out += [_key(p) for p in reversed(complete_periods(*store_period, freq))]
+        out += [period_key(p) for p in reversed(complete_periods(*store_period, freq))]
     return out
 
 

@@ -42,8 +42,8 @@ from safeguards.access import Principal, RoleScopedQuery
 from safeguards.disclosure import TOTAL, legend, legend_for
 from storage.base import Store
 from views.explore import change_text
-from views.meeting import WEST_YORKSHIRE, MeetingState, Period, _key, steps_for
-from views.meeting_tasks import Task, _tasks
+from views.meeting import WEST_YORKSHIRE, MeetingState, Period, period_key, steps_for
+from views.meeting_tasks import Task, period_tasks
 from views.overview import FEED_SHORT_TITLES
 
 TOP_HOTSPOTS = 10
@@ -183,7 +183,7 @@ def meeting_data(query: RoleScopedQuery, state: MeetingState) -> MeetingData:
     role = query.role
     show_areas = "hotspots" in steps_for(role)
     show_tasks = "tasking" in steps_for(role)
-    tasks, tasking_note = (_tasks(query, period, state.district) if show_tasks
+    tasks, tasking_note = (period_tasks(query, period, state.district) if show_tasks
                            else (None, "Tasking is not shown to this role."))
     return MeetingData(
         period=period, previous=period.previous, last_year=period.last_year,
@@ -246,9 +246,9 @@ def _trend(query: RoleScopedQuery, tables: Mapping, period: Period,
             else:
                 value = pd.NA
                 label = INCOMPLETE if covered(p, *table.bounds) == "partial" else NO_DATA
-            rows.append({"feed": FEED_SHORT_TITLES[feed], "period": _key(p),
+            rows.append({"feed": FEED_SHORT_TITLES[feed], "period": period_key(p),
                          "start": p.start_time, "count": float("nan") if pd.isna(value)
-                         else float(value), "display": _thousands(label)})
+                         else float(value), "display": thousands(label)})
     return pd.DataFrame(rows), flags
 
 
@@ -293,7 +293,7 @@ def _district_table(query: RoleScopedQuery, tables: Mapping, period: Period,
 
     population = load_boundaries("district").set_index("code")["population"]
     population = pd.concat([population, pd.Series({TOTAL: population.sum()})])
-    shown = pd.DataFrame({FEED_SHORT_TITLES[feed]: t.area.display[period.pandas].map(_thousands)
+    shown = pd.DataFrame({FEED_SHORT_TITLES[feed]: t.area.display[period.pandas].map(thousands)
                           for feed, t in tables.items()})
     total = query.feeds_total("district", [period.pandas])
     totals = total.counts[period.pandas].reindex(shown.index).astype("Float64")
@@ -373,5 +373,5 @@ def _int(value) -> int | None:
     return None if value is None or pd.isna(value) else int(value)
 
 
-def _thousands(label) -> str:
+def thousands(label) -> str:
     return f"{int(label):,}" if str(label).isdigit() else str(label)

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from core.trend_words import HOTSPOT_CLASS_NOTE
-from views.meeting_figures import MeetingData, _thousands
+from views.meeting_figures import MeetingData, thousands
 from views.meeting_tasks import Task
 
 #: The hotspot classes' definitions (``core.trend_words``), for the meeting page's help icon.
@@ -59,7 +59,7 @@ def hotspot_rows(hotspots) -> pd.DataFrame:
     return pd.DataFrame({
         "Rank": hotspots["rank"].astype(int).to_numpy(),
         "Where": hotspots["place"].astype(str).to_numpy(),
-        "Records": hotspots["events_display"].astype(str).map(_thousands).to_numpy(),
+        "Records": hotspots["events_display"].astype(str).map(thousands).to_numpy(),
         "Trend": [trend_label(row) for _, row in hotspots.iterrows()],
         "Several feeds": np.where(hotspots["cross_feed"].astype(bool), "yes", "").tolist(),
     })

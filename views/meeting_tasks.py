@@ -90,7 +90,7 @@ def tasks_since(records, period: Period, district: str | None = None, *,
     return tuple(out)
 
 
-def _tasks(query, period, district) -> tuple[tuple[Task, ...], str]:
+def period_tasks(query, period, district) -> tuple[tuple[Task, ...], str]:
     tasks = tasks_since(tasking_records(query), period, district)
     if not tasks:
         return tasks, ("No tasks were open in this period: chairs create them from a hotspot "

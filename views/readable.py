@@ -121,7 +121,7 @@ def _value_text(key: str, value) -> str:
 
 
 def _category_title(value: str) -> str:
-    from views.explore import CATEGORY_TITLES  # only for filters that use them
+    from views.explore_words import CATEGORY_TITLES  # only for filters that use them
 
     return CATEGORY_TITLES.get(value, value).lower() if value in CATEGORY_TITLES else value
 

@@ -27,10 +27,10 @@ from safeguards.disclosure import TOTAL
 from views.feed_tables import (
     FEED_SHORT_TITLES,
     WEST_YORKSHIRE,
-    _bounds,
-    _names,
+    area_names,
     default_period,
     feed_tables,
+    store_bounds,
 )
 from views.kpis import ALPHA
 
@@ -63,7 +63,7 @@ def trend_flags(query: RoleScopedQuery, feeds: Sequence[str] = tuple(FEEDS),
         (text, ``core.trend_words.feed_label``). For suppressed roles
         ``p_value`` and ``slope_per_year`` are NaN (the flag only: module docstring).
     """
-    bounds = _bounds(query)
+    bounds = store_bounds(query)
     months = None if bounds is None else complete_periods(*bounds, "M")
     columns = ["feed", "feed_title", "code", "name", "window", "first", "last", "trend",
                "p_value", "slope_per_year", "run", "flag"]
@@ -72,7 +72,7 @@ def trend_flags(query: RoleScopedQuery, feeds: Sequence[str] = tuple(FEEDS),
     last = parse_period(end or default_period(query, "M"))
     if freq_of(last) != "M":
         raise PeriodError("trend windows end at a month (YYYY-MM)")
-    names = _names(level)
+    names = area_names(level)
     rows = []
     for feed in feeds:
         shown = feed_tables(query, feed, "M", level).area.counts

@@ -33,12 +33,12 @@ from views.feed_tables import (
     NO_DATA,
     WEST_YORKSHIRE,
     FeedTables,
-    _as_float,
-    _bounds,
-    _names,
-    _thousands,
-    _total_row,
+    area_names,
+    as_float,
     feed_tables,
+    store_bounds,
+    thousands,
+    total_row,
 )
 
 PER = 100_000
@@ -81,10 +81,10 @@ def measure_series(query: RoleScopedQuery, freq: str = "M") -> pd.DataFrame:
         tables = feed_tables(query, feed, freq)
         if tables is None or not len(tables.periods):
             continue
-        count, shown = _total_row(tables.area)
+        count, shown = total_row(tables.area)
         short = FEED_SHORT_TITLES[feed]
         parts.append(_measure(tables, "count", feed, short, "records", count,
-                              shown.map(_thousands)))
+                              shown.map(thousands)))
         rate = count / population * PER
         parts.append(_measure(tables, "rate", feed, f"{short} per 100,000 residents",
                               "per 100,000", rate, rate.map(_rate_text)))
@@ -101,8 +101,8 @@ def measure_series(query: RoleScopedQuery, freq: str = "M") -> pd.DataFrame:
             status = tables.parts["status"]
             parts.append(_measure(tables, "still_missing", feed,
                                   "Rosewood: episodes still missing", "records",
-                                  _as_float(status.counts.loc["missing"]),
-                                  status.display.loc["missing"].map(_thousands)))
+                                  as_float(status.counts.loc["missing"]),
+                                  status.display.loc["missing"].map(thousands)))
             medians = query.median_hours_to_found(tables.periods)
             value = pd.Series(medians["median_hours"].to_numpy(float), index=tables.periods)
             k = threshold_for("rosewood")
@@ -115,8 +115,8 @@ def measure_series(query: RoleScopedQuery, freq: str = "M") -> pd.DataFrame:
         if feed == "mandevilla":
             table = tables.parts["referred_to_police"]
             parts.append(_measure(tables, "referred", feed, "Mandevilla: referred to police",
-                                  "records", _as_float(table.counts.loc["referred"]),
-                                  table.display.loc["referred"].map(_thousands)))
+                                  "records", as_float(table.counts.loc["referred"]),
+                                  table.display.loc["referred"].map(thousands)))
             parts.append(_share_measure(tables, "referred_share", "referred_to_police",
                                         "referred", "Mandevilla: share referred to police"))
     if not parts:
@@ -143,7 +143,7 @@ def measures_table(query: RoleScopedQuery, period: str) -> pd.DataFrame:
     """
     target = parse_period(period)
     series = measure_series(query, freq_of(target))
-    bounds = _bounds(query)
+    bounds = store_bounds(query)
     if bounds is None:
         raise PeriodError("the store holds no records yet")
     if series.empty or period_text(target) not in set(series["period"]):
@@ -180,15 +180,15 @@ def breakdown_series(query: RoleScopedQuery, feed: str, by: str,
         raise ValueError(f"{by!r} does not split {feed} records; use one of "
                          f"{', '.join(tables.parts)}")
     table = tables.parts[by]
-    total, _ = _total_row(table)
+    total, _ = total_row(table)
     rows = []
     for category in table.cells.index:
         count = table.counts.loc[category]
-        share = _as_float(count) / total.replace(0, np.nan)
+        share = as_float(count) / total.replace(0, np.nan)
         for p in tables.periods:
             rows.append({"category": category, "label": CATEGORY_TITLES.get(category, category),
                          "period": period_text(p), "date": p.start_time,
-                         "count": count[p], "display": _thousands(table.display.loc[category, p]),
+                         "count": count[p], "display": thousands(table.display.loc[category, p]),
                          "suppressed": bool(table.suppressed.loc[category, p]),
                          "share": share[p], "share_display": _share_text(share[p])})
     frame = pd.DataFrame(rows)
@@ -232,7 +232,7 @@ def monthly_series(query: RoleScopedQuery, feeds: Sequence[str] | str = tuple(FE
         raise ValueError(f"measure was {measure!r}; expected one of {MEASURES}")
     feeds = [feeds] if isinstance(feeds, str) else list(feeds)
     population = _population(level)
-    names = _names(level)
+    names = area_names(level)
     frames = []
     for feed in feeds:
         tables = feed_tables(query, feed, freq, level)
@@ -248,7 +248,7 @@ def monthly_series(query: RoleScopedQuery, feeds: Sequence[str] | str = tuple(FE
         long = counts.stack(future_stack=True).rename("count").reset_index()
         long.columns = ["code", "period", "count"]
         long["display"] = table.display.loc[index, periods].stack(future_stack=True) \
-            .map(_thousands).to_numpy()
+            .map(thousands).to_numpy()
         long["suppressed"] = table.suppressed.loc[index, periods].stack(future_stack=True) \
             .to_numpy()
         long["rate"] = (long["count"].astype("Float64").to_numpy(float, na_value=np.nan)
@@ -296,8 +296,8 @@ def _measure(tables: FeedTables, measure: str, feed: str, title: str, unit: str,
 def _share_measure(tables: FeedTables, measure: str, by: str, category: str,
                    title: str) -> pd.DataFrame:
     table = tables.parts[by]
-    total, _ = _total_row(table)
-    part = _as_float(table.counts.loc[category])
+    total, _ = total_row(table)
+    part = as_float(table.counts.loc[category])
     share = part / total.replace(0, np.nan)
     display = pd.Series([_share_text(s, t) for s, t in zip(share, total)], index=share.index)
     category_key = category if measure == "type_share" else ""

@@ -35,10 +35,10 @@ from views.feed_tables import (
     FEED_SHORT_TITLES,
     WEST_YORKSHIRE,
     FeedTables,
-    _names,
-    _thousands,
+    area_names,
     data_periods,
     feed_tables,
+    thousands,
 )
 from views.kpis import (
     ALPHA,
@@ -184,7 +184,7 @@ def trend_summary(query: RoleScopedQuery, feeds: Sequence[str] = tuple(FEEDS),
 def feed_summary(tables: FeedTables, now: list, before: list, *, alpha: float = ALPHA,
                  compared: str = "the previous quarter") -> FeedSummary:
     """One feed's changes (West Yorkshire and each district) and its sentence."""
-    names = _names(tables.level)
+    names = area_names(tables.level)
     counts = tables.area.counts
     changes = {}
     for code in counts.index:
@@ -312,7 +312,7 @@ def _window_count(counts: pd.Series, periods: pd.PeriodIndex, window: list) -> i
 
 def _window_display(tables: FeedTables, window: list) -> str:
     if len(window) == 1 and window[0] in tables.periods:
-        return _thousands(tables.area.display.loc[TOTAL, window[0]])
+        return thousands(tables.area.display.loc[TOTAL, window[0]])
     value = _window_count(tables.area.counts.loc[TOTAL], tables.periods, window)
     return "hidden" if value is None else f"{value:,}"
 

@@ -42,6 +42,7 @@ from core.roles import may, may_see_level
 from core.schema import AGE_GROUPS, FEEDS
 from geo.boundaries import DISTRICT_CODES as _DISTRICT_NAMES
 from safeguards.disclosure import must_suppress
+from views.explore_dates import DEFAULT_RANGE, date_bounds, quick_range, whole_months
 
 LAYERS = ("areas", "hex", "heat", "points")
 LAYER_TITLES = {"areas": "Areas (choropleth)", "hex": "Hexagons", "heat": "Heat map",
@@ -57,11 +58,6 @@ SCHEME_TITLES = {"natural_breaks": "Natural breaks", "quantiles": "Quantiles"}
 EXPLOITATION_TYPES = dict((f.name, f.choices) for f in FEEDS["nrm"])["exploitation_type"]
 INDICATORS = dict((f.name, f.choices) for f in FEEDS["mandevilla"])["indicators"]
 DISTRICT_CODES = tuple(_DISTRICT_NAMES)
-
-#: Quick date ranges, all relative to the store's last date (not today), so that a demo store
-#: built months ago still opens on data.
-QUICK_RANGES = {"3m": "3 months", "12m": "12 months", "ytd": "Year to date", "all": "All"}
-DEFAULT_RANGE = "12m"
 
 # Query parameter names.
 P_FROM, P_TO, P_FEED, P_AGE, P_TYPE, P_STATUS, P_INDICATOR, P_DISTRICT = (
@@ -124,52 +120,6 @@ class ExplorerState:
     area: str | None = None
     hotspots: bool = False
     warnings: tuple[str, ...] = field(default=(), compare=False)
-
-
-# -- dates ---------------------------------------------------------------------------------
-def add_months(day: dt.date, months: int) -> dt.date:
-    """``day`` moved by ``months`` calendar months, the day clipped to the month's length."""
-    index = day.year * 12 + day.month - 1 + months
-    year, month = divmod(index, 12)
-    month += 1
-    next_month = dt.date(year + (month == 12), month % 12 + 1, 1)
-    last = (next_month - dt.timedelta(days=1)).day
-    return dt.date(year, month, min(day.day, last))
-
-
-def quick_range(name: str, store_period: tuple[dt.date, dt.date]) -> tuple[dt.date, dt.date]:
-    """The dates of a quick pick (``QUICK_RANGES``), ending on the store's last date.
-
-    Examples
-    --------
-    >>> quick_range("3m", (dt.date(2021, 1, 1), dt.date(2025, 11, 30)))
-    (datetime.date(2025, 9, 1), datetime.date(2025, 11, 30))
-    >>> quick_range("ytd", (dt.date(2021, 1, 1), dt.date(2025, 11, 30)))[0]
-    datetime.date(2025, 1, 1)
-    """
-    first, last = store_period
-    if name == "all":
-        start = first
-    elif name == "ytd":
-        start = dt.date(last.year, 1, 1)
-    elif name in ("3m", "12m"):
-        # Back from the day after: 30 Nov gives 1 Sep to 30 Nov, whole months.
-        start = add_months(last + dt.timedelta(days=1), -int(name[:-1]))
-    else:
-        raise ValueError(f"quick range was {name!r}; expected one of {tuple(QUICK_RANGES)}")
-    return max(start, first), last
-
-
-def previous_period(start: dt.date, end: dt.date) -> tuple[dt.date, dt.date]:
-    """The period of the same length that ends the day before ``start``: as many whole months
-    when ``start`` to ``end`` are whole months (so protected figures compare like with like),
-    else as many days."""
-    if start.day == 1 and (end + dt.timedelta(days=1)).day == 1:
-        months = (end.year - start.year) * 12 + end.month - start.month + 1
-        return add_months(start, -months), start - dt.timedelta(days=1)
-    days = (end - start).days + 1
-    before = start - dt.timedelta(days=1)
-    return before - dt.timedelta(days=days - 1), before
 
 
 # -- the link ------------------------------------------------------------------------------
@@ -237,7 +187,7 @@ def from_query_params(params: Mapping[str, str | Iterable[str]], *, role: str,
     store_period = date_bounds(role, store_period)
     start, end = _dates(values, store_period, notes)
     if start is not None and must_suppress(role):
-        start, end = _whole_months(start, end, notes)
+        start, end = whole_months(start, end, notes)
     feeds = _choices(values, P_FEED, tuple(FEEDS), "feed", notes) or tuple(FEEDS)
     level = _level(_one(values, P_LEVEL, AREA_LEVELS, "map level", notes), role, notes)
     layer = _layer(_one(values, P_LAYER, LAYERS, "map layer", notes), role, notes)
@@ -471,32 +421,13 @@ def _dates(values, store_period, notes) -> tuple[dt.date | None, dt.date | None]
     return clipped_start, max(clipped_start, clipped_end)
 
 
-def date_bounds(role: str, store_period: tuple[dt.date, dt.date] | None
-                ) -> tuple[dt.date, dt.date] | None:
-    """The dates ``role`` may pick: the store's, widened to whole months for a protected role
-    (its figures count whole months)."""
-    if store_period is None or not must_suppress(role):
-        return store_period
-    return _whole_months(*store_period, [])
-
-
 def whole_month_state(state: ExplorerState) -> ExplorerState:
     """``state`` with its dates widened to whole months (what a protected role's figures
     cover); unchanged without dates."""
     if state.start is None or state.end is None:
         return state
-    start, end = _whole_months(state.start, state.end, [])
+    start, end = whole_months(state.start, state.end, [])
     return replace(state, start=start, end=end)
-
-
-def _whole_months(start: dt.date, end: dt.date, notes) -> tuple[dt.date, dt.date]:
-    """Protected roles' figures cover whole months (``safeguards.publication``): the dates
-    widened to them, so that what the page says is what the figures count."""
-    whole = (start.replace(day=1), add_months(end.replace(day=1), 1) - dt.timedelta(days=1))
-    if whole != (start, end):
-        notes.append(f"protected figures cover whole months: showing "
-                     f"{whole[0]:%-d %b %Y} to {whole[1]:%-d %b %Y}")
-    return whole
 
 
 def _area(values, level, area_codes, notes) -> str | None:
