@@ -5,9 +5,15 @@
   and on random doubles of every magnitude;
 * the content hash's hex digits made as Arrow text against ``"{:016x}".format``;
 * the store's Arrow sort (``storage.parquet.sorted_table``) against ``sort_values`` then
-  ``from_pandas``, ties and missing dates included, and the stored file read back the same.
+  ``from_pandas``, ties and missing dates included, and the stored file read back the same;
+* the CSV header split at commas when its line is plain (``data.readers._plain_header``)
+  against ``csv.reader``, and every file of the bad-input corpus read the same both ways.
 """
 from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -15,7 +21,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from core.errors import DashboardError
 from data import content_hash as content_hash_module
+from data import readers
 from data.content_hash import float_text, text_hashes
 from data.synthetic import generate
 from storage.base import stored_schema
@@ -114,3 +122,48 @@ def test_a_written_batch_reads_back_as_the_sorted_frame(tmp_path):
     expected = pa.Table.from_pandas(frame.sort_values("event_date"), schema=stored_schema("nrm"),
                                     preserve_index=False)
     assert stored.equals(expected)
+
+
+CORPUS = Path(__file__).resolve().parent / "bad_inputs"
+HEADER_TEXTS = ["a,b\n1,2\n", "a,b\r\n1,2\r\n", "a,b", ",\n1,2\n", "a, b ,\n1,2,3\n",
+                "\ufeffa,b\n1,2\n", "a,b\r1,2\r", "a,,b\n1,2,3\n", 'a,"b"\n1,2\n',
+                '"a\nb",c\n1,2\n', "a\n1\n", "a;b;c\n1;2;3\n", "\n", "a,b\rc\n1,2\n"]
+
+
+def _read_both_ways(path: Path, monkeypatch):
+    """``read_partner_file`` with the plain-header shortcut and without it: (result or the
+    error's text) each way."""
+    outcomes = []
+    for shortcut in (True, False):
+        if not shortcut:
+            monkeypatch.setattr(readers, "_plain_header", lambda text: None)
+        try:
+            headers, frame = readers.read_partner_file(path)
+            outcomes.append((headers, list(frame.columns), [str(t) for t in frame.dtypes],
+                             frame.astype(object).to_numpy().tolist()))
+        except DashboardError as exc:
+            outcomes.append(str(exc))
+    monkeypatch.undo()
+    return outcomes
+
+
+@pytest.mark.parametrize("text", HEADER_TEXTS)
+def test_the_plain_header_is_what_the_csv_reader_reads(text, tmp_path, monkeypatch):
+    got = readers._plain_header(text)
+    if got is not None:
+        assert got == next(csv.reader(io.StringIO(text, newline="")))
+    path = tmp_path / "f.csv"
+    path.write_bytes(text.encode("utf-8"))
+    fast, slow = _read_both_ways(path, monkeypatch)
+    assert fast == slow
+
+
+def test_every_corpus_file_reads_the_same_with_the_plain_header_shortcut(monkeypatch):
+    compared = 0
+    for path in sorted(CORPUS.iterdir()):
+        if path.suffix == ".yaml":
+            continue
+        fast, slow = _read_both_ways(path, monkeypatch)
+        assert fast == slow, path.name
+        compared += 1
+    assert compared >= 50
