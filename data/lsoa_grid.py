@@ -18,7 +18,7 @@ LSOA) take the exact query. The answers are the exact query's, not an approximat
 * ``MARGIN_M`` absorbs the rounding of ``floor((e - x0) / cell)``: a point is never more than
   a hair outside the square of the cell it is looked up in.
 
-The table is built once per process (well under a second, 5 MB), and only for a batch of
+The table is built once per process (well under a second, 14 MB), and only for a batch of
 at least ``MIN_POINTS`` points; smaller batches take the exact query alone.
 """
 from __future__ import annotations
@@ -32,9 +32,12 @@ from scipy import ndimage
 
 from geo.areas import containing_lsoa, lsoas_bng
 
-CELL_M = 50.0
+#: 30 m cells with vertices 4 m apart: the table answers 79% of the synthetic NRM points
+#: (66% with 50 m and 8 m), so a fifth go the exact way instead of a third; 25 m answers 81%
+#: but costs two to three times as much to build.
+CELL_M = 30.0
 MARGIN_M = 1.0
-STEP_M = 8.0
+STEP_M = 4.0
 #: Below this many points the exact query is cheaper than building the table.
 MIN_POINTS = 100_000
 NO_LSOA = -1
