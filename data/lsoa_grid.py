@@ -125,11 +125,14 @@ def build_grid(cell_m: float, margin_m: float, step_m: float) -> LsoaGrid:
             near_edge[row[both] + dy, column[both] + dx] = True
     for dy, on_y in sides_y:
         near_edge[row[on_y] + dy, column[on_y]] = True
-    regions, _ = ndimage.label(~near_edge)  # edge-adjacent clean cells
+    regions, count = ndimage.label(~near_edge)  # edge-adjacent clean cells, 1..count
+    # One cell of each region (any one: every point of a region has the same answer), found
+    # in one pass where a sort of the whole table (np.unique) would cost more than the rest.
     flat = regions.ravel()
-    labels, first = np.unique(flat, return_index=True)
-    first = first[labels > 0]
-    row, column = np.divmod(first, columns)
+    inside = np.flatnonzero(flat)
+    one_cell = np.zeros(count + 1, dtype=np.int64)
+    one_cell[flat[inside]] = inside
+    row, column = np.divmod(one_cell[1:], columns)
     centres = shapely.points(x0 + (column + 0.5) * cell_m, y0 + (row + 0.5) * cell_m)
     names = containing_lsoa(centres, lsoas)
     codes = lsoas["code"].to_numpy(dtype=object)
