@@ -6,6 +6,7 @@
 * the content hash's hex digits made as Arrow text against ``"{:016x}".format``;
 * the store's Arrow sort (``storage.parquet.sorted_table``) against ``sort_values`` then
   ``from_pandas``, ties and missing dates included, and the stored file read back the same;
+* identifier patterns matched on ids cell by cell against matching their distinct values;
 * the CSV header split at commas when its line is plain (``data.readers._plain_header``)
   against ``csv.reader``, and every file of the bad-input corpus read the same both ways.
 """
@@ -23,7 +24,7 @@ import pytest
 
 from core.errors import DashboardError
 from data import content_hash as content_hash_module
-from data import readers
+from data import identifiers, readers
 from data.content_hash import float_text, text_hashes
 from data.synthetic import generate
 from storage.base import stored_schema
@@ -167,3 +168,18 @@ def test_every_corpus_file_reads_the_same_with_the_plain_header_shortcut(monkeyp
         assert fast == slow, path.name
         compared += 1
     assert compared >= 50
+
+
+def test_ids_matched_cell_by_cell_find_what_matching_distinct_values_finds(monkeypatch):
+    frame = generate(seed=6, events=6_000)["nrm"].astype("string").fillna("")
+    frame[readers.ROW_COLUMN] = np.arange(2, len(frame) + 2)
+    planted = ["NHS-485-777-3456", "07700 900123", "ref-9434765919", "someone@example.org",
+               "QQ123456C", "WF1 2AB", "07700 900123", "NRM-1", ""]  # repeats and plain ids too
+    frame.loc[frame.index[3:3 + len(planted)], "record_id"] = planted
+    frame.loc[frame.index[40], "gender"] = "07700 900123"
+    columns = {"record_id": "id", "gender": "text", "age_group": "text"}
+    cell_by_cell = identifiers.find_identifiers(frame, columns)
+    monkeypatch.setattr(identifiers, "DISTINCT_COLUMNS", set())
+    assert cell_by_cell == identifiers.find_identifiers(frame, columns)
+    assert {p.row for p in cell_by_cell} >= {5, 6, 7, 8, 9, 10, 11, 42}
+    assert all("07700 900123" not in str(p) for p in cell_by_cell)  # values masked as before
