@@ -7,24 +7,29 @@
 * the store's Arrow sort (``storage.parquet.sorted_table``) against ``sort_values`` then
   ``from_pandas``, ties and missing dates included, and the stored file read back the same;
 * identifier patterns matched on ids cell by cell against matching their distinct values;
+* dates read in the UK form only when some cell is not ISO, against reading both always;
 * the CSV header split at commas when its line is plain (``data.readers._plain_header``)
   against ``csv.reader``, and every file of the bad-input corpus read the same both ways.
 """
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
 from core.errors import DashboardError
+from core.schema import feed_fields
 from data import content_hash as content_hash_module
-from data import identifiers, readers
+from data import identifiers, parse, readers
 from data.content_hash import float_text, text_hashes
 from data.synthetic import generate
 from storage.base import stored_schema
@@ -183,3 +188,50 @@ def test_ids_matched_cell_by_cell_find_what_matching_distinct_values_finds(monke
     assert cell_by_cell == identifiers.find_identifiers(frame, columns)
     assert {p.row for p in cell_by_cell} >= {5, 6, 7, 8, 9, 10, 11, 42}
     assert all("07700 900123" not in str(p) for p in cell_by_cell)  # values masked as before
+
+
+def _reference_distinct_dates(text: pd.Series, field):
+    """``data.parse._parse_distinct_dates`` as it was: the UK pattern read on every cell."""
+    cells = pa.array(text.array, type=pa.string())
+    ascii_only = bool(pc.all(pc.string_is_ascii(cells)).as_py() is not False)
+    parts = parse._extract(text, cells, parse._ISO, ascii_only)
+    uk = parse._extract(text, cells, parse._UK, ascii_only)
+    use_uk = parts["y"].isna() & uk["y"].notna()
+    parts.loc[use_uk, ["y", "m", "d", "H", "M", "S"]] = uk.loc[use_uk, ["y", "m", "d", "H", "M",
+                                                                        "S"]]
+    matched = parts["y"].notna()
+    numbers = parts[["y", "m", "d", "H", "M", "S"]].apply(
+        parse._ascii_digits if ascii_only else partial(pd.to_numeric, errors="coerce")
+    ).astype(float)
+    numbers[["H", "M", "S"]] = numbers[["H", "M", "S"]].fillna(0)
+    stamps = pd.to_datetime(
+        numbers.rename(columns={"y": "year", "m": "month", "d": "day", "H": "hour", "M": "minute",
+                                "S": "second"}).where(matched), errors="coerce")
+    stamps = parse._apply_offsets(stamps, parts["tz"])
+    if field.kind == "date":
+        stamps = stamps.dt.normalize()
+    return stamps, use_uk.to_numpy(), numbers["m"].to_numpy()
+
+
+DATE_CELLS = {
+    "all ISO": ["2024-03-01", "2024-03-01T14:05", "2023-12-31 23:59:59", "2024-02-30",
+                "2024-03-01T10:00+01:00", "2024-06-01T10:00Z"],
+    "ISO and UK": ["2024-03-01", "01/03/2024", "1/3/2024 9:05", "13/13/2024", "2024-13-01"],
+    "all UK": ["31/03/2024 14:05", "29/02/2023", "01/12/2024"],
+    "neither": ["45000", "1/3/24", "yesterday", "", "２０２４-03-01"],
+}
+
+
+@pytest.mark.parametrize("case", list(DATE_CELLS))
+@pytest.mark.parametrize("kind", ["date", "datetime"])
+def test_dates_read_the_uk_form_only_where_iso_fails_as_before(case, kind):
+    field = next(f for f in feed_fields("rosewood") if f.kind == "datetime")
+    field = dataclasses.replace(field, kind=kind)
+    generated = generate(seed=2, events=3_000)["rosewood"]["reported_missing_at"]
+    for cells in (DATE_CELLS[case], DATE_CELLS[case] + list(generated.astype(str)[:500])):
+        text = pd.Series(cells, dtype="string")
+        got, want = parse._parse_distinct_dates(text, field), \
+            _reference_distinct_dates(text, field)
+        pd.testing.assert_series_equal(got[0], want[0])
+        np.testing.assert_array_equal(got[1], want[1])
+        np.testing.assert_array_equal(got[2], want[2])
