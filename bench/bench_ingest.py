@@ -1,7 +1,7 @@
 """Benchmark: ingest throughput and store size for synthetic partner files.
 
     .venv/bin/python bench/bench_ingest.py [--events 1000000 100000] [--seed 1]
-        [--nrm-rows 200000] [--compare before=/path/to/old/checkout]
+        [--nrm-rows 200000] [--compare before=/path/to/old/checkout] [--rounds 2]
 
 For each size: generate the synthetic feeds, write them as partner CSV files, then time
 ``python -m data.ingest``'s code path (``ingest_file``: read, contract, parse, validate, geomask,
@@ -19,7 +19,12 @@ process's caches (boundaries, tables) and then timed, best of three.
 ``--compare NAME=PATH`` (repeatable): time the same files, in the same run, with the code of
 another checkout as well (e.g. ``git archive`` of the base commit unpacked in PATH), each
 checkout in its own fresh process per size, one after the other; the current checkout is
-``after``. The files are generated once, by this checkout.
+``after``. The files are generated once, by this checkout. ``--rounds N`` alternates the
+checkouts N times (before, after, before, after...), so a change in the machine's load shows.
+
+Each row gives the wall-clock seconds and, beside them, the CPU seconds of the ingesting
+process (all threads, ``time.process_time``): on a shared machine the wall clock measures the
+other work as much as this code.
 """
 from __future__ import annotations
 
@@ -75,23 +80,25 @@ def worker(tree: Path, folder: Path, feeds: list[str], warm: bool) -> dict:
     from data.ingest import ingest_file
     from storage.parquet import ParquetStore
 
-    rows, seconds = {}, {}
+    rows, seconds, cpu = {}, {}, {}
     with tempfile.TemporaryDirectory() as tmp:
         for feed in feeds:
             path = folder / f"{feed}.csv"
             runs = 3 if warm else 1
             if warm:
                 ingest_file(path, feed, store=ParquetStore(Path(tmp) / "warm"))
-            best = float("inf")
+            best = (float("inf"), float("inf"))
             for run in range(runs):
                 store = ParquetStore(Path(tmp) / f"{feed}-{run}")
-                started = time.perf_counter()
+                started, started_cpu = time.perf_counter(), time.process_time()
                 report = ingest_file(path, feed, store=store)
-                best = min(best, time.perf_counter() - started)
-            rows[feed], seconds[feed] = report.added, best
+                best = min(best, (time.perf_counter() - started,
+                                  time.process_time() - started_cpu))
+            rows[feed], (seconds[feed], cpu[feed]) = report.added, best
         store_mb = sum(folder_bytes(Path(tmp) / f"{feed}-0") for feed in feeds) / 2**20
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
-    return {"rows": rows, "seconds": seconds, "store_mb": store_mb, "peak_gib": peak}
+    return {"rows": rows, "seconds": seconds, "cpu": cpu, "store_mb": store_mb,
+            "peak_gib": peak}
 
 
 def run_tree(tree: Path, folder: Path, feeds, warm: bool) -> dict:
@@ -104,15 +111,19 @@ def run_tree(tree: Path, folder: Path, feeds, warm: bool) -> dict:
 
 
 def report(label: str, version: str, result: dict, raw: dict) -> None:
+    """One table row per feed (and one for all): wall seconds and rate, then CPU seconds of the
+    process (all its threads: ``time.process_time``) and the rate by CPU, steadier than the
+    wall clock on a shared machine, then the raw read and the ratio of wall to it."""
     for feed, count in result["rows"].items():
-        s = result["seconds"][feed]
+        s, cpu = result["seconds"][feed], result["cpu"][feed]
         print(f"| {label} | {version} | {feed} | {count:,} | {s:.2f} | {count / s:,.0f} | "
-              f"{raw[feed]:.3f} | {s / raw[feed]:.0f}x |")
+              f"{cpu:.2f} | {count / cpu:,.0f} | {raw[feed]:.3f} | {s / raw[feed]:.0f}x |")
     if len(result["rows"]) > 1:
         total, secs = sum(result["rows"].values()), sum(result["seconds"].values())
+        cpu = sum(result["cpu"].values())
         raw_total = sum(raw[f] for f in result["rows"])
         print(f"| {label} | {version} | **all** | {total:,} | {secs:.2f} | **{total / secs:,.0f}** "
-              f"| {raw_total:.3f} | **{secs / raw_total:.0f}x** |")
+              f"| {cpu:.2f} | {total / cpu:,.0f} | {raw_total:.3f} | **{secs / raw_total:.0f}x** |")
 
 
 def main() -> None:
@@ -123,6 +134,8 @@ def main() -> None:
                         help="also time an NRM file of about this many rows, caches warm")
     parser.add_argument("--compare", action="append", default=[], metavar="NAME=PATH",
                         help="another checkout to time on the same files")
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="time the checkouts this many times each, alternating")
     parser.add_argument("--worker", nargs=2, help=argparse.SUPPRESS)
     parser.add_argument("--feeds", nargs="+", default=list(FEED_NAMES), help=argparse.SUPPRESS)
     parser.add_argument("--warm", action="store_true", help=argparse.SUPPRESS)
@@ -137,8 +150,9 @@ def main() -> None:
           f"{os.cpu_count()} cores · Python {platform.python_version()} · "
           f"{time.strftime('%Y-%m-%d %H:%M %Z')} · load average "
           f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}")
-    print("| case | version | feed | rows | seconds | rows/s | raw read (s) | ingest / raw |")
-    print("| --- | --- | --- | ---: | ---: | ---: | ---: | ---: |")
+    print("| case | version | feed | rows | seconds | rows/s | CPU s | rows/s by CPU | raw read (s) "
+          "| ingest / raw |")
+    print("| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     cases = [(f"{events:,} events", events, list(FEED_NAMES), False) for events in args.events]
     if args.nrm_rows:
         # The NRM feed is about 54% of the events.
@@ -148,13 +162,14 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as tmp:
             files, generated = write_feeds(Path(tmp), events, args.seed)
             raw = {feed: raw_read_seconds(files[feed]) for feed in feeds}
-            for version, tree in trees:
-                result = run_tree(tree, Path(tmp), feeds, warm)
-                report(label, version, result, raw)
+            for _ in range(args.rounds):  # before, after, before, after, ...
+                for version, tree in trees:
+                    result = run_tree(tree, Path(tmp), feeds, warm)
+                    report(label, version, result, raw)
             csv_mb = sum(files[f].stat().st_size for f in feeds) / 2**20
             print(f"| {label} | | store size on disk: {result['store_mb']:.1f} MiB (CSV input "
                   f"{csv_mb:.1f} MiB); generation {generated:.1f} s; peak memory "
-                  f"{result['peak_gib']:.2f} GiB |  |  |  |  |  |")
+                  f"{result['peak_gib']:.2f} GiB |  |  |  |  |  |  |  |")
     print(f"\nload average at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
 

@@ -165,6 +165,11 @@ def mask(value: str) -> str:
     return value[:keep] + "•" * (len(value) - 2 * keep) + value[-keep:]
 
 
+#: Columns whose cells are (nearly) all distinct (ids): matched cell by cell, since finding
+#: the distinct values would cost more than it saves (the same problems either way).
+DISTINCT_COLUMNS = {"record_id"}
+
+
 def find_identifiers(frame: pd.DataFrame, columns: dict[str, str]) -> list[Problem]:
     """Every cell of ``frame`` holding an identifier, as a ``Problem`` with a masked value.
 
@@ -174,11 +179,15 @@ def find_identifiers(frame: pd.DataFrame, columns: dict[str, str]) -> list[Probl
     problems = []
     for column, scope in columns.items():
         text = frame[column].astype("string").fillna("")
-        codes, uniques = pd.factorize(text)
+        if column in DISTINCT_COLUMNS:  # each cell its own "distinct value": no factorize
+            codes, uniques = np.arange(len(text)), text.array
+        else:
+            codes, uniques = pd.factorize(text)
+            uniques = uniques.array
         if not len(uniques):
             continue
-        candidates = pc.match_substring_regex(pa.array(np.asarray(uniques, dtype=object),
-                                                       type=pa.string()), _ANY[scope])
+        # Arrow-backed text goes to Arrow without a Python string per value.
+        candidates = pc.match_substring_regex(pa.array(uniques, type=pa.string()), _ANY[scope])
         kinds = {i: identifier_kind(str(uniques[i]), scope)
                  for i in np.flatnonzero(candidates.to_numpy(zero_copy_only=False))}
         kinds = {i: k for i, k in kinds.items() if k}

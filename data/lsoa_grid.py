@@ -18,7 +18,7 @@ LSOA) take the exact query. The answers are the exact query's, not an approximat
 * ``MARGIN_M`` absorbs the rounding of ``floor((e - x0) / cell)``: a point is never more than
   a hair outside the square of the cell it is looked up in.
 
-The table is built once per process (well under a second, 5 MB), and only for a batch of
+The table is built once per process (well under a second, 14 MB), and only for a batch of
 at least ``MIN_POINTS`` points; smaller batches take the exact query alone.
 """
 from __future__ import annotations
@@ -32,9 +32,12 @@ from scipy import ndimage
 
 from geo.areas import containing_lsoa, lsoas_bng
 
-CELL_M = 50.0
+#: 30 m cells with vertices 4 m apart: the table answers 79% of the synthetic NRM points
+#: (66% with 50 m and 8 m), so a fifth go the exact way instead of a third; 25 m answers 81%
+#: but costs two to three times as much to build.
+CELL_M = 30.0
 MARGIN_M = 1.0
-STEP_M = 8.0
+STEP_M = 4.0
 #: Below this many points the exact query is cheaper than building the table.
 MIN_POINTS = 100_000
 NO_LSOA = -1
@@ -122,11 +125,14 @@ def build_grid(cell_m: float, margin_m: float, step_m: float) -> LsoaGrid:
             near_edge[row[both] + dy, column[both] + dx] = True
     for dy, on_y in sides_y:
         near_edge[row[on_y] + dy, column[on_y]] = True
-    regions, _ = ndimage.label(~near_edge)  # edge-adjacent clean cells
+    regions, count = ndimage.label(~near_edge)  # edge-adjacent clean cells, 1..count
+    # One cell of each region (any one: every point of a region has the same answer), found
+    # in one pass where a sort of the whole table (np.unique) would cost more than the rest.
     flat = regions.ravel()
-    labels, first = np.unique(flat, return_index=True)
-    first = first[labels > 0]
-    row, column = np.divmod(first, columns)
+    inside = np.flatnonzero(flat)
+    one_cell = np.zeros(count + 1, dtype=np.int64)
+    one_cell[flat[inside]] = inside
+    row, column = np.divmod(one_cell[1:], columns)
     centres = shapely.points(x0 + (column + 0.5) * cell_m, y0 + (row + 0.5) * cell_m)
     names = containing_lsoa(centres, lsoas)
     codes = lsoas["code"].to_numpy(dtype=object)

@@ -133,9 +133,12 @@ def _parse_distinct_dates(text: pd.Series, field: Field):
     cells = pa.array(text.array, type=pa.string())
     ascii_only = bool(pc.all(pc.string_is_ascii(cells)).as_py() is not False)
     parts = _extract(text, cells, _ISO, ascii_only)
-    uk = _extract(text, cells, _UK, ascii_only)
-    use_uk = parts["y"].isna() & uk["y"].notna()
-    parts.loc[use_uk, ["y", "m", "d", "H", "M", "S"]] = uk.loc[use_uk, ["y", "m", "d", "H", "M", "S"]]
+    use_uk = pd.Series(False, index=text.index)
+    if parts["y"].isna().any():  # the UK form is only ever read where the ISO one did not match
+        uk = _extract(text, cells, _UK, ascii_only)
+        use_uk = parts["y"].isna() & uk["y"].notna()
+        parts.loc[use_uk, ["y", "m", "d", "H", "M", "S"]] = \
+            uk.loc[use_uk, ["y", "m", "d", "H", "M", "S"]]
     matched = parts["y"].notna()
     numbers = parts[["y", "m", "d", "H", "M", "S"]].apply(
         _ascii_digits if ascii_only else partial(pd.to_numeric, errors="coerce")).astype(float)

@@ -80,8 +80,13 @@ def _read_csv(path: Path) -> tuple[list[str], pd.DataFrame]:
                               "the file is a web page (HTML), not CSV: a page saved from a "
                               "browser, or a system's 'Excel' export that is really HTML. Open it "
                               "in Excel and save it as 'CSV UTF-8'")])
-    rows = csv.reader(io.StringIO(text, newline=""))
     csv.field_size_limit(1_000_000)
+    headers = _plain_header(text)
+    if headers is not None:  # a plain header: no need to wrap the whole text for csv
+        body = _fast_csv_body(raw, headers)
+        if body is not None:
+            return _drop_blank_columns(headers, body)
+    rows = csv.reader(io.StringIO(text, newline=""))
     try:
         headers = next(rows)
     except StopIteration:
@@ -93,6 +98,17 @@ def _read_csv(path: Path) -> tuple[list[str], pd.DataFrame]:
     if body is None:  # anything unusual: the row-by-row reader, which says what is wrong
         body = _csv_body(path, rows, headers)
     return _drop_blank_columns(headers, body)
+
+
+def _plain_header(text: str) -> list[str] | None:
+    """The header's cells when its line is plain (no quote, no CR but a final CRLF, at least two
+    cells), where splitting at commas is what ``csv.reader`` does; else ``None``."""
+    end = text.find("\n")
+    line = text[:end] if end >= 0 else text
+    line = line.removesuffix("\r")
+    if '"' in line or "\r" in line or "," not in line:
+        return None
+    return line.split(",")
 
 
 def _drop_blank_columns(headers: list[str], frame: pd.DataFrame):
