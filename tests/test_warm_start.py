@@ -262,6 +262,7 @@ def test_the_quick_component_scan_finds_what_streamlit_finds(monkeypatch, tmp_pa
 def test_the_first_stage_runs_without_collections_and_freezes_what_it_made(monkeypatch):
     import gc
 
+    from core import clock
     from ui import heap, serve
 
     seen = {}
@@ -277,5 +278,6 @@ def test_the_first_stage_runs_without_collections_and_freezes_what_it_made(monke
         assert seen == {"collecting": False} and gc.isenabled()
         assert gc.get_freeze_count() > 0
         assert not heap.refreeze_if_due()   # the first page run pays no full collection
+        assert heap.refreeze_if_due(clock.timestamp() + heap.REFREEZE_S)   # a later one does
     finally:
         heap.reset()

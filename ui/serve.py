@@ -209,15 +209,17 @@ def start_warming() -> None:
 
 
 def first_stage_collected() -> dict[str, float]:
-    """:func:`warm_first_stage` without cyclic garbage collection, then one full collection
-    that freezes what survives (what the warm-up thread runs first; the timings as there).
+    """:func:`warm_first_stage` without cyclic garbage collection, then everything it made
+    frozen (what the warm-up thread runs first; the timings as there).
 
     The imports make hundreds of thousands of long-lived objects, and Python's collector
     visited them again and again as they accumulated: 0.35-0.4 s of the first stage's ~2.1 s
-    of CPU (docs/benchmarks.md). The collection at the end is ``ui.heap``'s refreeze, so the
-    first page run does not pay a full collection at its end either (it would otherwise be
-    that process's first refreeze). The main thread, starting the server meanwhile, does
-    without collections for those seconds too; nothing it makes then is large."""
+    of CPU (docs/benchmarks.md). The freeze counts as ``ui.heap``'s refreeze, without its full
+    collection (0.1-0.2 s that the first page run would wait for): the first run does not pay
+    one at its end either (it would otherwise be that process's first refreeze), and the few
+    cycles of garbage the imports left wait for the next refreeze. The main thread, starting
+    the server meanwhile, does without collections for those seconds too; nothing it makes
+    then is large."""
     gc.disable()
     try:
         return warm_first_stage()
@@ -225,7 +227,7 @@ def first_stage_collected() -> dict[str, float]:
         gc.enable()
         from ui import heap
 
-        heap.refreeze_if_due()
+        heap.freeze_without_collecting()
 
 
 def _warm() -> None:
