@@ -73,6 +73,8 @@ GRANDFATHERED_PRIVATE_USES = {
     "storage.pg_audit": {"_connection", "_scalar_rows"},
     "storage.postgis": {"_LOCK_AUDIT", "_SECRET_URLS", "_engine", "_ensure_schema", "_first_line",
                         "_import_audit_entries", "_new_batch_id", "_where"},
+    "ui.serve": {"_is_likely_streamlit_component_package",
+                 "_process_single_package"},                 # Streamlit's component scan's
     "ui.folium_frame": {"_component_func", "_get_feature_group_string", "_get_header",
                         "_get_html", "_get_map_string"},             # streamlit_folium's
     "views.hotspot_alerts": {"_audit_filters", "_month", "_place"},
