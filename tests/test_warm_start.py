@@ -281,3 +281,39 @@ def test_the_first_stage_runs_without_collections_and_freezes_what_it_made(monke
         assert heap.refreeze_if_due(clock.timestamp() + heap.REFREEZE_S)   # a later one does
     finally:
         heap.reset()
+
+
+def test_the_maps_vendored_files_are_cacheable_and_other_static_files_untouched(monkeypatch,
+                                                                               tmp_path):
+    from starlette.applications import Starlette
+    from starlette.testclient import TestClient
+    from streamlit.web.server.starlette import starlette_app
+
+    from ui import serve
+
+    (tmp_path / "static" / "vendor" / "leaflet@1.9.3").mkdir(parents=True)
+    (tmp_path / "static" / "vendor" / "leaflet@1.9.3" / "leaflet.js").write_text("var L;")
+    (tmp_path / "static" / "tiles").mkdir()
+    (tmp_path / "static" / "tiles" / "west.pmtiles").write_bytes(b"PMTiles")
+    (tmp_path / "app.py").write_text("")
+
+    def client():
+        routes = starlette_app.create_app_static_serving_routes(str(tmp_path / "app.py"), None)
+        return TestClient(Starlette(routes=routes))
+
+    monkeypatch.setattr(starlette_app, "create_app_static_serving_routes",
+                        starlette_app.create_app_static_serving_routes)
+    plain = client().get("/app/static/vendor/leaflet@1.9.3/leaflet.js")
+    assert plain.status_code == 200 and "cache-control" not in plain.headers  # Streamlit's own
+
+    serve.cache_vendored_files()
+    serve.cache_vendored_files()  # once only: not wrapped twice
+    browser = client()
+    vendored = browser.get("/app/static/vendor/leaflet@1.9.3/leaflet.js")
+    assert vendored.status_code == 200 and vendored.text == "var L;"
+    assert vendored.headers["cache-control"] == f"public, max-age={serve.VENDOR_MAX_AGE_S}"
+    assert vendored.headers["x-content-type-options"] == "nosniff"  # Streamlit's kept
+    tiles = browser.get("/app/static/tiles/west.pmtiles")
+    assert tiles.status_code == 200 and "cache-control" not in tiles.headers
+    missing = browser.get("/app/static/vendor/none.js")
+    assert missing.status_code == 404 and "cache-control" not in missing.headers

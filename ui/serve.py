@@ -323,6 +323,59 @@ def quick_component_scan() -> None:
     scanner.scan_component_manifests = scan
 
 
+#: How long a browser may reuse a map file from ``static/vendor/`` without asking again. Their
+#: paths carry the package's version (``leaflet@1.9.3/...``), so a new version is a new path;
+#: a day bounds how long a file changed under the same path could be served stale.
+VENDOR_MAX_AGE_S = 86_400
+
+
+def cache_vendored_files() -> None:
+    """Let browsers keep the map's vendored scripts and styles (``/app/static/vendor/...``).
+
+    Streamlit serves the app's static folder with an ETag and Last-Modified but no
+    Cache-Control, so a browser asks again (a 304) for each of the map frame's files every time
+    the frame is drawn: on every visit to a page with a map, one request after another, as
+    ``st_folium``'s frame loads its scripts in turn, unless the browser's own heuristic (a
+    tenth of the file's age since Last-Modified) still holds it fresh, which it hardly does
+    just after ``make assets``. With ``max-age`` it reuses them. Other static files (a
+    street-map archive under ``static/tiles/``) keep Streamlit's headers."""
+    try:
+        from streamlit.web.server.starlette import starlette_app
+    except ImportError:  # a Streamlit without the Starlette server: leave its headers
+        return
+    create = getattr(starlette_app, "create_app_static_serving_routes", None)
+    if create is None or getattr(create, "caches_vendor", False):
+        return   # another Streamlit version (its headers are left as they are), or done
+
+    def create_routes(*args, **kwargs):
+        routes = create(*args, **kwargs)
+        for route in routes:
+            route.app = _vendor_caching(route.app)
+        return routes
+
+    create_routes.caches_vendor = True
+    starlette_app.create_app_static_serving_routes = create_routes
+
+
+def _vendor_caching(app):
+    """ASGI ``app`` with ``Cache-Control: public, max-age=...`` on its 200s for ``vendor/``."""
+    header = (b"cache-control", f"public, max-age={VENDOR_MAX_AGE_S}".encode())
+
+    async def caching(scope, receive, send):
+        if not scope.get("path_params", {}).get("path", "").startswith("vendor/"):
+            await app(scope, receive, send)
+            return
+
+        async def send_cached(message):
+            if message["type"] == "http.response.start" and message.get("status") == 200:
+                message["headers"] = [*message.get("headers", []), header]
+            await send(message)
+
+        await app(scope, receive, send_cached)
+
+    return caching
+
+
 def main(argv: list[str] | None = None) -> None:
     """Run ``streamlit run dashboard.py`` with ``argv`` (Streamlit's options), warming up in a
     thread meanwhile."""
@@ -332,6 +385,7 @@ def main(argv: list[str] | None = None) -> None:
     prepare_tile_archive()
     no_legacy_pages_mode()
     quick_component_scan()
+    cache_vendored_files()
     start_warming()
     sys.argv = ["streamlit", "run", str(DASHBOARD), *args]
     sys.exit(cli.main())
