@@ -68,6 +68,8 @@ GRANDFATHERED_PRIVATE_USES = {
     "data.xlsx": {"_worksheet_path"},                       # openpyxl's
     "maps.layers": {"_children"},                           # folium's
     "models.hotspots": {"_baselines", "_fit_events"},       # models/ is under change elsewhere
+    "ui.serve": {"_is_likely_streamlit_component_package",
+                 "_process_single_package"},                 # Streamlit's component scan's
     "ui.folium_frame": {"_component_func", "_get_feature_group_string", "_get_header",
                         "_get_html", "_get_map_string"},             # streamlit_folium's
 }

@@ -5,7 +5,8 @@
 - The launcher (``ui.serve``) warms without importing the PDF code or ``streamlit_folium``.
 - An unchanged Explore view is built and rendered once: a rerun builds no map, and sends the
   component the very same arguments (so Streamlit's message cache can send a reference).
-- ``ui.folium_frame`` sends the component what ``st_folium`` sends for the same map.
+- ``ui.folium_frame`` sends the component what ``st_folium`` sends for the same map, less the
+  files of icon markers and jQuery when the map uses neither.
 - Trends keeps its Vega-Lite specs: a rerun converts no Altair chart, and a spec drawn with
   ``st.vega_lite_chart`` is the element ``st.altair_chart`` draws.
 """
@@ -46,7 +47,7 @@ def env(monkeypatch, store, tmp_path):
 
 def run_fresh(code: str, env_vars: dict) -> dict:
     """Run ``code`` in a new interpreter at the project root; it prints one JSON line last."""
-    out = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], cwd=ROOT,
+    out = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], check=False, cwd=ROOT,
                          env={**os.environ, **env_vars}, capture_output=True, text=True,
                          timeout=600)
     assert out.returncode == 0, out.stderr[-4000:]
@@ -141,11 +142,40 @@ def test_folium_frame_sends_what_st_folium_sends(monkeypatch):
                 returned_objects=returned)
     theirs, ours = sent
     assert set(theirs) == set(ours)
+    # The files of folium.Icon markers and jQuery, which this map never uses, are left out
+    # (ui.folium_frame.unused_assets); everything else is st_folium's, in its order.
+    unused = ("/jquery@", "awesome-markers", "fontawesome")
+    for name in ("js_links", "css_links"):
+        assert ours[name] == [link for link in theirs[name]
+                              if not any(part in link for part in unused)], name
+    assert {part for link in theirs["js_links"] + theirs["css_links"] for part in unused
+            if part in link} == set(unused)
     for name in theirs:
-        if name == "on_change":
+        if name in ("on_change", "js_links", "css_links"):
             continue
         assert ours[name] == theirs[name], name
     assert len(theirs["script"]) > 1000
+
+
+def test_a_map_with_icon_markers_or_popups_keeps_their_files():
+    import folium
+
+    from maps.layers import explorer_map
+    from ui.folium_frame import folium_frame
+
+    def links(frame):
+        return " ".join(frame.js_links + frame.css_links)
+
+    plain = links(folium_frame(explorer_map([]), key="m"))
+    assert "jquery" not in plain and "awesome-markers" not in plain
+    with_icon = explorer_map([])
+    folium.Marker([53.8, -1.55], icon=folium.Icon(icon="home")).add_to(with_icon)
+    found = links(folium_frame(with_icon, key="m"))
+    assert "awesome-markers" in found and "fontawesome" in found and "jquery" not in found
+    with_popup = explorer_map([])
+    folium.CircleMarker([53.8, -1.55], popup="Leeds").add_to(with_popup)
+    found = links(folium_frame(with_popup, key="m"))
+    assert "jquery" in found and "awesome-markers" not in found
 
 
 def test_trends_reruns_convert_no_chart(env):
@@ -180,3 +210,93 @@ def test_a_drawn_spec_is_the_element_altair_chart_draws():
     assert not at.exception
     altair, drawn = at.get("vega_lite_chart")
     assert drawn.proto == altair.proto
+
+
+def test_the_quick_component_scan_finds_what_streamlit_finds(monkeypatch, tmp_path):
+    import importlib.metadata
+
+    from streamlit.components.v2 import manifest_scanner as scanner
+
+    from ui import serve
+
+    # Every package Streamlit's own filter takes passes the text check first...
+    installed = list(importlib.metadata.distributions())
+    taken = [dist for dist in installed if scanner._is_likely_streamlit_component_package(dist)]
+    assert {dist.name for dist in taken} >= {"streamlit", "streamlit-folium"}
+    assert all(serve.may_hold_component(dist) for dist in taken)
+    # ...which reads most of them no further.
+    assert sum(map(serve.may_hold_component, installed)) < len(installed) / 10
+    # A package its name filter takes (st-..., no "streamlit" in its metadata) passes too.
+    info = tmp_path / "st_map_extra-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: st-map-extra\n"
+                                   "Version: 1.0\nSummary: maps\n")
+    (other,) = importlib.metadata.distributions(path=[str(tmp_path)])
+    assert scanner._is_likely_streamlit_component_package(other)
+    assert serve.may_hold_component(other)
+
+    original = scanner.scan_component_manifests
+    monkeypatch.setattr(scanner, "scan_component_manifests", original)
+    serve.quick_component_scan()
+    assert scanner.scan_component_manifests is not original
+    assert scanner.scan_component_manifests() == original()
+
+
+def test_the_first_stage_runs_without_collections_and_freezes_what_it_made(monkeypatch):
+    import gc
+
+    from core import clock
+    from ui import heap, serve
+
+    seen = {}
+
+    def stage():
+        seen["collecting"] = gc.isenabled()
+        return {"imports": 0.0}
+
+    monkeypatch.setattr(serve, "warm_first_stage", stage)
+    heap.reset()
+    try:
+        assert serve.first_stage_collected() == {"imports": 0.0}
+        assert seen == {"collecting": False} and gc.isenabled()
+        assert gc.get_freeze_count() > 0
+        assert not heap.refreeze_if_due()   # the first page run pays no full collection
+        assert heap.refreeze_if_due(clock.timestamp() + heap.REFREEZE_S)   # a later one does
+    finally:
+        heap.reset()
+
+
+def test_the_maps_vendored_files_are_cacheable_and_other_static_files_untouched(monkeypatch,
+                                                                               tmp_path):
+    from starlette.applications import Starlette
+    from starlette.testclient import TestClient
+    from streamlit.web.server.starlette import starlette_app
+
+    from ui import serve
+
+    (tmp_path / "static" / "vendor" / "leaflet@1.9.3").mkdir(parents=True)
+    (tmp_path / "static" / "vendor" / "leaflet@1.9.3" / "leaflet.js").write_text("var L;")
+    (tmp_path / "static" / "tiles").mkdir()
+    (tmp_path / "static" / "tiles" / "west.pmtiles").write_bytes(b"PMTiles")
+    (tmp_path / "app.py").write_text("")
+
+    def client():
+        routes = starlette_app.create_app_static_serving_routes(str(tmp_path / "app.py"), None)
+        return TestClient(Starlette(routes=routes))
+
+    monkeypatch.setattr(starlette_app, "create_app_static_serving_routes",
+                        starlette_app.create_app_static_serving_routes)
+    plain = client().get("/app/static/vendor/leaflet@1.9.3/leaflet.js")
+    assert plain.status_code == 200 and "cache-control" not in plain.headers  # Streamlit's own
+
+    serve.cache_vendored_files()
+    serve.cache_vendored_files()  # once only: not wrapped twice
+    browser = client()
+    vendored = browser.get("/app/static/vendor/leaflet@1.9.3/leaflet.js")
+    assert vendored.status_code == 200 and vendored.text == "var L;"
+    assert vendored.headers["cache-control"] == f"public, max-age={serve.VENDOR_MAX_AGE_S}"
+    assert vendored.headers["x-content-type-options"] == "nosniff"  # Streamlit's kept
+    tiles = browser.get("/app/static/tiles/west.pmtiles")
+    assert tiles.status_code == 200 and "cache-control" not in tiles.headers
+    missing = browser.get("/app/static/vendor/none.js")
+    assert missing.status_code == 404 and "cache-control" not in missing.headers

@@ -17,6 +17,7 @@ module is imported earlier, by the launcher (``ui.serve``).
 """
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -58,12 +59,14 @@ def folium_frame(fig: folium.Map, *, key: str) -> FoliumFrame:
         (south, west), (north, east) = (None, None), (None, None)
     css: list[str] = []
     js: list[str] = []
+    unused = unused_assets(script)
     for element in _walk(fig):
         if isinstance(element, branca.colormap.ColorMap):
             js[:0] = ["https://d3js.org/d3.v4.min.js",
                       "https://cdnjs.cloudflare.com/ajax/libs/d3/3.5.5/d3.min.js"]
-        css.extend(href for _, href in getattr(element, "default_css", []))
-        js.extend(src for _, src in getattr(element, "default_js", []))
+        css.extend(href for name, href in getattr(element, "default_css", [])
+                   if name not in unused)
+        js.extend(src for name, src in getattr(element, "default_js", []) if name not in unused)
     return FoliumFrame(
         script=script, header=header, html=html, map_id=stf.get_full_id(fig),
         bounds={"_southWest": {"lat": south, "lng": west},
@@ -72,6 +75,31 @@ def folium_frame(fig: folium.Map, *, key: str) -> FoliumFrame:
         css_links=tuple(dict.fromkeys(css)), js_links=tuple(dict.fromkeys(js)), key=key,
         # A regex pass over the whole script: done here, once per map, not on every run.
         component_key=stf.generate_js_hash(script, key, False))
+
+
+#: ``folium.Map``'s files for ``folium.Icon`` markers (Leaflet.awesome-markers with Font
+#: Awesome's stylesheet), by folium's names for them: every folium map lists them.
+ICON_ASSETS = frozenset({"awesome_markers", "awesome_markers_css", "awesome_markers_font_css",
+                         "awesome_rotate_css"})
+#: What folium's own templates call jQuery with: popups, ``GeoJson(embed=False)``, the map's
+#: ``objects_to_stay_in_front``.
+_JQUERY_CALL = re.compile(r"(?<![\w$])(?:\$|jQuery)\s*[.(]")
+
+
+def unused_assets(script: str) -> frozenset[str]:
+    """The names of ``folium.Map``'s default files that the map's ``script`` never uses.
+
+    Every folium map lists jQuery and the awesome-markers files (with Font Awesome's 100 KB
+    stylesheet), and ``st_folium``'s frame loads each script one after the other before it
+    draws the map; the dashboard's maps draw their markers as circles and ``L.divIcon`` labels
+    and call no jQuery, so the frame would load ~190 KB it never runs. A map that does use them
+    (a ``folium.Icon``, a popup) keeps them."""
+    unused = set()
+    if "AwesomeMarkers" not in script:
+        unused |= ICON_ASSETS
+    if not _JQUERY_CALL.search(script):
+        unused.add("jquery")
+    return frozenset(unused)
 
 
 def feature_group_script(group: folium.FeatureGroup) -> str:

@@ -53,6 +53,19 @@ def refreeze_if_due(now: float | None = None) -> bool:
     return True
 
 
+def freeze_without_collecting(now: float | None = None) -> None:
+    """Freeze everything alive now and count it as a refreeze, without the full collection.
+
+    For the warm-up's first stage (``ui.serve``), which ran with collection off: what it made
+    is long-lived, and the full collection (0.1-0.2 s of CPU) would hold up the first page
+    run, which waits for that stage. The few cycles of garbage it left are collected at the
+    next refreeze, ``REFREEZE_S`` later."""
+    global _last_refreeze
+    with _lock:
+        _last_refreeze = clock.timestamp() if now is None else now
+        gc.freeze()
+
+
 def reset() -> None:
     """Forget the last refreeze and unfreeze everything (tests)."""
     global _last_refreeze

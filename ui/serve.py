@@ -34,7 +34,9 @@ This module imports only the standard library at its top, so the router can impo
 """
 from __future__ import annotations
 
+import gc
 import importlib
+import re
 import sys
 import threading
 import time
@@ -140,7 +142,7 @@ def warm_second_stage() -> dict[str, float]:
         store = open_store()
         for feed in FEEDS:
             publication_for(store, feed)
-    except Exception:  # noqa: BLE001 - warming is best effort
+    except Exception:  # noqa: BLE001, S110 - warming is best effort
         pass
     timings["publication"] = time.perf_counter() - started
 
@@ -206,10 +208,32 @@ def start_warming() -> None:
         _thread.start()
 
 
+def first_stage_collected() -> dict[str, float]:
+    """:func:`warm_first_stage` without cyclic garbage collection, then everything it made
+    frozen (what the warm-up thread runs first; the timings as there).
+
+    The imports make hundreds of thousands of long-lived objects, and Python's collector
+    visited them again and again as they accumulated: 0.35-0.4 s of the first stage's ~2.1 s
+    of CPU (docs/benchmarks.md). The freeze counts as ``ui.heap``'s refreeze, without its full
+    collection (0.1-0.2 s that the first page run would wait for): the first run does not pay
+    one at its end either (it would otherwise be that process's first refreeze), and the few
+    cycles of garbage the imports left wait for the next refreeze. The main thread, starting
+    the server meanwhile, does without collections for those seconds too; nothing it makes
+    then is large."""
+    gc.disable()
+    try:
+        return warm_first_stage()
+    finally:
+        gc.enable()
+        from ui import heap
+
+        heap.freeze_without_collecting()
+
+
 def _warm() -> None:
     _trace("warm-up starts")
     try:
-        timings = warm_first_stage()
+        timings = first_stage_collected()
     finally:
         _first_stage_done.set()  # a failure here shows again, as the page's own import error
         _trace("first stage done")
@@ -257,6 +281,104 @@ def prepare_tile_archive() -> None:
           flush=True)
 
 
+_MAYBE_COMPONENT = re.compile(r"streamlit|^name:[ \t]*st[-_]", re.IGNORECASE | re.MULTILINE)
+
+
+def may_hold_component(dist) -> bool:
+    """Whether Streamlit's component scan could take ``dist`` (an
+    ``importlib.metadata.Distribution``) for a component package: its metadata, as text,
+    mentions Streamlit or names an ``st-``/``st_`` package."""
+    text = dist.read_text("METADATA") or dist.read_text("PKG-INFO") or ""
+    return bool(_MAYBE_COMPONENT.search(text))
+
+
+def quick_component_scan() -> None:
+    """Make Streamlit's scan for installed custom components (v2) read each package's metadata
+    as text before parsing it, so the server listens sooner.
+
+    Streamlit's runtime, before the server listens, parses the metadata of every installed
+    distribution (~110 here: 0.3 s of CPU, 0.6 s with the warm-up running beside it) to find
+    the few that name Streamlit. Its filter only passes a package whose metadata contains
+    "streamlit" (name, summary or requirements) or whose name starts with ``st-``/``st_``; a
+    text search for those (0.02 s) picks the candidates, and Streamlit's own filter and
+    manifest reader decide on those, so the scan finds what it found before
+    (tests/test_warm_start.py compares them)."""
+    from streamlit.components.v2 import manifest_scanner as scanner
+
+    if getattr(scanner.scan_component_manifests, "quick", False):
+        return
+    if not all(hasattr(scanner, name) for name in (
+            "_is_likely_streamlit_component_package", "_process_single_package")):
+        return  # a Streamlit without these helpers keeps its own (slower) scan
+
+    def scan(max_workers: int | None = None) -> list:
+        import importlib.metadata
+
+        found = []
+        for dist in importlib.metadata.distributions():
+            if (may_hold_component(dist)
+                    and scanner._is_likely_streamlit_component_package(dist)
+                    and (manifest := scanner._process_single_package(dist))):
+                found.append(manifest)
+        return found
+
+    scan.quick = True
+    scanner.scan_component_manifests = scan
+
+
+#: How long a browser may reuse a map file from ``static/vendor/`` without asking again. Their
+#: paths carry the package's version (``leaflet@1.9.3/...``), so a new version is a new path;
+#: a day bounds how long a file changed under the same path could be served stale.
+VENDOR_MAX_AGE_S = 86_400
+
+
+def cache_vendored_files() -> None:
+    """Let browsers keep the map's vendored scripts and styles (``/app/static/vendor/...``).
+
+    Streamlit serves the app's static folder with an ETag and Last-Modified but no
+    Cache-Control, so a browser asks again (a 304) for each of the map frame's files every time
+    the frame is drawn: on every visit to a page with a map, one request after another, as
+    ``st_folium``'s frame loads its scripts in turn, unless the browser's own heuristic (a
+    tenth of the file's age since Last-Modified) still holds it fresh, which it hardly does
+    just after ``make assets``. With ``max-age`` it reuses them. Other static files (a
+    street-map archive under ``static/tiles/``) keep Streamlit's headers."""
+    try:
+        from streamlit.web.server.starlette import starlette_app
+    except ImportError:  # a Streamlit without the Starlette server: leave its headers
+        return
+    create = getattr(starlette_app, "create_app_static_serving_routes", None)
+    if create is None or getattr(create, "caches_vendor", False):
+        return   # another Streamlit version (its headers are left as they are), or done
+
+    def create_routes(*args, **kwargs):
+        routes = create(*args, **kwargs)
+        for route in routes:
+            route.app = _vendor_caching(route.app)
+        return routes
+
+    create_routes.caches_vendor = True
+    starlette_app.create_app_static_serving_routes = create_routes
+
+
+def _vendor_caching(app):
+    """ASGI ``app`` with ``Cache-Control: public, max-age=...`` on its 200s for ``vendor/``."""
+    header = (b"cache-control", f"public, max-age={VENDOR_MAX_AGE_S}".encode())
+
+    async def caching(scope, receive, send):
+        if not scope.get("path_params", {}).get("path", "").startswith("vendor/"):
+            await app(scope, receive, send)
+            return
+
+        async def send_cached(message):
+            if message["type"] == "http.response.start" and message.get("status") == 200:
+                message["headers"] = [*message.get("headers", []), header]
+            await send(message)
+
+        await app(scope, receive, send_cached)
+
+    return caching
+
+
 def main(argv: list[str] | None = None) -> None:
     """Run ``streamlit run dashboard.py`` with ``argv`` (Streamlit's options), warming up in a
     thread meanwhile."""
@@ -265,6 +387,8 @@ def main(argv: list[str] | None = None) -> None:
 
     prepare_tile_archive()
     no_legacy_pages_mode()
+    quick_component_scan()
+    cache_vendored_files()
     start_warming()
     sys.argv = ["streamlit", "run", str(DASHBOARD), *args]
     sys.exit(cli.main())

@@ -134,8 +134,16 @@ def wait_for_rerun(dashboard, condition, timeout_s: float = 20, what=None) -> No
 
 def test_map_filters_link_and_panel(dashboard, explore_url, browse):
     dashboard = browse(explore_url)
+    requested = []
+    dashboard.page.on("request", lambda request: requested.append(request.url))
     frame = open_explore(dashboard)
     page = dashboard.page
+    # The map's frame loads Leaflet and the plugins it draws with, not the files of icon
+    # markers or jQuery, which the dashboard's maps never use (ui.folium_frame.unused_assets).
+    vendored = [url.split("/app/static/vendor/", 1)[1] for url in requested
+                if "/app/static/vendor/" in url]
+    assert "leaflet@1.9.3/dist/leaflet.js" in vendored, vendored
+    assert not [url for url in vendored if "jquery" in url or "awesome" in url], vendored
 
     assert "SYNTHETIC DATA" in page.locator('[data-testid="stAlert"]').first.inner_text()
     assert frame.locator("path.wy-district").count() == 5
