@@ -67,9 +67,15 @@ RANKERS = {"forecast": {"kind": "mixture"}, "kde250": {"kind": "kde"},
            "forecast-even": {"kind": "mixture", "prior_toward": "even", "validation_folds": 6,
                              "max_validation_folds": 6},
            "kde-cv": {"kind": "kde-cv"}, "sepp": {"kind": "sepp"},
-           "population": {"kind": "population"}}
+           "population": {"kind": "population"},
+           # Plain KDEs at other bandwidths: what a hindsight choice of bandwidth could catch.
+           "kde100": {"kind": "kde", "bandwidth_m": 100},
+           "kde150": {"kind": "kde", "bandwidth_m": 150},
+           "kde400": {"kind": "kde", "bandwidth_m": 400}}
 CANDIDATES = (*RANKERS, *METHODS)
+DEFAULT_METHODS = ("forecast", "kde250", "kde-cv", "sepp", "population", "scan")
 BASELINE = "kde250"
+HINDSIGHT = "hindsight-best"
 
 
 def tag(coverage: float) -> str:
@@ -158,6 +164,25 @@ def evaluate_draws(draws, *, progress=None, **kwargs) -> pd.DataFrame:
                  f"{time.perf_counter() - started:.1f} s")
         frames.append(folds.assign(family=family, seed=seed))
     return pd.concat(frames, ignore_index=True)
+
+
+def with_hindsight_best(folds: pd.DataFrame, among=None) -> pd.DataFrame:
+    """``folds`` plus a ``HINDSIGHT`` row per test period (and family and seed): at each
+    coverage the best PAI of the rankings ``among`` (default: every ``RANKERS`` one evaluated)
+    in that period, picked after seeing its events.
+
+    No ranking of the training data can know which candidate will win a given month, so this
+    is an upper bound on what choosing among them (a bandwidth, a mixture, a coverage-specific
+    weight) could catch; its ratio to KDE says how much room the candidates leave at all.
+    """
+    among = [m for m in (among or RANKERS) if m in set(folds["method"])]
+    keys = [k for k in ("family", "seed", "period") if k in folds.columns]
+    pai_columns = [c for c in folds.columns if c.startswith("pai@")]
+    rows = folds[folds["method"].isin(among)]
+    best = rows.groupby(keys, sort=False)[pai_columns].max().reset_index()
+    best["method"] = HINDSIGHT
+    best["fit_s"] = rows.groupby(keys, sort=False)["fit_s"].sum().to_numpy()
+    return pd.concat([folds, best], ignore_index=True)
 
 
 def _fold(method, train, test, coverages, random_state, params) -> dict:
@@ -343,12 +368,16 @@ def main(argv: list[str] | None = None) -> int:
                         help="shares of the area for the fixed-coverage comparison")
     parser.add_argument("--test-period", choices=list(PERIODS), default="month")
     parser.add_argument("--methods", nargs="+", choices=list(CANDIDATES),
-                        default=[m for m in RANKERS if m != "forecast-even"] + ["scan"])
+                        default=list(DEFAULT_METHODS))
     parser.add_argument("--seed", type=int, default=0,
                         help="random_state of every fit (and of --family's data)")
     parser.add_argument("--seeds", type=int, nargs="+",
                         help="with --family: evaluate several draws of each family and give "
                              "each PAI ratio to kde250 a bootstrap interval (models.seeds)")
+    parser.add_argument("--hindsight-best", action="store_true",
+                        help=f"add '{HINDSIGHT}': per test period, the best PAI of the rankings "
+                             "run, picked after seeing its events (an upper bound on choosing "
+                             "among them)")
     parser.add_argument("--out", default=str(DEFAULT_OUT), help="Markdown report to write")
     args = parser.parse_args(argv)
     if args.train_months < 1 or not all(0 < c <= 1 for c in args.coverage):
@@ -371,6 +400,8 @@ def main(argv: list[str] | None = None) -> int:
     folds = evaluate(events, methods=args.methods, train_months=args.train_months,
                      coverages=args.coverage, test_period=args.test_period,
                      random_state=args.seed)
+    if args.hindsight_best and not folds.empty:
+        folds = with_hindsight_best(folds)
     if folds.empty:
         print("python -m models.evaluate: not enough months for one test period after "
               f"{args.train_months} training months", file=sys.stderr)
@@ -409,6 +440,8 @@ def _main_seeds(args, argv) -> int:
         data = (f"{label} from {len(args.store)} stores ({', '.join(args.store)}), store k "
                 "as seed k")
         notes = [note for url in args.store for note in _store_notes(url)]
+    if args.hindsight_best:
+        folds = with_hindsight_best(folds)
     table = ratio_table(folds, BASELINE) if BASELINE in args.methods else pd.DataFrame()
     meta = {"command": " ".join(["python -m models.evaluate", *(argv or sys.argv[1:])]),
             "when": clock.today().isoformat(), "test_period": args.test_period,
