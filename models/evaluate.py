@@ -66,6 +66,8 @@ RANKERS = {"forecast": {"kind": "mixture"}, "kde250": {"kind": "kde"},
            # The default mixture before December 2026: EM prior spread evenly, six folds.
            "forecast-even": {"kind": "mixture", "prior_toward": "even", "validation_folds": 6,
                              "max_validation_folds": 6},
+           # The default mixture before its prior went from 1.0 to 0.25 pseudo-events a surface.
+           "forecast-prior1": {"kind": "mixture", "prior": 1.0},
            "kde-cv": {"kind": "kde-cv"}, "sepp": {"kind": "sepp"},
            "population": {"kind": "population"},
            # Plain KDEs at other bandwidths: what a hindsight choice of bandwidth could catch.
