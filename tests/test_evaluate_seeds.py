@@ -72,13 +72,15 @@ def test_cli_runs_several_seeds_and_families(tmp_path, capsys):
     out = tmp_path / "seeds.md"
     code = evaluate.main(["--family", "corridors", "near_repeat", "--events", "100",
                           "--seeds", "1", "2", "--train-months", "21", "--methods", "forecast",
-                          "kde250", "--coverage", "0.01", "0.05", "--out", str(out)])
+                          "kde250", "--coverage", "0.01", "0.05", "--hindsight-best",
+                          "--out", str(out)])
     captured = capsys.readouterr()
     assert code == 0, captured.err
     assert "[1/4] corridors seed 1" in captured.err and "[4/4] near_repeat seed 2" in captured.err
     text = out.read_text(encoding="utf-8")
     assert "## forecast ÷ kde250: mean PAI ratio [95% paired bootstrap interval]" in text
     assert "| corridors |" in text and "| near_repeat |" in text and "seeds 1 2" in text
+    assert "## hindsight-best ÷ kde250: mean PAI ratio" in text
     with pytest.raises(SystemExit):
         evaluate.main(["--store", str(tmp_path), "--seeds", "1", "2"])
 
