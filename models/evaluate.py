@@ -5,7 +5,7 @@
                               [--seeds S ...] [--train-months 12]
                               [--coverage 0.005 0.01 0.02 0.05 0.1]
                               [--test-period month|quarter] [--methods forecast kde250 ...]
-                              [--out docs/hotspot-evaluation.md]
+                              [--hindsight-best] [--out docs/hotspot-evaluation.md]
 
 Data come from a store (``--store``), from police.uk street-level CSV files (``--points``, the
 format crime analysts already have: a deployment's blind check on real data; ``--crime-type``
@@ -30,7 +30,9 @@ it, each candidate is fitted on those months and judged on the events of t:
   taking its 300 m cell's score);
 - for the hotspot methods, their own hotspots (whatever area they cover): their number, area,
   hit rate and PAI;
-- fit time.
+- fit time;
+- with ``--hindsight-best``, a ``hindsight-best`` row per test period: the best PAI of the
+  rankings run, picked after seeing the period (an upper bound on choosing among them).
 
 The report gives the mean and the standard deviation over the test periods and is written as
 Markdown (``docs/hotspot-evaluation.md``).
