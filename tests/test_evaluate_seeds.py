@@ -72,13 +72,15 @@ def test_cli_runs_several_seeds_and_families(tmp_path, capsys):
     out = tmp_path / "seeds.md"
     code = evaluate.main(["--family", "corridors", "near_repeat", "--events", "100",
                           "--seeds", "1", "2", "--train-months", "21", "--methods", "forecast",
-                          "kde250", "--coverage", "0.01", "0.05", "--out", str(out)])
+                          "kde250", "--coverage", "0.01", "0.05", "--hindsight-best",
+                          "--out", str(out)])
     captured = capsys.readouterr()
     assert code == 0, captured.err
     assert "[1/4] corridors seed 1" in captured.err and "[4/4] near_repeat seed 2" in captured.err
     text = out.read_text(encoding="utf-8")
     assert "## forecast ÷ kde250: mean PAI ratio [95% paired bootstrap interval]" in text
     assert "| corridors |" in text and "| near_repeat |" in text and "seeds 1 2" in text
+    assert "## hindsight-best ÷ kde250: mean PAI ratio" in text
     with pytest.raises(SystemExit):
         evaluate.main(["--store", str(tmp_path), "--seeds", "1", "2"])
 
@@ -110,3 +112,25 @@ def test_the_partial_sort_picks_the_same_cells_as_a_full_sort():
         k = int(rng.integers(0, n + 3))
         full = candidates[np.lexsort((candidates, -scores[candidates]))[:k]]
         assert list(top_cells(scores, candidates, k)) == list(full)
+
+
+# -- the hindsight bound ---------------------------------------------------------------------------
+
+def test_hindsight_best_is_each_units_best_ranking_and_never_below_kde():
+    rng = np.random.default_rng(3)
+    theirs = rng.poisson(4, (3, 12)) * 10.0
+    ours = rng.poisson(4, (3, 12)) * 10.0
+    folds = _folds(ours, theirs).assign(fit_s=0.1)
+    best = evaluate.with_hindsight_best(folds)
+    rows = best[best["method"] == evaluate.HINDSIGHT]
+    assert len(rows) == 36 and rows["fit_s"].eq(0.2).all()
+    np.testing.assert_allclose(rows.sort_values(["seed", "period"])["pai@1%"],
+                               np.maximum(ours, theirs).ravel())
+    table = ratio_table(best).set_index("method")
+    assert table.loc[evaluate.HINDSIGHT, "ratio"] >= max(1.0, table.loc["forecast", "ratio"])
+    assert table.loc[evaluate.HINDSIGHT, "worse"] == 0
+    # Only the rankings named take part.
+    only_kde = evaluate.with_hindsight_best(folds, among=["kde250"])
+    np.testing.assert_allclose(
+        only_kde[only_kde["method"] == evaluate.HINDSIGHT].sort_values(["seed", "period"])
+        ["pai@1%"], theirs.ravel())
