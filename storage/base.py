@@ -288,6 +288,10 @@ class Store(ABC):
 
 def check_unique(feed: str, frame: pd.DataFrame) -> None:
     """Refuse a batch that holds a record_id twice (ingestion refuses such files earlier)."""
+    if frame["record_id"].is_unique:
+        # ``is_unique`` hashes once (0.07 s for 540k text ids); ``duplicated()`` on pandas'
+        # string dtype took 0.56 s, paid by every clean batch only to find nothing.
+        return
     twice = frame["record_id"][frame["record_id"].duplicated()]
     if len(twice):
         raise StoreError(f"{feed}: {twice.nunique()} record_id(s) appear more than once in one "
