@@ -144,9 +144,11 @@ class ForecastRanker(BaseEstimator):
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
         """Learn the ranking from events ``X`` (GeoDataFrame: points with a CRS, ``date``)."""
-        return self._fit_events(event_arrays(X))
+        return self.fit_events(event_arrays(X))
 
-    def _fit_events(self, events: Events) -> "ForecastRanker":
+    def fit_events(self, events: Events) -> "ForecastRanker":
+        """``fit`` on event arrays already read (``models._events.Events``): the hotspot model
+        hands over the events it has read instead of a second GeoDataFrame."""
         grid = centre_grid(self.cell_size_m, self.population)
         cell = grid.cell_index(events.x, events.y)
         keep = cell >= 0

@@ -30,20 +30,16 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from core import trends
-from geo.crs import BNG, WGS84
-from models import _baselines
+from models import baselines
 from models._events import Events, event_arrays, gridded_events
 from models._exposure import expected_weights, exposure_surface
 from models._grid import Grid
 from models.forecast import KINDS, ForecastRanker
+from models.hotspot_frame import describe_hotspots
 from models.metrics import pai
 from models.scan import poisson_scan
 
 METHODS = ("scan", "kde", "gistar", "dbscan", "hdbscan")
-COLUMNS = ["hotspot_id", "rank", "ranked_by", "events", "expected", "relative_risk", "p_value",
-           "feed_mix", "feeds", "cross_feed", "districts", "wards", "area_km2", "touches",
-           "trend", "trend_p", "first_month", "last_month", "geometry"]
 
 
 class OutsideAreaWarning(UserWarning):
@@ -220,10 +216,10 @@ class HotspotModel(ClusterMixin, BaseEstimator):
         per_feed = self._per_feed(events, cell, residents, rng, surfaces)
         self.feed_hotspots_ = {feed: frame for feed, (frame, _) in per_feed.items()}
         feeds = {feed: labels for feed, (_, labels) in per_feed.items()}
-        self.hotspots_, self.monthly_counts_ = _describe(found, counts, grid, events, cell,
-                                                          feeds, self.alpha)
+        self.hotspots_, self.monthly_counts_ = describe_hotspots(
+            found, counts, grid, events, cell, feeds, self.alpha)
         self.ranker_ = None if self.ranking is None else ForecastRanker(
-            self.ranking, population=self.population)._fit_events(events)
+            self.ranking, population=self.population).fit_events(events)
         return self
 
     def top_area(self, share: float, clip=None) -> gpd.GeoDataFrame:
@@ -286,25 +282,25 @@ class HotspotModel(ClusterMixin, BaseEstimator):
         area = (self.cell_labels_ >= 0).sum() * self.grid_.cell_km2
         return pai((labels >= 0).sum(), len(labels), area, self.grid_.area_km2)
 
-    def _find(self, counts: np.ndarray, grid: Grid, seed: int) -> _baselines.CellHotspots:
+    def _find(self, counts: np.ndarray, grid: Grid, seed: int) -> baselines.CellHotspots:
         """Run the chosen method on the counts per cell; keep the strongest within budget."""
         return _bounded(self._search(counts, grid, seed), counts, grid, self.max_area,
                         self.max_hotspots)
 
-    def _search(self, counts: np.ndarray, grid: Grid, seed: int) -> _baselines.CellHotspots:
+    def _search(self, counts: np.ndarray, grid: Grid, seed: int) -> baselines.CellHotspots:
         if self.method == "scan":
             return _scan(counts, grid, self, np.random.default_rng(seed))
         if self.method == "kde":
-            return _baselines.kde(counts, grid, bandwidth_m=self.bandwidth_m,
+            return baselines.kde(counts, grid, bandwidth_m=self.bandwidth_m,
                                   coverage=self.coverage, min_events=self.min_events)
         if self.method == "gistar":
-            return _baselines.gistar(counts, grid, bandwidth_m=self.bandwidth_m,
+            return baselines.gistar(counts, grid, bandwidth_m=self.bandwidth_m,
                                      alpha=self.alpha, permutations=self.n_simulations,
                                      min_events=self.min_events, seed=seed)
         if self.method == "dbscan":
-            return _baselines.dbscan(counts, grid, eps_m=self.bandwidth_m,
+            return baselines.dbscan(counts, grid, eps_m=self.bandwidth_m,
                                      min_events=self.min_events)
-        return _baselines.hdbscan(counts, grid, min_events=self.min_events)
+        return baselines.hdbscan(counts, grid, min_events=self.min_events)
 
     def _per_feed(self, events: Events, cell: np.ndarray, grid: Grid, rng,
                   surfaces: dict | None = None) -> dict:
@@ -319,7 +315,7 @@ class HotspotModel(ClusterMixin, BaseEstimator):
             counts = grid.counts(cell[mine])
             own = self._expected_grid(grid, events.subset(mine), cell[mine], surfaces)
             found = self._find(counts, own, _seed(rng))
-            frame, _ = _describe(found, counts, own, events.subset(mine), cell[mine], {},
+            frame, _ = describe_hotspots(found, counts, own, events.subset(mine), cell[mine], {},
                                  self.alpha)
             out[feed] = (frame, found.labels)
         return out
@@ -362,7 +358,7 @@ def _seed(rng) -> int:
     return int(rng.randint(0, 2**31 - 1))
 
 
-def _scan(counts, grid: Grid, model: HotspotModel, rng) -> _baselines.CellHotspots:
+def _scan(counts, grid: Grid, model: HotspotModel, rng) -> baselines.CellHotspots:
     """The Poisson scan as a ``CellHotspots``, scored by fitted intensity per cell."""
     radii = np.arange(grid.cell_m, max(model.max_radius_m, grid.cell_m) + 1e-6, grid.cell_m)
     result = poisson_scan(counts, grid.population, grid.cell_m, radii,
@@ -373,11 +369,11 @@ def _scan(counts, grid: Grid, model: HotspotModel, rng) -> _baselines.CellHotspo
         labels[cells] = k
     scores = _intensity(counts.ravel(), grid, labels, result.events)
     extra = pd.DataFrame({"radius_m": result.radius_m, "llr": result.llr})
-    return _baselines.CellHotspots(labels, result.p_value, scores, extra)
+    return baselines.CellHotspots(labels, result.p_value, scores, extra)
 
 
-def _bounded(found: _baselines.CellHotspots, counts, grid: Grid, max_area, max_hotspots
-             ) -> _baselines.CellHotspots:
+def _bounded(found: baselines.CellHotspots, counts, grid: Grid, max_area, max_hotspots
+             ) -> baselines.CellHotspots:
     """Hotspots strongest first (the scan's by LLR, the others' by events), the first ones
     kept while their total area stays within ``max_area`` of the region and their number
     within ``max_hotspots``; ids renumbered by rank. Cell scores are left as they are."""
@@ -401,21 +397,8 @@ def _bounded(found: _baselines.CellHotspots, counts, grid: Grid, max_area, max_h
     statistic = found.statistic
     if isinstance(statistic, pd.DataFrame):
         statistic = statistic.iloc[keep].reset_index(drop=True)
-    return _baselines.CellHotspots(new[found.labels], np.asarray(found.p_values)[keep],
+    return baselines.CellHotspots(new[found.labels], np.asarray(found.p_values)[keep],
                                    found.scores, statistic)
-
-
-def _touching(labels: np.ndarray, grid: Grid, n: int) -> list[list[int]]:
-    """Ids of the hotspots whose cells touch each hotspot's (8 neighbours)."""
-    from scipy import ndimage
-
-    grid_labels = labels.reshape(grid.shape)
-    out = []
-    for k in range(n):
-        mine = grid_labels == k
-        ring = ndimage.binary_dilation(mine, structure=np.ones((3, 3), bool)) & ~mine
-        out.append(sorted(int(j) for j in np.unique(grid_labels[ring]) if j >= 0 and j != k))
-    return out
 
 
 def _intensity(counts, grid: Grid, labels, hotspot_events) -> np.ndarray:
@@ -438,72 +421,3 @@ def _intensity(counts, grid: Grid, labels, hotspot_events) -> np.ndarray:
     inverse_shape = ((c - m) ** 2 - c).sum() / max((m ** 2).sum(), 1e-12)
     shape = 1 / min(max(inverse_shape, 1e-3), 1e3)
     return np.where(land, prior * (counts + shape) / np.maximum(prior + shape, 1e-12), 0.0)
-
-
-def _describe(found, counts, grid: Grid, events: Events, cell, feed_labels: dict, alpha: float):
-    """The ``hotspots_`` frame and the monthly counts per hotspot."""
-    labels, n = found.labels, len(found.p_values)
-    total, population = counts.sum(), grid.population.ravel()
-    event_label = np.where(cell >= 0, labels[np.maximum(cell, 0)], -1)
-    months = pd.PeriodIndex(events.date, freq="M")
-    monthly = _monthly(event_label, months, n)
-    month_totals = (pd.Series(months[cell >= 0]).value_counts()
-                    .reindex(monthly.index, fill_value=0).to_numpy())
-    cells = [np.flatnonzero(labels == k) for k in range(n)]
-    shapes = [grid.polygon(c, crs=BNG) for c in cells]
-    districts, wards = grid.areas_touched(shapes, "district"), grid.areas_touched(shapes, "ward")
-    feed_names, feed_code = np.unique(events.feed.astype(str), return_inverse=True)
-    mix = np.zeros((n, len(feed_names)), int)
-    inside = event_label >= 0
-    np.add.at(mix, (event_label[inside], feed_code[inside]), 1)
-    touches = _touching(labels, grid, n)
-    ranked_by = ("llr" if isinstance(found.statistic, pd.DataFrame)
-                 and "llr" in found.statistic.columns else "events")
-    rows = []
-    for k in range(n):
-        events_k = float(counts.ravel()[cells[k]].sum())
-        share = population[cells[k]].sum() / population.sum()
-        expected = total * share
-        feeds = sorted(f for f, lab in feed_labels.items() if (lab[cells[k]] >= 0).any())
-        series = monthly[k].to_numpy()
-        emerging = trends.classify(series, month_totals * share, alpha=alpha)
-        active = monthly.index[series > 0]
-        rows.append({
-            "hotspot_id": k, "rank": k + 1, "ranked_by": ranked_by, "events": int(events_k),
-            "expected": expected,
-            "relative_risk": _relative_risk(events_k, expected, total),
-            "p_value": float(found.p_values[k]),
-            "feed_mix": {str(f): int(v) for f, v in zip(feed_names, mix[k]) if v},
-            "feeds": feeds, "cross_feed": len(feeds) >= 2, "districts": districts[k],
-            "wards": wards[k], "area_km2": len(cells[k]) * grid.cell_km2, "touches": touches[k],
-            "trend": emerging.category, "trend_p": emerging.mann_kendall.p_value,
-            "first_month": str(active.min()) if len(active) else None,
-            "last_month": str(active.max()) if len(active) else None, "geometry": shapes[k]})
-    frame = gpd.GeoDataFrame(pd.DataFrame(rows, columns=COLUMNS), geometry="geometry", crs=BNG)
-    # The window the trend class is about, for its label (``core.trend_words.hotspot_label``).
-    frame["trend_months"] = len(monthly)
-    frame["trend_to"] = str(monthly.index.max()) if len(monthly) else None
-    if isinstance(found.statistic, pd.DataFrame):
-        for column in found.statistic.columns:
-            frame[column] = found.statistic[column].to_numpy()[:n]
-    return frame.to_crs(WGS84), monthly
-
-
-def _relative_risk(c: float, e: float, total: float) -> float:
-    """SaTScan's relative risk: (c / e) / ((C - c) / (C - e))."""
-    if e <= 0:
-        return float("inf")
-    outside = (total - c) / (total - e) if total > e else float("nan")
-    return (c / e) / outside if outside else float("inf")
-
-
-def _monthly(event_label, months, n) -> pd.DataFrame:
-    """Events per month (every month from the first to the last event) and hotspot."""
-    if len(months) == 0:
-        return pd.DataFrame(columns=range(n), dtype=int)
-    span = pd.period_range(months.min(), months.max(), freq="M")
-    frame = pd.DataFrame({"month": months, "label": event_label})
-    table = (frame[frame["label"] >= 0].groupby(["month", "label"]).size()
-             .unstack(fill_value=0).reindex(index=span, columns=range(n), fill_value=0))
-    table.index.name, table.columns.name = "month", "hotspot_id"
-    return table.astype(int)
