@@ -84,6 +84,7 @@ class Run:
     messages: int = 0
     bytes: int = 0
     references: int = 0  # elements sent as a reference to the client's cached copy
+    elements: list[str] = field(default_factory=list)  # the kinds of the elements sent whole
 
     @property
     def errors(self) -> list[str]:
@@ -189,6 +190,7 @@ class StreamlitSession:
 
 def _element(element, run: Run) -> None:
     kind = element.WhichOneof("type")
+    run.elements.append(kind)
     if kind == "exception":
         run.exceptions.append(f"{element.exception.type}: {element.exception.message}")
     elif kind == "alert" and element.alert.format == element.alert.ERROR:
