@@ -37,7 +37,7 @@ from views.trend_charts import measure_chart as measure_chart_of
 
 FREQ_TITLES = {"M": "Months", "Q": "Quarters"}
 MEASURE_TITLES = {"count": "Records", "rate": "Per 100,000 residents"}
-MULTIPLES_WIDTH = 250  # px per district panel: three to a row fit the page at 1024 px
+MULTIPLES_WIDTH = 190  # px per district panel: three to a row (axes included) fit 820 px
 
 principal = require_page_role("trends")
 st.title("Trends")

@@ -10,8 +10,8 @@ store from the project's synthetic generator, where most figures are large enoug
 """
 from __future__ import annotations
 
-import math
 import json
+import math
 import re
 from pathlib import Path
 
