@@ -84,6 +84,7 @@ class Run:
     messages: int = 0
     bytes: int = 0
     references: int = 0  # elements sent as a reference to the client's cached copy
+    elements: list[str] = field(default_factory=list)  # the kinds of the elements sent whole
 
     @property
     def errors(self) -> list[str]:
@@ -189,6 +190,7 @@ class StreamlitSession:
 
 def _element(element, run: Run) -> None:
     kind = element.WhichOneof("type")
+    run.elements.append(kind)
     if kind == "exception":
         run.exceptions.append(f"{element.exception.type}: {element.exception.message}")
     elif kind == "alert" and element.alert.format == element.alert.ERROR:
@@ -283,6 +285,8 @@ def level(base_url: str, n: int, roles: list[str], walks: int, pages: list[str] 
                        {pid: rss_mb(pid) for pid in pids if _alive(pid)},
                        time.process_time() - client_before)
     result["db_cpu_s"] = tree_cpu_s(db_pid) - db_before if db_pid else None
+    result["role_workers"] = {(role, str(item)) for role, what, item in results
+                              if what == "worker"}
     return result
 
 
@@ -378,11 +382,23 @@ def bench(url: str, pids: list[int], sessions: list[int], roles: list[str], walk
           think: float = 0.0, db_pid: int | None = None) -> list[dict]:
     order = [p for p in dict.fromkeys(k for r in roles for k in ROLE_PAGES[r])
              if pages is None or p in pages]
-    warm = level(url, warm_sessions, roles, 1, pages, pids)
-    print(f"{label}: warm-up ({warm_sessions} sessions, one walk each): {warm['runs']} runs, "
-          f"{warm['errors']} errors, {warm['wall_s']:.1f} s", flush=True)
-    if warm["errors"]:
-        print(f"  warm-up errors: {warm['error_samples']}", flush=True)
+    # Every role warms every worker: which worker a session lands on is the proxy's choice
+    # (with 4 roles and 2 workers taking turns, a role's sessions all landed on one worker, and
+    # the other's first Hotspots fit, 10-15 s, fell in the measured level). Warm-up rounds,
+    # the roles rotated, until each (role, worker) pair has walked its pages, at most 6.
+    workers = max(1, warm_sessions // len(roles))
+    covered: set = set()
+    for turn in range(6):
+        rotated = roles[turn % len(roles):] + roles[:turn % len(roles)]
+        warm = level(url, warm_sessions, rotated, 1, pages, pids)
+        covered |= warm["role_workers"]
+        print(f"{label}: warm-up {turn + 1} ({warm_sessions} sessions, one walk each): "
+              f"{warm['runs']} runs, {warm['errors']} errors, {warm['wall_s']:.1f} s", flush=True)
+        if warm["errors"]:
+            print(f"  warm-up errors: {warm['error_samples']}", flush=True)
+        seen = {w for _, w in covered}
+        if len(seen) >= workers and all((r, w) in covered for r in roles for w in seen):
+            break
     out = []
     for n in sessions:
         result = level(url, n, roles, walks, pages, pids, think=think, db_pid=db_pid)
@@ -412,6 +428,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--db-pid", type=int, default=None,
                         help="the PostgreSQL postmaster's pid: report the database's CPU too")
     parser.add_argument("--json", type=Path, help="write every figure to this file")
+    parser.add_argument("--root", type=Path, default=ROOT,
+                        help="serve the code in this folder (e.g. an exported revision, "
+                             "bench/load_floor.export_revision) with this client")
     parser.add_argument("--floor", type=int, metavar="RERUNS",
                         help="instead of the levels: CPU per page visit and per unchanged "
                              "rerun, per role, one session alone (bench/load_floor.py)")
@@ -440,10 +459,10 @@ def main(argv: list[str] | None = None) -> int:
             scratch = Path(tempfile.mkdtemp(prefix=f"bench-load-{mode}-"))
             workers = 1 if mode == "single" else args.workers
             port = free_ports(workers + 1)
-            env = server_env(args.store, scratch)
+            env = server_env(args.store, scratch, args.root)
             with open(scratch / "server.log", "wb") as log:  # the server keeps its own copy
-                process = (start_single(port, env, log) if mode == "single"
-                           else start_proxy(port, workers, env, log))
+                process = (start_single(port, env, log, args.root) if mode == "single"
+                           else start_proxy(port, workers, env, log, args.root))
             url = f"http://127.0.0.1:{port}"
             try:
                 wait_healthy(url, process)

@@ -74,7 +74,8 @@ def measure_role(url: str, pid: int, role: str, pages: list[str], reruns: int,
                 out[page]["errors"] += run.errors
             cpu = cpu_s(pid) - before
             out[page].update(rerun=cpu / reruns, wall=statistics.median(walls),
-                             sent_kb=run.bytes / 1000, references=run.references)
+                             sent_kb=run.bytes / 1000, references=run.references,
+                             messages=run.messages, elements=len(run.elements))
     for row in out.values():
         row["visit"] = statistics.fmean(row["visit"])
     return out
@@ -132,7 +133,8 @@ def print_floor(after: dict, before: dict | None) -> None:
     """One line per role and page: CPU per visit and per rerun (and median rerun wall)."""
     cols = ["visit CPU", "rerun CPU", "rerun wall"]
     head = "".join(f"{c + ' (before)':>20}{c:>12}" if before else f"{c:>12}" for c in cols)
-    print(f"\n{'role':<11}{'page':<16}{head}{'sent kB':>9}{'errors':>8}")
+    print(f"\n{'role':<11}{'page':<16}{head}{'sent kB':>9}{'msgs':>6}{'elems':>6}"
+          f"{'errors':>8}")
     for (role, page), row in after.items():
         old = (before or {}).get((role, page), {})
         cells = ""
@@ -141,7 +143,12 @@ def print_floor(after: dict, before: dict | None) -> None:
                 cells += f"{old.get(name, float('nan')):>20.3f}"
             cells += f"{row[name]:>12.3f}"
         errors = len(row["errors"]) + len(old.get("errors", []))
-        print(f"{role:<11}{page:<16}{cells}{row['sent_kb']:>9.1f}{errors:>8}")
+        sent = (f"{old['sent_kb']:.0f}→{row['sent_kb']:.0f}" if "sent_kb" in old
+                else f"{row['sent_kb']:.1f}")
+        counts = "".join(f"{old[k]}→{row[k]}" if k in old else f"{row[k]}"
+                         for k in ("messages",))
+        print(f"{role:<11}{page:<16}{cells}{sent:>9}{counts:>8}"
+              f"{row.get('elements', 0):>6}{errors:>8}")
     for which, rows in (("after", after), ("before", before or {})):
         if rows:
             reruns = [r["rerun"] for r in rows.values()]

@@ -83,11 +83,13 @@ def start_single(port: int, env: dict, log, root: Path = ROOT) -> subprocess.Pop
                             cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT)
 
 
-def start_proxy(port: int, workers: int, env: dict, log) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, str(ROOT / "deploy" / "cluster.py"), "--workers",
+def start_proxy(port: int, workers: int, env: dict, log, root: Path = ROOT
+                ) -> subprocess.Popen:
+    """``deploy/cluster.py`` of the code at ``root``: workers behind HAProxy."""
+    return subprocess.Popen([sys.executable, str(root / "deploy" / "cluster.py"), "--workers",
                              str(workers), "--port", str(port), "--worker-logs", "files", "--",
                              "--server.fileWatcherType", "none"],
-                            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+                            cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT)
 
 
 def free_ports(count: int) -> int:

@@ -3,17 +3,16 @@ import datetime as dt
 
 import streamlit as st
 
-from safeguards.audit import ACTIONS, read_audit, verify
-from storage.open import open_store
+from safeguards.audit import ACTIONS
+from ui.admin_loaders import (
+    CHAIN_CHECK_TTL_S,
+    check_chain_now,
+    load_audit_table,
+    load_chain_check,
+)
 from ui.loaders import stop_on_user_error
 from ui.session import require_page_role
-from views.audit_log import (
-    DATE_INPUT_FORMAT,
-    audit_table,
-    count_text,
-    entry_in_full,
-    table_height,
-)
+from views.audit_log import DATE_INPUT_FORMAT, checked_text, entry_in_full, table_height
 
 ALL_ACTIONS = "All actions"
 
@@ -24,12 +23,19 @@ st.caption("Every sign-in, sign-out, failed sign-in, page view, refusal and data
            "newest first. Entries are hash-chained: editing or deleting one breaks the chain.")
 
 with stop_on_user_error():
-    store = open_store()
-    chain = verify(store)
+    check = load_chain_check()
+chain = check.result
+status, again = st.columns([5, 1], vertical_alignment="center")
 if chain.ok:
-    st.success(f"Chain intact: {chain.entries:,} entries.", icon=":material/verified:")
+    status.success(f"Chain intact: {chain.entries:,} entries, {checked_text(check.checked_at)}.",
+                   icon=":material/verified:")
 else:
-    st.error(f"Chain broken: {chain}", icon=":material/gpp_bad:")
+    status.error(f"Chain broken: {chain} ({checked_text(check.checked_at)})",
+                 icon=":material/gpp_bad:")
+again.button("Check the chain now", icon=":material/refresh:", on_click=check_chain_now,
+             key="audit_check_now",
+             help=f"The chain is checked when the page opens, at most every "
+                  f"{CHAIN_CHECK_TTL_S} s (checking walks every entry).")
 
 since_col, until_col, actor_col, action_col, limit_col = st.columns([2, 2, 3, 2, 2])
 since = since_col.date_input("From", value=None, key="audit_since", format=DATE_INPUT_FORMAT)
@@ -41,13 +47,11 @@ limit = limit_col.number_input("Show at most", min_value=1, max_value=10_000, va
                                step=50, key="audit_limit")
 
 with stop_on_user_error():
-    entries = read_audit(store, since=since,
-                         until=until + dt.timedelta(days=1) if until else None,
-                         actor=actor.strip() or None,
-                         action=None if action == ALL_ACTIONS else action, limit=int(limit))
+    table, count = load_audit_table(since, until + dt.timedelta(days=1) if until else None,
+                                    actor.strip() or None,
+                                    None if action == ALL_ACTIONS else action, int(limit))
 
-st.caption(count_text(entries))
-table = audit_table(entries)
+st.caption(count)
 shown = st.dataframe(table, hide_index=True, width="stretch", key="audit_table",
                      height=table_height(len(table)),
                      on_select="rerun", selection_mode="single-row",

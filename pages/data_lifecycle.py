@@ -6,9 +6,10 @@ import streamlit as st
 
 from core.errors import DashboardError
 from storage.open import open_store
+from ui.admin_loaders import load_lifecycle
 from ui.loaders import stop_on_user_error
 from ui.session import require_page_role
-from views.lifecycle import lifecycle_view, withdraw_from_page
+from views.lifecycle import withdraw_from_page
 
 COMMANDS = """python -m data.store batches
 python -m data.store withdraw --batch BATCH_ID --reason TEXT
@@ -41,7 +42,7 @@ if message := st.session_state.pop("lifecycle_message", None):
         st.error(text, icon=":material/block:")
 
 with stop_on_user_error():
-    view = lifecycle_view(open_store(), principal)
+    view = load_lifecycle(principal)
 
 st.header("Retention")
 st.dataframe(view.retention, hide_index=True)

@@ -55,7 +55,8 @@ synthetic_banner(data.data_kind != "real")
 
 controls = st.columns([2, 2, 1.4, 0.6, 1.4, 2], vertical_alignment="bottom")
 controls[0].selectbox("Period", periods, key=load.W_MEETING_PERIOD, on_change=load.meeting_choice,
-                      args=(principal, periods), format_func=mt.period_title)
+                      args=(principal, periods),
+                      format_func=load.period_titles(tuple(periods)).__getitem__)
 controls[1].selectbox("District focus", [mt.ALL_DISTRICTS, *DISTRICT_CODES],
                       key=load.W_MEETING_DISTRICT, on_change=load.meeting_choice,
                       args=(principal, periods),

@@ -129,7 +129,8 @@ def test_a_deferred_download_is_audited_when_it_is_made_and_only_then(store):
 def test_trends_exports_record_the_records_of_the_period(store, deferred_files):
     at = page("pages/trends.py", period="2023-04")
     assert entries(store, "export", "trends").empty       # shown, not yet made: no entry
-    deferred_files.make(download(at, "KPI table (CSV)"))
+    # One download button, for the file picked (the KPI table first).
+    deferred_files.make(download(at, "Download Records per feed: KPI table (CSV)"))
     table = kpis.kpi_table(RoleScopedQuery(store, Principal("t", "analyst")), "2023-04")
     expected = int(table["count"].sum())
     assert expected == 12                                   # 4 Mondays of April, three feeds

@@ -165,3 +165,21 @@ def test_the_grid_shows_up_to_sixteen_rows_before_it_scrolls():
     assert table_height(0) == table_height(1) == 35 * 2 + 3
     assert table_height(5) == 35 * 6 + 3
     assert table_height(16) == table_height(200) == 35 * 17 + 3
+
+
+def test_the_chain_check_says_when_it_ran_and_checks_again_on_demand(store):
+    """The check walks every entry, so it runs at most every 30 s (``ui.admin_loaders``); the
+    page says when it ran, and "Check the chain now" runs it at once."""
+    at = audit_page()
+    assert "Chain intact" in at.success[0].value and " UTC." in at.success[0].value
+    log = Path(store.root) / "_audit" / "audit.jsonl"
+    lines = log.read_text(encoding="ascii").splitlines()
+    assert '"actor":"chris"' in lines[2]
+    lines[2] = lines[2].replace('"actor":"chris"', '"actor":"chrissy"')   # edited by hand
+    log.write_text("\n".join(lines) + "\n", encoding="ascii")
+    at = run(at)
+    assert "Chain intact" in at.success[0].value          # the check of a moment ago
+    assert ("chrissy", "sign-in", "local") in shown(at)   # the entries are read again
+    at = run(at.button(key="audit_check_now").click())
+    assert not at.success
+    assert "Chain broken" in at.error[0].value and "was edited" in at.error[0].value

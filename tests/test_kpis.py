@@ -10,6 +10,7 @@ store from the project's synthetic generator, where most figures are large enoug
 """
 from __future__ import annotations
 
+import json
 import math
 import re
 from pathlib import Path
@@ -540,14 +541,21 @@ def test_page_for_an_executive_shows_suppressed_tiles_and_keeps_the_period(env):
     for label, value in tiles.items():
         assert not re.fullmatch(r"[1-4]", value), (label, value)
     assert "<5: fewer than 5" in texts(at.caption) or "<10: fewer than 10" in texts(at.caption)
-    # Per feed, West Yorkshire and one small chart per district (five), then the other measures.
-    assert len(at.get("vega_lite_chart")) == 3 * 6 + len(trend_series.MEASURE_GROUPS) + 1
+    # Two charts: the first feed's district series (small multiples: West Yorkshire and the
+    # five districts in one chart), and the first of the other measures; the rest are picked.
+    charts = at.get("vega_lite_chart")
+    assert len(charts) == 2
+    multiples = json.loads(charts[0].proto.spec)
+    assert len(multiples["vconcat"]) == 3        # West Yorkshire, then two rows of districts
+    assert at.segmented_control(key="trends_feed").value == "nrm"
+    assert at.segmented_control(key="trends_chart").value == "rates"
     assert "August 2023: records per feed" in texts(at.subheader)
-    # Every chart has its table as CSV: the series by district, the other measures and the
-    # type mix, besides the KPI, measures and trend-flag tables.
-    downloads = [d.proto.label for d in at.get("download_button")]
-    assert downloads.count("Table (CSV)") == 3 + len(trend_series.MEASURE_GROUPS) + 1
-    assert downloads.count("Chart (PNG)") == 3 + len(trend_series.MEASURE_GROUPS) + 1
+    # Every chart has its table as CSV and its picture as PNG, besides the KPI, measures and
+    # trend-flag tables: all in one picker, with one button.
+    files = at.selectbox(key="trends_download").options
+    assert sum(f.endswith("(CSV)") for f in files) == 3 + 3 + len(trend_series.MEASURE_GROUPS) + 1
+    assert sum(f.endswith("(PNG)") for f in files) == 3 + len(trend_series.MEASURE_GROUPS) + 1
+    assert len(at.get("download_button")) == 1
     # The method is behind a help icon; the page's own words are plain ones.
     assert "over-dispersion" in " ".join(c.proto.help for c in at.caption)
     shown = texts(at.caption) + texts(at.markdown) + texts(at.subheader) + texts(at.header)

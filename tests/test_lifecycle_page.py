@@ -80,3 +80,18 @@ def test_no_other_role_opens_the_page_or_reads_its_view(store, role):
 def test_the_overview_says_when_the_oldest_data_will_be_purged(store):
     at = open_as("analyst", HOME)
     assert any("due for purge on 2 Jan 2028" in c.value for c in at.caption)
+
+
+def test_the_page_shows_an_action_recorded_elsewhere_at_its_next_run(store):
+    """Its tables are cached (``ui.admin_loaders``): the store's by content, the past actions
+    by the audit log's head, so a purge recorded by another process shows at the next run."""
+    from safeguards.audit import AuditEvent, record
+
+    at = open_as("admin")
+    assert "None yet." in [c.value for c in at.caption]
+    record(store, AuditEvent(action="purge", actor="ops", role="admin", records=0,
+                             detail="nothing due", filters={"reason": "monthly run"}))
+    at = run(at)
+    actions = at.dataframe[-1].value
+    assert actions["What"].tolist() == ["retention purge"]
+    assert actions["Reason"].tolist() == ["monthly run"]

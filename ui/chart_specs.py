@@ -22,8 +22,9 @@ def vega_lite_spec(chart) -> dict:
     return _convert_altair_to_vega_lite_spec(chart)
 
 
-def draw_spec(spec: dict, *, height="content", target=None) -> None:
-    """Draw a spec from :func:`vega_lite_spec` as ``st.altair_chart(chart, width="stretch")``
-    draws its chart. ``spec`` is used up (its datasets move into the element): pass a copy,
-    as a cached loader returns."""
-    (target or st).vega_lite_chart(spec=spec, width="stretch", height=height)
+def draw_spec(spec: dict, *, height="content", width="stretch", target=None) -> None:
+    """Draw a spec from :func:`vega_lite_spec` as ``st.altair_chart(chart, width=width)``
+    draws its chart (a compound chart, such as small multiples, at its own size: ``width=
+    "content"``). ``spec`` is used up (its datasets move into the element): pass a copy, as a
+    cached loader returns."""
+    (target or st).vega_lite_chart(spec=spec, width=width, height=height)

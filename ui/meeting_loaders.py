@@ -4,6 +4,7 @@ The meeting's link (``views.meeting``) is the source of truth: period, district 
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 
 import streamlit as st
@@ -30,6 +31,13 @@ def load_meeting_periods(principal: Principal) -> list[str]:
 def _cached_meeting_periods(store_url: str, fingerprint: str) -> list[str]:
     store = open_store(store_url)
     return _meeting.available_periods(store.period() if store.batches() else None)
+
+
+@functools.lru_cache(maxsize=8)
+def period_titles(periods: tuple[str, ...]) -> dict[str, str]:
+    """Each period's title for the period picker (``views.meeting.period_title``), made once
+    per list: the picker formats every option on every run (~80, 20 ms a run)."""
+    return {key: _meeting.period_title(key) for key in periods}
 
 
 def load_meeting(principal: Principal,

@@ -14,6 +14,7 @@ from ui.chart_specs import vega_lite_spec
 from views import feed_tables as _feed_tables
 from views import kpis as _kpis
 from views import trend_flags as _trend_flags
+from views import trend_sections as _trend_sections
 from views import trend_series as _trend_series
 from views import trend_summary as _trend_summary
 
@@ -114,6 +115,25 @@ def _cached_trend_flags(store_url, fingerprint, role, end):
     return _trend_flags.trend_flags(_trends_query(store_url, role), end=end)
 
 
+def load_period_panels(principal: Principal, period: str) -> dict:
+    """What the page draws of ``period`` apart from its charts, ready to draw: the KPI tiles
+    (``views.kpis.kpi_tiles``) and their largest hidden threshold, the other measures' tiles
+    by feed (``views.trend_series.tiles_by_feed``) and the trend flags' table
+    (``views.trend_flags.trend_flags_wide``), made once per store content, role and period
+    (building the tiles from the cached tables took as long as the rest of a warm run)."""
+    return _cached_period_panels(*_trends_key(principal), period)
+
+
+@st.cache_data(ttl="10m", max_entries=64, show_spinner=False)
+def _cached_period_panels(store_url, fingerprint, role, period):
+    table = _cached_kpis(store_url, fingerprint, role, period)
+    measures = _cached_measures(store_url, fingerprint, role, period)
+    flags = _cached_trend_flags(store_url, fingerprint, role, _kpis.last_month(period))
+    return {"kpi_tiles": _kpis.kpi_tiles(table), "threshold": _kpis.hidden_threshold(table),
+            "measure_tiles": _trend_series.tiles_by_feed(measures),
+            "flags": _trend_flags.trend_flags_wide(flags)}
+
+
 def load_chart_spec(principal: Principal, name: tuple, make) -> dict:
     """The Vega-Lite spec of the chart ``make()`` draws (``ui.chart_specs``), made once per
     store content, role and ``name``: ``name`` must say everything the chart shows (kind, feed,
@@ -150,24 +170,39 @@ def audit_trends(principal: Principal, detail: str, period: str, *,
                                     detail=detail))
 
 
+W_FEED, W_CHART = "trends_feed", "trends_chart"
+
+
 def open_trends_link(choices: dict[str, list[str]]) -> _kpis.TrendsView | None:
     """The Trends view the link asks for; widgets are set from it when the link changed (just
-    opened, Back/Forward), and what could not be used is said once."""
+    opened, Back/Forward), and what could not be used is said once. The chart sections' choices
+    (``views.trend_sections``) come from the link too."""
     params = {key: st.query_params.get_all(key) for key in st.query_params}
     view = _kpis.trends_view(params, choices)
     if view is None:
         return None
-    if st.session_state.get("trends_synced") != _kpis.trends_params(view):
+    sections = _trend_sections.sections_view(params)
+    if st.session_state.get("trends_synced") != {**_kpis.trends_params(view),
+                                                 **_trend_sections.sections_params(sections)}:
         st.session_state["trends_freq"] = view.freq
         st.session_state[f"trends_period_{view.freq}"] = view.period
         st.session_state["trends_measure"] = view.measure
-        for warning in view.warnings:
+        st.session_state[W_FEED] = sections.feed
+        st.session_state[W_CHART] = sections.chart
+        for warning in (*view.warnings, *sections.warnings):
             st.warning(f"Part of the link was not used: {warning}.", icon=":material/link_off:")
     return view
 
 
+def chosen_sections() -> _trend_sections.Sections:
+    """The chart sections the widgets show (a valid choice whatever the session holds)."""
+    return _trend_sections.sections_view({_trend_sections.P_FEED: st.session_state.get(W_FEED),
+                                          _trend_sections.P_CHART: st.session_state.get(W_CHART)})
+
+
 def keep_trends_in_link(choices: dict[str, list[str]]) -> _kpis.TrendsView:
-    """The view the widgets show, written to the link."""
+    """The view the widgets show, written to the link with the chart sections' choices (also
+    from a fragment's run, when only a section's choice changed)."""
     freq = st.session_state.get("trends_freq") or "M"
     if not choices.get(freq):
         freq = "M" if choices.get("M") else "Q"
@@ -176,7 +211,7 @@ def keep_trends_in_link(choices: dict[str, list[str]]) -> _kpis.TrendsView:
         period = choices[freq][0]
     view = _kpis.TrendsView(period=period, measure=st.session_state.get("trends_measure")
                             or "count")
-    params = _kpis.trends_params(view)
+    params = {**_kpis.trends_params(view), **_trend_sections.sections_params(chosen_sections())}
     if params != {key: st.query_params.get(key) for key in st.query_params}:
         st.query_params.from_dict(params)
     st.session_state["trends_synced"] = params

@@ -9,6 +9,8 @@ No Streamlit here.
 """
 from __future__ import annotations
 
+import datetime as dt
+
 import pandas as pd
 
 from core.roles import ROLE_TITLES
@@ -37,6 +39,11 @@ def audit_table(entries: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame({title: [show(v) for v in entries[column]] if len(entries) else []
                          for title, (column, show) in COLUMNS.items()},
                         columns=list(COLUMNS))
+
+
+def checked_text(when) -> str:
+    """When the chain was checked, for the page's status line: "checked at 12:40:05 UTC"."""
+    return f"checked at {when.astimezone(dt.UTC):%H:%M:%S} UTC"
 
 
 def count_text(entries: pd.DataFrame) -> str:

@@ -41,8 +41,16 @@ class LifecycleView:
 def lifecycle_view(store: Store, principal: Principal, today: dt.date | None = None
                    ) -> LifecycleView:
     """The page's tables, for an administrator (``AccessDenied`` for any other role)."""
-    if principal.role != "admin":
-        raise AccessDenied("only the administrator role manages the data lifecycle")
+    return LifecycleView(*stored_tables(store, principal, today),
+                         actions_table(store, principal))
+
+
+def stored_tables(store: Store, principal: Principal, today: dt.date | None = None
+                  ) -> tuple[pd.DataFrame, list[str], pd.DataFrame]:
+    """What the store holds: the batches (newest first), their ids and each feed's retention
+    on ``today``; they change only with the store's content, its exposure layers and the day
+    (``ui.admin_loaders`` caches them so)."""
+    _admin_only(principal)
     today = today or clock.today()
     table = batch_table(store).iloc[::-1]
     batches = table[list(BATCH_COLUMNS)].rename(columns=BATCH_COLUMNS).reset_index(drop=True)
@@ -53,7 +61,18 @@ def lifecycle_view(store: Store, principal: Principal, today: dt.date | None = N
         "Oldest data purged on": s.purge_from.isoformat() if s.purge_from else "-",
         "Due now": s.due}
         for s in [*retention_status(store, today), *exposure_status(store, today)]])
-    return LifecycleView(batches, table["id"].tolist(), retention, _actions(store))
+    return batches, table["id"].tolist(), retention
+
+
+def actions_table(store: Store, principal: Principal) -> pd.DataFrame:
+    """Past withdrawals and purges, newest first, from the audit trail."""
+    _admin_only(principal)
+    return _actions(store)
+
+
+def _admin_only(principal: Principal) -> None:
+    if principal.role != "admin":
+        raise AccessDenied("only the administrator role manages the data lifecycle")
 
 
 def _title(feed: str) -> str:

@@ -13,7 +13,7 @@ line is not drawn through it (no value is made up, and no marker sits on the axi
 read as a zero). Nothing here sees a hidden number.
 
 :func:`panel_chart` is one panel; :func:`small_multiples` all of a feed's panels as one chart
-(for the PNG download). No Streamlit here.
+(the page's chart and its PNG download). No Streamlit here.
 """
 from __future__ import annotations
 
@@ -108,8 +108,11 @@ def panel_chart(series: pd.DataFrame, area: str, *, measure: str = "count", freq
 
 
 def small_multiples(series: pd.DataFrame, *, measure: str = "count", freq: str = "M",
-                    title: str = "", synthetic: bool = False, width: int = 280) -> alt.VConcatChart:
-    """West Yorkshire, then the districts :data:`PER_ROW` to a row, as one chart (for a PNG)."""
+                    title: str = "", synthetic: bool = False, width: int = 280,
+                    notes: bool = True) -> alt.VConcatChart:
+    """West Yorkshire, then the districts :data:`PER_ROW` to a row, as one chart (the page's,
+    and its PNG). ``notes``: the hidden band's note under the title (a page says it in text
+    beside the chart instead)."""
     top = shared_top(series)
     names = panel_order(series)
     panels = [panel_chart(series, n, measure=measure, freq=freq, top=top, position=i)
@@ -117,7 +120,7 @@ def small_multiples(series: pd.DataFrame, *, measure: str = "count", freq: str =
     rows = [alt.hconcat(*panels[i:i + PER_ROW]) for i in range(0, len(panels), PER_ROW)]
     whole = panel_chart(series, WEST_YORKSHIRE, measure=measure, freq=freq, height=120) \
         .properties(width=width * PER_ROW + 20 * (PER_ROW - 1))
-    subtitle = ([SYNTHETIC_NOTE] if synthetic else []) + [HIDDEN_NOTE]
+    subtitle = ([SYNTHETIC_NOTE] if synthetic else []) + ([HIDDEN_NOTE] if notes else [])
     return alt.vconcat(whole, *rows).properties(
         title=alt.TitleParams(title or "By district", subtitle=subtitle, anchor="start"))
 

@@ -82,8 +82,9 @@ def test_executive_sees_tiles_charts_and_downloads_the_kpi_table(browse, trends_
     assert chart.bounding_box()["height"] > 120
     assert page.locator('[data-testid="stDataFrame"]').count() == 1  # the trend flags
 
+    # One download control: the file picked (the KPI table first), then one button.
     with page.expect_download(timeout=APP_RUN_TIMEOUT_MS) as info:
-        page.get_by_role("button", name=re.compile("KPI table")).click()
+        page.get_by_role("button", name=re.compile("Download Records per feed: KPI table")).click()
     download = info.value
     assert download.suggested_filename == "trends-kpis-2026-10.csv"
     label, _, table = download.path().read_bytes().decode("utf-8-sig").partition("\r\n\r\n")
@@ -103,8 +104,10 @@ def test_executive_sees_tiles_charts_and_downloads_the_kpi_table(browse, trends_
     # The KPI CSV was made on the click and audited then; no download reruns the page.
     exports = read_audit(ParquetStore(trends_store), action="export")
     assert (exports["detail"] == "csv: kpi table").sum() == 1
+    pick_download(dashboard, "NRM referrals by district: chart (PNG)")
     with page.expect_download(timeout=APP_RUN_TIMEOUT_MS) as info:
-        page.get_by_role("button", name=re.compile("Chart \\(PNG\\)")).first.click()
+        page.get_by_role("button", name=re.compile("Download NRM referrals by district: chart")
+                         ).click()
     assert info.value.suggested_filename == "trends-nrm-count-M.png"
     assert info.value.path().read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     # Made on the click and audited as it was made, with the records of the period.
@@ -115,6 +118,40 @@ def test_executive_sees_tiles_charts_and_downloads_the_kpi_table(browse, trends_
 
     wait_for_rerun(dashboard, lambda: True)
     dashboard.screenshot("trends-executive")
+    dashboard.assert_clean()
+
+
+def pick_download(dashboard, label: str) -> None:
+    """Pick ``label`` in the page's download picker (a select: typed into, then Enter)."""
+    page = dashboard.page
+    picker = page.locator('.st-key-trends_download input[role="combobox"]')
+    picker.click()
+    picker.fill(label)
+    page.keyboard.press("Enter")
+    wait_for_rerun(dashboard, lambda: page.get_by_role(
+        "button", name=re.compile(re.escape(f"Download {label}"))).count() == 1,
+        what=lambda: page.locator(".st-key-trends_download_button").inner_text())
+
+
+def test_executive_picks_a_feed_and_a_chart_and_the_link_keeps_them(browse, trends_url):
+    """One chart per section: picking another feed (and another measure chart) draws its
+    chart in place of the first, and the link keeps the choice."""
+    dashboard = browse(trends_url)
+    page = open_trends_as_executive(dashboard)
+    charts = page.locator('[data-testid="stVegaLiteChart"]')
+    wait_for_rerun(dashboard, lambda: charts.count() == 2, what=lambda: charts.count())
+    page.locator(".st-key-trends_feed").get_by_role("radio", name="Rosewood episodes").click()
+    wait_for_rerun(dashboard, lambda: "feed=rosewood" in page.url, what=lambda: page.url)
+    page.locator(".st-key-trends_chart").get_by_role("radio", name="Repeat episodes").click()
+    wait_for_rerun(dashboard, lambda: "chart=repeat" in page.url, what=lambda: page.url)
+    dashboard.wait_for_app()
+    assert charts.count() == 2
+    page.get_by_text('Chart "Rosewood episodes: records"').wait_for(timeout=APP_RUN_TIMEOUT_MS)
+    charts.first.scroll_into_view_if_needed()
+    charts.first.locator("canvas, svg").first.wait_for(timeout=APP_RUN_TIMEOUT_MS)
+    dashboard.take_console_errors(
+        rf"{re.escape(dashboard.base_url)}/trends/_stcore/(health|host-config)\)$")
+    dashboard.screenshot("trends-executive-rosewood")
     dashboard.assert_clean()
 
 
