@@ -122,3 +122,106 @@ def test_alerts_are_the_same_cylinders_with_p_values_within_monte_carlo_error(ev
     assert [list(c) for c in new.alert_cells_] == [list(c) for c in old.alert_cells_]
     np.testing.assert_allclose(new.alerts_["p_value"], old.alerts_["p_value"], atol=0.01)
     assert isinstance(new.alerts_, gpd.GeoDataFrame)
+
+
+# -- fits, scans and backtest months kept per process and made by the warm-up -------------------
+ROWS = {"nrm": 36, "rosewood": 30, "mandevilla": 24}
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    from tests.sample_store import build_store
+
+    return build_store(tmp_path_factory.mktemp("cold_paths") / "store", ROWS)
+
+
+@pytest.fixture
+def served(built, tmp_path, monkeypatch):
+    """A copy of the sample store served to AppTest, and counters of the three kinds of
+    role-independent work (hotspot fits, month scans, backtest months)."""
+    import shutil
+
+    from storage.parquet import ParquetStore
+    from tests.apptest import serve_store
+    from views import hotspot_accuracy, hotspot_alerts, hotspot_fits
+
+    shutil.copytree(built.root, tmp_path / "store")
+    store = serve_store(monkeypatch, ParquetStore(tmp_path / "store"), tmp_path)
+    calls = {"fit": [], "scan": [], "month": []}
+    for module, name, kind in ((hotspot_fits, "_fit", "fit"), (hotspot_alerts, "_fit_scan", "scan"),
+                               (hotspot_accuracy, "_score", "month")):
+        real = getattr(module, name)
+
+        def counted(*args, _real=real, _kind=kind, **kwargs):
+            calls[_kind].append(args)
+            return _real(*args, **kwargs)
+
+        monkeypatch.setattr(module, name, counted)
+    hotspot_fits.forget_fits()
+    yield store, calls
+    hotspot_fits.forget_fits()
+
+
+def counts(calls) -> dict:
+    return {kind: len(made) for kind, made in calls.items()}
+
+
+def test_a_second_role_shares_the_first_roles_scan_and_backtest(served):
+    from safeguards.audit import read_audit
+    from tests.apptest import open_page
+
+    store, calls = served
+    open_page("pages/hotspots.py", "analyst")
+    first = counts(calls)
+    assert first["scan"] == 1 and first["month"] == 6 and first["fit"] == 1
+    open_page("pages/hotspots.py", "chair")
+    # The chair's fit covers whole months (its own filters), so its period may end a month
+    # earlier: its scan and every backtest month it shares with the analyst are not made again.
+    assert counts(calls)["scan"] == 1
+    months = [str(args[3]) for args in calls["month"]]
+    assert len(months) == len(set(months)) and 6 <= len(months) <= 7
+    details = read_audit(store, action="view-hotspots")["detail"].fillna("")
+    for role in ("analyst", "chair"):   # every view audited, for its own role
+        mine = details[read_audit(store, action="view-hotspots")["role"] == role]
+        assert mine.str.startswith("alerts ").sum() == 1
+        assert mine.str.startswith("accuracy backtest").sum() == 1
+
+
+def test_after_the_warm_up_no_first_page_scans_or_backtests(served):
+    from safeguards.audit import read_audit
+    from tests.apptest import open_page
+    from ui.hotspot_loaders import WARM_USER, prefit_default_views
+
+    store, calls = served
+    assert prefit_default_views(store) == ["analyst", "chair"]
+    warm = counts(calls)
+    assert warm["scan"] >= 1 and warm["month"] in (6, 7)   # both roles' months
+    assert read_audit(store, actor=WARM_USER).empty   # the warm-up showed no one anything
+    for role in ("analyst", "chair"):
+        open_page("pages/hotspots.py", role)
+        open_page("pages/meeting.py", role, step="hotspots")
+    assert counts(calls) == warm
+
+
+def test_a_key_being_worked_out_is_waited_for_not_worked_out_twice():
+    import threading
+    import time
+
+    from views.hotspot_fits import forget_fits, kept
+
+    made = []
+
+    def slow():
+        made.append(1)
+        time.sleep(0.3)
+        return "value"
+
+    results = []
+    threads = [threading.Thread(target=lambda: results.append(kept(("test", "k"), slow)))
+               for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    forget_fits()
+    assert results == ["value"] * 3 and len(made) == 1

@@ -138,11 +138,24 @@ def score_month(query: RoleScopedQuery, feeds: Sequence[str], filters: EventFilt
     ``filters``' dates are replaced by the training months and ``month``; its other filters
     (districts, age groups, ...) apply. Needs the ``view_hotspots`` action.
     """
-    from models.forecast import ForecastRanker
-    from models.hotspots import HotspotModel, OutsideAreaWarning
+    from views.hotspot_fits import content_key, kept
 
     feeds = _checked(feeds)
     query.require("view_hotspots")
+    undated = EventFilter(**{**vars(filters or EventFilter()), "start": None, "end": None})
+    # The score does not depend on the role (the points are read inside the data layer and the
+    # fits are seeded): kept per process, so every role's page shares one (~2 s of CPU a
+    # month at 1M records).
+    return kept(("backtest", *content_key(query.store), tuple(feeds), undated, str(month),
+                 train_months, random_state),
+                lambda: _score(query, feeds, undated, month, train_months, random_state))
+
+
+def _score(query: RoleScopedQuery, feeds: list[str], filters: EventFilter, month: pd.Period,
+           train_months: int, random_state: int) -> MonthScore:
+    from models.forecast import ForecastRanker
+    from models.hotspots import HotspotModel, OutsideAreaWarning
+
     start = (month - train_months).start_time.date()
     window = EventFilter(**{**vars(filters or EventFilter()), "start": start,
                             "end": month.end_time.date()})
