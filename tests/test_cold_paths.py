@@ -225,3 +225,39 @@ def test_a_key_being_worked_out_is_waited_for_not_worked_out_twice():
         thread.join()
     forget_fits()
     assert results == ["value"] * 3 and len(made) == 1
+
+
+def test_the_backtest_reads_once_and_scores_every_month_as_reading_each(built, monkeypatch):
+    """The months' windows cut from one read of the span are the frames each month's own read
+    gives (same rows, same order), so every month's score is the same."""
+    from dataclasses import replace
+
+    from core.filters import EventFilter
+    from safeguards.access import Principal, RoleScopedQuery
+    from views import hotspot_accuracy as accuracy
+    from views.hotspot_fits import forget_fits
+
+    query = RoleScopedQuery(built, Principal("ana", "analyst"))
+    feeds = list(ROWS)
+    end = built.period()[1]
+    months = accuracy.backtest_months(end)
+    reads = []
+    real = accuracy._events
+    monkeypatch.setattr(accuracy, "_events", lambda *a: reads.append(a[2]) or real(*a))
+    forget_fits()
+    once = [accuracy.score_month(query, feeds, EventFilter(), m, train_months=4) for m in months]
+    assert len(reads) == 1
+    for month in months:
+        start = (month - 4).start_time.date()
+        accuracy._held_span.clear()
+        cut = accuracy._window_events(query, feeds, EventFilter(), start, month.end_time.date())
+        own = real(query, feeds, replace(EventFilter(), start=start,
+                                         end=month.end_time.date()))
+        pd.testing.assert_frame_equal(cut, own)
+    forget_fits()
+    accuracy._held_span.clear()
+    monkeypatch.setattr(accuracy, "_window_events", lambda q, f, flt, s, e: real(
+        q, f, replace(flt, start=s, end=e)))
+    each = [accuracy.score_month(query, feeds, EventFilter(), m, train_months=4) for m in months]
+    forget_fits()
+    assert once == each and sum(score.records for score in once) > 0
