@@ -62,6 +62,7 @@ COLUMNS = ["alert_id", "new", "events", "expected", "relative_risk", "llr", "p_v
            "recurrence_years", "recurrence", "start_month", "end_month", "months", "radius_m",
            "area_km2", "districts", "wards", "geometry"]
 REPLICA_BATCH = 128  # replicas counted together: bounds memory (windows x batch floats)
+FULL_REPLICAS = 8    # replicas scored in full to set the level the others are scored above
 MONTHS_PER_YEAR = 12
 _MONTH_TEXT = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 
@@ -331,30 +332,103 @@ def _llr(c: np.ndarray, e: np.ndarray, total: float, min_events: int) -> np.ndar
 
 
 def _null_maxima(windows, member, ago, expected, total, min_events, n_replicas, rng):
-    """Largest LLR of each replica: the events' months shuffled (places and month totals kept)."""
+    """Largest LLR of each replica: the events' months shuffled (places and month totals kept).
+
+    A replica's events of the last ``L`` months are the first ``recent[L]`` events of a random
+    order of all ``n`` events. Only those first ``recent[-1]`` matter, so each replica draws
+    them alone, a random ordered sample without replacement (``Generator.choice``, a partial
+    Fisher-Yates shuffle: ``recent[-1]`` draws instead of ``n``): the same distribution as the
+    first ``recent[-1]`` of a full shuffle, for a fraction of the draws (at 1M records 55,000
+    of 604,000 a replica; docs/benchmarks.md, tests/test_cold_paths.py).
+
+    The first ``FULL_REPLICAS`` are scored in full; half their smallest maximum then sets a
+    level below which no later replica's maximum is looked for (:func:`_batch_maxima`'s ``at_least``), which leaves
+    almost every window out at no cost to the maxima.
+    """
     lmax = expected.shape[1]
-    n_cells = windows.shape[1]
     n = len(member)
-    # A replica's events of the last L months are the first `recent[L]` of a random order.
     recent = np.cumsum(np.bincount(ago, minlength=lmax)[:lmax])
     floor = np.maximum(expected, min_events - 0.5)
+    # Counts are integers below 2**24 (the events of three months): float32 sums are exact.
+    single = windows.astype(np.float32) if recent[-1] < 2 ** 24 else windows
     maxima = np.zeros(n_replicas)
+    at_least = None
     for start in range(0, n_replicas, REPLICA_BATCH):
         b = min(REPLICA_BATCH, n_replicas - start)
-        order = rng.permuted(np.tile(np.arange(n), (b, 1)), axis=1)[:, :recent[-1]]
-        cells = member[order]                                         # (b, recent events)
-        offset = (np.arange(b) * n_cells)[:, None]
-        best = np.zeros(b)
-        for length in range(lmax):
-            k = int(recent[length])
-            counts = np.bincount((cells[:, :k] + offset).ravel(), minlength=b * n_cells)
-            sums = np.asarray(windows @ counts.reshape(b, n_cells).T.astype(float))  # (w, b)
-            w_i, b_i = np.nonzero(sums > floor[:, length][:, None])
-            if len(w_i):
-                llr = _llr(sums[w_i, b_i], expected[w_i, length], total, min_events)
-                np.maximum.at(best, b_i, llr)
-        maxima[start:start + b] = best
+        cells = np.stack([member[rng.choice(n, int(recent[-1]), replace=False)]
+                          for _ in range(b)]) if recent[-1] else np.zeros((b, 0), int)
+        first = 0
+        if at_least is None:   # a few replicas in full, for the level
+            first = min(FULL_REPLICAS, b)
+            maxima[start:start + first] = _batch_maxima(single, cells[:first], recent,
+                                                        expected, floor, total)
+            if maxima[start:start + first].min() > 0:
+                at_least = 0.5 * maxima[start:start + first].min()
+        maxima[start + first:start + b] = _batch_maxima(single, cells[first:], recent, expected,
+                                                        floor, total, at_least)
     return maxima
+
+
+def _batch_maxima(windows, cells: np.ndarray, recent: np.ndarray, expected: np.ndarray,
+                  floor: np.ndarray, total: float, at_least: float | None = None
+                  ) -> np.ndarray:
+    """Largest LLR of each replica of a batch: ``cells`` (replicas x events) holds each
+    replica's events of the analysed month first, then the month before, ...; ``recent[L]``
+    of them fall in the last ``L + 1`` months. ``expected`` and ``floor`` are per window
+    and length.
+
+    The counts of each length are the previous length's plus the next months' events. Only
+    cylinders whose count clears ``floor`` (expected and ``min_events``) can score, and
+    logarithms are taken only where the LLR could be the largest: by ``log x <= x - 1`` on
+    both terms, ``LLR <= (c - e)^2 C / (e (C - e))``. Without ``at_least``, the exact LLR of
+    each replica's cylinder of largest bound is a lower bound on its maximum, and only
+    cylinders whose bound beats it are scored (as ``models.scan._max_llr``). With
+    ``at_least``, only counts above ``e + sqrt(at_least e (C - e) / C)`` (a bound above
+    ``at_least``) are scored, and a replica whose maximum is not found above ``at_least`` is
+    scored again in full. Either way the maxima are the same numbers as scoring every cylinder
+    (tests/test_cold_paths.py)."""
+    b, n_cells = len(cells), windows.shape[1]
+    offset = (np.arange(b) * n_cells)[:, None]
+    counts = np.zeros(b * n_cells, np.int64)
+    best = np.zeros(b)
+    columns = np.arange(b)
+    with np.errstate(divide="ignore"):   # e = 0: an infinite bound, scored 0 by _llr
+        scale = total / (expected * np.maximum(total - expected, 1e-12))
+    if at_least is not None:
+        level = np.maximum(floor, expected + np.sqrt(at_least / scale))
+        # Round-off: a count a hair below the level may still be kept, never one above dropped.
+        level = (level * (1 - 1e-9)).astype(windows.dtype)
+    done = 0
+    for length in range(expected.shape[1]):
+        k = int(recent[length])
+        counts += np.bincount((cells[:, done:k] + offset).ravel(), minlength=b * n_cells)
+        done = k
+        sums = np.asarray(windows @ counts.reshape(b, n_cells).T.astype(windows.dtype))
+        e = expected[:, length]
+        if at_least is not None:
+            w_i, b_i = np.unravel_index(
+                np.flatnonzero(sums > level[:, length][:, None]), sums.shape)
+            np.maximum.at(best, b_i, _llr(sums[w_i, b_i].astype(float), e[w_i], total, 0))
+            continue
+        gap = sums - e[:, None]                                       # (windows, b)
+        bound = gap * gap
+        bound *= scale[:, length][:, None]
+        bound[sums <= floor[:, length][:, None]] = 0.0
+        lead = bound.argmax(axis=0)
+        scored = bound[lead, columns] > 0
+        np.maximum.at(best, columns[scored],
+                      _llr(sums[lead, columns][scored].astype(float), e[lead[scored]], total, 0))
+        # The margin absorbs round-off between the bound and the LLR.
+        w_i, b_i = np.unravel_index(np.flatnonzero(bound > best[None, :] * (1 - 1e-9)),
+                                    bound.shape)
+        if len(w_i):
+            np.maximum.at(best, b_i, _llr(sums[w_i, b_i].astype(float), e[w_i], total, 0))
+    if at_least is not None:
+        missed = np.flatnonzero(best <= at_least)
+        if len(missed):
+            best[missed] = _batch_maxima(windows, cells[missed], recent, expected, floor,
+                                         total)
+    return best
 
 
 def _p_values(llr: np.ndarray, null_max: np.ndarray) -> np.ndarray:

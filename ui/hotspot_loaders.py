@@ -64,10 +64,13 @@ def default_state(role: str, period: tuple[dt.date, dt.date]) -> ExplorerState:
 
 
 def prefit_default_views(store, roles=("analyst", "chair")) -> list[str]:
-    """Fit the hotspots the Hotspots page opens on for each of ``roles`` (and the Explore
-    page's hotspot overlay of the same filters) before anyone asks: ``ui.serve``'s warm-up.
-    The fits are kept once per process for the store's content (``views.hotspot_fits``), so
-    the first visitor's view only protects and audits one. Returns the roles fitted for."""
+    """Fit what the Hotspots page opens on for each of ``roles`` before anyone asks (the
+    hotspots, which the Explore page's overlay of the same filters shares, the new-cluster
+    scan and the accuracy backtest's months), then the meeting's default hotspots and scan:
+    ``ui.serve``'s warm-up. Each is kept once per process for the store's content
+    (``views.hotspot_fits.kept``), so the first visitor's view only protects and audits it
+    (at 1M records these are ~40 s of CPU that no visitor then waits for:
+    docs/benchmarks.md). Returns the roles fitted for."""
     from core.roles import may
     from views.hotspots import prefit
 
@@ -78,10 +81,43 @@ def prefit_default_views(store, roles=("analyst", "chair")) -> list[str]:
     for role in roles:
         if may(role, "view_hotspots"):
             state = default_state(role, period)
-            prefit(RoleScopedQuery(store, Principal(WARM_USER, role)), state.feeds,
-                   to_filter(state))
+            query = RoleScopedQuery(store, Principal(WARM_USER, role))
+            prefit(query, state.feeds, to_filter(state))
+            _prefit_alerts_and_backtest(query, state, period)
             done.append(role)
+    if done:
+        _prefit_meeting(store, done[-1])
     return done
+
+
+def _prefit_alerts_and_backtest(query: RoleScopedQuery, state: ExplorerState,
+                                period: tuple[dt.date, dt.date]) -> None:
+    from views.hotspot_alerts import prefit_alerts
+
+    month = alert_month(period, clock.today(), selected=(state.start, state.end))
+    if month is not None:
+        prefit_alerts(query, state.feeds, month, replace(to_filter(state), start=None,
+                                                         end=None))
+    for test_month in backtest_months(state.end):
+        score_month(query, state.feeds, to_filter(state), test_month)
+
+
+def _prefit_meeting(store, role: str) -> None:
+    """The meeting's default period (the latest, all of West Yorkshire): its hotspot fit
+    and its month's scan (``views.meeting_figures``), as a room would see them."""
+    from core.schema import FEEDS
+    from views import meeting as mt
+    from views.hotspot_alerts import prefit_alerts
+    from views.hotspots import prefit
+    from views.meeting_figures import hotspot_filter, meeting_query
+
+    periods = mt.available_periods(store.period())
+    if not periods or "hotspots" not in mt.steps_for(role):
+        return
+    meeting = mt.Period(mt.from_query_params({}, role=role, periods=periods).period)
+    query = meeting_query(store, Principal(WARM_USER, role))
+    prefit(query, list(FEEDS), hotspot_filter(meeting))
+    prefit_alerts(query, list(FEEDS), meeting.pandas.asfreq("M", how="end"), meeting.filter())
 
 
 def load_hotspots(principal: Principal, state: ExplorerState) -> HotspotView:

@@ -145,29 +145,12 @@ def fit_alerts(query: RoleScopedQuery, feeds: str | Sequence[str], month,
     PeriodError
         ``month`` is not a month.
     """
-    from models._events import events_frame
-    from models.surveillance import OutsideStudyWarning, ProspectiveScan, as_month
+    from models.surveillance import as_month
 
     feeds = check_feeds(feeds)
     query.require("view_hotspots")
     period = as_month(month)
-    model = ProspectiveScan(random_state=random_state, **model_params)
-    # The study period of this month's analysis and of last month's (for "new").
-    first = period - model.study_months
-    read = replace(filters or EventFilter(), start=first.start_time.date(),
-                   end=period.end_time.date())
-    frames = [events_frame(query.store.query(feed, read,
-                                             columns=["event_date", "easting", "northing"]),
-                           feed) for feed in feeds]
-    events = gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), geometry="geometry",
-                              crs=frames[0].crs)
-    raw, n_events = None, 0
-    if len(events):
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", OutsideStudyWarning)
-            model.fit(events, as_of=period)
-        raw, n_events = model.alerts_, int(model.n_events_)
-    del events, frames, model  # nothing per event outlives the fit
+    raw, n_events, read = _scan(query, feeds, period, filters, random_state, model_params)
     k = max(threshold_for(feed) for feed in feeds) if query.suppressed else 1
     alerts = _describe(raw, feeds, filters or EventFilter(), query)
     view = AlertView(alerts=alerts, month=str(period), feeds=tuple(feeds),
@@ -178,6 +161,62 @@ def fit_alerts(query: RoleScopedQuery, feeds: str | Sequence[str], month,
         records=n_events,
         detail=f"alerts {period}: {len(view.new)} new, {len(alerts)} in all"))
     return view
+
+
+def prefit_alerts(query: RoleScopedQuery, feeds: Sequence[str], month,
+                  filters: EventFilter | None = None) -> None:
+    """Scan what :func:`fit_alerts` would scan, and keep it, without making a view: the
+    server's warm-up (``ui.hotspot_loaders.prefit_default_views``). Nothing is shown, so
+    nothing is audited; the view made from it later is."""
+    from models.surveillance import _month
+
+    query.require("view_hotspots")
+    _scan(query, check_feeds(feeds), _month(month), filters, RANDOM_STATE, {})
+
+
+def _scan(query: RoleScopedQuery, feeds: list[str], period: pd.Period,
+          filters: EventFilter | None, random_state: int, model_params: dict):
+    """The month's scan (``ProspectiveScan.alerts_``, or None), its events and the filters
+    read, kept per process for the store's content, feeds, filters, month and seed
+    (``views.hotspot_fits.kept``): the scan does not depend on the role (it reads the
+    geomasked points inside the data layer, and it is seeded), so the Hotspots page of every
+    role and the meeting of the same month share one (~15 s of CPU at 1M records)."""
+    from models.surveillance import ProspectiveScan
+    from views.hotspot_fits import content_key, kept
+
+    study = ProspectiveScan(random_state=random_state, **model_params).study_months
+    # The study period of this month's analysis and of last month's (for "new").
+    first = period - study
+    read = replace(filters or EventFilter(), start=first.start_time.date(),
+                   end=period.end_time.date())
+
+    def scan():
+        return _fit_scan(query, feeds, period, read, random_state, model_params)
+
+    if model_params:
+        raw, n_events = scan()
+    else:
+        raw, n_events = kept(("alerts", *content_key(query.store), tuple(feeds), read,
+                              str(period), random_state), scan)
+    return raw, n_events, read
+
+
+def _fit_scan(query, feeds, period, read, random_state, model_params):
+    from models._events import events_frame
+    from models.surveillance import OutsideStudyWarning, ProspectiveScan
+
+    model = ProspectiveScan(random_state=random_state, **model_params)
+    frames = [events_frame(query.store.query(feed, read,
+                                             columns=["event_date", "easting", "northing"]),
+                           feed) for feed in feeds]
+    events = gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), geometry="geometry",
+                              crs=frames[0].crs)
+    if not len(events):
+        return None, 0
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", OutsideStudyWarning)
+        model.fit(events, as_of=period)
+    return model.alerts_, int(model.n_events_)   # nothing per event outlives the fit
 
 
 def _describe(raw, feeds: list[str], filters: EventFilter, query: RoleScopedQuery

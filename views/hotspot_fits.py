@@ -31,10 +31,12 @@ from core.filters import EventFilter
 from safeguards.access import RoleScopedQuery
 
 FEED_TITLES = {"nrm": "NRM", "rosewood": "Rosewood", "mandevilla": "Mandevilla"}
-#: Fits kept per process (least recently used dropped first).
-MAX_FITS = 16
+#: Fits kept per process (least recently used dropped first): the page's fits, the alerts'
+#: month scans and the backtest's month scores (6 per filter set) of a few filter sets.
+MAX_FITS = 64
 
 _fits: OrderedDict = OrderedDict()
+_running: dict = {}
 _lock = threading.Lock()
 
 
@@ -58,34 +60,60 @@ def model_fit(query: RoleScopedQuery, feeds: Sequence[str], filters: EventFilter
     """The fit of ``feeds`` and ``filters`` (the caller has checked ``view_hotspots``), kept
     per store content, exposure layers, feeds, filters and seed when ``model_params`` is
     empty (the page's model); other parameters are fitted every time."""
-    key = None if model_params else _key(query, feeds, filters, random_state)
-    if key is not None:
+    if model_params:
+        return _fit(query, list(feeds), filters, random_state, model_params)
+    return kept(("hotspots", *content_key(query.store), tuple(feeds), filters, random_state),
+                lambda: _fit(query, list(feeds), filters, random_state, model_params))
+
+
+def kept(key: tuple, make):
+    """``make()``, kept per process under ``key`` (least recently used dropped first).
+
+    Role-independent model output only (a fit, a month's backtest score, a month's alert
+    scan), keyed by the store's content (:func:`content_key`), never by who asks. A caller
+    asking for a key another thread is working out waits for it instead of working it out
+    again (the server's warm-up and a first visitor, or two first visitors).
+    """
+    while True:
         with _lock:
             if key in _fits:
                 _fits.move_to_end(key)
                 return _fits[key]
-    fit = _fit(query, list(feeds), filters, random_state, model_params)
-    if key is not None:
+            running = _running.get(key)
+            if running is None:
+                running = _running[key] = threading.Event()
+                break
+        running.wait()
         with _lock:
-            _fits[key] = fit
+            if key in _fits:
+                _fits.move_to_end(key)
+                return _fits[key]
+        # The other thread failed: work it out here (its error was raised there).
+    try:
+        value = make()
+        with _lock:
+            _fits[key] = value
             while len(_fits) > MAX_FITS:
                 _fits.popitem(last=False)
-    return fit
+        return value
+    finally:
+        with _lock:
+            _running.pop(key, None)
+        running.set()
+
+
+def content_key(store) -> tuple:
+    """What a kept fit depends on in the store: its address, content and exposure layers."""
+    from storage.base import store_fingerprint
+    from storage.exposure import layers_fingerprint
+
+    return store.url, store_fingerprint(store), layers_fingerprint(store)
 
 
 def forget_fits() -> None:
     """Drop every kept fit (tests)."""
     with _lock:
         _fits.clear()
-
-
-def _key(query: RoleScopedQuery, feeds, filters, random_state) -> tuple:
-    from storage.base import store_fingerprint
-    from storage.exposure import layers_fingerprint
-
-    store = query.store
-    return (store.url, store_fingerprint(store), layers_fingerprint(store), tuple(feeds),
-            filters, random_state)
 
 
 def _fit(query: RoleScopedQuery, feeds: list[str], filters: EventFilter, random_state: int,
