@@ -168,10 +168,10 @@ def prefit_alerts(query: RoleScopedQuery, feeds: Sequence[str], month,
     """Scan what :func:`fit_alerts` would scan, and keep it, without making a view: the
     server's warm-up (``ui.hotspot_loaders.prefit_default_views``). Nothing is shown, so
     nothing is audited; the view made from it later is."""
-    from models.surveillance import _month
+    from models.surveillance import as_month
 
     query.require("view_hotspots")
-    _scan(query, check_feeds(feeds), _month(month), filters, RANDOM_STATE, {})
+    _scan(query, check_feeds(feeds), as_month(month), filters, RANDOM_STATE, {})
 
 
 def _scan(query: RoleScopedQuery, feeds: list[str], period: pd.Period,
