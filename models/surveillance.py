@@ -302,8 +302,11 @@ def _windows(grid: Grid, occupied: np.ndarray, max_radius_m: float):
     pairs = cKDTree(xy).sparse_distance_matrix(cKDTree(xy), radii[-1] + 1e-6,
                                                output_type="ndarray")
     m = len(occupied)
-    rows, cols, dist = pairs["i"], pairs["j"], pairs["v"]
-    # sparse_distance_matrix leaves out zero distances: each centre's own cell.
+    # Whether sparse_distance_matrix lists a point's zero distance to itself has varied between
+    # SciPy versions (1.17 does); drop any such pair and add each centre's own cell once, so a
+    # window holds each of its cells once (it counted its centre twice under SciPy 1.17).
+    distinct = pairs["i"] != pairs["j"]
+    rows, cols, dist = pairs["i"][distinct], pairs["j"][distinct], pairs["v"][distinct]
     rows = np.concatenate([rows, np.arange(m)])
     cols = np.concatenate([cols, np.arange(m)])
     dist = np.concatenate([dist, np.zeros(m)])

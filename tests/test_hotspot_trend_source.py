@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import models.hotspots
+import models.hotspot_frame
 from core import trends
 from core.filters import EventFilter
 from geo.boundaries import load_boundaries
@@ -44,7 +44,7 @@ def views(store):
             return dataclasses.replace(real(*args, **kwargs), category=SENTINEL)
 
     patch = pytest.MonkeyPatch()
-    patch.setattr(models.hotspots, "trends", ModelTrends)
+    patch.setattr(models.hotspot_frame, "trends", ModelTrends)
     try:
         return {role: fit_hotspots(RoleScopedQuery(store, Principal(role[:3], role)), ["nrm"])
                 for role in ("analyst", "chair")}

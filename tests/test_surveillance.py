@@ -75,6 +75,18 @@ def test_a_cluster_of_the_last_month_alone_is_flagged_new_with_its_recurrence(ne
     assert len(new_cluster.new_alerts_) == int(alerts["new"].sum())
 
 
+def test_an_alerts_events_are_the_events_inside_it_in_its_months(background, new_cluster):
+    """Each event counted once: the centre cell of a window was counted twice under SciPy 1.17,
+    whose distance matrix lists each point's zero distance to itself."""
+    events = with_plant(background, planted([AS_OF], 12))
+    months = pd.PeriodIndex(events["date"], freq="M")
+    for _, alert in new_cluster.alerts_.iterrows():
+        in_months = ((months >= pd.Period(alert["start_month"], "M"))
+                     & (months <= pd.Period(alert["end_month"], "M")))
+        inside = events.to_crs(4326).within(alert.geometry)
+        assert alert["events"] == int((inside & in_months).sum())
+
+
 def test_the_same_cluster_a_month_earlier_is_not_yet_there(background):
     """The analysis sees only what was known at the end of ``as_of``: the December plant does
     not exist for November's analysis."""
