@@ -23,7 +23,12 @@ import pytest
 from data.ingest import ingest_frame
 from safeguards.audit import read_audit
 from storage.parquet import ParquetStore
-from tests.e2e.conftest import APP_RUN_TIMEOUT_MS, E2E_ROWS, SCREENSHOT_DIR, serve_dashboard
+from tests.e2e.conftest import (
+    APP_RUN_TIMEOUT_MS,
+    E2E_ROWS,
+    SCREENSHOT_DIR,
+    serve_dashboard,
+)
 from tests.sample_store import build_store, feed_rows
 
 pytestmark = pytest.mark.e2e
@@ -77,7 +82,17 @@ def open_explore(dashboard, query: str = "") -> object:
 
 
 def map_frame(page):
-    iframe = page.locator(MAP_IFRAME)
+    """The page's one map, once its districts are drawn. A rerun that gives the map a new key
+    (another role, another view) mounts the new frame before Streamlit drops the old one, so
+    for a moment there are two (seen on a loaded CI machine): wait until one is left."""
+    frames = page.locator(MAP_IFRAME)
+    frames.first.wait_for(state="attached", timeout=APP_RUN_TIMEOUT_MS)
+    for _ in range(APP_RUN_TIMEOUT_MS // 100):
+        if frames.count() == 1:
+            break
+        time.sleep(0.1)
+    assert frames.count() == 1, f"{frames.count()} maps on a page that draws one"
+    iframe = frames.first
     iframe.wait_for(state="visible", timeout=APP_RUN_TIMEOUT_MS)
     frame = iframe.element_handle().content_frame()
     frame.locator(".leaflet-container").wait_for(state="visible", timeout=APP_RUN_TIMEOUT_MS)
