@@ -120,6 +120,9 @@ def warm_second_stage() -> dict[str, float]:
     from maps.area_layer import preload_geometries
 
     preload_geometries(("lsoa",))
+    from ui.a11y import enable_chart_theme
+
+    enable_chart_theme()   # Altair, left out of the first stage (the first view draws no chart)
     timings["other pages"] = time.perf_counter() - started
 
     started = time.perf_counter()
