@@ -88,6 +88,11 @@ def warm_first_stage() -> dict[str, float]:
     preload_geometries(("district", "ward"))
     for level in LABELLED_LEVELS:   # the base map's names
         level_labels(level)
+    # The grid-to-map projection every map's points and cells go through: pyproj makes it on
+    # first use (0.05-0.07 s of the first Explore run's CPU, docs/benchmarks.md).
+    from geo.geomask import bng_to_lonlat
+
+    bng_to_lonlat([430_000.0], [433_000.0])
     timings["boundaries"] = time.perf_counter() - started
 
     started = time.perf_counter()
