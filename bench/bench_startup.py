@@ -185,6 +185,9 @@ import json, logging, os, sys, time
 logging.disable(logging.WARNING)
 from ui import serve
 serve.no_legacy_pages_mode()
+# As the server does before it listens: without it AppTest's first run pays Streamlit's slow
+# component scan (0.3-0.5 s), which no visitor's run does.
+getattr(serve, "quick_component_scan", lambda: None)()
 wall, cpu = time.perf_counter(), time.process_time()
 # What the warm-up thread runs (a checkout from before first_stage_collected: the bare stage).
 stages = getattr(serve, "first_stage_collected", serve.warm_first_stage)()
@@ -199,6 +202,18 @@ at.switch_page("pages/explore.py").run()
 assert not at.exception, [e.value for e in at.exception]
 assert at.main.get("component_instance"), "no map"
 out["first Explore run"] = [time.perf_counter() - wall, time.process_time() - cpu]
+# The next pages' first runs before the warm-up's second stage (the worst case for an import
+# left out of the first stage), and which of the heavy packages each step had loaded.
+heavy = ("altair", "pandera", "scipy", "sklearn", "reportlab", "matplotlib")
+loaded = {"first stage + Explore": [m for m in heavy if m in sys.modules]}
+for page in ("hotspots", "trends"):
+    wall, cpu = time.perf_counter(), time.process_time()
+    at.switch_page(f"pages/{page}.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    out[f"then first {page.title()} run"] = [time.perf_counter() - wall,
+                                             time.process_time() - cpu]
+    loaded[page] = [m for m in heavy if m in sys.modules]
+print("loaded:", loaded, file=sys.stderr)
 print(json.dumps(out))
 """
 
@@ -218,6 +233,8 @@ def in_process(repos: list[Path], store: Path, runs: int) -> None:
                                   capture_output=True, text=True, check=True)
             results[repo].append(json.loads(done.stdout.strip().splitlines()[-1]))
             print(f"{repo.name}: {results[repo][-1]}", file=sys.stderr, flush=True)
+            print(f"{repo.name}: {done.stderr.strip().splitlines()[-1]}", file=sys.stderr,
+                  flush=True)
     print(f"\nServer side on {store} ({platform.python_version()}, {os.cpu_count()} cores, load "
           f"average {min(loads):.1f}-{max(loads):.1f}); medians of {runs} fresh processes:\n")
     print("| step | " + " | ".join(f"{r.name} wall s | {r.name} CPU s" for r in repos)

@@ -9,11 +9,14 @@ canonical ``a;b`` string.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import pandas as pd
-import pandera.pandas as pa
 
 from core import clock
+
+if TYPE_CHECKING:  # pandera is imported where a schema is made (it takes 0.1-0.4 s)
+    import pandera.pandas as pa
 
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,63}$"
 MULTI_SEPARATOR = ";"
@@ -125,6 +128,8 @@ def _multi_in(choices):
 
 
 def _column(field: Field, now: pd.Timestamp) -> pa.Column:
+    import pandera.pandas as pa
+
     nullable = field.nullable or field.kind in ("date", "datetime")  # parse step reports empties
     if field.kind == "id":
         return pa.Column(str, [pa.Check.str_matches(ID_PATTERN, error=(
@@ -162,6 +167,8 @@ def feed_schema(feed: str, now: pd.Timestamp | None = None) -> pa.DataFrameSchem
         The moment after which dates count as "in the future" (default: now, plus one day of
         slack for partners in other time zones).
     """
+    import pandera.pandas as pa
+
     now = (pd.Timestamp(clock.local_now()) + pd.Timedelta(days=1)) if now is None else now
     columns = {f.name: _column(f, now) for f in feed_fields(feed)}
     checks = []

@@ -42,7 +42,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import special
 
 #: ArcGIS Pro's eight emerging hot-spot classes and "no pattern" (``core.trend_words`` names them).
 CATEGORIES = ("new", "consecutive", "intensifying", "persistent", "diminishing", "sporadic",
@@ -112,6 +111,7 @@ def mann_kendall(series, alpha: float = 0.05) -> MannKendall:
         z = 0.0
     else:
         z = (s - np.sign(s)) / np.sqrt(var_s)
+    from scipy import special  # on first use, not at import (the first page needs none)
     p = float(2 * special.ndtr(-abs(z)))  # two-sided normal tail (stats.norm.sf, faster)
     slope = float(np.median(diff / (j - i)))
     trend = "no trend" if p > alpha else ("increasing" if s > 0 else "decreasing")
@@ -122,6 +122,7 @@ def hot_months(counts, expected, alpha: float = 0.05) -> np.ndarray:
     """Months whose count is significantly above expected (one-sided Poisson test)."""
     c, e = np.asarray(counts, float), np.asarray(expected, float)
     # P(X >= c) = P(X > c - 1) (stats.poisson.sf, faster); 1 for c = 0.
+    from scipy import special  # on first use, not at import (the first page needs none)
     p = np.where(c > 0, special.pdtrc(np.maximum(c - 1, 0), np.maximum(e, 1e-12)), 1.0)
     return (c > e) & (p <= alpha)
 
@@ -129,6 +130,7 @@ def hot_months(counts, expected, alpha: float = 0.05) -> np.ndarray:
 def cold_months(counts, expected, alpha: float = 0.05) -> np.ndarray:
     """Months whose count is significantly below expected (one-sided Poisson test)."""
     c, e = np.asarray(counts, float), np.asarray(expected, float)
+    from scipy import special  # on first use, not at import (the first page needs none)
     p = special.pdtr(np.maximum(c, 0), np.maximum(e, 1e-12))  # P(X <= c)
     return (c < e) & (p <= alpha)
 

@@ -7,6 +7,7 @@ same point and the stored coordinate reveals only the cell.
 from __future__ import annotations
 
 import os
+from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 
 import numpy as np
@@ -26,6 +27,24 @@ def _transformer(source: str, target: str) -> Transformer:
     return Transformer.from_crs(source, target, always_xy=True)
 
 
+# The one thread that projects. pyproj makes a transformer's PROJ object once per thread
+# (0.035-0.05 s of CPU), and Streamlit runs each page run in a new thread: projected there,
+# every run that maps points or cells paid it again (docs/benchmarks.md).
+# Made per process: a forked child has no copy of its parent's thread.
+_projector: tuple[int, ThreadPoolExecutor] | None = None
+
+
+def _project(source: str, target: str, x, y) -> tuple[np.ndarray, np.ndarray]:
+    global _projector
+    if _projector is None or _projector[0] != os.getpid():
+        _projector = (os.getpid(), ThreadPoolExecutor(
+            max_workers=1, thread_name_prefix="geomask-projector"))
+
+    def project():
+        return _transformer(source, target).transform(np.asarray(x, float), np.asarray(y, float))
+    return _projector[1].submit(project).result()
+
+
 def geomask_cell_m(value: int | str | None = None) -> int:
     """The grid cell size in metres: ``value``, else ``GEOMASK_M``, else 100; never below 50."""
     raw = value if value is not None else os.environ.get("GEOMASK_M", DEFAULT_CELL_M)
@@ -40,11 +59,11 @@ def geomask_cell_m(value: int | str | None = None) -> int:
 
 
 def lonlat_to_bng(longitude, latitude) -> tuple[np.ndarray, np.ndarray]:
-    return _transformer(WGS84, BNG).transform(np.asarray(longitude, float), np.asarray(latitude, float))
+    return _project(WGS84, BNG, longitude, latitude)
 
 
 def bng_to_lonlat(easting, northing) -> tuple[np.ndarray, np.ndarray]:
-    return _transformer(BNG, WGS84).transform(np.asarray(easting, float), np.asarray(northing, float))
+    return _project(BNG, WGS84, easting, northing)
 
 
 def snap_to_grid(easting, northing, cell_m: int) -> tuple[np.ndarray, np.ndarray]:

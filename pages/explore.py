@@ -14,6 +14,7 @@ from geo.boundaries import DISTRICT_CODES
 from safeguards.disclosure import legend as disclosure_note
 from ui import explore_loaders as load
 from ui import explore_modes as modes
+from ui.a11y import enable_chart_theme
 from ui.folium_frame import show_folium
 from ui.hotspot_loaders import load_hotspots
 from ui.loaders import audited_download, open_store_page, stop_on_user_error
@@ -200,6 +201,7 @@ if details is None:
 else:
     with st.container(border=True):
         # The title is Vega's text, never markup.
+        enable_chart_theme()
         st.altair_chart(monthly_chart(details).properties(
             title=f"{details.name}: records by month"), height=240, width="stretch")
         for column, breakdown in zip(st.columns(3) * 2, details.breakdowns):

@@ -18,6 +18,7 @@ from core.schema import AGE_GROUPS, FEEDS
 from geo.boundaries import DISTRICT_CODES
 from safeguards.disclosure import legend as disclosure_note
 from ui import hotspot_loaders as load
+from ui.a11y import enable_chart_theme
 from ui.hotspot_map import load_hotspot_map, show_hotspot_map
 from ui.loaders import audited_download, open_store_page, stop_on_user_error
 from ui.session import require_page_role
@@ -143,6 +144,7 @@ with side:
         st.write(explain(view, selected))
         month_note = monthly_note(view, selected)
         if monthly_chart_shown(view, selected):
+            enable_chart_theme()
             st.altair_chart(monthly_chart(view, selected), height=200, width="stretch")
         if month_note:
             st.caption(month_note)

@@ -10,6 +10,7 @@ from streamlit_folium import st_folium
 
 from geo.boundaries import DISTRICT_CODES
 from ui import meeting_loaders as load
+from ui.a11y import enable_chart_theme
 from ui.clicker import bind_meeting_keys
 from ui.loaders import stop_on_user_error, synthetic_banner
 from ui.session import require_page_role
@@ -115,6 +116,7 @@ elif state.step == "tasking":
     else:
         st.info(data.tasking_note, icon=":material/assignment:")
 elif state.step == "trends":
+    enable_chart_theme()
     st.altair_chart(meeting_steps.trend_chart(data), height=460, width="stretch")
     st.table(meeting_steps.kpi_frame(data)[["Trend"]])
 

@@ -300,3 +300,74 @@ def test_the_maps_vendored_files_are_cacheable_and_other_static_files_untouched(
     assert tiles.status_code == 200 and "cache-control" not in tiles.headers
     missing = browser.get("/app/static/vendor/none.js")
     assert missing.status_code == 404 and "cache-control" not in missing.headers
+
+
+def test_the_first_stage_leaves_out_what_the_first_view_does_not_need():
+    found = run_fresh("""
+        import json, sys
+        from ui import serve
+        heavy = ("altair", "pandera", "scipy", "sklearn", "reportlab", "matplotlib")
+        serve.warm_first_stage()
+        first = [m for m in heavy if m in sys.modules]
+        serve.warm_second_stage()
+        import altair as alt
+        print(json.dumps({"first": first,
+                          "second": [m for m in heavy if m in sys.modules],
+                          "theme": alt.theme.active}))
+    """, {})
+    assert found["first"] == []
+    # The second stage loads what the other pages need (pandera: only ingest validates), with
+    # the accessible chart theme on.
+    assert {"altair", "scipy", "sklearn"} <= set(found["second"])
+    assert found["theme"] == "wy_accessible"
+
+
+def test_a_chart_made_before_altair_was_loaded_gets_the_accessible_theme(env, tmp_path):
+    found = run_fresh("""
+        import json, sys
+        from ui import a11y, chart_specs
+        import views.explore, views.hotspots  # import altair only when a chart is made
+        before = "altair" in sys.modules
+        import pandas as pd
+        import altair as alt
+        chart = alt.Chart(pd.DataFrame({"x": [1, 2]})).mark_line().encode(x="x:Q")
+        spec = chart_specs.vega_lite_spec(chart)
+        print(json.dumps({"altair at import": before, "config": spec.get("config", {})}))
+    """, {"STORE_URL": str(env.root), "USERS_FILE": str(tmp_path / "no-users.json"),
+          "ROLES_FILE": str(tmp_path / "no-roles.yaml")})
+    assert found["altair at import"] is False
+    assert found["config"]["aria"] is False and found["config"]["mark"]["aria"] is False
+
+
+def test_points_are_projected_in_one_thread_whichever_thread_asks(monkeypatch):
+    import threading
+
+    from geo import geomask
+
+    projected_in = set()
+    make = geomask._transformer
+
+    def recording(source, target):
+        projected_in.add(threading.get_ident())
+        return make(source, target)
+
+    monkeypatch.setattr(geomask, "_transformer", recording)
+    results = []
+
+    def project():
+        results.append(geomask.bng_to_lonlat([430_000.0], [433_000.0]))
+
+    runs = [threading.Thread(target=project) for _ in range(3)]
+    for run in runs:
+        run.start()
+        run.join()
+    project()
+    # Streamlit runs each page run in a new thread, and pyproj makes a transformer's PROJ
+    # object once per thread: all four projections happened in one thread, not four.
+    assert len(projected_in) == 1
+    assert threading.get_ident() not in projected_in
+    lon, lat = results[0]
+    assert all(r[0][0] == lon[0] and r[1][0] == lat[0] for r in results)
+    assert abs(lon[0] + 1.546) < 0.001 and abs(lat[0] - 53.792) < 0.001
+    back = geomask.lonlat_to_bng(lon, lat)
+    assert abs(back[0][0] - 430_000) < 0.01 and abs(back[1][0] - 433_000) < 0.01

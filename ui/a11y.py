@@ -7,15 +7,19 @@ each rule is for and tests/e2e/test_accessibility_e2e.py checks the result with 
 
 Charts: Vega-Lite gives each mark group of an SVG chart an ARIA graphics role but no name, which
 screen readers announce as unnamed images (axe-core ``svg-img-alt``, WCAG 1.1.1). The
-``ACCESSIBLE_CHART_THEME`` Altair theme, enabled on import, turns Vega-Lite's ARIA off
+``ACCESSIBLE_CHART_THEME`` Altair theme (:func:`enable_chart_theme`) turns Vega-Lite's ARIA off
 (``config.aria`` and ``config.mark.aria`` false: marks and axes are hidden from the accessibility
 tree); the numbers
 each chart shows are in the table or tiles beside it. Enabled process-wide, it applies alike to
-``st.altair_chart`` and to specs made by ``ui.chart_specs``.
+``st.altair_chart`` and to specs made by ``ui.chart_specs``. Altair is imported only when a chart
+is made (0.3-0.7 s of imports the dashboard's first page does not need, docs/benchmarks.md), so
+the theme is enabled by :func:`apply_styles` once Altair is loaded, by ``ui.chart_specs`` and
+by each page just before its ``st.altair_chart``.
 """
 from __future__ import annotations
 
-import altair as alt
+import sys
+
 import streamlit as st
 
 # The keyboard focus ring (tests/e2e/test_keyboard_e2e.py measures it on every page).
@@ -56,9 +60,22 @@ def _chart_theme() -> dict:
     return {"config": {"aria": False, "mark": {"aria": False}}}
 
 
-alt.theme.register(ACCESSIBLE_CHART_THEME, enable=True)(_chart_theme)
+_theme_enabled = False
+
+
+def enable_chart_theme() -> None:
+    """Register and enable the accessible chart theme, process-wide (imports Altair; once)."""
+    global _theme_enabled
+    if not _theme_enabled:
+        import altair as alt
+
+        alt.theme.register(ACCESSIBLE_CHART_THEME, enable=True)(_chart_theme)
+        _theme_enabled = True
 
 
 def apply_styles() -> None:
-    """Inject the shared accessibility styles into the current page."""
+    """Inject the shared accessibility styles into the current page (and enable the chart
+    theme if a chart module has loaded Altair)."""
+    if "altair" in sys.modules:
+        enable_chart_theme()
     st.html(STYLES)

@@ -13,12 +13,12 @@ from __future__ import annotations
 import streamlit as st
 from streamlit.elements.vega_charts import _convert_altair_to_vega_lite_spec
 
-# Imported for its effect: the accessible Altair chart theme is on before any spec is made.
-from ui import a11y  # noqa: F401
+from ui import a11y
 
 
 def vega_lite_spec(chart) -> dict:
     """The spec ``st.altair_chart(chart)`` would draw (data as Arrow datasets)."""
+    a11y.enable_chart_theme()   # the accessible theme is on before any spec is made
     return _convert_altair_to_vega_lite_spec(chart)
 
 

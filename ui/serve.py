@@ -15,10 +15,13 @@ map came later than with no warming. A thread started from the router's first ru
 started with the server overlaps the browser's start, but one that *races* the first page run
 for the GIL slowed both (first map 10-14 s). So the thread warms in two stages:
 
-1. what the router and Explore need (imports, boundaries, ward and district outlines), at once;
-   the router's first run waits for this stage (:func:`wait_for_first_stage`, the first line of
-   ``dashboard.py``) instead of importing alongside it;
-2. the other pages' imports, the LSOA outlines, the hotspot grid, the publication and the
+1. what the router and Explore need (imports, boundaries, ward and district outlines, the map's
+   projection), at once; the router's first run waits for this stage
+   (:func:`wait_for_first_stage`, the first line of ``dashboard.py``) instead of importing
+   alongside it. Not Altair, pandera nor SciPy: Explore's first view draws no chart, validates
+   nothing and tests no trend, and their modules import them where they are used;
+2. the other pages' imports (Altair with the accessible chart theme, SciPy, scikit-learn), the
+   LSOA outlines, the hotspot grid, the publication and the
    hotspots the Hotspots page opens on, only once a first page has been drawn
    (:func:`first_page_served`) and a few seconds more (:data:`SECOND_STAGE_SETTLE_S`, while the
    visitor's browser draws it), so they never compete with it.
@@ -88,6 +91,11 @@ def warm_first_stage() -> dict[str, float]:
     preload_geometries(("district", "ward"))
     for level in LABELLED_LEVELS:   # the base map's names
         level_labels(level)
+    # The grid-to-map projection every map's points and cells go through: pyproj makes it on
+    # first use (0.05-0.07 s of the first Explore run's CPU, docs/benchmarks.md).
+    from geo.geomask import bng_to_lonlat
+
+    bng_to_lonlat([430_000.0], [433_000.0])
     timings["boundaries"] = time.perf_counter() - started
 
     started = time.perf_counter()
@@ -120,6 +128,9 @@ def warm_second_stage() -> dict[str, float]:
     from maps.area_layer import preload_geometries
 
     preload_geometries(("lsoa",))
+    from ui.a11y import enable_chart_theme
+
+    enable_chart_theme()   # Altair, left out of the first stage (the first view draws no chart)
     timings["other pages"] = time.perf_counter() - started
 
     started = time.perf_counter()

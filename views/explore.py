@@ -22,9 +22,12 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
-import altair as alt
 import pandas as pd
+
+if TYPE_CHECKING:  # imported where a chart is made: the first view draws none
+    import altair as alt
 
 from core.filters import EventFilter
 from core.schema import AGE_GROUPS
@@ -273,6 +276,8 @@ def area_details(query: RoleScopedQuery, state: ExplorerState, code: str,
 
 def monthly_chart(details: AreaDetails) -> alt.Chart:
     """A small line chart of the area's records per month, one line per feed (gaps: hidden)."""
+    import altair as alt  # here: a page's first view draws no chart (docs/benchmarks.md)
+
     data = pd.DataFrame({"Feed": details.monthly["feed"], "Month": details.monthly["month"],
                          "Records": details.monthly["count"].astype("float")})
     # Ticks on whole months only (Vega's own picks put two "Jan 23" ticks on a short period),

@@ -26,11 +26,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
-import altair as alt
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+
+if TYPE_CHECKING:  # imported where a chart is made: the first view draws none
+    import altair as alt
 
 from core.filters import EventFilter
 from core.schema import check_feeds
@@ -448,6 +451,8 @@ def monthly_frame(view: HotspotView, hotspot_id: int) -> pd.DataFrame:
 def monthly_chart(view: HotspotView, hotspot_id: int) -> alt.Chart:
     """Events per month in one hotspot (bars; hidden months are left out, with their label in
     the tooltip of an empty mark)."""
+    import altair as alt  # here: a page's first view draws no chart (docs/benchmarks.md)
+
     data = monthly_frame(view, hotspot_id).rename(
         columns={"month": "Month", "count": "Events", "display": "Shown"})
     return (alt.Chart(data)
