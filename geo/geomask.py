@@ -7,6 +7,7 @@ same point and the stored coordinate reveals only the cell.
 from __future__ import annotations
 
 import os
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 
@@ -32,13 +33,15 @@ def _transformer(source: str, target: str) -> Transformer:
 # every run that maps points or cells paid it again (docs/benchmarks.md).
 # Made per process: a forked child has no copy of its parent's thread.
 _projector: tuple[int, ThreadPoolExecutor] | None = None
+_projector_lock = threading.Lock()
 
 
 def _project(source: str, target: str, x, y) -> tuple[np.ndarray, np.ndarray]:
     global _projector
-    if _projector is None or _projector[0] != os.getpid():
-        _projector = (os.getpid(), ThreadPoolExecutor(
-            max_workers=1, thread_name_prefix="geomask-projector"))
+    with _projector_lock:  # two first callers at once must not start two threads
+        if _projector is None or _projector[0] != os.getpid():
+            _projector = (os.getpid(), ThreadPoolExecutor(
+                max_workers=1, thread_name_prefix="geomask-projector"))
 
     def project():
         return _transformer(source, target).transform(np.asarray(x, float), np.asarray(y, float))
