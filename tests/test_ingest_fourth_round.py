@@ -4,6 +4,9 @@ check and hashes its own columns (``data.locating``); each change against what i
 * the location columns' hashes made per chunk on the second thread, joined, against
   ``text_hashes`` of the whole resolved column, and the stored content hash against the
   reference hash of the stored records (threaded, many chunks);
+* the quick validation's distinct values (``Series.unique``; ``is_unique`` for a unique
+  column) against the rows ``duplicated()`` kept, and its verdict against the old check's, on
+  generated feeds with and without missing cells, repeats and bad values;
 * a file refused for an identifier, or for a bad geomask cell size, is refused as before
   (same error, the identifier check first) though its locations were already being resolved,
   and nothing reaches the store.
@@ -14,11 +17,13 @@ import threading
 
 import numpy as np
 import pandas as pd
+import pandera.errors
 import pytest
 
 from core.errors import ConfigError, IdentifierError
+from core.schema import feed_schema
 from data import ingest as ingest_module
-from data import location
+from data import location, validation
 from data.content_hash import text_hashes
 from data.ingest import ingest_file
 from data.locating import Inline, joined, locate_chunk
@@ -108,3 +113,60 @@ def test_a_file_with_an_identifier_is_refused_while_its_locations_resolve(
         if thread.name.startswith("ingest-locations"):
             thread.join(timeout=30)
             assert not thread.is_alive()
+
+
+def _old_passes_on_distinct_values(typed: pd.DataFrame, schema) -> bool:
+    """``validation.passes_on_distinct_values`` as it was (commit 7b2c6bf): ``duplicated()``."""
+    if any(name not in typed.columns for name in schema.columns):
+        return False
+    unique = [name for name, column in schema.columns.items() if column.unique]
+    try:
+        for name, column in schema.columns.items():
+            values = typed[name]
+            duplicated = values.duplicated()
+            if column.unique and duplicated.any():
+                return False
+            distinct = values[~duplicated.to_numpy()]
+            type(schema)({name: column}, strict=False).validate(distinct.to_frame(), lazy=False)
+        if schema.checks:
+            rest = [c for c in schema.columns if c not in unique]
+            type(schema)(checks=schema.checks, strict=False).validate(
+                typed[rest].drop_duplicates(), lazy=False)
+    except (pandera.errors.SchemaError, pandera.errors.SchemaErrors):
+        return False
+    return True
+
+
+def _variants(typed: pd.DataFrame, feed: str):
+    yield "as generated", typed
+    schema = feed_schema(feed)
+    for name in schema.columns:
+        missing = typed.copy()
+        missing.loc[missing.index[::5], name] = None  # missing cells (pandas' missing marker)
+        yield f"{name} missing", missing
+        repeated = typed.copy()
+        repeated.loc[repeated.index[1], name] = repeated.loc[repeated.index[0], name]
+        yield f"{name} repeated", repeated
+        if typed[name].dtype == "string":
+            bad = typed.copy()
+            bad.loc[bad.index[3], name] = "not a value ; x"
+            yield f"{name} bad", bad
+
+
+def test_distinct_values_and_the_verdict_are_the_old_checks():
+    from data.ingest import _parse
+
+    for feed, frame in generate(seed=11, events=2_000).items():
+        typed, _ = _parse(_text_frame(frame), feed)
+        schema = feed_schema(feed)
+        verdicts = []
+        for label, variant in _variants(typed, feed):
+            for name in schema.columns:
+                values = variant[name]
+                kept = values[~values.duplicated().to_numpy()].reset_index(drop=True)
+                pd.testing.assert_series_equal(pd.Series(values.unique(), name=name), kept,
+                                               obj=f"{feed} {label} {name}")
+            new = validation.passes_on_distinct_values(variant, schema)
+            assert new == _old_passes_on_distinct_values(variant, schema), f"{feed} {label}"
+            verdicts.append(new)
+        assert verdicts[0] and not all(verdicts), feed  # both verdicts were exercised
