@@ -27,7 +27,7 @@ import getpass
 import os
 import sys
 import time
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -49,6 +49,7 @@ from core.schema import EVENT_DATE_FIELD, feed_fields
 from data.columns import load_column_mapping, resolve_columns
 from data.content_hash import content_hash, content_hash_of, text_hashes
 from data.identifiers import mask, refuse_identifiers
+from data.locating import Inline, joined, locate_chunk
 from data.location import resolve_locations
 from data.lsoa_grid import build_in_background
 from data.parse import parse_field
@@ -148,9 +149,11 @@ def ingest_file(path: str | Path, feed: str, *, store: Store | str | None = None
         rename, dropped = resolve_columns(path, headers, feed, mapping=mapping,
                                           drop_unknown=drop_unknown)
         frame = frame[[*rename, ROW_COLUMN]].rename(columns=rename)
-        refuse_identifiers(path, frame, identifier_columns(feed, frame.columns))
-        report = _ingest(frame, feed, str(path), store=store, accept_valid=accept_valid,
-                         replace=replace, geomask_m=geomask_m, source="real", bar=bar)
+        with _locating(frame, geomask_m) as located:  # meanwhile, on a second thread
+            refuse_identifiers(path, frame, identifier_columns(feed, frame.columns))
+            report = _ingest(frame, feed, str(path), store=store, accept_valid=accept_valid,
+                             replace=replace, geomask_m=geomask_m, source="real", bar=bar,
+                             located=located)
         report.dropped_columns = dropped
         report.seconds = time.perf_counter() - started
         outcome["records"] = report.added
@@ -176,9 +179,11 @@ def ingest_frame(frame: pd.DataFrame, feed: str, *, name: str, store: Store | st
         frame = frame[list(rename)].rename(columns=rename)
         frame = frame.astype("string").fillna("").reset_index(drop=True)
         frame[ROW_COLUMN] = range(2, len(frame) + 2)
-        refuse_identifiers(name, frame, identifier_columns(feed, frame.columns))
-        report = _ingest(frame, feed, name, store=store, accept_valid=False, replace=replace,
-                         geomask_m=geomask_m, source=source, bar=bar)
+        with _locating(frame, geomask_m) as located:  # meanwhile, on a second thread
+            refuse_identifiers(name, frame, identifier_columns(feed, frame.columns))
+            report = _ingest(frame, feed, name, store=store, accept_valid=False,
+                             replace=replace, geomask_m=geomask_m, source=source, bar=bar,
+                             located=located)
         report.seconds = time.perf_counter() - started
         outcome["records"] = report.added
     return report
@@ -244,36 +249,54 @@ def _os_user() -> str:
         return "unknown"
 
 
-def _ingest(frame, feed, name, *, store, accept_valid, replace, geomask_m, source, bar):
+@contextmanager
+def _locating(frame: pd.DataFrame, geomask_m):
+    """The futures of ``frame``'s locations and their hashes (``data.locating``), one per
+    chunk, resolved on a second thread for a large file; ``None`` (``_ingest`` then refuses the
+    file as before) for an empty frame or a cell size ``geomask_cell_m`` refuses."""
+    try:
+        cell_m = geomask_cell_m(geomask_m)
+    except ConfigError:
+        cell_m = None
+    if cell_m is None or frame.empty:
+        yield None
+        return
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest-locations") \
+        if len(frame) >= THREAD_MIN_ROWS else Inline()
+    try:
+        yield [pool.submit(locate_chunk, resolve_locations, chunk, cell_m)
+               for chunk in _chunks(frame)]
+    except BaseException:
+        pool.shutdown(wait=False, cancel_futures=True)  # a refused file: its locations unused
+        raise
+    pool.shutdown(wait=True)
+
+
+def _ingest(frame, feed, name, *, store, accept_valid, replace, geomask_m, source, bar,
+            located):
+    """``located``: :func:`_locating`'s futures (``None`` only when this refuses the file)."""
     store = store if isinstance(store, Store) else open_store(store)
-    cell_m = geomask_cell_m(geomask_m)
+    geomask_cell_m(geomask_m)  # a bad cell size is refused here, after the identifier check
     report = IngestReport(name=Path(name).name, feed=feed, rows_read=len(frame))
     if frame.empty:
         raise SchemaError(name, [Problem(None, None, None, "the file has a header but no data rows")])
-    # Locations need only the raw cells: for a large file they are resolved on a second thread
-    # while this one parses and validates (geometry, projection and Arrow work there release
-    # the GIL); for a small one the thread costs more than it saves.
-    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest-locations") \
-        if len(frame) >= THREAD_MIN_ROWS else _Inline()
-    with pool:
-        located = [pool.submit(resolve_locations, chunk, cell_m) for chunk in _chunks(frame)]
-        with bar.stage("parse", len(frame)) as advance:
-            typed, problems = _by_chunk(frame, lambda chunk: _parse(chunk, feed), advance)
-        parsed = {(p.row, p.column) for p in problems}
-        # A cell the parser could not read is reported once, not again by the schema.
-        with bar.stage("validate", len(frame)) as advance:
-            problems += [p for p in validate(typed, frame, feed)
-                         if (p.row, p.column) not in parsed]
-            advance(len(frame))
-        event_date = typed[EVENT_DATE_FIELD[feed]].dt.floor("D")
-        # While the locations are still being resolved: the parsed columns' part of the content
-        # hash (a row's hash does not depend on the other rows, so hashing before the invalid
-        # rows are dropped gives the same numbers).
-        hashes = {} if problems else \
-            {c: text_hashes(typed[c]) for c in typed.columns if c != ROW_COLUMN} | \
-            {"event_date": text_hashes(event_date)}
-        with bar.stage("geomask", len(frame)) as advance:
-            location, location_problems = _joined(located, advance)
+    with bar.stage("parse", len(frame)) as advance:
+        typed, problems = _by_chunk(frame, lambda chunk: _parse(chunk, feed), advance)
+    parsed = {(p.row, p.column) for p in problems}
+    # A cell the parser could not read is reported once, not again by the schema.
+    with bar.stage("validate", len(frame)) as advance:
+        problems += [p for p in validate(typed, frame, feed)
+                     if (p.row, p.column) not in parsed]
+        advance(len(frame))
+    event_date = typed[EVENT_DATE_FIELD[feed]].dt.floor("D")
+    # While the locations are still being resolved: the parsed columns' part of the content
+    # hash (a row's hash does not depend on the other rows, so hashing before the invalid
+    # rows are dropped gives the same numbers).
+    hashes = {} if problems else \
+        {c: text_hashes(typed[c]) for c in typed.columns if c != ROW_COLUMN} | \
+        {"event_date": text_hashes(event_date)}
+    with bar.stage("geomask", len(frame)) as advance:
+        location, location_problems, location_hashes = joined(located, advance)
     problems += location_problems
     records = pd.concat([typed, location], axis=1)
     records["event_date"] = event_date
@@ -284,7 +307,7 @@ def _ingest(frame, feed, name, *, store, accept_valid, replace, geomask_m, sourc
     records = records[keep]
     source_rows = records[["record_id", ROW_COLUMN]]  # to name rows in a conflict report
     records = records.drop(columns=[ROW_COLUMN])
-    hashes |= {c: text_hashes(records[c]) for c in location.columns} if hashes else {}
+    hashes |= (location_hashes or {}) if hashes else {}
     if len(records) == len(frame) and set(hashes) == set(records.columns):
         records["content_hash"] = content_hash_of(hashes, records.index)
     else:
@@ -322,37 +345,6 @@ def _by_chunk(frame: pd.DataFrame, work, advance) -> tuple[pd.DataFrame, list[Pr
         parts.append(part)
         problems += found
         advance(len(chunk))
-    return (parts[0] if len(parts) == 1 else pd.concat(parts)), problems
-
-
-class _Inline:
-    """An executor that runs each task when it is submitted (``ThreadPoolExecutor``'s
-    interface, as far as :func:`_ingest` uses it)."""
-
-    def submit(self, work, *args) -> Future:
-        done = Future()
-        try:
-            done.set_result(work(*args))
-        except Exception as exc:  # noqa: BLE001 - handed on by result(), as from a thread
-            done.set_exception(exc)
-        return done
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return False
-
-
-def _joined(futures, advance) -> tuple[pd.DataFrame, list[Problem]]:
-    """The ``(frame, problems)`` results of ``futures`` (one per chunk, in row order) joined
-    as :func:`_by_chunk` joins them, calling ``advance(rows)`` as each chunk is ready."""
-    parts, problems = [], []
-    for future in futures:
-        part, found = future.result()
-        parts.append(part)
-        problems += found
-        advance(len(part))
     return (parts[0] if len(parts) == 1 else pd.concat(parts)), problems
 
 

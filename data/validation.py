@@ -39,10 +39,12 @@ def passes_on_distinct_values(typed: pd.DataFrame, schema) -> bool:
     try:
         for name, column in schema.columns.items():
             values = typed[name]
-            duplicated = values.duplicated()
-            if column.unique and duplicated.any():
-                return False
-            distinct = values[~duplicated.to_numpy()]
+            if column.unique:
+                if not values.is_unique:  # one hash pass, without a flag per row
+                    return False
+                distinct = values  # every value once already
+            else:  # the distinct values (and one missing, if any), without a flag per row
+                distinct = pd.Series(values.unique(), name=name)
             pandera_schema = type(schema)({name: column}, strict=False)
             pandera_schema.validate(distinct.to_frame(), lazy=False)
         if schema.checks:  # the columns passed above: only the whole-frame rules are left
