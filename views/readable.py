@@ -1,7 +1,11 @@
-"""Values as people read them: blanks, dates and times, and filter sets in the app's format.
+"""Values as people read them: blanks, counts, dates and times, and filter sets in the app's
+format.
 
-One place for the small renderings that the administration pages and the CSV labels share:
+One place for the small renderings that the pages, the administration pages and the CSV labels
+share:
 
+- a shown count is ``"1,234"`` (:func:`thousands`); a protected cell's ``"<5"`` or ``"[c]"``
+  stays as it is;
 - a missing value (``None``, ``""``, an empty list or dict, a NaN) is :data:`BLANK`, "—";
 - a date is ``"1 Dec 2024"`` (``DATE_FORMAT``, as ``core.periods.coverage_text``), a time
   ``"1 Dec 2024 09:05:02"`` (UTC);
@@ -21,7 +25,6 @@ import re
 import pandas as pd
 
 from core.periods import parse_period, period_label
-from geo.boundaries import DISTRICT_CODES
 
 BLANK = "—"
 DATE_FORMAT = "%-d %b %Y"
@@ -66,6 +69,18 @@ def text(value) -> str:
     return BLANK if is_blank(value) else str(value)
 
 
+def thousands(label) -> str:
+    """A shown count with thousands separators: ``"1234"`` (or 1234) → ``"1,234"``; anything
+    else (``"<5"``, ``"[c]"``, ``"no data"``) as it is.
+
+    Examples
+    --------
+    >>> thousands("1234"), thousands(56), thousands("<5"), thousands("[c]")
+    ('1,234', '56', '<5', '[c]')
+    """
+    return f"{int(label):,}" if str(label).isdigit() else str(label)
+
+
 def _moment(value):
     """``value``, ISO text parsed to a ``datetime`` (text that is not ISO comes back as is)."""
     if isinstance(value, str):
@@ -106,6 +121,10 @@ def _value_text(key: str, value) -> str:
         return str(value)
     if key in ("feed", "feeds") and value in FEED_NAMES:
         return FEED_NAMES[value]
+    # Imported here: geo.boundaries brings geopandas, which the pages that show counts
+    # (Overview, Trends) do not otherwise import.
+    from geo.boundaries import DISTRICT_CODES
+
     if value in DISTRICT_CODES:
         return DISTRICT_CODES[value]
     if _ISO_DATE.match(value):
