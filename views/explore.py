@@ -34,9 +34,9 @@ from core.schema import AGE_GROUPS
 from safeguards.access import RoleScopedQuery
 from safeguards.disclosure import TOTAL, must_suppress, threshold_for
 from views.explore_dates import previous_period
-from views.explore_words import CATEGORY_TITLES, period_label, rank_text
+from views.explore_words import period_label, rank_text
 from views.overview import FEED_SHORT_TITLES
-from views.readable import thousands
+from views.readable import CATEGORY_TITLES, thousands
 from views.viewstate import (
     EXPLOITATION_TYPES,
     INDICATORS,

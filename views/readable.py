@@ -31,6 +31,16 @@ DATE_FORMAT = "%-d %b %Y"
 TIME_FORMAT = "%-d %b %Y %H:%M:%S"
 SEPARATOR = " · "
 FEED_NAMES = {"nrm": "NRM", "rosewood": "Rosewood", "mandevilla": "Mandevilla"}
+#: The explorer's filter categories by title (its panel, legend and exports, and filter sets).
+CATEGORY_TITLES = {
+    "adult": "Adult", "child": "Child", "unknown": "Unknown",
+    "labour": "Labour", "sexual": "Sexual", "criminal": "Criminal",
+    "domestic_servitude": "Domestic servitude", "organ_harvesting": "Organ harvesting",
+    "found": "Found", "missing": "Still missing",
+    "accompanied_by_controlling_person": "Accompanied by a controlling person",
+    "under_18": "Under 18", "repeat_procedure": "Repeat procedure",
+    "unable_to_speak_freely": "Unable to speak freely", "other": "Other",
+}
 
 # Filter keys as people say them: (one value, several values).
 KEY_TITLES = {
@@ -140,8 +150,6 @@ def _value_text(key: str, value) -> str:
 
 
 def _category_title(value: str) -> str:
-    from views.explore_words import CATEGORY_TITLES  # only for filters that use them
-
     return CATEGORY_TITLES.get(value, value).lower() if value in CATEGORY_TITLES else value
 
 
