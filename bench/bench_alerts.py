@@ -34,6 +34,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from bench._stores import median_seconds
 from models._events import events_frame
 from models._grid import analysis_grid
 from models.surveillance import ProspectiveScan
@@ -51,15 +52,6 @@ def demo_store(path: Path) -> ParquetStore:
     return ParquetStore(path)
 
 
-def timed(fn, repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
-
-
 def bench_fit(store: ParquetStore, repeats: int) -> None:
     first, last = store.period()
     month = alert_month((first, last), last + pd.Timedelta(days=1))
@@ -70,14 +62,14 @@ def bench_fit(store: ParquetStore, repeats: int) -> None:
     analysis_grid(300)
     warnings.simplefilter("ignore")
     model = ProspectiveScan(random_state=0)
-    fit = timed(lambda: model.fit(events, as_of=month), repeats)
+    fit = median_seconds(lambda: model.fit(events, as_of=month), repeats)
     print(f"\n### Fit time, demo store ({len(events):,} events with a point; month {month}; "
           f"{model.n_events_:,} in the 36-month study period)\n")
     print(f"| what | median of {repeats} (s) |\n| --- | ---: |")
     print(f"| `ProspectiveScan().fit` (this month and last, 999 replicas each) | {fit:.2f} |")
     for role in ("analyst", "chair"):
         query = RoleScopedQuery(store, Principal("bench", role))
-        view = timed(lambda q=query: fit_alerts(q, FEEDS, month), repeats)
+        view = median_seconds(lambda q=query: fit_alerts(q, FEEDS, month), repeats)
         print(f"| `fit_alerts` as {role} (read + fit + figures + audit) | {view:.2f} |")
     print(f"\nAlerts: {len(model.alerts_)} ({int(model.alerts_['new'].sum())} new); "
           f"most likely cylinder p = {model.p_value_:.3f}")

@@ -16,12 +16,10 @@ audited, as in the app).
 """
 from __future__ import annotations
 
-import argparse
 import datetime as dt
 import os
 import platform
 import shutil
-import statistics
 import sys
 import tempfile
 import time
@@ -29,7 +27,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench._stores import source_store  # noqa: E402
+from bench._stores import (  # noqa: E402
+    median_ms,
+    postgis_databases,
+    source_store,
+    store_arguments,
+)
 from core.filters import EventFilter  # noqa: E402
 from core.schema import FEEDS  # noqa: E402
 from safeguards.access import Principal, RoleScopedQuery  # noqa: E402
@@ -52,32 +55,9 @@ class ViaPoints:
         return Store.cell_counts(self._store, feed, filters, cell_m)
 
 
-def median_ms(call, repeat: int) -> float:
-    call()  # warm-up: caches, pooled connections
-    times = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        call()
-        times.append(time.perf_counter() - started)
-    return statistics.median(times) * 1000
-
-
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--events", type=int, default=1_000_000)
-    parser.add_argument("--repeat", type=int, default=5)
-    parser.add_argument("--source", help="an existing Parquet store to copy records from")
-    parser.add_argument("--database-url", help="an empty PostGIS database (default: throwaway)")
-    args = parser.parse_args()
-
-    cluster = None
-    url = args.database_url
-    if url is None:
-        from tests.pgcluster import Cluster
-
-        cluster = Cluster().start()
-        url = cluster.create_database("bench_cells")
-    try:
+    args = store_arguments(__doc__.split("\n")[0]).parse_args()
+    with postgis_databases(args.database_url, "bench_cells") as (url,):
         source = source_store(args.events, args.source)
         postgis = open_store(url)
         if not postgis.batches():
@@ -89,7 +69,8 @@ def main() -> int:
         print(f"machine: {platform.machine()}, {os.cpu_count()} cores, load {load[0]:.1f}; "
               f"python {platform.python_version()}; {dt.date.today()}; source {source.url} "
               f"({sum(b['rows'] for b in source.batches()):,} records)")
-        print(f"postgis: {postgis.url}" + (" (throwaway cluster, fsync=off)" if cluster else ""))
+        throwaway = " (throwaway cluster, fsync=off)" if args.database_url is None else ""
+        print(f"postgis: {postgis.url}{throwaway}")
         analyst = Principal("bench", "analyst")
         # Every cell_counts call is audited: query a copy, not the shared source store.
         scratch = Path(tempfile.mkdtemp(prefix="bench-cells-"))
@@ -121,12 +102,6 @@ def main() -> int:
                       + " ".join(f"{results[n][0]:>17.0f}" for n in backends)
                       + f"  {cells:,}" + ("" if same else "  RESULTS DIFFER"))
         shutil.rmtree(scratch)
-    finally:
-        if cluster is not None:
-            from storage.postgis import dispose_engines
-
-            dispose_engines()
-            cluster.stop()
     return 0
 
 

@@ -19,11 +19,9 @@ throwaway cluster (tests/pgcluster.py) with ``fsync=off`` - say so next to the f
 """
 from __future__ import annotations
 
-import argparse
 import datetime as dt
 import os
 import platform
-import statistics
 import sys
 import tempfile
 import time
@@ -31,7 +29,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench._stores import source_store  # noqa: E402
+from bench._stores import (  # noqa: E402
+    median_ms,
+    postgis_databases,
+    source_store,
+    store_arguments,
+)
 from core.filters import EventFilter  # noqa: E402
 from core.schema import FEEDS  # noqa: E402
 from data.ingest import ingest_frame  # noqa: E402
@@ -59,16 +62,6 @@ def full_ingest(target, frames) -> tuple[float, int]:
     return time.perf_counter() - started, rows
 
 
-def median_ms(call, repeat: int) -> float:
-    call()  # warm-up: caches, pooled connections
-    times = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        call()
-        times.append(time.perf_counter() - started)
-    return statistics.median(times) * 1000
-
-
 def queries(store, last: dt.date):
     year = EventFilter(start=last - dt.timedelta(days=365), end=last)
     leeds = EventFilter(districts=("E08000035",), start=last - dt.timedelta(days=365), end=last)
@@ -89,25 +82,10 @@ def queries(store, last: dt.date):
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--events", type=int, default=1_000_000)
-    parser.add_argument("--repeat", type=int, default=5)
-    parser.add_argument("--source", help="an existing Parquet store to copy records from")
-    parser.add_argument("--database-url", help="an empty PostGIS database (default: throwaway)")
+    parser = store_arguments(__doc__.split("\n")[0])
     parser.add_argument("--ingest-events", type=int, default=200_000)
     args = parser.parse_args()
-
-    cluster = None
-    url = args.database_url
-    if url is None:
-        from tests.pgcluster import Cluster
-
-        cluster = Cluster().start()
-        url = cluster.create_database("bench")
-        url_ingest = cluster.create_database("bench_ingest")
-    else:
-        url_ingest = None
-    try:
+    with postgis_databases(args.database_url, "bench", "bench_ingest") as (url, url_ingest):
         source = source_store(args.events, args.source)
         with tempfile.TemporaryDirectory(prefix="bench-store-") as tmp:
             stores = {"parquet": ParquetStore(Path(tmp) / "parquet"), "postgis": open_store(url)}
@@ -115,7 +93,7 @@ def main() -> int:
                   f"{platform.python_version()}; source {source.url} "
                   f"({sum(b['rows'] for b in source.batches()):,} records)")
             print(f"postgis: {stores['postgis'].url}"
-                  + (" (throwaway cluster, fsync=off)" if cluster else ""))
+                  + (" (throwaway cluster, fsync=off)" if args.database_url is None else ""))
             print("\n1. store write rate (Store.append of the source's batches)")
             for name, store in stores.items():
                 seconds, rows = write_rate(source, store)
@@ -151,12 +129,6 @@ def main() -> int:
                                         ).fetchone()[0]
             print(f"\nsize: parquet {size / 1e6:.0f} MB, postgis database {pg_bytes / 1e6:.0f} MB"
                   " (with indexes and the geometry column)")
-    finally:
-        if cluster is not None:
-            from storage.postgis import dispose_engines
-
-            dispose_engines()
-            cluster.stop()
     return 0
 
 

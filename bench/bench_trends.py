@@ -12,14 +12,13 @@ series, the district series of the three feeds and the trend flags. Median of ``
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench._stores import median_seconds  # noqa: E402
 from core.schema import FEEDS  # noqa: E402
 from data.synthetic import build_store  # noqa: E402
 from safeguards import publication  # noqa: E402
@@ -35,15 +34,6 @@ def page_reads(query: RoleScopedQuery) -> None:
         trend_series.monthly_series(query, feed)
     trend_series.breakdown_series(query, "nrm", "exploitation_type")
     trend_flags.trend_flags(query, end="2026-10")
-
-
-def timed(fn, runs: int) -> float:
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def main(argv=None) -> int:
@@ -66,11 +56,11 @@ def main(argv=None) -> int:
                     publication._cache.clear()   # protected roles: the publication too
                     page_reads(query)
 
-                cold_s = timed(cold, args.runs)
+                cold_s = median_seconds(cold, args.runs)
                 page_reads(query)
-                warm_s = timed(lambda: page_reads(query), args.runs)
+                warm_s = median_seconds(lambda: page_reads(query), args.runs)
                 print(f"| {events:,} | {role} | {cold_s:.2f} | {warm_s:.2f} |", flush=True)
-            build = timed(lambda: [publication.build_publication(store, f) for f in FEEDS],
+            build = median_seconds(lambda: [publication.build_publication(store, f) for f in FEEDS],
                           args.runs)
             print(f"| {events:,} | (publication of the three feeds, built) | {build:.2f} | |",
                   flush=True)

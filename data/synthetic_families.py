@@ -78,11 +78,11 @@ def family_events(family: str, n_events: int, *, seed: int = 0, months: int = 24
 # -- the families -----------------------------------------------------------------------------
 
 def _micro_places(rng, n, span):
-    px, py = _residents(rng, MICRO_PLACES, urban=True)
+    px, py = residents(rng, MICRO_PLACES, urban=True)
     weight = rng.pareto(PARETO_SHAPE, MICRO_PLACES) + 1
     hot = rng.random(n) < STRUCTURED_SHARE["micro_places"]
     place = rng.choice(MICRO_PLACES, size=hot.sum(), p=weight / weight.sum())
-    x, y = _residents(rng, n)
+    x, y = residents(rng, n)
     x[hot], y[hot] = px[place] + rng.normal(0, 15, hot.sum()), py[place] + rng.normal(0, 15,
                                                                                         hot.sum())
     top = np.sort(weight)[::-1] / weight.sum()
@@ -92,7 +92,7 @@ def _micro_places(rng, n, span):
 
 def _corridors(rng, n, span):
     lines = []
-    sx, sy = _residents(rng, CORRIDORS, urban=True)
+    sx, sy = residents(rng, CORRIDORS, urban=True)
     for k in range(CORRIDORS):
         heading = rng.uniform(0, 2 * np.pi) + np.cumsum(rng.normal(0, 0.35, CORRIDOR_STEPS))
         px = sx[k] + np.r_[0, np.cumsum(CORRIDOR_STEP_M * np.cos(heading))]
@@ -103,7 +103,7 @@ def _corridors(rng, n, span):
     along = rng.random(hot.sum())
     points = shapely.line_interpolate_point(np.array(lines, dtype=object)[which], along,
                                             normalized=True)
-    x, y = _residents(rng, n)
+    x, y = residents(rng, n)
     x[hot] = shapely.get_x(points) + rng.normal(0, CORRIDOR_WIDTH_M, hot.sum())
     y[hot] = shapely.get_y(points) + rng.normal(0, CORRIDOR_WIDTH_M, hot.sum())
     return x, y, rng.integers(0, span, n), {"lines_bng_wkt": [line.wkt for line in lines]}
@@ -113,7 +113,7 @@ def _near_repeat(rng, n, span):
     """Immigrants by residents, uniform in time; each event's offspring (Poisson, mean
     ``BRANCHING``) within ~``TRIGGER_M`` metres and ``TRIGGER_DAYS`` days; about ``n`` in all."""
     roots = max(1, int(round(n * (1 - BRANCHING))))
-    x, y = _residents(rng, roots)
+    x, y = residents(rng, roots)
     day = rng.uniform(0, span, roots)
     xs, ys, days = [x], [y], [day]
     while len(x):
@@ -131,14 +131,14 @@ def _near_repeat(rng, n, span):
 
 def _moving(rng, n, span):
     """Hotspots each alive for 3-9 months, intensity rising then falling, centre drifting."""
-    cx, cy = _residents(rng, MOVING, urban=True)
+    cx, cy = residents(rng, MOVING, urban=True)
     life = rng.uniform(90, 270, MOVING)
     start = rng.uniform(0, np.maximum(span - life, 1))
     heading, drift = rng.uniform(0, 2 * np.pi, MOVING), rng.uniform(1000, 4000, MOVING)
     hot = rng.random(n) < STRUCTURED_SHARE["moving"]
     which = rng.integers(0, MOVING, hot.sum())
     phase = rng.triangular(0, 0.5, 1, hot.sum())  # rises then fades
-    x, y = _residents(rng, n)
+    x, y = residents(rng, n)
     day = rng.uniform(0, span, n)
     day[hot] = start[which] + phase * life[which]
     x[hot] = (cx[which] + phase * drift[which] * np.cos(heading[which])
@@ -183,9 +183,10 @@ def _outline():
     return _CACHE["outline"]
 
 
-def _residents(rng, n: int, urban: bool = False):
-    """``n`` points: an LSOA drawn by population (by density x population when ``urban``), a
-    point uniform inside it."""
+def residents(rng, n: int, urban: bool = False):
+    """``n`` points (BNG eastings, northings): an LSOA drawn by population (by density x
+    population when ``urban``), a point uniform inside it. Also the background of the tests'
+    null data (``tests.test_hotspots.null_events``)."""
     lsoas = _lsoas()
     weight = lsoas["population"].to_numpy(float)
     if urban:

@@ -11,6 +11,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from unittest import mock
 
+import pytest
 from streamlit.testing.v1 import AppTest
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -56,6 +57,21 @@ def serve_copy(monkeypatch, built, tmp_path: Path):
 
     shutil.copytree(built.root, tmp_path / "store")
     return serve_store(monkeypatch, ParquetStore(tmp_path / "store"), tmp_path)
+
+
+def served_store(built: str = "built", *, copy: bool = True):
+    """A fixture: the app pointed at the store of the fixture named ``built`` (a copy per test
+    with ``copy``, :func:`serve_copy`; the store itself without, :func:`serve_store`); returns
+    the store served. Named by the name it is given in the test module::
+
+        env = served_store()
+    """
+    @pytest.fixture
+    def served(request, monkeypatch, tmp_path: Path):
+        store = request.getfixturevalue(built)
+        return (serve_copy if copy else serve_store)(monkeypatch, store, tmp_path)
+
+    return served
 
 
 def texts(elements) -> str:

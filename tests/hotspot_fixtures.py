@@ -10,8 +10,9 @@ construction, one per district.
 months of NRM referrals with a new cluster planted in central Leeds in December 2025.
 
 A test module takes the fixtures by naming them at its top level (``store =
-hotspot_fixtures.store``, or ``store = hotspot_fixtures.alert_store``: pytest names a fixture by
-the name it is given there); module-scoped, each module builds its own store once.
+hotspot_fixtures.store``, or ``store = hotspot_fixtures.alert_store``, or all three of the sample
+store's with ``store, analyst_view, chair_view = hotspot_fixtures.FIVE_HOTSPOTS``: pytest names a
+fixture by the name it is given there); module-scoped, each module builds its own store once.
 """
 from __future__ import annotations
 
@@ -39,6 +40,10 @@ def analyst_view(store):
 @pytest.fixture(scope="module")
 def chair_view(store):
     return fit_hotspots(RoleScopedQuery(store, Principal("cha", "chair")), FEEDS)
+
+
+#: The sample store and its fitted views, to name at a test module's top level in this order.
+FIVE_HOTSPOTS = (store, analyst_view, chair_view)
 
 
 @pytest.fixture(scope="module")

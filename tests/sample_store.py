@@ -9,6 +9,7 @@ import datetime as dt
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 from data.ingest import ingest_frame
 from data.pseudonymise import pseudonym
@@ -57,6 +58,19 @@ def build_store(root: Path, n_rows: dict[str, int], *, source: str = "synthetic"
             ingest_frame(feed_rows(feed, n), feed, name=f"sample-{feed}.csv", store=store,
                          source=source)
     return store
+
+
+def built_store(n_rows: dict[str, int], folder: str):
+    """A module-scoped fixture: the store of :func:`build_store`, built once per test module in
+    a temporary folder named ``folder``. Named by the name it is given in the test module::
+
+        built = built_store(ROWS, "csv_labels")
+    """
+    @pytest.fixture(scope="module")
+    def built(tmp_path_factory) -> ParquetStore:
+        return build_store(tmp_path_factory.mktemp(folder) / "store", n_rows)
+
+    return built
 
 
 def last_day(n_rows: dict[str, int]) -> dt.date:

@@ -57,13 +57,24 @@ def _fill(store, n=6) -> list[dict]:
             for i in range(n)]
 
 
-def _edit(store, index, **changes) -> dict:
+def _edit(store, index, *, rehash: bool = False, **changes) -> dict:
+    """Change line ``index`` of the log (seq ``index + 1``); with ``rehash`` its hash is made
+    again, so the entry is consistent with itself (not with its neighbours)."""
     lines = _lines(store)
     entry = json.loads(lines[index])
     entry.update(changes)
+    if rehash:
+        entry["hash"] = entry_hash(entry)
     lines[index] = json.dumps(entry) + "\n"
     _write_lines(store, lines)
     return entry
+
+
+def _keep_lines(store, order) -> None:
+    """Rewrite the log as its lines at ``order`` (line ``i`` is seq ``i + 1``): lines left out
+    are deleted, lines out of order swapped, lines named twice repeated."""
+    lines = _lines(store)
+    _write_lines(store, [lines[i] for i in order])
 
 
 # -- the chain -------------------------------------------------------------------------------
@@ -116,9 +127,7 @@ def test_edited_entry_is_named(store):
 
 def test_deleted_middle_entry_is_detected(store):
     _fill(store)
-    lines = _lines(store)
-    del lines[3]  # seq 4
-    _write_lines(store, lines)
+    _keep_lines(store, [0, 1, 2, 4, 5])  # seq 4 deleted
     result = verify(store)
     assert (result.ok, result.first_bad_seq, result.kind) == (False, 4, "missing")
     assert "seq 4 missing" in result.reason
@@ -126,18 +135,14 @@ def test_deleted_middle_entry_is_detected(store):
 
 def test_swapped_entries_are_detected(store):
     _fill(store)
-    lines = _lines(store)
-    lines[2], lines[3] = lines[3], lines[2]  # seq 3 and 4
-    _write_lines(store, lines)
+    _keep_lines(store, [0, 1, 3, 2, 4, 5])  # seq 3 and 4 swapped
     result = verify(store)
     assert (result.ok, result.first_bad_seq, result.kind) == (False, 3, "reordered")
 
 
 def test_duplicated_entry_is_detected(store):
     _fill(store)
-    lines = _lines(store)
-    lines.insert(3, lines[1])
-    _write_lines(store, lines)
+    _keep_lines(store, [0, 1, 2, 1, 3, 4, 5])  # seq 2 again after seq 3
     result = verify(store)
     assert (result.ok, result.first_bad_seq, result.kind) == (False, 4, "reordered")
 
@@ -162,24 +167,14 @@ def test_deleting_the_head_file_is_detected(store):
 
 def test_rehashed_edit_is_detected_at_the_next_entry(store):
     _fill(store)
-    lines = _lines(store)
-    entry = json.loads(lines[2])  # seq 3
-    entry["records"] = 0
-    entry["hash"] = entry_hash(entry)  # consistent with itself, not with seq 4
-    lines[2] = json.dumps(entry) + "\n"
-    _write_lines(store, lines)
+    _edit(store, 2, records=0, rehash=True)  # seq 3: consistent with itself, not with seq 4
     result = verify(store)
     assert (result.ok, result.first_bad_seq, result.kind) == (False, 4, "chain-broken")
 
 
 def test_rehashed_edit_of_the_last_entry_is_caught_by_the_head(store):
     _fill(store)
-    lines = _lines(store)
-    entry = json.loads(lines[-1])
-    entry["actor"] = "someone-else"
-    entry["hash"] = entry_hash(entry)
-    lines[-1] = json.dumps(entry) + "\n"
-    _write_lines(store, lines)
+    _edit(store, -1, actor="someone-else", rehash=True)
     result = verify(store)
     assert (result.ok, result.first_bad_seq, result.kind) == (False, 6, "head")
 

@@ -13,6 +13,7 @@ import pytest
 
 from models import surveillance
 from models.surveillance import REPLICA_BATCH, ProspectiveScan, _batch_maxima, _llr
+from tests.sample_store import built_store
 from tests.test_hotspots import null_events
 from tests.test_surveillance import AS_OF, MONTHS, planted, with_plant
 
@@ -128,25 +129,17 @@ def test_alerts_are_the_same_cylinders_with_p_values_within_monte_carlo_error(ev
 ROWS = {"nrm": 36, "rosewood": 30, "mandevilla": 24}
 
 
-@pytest.fixture(scope="module")
-def built(tmp_path_factory):
-    from tests.sample_store import build_store
-
-    return build_store(tmp_path_factory.mktemp("cold_paths") / "store", ROWS)
+built = built_store(ROWS, "cold_paths")
 
 
 @pytest.fixture
 def served(built, tmp_path, monkeypatch):
     """A copy of the sample store served to AppTest, and counters of the three kinds of
     role-independent work (hotspot fits, month scans, backtest months)."""
-    import shutil
-
-    from storage.parquet import ParquetStore
-    from tests.apptest import serve_store
+    from tests.apptest import serve_copy
     from views import hotspot_accuracy, hotspot_alerts, hotspot_fits
 
-    shutil.copytree(built.root, tmp_path / "store")
-    store = serve_store(monkeypatch, ParquetStore(tmp_path / "store"), tmp_path)
+    store = serve_copy(monkeypatch, built, tmp_path)
     calls = {"fit": [], "scan": [], "month": []}
     for module, name, kind in ((hotspot_fits, "_fit", "fit"), (hotspot_alerts, "_fit_scan", "scan"),
                                (hotspot_accuracy, "_score", "month")):

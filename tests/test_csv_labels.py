@@ -15,11 +15,10 @@ import csv
 import io
 
 import pandas as pd
-import pytest
 
 from core.marking import MARKING
-from tests.apptest import open_page, serve_copy
-from tests.sample_store import build_store
+from tests.apptest import open_page, served_store
+from tests.sample_store import built_store
 from views.exports import (
     ExportLabel,
     explorer_label,
@@ -95,14 +94,8 @@ def test_labels_of_the_pages():
 
 
 # -- through the pages ---------------------------------------------------------------------------
-@pytest.fixture(scope="module")
-def built(tmp_path_factory):
-    return build_store(tmp_path_factory.mktemp("csv_labels") / "store", ROWS)
-
-
-@pytest.fixture
-def env(monkeypatch, built, tmp_path):
-    return serve_copy(monkeypatch, built, tmp_path)
+built = built_store(ROWS, "csv_labels")
+env = served_store()
 
 
 def csv_buttons(at):

@@ -20,7 +20,6 @@ import datetime as dt
 import io
 import json
 import os
-from pathlib import Path
 from types import SimpleNamespace
 from unittest import mock
 
@@ -32,7 +31,7 @@ from geo.boundaries import DISTRICT_CODES, load_boundaries
 from maps.layers import layer_geojson
 from safeguards.audit import read_audit
 from tests import explore_fixtures
-from tests.apptest import map_script, open_page, serve_store, texts
+from tests.apptest import ROOT, map_script, open_page, serve_store, texts
 from tests.sample_store import scoped_query
 from views.explore import (
     PARTITION_NOTE,
@@ -46,8 +45,6 @@ from views.explore_map import build_map, legend_html
 from views.explore_words import describe, rank_text
 from views.viewstate import ExplorerState, to_filter
 
-ROOT = Path(__file__).resolve().parent.parent
-DASHBOARD = str(ROOT / "dashboard.py")
 EXPLORE = str(ROOT / "pages/explore.py")
 ROWS = explore_fixtures.ROWS
 store = explore_fixtures.store   # the weekly sample store (tests/explore_fixtures.py)

@@ -34,10 +34,7 @@ from views.hotspots import explain, ranked_table
 from views.viewstate import ExplorerState
 
 ROWS, FEEDS = hotspot_fixtures.ROWS, hotspot_fixtures.FEEDS
-# The sample store's five hotspots and their fitted views (tests/hotspot_fixtures.py).
-store = hotspot_fixtures.store
-analyst_view = hotspot_fixtures.analyst_view
-chair_view = hotspot_fixtures.chair_view
+store, analyst_view, chair_view = hotspot_fixtures.FIVE_HOTSPOTS   # tests/hotspot_fixtures.py
 
 
 def with_a_shared_ward(view):

@@ -39,10 +39,7 @@ from views.hotspots import (
 )
 
 ROWS, FEEDS = hotspot_fixtures.ROWS, hotspot_fixtures.FEEDS
-# The sample store's five hotspots and their fitted views (tests/hotspot_fixtures.py).
-store = hotspot_fixtures.store
-analyst_view = hotspot_fixtures.analyst_view
-chair_view = hotspot_fixtures.chair_view
+store, analyst_view, chair_view = hotspot_fixtures.FIVE_HOTSPOTS   # tests/hotspot_fixtures.py
 LEEDS = "E08000035"
 POINT_COLUMNS = {"easting", "northing", "longitude", "latitude", "event_date", "record_id",
                  "person_ref", "lsoa_code"}

@@ -18,7 +18,7 @@ from sklearn.exceptions import NotFittedError
 from sklearn.utils._param_validation import InvalidParameterError
 
 from data.synthetic import TRUTH_FILE, build_store
-from geo.boundaries import load_boundaries
+from data.synthetic_families import residents
 from geo.crs import BNG, WGS84
 from geo.geomask import snap_to_grid
 from models import scan
@@ -35,42 +35,14 @@ TOY_ORIGIN = (429_000, 432_000)  # a BNG corner in central Leeds; toy squares ar
 def null_events(n: int, seed: int, months: int = 24, feed: str = "nrm") -> gpd.GeoDataFrame:
     """Events with no hotspot: LSOAs drawn by Census population, points uniform inside the LSOA
     polygon, geomasked to 100 m cell centres, dates uniform over ``months`` months."""
-    lsoas = lsoas_bng()
     rng = np.random.default_rng(seed)
-    weight = lsoas["population"].to_numpy(float)
-    index = rng.choice(len(lsoas), size=n, p=weight / weight.sum())
-    x, y = _uniform_in(rng, lsoas.geometry.to_numpy(), index)
+    x, y = residents(rng, n)
     e, nn = snap_to_grid(x, y, 100)
     start = pd.Timestamp("2023-01-01")
     days = (start + pd.DateOffset(months=months) - start).days
     dates = start + pd.to_timedelta(rng.integers(0, days, n), unit="D")
     return gpd.GeoDataFrame({"date": dates, "feed": feed},
                             geometry=gpd.points_from_xy(e, nn), crs=BNG)
-
-
-_CACHE = {}
-
-
-def lsoas_bng():
-    if "lsoa" not in _CACHE:
-        lsoas = load_boundaries("lsoa")[["population", "geometry"]].to_crs(BNG)
-        shapely.prepare(lsoas.geometry.to_numpy())
-        _CACHE["lsoa"] = lsoas
-    return _CACHE["lsoa"]
-
-
-def _uniform_in(rng, polygons, index):
-    """A uniform point inside ``polygons[index[i]]`` for each i (rejection sampling)."""
-    bounds = shapely.bounds(polygons)
-    x, y, todo = np.empty(len(index)), np.empty(len(index)), np.arange(len(index))
-    while todo.size:
-        b = bounds[index[todo]]
-        cx = b[:, 0] + rng.random(todo.size) * (b[:, 2] - b[:, 0])
-        cy = b[:, 1] + rng.random(todo.size) * (b[:, 3] - b[:, 1])
-        inside = shapely.contains_xy(polygons[index[todo]], cx, cy)
-        x[todo[inside]], y[todo[inside]] = cx[inside], cy[inside]
-        todo = todo[~inside]
-    return x, y
 
 
 def toy_population(n_side: int = 10, cell: int = 300, people: float = 1000.0):

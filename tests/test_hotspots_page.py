@@ -6,7 +6,6 @@ town centres): five hotspots, one per district (``tests/test_hotspot_view.py``).
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from unittest import mock
 
 import pytest
@@ -14,31 +13,42 @@ from streamlit.testing.v1 import AppTest
 
 from safeguards.access import Principal
 from safeguards.audit import read_audit
-from tests.apptest import map_args, map_script, open_page, serve_copy, texts
-from tests.sample_store import build_store
+from tests.apptest import (
+    DASHBOARD,
+    ROOT,
+    map_args,
+    map_script,
+    open_page,
+    served_store,
+    texts,
+)
+from tests.sample_store import built_store
 from views.exports import read_labelled_csv
 from views.tasking import TaskBook
 
-ROOT = Path(__file__).resolve().parent.parent
-DASHBOARD = str(ROOT / "dashboard.py")
 HOTSPOTS = str(ROOT / "pages/hotspots.py")
 ROWS = {"nrm": 36, "rosewood": 30, "mandevilla": 24}
 
 
-@pytest.fixture(scope="module")
-def built(tmp_path_factory):
-    return build_store(tmp_path_factory.mktemp("hotspots_page") / "store", ROWS)
-
-
-@pytest.fixture
-def env(monkeypatch, built, tmp_path):
-    """A copy of the store per test (tasks are written to it)."""
-    return serve_copy(monkeypatch, built, tmp_path)
+built = built_store(ROWS, "hotspots_page")
+env = served_store()   # a copy of the store per test (tasks are written to it)
 
 
 def hotspots_page(role="analyst", **params) -> AppTest:
     at = open_page(HOTSPOTS, role, **params)
     assert at.title[0].value == "Hotspots"
+    return at
+
+
+def select_row(at: AppTest, row: int, *, never_calling: str) -> AppTest:
+    """Select ``row`` of the hotspot table and rerun the page, failing if the page raised or
+    called ``ui.hotspot_loaders.<never_calling>`` (work a selection must not redo)."""
+    with mock.patch(f"ui.hotspot_loaders.{never_calling}",
+                    side_effect=AssertionError(f"{never_calling} called")) as called:
+        at.session_state["hotspots_table"] = {"selection": {"rows": [row], "columns": []}}
+        at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert called.call_count == 0
     return at
 
 
@@ -66,12 +76,7 @@ def test_an_analyst_sees_the_ranked_table_and_the_polygons(env):
 def test_selecting_a_row_zooms_to_it_and_explains_it_without_refitting(env):
     at = hotspots_page()
     second = at.dataframe[0].value["Place"][1]
-    with mock.patch("ui.hotspot_loaders.fit_hotspots",
-                    side_effect=AssertionError("refitted")) as fit:
-        at.session_state["hotspots_table"] = {"selection": {"rows": [1], "columns": []}}
-        at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    assert fit.call_count == 0
+    select_row(at, 1, never_calling="fit_hotspots")   # no refit
     assert f"2. {second}" in texts(at.main.get("subheader"))
     assert "would be expected from the" in texts(at.markdown)
     assert at.get("vega_lite_chart")
@@ -197,12 +202,7 @@ def test_the_page_says_how_well_the_model_did_and_caches_the_backtest(env):
     assert accuracy["Places picked by"].tolist() == [
         "This model's hotspots", "Tasking ranking, same area", "Plain heat map (KDE), same area"]
     assert accuracy["Hit rate"].between(0, 1).all()
-    with mock.patch("ui.hotspot_loaders.score_month",
-                    side_effect=AssertionError("backtest rerun")) as backtest:
-        at.session_state["hotspots_table"] = {"selection": {"rows": [0], "columns": []}}
-        at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    assert backtest.call_count == 0
+    select_row(at, 0, never_calling="score_month")    # the backtest is not rerun
 
 
 def test_a_chair_is_told_the_backtest_is_not_shown_for_too_few_records(env):

@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import math
 import re
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -34,14 +33,12 @@ from core.periods import (
 from data.synthetic import build_store as build_synthetic
 from safeguards.access import Principal, RoleScopedQuery
 from safeguards.disclosure import TOTAL, threshold_for
-from tests.apptest import open_page, serve_store, texts
+from tests.apptest import ROOT, open_page, serve_store, texts
 from tests.sample_store import build_store, person_ref, scoped_query
 from views import feed_tables, kpis, trend_flags, trend_series
 from views.exports import safe_csv
 from views.trend_charts import area_chart, chart_png
 
-ROOT = Path(__file__).resolve().parent.parent
-DASHBOARD = str(ROOT / "dashboard.py")
 TRENDS = str(ROOT / "pages" / "trends.py")
 N_ROWS = {"nrm": 36, "rosewood": 30, "mandevilla": 24}
 NRM_PER_MONTH = {"2023-01": 5, "2023-02": 4, "2023-03": 4, "2023-04": 4, "2023-05": 5,

@@ -3,7 +3,6 @@ the page through AppTest."""
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -19,7 +18,7 @@ from safeguards.audit import read_audit
 from safeguards.disclosure import TOTAL, threshold_for
 from safeguards.publication import build_publication
 from storage.parquet import ParquetStore
-from tests.apptest import open_page, serve_store
+from tests.apptest import ROOT, open_page, serve_store
 from tests.sample_store import build_store
 from ui.registry import check_page_access
 from views import kpis
@@ -50,8 +49,6 @@ from views.meeting_tasks import tasks_since
 from views.overview import FEED_SHORT_TITLES
 from views.tasking import DEFAULT_AGENCIES, TaskBook
 
-ROOT = Path(__file__).resolve().parent.parent
-DASHBOARD = str(ROOT / "dashboard.py")
 MEETING = str(ROOT / "pages" / "meeting.py")
 LEEDS = "E08000035"
 SYNTHETIC_END = "2026-09-30"

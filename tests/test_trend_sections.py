@@ -8,26 +8,16 @@ from __future__ import annotations
 
 import json
 
-import pytest
-
 from core.schema import FEEDS
 from safeguards.audit import read_audit
-from tests.apptest import open_page, run, serve_copy, texts
-from tests.sample_store import build_store
+from tests.apptest import open_page, run, served_store, texts
+from tests.sample_store import built_store
 from views import trend_sections
 from views.trend_series import MEASURE_GROUPS
 
 ROWS = {"nrm": 24, "rosewood": 24, "mandevilla": 24}
-
-
-@pytest.fixture(scope="module")
-def built(tmp_path_factory):
-    return build_store(tmp_path_factory.mktemp("trend_sections") / "store", ROWS)
-
-
-@pytest.fixture
-def store(monkeypatch, built, tmp_path):
-    return serve_copy(monkeypatch, built, tmp_path)
+built = built_store(ROWS, "trend_sections")
+store = served_store()   # a copy per test: the downloads are audited in it
 
 
 def chart_titles(at) -> list[str]:

@@ -18,7 +18,6 @@ import subprocess
 import sys
 import textwrap
 
-import pytest
 from streamlit.testing.v1 import AppTest
 
 from tests.apptest import (
@@ -27,22 +26,16 @@ from tests.apptest import (
     calls_to,
     map_json,
     open_page,
-    serve_store,
+    served_store,
 )
-from tests.sample_store import build_store
+from tests.sample_store import built_store
 
 ROWS = {"nrm": 40, "rosewood": 20, "mandevilla": 12}
 PDF_MODULES = ("reportlab", "matplotlib", "reports.tasking_sheet", "reports.briefing")
 
 
-@pytest.fixture(scope="module")
-def store(tmp_path_factory):
-    return build_store(tmp_path_factory.mktemp("warm") / "store", ROWS)
-
-
-@pytest.fixture
-def env(monkeypatch, store, tmp_path):
-    return serve_store(monkeypatch, store, tmp_path)
+store = built_store(ROWS, "warm")
+env = served_store("store", copy=False)
 
 
 def run_fresh(code: str, env_vars: dict) -> dict:

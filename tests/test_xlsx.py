@@ -24,17 +24,21 @@ def _corpus():
 make = _corpus()
 
 
+def corpus_file(maker, path: Path) -> Path:
+    """``path``, written by ``maker`` (one of the corpus's ``xlsx_*`` makers)."""
+    maker(path)
+    return path
+
+
 def test_a_lying_dimension_tag_hides_nothing(tmp_path):
-    path = tmp_path / "lying.xlsx"
-    make.xlsx_dimension_hides_rows(path)
+    path = corpus_file(make.xlsx_dimension_hides_rows, tmp_path / "lying.xlsx")
     headers, frame = read_partner_file(path)
     assert headers == make.NRM_HEADER
     assert len(frame) == 101 and frame["_row"].tolist() == list(range(2, 103))
 
 
 def test_a_lying_dimension_tag_cannot_hide_a_column(tmp_path):
-    path = tmp_path / "lying.xlsx"
-    make.xlsx_dimension_hides_a_column(path)
+    path = corpus_file(make.xlsx_dimension_hides_a_column, tmp_path / "lying.xlsx")
     with pytest.raises(ForbiddenFieldError) as caught:
         read_partner_file(path)
     assert caught.value.columns == ["Nationality"]
@@ -49,8 +53,7 @@ def test_a_valid_workbook_with_a_lying_dimension_stores_every_row(tmp_path, stor
 
 
 def test_every_sheet_header_is_checked_and_hidden_sheets_are_not_read(tmp_path):
-    path = tmp_path / "hidden_first.xlsx"
-    make.xlsx_hidden_first_sheet(path)
+    path = corpus_file(make.xlsx_hidden_first_sheet, tmp_path / "hidden_first.xlsx")
     with pytest.raises(ForbiddenFieldError) as caught:
         read_partner_file(path)
     assert caught.value.columns == ["Name", "Nationality", "Passport"]
@@ -59,8 +62,7 @@ def test_every_sheet_header_is_checked_and_hidden_sheets_are_not_read(tmp_path):
 
 
 def test_several_data_sheets_need_sheet_and_sheet_reads_that_one(tmp_path):
-    path = tmp_path / "two.xlsx"
-    make.xlsx_two_data_sheets(path)
+    path = corpus_file(make.xlsx_two_data_sheets, tmp_path / "two.xlsx")
     with pytest.raises(FileFormatError, match="--sheet NAME"):
         read_partner_file(path)
     _, april = read_partner_file(path, sheet="April")
@@ -71,8 +73,7 @@ def test_several_data_sheets_need_sheet_and_sheet_reads_that_one(tmp_path):
 
 
 def test_a_hidden_sheet_with_data_is_refused_and_cannot_be_named(tmp_path):
-    path = tmp_path / "hidden.xlsx"
-    make.xlsx_hidden_sheet_with_data(path)
+    path = corpus_file(make.xlsx_hidden_sheet_with_data, tmp_path / "hidden.xlsx")
     with pytest.raises(FileFormatError, match="hidden sheet"):
         read_partner_file(path)
     with pytest.raises(FileFormatError, match="is hidden"):
@@ -82,9 +83,8 @@ def test_a_hidden_sheet_with_data_is_refused_and_cannot_be_named(tmp_path):
 
 
 def test_hidden_rows_and_columns_are_refused(tmp_path):
-    rows_path, cols_path = tmp_path / "rows.xlsx", tmp_path / "cols.xlsx"
-    make.xlsx_hidden_rows(rows_path)
-    make.xlsx_hidden_column(cols_path)
+    rows_path = corpus_file(make.xlsx_hidden_rows, tmp_path / "rows.xlsx")
+    cols_path = corpus_file(make.xlsx_hidden_column, tmp_path / "cols.xlsx")
     with pytest.raises(FileFormatError, match="hidden rows holding data: 3"):
         read_partner_file(rows_path)
     with pytest.raises(FileFormatError) as caught:
@@ -119,8 +119,7 @@ def test_the_cli_takes_sheet(tmp_path):
     import subprocess
     import sys
 
-    path = tmp_path / "two.xlsx"
-    make.xlsx_two_data_sheets(path)
+    path = corpus_file(make.xlsx_two_data_sheets, tmp_path / "two.xlsx")
     project = Path(__file__).resolve().parent.parent
     result = subprocess.run([sys.executable, "-m", "data.ingest", str(path), "--feed", "nrm",
                              "--store", str(tmp_path / "store"), "--sheet", "March"],

@@ -34,8 +34,9 @@ from core.schema import AGE_GROUPS
 from safeguards.access import RoleScopedQuery
 from safeguards.disclosure import TOTAL, must_suppress, threshold_for
 from views.explore_dates import previous_period
-from views.explore_words import CATEGORY_TITLES, period_label, rank_text
+from views.explore_words import period_label, rank_text
 from views.overview import FEED_SHORT_TITLES
+from views.readable import CATEGORY_TITLES, thousands
 from views.viewstate import (
     EXPLOITATION_TYPES,
     INDICATORS,
@@ -173,9 +174,9 @@ def headline(query: RoleScopedQuery, state: ExplorerState,
         previous = _int(before_table.counts.loc[TOTAL, feed])
         feeds.append(FeedHeadline(
             feed=feed, title=FEED_SHORT_TITLES[feed], count=count,
-            display=_thousands(now_table.display.loc[TOTAL, feed]),
+            display=thousands(now_table.display.loc[TOTAL, feed]),
             previous=previous if compared else None,
-            previous_display=(_thousands(before_table.display.loc[TOTAL, feed]) if compared
+            previous_display=(thousands(before_table.display.loc[TOTAL, feed]) if compared
                               else NO_CHANGE),
             change=change_text(count, previous) if compared else None))
     return Headline(feeds=tuple(feeds), period_label=period_label(state.start, state.end),
@@ -262,11 +263,11 @@ def area_details(query: RoleScopedQuery, state: ExplorerState, code: str,
     rate = None if count is None or not area["population"] else count / area["population"] * PER
     return AreaDetails(
         code=code, name=str(area["name"]), level=state.level,
-        district=str(area["district_name"]), count=count, display=_thousands(display),
+        district=str(area["district_name"]), count=count, display=thousands(display),
         rate_display=HIDDEN if rate is None and count is None else _rate_text(rate),
         population=int(area["population"]), population_estimate=bool(area["population_estimate"]),
         rank_display=rank_text(counts, areas, code, state, query.suppressed),
-        previous_display=_thousands(previous_display),
+        previous_display=thousands(previous_display),
         change=change_text(count, previous) or "",
         monthly=_monthly(query, state, code, filters),
         breakdowns=_breakdowns(query, state, code, filters, count, query.suppressed),
@@ -355,10 +356,6 @@ def _int(value) -> int | None:
     return None if pd.isna(value) else int(value)
 
 
-def _thousands(label) -> str:
-    return f"{int(label):,}" if str(label).isdigit() else str(label)
-
-
 def _rate_text(rate: float | None) -> str:
     return "no residents" if rate is None else f"{rate:,.1f}"
 
@@ -403,7 +400,7 @@ def _breakdown(title, parts, total, suppressed, note="") -> Breakdown:
     if suppressed and (total is None or any(count is None for _, count, _ in parts)):
         return Breakdown(title, None, PARTITION_NOTE)
     rows = tuple((CATEGORY_TITLES.get(label, FEED_SHORT_TITLES.get(label, label)),
-                  _thousands(display)) for label, _, display in parts)
+                  thousands(display)) for label, _, display in parts)
     return Breakdown(title, rows, note)
 
 

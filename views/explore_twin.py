@@ -25,6 +25,7 @@ from safeguards.access import RoleScopedQuery
 from views.explore_map import district_bounds, selected_counts
 from views.overview import FEED_SHORT_TITLES
 from views.place_search import Place, place_bounds
+from views.readable import thousands
 from views.viewstate import LEVEL_TITLES, ExplorerState, to_filter
 
 HIDDEN = "hidden"
@@ -109,8 +110,8 @@ def twin_table(state: ExplorerState, left: str, right: str, left_counts: pd.Data
     out = pd.DataFrame({
         LEVEL_TITLES[state.level]: table["name"],
         "District": table["district_name"],
-        title_a: a["display"].reindex(table.index).map(_thousands),
-        title_b: b["display"].reindex(table.index).map(_thousands),
+        title_a: a["display"].reindex(table.index).map(thousands),
+        title_b: b["display"].reindex(table.index).map(thousands),
         "Difference": [(f"{int(x - y):+,}" if x != y else "0") if ok else HIDDEN
                        for x, y, ok in zip(count_a, count_b, both)],
     })
@@ -124,7 +125,3 @@ def twin_table(state: ExplorerState, left: str, right: str, left_counts: pd.Data
     out = out.assign(_order=order.to_numpy()).sort_values(
         ["_order", LEVEL_TITLES[state.level]], ascending=[False, True])
     return out.drop(columns="_order").reset_index(drop=True)
-
-
-def _thousands(label) -> str:
-    return f"{int(label):,}" if str(label).isdigit() else str(label)

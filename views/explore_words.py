@@ -10,17 +10,8 @@ import datetime as dt
 import pandas as pd
 
 from views.overview import FEED_SHORT_TITLES
+from views.readable import CATEGORY_TITLES
 from views.viewstate import LEVEL_TITLES, ExplorerState
-
-CATEGORY_TITLES = {
-    "adult": "Adult", "child": "Child", "unknown": "Unknown",
-    "labour": "Labour", "sexual": "Sexual", "criminal": "Criminal",
-    "domestic_servitude": "Domestic servitude", "organ_harvesting": "Organ harvesting",
-    "found": "Found", "missing": "Still missing",
-    "accompanied_by_controlling_person": "Accompanied by a controlling person",
-    "under_18": "Under 18", "repeat_procedure": "Repeat procedure",
-    "unable_to_speak_freely": "Unable to speak freely", "other": "Other",
-}
 
 
 def period_label(start: dt.date, end: dt.date) -> str:

@@ -46,7 +46,15 @@ import numpy as np
 import pandas as pd
 
 from core.errors import PeriodError
-from core.periods import PER_YEAR, complete_periods, period_text, span
+from core.periods import (
+    PER_YEAR,
+    check_covered,
+    complete_periods,
+    covered,
+    period_label,
+    period_text,
+    span,
+)
 from safeguards.access import RoleScopedQuery
 from safeguards.disclosure import TOTAL, SuppressedTable, threshold_for
 
@@ -171,6 +179,24 @@ def _span(query: RoleScopedQuery, freq: str) -> pd.PeriodIndex | None:
     return None if bounds is None else span(*bounds, freq)
 
 
+def check_in_data(target: pd.Period, bounds: tuple | None, periods) -> None:
+    """PeriodError unless ``target`` is one of ``periods``, the whole periods the data (first
+    and last day ``bounds``, None for an empty store) cover: the store is empty, there are no
+    data for it, or they cover it in part, each said so (``core.periods.check_covered``)."""
+    if bounds is None:
+        raise PeriodError("the store holds no records yet")
+    if target not in periods:
+        check_covered(target, *bounds)
+        # not reached: the periods are the whole ones within the bounds
+        raise PeriodError(f"no data for {period_label(target)}")
+
+
+def gap_display(period: pd.Period, bounds: tuple) -> str:
+    """What a period without a figure shows: :data:`INCOMPLETE` where the data (first and last
+    day ``bounds``) cover it in part, else :data:`NO_DATA`."""
+    return INCOMPLETE if covered(period, *bounds) == "partial" else NO_DATA
+
+
 def total_row(table: SuppressedTable) -> tuple[pd.Series, pd.Series]:
     """The Total row as floats (NaN where hidden) and its display."""
     return as_float(table.counts.loc[TOTAL]), table.display.loc[TOTAL]
@@ -186,7 +212,3 @@ def area_names(level: str) -> dict[str, str]:
 
     areas = load_boundaries(level)
     return dict(zip(areas["code"], areas["name"]))
-
-
-def thousands(label) -> str:
-    return f"{int(label):,}" if str(label).isdigit() else str(label)

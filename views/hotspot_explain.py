@@ -13,7 +13,7 @@ import pandas as pd
 
 from core.trend_words import hotspot_label, hotspot_title
 from views.hotspot_notes import shared_wards
-from views.readable import FEED_NAMES
+from views.readable import FEED_NAMES, thousands
 
 
 def explain(view, hotspot_id: int) -> str:
@@ -60,8 +60,3 @@ def trend_label(row) -> str:
     if months is None or pd.isna(months) or not last or pd.isna(last):
         return hotspot_title(row["trend"])
     return hotspot_label(row["trend"], int(months), pd.Period(str(last), "M"))
-
-
-def thousands(label) -> str:
-    label = str(label)
-    return f"{int(label):,}" if label.isdigit() else label

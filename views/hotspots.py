@@ -44,9 +44,10 @@ from safeguards.access import RoleScopedQuery
 from safeguards.audit import AuditEvent, record
 from safeguards.disclosure import suppress_rates, threshold_for
 from safeguards.publication import whole_months
-from views.hotspot_explain import explain, thousands, trend_label  # noqa: F401 (explain: the page API)
+from views.hotspot_explain import explain, trend_label  # noqa: F401 (explain: the page API)
 from views.hotspot_fits import FEED_TITLES, model_fit
 from views.hotspot_notes import chart_trend, shared_wards
+from views.readable import thousands
 
 #: What the model is asked for: the default scan, seeded so the same data give the same hotspots.
 RANDOM_STATE = 0

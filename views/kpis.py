@@ -38,8 +38,6 @@ from scipy import stats
 
 from core.errors import PeriodError
 from core.periods import (
-    check_covered,
-    covered,
     days,
     freq_of,
     last_year,
@@ -55,9 +53,11 @@ from views.feed_tables import (
     INCOMPLETE,
     NO_DATA,
     FeedTables,
+    check_in_data,
     feed_tables,
-    thousands,
+    gap_display,
 )
+from views.readable import thousands
 from views.trend_series import MEASURES
 
 ALPHA = 0.05
@@ -107,7 +107,8 @@ def kpi_table(query: RoleScopedQuery, period: str, *, alpha: float = ALPHA,
     rows = []
     for feed in feeds:
         tables = feed_tables(query, feed, freq)
-        _check_in_data(target, tables)
+        check_in_data(target, None if tables is None else tables.bounds,
+                      () if tables is None else tables.periods)
         row = {"feed": feed, "title": FEED_SHORT_TITLES[feed], "period": period_text(target),
                "period_label": period_label(target)}
         now, now_display = _total(tables, target)
@@ -263,19 +264,11 @@ def change_test(counts: pd.Series, periods: pd.PeriodIndex, now: pd.Period, befo
 
 
 # -- helpers ----------------------------------------------------------------------------------
-def _check_in_data(target: pd.Period, tables: FeedTables | None) -> None:
-    if tables is None:
-        raise PeriodError("the store holds no records yet")
-    if target not in tables.periods:
-        check_covered(target, *tables.bounds)
-        raise PeriodError(f"no data for {period_label(target)}")  # not reached
-
-
 def _total(tables: FeedTables, period: pd.Period) -> tuple[int | None, str]:
     """The feed's West Yorkshire total in ``period`` and its display ("no data" outside the
     data, "incomplete" for a period they cover in part)."""
     if period not in tables.periods:
-        return None, (INCOMPLETE if covered(period, *tables.bounds) == "partial" else NO_DATA)
+        return None, gap_display(period, tables.bounds)
     value = tables.area.counts.loc[TOTAL, period]
     return (None if pd.isna(value) else int(value),
             thousands(tables.area.display.loc[TOTAL, period]))

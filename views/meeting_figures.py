@@ -33,7 +33,6 @@ import pandas as pd
 
 from core.errors import PeriodError
 from core.filters import EventFilter
-from core.periods import check_covered, covered
 from core.schema import FEED_TITLES, FEEDS
 from core.trend_words import FEED_TITLES as TREND_WORDS
 from core.trend_words import feed_label, window_text
@@ -42,17 +41,16 @@ from safeguards.access import Principal, RoleScopedQuery
 from safeguards.disclosure import TOTAL, legend, legend_for
 from storage.base import Store
 from views.explore import change_text
+from views.feed_tables import check_in_data, feed_tables, gap_display
 from views.meeting import WEST_YORKSHIRE, MeetingState, Period, period_key, steps_for
 from views.meeting_tasks import Task, period_tasks
 from views.overview import FEED_SHORT_TITLES
+from views.readable import thousands
 
 TOP_HOTSPOTS = 10
 PER = 100_000
 #: Periods of the trend window: two years of quarters or of months.
 TREND_PERIODS = {"Q": 8, "M": 24}
-NO_DATA = "no data"
-#: A period the data cover only in part: not compared, a gap in the trend.
-INCOMPLETE = "incomplete"
 #: Shown for an all-feed sum (or its rate) where one of its parts is hidden.
 HIDDEN_SUM = "hidden"
 #: Months of the hotspots' window (the trend window of a quarter or a month: 8 x 3 = 24 x 1).
@@ -167,8 +165,6 @@ def meeting_data(query: RoleScopedQuery, state: MeetingState) -> MeetingData:
     ``views.feed_tables.feed_tables`` (module docstring). Raises ``AccessDenied`` (audited) if the
     role may not see district data, ``PeriodError`` for a malformed period or one without data.
     """
-    from views.feed_tables import feed_tables
-
     query.require_level("district")
     period = Period(state.period)
     names = dict(DISTRICT_CODES)
@@ -176,9 +172,7 @@ def meeting_data(query: RoleScopedQuery, state: MeetingState) -> MeetingData:
     if any(t is None for t in tables.values()):
         raise PeriodError("the store holds no records yet")
     first = next(iter(tables.values()))
-    if period.pandas not in first.periods:
-        check_covered(period.pandas, *first.bounds)
-        raise PeriodError(f"period {period.key} has no data in the store")  # not reached
+    check_in_data(period.pandas, first.bounds, first.periods)
     trend, flags = _trend(query, tables, period, state.district)
     role = query.role
     show_areas = "hotspots" in steps_for(role)
@@ -245,7 +239,7 @@ def _trend(query: RoleScopedQuery, tables: Mapping, period: Period,
                 value, label = table.area.counts.loc[row, p], table.area.display.loc[row, p]
             else:
                 value = pd.NA
-                label = INCOMPLETE if covered(p, *table.bounds) == "partial" else NO_DATA
+                label = gap_display(p, table.bounds)
             rows.append({"feed": FEED_SHORT_TITLES[feed], "period": period_key(p),
                          "start": p.start_time, "count": float("nan") if pd.isna(value)
                          else float(value), "display": thousands(label)})
@@ -371,7 +365,3 @@ def _sources(store: Store) -> tuple[str, ...]:
 
 def _int(value) -> int | None:
     return None if value is None or pd.isna(value) else int(value)
-
-
-def thousands(label) -> str:
-    return f"{int(label):,}" if str(label).isdigit() else str(label)

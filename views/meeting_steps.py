@@ -14,8 +14,9 @@ import numpy as np
 import pandas as pd
 
 from core.trend_words import HOTSPOT_CLASS_NOTE
-from views.meeting_figures import MeetingData, thousands
+from views.meeting_figures import MeetingData
 from views.meeting_tasks import Task
+from views.readable import thousands
 
 #: The hotspot classes' definitions (``core.trend_words``), for the meeting page's help icon.
 HOTSPOT_HELP = HOTSPOT_CLASS_NOTE

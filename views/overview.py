@@ -17,6 +17,7 @@ from core.schema import FEED_TITLES, FEEDS
 from safeguards.access import RoleScopedQuery
 from safeguards.disclosure import TOTAL, SuppressedTable, legend, legend_for, threshold_for
 from storage.lifecycle import next_purge
+from views.readable import thousands
 
 # Column headings of the district table: the full feed titles are too long for a table header.
 FEED_SHORT_TITLES = {
@@ -203,13 +204,13 @@ def _feed_counts(table: SuppressedTable) -> tuple[FeedCount, ...]:
     totals, shown = table.counts.loc[TOTAL_LABEL], table.display.loc[TOTAL_LABEL]
     return tuple(FeedCount(feed, FEED_TITLES[feed], FEED_SHORT_TITLES[feed],
                            None if pd.isna(totals[feed]) else int(totals[feed]),
-                           _thousands(shown[feed]))
+                           thousands(shown[feed]))
                  for feed in FEEDS)
 
 
 def _district_table(table: SuppressedTable, names: Mapping[str, str]) -> pd.DataFrame:
     """Districts × feeds with totals, as text; districts by name, alphabetical."""
-    shown = table.display.map(_thousands)
+    shown = table.display.map(thousands)
     shown = shown.rename(index=lambda code: names.get(code, code),
                          columns=lambda feed: FEED_SHORT_TITLES.get(feed, feed))
     rows = sorted(names.values())
@@ -217,10 +218,6 @@ def _district_table(table: SuppressedTable, names: Mapping[str, str]) -> pd.Data
     shown.index.name = DISTRICT_LABEL
     shown.columns.name = None
     return shown
-
-
-def _thousands(label: str) -> str:
-    return f"{int(label):,}" if str(label).isdigit() else str(label)
 
 
 def _last_ingested(batches: list[dict]) -> dt.datetime | None:

@@ -1,7 +1,11 @@
-"""Values as people read them: blanks, dates and times, and filter sets in the app's format.
+"""Values as people read them: blanks, counts, dates and times, and filter sets in the app's
+format.
 
-One place for the small renderings that the administration pages and the CSV labels share:
+One place for the small renderings that the pages, the administration pages and the CSV labels
+share:
 
+- a shown count is ``"1,234"`` (:func:`thousands`); a protected cell's ``"<5"`` or ``"[c]"``
+  stays as it is;
 - a missing value (``None``, ``""``, an empty list or dict, a NaN) is :data:`BLANK`, "—";
 - a date is ``"1 Dec 2024"`` (``DATE_FORMAT``, as ``core.periods.coverage_text``), a time
   ``"1 Dec 2024 09:05:02"`` (UTC);
@@ -21,13 +25,22 @@ import re
 import pandas as pd
 
 from core.periods import parse_period, period_label
-from geo.boundaries import DISTRICT_CODES
 
 BLANK = "—"
 DATE_FORMAT = "%-d %b %Y"
 TIME_FORMAT = "%-d %b %Y %H:%M:%S"
 SEPARATOR = " · "
 FEED_NAMES = {"nrm": "NRM", "rosewood": "Rosewood", "mandevilla": "Mandevilla"}
+#: The explorer's filter categories by title (its panel, legend and exports, and filter sets).
+CATEGORY_TITLES = {
+    "adult": "Adult", "child": "Child", "unknown": "Unknown",
+    "labour": "Labour", "sexual": "Sexual", "criminal": "Criminal",
+    "domestic_servitude": "Domestic servitude", "organ_harvesting": "Organ harvesting",
+    "found": "Found", "missing": "Still missing",
+    "accompanied_by_controlling_person": "Accompanied by a controlling person",
+    "under_18": "Under 18", "repeat_procedure": "Repeat procedure",
+    "unable_to_speak_freely": "Unable to speak freely", "other": "Other",
+}
 
 # Filter keys as people say them: (one value, several values).
 KEY_TITLES = {
@@ -64,6 +77,18 @@ def is_blank(value) -> bool:
 def text(value) -> str:
     """``value`` as text, :data:`BLANK` where it is missing."""
     return BLANK if is_blank(value) else str(value)
+
+
+def thousands(label) -> str:
+    """A shown count with thousands separators: ``"1234"`` (or 1234) → ``"1,234"``; anything
+    else (``"<5"``, ``"[c]"``, ``"no data"``) as it is.
+
+    Examples
+    --------
+    >>> thousands("1234"), thousands(56), thousands("<5"), thousands("[c]")
+    ('1,234', '56', '<5', '[c]')
+    """
+    return f"{int(label):,}" if str(label).isdigit() else str(label)
 
 
 def _moment(value):
@@ -106,6 +131,10 @@ def _value_text(key: str, value) -> str:
         return str(value)
     if key in ("feed", "feeds") and value in FEED_NAMES:
         return FEED_NAMES[value]
+    # Imported here: geo.boundaries brings geopandas, which the pages that show counts
+    # (Overview, Trends) do not otherwise import.
+    from geo.boundaries import DISTRICT_CODES
+
     if value in DISTRICT_CODES:
         return DISTRICT_CODES[value]
     if _ISO_DATE.match(value):
@@ -121,8 +150,6 @@ def _value_text(key: str, value) -> str:
 
 
 def _category_title(value: str) -> str:
-    from views.explore_words import CATEGORY_TITLES  # only for filters that use them
-
     return CATEGORY_TITLES.get(value, value).lower() if value in CATEGORY_TITLES else value
 
 

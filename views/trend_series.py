@@ -16,8 +16,6 @@ import pandas as pd
 from core.errors import PeriodError
 from core.periods import (
     PARTITIONS,
-    check_covered,
-    covered,
     freq_of,
     last_year,
     parse_period,
@@ -29,17 +27,17 @@ from safeguards.access import RoleScopedQuery
 from safeguards.disclosure import TOTAL, threshold_for
 from views.feed_tables import (
     FEED_SHORT_TITLES,
-    INCOMPLETE,
-    NO_DATA,
     WEST_YORKSHIRE,
     FeedTables,
     area_names,
     as_float,
+    check_in_data,
     feed_tables,
+    gap_display,
     store_bounds,
-    thousands,
     total_row,
 )
+from views.readable import thousands
 
 PER = 100_000
 HIDDEN = "hidden"
@@ -144,11 +142,7 @@ def measures_table(query: RoleScopedQuery, period: str) -> pd.DataFrame:
     target = parse_period(period)
     series = measure_series(query, freq_of(target))
     bounds = store_bounds(query)
-    if bounds is None:
-        raise PeriodError("the store holds no records yet")
-    if series.empty or period_text(target) not in set(series["period"]):
-        check_covered(target, *bounds)
-        raise PeriodError(f"no data for {period_label(target)}")
+    check_in_data(target, bounds, [parse_period(text) for text in series["period"].unique()])
     keys = ["measure", "feed", "category", "title", "unit"]
     out = series[keys].drop_duplicates().reset_index(drop=True)
     for prefix, when in (("", target), ("previous_", target - 1),
@@ -156,8 +150,8 @@ def measures_table(query: RoleScopedQuery, period: str) -> pd.DataFrame:
         chosen = series[series["period"] == period_text(when)].set_index(keys)
         indexed = out.set_index(keys).index
         out[f"{prefix}value"] = chosen["value"].reindex(indexed).to_numpy()
-        missing = INCOMPLETE if covered(when, *bounds) == "partial" else NO_DATA
-        out[f"{prefix}display"] = chosen["display"].reindex(indexed).fillna(missing).to_numpy()
+        out[f"{prefix}display"] = (chosen["display"].reindex(indexed)
+                                   .fillna(gap_display(when, bounds)).to_numpy())
     return out
 
 

@@ -38,7 +38,6 @@ from views.feed_tables import (
     area_names,
     data_periods,
     feed_tables,
-    thousands,
 )
 from views.kpis import (
     ALPHA,
@@ -47,6 +46,7 @@ from views.kpis import (
     change_test,
     dispersion,
 )
+from views.readable import thousands
 
 #: How many districts a sentence names at most.
 MAX_NAMED = 3
