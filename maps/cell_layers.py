@@ -27,7 +27,7 @@ from maps.legends import (
     join_note,
     legend_classes,
 )
-from maps.verbatim import VerbatimGeoJson, VerbatimRender
+from maps.verbatim import CompactData, VerbatimGeoJson, VerbatimRender
 
 HEX_STYLE = {"color": "#7a3a1a", "weight": 0.3, "opacity": 0.6, "fillOpacity": 0.75}
 #: The heat map ships at most this many grid cells (coarsening the grid until it fits).
@@ -36,6 +36,8 @@ MAX_HEAT_CELLS = 15_000
 
 class _HeatMap(folium.plugins.HeatMap, VerbatimRender):
     """``HeatMap`` rendered without a second template pass (``maps.verbatim.VerbatimRender``)."""
+
+    _template = CompactData(folium.plugins.HeatMap._template)
 
     def _get_self_bounds(self):
         return row_bounds(self.data)

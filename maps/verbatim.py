@@ -7,6 +7,9 @@ rendered that way, with its bounds computed by NumPy. This module never imports 
 """
 from __future__ import annotations
 
+import json
+from types import SimpleNamespace
+
 import folium
 import numpy as np
 from branca.element import Element, Figure, MacroElement
@@ -59,9 +62,58 @@ class VerbatimRender(MacroElement):
             element.render(**kwargs)
 
 
+class CompactData:
+    """A folium element's template whose ``this.data`` is written as compact JSON.
+
+    Jinja's ``tojson`` writes ``", "`` and ``": "`` between items: for a layer's data (every
+    coordinate pair of thousands of shapes) that is ~9% of the map's bytes, sent to the page
+    and parsed again in the map's frame. The data are written here with the same keys, order
+    and escaping (``sort_keys``, ASCII, ``<``, ``>``, ``&`` and ``'`` as ``\\u`` escapes), without
+    the spaces. Set as the ``_template`` of a layer class (``CompactData(folium.GeoJson._template)``):
+    ``st_folium`` and a whole page (``Figure.render``) both render through it."""
+
+    def __init__(self, template):
+        self.template = template
+
+    @property
+    def module(self):
+        module = self.template.module
+        return SimpleNamespace(**{part: _with_compact_data(getattr(module, part))
+                                  for part in ("header", "html", "script")
+                                  if hasattr(module, part)})
+
+    def render(self, **kwargs):
+        return self.template.render(**kwargs)
+
+
+def compact_json(value) -> str:
+    """``value`` as Jinja's ``tojson`` writes it, without spaces between items."""
+    return (json.dumps(value, sort_keys=True, separators=(",", ":"))
+            .replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+            .replace("'", "\\u0027"))
+
+
+def _with_compact_data(macro):
+    def render(this, kwargs=None):
+        data = getattr(this, "data", None)
+        if not isinstance(data, (dict, list)):
+            return macro(this, kwargs)
+        marker = f"wy-compact-data-{id(this)}"
+        this.data = marker
+        try:
+            text = macro(this, kwargs)
+        finally:
+            this.data = data
+        return text.replace(json.dumps(marker), compact_json(data))
+    return render
+
+
 class VerbatimGeoJson(folium.GeoJson, VerbatimRender):
-    """``folium.GeoJson`` rendered once (see :class:`VerbatimRender`), with bounds computed
-    by NumPy instead of a Python loop over every vertex (``st_folium`` asks for them)."""
+    """``folium.GeoJson`` rendered once (see :class:`VerbatimRender`), its data written as
+    compact JSON (:class:`CompactData`), with bounds computed by NumPy instead of a Python
+    loop over every vertex (``st_folium`` asks for them)."""
+
+    _template = CompactData(folium.GeoJson._template)
 
     def _get_self_bounds(self):
         coords = [np.asarray(c, dtype=float).reshape(-1, 2)
