@@ -104,16 +104,86 @@ def _with_compact_data(macro):
             text = macro(this, kwargs)
         finally:
             this.data = data
-        return text.replace(json.dumps(marker), compact_json(data))
+        written = _data_text(this, data)
+        # The helpers go before the element's script: the data stand inside a call.
+        prefix = SHAPES_JS if written.startswith(("wyKeepShapes(", "wyTakeShapes(")) else ""
+        return prefix + text.replace(json.dumps(marker), written)
     return render
+
+
+def _data_text(element, data) -> str:
+    """The data of ``element`` as the page gets them: compact JSON, and for a GeoJSON that
+    keeps or takes its shapes (:class:`VerbatimGeoJson`), wrapped in the call that does it."""
+    kept = getattr(element, "keeps_shapes", None)
+    if kept:
+        return f"wyKeepShapes({json.dumps(kept)},{compact_json(data)})"
+    keeper = _shape_keeper(element)
+    if keeper is None:
+        return compact_json(data)
+    shapes = {feature.get("properties", {}).get("code"): feature.get("geometry")
+              for feature in keeper.data.get("features", ())}
+    features = []
+    for feature in data.get("features", ()):
+        code = feature.get("properties", {}).get("code")
+        if code is not None and feature.get("geometry") is shapes.get(code):
+            feature = {**feature, "geometry": None}   # the keeper's own geometry object
+        features.append(feature)
+    return (f"wyTakeShapes({json.dumps(keeper.keeps_shapes)},"
+            f"{compact_json({**data, 'features': features})})")
+
+
+def _shape_keeper(element):
+    """The :class:`VerbatimGeoJson` keeping the shapes ``element`` takes, if it is on the same
+    map and drawn before it (its script runs first); else None."""
+    wanted = getattr(element, "takes_shapes", None)
+    if not wanted:
+        return None
+    root = element
+    while getattr(root, "_parent", None) is not None:
+        root = root._parent
+    for found in _in_order(root):
+        if found is element:
+            return None
+        if getattr(found, "keeps_shapes", None) == wanted:
+            return found
+    return None
+
+
+def _in_order(element):
+    for child in getattr(element, "_children", {}).values():
+        yield child
+        yield from _in_order(child)
+
+
+#: What a GeoJSON whose shapes another layer takes again calls with its data (the page keeps
+#: each area's geometry by code), and what that other layer calls with its data, whose shared
+#: features have a null geometry. Defined once per page, however often it is sent.
+SHAPES_JS = ("window.wyKeepShapes=window.wyKeepShapes||function(key,data){"
+             "var kept={};data.features.forEach(function(f){"
+             "kept[f.properties.code]=f.geometry;});"
+             "(window.wyShapes=window.wyShapes||{})[key]=kept;return data;};"
+             "window.wyTakeShapes=window.wyTakeShapes||function(key,data){"
+             "var kept=(window.wyShapes||{})[key]||{};data.features.forEach(function(f){"
+             "if(f.geometry===null){f.geometry=kept[f.properties.code]||null;}});return data;};"
+             "\n")
 
 
 class VerbatimGeoJson(folium.GeoJson, VerbatimRender):
     """``folium.GeoJson`` rendered once (see :class:`VerbatimRender`), its data written as
     compact JSON (:class:`CompactData`), with bounds computed by NumPy instead of a Python
-    loop over every vertex (``st_folium`` asks for them)."""
+    loop over every vertex (``st_folium`` asks for them).
+
+    Two layers of one map drawing the same areas (the base map's ward outlines and the ward
+    choropleth) need not send each shape twice: a layer with ``keeps_shapes = key`` has the
+    page keep its features' geometries by ``properties.code``, and a later layer of the same
+    map with ``takes_shapes = key`` sends, for each feature whose geometry *is* the keeper's
+    (the same object: the shapes ``geo.outlines`` keeps once per process), a null geometry
+    that the page fills from the kept one before Leaflet reads it. Without a keeper drawn
+    before it on the same map, a layer sends its shapes itself."""
 
     _template = CompactData(folium.GeoJson._template)
+    keeps_shapes: str | None = None
+    takes_shapes: str | None = None
 
     def _get_self_bounds(self):
         coords = [np.asarray(c, dtype=float).reshape(-1, 2)
