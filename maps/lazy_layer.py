@@ -113,7 +113,7 @@ class LazyFeatureGroup(folium.FeatureGroup):
         return _links(self, "default_css")
 
     def render(self, **kwargs):
-        self._children.pop(self.get_name() + "_lazy_end", None)
+        self._children.pop(self.get_name() + "_lazy_end", None)   # a map rendered again
         if self.deferred:   # after every child: their scripts are the function's body
             self.add_child(_LazyEnd(), name=self.get_name() + "_lazy_end")
         super().render(**kwargs)
@@ -124,14 +124,20 @@ def lazy_group(group: folium.FeatureGroup) -> LazyFeatureGroup:
     :class:`LazyFeatureGroup`. Consumes ``group``."""
     lazy = LazyFeatureGroup(name=group.layer_name, overlay=group.overlay, control=group.control,
                             show=group.show, **group.options)
-    for name, child in list(group._children.items()):
+    children = _children_of(group)
+    for name, child in list(children.items()):
         lazy.add_child(child, name=name)
-    group._children.clear()
+    children.clear()
     return lazy
 
 
+def _children_of(element) -> dict:
+    """branca keeps an element's children in ``_children``, with no public accessor."""
+    return getattr(element, "_children", {})
+
+
 def _descendants(element):
-    for child in element._children.values():
+    for child in _children_of(element).values():
         yield child
         yield from _descendants(child)
 

@@ -62,6 +62,12 @@ class VerbatimRender(MacroElement):
             element.render(**kwargs)
 
 
+def compact_data(cls):
+    """Class decorator: ``cls``'s data written as compact JSON (:class:`CompactData`)."""
+    cls._template = CompactData(cls._template)
+    return cls
+
+
 class CompactData:
     """A folium element's template whose ``this.data`` is written as compact JSON.
 
@@ -69,8 +75,8 @@ class CompactData:
     coordinate pair of thousands of shapes) that is ~9% of the map's bytes, sent to the page
     and parsed again in the map's frame. The data are written here with the same keys, order
     and escaping (``sort_keys``, ASCII, ``<``, ``>``, ``&`` and ``'`` as ``\\u`` escapes), without
-    the spaces. Set as the ``_template`` of a layer class (``CompactData(folium.GeoJson._template)``):
-    ``st_folium`` and a whole page (``Figure.render``) both render through it."""
+    the spaces. Put on a layer class with :func:`compact_data`: ``st_folium`` and a whole page
+    (``Figure.render``) both render through it."""
 
     def __init__(self, template):
         self.template = template
@@ -138,10 +144,7 @@ def _shape_keeper(element):
     wanted = getattr(element, "takes_shapes", None)
     if not wanted:
         return None
-    root = element
-    while getattr(root, "_parent", None) is not None:
-        root = root._parent
-    for found in _in_order(root):
+    for found in _in_order(element.get_root()):
         if found is element:
             return None
         if getattr(found, "keeps_shapes", None) == wanted:
@@ -168,6 +171,7 @@ SHAPES_JS = ("window.wyKeepShapes=window.wyKeepShapes||function(key,data){"
              "\n")
 
 
+@compact_data
 class VerbatimGeoJson(folium.GeoJson, VerbatimRender):
     """``folium.GeoJson`` rendered once (see :class:`VerbatimRender`), its data written as
     compact JSON (:class:`CompactData`), with bounds computed by NumPy instead of a Python
@@ -181,7 +185,6 @@ class VerbatimGeoJson(folium.GeoJson, VerbatimRender):
     that the page fills from the kept one before Leaflet reads it. Without a keeper drawn
     before it on the same map, a layer sends its shapes itself."""
 
-    _template = CompactData(folium.GeoJson._template)
     keeps_shapes: str | None = None
     takes_shapes: str | None = None
 
