@@ -7,6 +7,8 @@
   component the very same arguments (so Streamlit's message cache can send a reference).
 - ``ui.folium_frame`` sends the component what ``st_folium`` sends for the same map, less the
   files of icon markers and jQuery when the map uses neither.
+- Streamlit's front-end files are served from memory after their first request, with
+  Streamlit's own status and headers.
 - Trends keeps its Vega-Lite specs: a rerun converts no Altair chart, and a spec drawn with
   ``st.vega_lite_chart`` is the element ``st.altair_chart`` draws.
 """
@@ -300,6 +302,53 @@ def test_the_maps_vendored_files_are_cacheable_and_other_static_files_untouched(
     assert tiles.status_code == 200 and "cache-control" not in tiles.headers
     missing = browser.get("/app/static/vendor/none.js")
     assert missing.status_code == 404 and "cache-control" not in missing.headers
+
+
+def test_streamlits_front_end_is_served_from_memory_as_streamlit_serves_it(monkeypatch):
+    """The same status, headers and bytes as Streamlit's own handler; the file is read once
+    (later plain GETs touch no file); conditional requests, HEAD and the page fallback are
+    Streamlit's."""
+    from pathlib import Path
+
+    from starlette.applications import Starlette
+    from starlette.testclient import TestClient
+    from streamlit import file_util
+    from streamlit.web.server.starlette import starlette_app
+
+    from ui import serve
+
+    def client():
+        return TestClient(Starlette(routes=starlette_app.create_streamlit_static_assets_routes(
+            base_url=None)))
+
+    static = Path(file_util.get_static_dir())
+    script = min((static / "static" / "js").glob("index.*.js"), key=lambda p: p.name)
+    url = "/" + script.relative_to(static).as_posix()
+    monkeypatch.setattr(starlette_app, "create_streamlit_static_assets_routes",
+                        starlette_app.create_streamlit_static_assets_routes)
+    theirs = client().get(url)
+    assert theirs.status_code == 200 and theirs.content == script.read_bytes()
+
+    serve.serve_front_end_from_memory()
+    serve.serve_front_end_from_memory()   # once only: not wrapped twice
+    browser = client()
+    opened = []
+    read_bytes = Path.read_bytes
+    monkeypatch.setattr(Path, "read_bytes", lambda self: opened.append(self) or read_bytes(self))
+    first, again = browser.get(url), browser.get(url)
+    for ours in (first, again):
+        assert ours.status_code == 200 and ours.content == theirs.content
+        assert dict(ours.headers) == dict(theirs.headers)     # type, length, ETag, caching
+    assert opened == [script]                                  # read once, then from memory
+    cached = browser.get(url, headers={"If-None-Match": theirs.headers["etag"]})
+    assert cached.status_code == 304                           # Streamlit's own answer
+    head = browser.head(url)
+    assert head.status_code == 200 and head.content == b""
+    page = browser.get("/explore")                             # a page: Streamlit's index.html
+    assert page.status_code == 200 and b"<html" in page.content.lower()
+    assert page.headers["cache-control"] == "no-cache"
+    missing = browser.get("/static/js/none.js")
+    assert missing.status_code == client().get("/static/js/none.js").status_code
 
 
 def test_the_first_stage_leaves_out_what_the_first_view_does_not_need():
