@@ -422,7 +422,8 @@ def serve_front_end_from_memory() -> None:
         for route in routes:
             static = getattr(route, "app", None)
             if static is not None and hasattr(static, "get_response"):
-                static.get_response = _from_memory(static.get_response)
+                static.get_response = _from_memory(static.get_response,
+                                                   Path(getattr(static, "directory", "")))
         return routes
 
     create_routes.serves_from_memory = True
@@ -433,9 +434,11 @@ _PLAIN_REQUEST_HEADERS = frozenset({b"if-none-match", b"if-modified-since", b"if
                                     b"if-unmodified-since", b"if-range", b"range"})
 
 
-def _from_memory(get_response):
-    """``get_response`` (a Starlette ``StaticFiles``'s) answering plain GETs of a file it
-    served before from the bytes and headers kept then (:func:`serve_front_end_from_memory`)."""
+def _from_memory(get_response, directory: Path):
+    """``get_response`` (a Starlette ``StaticFiles``'s, serving ``directory``) answering plain
+    GETs of a file it served before from the bytes and headers kept then
+    (:func:`serve_front_end_from_memory`). Only a file served at its own path is kept (not
+    ``index.html`` served for a page's path): what is kept is bounded by the package's files."""
     from starlette.responses import FileResponse, Response
 
     kept: dict[str, tuple[list, bytes]] = {}
@@ -451,7 +454,8 @@ def _from_memory(get_response):
         response = await get_response(path, scope)
         if (plain and isinstance(response, FileResponse) and response.status_code == 200
                 and response.stat_result is not None
-                and response.stat_result.st_size <= MEMORY_SERVED_MAX_BYTES):
+                and response.stat_result.st_size <= MEMORY_SERVED_MAX_BYTES
+                and Path(response.path) == directory / path):
             body = Path(response.path).read_bytes()
             if len(body) == response.stat_result.st_size:   # the file Streamlit looked up
                 kept[path] = (list(response.raw_headers), body)
