@@ -8,7 +8,7 @@
 - ``ui.folium_frame`` sends the component what ``st_folium`` sends for the same map, less the
   files of icon markers and jQuery when the map uses neither.
 - Streamlit's front-end files are served from memory after their first request, with
-  Streamlit's own status and headers.
+  Streamlit's own status and headers; its page also preloads the component's script.
 - Trends keeps its Vega-Lite specs: a rerun converts no Altair chart, and a spec drawn with
   ``st.vega_lite_chart`` is the element ``st.altair_chart`` draws.
 """
@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -328,6 +329,8 @@ def test_streamlits_front_end_is_served_from_memory_as_streamlit_serves_it(monke
                         starlette_app.create_streamlit_static_assets_routes)
     theirs = client().get(url)
     assert theirs.status_code == 200 and theirs.content == script.read_bytes()
+    page_theirs = client().get("/explore")
+    missing_theirs = client().get("/static/js/none.js")
 
     serve.serve_front_end_from_memory()
     serve.serve_front_end_from_memory()   # once only: not wrapped twice
@@ -344,13 +347,31 @@ def test_streamlits_front_end_is_served_from_memory_as_streamlit_serves_it(monke
     assert cached.status_code == 304                           # Streamlit's own answer
     head = browser.head(url)
     assert head.status_code == 200 and head.content == b""
-    for _ in range(2):   # a page: Streamlit's index.html, never kept (any path is a page)
-        page = browser.get("/explore")
-        assert page.status_code == 200 and b"<html" in page.content.lower()
-        assert page.headers["cache-control"] == "no-cache"
-    assert opened == [script]
+    # A page: Streamlit's index.html, preloading the component's script and the modules it
+    # imports that the page did not preload (ui.serve.page_preloading_components).
+    for path in ("/explore", "/explore", "/"):
+        page = browser.get(path)
+        assert page.status_code == 200 and page.headers["cache-control"] == "no-cache"
+        assert int(page.headers["content-length"]) == len(page.content)
+        assert {k: v for k, v in page.headers.items() if k != "content-length"} == {
+            k: v for k, v in page_theirs.headers.items() if k != "content-length"}
+
+        def preloads(text):
+            return re.findall(r'<link rel="modulepreload" crossorigin href="\./(static/js/'
+                              r'[^"]+)">', text)
+
+        preloaded = [name for name in preloads(page.text) if name not in
+                     preloads(page_theirs.text)]
+        assert preloaded[0].startswith("static/js/ComponentInstance.")
+        assert page.text.index(preloaded[-1]) < page.text.index("</head>")
+        assert all((static / name).is_file() for name in preloaded)
+        assert all(page_theirs.text.count(name) == 0 for name in preloaded)
+        assert len(preloaded) == len(set(preloaded)) >= 2
+    # The page's file read once, and the component's script once, for its imports.
+    assert opened[:2] == [script, static / "index.html"] and len(opened) == 3
+    assert opened[2].name.startswith("ComponentInstance.")
     missing = browser.get("/static/js/none.js")
-    assert missing.status_code == client().get("/static/js/none.js").status_code
+    assert missing.status_code == missing_theirs.status_code
 
 
 def test_the_first_stage_leaves_out_what_the_first_view_does_not_need():
