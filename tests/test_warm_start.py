@@ -316,7 +316,7 @@ def test_streamlits_front_end_is_served_from_memory_as_streamlit_serves_it(monke
     from streamlit import file_util
     from streamlit.web.server.starlette import starlette_app
 
-    from ui import serve
+    from ui import front_end_serving
 
     def client():
         return TestClient(Starlette(routes=starlette_app.create_streamlit_static_assets_routes(
@@ -332,8 +332,8 @@ def test_streamlits_front_end_is_served_from_memory_as_streamlit_serves_it(monke
     page_theirs = client().get("/explore")
     missing_theirs = client().get("/static/js/none.js")
 
-    serve.serve_front_end_from_memory()
-    serve.serve_front_end_from_memory()   # once only: not wrapped twice
+    front_end_serving.serve_front_end_from_memory()
+    front_end_serving.serve_front_end_from_memory()   # once only: not wrapped twice
     browser = client()
     opened = []
     read_bytes = Path.read_bytes
@@ -348,7 +348,7 @@ def test_streamlits_front_end_is_served_from_memory_as_streamlit_serves_it(monke
     head = browser.head(url)
     assert head.status_code == 200 and head.content == b""
     # A page: Streamlit's index.html, preloading the component's script and the modules it
-    # imports that the page did not preload (ui.serve.page_preloading_components).
+    # imports that the page did not preload (ui.front_end_serving.page_preloading_components).
     for path in ("/explore", "/explore", "/"):
         page = browser.get(path)
         assert page.status_code == 200 and page.headers["cache-control"] == "no-cache"
