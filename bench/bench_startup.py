@@ -25,7 +25,8 @@ server's share of the critical path, less inflated by other work than wall clock
 adds when the first visitor's page was parsed (DOMContentLoaded), the map's WebSocket message
 arrived, the map's frame was requested and appeared, and, from the server's ``Warm trace:``
 lines (``ui.serve.TRACE_ENV``; a checkout without them shows none), when the warm-up's first
-stage was done and the first page run started and ended.
+stage was done and the first page run started and ended, and the time from the map's message
+to the map drawn (the browser's part after the run).
 """
 from __future__ import annotations
 
@@ -147,6 +148,10 @@ def one_run(browser, command: str, repo: Path, store: Path,
         if trace:
             result |= {what: at - started for what, at in marks.items()}
             result |= _server_marks(Path(log.name), started_unix)
+            # The browser's part after the run: the map's message to the map drawn (the
+            # component mounted, its frame loaded, Leaflet and the map's script run).
+            if "map message" in marks:
+                result["map message to drawn"] = first - (marks["map message"] - started)
         return result
     except Exception:
         print(Path(log.name).read_text(errors="replace")[-3000:], file=sys.stderr)

@@ -216,12 +216,14 @@ def area_layer(counts: pd.DataFrame, level: str, *, measure: str = "count",
         fields.insert(1, "district")
         aliases.insert(1, "District")
     group = folium.FeatureGroup(name=text(name))
-    VerbatimGeoJson(
+    areas_json = VerbatimGeoJson(
         {"type": "FeatureCollection", "features": features}, name=text(name), control=False,
         style_function=lambda feature: styles[feature["id"]],
         highlight_function=lambda _feature: HIGHLIGHT,
         tooltip=folium.GeoJsonTooltip(fields=fields, aliases=aliases, sticky=True),
     ).add_to(group)
+    if boundaries is None:   # the shipped shapes: taken from the base map's outlines if drawn
+        areas_json.takes_shapes = level
 
     title = (f"{subject} per 100,000 residents, by {label}" if measure == "rate"
              else f"{subject} by {label}")

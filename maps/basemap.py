@@ -227,10 +227,13 @@ def _boundary_layer(areas, *, name, style, class_name, level=None) -> folium.Geo
     every map)."""
     collection = (outline_collection(level) if areas is None
                   else boundary_geojson(areas, properties=("code",)))
-    return VerbatimGeoJson(
+    layer = VerbatimGeoJson(
         collection, name=name,
         style_function=lambda _feature: style, control=False, interactive=False,
         pane=BOUNDARY_PANE, class_name=class_name, attribution=html.escape(BOUNDARY_ATTRIBUTION))
+    if areas is None:   # the shipped shapes: an area layer of the level sends them only once
+        layer.keeps_shapes = level
+    return layer
 
 
 def base_map(tile_url: str | None = None, attribution: str | None = None, *,

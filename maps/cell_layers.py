@@ -27,13 +27,14 @@ from maps.legends import (
     join_note,
     legend_classes,
 )
-from maps.verbatim import VerbatimGeoJson, VerbatimRender
+from maps.verbatim import VerbatimGeoJson, VerbatimRender, compact_data
 
 HEX_STYLE = {"color": "#7a3a1a", "weight": 0.3, "opacity": 0.6, "fillOpacity": 0.75}
 #: The heat map ships at most this many grid cells (coarsening the grid until it fits).
 MAX_HEAT_CELLS = 15_000
 
 
+@compact_data
 class _HeatMap(folium.plugins.HeatMap, VerbatimRender):
     """``HeatMap`` rendered without a second template pass (``maps.verbatim.VerbatimRender``)."""
 

@@ -39,6 +39,7 @@ import numpy as np
 
 from geo.boundaries import DISTRICT_CODES, load_boundaries
 from maps.basemap import base_map
+from maps.lazy_layer import lazy_group
 
 # --------------------------------------------------------------------------------------------
 # Shared by the layers
@@ -66,7 +67,7 @@ def text(value) -> str:
 
 
 def explorer_map(layers: Sequence[folium.FeatureGroup | None], *, show: set[str] | None = None,
-                 **base_map_kwargs) -> folium.Map:
+                 lazy: bool = False, **base_map_kwargs) -> folium.Map:
     """The West Yorkshire base map with ``layers`` and a layer control.
 
     Parameters
@@ -99,6 +100,8 @@ def explorer_map(layers: Sequence[folium.FeatureGroup | None], *, show: set[str]
     for layer in layers:
         if visible is not None:
             layer.show = layer.layer_name in visible
+        if lazy and not layer.show:
+            layer = lazy_group(layer)
         layer.add_to(m)
     folium.LayerControl(collapsed=False).add_to(m)
     return m

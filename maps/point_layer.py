@@ -17,13 +17,14 @@ import numpy as np
 import pandas as pd
 
 from maps.layers import DECIMALS, FEED_SHORT, row_bounds, text
-from maps.verbatim import VerbatimRender
+from maps.verbatim import VerbatimRender, compact_data
 
 #: Point tooltips show these category fields (whichever the feed has), never identifiers.
 POINT_FIELDS = ("age_group", "exploitation_type", "risk_level", "indicators")
 MAX_POINTS = 10_000
 
 
+@compact_data
 class _FastMarkerCluster(folium.plugins.FastMarkerCluster, VerbatimRender):
     """``FastMarkerCluster`` rendered without a second template pass."""
 

@@ -7,6 +7,8 @@
   component the very same arguments (so Streamlit's message cache can send a reference).
 - ``ui.folium_frame`` sends the component what ``st_folium`` sends for the same map, less the
   files of icon markers and jQuery when the map uses neither.
+- Streamlit's front-end files are served from memory after their first request, with
+  Streamlit's own status and headers; its page also preloads the component's script.
 - Trends keeps its Vega-Lite specs: a rerun converts no Altair chart, and a spec drawn with
   ``st.vega_lite_chart`` is the element ``st.altair_chart`` draws.
 """
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -293,6 +296,75 @@ def test_the_maps_vendored_files_are_cacheable_and_other_static_files_untouched(
     assert tiles.status_code == 200 and "cache-control" not in tiles.headers
     missing = browser.get("/app/static/vendor/none.js")
     assert missing.status_code == 404 and "cache-control" not in missing.headers
+
+
+def test_streamlits_front_end_is_served_from_memory_as_streamlit_serves_it(monkeypatch):
+    """The same status, headers and bytes as Streamlit's own handler; the file is read once
+    (later plain GETs touch no file); conditional requests, HEAD and the page fallback are
+    Streamlit's."""
+    from pathlib import Path
+
+    from starlette.applications import Starlette
+    from starlette.testclient import TestClient
+    from streamlit import file_util
+    from streamlit.web.server.starlette import starlette_app
+
+    from ui import front_end_serving
+
+    def client():
+        return TestClient(Starlette(routes=starlette_app.create_streamlit_static_assets_routes(
+            base_url=None)))
+
+    static = Path(file_util.get_static_dir())
+    script = min((static / "static" / "js").glob("index.*.js"), key=lambda p: p.name)
+    url = "/" + script.relative_to(static).as_posix()
+    monkeypatch.setattr(starlette_app, "create_streamlit_static_assets_routes",
+                        starlette_app.create_streamlit_static_assets_routes)
+    theirs = client().get(url)
+    assert theirs.status_code == 200 and theirs.content == script.read_bytes()
+    page_theirs = client().get("/explore")
+    missing_theirs = client().get("/static/js/none.js")
+
+    front_end_serving.serve_front_end_from_memory()
+    front_end_serving.serve_front_end_from_memory()   # once only: not wrapped twice
+    browser = client()
+    opened = []
+    read_bytes = Path.read_bytes
+    monkeypatch.setattr(Path, "read_bytes", lambda self: opened.append(self) or read_bytes(self))
+    first, again = browser.get(url), browser.get(url)
+    for ours in (first, again):
+        assert ours.status_code == 200 and ours.content == theirs.content
+        assert dict(ours.headers) == dict(theirs.headers)     # type, length, ETag, caching
+    assert opened == [script]                                  # read once, then from memory
+    cached = browser.get(url, headers={"If-None-Match": theirs.headers["etag"]})
+    assert cached.status_code == 304                           # Streamlit's own answer
+    head = browser.head(url)
+    assert head.status_code == 200 and head.content == b""
+    # A page: Streamlit's index.html, preloading the component's script and the modules it
+    # imports that the page did not preload (ui.front_end_serving.page_preloading_components).
+    for path in ("/explore", "/explore", "/"):
+        page = browser.get(path)
+        assert page.status_code == 200 and page.headers["cache-control"] == "no-cache"
+        assert int(page.headers["content-length"]) == len(page.content)
+        assert {k: v for k, v in page.headers.items() if k != "content-length"} == {
+            k: v for k, v in page_theirs.headers.items() if k != "content-length"}
+
+        def preloads(text):
+            return re.findall(r'<link rel="modulepreload" crossorigin href="\./(static/js/'
+                              r'[^"]+)">', text)
+
+        preloaded = [name for name in preloads(page.text) if name not in
+                     preloads(page_theirs.text)]
+        assert preloaded[0].startswith("static/js/ComponentInstance.")
+        assert page.text.index(preloaded[-1]) < page.text.index("</head>")
+        assert all((static / name).is_file() for name in preloaded)
+        assert all(page_theirs.text.count(name) == 0 for name in preloaded)
+        assert len(preloaded) == len(set(preloaded)) >= 2
+    # The page's file read once, and the component's script once, for its imports.
+    assert opened[:2] == [script, static / "index.html"] and len(opened) == 3
+    assert opened[2].name.startswith("ComponentInstance.")
+    missing = browser.get("/static/js/none.js")
+    assert missing.status_code == missing_theirs.status_code
 
 
 def test_the_first_stage_leaves_out_what_the_first_view_does_not_need():

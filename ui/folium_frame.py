@@ -152,6 +152,8 @@ _DEFAULT_ORDER = ("last_clicked", "last_object_clicked", "last_object_clicked_co
 
 
 def _walk(fig):
+    if getattr(fig, "deferred", False):
+        return   # a maps.lazy_layer group the browser builds later loads its own files
     if isinstance(fig, branca.colormap.ColorMap):
         yield fig
     if isinstance(fig, folium.plugins.DualMap):

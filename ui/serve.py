@@ -400,6 +400,9 @@ def main(argv: list[str] | None = None) -> None:
     no_legacy_pages_mode()
     quick_component_scan()
     cache_vendored_files()
+    from ui.front_end_serving import serve_front_end_from_memory
+
+    serve_front_end_from_memory()
     start_warming()
     sys.argv = ["streamlit", "run", str(DASHBOARD), *args]
     sys.exit(cli.main())

@@ -109,8 +109,10 @@ def build_map(state: ExplorerState, *, counts: pd.DataFrame, cells: pd.DataFrame
                                      else set())
     # Quarter zoom steps, so that fitting West Yorkshire fills the frame.
     # A download has no street layer: the archive is served by the dashboard, not in the file.
+    # The layers ticked off are built in the browser when first switched on (not in a
+    # download, which is a page of its own).
     m = explorer_map([group for _, group in built], show=shown, zoom_snap=0.25,
-                     **({"tile_archive": ""} if export else {}))
+                     lazy=not export, **({"tile_archive": ""} if export else {}))
     if state.districts:
         m.fit_bounds(district_bounds(state.districts))
     captions = {"points": "Records at their geomasked 100 m locations, clustered; point at one "

@@ -451,3 +451,48 @@ def test_the_heat_map_has_a_legend(browse, explore_url):
     page.locator(".wy-legend").screenshot(path=str(SCREENSHOT_DIR / "explore-heat-legend.png"))
     dashboard.screenshot("explore-heat")
     dashboard.assert_clean()
+
+
+def test_the_layers_ticked_off_load_their_files_when_switched_on(browse, explore_url):
+    """The map opens on the areas with Leaflet alone; the heat map's and the clusters' files
+    are fetched, and their layers built, when they are first ticked (maps.lazy_layer)."""
+    dashboard = browse(explore_url)
+    requested = []
+    dashboard.page.on("request", lambda request: requested.append(request.url))
+    frame = open_explore(dashboard)
+
+    def vendored() -> list[str]:
+        return [url.split("/app/static/vendor/", 1)[1] for url in requested
+                if "/app/static/vendor/" in url]
+
+    assert "leaflet@1.9.3/dist/leaflet.js" in vendored()
+    assert not [url for url in vendored() if "heat" in url or "markercluster" in url], vendored()
+    areas = frame.locator("path.leaflet-interactive").count()
+
+    def tick(name: str) -> None:
+        frame.locator(".leaflet-control-layers-overlays label", has_text=name).locator(
+            "input").click()
+
+    tick("Heat map")
+    frame.locator("canvas.leaflet-heatmap-layer").wait_for(state="attached", timeout=20_000)
+    tick("Points")
+    frame.wait_for_function("""() => Object.values(window.map._layers).some(
+        layer => window.L.MarkerClusterGroup && layer instanceof window.L.MarkerClusterGroup
+                 && layer.getLayers().length > 0)""", timeout=20_000)
+    tick("Hexagons")
+    for _ in range(100):
+        if frame.locator("path.leaflet-interactive").count() > areas:
+            break
+        time.sleep(0.1)
+    assert frame.locator("path.leaflet-interactive").count() > areas    # the hexagons drawn
+    files = vendored()
+    assert "folium@0.20.0/templates/leaflet_heat.min.js" in files, files
+    assert "leaflet.markercluster@1.5.3/dist/leaflet.markercluster.js" in files, files
+    assert "leaflet.markercluster@1.5.3/dist/MarkerCluster.css" in files, files
+    tick("Heat map")
+    tick("Heat map")                     # off and on again: the same layer, not a second one
+    time.sleep(0.5)
+    assert frame.locator("canvas.leaflet-heatmap-layer").count() == 1
+    assert files.count("folium@0.20.0/templates/leaflet_heat.min.js") == 1
+    dashboard.screenshot("explore-all-layers")
+    dashboard.assert_clean()
