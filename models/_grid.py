@@ -20,7 +20,7 @@ from geo.boundaries import load_boundaries, west_yorkshire_bng
 from geo.crs import BNG, WGS84
 
 SUB_CELL_M = 100  # the geomask cell: analysis cells are whole multiples of it
-_CACHE: dict[tuple, "Grid"] = {}
+_CACHE: dict[tuple, Grid] = {}
 _CACHE_SIZE = 8
 
 
@@ -109,13 +109,48 @@ def analysis_grid(cell_m: int, population=None) -> Grid:
         populations indexed by 2021 LSOA code (polygons from the shipped boundaries). ``None``
         uses the shipped Census 2021 populations.
     """
-    areas = _population_areas(population)
-    key = (int(cell_m), "default" if population is None else _fingerprint(areas))
-    if key not in _CACHE:
-        if len(_CACHE) >= _CACHE_SIZE:
-            _CACHE.pop(next(iter(_CACHE)))
-        _CACHE[key] = _build(int(cell_m), areas)
+    return _kept("overlap", int(cell_m), population, _build)
+
+
+def _kept(kind: str, cell_m: int, population, build) -> Grid:
+    """The ``kind`` grid, kept per process; the shipped populations' grid also on disk
+    (``models._grid_store``: read instead of built when current, written once built)."""
+    _check_cell(cell_m)
+    if population is None:
+        key = (kind, cell_m, "default")
+        if key not in _CACHE:
+            _keep(key, _shipped(kind, cell_m, build))
+    else:
+        areas = _population_areas(population)
+        key = (kind, cell_m, _fingerprint(areas))
+        if key not in _CACHE:
+            _keep(key, build(cell_m, areas))
     return _CACHE[key]
+
+
+def _keep(key: tuple, grid: Grid) -> None:
+    if len(_CACHE) >= _CACHE_SIZE:
+        _CACHE.pop(next(iter(_CACHE)))
+    _CACHE[key] = grid
+
+
+def _shipped(kind: str, cell_m: int, build) -> Grid:
+    """The shipped populations' grid: read from the grid store, or built and stored."""
+    from models import _grid_store
+
+    fields = _grid_store.read_grid(kind, cell_m)
+    if fields is not None:
+        return Grid(**fields)
+    grid = build(cell_m, _default_areas())
+    _grid_store.write_grid(kind, cell_m, {name: getattr(grid, name) for name in
+                                          (*_grid_store.SCALARS, "population")})
+    return grid
+
+
+def _check_cell(cell_m: int) -> None:
+    if cell_m <= 0 or cell_m % SUB_CELL_M:
+        raise ValueError(f"cell_size_m was {cell_m!r}; expected a positive multiple of "
+                         f"{SUB_CELL_M} m (the geomask cell)")
 
 
 def _population_areas(population) -> gpd.GeoDataFrame:
@@ -163,9 +198,7 @@ def _land_km2() -> float:
 
 
 def _build(cell_m: int, areas: gpd.GeoDataFrame) -> Grid:
-    if cell_m <= 0 or cell_m % SUB_CELL_M:
-        raise ValueError(f"cell_size_m was {cell_m!r}; expected a positive multiple of "
-                         f"{SUB_CELL_M} m (the geomask cell)")
+    _check_cell(cell_m)
     xmin, ymin, xmax, ymax = areas.total_bounds
     x0, y0 = np.floor(xmin / cell_m) * cell_m, np.floor(ymin / cell_m) * cell_m
     nx, ny = int(np.ceil((xmax - x0) / cell_m)), int(np.ceil((ymax - y0) / cell_m))
@@ -194,19 +227,11 @@ def centre_grid(cell_m: int = SUB_CELL_M, population=None) -> Grid:
     of a point inside it). Stored points are 100 m cell centres, so a geomasked event is in
     the cell whose centre it is. Used for the forecast ranking (``models.forecast``).
     """
-    areas = _population_areas(population)
-    key = ("centre", int(cell_m), "default" if population is None else _fingerprint(areas))
-    if key not in _CACHE:
-        if len(_CACHE) >= _CACHE_SIZE:
-            _CACHE.pop(next(iter(_CACHE)))
-        _CACHE[key] = _build_by_centres(int(cell_m), areas)
-    return _CACHE[key]
+    return _kept("centre", int(cell_m), population, _build_by_centres)
 
 
 def _build_by_centres(cell_m: int, areas: gpd.GeoDataFrame) -> Grid:
-    if cell_m <= 0 or cell_m % SUB_CELL_M:
-        raise ValueError(f"cell_size_m was {cell_m!r}; expected a positive multiple of "
-                         f"{SUB_CELL_M} m (the geomask cell)")
+    _check_cell(cell_m)
     xmin, ymin, xmax, ymax = areas.total_bounds
     x0, y0 = np.floor(xmin / cell_m) * cell_m, np.floor(ymin / cell_m) * cell_m
     nx, ny = int(np.ceil((xmax - x0) / cell_m)), int(np.ceil((ymax - y0) / cell_m))
