@@ -1,0 +1,149 @@
+"""The shipped populations' grids kept on disk (models._grid_store): a stored grid is the grid
+built today, cell for cell; a stale, damaged or unwritable cache is never trusted and never
+fails a fit."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from models import _grid, _grid_store
+from models._grid import (
+    _build,
+    _build_by_centres,
+    _default_areas,
+    analysis_grid,
+    centre_grid,
+)
+
+BUILDERS = {"overlap": (analysis_grid, _build), "centre": (centre_grid, _build_by_centres)}
+
+
+@pytest.fixture
+def cache(tmp_path, monkeypatch):
+    """An empty grid cache directory, and no grid kept in this process before or after."""
+    directory = tmp_path / "grids"
+    monkeypatch.setenv(_grid_store.CACHE_DIR_ENV, str(directory))
+    saved = dict(_grid._CACHE)
+    _grid._CACHE.clear()
+    yield directory
+    _grid._CACHE.clear()
+    _grid._CACHE.update(saved)
+
+
+def same_grid(a, b) -> None:
+    assert (a.cell_m, a.x0, a.y0, a.nx, a.ny) == (b.cell_m, b.x0, b.y0, b.nx, b.ny)
+    assert a.area_km2 == b.area_km2
+    assert a.population.dtype == b.population.dtype == np.float64
+    assert np.array_equal(a.population, b.population)  # bit for bit, not close
+    assert np.array_equal(a.land, b.land)
+
+
+def sample_points(grid, n=5000):
+    rng = np.random.default_rng(0)
+    x = rng.uniform(grid.x0 - 500, grid.x0 + grid.nx * grid.cell_m + 500, n)
+    y = rng.uniform(grid.y0 - 500, grid.y0 + grid.ny * grid.cell_m + 500, n)
+    return x, y
+
+
+@pytest.mark.parametrize("kind,cell_m", [("overlap", 300), ("centre", 100)])
+def test_a_stored_grid_is_the_grid_built_from_the_shipped_boundaries(cache, kind, cell_m):
+    make, build = BUILDERS[kind]
+    built_today = build(cell_m, _default_areas())   # the builder, no cache anywhere
+    first = make(cell_m)                              # built, then written
+    assert _grid_store.grid_path(kind, cell_m).is_file()
+    _grid._CACHE.clear()                              # a fresh process: read from disk
+    read = make(cell_m)
+    assert read is not first
+    for grid in (first, read):
+        same_grid(grid, built_today)
+        x, y = sample_points(grid)
+        assert np.array_equal(grid.cell_index(x, y), built_today.cell_index(x, y))
+    assert (read.cell_index(*sample_points(read)) >= 0).any()
+    assert read.population.sum() == pytest.approx(_default_areas()["population"].sum())
+    assert not list(cache.glob("*.tmp")) and not list(cache.glob(".*"))
+
+
+def test_a_stale_grid_is_rebuilt_and_written_again(cache, monkeypatch):
+    analysis_grid(1000)
+    path = _grid_store.grid_path("overlap", 1000)
+    written = path.read_bytes()
+    # The boundaries (or the code deriving the grid) changed since it was written.
+    _grid_store.inputs_digest.cache_clear()
+    monkeypatch.setattr(_grid_store, "inputs_digest", lambda: "other sources")
+    assert _grid_store.read_grid("overlap", 1000) is None
+    calls = []
+    monkeypatch.setattr(_grid, "_build", lambda *a: calls.append(a) or _build(*a))
+    _grid._CACHE.clear()
+    grid = analysis_grid(1000)
+    assert len(calls) == 1                           # built, not read
+    assert path.read_bytes() != written              # stored under the new key
+    assert _grid_store.read_grid("overlap", 1000) is not None
+    same_grid(grid, _build(1000, _default_areas()))
+
+
+@pytest.mark.parametrize("damage", ["truncated", "garbage", "wrong shape", "nan", "negative",
+                                    "no population field"])
+def test_a_damaged_grid_is_never_trusted(cache, damage):
+    good = analysis_grid(1000)
+    path = _grid_store.grid_path("overlap", 1000)
+    key = f"overlap 1000 {_grid_store.inputs_digest()}"
+    fields = {name: np.array(getattr(good, name)) for name in _grid_store.SCALARS}
+    population = good.population.copy()
+    if damage == "truncated":
+        path.write_bytes(path.read_bytes()[:1000])
+    elif damage == "garbage":
+        path.write_bytes(b"not a grid at all" * 100)
+    else:
+        if damage == "wrong shape":
+            population = population[:-1]
+        elif damage == "nan":
+            population[5, 5] = np.nan
+        elif damage == "negative":
+            population[5, 5] = -1.0
+        arrays = {"key": np.array(key), **fields}
+        if damage != "no population field":
+            arrays["population"] = population
+        with open(path, "wb") as out:
+            np.savez(out, **arrays)
+    assert _grid_store.read_grid("overlap", 1000) is None
+    _grid._CACHE.clear()
+    same_grid(analysis_grid(1000), good)             # rebuilt
+    read = _grid_store.read_grid("overlap", 1000)    # and the file made whole again
+    assert read is not None and np.array_equal(read["population"], good.population)
+
+
+def test_an_unwritable_cache_falls_back_to_building(tmp_path, monkeypatch):
+    blocker = tmp_path / "a file"
+    blocker.write_text("not a directory")
+    monkeypatch.setenv(_grid_store.CACHE_DIR_ENV, str(blocker / "grids"))
+    saved = dict(_grid._CACHE)
+    _grid._CACHE.clear()
+    try:
+        grid = analysis_grid(1000)
+        assert _grid_store.write_grid("overlap", 1000, {
+            **{name: getattr(grid, name) for name in _grid_store.SCALARS},
+            "population": grid.population}) is False
+        same_grid(grid, _build(1000, _default_areas()))
+    finally:
+        _grid._CACHE.clear()
+        _grid._CACHE.update(saved)
+
+
+def test_a_callers_own_population_is_built_not_stored(cache):
+    lsoas = _default_areas()
+    from geo.boundaries import load_boundaries
+
+    codes = load_boundaries("lsoa")["code"]
+    doubled = pd.Series(lsoas["population"].to_numpy() * 2, index=codes.to_numpy())
+    grid = analysis_grid(1000, doubled)
+    assert not cache.exists() or not list(cache.iterdir())
+    assert grid.population.sum() == pytest.approx(2 * lsoas["population"].sum())
+
+
+def test_a_bad_cell_size_is_refused_before_any_cache(cache):
+    with pytest.raises(ValueError, match="multiple of 100"):
+        analysis_grid(250)
+    with pytest.raises(ValueError, match="multiple of 100"):
+        centre_grid(150)
+    assert not cache.exists()
