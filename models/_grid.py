@@ -98,7 +98,8 @@ class Grid:
 
 
 def analysis_grid(cell_m: int, population=None) -> Grid:
-    """The grid of ``cell_m`` metres with ``population`` allocated (cached per input).
+    """The grid of ``cell_m`` metres with ``population`` allocated (kept per input in the
+    process; the shipped populations' grid also on disk, ``models._grid_store``).
 
     Parameters
     ----------
@@ -208,7 +209,7 @@ def _build(cell_m: int, areas: gpd.GeoDataFrame) -> Grid:
     boxes = shapely.box(left, bottom, left + cell_m, bottom + cell_m)
     polygons = areas.geometry.to_numpy()
     cell_i, area_i = shapely.STRtree(polygons).query(boxes, predicate="intersects")
-    overlap = shapely.area(shapely.intersection(boxes[cell_i], polygons[area_i]))
+    overlap = _overlap_areas(boxes[cell_i], polygons[area_i], float(cell_m) ** 2)
     share = overlap / shapely.area(polygons)[area_i]
     weights = share * areas["population"].to_numpy(float)[area_i]
     cells = np.bincount(cell_i, weights=weights, minlength=nx * ny).reshape(ny, nx)
@@ -219,7 +220,8 @@ def _build(cell_m: int, areas: gpd.GeoDataFrame) -> Grid:
 
 
 def centre_grid(cell_m: int = SUB_CELL_M, population=None) -> Grid:
-    """A fine grid (default the 100 m geomask cell) built by cell centres (cached per input).
+    """A fine grid (default the 100 m geomask cell) built by cell centres (kept as
+    ``analysis_grid``'s are).
 
     ``analysis_grid`` splits each LSOA's people by exact overlap areas, which takes ~7 s at
     100 m for West Yorkshire; here a cell is land when its centre lies in an LSOA and it holds
@@ -235,12 +237,12 @@ def _build_by_centres(cell_m: int, areas: gpd.GeoDataFrame) -> Grid:
     xmin, ymin, xmax, ymax = areas.total_bounds
     x0, y0 = np.floor(xmin / cell_m) * cell_m, np.floor(ymin / cell_m) * cell_m
     nx, ny = int(np.ceil((xmax - x0) / cell_m)), int(np.ceil((ymax - y0) / cell_m))
-    col, row = np.meshgrid(np.arange(nx), np.arange(ny))
-    centres = shapely.points(x0 + (col.ravel() + 0.5) * cell_m, y0 + (row.ravel() + 0.5) * cell_m)
     polygons = areas.geometry.to_numpy()
-    cell_i, area_i = shapely.STRtree(polygons).query(centres, predicate="within")
-    cell_i, first = np.unique(cell_i, return_index=True)  # a centre on a shared edge: once
-    area_i = area_i[first]
+    cell_i, area_i = _centres_within(polygons, cell_m, x0, y0, nx, ny)
+    # A centre inside two overlapping polygons counts once, in the first of them.
+    order = np.lexsort((area_i, cell_i))
+    cell_i, first = np.unique(cell_i[order], return_index=True)
+    area_i = area_i[order][first]
     people = areas["population"].to_numpy(float)
     n_cells = np.bincount(area_i, minlength=len(people))
     cells = np.bincount(cell_i, weights=people[area_i] / n_cells[area_i], minlength=nx * ny)
@@ -255,3 +257,46 @@ def _build_by_centres(cell_m: int, areas: gpd.GeoDataFrame) -> Grid:
     land[cell_i] = True
     cells = np.where(land.reshape(ny, nx) & (cells <= 0), 1e-9, cells)
     return Grid(cell_m, float(x0), float(y0), nx, ny, cells, _land_km2())
+
+
+def _centres_within(polygons: np.ndarray, cell_m: int, x0: float, y0: float, nx: int,
+                    ny: int) -> tuple[np.ndarray, np.ndarray]:
+    """Every (cell, polygon) pair whose cell centre is strictly inside the polygon.
+
+    Polygon by polygon, only the centres within its bounding box, each tested by
+    ``shapely.contains_xy`` on the prepared polygon: the same pairs as an STRtree ``within``
+    query of a point per cell, without making 300,000 point objects (~5x less CPU at 100 m).
+    """
+    shapely.prepare(polygons)
+    bounds = shapely.bounds(polygons)
+    missing = np.isnan(bounds).any(axis=1)  # a missing or empty geometry holds no centre
+    bounds = np.nan_to_num(bounds)
+    c0 = np.maximum(np.floor((bounds[:, 0] - x0) / cell_m - 0.5), 0).astype(np.int64)
+    c1 = np.minimum(np.ceil((bounds[:, 2] - x0) / cell_m - 0.5), nx - 1).astype(np.int64)
+    r0 = np.maximum(np.floor((bounds[:, 1] - y0) / cell_m - 0.5), 0).astype(np.int64)
+    r1 = np.minimum(np.ceil((bounds[:, 3] - y0) / cell_m - 0.5), ny - 1).astype(np.int64)
+    cells, owners = [], []
+    for i, polygon in enumerate(polygons):
+        if missing[i] or c1[i] < c0[i] or r1[i] < r0[i]:
+            continue
+        col, row = np.meshgrid(np.arange(c0[i], c1[i] + 1), np.arange(r0[i], r1[i] + 1))
+        col, row = col.ravel(), row.ravel()
+        inside = shapely.contains_xy(polygon, x0 + (col + 0.5) * cell_m, y0 + (row + 0.5) * cell_m)
+        cells.append(row[inside] * nx + col[inside])
+        owners.append(np.full(int(inside.sum()), i, dtype=np.int64))
+    if not cells:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    return np.concatenate(cells), np.concatenate(owners)
+
+
+def _overlap_areas(boxes: np.ndarray, polygons: np.ndarray, box_area: float) -> np.ndarray:
+    """``area(intersection(box, polygon))`` pair by pair, overlaying only the boxes that cross
+    a polygon's boundary: a box strictly inside its polygon overlaps it by its own area, which
+    GEOS computes exactly for corners on whole metres (tests/test_grid_store.py checks the grid
+    is the same bit for bit)."""
+    shapely.prepare(polygons)
+    inside = shapely.contains_properly(polygons, boxes)
+    overlap = np.full(len(boxes), box_area)
+    cross = ~inside
+    overlap[cross] = shapely.area(shapely.intersection(boxes[cross], polygons[cross]))
+    return overlap
