@@ -18,6 +18,7 @@ import shapely
 
 from geo.boundaries import load_boundaries, west_yorkshire_bng
 from geo.crs import BNG, WGS84
+from models import grid_store
 
 SUB_CELL_M = 100  # the geomask cell: analysis cells are whole multiples of it
 _CACHE: dict[tuple, Grid] = {}
@@ -99,7 +100,7 @@ class Grid:
 
 def analysis_grid(cell_m: int, population=None) -> Grid:
     """The grid of ``cell_m`` metres with ``population`` allocated (kept per input in the
-    process; the shipped populations' grid also on disk, ``models._grid_store``).
+    process; the shipped populations' grid also on disk, ``models.grid_store``).
 
     Parameters
     ----------
@@ -115,7 +116,7 @@ def analysis_grid(cell_m: int, population=None) -> Grid:
 
 def _kept(kind: str, cell_m: int, population, build) -> Grid:
     """The ``kind`` grid, kept per process; the shipped populations' grid also on disk
-    (``models._grid_store``: read instead of built when current, written once built)."""
+    (``models.grid_store``: read instead of built when current, written once built)."""
     _check_cell(cell_m)
     if population is None:
         key = (kind, cell_m, "default")
@@ -137,14 +138,12 @@ def _keep(key: tuple, grid: Grid) -> None:
 
 def _shipped(kind: str, cell_m: int, build) -> Grid:
     """The shipped populations' grid: read from the grid store, or built and stored."""
-    from models import _grid_store
-
-    fields = _grid_store.read_grid(kind, cell_m)
+    fields = grid_store.read_grid(kind, cell_m)
     if fields is not None:
         return Grid(**fields)
     grid = build(cell_m, _default_areas())
-    _grid_store.write_grid(kind, cell_m, {name: getattr(grid, name) for name in
-                                          (*_grid_store.SCALARS, "population")})
+    grid_store.write_grid(kind, cell_m, {name: getattr(grid, name)
+                                         for name in (*grid_store.SCALARS, "population")})
     return grid
 
 

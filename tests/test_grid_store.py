@@ -1,4 +1,4 @@
-"""The shipped populations' grids kept on disk (models._grid_store): a stored grid is the grid
+"""The shipped populations' grids kept on disk (models.grid_store): a stored grid is the grid
 built today, cell for cell; a stale, damaged or unwritable cache is never trusted and never
 fails a fit."""
 from __future__ import annotations
@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 import shapely
 
-from models import _grid, _grid_store
+from models import _grid, grid_store
 from models._grid import (
     _build,
     _build_by_centres,
@@ -61,7 +61,7 @@ def reference_population(kind: str, cell_m: int, areas) -> np.ndarray:
 def cache(tmp_path, monkeypatch):
     """An empty grid cache directory, and no grid kept in this process before or after."""
     directory = tmp_path / "grids"
-    monkeypatch.setenv(_grid_store.CACHE_DIR_ENV, str(directory))
+    monkeypatch.setenv(grid_store.CACHE_DIR_ENV, str(directory))
     saved = dict(_grid._CACHE)
     _grid._CACHE.clear()
     yield directory
@@ -91,7 +91,7 @@ def test_a_stored_grid_is_the_grid_built_from_the_shipped_boundaries(cache, kind
     assert np.array_equal(built_today.population,
                           reference_population(kind, cell_m, _default_areas()))
     first = make(cell_m)                              # built, then written
-    assert _grid_store.grid_path(kind, cell_m).is_file()
+    assert grid_store.grid_path(kind, cell_m).is_file()
     _grid._CACHE.clear()                              # a fresh process: read from disk
     read = make(cell_m)
     assert read is not first
@@ -106,19 +106,19 @@ def test_a_stored_grid_is_the_grid_built_from_the_shipped_boundaries(cache, kind
 
 def test_a_stale_grid_is_rebuilt_and_written_again(cache, monkeypatch):
     analysis_grid(1000)
-    path = _grid_store.grid_path("overlap", 1000)
+    path = grid_store.grid_path("overlap", 1000)
     written = path.read_bytes()
     # The boundaries (or the code deriving the grid) changed since it was written.
-    _grid_store.inputs_digest.cache_clear()
-    monkeypatch.setattr(_grid_store, "inputs_digest", lambda: "other sources")
-    assert _grid_store.read_grid("overlap", 1000) is None
+    grid_store.inputs_digest.cache_clear()
+    monkeypatch.setattr(grid_store, "inputs_digest", lambda: "other sources")
+    assert grid_store.read_grid("overlap", 1000) is None
     calls = []
     monkeypatch.setattr(_grid, "_build", lambda *a: calls.append(a) or _build(*a))
     _grid._CACHE.clear()
     grid = analysis_grid(1000)
     assert len(calls) == 1                           # built, not read
     assert path.read_bytes() != written              # stored under the new key
-    assert _grid_store.read_grid("overlap", 1000) is not None
+    assert grid_store.read_grid("overlap", 1000) is not None
     same_grid(grid, _build(1000, _default_areas()))
 
 
@@ -126,9 +126,9 @@ def test_a_stale_grid_is_rebuilt_and_written_again(cache, monkeypatch):
                                     "no population field"])
 def test_a_damaged_grid_is_never_trusted(cache, damage):
     good = analysis_grid(1000)
-    path = _grid_store.grid_path("overlap", 1000)
-    key = f"overlap 1000 {_grid_store.inputs_digest()}"
-    fields = {name: np.array(getattr(good, name)) for name in _grid_store.SCALARS}
+    path = grid_store.grid_path("overlap", 1000)
+    key = f"overlap 1000 {grid_store.inputs_digest()}"
+    fields = {name: np.array(getattr(good, name)) for name in grid_store.SCALARS}
     population = good.population.copy()
     if damage == "truncated":
         path.write_bytes(path.read_bytes()[:1000])
@@ -146,23 +146,23 @@ def test_a_damaged_grid_is_never_trusted(cache, damage):
             arrays["population"] = population
         with open(path, "wb") as out:
             np.savez(out, **arrays)
-    assert _grid_store.read_grid("overlap", 1000) is None
+    assert grid_store.read_grid("overlap", 1000) is None
     _grid._CACHE.clear()
     same_grid(analysis_grid(1000), good)             # rebuilt
-    read = _grid_store.read_grid("overlap", 1000)    # and the file made whole again
+    read = grid_store.read_grid("overlap", 1000)    # and the file made whole again
     assert read is not None and np.array_equal(read["population"], good.population)
 
 
 def test_an_unwritable_cache_falls_back_to_building(tmp_path, monkeypatch):
     blocker = tmp_path / "a file"
     blocker.write_text("not a directory")
-    monkeypatch.setenv(_grid_store.CACHE_DIR_ENV, str(blocker / "grids"))
+    monkeypatch.setenv(grid_store.CACHE_DIR_ENV, str(blocker / "grids"))
     saved = dict(_grid._CACHE)
     _grid._CACHE.clear()
     try:
         grid = analysis_grid(1000)
-        assert _grid_store.write_grid("overlap", 1000, {
-            **{name: getattr(grid, name) for name in _grid_store.SCALARS},
+        assert grid_store.write_grid("overlap", 1000, {
+            **{name: getattr(grid, name) for name in grid_store.SCALARS},
             "population": grid.population}) is False
         same_grid(grid, _build(1000, _default_areas()))
     finally:
