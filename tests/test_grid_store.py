@@ -197,3 +197,27 @@ def test_a_callers_own_population_gets_the_grid_it_got_before(cache, kind, cell_
     make, _ = BUILDERS[kind]
     grid = make(cell_m, areas)
     assert np.array_equal(grid.population, reference_population(kind, cell_m, areas))
+
+
+def test_a_fit_on_stored_grids_is_the_fit_on_built_grids(cache):
+    """The default model (its forecast ranking included) fitted in a process that built its
+    grids, then in one that read them: the same hotspots and the same ranking."""
+    from models.hotspots import HotspotModel
+    from tests.test_hotspots import null_events
+
+    events = null_events(800, seed=3)
+    built = HotspotModel(random_state=0).fit(events)
+    assert _grid_store_files(cache) == {"centre-100m.npz", "overlap-300m.npz"}
+    _grid._CACHE.clear()
+    read = HotspotModel(random_state=0).fit(events)
+    assert read.grid_ is not built.grid_
+    pd.testing.assert_frame_equal(read.hotspots_.drop(columns="geometry"),
+                                  built.hotspots_.drop(columns="geometry"))
+    assert read.hotspots_.geometry.geom_equals_exact(built.hotspots_.geometry, 0).all()
+    assert np.array_equal(read.cell_scores_, built.cell_scores_)
+    assert read.ranker_.grid_ is not built.ranker_.grid_
+    assert np.array_equal(read.ranker_.scores_, built.ranker_.scores_)
+
+
+def _grid_store_files(directory) -> set[str]:
+    return {p.name for p in directory.iterdir()}
