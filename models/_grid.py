@@ -8,7 +8,7 @@ population of the LSOA parts it covers``. Land cells are the cells that touch an
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 
 import geopandas as gpd
@@ -36,7 +36,6 @@ class Grid:
     ny: int
     population: np.ndarray  # (ny, nx) residents allocated to each cell
     area_km2: float  # West Yorkshire's land area: the denominator of every area share
-    _names: dict = field(default_factory=dict, repr=False)
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -81,21 +80,29 @@ class Grid:
 
     def areas_touched(self, shapes_bng, level: str) -> list[list[str]]:
         """Names of the wards or districts each BNG shape overlaps (by more than an edge)."""
-        areas = self._areas(level)
+        names, geoms, tree = _areas_bng(level)
         shapes = np.asarray(shapes_bng, dtype=object)
-        shape_i, area_i = areas.sindex.query(shapes, predicate="intersects")
-        geoms = areas.geometry.to_numpy()
+        shape_i, area_i = tree.query(shapes, predicate="intersects")
         real = shapely.area(shapely.intersection(shapes[shape_i], geoms[area_i])) > 1.0
-        names = areas["name"].to_numpy()
         out = [set() for _ in range(len(shapes))]
         for s, a in zip(shape_i[real], area_i[real]):
             out[s].add(names[a])
         return [sorted(found) for found in out]
 
-    def _areas(self, level: str) -> gpd.GeoDataFrame:
-        if level not in self._names:
-            self._names[level] = load_boundaries(level)[["name", "geometry"]].to_crs(BNG)
-        return self._names[level]
+
+@lru_cache(maxsize=4)
+def _areas_bng(level: str) -> tuple[list[str], np.ndarray, shapely.STRtree]:
+    """The names and BNG outlines of ``level``'s areas, and their tree (once per process):
+    read from the grid store when current (no boundary file read, no reprojection), else
+    reprojected from ``load_boundaries`` and stored."""
+    stored = grid_store.read_areas(level)
+    if stored is not None:
+        names, geoms = [str(name) for name in stored[0]], shapely.from_wkb(stored[1])
+    else:
+        areas = load_boundaries(level)[["name", "geometry"]].to_crs(BNG)
+        names, geoms = [str(name) for name in areas["name"]], areas.geometry.to_numpy()
+        grid_store.write_areas(level, names, list(shapely.to_wkb(geoms)))
+    return names, geoms, shapely.STRtree(geoms)
 
 
 def analysis_grid(cell_m: int, population=None) -> Grid:

@@ -103,27 +103,10 @@ def read_grid(kind: str, cell_m: int) -> dict | None:
 def write_grid(kind: str, cell_m: int, fields: dict) -> bool:
     """Store a built grid's ``fields`` (``SCALARS`` and ``population``) atomically; False when
     the cache directory cannot be written (the grid is then only kept in memory)."""
-    directory = cache_dir()
     key = f"{kind} {int(cell_m)} {inputs_digest()}"
-    tmp = None
-    try:
-        directory.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=directory, prefix=f".{kind}-", suffix=".tmp",
-                                         delete=False) as out:
-            tmp = Path(out.name)
-            np.savez(out, key=np.array(key), population=np.asarray(fields["population"], float),
-                     **{name: np.array(fields[name]) for name in SCALARS})
-            out.flush()
-            os.fsync(out.fileno())
-        os.chmod(tmp, 0o644)  # a cache other users' processes of the install may read
-        os.replace(tmp, grid_path(kind, cell_m))
-        return True
-    except OSError as error:
-        log.info("grid cache %s is not writable (%s): grids are built in memory", directory,
-                 error)
-        if tmp is not None:
-            tmp.unlink(missing_ok=True)
-        return False
+    return _write(cache_dir(), grid_path(kind, cell_m), {
+        "key": np.array(key), "population": np.asarray(fields["population"], float),
+        **{name: np.array(fields[name]) for name in SCALARS}})
 
 
 def _well_formed(fields: dict, population: np.ndarray, cell_m: int) -> bool:
@@ -132,3 +115,58 @@ def _well_formed(fields: dict, population: np.ndarray, cell_m: int) -> bool:
             and bool(np.isfinite(population).all()) and bool((population >= 0).all())
             and bool((population > 0).any()) and np.isfinite(fields["area_km2"])
             and fields["area_km2"] > 0 and np.isfinite(fields["x0"]) and np.isfinite(fields["y0"]))
+
+
+def read_areas(level: str) -> tuple[np.ndarray, list[bytes]] | None:
+    """The stored names and BNG outlines (WKB) of the wards or districts, as
+    ``Grid.areas_touched`` uses them, or None when there is no current, well-formed copy."""
+    path = cache_dir() / f"areas-{level}.npz"
+    key = f"areas {level} {inputs_digest()}"
+    try:
+        with np.load(path, allow_pickle=False) as stored:
+            if str(stored["key"]) != key:
+                return None
+            names, blob, ends = stored["names"], stored["wkb"], stored["ends"]
+            names, blob, ends = np.array(names), bytes(blob), np.array(ends)
+    except FileNotFoundError:
+        return None
+    except Exception as error:  # noqa: BLE001 - a damaged file of any kind is rebuilt
+        log.warning("grid cache %s does not read (%s): reading the boundaries", path, error)
+        return None
+    if (names.ndim != 1 or ends.ndim != 1 or len(ends) != len(names) or not len(names)
+            or ends[-1] != len(blob) or (np.diff(ends, prepend=0) <= 0).any()):
+        log.warning("grid cache %s is damaged: reading the boundaries", path)
+        return None
+    starts = np.concatenate([[0], ends[:-1]])
+    return names, [blob[a:b] for a, b in zip(starts, ends)]
+
+
+def write_areas(level: str, names, wkb: list[bytes]) -> bool:
+    """Store the names and BNG outlines (WKB) of ``level``'s areas (as :func:`write_grid`)."""
+    directory = cache_dir()
+    key = f"areas {level} {inputs_digest()}"
+    ends = np.cumsum([len(b) for b in wkb]).astype(np.int64)
+    return _write(directory, directory / f"areas-{level}.npz", {
+        "key": np.array(key), "names": np.asarray(names, dtype=str), "ends": ends,
+        "wkb": np.frombuffer(b"".join(wkb), dtype=np.uint8)})
+
+
+def _write(directory: Path, path: Path, arrays: dict) -> bool:
+    tmp = None
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=directory, prefix=f".{path.stem}-", suffix=".tmp",
+                                         delete=False) as out:
+            tmp = Path(out.name)
+            np.savez(out, **arrays)
+            out.flush()
+            os.fsync(out.fileno())
+        os.chmod(tmp, 0o644)  # a cache other users' processes of the install may read
+        os.replace(tmp, path)
+        return True
+    except OSError as error:
+        log.info("grid cache %s is not writable (%s): grids are built in memory", directory,
+                 error)
+        if tmp is not None:
+            tmp.unlink(missing_ok=True)
+        return False

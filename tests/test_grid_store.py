@@ -64,9 +64,11 @@ def cache(tmp_path, monkeypatch):
     monkeypatch.setenv(grid_store.CACHE_DIR_ENV, str(directory))
     saved = dict(_grid._CACHE)
     _grid._CACHE.clear()
+    _grid._areas_bng.cache_clear()
     yield directory
     _grid._CACHE.clear()
     _grid._CACHE.update(saved)
+    _grid._areas_bng.cache_clear()
 
 
 def same_grid(a, b) -> None:
@@ -205,10 +207,16 @@ def test_a_fit_on_stored_grids_is_the_fit_on_built_grids(cache):
     from models.hotspots import HotspotModel
     from tests.test_hotspots import null_events
 
-    events = null_events(800, seed=3)
+    background = null_events(800, seed=3)
+    planted = background.iloc[:80].copy()
+    planted["geometry"] = background.geometry.iloc[0]   # 80 events in one cell: a hotspot
+    events = pd.concat([background, planted], ignore_index=True)
     built = HotspotModel(random_state=0).fit(events)
-    assert _grid_store_files(cache) == {"centre-100m.npz", "overlap-300m.npz"}
+    assert len(built.hotspots_) >= 1 and built.hotspots_["wards"].map(len).min() >= 1
+    assert _grid_store_files(cache) == {"centre-100m.npz", "overlap-300m.npz",
+                                        "areas-ward.npz", "areas-district.npz"}
     _grid._CACHE.clear()
+    _grid._areas_bng.cache_clear()
     read = HotspotModel(random_state=0).fit(events)
     assert read.grid_ is not built.grid_
     pd.testing.assert_frame_equal(read.hotspots_.drop(columns="geometry"),
@@ -221,3 +229,28 @@ def test_a_fit_on_stored_grids_is_the_fit_on_built_grids(cache):
 
 def _grid_store_files(directory) -> set[str]:
     return {p.name for p in directory.iterdir()}
+
+
+@pytest.mark.parametrize("level", ["ward", "district"])
+def test_stored_area_outlines_are_the_reprojected_boundaries(cache, level):
+    """``areas_touched`` reads the wards' and districts' BNG outlines from the store: the same
+    names and coordinates as reprojecting the shipped boundaries, and the same answers."""
+    from geo.boundaries import load_boundaries
+    from geo.crs import BNG
+
+    expected = load_boundaries(level)[["name", "geometry"]].to_crs(BNG)
+    _grid._areas_bng.cache_clear()
+    built = _grid._areas_bng(level)                 # reprojected, then stored
+    _grid._areas_bng.cache_clear()
+    read = _grid._areas_bng(level)                  # read
+    for names, geoms, _ in (built, read):
+        assert names == list(expected["name"]) and all(type(n) is str for n in names)
+        assert all(shapely.equals_exact(geoms, expected.geometry.to_numpy(), tolerance=0))
+    grid = analysis_grid(1000)
+    centres = shapely.buffer(shapely.points(*grid.centres(np.flatnonzero(grid.land.ravel())[::97])),
+                             800)
+    touched = grid.areas_touched(centres, level)
+    _grid._areas_bng.cache_clear()
+    (cache / f"areas-{level}.npz").write_bytes(b"damaged")
+    assert grid.areas_touched(centres, level) == touched   # damaged: the boundaries again
+    assert any(len(found) > 1 for found in touched) and all(touched)
