@@ -97,7 +97,7 @@ def _areas_bng(level: str) -> tuple[list[str], np.ndarray, shapely.STRtree]:
     reprojected from ``load_boundaries`` and stored."""
     stored = grid_store.read_areas(level)
     if stored is not None:
-        names, geoms = [str(name) for name in stored[0]], shapely.from_wkb(stored[1])
+        names, geoms = stored
     else:
         areas = load_boundaries(level)[["name", "geometry"]].to_crs(BNG)
         names, geoms = [str(name) for name in areas["name"]], areas.geometry.to_numpy()

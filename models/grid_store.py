@@ -9,13 +9,15 @@ built in memory as before).
 
 A stored grid is a ``.npz`` (no pickles) named by its kind and cell size, holding the grid's
 fields and the key it was built under: a SHA-256 of the boundary and population source files
-(``geo.prepared.sources_digest``), the code that derives the grid from them (``models/_grid.py``,
-``geo/boundaries.py``, ``geo/prepared.py``), the NumPy / Shapely / GEOS versions (the overlap
-areas are GEOS's arithmetic) and :data:`FORMAT`. A file whose key differs (stale), that does not
-read, or whose fields are not a well-formed grid (damaged) is never used: the grid is built and
-the file written again. Writes go to a temporary file in the same directory, then
-``os.replace``: a reader sees the old file or the new one, never half of one, and two processes
-building at once both leave a whole file.
+(``geo.prepared.sources_digest``), of the code that derives the grid from them
+(``models/_grid.py``, ``geo/boundaries.py``, ``geo/prepared.py``), of the NumPy, Shapely, GEOS,
+pyproj and PROJ versions (the overlap areas are GEOS's arithmetic, the reprojection PROJ's) and
+of :data:`FORMAT`. A file whose key differs (stale), that does not read, or whose fields are not
+a well-formed grid (damaged) is never used: the grid is built and the file written again. Writes
+go to a temporary file in the same directory, then ``os.replace``: a reader sees the old file or
+the new one, never half of one, and two processes building at once both leave a whole file. The
+wards' and districts' BNG outlines that name a hotspot's areas (``Grid.areas_touched``) are kept
+the same way (``areas-ward.npz``, ``areas-district.npz``: names and WKB).
 
 Where: ``GRID_CACHE_DIR`` if set, else ``instance/grid-cache`` in the project (git-ignored; the
 dashboard's image makes ``instance/`` writable). Where that cannot be written (a read-only
@@ -52,6 +54,7 @@ def cache_dir() -> Path:
 @lru_cache(maxsize=1)
 def inputs_digest() -> str:
     """SHA-256 of what a shipped grid is built from (module docstring); once per process."""
+    import pyproj
     import shapely
 
     from geo.prepared import sources_digest
@@ -65,7 +68,8 @@ def inputs_digest() -> str:
         except OSError:  # installed without sources: the versions below still change with them
             digest.update(b"missing")
     digest.update(f"numpy {np.__version__} shapely {shapely.__version__} "
-                  f"geos {shapely.geos_version_string}".encode())
+                  f"geos {shapely.geos_version_string} pyproj {pyproj.__version__} "
+                  f"proj {pyproj.proj_version_str}".encode())
     return digest.hexdigest()
 
 
@@ -85,15 +89,14 @@ def read_grid(kind: str, cell_m: int) -> dict | None:
                 return None
             fields = {name: stored[name].item() for name in SCALARS}
             population = np.array(stored["population"])
+        for name, kind_of in (("cell_m", int), ("nx", int), ("ny", int), ("x0", float),
+                              ("y0", float), ("area_km2", float)):
+            fields[name] = kind_of(fields[name])
     except FileNotFoundError:
         return None
     except Exception as error:  # noqa: BLE001 - a damaged file of any kind is rebuilt
         log.warning("grid cache %s does not read (%s): building the grid again", path, error)
         return None
-    fields["cell_m"], fields["nx"], fields["ny"] = (int(fields["cell_m"]), int(fields["nx"]),
-                                                    int(fields["ny"]))
-    fields["x0"], fields["y0"], fields["area_km2"] = (float(fields["x0"]), float(fields["y0"]),
-                                                      float(fields["area_km2"]))
     if not _well_formed(fields, population, cell_m):
         log.warning("grid cache %s is damaged: building the grid again", path)
         return None
@@ -117,28 +120,32 @@ def _well_formed(fields: dict, population: np.ndarray, cell_m: int) -> bool:
             and fields["area_km2"] > 0 and np.isfinite(fields["x0"]) and np.isfinite(fields["y0"]))
 
 
-def read_areas(level: str) -> tuple[np.ndarray, list[bytes]] | None:
-    """The stored names and BNG outlines (WKB) of the wards or districts, as
+def read_areas(level: str) -> tuple[list[str], np.ndarray] | None:
+    """The stored names and BNG outlines of the wards or districts, as
     ``Grid.areas_touched`` uses them, or None when there is no current, well-formed copy."""
+    import shapely
+
     path = cache_dir() / f"areas-{level}.npz"
     key = f"areas {level} {inputs_digest()}"
     try:
         with np.load(path, allow_pickle=False) as stored:
             if str(stored["key"]) != key:
                 return None
-            names, blob, ends = stored["names"], stored["wkb"], stored["ends"]
-            names, blob, ends = np.array(names), bytes(blob), np.array(ends)
+            names, blob, ends = np.array(stored["names"]), bytes(stored["wkb"]), np.array(
+                stored["ends"])
+        if (names.ndim != 1 or ends.ndim != 1 or len(ends) != len(names) or not len(names)
+                or ends[-1] != len(blob) or (np.diff(ends, prepend=0) <= 0).any()):
+            raise ValueError("names and outlines do not match")
+        starts = np.concatenate([[0], ends[:-1]])
+        geoms = shapely.from_wkb([blob[a:b] for a, b in zip(starts, ends)])
+        if shapely.is_missing(geoms).any() or not shapely.is_valid_input(geoms).all():
+            raise ValueError("an outline is missing")
     except FileNotFoundError:
         return None
     except Exception as error:  # noqa: BLE001 - a damaged file of any kind is rebuilt
         log.warning("grid cache %s does not read (%s): reading the boundaries", path, error)
         return None
-    if (names.ndim != 1 or ends.ndim != 1 or len(ends) != len(names) or not len(names)
-            or ends[-1] != len(blob) or (np.diff(ends, prepend=0) <= 0).any()):
-        log.warning("grid cache %s is damaged: reading the boundaries", path)
-        return None
-    starts = np.concatenate([[0], ends[:-1]])
-    return names, [blob[a:b] for a, b in zip(starts, ends)]
+    return [str(name) for name in names], geoms
 
 
 def write_areas(level: str, names, wkb: list[bytes]) -> bool:
