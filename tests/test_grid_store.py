@@ -254,3 +254,21 @@ def test_stored_area_outlines_are_the_reprojected_boundaries(cache, level):
     (cache / f"areas-{level}.npz").write_bytes(b"damaged")
     assert grid.areas_touched(centres, level) == touched   # damaged: the boundaries again
     assert any(len(found) > 1 for found in touched) and all(touched)
+
+
+@pytest.mark.parametrize("damage", ["cut outline", "names and outlines differ", "not wkb"])
+def test_damaged_area_outlines_are_never_used(cache, damage):
+    outlines = [shapely.to_wkb(shapely.box(0, 0, 10, 10)), shapely.to_wkb(shapely.box(5, 5, 9, 9))]
+    names = ["A", "B"]
+    if damage == "cut outline":
+        outlines[1] = outlines[1][:-7]
+    elif damage == "names and outlines differ":
+        names = ["A", "B", "C"]
+        outlines.append(b"")
+    else:
+        outlines[0] = b"\x01\x02\x03 not a geometry at all"
+    assert grid_store.write_areas("ward", names, outlines)
+    assert grid_store.read_areas("ward") is None
+    assert grid_store.write_areas("ward", ["A", "B"], [shapely.to_wkb(shapely.box(0, 0, 1, 1))] * 2)
+    names_read, geoms = grid_store.read_areas("ward")
+    assert names_read == ["A", "B"] and shapely.equals(geoms, shapely.box(0, 0, 1, 1)).all()
