@@ -8,6 +8,8 @@
                                              [--planted-seeds 20] [--stores /tmp/bench-stores]
                                              [--skip-fit] [--skip-null] [--skip-planted]
                                              [--skip-calibration]
+    .venv/bin/python bench/bench_hotspots.py --first-fit STORE [STORE ...] [--runs 5]
+                                             [--modes model page forecast] [--compare DIR]
 
 - **Fit time** of ``HotspotModel()`` (the scan, its defaults) on stored, geomasked points read
   from synthetic stores: the realistic five-year volume (``python -m data.synthetic --years 5
@@ -34,6 +36,11 @@
   fitted feed by feed, and the hotspots away from every planted disc (false ones for NRM and
   Mandevilla; Rosewood's other hotspots are its accommodation sites, real concentrations).
 
+- ``--first-fit``: a fresh process's *first* default fit on each store, beside the same fit
+  again in that process, with the grid cache (``models.grid_store``) empty and primed; median
+  wall clock and CPU of ``--runs`` processes, alternated with a ``--compare`` checkout
+  (``bench/_first_fit.py`` says what each fit is). Only this runs when it is given.
+
 Prints Markdown tables (not a timed test); docs/benchmarks.md and docs/hotspots.md record them.
 """
 from __future__ import annotations
@@ -52,20 +59,21 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import geopandas as gpd  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-import shapely  # noqa: E402
-from scipy import stats  # noqa: E402
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from scipy import stats
 
-from core.schema import FEEDS  # noqa: E402
-from data.synthetic import TRUTH_FILE, build_store  # noqa: E402
-from geo.crs import BNG  # noqa: E402
-from models._events import events_frame  # noqa: E402
-from models._grid import analysis_grid  # noqa: E402
-from models.hotspots import HotspotModel, OutsideAreaWarning  # noqa: E402
-from storage.open import open_store  # noqa: E402
-from tests.test_hotspots import null_events, recovered  # noqa: E402
+from bench._first_fit import MODES, first_fit
+from core.schema import FEEDS
+from data.synthetic import TRUTH_FILE, build_store
+from geo.crs import BNG
+from models._events import events_frame
+from models._grid import analysis_grid
+from models.hotspots import HotspotModel, OutsideAreaWarning
+from storage.open import open_store
+from tests.test_hotspots import null_events, recovered
 
 END = "2025-12-31"  # planted-recovery stores: a fixed span, so runs compare
 
@@ -249,8 +257,8 @@ def bench_planted(seeds: int) -> None:
     print("| feed | planted recovered | hotspots away from every planted disc: total "
           "(stores with none) |")
     print("| --- | ---: | --- |")
-    for feed in found:
-        hits, n = sum(found[feed]), len(found[feed])
+    for feed, recoveries in found.items():
+        hits, n = sum(recoveries), len(recoveries)
         away = other[feed]
         print(f"| {feed} | {hits} of {n} ({hits / n:.0%}) | {sum(away)} in {stores} stores "
               f"({away.count(0)} with none; most in one store {max(away)}) |")
@@ -281,7 +289,16 @@ def main() -> None:
     parser.add_argument("--skip-null", action="store_true")
     parser.add_argument("--skip-planted", action="store_true")
     parser.add_argument("--skip-calibration", action="store_true")
+    parser.add_argument("--first-fit", nargs="+", metavar="STORE",
+                        help="time a fresh process's first default fit on each store, only")
+    parser.add_argument("--runs", type=int, default=5, help="fresh processes (--first-fit)")
+    parser.add_argument("--modes", nargs="+", default=list(MODES), choices=MODES)
+    parser.add_argument("--compare", type=Path, default=None,
+                        help="a second checkout timed the same way (--first-fit)")
     args = parser.parse_args()
+    if args.first_fit:
+        first_fit(args.first_fit, args.runs, args.modes, args.compare)
+        return
     load = os.getloadavg()[0]
     print(f"# bench_hotspots: {platform.platform()}, Python {platform.python_version()}, "
           f"{os.cpu_count()} CPUs, load average {load:.1f} at start, "
