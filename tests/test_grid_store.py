@@ -272,3 +272,22 @@ def test_damaged_area_outlines_are_never_used(cache, damage):
     assert grid_store.write_areas("ward", ["A", "B"], [shapely.to_wkb(shapely.box(0, 0, 1, 1))] * 2)
     names_read, geoms = grid_store.read_areas("ward")
     assert names_read == ["A", "B"] and shapely.equals(geoms, shapely.box(0, 0, 1, 1)).all()
+
+
+def test_make_store_primes_every_grid_a_first_fit_reads(cache):
+    """``python -m models.grid_store`` (run by ``make store``) stores the overlap and centre
+    grids and both outline levels, each current for this process's reader."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    done = subprocess.run([sys.executable, "-m", "models.grid_store"], cwd=root,
+                          env={**os.environ, grid_store.CACHE_DIR_ENV: str(cache)},
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert grid_store.read_grid("overlap", 300) is not None
+    assert grid_store.read_grid("centre", 100) is not None
+    for level in ("ward", "district"):
+        assert grid_store.read_areas(level) is not None
