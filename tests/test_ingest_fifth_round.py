@@ -1,0 +1,239 @@
+"""Issue 14 item 6, fifth round: first-file costs of an ingest in a fresh process; each
+shortcut against the path it replaces.
+
+* the grid-cell → LSOA table kept on disk (``data.grid_cache``): read back equal to a fresh
+  build; a stale file (other parameters, boundaries, key or format) or a damaged one
+  (truncated, garbage, a changed cell, wrong codes) is rebuilt and replaced, never used; the
+  write is atomic (a failed write leaves the old file and no temporary file); an unwritable
+  folder only means building each time;
+* the Arrow memory pool switched for the ingest (``data.memory_pool``): switched and restored
+  (nested, from two threads), and the store written under it byte for byte what the default
+  pool writes.
+"""
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pyarrow as pa
+import pytest
+
+from data import grid_cache, lsoa_grid, memory_pool
+from data.ingest import ingest_file
+from data.synthetic import generate
+from geo.areas import lsoas_bng
+from storage.parquet import ParquetStore
+from tests.conftest import store_snapshot
+
+#: A coarse table: quick to build, the same code path as the shipped 30 m one.
+COARSE = (250.0, 1.0, 8.0)
+
+
+@pytest.fixture
+def builds(monkeypatch):
+    """Counts the tables built (not read back)."""
+    made = []
+    real = lsoa_grid.build_grid
+
+    def counted(*args, **kwargs):
+        made.append(args[:3])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(lsoa_grid, "build_grid", counted)
+    return made
+
+
+def _same(a: lsoa_grid.LsoaGrid, b: lsoa_grid.LsoaGrid) -> None:
+    assert (a.x0, a.y0, a.cell_m) == (b.x0, b.y0, b.cell_m)
+    assert a.table.dtype == b.table.dtype == np.int32
+    np.testing.assert_array_equal(a.table, b.table)
+    assert list(a.codes) == list(b.codes)
+
+
+def test_a_kept_table_is_read_back_equal_to_a_fresh_build(tmp_path, builds):
+    path = tmp_path / "cache" / grid_cache.FILE_NAME
+    first = lsoa_grid.kept_grid(*COARSE, path)
+    assert len(builds) == 1 and path.is_file()
+    again = lsoa_grid.kept_grid(*COARSE, path)
+    assert len(builds) == 1  # read, not built
+    _same(again, first)
+    _same(again, lsoa_grid.build_grid(*COARSE))
+    assert again.codes.dtype == object  # as built: codes of the boundaries, not of the file
+    assert [p.name for p in path.parent.iterdir()] == [grid_cache.FILE_NAME]  # no temporaries
+
+
+def test_the_process_table_is_the_built_one(tmp_path, monkeypatch):
+    monkeypatch.setenv(grid_cache.CACHE_ENV, str(tmp_path))
+    monkeypatch.setattr(lsoa_grid, "_BUILT", [])
+    built = lsoa_grid.lsoa_grid()
+    monkeypatch.setattr(lsoa_grid, "_BUILT", [])
+    read = lsoa_grid.lsoa_grid()
+    assert read is not built and (tmp_path / grid_cache.FILE_NAME).is_file()
+    _same(read, built)
+    _same(read, lsoa_grid.build_grid(lsoa_grid.CELL_M, lsoa_grid.MARGIN_M, lsoa_grid.STEP_M))
+
+
+def test_a_stale_table_is_rebuilt_and_replaced(tmp_path, builds, monkeypatch):
+    path = tmp_path / grid_cache.FILE_NAME
+    lsoa_grid.kept_grid(*COARSE, path)
+    other = (200.0, 1.0, 8.0)  # other parameters: another key
+    _same(lsoa_grid.kept_grid(*other, path), lsoa_grid.build_grid(*other))
+    assert len(builds) == 3  # the coarse one, the other (stale file), and the reference
+    lsoa_grid.kept_grid(*other, path)
+    assert len(builds) == 3  # the replaced file is read
+    # Another format, or boundaries that changed: another key, so the file is not read.
+    monkeypatch.setattr(grid_cache, "FORMAT", grid_cache.FORMAT + 1)
+    lsoa_grid.kept_grid(*other, path)
+    assert len(builds) == 4
+    monkeypatch.undo()
+    lsoas = lsoas_bng()
+    codes = lsoas["code"].to_numpy(dtype=object)
+    key = grid_cache.grid_key(codes, lsoas.geometry.array, *COARSE)
+    moved = lsoas.geometry.translate(xoff=1.0).array
+    assert grid_cache.grid_key(codes, moved, *COARSE) != key
+    assert grid_cache.grid_key(codes[::-1], lsoas.geometry.array, *COARSE) != key
+    # A file kept under another key is stale even when its content is otherwise sound.
+    grid = lsoa_grid.build_grid(*COARSE)
+    assert grid_cache.write_grid(path, "0" * 64, grid.x0, grid.y0, grid.cell_m, grid.table,
+                                 grid.codes)
+    assert grid_cache.read_grid(path, key, codes) is None
+    assert grid_cache.read_grid(path, "0" * 64, codes) is not None
+    assert grid_cache.read_grid(path, "0" * 64, codes[::-1]) is None  # other codes: stale
+
+
+def _rewrite(path, **changes) -> None:
+    """Rewrite the kept file with some of its arrays changed (its digest left as it was)."""
+    with np.load(path, allow_pickle=False) as kept:
+        arrays = {name: kept[name] for name in kept.files}
+    arrays.update(changes)
+    with open(path, "wb") as out:
+        np.savez_compressed(out, **arrays)
+
+
+@pytest.mark.parametrize("damage", ["truncated", "garbage", "empty", "cell", "origin",
+                                    "out of range", "codes", "no digest", "pickled"])
+def test_a_damaged_table_is_rebuilt_never_used(tmp_path, builds, damage):
+    path = tmp_path / grid_cache.FILE_NAME
+    good = lsoa_grid.kept_grid(*COARSE, path)
+    data = path.read_bytes()
+    if damage == "truncated":
+        path.write_bytes(data[: len(data) // 2])
+    elif damage == "garbage":
+        path.write_bytes(bytes(reversed(data)))
+    elif damage == "empty":
+        path.write_bytes(b"")
+    elif damage == "cell":  # one cell says another LSOA: the digest no longer matches
+        table = good.table.copy()
+        table.flat[np.flatnonzero(table >= 0)[len(table) // 2]] += 1
+        _rewrite(path, table=table)
+    elif damage == "origin":
+        _rewrite(path, origin=np.array([good.x0 + 30, good.y0, good.cell_m]))
+    elif damage == "out of range":  # even with a matching digest, positions must exist
+        table = good.table.copy()
+        table.flat[0] = len(good.codes) + 5
+        origin = np.array([good.x0, good.y0, good.cell_m])
+        _rewrite(path, table=table, digest=np.array(grid_cache._digest(origin, table,
+                                                                        good.codes.astype(str))))
+    elif damage == "codes":
+        _rewrite(path, codes=good.codes.astype(str)[::-1])
+    elif damage == "no digest":
+        with np.load(path, allow_pickle=False) as kept:
+            arrays = {name: kept[name] for name in kept.files if name != "digest"}
+        with open(path, "wb") as out:
+            np.savez_compressed(out, **arrays)
+    elif damage == "pickled":  # an object array would need pickle: refused, not loaded
+        _rewrite(path, codes=good.codes)
+    assert len(builds) == 1
+    rebuilt = lsoa_grid.kept_grid(*COARSE, path)
+    assert len(builds) == 2  # not used: built again
+    _same(rebuilt, good)
+    lsoa_grid.kept_grid(*COARSE, path)
+    assert len(builds) == 2  # and the file replaced by a sound one
+
+
+def test_a_failed_write_leaves_the_old_file_and_no_temporary(tmp_path, builds, monkeypatch):
+    path = tmp_path / grid_cache.FILE_NAME
+    lsoa_grid.kept_grid(*COARSE, path)
+    before = path.read_bytes()
+
+    def full_disk(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(grid_cache.np, "savez_compressed", full_disk)
+    other = (200.0, 1.0, 8.0)
+    grid = lsoa_grid.kept_grid(*other, path)  # built; keeping it fails quietly
+    assert grid.cell_m == 200.0 and len(builds) == 2
+    assert path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == [grid_cache.FILE_NAME]
+
+
+def test_an_unwritable_folder_only_means_building_each_time(tmp_path, builds):
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("x")
+    path = blocker / "cache" / grid_cache.FILE_NAME
+    first = lsoa_grid.kept_grid(*COARSE, path)
+    _same(lsoa_grid.kept_grid(*COARSE, path), first)
+    assert len(builds) == 2 and blocker.read_text() == "x"
+
+
+def test_the_cache_folder_is_set_by_the_environment(tmp_path, monkeypatch):
+    monkeypatch.setenv(grid_cache.CACHE_ENV, str(tmp_path / "elsewhere"))
+    assert grid_cache.cache_path() == tmp_path / "elsewhere" / grid_cache.FILE_NAME
+    monkeypatch.delenv(grid_cache.CACHE_ENV)
+    assert grid_cache.cache_path() == grid_cache.DEFAULT_DIR / grid_cache.FILE_NAME
+
+
+def test_the_ingest_pool_is_switched_and_restored(monkeypatch):
+    monkeypatch.delenv(memory_pool.POOL_ENV, raising=False)
+    before = pa.default_memory_pool().backend_name
+    with memory_pool.ingest_memory_pool():
+        assert pa.default_memory_pool().backend_name == "system"
+        with memory_pool.ingest_memory_pool():  # nested (or overlapping) ingests
+            assert pa.default_memory_pool().backend_name == "system"
+        assert pa.default_memory_pool().backend_name == "system"
+    assert pa.default_memory_pool().backend_name == before
+    # Two threads overlapping: restored only when the last one ends.
+    inside, release = threading.Event(), threading.Event()
+
+    def other():
+        with memory_pool.ingest_memory_pool():
+            inside.set()
+            release.wait(30)
+
+    thread = threading.Thread(target=other)
+    thread.start()
+    inside.wait(30)
+    with memory_pool.ingest_memory_pool():
+        pass
+    assert pa.default_memory_pool().backend_name == "system"
+    release.set()
+    thread.join(30)
+    assert pa.default_memory_pool().backend_name == before
+    with pytest.raises(RuntimeError), memory_pool.ingest_memory_pool():  # a failure too
+        raise RuntimeError("refused")
+    assert pa.default_memory_pool().backend_name == before
+    monkeypatch.setenv(memory_pool.POOL_ENV, "default")
+    with memory_pool.ingest_memory_pool():
+        assert pa.default_memory_pool().backend_name == before
+    monkeypatch.setenv(memory_pool.POOL_ENV, "jemalloc")
+    assert memory_pool.ingest_pool().backend_name in ("jemalloc", "system")
+
+
+def test_the_store_is_the_same_whatever_the_pool(tmp_path, monkeypatch):
+    frames = generate(seed=21, events=4_000)
+    snapshots = {}
+    for pool in ("default", "system", "jemalloc"):
+        monkeypatch.setenv(memory_pool.POOL_ENV, pool)
+        store = ParquetStore(tmp_path / pool)
+        for feed, frame in frames.items():
+            path = tmp_path / f"{feed}.csv"
+            frame.to_csv(path, index=False)
+            ingest_file(path, feed, store=store)
+        snapshots[pool] = {name: data for name, data in store_snapshot(store.root).items()
+                           if not name.endswith(".json")}  # the manifest names batch ids
+        tables = {feed: store.query(feed) for feed in frames}
+        snapshots[pool + " rows"] = tables
+    assert len(snapshots["default"]) == len(snapshots["system"]) > 0
+    for feed in frames:
+        for pool in ("system", "jemalloc"):
+            assert snapshots[pool + " rows"][feed].equals(snapshots["default rows"][feed])
