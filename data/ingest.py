@@ -26,9 +26,10 @@ import argparse
 import getpass
 import os
 import sys
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -51,12 +52,12 @@ from data.content_hash import content_hash, content_hash_of, text_hashes
 from data.identifiers import mask, refuse_identifiers
 from data.locating import Inline, joined, locate_chunk
 from data.location import resolve_locations
-from data.lsoa_grid import build_in_background
+from data.lsoa_grid import lsoa_grid
 from data.memory_pool import ingest_memory_pool
 from data.parse import parse_field
 from data.pseudonymise import is_pseudonym
 from data.readers import ROW_COLUMN, read_partner_file
-from data.validation import validate
+from data.validation import validate, warm_up
 from geo.geomask import geomask_cell_m
 from safeguards import audit
 from storage.base import RecordConflict, Store
@@ -80,7 +81,7 @@ THREAD_MIN_ROWS = 50_000
 PROGRESS_MIN_ROWS = 50_000
 PROGRESS_MIN_BYTES = 5 * 2**20
 #: A file of this size or more (some 100,000 rows and up: ``data.lsoa_grid.MIN_POINTS``) has
-#: the grid-cell → LSOA table built on a second thread while it is read.
+#: the grid-cell → LSOA table made and pandera warmed up on a second thread while it is read.
 GRID_MIN_BYTES = 8 * 2**20
 #: ``auto``: on a terminal, large files only; ``always``: forced (any file, any stream);
 #: ``never``. The command line reads its default from ``$INGEST_PROGRESS``.
@@ -139,8 +140,8 @@ def ingest_file(path: str | Path, feed: str, *, store: Store | str | None = None
     started = time.perf_counter()
     size_bytes = _file_size(path)
     if size_bytes >= GRID_MIN_BYTES:
-        build_in_background()  # the grid-cell → LSOA table, while the file is read
-    # Arrow buffers from the system allocator while this runs (``data.memory_pool``: far less kernel time).
+        warm_up_in_background(feed)  # the LSOA grid table and pandera, while the file is read
+    # Arrow buffers from malloc meanwhile (``data.memory_pool``: far less kernel time).
     with ingest_memory_pool(), audited_ingest(store, feed, name, role) as outcome, \
             _Progress(progress, name, size_bytes=size_bytes) as bar:
         with bar.stage("read", bar.size_bytes, unit="B") as advance:
@@ -190,6 +191,19 @@ def ingest_frame(frame: pd.DataFrame, feed: str, *, name: str, store: Store | st
         report.seconds = time.perf_counter() - started
         outcome["records"] = report.added
     return report
+
+
+def warm_up_in_background(feed: str) -> None:
+    """On a daemon thread while a large file is read, the first ingest's one-offs: the LSOA grid
+    table (``data.lsoa_grid``), then pandera's first run (``data.validation.warm_up``). Either,
+    still running when needed, is waited for, never done twice."""
+    def warm() -> None:
+        lsoa_grid()
+        # Only a warm-up: whatever fails here fails again, and is reported, in the validation.
+        with suppress(Exception):
+            warm_up(feed)
+
+    threading.Thread(target=warm, name="ingest-warm-up", daemon=True).start()
 
 
 def identifier_columns(feed: str, columns) -> dict[str, str]:

@@ -108,13 +108,6 @@ def loaded_once(load):
         return load()
 
 
-def build_in_background() -> None:
-    """Start building the table on a daemon thread, if it is not built yet: an ingest of a
-    large file calls this before reading it, so the build overlaps the read."""
-    if not _BUILT:
-        threading.Thread(target=lsoa_grid, name="lsoa-grid", daemon=True).start()
-
-
 def build_grid(cell_m: float, margin_m: float, step_m: float, lsoas=None) -> LsoaGrid:
     """The table built from ``lsoas`` (default: the shipped 2021 LSOAs in BNG)."""
     lsoas = lsoas_bng() if lsoas is None else lsoas

@@ -10,16 +10,47 @@ the file's row, column and value (:func:`pandera_problems`).
 """
 from __future__ import annotations
 
+import copy
+import threading
+
 import pandas as pd
 import pandera.errors
 
 from core.errors import Problem
-from core.schema import feed_schema
+from core.schema import feed_fields, feed_schema
 from data.cells import ROW_COLUMN
+
+_WARMING = threading.Lock()
+_WARMED: set[str] = set()
+
+
+def warm_up(feed: str) -> None:
+    """Run ``feed``'s schema once on a one-row example, if no validation of it has run yet in
+    this process: pandera's first validation registers its backends and checks (importing
+    ``hypothesis``: 0.2-0.4 s of CPU), which a large ingest does on a second thread while the
+    file is read (``data.ingest``) instead of on its main path. A validation that comes while
+    this runs waits for it (no two threads register at once); the result is not used."""
+    with _WARMING:
+        if feed in _WARMED:
+            return
+        passes_on_distinct_values(_example(feed), feed_schema(feed))
+        _WARMED.add(feed)
+
+
+def _example(feed: str) -> pd.DataFrame:
+    """One parsed row of ``feed`` with the dtypes ``data.parse`` gives."""
+    values = {"id": pd.array(["X1"], dtype="string"), "ref": pd.array(["R1"], dtype="string"),
+              "date": pd.Series([pd.Timestamp("2020-01-01")]).astype("datetime64[us]"),
+              "bool": pd.array([True], dtype="boolean")}
+    values["datetime"] = values["date"]
+    return pd.DataFrame({f.name: values.get(f.kind, pd.array([(f.choices or ("x",))[0]],
+                                                             dtype="string"))
+                         for f in feed_fields(feed)} | {ROW_COLUMN: [2]})
 
 
 def validate(typed: pd.DataFrame, raw: pd.DataFrame, feed: str) -> list[Problem]:
     """Every schema failure of ``typed`` (parsed from ``raw``), as Problems quoting ``raw``."""
+    warm_up(feed)
     schema = feed_schema(feed)
     if passes_on_distinct_values(typed, schema):
         return []
@@ -43,6 +74,9 @@ def passes_on_distinct_values(typed: pd.DataFrame, schema) -> bool:
                 if not values.is_unique:  # one hash pass, without a flag per row
                     return False
                 distinct = values  # every value once already
+                # ...so pandera need not test that again, only the column's other checks.
+                column = copy.copy(column)
+                column.unique = False
             else:  # the distinct values (and one missing, if any), without a flag per row
                 distinct = pd.Series(values.unique(), name=name)
             pandera_schema = type(schema)({name: column}, strict=False)

@@ -19,7 +19,7 @@ import pyarrow as pa
 import pytest
 
 from data import grid_cache, lsoa_grid, memory_pool
-from data.ingest import ingest_file
+from data.ingest import _parse, ingest_file
 from data.synthetic import generate
 from geo.areas import lsoas_bng
 from storage.parquet import ParquetStore
@@ -237,3 +237,52 @@ def test_the_store_is_the_same_whatever_the_pool(tmp_path, monkeypatch):
     for feed in frames:
         for pool in ("system", "jemalloc"):
             assert snapshots[pool + " rows"][feed].equals(snapshots["default rows"][feed])
+
+
+@pytest.mark.parametrize("feed", ["nrm", "rosewood", "mandevilla"])
+def test_the_warm_up_runs_the_whole_quick_pass_on_a_valid_example(feed):
+    from core.schema import feed_schema
+    from data import validation
+
+    example = validation._example(feed)
+    schema = feed_schema(feed)
+    assert validation.passes_on_distinct_values(example, schema)  # every check ran
+    schema.validate(example, lazy=True)  # and pandera's full run agrees
+    validation.warm_up(feed)
+    assert feed in validation._WARMED
+    assert [name for name, c in schema.columns.items() if c.unique] == ["record_id"]  # unchanged
+
+
+def test_the_quick_pass_skips_only_pandera_s_second_uniqueness_test():
+    from core.schema import feed_schema
+    from data import validation
+
+    frames = generate(seed=3, events=3_000)
+    for feed, frame in frames.items():
+        text = frame.astype("string").fillna("").reset_index(drop=True)
+        text["_row"] = range(2, len(text) + 2)
+        typed, problems = _parse(text, feed)
+        assert problems == []
+        schema = feed_schema(feed)
+        assert validation.passes_on_distinct_values(typed, schema)
+        repeated = typed.copy()
+        repeated.loc[5, "record_id"] = repeated.loc[7, "record_id"]
+        assert not validation.passes_on_distinct_values(repeated, schema)
+        bad_id = typed.copy()
+        bad_id.loc[5, "record_id"] = "has space"  # the id pattern still checked on every id
+        assert not validation.passes_on_distinct_values(bad_id, schema)
+        assert [p.reason for p in validation.validate(bad_id, text, feed)] == [
+            "must be 1-64 letters, digits or . _ : / - (no spaces)"]
+        assert schema.columns["record_id"].unique  # the schema itself is left as it was
+
+
+def test_a_large_file_warms_up_on_a_second_thread(tmp_path, monkeypatch):
+    from data import ingest as ingest_module
+
+    started = []
+    monkeypatch.setattr(ingest_module, "GRID_MIN_BYTES", 0)
+    monkeypatch.setattr(ingest_module, "warm_up_in_background", started.append)
+    frame = generate(seed=4, events=800)["mandevilla"]
+    frame.to_csv(tmp_path / "m.csv", index=False)
+    ingest_file(tmp_path / "m.csv", "mandevilla", store=ParquetStore(tmp_path / "s"))
+    assert started == ["mandevilla"]
