@@ -6,6 +6,10 @@ shortcut against the path it replaces.
   (truncated, garbage, a changed cell, wrong codes) is rebuilt and replaced, never used; the
   write is atomic (a failed write leaves the old file and no temporary file); an unwritable
   folder only means building each time;
+* dates of the one common shape ``yyyy-mm-ddThh:mm`` read by position (``data.parse``)
+  against the ISO/UK patterns, on random digits of that shape (impossible months, days, hours
+  and minutes included), edge values, columns mixing in one cell of another shape, the
+  generated feeds and every date column of the bad-input corpus: same stamps, same problems;
 * the Arrow memory pool switched for the ingest (``data.memory_pool``): switched and restored
   (nested, from two threads), and the store written under it byte for byte what the default
   pool writes.
@@ -13,17 +17,24 @@ shortcut against the path it replaces.
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 import pytest
 
-from data import grid_cache, lsoa_grid, memory_pool
+from core.errors import DashboardError
+from core.schema import feed_fields
+from data import grid_cache, lsoa_grid, memory_pool, parse
 from data.ingest import _parse, ingest_file
+from data.readers import read_partner_file
 from data.synthetic import generate
 from geo.areas import lsoas_bng
 from storage.parquet import ParquetStore
 from tests.conftest import store_snapshot
+
+CORPUS = Path(__file__).resolve().parent / "bad_inputs"
 
 #: A coarse table: quick to build, the same code path as the shipped 30 m one.
 COARSE = (250.0, 1.0, 8.0)
@@ -286,3 +297,77 @@ def test_a_large_file_warms_up_on_a_second_thread(tmp_path, monkeypatch):
     frame.to_csv(tmp_path / "m.csv", index=False)
     ingest_file(tmp_path / "m.csv", "mandevilla", store=ParquetStore(tmp_path / "s"))
     assert started == ["mandevilla"]
+
+
+def _dates_both_ways(monkeypatch, text: pd.Series, field):
+    """``parse_dates`` with the fixed-shape reading, then with every cell by the patterns."""
+    rows = pd.Series(range(2, len(text) + 2), index=text.index)
+    fast = parse.parse_dates(text, rows, field)
+    with monkeypatch.context() as patched:
+        patched.setattr(parse, "_fixed_shape_numbers", lambda cells, index: None)
+        slow = parse.parse_dates(text, rows, field)
+    return fast, slow
+
+
+def _assert_same_dates(fast, slow, what) -> None:
+    pd.testing.assert_series_equal(fast[0], slow[0], obj=what)
+    assert fast[1] == slow[1], what  # the same problems, rows, columns, values and words
+
+
+def test_dates_read_by_position_are_the_patterns_dates(monkeypatch):
+    fields = {f.name: f for feed in ("nrm", "rosewood", "mandevilla") for f in feed_fields(feed)}
+    rng = np.random.default_rng(8)
+    digits = rng.integers(0, 10, size=(40_000, 12))
+    shaped = ["".join(map(str, d[:4])) + "-" + "".join(map(str, d[4:6])) + "-"
+              + "".join(map(str, d[6:8])) + sep + "".join(map(str, d[8:10])) + ":"
+              + "".join(map(str, d[10:12])) for d, sep in zip(digits, rng.choice(["T", " "], 40_000))]
+    plausible = [f"20{rng.integers(0, 30):02d}-{rng.integers(1, 13):02d}-{rng.integers(1, 32):02d}"
+                 f"T{rng.integers(0, 26):02d}:{rng.integers(0, 62):02d}" for _ in range(20_000)]
+    edge = ["2021-02-29T10:00", "2020-02-29T10:00", "2021-12-31T24:00", "2021-12-31T23:60",
+            "0000-01-01T00:00", "0999-12-31T23:59", "9999-12-31T23:59", "2021-00-10T10:00",
+            "2021-04-31 10:00", "2021-12-01T00:33", ""]
+    near = ["2021-12-01T00:33:05", "2021-12-01T00:33Z", "2021-12-01", "01/12/2021 00:33",
+            "2021-12-01T0:33", "2021-12-01t00:33", "2021-12-01T00:33 ", "x2021-12-01T00:33",
+            "2021-12-01T00:33+01:00", "44530.5"]
+    cases = {"random digits": shaped, "plausible": plausible, "edges": edge * 50,
+             "edges and empties": edge + [""] * 20, "only empties": ["", ""],
+             "one of another shape each": None}
+    for what, values in cases.items():
+        for name in ("reported_missing_at", "found_at", "referral_date"):
+            lists = [values] if values is not None else [plausible[:500] + [odd] for odd in near]
+            for cells in lists:
+                text = pd.Series(cells, dtype="string")
+                _assert_same_dates(*_dates_both_ways(monkeypatch, text, fields[name]),
+                                   f"{what} / {name}")
+    # The generated feeds' date columns, and every date column of the bad-input corpus.
+    for feed, frame in generate(seed=12, events=20_000).items():
+        for f in feed_fields(feed):
+            if f.kind in ("date", "datetime"):
+                text = parse.clean_text(frame[f.name].astype("string").fillna(""))
+                _assert_same_dates(*_dates_both_ways(monkeypatch, text, f), f"{feed}.{f.name}")
+    compared = 0
+    for path in sorted(CORPUS.glob("*.csv")):
+        try:
+            _, frame = read_partner_file(path)
+        except DashboardError:
+            continue
+        for name in frame.columns if len(frame) else ():  # (a header alone is refused earlier)
+            if name in fields and fields[name].kind in ("date", "datetime"):
+                text = parse.clean_text(frame[name])
+                _assert_same_dates(*_dates_both_ways(monkeypatch, text, fields[name]),
+                                   f"{path.name}.{name}")
+                compared += 1
+    assert compared >= 20
+
+
+def test_the_fixed_shape_is_taken_only_when_every_cell_has_it():
+    index = pd.RangeIndex(3)
+    got = parse._fixed_shape_numbers(pa.array(["2021-12-01T00:33", "", "1999-02-03 04:05"]), index)
+    assert got["y"].tolist()[0::2] == [2021.0, 1999.0] and got.loc[1].isna().all()
+    assert got.loc[2, ["m", "d", "H", "M"]].tolist() == [2.0, 3.0, 4.0, 5.0]
+    assert got["S"].isna().all()
+    sliced = pa.array(["x", "2021-12-01T00:33", "2021-12-01T00:34"]).slice(1)  # an offset
+    assert parse._fixed_shape_numbers(sliced, pd.RangeIndex(2))["M"].tolist() == [33.0, 34.0]
+    for other in (["2021-12-01T00:33", "2021-12-01"], ["2021-12-01T00:33", None], []):
+        assert parse._fixed_shape_numbers(pa.array(other, type=pa.string()),
+                                          pd.RangeIndex(len(other))) is None
