@@ -371,3 +371,14 @@ def test_the_fixed_shape_is_taken_only_when_every_cell_has_it():
     for other in (["2021-12-01T00:33", "2021-12-01"], ["2021-12-01T00:33", None], []):
         assert parse._fixed_shape_numbers(pa.array(other, type=pa.string()),
                                           pd.RangeIndex(len(other))) is None
+
+
+def test_person_refs_hashed_cell_by_cell_hash_as_once_per_distinct_value(monkeypatch):
+    from data import content_hash as content_hash_module
+
+    refs = generate(seed=6, events=6_000)["rosewood"]["person_ref"].astype("string")
+    refs = pd.concat([refs, pd.Series([None, "\x00", "", "Ünï"], dtype="string")],
+                     ignore_index=True).rename("person_ref")
+    direct = content_hash_module.text_hashes(refs)
+    monkeypatch.setattr(content_hash_module, "DISTINCT_TEXT_COLUMNS", set())
+    np.testing.assert_array_equal(direct, content_hash_module.text_hashes(refs))
