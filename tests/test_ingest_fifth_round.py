@@ -382,3 +382,18 @@ def test_person_refs_hashed_cell_by_cell_hash_as_once_per_distinct_value(monkeyp
     direct = content_hash_module.text_hashes(refs)
     monkeypatch.setattr(content_hash_module, "DISTINCT_TEXT_COLUMNS", set())
     np.testing.assert_array_equal(direct, content_hash_module.text_hashes(refs))
+
+
+def test_a_first_batch_is_written_without_the_concat_as_with_it(tmp_path):
+    frames = generate(seed=7, events=3_000)
+    store = ParquetStore(tmp_path / "s")
+    for feed, frame in frames.items():
+        frame.to_csv(tmp_path / f"{feed}.csv", index=False)
+        ingest_file(tmp_path / f"{feed}.csv", feed, store=store)
+        stored = store.query(feed)
+        rows = stored.sample(frac=1.0, random_state=1)  # any order, an index with gaps
+        rows = rows[rows.index % 7 != 0]
+        plain, _ = store._write_file(feed, rows, "plain")
+        joined_rows = pd.concat([rows, rows.iloc[:0]], ignore_index=True)  # as it was done
+        joined, _ = store._write_file(feed, joined_rows, "joined")
+        assert (store.root / plain).read_bytes() == (store.root / joined).read_bytes(), feed
