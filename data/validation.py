@@ -2,9 +2,10 @@
 
 The schema's column checks (patterns, choices, date bounds, not-null, dtype) each judge one value
 at a time, so a value that passes once passes in every row: a column is checked on its *distinct*
-values (a category column of 200,000 rows has a handful), and a ``unique`` column by a hash-based
-duplicate test. Whole-frame checks (rosewood's found-after-missing rule) judge one row at a time,
-so they alone then run on the distinct combinations of the non-unique columns. Only when that quick pass finds
+values (a category column of 200,000 rows has a handful), a ``unique`` column by a hash-based
+duplicate test, date-times (comparisons only; Rosewood's are nearly all distinct) on every row.
+Whole-frame checks (rosewood's found-after-missing rule) judge one row at a time, so they alone
+then run, on the non-unique columns of every row. Only when that quick pass finds
 anything does the whole frame go through pandera, exactly as before, so every refusal still names
 the file's row, column and value (:func:`pandera_problems`).
 """
@@ -77,14 +78,19 @@ def passes_on_distinct_values(typed: pd.DataFrame, schema) -> bool:
                 # ...so pandera need not test that again, only the column's other checks.
                 column = copy.copy(column)
                 column.unique = False
+            elif values.dtype.kind == "M":
+                # Date-times: the checks are comparisons, cheaper on every row than finding
+                # the distinct values first (Rosewood's are nearly all distinct).
+                distinct = values
             else:  # the distinct values (and one missing, if any), without a flag per row
                 distinct = pd.Series(values.unique(), name=name)
             pandera_schema = type(schema)({name: column}, strict=False)
             pandera_schema.validate(distinct.to_frame(), lazy=False)
         if schema.checks:  # the columns passed above: only the whole-frame rules are left
+            # Each judges one row at a time, so on every row (a comparison per row) as on the
+            # distinct rows, which cost more to find (a hash of every row) than they save.
             rest = [c for c in schema.columns if c not in unique]
-            combos = typed[rest].drop_duplicates()
-            type(schema)(checks=schema.checks, strict=False).validate(combos, lazy=False)
+            type(schema)(checks=schema.checks, strict=False).validate(typed[rest], lazy=False)
     except (pandera.errors.SchemaError, pandera.errors.SchemaErrors):
         return False
     return True

@@ -397,3 +397,41 @@ def test_a_first_batch_is_written_without_the_concat_as_with_it(tmp_path):
         joined_rows = pd.concat([rows, rows.iloc[:0]], ignore_index=True)  # as it was done
         joined, _ = store._write_file(feed, joined_rows, "joined")
         assert (store.root / plain).read_bytes() == (store.root / joined).read_bytes(), feed
+
+
+def test_the_quick_verdict_on_dates_and_whole_frame_rules_is_the_old_one():
+    from core.schema import feed_schema
+    from data import validation
+    from tests.test_ingest_fourth_round import _old_passes_on_distinct_values
+
+    for feed, frame in generate(seed=13, events=3_000).items():
+        text = frame.astype("string").fillna("").reset_index(drop=True)
+        text["_row"] = range(2, len(text) + 2)
+        typed, _ = _parse(text, feed)
+        schema = feed_schema(feed)
+        dates = [n for n in typed.columns if typed[n].dtype.kind == "M"]
+        variants = {"as generated": typed}
+        for name in dates:
+            for label, value in (("future", pd.Timestamp("2031-01-01")),
+                                 ("before 2000", pd.Timestamp("1999-12-31 23:59")),
+                                 ("missing", pd.NaT), ("repeated", typed[name].iloc[0])):
+                changed = typed.copy()
+                changed.loc[changed.index[9], name] = value
+                variants[f"{name} {label}"] = changed
+        if feed == "rosewood":
+            found_first = typed.copy()
+            row = found_first.index[found_first["found_at"].notna()][3]
+            found_first.loc[row, "found_at"] = (found_first.loc[row, "reported_missing_at"]
+                                                - pd.Timedelta(minutes=1))
+            variants["found before missing"] = found_first
+            same_minute = typed.copy()
+            same_minute.loc[row, "found_at"] = same_minute.loc[row, "reported_missing_at"]
+            variants["found the same minute"] = same_minute
+        verdicts = {}
+        for label, variant in variants.items():
+            new = validation.passes_on_distinct_values(variant, schema)
+            assert new == _old_passes_on_distinct_values(variant, schema), f"{feed} {label}"
+            verdicts[label] = new
+        assert verdicts["as generated"] and not all(verdicts.values()), feed
+        if feed == "rosewood":
+            assert not verdicts["found before missing"] and verdicts["found the same minute"]
