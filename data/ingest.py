@@ -26,10 +26,9 @@ import argparse
 import getpass
 import os
 import sys
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -52,12 +51,12 @@ from data.content_hash import content_hash, content_hash_of, text_hashes
 from data.identifiers import mask, refuse_identifiers
 from data.locating import Inline, joined, locate_chunk
 from data.location import resolve_locations
-from data.lsoa_grid import lsoa_grid
 from data.memory_pool import ingest_memory_pool
 from data.parse import parse_field
 from data.pseudonymise import is_pseudonym
 from data.readers import ROW_COLUMN, read_partner_file
-from data.validation import validate, warm_up
+from data.validation import validate
+from data.warm_up import warm_up_in_background
 from geo.geomask import geomask_cell_m
 from safeguards import audit
 from storage.base import RecordConflict, Store
@@ -191,19 +190,6 @@ def ingest_frame(frame: pd.DataFrame, feed: str, *, name: str, store: Store | st
         report.seconds = time.perf_counter() - started
         outcome["records"] = report.added
     return report
-
-
-def warm_up_in_background(feed: str) -> None:
-    """On a daemon thread while a large file is read, the first ingest's one-offs: the LSOA grid
-    table (``data.lsoa_grid``), then pandera's first run (``data.validation.warm_up``). Either,
-    still running when needed, is waited for, never done twice."""
-    def warm() -> None:
-        lsoa_grid()
-        # Only a warm-up: whatever fails here fails again, and is reported, in the validation.
-        with suppress(Exception):
-            warm_up(feed)
-
-    threading.Thread(target=warm, name="ingest-warm-up", daemon=True).start()
 
 
 def identifier_columns(feed: str, columns) -> dict[str, str]:
