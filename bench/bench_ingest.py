@@ -22,6 +22,13 @@ checkout in its own fresh process per size, one after the other; the current che
 ``after``. The files are generated once, by this checkout. ``--rounds N`` alternates the
 checkouts N times (before, after, before, after...), so a change in the machine's load shows.
 
+The grid-cell → LSOA table is kept on disk between processes (``data.grid_cache``,
+``$LSOA_GRID_CACHE_DIR``, default ``instance/cache``): after the first run on a machine each
+fresh process reads it (the script makes it once, untimed, if this checkout has none yet).
+``--grid-cache cold`` gives every worker process an empty cache folder
+of its own instead, so it builds the table as the first ingest after a change of the
+boundaries or of that code would (checkouts without the cache build it every time anyway).
+
 Each row gives the wall-clock seconds and, beside them, the CPU seconds of the ingesting
 process (all threads, ``time.process_time``): on a shared machine the wall clock measures the
 other work as much as this code.
@@ -101,12 +108,16 @@ def worker(tree: Path, folder: Path, feeds: list[str], warm: bool) -> dict:
             "peak_gib": peak}
 
 
-def run_tree(tree: Path, folder: Path, feeds, warm: bool) -> dict:
+def run_tree(tree: Path, folder: Path, feeds, warm: bool, cold_grid: bool = False) -> dict:
     command = [sys.executable, __file__, "--worker", str(tree), str(folder), "--feeds", *feeds]
     if warm:
         command.append("--warm")
-    done = subprocess.run(command, capture_output=True, text=True, check=True,
-                          cwd=tree, env={**os.environ, "INGEST_PROGRESS": "never"})
+    env = {**os.environ, "INGEST_PROGRESS": "never"}
+    with tempfile.TemporaryDirectory() as empty_cache:
+        if cold_grid:
+            env["LSOA_GRID_CACHE_DIR"] = empty_cache
+        done = subprocess.run(command, capture_output=True, text=True, check=True, cwd=tree,
+                              env=env)
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
@@ -136,6 +147,8 @@ def main() -> None:
                         help="another checkout to time on the same files")
     parser.add_argument("--rounds", type=int, default=1,
                         help="time the checkouts this many times each, alternating")
+    parser.add_argument("--grid-cache", choices=("kept", "cold"), default="kept",
+                        help="cold: each process builds the LSOA grid table (an empty cache)")
     parser.add_argument("--worker", nargs=2, help=argparse.SUPPRESS)
     parser.add_argument("--feeds", nargs="+", default=list(FEED_NAMES), help=argparse.SUPPRESS)
     parser.add_argument("--warm", action="store_true", help=argparse.SUPPRESS)
@@ -149,10 +162,14 @@ def main() -> None:
     print(f"# ingest benchmark: {platform.node()} · {platform.processor() or platform.machine()} · "
           f"{os.cpu_count()} cores · Python {platform.python_version()} · "
           f"{time.strftime('%Y-%m-%d %H:%M %Z')} · load average "
-          f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+          f"{' '.join(f'{x:.2f}' for x in os.getloadavg())} · LSOA grid table: "
+          f"{'built in every process' if args.grid_cache == 'cold' else 'kept on disk'}")
     print("| case | version | feed | rows | seconds | rows/s | CPU s | rows/s by CPU | raw read (s) "
           "| ingest / raw |")
     print("| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    if args.grid_cache == "kept":  # made once here (untimed) if this checkout has none yet
+        subprocess.run([sys.executable, "-c", "from data.lsoa_grid import lsoa_grid; lsoa_grid()"],
+                       check=True, cwd=HERE)
     cases = [(f"{events:,} events", events, list(FEED_NAMES), False) for events in args.events]
     if args.nrm_rows:
         # The NRM feed is about 54% of the events.
@@ -164,7 +181,8 @@ def main() -> None:
             raw = {feed: raw_read_seconds(files[feed]) for feed in feeds}
             for _ in range(args.rounds):  # before, after, before, after, ...
                 for version, tree in trees:
-                    result = run_tree(tree, Path(tmp), feeds, warm)
+                    result = run_tree(tree, Path(tmp), feeds, warm,
+                                      cold_grid=args.grid_cache == "cold")
                     report(label, version, result, raw)
             csv_mb = sum(files[f].stat().st_size for f in feeds) / 2**20
             print(f"| {label} | | store size on disk: {result['store_mb']:.1f} MiB (CSV input "

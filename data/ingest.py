@@ -51,11 +51,12 @@ from data.content_hash import content_hash, content_hash_of, text_hashes
 from data.identifiers import mask, refuse_identifiers
 from data.locating import Inline, joined, locate_chunk
 from data.location import resolve_locations
-from data.lsoa_grid import build_in_background
+from data.memory_pool import ingest_memory_pool
 from data.parse import parse_field
 from data.pseudonymise import is_pseudonym
 from data.readers import ROW_COLUMN, read_partner_file
 from data.validation import validate
+from data.warm_up import warm_up_in_background
 from geo.geomask import geomask_cell_m
 from safeguards import audit
 from storage.base import RecordConflict, Store
@@ -79,7 +80,7 @@ THREAD_MIN_ROWS = 50_000
 PROGRESS_MIN_ROWS = 50_000
 PROGRESS_MIN_BYTES = 5 * 2**20
 #: A file of this size or more (some 100,000 rows and up: ``data.lsoa_grid.MIN_POINTS``) has
-#: the grid-cell → LSOA table built on a second thread while it is read.
+#: the grid-cell → LSOA table made and pandera warmed up on a second thread while it is read.
 GRID_MIN_BYTES = 8 * 2**20
 #: ``auto``: on a terminal, large files only; ``always``: forced (any file, any stream);
 #: ``never``. The command line reads its default from ``$INGEST_PROGRESS``.
@@ -138,8 +139,9 @@ def ingest_file(path: str | Path, feed: str, *, store: Store | str | None = None
     started = time.perf_counter()
     size_bytes = _file_size(path)
     if size_bytes >= GRID_MIN_BYTES:
-        build_in_background()  # the grid-cell → LSOA table, while the file is read
-    with audited_ingest(store, feed, name, role) as outcome, \
+        warm_up_in_background(feed)  # the LSOA grid table and pandera, while the file is read
+    # Arrow buffers from malloc meanwhile (``data.memory_pool``: far less kernel time).
+    with ingest_memory_pool(), audited_ingest(store, feed, name, role) as outcome, \
             _Progress(progress, name, size_bytes=size_bytes) as bar:
         with bar.stage("read", bar.size_bytes, unit="B") as advance:
             headers, frame = read_partner_file(path, sheet=sheet)
@@ -173,7 +175,8 @@ def ingest_frame(frame: pd.DataFrame, feed: str, *, name: str, store: Store | st
     store = store if isinstance(store, Store) else open_store(store)
     require_ingest_role(store, role, feed, name)
     started = time.perf_counter()
-    with audited_ingest(store, feed, name, role) as outcome, _Progress(progress, name) as bar:
+    with ingest_memory_pool(), audited_ingest(store, feed, name, role) as outcome, \
+            _Progress(progress, name) as bar:
         bar.consider_rows(len(frame))
         rename, _ = resolve_columns(name, list(frame.columns), feed)
         frame = frame[list(rename)].rename(columns=rename)

@@ -152,7 +152,9 @@ class ParquetStore(Store):
             entries = [b for b in manifest["batches"]]
             if len(conflicts):
                 entries = self._rewrite_without(feed, entries, set(conflicts["record_id"]))
-            rows = pd.concat([new, conflicts], ignore_index=True)
+            # No conflicts (every first batch): the new rows as they are, not a copy of every
+            # column by concat (0.1 s at 540k rows); the index is not stored either way.
+            rows = pd.concat([new, conflicts], ignore_index=True) if len(conflicts) else new
             entries.append(self._write_batch(feed, rows, batch_id, source, file_name))
             self._commit({**manifest, "batches": entries})
             return AppendResult(len(new), len(unchanged), len(conflicts), batch_id)

@@ -1,0 +1,115 @@
+"""The grid-cell → LSOA table (``data.lsoa_grid``) kept on disk between processes.
+
+Building the table costs 1.5–2 s of CPU, the largest one-off of an ingest in a fresh process
+(issue 14: 1,000,000 events at 200k rows/s). It depends only on the LSOA boundaries and the
+code that builds it, so it is kept in one file (``lsoa-grid.npz`` in ``$LSOA_GRID_CACHE_DIR``,
+default ``instance/cache``, git-ignored) and read back in some 20 ms.
+
+A kept table is never trusted beyond what it proves about itself:
+
+* its **key** is a SHA-256 of everything the table is derived from: the LSOA codes in order,
+  every boundary's geometry as read (WKB, British National Grid), the cell size, margin and
+  vertex step, the source of the modules that build and query it, and the shapely/GEOS
+  versions. A file made under any other key is *stale*: rebuilt and replaced.
+* its **digest** (SHA-256 of the table, origin and codes as stored) must match what the file
+  says it is, and its shape, type and values must make sense; a file that fails that, or does
+  not read at all, is *damaged*: rebuilt and replaced.
+* it is written atomically (a temporary file in the same folder, flushed, then renamed over
+  the old one), so a reader never sees half a file; a folder that cannot be written only means
+  the next process builds the table again.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import shapely
+
+#: Bumped when what is stored changes shape, so an older file is not read.
+FORMAT = 1
+CACHE_ENV = "LSOA_GRID_CACHE_DIR"
+DEFAULT_DIR = Path(__file__).resolve().parent.parent / "instance" / "cache"
+FILE_NAME = "lsoa-grid.npz"
+#: The modules whose code decides what the table holds (its build and the exact query).
+_SOURCES = ("data/lsoa_grid.py", "geo/areas.py")
+_ROOT = Path(__file__).resolve().parent.parent
+
+
+def cache_path() -> Path:
+    """Where the table is kept: ``$LSOA_GRID_CACHE_DIR/lsoa-grid.npz`` (default
+    ``instance/cache``)."""
+    folder = os.environ.get(CACHE_ENV, "").strip()
+    return (Path(folder) if folder else DEFAULT_DIR) / FILE_NAME
+
+
+def grid_key(codes: np.ndarray, geometries: np.ndarray, cell_m: float, margin_m: float,
+             step_m: float) -> str:
+    """SHA-256 of everything a table is derived from (see the module's docstring)."""
+    digest = hashlib.sha256(
+        f"lsoa-grid format {FORMAT}; cell {cell_m!r} margin {margin_m!r} step {step_m!r}; "
+        f"shapely {shapely.__version__} geos {shapely.geos_version_string}\n".encode())
+    for source in _SOURCES:
+        digest.update((_ROOT / source).read_bytes())
+    digest.update("\x00".join(str(code) for code in codes).encode() + b"\x01")
+    for wkb in shapely.to_wkb(np.asarray(geometries)):
+        digest.update(len(wkb).to_bytes(8, "little") + wkb)
+    return digest.hexdigest()
+
+
+def _digest(origin: np.ndarray, table: np.ndarray, codes: np.ndarray) -> str:
+    digest = hashlib.sha256(np.ascontiguousarray(origin, dtype="<f8").tobytes())
+    digest.update(str(table.shape).encode())
+    digest.update(np.ascontiguousarray(table, dtype="<i4").tobytes())
+    digest.update("\x00".join(str(code) for code in codes).encode())
+    return digest.hexdigest()
+
+
+def read_grid(path: Path, key: str, codes: np.ndarray):
+    """``(x0, y0, cell_m, table, codes)`` kept at ``path`` under ``key``, or ``None`` when there
+    is none, it is stale (another key, other codes) or damaged (see the module's docstring)."""
+    try:
+        with np.load(path, allow_pickle=False) as kept:
+            if str(kept["key"]) != key or int(kept["format"]) != FORMAT:
+                return None
+            origin, table, kept_codes = kept["origin"], kept["table"], kept["codes"]
+            digest = str(kept["digest"])
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
+        return None  # missing, unreadable or not a table file
+    if (origin.shape != (3,) or not np.isfinite(origin).all() or origin[2] <= 0
+            or table.ndim != 2 or table.dtype != np.int32 or kept_codes.shape != codes.shape
+            or list(kept_codes) != [str(code) for code in codes]
+            or _digest(origin, table, kept_codes) != digest):
+        return None
+    if table.size and (table.min() < -1 or table.max() >= len(codes)):
+        return None
+    return float(origin[0]), float(origin[1]), float(origin[2]), table, np.asarray(codes)
+
+
+def write_grid(path: Path, key: str, x0: float, y0: float, cell_m: float, table: np.ndarray,
+               codes: np.ndarray) -> bool:
+    """Keep a table at ``path`` under ``key``, atomically; ``False`` (and nothing written) when
+    the folder cannot be written."""
+    origin = np.array([x0, y0, cell_m], dtype="<f8")
+    table = np.ascontiguousarray(table, dtype=np.int32)
+    text_codes = np.array([str(code) for code in codes], dtype=str)
+    temporary = None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path.parent, prefix=f".{path.name}.",
+                                         suffix=".tmp", delete=False) as out:
+            temporary = Path(out.name)
+            np.savez_compressed(out, key=np.array(key), format=np.array(FORMAT), origin=origin,
+                                table=table, codes=text_codes,
+                                digest=np.array(_digest(origin, table, text_codes)))
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(temporary, path)
+        return True
+    except OSError:
+        if temporary is not None:
+            temporary.unlink(missing_ok=True)
+        return False
