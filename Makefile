@@ -41,9 +41,9 @@ store: $(VENV)/.installed
 		echo "No store in $(STORE)/: building the synthetic demo store (5 years, seed 1)"; \
 		$(PY) -m data.synthetic --store "$(STORE)" --years 5 --seed 1; \
 	fi
-	@# The hotspot model's grids, built from the shipped boundaries once and kept in
-	@# instance/grid-cache (models/grid_store.py), so a first fit reads rather than builds them.
-	$(PY) -m models.grid_store
+	@# The hotspot model's grids and the ingest's LSOA lookup table, built from the shipped
+	@# boundaries once and kept in instance/ (models/prime_grids.py): read, not built, later.
+	$(PY) -m models.prime_grids
 
 # ui.serve: `streamlit run dashboard.py` with the pages' imports, boundaries and hotspot grid
 # warmed in the server's own process (ui/serve.py says why this way).

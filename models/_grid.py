@@ -140,7 +140,7 @@ def _kept(kind: str, cell_m: int, population, build) -> Grid:
 def prime_default_grids(analysis_cell_m: int = 300) -> None:
     """Build (or read) and store the grids the default model fits on: the ``analysis_cell_m``
     overlap grid, the 100 m centre grid and the ward and district outlines hotspots are named
-    by. ``make store`` runs it (``python -m models.grid_store``) so a process's first fit reads
+    by. ``make store`` runs it (``python -m models.prime_grids``) so a process's first fit reads
     them instead of building them (~1.3 s of CPU, docs/hotspot-evaluation.md)."""
     analysis_grid(analysis_cell_m)
     centre_grid()

@@ -178,10 +178,3 @@ def _write(directory: Path, path: Path, arrays: dict) -> bool:
             tmp.unlink(missing_ok=True)
         return False
 
-
-if __name__ == "__main__":
-    # ``make store``: build and store the default model's grids once, at set-up.
-    from models._grid import prime_default_grids
-
-    prime_default_grids()
-    print(f"Hotspot grids stored in {cache_dir()}")

@@ -274,20 +274,23 @@ def test_damaged_area_outlines_are_never_used(cache, damage):
     assert names_read == ["A", "B"] and shapely.equals(geoms, shapely.box(0, 0, 1, 1)).all()
 
 
-def test_make_store_primes_every_grid_a_first_fit_reads(cache):
-    """``python -m models.grid_store`` (run by ``make store``) stores the overlap and centre
-    grids and both outline levels, each current for this process's reader."""
+def test_make_store_primes_every_grid_a_first_fit_reads(cache, tmp_path):
+    """``python -m models.prime_grids`` (run by ``make store``) stores the overlap and centre
+    grids and both outline levels, each current for this process's reader, and the ingest's
+    LSOA lookup table."""
     import os
     import subprocess
     import sys
     from pathlib import Path
 
     root = Path(__file__).resolve().parent.parent
-    done = subprocess.run([sys.executable, "-m", "models.grid_store"], cwd=root,
-                          env={**os.environ, grid_store.CACHE_DIR_ENV: str(cache)},
+    done = subprocess.run([sys.executable, "-m", "models.prime_grids"], cwd=root,
+                          env={**os.environ, grid_store.CACHE_DIR_ENV: str(cache),
+                               "LSOA_GRID_CACHE_DIR": str(tmp_path / "lsoa")},
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     assert grid_store.read_grid("overlap", 300) is not None
     assert grid_store.read_grid("centre", 100) is not None
     for level in ("ward", "district"):
         assert grid_store.read_areas(level) is not None
+    assert list((tmp_path / "lsoa").glob("*.npz"))
