@@ -18,7 +18,6 @@ than them to be taken.
 from __future__ import annotations
 
 import numpy as np
-
 from scipy import ndimage
 
 from models.metrics import cells_for_coverage

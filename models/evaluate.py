@@ -70,9 +70,7 @@ RANKERS = {"forecast": {"kind": "mixture"}, "kde250": {"kind": "kde"},
                              "max_validation_folds": 6},
            # The default mixture before its prior went from 1.0 to 0.25 pseudo-events a surface.
            "forecast-prior1": {"kind": "mixture", "prior": 1.0},
-           # The top 0.5-2% of the area ranked by the weighting that caught the most held-out
-           # events there (models._top_band), the rest by the likelihood weights.
-           "forecast-top": {"kind": "mixture", "objective": "top-hits"},
+           "forecast-top": {"kind": "mixture", "objective": "top-hits"},  # models._top_band
            "kde-cv": {"kind": "kde-cv"}, "sepp": {"kind": "sepp"},
            "population": {"kind": "population"},
            # Plain KDEs at other bandwidths: what a hindsight choice of bandwidth could catch.

@@ -51,8 +51,14 @@ from sklearn.utils.validation import check_is_fitted
 from geo.crs import BNG, WGS84
 from models._events import Events, event_arrays
 from models._grid import Grid, centre_grid
-from models._top_band import (band_cells, blend, candidate_weights, choose, fold_hits,
-                              fold_surfaces)
+from models._top_band import (
+    band_cells,
+    blend,
+    candidate_weights,
+    choose,
+    fold_hits,
+    fold_surfaces,
+)
 from models.metrics import cells_for_coverage, top_cells
 
 KINDS = ("mixture", "kde", "kde-cv", "sepp", "population")
