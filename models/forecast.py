@@ -108,7 +108,8 @@ class ForecastRanker(BaseEstimator):
     objective : {"likelihood", "top-hits"}, default="likelihood"
         ``"top-hits"`` (``kind="mixture"`` only): the top ``top_band`` of the area is ranked
         by the candidate weighting that caught the most held-out events there on the same
-        folds, the rest by the likelihood weights (``models._top_band``).
+        folds, the rest by the likelihood weights (``models._top_band``). Not the default:
+        on the tuning draws it caught no more (``docs/hotspot-evaluation.md``).
     top_band : tuple of float, default=(0.005, 0.01, 0.02)
         Shares of the area whose held-out hits ``"top-hits"`` sums; the largest is the band.
     min_gain : float, default=0.0
