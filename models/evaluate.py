@@ -70,8 +70,9 @@ RANKERS = {"forecast": {"kind": "mixture"}, "kde250": {"kind": "kde"},
                              "max_validation_folds": 6},
            # The default mixture before its prior went from 1.0 to 0.25 pseudo-events a surface.
            "forecast-prior1": {"kind": "mixture", "prior": 1.0},
-           "kde-cv": {"kind": "kde-cv"}, "sepp": {"kind": "sepp"},
-           "population": {"kind": "population"},
+           "forecast-prior01": {"kind": "mixture", "prior": 0.1},  # lighter still
+           "forecast-top": {"kind": "mixture", "objective": "top-hits"},  # models._top_band
+           "kde-cv": {"kind": "kde-cv"}, "sepp": {"kind": "sepp"}, "population": {"kind": "population"},
            # Plain KDEs at other bandwidths: what a hindsight choice of bandwidth could catch.
            "kde100": {"kind": "kde", "bandwidth_m": 100},
            "kde150": {"kind": "kde", "bandwidth_m": 150},

@@ -51,9 +51,18 @@ from sklearn.utils.validation import check_is_fitted
 from geo.crs import BNG, WGS84
 from models._events import Events, event_arrays
 from models._grid import Grid, centre_grid
+from models._top_band import (
+    band_cells,
+    blend,
+    candidate_weights,
+    choose,
+    fold_hits,
+    fold_surfaces,
+)
 from models.metrics import cells_for_coverage, top_cells
 
 KINDS = ("mixture", "kde", "kde-cv", "sepp", "population")
+OBJECTIVES = ("likelihood", "top-hits")
 BANDWIDTHS = (100, 200, 300, 500, 800)  # metres: background scales
 TRIGGER_BANDWIDTHS = (100, 250)  # metres: near-repeat spread
 DECAYS_DAYS = (14, 60)  # near-repeat memory
@@ -96,6 +105,16 @@ class ForecastRanker(BaseEstimator):
     prior_toward : {"kde", "even"}, default="kde"
         Where the pseudo-events sit (module docstring); ``kind="mixture"`` only, the other
         kinds spread them evenly.
+    objective : {"likelihood", "top-hits"}, default="likelihood"
+        ``"top-hits"`` (``kind="mixture"`` only): the top ``top_band`` of the area is ranked
+        by the candidate weighting that caught the most held-out events there on the same
+        folds, the rest by the likelihood weights (``models._top_band``). Not the default:
+        on the tuning draws it caught no more (``docs/hotspot-evaluation.md``).
+    top_band : tuple of float, default=(0.005, 0.01, 0.02)
+        Shares of the area whose held-out hits ``"top-hits"`` sums; the largest is the band.
+    min_gain : float, default=0.0
+        Held-out events a fold by which a ``"top-hits"`` alternative must beat the likelihood
+        weights to be taken.
 
     Attributes
     ----------
@@ -110,6 +129,8 @@ class ForecastRanker(BaseEstimator):
         largest-weight one for ``mixture``).
     held_out_events_ : int
         Held-out events the weights were learned from.
+    band_weights_ : dict of str to float
+        The weighting that ranks the top band (``objective="top-hits"``; else ``weights_``).
     monthly_rate_ : float
         Events per month over the last year of training (or the whole span if shorter).
     """
@@ -125,11 +146,15 @@ class ForecastRanker(BaseEstimator):
         "horizon_days": [Interval(Integral, 1, None, closed="left")],
         "prior": [Interval(Real, 0, None, closed="neither")],
         "prior_toward": [StrOptions({"even", "kde"})],
+        "objective": [StrOptions(set(OBJECTIVES))],
+        "top_band": ["array-like"],
+        "min_gain": [Interval(Real, 0, None, closed="left")],
     }
 
     def __init__(self, kind="mixture", *, bandwidth_m=250, cell_size_m=100, population=None,
                  validation_folds=6, max_validation_folds=11, min_held_out=100,
-                 horizon_days=30, prior=0.25, prior_toward="kde"):
+                 horizon_days=30, prior=0.25, prior_toward="kde", objective="likelihood",
+                 top_band=(0.005, 0.01, 0.02), min_gain=0.0):
         self.kind = kind
         self.bandwidth_m = bandwidth_m
         self.cell_size_m = cell_size_m
@@ -140,6 +165,9 @@ class ForecastRanker(BaseEstimator):
         self.horizon_days = horizon_days
         self.prior = prior
         self.prior_toward = prior_toward
+        self.objective = objective
+        self.top_band = top_band
+        self.min_gain = min_gain
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
@@ -157,17 +185,23 @@ class ForecastRanker(BaseEstimator):
         names = self._surface_names()
         held = self._held_out(grid, cell, day, origin, names)
         weights, bandwidth = self._weights(names, held, int(grid.land.sum()))
-        used = [n for n, w in zip(names, weights) if w > 0]
+        band_weights = weights
+        if self.objective == "top-hits" and self.kind == "mixture" and len(held):
+            band_weights = self._band_weights(grid, cell, day, origin, names, weights)
+        used = [n for n, w, b in zip(names, weights, band_weights) if w > 0 or b > 0]
         surfaces = _surfaces(grid, cell, day, origin, used)
-        share = np.zeros(grid.nx * grid.ny)
-        for name, w in zip(used, weights[weights > 0]):
-            share += w * surfaces[name]
+        share = _mix(grid, surfaces, names, weights)
+        if band_weights is not weights:
+            land = np.flatnonzero(grid.land.ravel())
+            n_band = band_cells(len(land), grid.area_km2, grid.cell_km2, self.top_band)[-1]
+            share = blend(share, _mix(grid, surfaces, names, band_weights), land, n_band)
         span = max(min(365, origin - int(day.min()) if len(day) else 1), 1)
         recent = (day >= origin - span).sum()
         self.grid_ = grid
         self.monthly_rate_ = float(recent / span * DAYS_PER_MONTH)
         self.scores_ = share * self.monthly_rate_ / grid.cell_km2
         self.weights_ = {n: float(w) for n, w in zip(names, weights) if w > 0}
+        self.band_weights_ = {n: float(w) for n, w in zip(names, band_weights) if w > 0}
         self.bandwidth_m_ = float(bandwidth)
         self.held_out_events_ = int(len(held))
         return self
@@ -185,11 +219,9 @@ class ForecastRanker(BaseEstimator):
             return [*kdes, "population", "uniform"]
         return [*kdes, *recent, "population", "uniform"]
 
-    def _held_out(self, grid: Grid, cell, day, origin: int, names: list[str]) -> np.ndarray:
-        """Each held-out event's probability under every surface: (n_held, n_surfaces)."""
-        if self.kind == "kde" or not len(day):
-            return np.empty((0, len(names)))
-        rows, held = [], 0
+    def _folds(self, day, origin: int):
+        """The validation folds: (origin, training mask, held-out mask), latest first."""
+        held = 0
         most = max(self.validation_folds, self.max_validation_folds)
         for k in range(1, most + 1):
             if k > self.validation_folds and held >= self.min_held_out:
@@ -198,10 +230,37 @@ class ForecastRanker(BaseEstimator):
             train, test = day < start, (day >= start) & (day < start + self.horizon_days)
             if train.sum() < 2 or not test.any():
                 continue
+            held += int(test.sum())
+            yield start, train, test
+
+    def _held_out(self, grid: Grid, cell, day, origin: int, names: list[str]) -> np.ndarray:
+        """Each held-out event's probability under every surface: (n_held, n_surfaces)."""
+        if self.kind == "kde" or not len(day):
+            return np.empty((0, len(names)))
+        rows = []
+        for start, train, test in self._folds(day, origin):
             values = _surfaces_at(grid, cell[train], day[train], start, names, cell[test])
             rows.append(np.column_stack([values[n] for n in names]))
-            held += int(test.sum())
         return np.vstack(rows) if rows else np.empty((0, len(names)))
+
+    def _band_weights(self, grid: Grid, cell, day, origin: int, names: list[str],
+                      weights: np.ndarray) -> np.ndarray:
+        """The weighting that catches the most held-out events in the top band on the same
+        folds (``models._top_band``; the likelihood ``weights`` unless beaten)."""
+        land = np.flatnonzero(grid.land.ravel())
+        position = np.full(grid.nx * grid.ny, -1)
+        position[land] = np.arange(len(land))
+        n_cells = band_cells(len(land), grid.area_km2, grid.cell_km2, self.top_band)
+        candidates = candidate_weights(names, weights)
+        needed = np.flatnonzero(np.vstack(candidates).max(axis=0) > 0)
+        used = [names[i] for i in needed]
+        candidates_used = [w[needed].astype(np.float32) for w in candidates]
+        hits, n_folds = np.zeros((len(candidates), len(n_cells))), 0
+        for start, train, test in self._folds(day, origin):
+            stack = fold_surfaces(grid, cell[train], day[train], start, used, land)
+            hits += fold_hits(stack, position[cell[test]], candidates_used, n_cells)
+            n_folds += 1
+        return candidates[choose(hits, max(n_folds, 1), self.min_gain)]
 
     def _weights(self, names: list[str], held: np.ndarray, n_land: int
                  ) -> tuple[np.ndarray, float]:
@@ -276,6 +335,16 @@ class ForecastRanker(BaseEstimator):
              "area_km2": np.full(len(cells), grid.cell_km2)},
             geometry=shapely.box(x - half, y - half, x + half, y + half), crs=BNG)
         return frame.to_crs(WGS84)
+
+
+def _mix(grid: Grid, surfaces: dict[str, np.ndarray], names: list[str], weights: np.ndarray
+         ) -> np.ndarray:
+    """The weighted sum of the named surfaces (zero weights skipped)."""
+    share = np.zeros(grid.nx * grid.ny)
+    for name, w in zip(names, weights):
+        if w > 0:
+            share += w * surfaces[name]
+    return share
 
 
 def _clip_shape(clip):
