@@ -15,7 +15,13 @@ import pandas as pd
 from core import clock
 from core.schema import FEED_TITLES, FEEDS
 from safeguards.access import RoleScopedQuery
-from safeguards.disclosure import TOTAL, SuppressedTable, legend, legend_for, threshold_for
+from safeguards.disclosure import (
+    TOTAL,
+    SuppressedTable,
+    legend,
+    legend_for,
+    threshold_for,
+)
 from storage.lifecycle import next_purge
 from views.readable import thousands
 
