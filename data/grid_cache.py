@@ -22,12 +22,13 @@ from __future__ import annotations
 
 import hashlib
 import os
-import tempfile
 import zipfile
 from pathlib import Path
 
 import numpy as np
 import shapely
+
+from core.atomic_files import write_atomically
 
 #: Bumped when what is stored changes shape, so an older file is not read.
 FORMAT = 1
@@ -96,20 +97,6 @@ def write_grid(path: Path, key: str, x0: float, y0: float, cell_m: float, table:
     origin = np.array([x0, y0, cell_m], dtype="<f8")
     table = np.ascontiguousarray(table, dtype=np.int32)
     text_codes = np.array([str(code) for code in codes], dtype=str)
-    temporary = None
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=path.parent, prefix=f".{path.name}.",
-                                         suffix=".tmp", delete=False) as out:
-            temporary = Path(out.name)
-            np.savez_compressed(out, key=np.array(key), format=np.array(FORMAT), origin=origin,
-                                table=table, codes=text_codes,
-                                digest=np.array(_digest(origin, table, text_codes)))
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(temporary, path)
-        return True
-    except OSError:
-        if temporary is not None:
-            temporary.unlink(missing_ok=True)
-        return False
+    return write_atomically(path, lambda out: np.savez_compressed(
+        out, key=np.array(key), format=np.array(FORMAT), origin=origin, table=table,
+        codes=text_codes, digest=np.array(_digest(origin, table, text_codes))))

@@ -28,11 +28,12 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-import tempfile
 from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
+
+from core.atomic_files import write_atomically
 
 CACHE_DIR_ENV = "GRID_CACHE_DIR"
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -159,22 +160,7 @@ def write_areas(level: str, names, wkb: list[bytes]) -> bool:
 
 
 def _write(directory: Path, path: Path, arrays: dict) -> bool:
-    tmp = None
-    try:
-        directory.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=directory, prefix=f".{path.stem}-", suffix=".tmp",
-                                         delete=False) as out:
-            tmp = Path(out.name)
-            np.savez(out, **arrays)
-            out.flush()
-            os.fsync(out.fileno())
-        os.chmod(tmp, 0o644)  # a cache other users' processes of the install may read
-        os.replace(tmp, path)
+    if write_atomically(path, lambda out: np.savez(out, **arrays)):
         return True
-    except OSError as error:
-        log.info("grid cache %s is not writable (%s): grids are built in memory", directory,
-                 error)
-        if tmp is not None:
-            tmp.unlink(missing_ok=True)
-        return False
-
+    log.info("grid cache %s is not writable: grids are built in memory", directory)
+    return False
