@@ -23,7 +23,8 @@ Every point is geomasked to its 100 m cell centre like stored data, points outsi
 Yorkshire are dropped, and the same arguments give the same events. Dates are spread over
 ``months`` months ending ``end`` (a fixed default: nothing reads the clock).
 
-The planted structure is in ``.attrs["truth"]`` (BNG metres, before geomasking), for scoring
+The planted structure is in ``.attrs["truth"]`` (BNG metres, before geomasking; days counted
+from ``day_zero``), for scoring
 what a model recovers (``models.recovery``): ``micro_places`` the places' ``place_x``,
 ``place_y`` and ``place_weight`` (share of the structured events); ``corridors`` the
 ``lines_bng_wkt`` and each line's ``line_share``; ``moving`` each track's start centre,
@@ -80,7 +81,8 @@ def family_events(family: str, n_events: int, *, seed: int = 0, months: int = 24
     dates = first + pd.to_timedelta(day[order].astype(int), unit="D")
     frame = gpd.GeoDataFrame({"date": dates.to_numpy(), "feed": feed},
                              geometry=gpd.points_from_xy(e, n), crs=BNG)
-    frame.attrs["truth"] = {"family": family, "seed": seed, **truth}
+    frame.attrs["truth"] = {"family": family, "seed": seed, "day_zero": str(first.date()),
+                            **truth}
     return frame
 
 

@@ -21,7 +21,10 @@ The definitions were written down before any fit was scored (docs/hotspots.md, p
   the county's) is at most 1; for ``near_repeat`` (no persistent place) one that meets no burst
   of ``min_events`` or more events.
 
-Everything is in BNG metres (EPSG:27700).
+``score_alerts`` does the same for the prospective scan's alerts on ``near_repeat``: a burst
+of 5+ events ending in the analysed month is recovered when an alert meets it; an alert is
+false when it meets no burst active during its months. Everything is in BNG metres
+(EPSG:27700).
 """
 from __future__ import annotations
 
@@ -29,6 +32,7 @@ from dataclasses import dataclass, field
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import shapely
 
 from data.synthetic_families import STRUCTURED_SHARE
@@ -96,6 +100,41 @@ def score_hotspots(hotspots: gpd.GeoDataFrame, truth: dict, n_events: int, *,
         false = sum(len(tree.query(shape, predicate="intersects")) == 0 for shape in shapes)
     area = float(sum(shapely.area(shapes))) / 1e6 if len(shapes) else 0.0
     return RecoveryScore(family, structures, len(shapes), int(false), area, relative_risk)
+
+
+@dataclass
+class AlertScore:
+    """How one prospective-scan analysis's alerts match ``near_repeat``'s bursts."""
+    live: int  # bursts of 5+ events whose last event falls in the analysed month
+    recovered: int  # of those, met by an alert
+    alerts: int
+    false_alerts: int  # alerts meeting no burst active during their months
+
+
+def score_alerts(alerts: gpd.GeoDataFrame, truth: dict, as_of: str, *,
+                 min_events: int = 5) -> AlertScore:
+    """Score ``ProspectiveScan.alerts_`` of the month ``as_of`` ("2025-12") against the bursts
+    of a ``near_repeat`` truth (docs/hotspots.md, point 3b)."""
+    zero = pd.Timestamp(truth["day_zero"])
+    month = pd.Period(as_of, freq="M")
+    month_first = (month.start_time - zero).days
+    month_last = (month.end_time.normalize() - zero).days + 1
+    bursts = [b for b in truth["bursts"] if b["events"] >= min_events]
+    footprints = [shapely.Point(b["x"], b["y"]).buffer(b["radius_m"] + GEOMASK_SLACK_M)
+                  for b in bursts]
+    shapes = alerts.to_crs(BNG).geometry.to_numpy() if len(alerts) else []
+    union = shapely.union_all(shapes) if len(shapes) else shapely.Polygon()
+    live = [k for k, b in enumerate(bursts) if month_first <= b["last_day"] < month_last]
+    recovered = sum(bool(union.intersects(footprints[k])) for k in live)
+    false = 0
+    for shape, start, end in zip(shapes, alerts.get("start_month", []),
+                                 alerts.get("end_month", [])):
+        first = (pd.Period(start, freq="M").start_time - zero).days
+        last = (pd.Period(end, freq="M").end_time.normalize() - zero).days + 1
+        active = [k for k, b in enumerate(bursts)
+                  if b["first_day"] < last and b["last_day"] >= first]
+        false += not any(shape.intersects(footprints[k]) for k in active)
+    return AlertScore(len(live), int(recovered), len(shapes), int(false))
 
 
 # -- each family's structures -----------------------------------------------------------------

@@ -132,3 +132,23 @@ def test_corridor_is_recovered_only_when_half_its_length_is_covered():
         frame = gpd.GeoDataFrame(geometry=[piece.buffer(10)], crs=BNG)
         structure = score_hotspots(frame, truth, 8000).structures[0]
         assert structure.recovered is expected
+
+
+def test_alerts_on_a_live_burst_recover_it_and_one_far_away_is_false():
+    from models.recovery import score_alerts
+    truth = family_events("near_repeat", 8000, seed=1).attrs["truth"]
+    zero = np.datetime64(truth["day_zero"])
+    december = (np.datetime64("2025-12-01") - zero).astype(int)
+    live = [b for b in truth["bursts"] if b["events"] >= 5 and b["last_day"] >= december]
+    assert live, "seed 1 has bursts ending in December 2025"
+    burst = live[0]
+    on_it = shapely.Point(burst["x"], burst["y"]).buffer(300)
+    far = shapely.Point(burst["x"], burst["y"] - 60_000).buffer(300)  # south of the county
+    alerts = gpd.GeoDataFrame({"start_month": ["2025-11", "2025-12"],
+                               "end_month": ["2025-12", "2025-12"]},
+                              geometry=[on_it, far], crs=BNG)
+    score = score_alerts(alerts, truth, "2025-12")
+    assert score.live == len(live) and score.recovered >= 1
+    assert score.alerts == 2 and score.false_alerts == 1
+    none = score_alerts(alerts.iloc[:0], truth, "2025-12")
+    assert none.recovered == 0 and none.false_alerts == 0
