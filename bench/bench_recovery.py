@@ -89,12 +89,35 @@ def run_family(family: str, n_events: int, seeds, max_area, maps: Path | None) -
         row["area"].append(score.area_km2 / model.grid_.area_km2)
         row["cpu"].append(cpu)
         row["rr"] += score.true_relative_risk
+        if family == "overdispersed":
+            _profile_lsoas(row, model, score)
         if family == "near_repeat":
             row.setdefault("small_burst", 0)
             row["small_burst"] += _false_on_small_bursts(model, score, events.attrs["truth"])
         if maps is not None and seed == seeds[0]:
             draw(events, model, score, maps / f"recovery_{family}_{n_events}_s{seed}.png")
     return row
+
+
+def _profile_lsoas(row: dict, model, score) -> None:
+    """Descriptive, for ``overdispersed``: the detectable LSOAs' share of the county, and the
+    missed ones touched by no hotspot, partly covered, or larger than 2 km²."""
+    import shapely
+
+    from geo.crs import BNG
+    from models.recovery import GEOMASK_SLACK_M
+    county = model.grid_.area_km2
+    detectable = [s for s in score.structures if s.detectable]
+    row.setdefault("lsoa_area", []).append(sum(s.geometry.area for s in detectable) / 1e6 / county)
+    union = shapely.union_all(model.hotspots_.to_crs(BNG).geometry.to_numpy())
+    for s in detectable:
+        if s.recovered:
+            continue
+        touched = s.geometry.intersection(union.buffer(GEOMASK_SLACK_M)).area > 0
+        key = "missed_partly" if touched else "missed_untouched"
+        row[key] = row.get(key, 0) + 1
+        row["missed_large"] = row.get("missed_large", 0) + (s.geometry.area > 2e6)
+        row.setdefault("missed_excess", []).append(s.excess)
 
 
 def _false_on_small_bursts(model, score, truth) -> int:
@@ -139,6 +162,14 @@ def print_rows(rows: dict, fits: int) -> None:
             rr = np.array(r["rr"])
             print(f"|  | | | | | | overdispersed hotspots' true relative risk: median "
                   f"{np.median(rr):.2f}, min {rr.min():.2f} | | | | |")
+        if "lsoa_area" in r:
+            area = np.array(r["lsoa_area"])
+            excess = np.median(r.get("missed_excess", [np.nan]))
+            print(f"|  | | | | | | overdispersed: detectable LSOAs cover {area.mean():.2%} of "
+                  f"the county ({area.max():.2%} at most); missed: "
+                  f"{r.get('missed_untouched', 0)} touched by no hotspot, "
+                  f"{r.get('missed_partly', 0)} partly, {r.get('missed_large', 0)} larger "
+                  f"than 2 km², median excess {excess:.1f} | | | | |")
 
 
 def run_null(volumes, seeds, max_area) -> None:
