@@ -199,7 +199,7 @@ def run_alerts(volumes, seeds) -> None:
     print("| ---: | ---: | ---: | ---: | --- | ---: |")
     for n_events in volumes:
         live = recovered = alerts = false = with_false = 0
-        cpu = []
+        cpu, sizes = [], []
         for seed in tqdm(seeds, desc=f"alerts {n_events:,}", file=sys.stderr, leave=False):
             events = family_events("near_repeat", n_events, seed=seed, months=MONTHS)
             started = time.process_time()
@@ -212,9 +212,16 @@ def run_alerts(volumes, seeds) -> None:
             live, recovered = live + score.live, recovered + score.recovered
             alerts, false = alerts + score.alerts, false + score.false_alerts
             with_false += score.false_alerts > 0
+            sizes += score.live_bursts
         share = f"{recovered} ({recovered / live:.0%})" if live else "none live"
         print(f"| {n_events:,} | {live} | {share} | {alerts / len(seeds):.2f} | {false} "
               f"({with_false} of {len(seeds)}) | {np.median(cpu):.2f} |", flush=True)
+        bands = []
+        for low, high in ((5, 9), (10, 19), (20, None)):
+            band = [hit for n, hit in sizes if n >= low and (high is None or n <= high)]
+            label = f"{low}-{high}" if high else f"{low}+"
+            bands.append(f"{label} events {sum(band)} of {len(band)}")
+        print(f"|  | live bursts recovered by size: {'; '.join(bands)} | | | | |")
 
 
 def draw(events, model, score, path: Path) -> None:

@@ -109,6 +109,7 @@ class AlertScore:
     recovered: int  # of those, met by an alert
     alerts: int
     false_alerts: int  # alerts meeting no burst active during their months
+    live_bursts: list[tuple[int, bool]] = field(default_factory=list)  # (events, recovered)
 
 
 def score_alerts(alerts: gpd.GeoDataFrame, truth: dict, as_of: str, *,
@@ -125,7 +126,8 @@ def score_alerts(alerts: gpd.GeoDataFrame, truth: dict, as_of: str, *,
     shapes = alerts.to_crs(BNG).geometry.to_numpy() if len(alerts) else []
     union = shapely.union_all(shapes) if len(shapes) else shapely.Polygon()
     live = [k for k, b in enumerate(bursts) if month_first <= b["last_day"] < month_last]
-    recovered = sum(bool(union.intersects(footprints[k])) for k in live)
+    found = [(bursts[k]["events"], bool(union.intersects(footprints[k]))) for k in live]
+    recovered = sum(hit for _, hit in found)
     false = 0
     for shape, start, end in zip(shapes, alerts.get("start_month", []),
                                  alerts.get("end_month", [])):
@@ -134,7 +136,7 @@ def score_alerts(alerts: gpd.GeoDataFrame, truth: dict, as_of: str, *,
         active = [k for k, b in enumerate(bursts)
                   if b["first_day"] < last and b["last_day"] >= first]
         false += not any(shape.intersects(footprints[k]) for k in active)
-    return AlertScore(len(live), int(recovered), len(shapes), int(false))
+    return AlertScore(len(live), int(recovered), len(shapes), int(false), found)
 
 
 # -- each family's structures -----------------------------------------------------------------
