@@ -22,6 +22,16 @@ with a structure of its own:
 Every point is geomasked to its 100 m cell centre like stored data, points outside West
 Yorkshire are dropped, and the same arguments give the same events. Dates are spread over
 ``months`` months ending ``end`` (a fixed default: nothing reads the clock).
+
+The planted structure is in ``.attrs["truth"]`` (BNG metres, before geomasking; days counted
+from ``day_zero``), for scoring
+what a model recovers (``models.recovery``): ``micro_places`` the places' ``place_x``,
+``place_y`` and ``place_weight`` (share of the structured events); ``corridors`` the
+``lines_bng_wkt`` and each line's ``line_share``; ``moving`` each track's start centre,
+``heading_rad``, ``drift_m``, ``start_day`` and ``days``; ``overdispersed`` each LSOA's
+``lsoa_multiplier``; ``near_repeat`` has no persistent place (``persistent_places`` is None),
+only its space-time ``bursts`` (families of 5+ events). Recording it draws nothing: the events
+of every seed are the ones generated before it was recorded (``tests/test_recovery.py``).
 """
 from __future__ import annotations
 
@@ -71,7 +81,8 @@ def family_events(family: str, n_events: int, *, seed: int = 0, months: int = 24
     dates = first + pd.to_timedelta(day[order].astype(int), unit="D")
     frame = gpd.GeoDataFrame({"date": dates.to_numpy(), "feed": feed},
                              geometry=gpd.points_from_xy(e, n), crs=BNG)
-    frame.attrs["truth"] = {"family": family, "seed": seed, **truth}
+    frame.attrs["truth"] = {"family": family, "seed": seed, "day_zero": str(first.date()),
+                            **truth}
     return frame
 
 
@@ -86,8 +97,12 @@ def _micro_places(rng, n, span):
     x[hot], y[hot] = px[place] + rng.normal(0, 15, hot.sum()), py[place] + rng.normal(0, 15,
                                                                                         hot.sum())
     top = np.sort(weight)[::-1] / weight.sum()
-    return x, y, rng.integers(0, span, n), {"places": MICRO_PLACES,
-                                            "top_10_share": round(float(top[:10].sum()), 3)}
+    return x, y, rng.integers(0, span, n), {
+        "places": MICRO_PLACES, "top_10_share": round(float(top[:10].sum()), 3),
+        "structured_share": STRUCTURED_SHARE["micro_places"], "spread_m": 15,
+        # where each place is (BNG, before geomasking) and its share of the structured events
+        "place_x": _rounded(px), "place_y": _rounded(py),
+        "place_weight": _rounded(weight / weight.sum(), 6)}
 
 
 def _corridors(rng, n, span):
@@ -99,34 +114,42 @@ def _corridors(rng, n, span):
         py = sy[k] + np.r_[0, np.cumsum(CORRIDOR_STEP_M * np.sin(heading))]
         lines.append(shapely.LineString(np.c_[px, py]))
     hot = rng.random(n) < STRUCTURED_SHARE["corridors"]
-    which = rng.choice(CORRIDORS, size=hot.sum(), p=rng.dirichlet(np.full(CORRIDORS, 2.0)))
+    line_share = rng.dirichlet(np.full(CORRIDORS, 2.0))  # drawn before the choice, as always
+    which = rng.choice(CORRIDORS, size=hot.sum(), p=line_share)
     along = rng.random(hot.sum())
     points = shapely.line_interpolate_point(np.array(lines, dtype=object)[which], along,
                                             normalized=True)
     x, y = residents(rng, n)
     x[hot] = shapely.get_x(points) + rng.normal(0, CORRIDOR_WIDTH_M, hot.sum())
     y[hot] = shapely.get_y(points) + rng.normal(0, CORRIDOR_WIDTH_M, hot.sum())
-    return x, y, rng.integers(0, span, n), {"lines_bng_wkt": [line.wkt for line in lines]}
+    return x, y, rng.integers(0, span, n), {
+        "lines_bng_wkt": [line.wkt for line in lines], "line_share": _rounded(line_share, 6),
+        "structured_share": STRUCTURED_SHARE["corridors"], "spread_m": CORRIDOR_WIDTH_M}
 
 
 def _near_repeat(rng, n, span):
     """Immigrants by residents, uniform in time; each event's offspring (Poisson, mean
     ``BRANCHING``) within ~``TRIGGER_M`` metres and ``TRIGGER_DAYS`` days; about ``n`` in all."""
-    roots = max(1, int(round(n * (1 - BRANCHING))))
+    roots = max(1, round(n * (1 - BRANCHING)))
     x, y = residents(rng, roots)
     day = rng.uniform(0, span, roots)
-    xs, ys, days = [x], [y], [day]
+    family = np.arange(roots)  # each event's immigrant ancestor: bookkeeping, no draw
+    xs, ys, days, families = [x], [y], [day], [family]
     while len(x):
         kids = rng.poisson(BRANCHING, len(x))
         parent = np.repeat(np.arange(len(x)), kids)
         x = x[parent] + rng.normal(0, TRIGGER_M, len(parent))
         y = y[parent] + rng.normal(0, TRIGGER_M, len(parent))
         day = day[parent] + rng.exponential(TRIGGER_DAYS, len(parent))
+        family = family[parent]
         keep = day < span
-        x, y, day = x[keep], y[keep], day[keep]
-        xs, ys, days = xs + [x], ys + [y], days + [day]
-    return np.concatenate(xs), np.concatenate(ys), np.concatenate(days), {
-        "branching_ratio": BRANCHING, "trigger_m": TRIGGER_M, "trigger_days": TRIGGER_DAYS}
+        x, y, day, family = x[keep], y[keep], day[keep], family[keep]
+        xs, ys, days, families = xs + [x], ys + [y], days + [day], families + [family]
+    x, y, day = np.concatenate(xs), np.concatenate(ys), np.concatenate(days)
+    return x, y, day, {
+        "branching_ratio": BRANCHING, "trigger_m": TRIGGER_M, "trigger_days": TRIGGER_DAYS,
+        "persistent_places": None,  # bursts are space-time: no place stays hot
+        "bursts": _bursts(x, y, day, np.concatenate(families))}
 
 
 def _moving(rng, n, span):
@@ -146,16 +169,43 @@ def _moving(rng, n, span):
     y[hot] = (cy[which] + phase * drift[which] * np.sin(heading[which])
               + rng.normal(0, MOVING_SPREAD_M, hot.sum()))
     return x, y, np.minimum(day, span - 1), {
+        "structured_share": STRUCTURED_SHARE["moving"], "spread_m": MOVING_SPREAD_M,
+        # each track: centre at (start_x, start_y) on start_day, drifting drift_m along
+        # heading_rad (radians from east, anticlockwise) over `days`; events peak half-way
         "hotspots": [{"start_day": round(float(s), 1), "days": round(float(d), 1),
-                      "drift_m": round(float(m), 1)} for s, d, m in zip(start, life, drift)]}
+                      "drift_m": round(float(m), 1), "start_x": round(float(sx), 1),
+                      "start_y": round(float(sy), 1), "heading_rad": round(float(h), 6)}
+                     for s, d, m, sx, sy, h in zip(start, life, drift, cx, cy, heading)]}
 
 
 def _overdispersed(rng, n, span):
     lsoas = _lsoas()
-    weight = lsoas["population"].to_numpy(float) * rng.gamma(GAMMA_SHAPE, 1 / GAMMA_SHAPE,
-                                                             len(lsoas))
+    multiplier = rng.gamma(GAMMA_SHAPE, 1 / GAMMA_SHAPE, len(lsoas))
+    weight = lsoas["population"].to_numpy(float) * multiplier
     x, y = _in_lsoas(rng, rng.choice(len(lsoas), size=n, p=weight / weight.sum()))
-    return x, y, rng.integers(0, span, n), {"gamma_shape": GAMMA_SHAPE}
+    return x, y, rng.integers(0, span, n), {
+        "gamma_shape": GAMMA_SHAPE,
+        # each LSOA's rate per resident relative to the mean of 1 (2021 LSOA code: multiplier)
+        "lsoa_multiplier": dict(zip(lsoas["code"], _rounded(multiplier, 6)))}
+
+
+def _rounded(values, digits: int = 1) -> list:
+    return [round(float(v), digits) for v in values]
+
+
+def _bursts(x, y, day, family, smallest: int = 5) -> list:
+    """The near-repeat families of at least ``smallest`` events (before the county outline and
+    geomasking): centre (BNG), events, radius holding them all (m), first and last day."""
+    size = np.bincount(family)
+    out = []
+    for k in np.flatnonzero(size >= smallest):
+        mine = family == k
+        cx, cy = x[mine].mean(), y[mine].mean()
+        out.append({"x": round(float(cx), 1), "y": round(float(cy), 1), "events": int(size[k]),
+                    "radius_m": round(float(np.hypot(x[mine] - cx, y[mine] - cy).max()), 1),
+                    "first_day": round(float(day[mine].min()), 1),
+                    "last_day": round(float(day[mine].max()), 1)})
+    return out
 
 
 _MAKERS = {"micro_places": _micro_places, "corridors": _corridors, "near_repeat": _near_repeat,
@@ -169,7 +219,8 @@ _CACHE: dict = {}
 
 def _lsoas() -> gpd.GeoDataFrame:
     if "lsoa" not in _CACHE:
-        frame = load_boundaries("lsoa")[["population", "area_km2", "geometry"]].to_crs(BNG)
+        frame = load_boundaries("lsoa")[["code", "population", "area_km2", "geometry"]
+                                        ].to_crs(BNG)
         shapely.prepare(frame.geometry.to_numpy())
         _CACHE["lsoa"] = frame
     return _CACHE["lsoa"]
