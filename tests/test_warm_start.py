@@ -340,8 +340,9 @@ def test_streamlits_front_end_is_served_from_memory_as_streamlit_serves_it(monke
     assert cached.status_code == 304                           # Streamlit's own answer
     head = browser.head(url)
     assert head.status_code == 200 and head.content == b""
-    # A page: Streamlit's index.html, preloading the component's script and the modules it
-    # imports that the page did not preload (ui.front_end_serving.page_preloading_components).
+    # A page: Streamlit's index.html, preloading the component's script, the page's widgets and
+    # the modules they import that the page did not preload
+    # (ui.front_end_serving.page_preloading_components).
     for path in ("/explore", "/explore", "/"):
         page = browser.get(path)
         assert page.status_code == 200 and page.headers["cache-control"] == "no-cache"
@@ -360,9 +361,11 @@ def test_streamlits_front_end_is_served_from_memory_as_streamlit_serves_it(monke
         assert all((static / name).is_file() for name in preloaded)
         assert all(page_theirs.text.count(name) == 0 for name in preloaded)
         assert len(preloaded) == len(set(preloaded)) >= 2
-    # The page's file read once, and the component's script once, for its imports.
-    assert opened[:2] == [script, static / "index.html"] and len(opened) == 3
-    assert opened[2].name.startswith("ComponentInstance.")
+        # The Explore page's widgets too (ui.front_end_serving.PAGE_MODULES), with their imports.
+        for widget in ("Radio", "DateInput", "Multiselect", "Metric", "DownloadButton"):
+            assert any(name.startswith(f"static/js/{widget}.") for name in preloaded)
+    # The page's file read once, and Streamlit's build manifest once, for the modules' names.
+    assert opened == [script, static / "index.html", static / "manifest.json"]
     missing = browser.get("/static/js/none.js")
     assert missing.status_code == missing_theirs.status_code
 
