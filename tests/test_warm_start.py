@@ -362,7 +362,7 @@ def test_streamlits_front_end_is_served_from_memory_as_streamlit_serves_it(monke
         assert all(page_theirs.text.count(name) == 0 for name in preloaded)
         assert len(preloaded) == len(set(preloaded)) >= 2
         # The Explore page's widgets too (ui.front_end_serving.PAGE_MODULES), with their imports.
-        for widget in ("Radio", "DateInput", "Multiselect", "Metric", "DownloadButton"):
+        for widget in ("Radio", "DateInput", "Multiselect", "Metric", "Button", "DownloadButton"):
             assert any(name.startswith(f"static/js/{widget}.") for name in preloaded)
     # The page's file read once, and Streamlit's build manifest once, for the modules' names.
     assert opened == [script, static / "index.html", static / "manifest.json"]

@@ -119,7 +119,7 @@ def _bytes_response(raw_headers, body: bytes):
 #: order the page needs them: the map's component first. Seen in a browser (docs/benchmarks.md,
 #: "fifth round"): requested 1.2-2.5 s into a visit, after the first delta, 0.5 MB of script.
 PAGE_MODULES = ("ComponentInstance", "Radio", "Html", "DateInput", "Multiselect", "ButtonGroup",
-                "Metric", "Selectbox", "Checkbox", "DownloadButton")
+                "Metric", "Selectbox", "Checkbox", "Button", "DownloadButton")
 
 
 def page_preloading_components(page: bytes, static_dir: Path,
