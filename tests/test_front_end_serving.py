@@ -100,3 +100,36 @@ def test_the_installed_streamlit_has_every_module_the_explore_page_preloads():
     assert not any("vega" in name.lower() and "loadVegaEmbed" not in name for name in added)
     assert front_end_serving.MEMORY_SERVED_MAX_BYTES > max(
         (static / name).stat().st_size for name in added)
+
+
+def test_the_map_frames_files_are_prefetched_once_and_escaped(tmp_path):
+    static = made_up_build(tmp_path, MANIFEST)
+    urls = ("/app/static/vendor/leaflet@1.9.3/dist/leaflet.js", '/x/"a&b".css',
+            "/app/static/vendor/leaflet@1.9.3/dist/leaflet.js")
+    page = page_preloading_components(PAGE, static, ("Radio",), prefetch=urls)
+    assert re.findall(r'<link rel="prefetch" href="([^"]+)">', page.decode()) == [
+        urls[0], "/x/&quot;a&amp;b&quot;.css"]
+    assert page.index(b'rel="prefetch"') > page.index(b"Radio.C.js")
+    assert page.index(b'rel="prefetch"') < page.index(b"</head>")
+    # Without a manifest the prefetches are still added (they do not depend on it).
+    assert b'rel="prefetch"' in page_preloading_components(PAGE, tmp_path / "none",
+                                                           prefetch=urls[:1])
+
+
+def test_map_frame_files_come_from_the_vendor_manifest(tmp_path):
+    from ui.front_end_serving import map_frame_files
+
+    vendor = tmp_path / "vendor"
+    (vendor / "leaflet@9.9.9" / "dist").mkdir(parents=True)
+    for name in ("leaflet.js", "leaflet.css"):
+        (vendor / "leaflet@9.9.9" / "dist" / name).write_text("")
+    (vendor / "manifest.json").write_text(json.dumps({"packages": [
+        {"name": "jquery", "dir": "jquery@3", "files": ["dist/jquery.min.js"]},
+        {"name": "leaflet", "dir": "leaflet@9.9.9",
+         "files": ["dist/leaflet.js", "dist/leaflet.css", "dist/leaflet.js.map"]}]}))
+    assert map_frame_files(vendor, "/p/") == ("/p/leaflet@9.9.9/dist/leaflet.js",
+                                              "/p/leaflet@9.9.9/dist/leaflet.css")
+    (vendor / "leaflet@9.9.9" / "dist" / "leaflet.css").unlink()   # listed but not there
+    assert map_frame_files(vendor, "/p") == ("/p/leaflet@9.9.9/dist/leaflet.js",)
+    (vendor / "manifest.json").write_text("{}")
+    assert map_frame_files(vendor, "/p") == ()

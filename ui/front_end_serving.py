@@ -12,6 +12,7 @@ imports only the standard library at its top (Starlette inside the functions).
 """
 from __future__ import annotations
 
+import html
 import json
 import os
 from pathlib import Path
@@ -20,7 +21,7 @@ from pathlib import Path
 MEMORY_SERVED_MAX_BYTES = 4 * 2**20
 
 
-def serve_front_end_from_memory() -> None:
+def serve_front_end_from_memory(prefetch: tuple[str, ...] = ()) -> None:
     """Serve Streamlit's front-end files (``/static/js/...``, its CSS and fonts) from memory
     after their first request, in one piece, instead of from the file in 64 KB reads.
 
@@ -34,7 +35,9 @@ def serve_front_end_from_memory() -> None:
     request again gets those headers and bytes without touching the file. A request with a
     range or a condition (``If-None-Match``...), a HEAD, and any other response (a 404's
     ``index.html``, a redirect) keep Streamlit's own handling. The files are the installed
-    package's, unchanged while the server runs."""
+    package's, unchanged while the server runs. The page (``index.html``) is
+    :func:`page_preloading_components`', prefetching the URLs ``prefetch`` as well
+    (:func:`map_frame_files`)."""
     try:
         from streamlit.web.server.starlette import starlette_app
     except ImportError:   # a Streamlit without the Starlette server: leave it
@@ -49,7 +52,8 @@ def serve_front_end_from_memory() -> None:
             static = getattr(route, "app", None)
             if static is not None and hasattr(static, "get_response"):
                 static.get_response = _from_memory(static.get_response,
-                                                   Path(getattr(static, "directory", "")))
+                                                   Path(getattr(static, "directory", "")),
+                                                   tuple(prefetch))
         return routes
 
     create_routes.serves_from_memory = True
@@ -60,7 +64,7 @@ _PLAIN_REQUEST_HEADERS = frozenset({b"if-none-match", b"if-modified-since", b"if
                                     b"if-unmodified-since", b"if-range", b"range"})
 
 
-def _from_memory(get_response, directory: Path):
+def _from_memory(get_response, directory: Path, prefetch: tuple[str, ...] = ()):
     """``get_response`` (a Starlette ``StaticFiles``'s, serving ``directory``) answering plain
     GETs of a file it served before from the bytes and headers kept then
     (:func:`serve_front_end_from_memory`). Only a file served at its own path is kept (not
@@ -83,7 +87,7 @@ def _from_memory(get_response, directory: Path):
                 and Path(response.path) == directory / "index.html"):
             if "page" not in kept_page:
                 kept_page["page"] = page_preloading_components(
-                    Path(response.path).read_bytes(), directory)
+                    Path(response.path).read_bytes(), directory, prefetch=prefetch)
             if response.stat_result is None:   # the page for a page's path: stat it as sent
                 response.set_stat_headers(os.stat(response.path))
             return _bytes_response(response.raw_headers, kept_page["page"])
@@ -123,7 +127,8 @@ PAGE_MODULES = ("ComponentInstance", "Radio", "Html", "DateInput", "Multiselect"
 
 
 def page_preloading_components(page: bytes, static_dir: Path,
-                               names: tuple[str, ...] = PAGE_MODULES) -> bytes:
+                               names: tuple[str, ...] = PAGE_MODULES,
+                               prefetch: tuple[str, ...] = ()) -> bytes:
     """Streamlit's ``index.html`` also preloading the modules it loads only once the page's
     first run draws them: the script that draws a custom component (the map's frame) and the
     Explore page's widgets (``names``), each with the modules it imports that the page does not
@@ -136,12 +141,18 @@ def page_preloading_components(page: bytes, static_dir: Path,
     ~60 modules, during the first run. Their hashed file names come from Streamlit's build
     manifest (``manifest.json`` beside ``index.html``): a name the manifest does not have (another
     Streamlit version) is left out, and a Streamlit without a readable manifest gets its page
-    unchanged."""
-    wanted = preloaded_modules(static_dir, names)
-    if not wanted or b"</head>" not in page:
+    unchanged.
+
+    ``prefetch``: URLs (the map frame's Leaflet files, :func:`map_frame_files`) linked as
+    ``prefetch``: fetched into the browser's cache while the page's first run is on the
+    server, so the map's frame, loading them one after the other once it has the map's
+    message, finds them there (they are served cacheable: ``ui.serve.cache_vendored_files``)."""
+    if b"</head>" not in page:
         return page
     links = [f'<link rel="modulepreload" crossorigin href="./{path}">'
-             for path in wanted if f"./{path}".encode() not in page]
+             for path in preloaded_modules(static_dir, names) if f"./{path}".encode() not in page]
+    links += [f'<link rel="prefetch" href="{html.escape(url)}">' for url in dict.fromkeys(prefetch)
+              if html.escape(url).encode() not in page]
     if not links:
         return page
     return page.replace(b"</head>", "\n".join(links).encode() + b"\n</head>", 1)
@@ -177,3 +188,24 @@ def preloaded_modules(static_dir: Path, names: tuple[str, ...]) -> list[str]:
         if name in by_name:
             add(by_name[name])
     return list(found)
+
+
+#: The map frame's own files, loaded before it draws anything: Leaflet's script and stylesheet
+#: (docs/benchmarks.md, fourth round: the frame loads ``main.js``, then these, then draws).
+MAP_FRAME_FILES = ("dist/leaflet.js", "dist/leaflet.css")
+
+
+def map_frame_files(vendor_dir: Path, prefix: str) -> tuple[str, ...]:
+    """The URLs (under ``prefix``, where ``static/vendor`` is served: ``maps.local_assets``)
+    of Leaflet's script and stylesheet in the vendored ``leaflet`` package, as
+    ``static/vendor/manifest.json`` lists it; () when it is not there (the map's own check,
+    ``maps.local_assets``, then says what to do). Read here, not from ``maps``: this runs before
+    the server starts, and importing folium then would keep the server deaf for 0.3 s."""
+    try:
+        manifest = json.loads((vendor_dir / "manifest.json").read_bytes())
+        package = next(p for p in manifest["packages"] if p.get("name") == "leaflet")
+        files, folder = package["files"], package["dir"]
+    except (OSError, ValueError, KeyError, TypeError, StopIteration, AttributeError):
+        return ()
+    return tuple(f"{prefix.rstrip('/')}/{folder}/{name}" for name in MAP_FRAME_FILES
+                 if name in files and (vendor_dir / folder / name).is_file())

@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import gc
 import importlib
+import os
 import re
 import sys
 import threading
@@ -400,9 +401,13 @@ def main(argv: list[str] | None = None) -> None:
     no_legacy_pages_mode()
     quick_component_scan()
     cache_vendored_files()
-    from ui.front_end_serving import serve_front_end_from_memory
+    from ui.front_end_serving import map_frame_files, serve_front_end_from_memory
 
-    serve_front_end_from_memory()
+    # The map frame's Leaflet files, prefetched by the page (maps.local_assets serves them
+    # under MAP_ASSET_PREFIX, default /app/static/vendor; not imported here: it imports folium).
+    serve_front_end_from_memory(prefetch=map_frame_files(
+        DASHBOARD.parent / "static" / "vendor",
+        os.environ.get("MAP_ASSET_PREFIX") or "/app/static/vendor"))
     start_warming()
     sys.argv = ["streamlit", "run", str(DASHBOARD), *args]
     sys.exit(cli.main())
