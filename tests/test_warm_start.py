@@ -390,6 +390,39 @@ def test_the_first_stage_leaves_out_what_the_first_view_does_not_need():
     assert found["theme"] == "wy_accessible"
 
 
+def test_the_first_stage_imports_only_what_the_first_explore_run_imports(env, tmp_path):
+    """What the router's first run waits for is what the first Explore run needs (the
+    project's modules and the packages): anything more would delay the first map
+    (docs/benchmarks.md, fifth round: the comparison that moved maps.hotspot_layer out)."""
+    code = """
+        import json, logging, sys
+        logging.disable(logging.WARNING)
+        from ui import serve
+        serve.no_legacy_pages_mode()
+        before = set(sys.modules)
+        if sys.argv[-1] == "stage":
+            serve.warm_first_stage()
+        else:
+            from tests.apptest import open_page
+            at = open_page("pages/explore.py", "analyst")
+            at.run()
+            assert not at.exception, [e.value for e in at.exception]
+            assert at.main.get("component_instance"), "no map"
+        print(json.dumps(sorted(set(sys.modules) - before)))
+    """
+    found = {}
+    for what in ("stage", "run"):
+        out = subprocess.run([sys.executable, "-c", textwrap.dedent(code), what], check=False,
+                             cwd=ROOT, capture_output=True, text=True, timeout=600,
+                             env={**os.environ, "STORE_URL": str(env.root),
+                                  "USERS_FILE": str(tmp_path / "no-users.json"),
+                                  "ROLES_FILE": str(tmp_path / "no-roles.yaml")})
+        assert out.returncode == 0, out.stderr[-4000:]
+        found[what] = set(json.loads(out.stdout.strip().splitlines()[-1]))
+    assert len(found["stage"]) > 500 and "folium" in found["stage"]
+    assert found["stage"] - found["run"] == set()
+
+
 def test_a_chart_made_before_altair_was_loaded_gets_the_accessible_theme(env, tmp_path):
     found = run_fresh("""
         import json, sys
