@@ -8,7 +8,9 @@
 - ``ui.folium_frame`` sends the component what ``st_folium`` sends for the same map, less the
   files of icon markers and jQuery when the map uses neither.
 - Streamlit's front-end files are served from memory after their first request, with
-  Streamlit's own status and headers; its page also preloads the component's script.
+  Streamlit's own status and headers; its page also preloads the component's script and the
+  Explore page's widget modules (tests/test_front_end_serving.py: found by name).
+- The warm-up's first stage imports only what the first Explore run imports.
 - Trends keeps its Vega-Lite specs: a rerun converts no Altair chart, and a spec drawn with
   ``st.vega_lite_chart`` is the element ``st.altair_chart`` draws.
 """

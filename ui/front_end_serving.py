@@ -5,7 +5,8 @@ the map component's script (``ui.serve`` installs both before the server starts)
   fonts) from memory after their first request, with Streamlit's status and headers.
 - :func:`page_preloading_components`: Streamlit's ``index.html`` also preloading the script that
   draws a custom component (the map's frame) and the Explore page's widgets, which Streamlit
-  loads only once the first run's deltas name them.
+  loads only once the first run's deltas name them, and prefetching the map frame's Leaflet
+  files (:func:`map_frame_files`).
 
 Measured in docs/benchmarks.md ("Start-up to the first map", fourth and fifth rounds). This module
 imports only the standard library at its top (Starlette inside the functions).
