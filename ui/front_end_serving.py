@@ -36,8 +36,8 @@ def serve_front_end_from_memory(prefetch: tuple[str, ...] = ()) -> None:
     request again gets those headers and bytes without touching the file. A request with a
     range or a condition (``If-None-Match``...), a HEAD, and any other response (a 404's
     ``index.html``, a redirect) keep Streamlit's own handling. The files are the installed
-    package's, unchanged while the server runs. The page (``index.html``) is
-    :func:`page_preloading_components`', prefetching the URLs ``prefetch`` as well
+    package's, unchanged while the server runs. The page (``index.html``) is sent as
+    :func:`page_preloading_components` makes it, prefetching the URLs ``prefetch`` too
     (:func:`map_frame_files`)."""
     try:
         from streamlit.web.server.starlette import starlette_app
@@ -122,7 +122,8 @@ def _bytes_response(raw_headers, body: bytes):
 #: The front-end modules Streamlit loads only when the Explore page's first run draws them (the
 #: map's component and the page's widgets, by their names in Streamlit's build manifest), in the
 #: order the page needs them: the map's component first. Seen in a browser (docs/benchmarks.md,
-#: "fifth round"): requested 1.2-2.5 s into a visit, after the first delta, 0.5 MB of script.
+#: "fifth round"): requested 1.6-2.7 s into a warm visit, after the first delta; 0.5 MB of
+#: script with the modules they import.
 PAGE_MODULES = ("ComponentInstance", "Radio", "Html", "DateInput", "Multiselect", "ButtonGroup",
                 "Metric", "Selectbox", "Checkbox", "Button", "DownloadButton")
 

@@ -60,8 +60,8 @@ FIRST_MODULES = ("streamlit", "ui.session", "ui.loaders", "views.explore", "view
                  "streamlit.emojis", "streamlit.material_icon_names")
 #: ``maps.hotspot_layer``: only a map with "Show hotspots" on draws it (Explore opens without).
 OTHER_MODULES = ("maps.hotspot_layer", "views.trend_charts", "views.kpis", "views.trend_series",
-                 "views.trend_flags", "ui.trends_loaders", "views.meeting_figures", "views.meeting_steps",
-                 "ui.meeting_loaders", "models.hotspots")
+                 "views.trend_flags", "ui.trends_loaders", "views.meeting_figures",
+                 "views.meeting_steps", "ui.meeting_loaders", "models.hotspots")
 FIRST_STAGE_TIMEOUT_S = 120
 #: How long the second stage waits after the first page run has ended: the visitor's browser is
 #: still drawing that page then (Streamlit's front end, the map's frame, Leaflet: 1-3 s at load
