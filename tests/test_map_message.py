@@ -218,3 +218,23 @@ def test_the_frames_script_is_valid_javascript(layers, tmp_path):
         script.write_text(frame_of(state, layers).script, encoding="utf-8")
         subprocess.run([node(), "--check", str(script)], check=True, capture_output=True,
                        timeout=120)
+
+
+def test_the_page_prefetches_the_files_the_default_maps_frame_loads_first(layers, monkeypatch):
+    """ui.serve has the page prefetch Leaflet's script and stylesheet (read from the vendor
+    manifest, without importing folium): they must be the files the frame loads before it
+    draws, under the same prefix (maps.local_assets)."""
+    from pathlib import Path
+
+    from maps import local_assets
+    from ui.front_end_serving import map_frame_files
+
+    frame = frame_of(VIEW, layers)
+    prefix = local_assets.resolve_asset_prefix()
+    assert map_frame_files(local_assets.VENDOR_DIR, prefix) == (*frame.js_links,
+                                                                *frame.css_links)
+    monkeypatch.setenv(local_assets.ASSET_PREFIX_ENV, "/wy/app/static/vendor")
+    behind_proxy = frame_of(VIEW, layers)
+    assert map_frame_files(local_assets.VENDOR_DIR, "/wy/app/static/vendor/") == (
+        *behind_proxy.js_links, *behind_proxy.css_links)
+    assert map_frame_files(Path("/nonexistent"), prefix) == ()

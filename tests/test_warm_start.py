@@ -8,7 +8,9 @@
 - ``ui.folium_frame`` sends the component what ``st_folium`` sends for the same map, less the
   files of icon markers and jQuery when the map uses neither.
 - Streamlit's front-end files are served from memory after their first request, with
-  Streamlit's own status and headers; its page also preloads the component's script.
+  Streamlit's own status and headers; its page also preloads the component's script and the
+  Explore page's widget modules (tests/test_front_end_serving.py: found by name).
+- The warm-up's first stage imports only what the first Explore run imports.
 - Trends keeps its Vega-Lite specs: a rerun converts no Altair chart, and a spec drawn with
   ``st.vega_lite_chart`` is the element ``st.altair_chart`` draws.
 """
@@ -340,8 +342,9 @@ def test_streamlits_front_end_is_served_from_memory_as_streamlit_serves_it(monke
     assert cached.status_code == 304                           # Streamlit's own answer
     head = browser.head(url)
     assert head.status_code == 200 and head.content == b""
-    # A page: Streamlit's index.html, preloading the component's script and the modules it
-    # imports that the page did not preload (ui.front_end_serving.page_preloading_components).
+    # A page: Streamlit's index.html, preloading the component's script, the page's widgets and
+    # the modules they import that the page did not preload
+    # (ui.front_end_serving.page_preloading_components).
     for path in ("/explore", "/explore", "/"):
         page = browser.get(path)
         assert page.status_code == 200 and page.headers["cache-control"] == "no-cache"
@@ -360,9 +363,11 @@ def test_streamlits_front_end_is_served_from_memory_as_streamlit_serves_it(monke
         assert all((static / name).is_file() for name in preloaded)
         assert all(page_theirs.text.count(name) == 0 for name in preloaded)
         assert len(preloaded) == len(set(preloaded)) >= 2
-    # The page's file read once, and the component's script once, for its imports.
-    assert opened[:2] == [script, static / "index.html"] and len(opened) == 3
-    assert opened[2].name.startswith("ComponentInstance.")
+        # The Explore page's widgets too (ui.front_end_serving.PAGE_MODULES), with their imports.
+        for widget in ("Radio", "DateInput", "Multiselect", "Metric", "Button", "DownloadButton"):
+            assert any(name.startswith(f"static/js/{widget}.") for name in preloaded)
+    # The page's file read once, and Streamlit's build manifest once, for the modules' names.
+    assert opened == [script, static / "index.html", static / "manifest.json"]
     missing = browser.get("/static/js/none.js")
     assert missing.status_code == missing_theirs.status_code
 
@@ -385,6 +390,39 @@ def test_the_first_stage_leaves_out_what_the_first_view_does_not_need():
     # the accessible chart theme on.
     assert {"altair", "scipy", "sklearn"} <= set(found["second"])
     assert found["theme"] == "wy_accessible"
+
+
+def test_the_first_stage_imports_only_what_the_first_explore_run_imports(env, tmp_path):
+    """What the router's first run waits for is what the first Explore run needs (the
+    project's modules and the packages): anything more would delay the first map
+    (docs/benchmarks.md, fifth round: the comparison that moved maps.hotspot_layer out)."""
+    code = """
+        import json, logging, sys
+        logging.disable(logging.WARNING)
+        from ui import serve
+        serve.no_legacy_pages_mode()
+        before = set(sys.modules)
+        if sys.argv[-1] == "stage":
+            serve.warm_first_stage()
+        else:
+            from tests.apptest import open_page
+            at = open_page("pages/explore.py", "analyst")
+            at.run()
+            assert not at.exception, [e.value for e in at.exception]
+            assert at.main.get("component_instance"), "no map"
+        print(json.dumps(sorted(set(sys.modules) - before)))
+    """
+    found = {}
+    for what in ("stage", "run"):
+        out = subprocess.run([sys.executable, "-c", textwrap.dedent(code), what], check=False,
+                             cwd=ROOT, capture_output=True, text=True, timeout=600,
+                             env={**os.environ, "STORE_URL": str(env.root),
+                                  "USERS_FILE": str(tmp_path / "no-users.json"),
+                                  "ROLES_FILE": str(tmp_path / "no-roles.yaml")})
+        assert out.returncode == 0, out.stderr[-4000:]
+        found[what] = set(json.loads(out.stdout.strip().splitlines()[-1]))
+    assert len(found["stage"]) > 500 and "folium" in found["stage"]
+    assert found["stage"] - found["run"] == set()
 
 
 def test_a_chart_made_before_altair_was_loaded_gets_the_accessible_theme(env, tmp_path):

@@ -4,22 +4,25 @@ the map component's script (``ui.serve`` installs both before the server starts)
 - :func:`serve_front_end_from_memory`: Streamlit's own files (``/static/js/...``, its CSS and
   fonts) from memory after their first request, with Streamlit's status and headers.
 - :func:`page_preloading_components`: Streamlit's ``index.html`` also preloading the script that
-  draws a custom component (the map's frame).
+  draws a custom component (the map's frame) and the Explore page's widgets, which Streamlit
+  loads only once the first run's deltas name them, and prefetching the map frame's Leaflet
+  files (:func:`map_frame_files`).
 
-Measured in docs/benchmarks.md ("Start-up to the first map, fourth round"). This module
+Measured in docs/benchmarks.md ("Start-up to the first map", fourth and fifth rounds). This module
 imports only the standard library at its top (Starlette inside the functions).
 """
 from __future__ import annotations
 
+import html
+import json
 import os
-import re
 from pathlib import Path
 
 #: Streamlit's own front-end files larger than this are served as Streamlit serves them.
 MEMORY_SERVED_MAX_BYTES = 4 * 2**20
 
 
-def serve_front_end_from_memory() -> None:
+def serve_front_end_from_memory(prefetch: tuple[str, ...] = ()) -> None:
     """Serve Streamlit's front-end files (``/static/js/...``, its CSS and fonts) from memory
     after their first request, in one piece, instead of from the file in 64 KB reads.
 
@@ -33,7 +36,9 @@ def serve_front_end_from_memory() -> None:
     request again gets those headers and bytes without touching the file. A request with a
     range or a condition (``If-None-Match``...), a HEAD, and any other response (a 404's
     ``index.html``, a redirect) keep Streamlit's own handling. The files are the installed
-    package's, unchanged while the server runs."""
+    package's, unchanged while the server runs. The page (``index.html``) is sent as
+    :func:`page_preloading_components` makes it, prefetching the URLs ``prefetch`` too
+    (:func:`map_frame_files`)."""
     try:
         from streamlit.web.server.starlette import starlette_app
     except ImportError:   # a Streamlit without the Starlette server: leave it
@@ -48,7 +53,8 @@ def serve_front_end_from_memory() -> None:
             static = getattr(route, "app", None)
             if static is not None and hasattr(static, "get_response"):
                 static.get_response = _from_memory(static.get_response,
-                                                   Path(getattr(static, "directory", "")))
+                                                   Path(getattr(static, "directory", "")),
+                                                   tuple(prefetch))
         return routes
 
     create_routes.serves_from_memory = True
@@ -59,7 +65,7 @@ _PLAIN_REQUEST_HEADERS = frozenset({b"if-none-match", b"if-modified-since", b"if
                                     b"if-unmodified-since", b"if-range", b"range"})
 
 
-def _from_memory(get_response, directory: Path):
+def _from_memory(get_response, directory: Path, prefetch: tuple[str, ...] = ()):
     """``get_response`` (a Starlette ``StaticFiles``'s, serving ``directory``) answering plain
     GETs of a file it served before from the bytes and headers kept then
     (:func:`serve_front_end_from_memory`). Only a file served at its own path is kept (not
@@ -82,7 +88,7 @@ def _from_memory(get_response, directory: Path):
                 and Path(response.path) == directory / "index.html"):
             if "page" not in kept_page:
                 kept_page["page"] = page_preloading_components(
-                    Path(response.path).read_bytes(), directory / "static" / "js")
+                    Path(response.path).read_bytes(), directory, prefetch=prefetch)
             if response.stat_result is None:   # the page for a page's path: stat it as sent
                 response.set_stat_headers(os.stat(response.path))
             return _bytes_response(response.raw_headers, kept_page["page"])
@@ -113,24 +119,95 @@ def _bytes_response(raw_headers, body: bytes):
     return response
 
 
-_MODULE_IMPORT = re.compile(rb'(?:from|import)\s*"\./([\w.\-]+\.js)"')
+#: The front-end modules Streamlit loads only when the Explore page's first run draws them (the
+#: map's component and the page's widgets, by their names in Streamlit's build manifest), in the
+#: order the page needs them: the map's component first. Seen in a browser (docs/benchmarks.md,
+#: "fifth round"): requested 1.6-2.7 s into a warm visit, after the first delta; 0.5 MB of
+#: script with the modules they import.
+PAGE_MODULES = ("ComponentInstance", "Radio", "Html", "DateInput", "Multiselect", "ButtonGroup",
+                "Metric", "Selectbox", "Checkbox", "Button", "DownloadButton")
 
 
-def page_preloading_components(page: bytes, js_dir: Path) -> bytes:
-    """Streamlit's ``index.html`` also preloading the script that draws a custom component
-    (the map's frame) and the modules it imports that the page does not preload already.
+def page_preloading_components(page: bytes, static_dir: Path,
+                               names: tuple[str, ...] = PAGE_MODULES,
+                               prefetch: tuple[str, ...] = ()) -> bytes:
+    """Streamlit's ``index.html`` also preloading the modules it loads only once the page's
+    first run draws them: the script that draws a custom component (the map's frame) and the
+    Explore page's widgets (``names``), each with the modules it imports that the page does not
+    preload already.
 
-    Streamlit loads that script only when the first component's message has arrived, one
-    round trip more between the map's message and its frame, taken while the server is
-    still busy with the page run (0.3 s from message to frame requested on a quiet machine,
-    docs/benchmarks.md). Preloaded, it is fetched with the page's other ~60 modules. A
-    Streamlit without that file (another version) gets its page unchanged."""
-    found = sorted(js_dir.glob("ComponentInstance.*.js"))
-    if len(found) != 1 or b"</head>" not in page:
+    Streamlit's front end imports an element's module when the first delta naming it arrives,
+    and the map component's when the map's message has: a round trip and a compile each, taken
+    while the server is still busy with the page run (docs/benchmarks.md, fourth and fifth
+    rounds). Listed as ``modulepreload``, they are fetched and compiled with the page's other
+    ~60 modules, during the first run. Their hashed file names come from Streamlit's build
+    manifest (``manifest.json`` beside ``index.html``): a name the manifest does not have (another
+    Streamlit version) is left out, and a Streamlit without a readable manifest gets its page
+    unchanged.
+
+    ``prefetch``: URLs (the map frame's Leaflet files, :func:`map_frame_files`) linked as
+    ``prefetch``: fetched into the browser's cache while the page's first run is on the
+    server, so the map's frame, loading them one after the other once it has the map's
+    message, finds them there (they are served cacheable: ``ui.serve.cache_vendored_files``)."""
+    if b"</head>" not in page:
         return page
-    wanted = [found[0].name] + [name.decode() for name in
-                                _MODULE_IMPORT.findall(found[0].read_bytes())]
-    links = [f'<link rel="modulepreload" crossorigin href="./static/js/{name}">'
-             for name in dict.fromkeys(wanted)
-             if f"./static/js/{name}".encode() not in page and (js_dir / name).is_file()]
+    links = [f'<link rel="modulepreload" crossorigin href="./{path}">'
+             for path in preloaded_modules(static_dir, names) if f"./{path}".encode() not in page]
+    links += [f'<link rel="prefetch" href="{html.escape(url)}">' for url in dict.fromkeys(prefetch)
+              if html.escape(url).encode() not in page]
+    if not links:
+        return page
     return page.replace(b"</head>", "\n".join(links).encode() + b"\n</head>", 1)
+
+
+def preloaded_modules(static_dir: Path, names: tuple[str, ...]) -> list[str]:
+    """The files (``static/js/...``, relative to ``static_dir``) of the front-end modules named
+    ``names`` in Streamlit's build manifest and of the modules they import, each once, in
+    ``names``' order; [] when the manifest cannot be read. Dynamic imports are not followed
+    (loaded only when used, e.g. Vega for a chart), nor the page's entry (already loaded)."""
+    try:
+        manifest = json.loads((static_dir / "manifest.json").read_bytes())
+        by_name = {entry["name"]: key for key, entry in manifest.items()
+                   if isinstance(entry, dict) and entry.get("isDynamicEntry")
+                   and "name" in entry}
+    except (OSError, ValueError, AttributeError, KeyError, TypeError):
+        return []
+    found: dict[str, None] = {}
+
+    def add(key: str) -> None:
+        entry = manifest.get(key)
+        if not isinstance(entry, dict) or entry.get("isEntry"):
+            return
+        path = entry.get("file")
+        if (not isinstance(path, str) or not path.endswith(".js") or path in found
+                or not (static_dir / path).is_file()):
+            return
+        found[path] = None
+        for imported in entry.get("imports", ()):
+            add(imported)
+
+    for name in names:
+        if name in by_name:
+            add(by_name[name])
+    return list(found)
+
+
+#: The map frame's own files, loaded before it draws anything: Leaflet's script and stylesheet
+#: (docs/benchmarks.md, fourth round: the frame loads ``main.js``, then these, then draws).
+MAP_FRAME_FILES = ("dist/leaflet.js", "dist/leaflet.css")
+
+
+def map_frame_files(vendor_dir: Path, prefix: str) -> tuple[str, ...]:
+    """The URLs (under ``prefix``, where ``static/vendor`` is served: ``maps.local_assets``)
+    of Leaflet's script and stylesheet in the vendored ``leaflet`` package, as
+    ``static/vendor/manifest.json`` lists it; () when it is not there (the map's own check,
+    ``maps.local_assets``, then says what to do). Read here, not from ``maps``: this runs before
+    the server starts, and importing folium then would keep the server deaf for 0.3 s."""
+    try:
+        manifest = json.loads((vendor_dir / "manifest.json").read_bytes())
+        package = next(p for p in manifest["packages"] if p.get("name") == "leaflet")
+        files, folder = package["files"], package["dir"]
+    except (OSError, ValueError, KeyError, TypeError, StopIteration, AttributeError):
+        return ()
+    return tuple(f"{prefix.rstrip('/')}/{folder}/{name}" for name in MAP_FRAME_FILES
+                 if name in files and (vendor_dir / folder / name).is_file())

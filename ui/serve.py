@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import gc
 import importlib
+import os
 import re
 import sys
 import threading
@@ -51,15 +52,16 @@ DASHBOARD = Path(__file__).resolve().parent.parent / "dashboard.py"
 #: what the other pages add. Never ``reports.*`` (PDF, on demand), never ``streamlit_folium`` or
 #: a module importing it at import time (see the module docstring).
 FIRST_MODULES = ("streamlit", "ui.session", "ui.loaders", "views.explore", "views.explore_map",
-                 "maps.area_layer", "maps.cell_layers", "maps.point_layer", "maps.hotspot_layer",
+                 "maps.area_layer", "maps.cell_layers", "maps.point_layer",
                  "ui.explore_loaders", "ui.hotspot_loaders", "ui.a11y", "ui.explore_modes",
                  "views.exports", "views.explore_frames", "views.explore_twin",
                  # What the router's first run imported itself (0.3-0.9 s): Streamlit's emoji
                  # table, which st.set_page_config's page icon is checked against.
                  "streamlit.emojis", "streamlit.material_icon_names")
-OTHER_MODULES = ("views.trend_charts", "views.kpis", "views.trend_series", "views.trend_flags",
-                 "ui.trends_loaders", "views.meeting_figures", "views.meeting_steps",
-                 "ui.meeting_loaders", "models.hotspots")
+#: ``maps.hotspot_layer``: only a map with "Show hotspots" on draws it (Explore opens without).
+OTHER_MODULES = ("maps.hotspot_layer", "views.trend_charts", "views.kpis", "views.trend_series",
+                 "views.trend_flags", "ui.trends_loaders", "views.meeting_figures",
+                 "views.meeting_steps", "ui.meeting_loaders", "models.hotspots")
 FIRST_STAGE_TIMEOUT_S = 120
 #: How long the second stage waits after the first page run has ended: the visitor's browser is
 #: still drawing that page then (Streamlit's front end, the map's frame, Leaflet: 1-3 s at load
@@ -400,9 +402,13 @@ def main(argv: list[str] | None = None) -> None:
     no_legacy_pages_mode()
     quick_component_scan()
     cache_vendored_files()
-    from ui.front_end_serving import serve_front_end_from_memory
+    from ui.front_end_serving import map_frame_files, serve_front_end_from_memory
 
-    serve_front_end_from_memory()
+    # The map frame's Leaflet files, prefetched by the page (maps.local_assets serves them
+    # under MAP_ASSET_PREFIX, default /app/static/vendor; not imported here: it imports folium).
+    serve_front_end_from_memory(prefetch=map_frame_files(
+        DASHBOARD.parent / "static" / "vendor",
+        os.environ.get("MAP_ASSET_PREFIX") or "/app/static/vendor"))
     start_warming()
     sys.argv = ["streamlit", "run", str(DASHBOARD), *args]
     sys.exit(cli.main())
