@@ -434,7 +434,8 @@ def _main_seeds(args, argv) -> int:
             "when": clock.today().isoformat(), "test_period": args.test_period,
             "train_months": args.train_months, "data": data, "notes": notes}
     if args.against in args.methods:
-        meta["against"] = (args.against, ratio_table(folds, args.against))
+        meta["against"] = (args.against, ratio_table(folds[folds["method"] != BASELINE],
+                                                     args.against))
     Path(args.out).write_text(seeds_markdown(folds, table, meta, BASELINE), encoding="utf-8")
     if len(table):
         print(table.round(3).to_string())
