@@ -121,8 +121,8 @@ class ForecastRanker(BaseEstimator):
         weights to be taken.
     recent_backgrounds : tuple of (float, float), default=()
         ``(bandwidth_m, decay_days)`` of recency-weighted backgrounds added to ``"mixture"``
-        and ``"sepp"`` (``decayed<h>/<tau>d``: events weighted ``exp(-age / tau)``), weighted
-        by the same EM; ``docs/hotspot-evaluation.md`` has what they catch.
+        (``decayed<h>/<tau>d``: events weighted ``exp(-age / tau)``), weighted by the same
+        EM; ``docs/hotspot-evaluation.md`` has what they catch.
 
     Attributes
     ----------
@@ -219,7 +219,6 @@ class ForecastRanker(BaseEstimator):
     def _surface_names(self) -> list[str]:
         kdes = [f"kde{h}" for h in BANDWIDTHS]
         recent = [f"recent{h}/{t}d" for h in TRIGGER_BANDWIDTHS for t in DECAYS_DAYS]
-        recent += [decayed_name(h, t) for h, t in self.recent_backgrounds]
         if self.kind == "kde":
             return [f"kde{float(self.bandwidth_m):g}"]
         if self.kind == "kde-cv":
@@ -228,7 +227,8 @@ class ForecastRanker(BaseEstimator):
             return [*kdes, *recent, "uniform"]
         if self.kind == "population":
             return [*kdes, "population", "uniform"]
-        return [*kdes, *recent, "population", "uniform"]
+        decayed = [decayed_name(h, t) for h, t in self.recent_backgrounds]
+        return [*kdes, *recent, *decayed, "population", "uniform"]
 
     def _folds(self, day, origin: int):
         """The validation folds: (origin, training mask, held-out mask), latest first."""
