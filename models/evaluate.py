@@ -73,8 +73,10 @@ RANKERS = {"forecast": {"kind": "mixture"}, "kde250": {"kind": "kde"},
            "forecast-prior1": {"kind": "mixture", "prior": 1.0},
            "forecast-prior01": {"kind": "mixture", "prior": 0.1},  # lighter still
            "forecast-top": {"kind": "mixture", "objective": "top-hits"},  # models._top_band
-           # Recency-weighted backgrounds at 500 m, 14- and 30-day memory (2026-12-03, night).
+           # Recency-weighted backgrounds at 500 m, 14- and 30-day memory (2026-12-03, night):
+           # the default since; "forecast-nodecay" is the default before.
            "forecast-decay": {"kind": "mixture", "recent_backgrounds": ((500, 14), (500, 30))},
+           "forecast-nodecay": {"kind": "mixture", "recent_backgrounds": ()},
            "kde-cv": {"kind": "kde-cv"}, "sepp": {"kind": "sepp"}, "population": {"kind": "population"},
            # Plain KDEs at other bandwidths: what a hindsight choice of bandwidth could catch.
            "kde100": {"kind": "kde", "bandwidth_m": 100},

@@ -9,8 +9,8 @@ few intensity surfaces from the training events, each a probability over land ce
   near-repeat, self-exciting part of Mohler et al. (2011)'s point process (Gaussian in space,
   exponential decay in time; integrated over the next month a recent event adds
   ``∝ exp(-age / tau)`` at its place);
-- ``decayed<h>/<tau>d`` (``recent_backgrounds``, none by default): a recency-weighted
-  background (Bowers, Johnson & Pease 2004's prospective hotspotting), the same weighting at
+- ``decayed<h>/<tau>d`` (``recent_backgrounds``: 500 m, 14 and 30 days by default): a
+  recency-weighted background (Bowers, Johnson & Pease 2004's prospective hotspotting), the same weighting at
   background scales and memories, for hotspots that appear, drift and fade;
 - ``population``: residents' share of each cell (the expectation a sparse feed shrinks to);
 - ``uniform``: every land cell alike (keeps every log-likelihood finite).
@@ -70,6 +70,9 @@ OBJECTIVES = ("likelihood", "top-hits")
 BANDWIDTHS = (100, 200, 300, 500, 800)  # metres: background scales
 TRIGGER_BANDWIDTHS = (100, 250)  # metres: near-repeat spread
 DECAYS_DAYS = (14, 60)  # near-repeat memory
+# Recency-weighted backgrounds of the default mixture (bandwidth m, memory days): drifting
+# hotspots outrun the 250 m near-repeat kernel (docs/hotspot-evaluation.md, 2026-12-03 night).
+RECENT_BACKGROUNDS = ((500, 14), (500, 30))
 DAYS_PER_MONTH = 365.25 / 12
 EM_ITERATIONS = 200
 SHRINK_TO = ("kde200", "kde300")
@@ -119,10 +122,11 @@ class ForecastRanker(BaseEstimator):
     min_gain : float, default=0.0
         Held-out events a fold by which a ``"top-hits"`` alternative must beat the likelihood
         weights to be taken.
-    recent_backgrounds : tuple of (float, float), default=()
+    recent_backgrounds : tuple of (float, float), default=((500, 14), (500, 30))
         ``(bandwidth_m, decay_days)`` of recency-weighted backgrounds added to ``"mixture"``
         (``decayed<h>/<tau>d``: events weighted ``exp(-age / tau)``), weighted by the same
-        EM; ``docs/hotspot-evaluation.md`` has what they catch.
+        EM. ``()`` until 2026-12-03 (night): on the report seeds they caught more on
+        ``moving`` and no fewer beyond noise elsewhere (``docs/hotspot-evaluation.md``).
 
     Attributes
     ----------
@@ -163,7 +167,8 @@ class ForecastRanker(BaseEstimator):
     def __init__(self, kind="mixture", *, bandwidth_m=250, cell_size_m=100, population=None,
                  validation_folds=6, max_validation_folds=11, min_held_out=100,
                  horizon_days=30, prior=0.25, prior_toward="kde", objective="likelihood",
-                 top_band=(0.005, 0.01, 0.02), min_gain=0.0, recent_backgrounds=()):
+                 top_band=(0.005, 0.01, 0.02), min_gain=0.0,
+                 recent_backgrounds=RECENT_BACKGROUNDS):
         self.kind = kind
         self.bandwidth_m = bandwidth_m
         self.cell_size_m = cell_size_m

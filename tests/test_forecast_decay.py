@@ -1,5 +1,6 @@
 """Recency-weighted backgrounds in the tasking ranking (``ForecastRanker(recent_backgrounds=...)``,
-``forecast-decay`` in ``python -m models.evaluate``): hotspots that appear, drift and fade.
+500 m at 14 and 30 days by default since 2026-12-03; ``forecast-decay`` and, without them,
+``forecast-nodecay`` in ``python -m models.evaluate``): hotspots that appear, drift and fade.
 
 A planted drifting hotspot: the decayed surface must rank where it is now above where it was,
 which a plain KDE of the same events does not; the held-out values of the new surfaces are the
@@ -81,7 +82,8 @@ def test_the_decayed_surface_ranks_where_a_drifting_hotspot_is_above_where_it_wa
 
 def test_the_fitted_ranking_follows_the_drift_and_keeps_the_contract():
     events = _drifting()
-    ranker = ForecastRanker(recent_backgrounds=((500, 14), (500, 30)))
+    ranker = ForecastRanker()  # the default carries them
+    assert ranker.get_params()["recent_backgrounds"] == ((500, 14), (500, 30))
     assert clone(ranker).get_params() == ranker.get_params()
     ranker.fit(events)
     decayed = {n: w for n, w in ranker.weights_.items() if n.startswith("decayed")}
@@ -94,8 +96,9 @@ def test_the_fitted_ranking_follows_the_drift_and_keeps_the_contract():
     assert _score_at(ranker, ahead, OLD[1]) > 5 * _score_at(ranker, OLD[0], OLD[1])
     top = ranker.top_area(0.001)
     assert top.crs.to_epsg() == 4326 and list(top["rank"]) == list(range(1, len(top) + 1))
-    # Without recent_backgrounds the surfaces are the default's: nothing decayed.
-    assert not any(n.startswith("decayed") for n in ForecastRanker().fit(events).weights_)
+    # Without recent_backgrounds the surfaces are the default's before: nothing decayed.
+    assert not any(n.startswith("decayed")
+                   for n in ForecastRanker(recent_backgrounds=()).fit(events).weights_)
 
 
 def test_evaluate_compares_the_decayed_ranking_with_the_default(tmp_path, capsys):
