@@ -28,6 +28,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage
 
+from models._surface_names import kernel_of
 from models.metrics import cells_for_coverage
 
 HALFWAY = ("kde100", "kde200")  # blended halfway with the likelihood weights
@@ -60,13 +61,11 @@ def fold_surfaces(grid, cell: np.ndarray, day: np.ndarray, origin: int, names: l
     counts = grid.counts(cell).astype(np.float32)
     population = grid.population.ravel()[land]
     for row, name in enumerate(names):
-        if name.startswith(("kde", "recent")):
-            if name.startswith("kde"):
-                spread, raw = float(name[3:]), counts
-            else:
-                spread_s, decay = name[6:].rstrip("d").split("/")
-                spread = float(spread_s)
-                raw = grid.counts(cell, np.exp(-(origin - day) / float(decay))).astype(np.float32)
+        kernel = kernel_of(name)
+        if kernel is not None:
+            spread, decay = kernel
+            raw = counts if decay is None else grid.counts(
+                cell, np.exp(-(origin - day) / decay)).astype(np.float32)
             values = ndimage.gaussian_filter(raw, sigma=spread / grid.cell_m, truncate=4.0,
                                              mode="constant").ravel()[land]
         elif name == "population":

@@ -5,7 +5,8 @@
                               [--seeds S ...] [--train-months 12]
                               [--coverage 0.005 0.01 0.02 0.05 0.1]
                               [--test-period month|quarter] [--methods forecast kde250 ...]
-                              [--hindsight-best] [--out docs/hotspot-evaluation.md]
+                              [--hindsight-best] [--against forecast]
+                              [--out docs/hotspot-evaluation.md]
 
 Data come from a store (``--store``), from police.uk street-level CSV files (``--points``, the
 format crime analysts already have: a deployment's blind check on real data; ``--crime-type``
@@ -57,7 +58,7 @@ from models._grid import Grid, centre_grid
 from models.forecast import ForecastRanker
 from models.hotspots import METHODS, HotspotModel, OutsideAreaWarning
 from models.metrics import cells_for_coverage, hit_rate, pai, rri, top_cells
-from models.seeds import ratio_markdown, ratio_table, seeds_markdown
+from models.seeds import paired, ratio_markdown, ratio_table, seeds_markdown
 from storage.open import open_store
 
 DEFAULT_OUT = Path(__file__).resolve().parent.parent / "docs" / "hotspot-evaluation.md"
@@ -72,6 +73,10 @@ RANKERS = {"forecast": {"kind": "mixture"}, "kde250": {"kind": "kde"},
            "forecast-prior1": {"kind": "mixture", "prior": 1.0},
            "forecast-prior01": {"kind": "mixture", "prior": 0.1},  # lighter still
            "forecast-top": {"kind": "mixture", "objective": "top-hits"},  # models._top_band
+           # Recency-weighted backgrounds at 500 m, 14- and 30-day memory (2026-12-03, night):
+           # the default since; "forecast-nodecay" is the default before.
+           "forecast-decay": {"kind": "mixture", "recent_backgrounds": ((500, 14), (500, 30))},
+           "forecast-nodecay": {"kind": "mixture", "recent_backgrounds": ()},
            "kde-cv": {"kind": "kde-cv"}, "sepp": {"kind": "sepp"}, "population": {"kind": "population"},
            # Plain KDEs at other bandwidths: what a hindsight choice of bandwidth could catch.
            "kde100": {"kind": "kde", "bandwidth_m": 100},
@@ -254,30 +259,6 @@ def summarise(folds: pd.DataFrame) -> pd.DataFrame:
     return summary
 
 
-def paired(folds: pd.DataFrame, reference: str = "scan") -> pd.DataFrame:
-    """PAI of ``reference`` minus each other method's, period by period, at each coverage.
-
-    Columns: ``coverage``, ``method``, ``mean_diff``, ``se`` (standard error of the mean
-    difference), ``wins`` (share of periods where ``reference`` is at least as good) and
-    ``p_value`` (two-sided Wilcoxon signed-rank test).
-    """
-    from scipy.stats import wilcoxon
-
-    rows = []
-    wide = folds.pivot(index="period", columns="method")
-    for column in [c for c in folds.columns if c.startswith("pai@")]:
-        if reference not in wide[column]:
-            continue
-        for method in [m for m in folds["method"].unique() if m != reference]:
-            diff = (wide[column][reference] - wide[column][method]).dropna()
-            nonzero = diff[diff != 0]
-            p = float(wilcoxon(nonzero).pvalue) if len(nonzero) >= 5 else float("nan")
-            rows.append({"coverage": column.split("@")[1], "method": method,
-                         "mean_diff": diff.mean(), "se": diff.std(ddof=1) / np.sqrt(len(diff)),
-                         "wins": (diff >= 0).mean(), "p_value": p})
-    return pd.DataFrame(rows)
-
-
 def to_markdown(summary: pd.DataFrame, meta: dict, comparison: pd.DataFrame | None = None
                 ) -> str:
     """The evaluation report: what was run, then the side-by-side tables."""
@@ -383,6 +364,9 @@ def main(argv: list[str] | None = None) -> int:
                         help=f"add '{HINDSIGHT}': per test period, the best PAI of the rankings "
                              "run, picked after seeing its events (an upper bound on choosing "
                              "among them)")
+    parser.add_argument("--against", choices=list(RANKERS),
+                        help="with several draws: also every ranking's ratio to this one (e.g. "
+                             "the default, forecast), with paired intervals")
     parser.add_argument("--out", default=str(DEFAULT_OUT), help="Markdown report to write")
     args = parser.parse_args(argv)
     if args.train_months < 1 or not all(0 < c <= 1 for c in args.coverage):
@@ -451,6 +435,9 @@ def _main_seeds(args, argv) -> int:
     meta = {"command": " ".join(["python -m models.evaluate", *(argv or sys.argv[1:])]),
             "when": clock.today().isoformat(), "test_period": args.test_period,
             "train_months": args.train_months, "data": data, "notes": notes}
+    if args.against in args.methods:
+        meta["against"] = (args.against, ratio_table(folds[folds["method"] != BASELINE],
+                                                     args.against))
     Path(args.out).write_text(seeds_markdown(folds, table, meta, BASELINE), encoding="utf-8")
     if len(table):
         print(table.round(3).to_string())

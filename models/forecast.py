@@ -9,6 +9,9 @@ few intensity surfaces from the training events, each a probability over land ce
   near-repeat, self-exciting part of Mohler et al. (2011)'s point process (Gaussian in space,
   exponential decay in time; integrated over the next month a recent event adds
   ``∝ exp(-age / tau)`` at its place);
+- ``decayed<h>/<tau>d`` (``recent_backgrounds``: 500 m, 14 and 30 days by default): a
+  recency-weighted background (Bowers, Johnson & Pease 2004's prospective hotspotting), the same weighting at
+  background scales and memories, for hotspots that appear, drift and fade;
 - ``population``: residents' share of each cell (the expectation a sparse feed shrinks to);
 - ``uniform``: every land cell alike (keeps every log-likelihood finite).
 
@@ -51,6 +54,7 @@ from sklearn.utils.validation import check_is_fitted
 from geo.crs import BNG, WGS84
 from models._events import Events, event_arrays
 from models._grid import Grid, centre_grid
+from models._surface_names import decayed_name, kernel_of
 from models._top_band import (
     band_cells,
     blend,
@@ -66,6 +70,9 @@ OBJECTIVES = ("likelihood", "top-hits")
 BANDWIDTHS = (100, 200, 300, 500, 800)  # metres: background scales
 TRIGGER_BANDWIDTHS = (100, 250)  # metres: near-repeat spread
 DECAYS_DAYS = (14, 60)  # near-repeat memory
+# Recency-weighted backgrounds of the default mixture (bandwidth m, memory days): drifting
+# hotspots outrun the 250 m near-repeat kernel (docs/hotspot-evaluation.md, 2026-12-03 night).
+RECENT_BACKGROUNDS = ((500, 14), (500, 30))
 DAYS_PER_MONTH = 365.25 / 12
 EM_ITERATIONS = 200
 SHRINK_TO = ("kde200", "kde300")
@@ -115,6 +122,11 @@ class ForecastRanker(BaseEstimator):
     min_gain : float, default=0.0
         Held-out events a fold by which a ``"top-hits"`` alternative must beat the likelihood
         weights to be taken.
+    recent_backgrounds : tuple of (float, float), default=((500, 14), (500, 30))
+        ``(bandwidth_m, decay_days)`` of recency-weighted backgrounds added to ``"mixture"``
+        (``decayed<h>/<tau>d``: events weighted ``exp(-age / tau)``), weighted by the same
+        EM. ``()`` until 2026-12-03 (night): on the report seeds they caught more on
+        ``moving`` and no fewer beyond noise elsewhere (``docs/hotspot-evaluation.md``).
 
     Attributes
     ----------
@@ -149,12 +161,14 @@ class ForecastRanker(BaseEstimator):
         "objective": [StrOptions(set(OBJECTIVES))],
         "top_band": ["array-like"],
         "min_gain": [Interval(Real, 0, None, closed="left")],
+        "recent_backgrounds": [tuple, list],
     }
 
     def __init__(self, kind="mixture", *, bandwidth_m=250, cell_size_m=100, population=None,
                  validation_folds=6, max_validation_folds=11, min_held_out=100,
                  horizon_days=30, prior=0.25, prior_toward="kde", objective="likelihood",
-                 top_band=(0.005, 0.01, 0.02), min_gain=0.0):
+                 top_band=(0.005, 0.01, 0.02), min_gain=0.0,
+                 recent_backgrounds=RECENT_BACKGROUNDS):
         self.kind = kind
         self.bandwidth_m = bandwidth_m
         self.cell_size_m = cell_size_m
@@ -168,6 +182,7 @@ class ForecastRanker(BaseEstimator):
         self.objective = objective
         self.top_band = top_band
         self.min_gain = min_gain
+        self.recent_backgrounds = recent_backgrounds
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
@@ -217,7 +232,8 @@ class ForecastRanker(BaseEstimator):
             return [*kdes, *recent, "uniform"]
         if self.kind == "population":
             return [*kdes, "population", "uniform"]
-        return [*kdes, *recent, "population", "uniform"]
+        decayed = [decayed_name(h, t) for h, t in self.recent_backgrounds]
+        return [*kdes, *recent, *decayed, "population", "uniform"]
 
     def _folds(self, day, origin: int):
         """The validation folds: (origin, training mask, held-out mask), latest first."""
@@ -366,12 +382,11 @@ def _surfaces(grid: Grid, cell: np.ndarray, day: np.ndarray, origin: int,
     out = {}
     counts = grid.counts(cell)
     for name in names:
-        if name.startswith("kde"):
-            raw = _smooth(counts, float(name[3:]), grid)
-        elif name.startswith("recent"):
-            spread, decay = name[6:].rstrip("d").split("/")
-            weights = np.exp(-(origin - day) / float(decay))
-            raw = _smooth(grid.counts(cell, weights), float(spread), grid)
+        kernel = kernel_of(name)
+        if kernel is not None:
+            spread, decay = kernel
+            raw = _smooth(counts if decay is None
+                          else grid.counts(cell, np.exp(-(origin - day) / decay)), spread, grid)
         elif name == "population":
             raw = grid.population.ravel().copy()
         else:
@@ -405,12 +420,10 @@ def _surfaces_at(grid: Grid, cell: np.ndarray, day: np.ndarray, origin: int,
     kernels: dict[float, np.ndarray] = {}
     out = {}
     for name in names:
-        if name.startswith(("kde", "recent")):
-            if name.startswith("kde"):
-                spread, weights = float(name[3:]), None
-            else:
-                spread_s, decay = name[6:].rstrip("d").split("/")
-                spread, weights = float(spread_s), np.exp(-(origin - day) / float(decay))
+        kernel = kernel_of(name)
+        if kernel is not None:
+            spread, decay = kernel
+            weights = None if decay is None else np.exp(-(origin - day) / decay)
             if spread not in kernels:
                 k = _kernel1d(spread, grid.cell_m)
                 reach = len(k) - 1

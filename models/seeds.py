@@ -161,8 +161,11 @@ def seeds_markdown(folds: pd.DataFrame, table: pd.DataFrame, meta: dict,
         lines.append(f"| {family} | {method} | "
                      + " | ".join(f"{row[c]:.1f}" for c in coverages)
                      + f" | {row['fit_s']:.2f} |")
-    lines += ["", *ratio_markdown(table, baseline, "##"),
-              f"## Units better / worse than {baseline}, and Wilcoxon p", "",
+    lines += ["", *ratio_markdown(table, baseline, "##")]
+    if meta.get("against"):  # (name, ratio_table against it): the candidates against the default
+        against, against_table = meta["against"]
+        lines += ratio_markdown(against_table, against, "##")
+    lines += [f"## Units better / worse than {baseline}, and Wilcoxon p", "",
               "| family | method | coverage | better | worse | units | p |",
               "| --- | --- | --- | --- | --- | --- | --- |"]
     for _, row in table.iterrows():
@@ -170,3 +173,28 @@ def seeds_markdown(folds: pd.DataFrame, table: pd.DataFrame, meta: dict,
                      f"{row['better']} | {row['worse']} | {row['units']} | "
                      f"{row['p_value']:.2g} |")
     return "\n".join(lines + ["", *meta.get("notes", [])]).rstrip() + "\n"
+
+
+def paired(folds: pd.DataFrame, reference: str = "scan") -> pd.DataFrame:
+    """PAI of ``reference`` minus each other method's, period by period, at each coverage (one
+    draw: ``models.evaluate``'s single-store report).
+
+    Columns: ``coverage``, ``method``, ``mean_diff``, ``se`` (standard error of the mean
+    difference), ``wins`` (share of periods where ``reference`` is at least as good) and
+    ``p_value`` (two-sided Wilcoxon signed-rank test).
+    """
+    from scipy.stats import wilcoxon
+
+    rows = []
+    wide = folds.pivot(index="period", columns="method")
+    for column in [c for c in folds.columns if c.startswith("pai@")]:
+        if reference not in wide[column]:
+            continue
+        for method in [m for m in folds["method"].unique() if m != reference]:
+            diff = (wide[column][reference] - wide[column][method]).dropna()
+            nonzero = diff[diff != 0]
+            p = float(wilcoxon(nonzero).pvalue) if len(nonzero) >= 5 else float("nan")
+            rows.append({"coverage": column.split("@")[1], "method": method,
+                         "mean_diff": diff.mean(), "se": diff.std(ddof=1) / np.sqrt(len(diff)),
+                         "wins": (diff >= 0).mean(), "p_value": p})
+    return pd.DataFrame(rows)
