@@ -47,10 +47,10 @@ BATCH = 8  # simulated data sets convolved together: bounds memory
 SINGLE_MAX = 50_000  # below this many events, simulated counts are convolved in float32 by FFT
 DIRECT_MAX_CELLS = 400  # discs up to this many cells are summed by shifts, larger ones by FFT
 EXACT_FLOAT32 = 2 ** 24  # float32 holds every integer below this exactly
-NULL_TOP = 2 ** 16 - 1  # simulated totals below this are summed in uint16 (``_ShiftedNull``)
-NULL_BATCH = 4  # simulated data sets summed together there: ~1.3 MB, a core's L2 cache
-FULL_FIRST = 8  # simulated data sets scored in full before a level is set (``_ShiftedNull``)
-LEVEL_SHARE = 0.5  # the level: this share of the smallest of their maxima
+UINT16_TOP = 2 ** 16 - 1  # ``_ShiftedNull`` sums totals below this in uint16 (above: float32)
+NULL_BATCH = 4  # simulated data sets summed together there (~2 MB of 16-bit sums)
+FULL_FIRST = 4  # simulated data sets scored in full before a level is set (``_ShiftedNull``)
+LEVEL_SHARE = 0.7  # the level: this share of the smallest of their maxima
 SAMPLER_BUCKETS = 8  # buckets per cell of ``_CellSampler``'s look-up table
 
 
@@ -221,10 +221,10 @@ def _null_maxima(population, land, total, conv, expected, min_events, n_simulati
                  threads=1):
     """Largest LLR of each data set simulated under the null (same total, spread by population).
 
-    Totals below ``NULL_TOP`` summed by shifts take ``_ShiftedNull`` (16-bit sums, thresholds
-    picking the windows to score, ``threads`` workers); the others (FFT, float sums) are summed
-    ``BATCH`` data sets at a time here. Either way the data sets are drawn in order from ``rng``
-    and the maxima are the same numbers.
+    Discs summed by shifts, in uint16 or float32 (``DiscConvolver.count_dtype``), take
+    ``_ShiftedNull`` (windows picked by thresholds, ``threads`` workers); the others (FFT,
+    float64) are summed ``BATCH`` data sets at a time here. Either way the data sets are drawn
+    in order from ``rng`` and the maxima are the same numbers.
     """
     cumulative = np.cumsum(population.ravel()[land] / population.sum())
     n_cells, dtype = population.size, conv.count_dtype(total)
@@ -233,8 +233,9 @@ def _null_maxima(population, land, total, conv, expected, min_events, n_simulati
     maxima = np.zeros(n_simulations)
     if total < min_events or n_simulations == 0:
         return maxima
-    if dtype == np.uint16 and total < NULL_TOP:
-        return _ShiftedNull(conv, land, expected, floor, total, cumulative).maxima(
+    if conv.direct and dtype != np.float64:
+        null_dtype = np.uint16 if total < UINT16_TOP else np.float32
+        return _ShiftedNull(conv, land, expected, floor, total, cumulative, null_dtype).maxima(
             rng, n_simulations, threads)
     for start in range(0, n_simulations, BATCH):
         size = min(BATCH, n_simulations - start)
@@ -291,7 +292,8 @@ def _spread(rng, total: int, cumulative: np.ndarray) -> np.ndarray:
 
 
 class _ShiftedNull:
-    """The null's window sums in 16-bit integers by shifts, for totals below ``NULL_TOP``.
+    """The null's window sums by shifts, in uint16 (totals below ``UINT16_TOP``) or float32
+    (below 2**24): both hold every sum exactly.
 
     Each data set is spread straight into the padded frame the shifts read (``_CellSampler``),
     and each radius's sums are thresholded as soon as they are made, over the whole frame
@@ -300,18 +302,21 @@ class _ShiftedNull:
     clears its floor (expected and ``min_events``). ``LEVEL_SHARE`` of their smallest maximum
     is then a level ``L``: by ``log x <= x - 1``, a window can only score above ``L`` if its
     count ``c`` exceeds ``e + sqrt(L e (C - e) / C)``, so later data sets score only the
-    windows at or above that count (an integer threshold per window, a handful per data set),
-    and a data set with no window found above ``L`` is scored again in full. Every maximum is
+    windows above that count (a whole-number threshold per window: ~1,000 windows a data set
+    on the demo store instead of ~8,000 above the floor), and a data set with no window found
+    above ``L`` is scored again in full. Every maximum is
     the same number as scoring every window (tests/test_scan_null.py).
 
-    Batches of ``NULL_BATCH`` data sets (~1.3 MB of sums: a core's cache) run on up to
-    ``threads`` threads (NumPy releases the GIL in array arithmetic); the data sets are drawn
+    Batches of ``NULL_BATCH`` data sets run on up to ``threads`` threads (NumPy releases the GIL in array arithmetic); the data sets are drawn
     from ``rng`` in the calling thread, in order, so the maxima do not depend on the threads.
     """
 
-    def __init__(self, conv: DiscConvolver, land, expected, floor, total, cumulative):
+    def __init__(self, conv: DiscConvolver, land, expected, floor, total, cumulative,
+                 dtype=np.uint16):
         k, (ny, nx) = conv.half, conv.shape
-        self.conv, self.total = conv, float(total)
+        self.conv, self.total, self.dtype = conv, float(total), dtype
+        # Off land: a threshold no sum exceeds, whatever the cross-frame garbage there.
+        self.never = UINT16_TOP if dtype == np.uint16 else np.inf
         self.padded_shape = (ny + 2 * k, nx + 2 * k)
         rows, cols = np.divmod(land, nx)
         self.at = (rows + k) * self.padded_shape[1] + cols + k  # land cells in the padded frame
@@ -325,10 +330,10 @@ class _ShiftedNull:
         self._local = threading.local()
 
     def _thresholds(self, above: np.ndarray) -> np.ndarray:
-        """(radii, padded frame) uint16: a window is scored where its sum exceeds this;
-        ``above`` on land, ``NULL_TOP`` (above any sum, and any uint16) elsewhere."""
-        out = np.full(self.expected.shape, NULL_TOP, np.uint16)
-        out[:, self.at] = np.clip(above, 0, NULL_TOP)
+        """(radii, padded frame) in the sums' type: a window is scored where its sum exceeds
+        this; ``above`` on land (whole numbers: exact in either type), ``never`` elsewhere."""
+        out = np.full(self.expected.shape, self.never, self.dtype)
+        out[:, self.at] = np.clip(above, 0, UINT16_TOP if self.dtype == np.uint16 else 2 ** 24)
         return out
 
     def _set_level(self, level: float) -> None:
@@ -382,7 +387,7 @@ class _ShiftedNull:
         size = n * self.padded_shape[0] * self.padded_shape[1]
         kept = getattr(self._local, "buffers", None)
         if kept is None or kept[0].size < size:
-            kept = self._local.buffers = [np.zeros(size, np.uint16)
+            kept = self._local.buffers = [np.zeros(size, self.dtype)
                                           for _ in range(int(self.conv.widths.max()) + 2)]
         return [a[:size] for a in kept]
 
@@ -395,8 +400,7 @@ class _ShiftedNull:
             b, c, e = self._windows(grids, self.above_floor)
             return _largest_llr(b, c, e, self.total, len(grids))
         b, c, e = self._windows(grids, self.above_level)
-        best = np.zeros(len(grids))
-        np.maximum.at(best, b, poisson_llr(c, e, self.total, 0))
+        best = _largest_llr(b, c, e, self.total, len(grids))
         missed = np.flatnonzero(best <= level)
         if len(missed):
             best[missed] = self._scored(grids[missed], None)
@@ -409,8 +413,7 @@ class _ShiftedNull:
         with every shift an offset in the batch's flat padded frames: one contiguous pass per
         addition (3x faster than strided 3-d views). A land cell's sums read only its own
         frame (``half`` zero rows and columns around each grid); other positions hold
-        cross-frame garbage that no threshold lets through. uint16 arithmetic is exact for
-        totals below 2**16."""
+        cross-frame garbage that no threshold lets through."""
         conv, k = self.conv, self.conv.half
         b, width = len(grids), self.padded_shape[1]
         g = grids.reshape(-1)
