@@ -209,7 +209,7 @@ class HotspotModel(ClusterMixin, BaseEstimator):
                                             OutsideAreaWarning)
         # The ranking needs only the events: fitted beside the scans when threads allow.
         side = (ThreadPoolExecutor(1, thread_name_prefix="hotspot-ranking")
-                if self.ranking is not None and self._threads() > 1 else None)
+                if self.ranking is not None and _usable_threads(self.n_threads) > 1 else None)
         try:
             ranking = side.submit(self._fit_ranker, events) if side else None
             self._fit_scans(events, grid, cell)
@@ -223,9 +223,6 @@ class HotspotModel(ClusterMixin, BaseEstimator):
         if self.ranking is None:
             return None
         return ForecastRanker(self.ranking, population=self.population).fit_events(events)
-
-    def _threads(self) -> int:
-        return max(1, min(int(self.n_threads), os.cpu_count() or 1))
 
     def _fit_scans(self, events: Events, grid: Grid, cell: np.ndarray) -> None:
         """Everything ``fit`` learns but the ranking."""
@@ -383,6 +380,11 @@ class HotspotModel(ClusterMixin, BaseEstimator):
         return replace(grid, population=expected)
 
 
+def _usable_threads(n_threads: int) -> int:
+    """``n_threads``, at most the machine's cores."""
+    return max(1, min(int(n_threads), os.cpu_count() or 1))
+
+
 def _seed(rng) -> int:
     return int(rng.randint(0, 2**31 - 1))
 
@@ -392,7 +394,7 @@ def _scan(counts, grid: Grid, model: HotspotModel, rng) -> baselines.CellHotspot
     radii = np.arange(grid.cell_m, max(model.max_radius_m, grid.cell_m) + 1e-6, grid.cell_m)
     result = poisson_scan(counts, grid.population, grid.cell_m, radii,
                           min_events=model.min_events, n_simulations=model.n_simulations,
-                          alpha=model.alpha, rng=rng, threads=model._threads())
+                          alpha=model.alpha, rng=rng, threads=_usable_threads(model.n_threads))
     labels = np.full(grid.nx * grid.ny, -1)
     for k, cells in enumerate(result.cells):
         labels[cells] = k

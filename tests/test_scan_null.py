@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from data.synthetic_families import family_events
-from models import scan
+from models import scan, scan_null
 from models._grid import analysis_grid
 from models.hotspots import HotspotModel
 
@@ -79,7 +79,7 @@ def null_inputs(population, total, min_events=10):
 def both(population, total, n_simulations=39, seed=0, threads=1, min_events=10):
     land, conv, expected, min_events = null_inputs(population, total, min_events)
     args = (population, land, float(total), conv, expected, min_events, n_simulations)
-    new = scan._null_maxima(*args, np.random.default_rng(seed), threads)
+    new = scan_null.null_maxima(*args, np.random.default_rng(seed), threads)
     old = reference_null_maxima(*args, np.random.default_rng(seed))
     return new, old
 
@@ -137,7 +137,7 @@ def test_any_level_gives_the_same_maxima(residents, monkeypatch, share):
     """The level only decides which windows are looked at: a level far below every maximum
     looks at nearly every window, one far above makes every data set be scored again in full;
     both give the same maxima. min_events=2 leaves many windows above the floor."""
-    monkeypatch.setattr(scan, "LEVEL_SHARE", share)
+    monkeypatch.setattr(scan_null, "LEVEL_SHARE", share)
     new, old = both(residents, 1500, n_simulations=29, seed=4, min_events=2)
     np.testing.assert_array_equal(new, old)
 
@@ -147,7 +147,7 @@ def test_the_cell_of_every_draw_is_the_binary_searchs():
     for draws on a cell boundary, a hair either side of one, and at the very top."""
     rng = np.random.default_rng(5)
     cumulative = np.cumsum(np.r_[rng.random(300), np.full(50, 1e-12), rng.random(300) * 1e-6])
-    sampler = scan._CellSampler(cumulative, np.arange(len(cumulative)))
+    sampler = scan_null.CellSampler(cumulative, np.arange(len(cumulative)))
     draws = np.concatenate([cumulative, np.nextafter(cumulative, 0), np.nextafter(cumulative, 9),
                             rng.random(5000) * cumulative[-1], [0.0]])
     draws = draws[draws < cumulative[-1]]
@@ -174,7 +174,7 @@ def test_a_fit_is_the_fit_with_the_previous_null(monkeypatch, family, n_events):
     new, new_frames = fitted(X)
     one, one_frames = fitted(X, n_threads=1)
     with monkeypatch.context() as patch:
-        patch.setattr(scan, "_null_maxima",
+        patch.setattr(scan, "null_maxima",
                       lambda *args: reference_null_maxima(*args[:8]))
         old, old_frames = fitted(X, n_threads=1)
     assert len(old.hotspots_) and len(old.feed_hotspots_) == 2
