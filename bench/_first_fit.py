@@ -11,8 +11,9 @@ model's modules (timed apart: a server has them imported before anyone asks), re
 - ``page``: ``views.hotspot_fits.model_fit`` for all feeds over the whole store, as the Hotspots
   page fits (its store read, the exposure layers, no forecast ranking): what a user waits for;
 - ``forecast``: ``ForecastRanker().fit`` on every stored point;
-- ``model-1thread``, ``page-1thread``: ``model`` and ``page`` with ``n_threads=1`` (everything
-  in the calling thread; a checkout without the parameter fits as it always did).
+- ``model-2threads``, ``page-2threads``: ``model`` and ``page`` with ``n_threads=2`` (the
+  scan's simulations on two threads, the ranking beside them; a checkout without the
+  parameter fits as it always did, in one thread).
 
 Grid cache (``models.grid_store``, ``GRID_CACHE_DIR``): ``cold`` gives each process an empty
 cache directory (a first start, or the first after the boundaries or the grid code changed);
@@ -34,7 +35,7 @@ import tempfile
 import time
 from pathlib import Path
 
-MODES = ("model", "page", "forecast", "model-1thread", "page-1thread")
+MODES = ("model", "page", "forecast", "model-2threads", "page-2threads")
 HERE = Path(__file__).resolve()
 
 
@@ -52,7 +53,7 @@ def worker(mode: str, store: str) -> dict:
 
     out = {"imports": [time.perf_counter() - wall, time.process_time() - cpu]}
     mode, _, threads = mode.partition("-")
-    params = ({"n_threads": 1} if threads and "n_threads" in HotspotModel().get_params()
+    params = ({"n_threads": 2} if threads and "n_threads" in HotspotModel().get_params()
               else {})
     if mode == "page":
         query = RoleScopedQuery(open_store(store), Principal("bench-first-fit", "analyst"))

@@ -102,11 +102,13 @@ class HotspotModel(ClusterMixin, BaseEstimator):
         Keep at most this many hotspots (the strongest).
     ranking : {"mixture", "kde", "kde-cv", "sepp", "population"} or None, default="mixture"
         The ``models.forecast.ForecastRanker`` kind behind ``top_area``; ``None`` fits none.
-    n_threads : int, default=2
-        Threads a fit may use, at most the machine's cores: the scan's simulated data sets are
-        scored on them, and the forecast ranking is fitted on one of its own while the scans
-        run (NumPy releases the GIL in array arithmetic). ``1`` fits everything in the calling
-        thread. The fitted model is the same whatever the number.
+    n_threads : int, default=1
+        Threads a fit may use, at most the machine's cores: with 2 or more the scan's simulated
+        data sets are scored on them and the forecast ranking is fitted on one of its own while
+        the scans run. The fitted model is the same whatever the number. One by default: on
+        the 2-core test machine, shared, two threads gained nothing (the page's fit took longer
+        and 10-17% more CPU; docs/hotspot-evaluation.md, "First fit in a fresh process, second
+        round"): NumPy releases the GIL only for each ~10 us array operation here.
 
     Attributes
     ----------
@@ -172,7 +174,7 @@ class HotspotModel(ClusterMixin, BaseEstimator):
     def __init__(self, method="scan", *, min_events=10, alpha=0.05, population=None,
                  cell_size_m=300, max_radius_m=1500, bandwidth_m=500, coverage=0.05,
                  n_simulations=99, cross_feed=True, random_state=None, max_area=0.03,
-                 max_hotspots=None, ranking="mixture", exposure=None, n_threads=2):
+                 max_hotspots=None, ranking="mixture", exposure=None, n_threads=1):
         self.method = method
         self.min_events = min_events
         self.alpha = alpha
