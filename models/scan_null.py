@@ -44,9 +44,8 @@ def poisson_llr(c: np.ndarray, e: np.ndarray, total: float, min_events: float) -
     return out
 
 
-
 def null_maxima(population, land, total, conv, expected, min_events, n_simulations, rng,
-                 threads=1):
+                threads=1):
     """Largest LLR of each data set simulated under the null (same total, spread by population).
 
     Discs summed by shifts, in uint16 or float32 (``DiscConvolver.count_dtype``), take
