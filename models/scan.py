@@ -27,9 +27,9 @@ measurements behind the choice.
 Window counts for every centre and radius are sums of shifted copies of the count grid (row
 runs of each width, then the rows of each disc: ``DiscConvolver``); very large discs fall back
 to one FFT convolution per radius. Either way the cost depends on the grid and the number of
-simulations, not on the number of events. Simulated maxima score only the windows whose LLR
-could beat a known lower bound (``_max_llr``), so the logarithms are taken for a handful of
-windows per data set.
+simulations, not on the number of events. The simulations are ``models.scan_null``'s: they
+score only the windows whose LLR could beat a known bound, so the logarithms are taken for a
+few windows per data set, and may run on a few threads (the same maxima either way).
 """
 from __future__ import annotations
 
@@ -37,12 +37,14 @@ from dataclasses import dataclass
 
 import numpy as np
 import scipy.fft as sfft
-from scipy.special import xlogy
 
-BATCH = 8  # simulated data sets convolved together: bounds memory
+from models.scan_null import null_maxima, poisson_llr
+
 SINGLE_MAX = 50_000  # below this many events, simulated counts are convolved in float32 by FFT
 DIRECT_MAX_CELLS = 400  # discs up to this many cells are summed by shifts, larger ones by FFT
 EXACT_FLOAT32 = 2 ** 24  # float32 holds every integer below this exactly
+
+__all__ = ["DiscConvolver", "ScanResult", "poisson_llr", "poisson_scan"]
 
 
 @dataclass(frozen=True)
@@ -161,18 +163,9 @@ class DiscConvolver:
         return out
 
 
-def poisson_llr(c: np.ndarray, e: np.ndarray, total: float, min_events: float) -> np.ndarray:
-    """Kulldorff's Poisson log-likelihood ratio of windows; 0 where ``c <= e`` or too few."""
-    c, e = np.broadcast_arrays(c, e)
-    scored = (c >= min_events) & (c > e) & (e > 0)
-    out = np.zeros(c.shape)
-    cc, ee = c[scored], e[scored]
-    out[scored] = xlogy(cc, cc / ee) + xlogy(total - cc, (total - cc) / (total - ee))
-    return out
-
-
 def poisson_scan(counts: np.ndarray, population: np.ndarray, cell_m: float, radii_m, *,
-                 min_events: int, n_simulations: int, alpha: float, rng) -> ScanResult:
+                 min_events: int, n_simulations: int, alpha: float, rng,
+                 threads: int = 1) -> ScanResult:
     """Scan ``counts`` (ny, nx) against ``population`` (ny, nx); report windows with p < alpha.
 
     Parameters
@@ -187,6 +180,9 @@ def poisson_scan(counts: np.ndarray, population: np.ndarray, cell_m: float, radi
     min_events, n_simulations, alpha
         See ``HotspotModel``.
     rng : numpy.random.Generator
+    threads : int, default=1
+        Threads the simulations may use (at most the machine's cores). The simulated data
+        sets are drawn from ``rng`` in order whatever the number, so the result is the same.
 
     Returns
     -------
@@ -199,67 +195,9 @@ def poisson_scan(counts: np.ndarray, population: np.ndarray, cell_m: float, radi
     expected = total * share
     observed = np.rint(conv(counts[None], land)[0])
     llr = poisson_llr(observed, expected, total, min_events)
-    null_max = _null_maxima(population, land, total, conv, expected, min_events,
-                            n_simulations, rng)
+    null_max = null_maxima(population, land, total, conv, expected, min_events,
+                            n_simulations, rng, threads)
     return _report(llr, observed, expected, null_max, land, counts.ravel()[land], conv, alpha)
-
-
-def _null_maxima(population, land, total, conv, expected, min_events, n_simulations, rng):
-    """Largest LLR of each data set simulated under the null (same total, spread by population)."""
-    cumulative = np.cumsum(population.ravel()[land] / population.sum())
-    n_cells, dtype = population.size, conv.count_dtype(total)
-    single = dtype != np.float64
-    floor = np.maximum(expected, min_events - 0.5).astype(np.float32 if single else float)
-    maxima = np.zeros(n_simulations)
-    if total < min_events or n_simulations == 0:
-        return maxima
-    for start in range(0, n_simulations, BATCH):
-        size = min(BATCH, n_simulations - start)
-        grids = np.zeros((size, n_cells), dtype)
-        for b in range(size):
-            grids[b, land] = _spread(rng, int(total), cumulative)
-        sums = conv(grids.reshape(size, *population.shape), land, single=single,
-                    dtype=dtype if conv.direct else None)
-        maxima[start:start + size] = _max_llr(sums, floor, expected, total)
-    return maxima
-
-
-def _max_llr(sums: np.ndarray, floor: np.ndarray, expected: np.ndarray, total: float):
-    """Largest LLR of each data set in ``sums`` (B, n_radii, n_land).
-
-    Only windows whose count clears ``floor`` (max of expected and min_events) can score. Of
-    those, the logarithms are taken only where the LLR could be the largest: by
-    ``log x <= x - 1`` applied to both terms, ``LLR <= (c - e)^2 C / (e (C - e))``; the exact
-    LLR of each data set's window with the largest bound is a lower bound on its maximum, and
-    windows whose bound falls below it are skipped (with large totals that is nearly all).
-    """
-    # One flat scan of the mask (np.nonzero on a 3-d mask is ~15x slower).
-    b, r, i = np.unravel_index(np.flatnonzero(sums > floor), sums.shape)
-    best = np.zeros(len(sums))
-    if not len(b):
-        return best
-    c = np.rint(sums[b, r, i]).astype(float)
-    e = expected[r, i]
-    bound = (c - e) ** 2 * total / (e * np.maximum(total - e, 1e-12))
-    top = np.zeros(len(sums))
-    np.maximum.at(top, b, bound)
-    lead = np.flatnonzero(bound >= top[b])
-    np.maximum.at(best, b[lead], poisson_llr(c[lead], e[lead], total, 0))
-    keep = np.flatnonzero(bound > best[b] * (1 - 1e-9))  # the margin absorbs round-off
-    if len(keep):
-        np.maximum.at(best, b[keep], poisson_llr(c[keep], e[keep], total, 0))
-    return best
-
-
-def _spread(rng, total: int, cumulative: np.ndarray) -> np.ndarray:
-    """``total`` events over cells with cumulative probabilities ``cumulative`` (multinomial)."""
-    n = len(cumulative)
-    if total < n:  # few events: draw their cells (faster than one binomial per cell)
-        draws = rng.random(total) * cumulative[-1]
-        draws.sort()  # sorted look-ups are cache-friendly (the counts do not depend on order)
-        cell = np.searchsorted(cumulative, draws, side="right")
-        return np.bincount(np.minimum(cell, n - 1), minlength=n)
-    return rng.multinomial(total, np.diff(cumulative, prepend=0.0) / cumulative[-1])
 
 
 def _report(llr, observed, expected, null_max, land, own, conv, alpha) -> ScanResult:

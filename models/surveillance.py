@@ -385,7 +385,7 @@ def _batch_maxima(windows, cells: np.ndarray, recent: np.ndarray, expected: np.n
     logarithms are taken only where the LLR could be the largest: by ``log x <= x - 1`` on
     both terms, ``LLR <= (c - e)^2 C / (e (C - e))``. Without ``at_least``, the exact LLR of
     each replica's cylinder of largest bound is a lower bound on its maximum, and only
-    cylinders whose bound beats it are scored (as ``models.scan._max_llr``). With
+    cylinders whose bound beats it are scored (as ``models.scan_null.max_llr``). With
     ``at_least``, only counts above ``e + sqrt(at_least e (C - e) / C)`` (a bound above
     ``at_least``) are scored, and a replica whose maximum is not found above ``at_least`` is
     scored again in full. Either way the maxima are the same numbers as scoring every cylinder

@@ -5,8 +5,10 @@ and protects and audits it for that role. The fit itself does not depend on the 
 the geomasked points and the exposure layers inside the data layer, and the model is seeded),
 so it is kept here once per process for the store's content, its exposure layers, the feeds,
 the filters and the seed: a second role, a second user or the Explore page's hotspot overlay
-asking for the same filters protect the same fit instead of fitting again (one fit is ~0.6 s
-of CPU on the demo store, 2-4 s of wall clock on a loaded machine: docs/benchmarks.md).
+asking for the same filters protect the same fit instead of fitting again (one fit is ~0.4 s
+of CPU on the demo store once the process has its grids, ~0.7 s the first time; 1-2 s of wall
+clock on a loaded machine: docs/hotspot-evaluation.md, "First fit in a fresh process, second
+round").
 
 What is kept is model output (hotspot cells, their counts, monthly counts per hotspot), never
 a per-event row, the same as the page's own cached views hold after protection; it never
