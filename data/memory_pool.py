@@ -12,7 +12,8 @@ system allocator (always built in; jemalloc measured about the same) while it ru
 Which pool a buffer came from is recorded in the buffer itself, so switching is safe for
 buffers made before or after; the previous default is restored when the last of overlapping
 ingests ends. ``INGEST_MEMORY_POOL`` (``system``, ``jemalloc``, ``mimalloc``, or ``default``: leave
-the pool alone) chooses another.
+the pool alone) chooses another; any other value is refused (``ConfigError`` naming the variable
+and the values allowed) rather than silently ignored, so a typo cannot measure the wrong pool.
 """
 from __future__ import annotations
 
@@ -22,20 +23,31 @@ from contextlib import contextmanager
 
 import pyarrow as pa
 
+from core.errors import ConfigError
+
 POOL_ENV = "INGEST_MEMORY_POOL"
 DEFAULT_POOL = "system"
 _FACTORIES = {"jemalloc": pa.jemalloc_memory_pool, "mimalloc": pa.mimalloc_memory_pool,
               "system": pa.system_memory_pool}
+#: Leave Arrow's default pool as it is.
+KEEP_DEFAULT = "default"
+ALLOWED = (*sorted(_FACTORIES), KEEP_DEFAULT)
 _LOCK = threading.Lock()
 _STATE: dict = {"users": 0, "previous": None}
 
 
 def ingest_pool() -> pa.MemoryPool | None:
     """The pool ``INGEST_MEMORY_POOL`` names (default the system allocator; it too where the
-    one named is not built in), or ``None`` to leave the default pool as it is."""
-    name = os.environ.get(POOL_ENV, "").strip().lower() or DEFAULT_POOL
-    if name not in _FACTORIES:
+    one named is not built in), or ``None`` (``default``) to leave the default pool as it is.
+
+    Raises ``ConfigError`` for any other value."""
+    raw = os.environ.get(POOL_ENV, "")
+    name = raw.strip().lower() or DEFAULT_POOL
+    if name == KEEP_DEFAULT:
         return None
+    if name not in _FACTORIES:
+        raise ConfigError(f"{POOL_ENV} was {raw!r}; expected one of {', '.join(ALLOWED)} "
+                          f"(or unset, for {DEFAULT_POOL})")
     try:
         return _FACTORIES[name]()
     except NotImplementedError:  # pyarrow built without it

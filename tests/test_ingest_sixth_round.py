@@ -1,0 +1,211 @@
+"""Issue 14 item 6, sixth round: the 1,000,000-event ingest in a fresh process; each shortcut
+against the path it replaces.
+
+* work shared by the ingest's two threads (``data.locating.SecondThread``): a task the second
+  thread has not started is run by the first when it needs the result, the rest waited for;
+  the parsed columns' hashes are given to the second thread while validation runs. Results
+  (stored rows, hashes, problems) equal the all-on-one-thread path, whichever thread ran what;
+  a cancelled task never runs; a task's error reaches the caller from either thread;
+* ``INGEST_MEMORY_POOL`` set to an unknown name is a ``ConfigError`` naming the variable and
+  the values allowed (it was silently ignored), and nothing is stored.
+"""
+from __future__ import annotations
+
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pandas as pd
+import pytest
+
+from core.errors import ConfigError, SchemaError
+from data import ingest as ingest_module
+from data import location, memory_pool
+from data.ingest import ingest_file
+from data.locating import Claimable, SecondThread, claim_pending
+from data.synthetic import generate
+from storage.parquet import ParquetStore
+from tests.conftest import VALID_ROWS, store_snapshot, write_csv
+
+
+# -- the two threads share the work ---------------------------------------------------------
+def _ran_on(log):
+    def work(value):
+        log.append((value, threading.current_thread().name))
+        return value * 2
+    return work
+
+
+def test_a_task_the_second_thread_has_not_started_runs_on_the_caller():
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="second")
+    busy, release = threading.Event(), threading.Event()
+    pool.submit(lambda: (busy.set(), release.wait(30)))  # the second thread is kept busy
+    busy.wait(30)
+    log = []
+    tasks = [Claimable(pool, _ran_on(log), n) for n in range(4)]
+    results = [task.result() for task in claim_pending(tasks)]
+    release.set()
+    pool.shutdown(wait=True)
+    assert results == [0, 2, 4, 6]
+    assert sorted(log) == [(n, threading.current_thread().name) for n in range(4)]  # once each
+
+
+def test_a_started_task_is_waited_for_and_runs_once():
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="second")
+    started, release = threading.Event(), threading.Event()
+    log = []
+
+    def slow(value):
+        started.set()
+        release.wait(30)
+        return _ran_on(log)(value)
+
+    first = Claimable(pool, slow, 1)
+    started.wait(30)
+    assert not first.claim()  # running there: not claimed
+    threading.Timer(0.2, release.set).start()
+    assert first.result() == 2
+    pool.shutdown(wait=True)
+    assert [name.startswith("second") for _, name in log] == [True]
+
+
+def test_a_cancelled_task_never_runs_and_errors_reach_the_caller_from_either_thread():
+    pool = ThreadPoolExecutor(max_workers=1)
+    busy, release = threading.Event(), threading.Event()
+    pool.submit(lambda: (busy.set(), release.wait(30)))
+    busy.wait(30)
+    log = []
+    never = Claimable(pool, _ran_on(log), 9)
+    never.cancel()
+
+    def fails(_):
+        raise SchemaError("f.csv", [])
+
+    claimed = Claimable(pool, fails, 0)  # pending: run here by result()
+    with pytest.raises(SchemaError):
+        claimed.result()
+    release.set()
+    there = Claimable(pool, fails, 0)  # run by the second thread
+    time.sleep(0.1)
+    with pytest.raises(SchemaError):
+        there.result()
+    pool.shutdown(wait=True)
+    assert log == []
+
+
+def test_a_small_file_runs_every_task_inline():
+    log = []
+    second = SecondThread(threaded=False)
+    task = second.submit(_ran_on(log), 3)
+    assert log == [(3, threading.current_thread().name)]  # at once, on this thread
+    assert task.result() == 6 and not task.claim()
+
+
+def _stored(store: ParquetStore, feed: str) -> pd.DataFrame:
+    return store.query(feed).sort_values("record_id", ignore_index=True)
+
+
+@pytest.fixture(scope="module")
+def feeds():
+    return generate(seed=11, events=6_000)
+
+
+def test_the_stored_rows_are_the_same_whichever_thread_ran_each_task(tmp_path, monkeypatch,
+                                                                     feeds):
+    """The reference: every task inline (one thread). Then the second thread with many chunks,
+    its first location chunk made slow, so the first thread runs later chunks and the parsed
+    columns' hashes itself; then the second thread left to do what it takes."""
+    monkeypatch.setattr(location, "MIN_POINTS", 0)  # the grid table on these small chunks
+    ran = {"locations": set(), "hashes": set()}
+    real_locate, real_hashes = ingest_module.locate_chunk, ingest_module.text_hashes
+    slow_first = threading.Event()
+
+    def locate(*args):
+        ran["locations"].add(threading.current_thread().name)
+        if threading.current_thread().name.startswith("ingest-locations") and \
+                not slow_first.is_set():
+            slow_first.set()
+            time.sleep(1.0)
+        return real_locate(*args)
+
+    def hashes(column):
+        ran["hashes"].add(threading.current_thread().name)
+        return real_hashes(column)
+
+    monkeypatch.setattr(ingest_module, "locate_chunk", locate)
+    monkeypatch.setattr(ingest_module, "text_hashes", hashes)
+    stored = {}
+    for case, thread_min_rows, chunk_rows in (("inline", 10**12, 10**9), ("shared", 0, 997),
+                                              ("threaded", 0, 1_500)):
+        monkeypatch.setattr(ingest_module, "THREAD_MIN_ROWS", thread_min_rows)
+        monkeypatch.setattr(ingest_module, "CHUNK_ROWS", chunk_rows)
+        slow_first.clear()
+        for feed, frame in feeds.items():
+            path = tmp_path / f"{feed}.csv"
+            frame.to_csv(path, index=False)
+            store = ParquetStore(tmp_path / case / feed)
+            report = ingest_file(path, feed, store=store)
+            assert report.added == len(frame)
+            stored[case, feed] = _stored(store, feed)
+        if case == "shared":
+            main = threading.current_thread().name
+            assert main in ran["locations"] and main in ran["hashes"], ran
+            assert any(n.startswith("ingest-locations") for n in ran["locations"]), ran
+        ran = {"locations": set(), "hashes": set()}
+    for feed in feeds:
+        for case in ("shared", "threaded"):
+            pd.testing.assert_frame_equal(stored[case, feed], stored["inline", feed],
+                                          obj=f"{feed} {case}")
+
+
+def test_a_refused_file_gives_the_same_problems_with_the_work_shared(tmp_path, monkeypatch,
+                                                                    feeds):
+    frame = feeds["rosewood"].copy()
+    frame.loc[3, "found_at"] = "2001-01-01T00:00"  # found before reported missing
+    frame.loc[7, "age_group"] = "ninety"
+    path = tmp_path / "rosewood.csv"
+    frame.to_csv(path, index=False)
+    messages = []
+    for thread_min_rows, chunk_rows in ((10**12, 10**9), (0, 997)):
+        monkeypatch.setattr(ingest_module, "THREAD_MIN_ROWS", thread_min_rows)
+        monkeypatch.setattr(ingest_module, "CHUNK_ROWS", chunk_rows)
+        store = ParquetStore(tmp_path / f"s{thread_min_rows}")
+        with pytest.raises(SchemaError) as caught:
+            ingest_file(path, "rosewood", store=store)
+        messages.append(str(caught.value))
+        assert not store.batches()
+        # --accept-valid: the other rows stored, the same two quarantined
+        report = ingest_file(path, "rosewood", store=store, accept_valid=True)
+        assert (report.added, report.quarantined) == (len(frame) - 2, 2)
+    assert messages[0] == messages[1]
+    assert "row 5" in messages[0] and "row 9" in messages[0]
+
+
+# -- INGEST_MEMORY_POOL ----------------------------------------------------------------------
+@pytest.mark.parametrize("value", ["jemaloc", "malloc", "none"])
+def test_an_unknown_memory_pool_is_a_clear_error(monkeypatch, value):
+    monkeypatch.setenv(memory_pool.POOL_ENV, value)
+    with pytest.raises(ConfigError) as caught:
+        memory_pool.ingest_pool()
+    message = str(caught.value)
+    assert "INGEST_MEMORY_POOL" in message and repr(value) in message
+    for allowed in ("system", "jemalloc", "mimalloc", "default"):
+        assert allowed in message
+
+
+@pytest.mark.parametrize("value", ["", "system", " System ", "default", "mimalloc", "jemalloc"])
+def test_the_known_memory_pool_names_are_accepted(monkeypatch, value):
+    monkeypatch.setenv(memory_pool.POOL_ENV, value)
+    pool = memory_pool.ingest_pool()
+    assert (pool is None) == (value == "default")
+
+
+def test_an_ingest_with_an_unknown_memory_pool_stores_nothing(tmp_path, monkeypatch):
+    monkeypatch.setenv(memory_pool.POOL_ENV, "jemaloc")
+    store = ParquetStore(tmp_path / "s")
+    path = write_csv(tmp_path / "nrm.csv", VALID_ROWS["nrm"])
+    with pytest.raises(ConfigError, match="INGEST_MEMORY_POOL"):
+        ingest_file(path, "nrm", store=store)
+    assert not any(name.endswith(".parquet") for name in store_snapshot(store.root)) \
+        if store.root.exists() else True
+    assert ingest_module.main([str(path), "--feed", "nrm", "--store", str(tmp_path / "t")]) == 2
