@@ -6,6 +6,11 @@ against the path it replaces.
   the parsed columns' hashes are given to the second thread while validation runs. Results
   (stored rows, hashes, problems) equal the all-on-one-thread path, whichever thread ran what;
   a cancelled task never runs; a task's error reaches the caller from either thread;
+* the store's batch write (``storage.parquet``): each row group's rows taken on a helper
+  thread while the one before is written, byte for byte the file ``pq.write_table`` of the
+  whole sorted table wrote (sizes around the row group size, every feed); the batch's own
+  uniqueness test run meanwhile, its refusal (``StoreError``) still first, before a conflict,
+  and nothing of the batch left in the store folder (a new batch or a conflicting one);
 * ``INGEST_MEMORY_POOL`` set to an unknown name is a ``ConfigError`` naming the variable and
   the values allowed (it was silently ignored), and nothing is stored.
 """
@@ -16,14 +21,17 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pandas as pd
+import pyarrow.parquet as pq
 import pytest
 
-from core.errors import ConfigError, SchemaError
+from core.errors import ConfigError, SchemaError, StoreError
 from data import ingest as ingest_module
 from data import location, memory_pool
 from data.ingest import ingest_file
 from data.locating import Claimable, SecondThread, claim_pending
 from data.synthetic import generate
+from storage import parquet as parquet_store
+from storage.base import RecordConflict, stored_schema
 from storage.parquet import ParquetStore
 from tests.conftest import VALID_ROWS, store_snapshot, write_csv
 
@@ -179,6 +187,69 @@ def test_a_refused_file_gives_the_same_problems_with_the_work_shared(tmp_path, m
         assert (report.added, report.quarantined) == (len(frame) - 2, 2)
     assert messages[0] == messages[1]
     assert "row 5" in messages[0] and "row 9" in messages[0]
+
+
+# -- the batch write ------------------------------------------------------------------------
+@pytest.mark.parametrize("group", [1_000, 2_048])
+def test_the_batch_file_is_byte_for_byte_the_whole_table_write(tmp_path, monkeypatch, feeds,
+                                                               group):
+    monkeypatch.setattr(parquet_store, "ROW_GROUP_SIZE", group)
+    for feed, frame in feeds.items():
+        store = ParquetStore(tmp_path / feed)
+        ingest_module.ingest_frame(frame, feed, name=f"{feed}.csv", store=store)
+        records = store.query(feed).sample(frac=1, random_state=2).reset_index(drop=True)
+        schema = stored_schema(feed)
+        for rows in (0, 1, group - 1, group, group + 1, 2 * group, 2 * group + 3, len(records)):
+            part = records.iloc[:rows]
+            whole, pieces = tmp_path / "whole.parquet", tmp_path / "pieces.parquet"
+            pq.write_table(parquet_store.sorted_table(part, schema), whole,
+                           row_group_size=group, **parquet_store.write_options(schema))
+            assert parquet_store.write_sorted(part, schema, pieces) == len(part)
+            assert pieces.read_bytes() == whole.read_bytes(), (feed, rows)
+            assert pq.ParquetFile(pieces).num_row_groups == -(-len(part) // group) or rows == 0
+
+
+def _parquet_files(store: ParquetStore) -> list[str]:
+    return sorted(p.name for p in store.root.rglob("*.parquet"))
+
+
+def test_a_batch_holding_an_id_twice_is_refused_first_and_leaves_nothing(tmp_path, feeds):
+    store = ParquetStore(tmp_path / "s")
+    ingest_module.ingest_frame(feeds["nrm"], "nrm", name="nrm.csv", store=store)
+    before = (_parquet_files(store), store.batches(), _stored(store, "nrm"))
+    rows = store.query("nrm")
+    new = rows.assign(record_id=[f"N-{i}" for i in range(len(rows))])
+    twice = pd.concat([new, new.iloc[:1]], ignore_index=True)  # new rows, one id twice
+    with pytest.raises(StoreError, match="more than once"):
+        store.append("nrm", twice, source="real", file_name="twice.csv")
+    # Conflicting rows (stored ids, other content) and an id twice: the duplicate is reported.
+    changed = rows.assign(gender="other", content_hash="0" * 16)
+    clash = pd.concat([changed, rows.iloc[:1]], ignore_index=True)
+    with pytest.raises(StoreError, match="more than once"):
+        store.append("nrm", clash, source="real", file_name="clash.csv")
+    with pytest.raises(StoreError, match="more than once"):
+        store.append("nrm", clash, source="real", file_name="clash.csv", replace=True)
+    after = (_parquet_files(store), store.batches(), _stored(store, "nrm"))
+    assert after[:2] == before[:2]
+    pd.testing.assert_frame_equal(after[2], before[2])
+    with pytest.raises(RecordConflict):  # without the duplicate: the conflict, as before
+        store.append("nrm", changed, source="real", file_name="c.csv")
+    assert _parquet_files(store) == before[0]
+
+
+def test_a_failed_write_leaves_no_file_and_the_store_unchanged(tmp_path, monkeypatch, feeds):
+    store = ParquetStore(tmp_path / "s")
+    ingest_module.ingest_frame(feeds["nrm"], "nrm", name="nrm.csv", store=store)
+    before = (_parquet_files(store), store.batches())
+    rows = store.query("nrm").assign(record_id=lambda f: "M-" + f["record_id"])
+
+    def fails(*_):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(parquet_store.ParquetStore, "_commit", fails)
+    with pytest.raises(OSError, match="disk full"):
+        store.append("nrm", rows, source="real", file_name="more.csv")
+    assert (_parquet_files(store), store.batches()) == before
 
 
 # -- INGEST_MEMORY_POOL ----------------------------------------------------------------------
