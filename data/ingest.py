@@ -48,7 +48,7 @@ from core.schema import EVENT_DATE_FIELD, feed_fields
 from data.columns import load_column_mapping, resolve_columns
 from data.content_hash import content_hash, content_hash_of, text_hashes
 from data.identifiers import mask, refuse_identifiers
-from data.locating import SecondThread, claim_pending, joined, locate_chunk
+from data.locating import Located, SecondThread, claim_pending, joined, locate_chunk
 from data.location import resolve_locations
 from data.memory_pool import ingest_memory_pool
 from data.parse import parse_field
@@ -249,15 +249,6 @@ def _os_user() -> str:
         return getpass.getuser()
     except (KeyError, OSError):  # no user name in a minimal container
         return "unknown"
-
-
-@dataclass
-class Located:
-    """The second thread (``data.locating.SecondThread``) and its tasks for ``frame``'s
-    locations and their hashes, one per chunk."""
-
-    second: SecondThread
-    chunks: list
 
 
 @contextmanager

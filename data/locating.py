@@ -19,6 +19,7 @@ columns' hashes, submitted while validation runs).
 from __future__ import annotations
 
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -101,6 +102,15 @@ class SecondThread:
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
         self.pool.shutdown(wait=wait, cancel_futures=cancel_futures)
+
+
+@dataclass
+class Located:
+    """The ingest's second thread and its tasks for a file's locations and their hashes, one
+    per chunk (``data.ingest``)."""
+
+    second: SecondThread
+    chunks: list
 
 
 class Inline:
