@@ -12,7 +12,10 @@ against the path it replaces.
   uniqueness test run meanwhile, its refusal (``StoreError``) still first, before a conflict,
   and nothing of the batch left in the store folder (a new batch or a conflicting one);
 * ``INGEST_MEMORY_POOL`` set to an unknown name is a ``ConfigError`` naming the variable and
-  the values allowed (it was silently ignored), and nothing is stored.
+  the values allowed (it was silently ignored), and nothing is stored;
+* with the system allocator, glibc's heap keeps freed memory from the first ingest on
+  (``data.memory_pool.keep_freed_heap``): set once per process, both settings, nothing done
+  without glibc; the stored rows are those of an ingest that leaves the allocator alone.
 """
 from __future__ import annotations
 
@@ -280,3 +283,55 @@ def test_an_ingest_with_an_unknown_memory_pool_stores_nothing(tmp_path, monkeypa
     assert not any(name.endswith(".parquet") for name in store_snapshot(store.root)) \
         if store.root.exists() else True
     assert ingest_module.main([str(path), "--feed", "nrm", "--store", str(tmp_path / "t")]) == 2
+
+
+class _FakeLibc:
+    def __init__(self, answer=1):
+        self.calls, self.answer = [], answer
+
+    def mallopt(self, option, value):
+        self.calls.append((option, value))
+        return self.answer
+
+
+def test_the_heap_is_told_to_keep_freed_memory_once(monkeypatch):
+    monkeypatch.setitem(memory_pool._HEAP, "kept", False)
+    libc = _FakeLibc()
+    assert memory_pool.keep_freed_heap(libc) and memory_pool.keep_freed_heap(libc)
+    assert libc.calls == list(memory_pool.KEPT_HEAP.items())  # both settings, once
+    monkeypatch.setitem(memory_pool._HEAP, "kept", False)
+    refused = _FakeLibc(answer=0)
+    assert not memory_pool.keep_freed_heap(refused)
+    assert refused.calls == list(memory_pool.KEPT_HEAP.items())  # both tried
+    monkeypatch.setitem(memory_pool._HEAP, "kept", False)
+    monkeypatch.setattr(memory_pool, "_libc", lambda: None)  # not glibc: nothing to do
+    assert not memory_pool.keep_freed_heap()
+
+
+@pytest.mark.parametrize("pool, kept", [("system", True), ("jemalloc", False),
+                                        ("default", False)])
+def test_an_ingest_keeps_the_heap_with_the_system_allocator_only(tmp_path, monkeypatch,
+                                                                 pool, kept):
+    monkeypatch.setenv(memory_pool.POOL_ENV, pool)
+    monkeypatch.setitem(memory_pool._HEAP, "kept", False)
+    libc = _FakeLibc()
+    monkeypatch.setattr(memory_pool, "_libc", lambda: libc)
+    store = ParquetStore(tmp_path / "s")
+    ingest_file(write_csv(tmp_path / "nrm.csv", VALID_ROWS["nrm"]), "nrm", store=store)
+    assert bool(libc.calls) == kept
+
+
+def test_the_stored_rows_are_the_same_with_the_heap_kept(tmp_path, monkeypatch, feeds):
+    stored = {}
+    for pool in ("default", "system"):
+        monkeypatch.setenv(memory_pool.POOL_ENV, pool)
+        store = ParquetStore(tmp_path / pool)
+        for feed, frame in feeds.items():
+            path = tmp_path / f"{feed}.csv"
+            frame.to_csv(path, index=False)
+            ingest_file(path, feed, store=store)
+            stored[pool, feed] = _stored(store, feed)
+    if memory_pool._libc() is not None:  # glibc here: the real settings were made
+        assert memory_pool._HEAP["kept"]
+    for feed in feeds:
+        pd.testing.assert_frame_equal(stored["system", feed], stored["default", feed])
