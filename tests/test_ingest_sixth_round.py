@@ -124,19 +124,21 @@ def feeds():
 def test_the_stored_rows_are_the_same_whichever_thread_ran_each_task(tmp_path, monkeypatch,
                                                                      feeds):
     """The reference: every task inline (one thread). Then the second thread with many chunks,
-    its first location chunk made slow, so the first thread runs later chunks and the parsed
-    columns' hashes itself; then the second thread left to do what it takes."""
+    held in its first location chunk until the first thread has run a later chunk itself (so
+    the first thread runs location chunks and the parsed columns' hashes); then the second
+    thread left to do what it takes."""
     monkeypatch.setattr(location, "MIN_POINTS", 0)  # the grid table on these small chunks
     ran = {"locations": set(), "hashes": set()}
     real_locate, real_hashes = ingest_module.locate_chunk, ingest_module.text_hashes
-    slow_first = threading.Event()
+    hold = {"on": False, "released": threading.Event()}
 
     def locate(*args):
-        ran["locations"].add(threading.current_thread().name)
-        if threading.current_thread().name.startswith("ingest-locations") and \
-                not slow_first.is_set():
-            slow_first.set()
-            time.sleep(1.0)
+        name = threading.current_thread().name
+        ran["locations"].add(name)
+        if not name.startswith("ingest-locations"):
+            hold["released"].set()  # the first thread runs a chunk: let the second go on
+        elif hold["on"]:
+            assert hold["released"].wait(30)
         return real_locate(*args)
 
     def hashes(column):
@@ -150,8 +152,9 @@ def test_the_stored_rows_are_the_same_whichever_thread_ran_each_task(tmp_path, m
                                               ("threaded", 0, 1_500)):
         monkeypatch.setattr(ingest_module, "THREAD_MIN_ROWS", thread_min_rows)
         monkeypatch.setattr(ingest_module, "CHUNK_ROWS", chunk_rows)
-        slow_first.clear()
         for feed, frame in feeds.items():
+            hold["on"] = case == "shared" and len(frame) > chunk_rows  # a later chunk to run
+            hold["released"].clear()
             path = tmp_path / f"{feed}.csv"
             frame.to_csv(path, index=False)
             store = ParquetStore(tmp_path / case / feed)
