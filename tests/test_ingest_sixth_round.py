@@ -11,6 +11,10 @@ against the path it replaces.
   whole sorted table wrote (sizes around the row group size, every feed); the batch's own
   uniqueness test run meanwhile, its refusal (``StoreError``) still first, before a conflict,
   and nothing of the batch left in the store folder (a new batch or a conflicting one);
+* category and multi-choice cells cleaned once per distinct raw value (``data.parse``)
+  against cleaning every cell first: same typed column on the generated feeds, every such
+  column of the bad-input corpus, and random cells of spaces, tabs, non-breaking spaces, case,
+  hyphens, separators and empties (missing cells take the old path);
 * ``INGEST_MEMORY_POOL`` set to an unknown name is a ``ConfigError`` naming the variable and
   the values allowed (it was silently ignored), and nothing is stored;
 * with the system allocator, glibc's heap keeps freed memory from the first ingest on
@@ -22,16 +26,20 @@ from __future__ import annotations
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
-from core.errors import ConfigError, SchemaError, StoreError
+from core.errors import ConfigError, DashboardError, SchemaError, StoreError
+from core.schema import feed_fields
 from data import ingest as ingest_module
-from data import location, memory_pool
+from data import location, memory_pool, parse
 from data.ingest import ingest_file
 from data.locating import Claimable, SecondThread, claim_pending
+from data.readers import read_partner_file
 from data.synthetic import generate
 from storage import parquet as parquet_store
 from storage.base import RecordConflict, stored_schema
@@ -193,6 +201,54 @@ def test_a_refused_file_gives_the_same_problems_with_the_work_shared(tmp_path, m
         assert (report.added, report.quarantined) == (len(frame) - 2, 2)
     assert messages[0] == messages[1]
     assert "row 5" in messages[0] and "row 9" in messages[0]
+
+
+# -- categories cleaned per distinct value ---------------------------------------------------
+CORPUS = Path(__file__).resolve().parent / "bad_inputs"
+CHOICE_FIELDS = {f.name: f for feed in ("nrm", "rosewood", "mandevilla")
+                 for f in feed_fields(feed) if f.kind in ("category", "multi")}
+
+
+def _old_choice(raw: pd.Series, field) -> pd.Series:
+    """``parse_field`` for a category or multi column as it was: every cell cleaned first."""
+    canonical = parse._canonical_category if field.kind == "category" else parse._canonical_multi
+    return parse._per_distinct_text(parse.clean_text(raw), canonical)
+
+
+def _same_choices(raw: pd.Series, field, what: str) -> None:
+    frame = pd.DataFrame({field.name: raw, "_row": np.arange(2, len(raw) + 2)})
+    new, problems = parse.parse_field(frame, field)
+    assert problems == []
+    pd.testing.assert_series_equal(new, _old_choice(raw, field), check_names=False, obj=what)
+
+
+def test_choices_cleaned_per_distinct_value_are_those_cleaned_per_cell(feeds):
+    for feed, frame in feeds.items():
+        for f in feed_fields(feed):
+            if f.kind in ("category", "multi"):
+                _same_choices(frame[f.name].astype("string").fillna(""), f, f"{feed}.{f.name}")
+    compared = 0
+    for path in sorted(CORPUS.glob("*.csv")):
+        try:
+            _, frame = read_partner_file(path)
+        except DashboardError:
+            continue
+        for name in frame.columns:
+            if name in CHOICE_FIELDS and len(frame):
+                _same_choices(frame[name], CHOICE_FIELDS[name], f"{path.name}.{name}")
+                compared += 1
+    assert compared >= 20
+    rng = np.random.default_rng(6)
+    pieces = ["", " ", "\t", "\u00a0", "Male", "male", "FEMALE", " other ", "18-24", "18 24",
+              "sexual;labour", "Labour , Sexual", "criminal|domestic_servitude", ";", "x-y_z",
+              "\u00a0 unknown\u00a0", "Local Authority", "police\n"]
+    cells = ["".join(rng.choice(pieces, size=rng.integers(0, 4))) for _ in range(5_000)]
+    for field in CHOICE_FIELDS.values():
+        _same_choices(pd.Series(cells, dtype="string"), field, f"random {field.name}")
+        _same_choices(pd.Series(cells, dtype="string").iloc[100:], field, "offset index")
+        with_missing = pd.Series(cells[:50] + [None], dtype="string")  # the old path
+        _same_choices(with_missing, field, "missing cell")
+        _same_choices(pd.Series(cells[:50], dtype=object), field, "object cells")
 
 
 # -- the batch write ------------------------------------------------------------------------
