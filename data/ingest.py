@@ -48,7 +48,7 @@ from core.schema import EVENT_DATE_FIELD, feed_fields
 from data.columns import load_column_mapping, resolve_columns
 from data.content_hash import content_hash, content_hash_of, text_hashes
 from data.identifiers import mask, refuse_identifiers
-from data.locating import Located, SecondThread, claim_pending, joined, locate_chunk
+from data.locating import Located, SecondThread, joined, locate_chunk
 from data.location import resolve_locations
 from data.memory_pool import ingest_memory_pool
 from data.parse import parse_field
@@ -285,24 +285,19 @@ def _ingest(frame, feed, name, *, store, accept_valid, replace, geomask_m, sourc
     with bar.stage("parse", len(frame)) as advance:
         typed, problems = _by_chunk(frame, lambda chunk: _parse(chunk, feed), advance)
     parsed = {(p.row, p.column) for p in problems}
-    event_date = typed[EVENT_DATE_FIELD[feed]].dt.floor("D")
-    # The parsed columns' part of the content hash, given to the second thread behind the
-    # locations while validation runs here (a row's hash does not depend on the other rows,
-    # so hashing before the invalid rows are dropped gives the same numbers); whatever that
-    # thread has not started when validation ends is run here (``data.locating``).
-    hashing = {} if problems or located is None else \
-        {c: located.second.submit(text_hashes, typed[c]) for c in typed.columns
-         if c != ROW_COLUMN} | {"event_date": located.second.submit(text_hashes, event_date)}
     # A cell the parser could not read is reported once, not again by the schema.
     with bar.stage("validate", len(frame)) as advance:
         problems += [p for p in validate(typed, frame, feed)
                      if (p.row, p.column) not in parsed]
         advance(len(frame))
-    if problems:  # no hashes are made for a file with problems: those not started never run
-        for task in hashing.values():
-            task.cancel()
+    event_date = typed[EVENT_DATE_FIELD[feed]].dt.floor("D")
+    # While the locations are still being resolved: the parsed columns' part of the content
+    # hash (a row's hash does not depend on the other rows, so hashing before the invalid
+    # rows are dropped gives the same numbers). Here, not on the second thread: hashing text
+    # holds the GIL, and overlapped with validation it cost CPU on a busy machine (sixth round).
     hashes = {} if problems else \
-        dict(zip(hashing, (task.result() for task in claim_pending(hashing.values()))))
+        {c: text_hashes(typed[c]) for c in typed.columns if c != ROW_COLUMN} | \
+        {"event_date": text_hashes(event_date)}
     with bar.stage("geomask", len(frame)) as advance:
         location, location_problems, location_hashes = joined(located.chunks, advance)
     problems += location_problems

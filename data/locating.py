@@ -13,8 +13,10 @@ Either thread may run a task (:class:`SecondThread`): the second takes the tasks
 they were given; the first, once it needs a result, runs itself every task the second has not
 started (``Future.cancel`` succeeds only for those) and then waits for the rest. Every task is
 a function of its arguments alone, so which thread ran it changes nothing in the results; it
-only keeps both cores busy at the end (NRM: the last location chunk; Rosewood: the parsed
-columns' hashes, submitted while validation runs).
+only keeps both cores busy at the end (NRM: the last location chunk, which the first thread
+used to wait for). Only location work goes there (projections, tree queries and Arrow release
+the GIL); hashing the parsed columns there too, while validation ran, cost CPU on a busy
+machine (text hashing holds the GIL) and was dropped (docs/benchmarks.md, sixth round).
 """
 from __future__ import annotations
 
