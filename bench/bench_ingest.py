@@ -31,7 +31,9 @@ boundaries or of that code would (checkouts without the cache build it every tim
 
 Each row gives the wall-clock seconds and, beside them, the CPU seconds of the ingesting
 process (all threads, ``time.process_time``): on a shared machine the wall clock measures the
-other work as much as this code.
+other work as much as this code. The last two columns: the kernel's part of that CPU (``sys``,
+from ``getrusage``) and the minor page faults taken (first touches of memory; a count that
+does not depend on the load), of the same run as the CPU figure.
 """
 from __future__ import annotations
 
@@ -87,25 +89,30 @@ def worker(tree: Path, folder: Path, feeds: list[str], warm: bool) -> dict:
     from data.ingest import ingest_file
     from storage.parquet import ParquetStore
 
-    rows, seconds, cpu = {}, {}, {}
+    rows, seconds, cpu, kernel = {}, {}, {}, {}
     with tempfile.TemporaryDirectory() as tmp:
         for feed in feeds:
             path = folder / f"{feed}.csv"
             runs = 3 if warm else 1
             if warm:
                 ingest_file(path, feed, store=ParquetStore(Path(tmp) / "warm"))
-            best = (float("inf"), float("inf"))
+            best = (float("inf"), float("inf"), 0.0, 0)
             for run in range(runs):
                 store = ParquetStore(Path(tmp) / f"{feed}-{run}")
                 started, started_cpu = time.perf_counter(), time.process_time()
+                usage = resource.getrusage(resource.RUSAGE_SELF)
                 report = ingest_file(path, feed, store=store)
+                after = resource.getrusage(resource.RUSAGE_SELF)
                 best = min(best, (time.perf_counter() - started,
-                                  time.process_time() - started_cpu))
-            rows[feed], (seconds[feed], cpu[feed]) = report.added, best
+                                  time.process_time() - started_cpu,
+                                  after.ru_stime - usage.ru_stime,
+                                  after.ru_minflt - usage.ru_minflt))
+            rows[feed], (seconds[feed], cpu[feed]) = report.added, best[:2]
+            kernel[feed] = best[2:]
         store_mb = sum(folder_bytes(Path(tmp) / f"{feed}-0") for feed in feeds) / 2**20
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
-    return {"rows": rows, "seconds": seconds, "cpu": cpu, "store_mb": store_mb,
-            "peak_gib": peak}
+    return {"rows": rows, "seconds": seconds, "cpu": cpu, "kernel": kernel,
+            "store_mb": store_mb, "peak_gib": peak}
 
 
 def run_tree(tree: Path, folder: Path, feeds, warm: bool, cold_grid: bool = False) -> dict:
@@ -124,17 +131,25 @@ def run_tree(tree: Path, folder: Path, feeds, warm: bool, cold_grid: bool = Fals
 def report(label: str, version: str, result: dict, raw: dict) -> None:
     """One table row per feed (and one for all): wall seconds and rate, then CPU seconds of the
     process (all its threads: ``time.process_time``) and the rate by CPU, steadier than the
-    wall clock on a shared machine, then the raw read and the ratio of wall to it."""
+    wall clock on a shared machine, then the raw read and the ratio of wall to it, and of the
+    CPU the kernel's part (``sys``) and the page faults taken (minor faults: first touches of
+    memory), which do not depend on the machine's load."""
+    kernel = result.get("kernel", {})
     for feed, count in result["rows"].items():
         s, cpu = result["seconds"][feed], result["cpu"][feed]
+        sys_s, faults = kernel.get(feed, (0.0, 0))
         print(f"| {label} | {version} | {feed} | {count:,} | {s:.2f} | {count / s:,.0f} | "
-              f"{cpu:.2f} | {count / cpu:,.0f} | {raw[feed]:.3f} | {s / raw[feed]:.0f}x |")
+              f"{cpu:.2f} | {count / cpu:,.0f} | {raw[feed]:.3f} | {s / raw[feed]:.0f}x | "
+              f"{sys_s:.2f} | {faults:,} |")
     if len(result["rows"]) > 1:
         total, secs = sum(result["rows"].values()), sum(result["seconds"].values())
         cpu = sum(result["cpu"].values())
         raw_total = sum(raw[f] for f in result["rows"])
+        sys_s = sum(k[0] for k in kernel.values())
+        faults = sum(k[1] for k in kernel.values())
         print(f"| {label} | {version} | **all** | {total:,} | {secs:.2f} | **{total / secs:,.0f}** "
-              f"| {cpu:.2f} | {total / cpu:,.0f} | {raw_total:.3f} | **{secs / raw_total:.0f}x** |")
+              f"| {cpu:.2f} | {total / cpu:,.0f} | {raw_total:.3f} | **{secs / raw_total:.0f}x** "
+              f"| {sys_s:.2f} | {faults:,} |")
 
 
 def main() -> None:
@@ -165,8 +180,8 @@ def main() -> None:
           f"{' '.join(f'{x:.2f}' for x in os.getloadavg())} · LSOA grid table: "
           f"{'built in every process' if args.grid_cache == 'cold' else 'kept on disk'}")
     print("| case | version | feed | rows | seconds | rows/s | CPU s | rows/s by CPU | raw read (s) "
-          "| ingest / raw |")
-    print("| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+          "| ingest / raw | of which sys s | page faults |")
+    print("| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     if args.grid_cache == "kept":  # made once here (untimed) if this checkout has none yet
         subprocess.run([sys.executable, "-c", "from data.lsoa_grid import lsoa_grid; lsoa_grid()"],
                        check=True, cwd=HERE)
@@ -187,7 +202,7 @@ def main() -> None:
             csv_mb = sum(files[f].stat().st_size for f in feeds) / 2**20
             print(f"| {label} | | store size on disk: {result['store_mb']:.1f} MiB (CSV input "
                   f"{csv_mb:.1f} MiB); generation {generated:.1f} s; peak memory "
-                  f"{result['peak_gib']:.2f} GiB |  |  |  |  |  |  |  |")
+                  f"{result['peak_gib']:.2f} GiB |  |  |  |  |  |  |  |  |  |")
     print(f"\nload average at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
 

@@ -27,7 +27,6 @@ import getpass
 import os
 import sys
 import time
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -49,7 +48,7 @@ from core.schema import EVENT_DATE_FIELD, feed_fields
 from data.columns import load_column_mapping, resolve_columns
 from data.content_hash import content_hash, content_hash_of, text_hashes
 from data.identifiers import mask, refuse_identifiers
-from data.locating import Inline, joined, locate_chunk
+from data.locating import Located, SecondThread, joined, locate_chunk
 from data.location import resolve_locations
 from data.memory_pool import ingest_memory_pool
 from data.parse import parse_field
@@ -254,9 +253,9 @@ def _os_user() -> str:
 
 @contextmanager
 def _locating(frame: pd.DataFrame, geomask_m):
-    """The futures of ``frame``'s locations and their hashes (``data.locating``), one per
-    chunk, resolved on a second thread for a large file; ``None`` (``_ingest`` then refuses the
-    file as before) for an empty frame or a cell size ``geomask_cell_m`` refuses."""
+    """``frame``'s locations and their hashes (``data.locating``) being resolved, one task per
+    chunk, on a second thread for a large file (:class:`Located`); ``None`` (``_ingest`` then
+    refuses the file as before) for an empty frame or a cell size ``geomask_cell_m`` refuses."""
     try:
         cell_m = geomask_cell_m(geomask_m)
     except ConfigError:
@@ -264,11 +263,10 @@ def _locating(frame: pd.DataFrame, geomask_m):
     if cell_m is None or frame.empty:
         yield None
         return
-    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest-locations") \
-        if len(frame) >= THREAD_MIN_ROWS else Inline()
+    pool = SecondThread(threaded=len(frame) >= THREAD_MIN_ROWS)
     try:
-        yield [pool.submit(locate_chunk, resolve_locations, chunk, cell_m)
-               for chunk in _chunks(frame)]
+        yield Located(pool, [pool.submit(locate_chunk, resolve_locations, chunk, cell_m)
+                             for chunk in _chunks(frame)])
     except BaseException:
         pool.shutdown(wait=False, cancel_futures=True)  # a refused file: its locations unused
         raise
@@ -277,7 +275,8 @@ def _locating(frame: pd.DataFrame, geomask_m):
 
 def _ingest(frame, feed, name, *, store, accept_valid, replace, geomask_m, source, bar,
             located):
-    """``located``: :func:`_locating`'s futures (``None`` only when this refuses the file)."""
+    """``located``: :func:`_locating`'s :class:`Located` (``None`` only when this refuses the
+    file)."""
     store = store if isinstance(store, Store) else open_store(store)
     geomask_cell_m(geomask_m)  # a bad cell size is refused here, after the identifier check
     report = IngestReport(name=Path(name).name, feed=feed, rows_read=len(frame))
@@ -294,12 +293,13 @@ def _ingest(frame, feed, name, *, store, accept_valid, replace, geomask_m, sourc
     event_date = typed[EVENT_DATE_FIELD[feed]].dt.floor("D")
     # While the locations are still being resolved: the parsed columns' part of the content
     # hash (a row's hash does not depend on the other rows, so hashing before the invalid
-    # rows are dropped gives the same numbers).
+    # rows are dropped gives the same numbers). Here, not on the second thread: hashing text
+    # holds the GIL, and overlapped with validation it cost CPU on a busy machine (sixth round).
     hashes = {} if problems else \
         {c: text_hashes(typed[c]) for c in typed.columns if c != ROW_COLUMN} | \
         {"event_date": text_hashes(event_date)}
     with bar.stage("geomask", len(frame)) as advance:
-        location, location_problems, location_hashes = joined(located, advance)
+        location, location_problems, location_hashes = joined(located.chunks, advance)
     problems += location_problems
     records = pd.concat([typed, location], axis=1)
     records["event_date"] = event_date

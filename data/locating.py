@@ -8,10 +8,20 @@ release the GIL. The thread's work was the longer of the two, so hashing its col
 (rather than on the first thread once both are done) and starting it before the identifier
 check both shorten the ingest. A row's hash does not depend on the other rows, so the
 per-chunk hashes joined are the whole column's (a test compares them).
+
+Either thread may run a task (:class:`SecondThread`): the second takes the tasks in the order
+they were given; the first, once it needs a result, runs itself every task the second has not
+started (``Future.cancel`` succeeds only for those) and then waits for the rest. Every task is
+a function of its arguments alone, so which thread ran it changes nothing in the results; it
+only keeps both cores busy at the end (NRM: the last location chunk, which the first thread
+used to wait for). Only location work goes there (projections, tree queries and Arrow release
+the GIL); hashing the parsed columns there too, while validation ran, cost CPU on a busy
+machine (text hashing holds the GIL) and was dropped (docs/benchmarks.md, sixth round).
 """
 from __future__ import annotations
 
-from concurrent.futures import Future
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -34,7 +44,7 @@ def joined(futures, advance) -> tuple[pd.DataFrame, list[Problem], dict[str, np.
     calling ``advance(rows)`` as each chunk is ready: the locations (same index as the file),
     every problem (in row order), and the column hashes (``None`` unless every chunk has them)."""
     parts, problems, hashes = [], [], []
-    for future in futures:
+    for future in claim_pending(futures):
         part, found, hashed = future.result()
         parts.append(part)
         problems += found
@@ -44,6 +54,65 @@ def joined(futures, advance) -> tuple[pd.DataFrame, list[Problem], dict[str, np.
     if any(h is None for h in hashes):
         return frame, problems, None
     return frame, problems, {c: np.concatenate([h[c] for h in hashes]) for c in frame.columns}
+
+
+class Claimable:
+    """A task given to the second thread, which the first runs itself if it is still waiting
+    there when its result is needed (see the module's docstring)."""
+
+    def __init__(self, pool, work, *args):
+        self._work, self._args = work, args
+        self._claimed: Future | None = None
+        self.future = pool.submit(work, *args)
+
+    def claim(self) -> bool:
+        """Run the task here if the second thread has not started it; ``True`` if so."""
+        if self._claimed is not None or not self.future.cancel():
+            return False
+        self._claimed = Inline().submit(self._work, *self._args)
+        return True
+
+    def result(self):
+        self.claim()
+        return (self._claimed or self.future).result()
+
+    def cancel(self) -> None:
+        """Its result will not be asked for: not started, it never runs (started, it ends)."""
+        self.future.cancel()
+
+
+def claim_pending(tasks):
+    """``tasks`` (in the same order), having first run here every one the second thread has
+    not started (the others are then waited for by ``result``)."""
+    tasks = list(tasks)
+    for task in tasks:
+        if isinstance(task, Claimable):
+            task.claim()
+    return tasks
+
+
+class SecondThread:
+    """The ingest's second thread (``Inline`` for a small file: a thread costs more than it
+    saves there); :meth:`submit` gives a :class:`Claimable`."""
+
+    def __init__(self, threaded: bool):
+        self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest-locations") \
+            if threaded else Inline()
+
+    def submit(self, work, *args) -> Claimable:
+        return Claimable(self.pool, work, *args)
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        self.pool.shutdown(wait=wait, cancel_futures=cancel_futures)
+
+
+@dataclass
+class Located:
+    """The ingest's second thread and its tasks for a file's locations and their hashes, one
+    per chunk (``data.ingest``)."""
+
+    second: SecondThread
+    chunks: list
 
 
 class Inline:
