@@ -4,8 +4,8 @@ the map component's script (``ui.serve`` installs both before the server starts)
 - :func:`serve_front_end_from_memory`: Streamlit's own files (``/static/js/...``, its CSS and
   fonts) from memory after their first request, with Streamlit's status and headers.
 - :func:`page_preloading_components`: Streamlit's ``index.html`` also preloading the script that
-  draws a custom component (the map's frame) and the Explore page's widgets, which Streamlit
-  loads only once the first run's deltas name them, and prefetching the map frame's Leaflet
+  draws a custom component (the map's frame), which Streamlit loads only once the first run's
+  deltas name it, and prefetching the map frame's Leaflet
   files (:func:`map_frame_files`).
 
 Measured in docs/benchmarks.md ("Start-up to the first map", fourth and fifth rounds). This module
@@ -119,22 +119,22 @@ def _bytes_response(raw_headers, body: bytes):
     return response
 
 
-#: The front-end modules Streamlit loads only when the Explore page's first run draws them (the
-#: map's component and the page's widgets, by their names in Streamlit's build manifest), in the
-#: order the page needs them: the map's component first. Seen in a browser (docs/benchmarks.md,
-#: "fifth round"): requested 1.6-2.7 s into a warm visit, after the first delta; 0.5 MB of
-#: script with the modules they import.
-PAGE_MODULES = ("ComponentInstance", "Radio", "Html", "DateInput", "Multiselect", "ButtonGroup",
-                "Metric", "Selectbox", "Checkbox", "Button", "DownloadButton")
+#: The front-end modules Streamlit loads only when the page's first run draws them, preloaded
+#: with the page (by their names in Streamlit's build manifest): the map's component. The
+#: Explore page's widget modules (Radio, DateInput, Multiselect, Metric, ...; 0.5 MB with their
+#: imports) were listed too for a round, and measured on a quiet machine: a cold start's first map
+#: 4.36 s with them against 4.11 s without (the browser fetches and compiles them while the
+#: server's first stage holds the same two cores), so they load when first drawn, as in
+#: Streamlit (docs/benchmarks.md, "fifth round", the lead's re-measure).
+PAGE_MODULES = ("ComponentInstance",)
 
 
 def page_preloading_components(page: bytes, static_dir: Path,
                                names: tuple[str, ...] = PAGE_MODULES,
                                prefetch: tuple[str, ...] = ()) -> bytes:
     """Streamlit's ``index.html`` also preloading the modules it loads only once the page's
-    first run draws them: the script that draws a custom component (the map's frame) and the
-    Explore page's widgets (``names``), each with the modules it imports that the page does not
-    preload already.
+    first run draws them (``names``: the script that draws a custom component, the map's frame),
+    each with the modules it imports that the page does not preload already.
 
     Streamlit's front end imports an element's module when the first delta naming it arrives,
     and the map component's when the map's message has: a round trip and a compile each, taken
