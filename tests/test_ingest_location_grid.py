@@ -12,8 +12,6 @@
 """
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -24,7 +22,7 @@ from data import content_hash as content_hash_module
 from data import ingest as ingest_module
 from data import location, lsoa_grid, parse
 from data.ingest import ingest_file
-from data.readers import ROW_COLUMN, read_partner_file
+from data.readers import ROW_COLUMN
 from data.synthetic import generate
 from geo.areas import (
     areas_of_lsoas,
@@ -36,8 +34,7 @@ from geo.areas import (
 from geo.boundaries import load_boundaries
 from geo.geomask import bng_to_lonlat, lonlat_to_bng, snap_to_grid
 from storage.parquet import ParquetStore
-
-CORPUS = Path(__file__).resolve().parent / "bad_inputs"
+from tests.corpus import readable_corpus_frames
 
 
 def _reference_resolve_locations(frame: pd.DataFrame, cell_m: int):
@@ -186,13 +183,9 @@ def test_resolve_locations_matches_the_reference_on_generated_feeds(grid_always,
 
 
 def _corpus_frames():
-    for path in sorted(CORPUS.glob("*.csv")):
-        try:
-            _, frame = read_partner_file(path)
-        except DashboardError:
-            continue
+    for name, frame in readable_corpus_frames():
         if {"longitude", "easting", "lsoa_code"} & set(frame.columns):
-            yield path.name, frame
+            yield name, frame
 
 
 def test_resolve_locations_matches_the_reference_on_the_bad_input_corpus(grid_always):

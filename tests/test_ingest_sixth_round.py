@@ -26,25 +26,24 @@ from __future__ import annotations
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
-from core.errors import ConfigError, DashboardError, SchemaError, StoreError
+from core.errors import ConfigError, SchemaError, StoreError
 from core.schema import feed_fields
 from data import ingest as ingest_module
 from data import location, memory_pool, parse
 from data.ingest import ingest_file
 from data.locating import Claimable, SecondThread, claim_pending
-from data.readers import read_partner_file
 from data.synthetic import generate
 from storage import parquet as parquet_store
 from storage.base import RecordConflict, stored_schema
 from storage.parquet import ParquetStore
 from tests.conftest import VALID_ROWS, store_snapshot, write_csv
+from tests.corpus import readable_corpus_frames
 
 
 # -- the two threads share the work ---------------------------------------------------------
@@ -204,7 +203,6 @@ def test_a_refused_file_gives_the_same_problems_with_the_work_shared(tmp_path, m
 
 
 # -- categories cleaned per distinct value ---------------------------------------------------
-CORPUS = Path(__file__).resolve().parent / "bad_inputs"
 CHOICE_FIELDS = {f.name: f for feed in ("nrm", "rosewood", "mandevilla")
                  for f in feed_fields(feed) if f.kind in ("category", "multi")}
 
@@ -228,14 +226,10 @@ def test_choices_cleaned_per_distinct_value_are_those_cleaned_per_cell(feeds):
             if f.kind in ("category", "multi"):
                 _same_choices(frame[f.name].astype("string").fillna(""), f, f"{feed}.{f.name}")
     compared = 0
-    for path in sorted(CORPUS.glob("*.csv")):
-        try:
-            _, frame = read_partner_file(path)
-        except DashboardError:
-            continue
+    for file_name, frame in readable_corpus_frames():
         for name in frame.columns:
             if name in CHOICE_FIELDS and len(frame):
-                _same_choices(frame[name], CHOICE_FIELDS[name], f"{path.name}.{name}")
+                _same_choices(frame[name], CHOICE_FIELDS[name], f"{file_name}.{name}")
                 compared += 1
     assert compared >= 20
     rng = np.random.default_rng(6)
