@@ -80,6 +80,7 @@ def worker(mode: str, store: str) -> dict:
 
 
 def _spawn(checkout: Path, args: list[str], cache_dir: str) -> dict:
+    # The grids' own (deprecated) variable, which older checkouts also read.
     env = {**os.environ, "PYTHONPATH": str(checkout), "GRID_CACHE_DIR": cache_dir}
     done = subprocess.run([sys.executable, str(HERE), str(checkout), *args], cwd=checkout,
                           env=env, capture_output=True, text=True, check=False)

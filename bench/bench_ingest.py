@@ -23,7 +23,7 @@ checkout in its own fresh process per size, one after the other; the current che
 checkouts N times (before, after, before, after...), so a change in the machine's load shows.
 
 The grid-cell → LSOA table is kept on disk between processes (``data.grid_cache``,
-``$LSOA_GRID_CACHE_DIR``, default ``instance/cache``): after the first run on a machine each
+``core.derived_cache``, default ``instance/cache``): after the first run on a machine each
 fresh process reads it (the script makes it once, untimed, if this checkout has none yet).
 ``--grid-cache cold`` gives every worker process an empty cache folder
 of its own instead, so it builds the table as the first ingest after a change of the
@@ -122,6 +122,7 @@ def run_tree(tree: Path, folder: Path, feeds, warm: bool, cold_grid: bool = Fals
     env = {**os.environ, "INGEST_PROGRESS": "never"}
     with tempfile.TemporaryDirectory() as empty_cache:
         if cold_grid:
+            # The table's own (deprecated) variable, which older checkouts also read.
             env["LSOA_GRID_CACHE_DIR"] = empty_cache
         done = subprocess.run(command, capture_output=True, text=True, check=True, cwd=tree,
                               env=env)

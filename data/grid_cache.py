@@ -2,8 +2,9 @@
 
 Building the table costs 1.5–2 s of CPU, the largest one-off of an ingest in a fresh process
 (issue 14: 1,000,000 events at 200k rows/s). It depends only on the LSOA boundaries and the
-code that builds it, so it is kept in one file (``lsoa-grid.npz`` in ``$LSOA_GRID_CACHE_DIR``,
-default ``instance/cache``, git-ignored) and read back in some 20 ms.
+code that builds it, so it is kept in one file (``lsoa-grid.npz`` in the project's derived-data
+folder, ``core.derived_cache``: ``$DERIVED_CACHE_DIR``, default ``instance/cache``, git-ignored)
+and read back in some 20 ms.
 
 A kept table is never trusted beyond what it proves about itself:
 
@@ -21,7 +22,6 @@ A kept table is never trusted beyond what it proves about itself:
 from __future__ import annotations
 
 import hashlib
-import os
 import zipfile
 from pathlib import Path
 
@@ -29,11 +29,12 @@ import numpy as np
 import shapely
 
 from core.atomic_files import write_atomically
+from core.derived_cache import derived_cache_dir
 
 #: Bumped when what is stored changes shape, so an older file is not read.
 FORMAT = 1
+#: Deprecated (docs/deprecations.md): ``DERIVED_CACHE_DIR`` names the folder of every cache.
 CACHE_ENV = "LSOA_GRID_CACHE_DIR"
-DEFAULT_DIR = Path(__file__).resolve().parent.parent / "instance" / "cache"
 FILE_NAME = "lsoa-grid.npz"
 #: The modules whose code decides what the table holds (its build and the exact query).
 _SOURCES = ("data/lsoa_grid.py", "geo/areas.py")
@@ -41,10 +42,8 @@ _ROOT = Path(__file__).resolve().parent.parent
 
 
 def cache_path() -> Path:
-    """Where the table is kept: ``$LSOA_GRID_CACHE_DIR/lsoa-grid.npz`` (default
-    ``instance/cache``)."""
-    folder = os.environ.get(CACHE_ENV, "").strip()
-    return (Path(folder) if folder else DEFAULT_DIR) / FILE_NAME
+    """Where the table is kept: ``lsoa-grid.npz`` in the derived-data folder."""
+    return derived_cache_dir(CACHE_ENV) / FILE_NAME
 
 
 def grid_key(codes: np.ndarray, geometries: np.ndarray, cell_m: float, margin_m: float,

@@ -19,25 +19,26 @@ the new one, never half of one, and two processes building at once both leave a 
 wards' and districts' BNG outlines that name a hotspot's areas (``Grid.areas_touched``) are kept
 the same way (``areas-ward.npz``, ``areas-district.npz``: names and WKB).
 
-Where: ``GRID_CACHE_DIR`` if set, else ``instance/grid-cache`` in the project (git-ignored; the
-dashboard's image makes ``instance/`` writable). Where that cannot be written (a read-only
+Where: the project's one derived-data folder (``core.derived_cache``: ``DERIVED_CACHE_DIR``, default
+``instance/cache``, git-ignored; the dashboard's image makes ``instance/`` writable; the
+deprecated ``GRID_CACHE_DIR`` still points the grids elsewhere). Where that cannot be written (a read-only
 install), grids are built in memory every process, as before, and nothing fails.
 """
 from __future__ import annotations
 
 import hashlib
 import logging
-import os
 from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 
 from core.atomic_files import write_atomically
+from core.derived_cache import derived_cache_dir
 
+#: Deprecated (docs/deprecations.md): ``DERIVED_CACHE_DIR`` names the folder of every cache.
 CACHE_DIR_ENV = "GRID_CACHE_DIR"
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_DIR = PROJECT_ROOT / "instance" / "grid-cache"
 #: Bumped when what a stored grid holds changes, so an older file is rebuilt.
 FORMAT = 1
 #: Code the shipped grids are derived by, besides the source files.
@@ -48,8 +49,8 @@ log = logging.getLogger(__name__)
 
 
 def cache_dir() -> Path:
-    """Where stored grids live: ``GRID_CACHE_DIR`` or ``instance/grid-cache``."""
-    return Path(os.environ.get(CACHE_DIR_ENV) or DEFAULT_DIR)
+    """Where stored grids live (``core.derived_cache``)."""
+    return derived_cache_dir(CACHE_DIR_ENV)
 
 
 @lru_cache(maxsize=1)

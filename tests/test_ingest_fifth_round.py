@@ -23,6 +23,7 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
+from core import derived_cache
 from core.schema import feed_fields
 from data import grid_cache, lsoa_grid, memory_pool, parse
 from data.ingest import _parse, ingest_file
@@ -187,7 +188,8 @@ def test_the_cache_folder_is_set_by_the_environment(tmp_path, monkeypatch):
     monkeypatch.setenv(grid_cache.CACHE_ENV, str(tmp_path / "elsewhere"))
     assert grid_cache.cache_path() == tmp_path / "elsewhere" / grid_cache.FILE_NAME
     monkeypatch.delenv(grid_cache.CACHE_ENV)
-    assert grid_cache.cache_path() == grid_cache.DEFAULT_DIR / grid_cache.FILE_NAME
+    monkeypatch.delenv(derived_cache.ENV, raising=False)
+    assert grid_cache.cache_path() == derived_cache.DEFAULT_DIR / grid_cache.FILE_NAME
 
 
 def test_the_ingest_pool_is_switched_and_restored(monkeypatch):
