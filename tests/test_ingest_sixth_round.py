@@ -24,7 +24,6 @@ against the path it replaces.
 from __future__ import annotations
 
 import threading
-import time
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -102,9 +101,15 @@ def test_a_cancelled_task_never_runs_and_errors_reach_the_caller_from_either_thr
     claimed = Claimable(pool, fails, 0)  # pending: run here by result()
     with pytest.raises(SchemaError):
         claimed.result()
+    started_there = threading.Event()
+
+    def fails_there(_):
+        started_there.set()
+        raise SchemaError("f.csv", [])
+
     release.set()
-    there = Claimable(pool, fails, 0)  # run by the second thread
-    time.sleep(0.1)
+    there = Claimable(pool, fails_there, 0)
+    assert started_there.wait(30)  # the second thread has taken it: result() waits for it
     with pytest.raises(SchemaError):
         there.result()
     pool.shutdown(wait=True)
