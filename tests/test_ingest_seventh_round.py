@@ -1,0 +1,123 @@
+"""Issue 14 item 6, seventh round: the 1,000,000-event ingest; each shortcut against the path it
+replaces.
+
+* the exact point-in-LSOA query asked once per distinct point (``data.location``): the same
+  locations and the same problems, row by row and in the same order, as asking every point
+  (the reference of ``tests/test_ingest_location_grid``), with repeated points inside, near an
+  edge and outside West Yorkshire, with and without the grid table;
+* date-time text for the content hash built from the digits (``data.content_hash``): the same
+  text, and so the same hash, as pandas' ``astype("string")``, on midnights, minutes, seconds,
+  leap days and the ends of the years it handles; fractions of a second and years outside
+  1000-9999 take pandas' way.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from data import content_hash as content_hash_module
+from data import location
+from data.content_hash import datetime_text, text_hashes
+from tests.test_ingest_location_grid import _reference_resolve_locations, _text_frame
+
+
+def _repeated_places_frame(rows: int, seed: int) -> pd.DataFrame:
+    """A feed's text cells whose rows share a few places: inside the county, on LSOA edges (so
+    the grid table cannot answer) and outside it, some as lon/lat, some as easting/northing."""
+    from data.synthetic import generate
+
+    frame = _text_frame(generate(seed=seed, events=rows)["nrm"])
+    rng = np.random.default_rng(seed)
+    places = [("-1.549", "53.7997", "", ""), ("-1.5491", "53.8008", "", ""),
+              ("-2.2426", "53.4808", "", ""), ("", "", "430000", "433000"),
+              ("", "", "500000", "300000"), ("-1.75", "53.79", "", "")]
+    edges = location.lsoa_grid().table == location.NO_LSOA  # cells the table leaves open
+    grid = location.lsoa_grid()
+    rows_, columns = np.nonzero(edges)
+    pick = rng.choice(len(rows_), 4, replace=False)
+    for r, c in zip(rows_[pick], columns[pick]):
+        places.append(("", "", f"{grid.x0 + (c + 0.5) * grid.cell_m:.1f}",
+                       f"{grid.y0 + (r + 0.5) * grid.cell_m:.1f}"))
+    chosen = rng.integers(0, len(places), len(frame))
+    repeated = rng.random(len(frame)) < 0.7  # the rest keep their own generated place
+    columns_ = ["longitude", "latitude", "easting", "northing"]
+    for i in np.flatnonzero(repeated):
+        frame.loc[i, columns_] = places[chosen[i]]
+    return frame
+
+
+@pytest.mark.parametrize("min_points", [0, 10**12], ids=["grid", "exact-only"])
+def test_distinct_points_give_every_row_what_asking_each_point_gives(monkeypatch, min_points):
+    monkeypatch.setattr(location, "MIN_POINTS", min_points)
+    frame = _repeated_places_frame(4_000, seed=11)
+    got, got_problems = location.resolve_locations(frame, 100)
+    want, want_problems = _reference_resolve_locations(frame, 100)
+    pd.testing.assert_frame_equal(got, want)
+    assert got_problems == want_problems
+    outside = [p for p in got_problems if "outside West Yorkshire" in p.reason]
+    assert len(outside) > 100  # the repeated outside places are reported on every row
+
+
+def test_distinct_points_keep_each_coordinate_exactly():
+    easting = np.array([430000.1, 430000.1, 1e9, -0.0, 0.0, 430000.1, np.inf])
+    northing = np.array([433000.0, 433000.5, 2e9, 5.0, 5.0, 433000.0, 1.0])
+    points, inverse = location.distinct_points(easting, northing)
+    assert len(points) == 5
+    np.testing.assert_array_equal(points.real[inverse], easting)
+    np.testing.assert_array_equal(points.imag[inverse], northing)
+
+
+def _pandas_text(values) -> list[str]:
+    return pd.Series(values).astype("string").tolist()
+
+
+@pytest.mark.parametrize("unit", ["ns", "us", "s"])
+@pytest.mark.parametrize("case", ["midnights", "minutes", "seconds", "mixed", "edges"])
+def test_datetime_text_is_what_pandas_writes(unit, case):
+    rng = np.random.default_rng(3)
+    start = np.datetime64("2019-12-31T00:00:00", "s")
+    if case == "midnights":
+        values = start + rng.integers(0, 3_000, 500) * np.timedelta64(1, "D")
+    elif case == "minutes":
+        values = start + rng.integers(0, 5_000_000, 500) * np.timedelta64(1, "m")
+    elif case == "seconds":
+        values = start + rng.integers(0, 10**9, 500) * np.timedelta64(1, "s")
+    elif case == "mixed":  # mostly midnights, one time of day: every value gets its time
+        values = start + rng.integers(0, 3_000, 500) * np.timedelta64(1, "D")
+        values[17] += np.timedelta64(1, "s")
+    else:  # leap days, year ends, the first and last days written here
+        values = np.array(["2024-02-29T23:59:59", "2023-12-31T00:00:01", "2000-02-29T12:00:00",
+                           "1900-03-01T00:00:00", "1970-01-01T00:00:00", "1969-12-31T23:59:59",
+                           "1678-01-01T00:00:00", "2261-12-31T23:59:59"], dtype="datetime64[s]")
+    index = pd.DatetimeIndex(np.unique(values).astype(f"datetime64[{unit}]"))
+    made = datetime_text(index)
+    assert made is not None
+    assert [b.decode() for b in made] == _pandas_text(index)
+
+
+@pytest.mark.parametrize("values", [
+    pd.DatetimeIndex(["2024-01-01 00:00:00.5", "2024-01-02"]),        # a fraction of a second
+    pd.DatetimeIndex(["2024-01-01", "2024-01-02"]).as_unit("us") + pd.Timedelta(1, "us"),
+    pd.DatetimeIndex(np.array(["0999-12-31", "2024-01-01"], dtype="datetime64[us]")),
+    pd.DatetimeIndex(["2024-01-01", "2024-01-02"]).tz_localize("Europe/London"),
+    pd.DatetimeIndex([]),
+])
+def test_datetime_text_declines_what_it_does_not_write(values):
+    assert datetime_text(values) is None
+
+
+def test_text_hashes_of_date_times_are_the_hashes_of_pandas_text(monkeypatch):
+    rng = np.random.default_rng(5)
+    stamps = pd.Series(np.datetime64("2021-12-01T00:00", "m")
+                       + rng.integers(0, 2_000_000, 3_000) * np.timedelta64(1, "m"))
+    stamps = stamps.astype("datetime64[us]").where(rng.random(3_000) > 0.1)  # some missing
+    for column in (stamps, stamps.dt.floor("D"), stamps.iloc[:0]):
+        fast = text_hashes(column)
+        monkeypatch.setattr(content_hash_module, "datetime_text", lambda _values: None)
+        slow = text_hashes(column)
+        monkeypatch.undo()
+        want = pd.util.hash_array(column.astype("string").fillna("\x00").to_numpy(dtype=object),
+                                  categorize=False)
+        np.testing.assert_array_equal(fast, want)
+        np.testing.assert_array_equal(slow, want)
