@@ -16,9 +16,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from core.errors import DashboardError, FileFormatError, Problem
 from data import content_hash as content_hash_module
-from data import location
+from data import location, readers
 from data.content_hash import datetime_text, text_hashes
+from tests.corpus import CORPUS
 from tests.test_ingest_location_grid import _reference_resolve_locations, _text_frame
 
 
@@ -121,3 +123,78 @@ def test_text_hashes_of_date_times_are_the_hashes_of_pandas_text(monkeypatch):
                                   categorize=False)
         np.testing.assert_array_equal(fast, want)
         np.testing.assert_array_equal(slow, want)
+
+
+def _read_csv_as_before(path):
+    """``data.readers._read_csv`` before this round: the whole file decoded first, always."""
+    import csv
+    import io
+
+    raw = path.read_bytes()
+    readers._refuse_binary(path, raw)
+    text = readers._decode(path, raw)
+    if readers._HTML_START.match(text[:1024]):
+        raise FileFormatError(path, [Problem(None, None, None,
+                              "the file is a web page (HTML), not CSV: a page saved from a "
+                              "browser, or a system's 'Excel' export that is really HTML. Open it "
+                              "in Excel and save it as 'CSV UTF-8'")])
+    csv.field_size_limit(1_000_000)
+    headers = readers._plain_header(text)
+    if headers is not None:
+        body = readers._fast_csv_body(raw, headers)
+        if body is not None:
+            return readers._drop_blank_columns(headers, body)
+    rows = csv.reader(io.StringIO(text, newline=""))
+    try:
+        headers = next(rows)
+    except StopIteration:
+        raise FileFormatError(path, [Problem(None, None, None, "the file has no header row")])
+    except csv.Error as exc:
+        raise FileFormatError(path, [Problem(1, None, None, f"the header cannot be parsed: {exc}")])
+    readers._check_delimiter(path, headers)
+    body = readers._fast_csv_body(raw, headers) if rows.line_num == 1 else None
+    if body is None:
+        body = readers._csv_body(path, rows, headers)
+    return readers._drop_blank_columns(headers, body)
+
+
+def _outcome(read, path):
+    try:
+        headers, frame = read(path)
+    except DashboardError as exc:
+        return type(exc).__name__, str(exc)
+    return headers, list(frame.columns), frame.astype(object).to_numpy().tolist()
+
+
+def _crafted_files(folder):
+    header = "record_id,referral_date,exploitation_type,age_group,gender,first_responder," \
+             "longitude,latitude"
+    row = "NRM-1,2024-03-01,labour,adult,male,police,-1.5491,53.8008"
+    accented = row.replace("police", "polic\u00e9")
+    wide = header + "," + ",".join(f"extra_{i:04d}" for i in range(120))  # a 1.5 kB header
+    bodies = {
+        "plain": f"{header}\n{row}\n",
+        "header_only_no_newline": header,
+        "row_no_final_newline": f"{header}\n{row}",
+        "wide_header": f"{wide}\n{row}{',' * 120}\n",
+        "crlf": f"{header}\r\n{row}\r\n",
+        "quoted_header": f'"record_id",referral_date\n{row}\n',
+        "html": "<!DOCTYPE html><html><body><table><tr><td>1</td></tr></table></body></html>\n",
+        "semicolons": "record_id;referral_date;age_group\nNRM-1;2024-03-01;adult\n",
+        "bom": f"\ufeff{header}\n{row}\n",
+        "accent": f"{header}\n{accented}\n",
+    }
+    for name, text in bodies.items():
+        path = folder / f"{name}.csv"
+        path.write_bytes(text.encode("utf-8"))
+        yield path
+    cp1252 = folder / "cp1252.csv"
+    cp1252.write_bytes(f"{header}\n{accented}\n".encode("cp1252"))
+    yield cp1252
+
+
+def test_reading_without_decoding_ascii_gives_what_decoding_gave(tmp_path):
+    paths = sorted(CORPUS.glob("*.csv")) + list(_crafted_files(tmp_path))
+    for path in paths:
+        assert _outcome(readers._read_csv, path) == _outcome(_read_csv_as_before, path), path.name
+    assert len(paths) > 60
