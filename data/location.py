@@ -171,7 +171,14 @@ def _number(frame, column, rows, problems) -> tuple[np.ndarray, np.ndarray]:
     """
     if column not in frame:
         return np.full(len(frame), np.nan), np.zeros(len(frame), dtype=bool)
-    text = clean_text(frame[column])
+    raw = frame[column]
+    if raw.dtype == "string" and not raw.hasnans:
+        # Every cell empty or a plain decimal as it stands: nothing to strip (``clean_text``
+        # would return the same cells), and every non-empty cell is a number.
+        values = _plain_decimals(raw)
+        if values is not None:
+            return values, np.zeros(len(frame), dtype=bool)
+    text = clean_text(raw)
     values = _plain_decimals(text)
     if values is None:
         values = pd.to_numeric(text.replace("", pd.NA), errors="coerce").to_numpy(

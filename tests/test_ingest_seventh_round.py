@@ -198,3 +198,36 @@ def test_reading_without_decoding_ascii_gives_what_decoding_gave(tmp_path):
     for path in paths:
         assert _outcome(readers._read_csv, path) == _outcome(_read_csv_as_before, path), path.name
     assert len(paths) > 60
+
+
+def _number_as_before(frame, column, rows, problems):
+    """``data.location._number`` before this round: every column cleaned first."""
+    text = location.clean_text(frame[column])
+    values = location._plain_decimals(text)
+    if values is None:
+        values = pd.to_numeric(text.replace("", pd.NA), errors="coerce").to_numpy(
+            dtype=float, na_value=np.nan)
+    bad = (text != "").to_numpy() & np.isnan(values)
+    for row in rows[bad]:
+        problems.append(Problem(int(row), column, None, "is not a number (give decimal degrees or "
+                                "metres, without N/S/E/W, degree signs or spaces)"))
+    return values, bad
+
+
+@pytest.mark.parametrize("cells", [
+    ["-1.549", "53.8", "", "430512", "0", "-0.0"],
+    ["-1.549", " 53.8", "", "430512"],                 # a space: cleaned first
+    ["-1.549", "53.8\u00a0", "1e5", "nan", "inf"],     # not plain: judged cell by cell
+    ["-1.549", "N53.8", "", "--1", "1.", ".5"],
+    ["", "", ""],
+])
+@pytest.mark.parametrize("dtype", ["string", object])
+def test_plain_decimal_cells_are_read_as_the_cleaned_cells_were(cells, dtype):
+    frame = pd.DataFrame({"longitude": pd.array(cells, dtype=dtype)})
+    rows = np.arange(2, len(cells) + 2)
+    got_problems, want_problems = [], []
+    got = location._number(frame, "longitude", rows, got_problems)
+    want = _number_as_before(frame, "longitude", rows, want_problems)
+    np.testing.assert_array_equal(got[0], want[0])
+    np.testing.assert_array_equal(got[1], want[1])
+    assert got_problems == want_problems
