@@ -231,3 +231,32 @@ def test_plain_decimal_cells_are_read_as_the_cleaned_cells_were(cells, dtype):
     np.testing.assert_array_equal(got[0], want[0])
     np.testing.assert_array_equal(got[1], want[1])
     assert got_problems == want_problems
+
+
+def _normalise_as_before(codes: pd.Series):
+    """``geo.areas.normalise_lsoa_codes`` before this round (pandas' ``isin`` of a set)."""
+    from geo.areas import load_boundaries, lsoa_2011_to_2021
+
+    codes = codes.astype("string").str.upper().str.strip()
+    current = set(load_boundaries("lsoa")["code"])
+    known = codes.isin(current)
+    older = {} if known.all() else lsoa_2011_to_2021()
+    mapped = codes.where(known, codes.map(older))
+    return mapped, mapped.notna() & mapped.isin(current)
+
+
+@pytest.mark.parametrize("with_2011", [False, True])
+def test_lsoa_codes_are_judged_as_before(with_2011):
+    from geo.areas import load_boundaries, lsoa_2011_to_2021, normalise_lsoa_codes
+
+    current = list(load_boundaries("lsoa")["code"][:50])
+    cells = current + [c.lower() for c in current[:10]] + [f" {c}\u00a0" for c in current[:5]] + \
+        [None, "", "E01999999", "W01000001", "junk"]
+    if with_2011:
+        cells += list(lsoa_2011_to_2021())[:20]
+    else:
+        cells = [c for c in cells if c is None or c == "" or c.strip().upper() in current]
+    codes = pd.Series(cells, dtype="string", index=np.arange(100, 100 + len(cells)))
+    got, want = normalise_lsoa_codes(codes), _normalise_as_before(codes)
+    pd.testing.assert_series_equal(got[0], want[0])
+    pd.testing.assert_series_equal(got[1], want[1])
