@@ -17,7 +17,8 @@ ingest / raw read is printed: the target is at most 25x (issue 14).
 process's caches (boundaries, tables) and then timed, best of three.
 
 ``--compare NAME=PATH`` (repeatable): time the same files, in the same run, with the code of
-another checkout as well (e.g. ``git archive`` of the base commit unpacked in PATH), each
+another checkout as well (and say whether every checkout stored the same rows and values, and
+the same file bytes: ``stored_digests``) (e.g. ``git archive`` of the base commit unpacked in PATH), each
 checkout in its own fresh process per size, one after the other; the current checkout is
 ``after``. The files are generated once, by this checkout. ``--rounds N`` alternates the
 checkouts N times (before, after, before, after...), so a change in the machine's load shows.
@@ -38,6 +39,7 @@ does not depend on the load), of the same run as the CPU figure.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import platform
@@ -110,9 +112,28 @@ def worker(tree: Path, folder: Path, feeds: list[str], warm: bool) -> dict:
             rows[feed], (seconds[feed], cpu[feed]) = report.added, best[:2]
             kernel[feed] = best[2:]
         store_mb = sum(folder_bytes(Path(tmp) / f"{feed}-0") for feed in feeds) / 2**20
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20  # before the check
+        stored = {feed: stored_digests(Path(tmp) / f"{feed}-0", feed) for feed in feeds}
     return {"rows": rows, "seconds": seconds, "cpu": cpu, "kernel": kernel,
-            "store_mb": store_mb, "peak_gib": peak}
+            "store_mb": store_mb, "peak_gib": peak, "stored": stored}
+
+
+def stored_digests(store: Path, feed: str) -> dict:
+    """What an ingest stored for ``feed``, to compare checkouts: the SHA-256 of the batch
+    files' bytes, and of the rows (every stored column, rows in ``record_id`` order, written
+    as an Arrow IPC stream), with the number of rows."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    files = sorted((store / feed).glob("*.parquet"))
+    file_digest = hashlib.sha256(b"".join(path.read_bytes() for path in files)).hexdigest()
+    table = pa.concat_tables([pq.read_table(path) for path in files])
+    table = table.sort_by("record_id")
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, table.schema) as writer:
+        writer.write_table(table)
+    return {"files": file_digest, "rows": hashlib.sha256(sink.getvalue()).hexdigest(),
+            "count": table.num_rows}
 
 
 def run_tree(tree: Path, folder: Path, feeds, warm: bool, cold_grid: bool = False) -> dict:
@@ -195,15 +216,23 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as tmp:
             files, generated = write_feeds(Path(tmp), events, args.seed)
             raw = {feed: raw_read_seconds(files[feed]) for feed in feeds}
+            stored = {}
             for _ in range(args.rounds):  # before, after, before, after, ...
                 for version, tree in trees:
                     result = run_tree(tree, Path(tmp), feeds, warm,
                                       cold_grid=args.grid_cache == "cold")
                     report(label, version, result, raw)
+                    stored.setdefault(version, result["stored"])
             csv_mb = sum(files[f].stat().st_size for f in feeds) / 2**20
             print(f"| {label} | | store size on disk: {result['store_mb']:.1f} MiB (CSV input "
                   f"{csv_mb:.1f} MiB); generation {generated:.1f} s; peak memory "
                   f"{result['peak_gib']:.2f} GiB |  |  |  |  |  |  |  |  |  |")
+            if len(stored) > 1:  # every checkout stored the same rows (and the same bytes?)
+                first = next(iter(stored.values()))
+                for key, what in (("rows", "stored rows and values"), ("files", "file bytes")):
+                    same = all(s[f][key] == first[f][key] for s in stored.values() for f in feeds)
+                    print(f"| {label} | | {what} identical in every version: "
+                          f"**{'yes' if same else 'NO'}** |  |  |  |  |  |  |  |  |  |")
     print(f"\nload average at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
 

@@ -42,8 +42,11 @@ def text_hashes(column: pd.Series) -> np.ndarray:
         return pd.util.hash_array(text, categorize=False)
     codes, uniques = pd.factorize(column, use_na_sentinel=True)
     text = np.empty(len(uniques) + 1, dtype=object)  # not np.append: it drops a NUL string
+    dated = datetime_text(uniques) if uniques.dtype.kind == "M" else None
     if uniques.dtype == np.float64:  # no missing values among the distinct ones
         text[:-1] = float_text(np.asarray(uniques))
+    elif dated is not None:
+        text[:-1] = dated
     else:
         text[:-1] = pd.Series(uniques).astype("string").fillna("\x00").to_numpy(dtype=object)
     text[-1] = "\x00"  # code -1 (missing) takes the last entry
@@ -71,6 +74,54 @@ def float_text(values: np.ndarray) -> np.ndarray:
     for i in np.flatnonzero(~plain):
         text[i] = str(values[i])
     return text
+
+
+#: The years :func:`datetime_text` writes itself (four digits, as pandas writes them).
+_FOUR_DIGIT_YEARS = (np.datetime64("1000-01-01"), np.datetime64("9999-12-31"))
+
+
+def datetime_text(values) -> np.ndarray | None:
+    """The text ``astype("string")`` gives distinct time-zone-naive date-times (none missing),
+    as ASCII ``bytes`` (which ``pandas.util.hash_array`` hashes as it hashes the same ``str``),
+    built from the digits without formatting each value in Python; ``None`` (the caller then
+    formats them the pandas way) for anything but whole seconds in years 1000-9999.
+
+    pandas writes a column of date-times ``yyyy-mm-dd`` when every value is a midnight, else
+    ``yyyy-mm-dd hh:mm:ss`` (with a fraction when any value has one: not handled here), and it
+    decides that from all the values given, so the distinct values give the same text as the
+    whole column (a test compares them with pandas on midnights, times and mixed columns)."""
+    stamps = np.asarray(values)
+    if stamps.dtype.kind != "M" or len(stamps) == 0 or np.isnat(stamps).any():
+        return None
+    seconds = stamps.astype("datetime64[s]")
+    if (seconds != stamps).any() or seconds.min() < _FOUR_DIGIT_YEARS[0] or \
+            seconds.max() >= _FOUR_DIGIT_YEARS[1] + np.timedelta64(1, "D"):
+        return None
+    days = seconds.astype("datetime64[D]")
+    months = days.astype("datetime64[M]")
+    of_day = (seconds - days).astype(np.int64)
+    fields = [((months.astype("datetime64[Y]").astype(np.int64) + 1970), 4), ("-", 0),
+              (months.astype(np.int64) % 12 + 1, 2), ("-", 0),
+              ((days - months).astype(np.int64) + 1, 2)]
+    if of_day.any():  # not every value a midnight
+        fields += [(" ", 0), (of_day // 3600, 2), (":", 0), (of_day // 60 % 60, 2), (":", 0),
+                   (of_day % 60, 2)]
+    width = sum(max(places, 1) for _, places in fields)
+    # One row of bytes per character (contiguous writes), turned into one row per value once.
+    by_place = np.empty((width, len(stamps)), dtype=np.uint8)
+    at = 0
+    for number, places in fields:
+        if not places:
+            by_place[at] = ord(number)
+            at += 1
+            continue
+        number = number.astype(np.int32)
+        for place in range(places - 1, -1, -1):
+            by_place[at + place] = number % 10 + ord("0")
+            number = number // 10
+        at += places
+    out = np.ascontiguousarray(by_place.T)
+    return out.view(f"S{width}").ravel().astype(object)
 
 
 def _combine_hashes(hashes: list[np.ndarray], rows: int) -> np.ndarray:

@@ -4,6 +4,8 @@ from __future__ import annotations
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 import shapely
 
 from geo.boundaries import load_boundaries, lsoa_2011_to_2021
@@ -58,12 +60,19 @@ def areas_of_lsoas(lsoa_codes: pd.Series) -> pd.DataFrame:
 def normalise_lsoa_codes(codes: pd.Series) -> tuple[pd.Series, pd.Series]:
     """Map codes to 2021 LSOAs (2011 codes via best overlap); return codes and a known mask."""
     codes = codes.astype("string").str.upper().str.strip()
-    current = set(load_boundaries("lsoa")["code"])
-    known = codes.isin(current)
+    current = pa.array(load_boundaries("lsoa")["code"].astype(str).to_numpy(), type=pa.string())
+    known = _is_in(codes, current)
     # The 2011 → 2021 table is built on first use (an overlay, about a second): only for 2011 codes.
     older = {} if known.all() else lsoa_2011_to_2021()
     mapped = codes.where(known, codes.map(older))
-    return mapped, mapped.notna() & mapped.isin(current)
+    return mapped, mapped.notna() & _is_in(mapped, current)
+
+
+def _is_in(text: pd.Series, value_set: pa.Array) -> pd.Series:
+    """``text.isin(value_set)`` (missing cells: ``False``) by one Arrow look-up: pandas makes an
+    Arrow scalar of each of the 1,400 codes first, 15 ms a call, twice per location chunk."""
+    found = pc.is_in(pa.array(text.array, type=pa.string(), from_pandas=True), value_set=value_set)
+    return pd.Series(found.to_numpy(zero_copy_only=False).astype(bool), index=text.index)
 
 
 _CACHE: dict[str, gpd.GeoDataFrame] = {}
