@@ -45,13 +45,17 @@ def poisson_llr(c: np.ndarray, e: np.ndarray, total: float, min_events: float) -
 
 
 def null_maxima(population, land, total, conv, expected, min_events, n_simulations, rng,
-                threads=1):
+                threads=1, areal=None):
     """Largest LLR of each data set simulated under the null (same total, spread by population).
 
     Discs summed by shifts, in uint16 or float32 (``DiscConvolver.count_dtype``), take
     ``ShiftedNull`` (windows picked by thresholds, ``threads`` workers); the others (FFT,
     float64) are summed ``BATCH`` data sets at a time here. Either way the data sets are drawn
     in order from ``rng`` and the maxima are the same numbers.
+
+    ``areal``, when given, maps each data set's land-cell counts (B, n_land) to its largest
+    LLR over other windows (``models.scan_areas``): each maximum is then the larger of that
+    and the discs' (the discs' own search is unchanged: it finds their exact maximum).
     """
     cumulative = np.cumsum(population.ravel()[land] / population.sum())
     n_cells, dtype = population.size, conv.count_dtype(total)
@@ -62,8 +66,8 @@ def null_maxima(population, land, total, conv, expected, min_events, n_simulatio
         return maxima
     if conv.direct and dtype != np.float64:
         null_dtype = np.uint16 if total < UINT16_TOP else np.float32
-        return ShiftedNull(conv, land, expected, floor, total, cumulative, null_dtype).maxima(
-            rng, n_simulations, threads)
+        return ShiftedNull(conv, land, expected, floor, total, cumulative, null_dtype,
+                           areal).maxima(rng, n_simulations, threads)
     for start in range(0, n_simulations, BATCH):
         size = min(BATCH, n_simulations - start)
         grids = np.zeros((size, n_cells), dtype)
@@ -72,6 +76,9 @@ def null_maxima(population, land, total, conv, expected, min_events, n_simulatio
         sums = conv(grids.reshape(size, *population.shape), land, single=single,
                     dtype=dtype if conv.direct else None)
         maxima[start:start + size] = max_llr(sums, floor, expected, total)
+        if areal is not None:
+            np.maximum(maxima[start:start + size], areal(grids[:, land]),
+                       out=maxima[start:start + size])
     return maxima
 
 
@@ -139,9 +146,9 @@ class ShiftedNull:
     """
 
     def __init__(self, conv, land, expected, floor, total, cumulative,
-                 dtype=np.uint16):
+                 dtype=np.uint16, areal=None):
         k, (ny, nx) = conv.half, conv.shape
-        self.conv, self.total, self.dtype = conv, float(total), dtype
+        self.conv, self.total, self.dtype, self.areal = conv, float(total), dtype, areal
         # Off land: a threshold no sum exceeds, whatever the cross-frame garbage there.
         self.never = UINT16_TOP if dtype == np.uint16 else np.inf
         self.padded_shape = (ny + 2 * k, nx + 2 * k)
@@ -174,8 +181,15 @@ class ShiftedNull:
     def maxima(self, rng, n_simulations: int, threads: int) -> np.ndarray:
         out = np.zeros(n_simulations)
         first = min(FULL_FIRST, n_simulations)
-        out[:first] = self._scored(self._grids(self._draw(rng, first)), None)
+        grids = self._grids(self._draw(rng, first))
+        others = self._other_windows(grids)
+        out[:first] = self._scored(grids, None)
+        # The level comes from the discs' own maxima: it only prunes the discs' search, which
+        # finds their exact maximum whatever the level (a data set with none above it is
+        # scored again in full); the other windows' maxima are taken in full.
         level = LEVEL_SHARE * out[:first].min() if out[:first].min() > 0 else None
+        if others is not None:
+            np.maximum(out[:first], others, out=out[:first])
         if level is not None:
             self._set_level(level)
         starts = range(first, n_simulations, NULL_BATCH)
@@ -219,7 +233,16 @@ class ShiftedNull:
         return [a[:size] for a in kept]
 
     def _batch(self, draws: list, level: float | None) -> np.ndarray:
-        return self._scored(self._grids(draws), level)
+        grids = self._grids(draws)
+        others = self._other_windows(grids)
+        best = self._scored(grids, level)
+        return best if others is None else np.maximum(best, others)
+
+    def _other_windows(self, grids: np.ndarray) -> np.ndarray | None:
+        """The ``areal`` maxima of padded ``grids`` (None without other windows)."""
+        if self.areal is None:
+            return None
+        return self.areal(grids.reshape(len(grids), -1)[:, self.at])
 
     def _scored(self, grids: np.ndarray, level: float | None) -> np.ndarray:
         """Largest LLR of each padded grid: in full (``level`` None) or above ``level``."""

@@ -1,0 +1,204 @@
+"""Areal windows for the Poisson scan (``models.scan``): each LSOA's cells, and each LSOA with
+the LSOAs that touch it.
+
+Discs fit a rate raised over a whole irregular LSOA badly (a large rural LSOA needs several
+discs; a small one's excess is diluted by the neighbours a disc takes in: docs/hotspots.md,
+3b and 3c), so the scan also scores windows shaped like the units rates vary over. A grid cell
+belongs to the 2021 LSOA its centre lies in (cells whose centre is in no LSOA belong to none;
+an LSOA holding no cell centre has no window of its own); two LSOAs are neighbours when their
+shipped (generalised) outlines intersect (queen adjacency: a shared corner counts).
+
+Window sums are two sparse products: land cells to LSOAs (``units``), then LSOAs to windows
+(``members``), the same for the observed counts, the population shares and each simulated
+data set, so an areal window is scored exactly as a disc is (``poisson_llr``, ``min_events``)
+and its LLR enters the same Monte-Carlo maximum.
+
+The cell labels and the adjacency (~0.2 s of CPU: reading and reprojecting the boundaries,
+point-in-polygon, a tree query) are kept per process and on disk beside the stored grids
+(``models.grid_store.cache_dir``, ``lsoa-windows-{cell}m.npz``), keyed by the grid's geometry,
+the grid store's input digest and this file, so a fresh process reads them (a few ms).
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import scipy.sparse as sp
+
+from core.atomic_files import write_atomically
+from models import grid_store
+from models.scan_null import poisson_llr
+
+KINDS = ("lsoa", "lsoa+neighbours")
+_LABELS: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}
+_WINDOWS: dict[tuple, AreaWindows] = {}
+_KEEP = 8
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, eq=False)
+class AreaWindows:
+    """Areal windows over a scan's land cells (``flatnonzero(population > 0)``, in order).
+
+    ``units`` (n_units x n_land) puts each land cell in its LSOA, ``members`` (n_windows x
+    n_units) lists each window's LSOAs; ``centre_unit`` is the LSOA a window is built around,
+    ``kind`` 0 for the LSOA alone and 1 with its neighbours (``KINDS``), ``codes`` the LSOA
+    codes by unit.
+    """
+
+    units: sp.csr_matrix
+    members: sp.csr_matrix
+    window_cells: sp.csr_matrix  # n_windows x n_land: members @ units
+    centre_unit: np.ndarray
+    kind: np.ndarray
+    codes: np.ndarray
+
+    @property
+    def n_windows(self) -> int:
+        return self.members.shape[0]
+
+    def sums(self, values: np.ndarray) -> np.ndarray:
+        """Window sums of per-land-cell ``values`` (B, n_land): shape (B, n_windows)."""
+        by_unit = self.units @ np.asarray(values, float).T
+        return np.asarray(self.members @ by_unit).T
+
+    def cells(self, window: int) -> np.ndarray:
+        """Positions (in the land cells) of ``window``'s cells."""
+        start, stop = self.window_cells.indptr[window:window + 2]
+        return self.window_cells.indices[start:stop]
+
+    def cell_counts(self) -> np.ndarray:
+        """Cells in each window."""
+        return np.diff(self.window_cells.indptr)
+
+    def null_scorer(self, expected: np.ndarray, total: float, min_events: float):
+        """The largest areal LLR of each simulated data set, from its land-cell counts
+        (B, n_land): what ``models.scan_null.null_maxima`` adds to each disc maximum."""
+        floor = np.maximum(expected, min_events - 0.5)
+
+        def largest(land_counts: np.ndarray) -> np.ndarray:
+            sums = np.rint(self.sums(land_counts))
+            best = np.zeros(len(sums))
+            b, w = np.nonzero(sums > floor)
+            if len(b):
+                np.maximum.at(best, b, poisson_llr(sums[b, w], expected[w], total, min_events))
+            return best
+
+        return largest
+
+
+def area_windows(grid) -> AreaWindows:
+    """The areal windows of ``grid`` (a ``models._grid.Grid``) over its land cells (kept per
+    grid geometry and land mask)."""
+    land = np.flatnonzero(grid.population.ravel() > 0)
+    geometry = (int(grid.cell_m), float(grid.x0), float(grid.y0), int(grid.nx), int(grid.ny))
+    key = (geometry, hashlib.sha1(land.tobytes()).hexdigest())
+    if key not in _WINDOWS:
+        labels, pairs, codes = _labels(*geometry)
+        if len(_WINDOWS) >= _KEEP:
+            _WINDOWS.pop(next(iter(_WINDOWS)))
+        _WINDOWS[key] = _windows(labels[land], pairs, codes)
+    return _WINDOWS[key]
+
+
+def _windows(unit_of_land: np.ndarray, pairs: np.ndarray, codes: np.ndarray) -> AreaWindows:
+    n_units, n_land = len(codes), len(unit_of_land)
+    labelled = np.flatnonzero(unit_of_land >= 0)
+    units = sp.csr_matrix((np.ones(len(labelled)), (unit_of_land[labelled], labelled)),
+                          shape=(n_units, n_land))
+    has_cells = np.diff(units.indptr) > 0
+    # Neighbours with no cell add nothing to a window: leave them out, so equal windows match.
+    a, b = pairs[:, 0], pairs[:, 1]
+    keep = has_cells[a] & has_cells[b] & (a != b)
+    neighbours = sp.csr_matrix((np.ones(int(keep.sum())), (a[keep], b[keep])),
+                               shape=(n_units, n_units))
+    centres = np.flatnonzero(has_cells)
+    alone = sp.csr_matrix((np.ones(len(centres)), (np.arange(len(centres)), centres)),
+                          shape=(len(centres), n_units))
+    grown = (alone + alone @ neighbours).tocsr()
+    grown.data[:] = 1.0
+    members = sp.vstack([alone, grown]).tocsr()
+    members.sort_indices()
+    centre_unit = np.concatenate([centres, centres])
+    kind = np.repeat([0, 1], len(centres))
+    # The same set of LSOAs twice (an LSOA whose neighbours hold no cell): the first one stays.
+    seen, unique = set(), []
+    for w in range(members.shape[0]):
+        key = members.indices[members.indptr[w]:members.indptr[w + 1]].tobytes()
+        if key not in seen:
+            seen.add(key)
+            unique.append(w)
+    unique = np.array(unique, dtype=int)
+    members = members[unique]
+    window_cells = (members @ units).tocsr()
+    window_cells.sort_indices()
+    return AreaWindows(units, members, window_cells, centre_unit[unique], kind[unique], codes)
+
+
+def _labels(cell_m: int, x0: float, y0: float, nx: int, ny: int):
+    """LSOA of each grid cell (-1: none), the adjacent pairs, the LSOA codes: kept in the
+    process, read from disk when current, else built and stored."""
+    geometry = (cell_m, x0, y0, nx, ny)
+    if geometry in _LABELS:
+        return _LABELS[geometry]
+    path = grid_store.cache_dir() / f"lsoa-windows-{int(cell_m)}m.npz"
+    key = f"lsoa windows {geometry} {grid_store.inputs_digest()} {_code_digest()}"
+    found = _read(path, key, nx * ny)
+    if found is None:
+        found = _build(*geometry)
+        labels, pairs, codes = found
+        arrays = {"key": np.array(key), "labels": labels, "pairs": pairs,
+                  "codes": codes.astype(str)}
+        if not write_atomically(path, lambda out: np.savez(out, **arrays)):
+            log.info("%s is not writable: LSOA windows are built in memory", path.parent)
+    if len(_LABELS) >= _KEEP:
+        _LABELS.pop(next(iter(_LABELS)))
+    _LABELS[geometry] = found
+    return found
+
+
+def _read(path: Path, key: str, n_cells: int):
+    try:
+        with np.load(path, allow_pickle=False) as stored:
+            if str(stored["key"]) != key:
+                return None
+            labels, pairs = np.array(stored["labels"]), np.array(stored["pairs"])
+            codes = np.array(stored["codes"]).astype(object)
+    except FileNotFoundError:
+        return None
+    except Exception as error:  # noqa: BLE001 - a damaged file of any kind is rebuilt
+        log.warning("%s does not read (%s): building the LSOA windows again", path, error)
+        return None
+    if (labels.shape != (n_cells,) or pairs.ndim != 2 or pairs.shape[1:] != (2,)
+            or labels.max(initial=-1) >= len(codes) or pairs.max(initial=-1) >= len(codes)
+            or pairs.min(initial=0) < 0 or labels.min(initial=-1) < -1):
+        log.warning("%s is damaged: building the LSOA windows again", path)
+        return None
+    return labels, pairs, codes
+
+
+def _build(cell_m: int, x0: float, y0: float, nx: int, ny: int):
+    import shapely
+
+    from geo.areas import lsoas_bng
+    from models._grid import _centres_within
+
+    lsoas = lsoas_bng()
+    polygons = lsoas.geometry.to_numpy()
+    cell, owner = _centres_within(polygons, cell_m, x0, y0, nx, ny)
+    labels = np.full(nx * ny, -1, dtype=np.int32)
+    # A centre inside two overlapping generalised outlines goes to the first LSOA listed, as
+    # ``geo.areas.containing_lsoa`` decides (assigned last-to-first so the first one wins).
+    order = np.argsort(-owner, kind="stable")
+    labels[cell[order]] = owner[order]
+    left, right = shapely.STRtree(polygons).query(polygons, predicate="intersects")
+    pairs = np.stack([left, right], axis=1).astype(np.int32)
+    return labels, pairs, lsoas["code"].to_numpy(dtype=object)
+
+
+def _code_digest() -> str:
+    return hashlib.sha256(Path(__file__).read_bytes()).hexdigest()
