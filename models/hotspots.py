@@ -34,6 +34,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
+from geo.crs import BNG
 from models import baselines
 from models._events import Events, event_arrays, gridded_events
 from models._exposure import expected_weights, exposure_surface
@@ -410,7 +411,7 @@ def _scan(counts, grid: Grid, model: HotspotModel, rng) -> baselines.CellHotspot
     result = poisson_scan(counts, grid.population, grid.cell_m, radii,
                           min_events=model.min_events, n_simulations=model.n_simulations,
                           alpha=model.alpha, rng=rng, threads=_usable_threads(model.n_threads),
-                          areas=area_windows(grid) if model.windows == "discs+areas" else None)
+                          areas=_area_windows(grid, model))
     labels = np.full(grid.nx * grid.ny, -1)
     for k, cells in enumerate(result.cells):
         labels[cells] = k
@@ -418,6 +419,16 @@ def _scan(counts, grid: Grid, model: HotspotModel, rng) -> baselines.CellHotspot
     extra = pd.DataFrame({"radius_m": result.radius_m, "llr": result.llr,
                           "window": list(result.window)})
     return baselines.CellHotspots(labels, result.p_value, scores, extra)
+
+
+def _area_windows(grid: Grid, model: HotspotModel):
+    """The scan's areal windows, or None (``windows="discs"``): over the shipped LSOAs, or over
+    the caller's own population areas when ``population`` is a GeoDataFrame."""
+    if model.windows != "discs+areas":
+        return None
+    if isinstance(model.population, gpd.GeoDataFrame):
+        return area_windows(grid, model.population.geometry.to_crs(BNG).to_numpy())
+    return area_windows(grid)
 
 
 def _bounded(found: baselines.CellHotspots, counts, grid: Grid, max_area, max_hotspots

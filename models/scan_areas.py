@@ -16,7 +16,8 @@ and its LLR enters the same Monte-Carlo maximum.
 The cell labels and the adjacency (~0.2 s of CPU: reading and reprojecting the boundaries,
 point-in-polygon, a tree query) are kept per process and on disk beside the stored grids
 (``models.grid_store.cache_dir``, ``lsoa-windows-{cell}m.npz``), keyed by the grid's geometry,
-the grid store's input digest and this file, so a fresh process reads them (a few ms).
+the grid store's input digest and this file, so a fresh process reads them (a few ms). A
+caller's own population areas (a GeoDataFrame) are the units instead, built in memory.
 """
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ from pathlib import Path
 
 import numpy as np
 import scipy.sparse as sp
+import shapely
 
 from core.atomic_files import write_atomically
 from models import grid_store
@@ -91,14 +93,27 @@ class AreaWindows:
         return largest
 
 
-def area_windows(grid) -> AreaWindows:
+def area_windows(grid, polygons=None) -> AreaWindows:
     """The areal windows of ``grid`` (a ``models._grid.Grid``) over its land cells (kept per
-    grid geometry and land mask)."""
+    grid geometry, land mask and units).
+
+    ``polygons`` (BNG) are the units when a caller's population comes with its own areas
+    (``HotspotModel(population=GeoDataFrame)``): built in memory, never stored. ``None``: the
+    shipped 2021 LSOAs.
+    """
     land = np.flatnonzero(grid.population.ravel() > 0)
     geometry = (int(grid.cell_m), float(grid.x0), float(grid.y0), int(grid.nx), int(grid.ny))
-    key = (geometry, hashlib.sha1(land.tobytes()).hexdigest())
+    units = None
+    if polygons is not None:
+        polygons = np.asarray(polygons, dtype=object)
+        units = hashlib.sha1(b"".join(shapely.to_wkb(polygons))).hexdigest()
+    key = (geometry, hashlib.sha1(land.tobytes()).hexdigest(), units)
     if key not in _WINDOWS:
-        labels, pairs, codes = _labels(*geometry)
+        if polygons is None:
+            labels, pairs, codes = _labels(*geometry)
+        else:
+            labels, pairs = _label_cells(polygons, *geometry)
+            codes = np.arange(len(polygons)).astype(str).astype(object)
         if len(_WINDOWS) >= _KEEP:
             _WINDOWS.pop(next(iter(_WINDOWS)))
         _WINDOWS[key] = _windows(labels[land], pairs, codes)
@@ -182,13 +197,17 @@ def _read(path: Path, key: str, n_cells: int):
 
 
 def _build(cell_m: int, x0: float, y0: float, nx: int, ny: int):
-    import shapely
-
     from geo.areas import lsoas_bng
-    from models._grid import _centres_within
 
     lsoas = lsoas_bng()
-    polygons = lsoas.geometry.to_numpy()
+    labels, pairs = _label_cells(lsoas.geometry.to_numpy(), cell_m, x0, y0, nx, ny)
+    return labels, pairs, lsoas["code"].to_numpy(dtype=object)
+
+
+def _label_cells(polygons: np.ndarray, cell_m: int, x0: float, y0: float, nx: int, ny: int):
+    """The unit of each grid cell (-1: none) and the intersecting pairs of units."""
+    from models._grid import _centres_within
+
     cell, owner = _centres_within(polygons, cell_m, x0, y0, nx, ny)
     labels = np.full(nx * ny, -1, dtype=np.int32)
     # A centre inside two overlapping generalised outlines goes to the first LSOA listed, as
@@ -197,7 +216,7 @@ def _build(cell_m: int, x0: float, y0: float, nx: int, ny: int):
     labels[cell[order]] = owner[order]
     left, right = shapely.STRtree(polygons).query(polygons, predicate="intersects")
     pairs = np.stack([left, right], axis=1).astype(np.int32)
-    return labels, pairs, lsoas["code"].to_numpy(dtype=object)
+    return labels, pairs
 
 
 def _code_digest() -> str:
