@@ -91,8 +91,9 @@ class HotspotModel(ClusterMixin, BaseEstimator):
         The scan's candidate windows. ``"discs"``: discs of cells (every centre and radius).
         ``"discs+areas"``: those and, in the same Monte-Carlo maximum, areal windows: the cells
         of each 2021 LSOA (a cell belongs to the LSOA its centre lies in), and of each LSOA
-        with the LSOAs touching it (``models.scan_areas``), which fit rates raised over whole
-        LSOAs better than discs do (docs/hotspots.md, 3c).
+        with the LSOAs touching it (``models.scan_areas``), up to the largest disc's number of
+        cells, which fit rates raised over whole LSOAs better than discs do (docs/hotspots.md,
+        3c). With a GeoDataFrame ``population`` its own areas are the units.
     bandwidth_m : float, default=500
         KDE Gaussian bandwidth, Gi* distance band, DBSCAN ``eps``.
     coverage : float, default=0.05
@@ -423,12 +424,23 @@ def _scan(counts, grid: Grid, model: HotspotModel, rng) -> baselines.CellHotspot
 
 def _area_windows(grid: Grid, model: HotspotModel):
     """The scan's areal windows, or None (``windows="discs"``): over the shipped LSOAs, or over
-    the caller's own population areas when ``population`` is a GeoDataFrame."""
+    the caller's own population areas when ``population`` is a GeoDataFrame; at most as many
+    cells as the largest disc."""
     if model.windows != "discs+areas":
         return None
+    polygons = None
     if isinstance(model.population, gpd.GeoDataFrame):
-        return area_windows(grid, model.population.geometry.to_crs(BNG).to_numpy())
-    return area_windows(grid)
+        polygons = model.population.geometry.to_crs(BNG).to_numpy()
+    # No areal window larger than the largest disc: a large rural LSOA (or an LSOA with its
+    # neighbours) of 20+ km² would spend much of the area budget on one hotspot (3c).
+    return area_windows(grid, polygons, max_cells=_largest_disc(grid, model))
+
+
+def _largest_disc(grid: Grid, model: HotspotModel) -> int:
+    """Cells in the scan's largest disc."""
+    k = int(max(model.max_radius_m, grid.cell_m) // grid.cell_m)
+    di, dj = np.mgrid[-k:k + 1, -k:k + 1]
+    return int((np.hypot(di, dj) * grid.cell_m <= max(model.max_radius_m, grid.cell_m) + 1e-6).sum())
 
 
 def _bounded(found: baselines.CellHotspots, counts, grid: Grid, max_area, max_hotspots

@@ -77,6 +77,12 @@ class AreaWindows:
         """Cells in each window."""
         return np.diff(self.window_cells.indptr)
 
+    def subset(self, keep: np.ndarray) -> AreaWindows:
+        """The windows where ``keep`` is True."""
+        keep = np.flatnonzero(keep)
+        return AreaWindows(self.units, self.members[keep], self.window_cells[keep],
+                           self.centre_unit[keep], self.kind[keep], self.codes)
+
     def null_scorer(self, expected: np.ndarray, total: float, min_events: float):
         """The largest areal LLR of each simulated data set, from its land-cell counts
         (B, n_land): what ``models.scan_null.null_maxima`` adds to each disc maximum."""
@@ -93,9 +99,13 @@ class AreaWindows:
         return largest
 
 
-def area_windows(grid, polygons=None) -> AreaWindows:
+def area_windows(grid, polygons=None, max_cells: int | None = None,
+                 kinds: tuple = KINDS) -> AreaWindows:
     """The areal windows of ``grid`` (a ``models._grid.Grid``) over its land cells (kept per
     grid geometry, land mask and units).
+
+    ``max_cells``: windows of more cells are left out (the scan passes its largest disc's, so
+    no areal window is larger than a disc can be). ``kinds``: which of ``KINDS`` to make.
 
     ``polygons`` (BNG) are the units when a caller's population comes with its own areas
     (``HotspotModel(population=GeoDataFrame)``): built in memory, never stored. ``None``: the
@@ -107,7 +117,7 @@ def area_windows(grid, polygons=None) -> AreaWindows:
     if polygons is not None:
         polygons = np.asarray(polygons, dtype=object)
         units = hashlib.sha1(b"".join(shapely.to_wkb(polygons))).hexdigest()
-    key = (geometry, hashlib.sha1(land.tobytes()).hexdigest(), units)
+    key = (geometry, hashlib.sha1(land.tobytes()).hexdigest(), units, max_cells, tuple(kinds))
     if key not in _WINDOWS:
         if polygons is None:
             labels, pairs, codes = _labels(*geometry)
@@ -116,7 +126,11 @@ def area_windows(grid, polygons=None) -> AreaWindows:
             codes = np.arange(len(polygons)).astype(str).astype(object)
         if len(_WINDOWS) >= _KEEP:
             _WINDOWS.pop(next(iter(_WINDOWS)))
-        _WINDOWS[key] = _windows(labels[land], pairs, codes)
+        windows = _windows(labels[land], pairs, codes)
+        keep = np.isin(windows.kind, [KINDS.index(k) for k in kinds])
+        if max_cells is not None:
+            keep &= windows.cell_counts() <= max_cells
+        _WINDOWS[key] = windows.subset(keep)
     return _WINDOWS[key]
 
 

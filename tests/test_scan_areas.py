@@ -187,3 +187,15 @@ def test_windows_is_a_validated_parameter():
     assert HotspotModel().get_params()["windows"] == "discs+areas"
     with pytest.raises(InvalidParameterError, match="windows"):
         HotspotModel(windows="hexagons").fit(null_events(50, 1))
+
+
+def test_the_model_leaves_out_areal_windows_larger_than_its_largest_disc(grid, windows):
+    """A large rural LSOA (or one with its neighbours) would spend much of the area budget on
+    one hotspot: the model's areal windows hold at most the largest disc's cells (81 at
+    300 m and 1.5 km)."""
+    model = HotspotModel()
+    capped = hotspots._area_windows(grid, model)
+    assert hotspots._largest_disc(grid, model) == 81
+    assert capped.cell_counts().max() <= 81 < windows.cell_counts().max()
+    assert capped.n_windows == (windows.cell_counts() <= 81).sum()
+    assert hotspots._area_windows(grid, HotspotModel(windows="discs")) is None
