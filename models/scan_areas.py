@@ -83,20 +83,47 @@ class AreaWindows:
         return AreaWindows(self.units, self.members[keep], self.window_cells[keep],
                            self.centre_unit[keep], self.kind[keep], self.codes)
 
-    def null_scorer(self, expected: np.ndarray, total: float, min_events: float):
-        """The largest areal LLR of each simulated data set, from its land-cell counts
-        (B, n_land): what ``models.scan_null.null_maxima`` adds to each disc maximum."""
-        floor = np.maximum(expected, min_events - 0.5)
+    def null_scorer(self, expected: np.ndarray, total: float, min_events: float) -> AreaNull:
+        """What ``models.scan_null.null_maxima`` adds to each simulated disc maximum."""
+        return AreaNull(self, expected, total, min_events)
 
-        def largest(land_counts: np.ndarray) -> np.ndarray:
-            sums = np.rint(self.sums(land_counts))
-            best = np.zeros(len(sums))
-            b, w = np.nonzero(sums > floor)
-            if len(b):
-                np.maximum.at(best, b, poisson_llr(sums[b, w], expected[w], total, min_events))
-            return best
 
-        return largest
+class AreaNull:
+    """The largest areal LLR of each simulated data set (``windows``' expected counts
+    ``expected`` for ``total`` events), from its land-cell counts or from the land cells of its
+    events: counted by LSOA (``np.bincount``; land cells in no LSOA count in a last, unused
+    slot), then summed per window by one sparse product."""
+
+    def __init__(self, windows: AreaWindows, expected: np.ndarray, total: float,
+                 min_events: float):
+        self.windows, self.expected = windows, np.asarray(expected, float)
+        self.total, self.min_events = float(total), min_events
+        self.n_units = windows.units.shape[0]
+        unit = np.full(windows.units.shape[1], self.n_units, dtype=np.int64)
+        unit[windows.units.indices] = np.repeat(np.arange(self.n_units),
+                                                np.diff(windows.units.indptr))
+        self.unit_of_land = unit
+        self.floor = np.maximum(self.expected, min_events - 0.5)
+
+    def __call__(self, land_counts: np.ndarray) -> np.ndarray:
+        """From counts per land cell (B, n_land)."""
+        return self.largest(np.stack([
+            np.bincount(self.unit_of_land, weights=c, minlength=self.n_units + 1)
+            for c in np.asarray(land_counts, float)]))
+
+    def from_cells(self, cells: list) -> np.ndarray:
+        """From each data set's events' land cells (a list of index arrays)."""
+        return self.largest(np.stack([
+            np.bincount(self.unit_of_land[c], minlength=self.n_units + 1) for c in cells]))
+
+    def largest(self, by_unit: np.ndarray) -> np.ndarray:
+        sums = np.asarray(self.windows.members @ by_unit[:, :self.n_units].T.astype(float)).T
+        best = np.zeros(len(sums))
+        b, w = np.nonzero(sums > self.floor)
+        if len(b):
+            np.maximum.at(best, b, poisson_llr(sums[b, w], self.expected[w], self.total,
+                                               self.min_events))
+        return best
 
 
 def area_windows(grid, polygons=None, max_cells: int | None = None,

@@ -53,8 +53,9 @@ def null_maxima(population, land, total, conv, expected, min_events, n_simulatio
     float64) are summed ``BATCH`` data sets at a time here. Either way the data sets are drawn
     in order from ``rng`` and the maxima are the same numbers.
 
-    ``areal``, when given, maps each data set's land-cell counts (B, n_land) to its largest
-    LLR over other windows (``models.scan_areas``): each maximum is then the larger of that
+    ``areal``, when given (``models.scan_areas.AreaNull``), maps each data set's land-cell
+    counts (B, n_land), or its events' land cells (``areal.from_cells``), to its largest LLR
+    over other windows: each maximum is then the larger of that
     and the discs' (the discs' own search is unchanged: it finds their exact maximum).
     """
     cumulative = np.cumsum(population.ravel()[land] / population.sum())
@@ -181,8 +182,9 @@ class ShiftedNull:
     def maxima(self, rng, n_simulations: int, threads: int) -> np.ndarray:
         out = np.zeros(n_simulations)
         first = min(FULL_FIRST, n_simulations)
-        grids = self._grids(self._draw(rng, first))
-        others = self._other_windows(grids)
+        draws = self._draw(rng, first)
+        grids = self._grids(draws)
+        others = self._other_windows(draws)
         out[:first] = self._scored(grids, None)
         # The level comes from the discs' own maxima: it only prunes the discs' search, which
         # finds their exact maximum whatever the level (a data set with none above it is
@@ -213,13 +215,16 @@ class ShiftedNull:
         return out
 
     def _draw(self, rng, size: int) -> list:
-        return [self.sampler.draw(rng, self.total) for _ in range(size)]
+        """``size`` data sets from ``rng``: each one's events' land cells (few events: the
+        uniforms' cells) or its counts per land cell (many: a multinomial)."""
+        draws = [self.sampler.draw(rng, self.total) for _ in range(size)]
+        return [self.sampler.cells(d) if d.dtype.kind == "f" else d for d in draws]
 
     def _grids(self, draws: list) -> np.ndarray:
         grids = self._buffers(len(draws))[0].reshape(len(draws), *self.padded_shape)
         grids.fill(0)
         for b, draw in enumerate(draws):
-            self.sampler.spread(draw, grids[b].reshape(-1))
+            self.sampler.spread(draw, grids[b].reshape(-1), self.total)
         return grids
 
     def _buffers(self, n: int) -> list:
@@ -234,15 +239,18 @@ class ShiftedNull:
 
     def _batch(self, draws: list, level: float | None) -> np.ndarray:
         grids = self._grids(draws)
-        others = self._other_windows(grids)
+        others = self._other_windows(draws)
         best = self._scored(grids, level)
         return best if others is None else np.maximum(best, others)
 
-    def _other_windows(self, grids: np.ndarray) -> np.ndarray | None:
-        """The ``areal`` maxima of padded ``grids`` (None without other windows)."""
+    def _other_windows(self, draws: list) -> np.ndarray | None:
+        """The ``areal`` maxima of the data sets ``draws`` (None without other windows): from
+        their events' cells (uniforms) or their counts per land cell."""
         if self.areal is None:
             return None
-        return self.areal(grids.reshape(len(grids), -1)[:, self.at])
+        if self.total < len(self.sampler.cumulative):  # cells (``_draw``)
+            return self.areal.from_cells(draws)
+        return self.areal(np.stack(draws))
 
     def _scored(self, grids: np.ndarray, level: float | None) -> np.ndarray:
         """Largest LLR of each padded grid: in full (``level`` None) or above ``level``."""
@@ -323,14 +331,19 @@ class CellSampler:
         return rng.multinomial(int(total), np.diff(self.cumulative, prepend=0.0)
                                / self.cumulative[-1])
 
-    def spread(self, draw: np.ndarray, frame: np.ndarray) -> None:
-        """Counts per cell of ``draw`` written into ``frame`` (flat, zeros) at ``at``."""
-        n = len(self.cumulative)
-        if draw.dtype.kind == "f":  # uniforms
-            cell = self.table[self._bucket(draw)]
-            near = np.flatnonzero(cell < 0)
-            cell[near] = np.searchsorted(self.cumulative, draw[near], side="right")
-            np.minimum(cell, n - 1, out=cell)
+    def cells(self, draw: np.ndarray) -> np.ndarray:
+        """The land cell (index into ``cumulative``) of each uniform of ``draw``."""
+        cell = self.table[self._bucket(draw)]
+        near = np.flatnonzero(cell < 0)
+        cell[near] = np.searchsorted(self.cumulative, draw[near], side="right")
+        np.minimum(cell, len(self.cumulative) - 1, out=cell)
+        return cell
+
+    def spread(self, draw: np.ndarray, frame: np.ndarray, total: float | None = None) -> None:
+        """Counts per cell of ``draw`` written into ``frame`` (flat, zeros) at ``at``: ``draw``
+        is uniforms, or (``total`` below the number of cells) their ``cells``, or counts."""
+        if draw.dtype.kind == "f" or (total is not None and total < len(self.cumulative)):
+            cell = self.cells(draw) if draw.dtype.kind == "f" else draw
             np.copyto(frame, np.bincount(self.at[cell], minlength=frame.size),
                       casting="unsafe")
         else:
