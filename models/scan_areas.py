@@ -246,16 +246,19 @@ def _build(cell_m: int, x0: float, y0: float, nx: int, ny: int):
 
 
 def _label_cells(polygons: np.ndarray, cell_m: int, x0: float, y0: float, nx: int, ny: int):
-    """The unit of each grid cell (-1: none) and the intersecting pairs of units."""
-    from models._grid import _centres_within
+    """The unit of each grid cell (-1: none) and the intersecting pairs of units.
 
-    cell, owner = _centres_within(polygons, cell_m, x0, y0, nx, ny)
-    labels = np.full(nx * ny, -1, dtype=np.int32)
-    # A centre inside two overlapping generalised outlines goes to the first LSOA listed, as
-    # ``geo.areas.containing_lsoa`` decides (assigned last-to-first so the first one wins).
-    order = np.argsort(-owner, kind="stable")
-    labels[cell[order]] = owner[order]
-    left, right = shapely.STRtree(polygons).query(polygons, predicate="intersects")
+    A cell's unit is the polygon its centre lies strictly inside; a centre inside two
+    overlapping generalised outlines goes to the one listed first, as
+    ``geo.areas.containing_lsoa`` decides."""
+    col, row = np.meshgrid(np.arange(nx), np.arange(ny))
+    centres = shapely.points(x0 + (col.ravel() + 0.5) * cell_m, y0 + (row.ravel() + 0.5) * cell_m)
+    tree = shapely.STRtree(polygons)
+    cell, owner = tree.query(centres, predicate="within")
+    first = np.full(nx * ny, len(polygons), dtype=np.int64)
+    np.minimum.at(first, cell, owner)
+    labels = np.where(first < len(polygons), first, -1).astype(np.int32)
+    left, right = tree.query(polygons, predicate="intersects")
     pairs = np.stack([left, right], axis=1).astype(np.int32)
     return labels, pairs
 
