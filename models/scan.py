@@ -15,6 +15,11 @@ against the same distribution of maxima, which makes their p-values conservative
 SaTScan's "no geographical overlap"). Windows with fewer than ``min_events`` events are not
 scored, in the observed and in the simulated data alike, so the test stays exact.
 
+Areal windows (``models.scan_areas``: each LSOA's cells, and each LSOA with its neighbours'),
+when given, are scored beside the discs with the same LLR and ``min_events``; each simulated
+maximum is then over discs and areal windows alike, and ``report_with_areas`` reports both kinds
+by LLR with no shared cell. Without them the scan is the discs' alone, as before.
+
 Decision rule: a window is reported when ``p < alpha`` (strictly). Under the null the observed
 maximum is exchangeable with the simulated ones (same total, same multinomial), so its rank is
 uniform and ``P(p <= k / (n + 1)) = k / (n + 1)``: the rule ``p <= alpha`` would have size
