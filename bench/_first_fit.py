@@ -148,8 +148,14 @@ def _prime() -> None:
     from models._grid import analysis_grid, centre_grid
     from models.hotspots import HotspotModel
 
-    analysis_grid(HotspotModel().cell_size_m)
+    grid = analysis_grid(HotspotModel().cell_size_m)
     centre_grid(100)
+    try:  # the scan's LSOA windows, where the checkout has them (stored beside the grids)
+        from models.scan_areas import area_windows
+    except ImportError:
+        pass
+    else:
+        area_windows(grid)
     print("{}")
 
 

@@ -2,7 +2,8 @@
 
     nice -n 10 .venv/bin/python bench/bench_recovery.py [--families micro_places ...]
         [--volumes 8000 100] [--seeds 20] [--first-seed 1] [--null-seeds 20]
-        [--max-area 0.03 | --max-area none] [--maps DIR] [--skip-alerts]
+        [--max-area 0.03 | --max-area none] [--windows discs+areas | discs] [--maps DIR]
+        [--skip-alerts]
 
 For each family of ``data.synthetic_families`` and each volume (events over 24 months), seeds
 ``first-seed`` .. ``first-seed + seeds - 1``: ``HotspotModel(random_state=seed,
@@ -24,6 +25,7 @@ Then ``near_repeat`` with the prospective scan (``models.surveillance.Prospectiv
 tool for space-time bursts; ``models.recovery.score_alerts``), analysing the last month.
 
 ``--max-area none`` re-runs without the area budget (a diagnosis, not the default);
+``--windows discs`` fits the scan with discs alone (the model before areal windows: 3c);
 ``--mismatched-truth`` scores each fit against an unrelated seed's truth (seed + 1000), to see
 how often the rules call a structure found, or a hotspot true, by chance;
 ``--maps DIR`` draws each family's first seed at each volume (truth and hotspots) to PNG.
@@ -56,13 +58,16 @@ AS_OF = "2025-12"  # the families' last month (data.synthetic_families.DEFAULT_E
 MIN_EVENTS = HotspotModel().min_events
 
 
+WINDOWS = {"windows": HotspotModel().windows}  # set by --windows
+
+
 def fit(events, seed: int, max_area) -> tuple[HotspotModel, float]:
     """The default model on one feed, and the CPU seconds of the fit."""
     cpu = time.process_time()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", OutsideAreaWarning)
         model = HotspotModel(random_state=seed, cross_feed=False, ranking=None,
-                             max_area=max_area).fit(events)
+                             max_area=max_area, windows=WINDOWS["windows"]).fit(events)
     return model, time.process_time() - cpu
 
 
@@ -289,17 +294,20 @@ def main() -> None:
                         help="skip near_repeat with the prospective scan")
     parser.add_argument("--max-area", default="0.03",
                         help="the model's area budget ('none': unbounded, a diagnosis)")
+    parser.add_argument("--windows", default=HotspotModel().windows,
+                        choices=["discs+areas", "discs"], help="the scan's candidate windows")
     parser.add_argument("--mismatched-truth", action="store_true",
                         help="score each fit against the truth of seed + 1000 (a check of the "
                              "rules: how often an unrelated structure counts as found)")
     parser.add_argument("--maps", type=Path, default=None, help="folder for PNG maps")
     args = parser.parse_args()
     max_area = None if args.max_area.lower() == "none" else float(args.max_area)
+    WINDOWS["windows"] = args.windows
     seeds = list(range(args.first_seed, args.first_seed + args.seeds))
     started, cpu = time.perf_counter(), time.process_time()
     print(f"# bench_recovery: {platform.platform()}, Python {platform.python_version()}, "
           f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at start, "
-          f"{pd.Timestamp.now():%Y-%m-%d %H:%M}; max_area {max_area}")
+          f"{pd.Timestamp.now():%Y-%m-%d %H:%M}; max_area {max_area}, windows {args.windows}")
     print(f"\n## Planted recovery per family, seeds {seeds[0]}-{seeds[-1]}, {MONTHS} months")
     if args.mismatched_truth:
         print("(scored against the truth of seed + 1000: chance agreement, not recovery)")

@@ -1,8 +1,9 @@
 """Hotspots of exploitation events: a scikit-learn estimator over BNG grid cells.
 
 ``HotspotModel(method="scan")`` (the default) is Kulldorff's Poisson scan statistic against the
-resident population (``models.scan``): a hotspot is a disc of cells holding significantly more
-events than its population predicts, with a Monte-Carlo p-value. The other methods are there to
+resident population (``models.scan``): a hotspot is a disc of cells, or an LSOA's cells (alone
+or with its neighbours' cells: ``models.scan_areas``), holding significantly more events than
+its population predicts, with a Monte-Carlo p-value. The other methods are there to
 compare (``models.evaluate``): ``"kde"`` (kernel density, top ``coverage`` of the area),
 ``"gistar"`` (Getis-Ord Gi* with a false-discovery-rate cut), ``"dbscan"`` and ``"hdbscan"``
 (density clustering of the occupied cells). ``docs/hotspots.md`` says why the scan is the default.
@@ -33,6 +34,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
+from geo.crs import BNG
 from models import baselines
 from models._events import Events, event_arrays, gridded_events
 from models._exposure import expected_weights, exposure_surface
@@ -41,8 +43,10 @@ from models.forecast import KINDS, ForecastRanker
 from models.hotspot_frame import describe_hotspots
 from models.metrics import pai
 from models.scan import poisson_scan
+from models.scan_areas import area_windows
 
 METHODS = ("scan", "kde", "gistar", "dbscan", "hdbscan")
+WINDOWS = ("discs+areas", "discs")
 
 
 class OutsideAreaWarning(UserWarning):
@@ -83,6 +87,13 @@ class HotspotModel(ClusterMixin, BaseEstimator):
     max_radius_m : float, default=1500
         Largest scan window radius; radii go from one cell (a cell and its 4 neighbours) up
         in steps of one cell.
+    windows : {"discs+areas", "discs"}, default="discs+areas"
+        The scan's candidate windows. ``"discs"``: discs of cells (every centre and radius).
+        ``"discs+areas"``: those and, in the same Monte-Carlo maximum, areal windows: the cells
+        of each 2021 LSOA (a cell belongs to the LSOA its centre lies in), and of each LSOA
+        with the LSOAs touching it (``models.scan_areas``), up to the largest disc's number of
+        cells, which fit rates raised over whole LSOAs better than discs do (docs/hotspots.md,
+        3c). With a GeoDataFrame ``population`` its own areas are the units.
     bandwidth_m : float, default=500
         KDE Gaussian bandwidth, Gi* distance band, DBSCAN ``eps``.
     coverage : float, default=0.05
@@ -122,7 +133,8 @@ class HotspotModel(ClusterMixin, BaseEstimator):
         ``cross_feed``, ``districts``, ``wards``, ``area_km2``, ``touches`` (ids of the hotspots
         whose cells touch this one's: hotspots never share a cell, so neighbours are listed
         instead of overlaps), ``trend`` (``models.trends``),
-        ``trend_p``, ``first_month``, ``last_month``; the scan adds ``radius_m`` and ``llr``.
+        ``trend_p``, ``first_month``, ``last_month``; the scan adds ``radius_m`` (NaN for an
+        areal window), ``llr`` and ``window`` (``"disc"``, ``"lsoa"``, ``"lsoa+neighbours"``).
     labels_ : ndarray of shape (n_events,)
         Hotspot id of each training event, -1 for none.
     monthly_counts_ : DataFrame
@@ -159,6 +171,7 @@ class HotspotModel(ClusterMixin, BaseEstimator):
         "population": "no_validation",
         "cell_size_m": [Interval(Integral, 100, None, closed="left")],
         "max_radius_m": [Interval(Real, 0, None, closed="neither")],
+        "windows": [StrOptions(set(WINDOWS))],
         "bandwidth_m": [Interval(Real, 0, None, closed="neither")],
         "coverage": [Interval(Real, 0, 1, closed="right")],
         "n_simulations": [Interval(Integral, 19, None, closed="left")],
@@ -172,15 +185,17 @@ class HotspotModel(ClusterMixin, BaseEstimator):
     }
 
     def __init__(self, method="scan", *, min_events=10, alpha=0.05, population=None,
-                 cell_size_m=300, max_radius_m=1500, bandwidth_m=500, coverage=0.05,
-                 n_simulations=99, cross_feed=True, random_state=None, max_area=0.03,
-                 max_hotspots=None, ranking="mixture", exposure=None, n_threads=1):
+                 cell_size_m=300, max_radius_m=1500, windows="discs+areas", bandwidth_m=500,
+                 coverage=0.05, n_simulations=99, cross_feed=True, random_state=None,
+                 max_area=0.03, max_hotspots=None, ranking="mixture", exposure=None,
+                 n_threads=1):
         self.method = method
         self.min_events = min_events
         self.alpha = alpha
         self.population = population
         self.cell_size_m = cell_size_m
         self.max_radius_m = max_radius_m
+        self.windows = windows
         self.bandwidth_m = bandwidth_m
         self.coverage = coverage
         self.n_simulations = n_simulations
@@ -396,13 +411,36 @@ def _scan(counts, grid: Grid, model: HotspotModel, rng) -> baselines.CellHotspot
     radii = np.arange(grid.cell_m, max(model.max_radius_m, grid.cell_m) + 1e-6, grid.cell_m)
     result = poisson_scan(counts, grid.population, grid.cell_m, radii,
                           min_events=model.min_events, n_simulations=model.n_simulations,
-                          alpha=model.alpha, rng=rng, threads=_usable_threads(model.n_threads))
+                          alpha=model.alpha, rng=rng, threads=_usable_threads(model.n_threads),
+                          areas=_area_windows(grid, model))
     labels = np.full(grid.nx * grid.ny, -1)
     for k, cells in enumerate(result.cells):
         labels[cells] = k
     scores = _intensity(counts.ravel(), grid, labels, result.events)
-    extra = pd.DataFrame({"radius_m": result.radius_m, "llr": result.llr})
+    extra = pd.DataFrame({"radius_m": result.radius_m, "llr": result.llr,
+                          "window": list(result.window)})
     return baselines.CellHotspots(labels, result.p_value, scores, extra)
+
+
+def _area_windows(grid: Grid, model: HotspotModel):
+    """The scan's areal windows, or None (``windows="discs"``): over the shipped LSOAs, or over
+    the caller's own population areas when ``population`` is a GeoDataFrame; at most as many
+    cells as the largest disc."""
+    if model.windows != "discs+areas":
+        return None
+    polygons = None
+    if isinstance(model.population, gpd.GeoDataFrame):
+        polygons = model.population.geometry.to_crs(BNG).to_numpy()
+    # No areal window larger than the largest disc: a large rural LSOA (or an LSOA with its
+    # neighbours) of 20+ km² would spend much of the area budget on one hotspot (3c).
+    return area_windows(grid, polygons, max_cells=_largest_disc(grid, model))
+
+
+def _largest_disc(grid: Grid, model: HotspotModel) -> int:
+    """Cells in the scan's largest disc."""
+    k = int(max(model.max_radius_m, grid.cell_m) // grid.cell_m)
+    di, dj = np.mgrid[-k:k + 1, -k:k + 1]
+    return int((np.hypot(di, dj) * grid.cell_m <= max(model.max_radius_m, grid.cell_m) + 1e-6).sum())
 
 
 def _bounded(found: baselines.CellHotspots, counts, grid: Grid, max_area, max_hotspots

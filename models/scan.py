@@ -15,6 +15,11 @@ against the same distribution of maxima, which makes their p-values conservative
 SaTScan's "no geographical overlap"). Windows with fewer than ``min_events`` events are not
 scored, in the observed and in the simulated data alike, so the test stays exact.
 
+Areal windows (``models.scan_areas``: each LSOA's cells, and each LSOA with its neighbours'),
+when given, are scored beside the discs with the same LLR and ``min_events``; each simulated
+maximum is then over discs and areal windows alike, and ``report_with_areas`` reports both kinds
+by LLR with no shared cell. Without them the scan is the discs' alone, as before.
+
 Decision rule: a window is reported when ``p < alpha`` (strictly). Under the null the observed
 maximum is exchangeable with the simulated ones (same total, same multinomial), so its rank is
 uniform and ``P(p <= k / (n + 1)) = k / (n + 1)``: the rule ``p <= alpha`` would have size
@@ -54,7 +59,9 @@ class ScanResult:
     ``centre`` are flat grid indices, ``radius_m`` radii, ``cells`` the flat indices of each
     window's land cells; ``events``, ``expected``, ``llr`` and ``p_value`` per window.
     ``max_llr`` is the observed largest LLR (the most likely cluster's, reported or not) and
-    ``null_max`` the simulated maxima it is ranked among.
+    ``null_max`` the simulated maxima it is ranked among. ``window`` says what each window is:
+    ``"disc"``, ``"lsoa"`` or ``"lsoa+neighbours"`` (an areal window: ``centre`` -1 and
+    ``radius_m`` NaN).
     """
 
     centre: np.ndarray
@@ -66,6 +73,7 @@ class ScanResult:
     p_value: np.ndarray
     null_max: np.ndarray
     max_llr: float = 0.0
+    window: tuple = ()  # per window: "disc", or an areal kind (``models.scan_areas.KINDS``)
 
     @property
     def most_likely_p_value(self) -> float:
@@ -165,7 +173,7 @@ class DiscConvolver:
 
 def poisson_scan(counts: np.ndarray, population: np.ndarray, cell_m: float, radii_m, *,
                  min_events: int, n_simulations: int, alpha: float, rng,
-                 threads: int = 1) -> ScanResult:
+                 threads: int = 1, areas=None) -> ScanResult:
     """Scan ``counts`` (ny, nx) against ``population`` (ny, nx); report windows with p < alpha.
 
     Parameters
@@ -183,6 +191,10 @@ def poisson_scan(counts: np.ndarray, population: np.ndarray, cell_m: float, radi
     threads : int, default=1
         Threads the simulations may use (at most the machine's cores). The simulated data
         sets are drawn from ``rng`` in order whatever the number, so the result is the same.
+    areas : models.scan_areas.AreaWindows or None, default=None
+        Areal windows (over the land cells ``population > 0``) scored beside the discs: the
+        same LLR and ``min_events``, and each simulated maximum is over discs and areal
+        windows alike. ``None``: discs only.
 
     Returns
     -------
@@ -195,9 +207,19 @@ def poisson_scan(counts: np.ndarray, population: np.ndarray, cell_m: float, radi
     expected = total * share
     observed = np.rint(conv(counts[None], land)[0])
     llr = poisson_llr(observed, expected, total, min_events)
+    if areas is None or not areas.n_windows:
+        null_max = null_maxima(population, land, total, conv, expected, min_events,
+                                n_simulations, rng, threads)
+        return _report(llr, observed, expected, null_max, land, counts.ravel()[land], conv,
+                       alpha)
+    area_expected = total * areas.sums(population.ravel()[land][None] / population.sum())[0]
+    area_observed = np.rint(areas.sums(counts.ravel()[land][None])[0])
+    area_llr = poisson_llr(area_observed, area_expected, total, min_events)
     null_max = null_maxima(population, land, total, conv, expected, min_events,
-                            n_simulations, rng, threads)
-    return _report(llr, observed, expected, null_max, land, counts.ravel()[land], conv, alpha)
+                            n_simulations, rng, threads,
+                            areas.null_scorer(area_expected, total, min_events))
+    return report_with_areas((llr, observed, expected), (area_llr, area_observed, area_expected),
+                             null_max, land, counts.ravel()[land], conv, areas, alpha)
 
 
 def _report(llr, observed, expected, null_max, land, own, conv, alpha) -> ScanResult:
@@ -243,4 +265,84 @@ def _report(llr, observed, expected, null_max, land, own, conv, alpha) -> ScanRe
     chosen = candidate[kept]
     return ScanResult(land[land_i[kept]], radius[kept], cells, flat_obs[chosen],
                       flat_exp[chosen], flat_llr[chosen], p_all[chosen], null_max,
-                      float(flat_llr.max()) if flat_llr.size else 0.0)
+                      float(flat_llr.max()) if flat_llr.size else 0.0, ("disc",) * len(kept))
+
+
+def report_with_areas(discs, areal, null_max, land, own, conv, areas, alpha) -> ScanResult:
+    """``_report`` over discs and areal windows together: significant windows by decreasing
+    LLR, skipping any that shares a land cell with a kept one.
+
+    ``discs`` and ``areal`` are each (llr, observed, expected); discs as ``_report`` has them
+    (n_radii, n_land), areal windows by window. Ties go to the window of fewer cells, then to
+    a disc over an areal window (the discs' own order as ``_report``'s after that).
+    """
+    sims = np.sort(null_max)
+    n_sim = len(sims)
+
+    def p_values(llr):
+        return (1 + n_sim - np.searchsorted(sims, llr, side="left")) / (n_sim + 1)
+
+    d_llr, d_obs, d_exp = (a.ravel() for a in discs)
+    a_llr, a_obs, a_exp = areal
+    d_p, a_p = p_values(d_llr), p_values(a_llr)
+    d_cand = np.flatnonzero((d_llr > 0) & (d_p < alpha))
+    a_cand = np.flatnonzero((a_llr > 0) & (a_p < alpha))
+    radius_i, land_i = np.divmod(d_cand, len(land))
+    disc_size = np.array([len(o) for o in conv.offsets])[radius_i]
+    is_area = np.r_[np.zeros(len(d_cand), bool), np.ones(len(a_cand), bool)]
+    index = np.r_[d_cand, a_cand]
+    strength = np.r_[d_llr[d_cand], a_llr[a_cand]]
+    size = np.r_[disc_size, areas.cell_counts()[a_cand]]
+    centre_own = np.r_[own[land_i], np.zeros(len(a_cand))]
+    order = np.lexsort((index, -centre_own, is_area, size, -np.round(strength, 8)))
+    shape = conv.shape
+    position = np.full(shape[0] * shape[1], -1)
+    position[land] = np.arange(len(land))
+    rows, cols = np.divmod(land[land_i], shape[1])
+    radius = conv.radii_m[radius_i]
+    disc_at = np.full(len(index), -1)
+    disc_at[:len(d_cand)] = np.arange(len(d_cand))
+    alive = np.ones(len(d_cand), bool)  # discs sharing no cell centre with a kept disc
+    taken = np.zeros(len(land), bool)  # land cells of the kept windows
+    kept, cells, areal_kept = [], [], False
+    for i in order:
+        if is_area[i]:
+            mine = areas.cells(index[i])
+            if taken[mine].any():
+                continue
+        else:
+            d = disc_at[i]
+            if not alive[d]:
+                continue
+            off = conv.offsets[radius_i[d]]
+            r, c = rows[d] + off[:, 0], cols[d] + off[:, 1]
+            ok = (r >= 0) & (r < shape[0]) & (c >= 0) & (c < shape[1])
+            mine = position[r[ok] * shape[1] + c[ok]]
+            mine = mine[mine >= 0]
+            if areal_kept and taken[mine].any():
+                continue
+            gap = np.hypot(rows - rows[d], cols - cols[d]) * conv.cell_m
+            alive &= gap > radius + radius[d] + 1e-6
+        areal_kept |= bool(is_area[i])
+        taken[mine] = True
+        kept.append(i)
+        cells.append(land[np.sort(mine)])
+    kept = np.array(kept, dtype=int)
+    area_k = is_area[kept]
+    at = index[kept]
+    disc_k = np.where(area_k, 0, at)
+    area_i = np.where(area_k, at, 0)
+
+    def pick(disc_values, area_values):
+        return np.where(area_k, area_values[area_i] if len(area_values) else 0,
+                        disc_values[disc_k] if len(disc_values) else 0)
+
+    kinds = np.array(("disc", "lsoa", "lsoa+neighbours"))  # models.scan_areas.KINDS after disc
+    window = tuple(kinds[np.where(area_k, 1 + areas.kind[area_i], 0)]) if len(kept) else ()
+    centre = np.where(area_k, -1, land[disc_k % len(land)]) if len(kept) else np.zeros(0, int)
+    radius_k = (np.where(area_k, np.nan, conv.radii_m[disc_k // len(land)]) if len(kept)
+                else np.zeros(0))
+    largest = max(float(d_llr.max()) if d_llr.size else 0.0,
+                  float(a_llr.max()) if a_llr.size else 0.0)
+    return ScanResult(centre, radius_k, cells, pick(d_obs, a_obs), pick(d_exp, a_exp),
+                      pick(d_llr, a_llr), pick(d_p, a_p), null_max, largest, window)

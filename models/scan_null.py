@@ -45,13 +45,18 @@ def poisson_llr(c: np.ndarray, e: np.ndarray, total: float, min_events: float) -
 
 
 def null_maxima(population, land, total, conv, expected, min_events, n_simulations, rng,
-                threads=1):
+                threads=1, areal=None):
     """Largest LLR of each data set simulated under the null (same total, spread by population).
 
     Discs summed by shifts, in uint16 or float32 (``DiscConvolver.count_dtype``), take
     ``ShiftedNull`` (windows picked by thresholds, ``threads`` workers); the others (FFT,
     float64) are summed ``BATCH`` data sets at a time here. Either way the data sets are drawn
     in order from ``rng`` and the maxima are the same numbers.
+
+    ``areal``, when given (``models.scan_areas.AreaNull``), maps each data set's land-cell
+    counts (B, n_land), or its events' land cells (``areal.from_cells``), to its largest LLR
+    over other windows: each maximum is then the larger of that
+    and the discs' (the discs' own search is unchanged: it finds their exact maximum).
     """
     cumulative = np.cumsum(population.ravel()[land] / population.sum())
     n_cells, dtype = population.size, conv.count_dtype(total)
@@ -62,8 +67,8 @@ def null_maxima(population, land, total, conv, expected, min_events, n_simulatio
         return maxima
     if conv.direct and dtype != np.float64:
         null_dtype = np.uint16 if total < UINT16_TOP else np.float32
-        return ShiftedNull(conv, land, expected, floor, total, cumulative, null_dtype).maxima(
-            rng, n_simulations, threads)
+        return ShiftedNull(conv, land, expected, floor, total, cumulative, null_dtype,
+                           areal).maxima(rng, n_simulations, threads)
     for start in range(0, n_simulations, BATCH):
         size = min(BATCH, n_simulations - start)
         grids = np.zeros((size, n_cells), dtype)
@@ -72,6 +77,9 @@ def null_maxima(population, land, total, conv, expected, min_events, n_simulatio
         sums = conv(grids.reshape(size, *population.shape), land, single=single,
                     dtype=dtype if conv.direct else None)
         maxima[start:start + size] = max_llr(sums, floor, expected, total)
+        if areal is not None:
+            np.maximum(maxima[start:start + size], areal(grids[:, land]),
+                       out=maxima[start:start + size])
     return maxima
 
 
@@ -139,9 +147,9 @@ class ShiftedNull:
     """
 
     def __init__(self, conv, land, expected, floor, total, cumulative,
-                 dtype=np.uint16):
+                 dtype=np.uint16, areal=None):
         k, (ny, nx) = conv.half, conv.shape
-        self.conv, self.total, self.dtype = conv, float(total), dtype
+        self.conv, self.total, self.dtype, self.areal = conv, float(total), dtype, areal
         # Off land: a threshold no sum exceeds, whatever the cross-frame garbage there.
         self.never = UINT16_TOP if dtype == np.uint16 else np.inf
         self.padded_shape = (ny + 2 * k, nx + 2 * k)
@@ -174,8 +182,16 @@ class ShiftedNull:
     def maxima(self, rng, n_simulations: int, threads: int) -> np.ndarray:
         out = np.zeros(n_simulations)
         first = min(FULL_FIRST, n_simulations)
-        out[:first] = self._scored(self._grids(self._draw(rng, first)), None)
+        draws = self._draw(rng, first)
+        grids = self._grids(draws)
+        others = self._other_windows(draws)
+        out[:first] = self._scored(grids, None)
+        # The level comes from the discs' own maxima: it only prunes the discs' search, which
+        # finds their exact maximum whatever the level (a data set with none above it is
+        # scored again in full); the other windows' maxima are taken in full.
         level = LEVEL_SHARE * out[:first].min() if out[:first].min() > 0 else None
+        if others is not None:
+            np.maximum(out[:first], others, out=out[:first])
         if level is not None:
             self._set_level(level)
         starts = range(first, n_simulations, NULL_BATCH)
@@ -199,13 +215,16 @@ class ShiftedNull:
         return out
 
     def _draw(self, rng, size: int) -> list:
-        return [self.sampler.draw(rng, self.total) for _ in range(size)]
+        """``size`` data sets from ``rng``: each one's events' land cells (few events: the
+        uniforms' cells) or its counts per land cell (many: a multinomial)."""
+        draws = [self.sampler.draw(rng, self.total) for _ in range(size)]
+        return [self.sampler.cells(d) if d.dtype.kind == "f" else d for d in draws]
 
     def _grids(self, draws: list) -> np.ndarray:
         grids = self._buffers(len(draws))[0].reshape(len(draws), *self.padded_shape)
         grids.fill(0)
         for b, draw in enumerate(draws):
-            self.sampler.spread(draw, grids[b].reshape(-1))
+            self.sampler.spread(draw, grids[b].reshape(-1), self.total)
         return grids
 
     def _buffers(self, n: int) -> list:
@@ -219,7 +238,19 @@ class ShiftedNull:
         return [a[:size] for a in kept]
 
     def _batch(self, draws: list, level: float | None) -> np.ndarray:
-        return self._scored(self._grids(draws), level)
+        grids = self._grids(draws)
+        others = self._other_windows(draws)
+        best = self._scored(grids, level)
+        return best if others is None else np.maximum(best, others)
+
+    def _other_windows(self, draws: list) -> np.ndarray | None:
+        """The ``areal`` maxima of the data sets ``draws`` (None without other windows): from
+        their events' cells (uniforms) or their counts per land cell."""
+        if self.areal is None:
+            return None
+        if self.total < len(self.sampler.cumulative):  # cells (``_draw``)
+            return self.areal.from_cells(draws)
+        return self.areal(np.stack(draws))
 
     def _scored(self, grids: np.ndarray, level: float | None) -> np.ndarray:
         """Largest LLR of each padded grid: in full (``level`` None) or above ``level``."""
@@ -300,14 +331,19 @@ class CellSampler:
         return rng.multinomial(int(total), np.diff(self.cumulative, prepend=0.0)
                                / self.cumulative[-1])
 
-    def spread(self, draw: np.ndarray, frame: np.ndarray) -> None:
-        """Counts per cell of ``draw`` written into ``frame`` (flat, zeros) at ``at``."""
-        n = len(self.cumulative)
-        if draw.dtype.kind == "f":  # uniforms
-            cell = self.table[self._bucket(draw)]
-            near = np.flatnonzero(cell < 0)
-            cell[near] = np.searchsorted(self.cumulative, draw[near], side="right")
-            np.minimum(cell, n - 1, out=cell)
+    def cells(self, draw: np.ndarray) -> np.ndarray:
+        """The land cell (index into ``cumulative``) of each uniform of ``draw``."""
+        cell = self.table[self._bucket(draw)]
+        near = np.flatnonzero(cell < 0)
+        cell[near] = np.searchsorted(self.cumulative, draw[near], side="right")
+        np.minimum(cell, len(self.cumulative) - 1, out=cell)
+        return cell
+
+    def spread(self, draw: np.ndarray, frame: np.ndarray, total: float | None = None) -> None:
+        """Counts per cell of ``draw`` written into ``frame`` (flat, zeros) at ``at``: ``draw``
+        is uniforms, or (``total`` below the number of cells) their ``cells``, or counts."""
+        if draw.dtype.kind == "f" or (total is not None and total < len(self.cumulative)):
+            cell = self.cells(draw) if draw.dtype.kind == "f" else draw
             np.copyto(frame, np.bincount(self.at[cell], minlength=frame.size),
                       casting="unsafe")
         else:

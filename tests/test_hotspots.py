@@ -70,8 +70,10 @@ def background(n_side: int = 10, each: int = 1) -> dict:
 
 
 def toy_model(**params) -> HotspotModel:
+    """The scan on the toy grid. Discs alone: the toy answers are disc windows' (with the
+    default areal windows each toy square, one cell, is a window too: tested on its own)."""
     settings = {"population": toy_population(), "cell_size_m": 300, "max_radius_m": 300,
-                "min_events": 5, "n_simulations": 99, "random_state": 0}
+                "min_events": 5, "n_simulations": 99, "random_state": 0, "windows": "discs"}
     return HotspotModel(**{**settings, **params})
 
 
@@ -202,6 +204,22 @@ def test_scan_finds_exactly_the_window_around_the_planted_cell():
     row = ((events.geometry.y - TOY_ORIGIN[1]) // 300).astype(int)
     in_window = (col - 4).abs() + (row - 4).abs() <= 1
     np.testing.assert_array_equal(model.labels_, np.where(in_window, 0, -1))
+
+
+def test_with_areal_windows_the_planted_cell_is_its_own_area():
+    """With the default windows the toy's square 'LSOAs' (one per cell) are windows too: the
+    planted cell alone (its 40 events against 1.39 expected) beats the one-cell disc."""
+    events = toy_events({**background(), (4, 4): 40})
+    model = toy_model(windows="discs+areas").fit(events)
+    assert len(model.hotspots_) == 1
+    spot = model.hotspots_.iloc[0]
+    assert spot["window"] == "lsoa" and np.isnan(spot["radius_m"])
+    assert spot["events"] == 40
+    np.testing.assert_allclose(spot["expected"], 1.39)
+    assert spot["area_km2"] == pytest.approx(0.09)
+    col = ((events.geometry.x - TOY_ORIGIN[0]) // 300).astype(int)
+    row = ((events.geometry.y - TOY_ORIGIN[1]) // 300).astype(int)
+    np.testing.assert_array_equal(model.labels_, np.where((col == 4) & (row == 4), 0, -1))
 
 
 def test_a_flat_map_has_no_hotspot_and_min_events_is_respected():

@@ -13,6 +13,7 @@ from data.synthetic_families import family_events
 from models import scan, scan_null
 from models._grid import analysis_grid
 from models.hotspots import HotspotModel
+from models.scan_areas import area_windows
 
 RADII = np.arange(300, 1500 + 1e-6, 300)
 
@@ -20,7 +21,9 @@ RADII = np.arange(300, 1500 + 1e-6, 300)
 # -- the previous null, the reference --------------------------------------------------------
 
 def reference_null_maxima(population, land, total, conv, expected, min_events, n_simulations,
-                          rng):
+                          rng, areal=None):
+    """The previous null; ``areal`` (added with the areal windows, ``models.scan_areas``) takes
+    each data set's land-cell counts to its largest areal LLR, and the maximum is the larger."""
     cumulative = np.cumsum(population.ravel()[land] / population.sum())
     n_cells, dtype = population.size, conv.count_dtype(total)
     single = dtype != np.float64
@@ -36,6 +39,9 @@ def reference_null_maxima(population, land, total, conv, expected, min_events, n
         sums = conv(grids.reshape(size, *population.shape), land, single=single,
                     dtype=dtype if conv.direct else None)
         maxima[start:start + size] = reference_max_llr(sums, floor, expected, total)
+        if areal is not None:
+            maxima[start:start + size] = np.maximum(maxima[start:start + size],
+                                                    areal(grids[:, land].astype(float)))
     return maxima
 
 
@@ -76,11 +82,18 @@ def null_inputs(population, total, min_events=10):
     return land, conv, expected, min_events
 
 
-def both(population, total, n_simulations=39, seed=0, threads=1, min_events=10):
+def both(population, total, n_simulations=39, seed=0, threads=1, min_events=10, areas=False):
+    """The null maxima and the reference's; ``areas``: with the areal windows' maxima too."""
     land, conv, expected, min_events = null_inputs(population, total, min_events)
     args = (population, land, float(total), conv, expected, min_events, n_simulations)
-    new = scan_null.null_maxima(*args, np.random.default_rng(seed), threads)
-    old = reference_null_maxima(*args, np.random.default_rng(seed))
+    areal = None
+    if areas:
+        windows = area_windows(analysis_grid(300))
+        area_expected = total * windows.sums(population.ravel()[land][None]
+                                             / population.sum())[0]
+        areal = windows.null_scorer(area_expected, float(total), min_events)
+    new = scan_null.null_maxima(*args, np.random.default_rng(seed), threads, areal)
+    old = reference_null_maxima(*args, np.random.default_rng(seed), areal=areal)
     return new, old
 
 
@@ -108,6 +121,25 @@ def test_the_null_maxima_are_the_previous_codes(residents, total):
     np.testing.assert_array_equal(new, old)
     assert total >= 10 or (new == 0).all()
     assert total < 3000 or (new > 0).all()
+
+
+@pytest.mark.parametrize("total", [12, 3000, 65_534, 400_000])
+def test_the_null_maxima_with_areal_windows_are_the_references(residents, total):
+    """With areal windows every maximum is the larger of the discs' (found as before, the
+    level pruning only the discs) and the areal windows' (scored in full), on the same data
+    sets, in uint16, float32 and (above 2**16 - 1) the other path alike."""
+    new, old = both(residents, total, n_simulations=9 if total > 20_000 else 39, areas=True)
+    discs, _ = both(residents, total, n_simulations=9 if total > 20_000 else 39)
+    np.testing.assert_array_equal(new, old)
+    assert (new >= discs).all()
+    assert total != 3000 or (new > discs).any()  # there the areal windows win some maxima
+
+
+@pytest.mark.parametrize("share", [0.0001, 50.0])
+def test_any_level_gives_the_same_maxima_with_areal_windows(residents, monkeypatch, share):
+    monkeypatch.setattr(scan_null, "LEVEL_SHARE", share)
+    new, old = both(residents, 1500, n_simulations=29, seed=4, min_events=2, areas=True)
+    np.testing.assert_array_equal(new, old)
 
 
 @pytest.mark.parametrize("total", [65_535, 400_000])
@@ -175,8 +207,8 @@ def test_a_fit_is_the_fit_with_the_previous_null(monkeypatch, family, n_events):
     new, new_frames = fitted(X, n_threads=2)
     one, one_frames = fitted(X)
     with monkeypatch.context() as patch:
-        patch.setattr(scan, "null_maxima",
-                      lambda *args: reference_null_maxima(*args[:8]))
+        patch.setattr(scan, "null_maxima", lambda *args: reference_null_maxima(
+            *args[:8], areal=args[9] if len(args) > 9 else None))
         old, old_frames = fitted(X, n_threads=1)
     assert len(old.hotspots_) and len(old.feed_hotspots_) == 2
     for model, frames in ((new, new_frames), (one, one_frames)):
