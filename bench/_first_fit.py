@@ -10,10 +10,7 @@ model's modules (timed apart: a server has them imported before anyone asks), re
   issue 13 target's fit (every default, the forecast ranking included);
 - ``page``: ``views.hotspot_fits.model_fit`` for all feeds over the whole store, as the Hotspots
   page fits (its store read, the exposure layers, no forecast ranking): what a user waits for;
-- ``forecast``: ``ForecastRanker().fit`` on every stored point;
-- ``model-2threads``, ``page-2threads``: ``model`` and ``page`` with ``n_threads=2`` (the
-  scan's simulations on two threads, the ranking beside them; a checkout without the
-  parameter fits as it always did, in one thread).
+- ``forecast``: ``ForecastRanker().fit`` on every stored point.
 
 Grid cache (``models.grid_store``, ``GRID_CACHE_DIR``): ``cold`` gives each process an empty
 cache directory (a first start, or the first after the boundaries or the grid code changed);
@@ -35,7 +32,7 @@ import tempfile
 import time
 from pathlib import Path
 
-MODES = ("model", "page", "forecast", "model-2threads", "page-2threads")
+MODES = ("model", "page", "forecast")
 HERE = Path(__file__).resolve()
 
 
@@ -52,16 +49,13 @@ def worker(mode: str, store: str) -> dict:
     from views.hotspot_fits import forget_fits, model_fit
 
     out = {"imports": [time.perf_counter() - wall, time.process_time() - cpu]}
-    mode, _, threads = mode.partition("-")
-    params = ({"n_threads": 2} if threads and "n_threads" in HotspotModel().get_params()
-              else {})
     if mode == "page":
         query = RoleScopedQuery(open_store(store), Principal("bench-first-fit", "analyst"))
 
         def fit():
             forget_fits()
             made = model_fit(query, list(FEEDS), EventFilter(), random_state=0,
-                             model_params=params)
+                             model_params={})
             return {"events": made.n_events, "hotspots": len(made.raw)}
     else:
         events = load_events(store)
@@ -70,7 +64,7 @@ def worker(mode: str, store: str) -> dict:
             if mode == "forecast":
                 ForecastRanker().fit(events)
                 return {"events": len(events)}
-            model = HotspotModel(**params).fit(events)
+            model = HotspotModel().fit(events)
             return {"events": int(model.n_events_), "hotspots": len(model.hotspots_)}
     for what in ("first", "again"):
         wall, cpu = time.perf_counter(), time.process_time()

@@ -19,9 +19,7 @@ Labels are hotspot ids (0, 1, ...) with -1 for "in no hotspot", as in scikit-lea
 """
 from __future__ import annotations
 
-import os
 import warnings
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from numbers import Integral, Real
 from typing import ClassVar
@@ -113,13 +111,6 @@ class HotspotModel(ClusterMixin, BaseEstimator):
         Keep at most this many hotspots (the strongest).
     ranking : {"mixture", "kde", "kde-cv", "sepp", "population"} or None, default="mixture"
         The ``models.forecast.ForecastRanker`` kind behind ``top_area``; ``None`` fits none.
-    n_threads : int, default=1
-        Threads a fit may use, at most the machine's cores: with 2 or more the scan's simulated
-        data sets are scored on them and the forecast ranking is fitted on one of its own while
-        the scans run. The fitted model is the same whatever the number. One by default: on
-        the 2-core test machine, shared, two threads gained nothing (the page's fit took longer
-        and 10-17% more CPU; docs/hotspot-evaluation.md, "First fit in a fresh process, second
-        round"): NumPy releases the GIL only for each ~10 us array operation here.
 
     Attributes
     ----------
@@ -181,14 +172,12 @@ class HotspotModel(ClusterMixin, BaseEstimator):
         "max_hotspots": [Interval(Integral, 1, None, closed="left"), None],
         "ranking": [StrOptions(set(KINDS)), None],
         "exposure": [dict, pd.DataFrame, None],
-        "n_threads": [Interval(Integral, 1, None, closed="left")],
     }
 
     def __init__(self, method="scan", *, min_events=10, alpha=0.05, population=None,
                  cell_size_m=300, max_radius_m=1500, windows="discs+areas", bandwidth_m=500,
                  coverage=0.05, n_simulations=99, cross_feed=True, random_state=None,
-                 max_area=0.03, max_hotspots=None, ranking="mixture", exposure=None,
-                 n_threads=1):
+                 max_area=0.03, max_hotspots=None, ranking="mixture", exposure=None):
         self.method = method
         self.min_events = min_events
         self.alpha = alpha
@@ -205,7 +194,6 @@ class HotspotModel(ClusterMixin, BaseEstimator):
         self.max_hotspots = max_hotspots
         self.ranking = ranking
         self.exposure = exposure
-        self.n_threads = n_threads
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
@@ -224,16 +212,8 @@ class HotspotModel(ClusterMixin, BaseEstimator):
         """
         events, grid, cell = gridded_events(X, self.cell_size_m, self.population,
                                             OutsideAreaWarning)
-        # The ranking needs only the events: fitted beside the scans when threads allow.
-        side = (ThreadPoolExecutor(1, thread_name_prefix="hotspot-ranking")
-                if self.ranking is not None and _usable_threads(self.n_threads) > 1 else None)
-        try:
-            ranking = side.submit(self._fit_ranker, events) if side else None
-            self._fit_scans(events, grid, cell)
-            self.ranker_ = ranking.result() if side else self._fit_ranker(events)
-        finally:
-            if side:
-                side.shutdown(cancel_futures=True)
+        self._fit_scans(events, grid, cell)
+        self.ranker_ = self._fit_ranker(events)
         return self
 
     def _fit_ranker(self, events: Events) -> ForecastRanker | None:
@@ -397,11 +377,6 @@ class HotspotModel(ClusterMixin, BaseEstimator):
         return replace(grid, population=expected)
 
 
-def _usable_threads(n_threads: int) -> int:
-    """``n_threads``, at most the machine's cores."""
-    return max(1, min(int(n_threads), os.cpu_count() or 1))
-
-
 def _seed(rng) -> int:
     return int(rng.randint(0, 2**31 - 1))
 
@@ -411,8 +386,7 @@ def _scan(counts, grid: Grid, model: HotspotModel, rng) -> baselines.CellHotspot
     radii = np.arange(grid.cell_m, max(model.max_radius_m, grid.cell_m) + 1e-6, grid.cell_m)
     result = poisson_scan(counts, grid.population, grid.cell_m, radii,
                           min_events=model.min_events, n_simulations=model.n_simulations,
-                          alpha=model.alpha, rng=rng, threads=_usable_threads(model.n_threads),
-                          areas=_area_windows(grid, model))
+                          alpha=model.alpha, rng=rng, areas=_area_windows(grid, model))
     labels = np.full(grid.nx * grid.ny, -1)
     for k, cells in enumerate(result.cells):
         labels[cells] = k

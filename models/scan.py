@@ -34,7 +34,7 @@ runs of each width, then the rows of each disc: ``DiscConvolver``); very large d
 to one FFT convolution per radius. Either way the cost depends on the grid and the number of
 simulations, not on the number of events. The simulations are ``models.scan_null``'s: they
 score only the windows whose LLR could beat a known bound, so the logarithms are taken for a
-few windows per data set, and may run on a few threads (the same maxima either way).
+few windows per data set.
 """
 from __future__ import annotations
 
@@ -173,7 +173,7 @@ class DiscConvolver:
 
 def poisson_scan(counts: np.ndarray, population: np.ndarray, cell_m: float, radii_m, *,
                  min_events: int, n_simulations: int, alpha: float, rng,
-                 threads: int = 1, areas=None) -> ScanResult:
+                 areas=None) -> ScanResult:
     """Scan ``counts`` (ny, nx) against ``population`` (ny, nx); report windows with p < alpha.
 
     Parameters
@@ -188,9 +188,6 @@ def poisson_scan(counts: np.ndarray, population: np.ndarray, cell_m: float, radi
     min_events, n_simulations, alpha
         See ``HotspotModel``.
     rng : numpy.random.Generator
-    threads : int, default=1
-        Threads the simulations may use (at most the machine's cores). The simulated data
-        sets are drawn from ``rng`` in order whatever the number, so the result is the same.
     areas : models.scan_areas.AreaWindows or None, default=None
         Areal windows (over the land cells ``population > 0``) scored beside the discs: the
         same LLR and ``min_events``, and each simulated maximum is over discs and areal
@@ -209,14 +206,14 @@ def poisson_scan(counts: np.ndarray, population: np.ndarray, cell_m: float, radi
     llr = poisson_llr(observed, expected, total, min_events)
     if areas is None or not areas.n_windows:
         null_max = null_maxima(population, land, total, conv, expected, min_events,
-                                n_simulations, rng, threads)
+                                n_simulations, rng)
         return _report(llr, observed, expected, null_max, land, counts.ravel()[land], conv,
                        alpha)
     area_expected = total * areas.sums(population.ravel()[land][None] / population.sum())[0]
     area_observed = np.rint(areas.sums(counts.ravel()[land][None])[0])
     area_llr = poisson_llr(area_observed, area_expected, total, min_events)
     null_max = null_maxima(population, land, total, conv, expected, min_events,
-                            n_simulations, rng, threads,
+                            n_simulations, rng,
                             areas.null_scorer(area_expected, total, min_events))
     return report_with_areas((llr, observed, expected), (area_llr, area_observed, area_expected),
                              null_max, land, counts.ravel()[land], conv, areas, alpha)

@@ -8,8 +8,7 @@ is one of the maxima the observed LLRs are ranked among. Only the maxima leave t
 they are the same numbers whichever path makes them:
 
 - discs summed by shifts in uint16 or float32 (every default scan): ``ShiftedNull``, data sets
-  drawn straight into padded frames (``CellSampler``), windows picked by thresholds, batches
-  scored on a few threads;
+  drawn straight into padded frames (``CellSampler``), windows picked by thresholds;
 - FFT or float64 sums: ``BATCH`` data sets at a time through ``DiscConvolver``, every window
   above its floor scored by ``max_llr``.
 
@@ -17,11 +16,6 @@ Here rather than in ``models.scan`` to keep each module readable; ``models.scan`
 ``poisson_llr`` from here (the null and the observed data are scored with the same function).
 """
 from __future__ import annotations
-
-import os
-import threading
-from collections import deque
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 from scipy.special import xlogy
@@ -45,11 +39,11 @@ def poisson_llr(c: np.ndarray, e: np.ndarray, total: float, min_events: float) -
 
 
 def null_maxima(population, land, total, conv, expected, min_events, n_simulations, rng,
-                threads=1, areal=None):
+                areal=None):
     """Largest LLR of each data set simulated under the null (same total, spread by population).
 
     Discs summed by shifts, in uint16 or float32 (``DiscConvolver.count_dtype``), take
-    ``ShiftedNull`` (windows picked by thresholds, ``threads`` workers); the others (FFT,
+    ``ShiftedNull`` (windows picked by thresholds); the others (FFT,
     float64) are summed ``BATCH`` data sets at a time here. Either way the data sets are drawn
     in order from ``rng`` and the maxima are the same numbers.
 
@@ -68,7 +62,7 @@ def null_maxima(population, land, total, conv, expected, min_events, n_simulatio
     if conv.direct and dtype != np.float64:
         null_dtype = np.uint16 if total < UINT16_TOP else np.float32
         return ShiftedNull(conv, land, expected, floor, total, cumulative, null_dtype,
-                           areal).maxima(rng, n_simulations, threads)
+                           areal).maxima(rng, n_simulations)
     for start in range(0, n_simulations, BATCH):
         size = min(BATCH, n_simulations - start)
         grids = np.zeros((size, n_cells), dtype)
@@ -142,8 +136,9 @@ class ShiftedNull:
     above ``L`` is scored again in full. Every maximum is
     the same number as scoring every window (tests/test_scan_null.py).
 
-    Batches of ``NULL_BATCH`` data sets run on up to ``threads`` threads (NumPy releases the GIL in array arithmetic); the data sets are drawn
-    from ``rng`` in the calling thread, in order, so the maxima do not depend on the threads.
+    Data sets are drawn from ``rng`` in order and scored ``NULL_BATCH`` at a time. (Scoring
+    batches on two threads was measured and removed: each array operation here is ~10 us, so
+    NumPy hands the GIL back too often for a gain; docs/hotspot-evaluation.md.)
     """
 
     def __init__(self, conv, land, expected, floor, total, cumulative,
@@ -162,7 +157,7 @@ class ShiftedNull:
         # Integer sums clear the float floor f exactly when they exceed floor(f).
         self.above_floor = self._thresholds(np.floor(floor.astype(float)))
         self.above_level = None
-        self._local = threading.local()
+        self._kept_buffers = None
 
     def _thresholds(self, above: np.ndarray) -> np.ndarray:
         """(radii, padded frame) in the sums' type: a window is scored where its sum exceeds
@@ -179,7 +174,7 @@ class ShiftedNull:
         self.above_level = np.maximum(self._thresholds(np.floor(reach * (1 - 1e-9)) - 1),
                                       self.above_floor)
 
-    def maxima(self, rng, n_simulations: int, threads: int) -> np.ndarray:
+    def maxima(self, rng, n_simulations: int) -> np.ndarray:
         out = np.zeros(n_simulations)
         first = min(FULL_FIRST, n_simulations)
         draws = self._draw(rng, first)
@@ -194,24 +189,9 @@ class ShiftedNull:
             np.maximum(out[:first], others, out=out[:first])
         if level is not None:
             self._set_level(level)
-        starts = range(first, n_simulations, NULL_BATCH)
-        workers = min(max(int(threads), 1), os.cpu_count() or 1, len(starts))
-        if workers <= 1:
-            for start in starts:
-                size = min(NULL_BATCH, n_simulations - start)
-                out[start:start + size] = self._batch(self._draw(rng, size), level)
-            return out
-        with ThreadPoolExecutor(workers, thread_name_prefix="scan-null") as pool:
-            pending: deque = deque()
-            for start in starts:
-                size = min(NULL_BATCH, n_simulations - start)
-                pending.append((start, size, pool.submit(self._batch, self._draw(rng, size),
-                                                          level)))
-                while len(pending) > 2 * workers:  # bounds the memory of drawn data sets
-                    done, size, future = pending.popleft()
-                    out[done:done + size] = future.result()
-            for done, size, future in pending:
-                out[done:done + size] = future.result()
+        for start in range(first, n_simulations, NULL_BATCH):
+            size = min(NULL_BATCH, n_simulations - start)
+            out[start:start + size] = self._batch(self._draw(rng, size), level)
         return out
 
     def _draw(self, rng, size: int) -> list:
@@ -228,12 +208,12 @@ class ShiftedNull:
         return grids
 
     def _buffers(self, n: int) -> list:
-        """This thread's arrays for ``n`` padded frames (grids, run sums, disc sums), reused
+        """Arrays for ``n`` padded frames (grids, run sums, disc sums), reused
         from batch to batch: fresh ones each time cost ~25% more (allocation, cold cache)."""
         size = n * self.padded_shape[0] * self.padded_shape[1]
-        kept = getattr(self._local, "buffers", None)
+        kept = self._kept_buffers
         if kept is None or kept[0].size < size:
-            kept = self._local.buffers = [np.zeros(size, self.dtype)
+            kept = self._kept_buffers = [np.zeros(size, self.dtype)
                                           for _ in range(int(self.conv.widths.max()) + 2)]
         return [a[:size] for a in kept]
 

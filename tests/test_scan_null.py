@@ -1,5 +1,5 @@
 """The Poisson scan's Monte-Carlo null, made faster (16-bit sums over flat frames, a bucket
-table for the draws, windows picked by thresholds, optional threads): every simulated maximum,
+table for the draws, windows picked by thresholds): every simulated maximum,
 and so every p-value, hotspot and cell score, is the number the previous code gave for a seed.
 
 The previous code (commit 9ac2d15) is kept below as the reference, verbatim but for names.
@@ -82,7 +82,7 @@ def null_inputs(population, total, min_events=10):
     return land, conv, expected, min_events
 
 
-def both(population, total, n_simulations=39, seed=0, threads=1, min_events=10, areas=False):
+def both(population, total, n_simulations=39, seed=0, min_events=10, areas=False):
     """The null maxima and the reference's; ``areas``: with the areal windows' maxima too."""
     land, conv, expected, min_events = null_inputs(population, total, min_events)
     args = (population, land, float(total), conv, expected, min_events, n_simulations)
@@ -92,7 +92,7 @@ def both(population, total, n_simulations=39, seed=0, threads=1, min_events=10, 
         area_expected = total * windows.sums(population.ravel()[land][None]
                                              / population.sum())[0]
         areal = windows.null_scorer(area_expected, float(total), min_events)
-    new = scan_null.null_maxima(*args, np.random.default_rng(seed), threads, areal)
+    new = scan_null.null_maxima(*args, np.random.default_rng(seed), areal)
     old = reference_null_maxima(*args, np.random.default_rng(seed), areal=areal)
     return new, old
 
@@ -156,14 +156,6 @@ def test_an_uneven_denominator_gives_the_previous_maxima(concentrated, total):
     np.testing.assert_array_equal(new, old)
 
 
-@pytest.mark.parametrize("threads", [2, 3])
-def test_threads_give_the_same_maxima(residents, threads):
-    one, old = both(residents, 2000, n_simulations=99, seed=3)
-    many, _ = both(residents, 2000, n_simulations=99, seed=3, threads=threads)
-    np.testing.assert_array_equal(many, one)
-    np.testing.assert_array_equal(many, old)
-
-
 @pytest.mark.parametrize("share", [0.0001, 0.7, 50.0])
 def test_any_level_gives_the_same_maxima(residents, monkeypatch, share):
     """The level only decides which windows are looked at: a level far below every maximum
@@ -200,28 +192,20 @@ def fitted(X, **params):
 @pytest.mark.parametrize("family, n_events", [("micro_places", 3000), ("moving", 400)])
 def test_a_fit_is_the_fit_with_the_previous_null(monkeypatch, family, n_events):
     """Hotspots (LLRs, p-values, events), the cells' scores and labels, each feed's hotspots
-    and the ranking, with the new null (in one thread, and on two beside the ranking) and with
-    the previous one."""
+    and the ranking, with the new null and with the previous one."""
     X = family_events(family, n_events, seed=2)
     X["feed"] = np.where(np.arange(len(X)) % 3 == 0, "nrm", "mandevilla")
-    new, new_frames = fitted(X, n_threads=2)
-    one, one_frames = fitted(X)
+    new, new_frames = fitted(X)
     with monkeypatch.context() as patch:
         patch.setattr(scan, "null_maxima", lambda *args: reference_null_maxima(
-            *args[:8], areal=args[9] if len(args) > 9 else None))
-        old, old_frames = fitted(X, n_threads=1)
+            *args[:8], areal=args[8] if len(args) > 8 else None))
+        old, old_frames = fitted(X)
     assert len(old.hotspots_) and len(old.feed_hotspots_) == 2
-    for model, frames in ((new, new_frames), (one, one_frames)):
-        for frame, before in zip(frames, old_frames, strict=True):
-            assert frame.drop(columns="geometry").equals(before.drop(columns="geometry"))
-            assert frame.geometry.geom_equals_exact(before.geometry, 0).all()
-        np.testing.assert_array_equal(model.cell_scores_, old.cell_scores_)
-        np.testing.assert_array_equal(model.labels_, old.labels_)
-        np.testing.assert_array_equal(model.ranker_.scores_, old.ranker_.scores_)
+    for frame, before in zip(new_frames, old_frames, strict=True):
+        assert frame.drop(columns="geometry").equals(before.drop(columns="geometry"))
+        assert frame.geometry.geom_equals_exact(before.geometry, 0).all()
+    np.testing.assert_array_equal(new.cell_scores_, old.cell_scores_)
+    np.testing.assert_array_equal(new.labels_, old.labels_)
+    np.testing.assert_array_equal(new.ranker_.scores_, old.ranker_.scores_)
     assert (new.hotspots_["p_value"] < 0.05).all()
 
-
-def test_one_thread_is_a_parameter():
-    assert HotspotModel().get_params()["n_threads"] == 1
-    with pytest.raises(ValueError, match="n_threads"):
-        HotspotModel(n_threads=0).fit(family_events("moving", 50, seed=1))
