@@ -255,11 +255,9 @@ def _build_by_centres(cell_m: int, areas: gpd.GeoDataFrame) -> Grid:
     x0, y0 = np.floor(xmin / cell_m) * cell_m, np.floor(ymin / cell_m) * cell_m
     nx, ny = int(np.ceil((xmax - x0) / cell_m)), int(np.ceil((ymax - y0) / cell_m))
     polygons = areas.geometry.to_numpy()
-    cell_i, area_i = _centres_within(polygons, cell_m, x0, y0, nx, ny)
-    # A centre inside two overlapping polygons counts once, in the first of them.
-    order = np.lexsort((area_i, cell_i))
-    cell_i, first = np.unique(cell_i[order], return_index=True)
-    area_i = area_i[order][first]
+    owner = centre_owners(polygons, cell_m, x0, y0, nx, ny)
+    cell_i = np.flatnonzero(owner >= 0)
+    area_i = owner[cell_i].astype(np.int64)
     people = areas["population"].to_numpy(float)
     n_cells = np.bincount(area_i, minlength=len(people))
     cells = np.bincount(cell_i, weights=people[area_i] / n_cells[area_i], minlength=nx * ny)
@@ -274,6 +272,18 @@ def _build_by_centres(cell_m: int, areas: gpd.GeoDataFrame) -> Grid:
     land[cell_i] = True
     cells = np.where(land.reshape(ny, nx) & (cells <= 0), 1e-9, cells)
     return Grid(cell_m, float(x0), float(y0), nx, ny, cells, _land_km2())
+
+
+def centre_owners(polygons: np.ndarray, cell_m: int, x0: float, y0: float, nx: int,
+                  ny: int) -> np.ndarray:
+    """The polygon each cell's centre lies strictly inside, -1 for none: (ny * nx,) int32,
+    row-major. A centre inside two overlapping (generalised) outlines goes to the one listed
+    first, as ``geo.areas.containing_lsoa`` decides. Used for the centre grid's people and the
+    scan's areal windows (``models.scan_areas``), so both put a cell in the same LSOA."""
+    cell_i, area_i = _centres_within(polygons, cell_m, x0, y0, nx, ny)
+    first = np.full(nx * ny, len(polygons), dtype=np.int64)
+    np.minimum.at(first, cell_i, area_i)
+    return np.where(first < len(polygons), first, -1).astype(np.int32)
 
 
 def _centres_within(polygons: np.ndarray, cell_m: int, x0: float, y0: float, nx: int,

@@ -32,6 +32,7 @@ import shapely
 
 from core.atomic_files import write_atomically
 from models import grid_store
+from models._grid import centre_owners
 from models.scan_null import poisson_llr
 
 KINDS = ("lsoa", "lsoa+neighbours")
@@ -246,18 +247,10 @@ def _build(cell_m: int, x0: float, y0: float, nx: int, ny: int):
 
 
 def _label_cells(polygons: np.ndarray, cell_m: int, x0: float, y0: float, nx: int, ny: int):
-    """The unit of each grid cell (-1: none) and the intersecting pairs of units.
-
-    A cell's unit is the polygon its centre lies strictly inside; a centre inside two
-    overlapping generalised outlines goes to the one listed first, as
-    ``geo.areas.containing_lsoa`` decides."""
-    col, row = np.meshgrid(np.arange(nx), np.arange(ny))
-    centres = shapely.points(x0 + (col.ravel() + 0.5) * cell_m, y0 + (row.ravel() + 0.5) * cell_m)
+    """The unit of each grid cell (-1: none; ``models._grid.centre_owners``, the centre
+    grid's rule) and the intersecting pairs of units."""
+    labels = centre_owners(polygons, cell_m, x0, y0, nx, ny)
     tree = shapely.STRtree(polygons)
-    cell, owner = tree.query(centres, predicate="within")
-    first = np.full(nx * ny, len(polygons), dtype=np.int64)
-    np.minimum.at(first, cell, owner)
-    labels = np.where(first < len(polygons), first, -1).astype(np.int32)
     left, right = tree.query(polygons, predicate="intersects")
     pairs = np.stack([left, right], axis=1).astype(np.int32)
     return labels, pairs
