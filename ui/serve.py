@@ -351,7 +351,8 @@ def without_file_watcher(args: list[str]) -> list[str]:
     one edits its source files while it runs, so Streamlit need not watch them. Watching
     (``auto``, with watchdog installed) cost a cold start 0.2-0.5 s more of the server's CPU
     before the first map (docs/benchmarks.md). To be offered a rerun when a file is saved
-    while developing, pass ``--server.fileWatcherType auto``."""
+    while developing, pass ``--server.fileWatcherType auto`` (a ``config.toml`` setting is
+    overridden by the option added here)."""
     chosen = any(arg == FILE_WATCHER_OPTION or arg.startswith(f"{FILE_WATCHER_OPTION}=")
                  for arg in args)
     if chosen or os.environ.get("STREAMLIT_SERVER_FILE_WATCHER_TYPE"):
