@@ -77,10 +77,15 @@ _first_page_served = threading.Event()
 def warm_first_stage() -> dict[str, float]:
     """Import the router's and Explore's modules; load the boundaries and the ward and district
     outlines. Returns the seconds each step took (``imports``, ``boundaries``)."""
+    from ui.lazy_templates import templates_compiled_when_used
+
     timings: dict[str, float] = {}
     started = time.perf_counter()
-    for name in FIRST_MODULES:
-        importlib.import_module(name)
+    # Folium's, branca's and the maps' templates (90, made at import) compiled when a map first
+    # renders them, not here: a map uses a dozen (ui/lazy_templates.py).
+    with templates_compiled_when_used():
+        for name in FIRST_MODULES:
+            importlib.import_module(name)
     timings["imports"] = time.perf_counter() - started
 
     started = time.perf_counter()
