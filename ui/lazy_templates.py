@@ -4,7 +4,7 @@ Folium and branca give each element class its Jinja template as a class attribut
 ``_template = Template("...")``, and Jinja compiles a template when it is made: importing
 folium with its plugins (``streamlit_folium`` imports them all) compiles 90 templates, 0.24 s
 of the warm-up's first stage's ~1.6 s of CPU, which the first page run waits for
-(docs/benchmarks.md, "sixth round"). A map uses a dozen of them. Within
+(docs/benchmarks.md, "sixth round"). The first Explore map uses 18 of them. Within
 :func:`templates_compiled_when_used` a template made is a :class:`LazyTemplate`, compiled from
 the same source, by the same template class and options, the first time anything of it is used
 (``render``, ``module``...): what it renders is the same. This module imports only the

@@ -82,7 +82,7 @@ def warm_first_stage() -> dict[str, float]:
     timings: dict[str, float] = {}
     started = time.perf_counter()
     # Folium's, branca's and the maps' templates (90, made at import) compiled when a map first
-    # renders them, not here: a map uses a dozen (ui/lazy_templates.py).
+    # renders them, not here: the first Explore map uses 18 (ui/lazy_templates.py).
     with templates_compiled_when_used():
         for name in FIRST_MODULES:
             importlib.import_module(name)
