@@ -47,8 +47,10 @@ store: $(VENV)/.installed
 
 # ui.serve: `streamlit run dashboard.py` with the pages' imports, boundaries and hotspot grid
 # warmed in the server's own process (ui/serve.py says why this way).
+# No file watcher unless ARGS names one (ui.serve.without_file_watcher), e.g.
+#   make run ARGS="--server.fileWatcherType auto"   (a rerun offered when a source file is saved)
 run: store assets
-	STORE_URL="$(STORE)" $(PY) -m ui.serve --server.port $(PORT)
+	STORE_URL="$(STORE)" $(PY) -m ui.serve --server.port $(PORT) $(ARGS)
 
 # Several dashboard processes behind HAProxy with sticky sessions (deploy/cluster.py; needs
 # Debian's haproxy). Meant for the PostGIS store, which all workers share:

@@ -22,7 +22,7 @@ from safeguards.disclosure import legend as disclosure_note
 from ui import trends_downloads as downloads
 from ui import trends_loaders as load
 from ui.chart_specs import draw_spec
-from ui.loaders import load_overview, stop_on_user_error, synthetic_banner
+from ui.loaders import load_synthetic, stop_on_user_error, synthetic_banner
 from ui.session import require_page_role
 from views import (
     feed_tables,
@@ -43,7 +43,7 @@ principal = require_page_role("trends")
 st.title("Trends")
 
 with stop_on_user_error():
-    synthetic = load_overview(principal).is_synthetic
+    synthetic = load_synthetic()
     choices = load.load_trend_periods(principal)
 synthetic_banner(synthetic)
 

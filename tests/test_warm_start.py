@@ -421,7 +421,8 @@ def test_the_first_stage_imports_only_what_the_first_explore_run_imports(env, tm
         assert out.returncode == 0, out.stderr[-4000:]
         found[what] = set(json.loads(out.stdout.strip().splitlines()[-1]))
     assert len(found["stage"]) > 500 and "folium" in found["stage"]
-    assert found["stage"] - found["run"] == set()
+    # ui.lazy_templates is the stage's own tool (the standard library only), not a page's.
+    assert found["stage"] - found["run"] == {"ui.lazy_templates"}
 
 
 def test_a_chart_made_before_altair_was_loaded_gets_the_accessible_theme(env, tmp_path):

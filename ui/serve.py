@@ -77,10 +77,15 @@ _first_page_served = threading.Event()
 def warm_first_stage() -> dict[str, float]:
     """Import the router's and Explore's modules; load the boundaries and the ward and district
     outlines. Returns the seconds each step took (``imports``, ``boundaries``)."""
+    from ui.lazy_templates import templates_compiled_when_used
+
     timings: dict[str, float] = {}
     started = time.perf_counter()
-    for name in FIRST_MODULES:
-        importlib.import_module(name)
+    # Folium's, branca's and the maps' templates (90, made at import) compiled when a map first
+    # renders them, not here: the first Explore map uses 18 (ui/lazy_templates.py).
+    with templates_compiled_when_used():
+        for name in FIRST_MODULES:
+            importlib.import_module(name)
     timings["imports"] = time.perf_counter() - started
 
     started = time.perf_counter()
@@ -339,6 +344,57 @@ def quick_component_scan() -> None:
     scanner.scan_component_manifests = scan
 
 
+#: Streamlit's option naming how it watches the app's source files for changes.
+FILE_WATCHER_OPTION = "--server.fileWatcherType"
+
+
+def without_file_watcher(args: list[str]) -> list[str]:
+    """Streamlit's options ``args`` with ``--server.fileWatcherType none`` added, unless they or
+    the environment (``STREAMLIT_SERVER_FILE_WATCHER_TYPE``) already choose a watcher.
+
+    This launcher serves the dashboard (``make run``, the container, the cluster's workers): no
+    one edits its source files while it runs, so Streamlit need not watch them. Watching
+    (``auto``, with watchdog installed) cost a cold start 0.2-0.5 s more of the server's CPU
+    before the first map (docs/benchmarks.md). To be offered a rerun when a file is saved
+    while developing, pass ``--server.fileWatcherType auto`` (a ``config.toml`` setting is
+    overridden by the option added here)."""
+    chosen = any(arg == FILE_WATCHER_OPTION or arg.startswith(f"{FILE_WATCHER_OPTION}=")
+                 for arg in args)
+    if chosen or os.environ.get("STREAMLIT_SERVER_FILE_WATCHER_TYPE"):
+        return list(args)
+    return [*args, FILE_WATCHER_OPTION, "none"]
+
+
+def no_module_scan_without_watcher() -> None:
+    """Let a session skip Streamlit's scan of the loaded modules for files to watch when no
+    file is watched (``server.fileWatcherType`` ``none``).
+
+    After each session's first run (and any run that imported something new), Streamlit's
+    ``LocalSourcesWatcher.update_watched_modules`` takes the real path of every loaded module's
+    files (~1,560 modules once the pages are warm: 36,000 ``lstat`` calls, 0.17 s of CPU on the
+    server's event loop, for every new visitor), only to hand the app's own to a watcher that,
+    with ``none``, does nothing with them. With another watcher type the scan runs as before."""
+    try:
+        from streamlit.watcher import local_sources_watcher as sources
+        from streamlit.watcher.path_watcher import (
+            NoOpPathWatcher,
+            get_default_path_watcher_class,
+        )
+    except ImportError:   # another Streamlit: leave its watcher as it is
+        return
+    update = getattr(sources.LocalSourcesWatcher, "update_watched_modules", None)
+    if update is None or getattr(update, "skips_unwatched", False):
+        return
+
+    def update_watched_modules(self) -> None:
+        if get_default_path_watcher_class() is NoOpPathWatcher:
+            return
+        update(self)
+
+    update_watched_modules.skips_unwatched = True
+    sources.LocalSourcesWatcher.update_watched_modules = update_watched_modules
+
+
 #: How long a browser may reuse a map file from ``static/vendor/`` without asking again. Their
 #: paths carry the package's version (``leaflet@1.9.3/...``), so a new version is a new path;
 #: a day bounds how long a file changed under the same path could be served stale.
@@ -393,14 +449,15 @@ def _vendor_caching(app):
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Run ``streamlit run dashboard.py`` with ``argv`` (Streamlit's options), warming up in a
-    thread meanwhile."""
-    args = sys.argv[1:] if argv is None else argv
+    """Run ``streamlit run dashboard.py`` with ``argv`` (Streamlit's options; no file watcher
+    unless they choose one: :func:`without_file_watcher`), warming up in a thread meanwhile."""
+    args = without_file_watcher(sys.argv[1:] if argv is None else argv)
     from streamlit.web import cli
 
     prepare_tile_archive()
     no_legacy_pages_mode()
     quick_component_scan()
+    no_module_scan_without_watcher()
     cache_vendored_files()
     from ui.front_end_serving import map_frame_files, serve_front_end_from_memory
 

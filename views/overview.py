@@ -187,6 +187,14 @@ def store_overview(query: RoleScopedQuery,
     )
 
 
+def is_synthetic_store(store) -> bool:
+    """``Overview.is_synthetic`` from the store's batches alone: every stored record is
+    synthetic, and there is at least one. The same for every role (which records are synthetic
+    is no figure), so a page that needs only this does not count the records
+    (``ui.loaders.open_store_page``)."""
+    return _data_kind({b["source"] for b in store.batches()}) == SYNTHETIC
+
+
 def _district_names() -> dict[str, str]:
     """District code → name, from the shipped boundaries."""
     # Imported here so that tests passing their own names do not load geometries.

@@ -1,0 +1,81 @@
+"""Templates made during the warm-up's imports are compiled when first used
+(``ui.lazy_templates``), and render what they rendered before."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import jinja2
+import pytest
+
+from tests.apptest import ROOT
+from tests.sample_store import build_store
+from ui.lazy_templates import LazyTemplate, templates_compiled_when_used
+
+SOURCE = "{% macro header(this) %}<b>{{ this }}</b>{% endmacro %}{{ this | upper }}"
+
+
+def test_a_template_made_in_the_block_compiles_on_first_use_and_renders_the_same(monkeypatch):
+    compiled = []
+    real = jinja2.Environment.from_string
+    monkeypatch.setattr(jinja2.Environment, "from_string",
+                        lambda self, *a, **k: compiled.append(1) or real(self, *a, **k))
+    eager = jinja2.Template(SOURCE, trim_blocks=True)
+    assert len(compiled) == 1
+    with templates_compiled_when_used():
+        lazy = jinja2.Template(SOURCE, trim_blocks=True)
+    assert isinstance(lazy, LazyTemplate) and not lazy.is_compiled and len(compiled) == 1
+    assert lazy.render(this="map") == eager.render(this="map") == "MAP"
+    assert lazy.module.header("x") == eager.module.header("x")
+    assert lazy.is_compiled and len(compiled) == 2   # once, then kept
+    assert lazy.environment.trim_blocks
+    # Outside the block templates are made as Jinja makes them.
+    assert type(jinja2.Template(SOURCE)) is jinja2.Template
+
+
+def test_the_block_gives_back_jinjas_own_constructor_even_on_error():
+    before = vars(jinja2.Template)["__new__"]
+    with pytest.raises(RuntimeError), templates_compiled_when_used():
+        raise RuntimeError
+    assert vars(jinja2.Template)["__new__"] is before
+
+
+FIRST_MAP = """
+import hashlib, json, logging, os, sys
+logging.disable(logging.WARNING)
+from ui import serve
+if os.environ["WARM"] == "1":
+    serve.first_stage_collected()
+import folium
+from ui.lazy_templates import LazyTemplate
+from streamlit.testing.v1 import AppTest
+at = AppTest.from_file(os.path.join(os.getcwd(), "dashboard.py"), default_timeout=300)
+at.secrets["test"] = "no sign-in secrets"
+at.session_state["auth_demo_role"] = os.environ["ROLE"]
+at.switch_page(os.path.join(os.getcwd(), "pages", "explore.py"))
+at.run()
+assert not at.exception, [e.value for e in at.exception]
+args = at.main.get("component_instance")[0].proto.json_args
+print(json.dumps({"map": hashlib.sha256(args.encode()).hexdigest(), "bytes": len(args),
+                  "lazy": isinstance(folium.Map._template, LazyTemplate)}))
+"""
+
+
+@pytest.mark.parametrize("role", ["analyst", "chair"])
+def test_the_first_map_after_the_warm_up_is_the_map_made_without_it(tmp_path, role):
+    store = build_store(tmp_path / "store", {"nrm": 40, "rosewood": 20, "mandevilla": 12})
+    env = {**os.environ, "STORE_URL": str(store.root), "PYTHONPATH": str(ROOT),
+           "USERS_FILE": str(tmp_path / "no-users.json"),
+           "ROLES_FILE": str(tmp_path / "no-roles.yaml"), "ROLE": role}
+    made = {}
+    for warm in ("1", "0"):
+        done = subprocess.run([sys.executable, "-c", textwrap.dedent(FIRST_MAP)], cwd=ROOT,
+                              env={**env, "WARM": warm}, capture_output=True, text=True,
+                              timeout=600, check=False)
+        assert done.returncode == 0, done.stderr[-3000:]
+        made[warm] = json.loads(done.stdout.strip().splitlines()[-1])
+    assert made["1"]["lazy"] and not made["0"]["lazy"]
+    assert made["1"]["map"] == made["0"]["map"] and made["1"]["bytes"] > 10_000
