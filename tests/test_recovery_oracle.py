@@ -10,6 +10,8 @@ import pytest
 from geo.areas import lsoas_bng
 from geo.boundaries import load_boundaries
 from geo.crs import BNG
+from models import hotspots
+from models import scan as scan_module
 from models._grid import analysis_grid
 from models.hotspots import HotspotModel, OutsideAreaWarning
 from models.recovery_oracle import (
@@ -35,12 +37,21 @@ def planted():
     return events, code, fitted_scan(events, SEED)
 
 
-def test_the_redone_scan_is_the_fits_own(planted):
+def test_the_redone_scan_is_the_fits_own(planted, monkeypatch):
     events, _, scan = planted
+    seen = []  # the fit's own scan results, recorded on the way through
+
+    def recorded(*args, **kwargs):
+        seen.append(scan_module.poisson_scan(*args, **kwargs))
+        return seen[-1]
+
+    monkeypatch.setattr(hotspots, "poisson_scan", recorded)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", OutsideAreaWarning)
         model = HotspotModel(random_state=SEED, cross_feed=False, ranking=None,
                              max_area=None).fit(events)
+    assert len(seen) == 1
+    np.testing.assert_array_equal(scan.result.null_max, seen[0].null_max)
     assert len(scan.result.llr) == model.n_candidates_ > 0
     np.testing.assert_allclose(scan.result.llr, model.hotspots_["llr"].to_numpy(float))
     np.testing.assert_allclose(scan.result.p_value, model.hotspots_["p_value"].to_numpy(float))
