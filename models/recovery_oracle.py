@@ -124,7 +124,9 @@ def oracle_windows(scan: FittedScan, codes) -> pd.DataFrame:
     and no more than the largest disc's), ``events``, ``expected``, ``llr``, ``p_value``,
     ``significant`` (``p < alpha``, the scan's rule); ``best_window`` (``lsoa``,
     ``lsoa+neighbours``, ``half-disc``, or ``none`` when no window scores), ``best_cells``,
-    ``best_llr``, ``best_p_value``, ``best_significant``.
+    ``best_llr``, ``best_p_value``, ``best_significant``; ``any_*``: the strongest of every
+    disc and every areal window (uncapped) holding at least half the LSOA's cells; ``scan_*``:
+    the same among the windows the scan itself scores (areal ones capped at the largest disc).
     """
     windows = area_windows(scan.grid, None, max_cells=None)
     unit_of = {str(code): u for u, code in enumerate(windows.codes)}
@@ -162,14 +164,18 @@ def oracle_windows(scan: FittedScan, codes) -> pd.DataFrame:
     disc_llr = poisson_llr(scan.disc_observed, scan.disc_expected, scan.total,
                            scan.min_events).ravel()
     area_llr = score_windows(scan, [windows.cells(w) for w in range(windows.n_windows)])[2]
-    any_llr = np.zeros(len(units))
+    scanned = windows.cell_counts() <= scan.largest_disc_cells  # the areal windows the scan has
+    any_llr, scan_llr = np.zeros(len(units)), np.zeros(len(units))
     for k, (u, own) in enumerate(zip(units, alone)):
         discs, areal = _half_holders(scan, windows, u, own)
-        any_llr[k] = max(disc_llr[discs].max(initial=0.0), area_llr[areal].max(initial=0.0))
-    any_p = monte_carlo_p(any_llr, scan.result.null_max)
-    rows["any_llr"] = any_llr
-    rows["any_p_value"] = any_p
-    rows["any_significant"] = (any_llr > 0) & (any_p < scan.alpha)
+        best_disc = disc_llr[discs].max(initial=0.0)
+        any_llr[k] = max(best_disc, area_llr[areal].max(initial=0.0))
+        scan_llr[k] = max(best_disc, area_llr[areal[scanned[areal]]].max(initial=0.0))
+    for prefix, values in (("any", any_llr), ("scan", scan_llr)):
+        p = monte_carlo_p(values, scan.result.null_max)
+        rows[f"{prefix}_llr"] = values
+        rows[f"{prefix}_p_value"] = p
+        rows[f"{prefix}_significant"] = (values > 0) & (p < scan.alpha)
     return rows
 
 

@@ -92,6 +92,7 @@ def test_the_oracle_llr_is_the_scans_own_llr_for_that_window(planted):
     assert table.p_value[0] == scan.result.p_value[k]
     # The best of three and any window holding half are at least the LSOA's own.
     assert table.best_llr[0] >= table.llr[0] and table.any_llr[0] >= table.best_llr[0]
+    assert table.llr[0] <= table.scan_llr[0] <= table.any_llr[0]
 
 
 def test_monte_carlo_p_ranks_among_the_null_maxima():
