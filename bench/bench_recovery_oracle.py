@@ -177,7 +177,9 @@ def print_report(table: pd.DataFrame, infos: dict) -> None:
             fitted += int((np.cumsum(size) <= budget).sum())
             # Recovery needs half an LSOA covered: a looser bound, half its cells each.
             halves += int((np.cumsum(np.ceil(size / 2)) <= budget).sum())
-        print(f"| {label} | {np.mean(polygon):.2%} ({np.max(polygon):.2%}) | "
+        over = sum(a > BUDGET for a in polygon)
+        print(f"| {label} | {np.mean(polygon):.2%} ({np.max(polygon):.2%}; over 3% in {over} "
+              f"of {len(polygon)} seeds) | "
               f"{np.mean(window):.2%} ({np.max(window):.2%}) | {fitted} "
               f"({fitted / len(table):.0%}) | {halves} ({halves / len(table):.0%}) |")
     critical = [i["critical_llr"] for i in infos.values()]
