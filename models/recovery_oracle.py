@@ -37,13 +37,7 @@ from sklearn.utils import check_random_state
 
 from models._events import gridded_events
 from models._grid import Grid
-from models.hotspots import (
-    HotspotModel,
-    OutsideAreaWarning,
-    _area_windows,
-    _largest_disc,
-    _seed,
-)
+from models.hotspots import HotspotModel, OutsideAreaWarning
 from models.scan import DiscConvolver, ScanResult, poisson_scan
 from models.scan_areas import AreaWindows, area_windows
 from models.scan_null import poisson_llr
@@ -74,29 +68,42 @@ def fitted_scan(events, random_state: int, **params) -> FittedScan:
     the fit's own inputs and seed (its ``null_max`` is the fit's). Residents only: a model
     with an ``exposure`` layer measures against another denominator."""
     model = HotspotModel(random_state=random_state, cross_feed=False, ranking=None, **params)
-    if model.method != "scan" or model.exposure is not None:
-        raise ValueError("the oracle bound is for the scan against residents (method='scan', "
-                         f"exposure=None); got method={model.method!r}, "
-                         f"exposure={type(model.exposure).__name__}")
+    if model.method != "scan" or model.exposure is not None or model.population is not None:
+        raise ValueError("the oracle bound is for the scan against the shipped residents "
+                         f"(method='scan', exposure=None, population=None); got "
+                         f"method={model.method!r}, exposure={type(model.exposure).__name__}, "
+                         f"population={type(model.population).__name__}")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", OutsideAreaWarning)
         _, grid, cell = gridded_events(events, model.cell_size_m, model.population,
                                        OutsideAreaWarning)
     counts = grid.counts(cell)
-    # As HotspotModel._fit_scans and _scan: the first draw of the model's generator seeds it.
-    seed = _seed(check_random_state(model.random_state))
+    # As HotspotModel._fit_scans and models.hotspots._scan do (tests/test_recovery_oracle.py
+    # checks the null maxima are the fit's, bit for bit): the first draw of the model's
+    # generator seeds the scan; radii one cell apart; areal windows (the shipped LSOAs) capped
+    # at the largest disc's cells.
+    seed = int(check_random_state(model.random_state).randint(0, 2**31 - 1))
     radii = np.arange(grid.cell_m, max(model.max_radius_m, grid.cell_m) + 1e-6, grid.cell_m)
+    largest = _largest_disc_cells(grid.cell_m, max(model.max_radius_m, grid.cell_m))
+    areas = (area_windows(grid, None, max_cells=largest)
+             if model.windows == "discs+areas" else None)
     result = poisson_scan(counts, grid.population, grid.cell_m, radii,
                           min_events=model.min_events, n_simulations=model.n_simulations,
-                          alpha=model.alpha, rng=np.random.default_rng(seed),
-                          areas=_area_windows(grid, model))
+                          alpha=model.alpha, rng=np.random.default_rng(seed), areas=areas)
     land = np.flatnonzero(grid.population.ravel() > 0)
     total = float(counts.sum())
     conv = DiscConvolver(grid.shape, grid.cell_m, radii)
     share = grid.population / grid.population.sum()
     return FittedScan(grid, land, counts.ravel()[land], share.ravel()[land], total, radii,
                       np.rint(conv(counts[None], land)[0]), total * conv(share[None], land)[0],
-                      result, model.min_events, model.alpha, _largest_disc(grid, model))
+                      result, model.min_events, model.alpha, largest)
+
+
+def _largest_disc_cells(cell_m: float, radius_m: float) -> int:
+    """Cells (land or not) of a disc of ``radius_m``: the areal windows' cap."""
+    k = int(radius_m // cell_m)
+    di, dj = np.mgrid[-k:k + 1, -k:k + 1]
+    return int((np.hypot(di, dj) * cell_m <= radius_m + 1e-6).sum())
 
 
 def monte_carlo_p(llr, null_max: np.ndarray) -> np.ndarray:
