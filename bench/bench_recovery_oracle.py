@@ -8,9 +8,10 @@ For each seed, dense ``overdispersed`` (``family_events(..., months=24)``): the 
 with no budget are fitted and scored by ``models.recovery.score_hotspots`` (3b's pre-registered
 definitions, unchanged); the fit's scan is redone with its own inputs and seed
 (``models.recovery_oracle.fitted_scan``; checked: same candidates and LLRs as the fit), and
-each planted-and-detectable LSOA's oracle window (its cells) and best of three windows (alone,
-with neighbours, smallest half-covering disc) are scored against the fit's own null maxima
-(``oracle_windows``). An LSOA is oracle-significant when that p-value is below alpha (0.05,
+each planted-and-detectable LSOA's oracle window (its cells), best of three windows (alone,
+with neighbours, smallest half-covering disc), strongest scan window holding half its cells and
+strongest of any window (areal ones uncapped) holding half are scored against the fit's own
+null maxima (``oracle_windows``). An LSOA is oracle-significant when that p-value is below alpha (0.05,
 strictly, as the scan): the share of detectable LSOAs that are is an upper bound on what any
 scan with these windows and this test could recover, the budget aside.
 
