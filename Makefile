@@ -41,22 +41,37 @@ store: $(VENV)/.installed
 		echo "No store in $(STORE)/: building the synthetic demo store (5 years, seed 1)"; \
 		$(PY) -m data.synthetic --store "$(STORE)" --years 5 --seed 1; \
 	fi
-	@# The hotspot model's grids and the ingest's LSOA lookup table, built from the shipped
-	@# boundaries once and kept in instance/ (models/prime_grids.py): read, not built, later.
+
+# The hotspot model's grids and the ingest's LSOA lookup table, built from the shipped
+# boundaries and kept in instance/cache (models/prime_grids.py). Redone only when the code,
+# the boundaries or the installed libraries change: checking costs a Python start and 1.7 s
+# on every `make run` otherwise. A stale or damaged file is rebuilt by the server anyway.
+PRIMED := instance/cache/.primed
+$(PRIMED): $(VENV)/.installed $(wildcard core/*.py data/*.py geo/*.py models/*.py) \
+		$(wildcard data/boundaries/*)
 	$(PY) -m models.prime_grids
+	@touch $@
+
+# The project's own modules compiled to bytecode once, so a fresh server does not compile them
+# on every start (where PYTHONDONTWRITEBYTECODE is set, Python never keeps what it compiles).
+BYTECODE := $(VENV)/.bytecode
+PACKAGES := core data geo storage safeguards models maps views pages ui reports
+$(BYTECODE): $(VENV)/.installed dashboard.py $(foreach p,$(PACKAGES),$(wildcard $(p)/*.py))
+	@$(PY) -m compileall -q $(PACKAGES) dashboard.py
+	@touch $@
 
 # ui.serve: `streamlit run dashboard.py` with the pages' imports, boundaries and hotspot grid
 # warmed in the server's own process (ui/serve.py says why this way).
 # No file watcher unless ARGS names one (ui.serve.without_file_watcher), e.g.
 #   make run ARGS="--server.fileWatcherType auto"   (a rerun offered when a source file is saved)
-run: store assets
+run: store assets $(PRIMED) $(BYTECODE)
 	STORE_URL="$(STORE)" $(PY) -m ui.serve --server.port $(PORT) $(ARGS)
 
 # Several dashboard processes behind HAProxy with sticky sessions (deploy/cluster.py; needs
 # Debian's haproxy). Meant for the PostGIS store, which all workers share:
 #   make cluster WORKERS=3 STORE=postgresql://wy@localhost:5432/wy
 # HAProxy listens on PORT, the workers on the WORKERS ports after it; Ctrl-C stops them all.
-cluster: store assets
+cluster: store assets $(PRIMED) $(BYTECODE)
 	STORE_URL="$(STORE)" $(PY) deploy/cluster.py --workers $(WORKERS) --port $(PORT)
 
 # Two runs: the in-process tests spread over TEST_WORKERS processes (pytest-xdist, one test

@@ -275,7 +275,7 @@ def test_damaged_area_outlines_are_never_used(cache, damage):
 
 
 def test_make_store_primes_every_grid_a_first_fit_reads(cache, tmp_path):
-    """``python -m models.prime_grids`` (run by ``make store``) stores the overlap and centre
+    """``python -m models.prime_grids`` (run by ``make run`` when the code, boundaries or libraries changed) stores the overlap and centre
     grids and both outline levels, each current for this process's reader, and the ingest's
     LSOA lookup table."""
     import os
