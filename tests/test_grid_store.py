@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 import shapely
 
-from models import _grid, grid_store
+from models import _grid, grid_store, scan_areas
 from models._grid import (
     _build,
     _build_by_centres,
@@ -63,12 +63,19 @@ def cache(tmp_path, monkeypatch):
     directory = tmp_path / "grids"
     monkeypatch.setenv(grid_store.CACHE_DIR_ENV, str(directory))
     saved = dict(_grid._CACHE)
+    kept_windows = dict(scan_areas._LABELS), dict(scan_areas._WINDOWS)
     _grid._CACHE.clear()
     _grid._areas_bng.cache_clear()
+    scan_areas._LABELS.clear()
+    scan_areas._WINDOWS.clear()
     yield directory
     _grid._CACHE.clear()
     _grid._CACHE.update(saved)
     _grid._areas_bng.cache_clear()
+    scan_areas._LABELS.clear()
+    scan_areas._WINDOWS.clear()
+    scan_areas._LABELS.update(kept_windows[0])
+    scan_areas._WINDOWS.update(kept_windows[1])
 
 
 def same_grid(a, b) -> None:
@@ -214,9 +221,12 @@ def test_a_fit_on_stored_grids_is_the_fit_on_built_grids(cache):
     built = HotspotModel(random_state=0).fit(events)
     assert len(built.hotspots_) >= 1 and built.hotspots_["wards"].map(len).min() >= 1
     assert _grid_store_files(cache) == {"centre-100m.npz", "overlap-300m.npz",
-                                        "areas-ward.npz", "areas-district.npz"}
+                                        "areas-ward.npz", "areas-district.npz",
+                                        "lsoa-windows-300m.npz"}
     _grid._CACHE.clear()
     _grid._areas_bng.cache_clear()
+    scan_areas._LABELS.clear()
+    scan_areas._WINDOWS.clear()
     read = HotspotModel(random_state=0).fit(events)
     assert read.grid_ is not built.grid_
     pd.testing.assert_frame_equal(read.hotspots_.drop(columns="geometry"),
