@@ -27,8 +27,14 @@ $(VENV)/.installed-test: requirements-test.txt $(VENV)/.installed
 node_modules/.package-lock.json: package.json package-lock.json
 	npm ci --ignore-scripts --no-audit --no-fund
 
-assets: node_modules/.package-lock.json $(VENV)/.installed
+# Redone when the pinned packages, folium or the script change (or the folder is gone): a
+# Python start on every `make run` otherwise. The manifest is touched because the script
+# leaves an unchanged one as it was.
+VENDORED := static/vendor/manifest.json
+assets: $(VENDORED)
+$(VENDORED): node_modules/.package-lock.json $(VENV)/.installed tools/vendor_assets.py
 	$(PY) tools/vendor_assets.py
+	@touch $@
 
 store: $(VENV)/.installed
 	@if [ -f "$(STORE)/_manifest.json" ]; then \
