@@ -3,7 +3,7 @@
     .venv/bin/python bench/bench_load.py --store STORE --floor 10 [--before REV]
         [--roles ...] [--pages ...]
 
-For each role, one protocol-level session (``bench_load.StreamlitSession``, which keeps the
+For each role, one protocol-level session (``bench.load_session.StreamlitSession``, which keeps the
 browser's message cache) on a server of its own (``python -m ui.serve``), nothing else talking
 to it: the session picks the role and walks the role's pages once (warming every cache), waits
 for the server to be idle (the launcher's warm-up done), then
@@ -49,7 +49,8 @@ def export_revision(rev: str) -> Path:
 def measure_role(url: str, pid: int, role: str, pages: list[str], reruns: int,
                  walks: int) -> dict[str, dict]:
     """One session of ``role``: per page, CPU per visit and per rerun, median rerun wall."""
-    from bench.bench_load import DEFAULT_PAGE, StreamlitSession, choose_role, cpu_s
+    from bench.load_server import cpu_s
+    from bench.load_session import DEFAULT_PAGE, StreamlitSession, choose_role
 
     out: dict[str, dict] = {page: {"visit": [], "errors": []} for page in pages}
     with StreamlitSession(url) as session:
@@ -84,7 +85,7 @@ def measure_role(url: str, pid: int, role: str, pages: list[str], reruns: int,
 def wait_idle(pid: int, timeout: float = 120, window: float = 1.0) -> None:
     """Wait until ``pid`` uses under 5 % of a core over ``window`` seconds: the launcher's
     warm-up thread (``ui.serve``: the hotspot grid, the publication) has finished."""
-    from bench.bench_load import cpu_s
+    from bench.load_server import cpu_s
 
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -97,14 +98,14 @@ def wait_idle(pid: int, timeout: float = 120, window: float = 1.0) -> None:
 def measure_code(root: Path, store: str, roles: list[str], pages: list[str] | None,
                  reruns: int, walks: int, label: str) -> dict[tuple[str, str], dict]:
     """Start ``python -m ui.serve`` from ``root`` per role and measure it."""
-    from bench.bench_load import (
-        ROLE_PAGES,
+    from bench.load_server import (
         free_ports,
         server_env,
         start_single,
         stop,
         wait_healthy,
     )
+    from ui.registry import ROLE_PAGES
 
     results: dict[tuple[str, str], dict] = {}
     for role in roles:

@@ -56,16 +56,9 @@ def serve_profiled(argv: list[str]) -> None:
 
 
 def drive(store: str, roles: list[str], pages: list[str] | None, reruns: int, top: int) -> None:
-    from bench.bench_load import (
-        DEFAULT_PAGE,
-        ROLE_PAGES,
-        StreamlitSession,
-        choose_role,
-        free_ports,
-        server_env,
-        stop,
-        wait_healthy,
-    )
+    from bench.load_server import free_ports, server_env, stop, wait_healthy
+    from bench.load_session import StreamlitSession, choose_role
+    from ui.registry import DEFAULT_PAGE, ROLE_PAGES
 
     scratch = Path(tempfile.mkdtemp(prefix="profile-pages-"))
     profiles = scratch / "profiles"

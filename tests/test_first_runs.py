@@ -11,8 +11,8 @@ import threading
 
 import pytest
 
-from bench.bench_load import StreamlitSession, free_ports, server_env, start_single, stop, \
-    wait_healthy
+from bench.load_server import free_ports, server_env, start_single, stop, wait_healthy
+from bench.load_session import StreamlitSession
 from tests.sample_store import build_store
 
 pytestmark = pytest.mark.e2e

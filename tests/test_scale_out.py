@@ -30,7 +30,8 @@ from pathlib import Path
 
 import pytest
 
-from bench.bench_load import WORKER_HEADER, StreamlitSession, descendants, free_ports
+from bench.load_server import descendants, free_ports
+from bench.load_session import WORKER_HEADER, StreamlitSession
 from data.ingest import ingest_frame
 from deploy.cluster import haproxy_binary
 from storage.base import store_fingerprint
