@@ -17,8 +17,9 @@ scored, in the observed and in the simulated data alike, so the test stays exact
 
 Areal windows (``models.scan_areas``: each LSOA's cells, and each LSOA with its neighbours'),
 when given, are scored beside the discs with the same LLR and ``min_events``; each simulated
-maximum is then over discs and areal windows alike, and ``report_with_areas`` reports both kinds
-by LLR with no shared cell. Without them the scan is the discs' alone, as before.
+maximum is then over discs and areal windows alike. One report (``report_windows``) keeps the
+significant windows of both kinds by LLR with no shared cell; without areal windows it is the
+discs' alone, as before.
 
 Decision rule: a window is reported when ``p < alpha`` (strictly). Under the null the observed
 maximum is exchangeable with the simulated ones (same total, same multinomial), so its rank is
@@ -207,71 +208,28 @@ def poisson_scan(counts: np.ndarray, population: np.ndarray, cell_m: float, radi
     if areas is None or not areas.n_windows:
         null_max = null_maxima(population, land, total, conv, expected, min_events,
                                 n_simulations, rng)
-        return _report(llr, observed, expected, null_max, land, counts.ravel()[land], conv,
-                       alpha)
+        return report_windows((llr, observed, expected), None, null_max, land,
+                              counts.ravel()[land], conv, None, alpha)
     area_expected = total * areas.sums(population.ravel()[land][None] / population.sum())[0]
     area_observed = np.rint(areas.sums(counts.ravel()[land][None])[0])
     area_llr = poisson_llr(area_observed, area_expected, total, min_events)
     null_max = null_maxima(population, land, total, conv, expected, min_events,
                             n_simulations, rng,
                             areas.null_scorer(area_expected, total, min_events))
-    return report_with_areas((llr, observed, expected), (area_llr, area_observed, area_expected),
-                             null_max, land, counts.ravel()[land], conv, areas, alpha)
+    return report_windows((llr, observed, expected), (area_llr, area_observed, area_expected),
+                          null_max, land, counts.ravel()[land], conv, areas, alpha)
 
 
-def _report(llr, observed, expected, null_max, land, own, conv, alpha) -> ScanResult:
-    """Significant windows by decreasing LLR, skipping any that shares a cell with a kept one.
+def report_windows(discs, areal, null_max, land, own, conv, areas, alpha) -> ScanResult:
+    """Significant windows (discs, and areal windows when given) by decreasing LLR, skipping
+    any that shares a land cell with a kept one.
 
-    ``own`` is the count of each land cell alone (for breaking ties).
-    """
-    shape = conv.shape
-    sims = np.sort(null_max)
-    n_sim = len(sims)
-    p_all = (1 + n_sim - np.searchsorted(sims, llr.ravel(), side="left")) / (n_sim + 1)
-    # Strictly below alpha: size at most alpha - 1 / (n_sim + 1) (module docstring).
-    candidate = np.flatnonzero((llr.ravel() > 0) & (p_all < alpha))
-    radius_i, land_i = np.divmod(candidate, len(land))
-    # By LLR; ties (windows with the same cells' worth of events) go to the smaller window,
-    # then to the one whose centre cell holds more events, then to the lower index.
-    # LLRs are rounded first: FFT sums carry ~1e-12 noise that would break real ties.
-    order = np.lexsort((candidate, -own[land_i], radius_i,
-                        -np.round(llr.ravel()[candidate], 8)))
-    candidate, radius_i, land_i = candidate[order], radius_i[order], land_i[order]
-    rows, cols = np.divmod(land[land_i], shape[1])
-    radius = conv.radii_m[radius_i]
-    alive = np.ones(len(candidate), bool)
-    kept = []
-    for i in range(len(candidate)):
-        if not alive[i]:
-            continue
-        kept.append(i)
-        # Discs share no cell centre when the centres are further apart than the radii's sum.
-        gap = np.hypot(rows[i:] - rows[i], cols[i:] - cols[i]) * conv.cell_m
-        alive[i:] &= gap > radius[i:] + radius[i] + 1e-6
-    kept = np.array(kept, dtype=int)
-    land_set = np.zeros(shape[0] * shape[1], bool)
-    land_set[land] = True
-    cells = []
-    for i in kept:
-        off = conv.offsets[radius_i[i]]
-        r, c = rows[i] + off[:, 0], cols[i] + off[:, 1]
-        ok = (r >= 0) & (r < shape[0]) & (c >= 0) & (c < shape[1])
-        flat = r[ok] * shape[1] + c[ok]
-        cells.append(flat[land_set[flat]])
-    flat_llr, flat_obs, flat_exp = llr.ravel(), observed.ravel(), expected.ravel()
-    chosen = candidate[kept]
-    return ScanResult(land[land_i[kept]], radius[kept], cells, flat_obs[chosen],
-                      flat_exp[chosen], flat_llr[chosen], p_all[chosen], null_max,
-                      float(flat_llr.max()) if flat_llr.size else 0.0, ("disc",) * len(kept))
-
-
-def report_with_areas(discs, areal, null_max, land, own, conv, areas, alpha) -> ScanResult:
-    """``_report`` over discs and areal windows together: significant windows by decreasing
-    LLR, skipping any that shares a land cell with a kept one.
-
-    ``discs`` and ``areal`` are each (llr, observed, expected); discs as ``_report`` has them
-    (n_radii, n_land), areal windows by window. Ties go to the window of fewer cells, then to
-    a disc over an areal window (the discs' own order as ``_report``'s after that).
+    ``discs`` is (llr, observed, expected), each (n_radii, n_land); ``areal`` the same by
+    areal window, or ``None`` with ``areas`` ``None`` (discs alone). ``own`` is the count of
+    each land cell alone (for breaking ties). Ties go to the window of fewer cells, then to a
+    disc over an areal window, then to the smaller radius, then to the disc whose centre cell
+    holds more events, then to the lower index. LLRs are rounded first: FFT sums carry ~1e-12
+    noise that would break real ties.
     """
     sims = np.sort(null_max)
     n_sim = len(sims)
@@ -280,7 +238,7 @@ def report_with_areas(discs, areal, null_max, land, own, conv, areas, alpha) -> 
         return (1 + n_sim - np.searchsorted(sims, llr, side="left")) / (n_sim + 1)
 
     d_llr, d_obs, d_exp = (a.ravel() for a in discs)
-    a_llr, a_obs, a_exp = areal
+    a_llr, a_obs, a_exp = (np.zeros(0),) * 3 if areal is None else areal
     d_p, a_p = p_values(d_llr), p_values(a_llr)
     d_cand = np.flatnonzero((d_llr > 0) & (d_p < alpha))
     a_cand = np.flatnonzero((a_llr > 0) & (a_p < alpha))
@@ -289,9 +247,11 @@ def report_with_areas(discs, areal, null_max, land, own, conv, areas, alpha) -> 
     is_area = np.r_[np.zeros(len(d_cand), bool), np.ones(len(a_cand), bool)]
     index = np.r_[d_cand, a_cand]
     strength = np.r_[d_llr[d_cand], a_llr[a_cand]]
-    size = np.r_[disc_size, areas.cell_counts()[a_cand]]
+    size = np.r_[disc_size, areas.cell_counts()[a_cand] if len(a_cand) else np.zeros(0, int)]
     centre_own = np.r_[own[land_i], np.zeros(len(a_cand))]
-    order = np.lexsort((index, -centre_own, is_area, size, -np.round(strength, 8)))
+    radius_rank = np.r_[radius_i, np.zeros(len(a_cand), int)]
+    order = np.lexsort((index, -centre_own, radius_rank, is_area, size,
+                        -np.round(strength, 8)))
     shape = conv.shape
     position = np.full(shape[0] * shape[1], -1)
     position[land] = np.arange(len(land))
@@ -335,7 +295,8 @@ def report_with_areas(discs, areal, null_max, land, own, conv, areas, alpha) -> 
                         disc_values[disc_k] if len(disc_values) else 0)
 
     kinds = np.array(("disc", "lsoa", "lsoa+neighbours"))  # models.scan_areas.KINDS after disc
-    window = tuple(kinds[np.where(area_k, 1 + areas.kind[area_i], 0)]) if len(kept) else ()
+    area_kind = areas.kind[area_i] if area_k.any() else np.zeros(len(kept), int)
+    window = tuple(kinds[np.where(area_k, 1 + area_kind, 0)]) if len(kept) else ()
     centre = np.where(area_k, -1, land[disc_k % len(land)]) if len(kept) else np.zeros(0, int)
     radius_k = (np.where(area_k, np.nan, conv.radii_m[disc_k // len(land)]) if len(kept)
                 else np.zeros(0))
