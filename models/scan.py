@@ -49,8 +49,9 @@ from models.scan_null import null_maxima, poisson_llr
 SINGLE_MAX = 50_000  # below this many events, simulated counts are convolved in float32 by FFT
 DIRECT_MAX_CELLS = 400  # discs up to this many cells are summed by shifts, larger ones by FFT
 EXACT_FLOAT32 = 2 ** 24  # float32 holds every integer below this exactly
+OVERLAPS = ("none", "centres")  # which secondary windows are reported (``report_windows``)
 
-__all__ = ["DiscConvolver", "ScanResult", "poisson_llr", "poisson_scan"]
+__all__ = ["OVERLAPS", "DiscConvolver", "ScanResult", "poisson_llr", "poisson_scan"]
 
 
 @dataclass(frozen=True)
@@ -174,7 +175,7 @@ class DiscConvolver:
 
 def poisson_scan(counts: np.ndarray, population: np.ndarray, cell_m: float, radii_m, *,
                  min_events: int, n_simulations: int, alpha: float, rng,
-                 areas=None) -> ScanResult:
+                 areas=None, overlap: str = "none") -> ScanResult:
     """Scan ``counts`` (ny, nx) against ``population`` (ny, nx); report windows with p < alpha.
 
     Parameters
@@ -209,7 +210,7 @@ def poisson_scan(counts: np.ndarray, population: np.ndarray, cell_m: float, radi
         null_max = null_maxima(population, land, total, conv, expected, min_events,
                                 n_simulations, rng)
         return report_windows((llr, observed, expected), None, null_max, land,
-                              counts.ravel()[land], conv, None, alpha)
+                              counts.ravel()[land], conv, None, alpha, overlap)
     area_expected = total * areas.sums(population.ravel()[land][None] / population.sum())[0]
     area_observed = np.rint(areas.sums(counts.ravel()[land][None])[0])
     area_llr = poisson_llr(area_observed, area_expected, total, min_events)
@@ -217,12 +218,17 @@ def poisson_scan(counts: np.ndarray, population: np.ndarray, cell_m: float, radi
                             n_simulations, rng,
                             areas.null_scorer(area_expected, total, min_events))
     return report_windows((llr, observed, expected), (area_llr, area_observed, area_expected),
-                          null_max, land, counts.ravel()[land], conv, areas, alpha)
+                          null_max, land, counts.ravel()[land], conv, areas, alpha, overlap)
 
 
-def report_windows(discs, areal, null_max, land, own, conv, areas, alpha) -> ScanResult:
+def report_windows(discs, areal, null_max, land, own, conv, areas, alpha,
+                   overlap: str = "none") -> ScanResult:
     """Significant windows (discs, and areal windows when given) by decreasing LLR, skipping
-    any that shares a land cell with a kept one.
+    any that shares a land cell with a kept one (``overlap="none"``) or, with
+    ``overlap="centres"`` (SaTScan's "no cluster centres in other clusters"), any whose centre
+    lies in a kept window or which holds a kept window's centre: kept windows may then share
+    cells (docs/hotspots.md, 3e). A disc's centre is its centre cell, an areal window's
+    ``area_centres``'.
 
     ``discs`` is (llr, observed, expected), each (n_radii, n_land); ``areal`` the same by
     areal window, or ``None`` with ``areas`` ``None`` (discs alone). ``own`` is the count of
@@ -259,31 +265,17 @@ def report_windows(discs, areal, null_max, land, own, conv, areas, alpha) -> Sca
     radius = conv.radii_m[radius_i]
     disc_at = np.full(len(index), -1)
     disc_at[:len(d_cand)] = np.arange(len(d_cand))
-    alive = np.ones(len(d_cand), bool)  # discs sharing no cell centre with a kept disc
+    alive = np.ones(len(d_cand), bool)  # discs not ruled out by a kept window
     taken = np.zeros(len(land), bool)  # land cells of the kept windows
-    kept, cells, areal_kept = [], [], False
-    for i in order:
-        if is_area[i]:
-            mine = areas.cells(index[i])
-            if taken[mine].any():
-                continue
-        else:
-            d = disc_at[i]
-            if not alive[d]:
-                continue
-            off = conv.offsets[radius_i[d]]
-            r, c = rows[d] + off[:, 0], cols[d] + off[:, 1]
-            ok = (r >= 0) & (r < shape[0]) & (c >= 0) & (c < shape[1])
-            mine = position[r[ok] * shape[1] + c[ok]]
-            mine = mine[mine >= 0]
-            if areal_kept and taken[mine].any():
-                continue
-            gap = np.hypot(rows - rows[d], cols - cols[d]) * conv.cell_m
-            alive &= gap > radius + radius[d] + 1e-6
-        areal_kept |= bool(is_area[i])
-        taken[mine] = True
-        kept.append(i)
-        cells.append(land[np.sort(mine)])
+    if overlap == "centres":
+        area_centre = area_centres(areas, land, shape[1]) if len(a_cand) else None
+        kept, cells = _keep_by_centres(order, is_area, index, disc_at, alive, taken, land,
+                                       land_i, radius_i, rows, cols, radius, position, conv,
+                                       areas, area_centre)
+    else:
+        kept, cells = _keep_apart(order, is_area, index, disc_at, alive, taken, radius_i,
+                                  rows, cols, radius, position, conv, areas)
+    cells = [land[np.sort(mine)] for mine in cells]
     kept = np.array(kept, dtype=int)
     area_k = is_area[kept]
     at = index[kept]
@@ -304,3 +296,81 @@ def report_windows(discs, areal, null_max, land, own, conv, areas, alpha) -> Sca
                   float(a_llr.max()) if a_llr.size else 0.0)
     return ScanResult(centre, radius_k, cells, pick(d_obs, a_obs), pick(d_exp, a_exp),
                       pick(d_llr, a_llr), pick(d_p, a_p), null_max, largest, window)
+
+
+def _disc_cells(d, radius_i, rows, cols, position, conv) -> np.ndarray:
+    """Positions (in the land cells) of candidate disc ``d``'s land cells."""
+    shape = conv.shape
+    off = conv.offsets[radius_i[d]]
+    r, c = rows[d] + off[:, 0], cols[d] + off[:, 1]
+    ok = (r >= 0) & (r < shape[0]) & (c >= 0) & (c < shape[1])
+    mine = position[r[ok] * shape[1] + c[ok]]
+    return mine[mine >= 0]
+
+
+def _keep_apart(order, is_area, index, disc_at, alive, taken, radius_i, rows, cols, radius,
+                position, conv, areas):
+    """Windows in ``order`` sharing no land cell with a kept one."""
+    kept, cells, areal_kept = [], [], False
+    for i in order:
+        if is_area[i]:
+            mine = areas.cells(index[i])
+            if taken[mine].any():
+                continue
+        else:
+            d = disc_at[i]
+            if not alive[d]:
+                continue
+            mine = _disc_cells(d, radius_i, rows, cols, position, conv)
+            if areal_kept and taken[mine].any():
+                continue
+            # Discs share no cell centre when the centres are further apart than the radii's sum.
+            gap = np.hypot(rows - rows[d], cols - cols[d]) * conv.cell_m
+            alive &= gap > radius + radius[d] + 1e-6
+        areal_kept |= bool(is_area[i])
+        taken[mine] = True
+        kept.append(i)
+        cells.append(mine)
+    return kept, cells
+
+
+def _keep_by_centres(order, is_area, index, disc_at, alive, taken, land, land_i, radius_i,
+                     rows, cols, radius, position, conv, areas, area_centre):
+    """Windows in ``order`` whose centre lies in no kept window and which hold no kept
+    window's centre (SaTScan's "no cluster centres in other clusters")."""
+    kept, cells = [], []
+    centre_taken = np.zeros(len(taken), bool)  # centres of the kept windows
+    for i in order:
+        if is_area[i]:
+            mine, centre = areas.cells(index[i]), area_centre[index[i]]
+            if taken[centre] or centre_taken[mine].any():
+                continue
+        else:
+            d = disc_at[i]
+            if not alive[d]:
+                continue
+            mine, centre = _disc_cells(d, radius_i, rows, cols, position, conv), land_i[d]
+        taken[mine] = True
+        centre_taken[centre] = True
+        # Rule out, at once, every disc whose centre is now in a kept window or which holds
+        # this centre (within its radius of it: the centre is a land cell).
+        centre_row, centre_col = divmod(int(land[centre]), conv.shape[1])
+        reach = np.hypot(rows - centre_row, cols - centre_col) * conv.cell_m
+        alive &= ~taken[land_i] & (reach > radius + 1e-6)
+        kept.append(i)
+        cells.append(mine)
+    return kept, cells
+
+
+def area_centres(areas, land: np.ndarray, nx: int) -> np.ndarray:
+    """Each areal window's centre, a position in the land cells: the cell of its own LSOA
+    (``centre_unit``) nearest the mean position of that LSOA's cells."""
+    units = areas.units
+    rows, cols = np.divmod(land, nx)
+    centre_of_unit = np.full(units.shape[0], -1)
+    for u in np.unique(areas.centre_unit):
+        mine = units.indices[units.indptr[u]:units.indptr[u + 1]]
+        if len(mine):
+            far = np.hypot(rows[mine] - rows[mine].mean(), cols[mine] - cols[mine].mean())
+            centre_of_unit[u] = mine[np.argmin(far)]
+    return centre_of_unit[areas.centre_unit]

@@ -133,8 +133,8 @@ def test_discs_only_model_fits_are_those_of_the_previous_report(monkeypatch):
     the previous discs-only report put back, on several families and seeds."""
     joint = scan.report_windows
 
-    def previous(discs, areal, null_max, land, own, conv, areas, alpha):
-        assert areal is None and areas is None
+    def previous(discs, areal, null_max, land, own, conv, areas, alpha, overlap="none"):
+        assert areal is None and areas is None and overlap == "none"
         return reference_report(*discs, null_max, land, own, conv, alpha)
 
     for family, seed in (("micro_places", 11), ("overdispersed", 12), ("moving", 13)):
