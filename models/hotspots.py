@@ -107,13 +107,14 @@ class HotspotModel(ClusterMixin, BaseEstimator):
         Seeds the simulations; the same value gives the same hotspots.
     max_area : float or None, default=0.03
         Area budget of ``hotspots_``: hotspots are kept strongest first while their total area
-        stays within this share of the region (``None``: no budget).
+        stays within this share of the region, one that does not fit being skipped
+        (``budget_rule``; ``None``: no budget).
     max_hotspots : int or None, default=None
         Keep at most this many hotspots (the strongest).
-    budget_rule : {"stop", "skip"}, default="stop"
-        What the area budget does with a hotspot that does not fit: ``"stop"`` keeps none
-        after it; ``"skip"`` leaves it out and goes on with the weaker (smaller) ones
-        (docs/hotspots.md, 3e).
+    budget_rule : {"skip", "stop"}, default="skip"
+        What the area budget does with a hotspot that does not fit: ``"skip"`` leaves it out
+        and goes on with the weaker (smaller) ones; ``"stop"`` (the rule before 2026-12-04)
+        keeps none after it. Adopted by a pre-registered rule (docs/hotspots.md, 3e).
     overlap : {"none", "centres"}, default="none"
         The scan's secondary hotspots. ``"none"``: no two share a cell. ``"centres"``
         (SaTScan's "no cluster centres in other clusters"): a window may overlap a stronger
@@ -190,7 +191,7 @@ class HotspotModel(ClusterMixin, BaseEstimator):
     def __init__(self, method="scan", *, min_events=10, alpha=0.05, population=None,
                  cell_size_m=300, max_radius_m=1500, windows="discs+areas", bandwidth_m=500,
                  coverage=0.05, n_simulations=99, cross_feed=True, random_state=None,
-                 max_area=0.03, max_hotspots=None, budget_rule="stop", overlap="none",
+                 max_area=0.03, max_hotspots=None, budget_rule="skip", overlap="none",
                  ranking="mixture", exposure=None):
         self.method = method
         self.min_events = min_events

@@ -1,5 +1,6 @@
 """The area budget's rule and the scan's overlapping secondary hotspots (docs/hotspots.md,
-3e): ``HotspotModel(budget_rule="skip")`` goes on past a hotspot that does not fit;
+3e): ``HotspotModel(budget_rule="skip")`` (the default since 3e) goes on past a hotspot that
+does not fit;
 ``HotspotModel(overlap="centres")`` reports SaTScan's "no cluster centres in other clusters"
 secondaries, shows the overlap, and counts shared cells once against the budget."""
 from __future__ import annotations
@@ -178,7 +179,7 @@ def test_the_model_shows_overlapping_hotspots_whole_within_the_union_budget():
     default = fitted(events)
     shown = fitted(events, overlap="centres", budget_rule="skip")
     assert default.get_params()["overlap"] == "none"
-    assert default.get_params()["budget_rule"] == "stop"
+    assert default.get_params()["budget_rule"] == "skip"  # adopted by 3e's rule
     assert not any(default.hotspots_["overlaps"])
     frame = shown.hotspots_.to_crs(27700)
     overlapping = [k for k, ranks in enumerate(frame["overlaps"]) if ranks]
