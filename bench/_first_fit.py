@@ -17,6 +17,10 @@ cache directory (a first start, or the first after the boundaries or the grid co
 ``warm`` one primed by an untimed process (every later start). A checkout without a grid
 cache builds its grids in every process: measured once per run, shown as ``-``.
 
+``HOTSPOT_MODEL_PARAMS`` (JSON, e.g. ``'{"budget_rule": "skip"}'``) passes parameters to the
+``model`` mode's ``HotspotModel`` (docs/hotspots.md, 3e); a checkout that does not know them
+fails, so leave out ``--compare`` then.
+
 Wall clock and the process's CPU time (``time.process_time``: less inflated than wall clock
 on a shared machine); medians over ``--runs``.
 """
@@ -64,7 +68,8 @@ def worker(mode: str, store: str) -> dict:
             if mode == "forecast":
                 ForecastRanker().fit(events)
                 return {"events": len(events)}
-            model = HotspotModel().fit(events)
+            params = json.loads(os.environ.get("HOTSPOT_MODEL_PARAMS") or "{}")
+            model = HotspotModel(**params).fit(events)
             return {"events": int(model.n_events_), "hotspots": len(model.hotspots_)}
     for what in ("first", "again"):
         wall, cpu = time.perf_counter(), time.process_time()

@@ -157,9 +157,10 @@ def _t(result) -> str:
     return f"{median:.2f} s ({low:.2f}-{high:.2f}; CPU {cpu:.2f} s)"
 
 
-def bench_null(seeds: int, volumes, first: int = 0) -> None:
+def bench_null(seeds: int, volumes, first: int = 0, params: dict | None = None) -> None:
+    params = params or {}
     print(f"\n## Null data: events spread by population, no hotspot planted, {seeds} seeds "
-          f"({first}-{first + seeds - 1})")
+          f"({first}-{first + seeds - 1}){'; ' + str(params) if params else ''}")
     print("| events | seeds with >= 1 significant hotspot | rate (exact 95% interval) | "
           "which seeds | s per fit |")
     print("| ---: | ---: | --- | --- | ---: |")
@@ -167,7 +168,7 @@ def bench_null(seeds: int, volumes, first: int = 0) -> None:
         hits, seconds = [], []
         for seed in range(first, first + seeds):
             X = null_events(n_events, seed)
-            took, model = fit(X, random_state=seed)
+            took, model = fit(X, random_state=seed, **params)
             seconds.append(took)
             if len(model.hotspots_):
                 hits.append(seed)
@@ -278,6 +279,10 @@ def main() -> None:
     parser.add_argument("--null-seeds", type=int, default=100)
     parser.add_argument("--null-events", type=int, nargs="+", default=[1500, 6000])
     parser.add_argument("--null-first-seed", type=int, default=0)
+    parser.add_argument("--null-params", nargs="*", default=[], metavar="NAME=VALUE",
+                        help="HotspotModel parameters for the null fits, e.g. budget_rule=skip "
+                             "overlap=centres ranking=None (the ranking does not touch "
+                             "hotspots_)")
     parser.add_argument("--calibration-seeds", type=int, default=300)
     parser.add_argument("--calibration-events", type=int, nargs="+", default=[6000, 20000])
     parser.add_argument("--calibration-first-seed", type=int, default=0)
@@ -306,7 +311,9 @@ def main() -> None:
     if not args.skip_fit:
         bench_fit(args.sizes, args.repeats, Path(args.stores))
     if not args.skip_null:
-        bench_null(args.null_seeds, args.null_events, args.null_first_seed)
+        params = dict(item.split("=", 1) for item in args.null_params)
+        params = {k: None if v == "None" else v for k, v in params.items()}
+        bench_null(args.null_seeds, args.null_events, args.null_first_seed, params)
     if not args.skip_calibration:
         bench_calibration(args.calibration_seeds, args.calibration_events,
                           args.calibration_first_seed, args.jobs)

@@ -3,7 +3,7 @@
     nice -n 10 .venv/bin/python bench/bench_recovery.py [--families micro_places ...]
         [--volumes 8000 100] [--seeds 20] [--first-seed 1] [--null-seeds 20]
         [--max-area 0.03 | --max-area none] [--windows discs+areas | discs] [--maps DIR]
-        [--skip-alerts]
+        [--budget-rule stop | skip] [--overlap none | centres] [--skip-alerts]
 
 For each family of ``data.synthetic_families`` and each volume (events over 24 months), seeds
 ``first-seed`` .. ``first-seed + seeds - 1``: ``HotspotModel(random_state=seed,
@@ -26,6 +26,8 @@ tool for space-time bursts; ``models.recovery.score_alerts``), analysing the las
 
 ``--max-area none`` re-runs without the area budget (a diagnosis, not the default);
 ``--windows discs`` fits the scan with discs alone (the model before areal windows: 3c);
+``--budget-rule skip`` and ``--overlap centres`` fit 3e's candidate report changes (the area
+share printed is the union of the hotspots' cells, which overlapping hotspots share);
 ``--mismatched-truth`` scores each fit against an unrelated seed's truth (seed + 1000), to see
 how often the rules call a structure found, or a hotspot true, by chance;
 ``--maps DIR`` draws each family's first seed at each volume (truth and hotspots) to PNG.
@@ -59,6 +61,8 @@ MIN_EVENTS = HotspotModel().min_events
 
 
 WINDOWS = {"windows": HotspotModel().windows}  # set by --windows
+REPORT = {"budget_rule": HotspotModel().budget_rule,
+          "overlap": HotspotModel().overlap}  # set by --budget-rule and --overlap
 
 
 def fit(events, seed: int, max_area) -> tuple[HotspotModel, float]:
@@ -67,7 +71,8 @@ def fit(events, seed: int, max_area) -> tuple[HotspotModel, float]:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", OutsideAreaWarning)
         model = HotspotModel(random_state=seed, cross_feed=False, ranking=None,
-                             max_area=max_area, windows=WINDOWS["windows"]).fit(events)
+                             max_area=max_area, windows=WINDOWS["windows"],
+                             **REPORT).fit(events)
     return model, time.process_time() - cpu
 
 
@@ -97,7 +102,9 @@ def run_family(family: str, n_events: int, seeds, max_area, maps: Path | None,
         row["false"] += score.false_hotspots
         row["fits_with_false"] += score.false_hotspots > 0
         row["cut"] += model.n_candidates_ - score.hotspots
-        row["area"].append(score.area_km2 / model.grid_.area_km2)
+        # The union of the hotspots' cells (overlapping hotspots share some: 3e).
+        row["area"].append((model.cell_labels_ >= 0).sum() * model.grid_.cell_km2
+                           / model.grid_.area_km2)
         row["cpu"].append(cpu)
         row["rr"] += score.true_relative_risk
         if family == "overdispersed":
@@ -296,6 +303,10 @@ def main() -> None:
                         help="the model's area budget ('none': unbounded, a diagnosis)")
     parser.add_argument("--windows", default=HotspotModel().windows,
                         choices=["discs+areas", "discs"], help="the scan's candidate windows")
+    parser.add_argument("--budget-rule", default=HotspotModel().budget_rule,
+                        choices=["stop", "skip"], help="the area budget's rule (3e)")
+    parser.add_argument("--overlap", default=HotspotModel().overlap,
+                        choices=["none", "centres"], help="the scan's secondaries (3e)")
     parser.add_argument("--mismatched-truth", action="store_true",
                         help="score each fit against the truth of seed + 1000 (a check of the "
                              "rules: how often an unrelated structure counts as found)")
@@ -303,11 +314,13 @@ def main() -> None:
     args = parser.parse_args()
     max_area = None if args.max_area.lower() == "none" else float(args.max_area)
     WINDOWS["windows"] = args.windows
+    REPORT.update(budget_rule=args.budget_rule, overlap=args.overlap)
     seeds = list(range(args.first_seed, args.first_seed + args.seeds))
     started, cpu = time.perf_counter(), time.process_time()
     print(f"# bench_recovery: {platform.platform()}, Python {platform.python_version()}, "
           f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at start, "
-          f"{pd.Timestamp.now():%Y-%m-%d %H:%M}; max_area {max_area}, windows {args.windows}")
+          f"{pd.Timestamp.now():%Y-%m-%d %H:%M}; max_area {max_area}, windows {args.windows}, "
+          f"budget_rule {args.budget_rule}, overlap {args.overlap}")
     print(f"\n## Planted recovery per family, seeds {seeds[0]}-{seeds[-1]}, {MONTHS} months")
     if args.mismatched_truth:
         print("(scored against the truth of seed + 1000: chance agreement, not recovery)")

@@ -21,12 +21,20 @@ HDBSCAN_MAX_EVENTS = 50_000  # sklearn's HDBSCAN takes ~30 s at 100k points on 2
 
 @dataclass(frozen=True)
 class CellHotspots:
-    """Per-cell labels (flat, -1 none), per-hotspot p-values and statistic, per-cell scores."""
+    """Per-cell labels (flat, -1 none), per-hotspot p-values and statistic, per-cell scores.
+
+    ``cells`` (the scan's): each hotspot's whole window (flat cell indices), which may share
+    cells with a stronger hotspot's (``HotspotModel(overlap="centres")``; a shared cell's
+    label is the strongest's); ``overlaps``: per hotspot, the ranks (1 = strongest) of the
+    stronger hotspots it shares cells with. ``None``: labels say it all, nothing shared.
+    """
 
     labels: np.ndarray
     p_values: np.ndarray
     scores: np.ndarray
     statistic: np.ndarray | None = None
+    cells: list | None = None
+    overlaps: list | None = None
 
 
 def kde(counts: np.ndarray, grid: Grid, *, bandwidth_m: float, coverage: float,

@@ -38,9 +38,10 @@ from models._events import Events, event_arrays, gridded_events
 from models._exposure import expected_weights, exposure_surface
 from models._grid import Grid
 from models.forecast import KINDS, ForecastRanker
+from models.hotspot_budget import RULES, bounded
 from models.hotspot_frame import describe_hotspots
 from models.metrics import pai
-from models.scan import poisson_scan
+from models.scan import OVERLAPS, poisson_scan
 from models.scan_areas import area_windows
 
 METHODS = ("scan", "kde", "gistar", "dbscan", "hdbscan")
@@ -106,9 +107,20 @@ class HotspotModel(ClusterMixin, BaseEstimator):
         Seeds the simulations; the same value gives the same hotspots.
     max_area : float or None, default=0.03
         Area budget of ``hotspots_``: hotspots are kept strongest first while their total area
-        stays within this share of the region (``None``: no budget).
+        stays within this share of the region, one that does not fit being skipped
+        (``budget_rule``; ``None``: no budget).
     max_hotspots : int or None, default=None
         Keep at most this many hotspots (the strongest).
+    budget_rule : {"skip", "stop"}, default="skip"
+        What the area budget does with a hotspot that does not fit: ``"skip"`` leaves it out
+        and goes on with the weaker (smaller) ones; ``"stop"`` (the rule before 2026-12-04)
+        keeps none after it. Adopted by a pre-registered rule (docs/hotspots.md, 3e).
+    overlap : {"none", "centres"}, default="none"
+        The scan's secondary hotspots. ``"none"``: no two share a cell. ``"centres"``
+        (SaTScan's "no cluster centres in other clusters"): a window may overlap a stronger
+        one when neither holds the other's centre; each keeps its whole window, ``overlaps``
+        lists the stronger ones it shares cells with, a shared cell is the strongest's in
+        ``labels_``, and the area budget counts shared cells once (3e).
     ranking : {"mixture", "kde", "kde-cv", "sepp", "population"} or None, default="mixture"
         The ``models.forecast.ForecastRanker`` kind behind ``top_area``; ``None`` fits none.
 
@@ -122,8 +134,8 @@ class HotspotModel(ClusterMixin, BaseEstimator):
         (SaTScan's: inside rate / outside rate), ``p_value`` (NaN for untested methods),
         ``feed_mix`` (events per feed), ``feeds`` (feeds with a hotspot of their own here),
         ``cross_feed``, ``districts``, ``wards``, ``area_km2``, ``touches`` (ids of the hotspots
-        whose cells touch this one's: hotspots never share a cell, so neighbours are listed
-        instead of overlaps), ``trend`` (``models.trends``),
+        whose cells touch this one's), ``overlaps`` (ranks of the stronger hotspots sharing
+        cells with this one: always empty unless ``overlap="centres"``), ``trend`` (``models.trends``),
         ``trend_p``, ``first_month``, ``last_month``; the scan adds ``radius_m`` (NaN for an
         areal window), ``llr`` and ``window`` (``"disc"``, ``"lsoa"``, ``"lsoa+neighbours"``).
     labels_ : ndarray of shape (n_events,)
@@ -170,6 +182,8 @@ class HotspotModel(ClusterMixin, BaseEstimator):
         "random_state": ["random_state"],
         "max_area": [Interval(Real, 0, 1, closed="right"), None],
         "max_hotspots": [Interval(Integral, 1, None, closed="left"), None],
+        "budget_rule": [StrOptions(set(RULES))],
+        "overlap": [StrOptions(set(OVERLAPS))],
         "ranking": [StrOptions(set(KINDS)), None],
         "exposure": [dict, pd.DataFrame, None],
     }
@@ -177,7 +191,8 @@ class HotspotModel(ClusterMixin, BaseEstimator):
     def __init__(self, method="scan", *, min_events=10, alpha=0.05, population=None,
                  cell_size_m=300, max_radius_m=1500, windows="discs+areas", bandwidth_m=500,
                  coverage=0.05, n_simulations=99, cross_feed=True, random_state=None,
-                 max_area=0.03, max_hotspots=None, ranking="mixture", exposure=None):
+                 max_area=0.03, max_hotspots=None, budget_rule="skip", overlap="none",
+                 ranking="mixture", exposure=None):
         self.method = method
         self.min_events = min_events
         self.alpha = alpha
@@ -192,6 +207,8 @@ class HotspotModel(ClusterMixin, BaseEstimator):
         self.random_state = random_state
         self.max_area = max_area
         self.max_hotspots = max_hotspots
+        self.budget_rule = budget_rule
+        self.overlap = overlap
         self.ranking = ranking
         self.exposure = exposure
 
@@ -233,7 +250,8 @@ class HotspotModel(ClusterMixin, BaseEstimator):
         residents, grid = grid, self._expected_grid(grid, events, cell, surfaces)
         candidates = self._search(counts, grid, _seed(rng))
         self.n_candidates_ = len(candidates.p_values)
-        found = _bounded(candidates, counts, grid, self.max_area, self.max_hotspots)
+        found = bounded(candidates, counts, grid, self.max_area, self.max_hotspots,
+                        self.budget_rule)
         self.grid_ = grid
         self.cell_labels_ = found.labels
         self.cell_scores_ = found.scores
@@ -307,8 +325,8 @@ class HotspotModel(ClusterMixin, BaseEstimator):
 
     def _find(self, counts: np.ndarray, grid: Grid, seed: int) -> baselines.CellHotspots:
         """Run the chosen method on the counts per cell; keep the strongest within budget."""
-        return _bounded(self._search(counts, grid, seed), counts, grid, self.max_area,
-                        self.max_hotspots)
+        return bounded(self._search(counts, grid, seed), counts, grid, self.max_area,
+                       self.max_hotspots, self.budget_rule)
 
     def _search(self, counts: np.ndarray, grid: Grid, seed: int) -> baselines.CellHotspots:
         if self.method == "scan":
@@ -386,14 +404,20 @@ def _scan(counts, grid: Grid, model: HotspotModel, rng) -> baselines.CellHotspot
     radii = np.arange(grid.cell_m, max(model.max_radius_m, grid.cell_m) + 1e-6, grid.cell_m)
     result = poisson_scan(counts, grid.population, grid.cell_m, radii,
                           min_events=model.min_events, n_simulations=model.n_simulations,
-                          alpha=model.alpha, rng=rng, areas=_area_windows(grid, model))
+                          alpha=model.alpha, rng=rng, areas=_area_windows(grid, model),
+                          overlap=model.overlap)
     labels = np.full(grid.nx * grid.ny, -1)
-    for k, cells in enumerate(result.cells):
-        labels[cells] = k
-    scores = _intensity(counts.ravel(), grid, labels, result.events)
+    for k in range(len(result.cells) - 1, -1, -1):  # a shared cell is the strongest's
+        labels[result.cells[k]] = k
+    events = result.events
+    if model.overlap != "none":  # the intensity spreads each hotspot's own cells' events
+        inside = labels >= 0
+        events = np.bincount(labels[inside], weights=counts.ravel()[inside],
+                             minlength=len(result.cells))
+    scores = _intensity(counts.ravel(), grid, labels, events)
     extra = pd.DataFrame({"radius_m": result.radius_m, "llr": result.llr,
                           "window": list(result.window)})
-    return baselines.CellHotspots(labels, result.p_value, scores, extra)
+    return baselines.CellHotspots(labels, result.p_value, scores, extra, list(result.cells))
 
 
 def _area_windows(grid: Grid, model: HotspotModel):
@@ -415,35 +439,6 @@ def _largest_disc(grid: Grid, model: HotspotModel) -> int:
     k = int(max(model.max_radius_m, grid.cell_m) // grid.cell_m)
     di, dj = np.mgrid[-k:k + 1, -k:k + 1]
     return int((np.hypot(di, dj) * grid.cell_m <= max(model.max_radius_m, grid.cell_m) + 1e-6).sum())
-
-
-def _bounded(found: baselines.CellHotspots, counts, grid: Grid, max_area, max_hotspots
-             ) -> baselines.CellHotspots:
-    """Hotspots strongest first (the scan's by LLR, the others' by events), the first ones
-    kept while their total area stays within ``max_area`` of the region and their number
-    within ``max_hotspots``; ids renumbered by rank. Cell scores are left as they are."""
-    n = len(found.p_values)
-    cells = np.bincount(found.labels[found.labels >= 0], minlength=n)
-    if isinstance(found.statistic, pd.DataFrame) and "llr" in found.statistic.columns:
-        strength = found.statistic["llr"].to_numpy(float)[:n]
-    else:
-        strength = np.bincount(found.labels[found.labels >= 0],
-                               weights=counts.ravel()[found.labels >= 0], minlength=n)
-    order = np.argsort(-strength, kind="stable")
-    budget = np.inf if max_area is None else max_area * grid.area_km2 / grid.cell_km2 + 1e-9
-    used, keep = 0, []
-    for k in order[:max_hotspots or n]:
-        if used + cells[k] > budget:
-            break
-        used += cells[k]
-        keep.append(k)
-    new = np.full(n + 1, -1)
-    new[keep] = np.arange(len(keep))
-    statistic = found.statistic
-    if isinstance(statistic, pd.DataFrame):
-        statistic = statistic.iloc[keep].reset_index(drop=True)
-    return baselines.CellHotspots(new[found.labels], np.asarray(found.p_values)[keep],
-                                   found.scores, statistic)
 
 
 def _intensity(counts, grid: Grid, labels, hotspot_events) -> np.ndarray:

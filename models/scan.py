@@ -17,8 +17,9 @@ scored, in the observed and in the simulated data alike, so the test stays exact
 
 Areal windows (``models.scan_areas``: each LSOA's cells, and each LSOA with its neighbours'),
 when given, are scored beside the discs with the same LLR and ``min_events``; each simulated
-maximum is then over discs and areal windows alike, and ``report_with_areas`` reports both kinds
-by LLR with no shared cell. Without them the scan is the discs' alone, as before.
+maximum is then over discs and areal windows alike. One report (``report_windows``) keeps the
+significant windows of both kinds by LLR with no shared cell; without areal windows it is the
+discs' alone, as before.
 
 Decision rule: a window is reported when ``p < alpha`` (strictly). Under the null the observed
 maximum is exchangeable with the simulated ones (same total, same multinomial), so its rank is
@@ -48,8 +49,9 @@ from models.scan_null import null_maxima, poisson_llr
 SINGLE_MAX = 50_000  # below this many events, simulated counts are convolved in float32 by FFT
 DIRECT_MAX_CELLS = 400  # discs up to this many cells are summed by shifts, larger ones by FFT
 EXACT_FLOAT32 = 2 ** 24  # float32 holds every integer below this exactly
+OVERLAPS = ("none", "centres")  # which secondary windows are reported (``report_windows``)
 
-__all__ = ["DiscConvolver", "ScanResult", "poisson_llr", "poisson_scan"]
+__all__ = ["OVERLAPS", "DiscConvolver", "ScanResult", "poisson_llr", "poisson_scan"]
 
 
 @dataclass(frozen=True)
@@ -173,7 +175,7 @@ class DiscConvolver:
 
 def poisson_scan(counts: np.ndarray, population: np.ndarray, cell_m: float, radii_m, *,
                  min_events: int, n_simulations: int, alpha: float, rng,
-                 areas=None) -> ScanResult:
+                 areas=None, overlap: str = "none") -> ScanResult:
     """Scan ``counts`` (ny, nx) against ``population`` (ny, nx); report windows with p < alpha.
 
     Parameters
@@ -207,71 +209,33 @@ def poisson_scan(counts: np.ndarray, population: np.ndarray, cell_m: float, radi
     if areas is None or not areas.n_windows:
         null_max = null_maxima(population, land, total, conv, expected, min_events,
                                 n_simulations, rng)
-        return _report(llr, observed, expected, null_max, land, counts.ravel()[land], conv,
-                       alpha)
+        return report_windows((llr, observed, expected), None, null_max, land,
+                              counts.ravel()[land], conv, None, alpha, overlap)
     area_expected = total * areas.sums(population.ravel()[land][None] / population.sum())[0]
     area_observed = np.rint(areas.sums(counts.ravel()[land][None])[0])
     area_llr = poisson_llr(area_observed, area_expected, total, min_events)
     null_max = null_maxima(population, land, total, conv, expected, min_events,
                             n_simulations, rng,
                             areas.null_scorer(area_expected, total, min_events))
-    return report_with_areas((llr, observed, expected), (area_llr, area_observed, area_expected),
-                             null_max, land, counts.ravel()[land], conv, areas, alpha)
+    return report_windows((llr, observed, expected), (area_llr, area_observed, area_expected),
+                          null_max, land, counts.ravel()[land], conv, areas, alpha, overlap)
 
 
-def _report(llr, observed, expected, null_max, land, own, conv, alpha) -> ScanResult:
-    """Significant windows by decreasing LLR, skipping any that shares a cell with a kept one.
+def report_windows(discs, areal, null_max, land, own, conv, areas, alpha,
+                   overlap: str = "none") -> ScanResult:
+    """Significant windows (discs, and areal windows when given) by decreasing LLR, skipping
+    any that shares a land cell with a kept one (``overlap="none"``) or, with
+    ``overlap="centres"`` (SaTScan's "no cluster centres in other clusters"), any whose centre
+    lies in a kept window or which holds a kept window's centre: kept windows may then share
+    cells (docs/hotspots.md, 3e). A disc's centre is its centre cell, an areal window's
+    ``area_centres``'.
 
-    ``own`` is the count of each land cell alone (for breaking ties).
-    """
-    shape = conv.shape
-    sims = np.sort(null_max)
-    n_sim = len(sims)
-    p_all = (1 + n_sim - np.searchsorted(sims, llr.ravel(), side="left")) / (n_sim + 1)
-    # Strictly below alpha: size at most alpha - 1 / (n_sim + 1) (module docstring).
-    candidate = np.flatnonzero((llr.ravel() > 0) & (p_all < alpha))
-    radius_i, land_i = np.divmod(candidate, len(land))
-    # By LLR; ties (windows with the same cells' worth of events) go to the smaller window,
-    # then to the one whose centre cell holds more events, then to the lower index.
-    # LLRs are rounded first: FFT sums carry ~1e-12 noise that would break real ties.
-    order = np.lexsort((candidate, -own[land_i], radius_i,
-                        -np.round(llr.ravel()[candidate], 8)))
-    candidate, radius_i, land_i = candidate[order], radius_i[order], land_i[order]
-    rows, cols = np.divmod(land[land_i], shape[1])
-    radius = conv.radii_m[radius_i]
-    alive = np.ones(len(candidate), bool)
-    kept = []
-    for i in range(len(candidate)):
-        if not alive[i]:
-            continue
-        kept.append(i)
-        # Discs share no cell centre when the centres are further apart than the radii's sum.
-        gap = np.hypot(rows[i:] - rows[i], cols[i:] - cols[i]) * conv.cell_m
-        alive[i:] &= gap > radius[i:] + radius[i] + 1e-6
-    kept = np.array(kept, dtype=int)
-    land_set = np.zeros(shape[0] * shape[1], bool)
-    land_set[land] = True
-    cells = []
-    for i in kept:
-        off = conv.offsets[radius_i[i]]
-        r, c = rows[i] + off[:, 0], cols[i] + off[:, 1]
-        ok = (r >= 0) & (r < shape[0]) & (c >= 0) & (c < shape[1])
-        flat = r[ok] * shape[1] + c[ok]
-        cells.append(flat[land_set[flat]])
-    flat_llr, flat_obs, flat_exp = llr.ravel(), observed.ravel(), expected.ravel()
-    chosen = candidate[kept]
-    return ScanResult(land[land_i[kept]], radius[kept], cells, flat_obs[chosen],
-                      flat_exp[chosen], flat_llr[chosen], p_all[chosen], null_max,
-                      float(flat_llr.max()) if flat_llr.size else 0.0, ("disc",) * len(kept))
-
-
-def report_with_areas(discs, areal, null_max, land, own, conv, areas, alpha) -> ScanResult:
-    """``_report`` over discs and areal windows together: significant windows by decreasing
-    LLR, skipping any that shares a land cell with a kept one.
-
-    ``discs`` and ``areal`` are each (llr, observed, expected); discs as ``_report`` has them
-    (n_radii, n_land), areal windows by window. Ties go to the window of fewer cells, then to
-    a disc over an areal window (the discs' own order as ``_report``'s after that).
+    ``discs`` is (llr, observed, expected), each (n_radii, n_land); ``areal`` the same by
+    areal window, or ``None`` with ``areas`` ``None`` (discs alone). ``own`` is the count of
+    each land cell alone (for breaking ties). Ties go to the window of fewer cells, then to a
+    disc over an areal window, then to the smaller radius, then to the disc whose centre cell
+    holds more events, then to the lower index. LLRs are rounded first: FFT sums carry ~1e-12
+    noise that would break real ties.
     """
     sims = np.sort(null_max)
     n_sim = len(sims)
@@ -280,7 +244,7 @@ def report_with_areas(discs, areal, null_max, land, own, conv, areas, alpha) -> 
         return (1 + n_sim - np.searchsorted(sims, llr, side="left")) / (n_sim + 1)
 
     d_llr, d_obs, d_exp = (a.ravel() for a in discs)
-    a_llr, a_obs, a_exp = areal
+    a_llr, a_obs, a_exp = (np.zeros(0),) * 3 if areal is None else areal
     d_p, a_p = p_values(d_llr), p_values(a_llr)
     d_cand = np.flatnonzero((d_llr > 0) & (d_p < alpha))
     a_cand = np.flatnonzero((a_llr > 0) & (a_p < alpha))
@@ -289,9 +253,11 @@ def report_with_areas(discs, areal, null_max, land, own, conv, areas, alpha) -> 
     is_area = np.r_[np.zeros(len(d_cand), bool), np.ones(len(a_cand), bool)]
     index = np.r_[d_cand, a_cand]
     strength = np.r_[d_llr[d_cand], a_llr[a_cand]]
-    size = np.r_[disc_size, areas.cell_counts()[a_cand]]
+    size = np.r_[disc_size, areas.cell_counts()[a_cand] if len(a_cand) else np.zeros(0, int)]
     centre_own = np.r_[own[land_i], np.zeros(len(a_cand))]
-    order = np.lexsort((index, -centre_own, is_area, size, -np.round(strength, 8)))
+    radius_rank = np.r_[radius_i, np.zeros(len(a_cand), int)]
+    order = np.lexsort((index, -centre_own, radius_rank, is_area, size,
+                        -np.round(strength, 8)))
     shape = conv.shape
     position = np.full(shape[0] * shape[1], -1)
     position[land] = np.arange(len(land))
@@ -299,31 +265,17 @@ def report_with_areas(discs, areal, null_max, land, own, conv, areas, alpha) -> 
     radius = conv.radii_m[radius_i]
     disc_at = np.full(len(index), -1)
     disc_at[:len(d_cand)] = np.arange(len(d_cand))
-    alive = np.ones(len(d_cand), bool)  # discs sharing no cell centre with a kept disc
+    alive = np.ones(len(d_cand), bool)  # discs not ruled out by a kept window
     taken = np.zeros(len(land), bool)  # land cells of the kept windows
-    kept, cells, areal_kept = [], [], False
-    for i in order:
-        if is_area[i]:
-            mine = areas.cells(index[i])
-            if taken[mine].any():
-                continue
-        else:
-            d = disc_at[i]
-            if not alive[d]:
-                continue
-            off = conv.offsets[radius_i[d]]
-            r, c = rows[d] + off[:, 0], cols[d] + off[:, 1]
-            ok = (r >= 0) & (r < shape[0]) & (c >= 0) & (c < shape[1])
-            mine = position[r[ok] * shape[1] + c[ok]]
-            mine = mine[mine >= 0]
-            if areal_kept and taken[mine].any():
-                continue
-            gap = np.hypot(rows - rows[d], cols - cols[d]) * conv.cell_m
-            alive &= gap > radius + radius[d] + 1e-6
-        areal_kept |= bool(is_area[i])
-        taken[mine] = True
-        kept.append(i)
-        cells.append(land[np.sort(mine)])
+    if overlap == "centres":
+        area_centre = area_centres(areas, land, shape[1]) if len(a_cand) else None
+        kept, cells = _keep_by_centres(order, is_area, index, disc_at, alive, taken, land,
+                                       land_i, radius_i, rows, cols, radius, position, conv,
+                                       areas, area_centre)
+    else:
+        kept, cells = _keep_apart(order, is_area, index, disc_at, alive, taken, radius_i,
+                                  rows, cols, radius, position, conv, areas)
+    cells = [land[np.sort(mine)] for mine in cells]
     kept = np.array(kept, dtype=int)
     area_k = is_area[kept]
     at = index[kept]
@@ -335,7 +287,8 @@ def report_with_areas(discs, areal, null_max, land, own, conv, areas, alpha) -> 
                         disc_values[disc_k] if len(disc_values) else 0)
 
     kinds = np.array(("disc", "lsoa", "lsoa+neighbours"))  # models.scan_areas.KINDS after disc
-    window = tuple(kinds[np.where(area_k, 1 + areas.kind[area_i], 0)]) if len(kept) else ()
+    area_kind = areas.kind[area_i] if area_k.any() else np.zeros(len(kept), int)
+    window = tuple(kinds[np.where(area_k, 1 + area_kind, 0)]) if len(kept) else ()
     centre = np.where(area_k, -1, land[disc_k % len(land)]) if len(kept) else np.zeros(0, int)
     radius_k = (np.where(area_k, np.nan, conv.radii_m[disc_k // len(land)]) if len(kept)
                 else np.zeros(0))
@@ -343,3 +296,81 @@ def report_with_areas(discs, areal, null_max, land, own, conv, areas, alpha) -> 
                   float(a_llr.max()) if a_llr.size else 0.0)
     return ScanResult(centre, radius_k, cells, pick(d_obs, a_obs), pick(d_exp, a_exp),
                       pick(d_llr, a_llr), pick(d_p, a_p), null_max, largest, window)
+
+
+def _disc_cells(d, radius_i, rows, cols, position, conv) -> np.ndarray:
+    """Positions (in the land cells) of candidate disc ``d``'s land cells."""
+    shape = conv.shape
+    off = conv.offsets[radius_i[d]]
+    r, c = rows[d] + off[:, 0], cols[d] + off[:, 1]
+    ok = (r >= 0) & (r < shape[0]) & (c >= 0) & (c < shape[1])
+    mine = position[r[ok] * shape[1] + c[ok]]
+    return mine[mine >= 0]
+
+
+def _keep_apart(order, is_area, index, disc_at, alive, taken, radius_i, rows, cols, radius,
+                position, conv, areas):
+    """Windows in ``order`` sharing no land cell with a kept one."""
+    kept, cells, areal_kept = [], [], False
+    for i in order:
+        if is_area[i]:
+            mine = areas.cells(index[i])
+            if taken[mine].any():
+                continue
+        else:
+            d = disc_at[i]
+            if not alive[d]:
+                continue
+            mine = _disc_cells(d, radius_i, rows, cols, position, conv)
+            if areal_kept and taken[mine].any():
+                continue
+            # Discs share no cell centre when the centres are further apart than the radii's sum.
+            gap = np.hypot(rows - rows[d], cols - cols[d]) * conv.cell_m
+            alive &= gap > radius + radius[d] + 1e-6
+        areal_kept |= bool(is_area[i])
+        taken[mine] = True
+        kept.append(i)
+        cells.append(mine)
+    return kept, cells
+
+
+def _keep_by_centres(order, is_area, index, disc_at, alive, taken, land, land_i, radius_i,
+                     rows, cols, radius, position, conv, areas, area_centre):
+    """Windows in ``order`` whose centre lies in no kept window and which hold no kept
+    window's centre (SaTScan's "no cluster centres in other clusters")."""
+    kept, cells = [], []
+    centre_taken = np.zeros(len(taken), bool)  # centres of the kept windows
+    for i in order:
+        if is_area[i]:
+            mine, centre = areas.cells(index[i]), area_centre[index[i]]
+            if taken[centre] or centre_taken[mine].any():
+                continue
+        else:
+            d = disc_at[i]
+            if not alive[d]:
+                continue
+            mine, centre = _disc_cells(d, radius_i, rows, cols, position, conv), land_i[d]
+        taken[mine] = True
+        centre_taken[centre] = True
+        # Rule out, at once, every disc whose centre is now in a kept window or which holds
+        # this centre (within its radius of it: the centre is a land cell).
+        centre_row, centre_col = divmod(int(land[centre]), conv.shape[1])
+        reach = np.hypot(rows - centre_row, cols - centre_col) * conv.cell_m
+        alive &= ~taken[land_i] & (reach > radius + 1e-6)
+        kept.append(i)
+        cells.append(mine)
+    return kept, cells
+
+
+def area_centres(areas, land: np.ndarray, nx: int) -> np.ndarray:
+    """Each areal window's centre, a position in the land cells: the cell of its own LSOA
+    (``centre_unit``) nearest the mean position of that LSOA's cells."""
+    units = areas.units
+    rows, cols = np.divmod(land, nx)
+    centre_of_unit = np.full(units.shape[0], -1)
+    for u in np.unique(areas.centre_unit):
+        mine = units.indices[units.indptr[u]:units.indptr[u + 1]]
+        if len(mine):
+            far = np.hypot(rows[mine] - rows[mine].mean(), cols[mine] - cols[mine].mean())
+            centre_of_unit[u] = mine[np.argmin(far)]
+    return centre_of_unit[areas.centre_unit]

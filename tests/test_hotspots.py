@@ -380,8 +380,8 @@ def test_the_decision_rule_is_p_strictly_below_alpha():
     observed, expected = np.full((1, 25), 20.0), np.full((1, 25), 5.0)
     for above, reported in ((4, False), (3, True)):
         null_max = np.r_[np.full(above - 1, 12.0), 10.0, np.linspace(0, 9, 99 - above)]
-        result = scan._report(llr, observed, expected, null_max, land, np.ones(25), conv,
-                              alpha=0.05)
+        result = scan.report_windows((llr, observed, expected), None, null_max, land,
+                                     np.ones(25), conv, None, alpha=0.05)
         assert result.most_likely_p_value == pytest.approx((1 + above) / 100)
         assert len(result.p_value) == int(reported), (above, result.p_value)
         assert result.max_llr == 10.0

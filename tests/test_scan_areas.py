@@ -146,22 +146,9 @@ def test_the_model_reports_the_lsoa_by_default_and_discs_on_request(grid, window
     assert new.hotspots_["llr"].iloc[0] > old.hotspots_["llr"].iloc[0]
 
 
-def test_discs_alone_take_the_previous_path(monkeypatch):
-    """``windows="discs"`` never builds areal windows: the scan is the previous code's
-    (checked against the previous commit's fits bit for bit: docs/hotspots.md, 3c)."""
-    events = null_events(2000, 5)
-    before = HotspotModel(random_state=1, cross_feed=False, ranking=None,
-                          windows="discs").fit(events)
-    monkeypatch.setattr(hotspots, "area_windows", lambda grid: pytest.fail("areal windows"))
-    monkeypatch.setattr(scan, "report_with_areas", lambda *a: pytest.fail("areal report"))
-    again = HotspotModel(random_state=1, cross_feed=False, ranking=None,
-                         windows="discs").fit(events)
-    assert again.hotspots_.drop(columns="geometry").equals(
-        before.hotspots_.drop(columns="geometry"))
-
-
 def test_the_joint_report_without_areal_candidates_is_the_disc_report(grid, windows):
-    """With no areal window significant, the joint report keeps the discs ``_report`` keeps."""
+    """With no areal window significant, the report keeps the discs it keeps with no areal
+    window at all (and those are the previous discs-only report's: tests/test_scan_report.py)."""
     events, _ = whole_lsoa_events(grid, windows, 45, seed=4)
     result = scanned(grid, events, None)
     land = land_of(grid)
@@ -172,11 +159,10 @@ def test_the_joint_report_without_areal_candidates_is_the_disc_report(grid, wind
     observed = np.rint(conv(counts[None], land)[0])
     llr = scan.poisson_llr(observed, expected, counts.sum(), 10)
     zeros = np.zeros(windows.n_windows)
-    joint = scan.report_with_areas((llr, observed, expected), (zeros, zeros, zeros + 1),
-                                   result.null_max, land, counts.ravel()[land], conv, windows,
-                                   0.05)
-    old = scan._report(llr, observed, expected, result.null_max, land, counts.ravel()[land],
-                       conv, 0.05)
+    joint = scan.report_windows((llr, observed, expected), (zeros, zeros, zeros + 1),
+                                result.null_max, land, counts.ravel()[land], conv, windows, 0.05)
+    old = scan.report_windows((llr, observed, expected), None, result.null_max, land,
+                              counts.ravel()[land], conv, None, 0.05)
     np.testing.assert_array_equal(joint.llr, old.llr)
     np.testing.assert_array_equal(joint.centre, old.centre)
     for a, b in zip(joint.cells, old.cells, strict=True):
