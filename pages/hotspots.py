@@ -33,7 +33,12 @@ from views.hotspot_alerts import (
     alert_summary,
     alert_table_by_place,
 )
-from views.hotspot_notes import monthly_chart_shown, monthly_note, ranking_note
+from views.hotspot_notes import (
+    coverage_note,
+    monthly_chart_shown,
+    monthly_note,
+    ranking_note,
+)
 from views.hotspots import (
     TREND_HELP,
     explain,
@@ -74,12 +79,14 @@ with stop_on_user_error():
 load.audit_hotspots_filters(principal, state, view)
 table = ranked_table(view)
 
-if view.hotspots.empty:
+if view.hotspots.empty and not view.left_out:
     st.info(f"No significant hotspot for these filters ({note}): no place has more records "
             "than its population predicts beyond chance.", icon=":material/check_circle:")
-else:
+elif not view.hotspots.empty:
     st.caption(f"{len(table)} hotspots · {note}"
                + (f" · {disclosure_note(view.threshold)}" if view.suppressed else ""))
+if coverage := coverage_note(view):
+    st.caption(coverage)
 for line in view.notes:  # what each feed was measured against; events left out
     st.caption(line)
 

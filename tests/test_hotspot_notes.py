@@ -20,17 +20,19 @@ from maps.hotspot_layer import (
     hotspot_bounds,
     hotspot_map,
 )
+from safeguards.access import Principal, RoleScopedQuery
 from tests import hotspot_fixtures
 from ui.hotspot_loaders import map_key
 from views.hotspot_notes import (
     RANKED_BY,
     RANKED_BY_PROTECTED,
+    coverage_note,
     monthly_chart_shown,
     monthly_note,
     ranking_note,
     shared_wards,
 )
-from views.hotspots import explain, ranked_table
+from views.hotspots import explain, fit_hotspots, ranked_table
 from views.viewstate import ExplorerState
 
 ROWS, FEEDS = hotspot_fixtures.ROWS, hotspot_fixtures.FEEDS
@@ -152,3 +154,45 @@ def test_the_map_key_changes_with_the_selection_and_the_filters():
     keys = {map_key(state, None), map_key(state, 3), map_key(state, 4), map_key(other, 3)}
     assert len(keys) == 4
     assert map_key(state, 3) == map_key(state, 3)
+
+
+# -- the area budget, said on the page (issue 13 item 2) -------------------------------------
+def test_the_page_says_how_much_of_the_county_the_hotspots_cover(analyst_view, chair_view):
+    from geo.boundaries import load_boundaries
+    from geo.crs import BNG
+
+    land_km2 = load_boundaries("district").to_crs(BNG).area.sum() / 1e6
+    for view in (analyst_view, chair_view):
+        covered = view.hotspots.to_crs(BNG).union_all().area / 1e6
+        assert view.max_area == 0.03 and 0 < view.area_share <= view.max_area
+        # The model's land area is the populated grid's, within a few % of the districts'.
+        assert abs(view.area_share * land_km2 / covered - 1) < 0.1
+        note = coverage_note(view)
+        assert note.startswith(f"They cover {view.area_share * 100:.1f}".rstrip("0").rstrip("."))
+        assert "limited to 3%" in note and "left out" not in note
+
+
+def test_places_the_area_budget_leaves_out_are_counted_and_said(store):
+    query = RoleScopedQuery(store, Principal("ana", "analyst"))
+    unbounded = fit_hotspots(query, FEEDS, max_area=None)
+    assert unbounded.left_out == 0 and coverage_note(unbounded).endswith("(no area limit).")
+    shares = sorted(unbounded.hotspots["area_km2"] / unbounded.hotspots["area_km2"].sum()
+                    * unbounded.area_share)
+    # Room for the smallest hotspots but not the largest: the largest are left out, and the
+    # smaller ones after them are still kept (the budget skips what does not fit).
+    bounded = fit_hotspots(query, FEEDS, max_area=shares[0] + shares[1] + 1e-6)
+    assert 1 <= len(bounded.hotspots) < len(unbounded.hotspots)
+    assert len(bounded.hotspots) + bounded.left_out == len(unbounded.hotspots)
+    assert bounded.area_share <= bounded.max_area
+    note = coverage_note(bounded)
+    assert f"{bounded.left_out} more significant place" in note and "strongest that fit" in note
+    nothing_fits = fit_hotspots(query, FEEDS, max_area=1e-7)
+    assert nothing_fits.hotspots.empty and nothing_fits.left_out == len(unbounded.hotspots)
+    assert coverage_note(nothing_fits).startswith("No hotspot fits within the list's limit")
+
+
+def test_shares_are_said_as_people_say_them():
+    from views.hotspot_notes import _percent
+
+    assert [_percent(x) for x in (0.03, 0.029, 0.0004, 0.0, 0.1234)] == \
+        ["3%", "2.9%", "under 0.1%", "0%", "12.3%"]

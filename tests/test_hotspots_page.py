@@ -66,6 +66,7 @@ def test_an_analyst_sees_the_ranked_table_and_the_polygons(env):
     script = map_script(at)
     assert script.count('"hotspot_id"') == 5 and "wy-district" in script
     assert "5 hotspots" in texts(at.caption)
+    assert "of West Yorkshire; the list is limited to 3%" in texts(at.caption)
     # Analysts see tasks but do not create them.
     assert "Partnership chairs create and update tasks" in texts(at.caption)
     assert not at.get("form_submit_button")

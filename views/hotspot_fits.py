@@ -30,6 +30,7 @@ import geopandas as gpd
 import pandas as pd
 
 from core.filters import EventFilter
+from geo.crs import BNG
 from safeguards.access import RoleScopedQuery
 
 FEED_TITLES = {"nrm": "NRM", "rosewood": "Rosewood", "mandevilla": "Mandevilla"}
@@ -55,6 +56,12 @@ class ModelFit:
     n_outside: int
     notes: tuple[str, ...]
     measured_against: str
+    #: The area budget: the share of West Yorkshire the hotspots may cover (None: none).
+    max_area: float | None = None
+    #: The share of West Yorkshire the kept hotspots cover (their union).
+    area_share: float = 0.0
+    #: Significant places the method found but the area budget (or ``max_hotspots``) left out.
+    left_out: int = 0
 
 
 def model_fit(query: RoleScopedQuery, feeds: Sequence[str], filters: EventFilter, *,
@@ -140,9 +147,12 @@ def _fit(query: RoleScopedQuery, feeds: list[str], filters: EventFilter, random_
     n_events = int(model.n_events_)
     notes = denominator_notes + tuple(str(w.message) for w in caught
                                       if issubclass(w.category, OutsideAreaWarning))
+    covered = model.hotspots_.to_crs(BNG).union_all().area / 1e6 if len(model.hotspots_) else 0.0
     return ModelFit(raw=model.hotspots_, monthly=model.monthly_counts_, n_events=n_events,
                     n_outside=len(events) - n_events, notes=notes,
-                    measured_against=_measured_against(feeds, exposure))
+                    measured_against=_measured_against(feeds, exposure),
+                    max_area=model.max_area, area_share=covered / model.grid_.area_km2,
+                    left_out=int(model.n_candidates_) - len(model.hotspots_))
 
 
 def _exposure_for(query: RoleScopedQuery, feeds: list[str]) -> tuple[dict | None, tuple]:

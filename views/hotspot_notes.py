@@ -26,6 +26,35 @@ RANKED_BY_PROTECTED = ("Ranked by strength of evidence: the scan's log-likelihoo
                        "the rank.")
 
 
+def coverage_note(view) -> str:
+    """How much of West Yorkshire the hotspots cover against the area budget, and how many
+    significant places the budget left out (the budget keeps the strongest that fit and
+    skips a place that would take the total past it: ``models.hotspot_budget``)."""
+    if view.hotspots.empty:
+        if not view.left_out or view.max_area is None:
+            return ""
+        places = "place was" if view.left_out == 1 else "places were"
+        return (f"No hotspot fits within the list's limit of {_percent(view.max_area)} of West "
+                f"Yorkshire: {view.left_out} significant {places} found, each larger than that.")
+    covered = f"They cover {_percent(view.area_share)} of West Yorkshire"
+    if view.max_area is None:
+        return covered + " (no area limit)."
+    budget = (f"{covered}; the list is limited to {_percent(view.max_area)}, so that a "
+              "partnership can task it")
+    if not view.left_out:
+        return budget + "."
+    places = "place was" if view.left_out == 1 else "places were"
+    return (f"{budget}: {view.left_out} more significant {places} left out to stay within "
+            "it (the strongest that fit are shown).")
+
+
+def _percent(share: float) -> str:
+    """A share of the county as people say it: "2.9%", "under 0.1%"."""
+    if share <= 0:
+        return "0%"
+    return "under 0.1%" if share < 0.001 else f"{share * 100:.1f}%".replace(".0%", "%")
+
+
 def ranking_note(view) -> str:
     """What ranks the hotspots, as the role sees the table (:data:`RANKED_BY`)."""
     return RANKED_BY_PROTECTED if view.wards_based or view.suppressed else RANKED_BY

@@ -109,6 +109,11 @@ class HotspotView:
     wards_based: bool = False
     #: What "expected" is worked out from, in words (``core.denominators``), for the page.
     measured_against: str = "resident population"
+    #: The area budget (share of West Yorkshire; None: none), the share the hotspots cover,
+    #: and the significant places the budget left out (``views.hotspot_notes.coverage_note``).
+    max_area: float | None = None
+    area_share: float = 0.0
+    left_out: int = 0
 
     @property
     def ids(self) -> list[int]:
@@ -162,6 +167,8 @@ def fit_hotspots(query: RoleScopedQuery, feeds: str | Sequence[str],
                     fit.n_outside, fit.notes)
     if not view.wards_based:   # a protected role's figures are always against residents
         view = replace(view, measured_against=fit.measured_against)
+    view = replace(view, max_area=fit.max_area, area_share=fit.area_share,
+                   left_out=fit.left_out)
     record(query.store, AuditEvent(
         action="view-hotspots", actor=query.principal.user, role=query.role,
         filters=fit_audit_filters(feeds, filters), records=int(view.n_events),
