@@ -9,19 +9,33 @@ replaces.
   ``tests/test_ingest_location_grid`` (locations, problems and their order), with repeated places
   inside, on edges and outside, and against the grid table without candidates;
 * the kept file (``data.grid_cache``, format 2): the candidates read back equal to a fresh
-  build; a file of the old format, or with damaged candidates, is rebuilt, never used.
+  build; a file of the old format, or with damaged candidates, is rebuilt, never used;
+* the identifier check given to the second thread after the locations
+  (``data.locating.checked_first``): run there when that thread is free, claimed back when it
+  is busy; an identifier still refuses the file first, whatever else is wrong with it (rows
+  that do not parse, duplicate ids, ``--accept-valid``), nothing is stored or quarantined, and
+  the audit trail says so, on one thread and on two.
 """
 from __future__ import annotations
 
 import dataclasses
+import json
+import threading
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 import shapely
 
+from core.errors import IdentifierError, SchemaError
 from data import grid_cache, location, lsoa_grid
+from data import ingest as ingest_module
+from data.ingest import ingest_file
+from data.locating import Located, SecondThread, checked_first
 from geo.areas import containing_lsoa, lsoas_bng
+from storage.parquet import ParquetStore
+from tests.conftest import VALID_ROWS, store_snapshot, write_csv
 from tests.test_ingest_fifth_round import COARSE, _rewrite, builds  # noqa: F401 - a fixture
 from tests.test_ingest_location_grid import _reference_resolve_locations
 from tests.test_ingest_seventh_round import _repeated_places_frame
@@ -213,3 +227,94 @@ def test_the_cache_key_changes_with_the_format(monkeypatch):
     assert grid_cache.FORMAT == 2
     monkeypatch.setattr(grid_cache, "FORMAT", 1)
     assert grid_cache.grid_key(codes, lsoas.geometry.array, *COARSE) != key
+
+
+def _where_checked(monkeypatch) -> list[str]:
+    """The name of the thread each identifier check ran on."""
+    ran = []
+    real = ingest_module.refuse_identifiers
+
+    def recorded(*args):
+        ran.append(threading.current_thread().name)
+        return real(*args)
+
+    monkeypatch.setattr(ingest_module, "refuse_identifiers", recorded)
+    return ran
+
+
+def _text_buffer(column: pd.Series) -> int:
+    """Where the column's characters are in memory (Arrow's data buffer)."""
+    return pa.array(column.array, type=pa.string()).buffers()[-1].address
+
+
+def test_the_check_runs_on_a_free_second_thread_and_is_claimed_from_a_busy_one():
+    frame = pd.DataFrame({"record_id": pd.array(["A-1", "NHS-485-777-3456"], dtype="string"),
+                          "_row": [2, 3]})
+    ran = []
+
+    def check(path, cells, columns):
+        ran.append(threading.current_thread().name)
+        assert list(cells.columns) == [*columns, "_row"]
+        assert _text_buffer(cells["record_id"]) == _text_buffer(frame["record_id"])  # no copy
+        from data.identifiers import refuse_identifiers
+        refuse_identifiers(path, cells, columns)
+
+    free = SecondThread(threaded=True)
+    with pytest.raises(IdentifierError):
+        with checked_first(Located(free, []), check, "f.csv", frame, {"record_id": "id"}) as task:
+            task.future.exception()  # waits for the second thread to run it
+            task.result()
+    assert ran == [f"{free.pool._thread_name_prefix}_0"]
+    free.shutdown()
+
+    busy, release = SecondThread(threaded=True), threading.Event()
+    blocker = busy.submit(release.wait)
+    with pytest.raises(IdentifierError):
+        with checked_first(Located(busy, [blocker]), check, "f.csv", frame,
+                           {"record_id": "id"}) as task:
+            task.result()  # not started there: run here
+    assert ran[-1] == threading.current_thread().name
+    release.set()
+    busy.shutdown()
+
+
+@pytest.mark.parametrize("thread_min_rows", [0, 10**9], ids=["two threads", "one thread"])
+@pytest.mark.parametrize("also", ["unparsed rows", "accept valid", "duplicate ids",
+                                  "nothing else"])
+def test_an_identifier_still_refuses_the_file_first(tmp_path, monkeypatch, thread_min_rows,
+                                                     also):
+    monkeypatch.setattr(ingest_module, "THREAD_MIN_ROWS", thread_min_rows)
+    ran = _where_checked(monkeypatch)
+    rows = [dict(r) for r in VALID_ROWS["nrm"]]
+    rows[1]["record_id"] = "NHS-485-777-3456"
+    if also in ("unparsed rows", "accept valid"):
+        rows[0]["referral_date"] = "31st of never"
+        rows[2]["longitude"] = "far west"
+    if also == "duplicate ids":
+        rows[2]["record_id"] = rows[0]["record_id"]
+    path = write_csv(tmp_path / "nrm.csv", rows)
+    store = ParquetStore(tmp_path / "s")
+    before = store_snapshot(store.root) if store.root.exists() else {}
+    with pytest.raises(IdentifierError) as caught:
+        ingest_file(path, "nrm", store=store, accept_valid=also == "accept valid")
+    assert type(caught.value) is IdentifierError and caught.value.__cause__ is None
+    assert [(p.row, p.column) for p in caught.value.problems] == [(3, "record_id")]
+    assert ran and len(ran) == 1  # checked once
+    after = store_snapshot(store.root) if store.root.exists() else {}
+    assert after == before and not (store.root / "quarantine").exists()
+    audit = [json.loads(line) for line in
+             (store.root / "_audit" / "audit.jsonl").read_text().splitlines()]
+    assert [e.get("detail") for e in audit if e.get("action") == "ingest"] == \
+        ["refused: IdentifierError"]
+    # Without the identifier the same file is refused for what else is wrong (or stored).
+    rows[1]["record_id"] = "SYN-NRM-X"
+    clean = write_csv(tmp_path / "clean.csv", rows)
+    if also == "nothing else":
+        assert ingest_file(clean, "nrm", store=ParquetStore(tmp_path / "t")).added == len(rows)
+    elif also == "accept valid":
+        report = ingest_file(clean, "nrm", store=ParquetStore(tmp_path / "t"), accept_valid=True)
+        assert report.quarantined == 2
+    else:
+        with pytest.raises(SchemaError) as other:
+            ingest_file(clean, "nrm", store=ParquetStore(tmp_path / "t"))
+        assert not isinstance(other.value, IdentifierError)
