@@ -14,7 +14,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from core.errors import Problem
-from data.lsoa_grid import MIN_POINTS, NO_LSOA, loaded_once, lsoa_grid
+from data.lsoa_grid import MIN_POINTS, NO_LSOA, built_grid, loaded_once, lsoa_grid
 from data.parse import clean_text
 from data.readers import ROW_COLUMN
 from geo.areas import lsoa_of_points, normalise_lsoa_codes
@@ -91,10 +91,12 @@ def resolve_locations(frame: pd.DataFrame, cell_m: int) -> tuple[pd.DataFrame, l
 def _lsoas_of_points(easting, northing, rows, problems) -> np.ndarray:
     """The position in :func:`_lsoa_table` of each point's LSOA (``NO_LSOA`` for none),
     reporting points outside West Yorkshire. Points well inside one LSOA are answered by the
-    grid-cell table (``data.lsoa_grid``, built for large batches only), points near an edge by
+    grid-cell table (``data.lsoa_grid``: made for large batches only, then also used for
+    batches of a tenth of their size, a large file's last chunk), points near an edge by
     their cell's candidate LSOAs (the same table); the rest by ``geo.areas.lsoa_of_points``,
     which also measures how far outside a point is."""
-    grid = lsoa_grid() if len(easting) >= MIN_POINTS else None
+    grid = lsoa_grid() if len(easting) >= MIN_POINTS else \
+        built_grid() if len(easting) >= MIN_POINTS // 10 else None
     found = grid.lookup(easting, northing) if grid is not None else \
         np.full(len(easting), NO_LSOA, dtype=np.int64)
     ask = found == NO_LSOA

@@ -49,7 +49,8 @@ from geo.areas import containing_lsoa, lsoas_bng
 CELL_M = 30.0
 MARGIN_M = 1.0
 STEP_M = 4.0
-#: Below this many points the exact query is cheaper than building the table.
+#: Below this many points the exact query is cheaper than building the table; once the
+#: process has it, batches of a tenth of this use it too (a large file's last chunk).
 MIN_POINTS = 100_000
 NO_LSOA = -1
 
@@ -136,6 +137,11 @@ def lsoa_grid() -> LsoaGrid:
         if not _BUILT:
             _BUILT.append(kept_grid(CELL_M, MARGIN_M, STEP_M, grid_cache.cache_path()))
         return _BUILT[0]
+
+
+def built_grid() -> LsoaGrid | None:
+    """The table if this process has it already (``None`` otherwise: nothing is made here)."""
+    return _BUILT[0] if _BUILT else None
 
 
 def kept_grid(cell_m: float, margin_m: float, step_m: float, path) -> LsoaGrid:

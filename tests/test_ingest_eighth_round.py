@@ -8,6 +8,8 @@ replaces.
 * ``resolve_locations`` with the candidates against the every-point reference of
   ``tests/test_ingest_location_grid`` (locations, problems and their order), with repeated places
   inside, on edges and outside, and against the grid table without candidates;
+* a batch under ``MIN_POINTS`` (a large file's last chunk) uses the table when the process
+  has it already, never makes it; the same locations either way;
 * the kept file (``data.grid_cache``, format 2): the candidates read back equal to a fresh
   build; a file of the old format, or with damaged candidates, is rebuilt, never used;
 * the identifier check given to the second thread after the locations
@@ -318,3 +320,30 @@ def test_an_identifier_still_refuses_the_file_first(tmp_path, monkeypatch, threa
         with pytest.raises(SchemaError) as other:
             ingest_file(clean, "nrm", store=ParquetStore(tmp_path / "t"))
         assert not isinstance(other.value, IdentifierError)
+
+
+def test_a_smaller_batch_uses_the_table_only_once_the_process_has_it(monkeypatch):
+    frame = _repeated_places_frame(800, seed=3)
+    assert 300 < len(frame) < 2_000
+    want = _reference_resolve_locations(frame, 100)
+    monkeypatch.setattr(location, "MIN_POINTS", 2_000)  # the rows: under it, over a tenth
+    grid = lsoa_grid.lsoa_grid()
+    used = []
+    monkeypatch.setattr(lsoa_grid.LsoaGrid, "lookup",
+                        lambda self, e, n, real=lsoa_grid.LsoaGrid.lookup:
+                        used.append(len(e)) or real(self, e, n))
+    monkeypatch.setattr(lsoa_grid, "_BUILT", [])  # a process without the table
+    made = []
+    monkeypatch.setattr(location, "lsoa_grid", lambda: made.append(1) or grid)
+    got = location.resolve_locations(frame, 100)
+    assert not used and not made  # not made for a small batch, nor used
+    pd.testing.assert_frame_equal(got[0], want[0])
+    assert got[1] == want[1]
+    monkeypatch.setattr(lsoa_grid, "_BUILT", [grid])  # a process that has it
+    got = location.resolve_locations(frame, 100)
+    assert used and not made
+    pd.testing.assert_frame_equal(got[0], want[0])
+    assert got[1] == want[1]
+    used.clear()
+    location.resolve_locations(frame.iloc[:150], 100)  # under a tenth: the exact way
+    assert not used
