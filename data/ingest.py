@@ -137,11 +137,11 @@ def ingest_file(path: str | Path, feed: str, *, store: Store | str | None = None
     require_ingest_role(store, role, feed, name)
     started = time.perf_counter()
     size_bytes = _file_size(path)
-    if size_bytes >= GRID_MIN_BYTES:
-        warm_up_in_background(feed)  # the LSOA grid table and pandera, while the file is read
     # Arrow buffers from malloc meanwhile (``data.memory_pool``: far less kernel time).
     with ingest_memory_pool(), audited_ingest(store, feed, name, role) as outcome, \
             _Progress(progress, name, size_bytes=size_bytes) as bar:
+        if size_bytes >= GRID_MIN_BYTES:  # its thread allocates from the heap set just now
+            warm_up_in_background(feed)  # the LSOA grid table and pandera, while it is read
         with bar.stage("read", bar.size_bytes, unit="B") as advance:
             headers, frame = read_partner_file(path, sheet=sheet)
             advance(bar.size_bytes)

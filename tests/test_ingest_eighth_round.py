@@ -10,6 +10,8 @@ replaces.
   inside, on edges and outside, and against the grid table without candidates;
 * a batch under ``MIN_POINTS`` (a large file's last chunk) uses the table when the process
   has it already, never makes it; the same locations either way;
+* one C heap for every thread of an ingest (``data.memory_pool``: ``M_ARENA_MAX`` 1 with the
+  other kept-heap settings), set before the warm-up thread starts;
 * the kept file (``data.grid_cache``, format 2): the candidates read back equal to a fresh
   build; a file of the old format, or with damaged candidates, is rebuilt, never used;
 * the identifier check given to the second thread after the locations
@@ -31,7 +33,7 @@ import pytest
 import shapely
 
 from core.errors import IdentifierError, SchemaError
-from data import grid_cache, location, lsoa_grid
+from data import grid_cache, location, lsoa_grid, memory_pool
 from data import ingest as ingest_module
 from data.ingest import ingest_file
 from data.locating import Located, SecondThread, checked_first
@@ -347,3 +349,21 @@ def test_a_smaller_batch_uses_the_table_only_once_the_process_has_it(monkeypatch
     used.clear()
     location.resolve_locations(frame.iloc[:150], 100)  # under a tenth: the exact way
     assert not used
+
+
+def test_every_thread_shares_the_kept_heap_set_before_the_warm_up_starts(tmp_path, monkeypatch):
+    assert memory_pool.KEPT_HEAP[-8] == 1  # glibc's M_ARENA_MAX (malloc.h): one arena
+    assert memory_pool.KEPT_HEAP[-3] == memory_pool.KEPT_HEAP[-1] == 1 << 30
+    order = []
+    monkeypatch.setattr(memory_pool, "_HEAP", {"kept": False})
+    monkeypatch.setattr(memory_pool, "_libc", lambda: None)  # not this test process's heap
+    real_keep = memory_pool.keep_freed_heap
+    monkeypatch.setattr(memory_pool, "keep_freed_heap",
+                        lambda libc=None: order.append("heap") or real_keep(libc))
+    monkeypatch.setattr(ingest_module, "warm_up_in_background",
+                        lambda feed: order.append("warm-up"))
+    monkeypatch.setattr(ingest_module, "GRID_MIN_BYTES", 0)
+    monkeypatch.delenv(memory_pool.POOL_ENV, raising=False)
+    path = write_csv(tmp_path / "nrm.csv", VALID_ROWS["nrm"])
+    ingest_file(path, "nrm", store=ParquetStore(tmp_path / "s"))
+    assert order == ["heap", "warm-up"]
