@@ -107,13 +107,17 @@ class LsoaGrid:
         points, slot = on[hit], slot[hit]
         first = self.edges.start[slot]
         count = self.edges.start[slot + 1] - first
-        for k in range(int(count.max()) if len(count) else 0):
-            ask = np.flatnonzero(count > k)  # every point still open with a k-th candidate
-            candidate = self.edges.lsoas[first[ask] + k]
-            inside = shapely.contains_xy(self.polygons[candidate], easting[points[ask]],
-                                         northing[points[ask]])
-            found[points[ask[inside]]] = candidate[inside]
-            count[ask[inside]] = 0  # answered: the first candidate holding it
+        # One thread at a time: shapely releases the GIL, and a prepared polygon builds its
+        # point locator on first use, which GEOS does not guard (the ingest's two threads may
+        # both be locating chunks).
+        with _PREPARED_IN_USE:
+            for k in range(int(count.max()) if len(count) else 0):
+                ask = np.flatnonzero(count > k)  # every point still open with a k-th candidate
+                candidate = self.edges.lsoas[first[ask] + k]
+                inside = shapely.contains_xy(self.polygons[candidate], easting[points[ask]],
+                                             northing[points[ask]])
+                found[points[ask[inside]]] = candidate[inside]
+                count[ask[inside]] = 0  # answered: the first candidate holding it
         return found
 
 
@@ -128,6 +132,7 @@ class EdgeCandidates:
 
 _BUILT: list[LsoaGrid] = []
 _BUILDING = threading.Lock()
+_PREPARED_IN_USE = threading.Lock()
 
 
 def lsoa_grid() -> LsoaGrid:

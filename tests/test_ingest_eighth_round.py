@@ -367,3 +367,18 @@ def test_every_thread_shares_the_kept_heap_set_before_the_warm_up_starts(tmp_pat
     path = write_csv(tmp_path / "nrm.csv", VALID_ROWS["nrm"])
     ingest_file(path, "nrm", store=ParquetStore(tmp_path / "s"))
     assert order == ["heap", "warm-up"]
+
+
+def test_two_threads_locating_at_once_get_the_serial_answers():
+    """The ingest's two threads may locate chunks at the same time (the first claims one):
+    the shared prepared polygons give each the answers it gets alone."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    grid = lsoa_grid.lsoa_grid()
+    x, y = _edge_points(grid, seed=31)
+    parts = np.array_split(np.arange(len(x)), 8)
+    serial = [grid.on_edges(x[p], y[p]) for p in parts]
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        both = list(pool.map(lambda p: grid.on_edges(x[p], y[p]), parts))
+    for alone, together in zip(serial, both):
+        np.testing.assert_array_equal(alone, together)
