@@ -107,7 +107,8 @@ def datetime_text(values) -> np.ndarray | None:
         fields += [(" ", 0), (of_day // 3600, 2), (":", 0), (of_day // 60 % 60, 2), (":", 0),
                    (of_day % 60, 2)]
     width = sum(max(places, 1) for _, places in fields)
-    # One row of bytes per character (contiguous writes), turned into one row per value once.
+    # One row of bytes per character (contiguous writes), turned into one row per value once;
+    # each field's digits looked up two at a time (every field is under 100 but the year).
     by_place = np.empty((width, len(stamps)), dtype=np.uint8)
     at = 0
     for number, places in fields:
@@ -115,13 +116,18 @@ def datetime_text(values) -> np.ndarray | None:
             by_place[at] = ord(number)
             at += 1
             continue
-        number = number.astype(np.int32)
-        for place in range(places - 1, -1, -1):
-            by_place[at + place] = number % 10 + ord("0")
-            number = number // 10
-        at += places
+        number = number.astype(np.intp)
+        for pair in ((number // 100, number % 100) if places == 4 else (number,)):
+            by_place[at] = _TENS[pair]
+            by_place[at + 1] = _ONES[pair]
+            at += 2
     out = np.ascontiguousarray(by_place.T)
     return out.view(f"S{width}").ravel().astype(object)
+
+
+#: The ASCII tens and units digits of 0..99.
+_TENS = np.array([ord("0") + i // 10 for i in range(100)], dtype=np.uint8)
+_ONES = np.array([ord("0") + i % 10 for i in range(100)], dtype=np.uint8)
 
 
 def _combine_hashes(hashes: list[np.ndarray], rows: int) -> np.ndarray:

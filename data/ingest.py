@@ -48,7 +48,7 @@ from core.schema import EVENT_DATE_FIELD, feed_fields
 from data.columns import load_column_mapping, resolve_columns
 from data.content_hash import content_hash, content_hash_of, text_hashes
 from data.identifiers import mask, refuse_identifiers
-from data.locating import Located, SecondThread, joined, locate_chunk
+from data.locating import Located, SecondThread, checked_first, joined, locate_chunk
 from data.location import resolve_locations
 from data.memory_pool import ingest_memory_pool
 from data.parse import parse_field
@@ -137,11 +137,11 @@ def ingest_file(path: str | Path, feed: str, *, store: Store | str | None = None
     require_ingest_role(store, role, feed, name)
     started = time.perf_counter()
     size_bytes = _file_size(path)
-    if size_bytes >= GRID_MIN_BYTES:
-        warm_up_in_background(feed)  # the LSOA grid table and pandera, while the file is read
     # Arrow buffers from malloc meanwhile (``data.memory_pool``: far less kernel time).
     with ingest_memory_pool(), audited_ingest(store, feed, name, role) as outcome, \
             _Progress(progress, name, size_bytes=size_bytes) as bar:
+        if size_bytes >= GRID_MIN_BYTES:  # its thread allocates from the heap set just now
+            warm_up_in_background(feed)  # the LSOA grid table and pandera, while it is read
         with bar.stage("read", bar.size_bytes, unit="B") as advance:
             headers, frame = read_partner_file(path, sheet=sheet)
             advance(bar.size_bytes)
@@ -151,10 +151,11 @@ def ingest_file(path: str | Path, feed: str, *, store: Store | str | None = None
                                           drop_unknown=drop_unknown)
         frame = frame[[*rename, ROW_COLUMN]].rename(columns=rename)
         with _locating(frame, geomask_m) as located:  # meanwhile, on a second thread
-            refuse_identifiers(path, frame, identifier_columns(feed, frame.columns))
-            report = _ingest(frame, feed, str(path), store=store, accept_valid=accept_valid,
-                             replace=replace, geomask_m=geomask_m, source="real", bar=bar,
-                             located=located)
+            with checked_first(located, refuse_identifiers, path, frame,
+                               identifier_columns(feed, frame.columns)) as identifiers:
+                report = _ingest(frame, feed, str(path), store=store, accept_valid=accept_valid,
+                                 replace=replace, geomask_m=geomask_m, source="real", bar=bar,
+                                 located=located, identifiers=identifiers)
         report.dropped_columns = dropped
         report.seconds = time.perf_counter() - started
         outcome["records"] = report.added
@@ -274,9 +275,10 @@ def _locating(frame: pd.DataFrame, geomask_m):
 
 
 def _ingest(frame, feed, name, *, store, accept_valid, replace, geomask_m, source, bar,
-            located):
+            located, identifiers=None):
     """``located``: :func:`_locating`'s :class:`Located` (``None`` only when this refuses the
-    file)."""
+    file). ``identifiers``: the identifier check's task, its verdict taken before anything is
+    refused or stored (``None``: checked already; ``data.locating.checked_first``)."""
     store = store if isinstance(store, Store) else open_store(store)
     geomask_cell_m(geomask_m)  # a bad cell size is refused here, after the identifier check
     report = IngestReport(name=Path(name).name, feed=feed, rows_read=len(frame))
@@ -298,6 +300,8 @@ def _ingest(frame, feed, name, *, store, accept_valid, replace, geomask_m, sourc
     hashes = {} if problems else \
         {c: text_hashes(typed[c]) for c in typed.columns if c != ROW_COLUMN} | \
         {"event_date": text_hashes(event_date)}
+    if identifiers is not None:  # before the locations are joined (see checked_first)
+        identifiers.result()
     with bar.stage("geomask", len(frame)) as advance:
         location, location_problems, location_hashes = joined(located.chunks, advance)
     problems += location_problems

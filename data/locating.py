@@ -21,13 +21,15 @@ machine (text hashing holds the GIL) and was dropped (docs/benchmarks.md, sixth 
 from __future__ import annotations
 
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-from core.errors import Problem
+from core.errors import IdentifierError, Problem
 from data.content_hash import text_hashes
+from data.readers import ROW_COLUMN
 
 
 def locate_chunk(resolve, chunk: pd.DataFrame, cell_m: int):
@@ -54,6 +56,40 @@ def joined(futures, advance) -> tuple[pd.DataFrame, list[Problem], dict[str, np.
     if any(h is None for h in hashes):
         return frame, problems, None
     return frame, problems, {c: np.concatenate([h[c] for h in hashes]) for c in frame.columns}
+
+
+@contextmanager
+def checked_first(located: Located | None, check, path, frame: pd.DataFrame,
+                  columns: dict[str, str]):
+    """``check(path, frame, columns)`` (``data.identifiers.refuse_identifiers``) given to the
+    second thread after the location chunks; yields its :class:`Claimable` (``result()``
+    raises ``IdentifierError`` or is ``None``), or ``None`` having run it here at once when
+    there is no second thread's work (``located`` ``None``: an empty file or a refused cell
+    size, which is refused next). Leaving the block with any other error, an identifier
+    refusal, if the check finds one, is raised instead: as when it ran before anything else.
+
+    Its Arrow work (factorising, one regular expression over the distinct values) releases
+    the GIL. A file whose locations end early (Rosewood's 330k rows come from 45 places) has it
+    checked there while the first thread parses; a file whose locations are the longer work
+    (NRM) has it claimed back and run on the first thread, as before. ``data.ingest`` takes the
+    verdict before its first refusal or write, so an identifier still refuses the file first
+    and nothing of it is stored."""
+    if located is None:
+        check(path, frame, columns)
+        yield None
+        return
+    # A frame of its own over the same arrays (no copy): the second thread never indexes the
+    # frame the first parses from.
+    cells = pd.DataFrame({c: frame[c] for c in [*columns, ROW_COLUMN]}, copy=False)
+    task = located.second.submit(check, path, cells, columns)
+    try:
+        yield task
+    except BaseException:
+        try:
+            task.result()
+        except IdentifierError as refusal:
+            raise refusal from None
+        raise
 
 
 class Claimable:

@@ -14,7 +14,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from core.errors import Problem
-from data.lsoa_grid import MIN_POINTS, NO_LSOA, loaded_once, lsoa_grid
+from data.lsoa_grid import MIN_POINTS, NO_LSOA, built_grid, loaded_once, lsoa_grid
 from data.parse import clean_text
 from data.readers import ROW_COLUMN
 from geo.areas import lsoa_of_points, normalise_lsoa_codes
@@ -91,9 +91,13 @@ def resolve_locations(frame: pd.DataFrame, cell_m: int) -> tuple[pd.DataFrame, l
 def _lsoas_of_points(easting, northing, rows, problems) -> np.ndarray:
     """The position in :func:`_lsoa_table` of each point's LSOA (``NO_LSOA`` for none),
     reporting points outside West Yorkshire. Points well inside one LSOA are answered by the
-    grid-cell table (``data.lsoa_grid``, built for large batches only); the rest by
-    ``geo.areas.lsoa_of_points``, which also measures how far outside a point is."""
-    found = lsoa_grid().lookup(easting, northing) if len(easting) >= MIN_POINTS else \
+    grid-cell table (``data.lsoa_grid``: made for large batches only, then also used for
+    batches of a tenth of their size, a large file's last chunk), points near an edge by
+    their cell's candidate LSOAs (the same table); the rest by ``geo.areas.lsoa_of_points``,
+    which also measures how far outside a point is."""
+    grid = lsoa_grid() if len(easting) >= MIN_POINTS else \
+        built_grid() if len(easting) >= MIN_POINTS // 10 else None
+    found = grid.lookup(easting, northing) if grid is not None else \
         np.full(len(easting), NO_LSOA, dtype=np.int64)
     ask = found == NO_LSOA
     if ask.any():
@@ -101,9 +105,19 @@ def _lsoas_of_points(easting, northing, rows, problems) -> np.ndarray:
         # Rosewood's 330k synthetic episodes come from 45 points), and a point's answer does
         # not depend on the others asked with it.
         points, inverse = distinct_points(easting[ask], northing[ask])
-        codes, distance = lsoa_of_points(points.real, points.imag)
-        found[ask] = _positions(codes)[inverse]
-        outside = codes.isna().to_numpy()[inverse]
+        x, y = points.real, points.imag
+        # Near an edge: the first of the cell's candidate LSOAs that contains the point (the
+        # exact query's answer); the rest (outside every LSOA, or no table) the exact way.
+        answer = grid.on_edges(x, y) if grid is not None else \
+            np.full(len(points), NO_LSOA, dtype=np.int64)
+        exact = np.flatnonzero(answer == NO_LSOA)
+        outside, distance = np.zeros(len(points), dtype=bool), np.zeros(len(points))
+        if len(exact):
+            codes, distance[exact] = lsoa_of_points(x[exact], y[exact])
+            answer[exact] = _positions(codes)
+            outside[exact] = codes.isna().to_numpy()
+        found[ask] = answer[inverse]
+        outside = outside[inverse]
         for row, km in zip(rows[ask][outside], distance[inverse][outside] / 1000):
             problems.append(Problem(int(row), "location", None,
                                     f"is outside West Yorkshire ({km:,.1f} km beyond its boundary)"))

@@ -17,11 +17,19 @@ LSOA) take the exact query. The answers are the exact query's, not an approximat
   far outside they are), as do cells near an edge and anything off the table.
 * ``MARGIN_M`` absorbs the rounding of ``floor((e - x0) / cell)``: a point is never more than
   a hair outside the square of the cell it is looked up in.
+* Each cell near an edge keeps its *candidates*: every LSOA whose polygon meets the cell's
+  square grown by ``MARGIN_M`` (GEOS ``intersects``), in ascending position. An LSOA holding a
+  point of the cell meets that square, so the exact query's answer for such a point (the first
+  LSOA listed that contains it) is the first candidate that contains it
+  (``shapely.contains_xy`` on prepared polygons: the ``contains`` predicate of the exact
+  query, without making a point geometry or a tree per batch). A point no candidate contains
+  (outside every LSOA) still takes the exact query, which measures how far outside it is.
 
 The table is made once per process, and only for a batch of at least ``MIN_POINTS`` points
 (smaller batches take the exact query alone): read from the copy kept on disk
 (``data.grid_cache``, some 20 ms) when that copy was made from the same boundaries and code,
-else built (1.5–2 s of CPU, 14 MB) and kept there for the next process.
+else built (1.5–2 s of CPU, 14 MB and some 2 MB of candidates) and kept there for the next
+process.
 """
 from __future__ import annotations
 
@@ -41,7 +49,8 @@ from geo.areas import containing_lsoa, lsoas_bng
 CELL_M = 30.0
 MARGIN_M = 1.0
 STEP_M = 4.0
-#: Below this many points the exact query is cheaper than building the table.
+#: Below this many points the exact query is cheaper than building the table; once the
+#: process has it, batches of a tenth of this use it too (a large file's last chunk).
 MIN_POINTS = 100_000
 NO_LSOA = -1
 
@@ -57,6 +66,14 @@ class LsoaGrid:
     cell_m: float
     table: np.ndarray
     codes: np.ndarray
+    #: The cells near an edge that some LSOA meets (flat positions ``row * columns + column``,
+    #: ascending) and their candidates: ``edge_lsoas[edge_start[i]:edge_start[i + 1]]`` are
+    #: the positions (ascending) of the LSOAs meeting cell ``edge_cells[i]`` (see the module's
+    #: docstring).
+    edges: EdgeCandidates
+    #: The LSOA polygons, in ``codes`` order: a prepared copy of the grid's own (made once; the
+    #: shared boundaries are not prepared from another thread).
+    polygons: np.ndarray
 
     def lookup(self, easting: np.ndarray, northing: np.ndarray) -> np.ndarray:
         """The position in ``codes`` of each point's LSOA, ``NO_LSOA`` where the table does not
@@ -70,9 +87,52 @@ class LsoaGrid:
         found[on] = self.table[y[on].astype(np.int64), x[on].astype(np.int64)]
         return found
 
+    def on_edges(self, easting: np.ndarray, northing: np.ndarray) -> np.ndarray:
+        """The position in ``codes`` of each point's LSOA where the point lies in a cell near an
+        edge and one of the cell's candidates contains it (the first such, as the exact query
+        answers), else ``NO_LSOA`` (off the edge cells, outside every candidate, not a finite
+        number): those go the exact way."""
+        easting, northing = np.asarray(easting, float), np.asarray(northing, float)
+        found = np.full(len(easting), NO_LSOA, dtype=np.int64)
+        cells = self.edges.cells
+        if not len(cells) or not len(easting):
+            return found
+        rows, columns = self.table.shape
+        x = (easting - self.x0) / self.cell_m  # as ``lookup`` finds a point's cell
+        y = (northing - self.y0) / self.cell_m
+        on = np.flatnonzero((x >= 0) & (x < columns) & (y >= 0) & (y < rows))
+        flat = y[on].astype(np.int64) * columns + x[on].astype(np.int64)
+        slot = np.minimum(np.searchsorted(cells, flat), len(cells) - 1)
+        hit = cells[slot] == flat
+        points, slot = on[hit], slot[hit]
+        first = self.edges.start[slot]
+        count = self.edges.start[slot + 1] - first
+        # One thread at a time: shapely releases the GIL, and a prepared polygon builds its
+        # point locator on first use, which GEOS does not guard (the ingest's two threads may
+        # both be locating chunks).
+        with _PREPARED_IN_USE:
+            for k in range(int(count.max()) if len(count) else 0):
+                ask = np.flatnonzero(count > k)  # every point still open with a k-th candidate
+                candidate = self.edges.lsoas[first[ask] + k]
+                inside = shapely.contains_xy(self.polygons[candidate], easting[points[ask]],
+                                             northing[points[ask]])
+                found[points[ask[inside]]] = candidate[inside]
+                count[ask[inside]] = 0  # answered: the first candidate holding it
+        return found
+
+
+@dataclass(frozen=True)
+class EdgeCandidates:
+    """The candidate LSOAs of the cells near an edge (:class:`LsoaGrid`'s ``edges``)."""
+
+    cells: np.ndarray   # int64, ascending flat cell positions
+    start: np.ndarray   # int64, len(cells) + 1 offsets into ``lsoas``
+    lsoas: np.ndarray   # int32 positions in ``codes``, ascending within each cell
+
 
 _BUILT: list[LsoaGrid] = []
 _BUILDING = threading.Lock()
+_PREPARED_IN_USE = threading.Lock()
 
 
 def lsoa_grid() -> LsoaGrid:
@@ -84,6 +144,11 @@ def lsoa_grid() -> LsoaGrid:
         return _BUILT[0]
 
 
+def built_grid() -> LsoaGrid | None:
+    """The table if this process has it already (``None`` otherwise: nothing is made here)."""
+    return _BUILT[0] if _BUILT else None
+
+
 def kept_grid(cell_m: float, margin_m: float, step_m: float, path) -> LsoaGrid:
     """The table read from ``path`` if it was kept there from the same boundaries, parameters
     and code (``data.grid_cache``: a stale or damaged file is never used), else built and kept
@@ -93,11 +158,21 @@ def kept_grid(cell_m: float, margin_m: float, step_m: float, path) -> LsoaGrid:
     key = grid_cache.grid_key(codes, lsoas.geometry.array, cell_m, margin_m, step_m)
     kept = grid_cache.read_grid(path, key, codes)
     if kept is not None:
-        x0, y0, kept_cell_m, table, _ = kept
-        return LsoaGrid(x0, y0, kept_cell_m, table, codes)
+        x0, y0, kept_cell_m, table, _, (cells, start, candidates) = kept
+        return LsoaGrid(x0, y0, kept_cell_m, table, codes,
+                        EdgeCandidates(cells, start, candidates), prepared_copy(lsoas))
     grid = build_grid(cell_m, margin_m, step_m, lsoas)
-    grid_cache.write_grid(path, key, grid.x0, grid.y0, grid.cell_m, grid.table, grid.codes)
+    grid_cache.write_grid(path, key, grid.x0, grid.y0, grid.cell_m, grid.table, grid.codes,
+                          (grid.edges.cells, grid.edges.start, grid.edges.lsoas))
     return grid
+
+
+def prepared_copy(lsoas) -> np.ndarray:
+    """The LSOA polygons copied (through WKB: the same coordinates) and prepared, so that
+    preparing them never touches geometries other threads use (some 6 ms)."""
+    polygons = shapely.from_wkb(shapely.to_wkb(np.asarray(lsoas.geometry.array)))
+    shapely.prepare(polygons)
+    return polygons
 
 
 def loaded_once(load):
@@ -153,4 +228,25 @@ def build_grid(cell_m: float, margin_m: float, step_m: float, lsoas=None) -> Lso
     answer = np.array([NO_LSOA if name is None else position[name] for name in names],
                       dtype=np.int32)
     table = np.concatenate([np.array([NO_LSOA], dtype=np.int32), answer])[regions]
-    return LsoaGrid(float(x0), float(y0), float(cell_m), table, codes)
+    polygons = prepared_copy(lsoas)
+    edges = edge_candidates(near_edge, float(x0), float(y0), cell_m, margin_m, polygons)
+    return LsoaGrid(float(x0), float(y0), float(cell_m), table, codes, edges, polygons)
+
+
+def edge_candidates(near_edge: np.ndarray, x0: float, y0: float, cell_m: float,
+                    margin_m: float, polygons: np.ndarray) -> EdgeCandidates:
+    """For each cell of ``near_edge``, the LSOAs (positions in ``polygons``) whose polygon meets
+    its square grown by ``margin_m``; cells none meets (outside the county) are left out."""
+    columns = near_edge.shape[1]
+    cells = np.flatnonzero(near_edge.ravel())
+    row, column = np.divmod(cells, columns)
+    squares = shapely.box(x0 + column * cell_m - margin_m, y0 + row * cell_m - margin_m,
+                          x0 + (column + 1) * cell_m + margin_m,
+                          y0 + (row + 1) * cell_m + margin_m)
+    # Each (prepared) polygon asks the tree of squares which it meets.
+    lsoa_at, cell_at = shapely.STRtree(squares).query(polygons, predicate="intersects")
+    order = np.lexsort((lsoa_at, cell_at))
+    lsoa_at, cell_at = lsoa_at[order], cell_at[order]
+    met, counts = np.unique(cell_at, return_counts=True)
+    start = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+    return EdgeCandidates(cells[met].astype(np.int64), start, lsoa_at.astype(np.int32))

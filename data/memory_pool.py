@@ -22,6 +22,13 @@ not undone: the next ingest reuses that heap (Rosewood and Mandevilla after NRM)
 run in their own processes (the command line, the generator, benchmarks), whose peak memory
 rises a little (0.85 to 0.96 GB there). Elsewhere than glibc nothing is changed.
 
+Since the eighth round every thread also allocates from that one heap (``M_ARENA_MAX`` 1, set
+before the ingest starts its warm-up thread): by default glibc gives each new thread an arena
+of its own, whose freed pages the main thread never reuses (the read's Arrow threads, the
+location and warm-up threads, the store's helpers). NRM's 539,764 rows took 156-161k page
+faults instead of 178-185k and 0.52-0.60 s of kernel time instead of 0.70-0.75 s, peak memory
+0.83-0.84 GB instead of 0.87-0.88 (docs/benchmarks.md, "eighth round").
+
 ``INGEST_MEMORY_POOL`` (``system``, ``jemalloc``, ``mimalloc``, or ``default``: leave the pool
 and the heap alone) chooses another; any other value is refused (``ConfigError`` naming the variable
 and the values allowed) rather than silently ignored, so a typo cannot measure the wrong pool.
@@ -67,9 +74,10 @@ def ingest_pool() -> pa.MemoryPool | None:
 
 
 #: glibc ``mallopt`` parameters (``malloc.h``) and the values an ingest sets: blocks of any
-#: size from the heap, and no trimming of its top, so freed pages are reused.
-_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
-KEPT_HEAP = {_M_MMAP_THRESHOLD: 1 << 30, _M_TRIM_THRESHOLD: 1 << 30}
+#: size from the heap, no trimming of its top, and one heap (arena) for every thread, so
+#: freed pages are reused, whichever thread frees and which allocates next.
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD, _M_ARENA_MAX = -1, -3, -8
+KEPT_HEAP = {_M_MMAP_THRESHOLD: 1 << 30, _M_TRIM_THRESHOLD: 1 << 30, _M_ARENA_MAX: 1}
 _HEAP = {"kept": False}
 
 
