@@ -71,6 +71,7 @@ with st.sidebar:
 
 state = load.explorer_state(principal, period, link)
 note = describe(state, DISTRICT_CODES)
+load.share_view_reads(principal, state)   # one read per feed for the figures below
 
 with stop_on_user_error():
     headline = load.load_headline(principal, state, period[0])
