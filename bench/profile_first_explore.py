@@ -4,7 +4,8 @@
         [--repo DIR] [--top 30] [--prof FILE]
 
 In a fresh process (``--repo``'s code, this checkout's by default), as
-``bench/bench_startup.py --in-process`` does: the warm-up's first stage, then the session's
+``bench/bench_startup.py --in-process`` does: the warm-up's first stage and what it readies
+for the first run (``ui.first_run_ready``, if the checkout has it), then the session's
 first run of ``/explore`` through Streamlit's AppTest, with the script thread's run under
 cProfile. Printed: the run's CPU (``time.process_time``, the whole process), the store reads it
 made (``Store.query`` calls, by caller, and Parquet files opened), ``os.fsync`` calls, and the
@@ -29,6 +30,11 @@ from ui import serve
 serve.no_legacy_pages_mode()
 getattr(serve, "quick_component_scan", lambda: None)()
 getattr(serve, "first_stage_collected", serve.warm_first_stage)()
+try:   # what the warm-up does next, before the run (a checkout without it: nothing)
+    from ui.first_run_ready import ready_first_run
+    ready_first_run()
+except ImportError:
+    pass
 
 from streamlit.runtime.scriptrunner import script_runner
 import pyarrow.dataset as ds
