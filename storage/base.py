@@ -31,7 +31,7 @@ import os
 import threading
 import uuid
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -365,11 +365,13 @@ def _within(date, bound, inside) -> bool:
     return bound is None or (date is not None and inside(date, bound))
 
 
-def share_reads(store_url: str, scans: Mapping[str, SharedScan]) -> None:
+def share_reads(store_url: str, scans: Mapping[str, SharedScan | Sequence[SharedScan]]
+                ) -> None:
     """For the rest of this thread's :func:`fingerprints_held` block (a page run), read each
-    feed of ``scans`` at most once: a query of the store at ``store_url`` that its scan
-    ``covers`` (the same filters, dates within the scan's, columns among its) is answered from
-    the scan's rows, read at the first such query, with the query's own dates applied to them.
+    scan of ``scans`` (one or a few per feed) at most once: a query of the store at
+    ``store_url`` that one of its feed's scans ``covers`` (the same filters, dates within the
+    scan's, columns among its) is answered from the first such scan's rows, read at the first
+    such query, with the query's own dates applied to them.
     The rows, their order and types are the same as the query's own read (tests); a query the
     scan does not cover reads as always. Outside such a block this does nothing.
 
@@ -380,14 +382,15 @@ def share_reads(store_url: str, scans: Mapping[str, SharedScan]) -> None:
     in SQL, as before."""
     held = getattr(_held_fingerprints, "scans", None)
     if held is not None:
-        held[store_url] = dict(scans)
+        held[store_url] = {feed: (tuple(scan) if isinstance(scan, Sequence) else (scan,))
+                           for feed, scan in scans.items()}
 
 
 def shared_scan(store_url: str, feed: str, filters: EventFilter, columns) -> SharedScan | None:
     """The scan of :func:`share_reads` that answers this query in this thread, if any."""
     held = getattr(_held_fingerprints, "scans", None)
-    scan = held.get(store_url, {}).get(feed) if held else None
-    return scan if scan is not None and scan.covers(filters, columns) else None
+    scans = held.get(store_url, {}).get(feed, ()) if held else ()
+    return next((scan for scan in scans if scan.covers(filters, columns)), None)
 
 
 @contextmanager

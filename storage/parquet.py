@@ -66,14 +66,17 @@ class ParquetStore(Store):
     def query(self, feed, filters=None, columns=None):
         filters = filters or EventFilter()
         scan = shared_scan(self.url, feed, filters, columns)
-        if scan is None:
-            table = self._read(feed, filters, columns)
-        else:
+        if scan is not None:
             # Rows of the run's one read of the feed (storage.base.share_reads): the same
-            # filters but for the dates, which are taken here from the rows read.
+            # filters but for the dates, applied here; only the query's columns are copied.
             if scan.table is None:
                 scan.table = self._read(feed, scan.filters, list(scan.columns))
-            table = scan.table.filter(_date_expression(filters))
+            mask = _date_mask(scan.table["event_date"], filters)
+            table = scan.table.select(columns)
+            if not pc.all(mask).as_py():   # else every row: no copy of them
+                table = table.filter(mask)
+            return table.to_pandas()
+        table = self._read(feed, filters, columns)
         if columns is not None:
             table = table.select(columns)
         return table.to_pandas()
@@ -416,6 +419,18 @@ def _date_expression(f: EventFilter):
         end = pd.Timestamp(f.end) + pd.Timedelta(days=1)
         expr &= pc.field("event_date") < pa.scalar(end, pa.timestamp("ms"))
     return expr
+
+
+def _date_mask(dates: pa.ChunkedArray, f: EventFilter) -> pa.ChunkedArray:
+    """Which of ``dates`` :func:`_date_expression` keeps (a null date: null, so not kept)."""
+    mask = pc.is_valid(dates)
+    if f.start:
+        mask = pc.and_(mask, pc.greater_equal(
+            dates, pa.scalar(pd.Timestamp(f.start), pa.timestamp("ms"))))
+    if f.end:
+        end = pd.Timestamp(f.end) + pd.Timedelta(days=1)
+        mask = pc.and_(mask, pc.less(dates, pa.scalar(end, pa.timestamp("ms"))))
+    return mask
 
 
 def _expression(feed: str, f: EventFilter):

@@ -107,10 +107,13 @@ def test_shared_reads_last_for_the_run_and_need_one(store):
     scan = SharedScan(VIEW, ("district_code", "event_date"))
     share_reads(store.url, {"nrm": scan})                 # no run: nothing is shared
     assert shared_scan(store.url, "nrm", VIEW, ["district_code"]) is None
+    other = SharedScan(replace(VIEW, start=dt.date(2022, 1, 1), end=dt.date(2022, 12, 31)),
+                       ("ward_code", "event_date"))
     with fingerprints_held():
-        share_reads(store.url, {"nrm": scan})
+        share_reads(store.url, {"nrm": [other, scan]})
         with fingerprints_held():                          # nested: the outer run's
             assert shared_scan(store.url, "nrm", VIEW, ["district_code"]) is scan
+            assert shared_scan(store.url, "nrm", other.filters, ["ward_code"]) is other
         assert shared_scan("/another/store", "nrm", VIEW, ["district_code"]) is None
         store.query("nrm", VIEW, ["district_code"])
         assert scan.table is not None
@@ -167,6 +170,24 @@ def test_every_figure_and_audit_entry_of_a_view_is_the_same_with_shared_reads(
     # view's rows); an analyst's from one read of each feed.
     if not RoleScopedQuery(store, Principal("tester", role)).suppressed:
         assert sorted(made) == sorted(FEEDS)
+
+
+@pytest.mark.parametrize("state", STATES, ids=range(len(STATES)))
+def test_a_large_store_reads_each_feed_twice_the_previous_period_for_its_districts(
+        tmp_path, monkeypatch, state):
+    store = two_batch_store(tmp_path / "store")
+    monkeypatch.setenv("STORE_URL", str(store.root))
+    monkeypatch.setattr(explore_loaders, "SPANNING_READ_ROWS", 10)   # "large": > 10 records
+    own = view_figures(store, "analyst", state)
+    with fingerprints_held(), reads(store) as made:
+        explore_loaders.share_view_reads(Principal("tester", "analyst"), state)
+        shared = view_figures(store, "analyst", state)
+    for name, figure in own.items():
+        if isinstance(figure, pd.DataFrame):
+            pd.testing.assert_frame_equal(shared[name], figure, obj=name)
+        else:
+            assert shared[name] == figure, name
+    assert sorted(made) == sorted([*FEEDS] * 2)
 
 
 def test_the_view_reads_hold_the_points_only_where_they_will_be_drawn(tmp_path, monkeypatch):
