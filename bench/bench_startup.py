@@ -34,7 +34,9 @@ server's share of the critical path, less inflated by other work than wall clock
 adds when the first visitor's page was parsed (DOMContentLoaded), the map's WebSocket message
 arrived, the map's frame was requested and appeared, and, from the server's ``Warm trace:``
 lines (``ui.serve.TRACE_ENV``; a checkout without them shows none), when the warm-up's first
-stage was done and the first page run started and ended, and the time from the map's message
+stage was done, when it had compiled what the first run would (``first run readied``,
+``ui.first_run_ready``; a checkout from before 2026-12-04 19:30 UTC has no such mark), and the
+first page run started and ended, and the time from the map's message
 to the map drawn (the browser's part after the run).
 """
 from __future__ import annotations
