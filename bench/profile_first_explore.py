@@ -8,8 +8,9 @@ In a fresh process (``--repo``'s code, this checkout's by default), as
 for the first run (``ui.first_run_ready``, if the checkout has it), then the session's
 first run of ``/explore`` through Streamlit's AppTest, with the script thread's run under
 cProfile. Printed: the run's CPU (``time.process_time``, the whole process), the store reads it
-made (``Store.query`` calls, by caller, and Parquet files opened), ``os.fsync`` calls, and the
-profile's top functions by cumulative and own time. Counts do not depend on the machine's load.
+made (``Store.query`` calls, by caller; reads of the feeds' files, ``pyarrow.dataset.dataset``;
+footers read, ``read_metadata``), ``os.fsync`` calls, and the profile's top functions by
+cumulative and own time; with ``--split``, no profile but the CPU inside named steps. Counts do not depend on the machine's load.
 """
 from __future__ import annotations
 
@@ -52,7 +53,7 @@ def counting(owner, name, label, with_caller=False):
             counts[label] += 1
             if with_caller:
                 frames = [f for f in traceback.extract_stack(limit=12)[:-1]
-                          if "/storage/" not in f.filename]
+                          if "/storage/" not in f.filename and f.filename != "<string>"]
                 where = frames[-1] if frames else None
                 callers[f"{os.path.basename(where.filename)}:{where.name}" if where else "?"] += 1
         return real(*args, **kwargs)
@@ -71,10 +72,41 @@ counting(pq, "read_metadata", "pyarrow.parquet.read_metadata")
 counting(pq, "ParquetFile", "pyarrow.parquet.ParquetFile")
 counting(os, "fsync", "os.fsync")
 
+# CPU (time.process_time: the process's, pyarrow's threads included) inside named steps,
+# nested ones counted in each (--split: instead of cProfile, which inflates Python-heavy code).
+spent, spent_calls = collections.Counter(), collections.Counter()
+def timed(owner, name, label):
+    real = getattr(owner, name)
+    def wrapper(*args, **kwargs):
+        if not active[0]:
+            return real(*args, **kwargs)
+        started = time.process_time()
+        try:
+            return real(*args, **kwargs)
+        finally:
+            spent[label] += time.process_time() - started
+            spent_calls[label] += 1
+    setattr(owner, name, wrapper)
+
 profile = cProfile.Profile()
+split = bool(os.environ.get("BENCH_SPLIT"))
+if split:
+    import jinja2
+    from streamlit.runtime.scriptrunner import script_cache
+    from ui import explore_loaders, loaders
+    timed(store_class, "query", "Store.query (each)")
+    timed(jinja2.Environment, "compile", "Jinja compile")
+    timed(script_cache.ScriptCache, "get_bytecode", "script compile")
+    for name in ("load_headline", "load_area_counts", "load_cells", "load_points",
+                 "load_explorer_map", "build_map", "folium_frame"):
+        if hasattr(explore_loaders, name):
+            timed(explore_loaders, name, name)
+    for name in ("load_period", "load_synthetic"):
+        timed(loaders, name, name)
 real_run = script_runner.ScriptRunner._run_script
 def profiled(self, rerun_data):
-    profile.enable()
+    if not split:
+        profile.enable()
     try:
         return real_run(self, rerun_data)
     finally:
@@ -96,12 +128,13 @@ assert at.main.get("component_instance"), "no map"
 if os.environ.get("BENCH_PROF"):
     profile.dump_stats(os.environ["BENCH_PROF"])
 report = {}
-for sort in ("cumulative", "tottime"):
+for sort in () if split else ("cumulative", "tottime"):
     text = io.StringIO()
     pstats.Stats(profile, stream=text).sort_stats(sort).print_stats(int(os.environ["BENCH_TOP"]))
     report[sort] = text.getvalue()
 print(json.dumps({"cpu": cpu, "wall": wall, "counts": dict(counts),
-                  "query callers": dict(callers), "profile": report}))
+                  "query callers": dict(callers), "profile": report,
+                  "split": {f"{k} ({spent_calls[k]})": v for k, v in spent.items()}}))
 """
 
 
@@ -112,6 +145,8 @@ def main() -> None:
     parser.add_argument("--role", default="analyst")
     parser.add_argument("--top", type=int, default=30)
     parser.add_argument("--prof", type=Path, default=None, help="also write the .prof file")
+    parser.add_argument("--split", action="store_true",
+                        help="no cProfile: the CPU inside named steps (reads, compiles, loaders)")
     args = parser.parse_args()
     scratch = Path(tempfile.mkdtemp(prefix="profile-explore-"))
     env = {**os.environ, "STORE_URL": str(args.store.resolve()),
@@ -119,6 +154,7 @@ def main() -> None:
            "USERS_FILE": str(scratch / "no-users.json"),
            "ROLES_FILE": str(scratch / "no-roles.yaml"),
            "BENCH_ROLE": args.role, "BENCH_TOP": str(args.top),
+           "BENCH_SPLIT": "1" if args.split else "",
            "BENCH_PROF": str(args.prof.resolve()) if args.prof else ""}
     done = subprocess.run([sys.executable, "-c", CHILD], cwd=args.repo.resolve(), env=env,
                           capture_output=True, text=True)
@@ -126,10 +162,12 @@ def main() -> None:
         sys.exit(done.stderr)
     result = json.loads(done.stdout.strip().splitlines()[-1])
     print(f"first Explore run ({args.role}, {args.repo.resolve()}): CPU {result['cpu']:.3f} s, "
-          f"wall {result['wall']:.3f} s (under cProfile), load average "
-          f"{os.getloadavg()[0]:.1f}")
+          f"wall {result['wall']:.3f} s ({'' if args.split else 'under cProfile, '}load average "
+          f"{os.getloadavg()[0]:.1f})")
     print("counts:", json.dumps(result["counts"], indent=1))
-    print("Store reads by caller:", json.dumps(result["query callers"], indent=1))
+    print("Store.query calls by caller:", json.dumps(result["query callers"], indent=1))
+    for step, cpu in result["split"].items():
+        print(f"  CPU in {step}: {cpu * 1000:.1f} ms")
     for sort, text in result["profile"].items():
         print(f"\n--- by {sort} ---")
         print("\n".join(line for line in text.splitlines() if line.strip())[:6000])
