@@ -208,6 +208,24 @@ def test_the_view_reads_hold_the_points_only_where_they_will_be_drawn(tmp_path, 
         assert shared_scan(store.url, "nrm", to_filter(state), ["easting", "northing"]) is None
 
 
+def test_the_analysts_district_table_is_the_pivot_of_the_feeds_counts(store):
+    from safeguards.count_tables import area_codes
+
+    query = RoleScopedQuery(store, Principal("tester", "analyst"))
+    for filters in (None, VIEW, replace(VIEW, districts=("E08000035",)),
+                    EventFilter(start=dt.date(2030, 1, 1))):   # nothing
+        parts = [store.counts(feed, ["district_code"], filters)
+                 .rename(columns={"district_code": "code"}).assign(feed=feed) for feed in FEEDS]
+        pivot = (pd.concat(parts, ignore_index=True)
+                 .pivot_table(index="code", columns="feed", values="count", aggfunc="sum")
+                 .reindex(index=area_codes("district"), columns=list(FEEDS)).fillna(0)
+                 .astype("int64"))
+        pivot.index.name, pivot.columns.name = "district_code", "feed"
+        table = query.district_feed_table(filters)
+        pd.testing.assert_frame_equal(table.cells, pivot.astype("Int64"))
+        assert int(table.counts.loc["Total", "Total"]) == int(pivot.to_numpy().sum())
+
+
 # -- the period from the files' statistics ------------------------------------------------------
 
 def periods(store: ParquetStore):
