@@ -105,6 +105,8 @@ class ParquetStore(Store):
         return (min(bounds).date(), max(bounds).date()) if bounds else None
 
     def first_event_dates(self):
+        """The earliest event date of each feed, from the files' statistics (as ``period``);
+        None for a feed with no dated record."""
         batches = self.batches()
         return {feed: (min(bounds).date() if (bounds := self._date_bounds(feed, batches))
                        else None) for feed in FEEDS}
@@ -406,6 +408,7 @@ def _event_date_statistics(path: Path) -> tuple | None:
 
 
 def _date_bound(frame: pd.DataFrame) -> list:
+    """[earliest, latest] of the frame's event dates, [] when it has none."""
     dates = frame["event_date"].dropna()
     return [dates.min(), dates.max()] if len(dates) else []
 
