@@ -73,6 +73,7 @@ state = load.explorer_state(principal, period, link)
 note = describe(state, DISTRICT_CODES)
 
 with stop_on_user_error():
+    load.share_view_reads(principal, state)   # one read per feed for the figures below
     headline = load.load_headline(principal, state, period[0])
 load.audit_explorer_filters(principal, state, headline)
 for column, feed in zip(st.columns(len(headline.feeds)), headline.feeds):

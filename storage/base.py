@@ -31,9 +31,9 @@ import os
 import threading
 import uuid
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -339,6 +339,60 @@ def store_fingerprint(store: Store) -> str:
 _held_fingerprints = threading.local()
 
 
+@dataclass
+class SharedScan:
+    """One read of a feed shared by a run's queries (:func:`share_reads`): its filters and
+    columns, and the rows once read (an Arrow table, by the backend)."""
+
+    filters: EventFilter
+    columns: tuple[str, ...]
+    table: object = None
+
+    def covers(self, filters: EventFilter, columns) -> bool:
+        """Whether the rows of a query of ``filters`` and ``columns`` are these rows within
+        the query's dates: the same filters but for dates inside these, and these columns."""
+        return (columns is not None and set(columns) <= set(self.columns)
+                and _without_dates(filters) == _without_dates(self.filters)
+                and _within(filters.start, self.filters.start, lambda a, b: a >= b)
+                and _within(filters.end, self.filters.end, lambda a, b: a <= b))
+
+
+def _without_dates(filters: EventFilter) -> EventFilter:
+    return replace(filters, start=None, end=None)
+
+
+def _within(date, bound, inside) -> bool:
+    return bound is None or (date is not None and inside(date, bound))
+
+
+def share_reads(store_url: str, scans: Mapping[str, SharedScan | Sequence[SharedScan]]
+                ) -> None:
+    """For the rest of this thread's :func:`fingerprints_held` block (a page run), read each
+    scan of ``scans`` (one or a few per feed) at most once: a query of the store at
+    ``store_url`` that one of its feed's scans ``covers`` (the same filters, dates within the
+    scan's, columns among its) is answered from the first such scan's rows, read at the first
+    such query, with the query's own dates applied to them.
+    The rows, their order and types are the same as the query's own read (tests); a query the
+    scan does not cover reads as always. Outside such a block this does nothing.
+
+    For a page that asks several questions of one view (Explore: the headline and the previous
+    period's, the areas, the cells and the points of the same filters, each its own query
+    through ``safeguards.access``, whose rules are unchanged): one read of each feed instead of
+    five. The embedded store shares them (``ParquetStore.query``); PostGIS answers each query
+    in SQL, as before."""
+    held = getattr(_held_fingerprints, "scans", None)
+    if held is not None:
+        held[store_url] = {feed: (tuple(scan) if isinstance(scan, Sequence) else (scan,))
+                           for feed, scan in scans.items()}
+
+
+def shared_scan(store_url: str, feed: str, filters: EventFilter, columns) -> SharedScan | None:
+    """The scan of :func:`share_reads` that answers this query in this thread, if any."""
+    held = getattr(_held_fingerprints, "scans", None)
+    scans = held.get(store_url, {}).get(feed, ()) if held else ()
+    return next((scan for scan in scans if scan.covers(filters, columns)), None)
+
+
 @contextmanager
 def fingerprints_held() -> Iterator[None]:
     """Within this block, in this thread, each store's fingerprint is read once.
@@ -349,13 +403,16 @@ def fingerprints_held() -> Iterator[None]:
     one state of the store throughout: a write committed while it runs (by another session or
     process) shows at the next run, as if it had come just after this run began. Writes made by
     the dashboard itself (a withdrawal) run in widget callbacks, before the router's block.
-    Nested blocks share the outer one's fingerprints.
+    Nested blocks share the outer one's fingerprints. Reads a page shares (:func:`share_reads`)
+    are kept until the outermost block ends.
     """
     outer = getattr(_held_fingerprints, "by_url", None)
     if outer is None:
         _held_fingerprints.by_url = {}
+        _held_fingerprints.scans = {}
     try:
         yield
     finally:
         if outer is None:
             _held_fingerprints.by_url = None
+            _held_fingerprints.scans = None   # the shared rows go with the run

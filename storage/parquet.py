@@ -28,6 +28,7 @@ from storage.base import (
     check_unique,
     fsync_file,
     new_batch_id,
+    shared_scan,
     stored_schema,
     year_counts,
 )
@@ -63,23 +64,69 @@ class ParquetStore(Store):
         return list(self._manifest()["batches"])
 
     def query(self, feed, filters=None, columns=None):
+        filters = filters or EventFilter()
+        scan = shared_scan(self.url, feed, filters, columns)
+        if scan is not None:
+            # Rows of the run's one read of the feed (storage.base.share_reads): the same
+            # filters but for the dates, applied here; only the query's columns are copied.
+            if scan.table is None:
+                scan.table = self._read(feed, scan.filters, list(scan.columns))
+            mask = _date_mask(scan.table["event_date"], filters)
+            table = scan.table.select(columns)
+            if not pc.all(mask).as_py():   # else every row: no copy of them
+                table = table.filter(mask)
+            return table.to_pandas()
+        table = self._read(feed, filters, columns)
+        if columns is not None:
+            table = table.select(columns)
+        return table.to_pandas()
+
+    def _read(self, feed: str, filters: EventFilter, columns: list[str] | None) -> pa.Table:
+        """One read of the feed's batch files: the rows passing ``filters``, ``columns`` only."""
         schema = stored_schema(feed)
         for attempt in (1, 2):  # a concurrent --replace may delete a file we were about to read
             files = [str(self.root / b["file"]) for b in self.batches() if b["feed"] == feed]
             try:
                 if not files:
-                    table = schema.empty_table()
-                else:
-                    dataset = ds.dataset(files, schema=schema, format="parquet")
-                    table = dataset.to_table(columns=columns,
-                                             filter=_expression(feed, filters or EventFilter()))
-                break
+                    return schema.empty_table()
+                dataset = ds.dataset(files, schema=schema, format="parquet")
+                return dataset.to_table(columns=columns, filter=_expression(feed, filters))
             except FileNotFoundError:
                 if attempt == 2:
                     raise
-        if columns is not None:
-            table = table.select(columns)
-        return table.to_pandas()
+
+    def period(self):
+        """First and last event date across all feeds, or None for an empty store: from the
+        batch files' statistics (each row group's minimum and maximum event date, in its
+        footer), not their dates. A file whose row groups lack them (or a file another writer
+        has just replaced) has its dates read instead (``Store.period``'s answer either way)."""
+        batches = self.batches()
+        bounds = [bound for feed in FEEDS for bound in self._date_bounds(feed, batches)]
+        return (min(bounds).date(), max(bounds).date()) if bounds else None
+
+    def first_event_dates(self):
+        """The earliest event date of each feed, from the files' statistics (as ``period``);
+        None for a feed with no dated record."""
+        batches = self.batches()
+        return {feed: (min(bounds).date() if (bounds := self._date_bounds(feed, batches))
+                       else None) for feed in FEEDS}
+
+    def _date_bounds(self, feed: str, batches: list[dict]) -> list[pd.Timestamp]:
+        """The earliest and latest event date of each batch file of ``feed`` holding one."""
+        bounds = []
+        for batch in batches:
+            if batch["feed"] != feed:
+                continue
+            path = self.root / batch["file"]
+            try:
+                stats = _event_date_statistics(path)
+                if stats is None:
+                    stats = tuple(_date_bound(pq.read_table(path, columns=["event_date"])
+                                              .to_pandas()))
+            except FileNotFoundError:  # replaced meanwhile: read the feed as it is now
+                return _date_bound(self.query(feed, columns=["event_date"]))
+            bounds += [pd.Timestamp(bound) for bound in stats]
+        return bounds
 
     def record_keys(self, feed: str) -> pd.DataFrame:
         return self.query(feed, columns=["record_id", "content_hash"])
@@ -341,13 +388,56 @@ def _diff(frame: pd.DataFrame, stored: pd.DataFrame):
     return frame[is_new], frame[same], frame[~is_new & ~same]
 
 
-def _expression(feed: str, f: EventFilter):
+def _event_date_statistics(path: Path) -> tuple | None:
+    """(earliest, latest) event date of a batch file from its row groups' statistics, ``()``
+    when it holds no date (no rows, or nulls only), None when a row group holding dates has no
+    statistics of them (then the dates must be read)."""
+    metadata = pq.read_metadata(path)
+    index = metadata.schema.to_arrow_schema().get_field_index("event_date")
+    low = high = None
+    for group in range(metadata.num_row_groups):
+        column = metadata.row_group(group).column(index)
+        stats = column.statistics
+        if stats is not None and stats.has_min_max:
+            low = stats.min if low is None else min(low, stats.min)
+            high = stats.max if high is None else max(high, stats.max)
+        elif not (stats is not None and stats.has_null_count
+                  and stats.null_count == column.num_values):
+            return None
+    return () if low is None else (low, high)
+
+
+def _date_bound(frame: pd.DataFrame) -> list:
+    """[earliest, latest] of the frame's event dates, [] when it has none."""
+    dates = frame["event_date"].dropna()
+    return [dates.min(), dates.max()] if len(dates) else []
+
+
+def _date_expression(f: EventFilter):
+    """The part of a query's filter on its dates (inclusive start and end dates)."""
     expr = pc.scalar(True)
     if f.start:
         expr &= pc.field("event_date") >= pa.scalar(pd.Timestamp(f.start), pa.timestamp("ms"))
     if f.end:  # inclusive end date
         end = pd.Timestamp(f.end) + pd.Timedelta(days=1)
         expr &= pc.field("event_date") < pa.scalar(end, pa.timestamp("ms"))
+    return expr
+
+
+def _date_mask(dates: pa.ChunkedArray, f: EventFilter) -> pa.ChunkedArray:
+    """Which of ``dates`` :func:`_date_expression` keeps (a null date: null, so not kept)."""
+    mask = pc.is_valid(dates)
+    if f.start:
+        mask = pc.and_(mask, pc.greater_equal(
+            dates, pa.scalar(pd.Timestamp(f.start), pa.timestamp("ms"))))
+    if f.end:
+        end = pd.Timestamp(f.end) + pd.Timedelta(days=1)
+        mask = pc.and_(mask, pc.less(dates, pa.scalar(end, pa.timestamp("ms"))))
+    return mask
+
+
+def _expression(feed: str, f: EventFilter):
+    expr = _date_expression(f)
     for column, values in (("district_code", f.districts), ("ward_code", f.wards),
                            ("age_group", f.age_groups)):
         if values:

@@ -38,20 +38,33 @@ def first_explore_run(role: str = "analyst"):
     return at
 
 
-def test_the_first_explore_run_reads_the_whole_store_only_for_its_period(env):
+def test_the_first_explore_run_reads_each_feed_once_and_no_whole_store(env):
     with calls_to(ParquetStore, "query", lambda self, feed, filters=None, columns=None:
                   (feed, filters, tuple(columns or ()))) as queries, \
+            calls_to(ParquetStore, "_read", lambda self, feed, filters, columns:
+                     (feed, filters)) as reads, \
             calls_to(loaders, "store_overview") as overviews:
         at = first_explore_run()
-    # Whole-store reads (no filter): the period's event dates, once per feed; the overview
-    # (district counts, the period and purge dates again) is not made.
-    whole = [(feed, columns) for feed, filters, columns in queries if filters is None]
-    assert sorted(whole) == sorted((feed, ("event_date",)) for feed in FEEDS)
+    # The period comes from the files' statistics (no dates read); the overview (district
+    # counts, the period and purge dates again) is not made.
+    assert all(filters is not None and filters.start is not None for _, filters, _ in queries)
     assert overviews == []
-    # Every other read is of the view's dates (headline, areas, cells, points).
-    assert all(filters.start is not None for _, filters, _ in queries if filters is not None)
-    assert len(queries) < 30
+    # The headline (now and the previous period), areas, cells and points ask the query layer
+    # 15 questions, as before; they are answered from one read of each feed (30 reads in the
+    # fifth round, 18 in the sixth).
+    assert len(queries) == 15
+    assert sorted(feed for feed, _ in reads) == sorted(FEEDS)
+    assert all(filters.start is not None for _, filters in reads)
     assert "SYNTHETIC DATA" in texts(at.error)
+
+
+def test_a_chairs_first_explore_run_reads_no_view_rows(env):
+    with calls_to(ParquetStore, "_read", lambda self, feed, filters, columns:
+                  (feed, filters)) as reads:
+        first_explore_run("chair")
+    # Its figures are sums of the publication's atoms, built from whole feeds (warmed by the
+    # server's second stage; here by this run); the view's shared reads are never made.
+    assert all(filters.start is None for _, filters in reads)
 
 
 def test_the_first_explore_run_still_audits_the_visit_and_its_filters(env):

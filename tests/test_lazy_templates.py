@@ -13,6 +13,7 @@ import pytest
 
 from tests.apptest import ROOT
 from tests.sample_store import build_store
+from ui.first_run_ready import FIRST_MAP_TEMPLATES, PAGE_SCRIPTS, compile_page_scripts
 from ui.lazy_templates import LazyTemplate, templates_compiled_when_used
 
 SOURCE = "{% macro header(this) %}<b>{{ this }}</b>{% endmacro %}{{ this | upper }}"
@@ -47,10 +48,27 @@ FIRST_MAP = """
 import hashlib, json, logging, os, sys
 logging.disable(logging.WARNING)
 from ui import serve
-if os.environ["WARM"] == "1":
+if os.environ["WARM"] in ("1", "2"):
     serve.first_stage_collected()
+if os.environ["WARM"] == "2":   # and what the warm-up readies for the first run
+    from ui.first_run_ready import ready_first_run
+    ready_first_run()
 import folium
 from ui.lazy_templates import LazyTemplate
+
+
+def compiled_class_templates():   # the loaded classes whose lazy _template is compiled
+    out = set()
+    for name, module in list(sys.modules.items()):
+        for value in list(vars(module).values()) if module else []:
+            if isinstance(value, type) and value.__module__ == name:
+                template = vars(value).get("_template")
+                if isinstance(template, LazyTemplate) and template.is_compiled:
+                    out.add(f"{name}.{value.__qualname__}")
+    return out
+
+
+before = compiled_class_templates()
 from streamlit.testing.v1 import AppTest
 at = AppTest.from_file(os.path.join(os.getcwd(), "dashboard.py"), default_timeout=300)
 at.secrets["test"] = "no sign-in secrets"
@@ -60,7 +78,8 @@ at.run()
 assert not at.exception, [e.value for e in at.exception]
 args = at.main.get("component_instance")[0].proto.json_args
 print(json.dumps({"map": hashlib.sha256(args.encode()).hexdigest(), "bytes": len(args),
-                  "lazy": isinstance(folium.Map._template, LazyTemplate)}))
+                  "lazy": isinstance(folium.Map._template, LazyTemplate),
+                  "run compiled": sorted(compiled_class_templates() - before)}))
 """
 
 
@@ -71,7 +90,7 @@ def test_the_first_map_after_the_warm_up_is_the_map_made_without_it(tmp_path, ro
            "USERS_FILE": str(tmp_path / "no-users.json"),
            "ROLES_FILE": str(tmp_path / "no-roles.yaml"), "ROLE": role}
     made = {}
-    for warm in ("1", "0"):
+    for warm in ("2", "1", "0"):
         done = subprocess.run([sys.executable, "-c", textwrap.dedent(FIRST_MAP)], cwd=ROOT,
                               env={**env, "WARM": warm}, capture_output=True, text=True,
                               timeout=600, check=False)
@@ -79,3 +98,23 @@ def test_the_first_map_after_the_warm_up_is_the_map_made_without_it(tmp_path, ro
         made[warm] = json.loads(done.stdout.strip().splitlines()[-1])
     assert made["1"]["lazy"] and not made["0"]["lazy"]
     assert made["1"]["map"] == made["0"]["map"] and made["1"]["bytes"] > 10_000
+    # Templates compiled ahead of the first run (ui.first_run_ready): the same map, and the
+    # run compiles none of the class templates itself; they are the ones it compiled.
+    assert made["2"]["map"] == made["0"]["map"] and made["2"]["lazy"]
+    assert made["2"]["run compiled"] == []
+    named = set(FIRST_MAP_TEMPLATES)
+    assert (set(made["1"]["run compiled"]) == named if role == "analyst"
+            else set(made["1"]["run compiled"]) < named)
+
+
+def test_the_page_scripts_go_into_the_script_cache_the_runner_uses(monkeypatch):
+    from streamlit.runtime import Runtime
+    from streamlit.runtime.scriptrunner.script_cache import ScriptCache
+
+    cache = ScriptCache()
+    assert compile_page_scripts(cache) == 2
+    for path in PAGE_SCRIPTS:
+        assert str(path) in cache._cache
+        assert cache.get_bytecode(str(path)) is cache._cache[str(path)]   # not compiled again
+    monkeypatch.setattr(Runtime, "exists", staticmethod(lambda: False))
+    assert compile_page_scripts() == 0   # no server running: nothing to fill

@@ -13,15 +13,18 @@ import pandas as pd
 import streamlit as st
 
 from core.roles import may_see_level
+from core.schema import FEEDS
 from maps.cell_layers import combine_cells
 from maps.map_title import add_place
-from safeguards.access import Principal
+from maps.point_layer import MAX_POINTS
+from safeguards.access import AREA_COLUMN, Principal, point_columns
 from safeguards.audit import AuditEvent, record
-from storage.base import store_fingerprint
+from storage.base import SharedScan, share_reads, store_fingerprint
 from storage.open import open_store
 from ui.folium_frame import FoliumFrame, feature_group_script, folium_frame
 from ui.loaders import FILTER_PARTS, store_query, view_key
 from views.explore import AreaDetails, Headline, area_details, clicked_area, headline
+from views.explore_dates import previous_period
 from views.explore_map import (
     build_map,
     points_to_read,
@@ -41,6 +44,53 @@ from views.viewstate import (
     to_query_params,
     widget_values,
 )
+
+
+def share_view_reads(principal: Principal, state: ExplorerState) -> None:
+    """Read each feed at most once for this run's figures of ``state`` (``storage.base.
+    share_reads``): the headline (every feed by district, now and in the previous period), the
+    areas, the cells and, when the store is small enough for them to be drawn, the points all
+    ask for rows of the view's filters, each through the role-scoped query layer as before.
+
+    Only the rows are shared, never a role's answer: each figure is still made, protected and
+    audited by ``safeguards.access`` from its own query. Nothing is read unless a figure is
+    not in the cache; a protected role's figures come from the publication, not these reads.
+    """
+    if state.start is None or state.end is None:
+        return
+    store = open_store()
+    batches = store.batches()
+    points = may_see_level(principal.role, "point")
+    # The points are read only when the cells say they are few enough to draw
+    # (``points_to_read``); when the chosen feeds hold no more records than that in all, they
+    # will be, and their columns are read with the rest. Otherwise they are their own read.
+    few = points and sum(b["rows"] for b in batches if b["feed"] in state.feeds) <= MAX_POINTS
+    now = to_filter(state)
+    before = to_filter(state, previous_period(state.start, state.end))
+    # A small store: one read of each feed over both periods, every column (a read's fixed cost
+    # is most of it). A large one: the previous period's read holds the district only, not
+    # the areas' and cells' columns a second time (docs/benchmarks.md, seventh round).
+    spanning = sum(b["rows"] for b in batches) <= SPANNING_READ_ROWS
+    scans = {}
+    for feed in FEEDS:
+        columns = {"event_date", "district_code"}
+        if feed in state.feeds:
+            columns.add(AREA_COLUMN[state.level])
+            if points:
+                columns |= {"easting", "northing"}
+            if few:
+                columns |= set(point_columns(feed))
+        if spanning:
+            scans[feed] = [SharedScan(replace(now, start=before.start), tuple(sorted(columns)))]
+        else:
+            scans[feed] = [SharedScan(now, tuple(sorted(columns))),
+                           SharedScan(before, ("district_code", "event_date"))]
+    share_reads(store.url, scans)
+
+
+#: Up to this many stored records, ``share_view_reads`` reads each feed once over the view and
+#: its previous period; above, twice (bench/bench_view_reads.py).
+SPANNING_READ_ROWS = 100_000
 
 
 def load_area_counts(principal: Principal, state: ExplorerState) -> pd.DataFrame:
