@@ -1,0 +1,74 @@
+"""Issue 14 item 6, ninth round: the wall-clock critical path; each change against what it
+replaces.
+
+* the location chunks (``data.ingest._location_chunks``): as many as the parse's chunks, the
+  last two of equal size, every row once and in order; the records stored with them equal the
+  records stored with the parse's chunks (the old location chunks), threaded, many chunks,
+  with and without location problems (``--accept-valid``).
+"""
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from data import ingest as ingest_module
+from data import location
+from data.ingest import _chunks, _location_chunks, ingest_file
+from data.synthetic import generate
+from storage.parquet import ParquetStore
+
+
+@pytest.mark.parametrize("rows", [0, 1, 9, 10, 11, 19, 20, 21, 29, 30, 31, 47, 1000])
+def test_location_chunks_cover_every_row_once_in_order_the_last_two_equal(monkeypatch, rows):
+    monkeypatch.setattr(ingest_module, "CHUNK_ROWS", 10)
+    frame = pd.DataFrame({"_row": range(2, rows + 2)}, index=range(100, 100 + rows))
+    parts, old = _location_chunks(frame), _chunks(frame)
+    assert len(parts) == len(old)  # the same fixed work per chunk as before
+    pd.testing.assert_frame_equal(pd.concat(parts), frame)
+    sizes = [len(p) for p in parts]
+    assert all(size == 10 for size in sizes[:-2])
+    if len(parts) >= 2:
+        assert 0 <= sizes[-2] - sizes[-1] <= 1 and sizes[-1] >= 1
+        assert sizes[-2] + sizes[-1] == rows - 10 * (len(parts) - 2)
+
+
+def test_nrm_sized_file_gets_a_balanced_tail():
+    frame = pd.DataFrame({"_row": range(539_764)})
+    assert [len(p) for p in _location_chunks(frame)] == [250_000, 144_882, 144_882]
+    assert [len(p) for p in _chunks(frame)] == [250_000, 250_000, 39_764]
+
+
+def _stored_records(tmp_path, monkeypatch, name, *, balanced: bool, bad_rows: bool):
+    if not balanced:  # the old location chunks: the parse's
+        monkeypatch.setattr(ingest_module, "_location_chunks", _chunks)
+    appended = []
+    real_append = ParquetStore.append
+    monkeypatch.setattr(ParquetStore, "append", lambda self, feed, frame, **kw: (
+        appended.append(frame.copy()), real_append(self, feed, frame, **kw))[1])
+    out = {}
+    for feed, frame in generate(seed=11, events=6_000).items():
+        if bad_rows and "longitude" in frame.columns:
+            frame = frame.astype("string")
+            frame.loc[frame.index[::97], "longitude"] = "-9.5"  # outside West Yorkshire
+        path = tmp_path / f"{name}-{feed}.csv"
+        frame.to_csv(path, index=False)
+        report = ingest_file(path, feed, store=ParquetStore(tmp_path / name / feed),
+                             accept_valid=bad_rows)
+        out[feed] = (appended[-1].reset_index(drop=True), report.added, report.quarantined)
+    return out
+
+
+@pytest.mark.parametrize("bad_rows", [False, True])
+def test_balanced_location_chunks_store_the_same_records(tmp_path, monkeypatch, bad_rows):
+    monkeypatch.setattr(ingest_module, "THREAD_MIN_ROWS", 0)  # the second thread
+    monkeypatch.setattr(ingest_module, "CHUNK_ROWS", 997)     # many chunks, an uneven tail
+    monkeypatch.setattr(location, "MIN_POINTS", 0)
+    new = _stored_records(tmp_path, monkeypatch, "new", balanced=True, bad_rows=bad_rows)
+    old = _stored_records(tmp_path, monkeypatch, "old", balanced=False, bad_rows=bad_rows)
+    for feed in old:
+        frame, added, quarantined = new[feed]
+        old_frame, old_added, old_quarantined = old[feed]
+        assert (added, quarantined) == (old_added, old_quarantined)
+        pd.testing.assert_frame_equal(frame, old_frame, obj=feed)
+    if bad_rows:
+        assert any(q for _, _, q in new.values())
