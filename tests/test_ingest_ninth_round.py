@@ -72,3 +72,37 @@ def test_balanced_location_chunks_store_the_same_records(tmp_path, monkeypatch, 
         pd.testing.assert_frame_equal(frame, old_frame, obj=feed)
     if bad_rows:
         assert any(q for _, _, q in new.values())
+
+
+def _read_as(cell_type, monkeypatch, path):
+    from data import readers
+    monkeypatch.setattr(readers, "CELL_TYPE", cell_type)
+    try:
+        headers, frame = readers.read_partner_file(path)
+    except Exception as exc:  # noqa: BLE001 - the refusal is compared too
+        return type(exc).__name__, str(exc)
+    columns = [frame.iloc[:, i] for i in range(frame.shape[1])]  # names may repeat
+    types = [str(c.array._pa_array.type) if hasattr(c.array, "_pa_array") else str(c.dtype)
+             for c in columns]
+    return headers, frame, types
+
+
+def test_cells_read_as_large_string_give_the_frames_read_as_string(tmp_path, monkeypatch):
+    import pyarrow as pa
+
+    from tests.corpus import CORPUS
+    from tests.test_ingest_seventh_round import _crafted_files
+
+    generated = tmp_path / "generated.csv"
+    generate(seed=5, events=3_000)["nrm"].to_csv(generated, index=False)
+    paths = sorted(CORPUS.glob("*.csv")) + list(_crafted_files(tmp_path)) + [generated]
+    fast = 0
+    for path in paths:
+        new, old = (_read_as(t, monkeypatch, path) for t in (pa.large_string(), pa.string()))
+        if isinstance(old[0], str):  # refused: the same refusal
+            assert new == old, path.name
+            continue
+        assert new[0] == old[0] and new[2] == old[2], path.name
+        pd.testing.assert_frame_equal(new[1], old[1], obj=path.name)
+        fast += "large_string" in new[2]
+    assert len(paths) > 60 and fast > 30  # most went Arrow's way
