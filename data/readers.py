@@ -295,11 +295,17 @@ def _fast_csv_body(raw: bytes, headers: list[str]) -> pd.DataFrame | None:
     if table.num_rows != lines or table.num_rows == 0:
         return None
     limit, columns = csv.field_size_limit(), {}
+    # No cell starts with ' when the body has no ' at all (one scan of the bytes, 43 MB for
+    # NRM, instead of one pass per column); a cell has no more characters than bytes, so its
+    # characters are counted only when some cell of the column is over the limit in bytes
+    # (counting them in every column cost NRM ~0.07 s at the end of the read).
+    quoted = raw.find(b"'", start) >= 0
     for i, name in enumerate(names):
         column = table.column(name)
-        if pc.max(pc.utf8_length(column)).as_py() > limit:
+        if pc.max(pc.binary_length(column)).as_py() > limit and \
+                pc.max(pc.utf8_length(column)).as_py() > limit:
             return None
-        if pc.any(pc.starts_with(column, "'")).as_py():  # as _unescape, on this column only
+        if quoted and pc.any(pc.starts_with(column, "'")).as_py():  # as _unescape, here only
             text = pd.Series(column.to_numpy(zero_copy_only=False), dtype=object)
             column = pa.chunked_array([pa.array(
                 text.str.replace(ESCAPED_CELL, "", regex=True).to_numpy(), type=pa.string())])

@@ -106,3 +106,55 @@ def test_cells_read_as_large_string_give_the_frames_read_as_string(tmp_path, mon
         pd.testing.assert_frame_equal(new[1], old[1], obj=path.name)
         fast += "large_string" in new[2]
     assert len(paths) > 60 and fast > 30  # most went Arrow's way
+
+
+def _cells_files(folder):
+    header = "record_id,referral_date,exploitation_type,age_group"
+    cases = {
+        "apostrophes_inside": ["NRM-1,2024-03-01,o'clock,adult", "NRM-2,2024-03-02,x',adult"],
+        "escaped_cells": ["NRM-1,2024-03-01,'-1.5,adult", "'NRM-2,2024-03-02,labour,'=adult"],
+        "multibyte_long": ["NRM-1,2024-03-01," + "\u00e9" * 15 + ",adult"],  # 30 bytes
+        "ascii_long": ["NRM-1,2024-03-01," + "x" * 25 + ",adult"],
+        "ascii_at_limit": ["NRM-1,2024-03-01," + "x" * 20 + ",adult"],
+        "no_apostrophe": ["NRM-1,2024-03-01,labour,adult", "NRM-2,2024-03-02,sexual,minor"],
+    }
+    for name, rows in cases.items():
+        path = folder / f"{name}.csv"
+        path.write_bytes(("\n".join([header, *rows]) + "\n").encode("utf-8"))
+        yield path
+
+
+@pytest.mark.parametrize("limit", [20, 1_000_000])
+def test_fast_reader_checks_give_what_the_row_by_row_reader_gives(tmp_path, monkeypatch, limit):
+    import csv
+
+    from data import readers
+    from tests.corpus import CORPUS
+    from tests.test_ingest_seventh_round import _crafted_files, _outcome
+
+    real_limit = csv.field_size_limit
+    monkeypatch.setattr(readers.csv, "field_size_limit",
+                        lambda *new: real_limit(limit) if new else real_limit())
+    paths = list(_cells_files(tmp_path))
+    if limit == 1_000_000:  # (a limit of 20 would refuse the corpus's long headers and titles)
+        paths += list(_crafted_files(tmp_path)) + sorted(CORPUS.glob("*.csv"))
+    try:
+        fast_taken = {}
+        for path in paths:
+            taken = []
+            real_fast = readers._fast_csv_body
+            monkeypatch.setattr(readers, "_fast_csv_body", lambda raw, headers: (
+                lambda body: taken.append(body is not None) or body)(real_fast(raw, headers)))
+            new = _outcome(readers._read_csv, path)
+            monkeypatch.setattr(readers, "_fast_csv_body", lambda raw, headers: None)
+            slow = _outcome(readers._read_csv, path)
+            monkeypatch.setattr(readers, "_fast_csv_body", real_fast)
+            assert new == slow, path.name
+            fast_taken[path.stem] = any(taken)
+    finally:
+        real_limit(1_000_000)
+    # Arrow's way for cells within the limit in characters, whatever their bytes; the
+    # row-by-row reader's (which says what is wrong) for a cell over it.
+    assert fast_taken["multibyte_long"] and fast_taken["ascii_at_limit"]
+    assert fast_taken["escaped_cells"] and fast_taken["apostrophes_inside"]
+    assert fast_taken["ascii_long"] == (limit > 25)
