@@ -45,6 +45,7 @@ from core.errors import (
     SchemaError,
 )
 from core.schema import EVENT_DATE_FIELD, feed_fields
+from data import locating
 from data.columns import load_column_mapping, resolve_columns
 from data.content_hash import content_hash, content_hash_of, text_hashes
 from data.identifiers import mask, refuse_identifiers
@@ -267,7 +268,7 @@ def _locating(frame: pd.DataFrame, geomask_m):
     pool = SecondThread(threaded=len(frame) >= THREAD_MIN_ROWS)
     try:
         yield Located(pool, [pool.submit(locate_chunk, resolve_locations, chunk, cell_m)
-                             for chunk in _location_chunks(frame)])
+                             for chunk in locating.location_chunks(frame, CHUNK_ROWS)])
     except BaseException:
         pool.shutdown(wait=False, cancel_futures=True)  # a refused file: its locations unused
         raise
@@ -340,21 +341,6 @@ def _chunks(frame: pd.DataFrame) -> list[pd.DataFrame]:
     """``frame`` in chunks of ``CHUNK_ROWS`` rows (one chunk, possibly empty, at least)."""
     return [frame.iloc[start:start + CHUNK_ROWS]
             for start in range(0, max(len(frame), 1), CHUNK_ROWS)]
-
-
-def _location_chunks(frame: pd.DataFrame) -> list[pd.DataFrame]:
-    """``frame`` in as many chunks as :func:`_chunks` gives, the last two of equal size (to a
-    row): ``CHUNK_ROWS`` each before them. The first thread, its own work done, runs every
-    chunk the second has not started (``data.locating``): that is the second-to-last one,
-    while the second thread runs the last. NRM's 539,764 rows went 250,000 / 250,000 / 39,764,
-    and the second thread sat idle ~0.3 s while the first ran a whole chunk alone; now
-    250,000 / 144,882 / 144,882 (the same number of chunks, so the same fixed work per chunk)."""
-    parts = _chunks(frame)
-    if len(parts) < 2:
-        return parts
-    start = (len(parts) - 2) * CHUNK_ROWS
-    middle = start + (len(frame) - start + 1) // 2
-    return [*parts[:-2], frame.iloc[start:middle], frame.iloc[middle:]]
 
 
 def _by_chunk(frame: pd.DataFrame, work, advance) -> tuple[pd.DataFrame, list[Problem]]:
@@ -454,7 +440,7 @@ class _Progress:
                        "bar_format": "{desc}: {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} "
                                      f"{unit} [{{elapsed}}<{{remaining}}, {{rate_fmt}}]"}
         # Updates come once per chunk (a few dozen per stage), so each one is drawn.
-        bar = tqdm(total=total, desc=f"{self.name}: {stage}", leave=False, mininterval=0,
+        bar = tqdm(total=total, desc=f"{self.name}: {stage}", leave=False, mininterval=0, miniters=1,
                    file=sys.stderr, disable=None if self.mode == "auto" else False, **options)
         try:
             yield bar.update

@@ -1,7 +1,7 @@
 """Issue 14 item 6, ninth round: the wall-clock critical path; each change against what it
 replaces.
 
-* the location chunks (``data.ingest._location_chunks``): as many as the parse's chunks, the
+* the location chunks (``data.locating.location_chunks``): as many as the parse's chunks, the
   last two of equal size, every row once and in order; the records stored with them equal the
   records stored with the parse's chunks (the old location chunks), threaded, many chunks,
   with and without location problems (``--accept-valid``).
@@ -12,8 +12,9 @@ import pandas as pd
 import pytest
 
 from data import ingest as ingest_module
-from data import location
-from data.ingest import _chunks, _location_chunks, ingest_file
+from data import locating, location
+from data.ingest import _chunks, ingest_file
+from data.locating import location_chunks
 from data.synthetic import generate
 from storage.parquet import ParquetStore
 
@@ -22,7 +23,7 @@ from storage.parquet import ParquetStore
 def test_location_chunks_cover_every_row_once_in_order_the_last_two_equal(monkeypatch, rows):
     monkeypatch.setattr(ingest_module, "CHUNK_ROWS", 10)
     frame = pd.DataFrame({"_row": range(2, rows + 2)}, index=range(100, 100 + rows))
-    parts, old = _location_chunks(frame), _chunks(frame)
+    parts, old = location_chunks(frame, 10), _chunks(frame)
     assert len(parts) == len(old)  # the same fixed work per chunk as before
     pd.testing.assert_frame_equal(pd.concat(parts), frame)
     sizes = [len(p) for p in parts]
@@ -34,13 +35,13 @@ def test_location_chunks_cover_every_row_once_in_order_the_last_two_equal(monkey
 
 def test_nrm_sized_file_gets_a_balanced_tail():
     frame = pd.DataFrame({"_row": range(539_764)})
-    assert [len(p) for p in _location_chunks(frame)] == [250_000, 144_882, 144_882]
+    assert [len(p) for p in location_chunks(frame, 250_000)] == [250_000, 144_882, 144_882]
     assert [len(p) for p in _chunks(frame)] == [250_000, 250_000, 39_764]
 
 
 def _stored_records(tmp_path, monkeypatch, name, *, balanced: bool, bad_rows: bool):
     if not balanced:  # the old location chunks: the parse's
-        monkeypatch.setattr(ingest_module, "_location_chunks", _chunks)
+        monkeypatch.setattr(locating, "location_chunks", lambda frame, rows: _chunks(frame))
     appended = []
     real_append = ParquetStore.append
     monkeypatch.setattr(ParquetStore, "append", lambda self, feed, frame, **kw: (
