@@ -45,6 +45,7 @@ from core.errors import (
     SchemaError,
 )
 from core.schema import EVENT_DATE_FIELD, feed_fields
+from data import locating
 from data.columns import load_column_mapping, resolve_columns
 from data.content_hash import content_hash, content_hash_of, text_hashes
 from data.identifiers import mask, refuse_identifiers
@@ -267,7 +268,7 @@ def _locating(frame: pd.DataFrame, geomask_m):
     pool = SecondThread(threaded=len(frame) >= THREAD_MIN_ROWS)
     try:
         yield Located(pool, [pool.submit(locate_chunk, resolve_locations, chunk, cell_m)
-                             for chunk in _chunks(frame)])
+                             for chunk in locating.location_chunks(frame, CHUNK_ROWS)])
     except BaseException:
         pool.shutdown(wait=False, cancel_futures=True)  # a refused file: its locations unused
         raise
@@ -439,7 +440,7 @@ class _Progress:
                        "bar_format": "{desc}: {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} "
                                      f"{unit} [{{elapsed}}<{{remaining}}, {{rate_fmt}}]"}
         # Updates come once per chunk (a few dozen per stage), so each one is drawn.
-        bar = tqdm(total=total, desc=f"{self.name}: {stage}", leave=False, mininterval=0,
+        bar = tqdm(total=total, desc=f"{self.name}: {stage}", leave=False, mininterval=0, miniters=1,
                    file=sys.stderr, disable=None if self.mode == "auto" else False, **options)
         try:
             yield bar.update

@@ -41,6 +41,23 @@ def locate_chunk(resolve, chunk: pd.DataFrame, cell_m: int):
     return location, problems, hashes
 
 
+def location_chunks(frame: pd.DataFrame, chunk_rows: int) -> list[pd.DataFrame]:
+    """``frame`` in as many chunks as ``chunk_rows`` rows a chunk give (one, possibly empty,
+    at least), ``chunk_rows`` each but the last two, which share the rest equally (to a row).
+    The first thread, its own work done, runs every chunk the second has not started: the
+    second-to-last, while the second thread runs the last. NRM's 539,764 rows went 250,000 /
+    250,000 / 39,764 and the second thread sat idle ~0.3 s while the first ran a whole chunk
+    alone (docs/benchmarks.md, ninth round); now 250,000 / 144,882 / 144,882: the same number
+    of chunks, so the same fixed work per chunk."""
+    count = max(1, -(-len(frame) // chunk_rows))
+    if count < 2:
+        return [frame.iloc[0:chunk_rows]]
+    start = (count - 2) * chunk_rows
+    middle = start + (len(frame) - start + 1) // 2
+    return [*(frame.iloc[i * chunk_rows:(i + 1) * chunk_rows] for i in range(count - 2)),
+            frame.iloc[start:middle], frame.iloc[middle:]]
+
+
 def joined(futures, advance) -> tuple[pd.DataFrame, list[Problem], dict[str, np.ndarray] | None]:
     """The :func:`locate_chunk` results of ``futures`` (one per chunk, in row order) joined,
     calling ``advance(rows)`` as each chunk is ready: the locations (same index as the file),

@@ -276,8 +276,10 @@ def test_a_forced_progress_bar_counts_rows_through_parse_and_geomask(store, vali
     assert report.added == 120
     err = capsys.readouterr().err
     assert "nrm.csv: read:" in err and "B/" in err                     # bytes read
-    for stage in ("parse", "geomask"):                                  # row by row, per chunk
-        for done in (50, 100, 120):
+    # Row by row, per chunk: the parse's chunks of CHUNK_ROWS; the locations' (geomask) with
+    # the last two of equal size (``data.locating.location_chunks``: 50, 35, 35).
+    for stage, counts in (("parse", (50, 100, 120)), ("geomask", (50, 85, 120))):
+        for done in counts:
             assert re.search(rf"nrm\.csv: {stage}: +\d+%\|[^|]*\| {done}/120 rows", err), \
                 (stage, done, err[-2000:])
     for stage in ("validate", "store"):

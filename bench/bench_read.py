@@ -1,0 +1,72 @@
+"""Benchmark: the ingest's read of a partner file (``data.readers.read_partner_file``) in a
+fresh process, as the ingest does it (inside ``data.memory_pool.ingest_memory_pool``).
+
+    .venv/bin/python bench/bench_read.py [--feeds nrm rosewood] [--files DIR]
+        [--compare before=/path/to/old/checkout] [--rounds 4]
+
+The partner files are ``bench/profile_ingest_stages.py``'s (``--files``, default
+``/tmp/ingest_stage_files``). Each round reads each feed once per checkout, each read in a
+fresh process, checkouts alternating, and prints the process CPU of the read (Arrow's threads
+included, ``time.process_time``), its wall time and the minor page faults it took.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent.parent
+
+
+def worker(tree: Path, path: Path) -> dict:
+    sys.path.insert(0, str(tree))
+    from data.memory_pool import ingest_memory_pool
+    from data.readers import read_partner_file
+
+    with ingest_memory_pool():
+        before = resource.getrusage(resource.RUSAGE_SELF)
+        cpu, wall = time.process_time(), time.perf_counter()
+        _, frame = read_partner_file(path)
+        cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+        after = resource.getrusage(resource.RUSAGE_SELF)
+    return {"rows": len(frame), "cpu": cpu, "wall": wall,
+            "faults": after.ru_minflt - before.ru_minflt}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--feeds", nargs="+", default=["nrm", "rosewood"])
+    parser.add_argument("--files", default="/tmp/ingest_stage_files")
+    parser.add_argument("--compare", action="append", default=[], metavar="NAME=PATH")
+    parser.add_argument("--rounds", type=int, default=4)
+    parser.add_argument("--worker", nargs=2, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        print(json.dumps(worker(Path(args.worker[0]), Path(args.worker[1]))))
+        return
+    files = Path(args.files)
+    trees = [(name, Path(path).resolve()) for name, path in
+             (item.split("=", 1) for item in args.compare)] + [("after", HERE)]
+    print(f"# ingest read: {os.cpu_count()} cores · {time.strftime('%Y-%m-%d %H:%M %Z')} · "
+          f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    print("| round | feed | version | rows | CPU s | wall s | page faults |")
+    print("| ---: | --- | --- | ---: | ---: | ---: | ---: |")
+    for round_ in range(1, args.rounds + 1):
+        for feed in args.feeds:
+            for version, tree in trees:
+                done = subprocess.run(
+                    [sys.executable, __file__, "--worker", str(tree), str(files / f"{feed}.csv")],
+                    capture_output=True, text=True, check=True, cwd=tree)
+                r = json.loads(done.stdout.strip().splitlines()[-1])
+                print(f"| {round_} | {feed} | {version} | {r['rows']:,} | {r['cpu']:.3f} | "
+                      f"{r['wall']:.3f} | {r['faults']:,} |")
+    print(f"load average at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+
+
+if __name__ == "__main__":
+    main()
