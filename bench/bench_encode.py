@@ -6,7 +6,7 @@ compression; without dictionary; without statistics) and the whole table with ca
 sets. Times are CPU seconds of this process (``time.process_time``, best of ``--repeat``): the
 encoding runs on one thread, so its CPU is its wall on a quiet core.
 
-    .venv/bin/python bench/bench_encode.py --events 1000000 --feeds nrm rosewood --repeat 3
+    .venv/bin/python bench/bench_encode.py --events 1000000 --feeds nrm rosewood --repeat 3 --reads
 """
 from __future__ import annotations
 
@@ -89,7 +89,7 @@ def variants(schema: pa.Schema) -> dict[str, dict]:
     names = schema.names
     filtered = [c for c in ("event_date", "district_code", "ward_code", "age_group",
                             "exploitation_type", "indicators", "found_at") if c in names]
-    out = {"as stored (base options)": stored,
+    out = {"as stored (this checkout's options)": stored,
            "zstd level 1": {**stored, "compression_level": 1},
            "statistics: filtered columns only": {**stored, "write_statistics": filtered},
            "statistics: event_date only": {**stored, "write_statistics": ["event_date"]},
@@ -98,12 +98,66 @@ def variants(schema: pa.Schema) -> dict[str, dict]:
            "snappy": {**stored, "compression": "snappy"},
            "lz4": {**stored, "compression": "lz4"},
            "data_page_size 4 MiB": {**stored, "data_page_size": 4 << 20}}
-    try:
-        from storage.parquet import CHOSEN_LABEL
-        out[f"chosen ({CHOSEN_LABEL})"] = write_options(schema, chosen=True)
-    except ImportError:
-        pass
+    out["old options (before the tenth round)"] = old_options(schema)
     return out
+
+
+def old_options(schema: pa.Schema) -> dict:
+    """The store's write options before the tenth round (every column's statistics)."""
+    return {"compression": "zstd",
+            "use_dictionary": [c for c in schema.names if c not in {"record_id", "content_hash"}]}
+
+
+def reads(feed: str, table: pa.Table, folder: Path, repeat: int) -> None:
+    """The same rows stored with the old and the new options; the store's queries on each
+    (CPU and wall, best of ``repeat``, alternating), and the file sizes."""
+    import datetime as dt
+
+    import storage.parquet as parquet_store
+    from core.filters import EventFilter
+    from storage.parquet import ParquetStore
+
+    frame = table.to_pandas()
+    stores = {}
+    for label, options in (("old options", old_options), ("new options", write_options)):
+        real = parquet_store.write_options
+        parquet_store.write_options = options
+        try:
+            stores[label] = ParquetStore(folder / label.replace(" ", "-"))
+            stores[label].append(feed, frame, source="synthetic", file_name=f"{feed}.csv")
+        finally:
+            parquet_store.write_options = real
+    sample = frame.iloc[len(frame) // 3]
+    filters = {"all rows": EventFilter(),
+               "one year": EventFilter(start=dt.date(2023, 1, 1), end=dt.date(2023, 12, 31)),
+               "one district": EventFilter(districts=(sample["district_code"],)),
+               "one ward, one age group": EventFilter(wards=(sample["ward_code"],),
+                                                      age_groups=(sample["age_group"],)),
+               "a month, counts columns": EventFilter(start=dt.date(2024, 3, 1),
+                                                      end=dt.date(2024, 3, 31))}
+    sizes = {label: sum(p.stat().st_size for p in (s.root / feed).glob("*.parquet"))
+             for label, s in stores.items()}
+    print(f"\nfile size: old {sizes['old options'] / 2**20:.2f} MiB, new "
+          f"{sizes['new options'] / 2**20:.2f} MiB "
+          f"({sizes['new options'] / sizes['old options'] - 1:+.1%})\n")
+    print("| query | old: CPU ms / wall ms | new: CPU ms / wall ms | rows |")
+    print("| --- | ---: | ---: | ---: |")
+    columns = ["event_date", "district_code", "ward_code"]
+    for name, f in [*filters.items(), ("period (statistics)", None)]:
+        best = {label: (float("inf"), float("inf")) for label in stores}
+        rows = 0
+        for _ in range(repeat):
+            for label, store in stores.items():  # alternating
+                started, started_cpu = time.perf_counter(), time.process_time()
+                if f is None:
+                    store.period()
+                else:
+                    rows = len(store.query(feed, f, columns if "counts" in name else None))
+                elapsed = (time.process_time() - started_cpu, time.perf_counter() - started)
+                best[label] = min(best[label], elapsed)
+        old, new = best["old options"], best["new options"]
+        print(f"| {name} | {old[0] * 1e3:.0f} / {old[1] * 1e3:.0f} | {new[0] * 1e3:.0f} / "
+              f"{new[1] * 1e3:.0f} | {rows:,} |")
 
 
 def main() -> None:
@@ -113,6 +167,8 @@ def main() -> None:
     parser.add_argument("--feeds", nargs="+", default=["nrm", "rosewood"])
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--skip-columns", action="store_true", help="whole-table variants only")
+    parser.add_argument("--reads", action="store_true",
+                        help="also time the store's queries on files of the old and new options")
     args = parser.parse_args()
     print(f"{time.strftime('%Y-%m-%d %H:%M %Z')} · load {os.getloadavg()[0]:.2f} · "
           f"pyarrow {pa.__version__} · {args.events:,} events, seed {args.seed}")
@@ -127,6 +183,8 @@ def main() -> None:
                 per_column(table, args.repeat)
                 print()
             whole(table, args.repeat, variants(table.schema))
+            if args.reads:
+                reads(feed, table, Path(tmp) / f"{feed}-reads", max(args.repeat, 5))
     print(f"\nload at the end {os.getloadavg()[0]:.2f}")
 
 
