@@ -97,7 +97,11 @@ def variants(schema: pa.Schema) -> dict[str, dict]:
                                             "write_statistics": filtered},
            "snappy": {**stored, "compression": "snappy"},
            "lz4": {**stored, "compression": "lz4"},
-           "data_page_size 4 MiB": {**stored, "data_page_size": 4 << 20}}
+           "data_page_size 4 MiB": {**stored, "data_page_size": 4 << 20},
+           "coordinates byte-stream-split": {
+               **stored, "use_dictionary": [c for c in stored["use_dictionary"]
+                                            if c not in ("longitude", "latitude")],
+               "column_encoding": {c: "BYTE_STREAM_SPLIT" for c in ("longitude", "latitude")}}}
     out["old options (before the tenth round)"] = old_options(schema)
     return out
 
