@@ -141,3 +141,10 @@ def test_a_replace_rewrites_an_old_file_with_the_new_options(tmp_path, feeds, sm
         unchanged, before[~before["record_id"].isin(ids)].reset_index(drop=True))
     assert (after[after["record_id"].isin(ids)]["risk_level"].tolist()
             != before[before["record_id"].isin(ids)]["risk_level"].tolist())
+    # every file the replace wrote carries the new options' statistics only
+    for batch in store.batches():
+        metadata = pq.read_metadata(store.root / batch["file"])
+        names = metadata.schema.to_arrow_schema().names
+        with_stats = {names[i] for i in range(len(names))
+                      if metadata.row_group(0).column(i).statistics is not None}
+        assert with_stats == set(parquet_store.STATISTICS_COLUMNS) & set(names), batch["file"]
