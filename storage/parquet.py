@@ -37,8 +37,16 @@ MANIFEST = "_manifest.json"
 LOCK_TIMEOUT_S = 600
 ROW_GROUP_SIZE = 131_072
 #: Columns whose values are (nearly) all distinct: written without a dictionary, which would
-#: be built only to be given up (the same values are stored either way).
-DISTINCT_COLUMNS = {"record_id", "content_hash"}
+#: be built only to be given up (the same values are stored either way). Rosewood's person
+#: references and times (62-93% distinct) are smaller and quicker to write without one
+#: (docs/benchmarks.md, "tenth round": 12.8 -> 10.8 MiB at 330k rows).
+DISTINCT_COLUMNS = {"record_id", "content_hash", "person_ref", "reported_missing_at", "found_at"}
+#: The only columns given min/max statistics in each row group: those a query's filter tests
+#: (``_expression``; pushdown skips row groups by them; ``found_at``'s null count) and
+#: ``event_date`` (``ParquetStore.period`` reads its bounds from them). The other columns'
+#: statistics were computed on every write (a string column's min/max cost about as much as
+#: its encoding) and never read.
+STATISTICS_COLUMNS = ("event_date", "district_code", "ward_code", "age_group", "found_at")
 
 
 class ParquetStore(Store):
@@ -333,9 +341,13 @@ def _table_and_order(frame: pd.DataFrame, schema: pa.Schema) -> tuple[pa.Table, 
 
 
 def write_options(schema: pa.Schema) -> dict:
-    """How every batch file is written (``pq.write_table``/``ParquetWriter`` options)."""
+    """How every batch file is written (``pq.write_table``/``ParquetWriter`` options). Files
+    written before statistics were limited to ``STATISTICS_COLUMNS`` (every column had them)
+    read and append the same: the options change how values are encoded, never the schema,
+    rows or values."""
     return {"compression": "zstd",
-            "use_dictionary": [c for c in schema.names if c not in DISTINCT_COLUMNS]}
+            "use_dictionary": [c for c in schema.names if c not in DISTINCT_COLUMNS],
+            "write_statistics": [c for c in schema.names if c in STATISTICS_COLUMNS]}
 
 
 def write_sorted(frame: pd.DataFrame, schema: pa.Schema, path: Path) -> int:
