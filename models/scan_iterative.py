@@ -28,14 +28,16 @@ __all__ = ["MAX_WINDOWS", "iterative_scan"]
 
 def iterative_scan(counts: np.ndarray, population: np.ndarray, cell_m: float, radii_m, *,
                    min_events: int, n_simulations: int, alpha: float, rng, areas=None,
-                   budget_cells: float = np.inf, max_windows: int = MAX_WINDOWS) -> ScanResult:
+                   budget_cells: float = np.inf, max_windows: int | None = None) -> ScanResult:
     """Clusters found one at a time, each tested on the data without the ones before.
 
     Parameters are ``models.scan.poisson_scan``'s (``areas`` over the land cells
     ``population > 0``), plus ``budget_cells`` (stop once the kept windows hold this many
-    cells) and ``max_windows``. Returns a ``ScanResult`` whose windows are in the order found;
+    cells) and ``max_windows`` (``None``: ``MAX_WINDOWS``, read at the call, which a diagnosis
+    may raise: ``bench/bench_recovery.py --max-windows``). Returns a ``ScanResult`` whose windows are in the order found;
     ``null_max`` and ``max_llr`` are the first step's (the test of the most likely cluster).
     """
+    max_windows = MAX_WINDOWS if max_windows is None else max_windows
     counts = np.asarray(counts, float)
     population = np.asarray(population, float)
     land = population.ravel() > 0
