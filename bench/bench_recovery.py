@@ -4,6 +4,7 @@
         [--volumes 8000 100] [--seeds 20] [--first-seed 1] [--null-seeds 20]
         [--max-area 0.03 | --max-area none] [--windows discs+areas | discs] [--maps DIR]
         [--budget-rule stop | skip] [--overlap none | centres] [--skip-alerts]
+        [--secondary conservative | iterative] [--max-windows 30]
 
 For each family of ``data.synthetic_families`` and each volume (events over 24 months), seeds
 ``first-seed`` .. ``first-seed + seeds - 1``: ``HotspotModel(random_state=seed,
@@ -28,6 +29,9 @@ tool for space-time bursts; ``models.recovery.score_alerts``), analysing the las
 ``--windows discs`` fits the scan with discs alone (the model before areal windows: 3c);
 ``--budget-rule skip`` and ``--overlap centres`` fit 3e's candidate report changes (the area
 share printed is the union of the hotspots' cells, which overlapping hotspots share);
+``--secondary iterative`` fits 3f's iterative scan (each secondary tested on the data without
+the stronger clusters); ``--max-windows N`` raises its cap of windows (a diagnosis: 3f's
+rule is with the model's cap, 30);
 ``--mismatched-truth`` scores each fit against an unrelated seed's truth (seed + 1000), to see
 how often the rules call a structure found, or a hotspot true, by chance;
 ``--maps DIR`` draws each family's first seed at each volume (truth and hotspots) to PNG.
@@ -51,6 +55,7 @@ from scipy import stats
 from tqdm import tqdm
 
 from data.synthetic_families import FAMILIES, family_events
+from models import scan_iterative
 from models.hotspots import HotspotModel, OutsideAreaWarning
 from models.recovery import DETECTABLE_FACTOR, score_hotspots
 from tests.test_hotspots import null_events
@@ -62,7 +67,8 @@ MIN_EVENTS = HotspotModel().min_events
 
 WINDOWS = {"windows": HotspotModel().windows}  # set by --windows
 REPORT = {"budget_rule": HotspotModel().budget_rule,
-          "overlap": HotspotModel().overlap}  # set by --budget-rule and --overlap
+          "overlap": HotspotModel().overlap,
+          "secondary": HotspotModel().secondary}  # set by --budget-rule, --overlap, --secondary
 
 
 def fit(events, seed: int, max_area) -> tuple[HotspotModel, float]:
@@ -307,6 +313,11 @@ def main() -> None:
                         choices=["stop", "skip"], help="the area budget's rule (3e)")
     parser.add_argument("--overlap", default=HotspotModel().overlap,
                         choices=["none", "centres"], help="the scan's secondaries (3e)")
+    parser.add_argument("--secondary", default=HotspotModel().secondary,
+                        choices=["conservative", "iterative"],
+                        help="how the scan tests secondary hotspots (3f)")
+    parser.add_argument("--max-windows", type=int, default=scan_iterative.MAX_WINDOWS,
+                        help="the iterative scan's cap of windows (a diagnosis)")
     parser.add_argument("--mismatched-truth", action="store_true",
                         help="score each fit against the truth of seed + 1000 (a check of the "
                              "rules: how often an unrelated structure counts as found)")
@@ -314,13 +325,15 @@ def main() -> None:
     args = parser.parse_args()
     max_area = None if args.max_area.lower() == "none" else float(args.max_area)
     WINDOWS["windows"] = args.windows
-    REPORT.update(budget_rule=args.budget_rule, overlap=args.overlap)
+    scan_iterative.MAX_WINDOWS = args.max_windows
+    REPORT.update(budget_rule=args.budget_rule, overlap=args.overlap, secondary=args.secondary)
     seeds = list(range(args.first_seed, args.first_seed + args.seeds))
     started, cpu = time.perf_counter(), time.process_time()
     print(f"# bench_recovery: {platform.platform()}, Python {platform.python_version()}, "
           f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at start, "
           f"{pd.Timestamp.now():%Y-%m-%d %H:%M}; max_area {max_area}, windows {args.windows}, "
-          f"budget_rule {args.budget_rule}, overlap {args.overlap}")
+          f"budget_rule {args.budget_rule}, overlap {args.overlap}, "
+          f"secondary {args.secondary}, max_windows {args.max_windows}")
     print(f"\n## Planted recovery per family, seeds {seeds[0]}-{seeds[-1]}, {MONTHS} months")
     if args.mismatched_truth:
         print("(scored against the truth of seed + 1000: chance agreement, not recovery)")

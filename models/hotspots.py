@@ -43,9 +43,11 @@ from models.hotspot_frame import describe_hotspots
 from models.metrics import pai
 from models.scan import OVERLAPS, poisson_scan
 from models.scan_areas import area_windows
+from models.scan_iterative import iterative_scan
 
 METHODS = ("scan", "kde", "gistar", "dbscan", "hdbscan")
 WINDOWS = ("discs+areas", "discs")
+SECONDARY = ("conservative", "iterative")
 
 
 class OutsideAreaWarning(UserWarning):
@@ -121,6 +123,12 @@ class HotspotModel(ClusterMixin, BaseEstimator):
         one when neither holds the other's centre; each keeps its whole window, ``overlaps``
         lists the stronger ones it shares cells with, a shared cell is the strongest's in
         ``labels_``, and the area budget counts shared cells once (3e).
+    secondary : {"conservative", "iterative"}, default="conservative"
+        How the scan tests secondary hotspots. ``"conservative"``: against the most likely
+        cluster's simulated maxima. ``"iterative"`` (Zhang, Assunção & Kulldorff 2010;
+        ``models.scan_iterative``): each found cluster's cells leave the data and the scan and
+        its null run again on the rest, until the next is not significant, 30 are found or
+        they fill ``max_area``; needs ``overlap="none"`` (docs/hotspots.md, 3f).
     ranking : {"mixture", "kde", "kde-cv", "sepp", "population"} or None, default="mixture"
         The ``models.forecast.ForecastRanker`` kind behind ``top_area``; ``None`` fits none.
 
@@ -184,6 +192,7 @@ class HotspotModel(ClusterMixin, BaseEstimator):
         "max_hotspots": [Interval(Integral, 1, None, closed="left"), None],
         "budget_rule": [StrOptions(set(RULES))],
         "overlap": [StrOptions(set(OVERLAPS))],
+        "secondary": [StrOptions(set(SECONDARY))],
         "ranking": [StrOptions(set(KINDS)), None],
         "exposure": [dict, pd.DataFrame, None],
     }
@@ -192,7 +201,7 @@ class HotspotModel(ClusterMixin, BaseEstimator):
                  cell_size_m=300, max_radius_m=1500, windows="discs+areas", bandwidth_m=500,
                  coverage=0.05, n_simulations=99, cross_feed=True, random_state=None,
                  max_area=0.03, max_hotspots=None, budget_rule="skip", overlap="none",
-                 ranking="mixture", exposure=None):
+                 ranking="mixture", exposure=None, secondary="conservative"):
         self.method = method
         self.min_events = min_events
         self.alpha = alpha
@@ -211,6 +220,7 @@ class HotspotModel(ClusterMixin, BaseEstimator):
         self.overlap = overlap
         self.ranking = ranking
         self.exposure = exposure
+        self.secondary = secondary
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
@@ -402,10 +412,21 @@ def _seed(rng) -> int:
 def _scan(counts, grid: Grid, model: HotspotModel, rng) -> baselines.CellHotspots:
     """The Poisson scan as a ``CellHotspots``, scored by fitted intensity per cell."""
     radii = np.arange(grid.cell_m, max(model.max_radius_m, grid.cell_m) + 1e-6, grid.cell_m)
-    result = poisson_scan(counts, grid.population, grid.cell_m, radii,
-                          min_events=model.min_events, n_simulations=model.n_simulations,
-                          alpha=model.alpha, rng=rng, areas=_area_windows(grid, model),
-                          overlap=model.overlap)
+    if model.secondary == "iterative":
+        if model.overlap != "none":
+            raise ValueError('secondary="iterative" reports no overlapping hotspots: it needs '
+                             f'overlap="none", got overlap={model.overlap!r}')
+        budget = np.inf if model.max_area is None else (
+            model.max_area * grid.area_km2 / grid.cell_km2 + 1e-9)
+        result = iterative_scan(counts, grid.population, grid.cell_m, radii,
+                                min_events=model.min_events, n_simulations=model.n_simulations,
+                                alpha=model.alpha, rng=rng, areas=_area_windows(grid, model),
+                                budget_cells=budget)
+    else:
+        result = poisson_scan(counts, grid.population, grid.cell_m, radii,
+                              min_events=model.min_events,
+                              n_simulations=model.n_simulations, alpha=model.alpha, rng=rng,
+                              areas=_area_windows(grid, model), overlap=model.overlap)
     labels = np.full(grid.nx * grid.ny, -1)
     for k in range(len(result.cells) - 1, -1, -1):  # a shared cell is the strongest's
         labels[result.cells[k]] = k

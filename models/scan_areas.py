@@ -84,6 +84,17 @@ class AreaWindows:
         return AreaWindows(self.units, self.members[keep], self.window_cells[keep],
                            self.centre_unit[keep], self.kind[keep], self.codes)
 
+    def restrict(self, keep: np.ndarray) -> AreaWindows:
+        """The windows over the land cells where ``keep`` (one flag per land cell) is True, each
+        keeping only those cells; a window left with no cell is dropped (the iterative scan,
+        ``models.scan_iterative``, removes a found cluster's cells from the data)."""
+        keep = np.asarray(keep, bool)
+        units = self.units[:, keep].tocsr()
+        window_cells = self.window_cells[:, keep].tocsr()
+        alive = np.flatnonzero(np.diff(window_cells.indptr) > 0)
+        return AreaWindows(units, self.members[alive], window_cells[alive],
+                           self.centre_unit[alive], self.kind[alive], self.codes)
+
     def null_scorer(self, expected: np.ndarray, total: float, min_events: float) -> AreaNull:
         """What ``models.scan_null.null_maxima`` adds to each simulated disc maximum."""
         return AreaNull(self, expected, total, min_events)
