@@ -17,13 +17,19 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import subprocess
 import sys
 import time
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _checkouts import (  # noqa: E402
+    add_checkout_arguments,
+    checkouts,
+    load_average,
+    load_line,
+    partner_files,
+    run_worker,
+)
 
 
 def worker(tree: Path, path: Path, feed: str, repeat: int) -> dict:
@@ -59,11 +65,9 @@ def worker(tree: Path, path: Path, feed: str, repeat: int) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--feed", default="nrm", choices=["nrm", "rosewood", "mandevilla"])
-    parser.add_argument("--files", default="/tmp/ingest_stage_files")
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--compare", action="append", default=[], metavar="NAME=PATH")
-    parser.add_argument("--rounds", type=int, default=2)
+    add_checkout_arguments(parser, rounds=2)
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--worker", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -71,29 +75,19 @@ def main() -> None:
         tree, path, feed = args.worker
         print(json.dumps(worker(Path(tree), Path(path), feed, args.repeat)))
         return
-    files = Path(args.files)
-    if not (files / f"{args.feed}.csv").exists():
-        files.mkdir(parents=True, exist_ok=True)
-        sys.path.insert(0, str(HERE / "bench"))
-        from bench_ingest import write_feeds
-        write_feeds(files, args.events, args.seed)
-    trees = [(name, Path(path).resolve()) for name, path in
-             (item.split("=", 1) for item in args.compare)] + [("after", HERE)]
-    print(f"# location stage: {os.cpu_count()} cores · {time.strftime('%Y-%m-%d %H:%M %Z')} · "
-          f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())} · "
-          f"{files / (args.feed + '.csv')}")
+    files = partner_files(Path(args.files), [args.feed], args.events, args.seed)
+    trees = checkouts(args.compare)
+    print(f"{load_line('location stage')} · {files / (args.feed + '.csv')}")
     print("| round | version | rows | chunks | CPU s (best of {}) | wall s |".format(args.repeat))
     print("| ---: | --- | ---: | ---: | ---: | ---: |")
     for round_ in range(1, args.rounds + 1):
         for version, tree in trees:
-            done = subprocess.run(
-                [sys.executable, __file__, "--worker", str(tree), str(files / f"{args.feed}.csv"),
-                 args.feed, "--repeat", str(args.repeat)],
-                capture_output=True, text=True, check=True, cwd=tree)
-            result = json.loads(done.stdout.strip().splitlines()[-1])
+            result = run_worker(__file__, tree, "--worker", str(tree),
+                                str(files / f"{args.feed}.csv"), args.feed,
+                                "--repeat", str(args.repeat))
             print(f"| {round_} | {version} | {result['rows']:,} | {' / '.join(f'{s:,}' for s in result['sizes'])} | "
                   f"{result['cpu']:.3f} | {result['wall']:.3f} |")
-    print(f"load average at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    print(f"load average at the end: {load_average()}")
 
 
 if __name__ == "__main__":

@@ -13,14 +13,19 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import resource
-import subprocess
 import sys
 import time
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _checkouts import (  # noqa: E402
+    add_checkout_arguments,
+    checkouts,
+    load_average,
+    load_line,
+    run_worker,
+)
 
 
 def worker(tree: Path, path: Path) -> dict:
@@ -41,31 +46,24 @@ def worker(tree: Path, path: Path) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--feeds", nargs="+", default=["nrm", "rosewood"])
-    parser.add_argument("--files", default="/tmp/ingest_stage_files")
-    parser.add_argument("--compare", action="append", default=[], metavar="NAME=PATH")
-    parser.add_argument("--rounds", type=int, default=4)
+    add_checkout_arguments(parser, rounds=4)
     parser.add_argument("--worker", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
         print(json.dumps(worker(Path(args.worker[0]), Path(args.worker[1]))))
         return
     files = Path(args.files)
-    trees = [(name, Path(path).resolve()) for name, path in
-             (item.split("=", 1) for item in args.compare)] + [("after", HERE)]
-    print(f"# ingest read: {os.cpu_count()} cores · {time.strftime('%Y-%m-%d %H:%M %Z')} · "
-          f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    trees = checkouts(args.compare)
+    print(load_line("ingest read"))
     print("| round | feed | version | rows | CPU s | wall s | page faults |")
     print("| ---: | --- | --- | ---: | ---: | ---: | ---: |")
     for round_ in range(1, args.rounds + 1):
         for feed in args.feeds:
             for version, tree in trees:
-                done = subprocess.run(
-                    [sys.executable, __file__, "--worker", str(tree), str(files / f"{feed}.csv")],
-                    capture_output=True, text=True, check=True, cwd=tree)
-                r = json.loads(done.stdout.strip().splitlines()[-1])
+                r = run_worker(__file__, tree, "--worker", str(tree), str(files / f"{feed}.csv"))
                 print(f"| {round_} | {feed} | {version} | {r['rows']:,} | {r['cpu']:.3f} | "
                       f"{r['wall']:.3f} | {r['faults']:,} |")
-    print(f"load average at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    print(f"load average at the end: {load_average()}")
 
 
 if __name__ == "__main__":

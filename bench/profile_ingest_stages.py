@@ -22,16 +22,23 @@ import argparse
 import collections
 import functools
 import json
-import os
 import resource
-import subprocess
 import sys
 import tempfile
 import threading
 import time
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _checkouts import (  # noqa: E402
+    add_checkout_arguments,
+    checkouts,
+    load_average,
+    load_line,
+    partner_files,
+    run_worker,
+)
+
 FEEDS = ("nrm", "rosewood", "mandevilla")
 #: (module, function name as that module calls it, stage label)
 STAGES = [
@@ -103,31 +110,20 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--files", default="/tmp/ingest_stage_files")
-    parser.add_argument("--compare", action="append", default=[], metavar="NAME=PATH")
-    parser.add_argument("--rounds", type=int, default=1)
+    add_checkout_arguments(parser, rounds=1)
     parser.add_argument("--worker", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
         print(json.dumps(worker(Path(args.worker[0]), Path(args.worker[1]))))
         return
-    files = Path(args.files)
-    if not all((files / f"{feed}.csv").exists() for feed in FEEDS):
-        files.mkdir(parents=True, exist_ok=True)
-        sys.path.insert(0, str(HERE / "bench"))
-        from bench_ingest import write_feeds
-        write_feeds(files, args.events, args.seed)
-    trees = [(name, Path(path).resolve()) for name, path in
-             (item.split("=", 1) for item in args.compare)] + [("after", HERE)]
-    print(f"# ingest stages: {os.cpu_count()} cores · {time.strftime('%Y-%m-%d %H:%M %Z')} · "
-          f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())} · files {files}")
+    files = partner_files(Path(args.files), FEEDS, args.events, args.seed)
+    trees = checkouts(args.compare)
+    print(f"{load_line('ingest stages')} · files {files}")
     results = collections.defaultdict(list)
     for _ in range(args.rounds):
         for version, tree in trees:
-            done = subprocess.run([sys.executable, __file__, "--worker", str(tree), str(files)],
-                                  capture_output=True, text=True, check=True, cwd=tree,
-                                  env={**os.environ, "INGEST_PROGRESS": "never"})
-            results[version].append(json.loads(done.stdout.strip().splitlines()[-1]))
+            results[version].append(run_worker(__file__, tree, "--worker", str(tree), str(files),
+                                               env={"INGEST_PROGRESS": "never"}))
     versions = [v for v, _ in trees]
     for feed in FEEDS:
         print(f"\n{feed}: CPU seconds by stage, each round (" + " | ".join(versions) + ")")
@@ -151,7 +147,7 @@ def main() -> None:
         print(f"{version}: imports before the first ingest, CPU s: "
               + " / ".join(f"{r['imports_cpu']:.2f}" for r in results[version])
               + "; peak memory GiB: " + " / ".join(f"{r['peak_gib']:.2f}" for r in results[version]))
-    print(f"load average at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    print(f"load average at the end: {load_average()}")
 
 
 if __name__ == "__main__":

@@ -20,15 +20,20 @@ import argparse
 import functools
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import threading
 import time
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(HERE / "bench"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _checkouts import (  # noqa: E402
+    add_checkout_arguments,
+    checkouts,
+    load_average,
+    load_line,
+    run_worker,
+)
 from profile_ingest_stages import FEEDS, STAGES  # noqa: E402
 
 TICKS = os.sysconf("SC_CLK_TCK")
@@ -140,9 +145,7 @@ def report(version: str, feed: str, result: dict) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--feeds", nargs="+", default=["nrm", "rosewood"], choices=FEEDS)
-    parser.add_argument("--files", default="/tmp/ingest_stage_files")
-    parser.add_argument("--compare", action="append", default=[], metavar="NAME=PATH")
-    parser.add_argument("--rounds", type=int, default=1)
+    add_checkout_arguments(parser, rounds=1)
     parser.add_argument("--slice-ms", type=float, default=100)
     parser.add_argument("--worker", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -153,20 +156,15 @@ def main() -> None:
     files = Path(args.files)
     if not all((files / f"{feed}.csv").exists() for feed in FEEDS):
         sys.exit(f"{files}: run bench/profile_ingest_stages.py first (it writes the files)")
-    trees = [(name, Path(path).resolve()) for name, path in
-             (item.split("=", 1) for item in args.compare)] + [("after", HERE)]
-    print(f"# ingest timeline: {os.cpu_count()} cores · {time.strftime('%Y-%m-%d %H:%M %Z')} · "
-          f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    trees = checkouts(args.compare)
+    print(load_line("ingest timeline"))
     for _ in range(args.rounds):
         for feed in args.feeds:
             for version, tree in trees:
-                done = subprocess.run(
-                    [sys.executable, __file__, "--slice-ms", str(args.slice_ms),
-                     "--worker", str(tree), str(files), feed],
-                    capture_output=True, text=True, check=True, cwd=tree,
-                    env={**os.environ, "INGEST_PROGRESS": "never"})
-                report(version, feed, json.loads(done.stdout.strip().splitlines()[-1]))
-    print(f"\nload average at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+                report(version, feed, run_worker(
+                    __file__, tree, "--slice-ms", str(args.slice_ms), "--worker", str(tree),
+                    str(files), feed, env={"INGEST_PROGRESS": "never"}))
+    print(f"\nload average at the end: {load_average()}")
 
 
 if __name__ == "__main__":
