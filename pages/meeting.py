@@ -92,7 +92,7 @@ elif state.step == "districts":
     st.caption("Records in the period by district and feed; rate per 100,000 residents of all "
                "feeds.")
 elif state.step == "hotspots":
-    map_column, table_column = st.columns([3, 2])
+    map_column, table_column = st.columns([1, 1])
     with map_column:
         st_folium(meeting_steps.meeting_map(data), key="meeting_map", height=560,
                   returned_objects=[], use_container_width=True)
@@ -100,7 +100,8 @@ elif state.step == "hotspots":
                                 for n, (_fill, _line, label) in
                                 enumerate(meeting_steps.map_legend())))
     if len(data.hotspots):
-        table_column.table(meeting_steps.hotspot_rows_by_rank(data.hotspots))
+        table_column.table(meeting_steps.hotspot_rows_by_rank(data.hotspots,
+                                                                 data.hotspot_window))
         table_column.caption(meeting_steps.hotspot_caption(data),
                              help=meeting_steps.HOTSPOT_HELP)
     else:

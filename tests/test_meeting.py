@@ -42,6 +42,7 @@ from views.meeting_steps import (
     BEYOND,
     BEYOND_YEAR,
     hotspot_rows,
+    hotspot_rows_by_rank,
     kpi_frame,
     markdown_text,
 )
@@ -330,6 +331,35 @@ def test_meeting_hotspots_are_fitted_on_the_trend_window_not_one_quarter(synthet
     quarter = fit_hotspots(RoleScopedQuery(synthetic, chair), list(FEEDS),
                            Period("2026-Q3").filter())
     assert set(quarter.hotspots["trend"]) == {TOO_SHORT}
+
+
+def test_the_meeting_table_keeps_the_rank_the_map_numbers_show(synthetic):
+    """The map labels each hotspot with its rank; the table beside it must show the same
+    numbers. Ranks 1, 2, 3 … as an integer index became a RangeIndex, which Arrow keeps only as
+    metadata, so the page's ``st.table`` showed no rank at all."""
+    import pyarrow as pa
+
+    data = meeting_data(meeting_query(synthetic, Principal("t", "chair")),
+                        MeetingState("2026-Q3"))
+    table = hotspot_rows_by_rank(data.hotspots)
+    shown = pa.Table.from_pandas(table)  # what st.table sends to the browser
+    assert "Rank" in shown.column_names
+    assert shown.column("Rank").to_pylist() == [
+        str(r) for r in data.hotspots["rank"].astype(int)]
+    # Narrow enough for the column beside the map: the window once, in the header.
+    window = "24 months to Sep 2026"
+    assert data.hotspot_window == window
+    assert list(table.columns)[:3] == ["Where", "Records", "Trend"]
+    narrow = hotspot_rows_by_rank(data.hotspots, window)
+    assert list(narrow.columns)[:3] == ["Where", "Records", f"Trend ({window})"]
+    assert list(narrow[f"Trend ({window})"] + f" ({window})") == list(table["Trend"])
+    # "Several feeds" only when some hotspot is in several feeds.
+    one_feed = data.hotspots.assign(cross_feed=False)
+    assert "Several feeds" not in hotspot_rows_by_rank(one_feed, window).columns
+    some = data.hotspots.assign(cross_feed=[True] + [False] * (len(data.hotspots) - 1))
+    assert list(hotspot_rows_by_rank(some, window)["Several feeds"])[:2] == ["yes", ""]
+    # A window the rows do not name stays in every row.
+    assert "Trend" in hotspot_rows_by_rank(data.hotspots, "12 months to Sep 2026").columns
 
 
 def test_district_focus_and_the_hotspots(synthetic):

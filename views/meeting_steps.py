@@ -66,9 +66,23 @@ def hotspot_rows(hotspots) -> pd.DataFrame:
     })
 
 
-def hotspot_rows_by_rank(hotspots) -> pd.DataFrame:
-    """:func:`hotspot_rows` indexed by rank, as the meeting page's ``st.table`` shows it."""
-    return hotspot_rows(hotspots).set_index("Rank")
+def hotspot_rows_by_rank(hotspots, window: str | None = None) -> pd.DataFrame:
+    """:func:`hotspot_rows` as the meeting page's ``st.table`` shows it, narrow enough to sit
+    beside the map on a projector: indexed by rank; the trend's window (``window``, e.g. "24
+    months to Sep 2026") named once in the column's header instead of in every row, when every
+    row names that window; "Several feeds" only when some hotspot is in several.
+
+    The rank is the index as text: pandas makes ranks 1, 2, 3 … a ``RangeIndex``, which Arrow
+    keeps only as metadata and ``st.table`` then leaves out, and the map's numbers are ranks."""
+    rows = hotspot_rows(hotspots)
+    rows = rows.set_index(pd.Index(rows["Rank"].astype(str), name="Rank")).drop(columns="Rank")
+    if not (rows["Several feeds"] != "").any():
+        rows = rows.drop(columns="Several feeds")
+    suffix = f" ({window})"
+    if window and len(rows) and rows["Trend"].str.endswith(suffix).all():
+        rows["Trend"] = rows["Trend"].str.removesuffix(suffix)
+        rows = rows.rename(columns={"Trend": f"Trend ({window})"})
+    return rows
 
 
 def hotspot_caption(data: MeetingData) -> str:

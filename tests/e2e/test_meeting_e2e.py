@@ -97,6 +97,9 @@ def test_a_chair_steps_through_the_meeting_and_downloads_the_pack(browse, meetin
                                                             timeout=APP_RUN_TIMEOUT_MS)
             assert frame.locator("path.wy-district").count() == 5
             assert "Horbury" in main.locator('[data-testid="stTable"]').inner_text()
+            # Each row names the rank the map's number shows.
+            ranks = main.locator('[data-testid="stTable"] tbody th').all_inner_texts()
+            assert [r.strip() for r in ranks][:2] == ["1", "2"]
         if number == 4:
             table = main.locator('[data-testid="stTable"]')
             # Shown as written (invisible word joiners break autolinks) ...
