@@ -12,6 +12,7 @@ import datetime as dt
 import json
 
 import numpy as np
+import pytest
 import shapely
 
 from maps.hotspot_layer import (
@@ -33,6 +34,7 @@ from views.hotspot_notes import (
     shared_wards,
 )
 from views.hotspots import explain, fit_hotspots, ranked_table
+from views.readable import percent_text
 from views.viewstate import ExplorerState
 
 ROWS, FEEDS = hotspot_fixtures.ROWS, hotspot_fixtures.FEEDS
@@ -192,7 +194,14 @@ def test_places_the_area_budget_leaves_out_are_counted_and_said(store):
 
 
 def test_shares_are_said_as_people_say_them():
-    from views.hotspot_notes import _percent
-
-    assert [_percent(x) for x in (0.03, 0.029, 0.0004, 0.0, 0.1234)] == \
-        ["3%", "2.9%", "under 0.1%", "0%", "12.3%"]
+    """One percent formatter for the Hotspots page (its coverage note and its accuracy
+    check): one decimal only below 10%, where it matters, never a bare ".0"."""
+    assert [percent_text(x) for x in (0.03, 0.029, 0.0296, 0.0994, 0.0995, 0.1234, 0.3)] == \
+        ["3%", "2.9%", "3%", "9.9%", "10%", "12%", "30%"]
+    # A tiny share is not rounded to nothing, nor a share short of all to everything.
+    assert [percent_text(x) for x in (0.0, 0.0004, 0.00099, 0.001, 0.9996, 1.0)] == \
+        ["0%", "under 0.1%", "under 0.1%", "0.1%", "over 99%", "100%"]
+    assert percent_text(float("nan")) == percent_text(None) == "—"
+    for bad in (-0.01, 1.5, "a third"):
+        with pytest.raises(ValueError, match="a share must be"):
+            percent_text(bad)

@@ -14,6 +14,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from views.readable import percent_text
+
 #: What orders the hotspots, for the table's caption and the Rank column's help.
 RANKED_BY = ("Ranked by strength of evidence: the scan's log-likelihood ratio, which weighs how "
              "far the rate inside exceeds the rate outside against how many records it rests "
@@ -34,25 +36,19 @@ def coverage_note(view) -> str:
         if not view.left_out or view.max_area is None:
             return ""
         places = "place was" if view.left_out == 1 else "places were"
-        return (f"No hotspot fits within the list's limit of {_percent(view.max_area)} of West "
-                f"Yorkshire: {view.left_out} significant {places} found, each larger than that.")
-    covered = f"They cover {_percent(view.area_share)} of West Yorkshire"
+        return (f"No hotspot fits within the list's limit of {percent_text(view.max_area)} of "
+                f"West Yorkshire: {view.left_out} significant {places} found, each larger than "
+                "that.")
+    covered = f"They cover {percent_text(view.area_share)} of West Yorkshire"
     if view.max_area is None:
         return covered + " (no area limit)."
-    budget = (f"{covered}; the list is limited to {_percent(view.max_area)}, so that a "
+    budget = (f"{covered}; the list is limited to {percent_text(view.max_area)}, so that a "
               "partnership can task it")
     if not view.left_out:
         return budget + "."
     places = "place was" if view.left_out == 1 else "places were"
     return (f"{budget}: {view.left_out} more significant {places} left out to stay within "
             "it (the strongest that fit are shown).")
-
-
-def _percent(share: float) -> str:
-    """A share of the county as people say it: "2.9%", "under 0.1%"."""
-    if share <= 0:
-        return "0%"
-    return "under 0.1%" if share < 0.001 else f"{share * 100:.1f}%".replace(".0%", "%")
 
 
 def ranking_note(view) -> str:
