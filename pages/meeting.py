@@ -103,6 +103,8 @@ elif state.step == "hotspots":
         table_column.table(meeting_steps.hotspot_rows_by_rank(data.hotspots))
         table_column.caption(meeting_steps.hotspot_caption(data),
                              help=meeting_steps.HOTSPOT_HELP)
+        if coverage := meeting_steps.coverage_text(data):   # the Hotspots page's sentence
+            table_column.caption(coverage, help=data.hotspot_coverage_help or None)
     else:
         table_column.info(meeting_steps.no_hotspot_text(data), icon=":material/map:")
     if data.alerts is not None:   # new-hotspot alerts of the period's last month
