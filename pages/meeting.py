@@ -92,7 +92,13 @@ elif state.step == "districts":
     st.caption("Records in the period by district and feed; rate per 100,000 residents of all "
                "feeds.")
 elif state.step == "hotspots":
-    map_column, table_column = st.columns([3, 2])
+    # What the hotspots cover, in the Hotspots page's words: first, on one line, so the room
+    # reads it before the map and a long table push it off the screen.
+    if coverage := meeting_steps.coverage_text(data):
+        st.markdown(meeting_steps.markdown_text(coverage),
+                    help=data.hotspot_coverage_help or None)
+    # Even columns: the table's five columns fit beside the map without scrolling.
+    map_column, table_column = st.columns([1, 1])
     with map_column:
         st_folium(meeting_steps.meeting_map(data), key="meeting_map", height=560,
                   returned_objects=[], use_container_width=True)
@@ -100,11 +106,10 @@ elif state.step == "hotspots":
                                 for n, (_fill, _line, label) in
                                 enumerate(meeting_steps.map_legend())))
     if len(data.hotspots):
-        table_column.table(meeting_steps.hotspot_rows_by_rank(data.hotspots))
+        # Shown: pandas makes ranks 1..n a RangeIndex, which st.table would hide.
+        table_column.table(meeting_steps.hotspot_rows_by_rank(data.hotspots), hide_index=False)
         table_column.caption(meeting_steps.hotspot_caption(data),
                              help=meeting_steps.HOTSPOT_HELP)
-        if coverage := meeting_steps.coverage_text(data):   # the Hotspots page's sentence
-            table_column.caption(coverage, help=data.hotspot_coverage_help or None)
     else:
         table_column.info(meeting_steps.no_hotspot_text(data), icon=":material/map:")
     if data.alerts is not None:   # new-hotspot alerts of the period's last month

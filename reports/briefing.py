@@ -313,7 +313,8 @@ def _layout(data: MeetingData, principal: Principal, now: dt.datetime, map_png: 
                   Image(io.BytesIO(map_png), width=160 * mm, height=115 * mm),
                   Paragraph(f"Hotspots of all feeds over the {esc(data.hotspot_window)} "
                             "(Poisson scan against residents; Rosewood against accommodation bed-nights "
-                            "where that layer is loaded), numbered by rank. "
+                            "where that layer is loaded), shown as the wards they fall in "
+                            "and numbered by rank. "
                             f"Trend classes: {esc(HOTSPOT_CLASS_NOTE)}", s["small"]),
                   _table(rows, widths=[12 * mm, 68 * mm, 18 * mm, 58 * mm, 20 * mm],
                          right_from=2) if len(rows) > 1 else

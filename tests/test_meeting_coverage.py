@@ -27,7 +27,7 @@ from views import meeting_figures
 from views.hotspot_notes import COVERAGE_HELP, coverage_note
 from views.meeting import MeetingState, Period
 from views.meeting_figures import hotspot_filter, meeting_data, meeting_query
-from views.meeting_steps import coverage_text, no_hotspot_text
+from views.meeting_steps import coverage_text, markdown_text, no_hotspot_text
 from views.readable import percent_text
 
 PERIOD = "2026-Q3"
@@ -137,16 +137,15 @@ def env(monkeypatch, synthetic, tmp_path):
     st.cache_data.clear()
 
 
-def captions(at) -> list[str]:
-    return [c.value for c in at.caption]
-
-
-def test_the_meetings_hotspot_step_shows_the_sentence_with_its_help(env):
+def test_the_meetings_hotspot_step_shows_the_sentence_first_with_its_help(env):
     at = open_page("pages/meeting.py", "chair", period=PERIOD, step="hotspots")
     expected = coverage_text(the_meeting(env))
-    assert expected.startswith("The ") and expected in captions(at)
-    [shown] = [c for c in at.caption if c.value == expected]
-    assert shown.help == COVERAGE_HELP
+    assert expected.startswith("The ")
+    # Escaped for Markdown, it reads as it is; it comes first after the step's title.
+    step = next(i for i, m in enumerate(at.markdown) if "meeting-step" in str(m.value))
+    shown = at.markdown[step + 1]
+    assert shown.value == markdown_text(expected)
+    assert shown.value.replace("\\", "") == expected and shown.help == COVERAGE_HELP
     assert at.table[0].value.index.name == "Rank"
 
 

@@ -73,9 +73,12 @@ def hotspot_rows_by_rank(hotspots) -> pd.DataFrame:
 
 def hotspot_caption(data: MeetingData) -> str:
     """What the hotspot step's table is about: the window of the fit, its records and classes
-    (the classes' definitions are ``HOTSPOT_HELP``, for the help icon)."""
-    return (f"Hotspots of all feeds over the {data.hotspot_window}: records over that window, "
-            "and each hotspot's trend class for it.")
+    (the classes' definitions are ``HOTSPOT_HELP``, for the help icon). The map and the
+    records are of whole wards (``views.meeting_figures.as_wards``), larger than the hotspots
+    whose share of West Yorkshire :func:`coverage_text` gives, so the caption says so."""
+    return (f"Hotspots of all feeds over the {data.hotspot_window}, shown as the wards they "
+            "fall in: those wards' records over that window, and each hotspot's trend class "
+            "for it.")
 
 
 def coverage_text(data: MeetingData) -> str:

@@ -96,7 +96,14 @@ def test_a_chair_steps_through_the_meeting_and_downloads_the_pack(browse, meetin
             frame.locator("path.wy-district").first.wait_for(state="attached",
                                                             timeout=APP_RUN_TIMEOUT_MS)
             assert frame.locator("path.wy-district").count() == 5
-            assert "Horbury" in main.locator('[data-testid="stTable"]').inner_text()
+            table = main.locator('[data-testid="stTable"]').first.inner_text()
+            assert "Horbury" in table
+            # The ranks the map is numbered with head the table's rows (st.table hides a
+            # RangeIndex, which pandas makes of ranks 1..n).
+            assert table.split()[0] == "Rank"
+            # What the hotspots cover, in the Hotspots page's words, under the table.
+            assert re.search(r"The \d+ hotspots cover [\d.]+% of West Yorkshire, within the "
+                             r"list's limit of 3%\.", main.inner_text())
         if number == 4:
             table = main.locator('[data-testid="stTable"]')
             # Shown as written (invisible word joiners break autolinks) ...
