@@ -34,6 +34,7 @@ from views.hotspot_alerts import (
     alert_table_by_place,
 )
 from views.hotspot_notes import (
+    coverage_help,
     coverage_note,
     monthly_chart_shown,
     monthly_note,
@@ -86,7 +87,7 @@ elif not view.hotspots.empty:
     st.caption(f"{len(table)} hotspots · {note}"
                + (f" · {disclosure_note(view.threshold)}" if view.suppressed else ""))
 if coverage := coverage_note(view):
-    st.caption(coverage)
+    st.caption(coverage, help=coverage_help(view) or None)
 for line in view.notes:  # what each feed was measured against; events left out
     st.caption(line)
 

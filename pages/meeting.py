@@ -92,6 +92,12 @@ elif state.step == "districts":
     st.caption("Records in the period by district and feed; rate per 100,000 residents of all "
                "feeds.")
 elif state.step == "hotspots":
+    # What the hotspots cover, in the Hotspots page's words: first, on one line, so the room
+    # reads it before the map and a long table push it off the screen.
+    if coverage := meeting_steps.coverage_text(data):
+        st.markdown(meeting_steps.markdown_text(coverage),
+                    help=data.hotspot_coverage_help or None)
+    # Even columns: the table fits beside the map without scrolling.
     map_column, table_column = st.columns([1, 1])
     with map_column:
         st_folium(meeting_steps.meeting_map(data), key="meeting_map", height=560,

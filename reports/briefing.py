@@ -67,7 +67,13 @@ from views.meeting_figures import (
     meeting_query,
     shown_records,
 )
-from views.meeting_steps import FEED_COLOURS, hotspot_rows, variation_text
+from views.meeting_steps import (
+    FEED_COLOURS,
+    coverage_text,
+    hotspot_rows,
+    no_hotspot_text,
+    variation_text,
+)
 
 HANDLING = "Handle under your information-sharing agreement. Do not forward outside the partnership."
 SYNTHETIC_NOTE = "SYNTHETIC DATA — not real cases. Do not use these figures for decisions."
@@ -303,15 +309,16 @@ def _layout(data: MeetingData, principal: Principal, now: dt.datetime, map_png: 
                   Paragraph(esc(r[3]), s["cell"]), *r[4:]]
                  for r in table.itertuples(index=False)]
         story += [Paragraph(f"Hotspots: {esc(data.area_label)}", s["h2"]),
+                  *_coverage_paragraphs(data, s),
                   Image(io.BytesIO(map_png), width=160 * mm, height=115 * mm),
                   Paragraph(f"Hotspots of all feeds over the {esc(data.hotspot_window)} "
                             "(Poisson scan against residents; Rosewood against accommodation bed-nights "
-                            "where that layer is loaded), numbered by rank. "
+                            "where that layer is loaded), shown as the wards they fall in "
+                            "and numbered by rank. "
                             f"Trend classes: {esc(HOTSPOT_CLASS_NOTE)}", s["small"]),
                   _table(rows, widths=[12 * mm, 68 * mm, 18 * mm, 58 * mm, 20 * mm],
                          right_from=2) if len(rows) > 1 else
-                  Paragraph(f"No hotspot was found over the {esc(data.hotspot_window)}.",
-                            s["body"])]
+                  Paragraph(esc(no_hotspot_text(data)), s["body"])]
         story += _alert_paragraphs(data, s)
     story += [KeepTogether([Paragraph(f"Trends: {esc(data.area_label)}", s["h2"]),
                             Image(io.BytesIO(trend_png), width=180 * mm, height=61.6 * mm),
@@ -362,6 +369,17 @@ class _Marks:
             left += " · SYNTHETIC DATA"
         canvas.drawString(15 * mm, 9 * mm, left)
         canvas.restoreState()
+
+
+def _coverage_paragraphs(data: MeetingData, s: dict) -> list:
+    """What the hotspots cover against the list's area limit, in the words of the Hotspots
+    page and the meeting (``views.meeting_steps.coverage_text``), and why there is a limit."""
+    coverage = coverage_text(data)
+    if not coverage:
+        return []
+    return [Paragraph(html.escape(coverage), s["body"]),
+            *([Paragraph(html.escape(data.hotspot_coverage_help), s["small"])]
+              if data.hotspot_coverage_help else [])]
 
 
 def _alert_paragraphs(data: MeetingData, s: dict) -> list:

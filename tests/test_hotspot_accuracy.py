@@ -30,6 +30,7 @@ from views.hotspot_accuracy import (
     score_month,
     summarise,
 )
+from views.readable import percent_text
 
 FEEDS = ("nrm", "rosewood", "mandevilla")
 END = dt.date(2026, 9, 30)
@@ -108,7 +109,7 @@ def test_an_analyst_sees_pooled_rates_pai_and_a_plain_sentence(analyst):
     sentence = analyst.sentence
     assert sentence.startswith("Over the last 6 months (Apr 2026 – Sep 2026), the places this "
                                "model picked held ")
-    assert f"{100 * analyst.model_hit_rate:.0f}% of the next month's records" in sentence
+    assert f"{percent_text(analyst.model_hit_rate)} of the next month's records" in sentence
     assert f"{analyst.ratio:.1f}× what a plain heat map picked on the same area" in sentence
     assert analyst.records > 100
     table = analyst.table()
@@ -182,7 +183,7 @@ def test_summary_pools_the_months_and_rounds_for_protected_roles():
     assert pooled.area_share == pytest.approx(0.02)
     assert pooled.model_pai == pytest.approx(15.0)
     assert pooled.ratio == pytest.approx(1.25)
-    assert "held 30% of the next month's records on 2.0% of West Yorkshire's area — 1.2×" \
+    assert "held 30% of the next month's records on 2% of West Yorkshire's area — 1.2×" \
         in pooled.sentence and "better than the heat map" in pooled.sentence
     protected = summarise(scores, protected=True, k=5)   # 100 records = 20 × k: shown
     assert protected.shown and protected.kde_hit_rate == pytest.approx(0.25)

@@ -12,6 +12,7 @@ import datetime as dt
 import json
 
 import numpy as np
+import pytest
 import shapely
 
 from maps.hotspot_layer import (
@@ -24,8 +25,10 @@ from safeguards.access import Principal, RoleScopedQuery
 from tests import hotspot_fixtures
 from ui.hotspot_loaders import map_key
 from views.hotspot_notes import (
+    COVERAGE_HELP,
     RANKED_BY,
     RANKED_BY_PROTECTED,
+    coverage_help,
     coverage_note,
     monthly_chart_shown,
     monthly_note,
@@ -33,6 +36,7 @@ from views.hotspot_notes import (
     shared_wards,
 )
 from views.hotspots import explain, fit_hotspots, ranked_table
+from views.readable import percent_text
 from views.viewstate import ExplorerState
 
 ROWS, FEEDS = hotspot_fixtures.ROWS, hotspot_fixtures.FEEDS
@@ -167,15 +171,17 @@ def test_the_page_says_how_much_of_the_county_the_hotspots_cover(analyst_view, c
         assert view.max_area == 0.03 and 0 < view.area_share <= view.max_area
         # The model's land area is the populated grid's, within a few % of the districts'.
         assert abs(view.area_share * land_km2 / covered - 1) < 0.1
-        note = coverage_note(view)
-        assert note.startswith(f"They cover {view.area_share * 100:.1f}".rstrip("0").rstrip("."))
-        assert "limited to 3%" in note and "left out" not in note
+        assert coverage_note(view) == (f"The {len(view.hotspots)} hotspots cover "
+                                       f"{percent_text(view.area_share)} of West Yorkshire, "
+                                       "within the list's limit of 3%.")
+        assert coverage_help(view).startswith("The list is limited to a share of West Yorkshire")
 
 
 def test_places_the_area_budget_leaves_out_are_counted_and_said(store):
     query = RoleScopedQuery(store, Principal("ana", "analyst"))
     unbounded = fit_hotspots(query, FEEDS, max_area=None)
     assert unbounded.left_out == 0 and coverage_note(unbounded).endswith("(no area limit).")
+    assert coverage_help(unbounded) == ""   # no limit to explain
     shares = sorted(unbounded.hotspots["area_km2"] / unbounded.hotspots["area_km2"].sum()
                     * unbounded.area_share)
     # Room for the smallest hotspots but not the largest: the largest are left out, and the
@@ -184,15 +190,34 @@ def test_places_the_area_budget_leaves_out_are_counted_and_said(store):
     assert 1 <= len(bounded.hotspots) < len(unbounded.hotspots)
     assert len(bounded.hotspots) + bounded.left_out == len(unbounded.hotspots)
     assert bounded.area_share <= bounded.max_area
-    note = coverage_note(bounded)
-    assert f"{bounded.left_out} more significant place" in note and "strongest that fit" in note
+    places = "place was" if bounded.left_out == 1 else "places were"
+    kept = ("The hotspot covers" if len(bounded.hotspots) == 1
+            else f"The {len(bounded.hotspots)} hotspots cover")
+    assert coverage_note(bounded) == (
+        f"{kept} {percent_text(bounded.area_share)} of West Yorkshire, within the list's limit "
+        f"of {percent_text(bounded.max_area)}; {bounded.left_out} more significant {places} "
+        "left out to stay within it.")
+    assert "weaker one that still fits is kept" in coverage_help(bounded)
     nothing_fits = fit_hotspots(query, FEEDS, max_area=1e-7)
     assert nothing_fits.hotspots.empty and nothing_fits.left_out == len(unbounded.hotspots)
-    assert coverage_note(nothing_fits).startswith("No hotspot fits within the list's limit")
+    assert coverage_note(nothing_fits) == (
+        "No hotspot fits within the list's limit of under 0.1% of West Yorkshire: "
+        f"{nothing_fits.left_out} significant places were found, each larger than that.")
+    assert coverage_help(nothing_fits) == COVERAGE_HELP
+    no_hotspot = dataclasses.replace(unbounded, hotspots=unbounded.hotspots.iloc[:0],
+                                     area_share=0.0, max_area=0.03)
+    assert coverage_note(no_hotspot) == coverage_help(no_hotspot) == ""   # nothing to say
 
 
 def test_shares_are_said_as_people_say_them():
-    from views.hotspot_notes import _percent
-
-    assert [_percent(x) for x in (0.03, 0.029, 0.0004, 0.0, 0.1234)] == \
-        ["3%", "2.9%", "under 0.1%", "0%", "12.3%"]
+    """One percent formatter for the Hotspots page (its coverage note and its accuracy
+    check): one decimal only below 10%, where it matters, never a bare ".0"."""
+    assert [percent_text(x) for x in (0.03, 0.029, 0.0296, 0.0994, 0.0995, 0.1234, 0.3)] == \
+        ["3%", "2.9%", "3%", "9.9%", "10%", "12%", "30%"]
+    # A tiny share is not rounded to nothing, nor a share short of all to everything.
+    assert [percent_text(x) for x in (0.0, 0.0004, 0.00099, 0.001, 0.9996, 1.0)] == \
+        ["0%", "under 0.1%", "under 0.1%", "0.1%", "over 99%", "100%"]
+    assert percent_text(float("nan")) == percent_text(None) == "—"
+    for bad in (-0.01, 1.5, "a third"):
+        with pytest.raises(ValueError, match="a share must be"):
+            percent_text(bad)

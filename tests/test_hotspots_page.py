@@ -66,7 +66,8 @@ def test_an_analyst_sees_the_ranked_table_and_the_polygons(env):
     script = map_script(at)
     assert script.count('"hotspot_id"') == 5 and "wy-district" in script
     assert "5 hotspots" in texts(at.caption)
-    assert "of West Yorkshire; the list is limited to 3%" in texts(at.caption)
+    assert "The 5 hotspots cover" in texts(at.caption)
+    assert "of West Yorkshire, within the list's limit of 3%." in texts(at.caption)
     # Analysts see tasks but do not create them.
     assert "Partnership chairs create and update tasks" in texts(at.caption)
     assert not at.get("form_submit_button")

@@ -45,6 +45,7 @@ from core.schema import check_feed
 from safeguards.access import RoleScopedQuery
 from safeguards.audit import AuditEvent, record
 from safeguards.disclosure import threshold_for
+from views.readable import percent_text
 
 TEST_MONTHS = 6
 TRAIN_MONTHS = 12
@@ -338,26 +339,23 @@ def _span(months: Sequence[str]) -> str:
     return first if first == last else f"{first} – {last}"
 
 
-def _pct(share: float) -> str:
-    return f"{100 * share:.1f}%" if share < 0.095 else f"{100 * share:.0f}%"
-
-
 def _sentence(a: HotspotAccuracy, span: str) -> str:
     n = len(a.months)
     head = f"Over the last {n} months ({span})" if n > 1 else f"In {span}"
     if a.area_share == 0:
         return (f"{head}, the model found no hotspot in the months before each one, so there is "
                 "nothing to check yet.")
-    text = (f"{head}, the places this model picked held {_pct(a.model_hit_rate)} of the next "
-            f"month's records on {_pct(a.area_share)} of West Yorkshire's area")
+    text = (f"{head}, the places this model picked held {percent_text(a.model_hit_rate)} of "
+            f"the next month's records on {percent_text(a.area_share)} of West Yorkshire's area")
     if np.isnan(a.ratio):
         text += "; a plain heat map given the same area caught none."
     else:
         verdict = "better than" if a.ratio > 1.05 else ("about as well as" if a.ratio >= 0.95
                                                         else "worse than")
         text += (f" — {a.ratio:.1f}× what a plain heat map picked on the same area "
-                 f"({_pct(a.kde_hit_rate)}): {verdict} the heat map.")
-    text += (f" The tasking ranking, given the same area, held {_pct(a.ranking_hit_rate)}.")
+                 f"({percent_text(a.kde_hit_rate)}): {verdict} the heat map.")
+    text += (" The tasking ranking, given the same area, held "
+             f"{percent_text(a.ranking_hit_rate)}.")
     if a.protected:
         text += " Rates rounded to the nearest 5% (protected figures)."
     return text

@@ -1,11 +1,13 @@
 """What the Hotspots page says about its hotspots besides their figures (issue 13 item 8).
 
-What ranks them (:func:`ranking_note`), which hotspots share a ward (:func:`shared_wards`: a
-large ward can hold two, and a protected role's figures of both count its records), what
-to say when a hotspot's monthly counts are hidden (:func:`monthly_note`: a sentence, never an
-empty chart), and a protected role's trend class worked out from the very figures its chart
-draws (:func:`chart_trend`). Works on a ``views.hotspots.HotspotView`` (``view`` below; not imported:
-``views.hotspots`` imports this module), already protected for the role.
+How much of West Yorkshire they cover against the list's area limit (:func:`coverage_note`,
+said in the same words by the meeting and the briefing pack), what ranks them
+(:func:`ranking_note`), which hotspots share a ward (:func:`shared_wards`: a large ward can
+hold two, and a protected role's figures of both count its records), what to say when a
+hotspot's monthly counts are hidden (:func:`monthly_note`: a sentence, never an empty chart),
+and a protected role's trend class worked out from the very figures its chart draws
+(:func:`chart_trend`). Works on a ``views.hotspots.HotspotView`` (``view`` below; not
+imported: ``views.hotspots`` imports this module), already protected for the role.
 
 No Streamlit here.
 """
@@ -13,6 +15,8 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+
+from views.readable import percent_text
 
 #: What orders the hotspots, for the table's caption and the Rank column's help.
 RANKED_BY = ("Ranked by strength of evidence: the scan's log-likelihood ratio, which weighs how "
@@ -26,33 +30,47 @@ RANKED_BY_PROTECTED = ("Ranked by strength of evidence: the scan's log-likelihoo
                        "the rank.")
 
 
+#: Why the list has an area limit and how it is filled, for the help of :func:`coverage_note`.
+COVERAGE_HELP = ("The list is limited to a share of West Yorkshire so that a partnership can "
+                 "task it. The strongest places are kept while they fit; a place that would "
+                 "take the total past the limit is left out, and a weaker one that still fits "
+                 "is kept. The share is the area of the hotspots themselves, not of the whole "
+                 "wards they fall in.")
+
+
 def coverage_note(view) -> str:
     """How much of West Yorkshire the hotspots cover against the area budget, and how many
     significant places the budget left out (the budget keeps the strongest that fit and
-    skips a place that would take the total past it: ``models.hotspot_budget``)."""
-    if view.hotspots.empty:
+    skips a place that would take the total past it: ``models.hotspot_budget``); "" when
+    there is nothing to say (no hotspot and none left out).
+
+    One sentence, short enough for a projector, that names its hotspots ("The 6 hotspots
+    cover ..."), so it reads the same under the Hotspots page's count, on the meeting's
+    hotspot step and in the briefing pack (``views.meeting_figures``); why there is a limit
+    is :func:`coverage_help`.
+    """
+    places = "place was" if view.left_out == 1 else "places were"
+    n = len(view.hotspots)
+    if n == 0:
         if not view.left_out or view.max_area is None:
             return ""
-        places = "place was" if view.left_out == 1 else "places were"
-        return (f"No hotspot fits within the list's limit of {_percent(view.max_area)} of West "
-                f"Yorkshire: {view.left_out} significant {places} found, each larger than that.")
-    covered = f"They cover {_percent(view.area_share)} of West Yorkshire"
+        return (f"No hotspot fits within the list's limit of {percent_text(view.max_area)} of "
+                f"West Yorkshire: {view.left_out} significant {places} found, each larger than "
+                "that.")
+    subject = "The hotspot covers" if n == 1 else f"The {n} hotspots cover"
+    covered = f"{subject} {percent_text(view.area_share)} of West Yorkshire"
     if view.max_area is None:
         return covered + " (no area limit)."
-    budget = (f"{covered}; the list is limited to {_percent(view.max_area)}, so that a "
-              "partnership can task it")
+    budget = f"{covered}, within the list's limit of {percent_text(view.max_area)}"
     if not view.left_out:
         return budget + "."
-    places = "place was" if view.left_out == 1 else "places were"
-    return (f"{budget}: {view.left_out} more significant {places} left out to stay within "
-            "it (the strongest that fit are shown).")
+    return f"{budget}; {view.left_out} more significant {places} left out to stay within it."
 
 
-def _percent(share: float) -> str:
-    """A share of the county as people say it: "2.9%", "under 0.1%"."""
-    if share <= 0:
-        return "0%"
-    return "under 0.1%" if share < 0.001 else f"{share * 100:.1f}%".replace(".0%", "%")
+def coverage_help(view) -> str:
+    """The help of :func:`coverage_note`: :data:`COVERAGE_HELP` where the list has an area
+    limit and the note says something, else ""."""
+    return COVERAGE_HELP if view.max_area is not None and coverage_note(view) else ""
 
 
 def ranking_note(view) -> str:

@@ -148,6 +148,14 @@ class MeetingData:
     #: New-hotspot alerts of the period's last month (``views.hotspot_alerts.AlertView``,
     #: protected), None when the role may not see hotspots.
     alerts: object | None = None
+    #: Hotspots the fit found (``hotspots`` lists the strongest ``TOP_HOTSPOTS``); 0 when the
+    #: role may not see hotspots.
+    hotspot_count: int = 0
+    #: How much of West Yorkshire they cover against the list's area limit, and what the limit
+    #: left out, in the Hotspots page's words (``views.hotspot_notes.coverage_note``), and its
+    #: help; "" when the role may not see hotspots or there is nothing to say.
+    hotspot_coverage: str = ""
+    hotspot_coverage_help: str = ""
 
     @property
     def is_synthetic(self) -> bool:
@@ -179,19 +187,20 @@ def meeting_data(query: RoleScopedQuery, state: MeetingState) -> MeetingData:
     show_tasks = "tasking" in steps_for(role)
     tasks, tasking_note = (period_tasks(query, period, state.district) if show_tasks
                            else (None, "Tasking is not shown to this role."))
+    hotspots = _hotspots(query, period, state.district) if show_areas else {"hotspots": None}
     return MeetingData(
         period=period, previous=period.previous, last_year=period.last_year,
         district=state.district,
         area_label=names.get(state.district, WEST_YORKSHIRE),
         kpis=_kpis(period, trend, flags, tables, state.district or TOTAL),
         districts=_district_table(query, tables, period, names),
-        hotspots=_hotspots(query, period, state.district)[0] if show_areas else None,
         trend=trend, tasks=tasks, tasking_note=tasking_note,
         threshold=max(t.threshold for t in tables.values()),
         data_kind=_data_kind(query.store), sources=_sources(query.store),
         thresholds={FEED_SHORT_TITLES[f]: t.threshold for f, t in tables.items()},
         hotspot_window=hotspot_window_text(period),
-        alerts=_alerts(query, period, state.district) if show_areas else None)
+        alerts=_alerts(query, period, state.district) if show_areas else None,
+        **hotspots)
 
 
 def hotspot_filter(period: Period, district: str | None = None) -> EventFilter:
@@ -301,15 +310,20 @@ def _district_table(query: RoleScopedQuery, tables: Mapping, period: Period,
     return shown
 
 
-def _hotspots(query: RoleScopedQuery, period: Period, district: str | None):
+def _hotspots(query: RoleScopedQuery, period: Period, district: str | None) -> dict:
     """The model's top hotspots of all feeds over the window ending with the period
     (:func:`hotspot_filter`, ``views.hotspots``): areas only, suppressed there for the role; at
-    most ``TOP_HOTSPOTS``, strongest first."""
+    most ``TOP_HOTSPOTS``, strongest first; with how many were found and what they cover, in
+    the Hotspots page's words (aggregates of the whole list that page shows the role for the
+    same dates). The :class:`MeetingData` fields, by name."""
+    from views.hotspot_notes import coverage_help, coverage_note
     from views.hotspots import fit_hotspots
 
     view = fit_hotspots(query, list(FEEDS), hotspot_filter(period, district))
     hotspots = view.hotspots.sort_values("rank").head(TOP_HOTSPOTS).reset_index(drop=True)
-    return as_wards(hotspots), view.n_events
+    return {"hotspots": as_wards(hotspots), "hotspot_count": len(view.hotspots),
+            "hotspot_coverage": coverage_note(view),
+            "hotspot_coverage_help": coverage_help(view)}
 
 
 def _alerts(query: RoleScopedQuery, period: Period, district: str | None):

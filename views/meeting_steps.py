@@ -87,12 +87,31 @@ def hotspot_rows_by_rank(hotspots, window: str | None = None) -> pd.DataFrame:
 
 def hotspot_caption(data: MeetingData) -> str:
     """What the hotspot step's table is about: the window of the fit, its records and classes
-    (the classes' definitions are ``HOTSPOT_HELP``, for the help icon)."""
-    return (f"Hotspots of all feeds over the {data.hotspot_window}: records over that window, "
-            "and each hotspot's trend class for it.")
+    (the classes' definitions are ``HOTSPOT_HELP``, for the help icon). The map and the
+    records are of whole wards (``views.meeting_figures.as_wards``), larger than the hotspots
+    whose share of West Yorkshire :func:`coverage_text` gives, so the caption says so."""
+    return (f"Hotspots of all feeds over the {data.hotspot_window}, shown as the wards they "
+            "fall in: those wards' records over that window, and each hotspot's trend class "
+            "for it.")
+
+
+def coverage_text(data: MeetingData) -> str:
+    """What the hotspots cover against the list's area limit, in the Hotspots page's words
+    (``MeetingData.hotspot_coverage``), and how many the table lists when it lists fewer than
+    were found (at most ``TOP_HOTSPOTS``); "" when there is nothing to say."""
+    listed = 0 if data.hotspots is None else len(data.hotspots)
+    if not (data.hotspot_coverage and listed):
+        return ""
+    more = (f" The table lists the strongest {listed}." if listed < data.hotspot_count else "")
+    return data.hotspot_coverage + more
 
 
 def no_hotspot_text(data: MeetingData) -> str:
+    """Said instead of the hotspot table when it is empty: none found, or significant places
+    found but none within the list's area limit (the Hotspots page's sentence)."""
+    if data.hotspot_coverage:   # our own sentence: "No hotspot fits within the list's ..."
+        note = data.hotspot_coverage
+        return f"Over the {data.hotspot_window}, {note[0].lower()}{note[1:]}"
     return f"No hotspot was found over the {data.hotspot_window}."
 
 

@@ -7,6 +7,8 @@ share:
 - a shown count is ``"1,234"`` (:func:`thousands`); a protected cell's ``"<5"`` or ``"[c]"``
   stays as it is;
 - a missing value (``None``, ``""``, an empty list or dict, a NaN) is :data:`BLANK`, "—";
+- a share is a percent with one decimal only below 10%, where it matters (``"2.9%"``,
+  ``"3%"``, ``"12%"``), and ``"under 0.1%"`` for a tiny one (:func:`percent_text`);
 - a date is ``"1 Dec 2024"`` (``DATE_FORMAT``, as ``core.periods.coverage_text``), a time
   ``"1 Dec 2024 09:05:02"`` (UTC);
 - a filter set (a dict, or the JSON text the audit log keeps) is one line,
@@ -89,6 +91,45 @@ def thousands(label) -> str:
     ('1,234', '56', '<5', '[c]')
     """
     return f"{int(label):,}" if str(label).isdigit() else str(label)
+
+
+def percent_text(share) -> str:
+    """A share (0 to 1) as a percent, as people say it.
+
+    Below 10% the decimal matters (2.9% of the county against a limit of 3%), so one is kept,
+    but never a bare ".0" ("3%", not "3.0%"); from 10% on, whole percents ("12%", "30%"). A
+    share too small to show at one decimal is "under 0.1%" (never "0%" when it is not none),
+    one too close to all to show as less than 100% is "over 99%". A missing share
+    (None, NaN) is :data:`BLANK`.
+
+    Examples
+    --------
+    >>> [percent_text(s) for s in (0.029, 0.03, 0.1234, 0.0004, 0.0, 0.9996)]
+    ['2.9%', '3%', '12%', 'under 0.1%', '0%', 'over 99%']
+
+    Raises
+    ------
+    ValueError
+        ``share`` is not a number from 0 to 1.
+    """
+    if is_blank(share):
+        return BLANK
+    try:
+        value = float(share)
+    except (TypeError, ValueError):
+        raise ValueError(f"a share must be a number from 0 to 1, not {share!r}") from None
+    if not 0 <= value <= 1 + 1e-9:   # a rounding step above 1 is still "all"
+        raise ValueError(f"a share must be from 0 to 1, not {value!r}")
+    if value == 0 or value >= 1:
+        return "0%" if value == 0 else "100%"
+    if value < 0.001:
+        return "under 0.1%"
+    if value >= 0.995:
+        return "over 99%"
+    tenths = f"{100 * value:.1f}"
+    if float(tenths) >= 10:
+        return f"{100 * value:.0f}%"
+    return tenths.removesuffix(".0") + "%"
 
 
 def _moment(value):

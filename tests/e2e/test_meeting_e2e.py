@@ -100,6 +100,9 @@ def test_a_chair_steps_through_the_meeting_and_downloads_the_pack(browse, meetin
             # Each row names the rank the map's number shows.
             ranks = main.locator('[data-testid="stTable"] tbody th').all_inner_texts()
             assert [r.strip() for r in ranks][:2] == ["1", "2"]
+            # What the hotspots cover, in the Hotspots page's words, above the map.
+            assert re.search(r"The \d+ hotspots cover [\d.]+% of West Yorkshire, within the "
+                             r"list's limit of 3%\.", main.inner_text())
         if number == 4:
             table = main.locator('[data-testid="stTable"]')
             # Shown as written (invisible word joiners break autolinks) ...
