@@ -169,8 +169,8 @@ st.write(accuracy.sentence)
 if accuracy.shown:
     st.dataframe(accuracy.table(), key="hotspots_accuracy", hide_index=True,
                  column_config={
-                     "Hit rate": st.column_config.NumberColumn(
-                         format="percent", help="Share of each next month's records inside"),
+                     "Hit rate": st.column_config.TextColumn(
+                         help="Share of each next month's records inside"),
                      "PAI": st.column_config.NumberColumn(
                          format="%.1f", help="Hit rate ÷ share of West Yorkshire's area; 1 is "
                                              "what a random area of that size catches")})

@@ -116,6 +116,10 @@ def test_an_analyst_sees_pooled_rates_pai_and_a_plain_sentence(analyst):
     assert table["Places picked by"].iloc[0] == "This model's hotspots"
     assert table["PAI"].to_numpy() == pytest.approx(
         [analyst.model_pai, analyst.ranking_pai, analyst.kde_pai])
+    # The table's hit rates read as the sentence's do ("44%", not "43.55%").
+    rates = [analyst.model_hit_rate, analyst.ranking_hit_rate, analyst.kde_hit_rate]
+    assert list(table["Hit rate"]) == [percent_text(r) for r in rates]
+    assert f"held {table['Hit rate'].iloc[0]} of the next month's records" in sentence
 
 
 def test_the_records_are_every_test_months_records(store, analyst):

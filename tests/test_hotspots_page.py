@@ -203,7 +203,10 @@ def test_the_page_says_how_well_the_model_did_and_caches_the_backtest(env):
     accuracy = next(d.value for d in at.dataframe if "Places picked by" in d.value.columns)
     assert accuracy["Places picked by"].tolist() == [
         "This model's hotspots", "Tasking ranking, same area", "Plain heat map (KDE), same area"]
-    assert accuracy["Hit rate"].between(0, 1).all()
+    # Hit rates as the sentence words them ("44%"), each in the sentence or a share of it.
+    assert accuracy["Hit rate"].str.fullmatch(r"\d{1,3}(\.\d)?%|under 0\.1%|over 99%").all()
+    assert f"held {accuracy['Hit rate'].iloc[0]} of the next month's records" in texts(
+        at.markdown)
     select_row(at, 0, never_calling="score_month")    # the backtest is not rerun
 
 

@@ -116,11 +116,14 @@ class HotspotAccuracy:
         return self.model_hit_rate / self.kde_hit_rate if self.kde_hit_rate > 0 else float("nan")
 
     def table(self) -> pd.DataFrame:
-        """The three rankings side by side, as the page shows them."""
+        """The three rankings side by side, as the page shows them: hit rates in the
+        sentence's words (``views.readable.percent_text``), so the table above reads "44%"
+        where the sentence does, not "43.55%"."""
         return pd.DataFrame({
             "Places picked by": ["This model's hotspots", "Tasking ranking, same area",
                                  "Plain heat map (KDE), same area"],
-            "Hit rate": [self.model_hit_rate, self.ranking_hit_rate, self.kde_hit_rate],
+            "Hit rate": [percent_text(r) for r in (self.model_hit_rate, self.ranking_hit_rate,
+                                                   self.kde_hit_rate)],
             "PAI": [self.model_pai, self.ranking_pai, self.kde_pai]})
 
 
