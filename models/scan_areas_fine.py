@@ -44,6 +44,7 @@ from models.scan_null import (
     LEVEL_SHARE,
     NULL_BATCH,
     UINT16_TOP,
+    CellSampler,
     ShiftedNull,
     max_llr,
     poisson_llr,
@@ -221,13 +222,15 @@ def shared_null(population, land, total, conv, expected, min_events, n_simulatio
     dtype = conv.count_dtype(total)
     single = dtype != np.float64
     floor = np.maximum(expected, min_events - 0.5).astype(np.float32 if single else float)
+    # The uniforms' units as ``searchsorted(cumulative, u, side="right")`` finds them, by a
+    # bucket table (``CellSampler``: ~10x less CPU over ~200,000 units).
+    sampler = CellSampler(cumulative, np.arange(n_units)) if total < n_units else None
 
     def draw(size: int):
         units, by_cell = [], np.zeros((size, n_land))
         for b in range(size):
             if total < n_units:
-                u = rng.random(int(total)) * cumulative[-1]
-                unit = np.minimum(np.searchsorted(cumulative, u, side="right"), n_units - 1)
+                unit = sampler.cells(rng.random(int(total)) * cumulative[-1])
                 units.append(unit)
                 by_cell[b] = np.bincount(parent[unit], minlength=n_land)
             else:
