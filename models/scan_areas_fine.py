@@ -29,16 +29,15 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-from models._grid import SUB_CELL_M, Grid, _fingerprint, _population_areas, centre_grid
-from models.scan import DiscConvolver, ScanResult, report_windows
-from models.scan_areas import (
-    KINDS,
-    AreaNull,
-    AreaWindows,
-    _label_cells,
-    _labels,
-    _windows,
+from models._grid import (
+    SUB_CELL_M,
+    Grid,
+    centre_grid,
+    population_key,
+    population_polygons,
 )
+from models.scan import DiscConvolver, ScanResult, report_windows
+from models.scan_areas import KINDS, AreaNull, AreaWindows, build_windows, unit_labels
 from models.scan_null import (
     FULL_FIRST,
     LEVEL_SHARE,
@@ -116,18 +115,14 @@ def fine_areas(grid: Grid, population=None, max_cells: int | None = None,
                          f"not made of whole {SUB_CELL_M} m cells")
     land = np.flatnonzero(grid.population.ravel() > 0)
     key = (grid.cell_m, grid.x0, grid.y0, grid.nx, grid.ny, hash(land.tobytes()),
-           "shipped" if population is None else _fingerprint(_population_areas(population)),
+           population_key(population),
            max_cells, tuple(kinds))
     if key in _FINE:
         return _FINE[key]
     fine = centre_grid(SUB_CELL_M, population)
     geometry = (SUB_CELL_M, fine.x0, fine.y0, fine.nx, fine.ny)
-    if population is None:
-        labels, pairs, codes = _labels(*geometry)
-    else:
-        polygons = _population_areas(population).geometry.to_numpy()
-        labels, pairs = _label_cells(polygons, *geometry)
-        codes = np.arange(len(polygons)).astype(str).astype(object)
+    labels, pairs, codes = unit_labels(
+        *geometry, None if population is None else population_polygons(population))
     coarse_land = np.flatnonzero(grid.population.ravel() > 0)
     position = np.full(grid.nx * grid.ny, -1)
     position[coarse_land] = np.arange(len(coarse_land))
@@ -151,7 +146,7 @@ def fine_areas(grid: Grid, population=None, max_cells: int | None = None,
     summed = np.bincount(parent, weights=residents, minlength=len(coarse_land))
     share = residents / summed[parent]
     unit = np.where(fine_cell >= 0, labels[np.maximum(fine_cell, 0)], -1)
-    windows = _windows(unit, pairs, codes)
+    windows = build_windows(unit, pairs, codes)
     to_coarse = sp.csr_matrix((np.ones(len(parent)), (np.arange(len(parent)), parent)),
                               shape=(len(parent), len(coarse_land)))
     report = _occupied(windows, to_coarse)
@@ -248,12 +243,7 @@ def shared_null(population, land, total, conv, expected, min_events, n_simulatio
         shifted = ShiftedNull(conv, land, expected, floor, total,
                               np.arange(1.0, n_land + 1), null_dtype)  # its sampler unused
 
-        def scored(by_cell, level):
-            frames = shifted._buffers(len(by_cell))[0].reshape(len(by_cell),
-                                                               *shifted.padded_shape)
-            frames.fill(0)
-            frames.reshape(len(by_cell), -1)[:, shifted.at] = by_cell
-            return shifted._scored(frames, level)
+        scored = shifted.scored_counts
 
         first = min(FULL_FIRST, n_simulations)
         by_cell, areal_max = draw(first)
@@ -262,7 +252,7 @@ def shared_null(population, land, total, conv, expected, min_events, n_simulatio
             area_max[:first] = areal_max
         level = LEVEL_SHARE * disc_max[:first].min() if disc_max[:first].min() > 0 else None
         if level is not None:
-            shifted._set_level(level)
+            shifted.set_level(level)
         batches = [(s, min(NULL_BATCH, n_simulations - s))
                    for s in range(first, n_simulations, NULL_BATCH)]
     else:
