@@ -20,6 +20,11 @@ window size, by realised excess ``c - e`` in the oracle window and by the genera
 expected excess there (``planted_expected``: no Poisson noise), and the area the
 oracle-significant LSOAs cover against the 3% budget (``--max-area``: another budget, for the
 model's fit and that table alike; 3d used 3%, 3e adds 5% and 10%).
+
+3g adds the LSOA's own window counted on its 100 m centre-grid cells
+(``models.recovery_oracle.fine_oracle``: observed, the events whose 100 m cell's centre lies in
+it; expected, ``C`` x those cells' residents' share), significant and noise-free, against the
+same (300 m) null maxima: an approximation for ``HotspotModel(area_cell_m=100)``.
 """
 from __future__ import annotations
 
