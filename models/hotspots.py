@@ -343,7 +343,7 @@ class HotspotModel(ClusterMixin, BaseEstimator):
         area = (self.cell_labels_ >= 0).sum() * self.grid_.cell_km2
         return pai((labels >= 0).sum(), len(labels), area, self.grid_.area_km2)
 
-    def _find(self, counts: np.ndarray, grid: Grid, seed: int, events) -> baselines.CellHotspots:
+    def _find(self, counts, grid: Grid, seed: int, events=None) -> baselines.CellHotspots:
         """Run the chosen method on the counts per cell; keep the strongest within budget."""
         return bounded(self._search(counts, grid, seed, events), counts, grid, self.max_area,
                        self.max_hotspots, self.budget_rule)
@@ -353,7 +353,7 @@ class HotspotModel(ClusterMixin, BaseEstimator):
         return fine_areas_for(grid, self.area_cell_m, self.method == "scan" and self.windows
                               == "discs+areas", self.population, _largest_disc(grid, self))
 
-    def _search(self, counts, grid: Grid, seed: int, events) -> baselines.CellHotspots:
+    def _search(self, counts, grid: Grid, seed: int, events=None) -> baselines.CellHotspots:
         """``events``: the ones ``counts`` holds (the areal windows may count their 100 m cells)."""
         if self.method == "scan":
             fine = self._fine_areas(grid)
