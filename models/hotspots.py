@@ -99,7 +99,9 @@ class HotspotModel(ClusterMixin, BaseEstimator):
     area_cell_m : {None, 100}, default=None
         ``None``: areal windows are sets of analysis cells. ``100``: sets of 100 m geomask
         cells, counted exactly, with the discs' residents summed from the same 100 m cells and
-        one null for both (``models.scan_areas_fine``; docs/hotspots.md, 3g).
+        one null for both (``models.scan_areas_fine``; docs/hotspots.md, 3g: an option, not
+        adopted). An areal hotspot's ``events``, ``expected`` and ``relative_risk`` are then its
+        100 m cells'; its cells (``labels_``, the budget, the polygon) the 300 m cells holding them.
     bandwidth_m : float, default=500
         KDE Gaussian bandwidth, Gi* distance band, DBSCAN ``eps``.
     coverage : float, default=0.05

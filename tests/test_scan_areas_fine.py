@@ -175,3 +175,50 @@ def test_the_option_reports_areal_windows_with_their_own_counts():
 def test_a_bad_area_cell_is_a_clear_error(params):
     with pytest.raises(ValueError, match="area_cell_m"):
         fit(null_events(200, seed=1), **params)
+
+
+@pytest.mark.parametrize("total, radii", [(60.0, [1.0, 2.0]),  # few events: uniforms
+                                          (4000.0, [1.0, 2.0]),  # many: a multinomial
+                                          (4000.0, [1.0, 13.0])])  # large discs: by FFT
+def test_the_shared_null_is_one_draw_on_every_path(total, radii):
+    """A 30 x 30 grid of unit cells, each split into 4 sampling units, the units in 9 areas:
+    each data set's disc maximum is the discs' maximum of its units' counts summed by cell,
+    and its areal maximum that of the same units counted by area."""
+    side, split = 30, 4
+    rng = np.random.default_rng(0)
+    population = rng.uniform(1, 3, (side, side))
+    land = np.arange(side * side)
+    parent = np.repeat(land, split)
+    weights = np.repeat(population.ravel() / split, split) * rng.uniform(0.5, 1.5, len(parent))
+    population = np.bincount(parent, weights=weights).reshape(side, side)
+    rows, cols = np.divmod(parent, side)
+    area = (rows // 10) * 3 + cols // 10
+    pairs = np.array([(a, b) for a in range(9) for b in range(9)
+                      if abs(a // 3 - b // 3) <= 1 and abs(a % 3 - b % 3) <= 1])
+    windows = scan_areas.build_windows(area, pairs, np.arange(9).astype(str).astype(object))
+    conv = DiscConvolver(population.shape, 1.0, radii)
+    assert conv.direct == (max(radii) < 13)
+    expected = total * conv(population[None] / population.sum(), land)[0]
+    area_expected = total * windows.sums(weights[None] / weights.sum())[0]
+    scorer = windows.null_scorer(area_expected, total, 5)
+    n = 9
+    args = (population, land, total, conv, expected, 5, n)
+    discs, areal = scan_areas_fine.shared_null(*args, np.random.default_rng(3), parent,
+                                               weights, scorer)
+    alone, _ = scan_areas_fine.shared_null(*args, np.random.default_rng(3), parent, weights)
+    np.testing.assert_array_equal(discs, alone)
+    draws, cumulative = np.random.default_rng(3), np.cumsum(weights / weights.sum())
+    floor = np.maximum(expected, 4.5)
+    for b in range(n):
+        if total < len(parent):
+            unit = np.searchsorted(cumulative, draws.random(int(total)) * cumulative[-1],
+                                   "right")
+            counts = np.bincount(np.minimum(unit, len(parent) - 1), minlength=len(parent))
+        else:
+            counts = draws.multinomial(int(total), np.diff(cumulative, prepend=0.0)
+                                       / cumulative[-1])
+        cells = np.bincount(parent, weights=counts, minlength=len(land)).astype(float)
+        sums = conv(cells.reshape(1, side, side), land)
+        assert max_llr(sums, floor, expected, total)[0] == pytest.approx(discs[b], abs=1e-6)
+        assert scorer(counts[None].astype(float))[0] == pytest.approx(areal[b], abs=1e-9)
+    assert (areal > 0).any() and (discs > 0).any()
