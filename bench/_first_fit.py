@@ -155,6 +155,12 @@ def _prime() -> None:
         pass
     else:
         area_windows(grid)
+    try:  # the 100 m cells' LSOA labels (HotspotModel(area_cell_m=100), 3g), where it exists
+        from models.scan_areas_fine import fine_areas
+    except ImportError:
+        pass
+    else:
+        fine_areas(grid)
     print("{}")
 
 

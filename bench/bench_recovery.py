@@ -4,7 +4,7 @@
         [--volumes 8000 100] [--seeds 20] [--first-seed 1] [--null-seeds 20]
         [--max-area 0.03 | --max-area none] [--windows discs+areas | discs] [--maps DIR]
         [--budget-rule stop | skip] [--overlap none | centres] [--skip-alerts]
-        [--secondary conservative | iterative] [--max-windows 30]
+        [--secondary conservative | iterative] [--max-windows 30] [--area-cell-m none | 100]
 
 For each family of ``data.synthetic_families`` and each volume (events over 24 months), seeds
 ``first-seed`` .. ``first-seed + seeds - 1``: ``HotspotModel(random_state=seed,
@@ -68,7 +68,9 @@ MIN_EVENTS = HotspotModel().min_events
 WINDOWS = {"windows": HotspotModel().windows}  # set by --windows
 REPORT = {"budget_rule": HotspotModel().budget_rule,
           "overlap": HotspotModel().overlap,
-          "secondary": HotspotModel().secondary}  # set by --budget-rule, --overlap, --secondary
+          "secondary": HotspotModel().secondary,
+          "area_cell_m": HotspotModel().area_cell_m}  # set by --budget-rule, --overlap,
+# --secondary, --area-cell-m
 
 
 def fit(events, seed: int, max_area) -> tuple[HotspotModel, float]:
@@ -316,6 +318,9 @@ def main() -> None:
     parser.add_argument("--secondary", default=HotspotModel().secondary,
                         choices=["conservative", "iterative"],
                         help="how the scan tests secondary hotspots (3f)")
+    parser.add_argument("--area-cell-m", default=str(HotspotModel().area_cell_m),
+                        choices=["None", "none", "100"],
+                        help="areal windows counted on analysis cells or 100 m cells (3g)")
     parser.add_argument("--max-windows", type=int, default=scan_iterative.MAX_WINDOWS,
                         help="the iterative scan's cap of windows (a diagnosis)")
     parser.add_argument("--mismatched-truth", action="store_true",
@@ -326,14 +331,17 @@ def main() -> None:
     max_area = None if args.max_area.lower() == "none" else float(args.max_area)
     WINDOWS["windows"] = args.windows
     scan_iterative.MAX_WINDOWS = args.max_windows
-    REPORT.update(budget_rule=args.budget_rule, overlap=args.overlap, secondary=args.secondary)
+    area_cell_m = None if args.area_cell_m.lower() == "none" else int(args.area_cell_m)
+    REPORT.update(budget_rule=args.budget_rule, overlap=args.overlap, secondary=args.secondary,
+                  area_cell_m=area_cell_m)
     seeds = list(range(args.first_seed, args.first_seed + args.seeds))
     started, cpu = time.perf_counter(), time.process_time()
     print(f"# bench_recovery: {platform.platform()}, Python {platform.python_version()}, "
           f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at start, "
           f"{pd.Timestamp.now():%Y-%m-%d %H:%M}; max_area {max_area}, windows {args.windows}, "
           f"budget_rule {args.budget_rule}, overlap {args.overlap}, "
-          f"secondary {args.secondary}, max_windows {args.max_windows}")
+          f"secondary {args.secondary}, max_windows {args.max_windows}, "
+          f"area_cell_m {area_cell_m}")
     print(f"\n## Planted recovery per family, seeds {seeds[0]}-{seeds[-1]}, {MONTHS} months")
     if args.mismatched_truth:
         print("(scored against the truth of seed + 1000: chance agreement, not recovery)")

@@ -165,6 +165,16 @@ def _shipped(kind: str, cell_m: int, build) -> Grid:
     return grid
 
 
+def population_key(population) -> object:
+    """What the grids are kept by for ``population`` (``None``: the shipped populations)."""
+    return "default" if population is None else _fingerprint(_population_areas(population))
+
+
+def population_polygons(population) -> np.ndarray:
+    """The BNG polygons ``population`` spreads people over (``None``: the shipped LSOAs)."""
+    return _population_areas(population).geometry.to_numpy()
+
+
 def _check_cell(cell_m: int) -> None:
     if cell_m <= 0 or cell_m % SUB_CELL_M:
         raise ValueError(f"cell_size_m was {cell_m!r}; expected a positive multiple of "

@@ -173,3 +173,25 @@ def _cluster_result(labels: np.ndarray, counts: np.ndarray, grid: Grid,
     new = np.full(len(events) + 1, -1)
     new[order] = np.arange(len(events))
     return CellHotspots(new[labels], np.full(len(events), np.nan), scores)
+
+
+def intensity(counts, grid: Grid, labels, hotspot_events) -> np.ndarray:
+    """Expected events per cell: a Gamma-Poisson (empirical Bayes) blend of the cell's own count
+    and the fitted prior mean, which is the hotspot's rate (events spread evenly over its cells)
+    inside a hotspot and the outside rate per resident x the cell's population elsewhere.
+
+    The posterior mean is ``m (c + a) / (m + a)``; the prior shape ``a`` is the method-of-moments
+    estimate of the extra-Poisson variation, ``1/a = sum((c - m)^2 - c) / sum(m^2)``, from the
+    training data itself.
+    """
+    population, inside = grid.population.ravel(), labels >= 0
+    outside_rate = (counts.sum() - counts[inside].sum()) / max(population[~inside].sum(), 1e-9)
+    prior = population * outside_rate
+    for k, events in enumerate(hotspot_events):
+        cells = labels == k
+        prior[cells] = events / cells.sum()
+    land = population > 0
+    m, c = prior[land], counts[land]
+    inverse_shape = ((c - m) ** 2 - c).sum() / max((m ** 2).sum(), 1e-12)
+    shape = 1 / min(max(inverse_shape, 1e-3), 1e3)
+    return np.where(land, prior * (counts + shape) / np.maximum(prior + shape, 1e-12), 0.0)

@@ -39,10 +39,11 @@ from models._exposure import expected_weights, exposure_surface
 from models._grid import Grid
 from models.forecast import KINDS, ForecastRanker
 from models.hotspot_budget import RULES, bounded
-from models.hotspot_frame import describe_hotspots
+from models.hotspot_frame import describe_hotspots, relative_risk
 from models.metrics import pai
 from models.scan import OVERLAPS, poisson_scan
 from models.scan_areas import area_windows
+from models.scan_areas_fine import fine_areas_for, fine_scan
 from models.scan_iterative import iterative_scan
 
 METHODS = ("scan", "kde", "gistar", "dbscan", "hdbscan")
@@ -95,6 +96,12 @@ class HotspotModel(ClusterMixin, BaseEstimator):
         with the LSOAs touching it (``models.scan_areas``), up to the largest disc's number of
         cells, which fit rates raised over whole LSOAs better than discs do (docs/hotspots.md,
         3c). With a GeoDataFrame ``population`` its own areas are the units.
+    area_cell_m : {None, 100}, default=None
+        ``None``: areal windows are sets of analysis cells. ``100``: sets of 100 m geomask
+        cells, counted exactly, with the discs' residents summed from the same 100 m cells and
+        one null for both (``models.scan_areas_fine``; docs/hotspots.md, 3g: an option, not
+        adopted). An areal hotspot's ``events``, ``expected`` and ``relative_risk`` are then its
+        100 m cells'; its cells (``labels_``, the budget, the polygon) the 300 m cells holding them.
     bandwidth_m : float, default=500
         KDE Gaussian bandwidth, Gi* distance band, DBSCAN ``eps``.
     coverage : float, default=0.05
@@ -195,13 +202,15 @@ class HotspotModel(ClusterMixin, BaseEstimator):
         "secondary": [StrOptions(set(SECONDARY))],
         "ranking": [StrOptions(set(KINDS)), None],
         "exposure": [dict, pd.DataFrame, None],
+        "area_cell_m": [Integral, None],
     }
 
     def __init__(self, method="scan", *, min_events=10, alpha=0.05, population=None,
                  cell_size_m=300, max_radius_m=1500, windows="discs+areas", bandwidth_m=500,
                  coverage=0.05, n_simulations=99, cross_feed=True, random_state=None,
                  max_area=0.03, max_hotspots=None, budget_rule="skip", overlap="none",
-                 ranking="mixture", exposure=None, secondary="conservative"):
+                 ranking="mixture", exposure=None, secondary="conservative",
+                 area_cell_m=None):
         self.method = method
         self.min_events = min_events
         self.alpha = alpha
@@ -221,6 +230,7 @@ class HotspotModel(ClusterMixin, BaseEstimator):
         self.ranking = ranking
         self.exposure = exposure
         self.secondary = secondary
+        self.area_cell_m = area_cell_m
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
@@ -251,6 +261,8 @@ class HotspotModel(ClusterMixin, BaseEstimator):
     def _fit_scans(self, events: Events, grid: Grid, cell: np.ndarray) -> None:
         """Everything ``fit`` learns but the ranking."""
         rng = check_random_state(self.random_state)
+        if self._fine_areas(grid) is not None:  # discs' residents: the 100 m ones summed (3g)
+            grid = replace(grid, population=self._fine_areas(grid).coarse_residents)
         counts = grid.counts(cell)
         self.denominators_ = {str(f): ("exposure" if self._sites(f) is not None else "residents")
                               for f in sorted(set(events.feed))}
@@ -258,7 +270,7 @@ class HotspotModel(ClusterMixin, BaseEstimator):
         # flags) need the same surfaces again.
         surfaces: dict = {}
         residents, grid = grid, self._expected_grid(grid, events, cell, surfaces)
-        candidates = self._search(counts, grid, _seed(rng))
+        candidates = self._search(counts, grid, _seed(rng), events)
         self.n_candidates_ = len(candidates.p_values)
         found = bounded(candidates, counts, grid, self.max_area, self.max_hotspots,
                         self.budget_rule)
@@ -333,14 +345,22 @@ class HotspotModel(ClusterMixin, BaseEstimator):
         area = (self.cell_labels_ >= 0).sum() * self.grid_.cell_km2
         return pai((labels >= 0).sum(), len(labels), area, self.grid_.area_km2)
 
-    def _find(self, counts: np.ndarray, grid: Grid, seed: int) -> baselines.CellHotspots:
+    def _find(self, counts, grid: Grid, seed: int, events=None) -> baselines.CellHotspots:
         """Run the chosen method on the counts per cell; keep the strongest within budget."""
-        return bounded(self._search(counts, grid, seed), counts, grid, self.max_area,
+        return bounded(self._search(counts, grid, seed, events), counts, grid, self.max_area,
                        self.max_hotspots, self.budget_rule)
 
-    def _search(self, counts: np.ndarray, grid: Grid, seed: int) -> baselines.CellHotspots:
+    def _fine_areas(self, grid: Grid):
+        """The areal windows on 100 m cells (``area_cell_m=100``, the scan), else None."""
+        return fine_areas_for(grid, self.area_cell_m, self.method == "scan" and self.windows
+                              == "discs+areas", self.population, _largest_disc(grid, self))
+
+    def _search(self, counts, grid: Grid, seed: int, events=None) -> baselines.CellHotspots:
+        """``events``: the ones ``counts`` holds (the areal windows may count their 100 m cells)."""
         if self.method == "scan":
-            return _scan(counts, grid, self, np.random.default_rng(seed))
+            fine = self._fine_areas(grid)
+            units = None if fine is None else fine.unit_counts(events.x, events.y)
+            return _scan(counts, grid, self, np.random.default_rng(seed), fine, units)
         if self.method == "kde":
             return baselines.kde(counts, grid, bandwidth_m=self.bandwidth_m,
                                   coverage=self.coverage, min_events=self.min_events)
@@ -365,12 +385,11 @@ class HotspotModel(ClusterMixin, BaseEstimator):
             mine = events.feed == feed
             counts = grid.counts(cell[mine])
             own = self._expected_grid(grid, events.subset(mine), cell[mine], surfaces)
-            found = self._find(counts, own, _seed(rng))
+            found = self._find(counts, own, _seed(rng), events.subset(mine))
             frame, _ = describe_hotspots(found, counts, own, events.subset(mine), cell[mine], {},
                                  self.alpha)
             out[feed] = (frame, found.labels)
         return out
-
 
     def _sites(self, feed: str) -> pd.DataFrame | None:
         """The exposure layer ``feed`` is measured against, or ``None`` (residents)."""
@@ -409,10 +428,19 @@ def _seed(rng) -> int:
     return int(rng.randint(0, 2**31 - 1))
 
 
-def _scan(counts, grid: Grid, model: HotspotModel, rng) -> baselines.CellHotspots:
-    """The Poisson scan as a ``CellHotspots``, scored by fitted intensity per cell."""
+def _scan(counts, grid: Grid, model: HotspotModel, rng, fine=None,
+          units=None) -> baselines.CellHotspots:
+    """The Poisson scan as a ``CellHotspots``, scored by fitted intensity per cell; ``fine``:
+    areal windows on 100 m cells (``area_cell_m``), ``units`` the events per 100 m cell."""
     radii = np.arange(grid.cell_m, max(model.max_radius_m, grid.cell_m) + 1e-6, grid.cell_m)
-    if model.secondary == "iterative":
+    if fine is not None:
+        if model.secondary != "conservative":
+            raise ValueError(f'area_cell_m=100 needs secondary="conservative", got '
+                             f'{model.secondary!r}')
+        result = fine_scan(counts, units, grid.population, fine, grid.cell_m, radii,
+                           min_events=model.min_events, n_simulations=model.n_simulations,
+                           alpha=model.alpha, rng=rng, overlap=model.overlap)
+    elif model.secondary == "iterative":
         if model.overlap != "none":
             raise ValueError('secondary="iterative" reports no overlapping hotspots: it needs '
                              f'overlap="none", got overlap={model.overlap!r}')
@@ -435,9 +463,13 @@ def _scan(counts, grid: Grid, model: HotspotModel, rng) -> baselines.CellHotspot
         inside = labels >= 0
         events = np.bincount(labels[inside], weights=counts.ravel()[inside],
                              minlength=len(result.cells))
-    scores = _intensity(counts.ravel(), grid, labels, events)
+    scores = baselines.intensity(counts.ravel(), grid, labels, events)
     extra = pd.DataFrame({"radius_m": result.radius_m, "llr": result.llr,
                           "window": list(result.window)})
+    if fine is not None:  # an areal window's events and expected are its 100 m cells' (3g)
+        extra["events"], extra["expected"] = result.events.astype(int), result.expected
+        extra["relative_risk"] = [relative_risk(c, e, counts.sum())
+                                  for c, e in zip(result.events, result.expected)]
     return baselines.CellHotspots(labels, result.p_value, scores, extra, list(result.cells))
 
 
@@ -460,25 +492,3 @@ def _largest_disc(grid: Grid, model: HotspotModel) -> int:
     k = int(max(model.max_radius_m, grid.cell_m) // grid.cell_m)
     di, dj = np.mgrid[-k:k + 1, -k:k + 1]
     return int((np.hypot(di, dj) * grid.cell_m <= max(model.max_radius_m, grid.cell_m) + 1e-6).sum())
-
-
-def _intensity(counts, grid: Grid, labels, hotspot_events) -> np.ndarray:
-    """Expected events per cell: a Gamma-Poisson (empirical Bayes) blend of the cell's own count
-    and the fitted prior mean, which is the hotspot's rate (events spread evenly over its cells)
-    inside a hotspot and the outside rate per resident x the cell's population elsewhere.
-
-    The posterior mean is ``m (c + a) / (m + a)``; the prior shape ``a`` is the method-of-moments
-    estimate of the extra-Poisson variation, ``1/a = sum((c - m)^2 - c) / sum(m^2)``, from the
-    training data itself.
-    """
-    population, inside = grid.population.ravel(), labels >= 0
-    outside_rate = (counts.sum() - counts[inside].sum()) / max(population[~inside].sum(), 1e-9)
-    prior = population * outside_rate
-    for k, events in enumerate(hotspot_events):
-        cells = labels == k
-        prior[cells] = events / cells.sum()
-    land = population > 0
-    m, c = prior[land], counts[land]
-    inverse_shape = ((c - m) ** 2 - c).sum() / max((m ** 2).sum(), 1e-12)
-    shape = 1 / min(max(inverse_shape, 1e-3), 1e3)
-    return np.where(land, prior * (counts + shape) / np.maximum(prior + shape, 1e-12), 0.0)

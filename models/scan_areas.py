@@ -165,7 +165,7 @@ def area_windows(grid, polygons=None, max_cells: int | None = None,
             codes = np.arange(len(polygons)).astype(str).astype(object)
         if len(_WINDOWS) >= _KEEP:
             _WINDOWS.pop(next(iter(_WINDOWS)))
-        windows = _windows(labels[land], pairs, codes)
+        windows = build_windows(labels[land], pairs, codes)
         keep = np.isin(windows.kind, [KINDS.index(k) for k in kinds])
         if max_cells is not None:
             keep &= windows.cell_counts() <= max_cells
@@ -173,7 +173,9 @@ def area_windows(grid, polygons=None, max_cells: int | None = None,
     return _WINDOWS[key]
 
 
-def _windows(unit_of_land: np.ndarray, pairs: np.ndarray, codes: np.ndarray) -> AreaWindows:
+def build_windows(unit_of_land: np.ndarray, pairs: np.ndarray, codes: np.ndarray) -> AreaWindows:
+    """The windows (each unit alone, and with its neighbours) over cells labelled by unit
+    (``unit_of_land``, -1: none), neighbours from ``pairs``."""
     n_units, n_land = len(codes), len(unit_of_land)
     labelled = np.flatnonzero(unit_of_land >= 0)
     units = sp.csr_matrix((np.ones(len(labelled)), (unit_of_land[labelled], labelled)),
@@ -205,6 +207,15 @@ def _windows(unit_of_land: np.ndarray, pairs: np.ndarray, codes: np.ndarray) -> 
     window_cells = (members @ units).tocsr()
     window_cells.sort_indices()
     return AreaWindows(units, members, window_cells, centre_unit[unique], kind[unique], codes)
+
+
+def unit_labels(cell_m: int, x0: float, y0: float, nx: int, ny: int, polygons=None):
+    """The unit of each cell of a grid (-1: none), the adjacent pairs of units and their
+    codes: the shipped LSOAs (stored beside the grids), or ``polygons`` (in memory)."""
+    if polygons is None:
+        return _labels(cell_m, x0, y0, nx, ny)
+    labels, pairs = _label_cells(polygons, cell_m, x0, y0, nx, ny)
+    return labels, pairs, np.arange(len(polygons)).astype(str).astype(object)
 
 
 def _labels(cell_m: int, x0: float, y0: float, nx: int, ny: int):

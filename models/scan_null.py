@@ -166,7 +166,8 @@ class ShiftedNull:
         out[:, self.at] = np.clip(above, 0, UINT16_TOP if self.dtype == np.uint16 else 2 ** 24)
         return out
 
-    def _set_level(self, level: float) -> None:
+    def set_level(self, level: float) -> None:
+        """Score later data sets only above ``level`` (``maxima``, ``scored_counts``)."""
         e = self.expected[:, self.at]
         # An LLR above the level needs c > reach; 1e-9 margins and the floor minus one keep
         # (at worst) a window too many, never drop one to round-off.
@@ -188,11 +189,19 @@ class ShiftedNull:
         if others is not None:
             np.maximum(out[:first], others, out=out[:first])
         if level is not None:
-            self._set_level(level)
+            self.set_level(level)
         for start in range(first, n_simulations, NULL_BATCH):
             size = min(NULL_BATCH, n_simulations - start)
             out[start:start + size] = self._batch(self._draw(rng, size), level)
         return out
+
+    def scored_counts(self, by_cell: np.ndarray, level: float | None) -> np.ndarray:
+        """Largest disc LLR of data sets given as counts per land cell (B, n_land), drawn
+        elsewhere (``models.scan_areas_fine``): in full (``level`` None) or above ``level``."""
+        frames = self._buffers(len(by_cell))[0].reshape(len(by_cell), *self.padded_shape)
+        frames.fill(0)
+        frames.reshape(len(by_cell), -1)[:, self.at] = by_cell
+        return self._scored(frames, level)
 
     def _draw(self, rng, size: int) -> list:
         """``size`` data sets from ``rng``: each one's events' land cells (few events: the

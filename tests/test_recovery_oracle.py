@@ -15,6 +15,7 @@ from models import scan as scan_module
 from models._grid import analysis_grid
 from models.hotspots import HotspotModel, OutsideAreaWarning
 from models.recovery_oracle import (
+    fine_oracle,
     fitted_scan,
     monte_carlo_p,
     oracle_windows,
@@ -126,3 +127,29 @@ def test_planted_expected_spreads_the_requested_events_over_the_lsoa_cells(plant
     own = population[codes == big][0]
     share = 50 * own / (population.sum() + 49 * own)
     assert 0.8 * 10_000 * share < one < 1.1 * 10_000 * share
+
+
+def test_fine_oracle_counts_the_lsoas_100m_cells_and_their_planted_events(planted):
+    """The own window on 100 m cells holds the events whose 100 m cell's centre lies in the
+    LSOA (every point is a 100 m cell centre here); with every multiplier 1 all LSOAs together
+    expect nearly all events (100 m cells leak far less than 300 m ones) and ``C`` in all."""
+    import shapely
+
+    from models._events import event_arrays
+
+    events, code, scan = planted
+    lsoas = load_boundaries("lsoa")[["code", "population", "geometry"]].to_crs(BNG)
+    codes = lsoas["code"].to_numpy()
+    table = fine_oracle(scan, events, codes, lsoas, dict.fromkeys(codes, 1.0), 10_000)
+    assert 9_900 < table.fine_planted.sum() <= 10_000 + 1e-6
+    assert table.fine_expected.sum() == pytest.approx(scan.total, rel=1e-9)
+    xy = event_arrays(events)
+    for k in [int(np.flatnonzero(codes == code)[0]), 5, 500]:
+        inside = shapely.contains_xy(lsoas.geometry.iloc[k], xy.x, xy.y)
+        earlier = lsoas.geometry.iloc[:k]  # a centre in two outlines is the first one's
+        taken = sum(bool(earlier.contains(shapely.Point(a, b)).any())
+                    for a, b in zip(xy.x[inside], xy.y[inside]))
+        assert table.fine_events[k] == inside.sum() - taken
+    # the planted LSOA: its 80 extra events are in its own window and make it significant
+    mine = int(np.flatnonzero(codes == code)[0])
+    assert table.fine_events[mine] >= 80 and table.fine_significant[mine]
