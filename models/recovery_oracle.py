@@ -251,26 +251,42 @@ def planted_expected(scan: FittedScan, codes, lsoas, multiplier, n_events: int) 
     over its polygon (as ``data.synthetic_families`` draws them), summed over the cells' area.
     ``lsoas``: BNG polygons with ``code`` and ``population``; ``multiplier`` by code. The
     100 m geomask (at most 71 m) and the county outline's clipping are left out."""
-    import shapely
 
-    polygons = lsoas.geometry.to_numpy()
-    weight = lsoas["population"].to_numpy(float) * lsoas["code"].map(multiplier).to_numpy(float)
-    density = n_events * weight / weight.sum() / shapely.area(polygons)  # events per m²
+    planted = _PlantedDensity(lsoas, multiplier, n_events)
     windows = area_windows(scan.grid, None, max_cells=None)
     unit_of = {str(code): u for u, code in enumerate(windows.codes)}
-    tree = shapely.STRtree(polygons)
-    half = scan.grid.cell_m / 2
     out = np.zeros(len(codes))
     for k, code in enumerate(codes):
         cells = scan.land[_unit_cells(windows, unit_of[str(code)])]
-        if not len(cells):
-            continue
-        x, y = scan.grid.centres(cells)
-        boxes = shapely.box(x - half, y - half, x + half, y + half)
-        box_i, lsoa_i = tree.query(boxes, predicate="intersects")
-        overlap = shapely.area(shapely.intersection(boxes[box_i], polygons[lsoa_i]))
-        out[k] = float((overlap * density[lsoa_i]).sum())
+        if len(cells):
+            out[k] = planted.in_cells(scan.grid, cells)
     return out
+
+
+class _PlantedDensity:
+    """The generator's expected events per m² (each LSOA's expected events, ``n_events`` x
+    residents x multiplier normalised, spread evenly over its polygon, as
+    ``data.synthetic_families`` draws them), integrated over grid cells."""
+
+    def __init__(self, lsoas, multiplier, n_events: int):
+        import shapely
+
+        self.polygons = lsoas.geometry.to_numpy()
+        weight = (lsoas["population"].to_numpy(float)
+                  * lsoas["code"].map(multiplier).to_numpy(float))
+        self.density = n_events * weight / weight.sum() / shapely.area(self.polygons)
+        self.tree = shapely.STRtree(self.polygons)
+
+    def in_cells(self, grid, cells: np.ndarray) -> float:
+        """Expected events in ``grid``'s ``cells`` (flat indices)."""
+        import shapely
+
+        x, y = grid.centres(cells)
+        half = grid.cell_m / 2
+        boxes = shapely.box(x - half, y - half, x + half, y + half)
+        box_i, lsoa_i = self.tree.query(boxes, predicate="intersects")
+        overlap = shapely.area(shapely.intersection(boxes[box_i], self.polygons[lsoa_i]))
+        return float((overlap * self.density[lsoa_i]).sum())
 
 
 def fine_oracle(scan: FittedScan, events, codes, lsoas, multiplier, n_events: int
@@ -287,7 +303,6 @@ def fine_oracle(scan: FittedScan, events, codes, lsoas, multiplier, n_events: in
     Columns: ``fine_cells``, ``fine_events``, ``fine_expected``, ``fine_llr``,
     ``fine_significant``, ``fine_planted``, ``fine_noise_free_significant``.
     """
-    import shapely
 
     from models._events import event_arrays
     from models.scan_areas_fine import fine_areas
@@ -302,22 +317,14 @@ def fine_oracle(scan: FittedScan, events, codes, lsoas, multiplier, n_events: in
     rows = [unit_of[str(c)] for c in codes]
     c, e = observed[rows], expected[rows]
     llr = poisson_llr(c, e, scan.total, scan.min_events)
-    polygons = lsoas.geometry.to_numpy()
-    weight = lsoas["population"].to_numpy(float) * lsoas["code"].map(multiplier).to_numpy(float)
-    density = n_events * weight / weight.sum() / shapely.area(polygons)
-    tree, half = shapely.STRtree(polygons), fine.fine.cell_m / 2
+    density = _PlantedDensity(lsoas, multiplier, n_events)
     planted, n_cells = np.zeros(len(rows)), np.zeros(len(rows), int)
     for k, u in enumerate(rows):
         mine = fine.fine_cell[units.indices[units.indptr[u]:units.indptr[u + 1]]]
         mine = mine[mine >= 0]
         n_cells[k] = len(mine)
-        if not len(mine):
-            continue
-        x, y = fine.fine.centres(mine)
-        boxes = shapely.box(x - half, y - half, x + half, y + half)
-        box_i, lsoa_i = tree.query(boxes, predicate="intersects")
-        overlap = shapely.area(shapely.intersection(boxes[box_i], polygons[lsoa_i]))
-        planted[k] = float((overlap * density[lsoa_i]).sum())
+        if len(mine):
+            planted[k] = density.in_cells(fine.fine, mine)
     noise_free = poisson_llr(planted, e, scan.total, scan.min_events)
     return pd.DataFrame({
         "fine_cells": n_cells, "fine_events": c, "fine_expected": e, "fine_llr": llr,
