@@ -6,6 +6,7 @@ hotspots by construction, one per district, each holding its district's records.
 """
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import pickle
@@ -202,12 +203,26 @@ def test_explain_and_chart_describe_the_hotspot(analyst_view):
     first = analyst_view.ids[0]
     row = analyst_view.row(first)
     text = explain(analyst_view, first)
-    assert text.startswith(f"{row['events']} events where {row['expected']:,.1f} would be")
+    expected = "under 0.1" if row["expected"] < 0.05 else f"{row['expected']:,.1f}"
+    assert text.startswith(f"{row['events']} events where {expected} would be")
     assert "p-value" in text and "Trend:" in text
     spec = monthly_chart(analyst_view, first).to_dict()
     assert len(spec["datasets"][next(iter(spec["datasets"]))]) == 9
     with pytest.raises(KeyError):
         analyst_view.row(999)
+
+
+def test_explain_never_says_zero_would_be_expected(analyst_view):
+    """A tiny expected count printed to one decimal read "0.0 would be expected", as if
+    none; it says "under 0.1"."""
+    first = analyst_view.ids[0]
+    hotspots = analyst_view.hotspots.copy()
+    hotspots.loc[hotspots["hotspot_id"] == first, "expected"] = 0.03
+    view = dataclasses.replace(analyst_view, hotspots=hotspots)
+    assert "events where under 0.1 would be expected" in explain(view, first)
+    hotspots.loc[hotspots["hotspot_id"] == first, "expected"] = 0.06
+    view = dataclasses.replace(analyst_view, hotspots=hotspots)
+    assert "events where 0.1 would be expected" in explain(view, first)
 
 
 # -- the map layer ---------------------------------------------------------------------------

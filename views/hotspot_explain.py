@@ -24,10 +24,10 @@ def explain(view, hotspot_id: int) -> str:
     risk = row["relative_risk"]
     if view.wards_based:
         parts = [(f"{thousands(events)} records in the wards it covers ("
-                 f"{', '.join(row['wards'])}) where {expected:,.1f} would be expected from their "
+                 f"{', '.join(row['wards'])}) where {_expected(expected)} would be expected from their "
                  f"residents' share of West Yorkshire's records (protected figures)")]
     else:
-        parts = [(f"{thousands(events)} events where {expected:,.1f} would be expected from the "
+        parts = [(f"{thousands(events)} events where {_expected(expected)} would be expected from the "
                  f"{row['area_km2']:.2f} km² area's {view.measured_against}")]
     if not pd.isna(risk):
         parts.append("relative risk " + ("very high" if np.isinf(risk) else f"{risk:,.1f}"))
@@ -51,6 +51,11 @@ def explain(view, hotspot_id: int) -> str:
         text += (": its records count in both." if view.wards_based
                  else ": the ward is large enough to hold both.")
     return text
+
+
+def _expected(expected: float) -> str:
+    """An expected count as read: "4.2", "under 0.1" (not "0.0", which reads as none)."""
+    return "under 0.1" if 0 < expected < 0.05 else f"{expected:,.1f}"
 
 
 def trend_label(row) -> str:
