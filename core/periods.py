@@ -345,18 +345,25 @@ def trend_table(table: pd.DataFrame, alpha: float = 0.05, min_total: int = 0) ->
     min_total : int
         Rows with fewer records than this over all periods are not tested (``trend`` is
         ``"too few records"``): a trend of one or two records says where in time they fell.
+        With fewer than ``core.trends.MIN_PERIODS`` periods nothing is tested (``"not enough
+        data"``): one or two counts have no trend to find, and "no trend" would say one was
+        looked for.
 
     Returns
     -------
     DataFrame
-        ``row``, ``trend`` ("increasing", "decreasing", "no trend" or "too few records"),
+        ``row``, ``trend`` ("increasing", "decreasing", "no trend", "too few records" or
+        "not enough data"),
         ``p_value`` and ``slope`` (Sen's slope, records per period), NaN where not tested.
     """
-    from core.trends import mann_kendall
+    from core.trends import MIN_PERIODS, mann_kendall
 
     rows = []
     for label, values in table.iterrows():
         values = values.to_numpy(dtype=float)
+        if len(values) < MIN_PERIODS:
+            rows.append((label, "not enough data", np.nan, np.nan))
+            continue
         if values.sum() < max(min_total, 1):
             rows.append((label, "too few records", np.nan, np.nan))
             continue

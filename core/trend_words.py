@@ -67,7 +67,8 @@ FEED_DEFINITIONS = {
                 "says when the last periods went up or down all the same.",
     "too few records": "Fewer records than the small-number threshold over the window: not "
                        "tested.",
-    "not enough data": "The data do not cover the whole window: not tested.",
+    "not enough data": "The data do not cover enough of the window (at least 3 whole periods; "
+                       "the whole window on the Trends page): not tested.",
 }
 #: Every hotspot class with its definition, for help text and the briefing pack's note.
 HOTSPOT_CLASS_NOTE = ("A month is hot when it has significantly more records than the area's "

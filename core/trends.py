@@ -50,6 +50,9 @@ CATEGORIES = ("new", "consecutive", "intensifying", "persistent", "diminishing",
 TOO_SHORT = "too short"
 #: Fewest months classified (ArcGIS Pro's emerging hot-spot analysis needs ten time steps).
 MIN_MONTHS = 10
+#: A Mann-Kendall test needs at least this many periods; a feed window with fewer is "not
+#: enough data" (``core.periods.trend_table``), never "no trend".
+MIN_PERIODS = 3
 
 
 @dataclass(frozen=True)
@@ -100,7 +103,7 @@ def mann_kendall(series, alpha: float = 0.05) -> MannKendall:
     if np.isnan(x).any():
         raise ValueError("series has NaN values")
     n = len(x)
-    if n < 3:
+    if n < MIN_PERIODS:
         return MannKendall(0.0, 0.0, 0.0, 1.0, 0.0, 0.0, "no trend")
     i, j = np.triu_indices(n, k=1)
     diff = x[j] - x[i]

@@ -306,10 +306,15 @@ def test_no_trend_flag_on_fewer_than_k_records(tmp_path):
     store = build_store(tmp_path / "store", {"nrm": 3, "mandevilla": 30})
     data = meeting_data(meeting_query(store, Principal("t", "chair")), MeetingState("2023-Q2"))
     flags = {k.feed: k.trend for k in data.kpis}
-    # The one whole quarter is the window; the flag names it (core.trend_words).
-    assert flags == {"nrm": "Too few records to test (1 quarter to Q2 2023)",
-                     "rosewood": "Too few records to test (1 quarter to Q2 2023)",
-                     "mandevilla": "No significant trend (1 quarter to Q2 2023)"}
+    # The one whole quarter is the window; the flag names it (core.trend_words). One count
+    # has no trend to test: "not enough data", never "no significant trend".
+    assert flags == {feed: "Not enough data (1 quarter to Q2 2023)" for feed in FEEDS}
+    # Months: five whole ones (Feb to Jun) are enough to test; too few records is then the
+    # reason for NRM's 3 records.
+    monthly = meeting_data(meeting_query(store, Principal("t", "chair")), MeetingState("2023-06"))
+    trends = {k.feed: k.trend for k in monthly.kpis}
+    assert trends["nrm"] == "Too few records to test (5 months to Jun 2023)"
+    assert not trends["mandevilla"].startswith("Not enough data")
 
 
 def test_meeting_hotspots_are_fitted_on_the_trend_window_not_one_quarter(synthetic):
