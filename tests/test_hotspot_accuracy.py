@@ -166,6 +166,9 @@ def test_a_chair_sees_rates_rounded_to_five_points_and_no_record_count(analyst, 
         assert abs(shown - true) <= acc.PROTECTED_STEP / 2 + 1e-9
     assert chair.area_share == analyst.area_share
     assert "rounded to the nearest 5%" in chair.sentence
+    # Rounded one by one, rates a point apart can show 5 points apart: the sentence says so.
+    assert "two rates 5 points apart may not differ at all" in chair.sentence
+    assert "may not differ" not in analyst.sentence
     assert str(analyst.records) not in chair.sentence
 
 

@@ -360,5 +360,7 @@ def _sentence(a: HotspotAccuracy, span: str) -> str:
     text += (" The tasking ranking, given the same area, held "
              f"{percent_text(a.ranking_hit_rate)}.")
     if a.protected:
-        text += " Rates rounded to the nearest 5% (protected figures)."
+        # Rounded separately, 37% and 38% can show as 35% and 40%: say a step may be none.
+        text += (" Rates rounded to the nearest 5% (protected figures), so two rates 5 points "
+                 "apart may not differ at all.")
     return text
