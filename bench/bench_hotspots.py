@@ -8,6 +8,7 @@
                                              [--planted-seeds 20] [--stores /tmp/bench-stores]
                                              [--skip-fit] [--skip-null] [--skip-planted]
                                              [--skip-calibration] [--area-cell-m 100]
+                                             [--area-footprint centres]
     .venv/bin/python bench/bench_hotspots.py --first-fit STORE [STORE ...] [--runs 5]
                                              [--modes model page forecast] [--compare DIR]
 
@@ -286,6 +287,9 @@ def main() -> None:
     parser.add_argument("--area-cell-m", type=int, default=None,
                         help="HotspotModel(area_cell_m=...) for the null fits and --first-fit's "
                              "model mode (3g); default: the model's default")
+    parser.add_argument("--area-footprint", default=None, choices=["any", "centres"],
+                        help="HotspotModel(area_footprint=...) with --area-cell-m (3i); "
+                             "default: the model's default")
     parser.add_argument("--calibration-seeds", type=int, default=300)
     parser.add_argument("--calibration-events", type=int, nargs="+", default=[6000, 20000])
     parser.add_argument("--calibration-first-seed", type=int, default=0)
@@ -304,10 +308,11 @@ def main() -> None:
     parser.add_argument("--compare", type=Path, default=None,
                         help="a second checkout timed the same way (--first-fit)")
     args = parser.parse_args()
-    if args.area_cell_m is not None:  # read by bench/_first_fit.py's workers
+    chosen = {k: v for k, v in (("area_cell_m", args.area_cell_m),
+                                ("area_footprint", args.area_footprint)) if v is not None}
+    if chosen:  # read by bench/_first_fit.py's workers
         params = json.loads(os.environ.get("HOTSPOT_MODEL_PARAMS") or "{}")
-        os.environ["HOTSPOT_MODEL_PARAMS"] = json.dumps({**params,
-                                                         "area_cell_m": args.area_cell_m})
+        os.environ["HOTSPOT_MODEL_PARAMS"] = json.dumps({**params, **chosen})
     if args.first_fit:
         first_fit(args.first_fit, args.runs, args.modes, args.compare)
         return
@@ -320,8 +325,7 @@ def main() -> None:
     if not args.skip_null:
         params = dict(item.split("=", 1) for item in args.null_params)
         params = {k: None if v == "None" else v for k, v in params.items()}
-        if args.area_cell_m is not None:
-            params["area_cell_m"] = args.area_cell_m
+        params.update(chosen)
         bench_null(args.null_seeds, args.null_events, args.null_first_seed, params)
     if not args.skip_calibration:
         bench_calibration(args.calibration_seeds, args.calibration_events,

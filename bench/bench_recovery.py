@@ -5,6 +5,7 @@
         [--max-area 0.03 | --max-area none] [--windows discs+areas | discs] [--maps DIR]
         [--budget-rule stop | skip] [--overlap none | centres] [--skip-alerts]
         [--secondary conservative | iterative] [--max-windows 30] [--area-cell-m none | 100]
+        [--area-footprint any | centres]
 
 For each family of ``data.synthetic_families`` and each volume (events over 24 months), seeds
 ``first-seed`` .. ``first-seed + seeds - 1``: ``HotspotModel(random_state=seed,
@@ -69,8 +70,9 @@ WINDOWS = {"windows": HotspotModel().windows}  # set by --windows
 REPORT = {"budget_rule": HotspotModel().budget_rule,
           "overlap": HotspotModel().overlap,
           "secondary": HotspotModel().secondary,
-          "area_cell_m": HotspotModel().area_cell_m}  # set by --budget-rule, --overlap,
-# --secondary, --area-cell-m
+          "area_cell_m": HotspotModel().area_cell_m,
+          "area_footprint": HotspotModel().area_footprint}  # set by --budget-rule, --overlap,
+# --secondary, --area-cell-m, --area-footprint
 
 
 def fit(events, seed: int, max_area) -> tuple[HotspotModel, float]:
@@ -321,6 +323,10 @@ def main() -> None:
     parser.add_argument("--area-cell-m", default=str(HotspotModel().area_cell_m),
                         choices=["None", "none", "100"],
                         help="areal windows counted on analysis cells or 100 m cells (3g)")
+    parser.add_argument("--area-footprint", default=HotspotModel().area_footprint,
+                        choices=["any", "centres"],
+                        help="with --area-cell-m 100: the 300 m cells an areal window occupies "
+                             "(3g's 'any', 3i's 'centres')")
     parser.add_argument("--max-windows", type=int, default=scan_iterative.MAX_WINDOWS,
                         help="the iterative scan's cap of windows (a diagnosis)")
     parser.add_argument("--mismatched-truth", action="store_true",
@@ -333,7 +339,7 @@ def main() -> None:
     scan_iterative.MAX_WINDOWS = args.max_windows
     area_cell_m = None if args.area_cell_m.lower() == "none" else int(args.area_cell_m)
     REPORT.update(budget_rule=args.budget_rule, overlap=args.overlap, secondary=args.secondary,
-                  area_cell_m=area_cell_m)
+                  area_cell_m=area_cell_m, area_footprint=args.area_footprint)
     seeds = list(range(args.first_seed, args.first_seed + args.seeds))
     started, cpu = time.perf_counter(), time.process_time()
     print(f"# bench_recovery: {platform.platform()}, Python {platform.python_version()}, "
@@ -341,7 +347,7 @@ def main() -> None:
           f"{pd.Timestamp.now():%Y-%m-%d %H:%M}; max_area {max_area}, windows {args.windows}, "
           f"budget_rule {args.budget_rule}, overlap {args.overlap}, "
           f"secondary {args.secondary}, max_windows {args.max_windows}, "
-          f"area_cell_m {area_cell_m}")
+          f"area_cell_m {area_cell_m}, area_footprint {args.area_footprint}")
     print(f"\n## Planted recovery per family, seeds {seeds[0]}-{seeds[-1]}, {MONTHS} months")
     if args.mismatched_truth:
         print("(scored against the truth of seed + 1000: chance agreement, not recovery)")

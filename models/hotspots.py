@@ -43,7 +43,7 @@ from models.hotspot_frame import describe_hotspots, relative_risk
 from models.metrics import pai
 from models.scan import OVERLAPS, poisson_scan
 from models.scan_areas import area_windows
-from models.scan_areas_fine import fine_areas_for, fine_scan
+from models.scan_areas_fine import FOOTPRINTS, fine_areas_for, fine_scan
 from models.scan_iterative import iterative_scan
 
 METHODS = ("scan", "kde", "gistar", "dbscan", "hdbscan")
@@ -101,7 +101,10 @@ class HotspotModel(ClusterMixin, BaseEstimator):
         cells, counted exactly, with the discs' residents summed from the same 100 m cells and
         one null for both (``models.scan_areas_fine``; docs/hotspots.md, 3g: an option, not
         adopted). An areal hotspot's ``events``, ``expected`` and ``relative_risk`` are then its
-        100 m cells'; its cells (``labels_``, the budget, the polygon) the 300 m cells holding them.
+        100 m cells'; its cells (``labels_``, the budget, the polygon) by ``area_footprint``.
+    area_footprint : {"any", "centres"}, default="any"
+        With ``area_cell_m=100``: ``"any"``, the 300 m cells holding any of its 100 m cells;
+        ``"centres"``, those whose centre lies in its LSOAs (docs/hotspots.md, 3i).
     bandwidth_m : float, default=500
         KDE Gaussian bandwidth, Gi* distance band, DBSCAN ``eps``.
     coverage : float, default=0.05
@@ -203,6 +206,7 @@ class HotspotModel(ClusterMixin, BaseEstimator):
         "ranking": [StrOptions(set(KINDS)), None],
         "exposure": [dict, pd.DataFrame, None],
         "area_cell_m": [Integral, None],
+        "area_footprint": [StrOptions(set(FOOTPRINTS))],
     }
 
     def __init__(self, method="scan", *, min_events=10, alpha=0.05, population=None,
@@ -210,7 +214,7 @@ class HotspotModel(ClusterMixin, BaseEstimator):
                  coverage=0.05, n_simulations=99, cross_feed=True, random_state=None,
                  max_area=0.03, max_hotspots=None, budget_rule="skip", overlap="none",
                  ranking="mixture", exposure=None, secondary="conservative",
-                 area_cell_m=None):
+                 area_cell_m=None, area_footprint="any"):
         self.method = method
         self.min_events = min_events
         self.alpha = alpha
@@ -231,6 +235,7 @@ class HotspotModel(ClusterMixin, BaseEstimator):
         self.exposure = exposure
         self.secondary = secondary
         self.area_cell_m = area_cell_m
+        self.area_footprint = area_footprint
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
@@ -353,7 +358,8 @@ class HotspotModel(ClusterMixin, BaseEstimator):
     def _fine_areas(self, grid: Grid):
         """The areal windows on 100 m cells (``area_cell_m=100``, the scan), else None."""
         return fine_areas_for(grid, self.area_cell_m, self.method == "scan" and self.windows
-                              == "discs+areas", self.population, _largest_disc(grid, self))
+                              == "discs+areas", self.population, _largest_disc(grid, self),
+                              self.area_footprint)
 
     def _search(self, counts, grid: Grid, seed: int, events=None) -> baselines.CellHotspots:
         """``events``: the ones ``counts`` holds (the areal windows may count their 100 m cells)."""

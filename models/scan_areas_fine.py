@@ -15,9 +15,12 @@ same weights summed into the 300 m cells (``FineAreas.coarse_population``), so t
 is a multinomial by those sums, as ever. A 300 m land cell holding no 100 m land cell (a
 sliver of an LSOA) is one sampling unit of its own, in no LSOA, so the 300 m land is unchanged.
 
-For the report, the area budget, labels and polygons an areal window occupies the 300 m cells
-holding any of its 100 m cells (``FineAreas.report``, an ``AreaWindows`` over the 300 m land
-cells); its events, expected count and LLR are its own (100 m) ones.
+For the report, the area budget, labels and polygons an areal window occupies (``FineAreas.report``,
+an ``AreaWindows`` over the 300 m land cells, chosen by ``footprint``) either the 300 m cells
+holding any of its 100 m cells (``"any"``, 3g's A) or today's areal window cells, those whose
+centre lies in its LSOAs (``"centres"``, 3i's A'; an LSOA holding no such centre occupies the
+300 m cell holding most of its 100 m cells). Its events, expected count and LLR are its own
+(100 m) ones either way.
 
 Window sums keep ``models.scan_areas``' sparse design: units x sampling units, then members x
 units.
@@ -50,6 +53,7 @@ from models.scan_null import (
 )
 
 AREA_CELLS = (None, SUB_CELL_M)  # HotspotModel(area_cell_m=...)
+FOOTPRINTS = ("any", "centres")  # HotspotModel(area_footprint=...)
 _FINE: dict[tuple, FineAreas] = {}
 _KEEP = 8
 
@@ -93,30 +97,41 @@ class FineAreas:
 
 
 def fine_areas_for(grid: Grid, area_cell_m, scan_with_areas: bool, population,
-                   max_cells: int) -> FineAreas | None:
-    """``HotspotModel``'s windows on 100 m cells: ``area_cell_m`` checked (None or 100), and
-    ``None`` unless it is 100 and the model scans areal windows."""
+                   max_cells: int, footprint: str = "any") -> FineAreas | None:
+    """``HotspotModel``'s windows on 100 m cells: ``area_cell_m`` checked (None or 100) and
+    ``footprint`` (``FOOTPRINTS``), and ``None`` unless it is 100 and the model scans areal
+    windows."""
     if area_cell_m is not None and (isinstance(area_cell_m, bool)
                                     or area_cell_m not in AREA_CELLS):
         raise ValueError(f"area_cell_m was {area_cell_m!r}; expected None (areal windows of "
                          f"analysis cells) or {SUB_CELL_M} (of the {SUB_CELL_M} m geomask cells)")
+    _check_footprint(footprint)
     if area_cell_m is None or not scan_with_areas:
         return None
-    return fine_areas(grid, population, max_cells=max_cells)
+    return fine_areas(grid, population, max_cells=max_cells, footprint=footprint)
+
+
+def _check_footprint(footprint) -> None:
+    if not isinstance(footprint, str) or footprint not in FOOTPRINTS:
+        raise ValueError(f"area_footprint was {footprint!r}; expected 'any' (the 300 m cells "
+                         "holding any of a window's 100 m cells) or 'centres' (the 300 m cells "
+                         "whose centre lies in its LSOAs)")
 
 
 def fine_areas(grid: Grid, population=None, max_cells: int | None = None,
-               kinds: tuple = KINDS) -> FineAreas:
+               kinds: tuple = KINDS, footprint: str = "any") -> FineAreas:
     """The areal windows of ``grid`` (300 m, residents) counted on the 100 m centre grid of the
     same ``population`` (``None``: the shipped LSOAs; a GeoDataFrame or Series: its areas are
-    the units). ``max_cells`` caps the windows by the 300 m cells they occupy."""
+    the units). ``footprint``: which 300 m cells a window occupies (``FOOTPRINTS``, module
+    docstring); ``max_cells`` caps the windows by those cells."""
+    _check_footprint(footprint)
     if grid.cell_m % SUB_CELL_M or grid.x0 % SUB_CELL_M or grid.y0 % SUB_CELL_M:
         raise ValueError(f"the analysis grid ({grid.cell_m} m from {grid.x0}, {grid.y0}) is "
                          f"not made of whole {SUB_CELL_M} m cells")
     land = np.flatnonzero(grid.population.ravel() > 0)
     key = (grid.cell_m, grid.x0, grid.y0, grid.nx, grid.ny, hash(land.tobytes()),
            population_key(population),
-           max_cells, tuple(kinds))
+           max_cells, tuple(kinds), footprint)
     if key in _FINE:
         return _FINE[key]
     fine = centre_grid(SUB_CELL_M, population)
@@ -149,7 +164,13 @@ def fine_areas(grid: Grid, population=None, max_cells: int | None = None,
     windows = build_windows(unit, pairs, codes)
     to_coarse = sp.csr_matrix((np.ones(len(parent)), (np.arange(len(parent)), parent)),
                               shape=(len(parent), len(coarse_land)))
-    report = _occupied(windows, to_coarse)
+    if footprint == "any":
+        report = _occupied(windows, to_coarse)
+    else:
+        polygons = None if population is None else population_polygons(population)
+        coarse_labels = unit_labels(int(grid.cell_m), float(grid.x0), float(grid.y0),
+                                    int(grid.nx), int(grid.ny), polygons)[0]
+        report = _centred(windows, to_coarse, coarse_labels[coarse_land])
     keep = np.isin(windows.kind, [KINDS.index(k) for k in kinds])
     if max_cells is not None:
         keep &= report.cell_counts() <= max_cells
@@ -169,6 +190,31 @@ def _occupied(windows: AreaWindows, to_coarse: sp.csr_matrix) -> AreaWindows:
     units = (windows.units @ to_coarse).tocsr()
     units.data[:] = 1.0
     cells = (windows.window_cells @ to_coarse).tocsr()
+    cells.data[:] = 1.0
+    units.sort_indices()
+    cells.sort_indices()
+    return AreaWindows(units, windows.members, cells, windows.centre_unit, windows.kind,
+                       windows.codes)
+
+
+def _centred(windows: AreaWindows, to_coarse: sp.csr_matrix,
+             coarse_unit: np.ndarray) -> AreaWindows:
+    """``windows`` over the 300 m land cells whose centre lies in their LSOAs (``coarse_unit``:
+    each 300 m land cell's LSOA, -1 none, as ``models.scan_areas.area_windows`` labels them);
+    an LSOA holding no such centre occupies the one 300 m cell holding most of its 100 m cells
+    (ties: the lowest cell index)."""
+    n_units, n_coarse = windows.units.shape[0], to_coarse.shape[1]
+    labelled = np.flatnonzero(coarse_unit >= 0)
+    centred = sp.csr_matrix((np.ones(len(labelled)), (coarse_unit[labelled], labelled)),
+                            shape=(n_units, n_coarse)).tolil()
+    held = (windows.units @ to_coarse).tocsr()  # 100 m cells of each LSOA per 300 m cell
+    no_centre = np.flatnonzero((np.diff(held.indptr) > 0) & (centred.getnnz(axis=1) == 0))
+    for u in no_centre:
+        cells = held.indices[held.indptr[u]:held.indptr[u + 1]]
+        counts = held.data[held.indptr[u]:held.indptr[u + 1]]
+        centred[u, cells[counts == counts.max()].min()] = 1.0
+    units = centred.tocsr()
+    cells = (windows.members @ units).tocsr()
     cells.data[:] = 1.0
     units.sort_indices()
     cells.sort_indices()
