@@ -187,14 +187,8 @@ def fine_areas(grid: Grid, population=None, max_cells: int | None = None,
 
 def _occupied(windows: AreaWindows, to_coarse: sp.csr_matrix) -> AreaWindows:
     """``windows`` over the 300 m land cells holding any of their sampling units."""
-    units = (windows.units @ to_coarse).tocsr()
-    units.data[:] = 1.0
-    cells = (windows.window_cells @ to_coarse).tocsr()
-    cells.data[:] = 1.0
-    units.sort_indices()
-    cells.sort_indices()
-    return AreaWindows(units, windows.members, cells, windows.centre_unit, windows.kind,
-                       windows.codes)
+    return _on_cells(windows, (windows.units @ to_coarse).tocsr(),
+                     (windows.window_cells @ to_coarse).tocsr())
 
 
 def _centred(windows: AreaWindows, to_coarse: sp.csr_matrix,
@@ -214,7 +208,13 @@ def _centred(windows: AreaWindows, to_coarse: sp.csr_matrix,
         counts = held.data[held.indptr[u]:held.indptr[u + 1]]
         centred[u, cells[counts == counts.max()].min()] = 1.0
     units = centred.tocsr()
-    cells = (windows.members @ units).tocsr()
+    return _on_cells(windows, units, (windows.members @ units).tocsr())
+
+
+def _on_cells(windows: AreaWindows, units: sp.csr_matrix, cells: sp.csr_matrix) -> AreaWindows:
+    """``windows``' LSOAs and windows over the 300 m cells ``units`` and ``cells`` give them
+    (made 0/1, indices sorted, as ``models.scan_areas`` keeps them)."""
+    units.data[:] = 1.0
     cells.data[:] = 1.0
     units.sort_indices()
     cells.sort_indices()
