@@ -54,7 +54,8 @@ with stop_on_user_error():
 st.title(f"Partnership meeting · {data.period.label} · {data.area_label}")
 synthetic_banner(data.data_kind != "real")
 
-controls = st.columns([2, 2, 1.4, 0.6, 1.4, 2], vertical_alignment="bottom")
+# The pack button's label must fit whole at 1440 px with the sidebar open.
+controls = st.columns([1.9, 1.9, 1.5, 0.6, 1.3, 2.6], vertical_alignment="bottom")
 controls[0].selectbox("Period", periods, key=load.W_MEETING_PERIOD, on_change=load.meeting_choice,
                       args=(principal, periods),
                       format_func=load.period_titles(tuple(periods)).__getitem__)

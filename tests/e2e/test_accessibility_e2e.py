@@ -152,7 +152,8 @@ def screenshot_sizes(dashboard, role: str, key: str) -> None:
     """Screenshots of the page at each of ``SCREEN_SIZES``: ``<page>-<role>-<w>x<h>.png``.
 
     The page is checked at each size too: nothing wider than the window (no sideways scroll
-    of the whole page, which would cut a table or a chart at the window's edge).
+    of the whole page, which would cut a table or a chart at the window's edge), and no
+    button label cut short.
     """
     page = dashboard.page
     size = page.viewport_size
@@ -165,6 +166,13 @@ def screenshot_sizes(dashboard, role: str, key: str) -> None:
                 """() => { const main = document.querySelector('[data-testid="stMain"]');
                           return main.scrollWidth - main.clientWidth; }""")
             assert overflow <= 1, f"{key} as {role} at {width}x{height}: {overflow}px too wide"
+            # No button label cut short with an ellipsis ("Briefing pack (…" read as nothing).
+            cut = page.evaluate(
+                """() => [...document.querySelectorAll('[data-testid="stMain"] button *')]
+                          .filter(e => e.offsetParent && e.scrollWidth > e.clientWidth + 1
+                                  && getComputedStyle(e).textOverflow === 'ellipsis')
+                          .map(e => e.textContent)""")
+            assert not cut, f"{key} as {role} at {width}x{height}: labels cut short: {cut}"
             dashboard.screenshot(f"{key}-{role}-{width}x{height}")
     finally:
         page.set_viewport_size(size)
