@@ -266,8 +266,8 @@ class HotspotModel(ClusterMixin, BaseEstimator):
     def _fit_scans(self, events: Events, grid: Grid, cell: np.ndarray) -> None:
         """Everything ``fit`` learns but the ranking."""
         rng = check_random_state(self.random_state)
-        if self._fine_areas(grid) is not None:  # discs' residents: the 100 m ones summed (3g)
-            grid = replace(grid, population=self._fine_areas(grid).coarse_residents)
+        if (fine := self._fine_areas(grid)) is not None:  # discs' residents: 100 m summed (3g)
+            grid = replace(grid, population=fine.coarse_residents)
         counts = grid.counts(cell)
         self.denominators_ = {str(f): ("exposure" if self._sites(f) is not None else "residents")
                               for f in sorted(set(events.feed))}

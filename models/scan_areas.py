@@ -158,11 +158,7 @@ def area_windows(grid, polygons=None, max_cells: int | None = None,
         units = hashlib.sha1(b"".join(shapely.to_wkb(polygons))).hexdigest()
     key = (geometry, hashlib.sha1(land.tobytes()).hexdigest(), units, max_cells, tuple(kinds))
     if key not in _WINDOWS:
-        if polygons is None:
-            labels, pairs, codes = _labels(*geometry)
-        else:
-            labels, pairs = _label_cells(polygons, *geometry)
-            codes = np.arange(len(polygons)).astype(str).astype(object)
+        labels, pairs, codes = unit_labels(*geometry, polygons)
         if len(_WINDOWS) >= _KEEP:
             _WINDOWS.pop(next(iter(_WINDOWS)))
         windows = build_windows(labels[land], pairs, codes)
