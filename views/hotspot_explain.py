@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from core.trend_words import hotspot_label, hotspot_title
+from core.trend_words import hotspot_title, window_text
 from views.hotspot_notes import shared_wards
 from views.readable import FEED_NAMES, thousands
 
@@ -61,7 +61,14 @@ def _expected(expected: float) -> str:
 def trend_label(row) -> str:
     """A hotspot's trend class naming its window, e.g. "Intensifying (24 months to Nov 2026)"
     (``core.trend_words``: the one vocabulary of the Hotspots page, the meeting and the pack)."""
+    window = trend_window(row)
+    return f"{hotspot_title(row['trend'])} ({window})" if window else hotspot_title(row["trend"])
+
+
+def trend_window(row) -> str:
+    """The window a hotspot's trend class is for, e.g. "24 months to Nov 2026"
+    (``core.trend_words.window_text``); "" when the row has none."""
     months, last = row.get("trend_months"), row.get("trend_to")
     if months is None or pd.isna(months) or not last or pd.isna(last):
-        return hotspot_title(row["trend"])
-    return hotspot_label(row["trend"], int(months), pd.Period(str(last), "M"))
+        return ""
+    return window_text(int(months), pd.Period(str(last), "M"))

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from core.trend_words import HOTSPOT_CLASS_NOTE
+from core.trend_words import HOTSPOT_CLASS_NOTE, hotspot_title
 from views.meeting_figures import MeetingData
 from views.meeting_tasks import Task
 from views.readable import thousands
@@ -74,13 +74,14 @@ def hotspot_rows_by_rank(hotspots, window: str | None = None) -> pd.DataFrame:
 
     The rank is the index as text: pandas makes ranks 1, 2, 3 … a ``RangeIndex``, which Arrow
     keeps only as metadata and ``st.table`` then leaves out, and the map's numbers are ranks."""
+    from views.hotspot_explain import trend_window
+
     rows = hotspot_rows(hotspots)
     rows = rows.set_index(pd.Index(rows["Rank"].astype(str), name="Rank")).drop(columns="Rank")
     if not (rows["Several feeds"] != "").any():
         rows = rows.drop(columns="Several feeds")
-    suffix = f" ({window})"
-    if window and len(rows) and rows["Trend"].str.endswith(suffix).all():
-        rows["Trend"] = rows["Trend"].str.removesuffix(suffix)
+    if window and len(rows) and all(trend_window(r) == window for _, r in hotspots.iterrows()):
+        rows["Trend"] = [hotspot_title(c) for c in hotspots["trend"]]
         rows = rows.rename(columns={"Trend": f"Trend ({window})"})
     return rows
 
